@@ -1,0 +1,28 @@
+/**
+ * shmooze as a library: chat and its building blocks over the operating system's own
+ * mechanisms — named shared memory and named semaphores today.
+ *
+ * @example Share bytes between two handles (or two processes)
+ * ```ts
+ * import { NamedSemaphore, SharedMemory } from "./mod.ts";
+ *
+ * const name = `shmooze-example-${Deno.pid}`;
+ * const shm = SharedMemory.create(name, 1024);
+ * const ready = NamedSemaphore.create(name, 0);
+ * shm.bytes.set(new TextEncoder().encode("hello"));
+ * ready.post();
+ * if (await ready.wait({ timeoutMs: 1000 })) {
+ *   console.log(new TextDecoder().decode(shm.bytes.subarray(0, 5))); // "hello"
+ * }
+ * ready.close();
+ * shm.close();
+ * NamedSemaphore.unlink(name);
+ * SharedMemory.unlink(name);
+ * ```
+ *
+ * @module
+ */
+export { SharedMemory } from "./src/ipc/shared_memory.ts";
+export { NamedSemaphore, type WaitOptions } from "./src/ipc/named_semaphore.ts";
+export { IpcError, type IpcErrorOptions } from "./src/ipc/ipc_error.ts";
+export { MAX_NAME_LENGTH, NAME_PREFIX, sanitizeLabel, validateName } from "./src/ipc/names.ts";

@@ -1,0 +1,10 @@
+/**
+ * shmooze's IPC layer: named shared memory and named semaphores over the OS's own calls.
+ *
+ * @module
+ */
+export { SharedMemory } from "./shared_memory.ts";
+export { NamedSemaphore, type WaitOptions } from "./named_semaphore.ts";
+export { IpcError, type IpcErrorOptions } from "./ipc_error.ts";
+export { MAX_NAME_LENGTH, NAME_PREFIX, sanitizeLabel, validateName } from "./names.ts";
+export { type Platform, platform } from "./platform.ts";

@@ -1,0 +1,63 @@
+import { IpcError } from "./ipc_error.ts";
+
+/** Every OS object shmooze creates starts with this. */
+export const NAME_PREFIX = "shmooze-";
+
+/**
+ * The longest name each OS accepts for both a segment and a semaphore, without the leading
+ * `/` (POSIX) or `Local\` (Windows). Linux: NAME_MAX 255 less `sem.` and the slash;
+ * macOS: PSHMNAMLEN/PSEMNAMLEN 31 less the slash; Windows: MAX_PATH less `Local\`.
+ */
+export const MAX_NAME_LENGTH: Record<string, number> = { linux: 250, darwin: 30, windows: 250 };
+
+const NAME_PATTERN = /^shmooze-[A-Za-z0-9._-]+$/;
+
+/**
+ * Checks that a name is one shmooze may create or open on this OS, throwing an
+ * {@link IpcError} with code `EBADNAME` that says what is wrong.
+ *
+ * @param name The object's name, e.g. `shmooze-1000-room-lobby`.
+ * @param kind What the object is, for the message: `shared memory`, `semaphore`.
+ * @returns The name, unchanged.
+ *
+ * @example
+ * ```ts
+ * import { validateName } from "./names.ts";
+ * validateName("shmooze-room-lobby", "shared memory");
+ * ```
+ */
+export function validateName(name: string, kind: string): string {
+  const limit = MAX_NAME_LENGTH[Deno.build.os] ?? 30;
+  let reason: string | undefined;
+  if (!name.startsWith(NAME_PREFIX)) {
+    reason = `the name must start with "${NAME_PREFIX}"`;
+  } else if (!NAME_PATTERN.test(name)) {
+    reason = "the name may only hold letters, digits, '.', '_' and '-' after the prefix";
+  } else if (name.length > limit) {
+    reason = `the name is ${name.length} characters; ${Deno.build.os} allows ${limit}`;
+  }
+  if (reason !== undefined) {
+    throw new IpcError(`use ${kind}`, "validateName", "EBADNAME", 0, {
+      objectName: name,
+      reason,
+    });
+  }
+  return name;
+}
+
+/**
+ * Turns a free-form label (a room or user name) into characters allowed in an OS name,
+ * keeping it readable: other characters become `_`.
+ *
+ * @param label Any text.
+ * @returns The label with only `[A-Za-z0-9._-]`.
+ *
+ * @example
+ * ```ts
+ * import { sanitizeLabel } from "./names.ts";
+ * console.log(sanitizeLabel("#lobby")); // "_lobby"
+ * ```
+ */
+export function sanitizeLabel(label: string): string {
+  return label.replace(/[^A-Za-z0-9._-]/g, "_");
+}
