@@ -25,4 +25,10 @@
 export { SharedMemory } from "./src/ipc/shared_memory.ts";
 export { NamedSemaphore, type WaitOptions } from "./src/ipc/named_semaphore.ts";
 export { IpcError, type IpcErrorOptions } from "./src/ipc/ipc_error.ts";
-export { MAX_NAME_LENGTH, NAME_PREFIX, sanitizeLabel, validateName } from "./src/ipc/names.ts";
+export {
+  MAX_NAME_LENGTH,
+  NAME_PREFIX,
+  objectName,
+  sanitizeLabel,
+  validateName,
+} from "./src/ipc/names.ts";

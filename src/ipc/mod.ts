@@ -6,5 +6,5 @@
 export { SharedMemory } from "./shared_memory.ts";
 export { NamedSemaphore, type WaitOptions } from "./named_semaphore.ts";
 export { IpcError, type IpcErrorOptions } from "./ipc_error.ts";
-export { MAX_NAME_LENGTH, NAME_PREFIX, sanitizeLabel, validateName } from "./names.ts";
+export { MAX_NAME_LENGTH, NAME_PREFIX, objectName, sanitizeLabel, validateName } from "./names.ts";
 export { type Platform, platform } from "./platform.ts";

@@ -1,4 +1,5 @@
 import { IpcError } from "./ipc_error.ts";
+import { platform } from "./platform.ts";
 
 /** Every OS object shmooze creates starts with this. */
 export const NAME_PREFIX = "shmooze-";
@@ -60,4 +61,25 @@ export function validateName(name: string, kind: string): string {
  */
 export function sanitizeLabel(label: string): string {
   return label.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+/**
+ * The name of one of shmooze's OS objects for the current user:
+ * `shmooze-<user>-<kind>-<label>`. The user part keeps two users of one machine apart.
+ *
+ * @param kind What it is: `room`, `status`, `relay` …
+ * @param label Which one: a room name, a port … (sanitised with {@link sanitizeLabel}).
+ * @returns The name, validated for this OS.
+ *
+ * @example
+ * ```ts
+ * import { objectName } from "./names.ts";
+ * console.log(objectName("room", "lobby")); // e.g. "shmooze-1000-room-lobby"
+ * ```
+ */
+export function objectName(kind: string, label: string): string {
+  return validateName(
+    `${NAME_PREFIX}${platform().userId()}-${kind}-${sanitizeLabel(label)}`,
+    kind,
+  );
 }
