@@ -32,3 +32,11 @@ export {
   sanitizeLabel,
   validateName,
 } from "./src/ipc/names.ts";
+export {
+  STATUS_NAME_BYTES,
+  STATUS_TEXT_BYTES,
+  STATUS_TRANSPORTS,
+  StatusBoard,
+  type StatusSnapshot,
+  type StatusUpdate,
+} from "./src/ipc/status_board.ts";

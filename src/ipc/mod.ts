@@ -8,3 +8,11 @@ export { NamedSemaphore, type WaitOptions } from "./named_semaphore.ts";
 export { IpcError, type IpcErrorOptions } from "./ipc_error.ts";
 export { MAX_NAME_LENGTH, NAME_PREFIX, objectName, sanitizeLabel, validateName } from "./names.ts";
 export { type Platform, platform } from "./platform.ts";
+export {
+  STATUS_NAME_BYTES,
+  STATUS_TEXT_BYTES,
+  STATUS_TRANSPORTS,
+  StatusBoard,
+  type StatusSnapshot,
+  type StatusUpdate,
+} from "./status_board.ts";
