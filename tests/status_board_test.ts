@@ -15,6 +15,28 @@ function boardPrefix(port: number): string {
   return objectName("status", String(port));
 }
 
+/**
+ * Runs a test body; if it fails after a writer was SIGKILLed mid-test, removes the board
+ * that writer left, so one failure does not leave OS objects behind.
+ */
+async function cleaningUp(port: number, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    try {
+      StatusBoard.create(port).close();
+    } catch { /* a live writer still owns it, or it is gone: nothing of ours to remove */ }
+    throw error;
+  }
+}
+
+/** Runs `shmooze status` with arguments and collects its exit status and output. */
+async function status(...args: string[]) {
+  await using child = spawn(["main.ts", "status", ...args]);
+  await child.closeStdin();
+  return await child.done;
+}
+
 /** Fails unless every field of the snapshot comes from one and the same update. */
 function assertWhole(seen: StatusSnapshot): void {
   const n = seen.totalMessages;
@@ -42,7 +64,7 @@ function assertWhole(seen: StatusSnapshot): void {
 
 Deno.test("StatusBoard: a reader never sees a torn record while the writer publishes nonstop", async () => {
   const port = testPort(1);
-  {
+  await cleaningUp(port, async () => {
     await using writer = spawn(["tests/fixtures/status_writer.ts", "loop", String(port)]);
     await writer.waitForLine("ready");
     const seen = new Set<number>();
@@ -62,13 +84,13 @@ Deno.test("StatusBoard: a reader never sees a torn record while the writer publi
     await writer.closeStdin();
     const result = await writer.done;
     assert.equal(result.code, 0, result.stderr);
-  }
+  });
   assertNoLeftovers(boardPrefix(port));
 });
 
 Deno.test("StatusBoard: a board whose server was SIGKILLed is stale, and create() reclaims it", async () => {
   const port = testPort(2);
-  {
+  await cleaningUp(port, async () => {
     await using writer = spawn(["tests/fixtures/status_writer.ts", "once", String(port)]);
     await writer.waitForLine("ready");
     const live = StatusBoard.read(port);
@@ -87,7 +109,7 @@ Deno.test("StatusBoard: a board whose server was SIGKILLed is stale, and create(
     assert.equal(dead.totalMessages, 7);
     assert.equal(dead.uptimeMs, dead.updatedAt - dead.startedAt);
     assert.ok(StatusBoard.list().some((s) => s.port === port && s.stale));
-  }
+  });
   const board = StatusBoard.create(port);
   try {
     const fresh = StatusBoard.read(port);
@@ -126,5 +148,91 @@ Deno.test("StatusBoard.publish() keeps text within 1 KiB, cut at a character bou
   } finally {
     board.close();
   }
+  assertNoLeftovers(boardPrefix(port));
+});
+
+Deno.test("shmooze status --json prints the board a server wrote", async () => {
+  const port = testPort(5);
+  await cleaningUp(port, async () => {
+    await using writer = spawn(["tests/fixtures/status_writer.ts", "once", String(port)]);
+    await writer.waitForLine("ready");
+    const result = await status("--port", String(port), "--json");
+    assert.equal(result.code, 0, result.stderr);
+    const seen = JSON.parse(result.stdout);
+    const { lastMessage, ...counters } = statusRecord(7);
+    assert.deepEqual(
+      { ...counters, clientsByTransport: seen.clientsByTransport, lastMessage: seen.lastMessage },
+      {
+        ...counters,
+        clientsByTransport: { tcp: 0, tls: 0, websocket: 7, local: 7 },
+        lastMessage,
+      },
+    );
+    assert.equal(seen.pid, writer.process.pid);
+    assert.equal(seen.port, port);
+    assert.equal(seen.stale, false);
+    assert.ok(seen.uptimeMs >= 0 && seen.updatedAt >= seen.startedAt);
+    await writer.closeStdin();
+    assert.equal((await writer.done).code, 0);
+  });
+  assertNoLeftovers(boardPrefix(port));
+});
+
+Deno.test("shmooze status shows a readable table, and a stale board with exit code 3", async () => {
+  const port = testPort(6);
+  await cleaningUp(port, async () => {
+    await using writer = spawn(["tests/fixtures/status_writer.ts", "once", String(port)]);
+    await writer.waitForLine("ready");
+    const live = await status("--port", String(port));
+    assert.equal(live.code, 0, live.stderr);
+    assert.match(
+      live.stdout,
+      new RegExp(`^server +port ${port}, running \\(pid ${writer.process.pid}\\)$`, "m"),
+    );
+    assert.match(live.stdout, /^clients +7 {2}\(websocket 7, local 7\)$/m);
+    assert.match(live.stdout, /^channels +49$/m);
+    assert.match(live.stdout, /^msg\/s +1\.8$/m);
+    assert.match(live.stdout, /^last message +\d\d:\d\d:\d\d nick7 → #chan2: 7:é{7}$/m);
+    writer.process.kill("SIGKILL");
+    await writer.done;
+    const stale = await status("--port", String(port));
+    assert.equal(stale.code, 3, stale.stderr);
+    assert.match(stale.stdout, new RegExp(`stale \\(pid ${writer.process.pid} is gone\\)`));
+  });
+  StatusBoard.create(port).close();
+  assertNoLeftovers(boardPrefix(port));
+});
+
+Deno.test("shmooze status for a port with no board says so and exits 1", async () => {
+  const port = testPort(7);
+  const result = await status("--port", String(port));
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, new RegExp(`No status board for port ${port}: no shmooze server`));
+});
+
+Deno.test("shmooze status --watch prints a line per update when piped and stops on SIGINT", async () => {
+  const port = testPort(8);
+  await cleaningUp(port, async () => {
+    await using writer = spawn(["tests/fixtures/status_writer.ts", "once", String(port)]);
+    await writer.waitForLine("ready");
+    await using watcher = spawn([
+      "main.ts",
+      "status",
+      "--port",
+      String(port),
+      "--watch",
+      "--interval",
+      "50",
+    ]);
+    const update = new RegExp(`^\\S+Z {2}port ${port} {2}running \\(pid \\d+\\) {2}clients 7`);
+    await watcher.waitForLine(update);
+    await writer.closeStdin();
+    assert.equal((await writer.done).code, 0);
+    await watcher.waitForLine(`No status board for port ${port}`);
+    watcher.process.kill("SIGINT");
+    const result = await watcher.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(watcher.lines.filter((l) => update.test(l)).length >= 1);
+  });
   assertNoLeftovers(boardPrefix(port));
 });

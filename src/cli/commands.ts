@@ -1,12 +1,13 @@
 import type { Command } from "./command.ts";
 import { notYetAvailable } from "./command.ts";
+import { statusCommand } from "./status.ts";
 
 /** Every subcommand, in the order `shmooze --help` lists them. */
 export const commands: Command[] = [
   notYetAvailable("serve", "Run the IRC-compatible chat server", 4),
   notYetAvailable("client", "Chat from the terminal with a server", 5),
   notYetAvailable("local", "Chat with processes on this machine through shared memory", 3),
-  notYetAvailable("status", "Read a running server's status board from shared memory", 4),
+  statusCommand,
   notYetAvailable("demo", "Run a teaching demo (relay: the round-robin of seed 003)", 3),
   notYetAvailable("ipc", "List or clean shmooze's shared memory and semaphores", 3),
   notYetAvailable("bench", "Run a benchmark (ipc, fanout)", 3),
