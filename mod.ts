@@ -40,3 +40,11 @@ export {
   type StatusSnapshot,
   type StatusUpdate,
 } from "./src/ipc/status_board.ts";
+export {
+  defaultDataDir,
+  type HistoryAnchor,
+  type HistoryOptions,
+  type HistoryRecord,
+  type HistorySelector,
+  HistoryStore,
+} from "./src/chat/history.ts";
