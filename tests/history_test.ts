@@ -236,7 +236,12 @@ Deno.test("HistoryStore.open() creates a private directory and a WAL database", 
   const dataDir = join(dir.path, "nested", "data");
   const history = HistoryStore.open(dataDir);
   history.append(message("m1", Date.now(), "ann", "#lobby"));
-  if (Deno.build.os !== "windows") assert.equal(Deno.statSync(dataDir).mode! & 0o777, 0o700);
+  if (Deno.build.os !== "windows") {
+    assert.equal(Deno.statSync(dataDir).mode! & 0o777, 0o700);
+    for (const file of ["history.sqlite", "history.sqlite-wal"]) {
+      assert.equal(Deno.statSync(join(dataDir, file)).mode! & 0o777, 0o600, file);
+    }
+  }
   const db = new DatabaseSync(join(dataDir, "history.sqlite"), { readOnly: true });
   assert.equal(db.prepare("PRAGMA journal_mode").get()!.journal_mode, "wal");
   assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, 1);
@@ -325,6 +330,24 @@ Deno.test("HistoryStore opens a database another live process is writing", async
   history.close();
   await writer.closeStdin();
   assert.equal((await writer.done).code, 0);
+});
+
+Deno.test("HistoryStore fails clearly when another process keeps the database locked", async () => {
+  using dir = tempDir();
+  await using locker = spawn(["tests/fixtures/history_writer.ts", dir.path, "lock"]);
+  await locker.waitForLine("locked");
+  const reader = HistoryStore.open(dir.path, { retentionMs: 0 });
+  assert.deepEqual(reader.query("#lobby", { kind: "latest" }, 5), [], "reads do not wait");
+  assert.throws(
+    () => reader.append(message("m1", Date.now(), "ann", "#lobby")),
+    /Cannot append to history in ".*history\.sqlite": database is locked \(another process kept it locked for 5000 ms\)/,
+  );
+  reader.close();
+  await locker.closeStdin();
+  assert.equal((await locker.done).code, 0);
+  const writer = HistoryStore.open(dir.path, { retentionMs: 0 });
+  assert.equal(writer.append(message("m1", Date.now(), "ann", "#lobby")).msgid, "m1");
+  writer.close();
 });
 
 Deno.test("defaultDataDir() prefers SHMOOZE_DATA, then the OS's user data directory", () => {

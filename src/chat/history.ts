@@ -222,8 +222,10 @@ export class HistoryStore {
     const path = join(dataDir, "history.sqlite");
     let db: DatabaseSync | undefined;
     try {
+      // Chat history is private: create the file 0600 whatever the umask; SQLite gives its
+      // -wal and -shm files the same mode. An empty file is a valid empty database.
+      Deno.openSync(path, { create: true, write: true, mode: 0o600 }).close();
       db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
-      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.exec("PRAGMA journal_mode = WAL");
       // In WAL mode a commit is in the WAL file (the OS page cache) when it returns, so
       // NORMAL survives kill -9 of this process; only a power cut or OS crash can lose the
@@ -238,9 +240,7 @@ export class HistoryStore {
       const message = (error as Error).message;
       if (message.startsWith("Cannot open history database")) throw error;
       throw new Error(
-        `Cannot open history database "${path}": ${message}${
-          /locked|busy/i.test(message) ? " (another process is writing it)" : ""
-        }`,
+        `Cannot open history database "${path}": ${explain(message)}`,
         { cause: error },
       );
     }
@@ -310,7 +310,7 @@ export class HistoryStore {
       throw new Error(
         /UNIQUE/.test(message)
           ? `Cannot append to history: msgid "${msgid}" is already stored`
-          : `Cannot append to history in "${this.#path}": ${message}`,
+          : `Cannot append to history in "${this.#path}": ${explain(message)}`,
         { cause: error },
       );
     }
@@ -635,6 +635,13 @@ function migrate(db: DatabaseSync, path: string): void {
     db.exec("ROLLBACK");
     throw error;
   }
+}
+
+/** SQLite's message, with the likely cause when the database stayed locked. */
+function explain(message: string): string {
+  return /locked|busy/i.test(message)
+    ? `${message} (another process kept it locked for ${BUSY_TIMEOUT_MS} ms)`
+    : message;
 }
 
 function toRecord(row: Record<string, SQLOutputValue>): HistoryRecord {
