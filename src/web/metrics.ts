@@ -1,0 +1,102 @@
+/**
+ * `/metrics`: the server's numbers in the Prometheus text exposition format (version
+ * 0.0.4), so any Prometheus-compatible scraper can chart and alert on them.
+ *
+ * @module
+ */
+import type { MonitorSnapshot } from "./monitor_snapshot.ts";
+
+/** The Content-Type of the Prometheus text format. */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The process's memory, as `Deno.memoryUsage()` reports it. */
+export type MemoryUsage = Pick<Deno.MemoryUsage, "rss" | "heapTotal" | "heapUsed" | "external">;
+
+function labelValue(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/**
+ * Formats a snapshot and the process's memory as Prometheus text.
+ *
+ * @param snapshot The server's numbers.
+ * @param memory The process's memory.
+ * @returns The exposition, ending in a newline.
+ *
+ * @example
+ * ```ts
+ * import { formatMetrics } from "./metrics.ts";
+ * const text = formatMetrics({
+ *   time: 61_000, startedAt: 1_000, uptimeMs: 60_000, clients: 1,
+ *   clientsByTransport: { tcp: 1 }, totalMessages: 7, messagesPerSecond: [2],
+ *   channels: [{ name: "#lobby", members: ["ann"] }], recent: [],
+ * }, Deno.memoryUsage());
+ * console.log(text.includes('shmooze_clients{transport="tcp"} 1')); // true
+ * ```
+ */
+export function formatMetrics(snapshot: MonitorSnapshot, memory: MemoryUsage): string {
+  const out: string[] = [];
+  const metric = (
+    name: string,
+    type: "gauge" | "counter",
+    help: string,
+    samples: [Record<string, string>, number][],
+  ) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) {
+      const entries = Object.entries(labels);
+      const suffix = entries.length === 0
+        ? ""
+        : `{${entries.map(([k, v]) => `${k}="${labelValue(v)}"`).join(",")}}`;
+      out.push(`${name}${suffix} ${value}`);
+    }
+  };
+  const byTransport = { tcp: 0, websocket: 0, local: 0, ...snapshot.clientsByTransport };
+  metric(
+    "shmooze_clients",
+    "gauge",
+    "Connected clients by transport.",
+    Object.entries(byTransport).map(([transport, count]) => [{ transport }, count]),
+  );
+  metric("shmooze_messages_total", "counter", "Chat messages accepted since the server started.", [
+    [{}, snapshot.totalMessages],
+  ]);
+  metric(
+    "shmooze_messages_per_second",
+    "gauge",
+    "Chat messages accepted in the last complete second.",
+    [[{}, snapshot.messagesPerSecond.at(-1) ?? 0]],
+  );
+  metric("shmooze_channels", "gauge", "Channels with at least one member.", [
+    [{}, snapshot.channels.length],
+  ]);
+  metric("shmooze_uptime_seconds", "gauge", "Seconds since the server started.", [
+    [{}, snapshot.uptimeMs / 1000],
+  ]);
+  metric("process_start_time_seconds", "gauge", "When the process started, Unix time.", [
+    [{}, snapshot.startedAt / 1000],
+  ]);
+  metric("process_resident_memory_bytes", "gauge", "Resident memory of the process.", [
+    [{}, memory.rss],
+  ]);
+  metric("shmooze_heap_bytes", "gauge", "JavaScript heap of the process.", [
+    [{ kind: "used" }, memory.heapUsed],
+    [{ kind: "total" }, memory.heapTotal],
+    [{ kind: "external" }, memory.external],
+  ]);
+  const room = snapshot.localRoom;
+  if (room) {
+    const labels = { room: room.room };
+    metric("shmooze_local_room_slots", "gauge", "Ring slots of the bridged local room.", [
+      [{ ...labels, state: "used" }, room.used],
+      [{ ...labels, state: "capacity" }, room.capacity],
+    ]);
+    metric(
+      "shmooze_local_room_participants",
+      "gauge",
+      "Processes in the bridged local room.",
+      [[labels, room.participants.length]],
+    );
+  }
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,61 @@
+/**
+ * The numbers the web side shows: what `/monitor/events` and `/api/stats` send as JSON and
+ * what `/metrics` prints. Plain data, so the dashboard and scripts read the same thing.
+ *
+ * @module
+ */
+
+/** A shared-memory room bridged into a channel, as the monitor shows it. */
+export interface LocalRoomStats {
+  /** The room's name (`lobby`). */
+  room: string;
+  /** The channel it is bridged to (`#lobby`). */
+  channel: string;
+  /** Slots in the room's ring. */
+  capacity: number;
+  /** Slots holding messages not yet overwritten. */
+  used: number;
+  /** The sequence number the next message will get. */
+  writeSeq: number;
+  /** Names of the processes in the room. */
+  participants: string[];
+}
+
+/** One message as the monitor lists it. */
+export interface RecentMessage {
+  /** When the server accepted it, ms since the epoch. */
+  time: number;
+  /** The sender's nick. */
+  sender: string;
+  /** A channel or a nick. */
+  target: string;
+  /** The text. */
+  text: string;
+}
+
+/** One moment of the server, as the dashboard draws it. */
+export interface MonitorSnapshot {
+  /** When the snapshot was taken, ms since the epoch. */
+  time: number;
+  /** When the server started, ms since the epoch. */
+  startedAt: number;
+  /** Milliseconds since the server started. */
+  uptimeMs: number;
+  /** Connected clients, all transports. */
+  clients: number;
+  /** Connected clients by transport: `tcp`, `websocket`, `local` … */
+  clientsByTransport: Record<string, number>;
+  /** Chat messages accepted since the server started. */
+  totalMessages: number;
+  /**
+   * Messages in each of the last complete seconds, oldest first; the last entry is the
+   * second that ended at `time`.
+   */
+  messagesPerSecond: number[];
+  /** Channels and their members' nicks, by name. */
+  channels: { name: string; members: string[] }[];
+  /** The last messages, oldest first. */
+  recent: RecentMessage[];
+  /** The bridged local room, when the server bridges one. */
+  localRoom?: LocalRoomStats;
+}
