@@ -1,11 +1,12 @@
 import type { Command } from "./command.ts";
 import { notYetAvailable } from "./command.ts";
+import { clientCommand } from "./client.ts";
 import { statusCommand } from "./status.ts";
 
 /** Every subcommand, in the order `shmooze --help` lists them. */
 export const commands: Command[] = [
   notYetAvailable("serve", "Run the IRC-compatible chat server", 4),
-  notYetAvailable("client", "Chat from the terminal with a server", 5),
+  clientCommand,
   notYetAvailable("local", "Chat with processes on this machine through shared memory", 3),
   statusCommand,
   notYetAvailable("demo", "Run a teaching demo (relay: the round-robin of seed 003)", 3),

@@ -1,0 +1,103 @@
+import { channelName, COMMAND_HELP, InputError, isValidNick } from "../client/input.ts";
+import { MENU_CHOICES } from "../client/menu.ts";
+import { IrcConnectionError } from "../client/irc_client.ts";
+import { runTerminalClient } from "../client/terminal_client.ts";
+import { CliError, intOption, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
+import type { Command } from "./command.ts";
+import { paint } from "./logging.ts";
+
+const options = {
+  host: { type: "string" },
+  port: { type: "string" },
+  nick: { type: "string" },
+  channel: { type: "string" },
+  menu: { type: "boolean" },
+  "no-color": { type: "boolean" },
+} as const;
+
+/** A nick from the login name, so two people on one machine rarely collide. */
+function defaultNick(): string {
+  const login = (Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? "").replace(/[^\w-]/g, "");
+  return isValidNick(login) ? login : "guest";
+}
+
+/** `shmooze client`: chat from the terminal with a shmooze server or any IRC server. */
+export const clientCommand: Command = {
+  name: "client",
+  summary: "Chat from the terminal with a server",
+  help: `Usage: shmooze client [options]
+
+Connects to an IRC server (shmooze serve, or any other such as ngircd), joins a channel and
+shows the conversation above a prompt. Plain lines go to the current channel.
+
+Options:
+  --host HOST        Server host (default: 127.0.0.1)
+  --port PORT        Server port (default: 54000)
+  --nick NAME        Nick to use; when taken, NAME_, NAME_2 … are tried (default: $USER, else guest)
+  --channel CHANNEL  Channel to join on arrival (default: #lobby)
+  --menu             Numbered menu instead of commands:
+${MENU_CHOICES.map((label, i) => `                       ${i + 1}) ${label}`).join("\n")}
+  --no-color         No colours (also off with NO_COLOR set or output not a terminal)
+
+Commands:
+${COMMAND_HELP}
+
+Output, one line per event, each starting with the time (HH:MM:SS, the server's time when it
+sends one; history from another day also shows the date):
+  HH:MM:SS connected to HOST:PORT as NICK
+  HH:MM:SS joined #CHANNEL                you joined; "NICK joined #CHANNEL" for others
+  HH:MM:SS [#CHANNEL] <NICK> TEXT         a channel message ("* NICK TEXT" for /me)
+  HH:MM:SS [private] <NICK> TEXT          a private message to you
+  HH:MM:SS [to NICK] <YOU> TEXT           a private message you sent
+  HH:MM:SS NICK left #CHANNEL (REASON) | NICK quit (REASON) | NICK is now known as NEW
+  HH:MM:SS users in #CHANNEL (N): NICK …  from /who and on joining
+  HH:MM:SS history of TARGET: … end of history of TARGET (N messages)
+  HH:MM:SS error: WHAT                    an error from the server or a mistaken command
+  HH:MM:SS disconnected                   after /quit or the end of the input
+
+With standard input not a terminal (a pipe or a file), each input line is sent or carried out
+as if typed, and the client quits when the input ends (QUIT, then waits up to 5 s for the
+server to close). A lost connection is reported on standard error with exit code 1.
+
+Examples:
+  shmooze client --nick ann
+  shmooze client --host chat.example.org --port 6667 --channel '#dev'
+  shmooze client --menu --nick bob
+  printf 'hello\\n/msg ann hi\\n' | shmooze client --nick bot
+
+Exit codes: 0 after /quit or the end of the input, 1 when the server cannot be reached or the
+connection is lost, 2 for a mistake in the command line.`,
+  async run(args) {
+    const { values } = parseCommandArgs("client", args, options);
+    const host = stringOption(values, "host", "127.0.0.1");
+    const port = intOption(values, "port", 54000, { min: 1, max: 65535 });
+    const nick = stringOption(values, "nick", defaultNick());
+    if (!isValidNick(nick)) {
+      throw new UsageError(
+        `--nick "${nick}" is not a valid nick: use letters, digits and - _ [ ] { } \\ | ^ \` (not starting with a digit or -)`,
+      );
+    }
+    let channel: string;
+    try {
+      channel = channelName(stringOption(values, "channel", "#lobby"));
+    } catch (error) {
+      if (error instanceof InputError) throw new UsageError(`--channel: ${error.message}`);
+      throw error;
+    }
+    const plain = values["no-color"] === true;
+    try {
+      await runTerminalClient({
+        host,
+        port,
+        nick,
+        channel,
+        menu: values.menu === true,
+        style: (style, text) => plain ? text : paint(style, text),
+      });
+    } catch (error) {
+      if (error instanceof IrcConnectionError) throw new CliError(error.message);
+      throw error;
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,397 @@
+/**
+ * One chat session on top of an {@link IrcClient}: which channels we are in, which one is
+ * current, and how each message from the server reads on screen (one line per event,
+ * timestamped, coloured when allowed). Both the line-command interface and the menu drive
+ * it through {@link ChatSession.perform}.
+ *
+ * @module
+ */
+import type { styleText } from "node:util";
+import { foldCase, type IrcMessage, nickOf } from "../irc/message.ts";
+import { type Action, COMMAND_HELP } from "./input.ts";
+import type { IrcClient } from "./irc_client.ts";
+
+const NICK_STYLES: Style[] = ["cyan", "green", "yellow", "blue", "magenta", "red"];
+const DEFAULT_HISTORY = 20;
+
+/** A node:util style name, or several. */
+export type Style = Parameters<typeof styleText>[0];
+
+/** Where lines go and how they are coloured. */
+export interface SessionOutput {
+  /** Writes one finished line. */
+  print(line: string): void;
+  /** Colours text, or returns it unchanged when colours are off. */
+  style(style: Style, text: string): string;
+}
+
+/** What an open IRCv3 batch is collecting. */
+interface Batch {
+  type: string;
+  target: string;
+  count: number;
+}
+
+function isChannel(name: string): boolean {
+  return /^[#&]/.test(name);
+}
+
+/**
+ * Removes IRC formatting and every control character, so a remote user cannot move the
+ * cursor or change the terminal with escape sequences.
+ */
+function clean(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\x03(\d{1,2}(,\d{1,2})?)?/g, "").replace(/[\x00-\x1f\x7f]/g, "");
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** HH:MM:SS, with the date in front when it is not today (history). */
+function clock(time: Date): string {
+  const now = new Date();
+  const hms = `${pad(time.getHours())}:${pad(time.getMinutes())}:${pad(time.getSeconds())}`;
+  if (time.toDateString() === now.toDateString()) return hms;
+  return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())} ${hms}`;
+}
+
+function timeOf(message: IrcMessage): Date {
+  const time = message.tags.time ? new Date(message.tags.time) : new Date();
+  return Number.isNaN(time.getTime()) ? new Date() : time;
+}
+
+/** The state of one connection as the user sees it, and the rendering of its events. */
+export class ChatSession {
+  readonly #client: IrcClient;
+  readonly #out: SessionOutput;
+  #current: string | undefined;
+  #channels = new Map<string, string>();
+  #users = new Map<string, string[]>();
+  #batches = new Map<string, Batch>();
+  #channelCount = 0;
+  /** Called when the current channel changes, so the prompt can follow. */
+  onCurrentChange: (channel: string | undefined) => void = () => {};
+
+  constructor(client: IrcClient, out: SessionOutput) {
+    this.#client = client;
+    this.#out = out;
+  }
+
+  /** The channel plain text goes to. */
+  get current(): string | undefined {
+    return this.#current;
+  }
+
+  /** Prints a line of our own (a status or a local error) with the current time. */
+  note(text: string, style?: Style): void {
+    this.#line(new Date(), style ? this.#paint(style, text) : text);
+  }
+
+  /** Prints a local mistake. */
+  error(text: string): void {
+    this.note(`error: ${text}`, "red");
+  }
+
+  /**
+   * Carries out one action.
+   *
+   * @param action What the user asked for.
+   * @returns True when the action was a quit.
+   */
+  async perform(action: Action): Promise<boolean> {
+    const client = this.#client;
+    switch (action.kind) {
+      case "nothing":
+        return false;
+      case "say":
+      case "me": {
+        if (!this.#current) {
+          this.error("you are in no channel: /join #CHANNEL first");
+          return false;
+        }
+        const text = action.kind === "me" ? `\x01ACTION ${action.text}\x01` : action.text;
+        await this.#privmsg(this.#current, text);
+        return false;
+      }
+      case "msg":
+        await this.#privmsg(action.target, action.text);
+        return false;
+      case "join":
+        // Made current now, so lines typed before the server's answer go to it (the server
+        // handles JOIN before them).
+        this.#setCurrent(action.channel);
+        await client.send("JOIN", action.channel);
+        return false;
+      case "part": {
+        const channel = action.channel ?? this.#current;
+        if (!channel) {
+          this.error("you are in no channel to leave");
+          return false;
+        }
+        await client.send("PART", channel, ...(action.reason ? [action.reason] : []));
+        return false;
+      }
+      case "nick":
+        await client.send("NICK", action.nick);
+        return false;
+      case "who": {
+        const channel = action.channel ?? this.#current;
+        if (!channel) {
+          this.error("you are in no channel: /who #CHANNEL");
+          return false;
+        }
+        await client.send("WHO", channel);
+        return false;
+      }
+      case "list":
+        await client.send("LIST");
+        return false;
+      case "history":
+        await this.#history(action.target, action.count);
+        return false;
+      case "help":
+        for (const line of `Commands:\n${COMMAND_HELP}`.split("\n")) this.#out.print(line);
+        return false;
+      case "quit":
+        return true;
+    }
+  }
+
+  async #privmsg(target: string, text: string): Promise<void> {
+    await this.#client.send("PRIVMSG", target, text);
+    // Without echo-message the server never shows us our own line: show it ourselves.
+    if (!this.#client.capabilities.has("echo-message")) {
+      this.handle({
+        tags: {},
+        source: this.#client.nick,
+        command: "PRIVMSG",
+        params: [target, text],
+      });
+    }
+  }
+
+  async #history(target: string | undefined, count: number | undefined): Promise<void> {
+    const client = this.#client;
+    if (!client.capabilities.has("draft/chathistory")) {
+      this.error(
+        `history is not available on this server (${client.host}:${client.port} does not offer draft/chathistory)`,
+      );
+      return;
+    }
+    const conversation = target ?? this.#current;
+    if (!conversation) {
+      this.error("you are in no channel: /history #CHANNEL or /history NICK");
+      return;
+    }
+    const limit = Number(client.isupport.get("CHATHISTORY"));
+    const wanted = count ?? DEFAULT_HISTORY;
+    const n = limit > 0 ? Math.min(wanted, limit) : wanted;
+    await client.send("CHATHISTORY", "LATEST", conversation, "*", String(n));
+  }
+
+  #setCurrent(channel: string | undefined): void {
+    this.#current = channel;
+    this.onCurrentChange(channel);
+  }
+
+  #paint(style: Style, text: string): string {
+    return this.#out.style(style, text);
+  }
+
+  #nick(nick: string): string {
+    let hash = 0;
+    for (const ch of foldCase(nick)) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+    return this.#paint(NICK_STYLES[hash % NICK_STYLES.length], nick);
+  }
+
+  #line(time: Date, body: string): void {
+    this.#out.print(`${this.#paint("dim", clock(time))} ${body}`);
+  }
+
+  /**
+   * Shows one message from the server and updates the session's state from it.
+   *
+   * @param message The message.
+   */
+  handle(message: IrcMessage): void {
+    const time = timeOf(message);
+    const show = (body: string) => this.#line(time, body);
+    const from = nickOf(message.source);
+    const me = this.#client.nick;
+    const self = foldCase(from) === foldCase(me);
+    const p = message.params;
+    const batch = message.tags.batch ? this.#batches.get(message.tags.batch) : undefined;
+    if (batch) batch.count++;
+    switch (message.command) {
+      case "PRIVMSG":
+      case "NOTICE": {
+        const [target, raw = ""] = p;
+        // Servers are named like hosts; users come as nick!user@host.
+        const fromServer = !message.source ||
+          (!message.source.includes("!") && message.source.includes("."));
+        if (fromServer) {
+          show(this.#paint("dim", `-${message.source ?? "server"}- ${clean(raw)}`));
+          return;
+        }
+        const where = isChannel(target)
+          ? this.#paint("bold", `[${target}]`)
+          : self
+          ? this.#paint("bold", `[to ${target}]`)
+          : this.#paint("bold", "[private]");
+        if (raw.startsWith("\x01ACTION ")) {
+          const action = raw.slice(8, raw.endsWith("\x01") ? -1 : undefined);
+          show(`${where} * ${this.#nick(from)} ${clean(action)}`);
+        } else if (raw.startsWith("\x01")) {
+          show(`${where} ${this.#nick(from)} sent CTCP ${clean(raw)}`);
+        } else if (message.command === "NOTICE") {
+          show(`${where} -${this.#nick(from)}- ${clean(raw)}`);
+        } else {
+          show(`${where} <${this.#nick(from)}> ${clean(raw)}`);
+        }
+        return;
+      }
+      case "JOIN": {
+        const channel = p[0];
+        if (self) {
+          this.#channels.set(foldCase(channel), channel);
+          if (!this.#current || foldCase(this.#current) === foldCase(channel)) {
+            this.#setCurrent(channel);
+          }
+          show(this.#paint("green", `joined ${channel}`));
+        } else {
+          show(this.#paint("green", `${from} joined ${channel}`));
+        }
+        return;
+      }
+      case "PART":
+      case "KICK": {
+        const channel = p[0];
+        const kicked = message.command === "KICK" ? p[1] : from;
+        const reason = message.command === "KICK" ? p[2] : p[1];
+        const why = reason ? ` (${clean(reason)})` : "";
+        const leaving = foldCase(kicked) === foldCase(me);
+        const text = message.command === "KICK"
+          ? `${leaving ? "you were" : `${kicked} was`} kicked from ${channel} by ${from}${why}`
+          : leaving
+          ? `left ${channel}${why}`
+          : `${from} left ${channel}${why}`;
+        show(this.#paint("yellow", text));
+        if (leaving) this.#left(channel);
+        return;
+      }
+      case "QUIT":
+        show(this.#paint("yellow", `${from} quit${p[0] ? ` (${clean(p[0])})` : ""}`));
+        return;
+      case "NICK":
+        show(
+          this.#paint(
+            "yellow",
+            self || foldCase(p[0]) === foldCase(me)
+              ? `you are now known as ${p[0]}`
+              : `${from} is now known as ${p[0]}`,
+          ),
+        );
+        return;
+      case "TOPIC":
+        show(`${from} set the topic of ${p[0]}: ${clean(p[1] ?? "")}`);
+        return;
+      case "332":
+        show(`topic of ${p[1]}: ${clean(p[2] ?? "")}`);
+        return;
+      case "353":
+        this.#collect(p[2], (p[3] ?? "").split(" "));
+        return;
+      case "352":
+        this.#collect(p[1], [p[5]]);
+        return;
+      case "366":
+      case "315": {
+        const key = foldCase(p[1]);
+        const users = this.#users.get(key) ?? [];
+        this.#users.delete(key);
+        show(`users in ${p[1]} (${users.length}): ${users.join(" ")}`);
+        return;
+      }
+      case "321":
+        this.#channelCount = 0;
+        return;
+      case "322":
+        this.#channelCount++;
+        show(`channel ${p[1]} (${p[2]} users)${p[3] ? `: ${clean(p[3])}` : ""}`);
+        return;
+      case "323":
+        show(`${this.#channelCount} channel${this.#channelCount === 1 ? "" : "s"} listed`);
+        this.#channelCount = 0;
+        return;
+      case "BATCH":
+        this.#onBatch(message, show);
+        return;
+      case "FAIL":
+      case "WARN": {
+        const [command, code, ...rest] = p;
+        const label = message.command === "FAIL" ? "error" : "warning";
+        show(this.#paint("red", `${label}: ${command} ${code}: ${rest.map(clean).join(" ")}`));
+        return;
+      }
+      case "ERROR":
+        show(this.#paint("red", `server closed the link: ${clean(p[0] ?? "")}`));
+        return;
+      case "CAP":
+      case "PONG":
+      case "004":
+      case "005":
+      case "329":
+      case "333":
+      case "375":
+      case "376":
+        return;
+    }
+    if (/^[45]\d\d$/.test(message.command)) {
+      show(this.#paint("red", `error: ${p.slice(1).map(clean).join(": ")}`));
+    } else if (/^\d\d\d$/.test(message.command)) {
+      show(this.#paint("dim", p.slice(1).map(clean).join(" ")));
+    } else {
+      show(this.#paint("dim", `${message.command} ${p.map(clean).join(" ")}`));
+    }
+  }
+
+  #collect(channel: string, nicks: string[]): void {
+    const key = foldCase(channel);
+    const list = this.#users.get(key) ?? [];
+    list.push(...nicks.filter(Boolean));
+    this.#users.set(key, list);
+  }
+
+  #left(channel: string): void {
+    this.#channels.delete(foldCase(channel));
+    if (this.#current && foldCase(this.#current) === foldCase(channel)) {
+      this.#setCurrent(this.#channels.values().next().value);
+    }
+  }
+
+  #onBatch(message: IrcMessage, show: (body: string) => void): void {
+    const [ref = "", type = "", target = ""] = message.params;
+    const id = ref.slice(1);
+    if (ref.startsWith("+")) {
+      this.#batches.set(id, { type, target, count: 0 });
+      if (type === "chathistory") show(this.#paint("bold", `history of ${target}:`));
+      return;
+    }
+    const batch = this.#batches.get(id);
+    this.#batches.delete(id);
+    if (batch?.type === "chathistory") {
+      show(
+        this.#paint(
+          "bold",
+          batch.count === 0
+            ? `no history for ${batch.target}`
+            : `end of history of ${batch.target} (${batch.count} message${
+              batch.count === 1 ? "" : "s"
+            })`,
+        ),
+      );
+    }
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * What a typed line means: a slash command or text for the current channel. Parsing only;
+ * {@link ChatSession.perform} carries the result out, and the menu builds the same actions.
+ *
+ * @module
+ */
+
+/** Something the user asked for. */
+export type Action =
+  | { kind: "say"; text: string }
+  | { kind: "me"; text: string }
+  | { kind: "msg"; target: string; text: string }
+  | { kind: "join"; channel: string }
+  | { kind: "part"; channel?: string; reason?: string }
+  | { kind: "nick"; nick: string }
+  | { kind: "who"; channel?: string }
+  | { kind: "list" }
+  | { kind: "history"; target?: string; count?: number }
+  | { kind: "quit"; reason?: string }
+  | { kind: "help" }
+  | { kind: "nothing" };
+
+/**
+ * A typed line that cannot be carried out as written; the message says why.
+ *
+ * @example Catch a mistake
+ * ```ts
+ * import { InputError, parseInput } from "./input.ts";
+ * try {
+ *   parseInput("/frobnicate");
+ * } catch (error) {
+ *   console.log(error instanceof InputError); // true
+ * }
+ * ```
+ */
+export class InputError extends Error {
+  /**
+   * @param message What is wrong with the line.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
+/** The commands, as `/help` and `shmooze client --help` list them. */
+export const COMMAND_HELP: string =
+  `  TEXT                   Send TEXT to the current channel (//TEXT sends a line starting with /)
+  /join #CHANNEL         Join a channel and make it the current one
+  /part [#CHANNEL] [WHY] Leave a channel (default: the current one)
+  /msg NICK TEXT         Send a private message (NICK may also be a channel)
+  /me TEXT               Send an action (* nick TEXT) to the current channel
+  /nick NEW              Change your nick
+  /who [#CHANNEL]        List the users of a channel (default: the current one)
+  /list                  List the server's channels
+  /history [TARGET] [N]  Show the last N (default 20) messages of a channel or a private
+                         conversation (default: the current channel); needs draft/chathistory
+  /quit [REASON]         Leave the server and exit
+  /help                  Show this list`;
+
+const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
+
+/**
+ * Whether a nick is acceptable to IRC servers (RFC 2812 letters, digits and specials).
+ *
+ * @param nick The nick.
+ * @returns True when valid.
+ *
+ * @example Check nicks
+ * ```ts
+ * import { isValidNick } from "./input.ts";
+ * console.log(isValidNick("ann"), isValidNick("9lives")); // true false
+ * ```
+ */
+export function isValidNick(nick: string): boolean {
+  return NICK.test(nick);
+}
+
+/**
+ * Normalises a channel name: adds `#` when missing, refuses spaces and commas.
+ *
+ * @param name What was typed.
+ * @returns The channel name.
+ * @throws {InputError} When it cannot be a channel name.
+ *
+ * @example Add the missing hash
+ * ```ts
+ * import { channelName } from "./input.ts";
+ * console.log(channelName("lobby")); // #lobby
+ * ```
+ */
+export function channelName(name: string): string {
+  const channel = /^[#&]/.test(name) ? name : `#${name}`;
+  if (channel.length < 2 || /[\s,]/.test(channel) || channel.includes("\x07")) {
+    throw new InputError(`"${name}" is not a channel name (like #lobby)`);
+  }
+  return channel;
+}
+
+function nickArgument(command: string, nick: string | undefined): string {
+  if (!nick) throw new InputError(`${command} needs a nick`);
+  if (!isValidNick(nick)) throw new InputError(`"${nick}" is not a valid nick`);
+  return nick;
+}
+
+/**
+ * Turns one typed line into an action.
+ *
+ * @param line The line, without its line break.
+ * @returns The action.
+ * @throws {InputError} For an unknown command or missing arguments.
+ *
+ * @example Parse a private message
+ * ```ts
+ * import { parseInput } from "./input.ts";
+ * console.log(parseInput("/msg ann see you at 5"));
+ * // { kind: "msg", target: "ann", text: "see you at 5" }
+ * ```
+ */
+export function parseInput(line: string): Action {
+  if (line.trim() === "") return { kind: "nothing" };
+  if (!line.startsWith("/")) return { kind: "say", text: line };
+  if (line.startsWith("//")) return { kind: "say", text: line.slice(1) };
+  const match = /^\/(\S+)\s*(.*)$/.exec(line)!;
+  const command = match[1].toLowerCase();
+  const rest = match[2];
+  const words = rest.split(/\s+/).filter(Boolean);
+  const after = (n: number) => rest.replace(new RegExp(`^(\\S+\\s+){${n}}`), "");
+  switch (command) {
+    case "join":
+    case "j":
+      if (!words[0]) throw new InputError("/join needs a channel, like /join #lobby");
+      return { kind: "join", channel: channelName(words[0]) };
+    case "part":
+    case "leave": {
+      if (words[0] && /^[#&]/.test(words[0])) {
+        return { kind: "part", channel: words[0], reason: after(1) || undefined };
+      }
+      return { kind: "part", reason: rest || undefined };
+    }
+    case "msg":
+    case "query": {
+      const target = words[0];
+      if (!target) throw new InputError("/msg needs a nick and a message, like /msg ann hello");
+      if (!/^[#&]/.test(target)) nickArgument("/msg", target);
+      const text = words.length > 1 ? after(1) : "";
+      if (!text) throw new InputError(`/msg ${target} needs a message`);
+      return { kind: "msg", target, text };
+    }
+    case "me":
+      if (!rest) throw new InputError("/me needs some text, like /me waves");
+      return { kind: "me", text: rest };
+    case "nick":
+      return { kind: "nick", nick: nickArgument("/nick", words[0]) };
+    case "who":
+    case "names":
+      return { kind: "who", channel: words[0] ? channelName(words[0]) : undefined };
+    case "list":
+      return { kind: "list" };
+    case "history": {
+      let target: string | undefined;
+      let count: number | undefined;
+      for (const word of words.slice(0, 2)) {
+        if (/^\d+$/.test(word)) count = Number(word);
+        else target = word;
+      }
+      if (words.length > 2 || count === 0) {
+        throw new InputError("usage: /history [#CHANNEL or NICK] [N], N at least 1");
+      }
+      return { kind: "history", target, count };
+    }
+    case "quit":
+    case "exit":
+      return { kind: "quit", reason: rest || undefined };
+    case "help":
+    case "?":
+      return { kind: "help" };
+    default:
+      throw new InputError(`unknown command /${command}; /help lists the commands`);
+  }
+}

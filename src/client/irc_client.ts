@@ -1,0 +1,409 @@
+/**
+ * A small IRC client connection: connects over TCP, negotiates IRCv3 capabilities, registers
+ * a nick (retrying with a suffix when it is taken), answers PING and hands every other
+ * message to one reader. The terminal client is built on it; tests of the server, the bridge
+ * and the web client use it as a scripted user.
+ *
+ * @module
+ */
+import { formatMessage, type IrcMessage, nickOf, parseMessage } from "../irc/message.ts";
+
+/** The capabilities shmooze's client asks for when the server offers them. */
+export const WANTED_CAPABILITIES: readonly string[] = [
+  "server-time",
+  "message-tags",
+  "echo-message",
+  "batch",
+  "draft/chathistory",
+];
+
+/** Options for {@link IrcClient.connect}. */
+export interface IrcClientOptions {
+  /** The nick to register. */
+  nick: string;
+  /** Server host name or address. @default {"127.0.0.1"} */
+  host?: string;
+  /** Server TCP port. @default {54000} */
+  port?: number;
+  /** The user name sent with USER. @default {the nick} */
+  user?: string;
+  /** The real name sent with USER. @default {"shmooze client"} */
+  realname?: string;
+  /** Capabilities to request when offered. @default {WANTED_CAPABILITIES} */
+  capabilities?: readonly string[];
+  /** How many other nicks to try (`nick_`, `nick_2` …) when the nick is taken. @default {8} */
+  nickRetries?: number;
+  /** Give up when registration takes longer. @default {15000} */
+  registerTimeoutMs?: number;
+}
+
+/** A connection that failed: it could not be made, registration was refused, or it was lost. */
+export class IrcConnectionError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "IrcConnectionError";
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * One registered connection to an IRC server.
+ *
+ * @example Chat with a server
+ * ```ts ignore
+ * import { IrcClient } from "./irc_client.ts";
+ * await using client = await IrcClient.connect({ nick: "ann", port: 54000 });
+ * await client.send("JOIN", "#lobby");
+ * await client.send("PRIVMSG", "#lobby", "hello");
+ * const reply = await client.waitFor((m) => m.command === "PRIVMSG", 5000);
+ * console.log(reply.params[1]);
+ * await client.quit("bye");
+ * ```
+ */
+export class IrcClient {
+  /** The server's host as given. */
+  readonly host: string;
+  /** The server's port. */
+  readonly port: number;
+  /** The nick first asked for (the registered one may carry a suffix). */
+  readonly requestedNick: string;
+  #conn: Deno.Conn;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #nick: string;
+  #offered = new Map<string, string>();
+  #enabled = new Set<string>();
+  #isupport = new Map<string, string>();
+  #queue: IrcMessage[] = [];
+  #waiters = new Set<() => void>();
+  #error: Error | undefined;
+  #ended = false;
+  #quitting = false;
+  #done: Promise<void>;
+
+  private constructor(conn: Deno.Conn, host: string, port: number, nick: string) {
+    this.#conn = conn;
+    this.#writer = conn.writable.getWriter();
+    this.host = host;
+    this.port = port;
+    this.requestedNick = nick;
+    this.#nick = nick;
+    this.#done = this.#readLoop();
+  }
+
+  /**
+   * Connects, negotiates capabilities and registers. Resolves once the server welcomes us
+   * (001); the welcome and everything before it are still delivered by {@link messages}.
+   *
+   * @param options Server address, nick and limits.
+   * @returns The registered client.
+   * @throws {IrcConnectionError} When the connection fails, the server closes it, or every nick
+   * tried is refused.
+   *
+   * @example Connect and leave
+   * ```ts ignore
+   * import { IrcClient } from "./irc_client.ts";
+   * const client = await IrcClient.connect({ nick: "ann", host: "127.0.0.1", port: 6667 });
+   * console.log(client.nick, [...client.capabilities]);
+   * await client.quit();
+   * ```
+   */
+  static async connect(options: IrcClientOptions): Promise<IrcClient> {
+    const host = options.host ?? "127.0.0.1";
+    const port = options.port ?? 54000;
+    let conn: Deno.Conn;
+    try {
+      conn = await Deno.connect({ hostname: host, port });
+    } catch (error) {
+      const why = error instanceof Deno.errors.ConnectionRefused
+        ? "connection refused (is the server running?)"
+        : error instanceof Error
+        ? error.message
+        : String(error);
+      throw new IrcConnectionError(`Cannot connect to ${host}:${port}: ${why}`, { cause: error });
+    }
+    const client = new IrcClient(conn, host, port, options.nick);
+    try {
+      await client.#register(options);
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  /** The nick the server knows us by now. */
+  get nick(): string {
+    return this.#nick;
+  }
+
+  /** The capabilities the server acknowledged. */
+  get capabilities(): ReadonlySet<string> {
+    return this.#enabled;
+  }
+
+  /** The server's ISUPPORT (005) tokens, e.g. `CHATHISTORY` → `"100"`. */
+  get isupport(): ReadonlyMap<string, string> {
+    return this.#isupport;
+  }
+
+  /** True once the connection has closed, for whatever reason. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** True once {@link quit} was called, so a close that follows is expected. */
+  get quitting(): boolean {
+    return this.#quitting;
+  }
+
+  /** The read error that ended the connection, if it did not end with a clean close. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** Resolves when the connection has closed. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /**
+   * Sends one message; the last parameter gets a colon when it needs one.
+   *
+   * @param command The command, e.g. `PRIVMSG`.
+   * @param params Its parameters.
+   * @returns When the line has been handed to the socket.
+   */
+  async send(command: string, ...params: string[]): Promise<void> {
+    const line = formatMessage({ command, params });
+    if (/[\r\n\0]/.test(line)) {
+      throw new Error(`Cannot send ${command}: a parameter contains a line break or NUL`);
+    }
+    await this.#writer.write(encoder.encode(`${line}\r\n`));
+  }
+
+  /**
+   * Every message received (PING excepted, which is answered here), oldest first, ending
+   * when the connection closes. Each message goes to one reader only.
+   *
+   * @returns The messages.
+   */
+  async *messages(): AsyncIterableIterator<IrcMessage> {
+    while (true) {
+      const message = await this.#take();
+      if (!message) return;
+      yield message;
+    }
+  }
+
+  /**
+   * Reads messages until one matches, discarding those before it.
+   *
+   * @param predicate The test.
+   * @param timeoutMs How long to wait. @default {10000}
+   * @returns The matching message.
+   * @throws {Error} On time-out or when the connection closes first.
+   */
+  async waitFor(
+    predicate: (message: IrcMessage) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<IrcMessage> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const message = await this.#take(deadline);
+      if (message === undefined) {
+        throw new Error(`Connection to ${this.host}:${this.port} closed before a matching message`);
+      }
+      if (message === null) throw new Error(`No matching IRC message within ${timeoutMs} ms`);
+      if (predicate(message)) return message;
+    }
+  }
+
+  /** The next queued message; undefined once the connection has ended, null at the deadline. */
+  async #take(deadline = Infinity): Promise<IrcMessage | undefined | null> {
+    while (true) {
+      const next = this.#queue.shift();
+      if (next) return next;
+      if (this.#ended) return undefined;
+      if (!(await this.#arrival(deadline))) return null;
+    }
+  }
+
+  /** Waits until a message arrives or the connection ends (true), or the deadline passes. */
+  async #arrival(deadline: number): Promise<boolean> {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let wake!: () => void;
+    const arrived = await new Promise<boolean>((resolve) => {
+      wake = () => resolve(true);
+      this.#waiters.add(wake);
+      if (left !== Infinity) timer = setTimeout(() => resolve(false), left);
+    });
+    clearTimeout(timer);
+    this.#waiters.delete(wake);
+    return arrived;
+  }
+
+  #wakeAll(): void {
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
+  }
+
+  /**
+   * Sends QUIT and waits, bounded, for the server to close the connection, then closes it.
+   *
+   * @param reason The quit message.
+   * @param timeoutMs How long to wait for the server. @default {5000}
+   */
+  async quit(reason = "", timeoutMs = 5000): Promise<void> {
+    this.#quitting = true;
+    if (!this.#ended) {
+      await this.send("QUIT", ...(reason ? [reason] : [])).catch(() => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#done,
+        new Promise((resolve) => timer = setTimeout(resolve, timeoutMs)),
+      ]);
+      clearTimeout(timer);
+    }
+    this.close();
+  }
+
+  /** Closes the connection at once. */
+  close(): void {
+    this.#quitting = true;
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+
+  /** Quits (bounded) when used with `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.quit();
+  }
+
+  async #register(options: IrcClientOptions): Promise<void> {
+    const wanted = options.capabilities ?? WANTED_CAPABILITIES;
+    const retries = options.nickRetries ?? 8;
+    const timeoutMs = options.registerTimeoutMs ?? 15_000;
+    const where = `${this.host}:${this.port}`;
+    await this.send("CAP", "LS", "302");
+    await this.send("NICK", this.#nick);
+    await this.send(
+      "USER",
+      options.user ?? this.#nick,
+      "0",
+      "*",
+      options.realname ?? "shmooze client",
+    );
+    let attempt = 0;
+    let seen = 0;
+    const deadline = Date.now() + timeoutMs;
+    // Registration reads the queue without consuming it, so the caller still sees it all.
+    while (true) {
+      while (seen < this.#queue.length) {
+        const message = this.#queue[seen++];
+        switch (message.command) {
+          case "CAP":
+            await this.#onCap(message, wanted);
+            break;
+          case "433":
+          case "436": {
+            if (++attempt > retries) {
+              throw new IrcConnectionError(
+                `${where} refused nick "${this.requestedNick}" and ${retries} variants: all in use`,
+              );
+            }
+            this.#nick = `${this.requestedNick}_${attempt === 1 ? "" : attempt}`;
+            await this.send("NICK", this.#nick);
+            break;
+          }
+          case "432":
+            throw new IrcConnectionError(
+              `${where} refused nick "${this.#nick}": ${message.params.at(-1)}`,
+            );
+          case "465":
+          case "ERROR":
+            throw new IrcConnectionError(
+              `${where} closed the connection: ${message.params.at(-1)}`,
+            );
+          case "001":
+            this.#nick = message.params[0] ?? this.#nick;
+            return;
+        }
+      }
+      if (this.#ended) {
+        throw new IrcConnectionError(`${where} closed the connection during registration`);
+      }
+      if (!(await this.#arrival(deadline))) {
+        throw new IrcConnectionError(
+          `${where} did not complete registration within ${timeoutMs} ms`,
+        );
+      }
+    }
+  }
+
+  async #onCap(message: IrcMessage, wanted: readonly string[]): Promise<void> {
+    const [, sub, ...rest] = message.params;
+    const list = rest.at(-1) ?? "";
+    if (sub === "LS") {
+      for (const token of list.split(" ").filter(Boolean)) {
+        const eq = token.indexOf("=");
+        this.#offered.set(eq < 0 ? token : token.slice(0, eq), eq < 0 ? "" : token.slice(eq + 1));
+      }
+      // "CAP * LS * :…" means more LS lines follow.
+      if (rest.length > 1 && rest[0] === "*") return;
+      const request = wanted.filter((cap) => this.#offered.has(cap));
+      if (request.length > 0) await this.send("CAP", "REQ", request.join(" "));
+      else await this.send("CAP", "END");
+    } else if (sub === "ACK") {
+      for (const cap of list.split(" ").filter(Boolean)) {
+        if (cap.startsWith("-")) this.#enabled.delete(cap.slice(1));
+        else this.#enabled.add(cap);
+      }
+      await this.send("CAP", "END");
+    } else if (sub === "NAK") {
+      await this.send("CAP", "END");
+    }
+  }
+
+  /** Reads CR LF lines, answers PING, tracks our nick and ISUPPORT, queues the rest. */
+  async #readLoop(): Promise<void> {
+    const decoder = new TextDecoder();
+    let pending = "";
+    try {
+      for await (const chunk of this.#conn.readable) {
+        pending += decoder.decode(chunk, { stream: true });
+        const lines = pending.split("\n");
+        pending = lines.pop()!;
+        for (const line of lines) this.#receive(line.endsWith("\r") ? line.slice(0, -1) : line);
+      }
+    } catch (error) {
+      // Closing the socket ourselves interrupts the read: that is not an error.
+      if (!this.#quitting) this.#error = error instanceof Error ? error : new Error(String(error));
+    } finally {
+      this.#ended = true;
+      this.#wakeAll();
+    }
+  }
+
+  #receive(line: string): void {
+    const message = parseMessage(line);
+    if (!message) return;
+    if (message.command === "PING") {
+      this.send("PONG", ...message.params).catch(() => {});
+      return;
+    }
+    if (message.command === "NICK" && nickOf(message.source) === this.#nick) {
+      this.#nick = message.params[0] ?? this.#nick;
+    } else if (message.command === "005") {
+      for (const token of message.params.slice(1, -1)) {
+        const eq = token.indexOf("=");
+        this.#isupport.set(eq < 0 ? token : token.slice(0, eq), eq < 0 ? "" : token.slice(eq + 1));
+      }
+    }
+    this.#queue.push(message);
+    this.#wakeAll();
+  }
+}
