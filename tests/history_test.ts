@@ -33,6 +33,13 @@ function message(
   };
 }
 
+/** A store that keeps everything, holding `[msgid, time, sender, target]` messages in order. */
+function storeWith(dir: string, messages: [string, number, string, string][]): HistoryStore {
+  const history = HistoryStore.open(dir, { retentionMs: 0 });
+  for (const fields of messages) history.append(message(...fields));
+  return history;
+}
+
 /**
  * Ten #Lobby messages c1…c10 at 1010, 1020 … 1100 ms, each followed by one in #other
  * (o1…o10) at the same time, so the two conversations' ids interleave.
@@ -136,10 +143,11 @@ Deno.test("HistoryStore keeps channels apart, folds case and returns whole recor
 
 Deno.test("HistoryStore keeps a private conversation symmetric and hidden from other pairs", () => {
   using dir = tempDir();
-  const history = HistoryStore.open(dir.path, { retentionMs: 0 });
-  history.append(message("p1", 1000, "ann", "bob"));
-  history.append(message("p2", 1001, "Bob", "ann"));
-  history.append(message("p3", 1002, "ann", "Carol"));
+  const history = storeWith(dir.path, [
+    ["p1", 1000, "ann", "bob"],
+    ["p2", 1001, "Bob", "ann"],
+    ["p3", 1002, "ann", "Carol"],
+  ]);
   history.append({ ...message("p4", 1003, "carol", "bob"), command: "NOTICE" });
   history.append(message("p5", 1004, "ANN", "BOB"));
   for (const pair of [["ann", "bob"], ["BOB", "Ann"]] as [string, string][]) {
@@ -164,14 +172,15 @@ Deno.test("HistoryStore keeps a private conversation symmetric and hidden from o
 
 Deno.test("HistoryStore.targets() lists channels and private partners by latest activity", () => {
   using dir = tempDir();
-  const history = HistoryStore.open(dir.path, { retentionMs: 0 });
-  history.append(message("l1", 1000, "zed", "#lobby"));
-  history.append(message("c1", 1200, "ann", "carol"));
-  history.append(message("b1", 1500, "ann", "bob"));
-  history.append(message("l2", 2000, "ann", "#Lobby"));
-  history.append(message("x1", 2200, "ann", "#other"));
-  history.append(message("b2", 2500, "Bob", "ann"));
-  history.append(message("cb", 3000, "carol", "bob"));
+  const history = storeWith(dir.path, [
+    ["l1", 1000, "zed", "#lobby"],
+    ["c1", 1200, "ann", "carol"],
+    ["b1", 1500, "ann", "bob"],
+    ["l2", 2000, "ann", "#Lobby"],
+    ["x1", 2200, "ann", "#other"],
+    ["b2", 2500, "Bob", "ann"],
+    ["cb", 3000, "carol", "bob"],
+  ]);
   const channels = ["#lobby", "#quiet"];
   assert.deepEqual(history.targets("ann", channels, 0, 10_000, 10), [
     { target: "carol", latest: 1200 },
