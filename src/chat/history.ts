@@ -4,7 +4,9 @@
  *
  * Messages are ordered by `id`, the order the server accepted (and fanned out) them; a
  * timestamp anchor is first turned into an `id` bound through the `(conversation, time)`
- * index, so every selector ends as one range scan of the `(conversation, id)` index.
+ * index, so every selector ends as one range scan of the `(conversation, id)` index. That
+ * conversion assumes times rise with ids, true while the server stamps messages with its own
+ * clock; if the clock steps back, a timestamp anchor lands near, not exactly at, its place.
  *
  * @module
  */
