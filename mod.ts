@@ -48,3 +48,16 @@ export {
   type HistorySelector,
   HistoryStore,
 } from "./src/chat/history.ts";
+export {
+  Relay,
+  RELAY_MAX_CLIENTS,
+  RELAY_MAX_ROUNDS,
+  RELAY_MESSAGE_BYTES,
+  type RelayCheck,
+  type RelayClientOptions,
+  relayDestination,
+  type RelayHop,
+  relayMessage,
+  relayRoute,
+  type RelayTurn,
+} from "./src/ipc/relay.ts";

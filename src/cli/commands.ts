@@ -1,5 +1,6 @@
 import type { Command } from "./command.ts";
 import { notYetAvailable } from "./command.ts";
+import { demoCommand } from "./demo.ts";
 import { clientCommand } from "./client.ts";
 import { statusCommand } from "./status.ts";
 
@@ -9,7 +10,7 @@ export const commands: Command[] = [
   clientCommand,
   notYetAvailable("local", "Chat with processes on this machine through shared memory", 3),
   statusCommand,
-  notYetAvailable("demo", "Run a teaching demo (relay: the round-robin of seed 003)", 3),
+  demoCommand,
   notYetAvailable("ipc", "List or clean shmooze's shared memory and semaphores", 3),
   notYetAvailable("bench", "Run a benchmark (ipc, fanout)", 3),
 ];

@@ -16,3 +16,16 @@ export {
   type StatusSnapshot,
   type StatusUpdate,
 } from "./status_board.ts";
+export {
+  Relay,
+  RELAY_MAX_CLIENTS,
+  RELAY_MAX_ROUNDS,
+  RELAY_MESSAGE_BYTES,
+  type RelayCheck,
+  type RelayClientOptions,
+  relayDestination,
+  type RelayHop,
+  relayMessage,
+  relayRoute,
+  type RelayTurn,
+} from "./relay.ts";
