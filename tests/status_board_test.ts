@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { IpcError, objectName, StatusBoard, type StatusSnapshot } from "../mod.ts";
 import { statusRecord } from "./fixtures/status_writer.ts";
-import { assertNoLeftovers, spawn } from "./_helpers.ts";
+import { assertNoLeftovers, type Child, spawn } from "./_helpers.ts";
 
 /**
  * A port for one test's board. Outside Linux's ephemeral range (32768–60999), so no server
@@ -16,12 +16,18 @@ function boardPrefix(port: number): string {
 }
 
 /**
- * Runs a test body; if it fails after a writer was SIGKILLed mid-test, removes the board
- * that writer left, so one failure does not leave OS objects behind.
+ * Runs a test body while a fixture writer owns the board of `port`. If the body fails after
+ * the writer was SIGKILLed, removes the board it left, so one failure leaves no OS objects.
  */
-async function cleaningUp(port: number, body: () => Promise<void>): Promise<void> {
+async function withWriter(
+  mode: "once" | "loop",
+  port: number,
+  body: (writer: Child) => Promise<void>,
+): Promise<void> {
   try {
-    await body();
+    await using writer = spawn(["tests/fixtures/status_writer.ts", mode, String(port)]);
+    await writer.waitForLine("ready");
+    await body(writer);
   } catch (error) {
     try {
       StatusBoard.create(port).close();
@@ -64,9 +70,7 @@ function assertWhole(seen: StatusSnapshot): void {
 
 Deno.test("StatusBoard: a reader never sees a torn record while the writer publishes nonstop", async () => {
   const port = testPort(1);
-  await cleaningUp(port, async () => {
-    await using writer = spawn(["tests/fixtures/status_writer.ts", "loop", String(port)]);
-    await writer.waitForLine("ready");
+  await withWriter("loop", port, async (writer) => {
     const seen = new Set<number>();
     let reads = 0;
     // Thousands of reads, and until the writer has visibly moved on many times.
@@ -90,9 +94,7 @@ Deno.test("StatusBoard: a reader never sees a torn record while the writer publi
 
 Deno.test("StatusBoard: a board whose server was SIGKILLed is stale, and create() reclaims it", async () => {
   const port = testPort(2);
-  await cleaningUp(port, async () => {
-    await using writer = spawn(["tests/fixtures/status_writer.ts", "once", String(port)]);
-    await writer.waitForLine("ready");
+  await withWriter("once", port, async (writer) => {
     const live = StatusBoard.read(port);
     assert.equal(live.stale, false);
     assert.equal(live.pid, writer.process.pid);
@@ -153,9 +155,7 @@ Deno.test("StatusBoard.publish() keeps text within 1 KiB, cut at a character bou
 
 Deno.test("shmooze status --json prints the board a server wrote", async () => {
   const port = testPort(5);
-  await cleaningUp(port, async () => {
-    await using writer = spawn(["tests/fixtures/status_writer.ts", "once", String(port)]);
-    await writer.waitForLine("ready");
+  await withWriter("once", port, async (writer) => {
     const result = await status("--port", String(port), "--json");
     assert.equal(result.code, 0, result.stderr);
     const seen = JSON.parse(result.stdout);
@@ -180,9 +180,7 @@ Deno.test("shmooze status --json prints the board a server wrote", async () => {
 
 Deno.test("shmooze status shows a readable table, and a stale board with exit code 3", async () => {
   const port = testPort(6);
-  await cleaningUp(port, async () => {
-    await using writer = spawn(["tests/fixtures/status_writer.ts", "once", String(port)]);
-    await writer.waitForLine("ready");
+  await withWriter("once", port, async (writer) => {
     const live = await status("--port", String(port));
     assert.equal(live.code, 0, live.stderr);
     assert.match(
@@ -212,9 +210,7 @@ Deno.test("shmooze status for a port with no board says so and exits 1", async (
 
 Deno.test("shmooze status --watch prints a line per update when piped and stops on SIGINT", async () => {
   const port = testPort(8);
-  await cleaningUp(port, async () => {
-    await using writer = spawn(["tests/fixtures/status_writer.ts", "once", String(port)]);
-    await writer.waitForLine("ready");
+  await withWriter("once", port, async (writer) => {
     await using watcher = spawn([
       "main.ts",
       "status",

@@ -18,6 +18,7 @@
  */
 
 import { IpcError } from "./ipc_error.ts";
+import { unlinkIfPresent } from "./_unlink.ts";
 import { NamedSemaphore } from "./named_semaphore.ts";
 import { objectName } from "./names.ts";
 import { SharedMemory } from "./shared_memory.ts";
@@ -177,15 +178,6 @@ function semaphoreNames(label: string, clients: number): string[] {
   const names = [objectName("relay", `${label}-ready`)];
   for (let client = 1; client <= clients; client++) names.push(turnName(label, client));
   return names;
-}
-
-/** Runs an unlink, ignoring that the object is already gone. */
-function unlinkIfPresent(unlink: () => void): void {
-  try {
-    unlink();
-  } catch (error) {
-    if (!(error instanceof IpcError) || error.code !== "ENOENT") throw error;
-  }
 }
 
 function relayError(action: string, label: string, reason: string): IpcError {

@@ -17,6 +17,7 @@
  */
 
 import { IpcError } from "./ipc_error.ts";
+import { unlinkIfPresent } from "./_unlink.ts";
 import { objectName } from "./names.ts";
 import { platform } from "./platform.ts";
 import { SharedMemory } from "./shared_memory.ts";
@@ -333,11 +334,7 @@ export class StatusBoard {
         reason: `a running server (pid ${pid}) owns it; stop that server or use another port`,
       });
     }
-    try {
-      SharedMemory.unlink(name);
-    } catch (error) {
-      if (!(error instanceof IpcError) || error.code !== "ENOENT") throw error;
-    }
+    unlinkIfPresent(() => SharedMemory.unlink(name));
   }
 
   /**
@@ -416,11 +413,7 @@ export class StatusBoard {
   close(): void {
     if (this.#shm.closed) return;
     this.#shm.close();
-    try {
-      SharedMemory.unlink(this.#shm.name);
-    } catch (error) {
-      if (!(error instanceof IpcError) || error.code !== "ENOENT") throw error;
-    }
+    unlinkIfPresent(() => SharedMemory.unlink(this.#shm.name));
   }
 
   /** Closes on `using`. */
