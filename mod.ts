@@ -49,6 +49,13 @@ export {
   HistoryStore,
 } from "./src/chat/history.ts";
 export {
+  type Participant,
+  Room,
+  type RoomEvent,
+  type RoomInfo,
+  type RoomJoinOptions,
+} from "./src/ipc/room.ts";
+export {
   Relay,
   RELAY_MAX_CLIENTS,
   RELAY_MAX_ROUNDS,

@@ -1,6 +1,8 @@
 import type { Command } from "./command.ts";
 import { notYetAvailable } from "./command.ts";
 import { demoCommand } from "./demo.ts";
+import { ipcCommand } from "./ipc.ts";
+import { localCommand } from "./local.ts";
 import { clientCommand } from "./client.ts";
 import { statusCommand } from "./status.ts";
 
@@ -8,9 +10,9 @@ import { statusCommand } from "./status.ts";
 export const commands: Command[] = [
   notYetAvailable("serve", "Run the IRC-compatible chat server", 4),
   clientCommand,
-  notYetAvailable("local", "Chat with processes on this machine through shared memory", 3),
+  localCommand,
   statusCommand,
   demoCommand,
-  notYetAvailable("ipc", "List or clean shmooze's shared memory and semaphores", 3),
+  ipcCommand,
   notYetAvailable("bench", "Run a benchmark (ipc, fanout)", 3),
 ];

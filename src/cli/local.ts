@@ -1,0 +1,173 @@
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { IpcError } from "../ipc/ipc_error.ts";
+import { Room, type RoomEvent } from "../ipc/room.ts";
+import { parseCommandArgs, stringOption, UsageError } from "./_args.ts";
+import type { Command } from "./command.ts";
+
+/** A message's largest size in bytes; longer lines are split (see the help). */
+const MESSAGE_BYTES = 1024;
+const encoder = new TextEncoder();
+
+const help = `Usage: shmooze local [--room NAME] [--name NAME]
+
+Chat with other processes on this machine through shared memory: no server, no network.
+Every \`shmooze local\` of this user with the same --room shares one ring of messages.
+
+Options:
+  --room NAME      The room to join (default: lobby)
+  --name NAME      Your name in the room, unique there: 1 to 32 bytes of letters, digits and
+                   _-.[]{}\\|^\` (default: $USER-PID, e.g. ann-4242)
+
+Type a line to send it to everyone. Lines longer than ${MESSAGE_BYTES} bytes are split into
+several messages of at most ${MESSAGE_BYTES} bytes. Commands:
+  /msg NAME TEXT   Send TEXT to NAME only
+  /who             List who is in the room
+  /quit            Leave (so do Ctrl-C, SIGTERM and the end of input)
+
+What it prints (one line each; tests and scripts may rely on it):
+  joined room lobby as ann (3 here)     once, when you are in
+  [12:00:01] <bob> hello                a message to everyone
+  [12:00:01] *bob* (private) hi         a message to you only
+  [12:00:01] * carl joined              also "* carl left"
+  [12:00:01] ! missed 12 messages       you fell more than a ring behind
+  here: ann (you), bob, carl            the answer to /who
+  ! nobody called dan is in the room    a command that failed (you stay in)
+  left room lobby                       once, when you leave
+
+Exit codes: 0 after leaving; 1 if you cannot join (the name is taken, the room is full).
+The last one to leave removes the room's shared memory.
+
+Examples:
+  shmooze local
+  shmooze local --room study --name ann
+  echo "hello" | shmooze local --name bot`;
+
+function defaultName(): string {
+  const user = Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? "user";
+  return `${user.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 20)}-${Deno.pid}`;
+}
+
+function clock(time: number): string {
+  const d = new Date(time);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()]
+    .map((n) => String(n).padStart(2, "0")).join(":");
+}
+
+/**
+ * One received event as the line `shmooze local` prints.
+ *
+ * @param event The event.
+ * @returns The line, without a newline.
+ */
+function formatEvent(event: RoomEvent): string {
+  const at = `[${clock(event.time)}]`;
+  switch (event.kind) {
+    case "message":
+      return event.to === 0
+        ? `${at} <${event.from.name}> ${event.text}`
+        : `${at} *${event.from.name}* (private) ${event.text}`;
+    case "join":
+      return `${at} * ${event.from.name} joined`;
+    case "leave":
+      return `${at} * ${event.from.name} left`;
+    case "missed":
+      return `${at} ! missed ${event.missed} messages`;
+  }
+}
+
+/**
+ * Splits text into pieces of at most `limit` UTF-8 bytes, never inside a character.
+ *
+ * @param text The text.
+ * @param limit Bytes per piece.
+ * @returns The pieces (one, when it fits).
+ */
+function splitBytes(text: string, limit: number): string[] {
+  const pieces: string[] = [];
+  let piece = "";
+  let bytes = 0;
+  for (const char of text) {
+    const size = encoder.encode(char).length;
+    if (bytes + size > limit) {
+      pieces.push(piece);
+      piece = "";
+      bytes = 0;
+    }
+    piece += char;
+    bytes += size;
+  }
+  pieces.push(piece);
+  return pieces;
+}
+
+/** Runs one typed line; false when it asks to leave. */
+function handleLine(room: Room, line: string): boolean {
+  const command = /^\/(\S+)\s*(.*)$/.exec(line);
+  if (command === null) {
+    if (line.length > 0) { for (const piece of splitBytes(line, MESSAGE_BYTES)) room.send(piece); }
+    return true;
+  }
+  const [, word, rest] = command;
+  if (word === "quit") return false;
+  if (word === "who") {
+    const names = room.participants().map((p) => p.id === room.id ? `${p.name} (you)` : p.name);
+    console.log(`here: ${names.join(", ")}`);
+  } else if (word === "msg") {
+    const target = /^(\S+)\s+(.+)$/.exec(rest);
+    if (target === null) {
+      console.log("! usage: /msg NAME TEXT");
+      return true;
+    }
+    try {
+      for (const piece of splitBytes(target[2], MESSAGE_BYTES)) room.send(piece, target[1]);
+    } catch (error) {
+      if (!(error instanceof IpcError) || error.code !== "ENOENT") throw error;
+      console.log(`! nobody called ${target[1]} is in the room`);
+    }
+  } else {
+    console.log(`! unknown command /${word}; the commands are /msg NAME TEXT, /who, /quit`);
+  }
+  return true;
+}
+
+/** `shmooze local`: console chat over a shared-memory room. */
+export const localCommand: Command = {
+  name: "local",
+  summary: "Chat with processes on this machine through shared memory",
+  help,
+  async run(args) {
+    const { values } = parseCommandArgs("local", args, {
+      room: { type: "string" },
+      name: { type: "string" },
+    });
+    const roomName = stringOption(values, "room", "lobby");
+    if (roomName.length === 0) throw new UsageError("--room must not be empty");
+    const room = Room.join(roomName, stringOption(values, "name", defaultName()));
+    const stop = new AbortController();
+    const input = createInterface({ input: process.stdin, terminal: false });
+    const quit = () => stop.abort();
+    stop.signal.addEventListener("abort", () => input.close(), { once: true });
+    // Windows delivers only SIGINT (Ctrl-C) and SIGBREAK to a console program.
+    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    for (const signal of signals) Deno.addSignalListener(signal, quit);
+    try {
+      console.log(
+        `joined room ${room.room} as ${room.name} (${room.participants().length} here)`,
+      );
+      const reading = (async () => {
+        for await (const event of room.events(stop.signal)) console.log(formatEvent(event));
+      })();
+      for await (const line of input) {
+        if (!handleLine(room, line)) break;
+      }
+      stop.abort();
+      await reading;
+    } finally {
+      for (const signal of signals) Deno.removeSignalListener(signal, quit);
+      room.leave();
+    }
+    console.log(`left room ${room.room}`);
+    return 0;
+  },
+};

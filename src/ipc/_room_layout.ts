@@ -1,0 +1,201 @@
+/**
+ * The byte layout of a room segment, shared by the room, its lock and the tools that inspect
+ * rooms. One segment per room:
+ *
+ * ```
+ * header        256 B   magic, version, capacity, slot size, lock word, write sequence …
+ * participants  64 × 64 B   pid, join serial, joined time, heartbeat, waiting count, name
+ * ring          capacity × 1120 B   one message per slot (header 96 B + payload 1 KiB)
+ * ```
+ *
+ * All numbers are little-endian (every platform shmooze runs on). 32-bit words that other
+ * processes change concurrently are read and written with `Atomics` on an Int32Array; 64-bit
+ * values (sequence numbers, times) are Float64 fields, exact up to 2^53.
+ *
+ * @module
+ */
+
+/** "ROOM" read as a little-endian 32-bit word. */
+export const MAGIC = 0x4d4f4f52;
+/** Bumped whenever the layout changes; a process refuses a segment of another version. */
+export const VERSION = 1;
+
+/** Header size in bytes; the participants table starts here. */
+export const HEADER_BYTES = 256;
+/** Most participants a room holds. */
+export const MAX_PARTICIPANTS = 64;
+/** Bytes per participants-table entry. */
+export const ENTRY_BYTES = 64;
+/** Longest participant name, in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 32;
+/** Largest message payload, in UTF-8 bytes: the seeds' 1 KiB buffer. */
+export const MAX_PAYLOAD_BYTES = 1024;
+/** Bytes of a slot before its payload. */
+export const SLOT_HEADER_BYTES = 96;
+/** Bytes per ring slot. */
+export const SLOT_BYTES = SLOT_HEADER_BYTES + MAX_PAYLOAD_BYTES;
+/** Where the ring starts. */
+export const RING_OFFSET = HEADER_BYTES + MAX_PARTICIPANTS * ENTRY_BYTES;
+
+/** Header fields: Int32 word indexes (I_*) and Float64 indexes (F_*). */
+export const H = {
+  I_MAGIC: 0,
+  I_VERSION: 1,
+  I_CAPACITY: 2,
+  I_SLOT_BYTES: 3,
+  /** Lock word: the owner's pid, 0 when free. */
+  I_LOCK: 4,
+  /** Low 32 bits of the write sequence: the futex word readers sleep on, stored last. */
+  I_SEQ_WORD: 5,
+  /** How many readers are (about to be) asleep on I_SEQ_WORD. */
+  I_WAITERS: 6,
+  /** Lifecycle: one of the STATE_* values. */
+  I_STATE: 7,
+  /** Counts joins, so an entry's serial tells one holder of a participant id from the next. */
+  I_JOIN_SERIAL: 8,
+  /** The last published sequence number (0 before the first message). */
+  F_WRITE_SEQ: 5,
+  /** When the room was created, ms since the epoch. */
+  F_CREATED_AT: 6,
+} as const;
+
+/** Being initialised by its creator: not usable yet. */
+export const STATE_INIT = 0;
+/** Initialised: usable. */
+export const STATE_READY = 1;
+/** Unlinked by the last one out (or by `ipc clean`): a late joiner must create a new one. */
+export const STATE_CLOSED = 2;
+
+/** Participants-table entry fields, relative to the entry (I_* in words, F_* in doubles). */
+export const P = {
+  /** 0 when the entry is free; written last on join, cleared first on leave. */
+  I_PID: 0,
+  I_SERIAL: 1,
+  /** How many of this participant's readers are asleep; the reaper subtracts it if it dies. */
+  I_WAITING: 2,
+  I_NAME_LENGTH: 3,
+  F_JOINED_AT: 2,
+  F_HEARTBEAT: 3,
+  /** Byte offset of the name. */
+  NAME: 32,
+} as const;
+
+/** Slot fields, relative to the slot (I_* in words, F_* in doubles). */
+export const S = {
+  /** Seqlock version: odd while being written, even when stable. */
+  I_VERSION: 0,
+  I_KIND: 1,
+  I_FROM: 8,
+  I_TO: 9,
+  I_FROM_SERIAL: 10,
+  I_LENGTH: 11,
+  I_NAME_LENGTH: 12,
+  F_SEQ: 1,
+  F_PACKET: 2,
+  F_TIME: 3,
+  /** Byte offset of the sender's name. */
+  NAME: 56,
+  /** Byte offset of the payload. */
+  PAYLOAD: SLOT_HEADER_BYTES,
+} as const;
+
+/** Slot kinds as stored. */
+export const KIND_MESSAGE = 1;
+/** A participant joined. */
+export const KIND_JOIN = 2;
+/** A participant left (or was reaped). */
+export const KIND_LEAVE = 3;
+
+/** Default ring capacity in slots (about 280 KiB). */
+export const DEFAULT_CAPACITY = 256;
+/** Smallest and largest ring capacity accepted. */
+export const CAPACITY_RANGE = { min: 2, max: 65536 } as const;
+
+/**
+ * The segment size for a ring of `capacity` slots.
+ *
+ * @param capacity Slots in the ring.
+ * @returns Bytes.
+ */
+export function segmentBytes(capacity: number): number {
+  return RING_OFFSET + capacity * SLOT_BYTES;
+}
+
+/** Typed views over a mapped room segment. */
+export interface RoomViews {
+  readonly bytes: Uint8Array;
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+}
+
+/**
+ * Builds the typed views over a segment's bytes.
+ *
+ * @param buffer The mapped segment.
+ * @returns Views sharing the buffer.
+ */
+export function roomViews(buffer: ArrayBuffer): RoomViews {
+  return {
+    bytes: new Uint8Array(buffer),
+    i32: new Int32Array(buffer, 0, buffer.byteLength >> 2),
+    f64: new Float64Array(buffer, 0, buffer.byteLength >> 3),
+  };
+}
+
+/**
+ * Word index of a participants-table entry's first word.
+ *
+ * @param id Participant id, 1 to 64.
+ * @returns The Int32 index; add a `P.I_*` field.
+ */
+export function entryWord(id: number): number {
+  return (HEADER_BYTES + (id - 1) * ENTRY_BYTES) >> 2;
+}
+
+/**
+ * Word index of a slot's first word.
+ *
+ * @param index Slot index, 0 to capacity − 1.
+ * @returns The Int32 index; add an `S.I_*` field, or halve it and add an `S.F_*` field.
+ */
+export function slotWord(index: number): number {
+  return (RING_OFFSET + index * SLOT_BYTES) >> 2;
+}
+
+/** A live or dead participant as stored in the table. */
+export interface EntryRecord {
+  id: number;
+  pid: number;
+  serial: number;
+  name: string;
+  joinedAt: number;
+  heartbeat: number;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Reads every occupied participants-table entry (pid ≠ 0), dead ones included.
+ *
+ * @param views The segment.
+ * @returns The entries by id.
+ */
+export function readEntries(views: RoomViews): EntryRecord[] {
+  const entries: EntryRecord[] = [];
+  for (let id = 1; id <= MAX_PARTICIPANTS; id++) {
+    const word = entryWord(id);
+    const pid = Atomics.load(views.i32, word + P.I_PID);
+    if (pid === 0) continue;
+    const length = Math.min(views.i32[word + P.I_NAME_LENGTH], MAX_NAME_BYTES);
+    const nameAt = (word << 2) + P.NAME;
+    entries.push({
+      id,
+      pid,
+      serial: views.i32[word + P.I_SERIAL],
+      name: decoder.decode(views.bytes.subarray(nameAt, nameAt + length)),
+      joinedAt: views.f64[(word >> 1) + P.F_JOINED_AT],
+      heartbeat: views.f64[(word >> 1) + P.F_HEARTBEAT],
+    });
+  }
+  return entries;
+}

@@ -1,0 +1,886 @@
+/**
+ * A chat room in one named shared memory segment: any number of processes on this machine
+ * join, send, and read every message in order, with no server. The layout is in
+ * `_room_layout.ts`; the lock in `_lock.ts`.
+ *
+ * How one message travels: `send()` encodes the text, takes the room's lock (a pid in a word
+ * of the segment), writes the next ring slot under a seqlock (version odd while writing),
+ * publishes the new write sequence, lets go and, only if some reader sleeps, wakes them with
+ * futex. Each reader keeps its own cursor: it copies the slot, checks that the version did
+ * not move while it copied (so a message is never torn), and is told how many it missed when
+ * the ring went round past it.
+ *
+ * Sequence numbers past 2^32: the write sequence and each slot's sequence are Float64 fields
+ * (exact to 2^53, centuries at a million messages a second). Readers compare those; the
+ * 32-bit futex word only carries the low 32 bits, is stored with `Atomics.store` after the
+ * Float64 (the release point) and is only ever compared for equality, so its wrap-around is
+ * harmless.
+ *
+ * @module
+ */
+
+import { SharedMemory } from "./shared_memory.ts";
+import { IpcError } from "./ipc_error.ts";
+import { objectName } from "./names.ts";
+import { platform } from "./platform.ts";
+import { SegmentLock, sleepSync } from "./_lock.ts";
+import {
+  CAPACITY_RANGE,
+  DEFAULT_CAPACITY,
+  entryWord,
+  H,
+  KIND_JOIN,
+  KIND_LEAVE,
+  KIND_MESSAGE,
+  MAGIC,
+  MAX_NAME_BYTES,
+  MAX_PARTICIPANTS,
+  MAX_PAYLOAD_BYTES,
+  P,
+  readEntries,
+  RING_OFFSET,
+  type RoomViews,
+  roomViews,
+  S,
+  segmentBytes,
+  SLOT_BYTES,
+  slotWord,
+  STATE_CLOSED,
+  STATE_INIT,
+  STATE_READY,
+  VERSION,
+} from "./_room_layout.ts";
+
+/** Something that happened in a room, as a reader sees it. */
+export interface RoomEvent {
+  /** A chat message, a participant joining or leaving, or messages lost to a full ring. */
+  kind: "message" | "join" | "leave" | "missed";
+  /** The event's sequence number in the room (for `missed`: the first one lost). */
+  seq: number;
+  /** The sender's own count of messages sent (0 for join, leave and missed). */
+  packet: number;
+  /** When it was written, ms since the epoch. */
+  time: number;
+  /** The participant it came from (id 0 and name "" for `missed`). */
+  from: { id: number; name: string };
+  /** 0 = everyone, else the id of the participant it was sent to privately. */
+  to: number;
+  /** The message text ("" for join, leave and missed). */
+  text: string;
+  /** For `missed`: how many events the ring overwrote before this reader got to them. */
+  missed?: number;
+}
+
+/** A member of a room, from its participants table. */
+export interface Participant {
+  /** Its slot in the table, 1 to 64; the `from.id` of its events. */
+  id: number;
+  /** Its name, unique in the room. */
+  name: string;
+  /** Its process. */
+  pid: number;
+  /** When it joined, ms since the epoch. */
+  joinedAt: number;
+  /** When it last showed it was alive, ms since the epoch (updated every second). */
+  heartbeat: number;
+}
+
+/** Options for {@link Room.join}. */
+export interface RoomJoinOptions {
+  /**
+   * Ring slots when this call creates the room (ignored when it exists): how many messages
+   * a reader may fall behind before it misses some. Each slot takes 1120 bytes.
+   * @default {256}
+   */
+  capacity?: number;
+}
+
+/** What {@link inspectRoom} reads from a room segment. */
+export interface RoomInfo {
+  /** The segment's size in bytes. */
+  size: number;
+  /** Ring slots (0 when the segment is not a usable room). */
+  capacity: number;
+  /** The last published sequence number. */
+  writeSeq: number;
+  /** Whether the segment holds a complete room of this version. */
+  valid: boolean;
+  /** Its participants, with whether each one's process still runs. */
+  participants: (Participant & { alive: boolean })[];
+}
+
+/** How long a live lock owner may hold the lock before `send()` gives up. */
+const LOCK_TIMEOUT_MS = 5000;
+/** How often a participant updates its heartbeat and looks for dead participants. */
+const HEARTBEAT_MS = 1000;
+/** How long an idle reader polls before it sleeps: catches a busy sender without a syscall. */
+const SPIN_MS = 0.05;
+/** Longest single sleep of a reader, after which it re-checks its abort signal. */
+const WAIT_SLICE_MS = 1000;
+/** Where the OS has no futex (macOS, Windows), readers poll: 1 ms backing off to 10 ms. */
+const POLL_FIRST_MS = 1;
+const POLL_LONGEST_MS = 10;
+/** How long a joiner waits for another process to finish creating the room. */
+const SETUP_WAIT_MS = 2000;
+const TWO_POW_32 = 2 ** 32;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const NAME_PATTERN = /^[\p{L}\p{N}_\-.[\]{}\\|^`]+$/u;
+
+function roomError(action: string, code: string, reason: string, objectName?: string): IpcError {
+  return new IpcError(action, "Room", code, 0, { reason, objectName });
+}
+
+function checkName(room: string, name: string): Uint8Array {
+  const bytes = encoder.encode(name);
+  const action = `join room "${room}" as "${name}"`;
+  if (bytes.length === 0 || bytes.length > MAX_NAME_BYTES || !NAME_PATTERN.test(name)) {
+    throw roomError(
+      action,
+      "EINVAL",
+      `a name is 1 to ${MAX_NAME_BYTES} bytes of letters, digits and _-.[]{}\\|^\``,
+    );
+  }
+  return bytes;
+}
+
+/** Checks a mapped segment's header; returns its capacity, or 0 when it is not a room. */
+function roomCapacity(views: RoomViews): number {
+  if (views.bytes.length < RING_OFFSET) return 0;
+  const i32 = views.i32;
+  const capacity = i32[H.I_CAPACITY];
+  const ok = Atomics.load(i32, H.I_MAGIC) === MAGIC && i32[H.I_VERSION] === VERSION &&
+    i32[H.I_SLOT_BYTES] === SLOT_BYTES && capacity >= CAPACITY_RANGE.min &&
+    segmentBytes(capacity) <= views.bytes.length;
+  return ok ? capacity : 0;
+}
+
+/** Waits (briefly, synchronously) for a segment's creator to finish setting it up. */
+function waitUntilSetUp(views: RoomViews, deadline: number): boolean {
+  while (Atomics.load(views.i32, H.I_STATE) === STATE_INIT) {
+    if (performance.now() > deadline) return false;
+    sleepSync(1);
+  }
+  return true;
+}
+
+/** Creates the room's segment, or opens the existing one once its creator has set it up. */
+function openSegment(name: string, room: string, capacity: number): SharedMemory {
+  const deadline = performance.now() + SETUP_WAIT_MS;
+  while (true) {
+    try {
+      const shm = SharedMemory.create(name, segmentBytes(capacity));
+      const i32 = new Int32Array(shm.buffer, 0, RING_OFFSET >> 2);
+      i32[H.I_VERSION] = VERSION;
+      i32[H.I_CAPACITY] = capacity;
+      i32[H.I_SLOT_BYTES] = SLOT_BYTES;
+      new Float64Array(shm.buffer, 0, RING_OFFSET >> 3)[H.F_CREATED_AT] = Date.now();
+      Atomics.store(i32, H.I_MAGIC, MAGIC);
+      Atomics.store(i32, H.I_STATE, STATE_READY);
+      return shm;
+    } catch (error) {
+      if (!(error instanceof IpcError) || error.code !== "EEXIST") throw error;
+    }
+    let shm: SharedMemory;
+    try {
+      shm = SharedMemory.open(name);
+    } catch (error) {
+      // Removed between our create and open (ENOENT), or not yet sized (EAGAIN): try again.
+      const retry = error instanceof IpcError && ["ENOENT", "EAGAIN"].includes(error.code);
+      if (!retry || performance.now() > deadline) throw error;
+      sleepSync(1);
+      continue;
+    }
+    const views = roomViews(shm.buffer);
+    if (waitUntilSetUp(views, deadline) && roomCapacity(views) > 0) return shm;
+    shm.close();
+    throw roomError(
+      `join room "${room}"`,
+      "EPROTO",
+      `its shared memory is not a usable room (half set up, or of another version); ` +
+        "run `shmooze ipc clean` to remove it",
+      name,
+    );
+  }
+}
+
+/**
+ * Membership in a shared-memory chat room. Every process that joins the same room name on
+ * this machine (same user) sees the others' messages, in order, with no server.
+ *
+ * A room holds up to 64 participants with unique names, and a ring of (by default) 256
+ * messages of up to 1 KiB each. A participant killed at any moment — even while writing —
+ * does not block the others: its lock is recovered and its entry reaped (a `leave` is
+ * announced for it). The last participant to leave removes the room's shared memory.
+ *
+ * @example Two participants in one process
+ * ```ts
+ * import { Room } from "../../mod.ts";
+ * const room = `doc-${Deno.pid}`;
+ * const ann = Room.join(room, "ann");
+ * const bob = Room.join(room, "bob");
+ * ann.send("hello");
+ * for await (const event of bob.events()) {
+ *   console.log(`${event.from.name}: ${event.text}`); // "ann: hello"
+ *   break;
+ * }
+ * bob.leave();
+ * ann.leave(); // the last one out removes the segment
+ * ```
+ */
+export class Room {
+  readonly #shm: SharedMemory;
+  readonly #i32: Int32Array;
+  readonly #f64: Float64Array;
+  readonly #bytes: Uint8Array;
+  readonly #lock: SegmentLock;
+  readonly #capacity: number;
+  readonly #seqPointer: Deno.PointerObject;
+  readonly #room: string;
+  readonly #name: string;
+  readonly #nameBytes: Uint8Array;
+  readonly #scratch = new Uint8Array(MAX_PAYLOAD_BYTES);
+  readonly #names = new Map<number, { serial: number; name: string }>();
+  #id = 0;
+  #serial = 0;
+  #packets = 0;
+  #cursor = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  private constructor(shm: SharedMemory, room: string, name: string, nameBytes: Uint8Array) {
+    this.#shm = shm;
+    const views = roomViews(shm.buffer);
+    this.#i32 = views.i32;
+    this.#f64 = views.f64;
+    this.#bytes = views.bytes;
+    this.#capacity = this.#i32[H.I_CAPACITY];
+    this.#seqPointer = Deno.UnsafePointer.offset(shm.pointer, H.I_SEQ_WORD * 4)!;
+    this.#lock = new SegmentLock(this.#i32, H.I_LOCK, `room "${room}"`);
+    this.#room = room;
+    this.#name = name;
+    this.#nameBytes = nameBytes;
+  }
+
+  /**
+   * Joins a room, creating it if nobody is in it yet.
+   *
+   * @param room The room's name (any text; it is made safe for the OS object's name).
+   * @param name This participant's name: 1 to 32 bytes of letters, digits and `_-.[]{}\|^`,
+   *   unique in the room.
+   * @param options Ring capacity if this call creates the room.
+   * @returns The membership; call {@link Room.leave} when done.
+   * @throws {IpcError} `EEXIST` if the name is taken, `ENOSPC` if 64 are already in,
+   *   `EINVAL` for a bad name or capacity.
+   *
+   * @example
+   * ```ts
+   * import { Room } from "../../mod.ts";
+   * const me = Room.join(`doc-join-${Deno.pid}`, "ann");
+   * console.log(me.participants().map((p) => p.name)); // ["ann"]
+   * me.leave();
+   * ```
+   */
+  static join(room: string, name: string, options: RoomJoinOptions = {}): Room {
+    const nameBytes = checkName(room, name);
+    const capacity = options.capacity ?? DEFAULT_CAPACITY;
+    if (
+      !Number.isInteger(capacity) || capacity < CAPACITY_RANGE.min ||
+      capacity > CAPACITY_RANGE.max
+    ) {
+      throw roomError(
+        `create room "${room}"`,
+        "EINVAL",
+        `the capacity must be a whole number of slots from ${CAPACITY_RANGE.min} to ${CAPACITY_RANGE.max}, not ${capacity}`,
+      );
+    }
+    const segment = objectName("room", room);
+    // A room being removed by its last participant is marked closed first; retry until we
+    // get a fresh one. Two rounds suffice unless joins and last leaves keep racing.
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const shm = openSegment(segment, room, capacity);
+      const member = new Room(shm, room, name, nameBytes);
+      try {
+        if (member.#enter()) return member;
+      } catch (error) {
+        shm.close();
+        throw error;
+      }
+      shm.close();
+    }
+    throw roomError(`join room "${room}"`, "EAGAIN", "it was removed and recreated too often");
+  }
+
+  /** Takes a free entry and announces the join; false if the room was being removed. */
+  #enter(): boolean {
+    return this.#lock.with(LOCK_TIMEOUT_MS, (recovered) => {
+      if (recovered) this.#repair();
+      if (Atomics.load(this.#i32, H.I_STATE) === STATE_CLOSED) return false;
+      this.#reapDead();
+      const entries = readEntries(this.#views());
+      const taken = entries.find((e) => e.name === this.#name);
+      const action = `join room "${this.#room}" as "${this.#name}"`;
+      if (taken) {
+        throw roomError(
+          action,
+          "EEXIST",
+          `the name is taken by process ${taken.pid}; choose another with --name`,
+        );
+      }
+      let id = 1;
+      while (id <= MAX_PARTICIPANTS && entries.some((e) => e.id === id)) id++;
+      if (id > MAX_PARTICIPANTS) {
+        throw roomError(action, "ENOSPC", `the room is full: it holds at most ${MAX_PARTICIPANTS}`);
+      }
+      const word = entryWord(id);
+      const now = Date.now();
+      this.#serial = this.#i32[H.I_JOIN_SERIAL] = (this.#i32[H.I_JOIN_SERIAL] + 1) | 0;
+      this.#i32[word + P.I_SERIAL] = this.#serial;
+      this.#i32[word + P.I_WAITING] = 0;
+      this.#i32[word + P.I_NAME_LENGTH] = this.#nameBytes.length;
+      this.#bytes.set(this.#nameBytes, (word << 2) + P.NAME);
+      this.#f64[(word >> 1) + P.F_JOINED_AT] = now;
+      this.#f64[(word >> 1) + P.F_HEARTBEAT] = now;
+      // The pid last: until it is set, the entry is free to everyone else.
+      Atomics.store(this.#i32, word + P.I_PID, platform().pid());
+      this.#id = id;
+      this.#publish(KIND_JOIN, 0, id, this.#serial, this.#nameBytes, 0, 0);
+      this.#cursor = this.#f64[H.F_WRITE_SEQ] + 1;
+      const timer = setInterval(() => this.#heartbeat(), HEARTBEAT_MS);
+      Deno.unrefTimer(timer);
+      this.#timer = timer;
+      return true;
+    });
+  }
+
+  #views(): RoomViews {
+    return { i32: this.#i32, f64: this.#f64, bytes: this.#bytes };
+  }
+
+  /** This participant's id in the room (1 to 64). */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** This participant's name. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** The room's name, as given to {@link Room.join}. */
+  get room(): string {
+    return this.#room;
+  }
+
+  /**
+   * Sends a message to everyone, or privately to one participant.
+   *
+   * @param text Up to 1024 bytes of UTF-8.
+   * @param to A participant's id or name; everyone when omitted or 0.
+   * @throws {IpcError} `EMSGSIZE` if the text is too long, `ENOENT` if no such participant.
+   *
+   * @example
+   * ```ts
+   * import { Room } from "../../mod.ts";
+   * const room = `doc-send-${Deno.pid}`;
+   * const ann = Room.join(room, "ann");
+   * const bob = Room.join(room, "bob");
+   * ann.send("just for you", "bob");
+   * for await (const event of bob.events()) {
+   *   console.log(event.to === bob.id, event.text); // true "just for you"
+   *   break;
+   * }
+   * bob.leave();
+   * ann.leave();
+   * ```
+   */
+  send(text: string, to: number | string = 0): void {
+    this.#checkOpen("send to");
+    const target = this.#recipient(to);
+    const { read, written } = encoder.encodeInto(text, this.#scratch);
+    if (read < text.length) {
+      throw roomError(
+        `send to room "${this.#room}"`,
+        "EMSGSIZE",
+        `the message is ${
+          encoder.encode(text).length
+        } bytes; a message holds at most ${MAX_PAYLOAD_BYTES}`,
+      );
+    }
+    const packet = ++this.#packets;
+    this.#lock.with(LOCK_TIMEOUT_MS, (recovered) => {
+      if (recovered) this.#repair();
+      this.#publish(KIND_MESSAGE, target, this.#id, this.#serial, this.#nameBytes, written, packet);
+    });
+  }
+
+  #recipient(to: number | string): number {
+    if (to === 0) return 0;
+    const entries = readEntries(this.#views());
+    const found = typeof to === "number"
+      ? entries.find((e) => e.id === to)
+      : entries.find((e) => e.name === to);
+    if (found === undefined) {
+      throw roomError(
+        `send to room "${this.#room}"`,
+        "ENOENT",
+        `nobody ${typeof to === "number" ? "with id" : "called"} ${to} is in the room`,
+      );
+    }
+    return found.id;
+  }
+
+  /**
+   * Writes one slot and publishes it. Call holding the lock. The slot's version is odd while
+   * it is written; the write sequence moves only once the slot is complete, so a reader
+   * never sees a half-written slot, even if this process dies in the middle.
+   */
+  #publish(
+    kind: number,
+    to: number,
+    from: number,
+    serial: number,
+    name: Uint8Array,
+    length: number,
+    packet: number,
+  ): void {
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const seq = f64[H.F_WRITE_SEQ] + 1;
+    const word = slotWord((seq - 1) % this.#capacity);
+    const double = word >> 1;
+    const at = word << 2;
+    const version = Atomics.add(i32, word + S.I_VERSION, 1);
+    i32[word + S.I_KIND] = kind;
+    i32[word + S.I_FROM] = from;
+    i32[word + S.I_TO] = to;
+    i32[word + S.I_FROM_SERIAL] = serial;
+    i32[word + S.I_LENGTH] = length;
+    i32[word + S.I_NAME_LENGTH] = name.length;
+    f64[double + S.F_SEQ] = seq;
+    f64[double + S.F_PACKET] = packet;
+    f64[double + S.F_TIME] = Date.now();
+    this.#bytes.set(name, at + S.NAME);
+    if (length > 0) this.#bytes.set(this.#scratch.subarray(0, length), at + S.PAYLOAD);
+    Atomics.store(i32, word + S.I_VERSION, version + 2);
+    f64[H.F_WRITE_SEQ] = seq;
+    Atomics.store(i32, H.I_SEQ_WORD, seq % TWO_POW_32);
+    if (Atomics.load(i32, H.I_WAITERS) > 0) platform().wakeAddress?.(this.#seqPointer, 0x7fffffff);
+  }
+
+  /**
+   * Undoes what a lock owner that died mid-write left behind: a slot marked as being written
+   * and, possibly, a write sequence stored without its futex word.
+   */
+  #repair(): void {
+    const next = this.#f64[H.F_WRITE_SEQ] + 1;
+    const word = slotWord((next - 1) % this.#capacity);
+    if (Atomics.load(this.#i32, word + S.I_VERSION) & 1) {
+      this.#f64[(word >> 1) + S.F_SEQ] = 0;
+      Atomics.add(this.#i32, word + S.I_VERSION, 1);
+    }
+    Atomics.store(this.#i32, H.I_SEQ_WORD, this.#f64[H.F_WRITE_SEQ] % TWO_POW_32);
+  }
+
+  /** Removes participants whose process is gone, announcing each one's leave. Holding the lock. */
+  #reapDead(): void {
+    const p = platform();
+    for (const entry of readEntries(this.#views())) {
+      if (p.isAlive(entry.pid)) continue;
+      this.#release(entry.id);
+      this.#publish(KIND_LEAVE, 0, entry.id, entry.serial, encoder.encode(entry.name), 0, 0);
+    }
+  }
+
+  /** Frees a participants-table entry, forgetting its sleeping readers. Holding the lock. */
+  #release(id: number): number {
+    const word = entryWord(id);
+    const waiting = Atomics.exchange(this.#i32, word + P.I_WAITING, 0);
+    Atomics.sub(this.#i32, H.I_WAITERS, waiting);
+    Atomics.store(this.#i32, word + P.I_PID, 0);
+    return waiting;
+  }
+
+  #heartbeat(): void {
+    if (this.#closed) return;
+    this.#f64[(entryWord(this.#id) >> 1) + P.F_HEARTBEAT] = Date.now();
+    const p = platform();
+    if (readEntries(this.#views()).every((e) => p.isAlive(e.pid))) return;
+    try {
+      this.#lock.with(LOCK_TIMEOUT_MS, (recovered) => {
+        if (recovered) this.#repair();
+        this.#reapDead();
+      });
+    } catch (error) {
+      // A live process holding the lock this long is stuck, not dead: try next beat.
+      if (!(error instanceof IpcError)) throw error;
+    }
+  }
+
+  /**
+   * The room's events from the moment this participant joined, in order: messages to
+   * everyone and to this participant (not its own), joins, leaves, and `missed` when the
+   * ring overwrote events before this reader got to them. An idle reader sleeps (futex on
+   * Linux) and uses no CPU. Ends when the signal aborts or the participant leaves. Calling
+   * it again continues where the last one stopped.
+   *
+   * @param signal Stops the iteration.
+   * @returns The events.
+   *
+   * @example Stop reading with an AbortSignal
+   * ```ts
+   * import { Room } from "../../mod.ts";
+   * const room = `doc-events-${Deno.pid}`;
+   * const ann = Room.join(room, "ann");
+   * const bob = Room.join(room, "bob");
+   * const stop = new AbortController();
+   * const reading = (async () => {
+   *   for await (const event of bob.events(stop.signal)) {
+   *     if (event.kind === "message") stop.abort();
+   *   }
+   * })();
+   * ann.send("bye");
+   * await reading;
+   * bob.leave();
+   * ann.leave();
+   * ```
+   */
+  async *events(signal?: AbortSignal): AsyncIterableIterator<RoomEvent> {
+    this.#checkOpen("read from");
+    const onAbort = () => this.#wakeReaders();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      let missed = 0;
+      let firstMissed = 0;
+      while (!this.#closed && !signal?.aborted) {
+        const event = this.#next();
+        if (event?.kind === "missed") {
+          if (missed === 0) firstMissed = event.seq;
+          missed += event.missed!;
+          continue;
+        }
+        if (missed > 0) {
+          yield missedEvent(firstMissed, missed);
+          missed = 0;
+        }
+        if (event !== undefined) yield event;
+        else await this.#waitForMore(signal);
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** The next event for this reader, a `missed` event, or undefined when caught up. */
+  #next(): RoomEvent | undefined {
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    while (true) {
+      const cursor = this.#cursor;
+      const published = f64[H.F_WRITE_SEQ];
+      if (cursor > published) return undefined;
+      if (published - cursor >= this.#capacity) {
+        const oldest = published - this.#capacity + 1;
+        this.#cursor = oldest;
+        return missedEvent(cursor, oldest - cursor);
+      }
+      const word = slotWord((cursor - 1) % this.#capacity);
+      const double = word >> 1;
+      const at = word << 2;
+      const version = Atomics.load(i32, word + S.I_VERSION);
+      // Odd: a writer is overwriting it right now; a newer sequence: already overwritten.
+      // Either way this event is gone.
+      if ((version & 1) !== 0 || f64[double + S.F_SEQ] !== cursor) {
+        this.#cursor = cursor + 1;
+        return missedEvent(cursor, 1);
+      }
+      const kind = i32[word + S.I_KIND];
+      const from = i32[word + S.I_FROM];
+      const to = i32[word + S.I_TO];
+      const serial = i32[word + S.I_FROM_SERIAL];
+      const packet = f64[double + S.F_PACKET];
+      const time = f64[double + S.F_TIME];
+      const length = Math.min(i32[word + S.I_LENGTH], MAX_PAYLOAD_BYTES);
+      const own = from === this.#id && serial === this.#serial;
+      const wanted = !own && (to === 0 || to === this.#id);
+      const text = wanted && length > 0
+        ? decoder.decode(this.#bytes.subarray(at + S.PAYLOAD, at + S.PAYLOAD + length))
+        : "";
+      const name = wanted ? this.#senderName(from, serial, word) : "";
+      // A compare-exchange that changes nothing: reads the version with a full barrier, so
+      // none of the reads above can be ordered after it. Moved on: the copy may be torn.
+      if (Atomics.compareExchange(i32, word + S.I_VERSION, version, version) !== version) {
+        continue;
+      }
+      this.#cursor = cursor + 1;
+      if (!wanted) continue;
+      return {
+        kind: kind === KIND_MESSAGE ? "message" : kind === KIND_JOIN ? "join" : "leave",
+        seq: cursor,
+        packet,
+        time,
+        from: { id: from, name },
+        to,
+        text,
+      };
+    }
+  }
+
+  /** A sender's name, decoded once per participant (id and join serial). */
+  #senderName(id: number, serial: number, word: number): string {
+    const known = this.#names.get(id);
+    if (known !== undefined && known.serial === serial) return known.name;
+    const at = (word << 2) + S.NAME;
+    const length = Math.min(this.#i32[word + S.I_NAME_LENGTH], MAX_NAME_BYTES);
+    const name = decoder.decode(this.#bytes.subarray(at, at + length));
+    this.#names.set(id, { serial, name });
+    return name;
+  }
+
+  /** Waits until the write sequence moves (or a slice ends): spin, then sleep. */
+  async #waitForMore(signal?: AbortSignal): Promise<void> {
+    const i32 = this.#i32;
+    const seen = Atomics.load(i32, H.I_SEQ_WORD);
+    if (this.#f64[H.F_WRITE_SEQ] >= this.#cursor) return;
+    const until = performance.now() + SPIN_MS;
+    while (performance.now() < until) {
+      if (Atomics.load(i32, H.I_SEQ_WORD) !== seen) return;
+    }
+    const wait = platform().waitOnAddress;
+    if (wait === undefined) {
+      await this.#poll(seen, signal);
+      return;
+    }
+    const entry = entryWord(this.#id) + P.I_WAITING;
+    // Counted before the last look, so a writer that publishes after it sees us and wakes us;
+    // a writer that published before it changed the word, so the futex returns at once.
+    Atomics.add(i32, H.I_WAITERS, 1);
+    Atomics.add(i32, entry, 1);
+    try {
+      if (Atomics.load(i32, H.I_SEQ_WORD) === seen && !signal?.aborted) {
+        await wait(this.#seqPointer, seen, WAIT_SLICE_MS);
+      }
+    } finally {
+      // After leave() the segment is unmapped; leave() already took our count back.
+      if (!this.#closed) {
+        Atomics.sub(i32, entry, 1);
+        Atomics.sub(i32, H.I_WAITERS, 1);
+      }
+    }
+  }
+
+  /** The fallback where the OS has no futex: look every 1 ms, backing off to 10 ms. */
+  async #poll(seen: number, signal?: AbortSignal): Promise<void> {
+    let pause = POLL_FIRST_MS;
+    const deadline = performance.now() + WAIT_SLICE_MS;
+    while (!this.#closed && !signal?.aborted && performance.now() < deadline) {
+      if (Atomics.load(this.#i32, H.I_SEQ_WORD) !== seen) return;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, POLL_LONGEST_MS);
+    }
+  }
+
+  #wakeReaders(): void {
+    if (!this.#closed) platform().wakeAddress?.(this.#seqPointer, 0x7fffffff);
+  }
+
+  /**
+   * Everyone in the room now, by id.
+   *
+   * @returns The participants.
+   *
+   * @example
+   * ```ts
+   * import { Room } from "../../mod.ts";
+   * const me = Room.join(`doc-who-${Deno.pid}`, "ann");
+   * console.log(me.participants()[0].pid === Deno.pid); // true
+   * me.leave();
+   * ```
+   */
+  participants(): Participant[] {
+    this.#checkOpen("list");
+    return readEntries(this.#views()).map(({ id, name, pid, joinedAt, heartbeat }) => ({
+      id,
+      name,
+      pid,
+      joinedAt,
+      heartbeat,
+    }));
+  }
+
+  /**
+   * How full the ring is: its capacity in slots, how many hold an event, and the last
+   * sequence number written.
+   *
+   * @returns The counts.
+   *
+   * @example
+   * ```ts
+   * import { Room } from "../../mod.ts";
+   * const me = Room.join(`doc-stats-${Deno.pid}`, "ann", { capacity: 16 });
+   * me.send("one");
+   * console.log(me.stats()); // { capacity: 16, used: 2, writeSeq: 2 } (the join and "one")
+   * me.leave();
+   * ```
+   */
+  stats(): { capacity: number; used: number; writeSeq: number } {
+    this.#checkOpen("read");
+    const writeSeq = this.#f64[H.F_WRITE_SEQ];
+    return { capacity: this.#capacity, used: Math.min(writeSeq, this.#capacity), writeSeq };
+  }
+
+  /**
+   * Leaves the room: announces it, frees this entry and, if nobody else is left, removes the
+   * room's shared memory. Ends this participant's event iteration. Safe to call twice.
+   *
+   * @example
+   * ```ts
+   * import { Room } from "../../mod.ts";
+   * const me = Room.join(`doc-leave-${Deno.pid}`, "ann");
+   * me.leave();
+   * me.leave();
+   * ```
+   */
+  leave(): void {
+    if (this.#closed) return;
+    clearInterval(this.#timer);
+    let sleeping = 0;
+    try {
+      this.#lock.with(LOCK_TIMEOUT_MS, (recovered) => {
+        if (recovered) this.#repair();
+        const word = entryWord(this.#id);
+        const mine = Atomics.load(this.#i32, word + P.I_PID) === platform().pid() &&
+          this.#i32[word + P.I_SERIAL] === this.#serial;
+        if (mine) {
+          sleeping = this.#release(this.#id);
+          this.#publish(KIND_LEAVE, 0, this.#id, this.#serial, this.#nameBytes, 0, 0);
+        }
+        const p = platform();
+        if (readEntries(this.#views()).every((e) => !p.isAlive(e.pid))) {
+          Atomics.store(this.#i32, H.I_STATE, STATE_CLOSED);
+          SharedMemory.unlink(this.#shm.name);
+        }
+      });
+    } finally {
+      // Our own sleeping reader must wake before the memory it sleeps on is unmapped.
+      if (sleeping > 0) platform().wakeAddress?.(this.#seqPointer, 0x7fffffff);
+      this.#closed = true;
+      this.#shm.close();
+    }
+  }
+
+  /** Leaves on `using`. */
+  [Symbol.dispose](): void {
+    this.leave();
+  }
+
+  #checkOpen(action: string): void {
+    if (this.#closed) {
+      throw roomError(`${action} room "${this.#room}"`, "EBADF", "this participant has left");
+    }
+  }
+}
+
+function missedEvent(seq: number, missed: number): RoomEvent {
+  return {
+    kind: "missed",
+    seq,
+    packet: 0,
+    time: Date.now(),
+    from: { id: 0, name: "" },
+    to: 0,
+    text: "",
+    missed,
+  };
+}
+
+/**
+ * Reads a room segment's header and participants without joining, for `shmooze ipc ls`.
+ *
+ * @param segment The segment's OS name, e.g. `shmooze-1000-room-lobby`.
+ * @returns What it holds.
+ * @throws {IpcError} `ENOENT` if it does not exist.
+ *
+ * @example
+ * ```ts
+ * import { objectName } from "../../mod.ts";
+ * import { inspectRoom, Room } from "./room.ts";
+ * const me = Room.join(`doc-inspect-${Deno.pid}`, "ann");
+ * const info = inspectRoom(objectName("room", me.room));
+ * console.log(info.participants[0].name, info.participants[0].alive); // "ann" true
+ * me.leave();
+ * ```
+ */
+export function inspectRoom(segment: string): RoomInfo {
+  using shm = SharedMemory.open(segment);
+  const views = roomViews(shm.buffer);
+  const capacity = roomCapacity(views);
+  const p = platform();
+  return {
+    size: shm.size,
+    capacity,
+    writeSeq: capacity > 0 ? views.f64[H.F_WRITE_SEQ] : 0,
+    valid: capacity > 0 && Atomics.load(views.i32, H.I_STATE) === STATE_READY,
+    participants: capacity > 0
+      ? readEntries(views).map(({ id, name, pid, joinedAt, heartbeat }) => ({
+        id,
+        name,
+        pid,
+        joinedAt,
+        heartbeat,
+        alive: p.isAlive(pid),
+      }))
+      : [],
+  };
+}
+
+/**
+ * Removes a room segment if no live process is in it (everyone in it was killed, or its
+ * creator died while setting it up), for `shmooze ipc clean`. A process that has it open
+ * at that moment sees it marked closed and, when it next joins, makes a new one.
+ *
+ * @param segment The segment's OS name.
+ * @returns True if it was removed; false if someone alive is in it.
+ *
+ * @example
+ * ```ts
+ * import { objectName } from "../../mod.ts";
+ * import { removeStaleRoom, Room } from "./room.ts";
+ * const me = Room.join(`doc-clean-${Deno.pid}`, "ann");
+ * console.log(removeStaleRoom(objectName("room", me.room))); // false: ann is alive
+ * me.leave();
+ * ```
+ */
+export function removeStaleRoom(segment: string): boolean {
+  const deadline = performance.now() + SETUP_WAIT_MS;
+  let opened: SharedMemory | undefined;
+  while (opened === undefined) {
+    try {
+      opened = SharedMemory.open(segment);
+    } catch (error) {
+      // Never sized: its creator is between shm_open and ftruncate, or died there.
+      if (!(error instanceof IpcError) || error.code !== "EAGAIN") throw error;
+      if (performance.now() > deadline) {
+        SharedMemory.unlink(segment);
+        return true;
+      }
+      sleepSync(1);
+    }
+  }
+  using shm = opened;
+  const views = roomViews(shm.buffer);
+  const usable = waitUntilSetUp(views, deadline) && roomCapacity(views) > 0;
+  if (!usable) {
+    SharedMemory.unlink(segment);
+    return true;
+  }
+  const lock = new SegmentLock(views.i32, H.I_LOCK, `room segment "${segment}"`);
+  return lock.with(LOCK_TIMEOUT_MS, () => {
+    const p = platform();
+    if (readEntries(views).some((e) => p.isAlive(e.pid))) return false;
+    Atomics.store(views.i32, H.I_STATE, STATE_CLOSED);
+    SharedMemory.unlink(segment);
+    return true;
+  });
+}

@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import { IpcError, objectName, Room, type RoomEvent, SharedMemory } from "../mod.ts";
+import { H } from "../src/ipc/_room_layout.ts";
+import { assertNoLeftovers, spawn, uniqueName } from "./_helpers.ts";
+
+/** A room label unique to this test, and its segment's name (the leftovers prefix). */
+function testRoom(label: string): { room: string; segment: string } {
+  const room = uniqueName(label);
+  return { room, segment: objectName("room", room) };
+}
+
+/** Reads events until `count` of the wanted kinds arrived, failing after `timeoutMs`. */
+async function collect(
+  member: Room,
+  count: number,
+  kinds: RoomEvent["kind"][] = ["message", "missed"],
+  timeoutMs = 10_000,
+): Promise<RoomEvent[]> {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), timeoutMs);
+  const seen: RoomEvent[] = [];
+  for await (const event of member.events(stop.signal)) {
+    if (!kinds.includes(event.kind)) continue;
+    seen.push(event);
+    if (seen.length === count) break;
+  }
+  clearTimeout(timer);
+  assert.equal(seen.length, count, `only ${seen.length} of ${count} events within ${timeoutMs} ms`);
+  return seen;
+}
+
+Deno.test("Room delivers messages in order to others, private ones only to their recipient", async () => {
+  const { room, segment } = testRoom("order");
+  const ann = Room.join(room, "ann");
+  const bob = Room.join(room, "bob");
+  const carl = Room.join(room, "carl");
+  try {
+    ann.send("one");
+    ann.send("for bob", "bob");
+    ann.send("two");
+    const toBob = await collect(bob, 3);
+    assert.deepEqual(toBob.map((e) => [e.text, e.to, e.from.name, e.packet]), [
+      ["one", 0, "ann", 1],
+      ["for bob", bob.id, "ann", 2],
+      ["two", 0, "ann", 3],
+    ]);
+    const toCarl = await collect(carl, 2);
+    assert.deepEqual(toCarl.map((e) => e.text), ["one", "two"]);
+    assert.deepEqual(carl.participants().map((p) => p.name), ["ann", "bob", "carl"]);
+  } finally {
+    carl.leave();
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("Room announces joins and leaves, and the last one out removes the segment", async () => {
+  const { room, segment } = testRoom("joinleave");
+  const ann = Room.join(room, "ann");
+  const bob = Room.join(room, "bob");
+  bob.leave();
+  const events = await collect(ann, 2, ["join", "leave"]);
+  assert.deepEqual(events.map((e) => `${e.kind} ${e.from.name}`), ["join bob", "leave bob"]);
+  assert.equal(leftoverCount(segment), 1);
+  ann.leave();
+  assertNoLeftovers(segment);
+});
+
+function leftoverCount(segment: string): number {
+  return [...Deno.readDirSync("/dev/shm")].filter((e) => e.name === segment).length;
+}
+
+Deno.test("Room.join() refuses the 65th participant with a clear error", () => {
+  const { room, segment } = testRoom("full");
+  const members: Room[] = [];
+  try {
+    for (let i = 0; i < 64; i++) members.push(Room.join(room, `p${i}`));
+    assert.throws(() => Room.join(room, "p64"), (error: unknown) => {
+      assert.ok(error instanceof IpcError);
+      assert.equal(error.code, "ENOSPC");
+      assert.match(error.message, /room ".*" as "p64": the room is full: it holds at most 64/);
+      return true;
+    });
+  } finally {
+    for (const member of members) member.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("Room.join() refuses a name already in the room, and a malformed name", () => {
+  const { room, segment } = testRoom("dup");
+  const ann = Room.join(room, "ann");
+  try {
+    assert.throws(() => Room.join(room, "ann"), /the name is taken by process \d+.*\(EEXIST\)/);
+    assert.throws(() => Room.join(room, "has space"), /a name is 1 to 32 bytes/);
+    assert.throws(() => Room.join(room, "x".repeat(33)), /a name is 1 to 32 bytes/);
+  } finally {
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("Room.send() takes 1024 bytes and rejects more with the size in the message", async () => {
+  const { room, segment } = testRoom("size");
+  const ann = Room.join(room, "ann");
+  const bob = Room.join(room, "bob");
+  try {
+    const fits = "é".repeat(512);
+    ann.send(fits);
+    assert.throws(
+      () => ann.send(`${fits}!`),
+      /the message is 1025 bytes; .* at most 1024 \(EMSGSIZE\)/,
+    );
+    assert.throws(() => ann.send("hi", "nobody"), /nobody called nobody is in the room/);
+    const [event] = await collect(bob, 1);
+    assert.equal(event.text, fits);
+  } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("a slow reader is lapped by the ring and told how many it missed", async () => {
+  const { room, segment } = testRoom("lapped");
+  const ann = Room.join(room, "ann", { capacity: 8 });
+  const bob = Room.join(room, "bob");
+  try {
+    for (let i = 0; i < 20; i++) ann.send(`m${i}`);
+    // 20 messages in 8 slots: the 12 oldest are gone before bob reads.
+    const events = await collect(bob, 9);
+    assert.equal(events[0].kind, "missed");
+    assert.equal(events[0].missed, 12);
+    assert.deepEqual(
+      events.slice(1).map((e) => e.text),
+      [12, 13, 14, 15, 16, 17, 18, 19].map((i) => `m${i}`),
+    );
+    assert.deepEqual(bob.stats(), { capacity: 8, used: 8, writeSeq: 22 });
+  } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("sequence numbers stay exact past 2^32 while a reader sleeps on the futex word", async () => {
+  const { room, segment } = testRoom("wrap");
+  const ann = Room.join(room, "ann");
+  {
+    using shm = SharedMemory.open(segment);
+    new Float64Array(shm.buffer, 0, 8)[H.F_WRITE_SEQ] = 2 ** 32 - 3;
+  }
+  const bob = Room.join(room, "bob");
+  try {
+    const reading = collect(bob, 5);
+    setTimeout(() => {
+      for (let i = 0; i < 5; i++) ann.send(`w${i}`);
+    }, 20);
+    const events = await reading;
+    assert.deepEqual(events.map((e) => e.seq), [0, 1, 2, 3, 4].map((i) => 2 ** 32 - 1 + i));
+    assert.deepEqual(events.map((e) => e.text), ["w0", "w1", "w2", "w3", "w4"]);
+  } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("writers in three processes contend for the lock and no message is lost or torn", async () => {
+  const { room, segment } = testRoom("contend");
+  const perWriter = 3000;
+  const reader = Room.join(room, "reader", { capacity: 16384 });
+  const writers = ["w1", "w2", "w3"].map((name) =>
+    spawn(["tests/fixtures/room_writer.ts", room, name, String(perWriter)], { timeoutMs: 60_000 })
+  );
+  try {
+    await Promise.all(writers.map((w) => w.waitForLine("joined", 20_000)));
+    await Promise.all(writers.map((w) => w.writeLine("go")));
+    const events = await collect(reader, 3 * perWriter, ["message", "missed"], 30_000);
+    assert.equal(events.filter((e) => e.kind === "missed").length, 0);
+    const next: Record<string, number> = { w1: 0, w2: 0, w3: 0 };
+    const seqs = new Set<number>();
+    for (const event of events) {
+      assert.equal(event.text, `${event.from.name} ${next[event.from.name]}`);
+      next[event.from.name]++;
+      seqs.add(event.seq);
+    }
+    assert.equal(seqs.size, 3 * perWriter);
+    await Promise.all(writers.map((w) => w.waitForLine("sent", 20_000)));
+  } finally {
+    for (const writer of writers) {
+      await writer.closeStdin();
+      await writer.done;
+      await writer[Symbol.asyncDispose]();
+    }
+    reader.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("the segment lock excludes three processes from each other: no increment is lost", async () => {
+  const name = uniqueName("count");
+  const perProcess = 100_000;
+  using shm = SharedMemory.create(name, 64);
+  const children = [1, 2, 3].map(() =>
+    spawn(["tests/fixtures/room_lock_counter.ts", name, String(perProcess)], { timeoutMs: 60_000 })
+  );
+  try {
+    await Promise.all(children.map((c) => c.waitForLine("ready", 20_000)));
+    Atomics.store(new Int32Array(shm.buffer, 0, 2), 1, 1);
+    await Promise.all(children.map((c) => c.waitForLine("done", 50_000)));
+    assert.equal(new Float64Array(shm.buffer, 0, 2)[1], 3 * perProcess);
+  } finally {
+    for (const child of children) await child[Symbol.asyncDispose]();
+    SharedMemory.unlink(name);
+  }
+  assertNoLeftovers(name);
+});
+
+Deno.test("a reader stops at once when its signal aborts while it sleeps", async () => {
+  const { room, segment } = testRoom("abort");
+  const ann = Room.join(room, "ann");
+  try {
+    const stop = new AbortController();
+    const reading = (async () => {
+      for await (const _ of ann.events(stop.signal)) { /* nothing comes */ }
+    })();
+    setTimeout(() => stop.abort(), 50);
+    const started = performance.now();
+    await reading;
+    assert.ok(performance.now() - started < 500, "the reader kept sleeping after abort");
+  } finally {
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("a dead lock owner is recovered and its half-written slot never shows", async () => {
+  const { room, segment } = testRoom("recover");
+  const ann = Room.join(room, "ann");
+  const bob = Room.join(room, "bob");
+  try {
+    for (const mode of ["half", "unpublished", "idle"]) {
+      await using holder = spawn(["tests/fixtures/room_lock_holder.ts", room, `h${mode}`, mode]);
+      await holder.waitForLine("locked", 20_000);
+      holder.process.kill("SIGKILL");
+      await holder.done;
+      const started = performance.now();
+      ann.send(`after ${mode}`);
+      assert.ok(performance.now() - started < 1000, "send waited more than 1 s");
+      const [event] = await collect(bob, 1);
+      assert.equal(event.text, `after ${mode}`);
+    }
+  } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
