@@ -5,10 +5,11 @@ import { assertNoLeftovers, type Child, spawn } from "./_helpers.ts";
 
 /**
  * A port for one test's board. Outside Linux's ephemeral range (32768–60999), so no server
- * started with port 0 by a parallel test can be given it, and different per test process.
+ * started with port 0 by a parallel test can be given it, and different per test process:
+ * each process gets its own block of 12 (offset 1 to 11); doc examples use 10000–19999.
  */
 function testPort(offset: number): number {
-  return 20000 + ((Deno.pid * 8 + offset) % 12000);
+  return 20000 + (Deno.pid % 1000) * 12 + offset;
 }
 
 function boardPrefix(port: number): string {
@@ -231,4 +232,29 @@ Deno.test("shmooze status --watch prints a line per update when piped and stops 
     assert.ok(watcher.lines.filter((l) => update.test(l)).length >= 1);
   });
   assertNoLeftovers(boardPrefix(port));
+});
+
+Deno.test("shmooze status without --port lists every board when there are several", async () => {
+  const [first, second] = [testPort(9), testPort(10)];
+  await withWriter("once", first, async (a) => {
+    await withWriter("once", second, async (b) => {
+      const result = await status();
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^\d+ status boards \(choose one with --port\):$/m);
+      for (const [port, writer] of [[first, a], [second, b]] as const) {
+        assert.match(
+          result.stdout,
+          new RegExp(`^port ${port} {2}running \\(pid ${writer.process.pid}\\) {2}clients 7 `, "m"),
+        );
+      }
+      const json = JSON.parse((await status("--json")).stdout) as { port: number }[];
+      assert.ok([first, second].every((port) => json.some((board) => board.port === port)));
+      await b.closeStdin();
+      await b.done;
+    });
+    await a.closeStdin();
+    await a.done;
+  });
+  assertNoLeftovers(boardPrefix(first));
+  assertNoLeftovers(boardPrefix(second));
 });

@@ -250,7 +250,7 @@ function boardNames(): string[] {
  * @example Publish, read from "another process", close
  * ```ts
  * import { StatusBoard } from "../../mod.ts";
- * const port = 20000 + (Deno.pid % 10000);
+ * const port = 10000 + (Deno.pid % 10000);
  * const board = StatusBoard.create(port);
  * board.publish({ clients: 2, channels: 1, totalMessages: 5, messagesPerSecond: 0.5 });
  * const seen = StatusBoard.read(port);
@@ -287,7 +287,7 @@ export class StatusBoard {
    * @example
    * ```ts
    * import { StatusBoard } from "../../mod.ts";
-   * const board = StatusBoard.create(20000 + (Deno.pid % 10000));
+   * const board = StatusBoard.create(10000 + (Deno.pid % 10000));
    * console.log(StatusBoard.read(board.port).clients); // 0
    * board.close();
    * ```
@@ -345,7 +345,7 @@ export class StatusBoard {
    * @example
    * ```ts
    * import { StatusBoard } from "../../mod.ts";
-   * const board = StatusBoard.create(20000 + (Deno.pid % 10000));
+   * const board = StatusBoard.create(10000 + (Deno.pid % 10000));
    * board.publish({
    *   clients: 1,
    *   clientsByTransport: { tcp: 1 },
@@ -405,7 +405,7 @@ export class StatusBoard {
    * @example
    * ```ts
    * import { StatusBoard } from "../../mod.ts";
-   * const board = StatusBoard.create(20000 + (Deno.pid % 10000));
+   * const board = StatusBoard.create(10000 + (Deno.pid % 10000));
    * board.close();
    * board.close();
    * ```
@@ -456,7 +456,7 @@ export class StatusBoard {
    * @example
    * ```ts
    * import { StatusBoard } from "../../mod.ts";
-   * const board = StatusBoard.create(20000 + (Deno.pid % 10000));
+   * const board = StatusBoard.create(10000 + (Deno.pid % 10000));
    * console.log(StatusBoard.list().some((s) => s.port === board.port)); // true
    * board.close();
    * ```
