@@ -68,3 +68,15 @@ export {
   relayRoute,
   type RelayTurn,
 } from "./src/ipc/relay.ts";
+export {
+  type ChatServer,
+  DEFAULT_MOTD,
+  type ServerOptions,
+  type ServerStats,
+  startServer,
+} from "./src/server/server.ts";
+export type { Connection } from "./src/chat/connection.ts";
+export { ChatHub, LOBBY, type RecentMessage, type SendError, SERVER_NICK } from "./src/chat/hub.ts";
+export type { Member } from "./src/chat/member.ts";
+export type { ChatEvent, ChatEventKind } from "./src/chat/chat_event.ts";
+export { DEFAULT_LIMITS, type IrcLimits } from "./src/irc/limits.ts";

@@ -5,10 +5,11 @@ import { ipcCommand } from "./ipc.ts";
 import { localCommand } from "./local.ts";
 import { clientCommand } from "./client.ts";
 import { statusCommand } from "./status.ts";
+import { serveCommand } from "./serve.ts";
 
 /** Every subcommand, in the order `shmooze --help` lists them. */
 export const commands: Command[] = [
-  notYetAvailable("serve", "Run the IRC-compatible chat server", 4),
+  serveCommand,
   clientCommand,
   localCommand,
   statusCommand,

@@ -1,0 +1,42 @@
+/**
+ * A channel: a name, a topic and the members who receive what is said in it.
+ *
+ * @module
+ */
+import type { Member } from "./member.ts";
+
+/**
+ * One channel. The hub changes it; transports read it.
+ *
+ * @example
+ * ```ts
+ * import { Channel } from "./channel.ts";
+ * const lobby = new Channel("#lobby", "#lobby");
+ * console.log(lobby.name, lobby.members.size); // "#lobby" 0
+ * ```
+ */
+export class Channel {
+  /** The name as first created (`#Lobby` keeps its capital). */
+  readonly name: string;
+  /** The folded name, the channel's key. */
+  readonly key: string;
+  /** When it was created, ms since the epoch. */
+  readonly createdAt: number = Date.now();
+  /** The topic ("" when none). */
+  topic = "";
+  /** Who set the topic (a mask). */
+  topicSetBy = "";
+  /** When the topic was set, ms since the epoch. */
+  topicSetAt = 0;
+  /** Members in join order. */
+  readonly members: Set<Member> = new Set();
+
+  /**
+   * @param name The channel's name.
+   * @param key Its folded name.
+   */
+  constructor(name: string, key: string) {
+    this.name = name;
+    this.key = key;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * What happens in the chat, as the core hands it to every member who should see it —
+ * protocol-neutral. A transport encodes an event for its wire once per encoding variant
+ * and caches the bytes on the event, so every recipient with the same variant shares them.
+ *
+ * @module
+ */
+
+/** The kinds of event members see. */
+export type ChatEventKind =
+  | "privmsg"
+  | "notice"
+  | "join"
+  | "part"
+  | "quit"
+  | "nick"
+  | "topic"
+  | "kick";
+
+/** One event, delivered to many members. Treat as immutable. */
+export interface ChatEvent {
+  /** What happened. */
+  readonly kind: ChatEventKind;
+  /** A unique id (the IRCv3 `msgid`). */
+  readonly msgid: string;
+  /** When the server accepted it, ms since the epoch. */
+  readonly time: number;
+  /** Who did it: `nick!user@host`. */
+  readonly source: string;
+  /**
+   * privmsg/notice: the channel or the recipient's nick; join/part/topic/kick: the channel;
+   * nick: the new nick; quit: empty.
+   */
+  readonly target: string;
+  /** The message, reason or topic text ("" when there is none). */
+  readonly text: string;
+  /** kick: the nick removed. */
+  readonly victim?: string;
+  /** Client-only tags (IRCv3 `+name`) relayed with a message. */
+  readonly clientTags?: Readonly<Record<string, string>>;
+  /** Encoded forms, filled in by transports; index = the transport's encoding variant. */
+  readonly encoded: (Uint8Array | undefined)[];
+}
+
+const prefix = `${Date.now().toString(36)}${Deno.pid.toString(36)}`;
+let counter = 0;
+
+/**
+ * Makes a new event with a fresh id.
+ *
+ * @param fields Everything but `msgid` and `encoded`; `time` defaults to now.
+ * @returns The event.
+ *
+ * @example
+ * ```ts
+ * import { createEvent } from "./chat_event.ts";
+ * const event = createEvent({ kind: "privmsg", source: "ann!ann@h", target: "#lobby", text: "hi" });
+ * console.log(event.msgid !== "", event.kind); // true privmsg
+ * ```
+ */
+export function createEvent(
+  fields: Omit<ChatEvent, "msgid" | "encoded" | "time"> & { time?: number },
+): ChatEvent {
+  return {
+    ...fields,
+    time: fields.time ?? Date.now(),
+    msgid: newMsgId(),
+    encoded: [],
+  };
+}
+
+/**
+ * A message id unique across restarts: the process start time, its pid and a counter, in
+ * base 36.
+ *
+ * @returns The id.
+ */
+export function newMsgId(): string {
+  return `${prefix}-${(++counter).toString(36)}`;
+}

@@ -1,0 +1,39 @@
+/**
+ * The seam between the chat server and its transports. A transport (TCP today; TLS,
+ * WebSocket tomorrow) turns whatever it carries into a {@link Connection}: incoming lines as
+ * bytes, outgoing lines as byte chunks. The server's protocol code never sees a socket, so a
+ * new transport is one new class and one `server.attach(connection)` call.
+ *
+ * @module
+ */
+
+/** One client's link to the server, whatever carries it. */
+export interface Connection {
+  /** The transport's name, counted in statistics: `tcp`, `tls`, `websocket`. */
+  readonly transport: string;
+  /** The peer's IP address (for per-address limits and as the user's host). */
+  readonly remoteAddress: string;
+  /**
+   * Incoming lines without their line ending (LF or CR LF), as bytes. A line longer than
+   * `maxBytes` is yielded as its first `maxBytes + 1` bytes — enough for the reader to see it
+   * is too long and reject it — and the rest of it is dropped. The bytes may be a view into
+   * a buffer the transport reuses once the next line is asked for. Ends when the peer
+   * closes or the connection is closed.
+   *
+   * @param maxBytes The longest line the reader accepts.
+   * @returns The lines.
+   */
+  lines(maxBytes: number): AsyncIterable<Uint8Array>;
+  /**
+   * Sends whole lines, each chunk ending in CR LF, in order. The caller never calls again
+   * before the returned promise settles; a transport that frames messages (WebSocket) sends
+   * one frame per chunk, a byte stream writes them as one buffer.
+   *
+   * @param chunks The encoded lines.
+   * @param byteLength Their total length.
+   * @returns Settles when the transport has taken the bytes; rejects if the link is gone.
+   */
+  write(chunks: Uint8Array[], byteLength: number): Promise<void>;
+  /** Closes the link: pending reads end, pending writes fail. Safe to call twice. */
+  close(): void;
+}

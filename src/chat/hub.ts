@@ -1,0 +1,374 @@
+/**
+ * The chat core: who is connected, which channels exist, who is in them, and who gets each
+ * event. It knows nothing of IRC or sockets: members are anything implementing
+ * {@link Member}, and fan-out is a loop that hands one shared event to each recipient's
+ * `deliver`, which only queues it.
+ *
+ * Everything here runs on the one JavaScript thread, one call at a time, so the maps need
+ * no lock: where a C server of the seeds guards its client list with a mutex, shmooze gives
+ * the list one owner — the event loop — and every change is a plain synchronous call that
+ * no other code can interleave with.
+ *
+ * @module
+ */
+import { Channel } from "./channel.ts";
+import { type ChatEvent, type ChatEventKind, createEvent } from "./chat_event.ts";
+import type { HistoryRecord, HistoryStore } from "./history.ts";
+import { maskOf, type Member } from "./member.ts";
+import { RateCounter } from "./rate_counter.ts";
+
+/**
+ * The key of a nick or channel name. The same lower-casing as `foldCase` in
+ * src/irc/message.ts and the history store (CASEMAPPING=ascii); the core cannot import the
+ * protocol layer above it.
+ */
+function fold(name: string): string {
+  return name.toLowerCase();
+}
+
+/** The channel that always exists. */
+export const LOBBY = "#lobby";
+
+/** The nick the operator console speaks as; no user can take it (`*` is not allowed). */
+export const SERVER_NICK = "*server*";
+
+/** Options for {@link ChatHub}. */
+export interface HubOptions {
+  /** Where messages are stored; none keeps no history. */
+  history?: HistoryStore;
+  /** The server's name, the host part of the operator's mask. @default {"shmooze"} */
+  serverName?: string;
+  /** How many recent messages {@link ChatHub.recent} keeps. @default {50} */
+  recentMessages?: number;
+}
+
+/** A chat message as kept for statistics. */
+export type RecentMessage = Omit<HistoryRecord, "id" | "senderMask">;
+
+/** Why a message was not sent. */
+export type SendError = "no-such-nick" | "no-such-channel" | "not-in-channel";
+
+/**
+ * The chat's shared state and its fan-out.
+ *
+ * @example Two virtual members talk in #lobby
+ * ```ts
+ * import { ChatHub } from "./hub.ts";
+ * import type { ChatEvent } from "./chat_event.ts";
+ *
+ * const hub = new ChatHub();
+ * const seen: string[] = [];
+ * const member = (nick: string) => ({
+ *   nick, user: nick, host: "local", realname: nick, transport: "local",
+ *   channels: new Set<string>(), echo: false,
+ *   deliver: (e: ChatEvent) => seen.push(`${nick} got ${e.kind} ${e.text}`),
+ *   disconnect() {},
+ * });
+ * const ann = member("ann");
+ * const bob = member("bob");
+ * hub.add(ann);
+ * hub.add(bob);
+ * hub.join(ann, "#lobby");
+ * hub.join(bob, "#lobby");
+ * hub.send(ann, "privmsg", "#lobby", "hi bob");
+ * console.log(seen.at(-1)); // "bob got privmsg hi bob"
+ * ```
+ */
+export class ChatHub {
+  /** Members by folded nick. */
+  readonly members: Map<string, Member> = new Map();
+  /** Channels by folded name. */
+  readonly channels: Map<string, Channel> = new Map();
+  /** Chat messages (PRIVMSG and NOTICE) accepted since start. */
+  totalMessages = 0;
+  /** Chat messages per second over the last minute. */
+  readonly rate: RateCounter = new RateCounter();
+  /** Called with each chat message accepted (the operator console shows them). */
+  onMessage: ((message: RecentMessage) => void) | undefined;
+  /** The history store, if any. */
+  readonly history: HistoryStore | undefined;
+  readonly #serverMask: string;
+  readonly #recentLimit: number;
+  #recent: RecentMessage[] = [];
+
+  /** @param options History, server name and how many recent messages to keep. */
+  constructor(options: HubOptions = {}) {
+    this.history = options.history;
+    this.#serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
+    this.#recentLimit = options.recentMessages ?? 50;
+    this.#createChannel(LOBBY);
+  }
+
+  /**
+   * The member with a nick, if any.
+   *
+   * @param nick The nick (any case).
+   * @returns The member.
+   */
+  find(nick: string): Member | undefined {
+    return this.members.get(fold(nick));
+  }
+
+  /**
+   * The channel with a name, if it exists.
+   *
+   * @param name The name (any case).
+   * @returns The channel.
+   */
+  channel(name: string): Channel | undefined {
+    return this.channels.get(fold(name));
+  }
+
+  /**
+   * Whether a nick is free to take (by `member`, who may hold it in another case).
+   *
+   * @param nick The nick.
+   * @param member Who wants it.
+   * @returns True when nobody else has it.
+   */
+  nickFree(nick: string, member?: Member): boolean {
+    const holder = this.members.get(fold(nick));
+    return holder === undefined || holder === member;
+  }
+
+  /**
+   * Adds a member under its nick.
+   *
+   * @param member The member.
+   * @returns False when the nick is taken.
+   */
+  add(member: Member): boolean {
+    const key = fold(member.nick);
+    if (this.members.has(key)) return false;
+    this.members.set(key, member);
+    return true;
+  }
+
+  /**
+   * Renames a member and tells everyone who shares a channel with it (and itself).
+   *
+   * @param member The member.
+   * @param nick The new nick.
+   * @returns False when the nick is taken.
+   */
+  changeNick(member: Member, nick: string): boolean {
+    if (!this.nickFree(nick, member)) return false;
+    const event = createEvent({ kind: "nick", source: maskOf(member), target: nick, text: "" });
+    this.members.delete(fold(member.nick));
+    member.nick = nick;
+    this.members.set(fold(nick), member);
+    const recipients = this.#neighbours(member);
+    recipients.add(member);
+    for (const recipient of recipients) recipient.deliver(event);
+    return true;
+  }
+
+  /**
+   * Puts a member in a channel (creating it) and tells the channel, the member included.
+   *
+   * @param member The member.
+   * @param name The channel's name.
+   * @returns The channel, or undefined when the member was already in it.
+   */
+  join(member: Member, name: string): Channel | undefined {
+    const channel = this.channel(name) ?? this.#createChannel(name);
+    if (channel.members.has(member)) return undefined;
+    channel.members.add(member);
+    member.channels.add(channel.key);
+    this.#fanOut(channel.members, this.#event("join", member, channel.name, ""));
+    return channel;
+  }
+
+  /**
+   * Takes a member out of a channel and tells the channel, the member included.
+   *
+   * @param member The member.
+   * @param name The channel's name.
+   * @param reason The part message.
+   * @returns False when the member was not in it.
+   */
+  part(member: Member, name: string, reason: string): boolean {
+    const channel = this.channel(name);
+    if (channel === undefined || !channel.members.has(member)) return false;
+    this.#fanOut(channel.members, this.#event("part", member, channel.name, reason));
+    this.#leave(member, channel);
+    return true;
+  }
+
+  /**
+   * Removes a member (it quit, or its connection failed) and shows its QUIT to everyone who
+   * shared a channel with it. Safe to call twice.
+   *
+   * @param member The member.
+   * @param reason The quit message.
+   */
+  remove(member: Member, reason: string): void {
+    const key = fold(member.nick);
+    if (this.members.get(key) !== member) return;
+    this.members.delete(key);
+    const event = this.#event("quit", member, "", reason);
+    for (const recipient of this.#neighbours(member)) recipient.deliver(event);
+    for (const channelKey of [...member.channels]) {
+      const channel = this.channels.get(channelKey);
+      if (channel) this.#leave(member, channel);
+    }
+  }
+
+  /**
+   * Disconnects a member on the operator's order: removes it, then asks it to close.
+   *
+   * @param nick Whom.
+   * @param reason Why.
+   * @returns False when nobody has that nick.
+   */
+  kick(nick: string, reason: string): boolean {
+    const member = this.find(nick);
+    if (member === undefined) return false;
+    this.remove(member, reason);
+    member.disconnect(reason);
+    return true;
+  }
+
+  /**
+   * Sends a chat message to a channel or a nick: stores it in history, then fans it out.
+   *
+   * @param member The sender.
+   * @param kind `privmsg` or `notice`.
+   * @param target A channel name or a nick.
+   * @param text The text.
+   * @param clientTags Client-only tags to relay.
+   * @returns The event, or why it was not sent.
+   */
+  send(
+    member: Member,
+    kind: "privmsg" | "notice",
+    target: string,
+    text: string,
+    clientTags?: Record<string, string>,
+  ): ChatEvent | SendError {
+    let recipients: Iterable<Member>;
+    let targetName: string;
+    let toSelf = false;
+    if (target.startsWith("#")) {
+      const channel = this.channel(target);
+      if (channel === undefined) return "no-such-channel";
+      if (!channel.members.has(member)) return "not-in-channel";
+      recipients = channel.members;
+      targetName = channel.name;
+    } else {
+      const recipient = this.find(target);
+      if (recipient === undefined) return "no-such-nick";
+      toSelf = recipient === member;
+      recipients = toSelf ? [member] : [recipient, member];
+      targetName = recipient.nick;
+    }
+    const event = createEvent({
+      kind,
+      source: maskOf(member),
+      target: targetName,
+      text,
+      clientTags,
+    });
+    this.#record(member.nick, event);
+    for (const recipient of recipients) {
+      if (recipient !== member || member.echo || toSelf) recipient.deliver(event);
+    }
+    return event;
+  }
+
+  /**
+   * Says something in #lobby as the server (the operator console of seed 002).
+   *
+   * @param text The text.
+   * @returns The event.
+   */
+  announce(text: string): ChatEvent {
+    const lobby = this.channel(LOBBY)!;
+    const event = createEvent({
+      kind: "privmsg",
+      source: this.#serverMask,
+      target: lobby.name,
+      text,
+    });
+    this.#record(SERVER_NICK, event);
+    this.#fanOut(lobby.members, event);
+    return event;
+  }
+
+  /**
+   * Sets a channel's topic and tells its members.
+   *
+   * @param member Who sets it.
+   * @param channel The channel.
+   * @param topic The new topic ("" clears it).
+   */
+  setTopic(member: Member, channel: Channel, topic: string): void {
+    channel.topic = topic;
+    channel.topicSetBy = maskOf(member);
+    channel.topicSetAt = Date.now();
+    this.#fanOut(channel.members, this.#event("topic", member, channel.name, topic));
+  }
+
+  /**
+   * The most recent chat messages, oldest first.
+   *
+   * @returns A copy.
+   */
+  recent(): RecentMessage[] {
+    return [...this.#recent];
+  }
+
+  /**
+   * Members who share at least one channel with `member`, not counting itself.
+   *
+   * @param member The member.
+   * @returns A new set.
+   */
+  #neighbours(member: Member): Set<Member> {
+    const out = new Set<Member>();
+    for (const key of member.channels) {
+      const channel = this.channels.get(key);
+      if (channel) { for (const other of channel.members) out.add(other); }
+    }
+    out.delete(member);
+    return out;
+  }
+
+  #record(sender: string, event: ChatEvent): void {
+    const record = {
+      msgid: event.msgid,
+      time: event.time,
+      sender,
+      target: event.target,
+      command: event.kind === "notice" ? "NOTICE" as const : "PRIVMSG" as const,
+      text: event.text,
+    };
+    // Stored before anyone sees it: what was echoed is on disk.
+    this.history?.append({ ...record, senderMask: event.source });
+    this.totalMessages++;
+    this.rate.add(1, event.time);
+    this.#recent.push(record);
+    if (this.#recent.length > this.#recentLimit) this.#recent.shift();
+    this.onMessage?.(record);
+  }
+
+  #fanOut(recipients: Iterable<Member>, event: ChatEvent): void {
+    for (const recipient of recipients) recipient.deliver(event);
+  }
+
+  #event(kind: ChatEventKind, member: Member, target: string, text: string): ChatEvent {
+    return createEvent({ kind, source: maskOf(member), target, text });
+  }
+
+  #createChannel(name: string): Channel {
+    const channel = new Channel(name, fold(name));
+    this.channels.set(channel.key, channel);
+    return channel;
+  }
+
+  #leave(member: Member, channel: Channel): void {
+    channel.members.delete(member);
+    member.channels.delete(channel.key);
+    if (channel.members.size === 0 && channel.key !== LOBBY) this.channels.delete(channel.key);
+  }
+}

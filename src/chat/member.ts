@@ -1,0 +1,62 @@
+/**
+ * A member of the chat as the core sees it: anything with a nick that can receive events.
+ * An IRC session over TCP, TLS or WebSocket is one; so is a virtual user whose messages
+ * come from somewhere else (a shared-memory room, the operator console).
+ *
+ * @module
+ */
+import type { ChatEvent } from "./chat_event.ts";
+
+/** One user of the chat. The hub sets `nick` and `channels`; the member keeps the rest. */
+export interface Member {
+  /** The current nick (the hub changes it through `ChatHub.changeNick`). */
+  nick: string;
+  /** The user name (ident). */
+  readonly user: string;
+  /** The host shown in `nick!user@host`. */
+  readonly host: string;
+  /** The real name (gecos). */
+  readonly realname: string;
+  /** The transport, counted in statistics: `tcp`, `tls`, `websocket`, `local`. */
+  readonly transport: string;
+  /** Folded names of the channels the member is in; maintained by the hub. */
+  readonly channels: Set<string>;
+  /** When the member connected, ms since the epoch (WHOIS signon), if known. */
+  readonly connectedAt?: number;
+  /** When the member last sent a message, ms since the epoch (WHOIS idle), if known. */
+  readonly lastMessageAt?: number;
+  /** The away message, when away. */
+  away?: string;
+  /** Whether the member gets its own messages back (IRCv3 `echo-message`). */
+  readonly echo: boolean;
+  /**
+   * Called with each event the member should see. Must not block or throw: queue the
+   * event and return.
+   *
+   * @param event The event, shared with other recipients.
+   */
+  deliver(event: ChatEvent): void;
+  /**
+   * Asked to leave (operator kick, shutdown). The member closes its transport; the hub has
+   * already removed it and told the others.
+   *
+   * @param reason Why.
+   */
+  disconnect(reason: string): void;
+}
+
+/**
+ * `nick!user@host` of a member.
+ *
+ * @param member The member.
+ * @returns The mask.
+ *
+ * @example
+ * ```ts
+ * import { maskOf } from "./member.ts";
+ * console.log(maskOf({ nick: "ann", user: "a", host: "h" })); // "ann!a@h"
+ * ```
+ */
+export function maskOf(member: Pick<Member, "nick" | "user" | "host">): string {
+  return `${member.nick}!${member.user}@${member.host}`;
+}

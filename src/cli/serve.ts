@@ -1,0 +1,154 @@
+import { defaultDataDir } from "../chat/history.ts";
+import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
+import { CONSOLE_HELP, runConsole } from "../server/operator_console.ts";
+import { DEFAULT_MOTD, startServer } from "../server/server.ts";
+import { CliError, intOption, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
+import type { Command } from "./command.ts";
+import { logger } from "./logging.ts";
+
+const d = DEFAULT_LIMITS;
+
+const help = `Usage: shmooze serve [options]
+
+Run the IRC-compatible chat server: any IRC client (irssi, weechat, HexChat, nc) can connect.
+#lobby always exists. History is kept in SQLite under the data directory and served with
+IRCv3 CHATHISTORY; the live state is published on a status board in shared memory
+(\`shmooze status\`).
+
+Options:
+  --host ADDRESS             Address to listen on (default: 0.0.0.0)
+  --port PORT                TCP port; 0 picks a free one (default: 54000)
+  --name NAME                The server's name in replies (default: shmooze)
+  --data DIR                 History data directory (default: $SHMOOZE_DATA, else
+                             ${defaultDataDirText()})
+  --retention-days DAYS      Days history is kept; 0 keeps it forever (default: 30)
+  --motd TEXT                Message of the day; "\\n" separates lines (default: a greeting)
+  --motd-file FILE           Read the message of the day from FILE
+  --no-status                Do not publish the status board
+  --max-line BYTES           Longest line, CR LF included, tags excluded (default: ${d.maxLine})
+  --max-tags BYTES           Longest tag section (default: ${d.maxTags})
+  --flood-burst LINES        Lines a client may send at once; 0 turns flood control off
+                             (default: ${d.floodBurst})
+  --flood-rate LINES         Lines per second after the burst (default: ${d.floodRate})
+  --max-conn-per-ip N        Connections allowed from one IP address (default: ${d.maxConnectionsPerIp})
+  --sendq BYTES              Bytes queued for a client before it is dropped (default: ${d.sendQ})
+  --ping-interval SECONDS    Silence before the server sends PING (default: ${d.pingInterval})
+  --ping-timeout SECONDS     Time to answer PING (default: ${d.pingTimeout})
+  --registration-timeout S   Time to finish NICK/USER/CAP END (default: ${d.registrationTimeout})
+  --flush-ms MS              How long deliveries gather before each client's write (default: 2)
+
+The first line printed is "listening on HOST:PORT" (the real port when 0 was asked).
+Lines typed on standard input go to #lobby as *server*.
+${CONSOLE_HELP}
+SIGINT or SIGTERM: every client is told "Server shutting down", history is closed and the
+status board removed; exit code 0. When standard input is not a terminal, its end does not
+stop the server.
+
+Exit codes: 0 after a shutdown; 1 if the port is in use or the data directory cannot be used.
+
+Examples:
+  shmooze serve
+  shmooze serve --port 6667 --data ./chat-data --motd "Welcome to the OS course"
+  shmooze serve --host 127.0.0.1 --port 0 --no-status --flood-burst 0`;
+
+function defaultDataDirText(): string {
+  try {
+    return defaultDataDir();
+  } catch {
+    return "a per-OS data directory";
+  }
+}
+
+function readMotd(values: Record<string, unknown>): string {
+  const file = values["motd-file"];
+  if (file !== undefined && values.motd !== undefined) {
+    throw new UsageError("--motd and --motd-file cannot be used together");
+  }
+  if (file !== undefined) {
+    try {
+      return Deno.readTextFileSync(String(file)).replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new CliError(`Cannot read --motd-file "${file}": ${(error as Error).message}`);
+    }
+  }
+  return values.motd === undefined ? DEFAULT_MOTD : String(values.motd).replaceAll("\\n", "\n");
+}
+
+/** `shmooze serve`: the chat server. */
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "Run the IRC-compatible chat server",
+  help,
+  async run(args) {
+    const { values } = parseCommandArgs("serve", args, {
+      host: { type: "string" },
+      port: { type: "string" },
+      name: { type: "string" },
+      data: { type: "string" },
+      "retention-days": { type: "string" },
+      motd: { type: "string" },
+      "motd-file": { type: "string" },
+      "no-status": { type: "boolean" },
+      "max-line": { type: "string" },
+      "max-tags": { type: "string" },
+      "flood-burst": { type: "string" },
+      "flood-rate": { type: "string" },
+      "max-conn-per-ip": { type: "string" },
+      sendq: { type: "string" },
+      "ping-interval": { type: "string" },
+      "ping-timeout": { type: "string" },
+      "registration-timeout": { type: "string" },
+      "flush-ms": { type: "string" },
+    });
+    const name = stringOption(values, "name", "shmooze");
+    if (!/^[A-Za-z0-9.-]+$/.test(name)) {
+      throw new UsageError(`--name must be letters, digits, '.' and '-', not "${name}"`);
+    }
+    const limits: Partial<IrcLimits> = {
+      maxLine: intOption(values, "max-line", d.maxLine, { min: 64, max: 65536 }),
+      maxTags: intOption(values, "max-tags", d.maxTags, { min: 0, max: 65536 }),
+      floodBurst: intOption(values, "flood-burst", d.floodBurst),
+      floodRate: intOption(values, "flood-rate", d.floodRate, { min: 1 }),
+      maxConnectionsPerIp: intOption(values, "max-conn-per-ip", d.maxConnectionsPerIp, {
+        min: 1,
+      }),
+      sendQ: intOption(values, "sendq", d.sendQ, { min: 1024 }),
+      pingInterval: intOption(values, "ping-interval", d.pingInterval, { min: 1 }),
+      pingTimeout: intOption(values, "ping-timeout", d.pingTimeout, { min: 1 }),
+      registrationTimeout: intOption(values, "registration-timeout", d.registrationTimeout, {
+        min: 1,
+      }),
+    };
+    const data = stringOption(values, "data", "");
+    const server = await startServer({
+      hostname: stringOption(values, "host", "0.0.0.0"),
+      port: intOption(values, "port", 54000, { max: 65535 }),
+      name,
+      dataDir: data === "" ? undefined : data,
+      retentionDays: intOption(values, "retention-days", 30),
+      motd: readMotd(values),
+      status: values["no-status"] !== true,
+      limits,
+      flushIntervalMs: intOption(values, "flush-ms", 2, { max: 1000 }),
+    });
+    console.log(`listening on ${server.hostname}:${server.port}`);
+    const log = logger("serve");
+    const stop = (signal: string) => {
+      log.info("{signal}: shutting down", { signal });
+      server.close();
+    };
+    // Windows delivers only SIGINT (Ctrl-C) and SIGBREAK to a console program.
+    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    const handlers = signals.map((signal) => [signal, () => stop(signal)] as const);
+    for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+    runConsole(server, {
+      input: Deno.stdin.readable,
+      interactive: Deno.stdin.isTerminal(),
+      print: (line) => console.log(line),
+    });
+    await server.finished;
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    log.info("Server stopped");
+    return 0;
+  },
+};

@@ -1,0 +1,186 @@
+/**
+ * IRCv3 `draft/chathistory`: the CHATHISTORY command (LATEST, BEFORE, AFTER, AROUND,
+ * BETWEEN, TARGETS), answered from the history store inside a `chathistory` batch.
+ *
+ * Only members of a channel may read its history, and a private conversation is always
+ * the one between the asking nick and the target nick, so nobody reads anyone else's.
+ *
+ * @module
+ */
+import type { HistoryAnchor, HistoryRecord, HistorySelector } from "../chat/history.ts";
+import { eventTags } from "./encode.ts";
+import type { IrcMessage } from "./message.ts";
+import type { IrcSession } from "./session.ts";
+
+const SUBCOMMANDS = new Set(["LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"]);
+const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+let batchCounter = 0;
+
+/**
+ * Parses a `timestamp=…` or `msgid=…` message reference.
+ *
+ * @param text The parameter.
+ * @returns The anchor, or undefined when malformed.
+ *
+ * @example
+ * ```ts
+ * import { parseAnchor } from "./chathistory.ts";
+ * console.log(parseAnchor("timestamp=2026-01-01T00:00:00.000Z")); // { time: 1767225600000 }
+ * console.log(parseAnchor("msgid=abc")); // { msgid: "abc" }
+ * ```
+ */
+export function parseAnchor(text: string): HistoryAnchor | undefined {
+  if (text.startsWith("msgid=") && text.length > 6) return { msgid: text.slice(6) };
+  if (text.startsWith("timestamp=")) {
+    const value = text.slice(10);
+    const time = TIMESTAMP.test(value) ? Date.parse(value) : NaN;
+    if (Number.isFinite(time)) return { time };
+  }
+  return undefined;
+}
+
+/**
+ * Handles one CHATHISTORY command.
+ *
+ * @param session The client.
+ * @param message The command.
+ */
+export function chatHistory(session: IrcSession, message: IrcMessage): void {
+  const [rawSub, ...args] = message.params;
+  const sub = (rawSub ?? "").toUpperCase();
+  if (rawSub === undefined) return session.needMoreParams("CHATHISTORY");
+  if (!SUBCOMMANDS.has(sub)) {
+    return session.fail("CHATHISTORY", "UNKNOWN_COMMAND", rawSub, "Unknown command");
+  }
+  const needed = sub === "BETWEEN" ? 4 : 3;
+  if (args.length < needed) {
+    return session.fail("CHATHISTORY", "NEED_MORE_PARAMS", sub, "Missing parameters");
+  }
+  const limitText = args[needed - 1];
+  const asked = /^\d+$/.test(limitText) ? Number(limitText) : 0;
+  if (asked < 1) {
+    return session.fail("CHATHISTORY", "INVALID_PARAMS", sub, limitText, "Invalid limit");
+  }
+  const limit = Math.min(asked, session.context.limits.historyLimit);
+  if (sub === "TARGETS") return targets(session, args[0], args[1], limit);
+
+  const target = args[0];
+  const selector = parseSelector(sub, args.slice(1, needed - 1));
+  if (selector === undefined) {
+    return session.fail("CHATHISTORY", "INVALID_PARAMS", sub, "Invalid message reference");
+  }
+  const { hub } = session.context;
+  let conversation: string | [string, string];
+  let replyTarget = target;
+  if (target.startsWith("#")) {
+    const channel = hub.channel(target);
+    if (channel === undefined || !channel.members.has(session)) {
+      return session.fail(
+        "CHATHISTORY",
+        "INVALID_TARGET",
+        sub,
+        target,
+        "Messages could not be retrieved",
+      );
+    }
+    conversation = channel.name;
+    replyTarget = channel.name;
+  } else if (target === "*" || target === "" || target.includes(",")) {
+    return session.fail(
+      "CHATHISTORY",
+      "INVALID_TARGET",
+      sub,
+      target,
+      "Messages could not be retrieved",
+    );
+  } else {
+    conversation = [session.nick, target];
+  }
+  const history = hub.history;
+  let records: HistoryRecord[];
+  try {
+    if (history === undefined) throw new Error("this server keeps no history");
+    records = history.query(conversation, selector, limit);
+  } catch {
+    return session.fail(
+      "CHATHISTORY",
+      "MESSAGE_ERROR",
+      sub,
+      target,
+      "Messages could not be retrieved",
+    );
+  }
+  const batch = openBatch(session, "chathistory", replyTarget);
+  for (const record of records) {
+    session.send({
+      tags: eventTags(record.time, record.msgid, session.variant, undefined, batch),
+      source: record.senderMask,
+      command: record.command,
+      params: [record.target, record.text],
+    });
+  }
+  closeBatch(session, batch);
+}
+
+function parseSelector(sub: string, refs: string[]): HistorySelector | undefined {
+  if (sub === "LATEST") {
+    if (refs[0] === "*") return { kind: "latest" };
+    const after = parseAnchor(refs[0]);
+    return after && { kind: "latest", after };
+  }
+  const anchor = parseAnchor(refs[0]);
+  if (anchor === undefined) return undefined;
+  if (sub === "BETWEEN") {
+    const end = parseAnchor(refs[1]);
+    return end && { kind: "between", start: anchor, end };
+  }
+  return { kind: sub.toLowerCase() as "before" | "after" | "around", anchor };
+}
+
+function targets(session: IrcSession, fromText: string, toText: string, limit: number): void {
+  const from = parseAnchor(fromText);
+  const to = parseAnchor(toText);
+  if (from === undefined || to === undefined || !("time" in from) || !("time" in to)) {
+    return session.fail("CHATHISTORY", "INVALID_PARAMS", "TARGETS", "Invalid timestamp");
+  }
+  const { hub } = session.context;
+  const channels = [...session.channels].map((key) => hub.channels.get(key)?.name ?? key);
+  let found: { target: string; latest: number }[];
+  try {
+    if (hub.history === undefined) throw new Error("this server keeps no history");
+    found = hub.history.targets(session.nick, channels, from.time, to.time, limit);
+  } catch {
+    return session.fail(
+      "CHATHISTORY",
+      "MESSAGE_ERROR",
+      "TARGETS",
+      "*",
+      "Messages could not be retrieved",
+    );
+  }
+  const batch = openBatch(session, "draft/chathistory-targets");
+  for (const { target, latest } of found) {
+    session.send({
+      tags: batch,
+      command: "CHATHISTORY",
+      params: ["TARGETS", target, new Date(latest).toISOString()],
+    });
+  }
+  closeBatch(session, batch);
+}
+
+/** Starts a batch when the client supports them; returns the tag its lines carry. */
+function openBatch(
+  session: IrcSession,
+  type: string,
+  ...params: string[]
+): Record<string, string> | undefined {
+  if (!session.hasCap("batch")) return undefined;
+  const id = `h${(++batchCounter).toString(36)}`;
+  session.send({ command: "BATCH", params: [`+${id}`, type, ...params] });
+  return { batch: id };
+}
+
+function closeBatch(session: IrcSession, batch: Record<string, string> | undefined): void {
+  if (batch) session.send({ command: "BATCH", params: [`-${batch.batch}`] });
+}

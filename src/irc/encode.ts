@@ -1,0 +1,114 @@
+/**
+ * Turns chat events into IRC lines, once per encoding variant: every recipient whose
+ * capabilities produce the same bytes shares one encoded line.
+ *
+ * @module
+ */
+import type { ChatEvent } from "../chat/chat_event.ts";
+import { formatMessage, type IrcMessage } from "./message.ts";
+
+/** Variant bit: the client asked for `server-time` (a `time` tag). */
+export const VARIANT_TIME = 1;
+/** Variant bit: the client asked for `message-tags` (`msgid` and client-only tags). */
+export const VARIANT_TAGS = 2;
+
+const encoder = new TextEncoder();
+
+/**
+ * The IRC message for an event, without tags.
+ *
+ * @param event The event.
+ * @returns The message.
+ *
+ * @example
+ * ```ts
+ * import { createEvent } from "../chat/chat_event.ts";
+ * import { formatMessage } from "./message.ts";
+ * import { eventMessage } from "./encode.ts";
+ * const event = createEvent({ kind: "part", source: "ann!a@h", target: "#lobby", text: "bye" });
+ * console.log(formatMessage(eventMessage(event))); // ":ann!a@h PART #lobby bye"
+ * ```
+ */
+export function eventMessage(event: ChatEvent): IrcMessage {
+  const params = (() => {
+    switch (event.kind) {
+      case "privmsg":
+      case "notice":
+      case "topic":
+        return [event.target, event.text];
+      case "join":
+        return [event.target];
+      case "part":
+        return event.text === "" ? [event.target] : [event.target, event.text];
+      case "quit":
+        return [event.text];
+      case "nick":
+        return [event.target];
+      case "kick":
+        return [event.target, event.victim ?? "", event.text];
+    }
+  })();
+  return { tags: {}, source: event.source, command: event.kind.toUpperCase(), params };
+}
+
+/**
+ * The tags an event carries for a variant, with `extra` (such as `batch`) first.
+ *
+ * @param time When the event happened, ms since the epoch.
+ * @param msgid Its id.
+ * @param variant The variant bits.
+ * @param clientTags Client-only tags, sent with {@link VARIANT_TAGS}.
+ * @param extra Other tags, sent whatever the variant.
+ * @returns The tags.
+ */
+export function eventTags(
+  time: number,
+  msgid: string,
+  variant: number,
+  clientTags?: Readonly<Record<string, string>>,
+  extra?: Record<string, string>,
+): Record<string, string> {
+  const tags: Record<string, string> = { ...extra };
+  if (variant & VARIANT_TIME) tags.time = new Date(time).toISOString();
+  if (variant & VARIANT_TAGS) {
+    tags.msgid = msgid;
+    if (clientTags) Object.assign(tags, clientTags);
+  }
+  return tags;
+}
+
+/**
+ * Encodes a line with its CR LF.
+ *
+ * @param message The message.
+ * @returns The bytes.
+ */
+export function encodeLine(message: Parameters<typeof formatMessage>[0]): Uint8Array {
+  return encoder.encode(`${formatMessage(message)}\r\n`);
+}
+
+/**
+ * The bytes of an event for one variant, encoded on first use and cached on the event.
+ *
+ * @param event The event.
+ * @param variant The recipient's variant bits.
+ * @returns The shared bytes.
+ *
+ * @example
+ * ```ts
+ * import { createEvent } from "../chat/chat_event.ts";
+ * import { encodeEvent } from "./encode.ts";
+ * const event = createEvent({ kind: "privmsg", source: "ann!a@h", target: "#lobby", text: "hi" });
+ * console.log(encodeEvent(event, 0) === encodeEvent(event, 0)); // true: one encoding, shared
+ * ```
+ */
+export function encodeEvent(event: ChatEvent, variant: number): Uint8Array {
+  let bytes = event.encoded[variant];
+  if (bytes === undefined) {
+    const message = eventMessage(event);
+    message.tags = eventTags(event.time, event.msgid, variant, event.clientTags);
+    bytes = encodeLine(message);
+    event.encoded[variant] = bytes;
+  }
+  return bytes;
+}

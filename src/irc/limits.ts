@@ -1,0 +1,66 @@
+/**
+ * The limits an IRC session enforces, with defaults close to Ergo's.
+ *
+ * @module
+ */
+
+/** Limits and timers of one server's IRC sessions. Times are in seconds. */
+export interface IrcLimits {
+  /** Longest line in bytes, CR LF included, tags excluded. @default {512} */
+  maxLine: number;
+  /** Longest tag section in bytes (`@` to the space after it). @default {8191} */
+  maxTags: number;
+  /** Lines a registered client may send at once before flood control delays it; 0 turns flood control off. @default {5} */
+  floodBurst: number;
+  /** Lines per second allowed after the burst. @default {2} */
+  floodRate: number;
+  /** Most bytes queued for one client before it is dropped ("SendQ exceeded"). @default {98304} */
+  sendQ: number;
+  /** Silence after which the server sends PING. @default {90} */
+  pingInterval: number;
+  /** Time to answer that PING before the connection is closed. @default {60} */
+  pingTimeout: number;
+  /** Time to complete registration (NICK, USER, CAP END). @default {60} */
+  registrationTimeout: number;
+  /** Most connections from one IP address. @default {16} */
+  maxConnectionsPerIp: number;
+  /** NICKLEN. @default {32} */
+  nickLength: number;
+  /** CHANNELLEN. @default {64} */
+  channelLength: number;
+  /** TOPICLEN, also AWAYLEN and KICKLEN. @default {390} */
+  topicLength: number;
+  /** Channels one client may be in (CHANLIMIT). @default {100} */
+  maxChannels: number;
+  /** Targets of one PRIVMSG or NOTICE (MAXTARGETS). @default {4} */
+  maxTargets: number;
+  /** Most messages one CHATHISTORY reply holds. @default {100} */
+  historyLimit: number;
+}
+
+/**
+ * The defaults.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * console.log(DEFAULT_LIMITS.maxLine); // 512
+ * ```
+ */
+export const DEFAULT_LIMITS: Readonly<IrcLimits> = Object.freeze({
+  maxLine: 512,
+  maxTags: 8191,
+  floodBurst: 5,
+  floodRate: 2,
+  sendQ: 96 * 1024,
+  pingInterval: 90,
+  pingTimeout: 60,
+  registrationTimeout: 60,
+  maxConnectionsPerIp: 16,
+  nickLength: 32,
+  channelLength: 64,
+  topicLength: 390,
+  maxChannels: 100,
+  maxTargets: 4,
+  historyLimit: 100,
+});

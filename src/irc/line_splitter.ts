@@ -1,0 +1,91 @@
+/**
+ * Splits a byte stream into IRC lines without turning bytes into strings first.
+ *
+ * @module
+ */
+
+const LF = 10;
+const CR = 13;
+
+/**
+ * Cuts incoming chunks at LF (dropping a CR before it), keeping a partial line between
+ * chunks. Empty lines are skipped. A line longer than `maxBytes` is yielded as its first
+ * `maxBytes + 1` bytes, so the reader can reject it, and the rest of it is dropped.
+ *
+ * Yielded lines are views: into the chunk, or into the splitter's own buffer. Use each one
+ * before asking for the next.
+ *
+ * @example
+ * ```ts
+ * import { LineSplitter } from "./line_splitter.ts";
+ * const splitter = new LineSplitter(512);
+ * const text = (b: Uint8Array) => new TextDecoder().decode(b);
+ * const bytes = new TextEncoder().encode("NICK ann\r\nUSER a 0 * :Ann\r\nJOI");
+ * console.log([...splitter.split(bytes)].map(text)); // [ "NICK ann", "USER a 0 * :Ann" ]
+ * console.log([...splitter.split(new TextEncoder().encode("N #lobby\n"))].map(text)); // [ "JOIN #lobby" ]
+ * ```
+ */
+export class LineSplitter {
+  #max: number;
+  #pending = new Uint8Array(0);
+  #length = 0;
+  #overflow = false;
+
+  /** @param maxBytes The longest line, without its line ending. */
+  constructor(maxBytes: number) {
+    this.#max = maxBytes;
+  }
+
+  /**
+   * The complete lines a chunk finishes.
+   *
+   * @param chunk Bytes as they arrived.
+   * @returns The lines, as views.
+   */
+  *split(chunk: Uint8Array): Generator<Uint8Array> {
+    let start = 0;
+    while (start < chunk.length) {
+      const lf = chunk.indexOf(LF, start);
+      if (lf >= 0 && this.#length === 0 && !this.#overflow) {
+        // The common case: a whole line inside one chunk, yielded without a copy.
+        const end = lf > start && chunk[lf - 1] === CR ? lf - 1 : lf;
+        if (end > start) {
+          yield end - start > this.#max
+            ? chunk.subarray(start, start + this.#max + 1)
+            : chunk.subarray(start, end);
+        }
+        start = lf + 1;
+        continue;
+      }
+      this.#append(chunk.subarray(start, lf < 0 ? chunk.length : lf));
+      if (lf < 0) return;
+      let end = this.#length;
+      if (!this.#overflow && end > 0 && this.#pending[end - 1] === CR) end--;
+      const line = this.#pending.subarray(0, end);
+      this.#length = 0;
+      this.#overflow = false;
+      if (line.length > 0) yield line;
+      start = lf + 1;
+    }
+  }
+
+  #append(bytes: Uint8Array): void {
+    if (this.#overflow) return;
+    const room = this.#max + 1 - this.#length;
+    let take = bytes;
+    if (bytes.length > room) {
+      take = bytes.subarray(0, room);
+      this.#overflow = true;
+    }
+    const needed = this.#length + take.length;
+    if (needed > this.#pending.length) {
+      const grown = new Uint8Array(
+        Math.min(this.#max + 1, Math.max(needed, this.#pending.length * 2, 256)),
+      );
+      grown.set(this.#pending.subarray(0, this.#length));
+      this.#pending = grown;
+    }
+    this.#pending.set(take, this.#length);
+    this.#length = needed;
+  }
+}

@@ -1,0 +1,563 @@
+/**
+ * One IRC client on any transport: reads its lines, enforces the limits, runs registration
+ * and capability negotiation, dispatches commands, and queues what it should receive.
+ *
+ * A session is a chat {@link Member}: the hub hands it events, it encodes them once per
+ * capability variant (shared with every other recipient of that variant) and pushes the
+ * bytes on its bounded {@link SendQueue}. Nothing it does waits on another client.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { ChatEvent } from "../chat/chat_event.ts";
+import type { Connection } from "../chat/connection.ts";
+import type { ChatHub } from "../chat/hub.ts";
+import { maskOf, type Member } from "../chat/member.ts";
+import { type Flusher, SendQueue } from "../chat/send_queue.ts";
+import { COMMANDS } from "./_commands.ts";
+import { encodeEvent, encodeLine, VARIANT_TAGS, VARIANT_TIME } from "./encode.ts";
+import type { IrcLimits } from "./limits.ts";
+import { type IrcMessage, parseMessage } from "./message.ts";
+import { Numeric } from "./numerics.ts";
+
+/** The IRCv3 capabilities shmooze offers, as listed by `CAP LS`. */
+export const CAPABILITIES: readonly string[] = [
+  "batch",
+  "draft/chathistory",
+  "echo-message",
+  "message-tags",
+  "server-time",
+];
+
+/** What sessions share: the chat core, the flusher, the limits and the server's identity. */
+export interface IrcContext {
+  /** The chat core. */
+  readonly hub: ChatHub;
+  /** Flushes every session's queue on one timer. */
+  readonly flusher: Flusher;
+  /** Limits and timers. */
+  readonly limits: IrcLimits;
+  /** The server's name, the source of its replies. */
+  readonly serverName: string;
+  /** The software version shown in 002/004/351. */
+  readonly version: string;
+  /** When the server started, ms since the epoch. */
+  readonly createdAt: number;
+  /** Message of the day, one entry per line; empty for none. */
+  readonly motd: readonly string[];
+}
+
+const log = getLogger(["shmooze", "irc"]);
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const lenientUtf8 = new TextDecoder();
+const AT = 0x40;
+const SPACE = 0x20;
+const NICK_PATTERN = /^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*$/;
+const USER_UNSAFE = /[^A-Za-z0-9._~-]/g;
+/** How long a closing session may take to send its last lines. */
+const CLOSE_GRACE_MS = 1000;
+
+/** The handlers that run before registration; everything else answers 451 until then. */
+const REGISTRATION = new Set(["CAP", "NICK", "USER", "PASS", "PING", "PONG", "QUIT"]);
+
+/**
+ * One client's IRC conversation with the server.
+ *
+ * @example Serve one client over any Connection
+ * ```ts ignore
+ * const session = new IrcSession(connection, context, (s) => sessions.delete(s));
+ * sessions.add(session);
+ * session.run();
+ * ```
+ */
+export class IrcSession implements Member {
+  /** The nick; "" until NICK. */
+  nick = "";
+  /** The user name (ident); "" until USER. */
+  user = "";
+  /** The real name; "" until USER. */
+  realname = "";
+  /** The host: the peer's address. */
+  readonly host: string;
+  /** The transport's name. */
+  readonly transport: string;
+  /** Folded names of the channels joined; the hub maintains it. */
+  readonly channels: Set<string> = new Set();
+  /** The away message, if away. */
+  away?: string;
+  /** User mode +i. */
+  invisible = false;
+  /** When the connection was attached, ms since the epoch. */
+  readonly connectedAt: number = Date.now();
+  /** When the client last sent a chat message (for WHOIS idle), ms since the epoch. */
+  lastMessageAt: number = Date.now();
+  /** The shared context. */
+  readonly context: IrcContext;
+  #connection: Connection;
+  #queue: SendQueue;
+  #onClose: (session: IrcSession) => void;
+  #caps = new Set<string>();
+  #variant = 0;
+  #registered = false;
+  #negotiating = false;
+  #closed = false;
+  #lastActivity = Date.now();
+  #pingSentAt = 0;
+  #tokens: number;
+  #tokenTime = performance.now();
+
+  /**
+   * @param connection The client's connection.
+   * @param context What sessions share.
+   * @param onClose Called once when the session has closed its connection.
+   */
+  constructor(
+    connection: Connection,
+    context: IrcContext,
+    onClose: (session: IrcSession) => void,
+  ) {
+    this.#connection = connection;
+    this.context = context;
+    this.#onClose = onClose;
+    this.transport = connection.transport;
+    this.host = connection.remoteAddress.startsWith(":")
+      ? `0${connection.remoteAddress}`
+      : connection.remoteAddress;
+    this.#tokens = context.limits.floodBurst;
+    this.#queue = new SendQueue(
+      connection,
+      context.flusher,
+      context.limits.sendQ,
+      () => this.close("SendQ exceeded"),
+    );
+  }
+
+  /** Whether registration is complete (the client is a member of the hub). */
+  get registered(): boolean {
+    return this.#registered;
+  }
+
+  /** Whether the session has been closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether the client asked for `echo-message`. */
+  get echo(): boolean {
+    return this.#caps.has("echo-message");
+  }
+
+  /** The capability bits that decide how events are encoded for this client. */
+  get variant(): number {
+    return this.#variant;
+  }
+
+  /** Bytes waiting in the send queue. */
+  get queuedBytes(): number {
+    return this.#queue.size;
+  }
+
+  /**
+   * Whether the client enabled a capability.
+   *
+   * @param name The capability.
+   * @returns True when enabled.
+   */
+  hasCap(name: string): boolean {
+    return this.#caps.has(name);
+  }
+
+  /**
+   * Reads and handles the client's lines until the connection ends, then closes.
+   *
+   * @returns Resolves when the connection has ended.
+   */
+  async run(): Promise<void> {
+    const { maxTags, maxLine } = this.context.limits;
+    let reason = "Connection closed";
+    try {
+      for await (const raw of this.#connection.lines(maxTags + maxLine)) {
+        if (this.#closed) break;
+        this.#lastActivity = Date.now();
+        this.#pingSentAt = 0;
+        if (this.#registered && !this.#takeToken()) await this.#floodDelay();
+        if (this.#closed) break;
+        this.#handleRaw(raw);
+      }
+    } catch (error) {
+      reason = `Read error: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    this.close(reason);
+  }
+
+  /**
+   * Queues an event the hub delivers.
+   *
+   * @param event The event.
+   */
+  deliver(event: ChatEvent): void {
+    this.#queue.push(encodeEvent(event, this.#variant));
+  }
+
+  /**
+   * Closes on the operator's order (the hub has already removed this member).
+   *
+   * @param reason Why.
+   */
+  disconnect(reason: string): void {
+    this.close(reason);
+  }
+
+  /**
+   * Queues one line for this client only.
+   *
+   * @param message The message; the source defaults to the server.
+   */
+  send(message: Omit<IrcMessage, "tags" | "source"> & Partial<IrcMessage>): void {
+    this.#queue.push(encodeLine({ source: this.context.serverName, ...message }));
+  }
+
+  /**
+   * Sends a numeric reply: `:server NNN nick params…`.
+   *
+   * @param numeric The three digits.
+   * @param params Parameters after the client's nick.
+   */
+  reply(numeric: string, ...params: string[]): void {
+    this.send({ command: numeric, params: [this.nick || "*", ...params] });
+  }
+
+  /**
+   * Answers 461 for a command that lacks parameters.
+   *
+   * @param command The command.
+   */
+  needMoreParams(command: string): void {
+    this.reply(Numeric.ERR_NEEDMOREPARAMS, command, "Not enough parameters");
+  }
+
+  /**
+   * Sends an IRCv3 standard reply `FAIL COMMAND CODE [context…] :description`.
+   *
+   * @param command The command that failed, or `*`.
+   * @param code The machine-readable code.
+   * @param params Context parameters, then the description last.
+   */
+  fail(command: string, code: string, ...params: string[]): void {
+    this.send({ command: "FAIL", params: [command, code, ...params] });
+  }
+
+  /**
+   * Checks the timers: registration deadline, idle PING, ping timeout.
+   *
+   * @param now The time, ms since the epoch.
+   */
+  tick(now: number): void {
+    if (this.#closed) return;
+    const limits = this.context.limits;
+    if (!this.#registered) {
+      if (now - this.connectedAt > limits.registrationTimeout * 1000) {
+        this.close("Registration timed out");
+      }
+      return;
+    }
+    if (this.#pingSentAt !== 0) {
+      if (now - this.#pingSentAt > limits.pingTimeout * 1000) {
+        this.close(`Ping timeout: ${limits.pingTimeout} seconds`);
+      }
+    } else if (now - this.#lastActivity > limits.pingInterval * 1000) {
+      this.#pingSentAt = now;
+      this.send({ command: "PING", params: [this.context.serverName] });
+    }
+  }
+
+  /**
+   * Ends the session: shows its QUIT to the others, sends `ERROR`, waits (briefly) for the
+   * queue to drain, closes the connection. Safe to call twice.
+   *
+   * @param reason Why, for the client's ERROR line.
+   * @param quit The quit message the others see.
+   * @returns Resolves when the connection is closed.
+   */
+  close(reason: string, quit: string = reason): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    if (this.#registered) this.context.hub.remove(this, quit);
+    this.#queue.push(encodeLine({
+      command: "ERROR",
+      params: [`Closing Link: ${this.host} (${reason})`],
+    }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
+    return Promise.race([this.#queue.drained(), grace]).then(() => {
+      clearTimeout(timer);
+      this.#queue.close();
+      this.#connection.close();
+      this.#onClose(this);
+    });
+  }
+
+  #takeToken(): boolean {
+    const { floodBurst, floodRate } = this.context.limits;
+    if (floodBurst === 0) return true;
+    const now = performance.now();
+    this.#tokens = Math.min(floodBurst, this.#tokens + (now - this.#tokenTime) * floodRate / 1000);
+    this.#tokenTime = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Fake lag (as Ergo does): a flooding client's lines are delayed, not dropped. */
+  async #floodDelay(): Promise<void> {
+    const waitMs = (1 - this.#tokens) * 1000 / this.context.limits.floodRate;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    this.#tokens = 0;
+    this.#tokenTime = performance.now();
+  }
+
+  #handleRaw(raw: Uint8Array): void {
+    const { maxTags, maxLine } = this.context.limits;
+    let tagBytes = 0;
+    if (raw[0] === AT) {
+      const space = raw.indexOf(SPACE);
+      tagBytes = space < 0 ? raw.length : space + 1;
+    }
+    if (tagBytes > maxTags || raw.length - tagBytes + 2 > maxLine) {
+      this.reply(Numeric.ERR_INPUTTOOLONG, "Input line was too long");
+      return;
+    }
+    let line: string;
+    try {
+      line = strictUtf8.decode(raw);
+    } catch {
+      const command = parseMessage(lenientUtf8.decode(raw))?.command ?? "*";
+      this.fail(command, "INVALID_UTF8", "Message rejected, your IRC software MUST use UTF-8");
+      return;
+    }
+    const message = parseMessage(line);
+    if (message === undefined) return;
+    try {
+      this.#dispatch(message);
+    } catch (error) {
+      log.error("{command} from {nick} failed: {error}", {
+        command: message.command,
+        nick: this.nick,
+        error,
+      });
+      this.fail(message.command, "INTERNAL_ERROR", "The server failed to handle the command");
+    }
+  }
+
+  #dispatch(message: IrcMessage): void {
+    const command = message.command;
+    if (REGISTRATION.has(command)) {
+      this.#registration(message);
+      return;
+    }
+    if (!this.#registered) {
+      this.reply(Numeric.ERR_NOTREGISTERED, "You have not registered");
+      return;
+    }
+    const handler = COMMANDS[command];
+    if (handler === undefined) {
+      this.reply(Numeric.ERR_UNKNOWNCOMMAND, command, "Unknown command");
+      return;
+    }
+    handler(this, message);
+  }
+
+  #registration(message: IrcMessage): void {
+    const params = message.params;
+    switch (message.command) {
+      case "CAP":
+        return this.#cap(params);
+      case "NICK":
+        return this.#nickCommand(params[0]);
+      case "USER":
+        if (this.#registered || this.user !== "") {
+          return this.reply(Numeric.ERR_ALREADYREGISTERED, "You may not reregister");
+        }
+        if (params.length < 4 || params[0] === "") return this.needMoreParams("USER");
+        this.user = params[0].replace(USER_UNSAFE, "").slice(0, 16) || "user";
+        this.realname = params[3];
+        return this.#completeRegistration();
+      case "PASS":
+        if (this.#registered) {
+          return this.reply(Numeric.ERR_ALREADYREGISTERED, "You may not reregister");
+        }
+        // No password is configured, so any PASS is accepted.
+        return;
+      case "PING":
+        if (params.length === 0) return this.reply(Numeric.ERR_NOORIGIN, "No origin specified");
+        return this.send({ command: "PONG", params: [this.context.serverName, params[0]] });
+      case "PONG":
+        return;
+      case "QUIT": {
+        const text = params[0] ?? "";
+        this.close(`Quit: ${text}`);
+        return;
+      }
+    }
+  }
+
+  #nickCommand(nick: string | undefined): void {
+    const limits = this.context.limits;
+    if (nick === undefined || nick === "") {
+      return this.reply(Numeric.ERR_NONICKNAMEGIVEN, "No nickname given");
+    }
+    if (nick.length > limits.nickLength || !NICK_PATTERN.test(nick)) {
+      return this.reply(Numeric.ERR_ERRONEUSNICKNAME, nick, "Erroneous nickname");
+    }
+    if (nick === this.nick) return;
+    const hub = this.context.hub;
+    if (!this.#registered) {
+      if (!hub.nickFree(nick)) {
+        return this.reply(Numeric.ERR_NICKNAMEINUSE, nick, "Nickname is already in use");
+      }
+      this.nick = nick;
+      return this.#completeRegistration();
+    }
+    if (!hub.changeNick(this, nick)) {
+      this.reply(Numeric.ERR_NICKNAMEINUSE, nick, "Nickname is already in use");
+    }
+  }
+
+  #cap(params: string[]): void {
+    const target = this.nick || "*";
+    const sub = (params[0] ?? "").toUpperCase();
+    switch (sub) {
+      case "LS":
+        if (!this.#registered) this.#negotiating = true;
+        return this.send({ command: "CAP", params: [target, "LS", CAPABILITIES.join(" ")] });
+      case "LIST":
+        return this.send({ command: "CAP", params: [target, "LIST", [...this.#caps].join(" ")] });
+      case "REQ": {
+        if (!this.#registered) this.#negotiating = true;
+        const asked = (params[1] ?? "").trim();
+        const names = asked.split(/ +/).filter((n) => n !== "");
+        const known = names.every((n) => CAPABILITIES.includes(n.replace(/^-/, "")));
+        if (!known || names.length === 0) {
+          return this.send({ command: "CAP", params: [target, "NAK", asked] });
+        }
+        for (const name of names) {
+          if (name.startsWith("-")) this.#caps.delete(name.slice(1));
+          else this.#caps.add(name);
+        }
+        this.#variant = (this.#caps.has("server-time") ? VARIANT_TIME : 0) |
+          (this.#caps.has("message-tags") ? VARIANT_TAGS : 0);
+        return this.send({ command: "CAP", params: [target, "ACK", asked] });
+      }
+      case "END":
+        if (this.#registered) return;
+        this.#negotiating = false;
+        return this.#completeRegistration();
+      default:
+        this.reply(Numeric.ERR_INVALIDCAPCMD, sub || "*", "Invalid CAP command");
+    }
+  }
+
+  #completeRegistration(): void {
+    if (this.#registered || this.#negotiating || this.nick === "" || this.user === "") return;
+    if (!this.context.hub.add(this)) {
+      this.reply(Numeric.ERR_NICKNAMEINUSE, this.nick, "Nickname is already in use");
+      this.nick = "";
+      return;
+    }
+    this.#registered = true;
+    this.#tokenTime = performance.now();
+    welcome(this);
+  }
+}
+
+/**
+ * The ISUPPORT tokens of a server with these limits.
+ *
+ * @param limits The limits.
+ * @returns `NAME=value` tokens.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * import { isupportTokens } from "./session.ts";
+ * console.log(isupportTokens(DEFAULT_LIMITS).includes("CASEMAPPING=ascii")); // true
+ * ```
+ */
+export function isupportTokens(limits: IrcLimits): string[] {
+  return [
+    `AWAYLEN=${limits.topicLength}`,
+    "CASEMAPPING=ascii",
+    `CHANLIMIT=#:${limits.maxChannels}`,
+    "CHANMODES=b,,,n",
+    `CHANNELLEN=${limits.channelLength}`,
+    "CHANTYPES=#",
+    `CHATHISTORY=${limits.historyLimit}`,
+    `KICKLEN=${limits.topicLength}`,
+    `LINELEN=${limits.maxLine}`,
+    `MAXTARGETS=${limits.maxTargets}`,
+    "MSGREFTYPES=msgid,timestamp",
+    "NETWORK=shmooze",
+    `NICKLEN=${limits.nickLength}`,
+    "PREFIX=(o)@",
+    `TARGMAX=JOIN:,NAMES:1,PART:,PRIVMSG:${limits.maxTargets},NOTICE:${limits.maxTargets},WHOIS:1`,
+    `TOPICLEN=${limits.topicLength}`,
+    "UTF8ONLY",
+  ];
+}
+
+function welcome(session: IrcSession): void {
+  const { serverName, version, createdAt, limits } = session.context;
+  const software = `shmooze-${version}`;
+  session.reply(
+    Numeric.RPL_WELCOME,
+    `Welcome to the shmooze IRC network, ${maskOf(session)}`,
+  );
+  session.reply(Numeric.RPL_YOURHOST, `Your host is ${serverName}, running version ${software}`);
+  session.reply(
+    Numeric.RPL_CREATED,
+    `This server was created ${new Date(createdAt).toISOString()}`,
+  );
+  session.reply(Numeric.RPL_MYINFO, serverName, software, "i", "bn");
+  const tokens = isupportTokens(limits);
+  for (let i = 0; i < tokens.length; i += 12) {
+    session.reply(
+      Numeric.RPL_ISUPPORT,
+      ...tokens.slice(i, i + 12),
+      "are supported by this server",
+    );
+  }
+  sendLusers(session);
+  sendMotd(session);
+}
+
+/**
+ * Sends the LUSERS numerics (251, 254, 255).
+ *
+ * @param session The client.
+ */
+export function sendLusers(session: IrcSession): void {
+  const hub = session.context.hub;
+  const users = hub.members.size;
+  session.reply(
+    Numeric.RPL_LUSERCLIENT,
+    `There are ${users} users and 0 invisible on 1 servers`,
+  );
+  session.reply(Numeric.RPL_LUSERCHANNELS, String(hub.channels.size), "channels formed");
+  session.reply(Numeric.RPL_LUSERME, `I have ${users} clients and 0 servers`);
+}
+
+/**
+ * Sends the message of the day (375, 372…, 376) or 422 when there is none.
+ *
+ * @param session The client.
+ */
+export function sendMotd(session: IrcSession): void {
+  const { motd, serverName } = session.context;
+  if (motd.length === 0) {
+    session.reply(Numeric.ERR_NOMOTD, "MOTD File is missing");
+    return;
+  }
+  session.reply(Numeric.RPL_MOTDSTART, `- ${serverName} Message of the day - `);
+  for (const line of motd) session.reply(Numeric.RPL_MOTD, `- ${line}`);
+  session.reply(Numeric.RPL_ENDOFMOTD, "End of /MOTD command.");
+}

@@ -1,0 +1,327 @@
+/**
+ * The chat server: the chat core, its history and status board, the IRC sessions and the
+ * TCP listener, with one lifecycle (start, attach, stats, close).
+ *
+ * Transports meet the server at {@link ChatServer.attach}: give it any {@link Connection}
+ * and it runs an IRC session on it. Users that are not connections (a shared-memory room's
+ * participants, bots) join through {@link ChatServer.hub} as {@link Member}s.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import denoJson from "../../deno.json" with { type: "json" };
+import type { Connection } from "../chat/connection.ts";
+import { defaultDataDir, HistoryStore } from "../chat/history.ts";
+import { ChatHub, type RecentMessage } from "../chat/hub.ts";
+import { Flusher } from "../chat/send_queue.ts";
+import { encodeLine } from "../irc/encode.ts";
+import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
+import { type IrcContext, IrcSession } from "../irc/session.ts";
+import { StatusBoard } from "../ipc/status_board.ts";
+import { StreamConnection } from "./stream_connection.ts";
+
+const log = getLogger(["shmooze", "server"]);
+const DAY_MS = 24 * 60 * 60 * 1000;
+const STATUS_INTERVAL_MS = 250;
+
+/** The message of the day when none is given. */
+export const DEFAULT_MOTD =
+  "Welcome to shmooze: chat over shared memory, semaphores and sockets.\nJoin #lobby to talk; CHATHISTORY serves what you missed.";
+
+/** Options for {@link startServer}. */
+export interface ServerOptions {
+  /** Address to listen on. @default {"0.0.0.0"} */
+  hostname?: string;
+  /** TCP port; 0 picks a free one. @default {54000} */
+  port?: number;
+  /** History data directory, or `false` for no history. @default {defaultDataDir()} */
+  dataDir?: string | false;
+  /** Days history is kept; 0 keeps it forever. @default {30} */
+  retentionDays?: number;
+  /** Message of the day (lines separated by LF); "" for none. @default {DEFAULT_MOTD} */
+  motd?: string;
+  /** Publish the status board in shared memory. @default {true} */
+  status?: boolean;
+  /** The server's name in replies. @default {"shmooze"} */
+  name?: string;
+  /** Limits, each defaulting to {@link DEFAULT_LIMITS}. */
+  limits?: Partial<IrcLimits>;
+  /** Milliseconds deliveries gather before each client's queue is written. @default {2} */
+  flushIntervalMs?: number;
+}
+
+/** A snapshot of the server's state, for monitor pages and metrics. */
+export interface ServerStats {
+  /** When the server started, ms since the epoch. */
+  startedAt: number;
+  /** How long it has run. */
+  uptimeMs: number;
+  /** The port it listens on. */
+  port: number;
+  /** Attached connections, registered or not. */
+  connections: number;
+  /** Registered users on every transport, virtual users included. */
+  clients: number;
+  /** Registered users per transport (`tcp`, `websocket`, `local` …). */
+  clientsByTransport: Record<string, number>;
+  /** Every channel with its topic and members' nicks. */
+  channels: { name: string; topic: string; members: string[] }[];
+  /** Chat messages accepted since start. */
+  totalMessages: number;
+  /** Average over the last 5 complete seconds. */
+  messagesPerSecond: number;
+  /** Messages in each of the last 60 seconds, oldest first (the last is in progress). */
+  messagesPerSecondSeries: number[];
+  /** The latest chat messages, oldest first. */
+  recentMessages: RecentMessage[];
+}
+
+/**
+ * A running server. Create it with {@link startServer}.
+ *
+ * @example
+ * See {@link startServer}.
+ */
+export class ChatServer {
+  /** The chat core: members, channels, fan-out. Add virtual users here. */
+  readonly hub: ChatHub;
+  /** The address listened on. */
+  readonly hostname: string;
+  /** The port listened on (the real one when 0 was asked). */
+  readonly port: number;
+  /** When the server started, ms since the epoch. */
+  readonly startedAt: number = Date.now();
+  /** Resolves when the server has closed. */
+  readonly finished: Promise<void>;
+  readonly #context: IrcContext;
+  readonly #listener: Deno.Listener;
+  readonly #history: HistoryStore | undefined;
+  readonly #status: StatusBoard | undefined;
+  readonly #sessions = new Set<IrcSession>();
+  readonly #perAddress = new Map<string, number>();
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  #closing: Promise<void> | undefined;
+  #finish!: () => void;
+
+  /** Use {@link startServer}. */
+  constructor(
+    listener: Deno.Listener,
+    context: IrcContext,
+    history: HistoryStore | undefined,
+    status: StatusBoard | undefined,
+  ) {
+    this.#listener = listener;
+    this.#context = context;
+    this.#history = history;
+    this.#status = status;
+    this.hub = context.hub;
+    const address = listener.addr as Deno.NetAddr;
+    this.hostname = address.hostname;
+    this.port = address.port;
+    this.finished = new Promise((resolve) => this.#finish = resolve);
+    const { pingInterval, pingTimeout, registrationTimeout } = context.limits;
+    const tickMs = Math.min(
+      1000,
+      Math.max(50, Math.min(pingInterval, pingTimeout, registrationTimeout) * 250),
+    );
+    this.#timers.push(setInterval(() => this.#tick(), tickMs));
+    if (status) this.#timers.push(setInterval(() => this.#publish(), STATUS_INTERVAL_MS));
+    if (history) this.#timers.push(setInterval(() => history.prune(), 60 * 60 * 1000));
+    this.#publish();
+    this.#accept();
+  }
+
+  /**
+   * Runs an IRC session on a connection from any transport. Refuses it (with an ERROR line)
+   * when its address already has the most connections allowed.
+   *
+   * @param connection The client's connection.
+   * @returns The session, or undefined when refused or closing.
+   */
+  attach(connection: Connection): IrcSession | undefined {
+    const address = connection.remoteAddress;
+    const count = this.#perAddress.get(address) ?? 0;
+    const limit = this.#context.limits.maxConnectionsPerIp;
+    if (this.#closing || count >= limit) {
+      const reason = this.#closing
+        ? "Server shutting down"
+        : `Too many connections from your IP address (${limit})`;
+      const line = encodeLine({
+        command: "ERROR",
+        params: [`Closing Link: ${address} (${reason})`],
+      });
+      connection.write([line], line.length).catch(() => {}).finally(() => connection.close());
+      return undefined;
+    }
+    this.#perAddress.set(address, count + 1);
+    const session = new IrcSession(connection, this.#context, (closed) => {
+      this.#sessions.delete(closed);
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(address, left);
+      else this.#perAddress.delete(address);
+    });
+    this.#sessions.add(session);
+    session.run().catch((error) => log.error("Session failed: {error}", { error }));
+    return session;
+  }
+
+  /**
+   * The server's state now.
+   *
+   * @returns A snapshot.
+   */
+  stats(): ServerStats {
+    const now = Date.now();
+    const clientsByTransport: Record<string, number> = {};
+    for (const member of this.hub.members.values()) {
+      clientsByTransport[member.transport] = (clientsByTransport[member.transport] ?? 0) + 1;
+    }
+    return {
+      startedAt: this.startedAt,
+      uptimeMs: now - this.startedAt,
+      port: this.port,
+      connections: this.#sessions.size,
+      clients: this.hub.members.size,
+      clientsByTransport,
+      channels: [...this.hub.channels.values()].map((channel) => ({
+        name: channel.name,
+        topic: channel.topic,
+        members: [...channel.members].map((member) => member.nick),
+      })),
+      totalMessages: this.hub.totalMessages,
+      messagesPerSecond: this.hub.rate.perSecond(5, now),
+      messagesPerSecondSeries: this.hub.rate.series(now),
+      recentMessages: this.hub.recent(),
+    };
+  }
+
+  /**
+   * Stops: no new connections; every client gets `ERROR` with the reason and is closed
+   * (waiting at most a second for slow ones); virtual users are told to leave; history is
+   * closed (everything appended is already on disk) and the status board removed.
+   *
+   * @param reason What clients are told.
+   * @returns Resolves when everything is closed.
+   */
+  close(reason = "Server shutting down"): Promise<void> {
+    this.#closing ??= this.#shutdown(reason);
+    return this.#closing;
+  }
+
+  async #shutdown(reason: string): Promise<void> {
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    for (const timer of this.#timers) clearInterval(timer);
+    await Promise.all([...this.#sessions].map((session) => session.close(reason)));
+    for (const member of [...this.hub.members.values()]) this.hub.kick(member.nick, reason);
+    this.#context.flusher.flush();
+    this.#history?.close();
+    this.#status?.close();
+    this.#finish();
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) this.attach(new StreamConnection(conn, "tcp"));
+    } catch (error) {
+      if (!this.#closing) log.error("Accepting connections failed: {error}", { error });
+    }
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    for (const session of this.#sessions) session.tick(now);
+  }
+
+  #publish(): void {
+    const stats = this.stats();
+    const last = stats.recentMessages.at(-1);
+    try {
+      this.#status?.publish({
+        clients: stats.clients,
+        clientsByTransport: stats.clientsByTransport,
+        channels: stats.channels.length,
+        totalMessages: stats.totalMessages,
+        messagesPerSecond: stats.messagesPerSecond,
+        lastMessage: last && {
+          sender: last.sender,
+          target: last.target,
+          text: last.text,
+          time: last.time,
+        },
+      });
+    } catch (error) {
+      log.warn("Publishing the status board failed: {error}", { error });
+    }
+  }
+}
+
+/**
+ * Opens history, listens, creates the status board (keyed by the real port) and starts
+ * serving IRC.
+ *
+ * @param options Where to listen and what limits to enforce.
+ * @returns The running server.
+ * @throws Deno.errors.AddrInUse when the port is taken; Error when history or the status
+ *   board cannot be opened.
+ *
+ * @example Serve on a free port without history or status board, then stop
+ * ```ts
+ * import { startServer } from "./server.ts";
+ *
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir: false, status: false });
+ * console.log(server.port > 0, server.stats().channels[0].name); // true "#lobby"
+ * await server.close();
+ * ```
+ */
+export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
+  return Promise.resolve().then(() => createServer(options));
+}
+
+function createServer(options: ServerOptions): ChatServer {
+  const hostname = options.hostname ?? "0.0.0.0";
+  const port = options.port ?? 54000;
+  const name = options.name ?? "shmooze";
+  const dataDir = options.dataDir ?? defaultDataDir();
+  const history = dataDir === false
+    ? undefined
+    : HistoryStore.open(dataDir, { retentionMs: (options.retentionDays ?? 30) * DAY_MS });
+  let listener: Deno.Listener;
+  try {
+    listener = Deno.listen({ hostname, port });
+  } catch (error) {
+    history?.close();
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot listen on ${hostname}:${port}: the port is already in use (choose another with --port)`,
+      );
+    }
+    throw new Error(`Cannot listen on ${hostname}:${port}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let status: StatusBoard | undefined;
+  if (options.status ?? true) {
+    try {
+      status = StatusBoard.create((listener.addr as Deno.NetAddr).port);
+    } catch (error) {
+      listener.close();
+      history?.close();
+      throw error;
+    }
+  }
+  const motd = options.motd ?? DEFAULT_MOTD;
+  const context: IrcContext = {
+    hub: new ChatHub({ history, serverName: name }),
+    flusher: new Flusher(options.flushIntervalMs ?? 2),
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    serverName: name,
+    version: denoJson.version,
+    createdAt: Date.now(),
+    motd: motd === "" ? [] : motd.split(/\r?\n/),
+  };
+  return new ChatServer(listener, context, history, status);
+}
