@@ -1,0 +1,392 @@
+/**
+ * User accounts: a registered nick and its password, in `<dataDir>/accounts.sqlite` (0600,
+ * WAL) next to the history. Passwords are hashed with argon2id (`hash-wasm`, WebAssembly, so
+ * the single binary stays portable); login attempts are throttled per account and per
+ * address so a password cannot be guessed faster than a few tries a minute.
+ *
+ * @module
+ */
+import type { DatabaseSync } from "node:sqlite";
+import { argon2id } from "hash-wasm";
+import { openPrivateDatabase } from "./_sqlite.ts";
+import { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
+
+/** A registered account. */
+export interface Account {
+  /** The name as registered (its case kept); it is also the nick it protects. */
+  name: string;
+  /** When it was registered, ms since the epoch. */
+  createdAt: number;
+}
+
+/** argon2id cost parameters. */
+export interface HashCost {
+  /** Memory in KiB. @default {19456} (19 MiB) */
+  memoryKiB: number;
+  /** Passes over the memory. @default {2} */
+  iterations: number;
+}
+
+/** Options for {@link AccountStore.open}. */
+export interface AccountOptions {
+  /**
+   * argon2id cost of new hashes (existing ones keep the cost they were made with). The
+   * default is OWASP's first recommendation for argon2id (m=19 MiB, t=2, p=1): about 65 ms
+   * per hash on the 2-core CI machine.
+   * @default {{ memoryKiB: 19456, iterations: 2 }}
+   */
+  hashCost?: HashCost;
+  /**
+   * Failed logins allowed per account and, separately, per address.
+   * @default {{ limit: 3, windowMs: 60000 }}
+   */
+  loginLimit?: RateLimiterOptions;
+  /**
+   * Registrations allowed per address.
+   * @default {{ limit: 3, windowMs: 3600000 }}
+   */
+  registrationLimit?: RateLimiterOptions;
+  /**
+   * Password hashes computed per second, server-wide: each takes the event loop for tens of
+   * ms, so many addresses at once must not be able to stall the chat.
+   * @default {5}
+   */
+  hashesPerSecond?: number;
+  /** Longest account name (NICKLEN). @default {32} */
+  maxNameLength?: number;
+}
+
+/** Why a login failed. */
+export type LoginFailure = "invalid" | "throttled";
+
+/** The outcome of {@link AccountStore.login}. */
+export type LoginResult =
+  | { ok: true; account: Account }
+  | { ok: false; reason: LoginFailure; retryAfterMs: number };
+
+/** Why a registration failed (the draft/account-registration FAIL codes, in lower case). */
+export type RegisterFailure =
+  | "bad-account-name"
+  | "account-exists"
+  | "weak-password"
+  | "temporarily-unavailable";
+
+/** The outcome of {@link AccountStore.register}. */
+export type RegisterResult =
+  | { ok: true; account: Account }
+  | { ok: false; reason: RegisterFailure; message: string };
+
+/** Shortest password accepted. */
+export const MIN_PASSWORD_LENGTH = 8;
+/** Longest password accepted, in characters (argon2 takes any length; this bounds the work). */
+export const MAX_PASSWORD_LENGTH = 256;
+
+const DEFAULT_COST: HashCost = { memoryKiB: 19456, iterations: 2 };
+const SALT_BYTES = 16;
+const HASH_BYTES = 32;
+/** The nick rule of RFC 2812 §2.3.1 (with `-` allowed after the first character). */
+const NAME_PATTERN = /^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*$/;
+const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=1\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+
+const SCHEMA_VERSION = 1;
+const SCHEMA = `
+CREATE TABLE accounts (
+  key        TEXT PRIMARY KEY,
+  name       TEXT NOT NULL,
+  hash       TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = ${SCHEMA_VERSION};
+`;
+
+/**
+ * Whether a name can be an account (and so a nick): RFC 2812 nick characters, at most
+ * `maxLength` long.
+ *
+ * @param name The name.
+ * @param maxLength NICKLEN.
+ * @returns True when valid.
+ *
+ * @example
+ * ```ts
+ * import { validAccountName } from "./accounts.ts";
+ * console.log(validAccountName("ann"), validAccountName("#ann"), validAccountName("9lives"));
+ * // true false false
+ * ```
+ */
+export function validAccountName(name: string, maxLength = 32): boolean {
+  return name.length <= maxLength && NAME_PATTERN.test(name);
+}
+
+/**
+ * The accounts of one server.
+ *
+ * @example Register an account, then log in with its password
+ * ```ts
+ * import { AccountStore } from "./accounts.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const accounts = AccountStore.open(dir);
+ * const registered = await accounts.register("ann", "correct horse battery", "127.0.0.1");
+ * console.log(registered.ok); // true
+ * const login = await accounts.login("ANN", "correct horse battery", "127.0.0.1");
+ * console.log(login.ok && login.account.name); // "ann"
+ * accounts.close();
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export class AccountStore {
+  #db: DatabaseSync;
+  #cost: HashCost;
+  #maxNameLength: number;
+  #failedByAccount: RateLimiter;
+  #failedByAddress: RateLimiter;
+  #registrations: RateLimiter;
+  #hashes: RateLimiter;
+  #find;
+  #insert;
+
+  private constructor(db: DatabaseSync, options: AccountOptions) {
+    this.#db = db;
+    this.#cost = options.hashCost ?? DEFAULT_COST;
+    this.#maxNameLength = options.maxNameLength ?? 32;
+    const login = options.loginLimit ?? { limit: 3, windowMs: 60_000 };
+    this.#failedByAccount = new RateLimiter(login);
+    this.#failedByAddress = new RateLimiter(login);
+    this.#registrations = new RateLimiter(
+      options.registrationLimit ?? { limit: 3, windowMs: 3_600_000 },
+    );
+    this.#hashes = new RateLimiter({ limit: options.hashesPerSecond ?? 5, windowMs: 1000 });
+    this.#find = db.prepare("SELECT name, hash, created_at FROM accounts WHERE key = ?");
+    this.#insert = db.prepare(
+      "INSERT OR IGNORE INTO accounts (key, name, hash, created_at) VALUES (?, ?, ?, ?)",
+    );
+  }
+
+  /**
+   * Opens (creating if needed) `<dataDir>/accounts.sqlite`.
+   *
+   * @param dataDir The data directory (the history's, see `defaultDataDir()`).
+   * @param options Hash cost and limits.
+   * @returns The open store.
+   * @throws Error if the directory or database cannot be opened, or a newer shmooze wrote it.
+   *
+   * @example Cheap hashes for a test
+   * ```ts
+   * import { AccountStore } from "./accounts.ts";
+   * const dir = Deno.makeTempDirSync();
+   * const accounts = AccountStore.open(dir, { hashCost: { memoryKiB: 64, iterations: 1 } });
+   * console.log(accounts.find("ann")); // undefined
+   * accounts.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  static open(dataDir: string, options: AccountOptions = {}): AccountStore {
+    const { db, path } = openPrivateDatabase(dataDir, "accounts.sqlite", "accounts");
+    try {
+      const version = db.prepare("PRAGMA user_version").get()!.user_version as number;
+      if (version > SCHEMA_VERSION) {
+        throw new Error(
+          `Cannot open accounts database "${path}": it has schema version ${version}, newer than the ${SCHEMA_VERSION} this shmooze understands; upgrade shmooze or use another --data directory`,
+        );
+      }
+      if (version < SCHEMA_VERSION) {
+        db.exec("BEGIN IMMEDIATE");
+        // Another process may have created the schema while this one waited for the lock.
+        const current = db.prepare("PRAGMA user_version").get()!.user_version as number;
+        if (current === 0) db.exec(SCHEMA);
+        db.exec("COMMIT");
+      }
+      return new AccountStore(db, options);
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      db.close();
+      throw error;
+    }
+  }
+
+  /**
+   * The account registered under a name.
+   *
+   * @param name The name, any case.
+   * @returns The account, or undefined.
+   *
+   * @example
+   * ```ts
+   * import { AccountStore } from "./accounts.ts";
+   * const dir = Deno.makeTempDirSync();
+   * const accounts = AccountStore.open(dir, { hashCost: { memoryKiB: 64, iterations: 1 } });
+   * await accounts.register("Ann", "a long password", "127.0.0.1");
+   * console.log(accounts.find("ann")?.name); // "Ann"
+   * accounts.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  find(name: string): Account | undefined {
+    const row = this.#find.get(fold(name));
+    return row === undefined
+      ? undefined
+      : { name: row.name as string, createdAt: row.created_at as number };
+  }
+
+  /**
+   * Registers an account.
+   *
+   * @param name The account name (the nick it will protect).
+   * @param password The password, 8 to 256 characters.
+   * @param address The requester's IP address, for the per-address registration limit.
+   * @returns The new account, or why not.
+   *
+   * @example A short password is refused
+   * ```ts
+   * import { AccountStore } from "./accounts.ts";
+   * const dir = Deno.makeTempDirSync();
+   * const accounts = AccountStore.open(dir);
+   * const result = await accounts.register("ann", "short", "127.0.0.1");
+   * console.log(result.ok || result.reason); // "weak-password"
+   * accounts.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  async register(name: string, password: string, address: string): Promise<RegisterResult> {
+    if (!validAccountName(name, this.#maxNameLength)) {
+      return {
+        ok: false,
+        reason: "bad-account-name",
+        message:
+          `Account name "${name}" is not a valid nick (letters, digits and []\\\`_^{|}- only, not starting with a digit or -, at most ${this.#maxNameLength} characters)`,
+      };
+    }
+    if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+      return {
+        ok: false,
+        reason: "weak-password",
+        message:
+          `Password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters long`,
+      };
+    }
+    if (this.find(name) !== undefined) return exists(name);
+    if (!this.#registrations.take(address) || !this.#hashes.take("*")) {
+      return {
+        ok: false,
+        reason: "temporarily-unavailable",
+        message: "Too many registrations from your address; try again later",
+      };
+    }
+    const hash = await hashPassword(password, this.#cost);
+    const createdAt = Date.now();
+    const { changes } = this.#insert.run(fold(name), name, hash, createdAt);
+    // Another registration of the same name may have finished while this one hashed.
+    if (changes === 0) return exists(name);
+    return { ok: true, account: { name, createdAt } };
+  }
+
+  /**
+   * Checks a name and password. Failed attempts count against both the account and the
+   * address; a third failure within a minute (by default) makes further attempts for that
+   * account or from that address fail as `throttled` without checking the password.
+   *
+   * @param name The account name, any case.
+   * @param password The password.
+   * @param address The client's IP address.
+   * @returns The account, or why not and how long to wait before trying again.
+   *
+   * @example A wrong password
+   * ```ts
+   * import { AccountStore } from "./accounts.ts";
+   * const dir = Deno.makeTempDirSync();
+   * const accounts = AccountStore.open(dir, { hashCost: { memoryKiB: 64, iterations: 1 } });
+   * await accounts.register("ann", "a long password", "127.0.0.1");
+   * const result = await accounts.login("ann", "not the password", "127.0.0.1");
+   * console.log(result.ok || result.reason); // "invalid"
+   * accounts.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  async login(name: string, password: string, address: string): Promise<LoginResult> {
+    const key = fold(name);
+    const now = Date.now();
+    const wait = Math.max(
+      this.#failedByAccount.retryAfter(key, now),
+      this.#failedByAddress.retryAfter(address, now),
+    );
+    if (wait > 0) return { ok: false, reason: "throttled", retryAfterMs: wait };
+    if (!this.#hashes.take("*", now)) {
+      return { ok: false, reason: "throttled", retryAfterMs: this.#hashes.retryAfter("*", now) };
+    }
+    // Counted before the (asynchronous) check, so parallel attempts cannot all slip through.
+    this.#failedByAccount.take(key, now);
+    this.#failedByAddress.take(address, now);
+    const row = this.#find.get(key);
+    if (row !== undefined && await verifyPassword(password, row.hash as string)) {
+      this.#failedByAccount.refund(key);
+      this.#failedByAddress.refund(address);
+      return {
+        ok: true,
+        account: { name: row.name as string, createdAt: row.created_at as number },
+      };
+    }
+    return { ok: false, reason: "invalid", retryAfterMs: 0 };
+  }
+
+  /** Closes the database. */
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+function exists(name: string): RegisterResult {
+  return {
+    ok: false,
+    reason: "account-exists",
+    message: `Account "${name}" is already registered`,
+  };
+}
+
+/** CASEMAPPING=ascii, as `foldCase` in src/irc/message.ts (which src/chat cannot import). */
+function fold(name: string): string {
+  return name.toLowerCase();
+}
+
+/**
+ * An argon2id hash in the PHC string format (`$argon2id$v=19$m=…,t=…,p=1$salt$hash`), which
+ * carries its own parameters so a later change of cost keeps old hashes verifiable.
+ */
+async function hashPassword(password: string, cost: HashCost): Promise<string> {
+  return await argon2id({
+    password,
+    salt: crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
+    parallelism: 1,
+    iterations: cost.iterations,
+    memorySize: cost.memoryKiB,
+    hashLength: HASH_BYTES,
+    outputType: "encoded",
+  });
+}
+
+/**
+ * Recomputes the hash and compares in constant time. hash-wasm's own `argon2Verify` compares
+ * strings with `===`, which may stop at the first differing character.
+ */
+async function verifyPassword(password: string, encoded: string): Promise<boolean> {
+  const match = PHC.exec(encoded);
+  if (match === null) return false;
+  const expected = fromBase64(match[4]);
+  const actual = await argon2id({
+    password,
+    salt: fromBase64(match[3]),
+    parallelism: 1,
+    iterations: Number(match[2]),
+    memorySize: Number(match[1]),
+    hashLength: expected.length,
+    outputType: "binary",
+  });
+  let difference = 0;
+  for (let i = 0; i < expected.length; i++) difference |= expected[i] ^ actual[i];
+  return difference === 0;
+}
+
+/** Decodes unpadded base64, as PHC strings write it (`atob` accepts a missing `=`). */
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
