@@ -39,6 +39,10 @@ Examples:
   shmooze demo relay
   shmooze demo relay --clients 5 --rounds 2`;
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 /** One line per turn, in the seed's words. */
 function describeTurn({ client, received, sent }: RelayTurn): string {
   const who = paint("bold", `client ${client}:`);
@@ -117,7 +121,9 @@ async function runRelay(args: string[]): Promise<number> {
   try {
     children = spawnClients(relay);
     console.log(
-      `relay: ${clients} client processes pass ${relay.packets} packets (${rounds} rounds) ` +
+      `relay: ${clients} client processes pass ${relay.packets} packets (${
+        plural(rounds, "round")
+      }) ` +
         `through one shared memory segment and ${clients} turn semaphores`,
     );
     // A client that fails leaves the others waiting for a turn that never comes: stop them,
@@ -150,7 +156,7 @@ async function runRelay(args: string[]): Promise<number> {
         paint(
           "green",
           `PASS: all ${result.expected} packets arrived once and in order ` +
-            `(${clients} clients × ${rounds} rounds)`,
+            `(${clients} clients × ${plural(rounds, "round")})`,
         ),
       );
       return 0;
