@@ -72,7 +72,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; width: 5em; }
   <section class="card span-4" aria-labelledby="channels-count-title">
     <h2 id="channels-count-title">Channels</h2>
     <div class="big" id="channel-count">–</div>
-    <div class="muted">with at least one member</div>
+    <div class="muted">open now, #lobby included</div>
   </section>
   <section class="card span-12" aria-labelledby="chart-title">
     <h2 id="chart-title">Messages per second, last <span id="chart-span">minute</span></h2>

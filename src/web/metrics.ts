@@ -67,7 +67,7 @@ export function formatMetrics(snapshot: MonitorSnapshot, memory: MemoryUsage): s
     "Chat messages accepted in the last complete second.",
     [[{}, snapshot.messagesPerSecond.at(-1) ?? 0]],
   );
-  metric("shmooze_channels", "gauge", "Channels with at least one member.", [
+  metric("shmooze_channels", "gauge", "Channels that exist (#lobby always does).", [
     [{}, snapshot.channels.length],
   ]);
   metric("shmooze_uptime_seconds", "gauge", "Seconds since the server started.", [
