@@ -330,9 +330,9 @@ export class ChatSession {
         return;
       case "FAIL":
       case "WARN": {
-        const [command, code, ...rest] = p;
+        // FAIL <command> <code> [<context>…] :<description>
         const label = message.command === "FAIL" ? "error" : "warning";
-        show(this.#paint("red", `${label}: ${command} ${code}: ${rest.map(clean).join(" ")}`));
+        show(this.#paint("red", `${label}: ${p[0]} ${p[1]}: ${clean(p.at(-1) ?? "")}`));
         return;
       }
       case "ERROR":
