@@ -1,8 +1,10 @@
 import { defaultDataDir } from "../chat/history.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
+import { startHttpTransport } from "../server/http_transport.ts";
 import { CONSOLE_HELP, runConsole } from "../server/operator_console.ts";
 import { DEFAULT_MOTD, startServer } from "../server/server.ts";
 import { CliError, intOption, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
+import { normalizeOrigin } from "../web/origin_policy.ts";
 import type { Command } from "./command.ts";
 import { logger } from "./logging.ts";
 
@@ -36,8 +38,15 @@ Options:
   --ping-timeout SECONDS     Time to answer PING (default: ${d.pingTimeout})
   --registration-timeout S   Time to finish NICK/USER/CAP END (default: ${d.registrationTimeout})
   --flush-ms MS              How long deliveries gather before each client's write (default: 2)
+  --http-port PORT           HTTP port: chat page /, live /monitor, /metrics, /healthz and
+                             IRC over WebSocket at /irc; 0 picks a free one (default: 54080)
+  --http-host ADDRESS        Address for HTTP (default: the --host address)
+  --no-http                  Do not serve HTTP
+  --allowed-origin ORIGIN    Another site whose pages may open the IRC WebSocket; repeatable
+                             (default: only pages served by this server)
 
 The first line printed is "listening on HOST:PORT" (the real port when 0 was asked).
+Unless --no-http, a line "http on HOST:PORT" follows.
 Lines typed on standard input go to #lobby as *server*.
 ${CONSOLE_HELP}
 SIGINT or SIGTERM: every client is told "Server shutting down", history is closed and the
@@ -49,7 +58,8 @@ Exit codes: 0 after a shutdown; 1 if the port is in use or the data directory ca
 Examples:
   shmooze serve
   shmooze serve --port 6667 --data ./chat-data --motd "Welcome to the OS course"
-  shmooze serve --host 127.0.0.1 --port 0 --no-status --flood-burst 0`;
+  shmooze serve --host 127.0.0.1 --port 0 --no-status --flood-burst 0
+  shmooze serve --http-port 8080 --allowed-origin https://chat.example.com`;
 
 function defaultDataDirText(): string {
   try {
@@ -99,6 +109,10 @@ export const serveCommand: Command = {
       "ping-timeout": { type: "string" },
       "registration-timeout": { type: "string" },
       "flush-ms": { type: "string" },
+      "http-port": { type: "string" },
+      "http-host": { type: "string" },
+      "no-http": { type: "boolean" },
+      "allowed-origin": { type: "string", multiple: true },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {
@@ -120,6 +134,18 @@ export const serveCommand: Command = {
       }),
     };
     const data = stringOption(values, "data", "");
+    const allowedOrigins = (values["allowed-origin"] ?? []) as string[];
+    const badOrigin = allowedOrigins.find((origin) => normalizeOrigin(origin) === undefined);
+    if (badOrigin !== undefined) {
+      throw new UsageError(
+        `--allowed-origin must be an origin such as https://chat.example.com, not "${badOrigin}"`,
+      );
+    }
+    const http = values["no-http"] === true ? undefined : {
+      hostname: stringOption(values, "http-host", stringOption(values, "host", "0.0.0.0")),
+      port: intOption(values, "http-port", 54080, { max: 65535 }),
+      allowedOrigins,
+    };
     const server = await startServer({
       hostname: stringOption(values, "host", "0.0.0.0"),
       port: intOption(values, "port", 54000, { max: 65535 }),
@@ -132,6 +158,11 @@ export const serveCommand: Command = {
       flushIntervalMs: intOption(values, "flush-ms", 2, { max: 1000 }),
     });
     console.log(`listening on ${server.hostname}:${server.port}`);
+    const web = http && await startHttpTransport(server, http).catch(async (error) => {
+      await server.close();
+      throw new CliError(`Cannot serve HTTP: ${(error as Error).message}`);
+    });
+    if (web) console.log(`http on ${web.hostname}:${web.port}`);
     const log = logger("serve");
     const stop = (signal: string) => {
       log.info("{signal}: shutting down", { signal });
@@ -147,6 +178,7 @@ export const serveCommand: Command = {
       print: (line) => console.log(line),
     });
     await server.finished;
+    await web?.shutdown();
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     log.info("Server stopped");
     return 0;
