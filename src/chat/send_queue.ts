@@ -13,6 +13,8 @@
  */
 import type { Connection } from "./connection.ts";
 
+const EAGER_FLUSH_BYTES = 32 * 1024;
+
 /**
  * Flushes every queue that has something to send, once per tick. One per server.
  *
@@ -131,7 +133,10 @@ export class SendQueue {
     }
     this.#chunks.push(bytes);
     this.#queued += bytes.length;
-    if (!this.#writing && this.#chunks.length === 1) this.#flusher.schedule(this);
+    if (this.#writing) return true;
+    // A burst bigger than one good write goes out now rather than piling up until the tick.
+    if (this.#queued >= EAGER_FLUSH_BYTES) this.flush();
+    else if (this.#chunks.length === 1) this.#flusher.schedule(this);
     return true;
   }
 

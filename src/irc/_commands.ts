@@ -5,6 +5,7 @@
  */
 import type { Channel } from "../chat/channel.ts";
 import type { Member } from "../chat/member.ts";
+import { registerAccount } from "./account_registration.ts";
 import { chatHistory } from "./chathistory.ts";
 import { foldCase, type IrcMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
@@ -34,7 +35,11 @@ function sendNames(session: IrcSession, channel: Channel): void {
   let names: string[] = [];
   let length = 0;
   const flush = () => {
-    session.reply(Numeric.RPL_NAMREPLY, "=", channel.name, names.join(" "));
+    session.send({
+      command: Numeric.RPL_NAMREPLY,
+      params: [session.nick, "=", channel.name, names.join(" ")],
+      trailing: true,
+    });
     names = [];
     length = 0;
   };
@@ -382,6 +387,7 @@ export const COMMANDS: Record<string, Handler> = {
   OPER: (session) => session.reply(Numeric.ERR_NOOPERHOST, "No O-lines for your host"),
   PART: part,
   PRIVMSG: chatMessage("privmsg"),
+  REGISTER: registerAccount,
   TOPIC: topic,
   USERHOST: userhost,
   VERSION: (session) => {

@@ -2,14 +2,16 @@
  * IRCv3 `draft/chathistory`: the CHATHISTORY command (LATEST, BEFORE, AFTER, AROUND,
  * BETWEEN, TARGETS), answered from the history store inside a `chathistory` batch.
  *
- * Only members of a channel may read its history, and a private conversation is always
- * the one between the asking nick and the target nick, so nobody reads anyone else's.
+ * Only members of a channel may read its history. A private conversation is always the one
+ * between the asking nick and the target nick, and it is served only to a client logged in
+ * to the account of its nick: whoever takes a free nick later cannot read what was said to
+ * its previous holder.
  *
  * @module
  */
 import type { HistoryAnchor, HistoryRecord, HistorySelector } from "../chat/history.ts";
 import { eventTags } from "./encode.ts";
-import type { IrcMessage } from "./message.ts";
+import { foldCase, type IrcMessage } from "./message.ts";
 import type { IrcSession } from "./session.ts";
 
 const SUBCOMMANDS = new Set(["LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"]);
@@ -93,6 +95,14 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
       target,
       "Messages could not be retrieved",
     );
+  } else if (!ownsNick(session)) {
+    return session.fail(
+      "CHATHISTORY",
+      "ACCOUNT_REQUIRED",
+      sub,
+      target,
+      "Private message history is only served to the logged-in owner of a registered nick",
+    );
   } else {
     conversation = [session.nick, target];
   }
@@ -117,6 +127,7 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
       source: record.senderMask,
       command: record.command,
       params: [record.target, record.text],
+      trailing: true,
     });
   }
   closeBatch(session, batch);
@@ -149,6 +160,7 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
   try {
     if (hub.history === undefined) throw new Error("this server keeps no history");
     found = hub.history.targets(session.nick, channels, from.time, to.time, limit);
+    if (!ownsNick(session)) found = found.filter(({ target }) => target.startsWith("#"));
   } catch {
     return session.fail(
       "CHATHISTORY",
@@ -167,6 +179,11 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
     });
   }
   closeBatch(session, batch);
+}
+
+/** Whether the client is logged in to the account of its current nick. */
+function ownsNick(session: IrcSession): boolean {
+  return session.account !== undefined && foldCase(session.account) === foldCase(session.nick);
 }
 
 /** Starts a batch when the client supports them; returns the tag its lines carry. */

@@ -26,10 +26,10 @@ const encoder = new TextEncoder();
  * import { formatMessage } from "./message.ts";
  * import { eventMessage } from "./encode.ts";
  * const event = createEvent({ kind: "part", source: "ann!a@h", target: "#lobby", text: "bye" });
- * console.log(formatMessage(eventMessage(event))); // ":ann!a@h PART #lobby bye"
+ * console.log(formatMessage(eventMessage(event))); // ":ann!a@h PART #lobby :bye"
  * ```
  */
-export function eventMessage(event: ChatEvent): IrcMessage {
+export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean } {
   const params = (() => {
     switch (event.kind) {
       case "privmsg":
@@ -48,7 +48,8 @@ export function eventMessage(event: ChatEvent): IrcMessage {
         return [event.target, event.victim ?? "", event.text];
     }
   })();
-  return { tags: {}, source: event.source, command: event.kind.toUpperCase(), params };
+  const trailing = event.kind !== "join" && event.kind !== "nick";
+  return { tags: {}, source: event.source, command: event.kind.toUpperCase(), params, trailing };
 }
 
 /**

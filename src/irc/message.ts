@@ -123,7 +123,8 @@ export function parseMessage(line: string): IrcMessage | undefined {
 
 /**
  * Formats a message as one line, without CR LF. The last parameter gets a colon when it
- * needs one (empty, has a space, or starts with a colon).
+ * needs one (empty, has a space, or starts with a colon), or always with `trailing: true`
+ * (servers send message text that way, so naive clients find it after the colon).
  *
  * @param message The message; `tags` and `source` may be omitted.
  * @returns The line.
@@ -136,7 +137,13 @@ export function parseMessage(line: string): IrcMessage | undefined {
  * ```
  */
 export function formatMessage(
-  message: { tags?: Record<string, string>; source?: string; command: string; params: string[] },
+  message: {
+    tags?: Record<string, string>;
+    source?: string;
+    command: string;
+    params: string[];
+    trailing?: boolean;
+  },
 ): string {
   let line = "";
   const tagEntries = Object.entries(message.tags ?? {});
@@ -150,7 +157,9 @@ export function formatMessage(
   for (let i = 0; i < params.length; i++) {
     const param = params[i];
     const last = i === params.length - 1;
-    if (last && (param === "" || param.includes(" ") || param.startsWith(":"))) {
+    if (
+      last && (message.trailing || param === "" || param.includes(" ") || param.startsWith(":"))
+    ) {
       line += ` :${param}`;
     } else {
       line += ` ${param}`;

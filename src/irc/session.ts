@@ -9,6 +9,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import type { AccountStore } from "../chat/accounts.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { Connection } from "../chat/connection.ts";
 import type { ChatHub } from "../chat/hub.ts";
@@ -19,13 +20,16 @@ import { encodeEvent, encodeLine, VARIANT_TAGS, VARIANT_TIME } from "./encode.ts
 import type { IrcLimits } from "./limits.ts";
 import { type IrcMessage, parseMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
+import { SaslExchange } from "./sasl.ts";
 
 /** The IRCv3 capabilities shmooze offers, as listed by `CAP LS`. */
 export const CAPABILITIES: readonly string[] = [
   "batch",
+  "draft/account-registration",
   "draft/chathistory",
   "echo-message",
   "message-tags",
+  "sasl",
   "server-time",
 ];
 
@@ -45,6 +49,8 @@ export interface IrcContext {
   readonly createdAt: number;
   /** Message of the day, one entry per line; empty for none. */
   readonly motd: readonly string[];
+  /** Registered accounts (SASL, REGISTER, nick protection); none without a data directory. */
+  readonly accounts?: AccountStore;
 }
 
 const log = getLogger(["shmooze", "irc"]);
@@ -58,7 +64,16 @@ const USER_UNSAFE = /[^A-Za-z0-9._~-]/g;
 const CLOSE_GRACE_MS = 1000;
 
 /** The handlers that run before registration; everything else answers 451 until then. */
-const REGISTRATION = new Set(["CAP", "NICK", "USER", "PASS", "PING", "PONG", "QUIT"]);
+const REGISTRATION = new Set([
+  "AUTHENTICATE",
+  "CAP",
+  "NICK",
+  "USER",
+  "PASS",
+  "PING",
+  "PONG",
+  "QUIT",
+]);
 
 /**
  * One client's IRC conversation with the server.
@@ -81,6 +96,10 @@ export class IrcSession implements Member {
   readonly host: string;
   /** The transport's name. */
   readonly transport: string;
+  /** Whether the link is encrypted (TLS, WSS). */
+  readonly secure: boolean;
+  /** The account the client logged in to (SASL or REGISTER), if any. */
+  account: string | undefined;
   /** Folded names of the channels joined; the hub maintains it. */
   readonly channels: Set<string> = new Set();
   /** The away message, if away. */
@@ -105,6 +124,7 @@ export class IrcSession implements Member {
   #pingSentAt = 0;
   #tokens: number;
   #tokenTime = performance.now();
+  #sasl: SaslExchange | undefined;
 
   /**
    * @param connection The client's connection.
@@ -120,6 +140,7 @@ export class IrcSession implements Member {
     this.context = context;
     this.#onClose = onClose;
     this.transport = connection.transport;
+    this.secure = connection.secure ?? false;
     this.host = connection.remoteAddress.startsWith(":")
       ? `0${connection.remoteAddress}`
       : connection.remoteAddress;
@@ -211,9 +232,12 @@ export class IrcSession implements Member {
   /**
    * Queues one line for this client only.
    *
-   * @param message The message; the source defaults to the server.
+   * @param message The message; the source defaults to the server; `trailing` forces a
+   *   colon before the last parameter.
    */
-  send(message: Omit<IrcMessage, "tags" | "source"> & Partial<IrcMessage>): void {
+  send(
+    message: Omit<IrcMessage, "tags" | "source"> & Partial<IrcMessage> & { trailing?: boolean },
+  ): void {
     this.#queue.push(encodeLine({ source: this.context.serverName, ...message }));
   }
 
@@ -370,6 +394,9 @@ export class IrcSession implements Member {
   #registration(message: IrcMessage): void {
     const params = message.params;
     switch (message.command) {
+      case "AUTHENTICATE":
+        this.#sasl ??= new SaslExchange(this, () => this.#completeRegistration());
+        return this.#sasl.handle(params);
       case "CAP":
         return this.#cap(params);
       case "NICK":
@@ -418,9 +445,25 @@ export class IrcSession implements Member {
       this.nick = nick;
       return this.#completeRegistration();
     }
+    if (this.#nickOfAnotherAccount(nick)) return this.#refuseRegisteredNick(nick);
     if (!hub.changeNick(this, nick)) {
       this.reply(Numeric.ERR_NICKNAMEINUSE, nick, "Nickname is already in use");
     }
+  }
+
+  /** Whether `nick` is a registered account this client is not logged in to. */
+  #nickOfAnotherAccount(nick: string): boolean {
+    const owner = this.context.accounts?.find(nick);
+    return owner !== undefined && owner.name.toLowerCase() !== this.account?.toLowerCase();
+  }
+
+  /** 433, as for a nick in use, so clients pick their alternative nick as usual. */
+  #refuseRegisteredNick(nick: string): void {
+    this.reply(
+      Numeric.ERR_NICKNAMEINUSE,
+      nick,
+      "Nickname is registered to an account; log in to it with SASL to use it",
+    );
   }
 
   #cap(params: string[]): void {
@@ -459,6 +502,12 @@ export class IrcSession implements Member {
 
   #completeRegistration(): void {
     if (this.#registered || this.#negotiating || this.nick === "" || this.user === "") return;
+    if (this.#sasl?.pending) return;
+    if (this.#nickOfAnotherAccount(this.nick)) {
+      this.#refuseRegisteredNick(this.nick);
+      this.nick = "";
+      return;
+    }
     if (!this.context.hub.add(this)) {
       this.reply(Numeric.ERR_NICKNAMEINUSE, this.nick, "Nickname is already in use");
       this.nick = "";
