@@ -80,3 +80,9 @@ export { ChatHub, LOBBY, type RecentMessage, type SendError, SERVER_NICK } from 
 export type { Member } from "./src/chat/member.ts";
 export type { ChatEvent, ChatEventKind } from "./src/chat/chat_event.ts";
 export { DEFAULT_LIMITS, type IrcLimits } from "./src/irc/limits.ts";
+export {
+  IrcClient,
+  type IrcClientOptions,
+  IrcConnectionError,
+  WANTED_CAPABILITIES,
+} from "./src/client/irc_client.ts";

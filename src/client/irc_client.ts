@@ -8,7 +8,7 @@
  */
 import { formatMessage, type IrcMessage, nickOf, parseMessage } from "../irc/message.ts";
 
-/** The capabilities shmooze's client asks for when the server offers them. */
+/** The IRCv3 capabilities shmooze's client asks for when the server offers them. */
 export const WANTED_CAPABILITIES: readonly string[] = [
   "server-time",
   "message-tags",
@@ -35,10 +35,39 @@ export interface IrcClientOptions {
   nickRetries?: number;
   /** Give up when registration takes longer. @default {15000} */
   registerTimeoutMs?: number;
+  /** Connect with TLS, verifying the server's certificate. */
+  tls?: TlsClientOptions;
 }
 
-/** A connection that failed: it could not be made, registration was refused, or it was lost. */
+/** How {@link IrcClient.connect} verifies a TLS server. */
+export interface TlsClientOptions {
+  /**
+   * Certificates (PEM) to trust instead of the built-in roots: a self-signed server's own
+   * certificate, or a private CA. @default {Mozilla's root certificates}
+   */
+  caCerts?: string[];
+}
+
+/**
+ * A connection that failed: it could not be made, registration was refused, or it was lost.
+ * The message names the server's host:port and the reason.
+ *
+ * @example Report a server that is not running
+ * ```ts ignore
+ * import { IrcClient, IrcConnectionError } from "./irc_client.ts";
+ * try {
+ *   await IrcClient.connect({ nick: "ann", port: 1 });
+ * } catch (error) {
+ *   if (error instanceof IrcConnectionError) console.error(error.message);
+ *   // Cannot connect to 127.0.0.1:1: connection refused (is the server running?)
+ * }
+ * ```
+ */
 export class IrcConnectionError extends Error {
+  /**
+   * @param message What failed and why.
+   * @param options The underlying error as `cause`.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "IrcConnectionError";
@@ -46,6 +75,27 @@ export class IrcConnectionError extends Error {
 }
 
 const encoder = new TextEncoder();
+
+/** Connects and completes the handshake, so a certificate error surfaces here, explained. */
+async function connectTls(
+  hostname: string,
+  port: number,
+  options: TlsClientOptions,
+): Promise<Deno.TlsConn> {
+  const conn = await Deno.connectTls({ hostname, port, caCerts: options.caCerts });
+  try {
+    await conn.handshake();
+    return conn;
+  } catch (error) {
+    conn.close();
+    const message = error instanceof Error ? error.message : String(error);
+    if (!/certificate/i.test(message)) throw error;
+    throw new Error(
+      `the server's TLS certificate is not trusted (${message}); for a self-signed server pass its certificate with --ca FILE`,
+      { cause: error },
+    );
+  }
+}
 
 /**
  * One registered connection to an IRC server.
@@ -113,7 +163,10 @@ export class IrcClient {
     const port = options.port ?? 54000;
     let conn: Deno.Conn;
     try {
-      conn = await Deno.connect({ hostname: host, port });
+      conn = options.tls ? await connectTls(host, port, options.tls) : await Deno.connect({
+        hostname: host,
+        port,
+      });
     } catch (error) {
       const why = error instanceof Deno.errors.ConnectionRefused
         ? "connection refused (is the server running?)"

@@ -9,7 +9,7 @@ import { InputError, parseInput } from "./input.ts";
 import { Menu } from "./menu.ts";
 import { Screen } from "./_screen.ts";
 import { ChatSession, type Style } from "./_session.ts";
-import { IrcClient, IrcConnectionError } from "./irc_client.ts";
+import { IrcClient, IrcConnectionError, type TlsClientOptions } from "./irc_client.ts";
 
 /** Options for {@link runTerminalClient}. */
 export interface TerminalClientOptions {
@@ -17,6 +17,8 @@ export interface TerminalClientOptions {
   host: string;
   /** Server port. */
   port: number;
+  /** Connect with TLS. */
+  tls?: TlsClientOptions;
   /** The nick to ask for. */
   nick: string;
   /** The channel joined on arrival. */
@@ -45,7 +47,7 @@ export interface TerminalClientOptions {
  */
 export async function runTerminalClient(options: TerminalClientOptions): Promise<void> {
   const { host, port } = options;
-  const client = await IrcClient.connect({ host, port, nick: options.nick });
+  const client = await IrcClient.connect({ host, port, nick: options.nick, tls: options.tls });
   const screen = new Screen(options.interactive ?? Deno.stdin.isTerminal());
   const session = new ChatSession(client, {
     print: (line) => screen.print(line),
