@@ -1,5 +1,6 @@
 import type { Command } from "./command.ts";
 import { notYetAvailable } from "./command.ts";
+import { benchCommand } from "./bench.ts";
 import { demoCommand } from "./demo.ts";
 import { ipcCommand } from "./ipc.ts";
 import { localCommand } from "./local.ts";
@@ -15,5 +16,5 @@ export const commands: Command[] = [
   statusCommand,
   demoCommand,
   ipcCommand,
-  notYetAvailable("bench", "Run a benchmark (ipc, fanout)", 3),
+  benchCommand,
 ];
