@@ -1,6 +1,6 @@
 /**
- * Test certificates: a self-signed P-256 certificate for `localhost` and 127.0.0.1, made
- * with openssl in a temporary directory that is removed on dispose.
+ * Test certificates: a self-signed P-256 certificate for `localhost` and 127.0.0.1 (not a
+ * CA), made with openssl in a temporary directory that is removed on dispose.
  */
 
 /** A certificate and its key, as files and as PEM text. */
@@ -42,6 +42,10 @@ export async function makeTestCertificate(commonName = "localhost"): Promise<Tes
       `/CN=${commonName}`,
       "-addext",
       `subjectAltName=DNS:${commonName},IP:127.0.0.1`,
+      // openssl marks a self-signed certificate CA:TRUE by default; rustls (Deno's TLS) then
+      // refuses it as a server's own certificate (CaUsedAsEndEntity).
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
       "-keyout",
       keyFile,
       "-out",

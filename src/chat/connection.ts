@@ -13,6 +13,8 @@ export interface Connection {
   readonly transport: string;
   /** The peer's IP address (for per-address limits and as the user's host). */
   readonly remoteAddress: string;
+  /** Whether the link is encrypted (TLS, WSS): SASL PLAIN is refused elsewhere but on loopback. */
+  readonly secure?: boolean;
   /**
    * Incoming lines without their line ending (LF or CR LF), as bytes. A line longer than
    * `maxBytes` is yielded as its first `maxBytes + 1` bytes — enough for the reader to see it

@@ -1,19 +1,46 @@
 import { channelName, COMMAND_HELP, InputError, isValidNick } from "../client/input.ts";
 import { MENU_CHOICES } from "../client/menu.ts";
-import { IrcConnectionError } from "../client/irc_client.ts";
+import { IrcConnectionError, type TlsClientOptions } from "../client/irc_client.ts";
 import { runTerminalClient } from "../client/terminal_client.ts";
-import { CliError, intOption, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
+import {
+  CliError,
+  intOption,
+  parseCommandArgs,
+  stringOption,
+  UsageError,
+  type Values,
+} from "./_args.ts";
 import type { Command } from "./command.ts";
 import { paint } from "./logging.ts";
 
 const options = {
   host: { type: "string" },
   port: { type: "string" },
+  tls: { type: "boolean" },
+  ca: { type: "string" },
+  insecure: { type: "boolean" },
   nick: { type: "string" },
   channel: { type: "string" },
   menu: { type: "boolean" },
   "no-color": { type: "boolean" },
 } as const;
+
+/** TLS from --tls, --ca and --insecure: undefined for plain TCP. */
+function readTls(values: Values): TlsClientOptions | undefined {
+  if (values.tls !== true && values.ca === undefined && values.insecure !== true) return undefined;
+  if (values.insecure === true) {
+    console.error(
+      "warning: --insecure: the server's certificate is verified unless the runtime was started with --unsafely-ignore-certificate-errors; if it was, anyone on the path can read and change this chat",
+    );
+  }
+  const ca = values.ca;
+  if (ca === undefined) return {};
+  try {
+    return { caCerts: [Deno.readTextFileSync(String(ca))] };
+  } catch (error) {
+    throw new CliError(`Cannot read --ca "${ca}": ${(error as Error).message}`);
+  }
+}
 
 /** A nick from the login name, so two people on one machine rarely collide. */
 function defaultNick(): string {
@@ -32,7 +59,16 @@ shows the conversation above a prompt. Plain lines go to the current channel.
 
 Options:
   --host HOST        Server host (default: 127.0.0.1)
-  --port PORT        Server port (default: 54000)
+  --port PORT        Server port (default: 54000, with TLS 54443)
+  --tls              Connect with TLS, verifying the server's certificate against the
+                     built-in (Mozilla) root certificates
+  --ca FILE          With TLS, trust this PEM certificate instead (a self-signed server's own
+                     certificate, or a private CA's); implies --tls
+  --insecure         With TLS, accept a certificate that cannot be verified. Deno has no
+                     per-connection switch for this: it takes effect only when the runtime
+                     runs with --unsafely-ignore-certificate-errors (deno run
+                     --unsafely-ignore-certificate-errors=HOST main.ts client --insecure …);
+                     otherwise the certificate is still checked. Prefer --ca FILE; implies --tls
   --nick NAME        Nick to use; when taken, NAME_, NAME_2 … are tried (default: $USER, else guest)
   --channel CHANNEL  Channel to join on arrival (default: #lobby)
   --menu             Numbered menu instead of commands:
@@ -63,6 +99,7 @@ Examples:
   shmooze client --nick ann
   shmooze client --host chat.example.org --port 6667 --channel '#dev'
   shmooze client --menu --nick bob
+  shmooze client --host chat.example.org --tls --ca ./server-cert.pem
   printf 'hello\\n/msg ann hi\\n' | shmooze client --nick bot
 
 Exit codes: 0 after /quit or the end of the input, 1 when the server cannot be reached or the
@@ -70,7 +107,8 @@ connection is lost, 2 for a mistake in the command line.`,
   async run(args) {
     const { values } = parseCommandArgs("client", args, options);
     const host = stringOption(values, "host", "127.0.0.1");
-    const port = intOption(values, "port", 54000, { min: 1, max: 65535 });
+    const tls = readTls(values);
+    const port = intOption(values, "port", tls ? 54443 : 54000, { min: 1, max: 65535 });
     const nick = stringOption(values, "nick", defaultNick());
     if (!isValidNick(nick)) {
       throw new UsageError(
@@ -89,6 +127,7 @@ connection is lost, 2 for a mistake in the command line.`,
       await runTerminalClient({
         host,
         port,
+        tls,
         nick,
         channel,
         menu: values.menu === true,

@@ -1,10 +1,17 @@
 import { defaultDataDir } from "../chat/history.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { startHttpTransport } from "../server/http_transport.ts";
-import { CONSOLE_HELP, runConsole } from "../server/operator_console.ts";
-import { DEFAULT_MOTD, startServer } from "../server/server.ts";
-import { CliError, intOption, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
 import { normalizeOrigin } from "../web/origin_policy.ts";
+import { CONSOLE_HELP, runConsole } from "../server/operator_console.ts";
+import { DEFAULT_MOTD, startServer, type TlsOptions } from "../server/server.ts";
+import {
+  CliError,
+  intOption,
+  parseCommandArgs,
+  stringOption,
+  UsageError,
+  type Values,
+} from "./_args.ts";
 import type { Command } from "./command.ts";
 import { logger } from "./logging.ts";
 
@@ -44,8 +51,15 @@ Options:
   --no-http                  Do not serve HTTP
   --allowed-origin ORIGIN    Another site whose pages may open the IRC WebSocket; repeatable
                              (default: only pages served by this server)
+  --tls-cert FILE            Also serve IRC over TLS with this PEM certificate (chain)
+  --tls-key FILE             The certificate's PEM private key (both or neither)
+  --tls-port PORT            TLS port; 0 picks a free one (default: 54443)
 
-The first line printed is "listening on HOST:PORT" (the real port when 0 was asked).
+Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
+and REGISTER are refused on plain TCP except from loopback: use TLS.
+
+The first line printed is "listening on HOST:PORT" (the real port when 0 was asked); with
+TLS, the next is "listening with TLS on HOST:PORT".
 Unless --no-http, a line "http on HOST:PORT" follows.
 Lines typed on standard input go to #lobby as *server*.
 ${CONSOLE_HELP}
@@ -59,7 +73,8 @@ Examples:
   shmooze serve
   shmooze serve --port 6667 --data ./chat-data --motd "Welcome to the OS course"
   shmooze serve --host 127.0.0.1 --port 0 --no-status --flood-burst 0
-  shmooze serve --http-port 8080 --allowed-origin https://chat.example.com`;
+  shmooze serve --http-port 8080 --allowed-origin https://chat.example.com
+  shmooze serve --tls-cert /etc/shmooze/cert.pem --tls-key /etc/shmooze/key.pem`;
 
 function defaultDataDirText(): string {
   try {
@@ -67,6 +82,32 @@ function defaultDataDirText(): string {
   } catch {
     return "a per-OS data directory";
   }
+}
+
+function readTls(values: Values): TlsOptions | undefined {
+  const certFile = values["tls-cert"];
+  const keyFile = values["tls-key"];
+  if (certFile === undefined && keyFile === undefined) {
+    if (values["tls-port"] !== undefined) {
+      throw new UsageError("--tls-port needs --tls-cert and --tls-key");
+    }
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) {
+    throw new UsageError("--tls-cert and --tls-key must be given together");
+  }
+  const read = (option: string, file: unknown) => {
+    try {
+      return Deno.readTextFileSync(String(file));
+    } catch (error) {
+      throw new CliError(`Cannot read ${option} "${file}": ${(error as Error).message}`);
+    }
+  };
+  return {
+    cert: read("--tls-cert", certFile),
+    key: read("--tls-key", keyFile),
+    port: intOption(values, "tls-port", 54443, { max: 65535 }),
+  };
 }
 
 function readMotd(values: Record<string, unknown>): string {
@@ -113,6 +154,9 @@ export const serveCommand: Command = {
       "http-host": { type: "string" },
       "no-http": { type: "boolean" },
       "allowed-origin": { type: "string", multiple: true },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "tls-port": { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {
@@ -156,8 +200,12 @@ export const serveCommand: Command = {
       status: values["no-status"] !== true,
       limits,
       flushIntervalMs: intOption(values, "flush-ms", 2, { max: 1000 }),
+      tls: readTls(values),
     });
     console.log(`listening on ${server.hostname}:${server.port}`);
+    if (server.tlsPort !== undefined) {
+      console.log(`listening with TLS on ${server.hostname}:${server.tlsPort}`);
+    }
     const web = http && await startHttpTransport(server, http).catch(async (error) => {
       await server.close();
       throw new CliError(`Cannot serve HTTP: ${(error as Error).message}`);

@@ -10,6 +10,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import denoJson from "../../deno.json" with { type: "json" };
+import { AccountStore } from "../chat/accounts.ts";
 import type { Connection } from "../chat/connection.ts";
 import { defaultDataDir, HistoryStore } from "../chat/history.ts";
 import { ChatHub, type RecentMessage } from "../chat/hub.ts";
@@ -48,6 +49,18 @@ export interface ServerOptions {
   limits?: Partial<IrcLimits>;
   /** Milliseconds deliveries gather before each client's queue is written. @default {2} */
   flushIntervalMs?: number;
+  /** Also listen for IRC over TLS (on the same address) with this certificate. */
+  tls?: TlsOptions;
+}
+
+/** A TLS listener's certificate and port. */
+export interface TlsOptions {
+  /** The certificate chain, PEM. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+  /** The TLS port; 0 picks a free one. @default {54443} */
+  port?: number;
 }
 
 /** A snapshot of the server's state, for monitor pages and metrics. */
@@ -89,12 +102,15 @@ export class ChatServer {
   readonly hostname: string;
   /** The port listened on (the real one when 0 was asked). */
   readonly port: number;
+  /** The TLS port listened on, when TLS is on. */
+  readonly tlsPort: number | undefined;
   /** When the server started, ms since the epoch. */
   readonly startedAt: number = Date.now();
   /** Resolves when the server has closed. */
   readonly finished: Promise<void>;
   readonly #context: IrcContext;
   readonly #listener: Deno.Listener;
+  readonly #tlsListener: Deno.TlsListener | undefined;
   readonly #history: HistoryStore | undefined;
   readonly #status: StatusBoard | undefined;
   readonly #sessions = new Set<IrcSession>();
@@ -109,8 +125,11 @@ export class ChatServer {
     context: IrcContext,
     history: HistoryStore | undefined,
     status: StatusBoard | undefined,
+    tlsListener?: Deno.TlsListener,
   ) {
     this.#listener = listener;
+    this.#tlsListener = tlsListener;
+    this.tlsPort = tlsListener && (tlsListener.addr as Deno.NetAddr).port;
     this.#context = context;
     this.#history = history;
     this.#status = status;
@@ -128,7 +147,8 @@ export class ChatServer {
     if (status) this.#timers.push(setInterval(() => this.#publish(), STATUS_INTERVAL_MS));
     if (history) this.#timers.push(setInterval(() => history.prune(), 60 * 60 * 1000));
     this.#publish();
-    this.#accept();
+    this.#accept(listener, "tcp");
+    if (tlsListener) this.#accept(tlsListener, "tls");
   }
 
   /**
@@ -209,23 +229,26 @@ export class ChatServer {
   }
 
   async #shutdown(reason: string): Promise<void> {
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
+    for (const listener of [this.#listener, this.#tlsListener]) {
+      try {
+        listener?.close();
+      } catch {
+        // Already closed.
+      }
     }
     for (const timer of this.#timers) clearInterval(timer);
     await Promise.all([...this.#sessions].map((session) => session.close(reason)));
     for (const member of [...this.hub.members.values()]) this.hub.kick(member.nick, reason);
     this.#context.flusher.flush();
     this.#history?.close();
+    this.#context.accounts?.close();
     this.#status?.close();
     this.#finish();
   }
 
-  async #accept(): Promise<void> {
+  async #accept(listener: Deno.Listener, transport: string): Promise<void> {
     try {
-      for await (const conn of this.#listener) this.attach(new StreamConnection(conn, "tcp"));
+      for await (const conn of listener) this.attach(new StreamConnection(conn, transport));
     } catch (error) {
       if (!this.#closing) log.error("Accepting connections failed: {error}", { error });
     }
@@ -289,27 +312,31 @@ function createServer(options: ServerOptions): ChatServer {
   const history = dataDir === false
     ? undefined
     : HistoryStore.open(dataDir, { retentionMs: (options.retentionDays ?? 30) * DAY_MS });
-  let listener: Deno.Listener;
-  try {
-    listener = Deno.listen({ hostname, port });
-  } catch (error) {
+  const accounts = dataDir === false ? undefined : AccountStore.open(dataDir, {
+    maxNameLength: options.limits?.nickLength ?? DEFAULT_LIMITS.nickLength,
+  });
+  const listeners: Deno.Listener[] = [];
+  const closeAll = () => {
+    for (const listener of listeners) listener.close();
     history?.close();
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new Deno.errors.AddrInUse(
-        `Cannot listen on ${hostname}:${port}: the port is already in use (choose another with --port)`,
-      );
+    accounts?.close();
+  };
+  try {
+    listeners.push(listen(hostname, port, "--port"));
+    if (options.tls) {
+      listeners.push(listen(hostname, options.tls.port ?? 54443, "--tls-port", options.tls));
     }
-    throw new Error(`Cannot listen on ${hostname}:${port}: ${(error as Error).message}`, {
-      cause: error,
-    });
+  } catch (error) {
+    closeAll();
+    throw error;
   }
+  const [listener, tlsListener] = listeners;
   let status: StatusBoard | undefined;
   if (options.status ?? true) {
     try {
       status = StatusBoard.create((listener.addr as Deno.NetAddr).port);
     } catch (error) {
-      listener.close();
-      history?.close();
+      closeAll();
       throw error;
     }
   }
@@ -322,6 +349,25 @@ function createServer(options: ServerOptions): ChatServer {
     version: denoJson.version,
     createdAt: Date.now(),
     motd: motd === "" ? [] : motd.split(/\r?\n/),
+    accounts,
   };
-  return new ChatServer(listener, context, history, status);
+  return new ChatServer(listener, context, history, status, tlsListener as Deno.TlsListener);
+}
+
+/** A TCP listener, or a TLS one when `tls` is given, with errors that name the option. */
+function listen(hostname: string, port: number, option: string, tls?: TlsOptions): Deno.Listener {
+  try {
+    return tls
+      ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
+      : Deno.listen({ hostname, port });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot listen on ${hostname}:${port}: the port is already in use (choose another with ${option})`,
+      );
+    }
+    throw new Error(`Cannot listen on ${hostname}:${port}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 }

@@ -22,6 +22,8 @@ const READ_BUFFER_BYTES = 4096;
 export class StreamConnection implements Connection {
   /** `tcp` or `tls`. */
   readonly transport: string;
+  /** True on TLS. */
+  readonly secure: boolean;
   /** The peer's IP address. */
   readonly remoteAddress: string;
   #conn: Deno.Conn;
@@ -34,6 +36,7 @@ export class StreamConnection implements Connection {
   constructor(conn: Deno.Conn, transport = "tcp") {
     this.#conn = conn;
     this.transport = transport;
+    this.secure = "handshake" in conn;
     const address = conn.remoteAddr;
     this.remoteAddress = address.transport === "tcp" ? address.hostname : "localhost";
     // Lines are already gathered into one write per flush; Nagle would only add latency.

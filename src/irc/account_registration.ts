@@ -1,0 +1,93 @@
+/**
+ * IRCv3 `draft/account-registration`: `REGISTER <account> {<email> | *} <password>` makes the
+ * client's current nick an account and logs the client in. The account name must be the
+ * nick (`*` means the nick); the e-mail address is not used (nothing is verified by mail).
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { RegisterFailure, RegisterResult } from "../chat/accounts.ts";
+import { maskOf } from "../chat/member.ts";
+import { foldCase, type IrcMessage } from "./message.ts";
+import { Numeric } from "./numerics.ts";
+import { isLoopback } from "./sasl.ts";
+import type { IrcSession } from "./session.ts";
+
+const log = getLogger(["shmooze", "irc", "accounts"]);
+const FAIL_CODES: Record<RegisterFailure, string> = {
+  "bad-account-name": "BAD_ACCOUNT_NAME",
+  "account-exists": "ACCOUNT_EXISTS",
+  "weak-password": "WEAK_PASSWORD",
+  "temporarily-unavailable": "TEMPORARILY_UNAVAILABLE",
+};
+
+/**
+ * Handles `REGISTER` from a registered client.
+ *
+ * @param session The client.
+ * @param message The command.
+ * @returns Resolves when the reply is queued.
+ *
+ * @example
+ * ```ts ignore
+ * const COMMANDS = { REGISTER: registerAccount };
+ * ```
+ */
+export async function registerAccount(session: IrcSession, message: IrcMessage): Promise<void> {
+  const [requested, _email, password] = message.params;
+  if (password === undefined) return session.needMoreParams("REGISTER");
+  const accounts = session.context.accounts;
+  const name = requested === "*" ? session.nick : requested;
+  if (accounts === undefined) {
+    return session.fail(
+      "REGISTER",
+      "TEMPORARILY_UNAVAILABLE",
+      name,
+      "This server keeps no accounts (it runs without a data directory)",
+    );
+  }
+  if (session.account !== undefined) {
+    return session.fail(
+      "REGISTER",
+      "ALREADY_AUTHENTICATED",
+      session.account,
+      `You are already logged in as ${session.account}`,
+    );
+  }
+  if (foldCase(name) !== foldCase(session.nick)) {
+    return session.fail(
+      "REGISTER",
+      "ACCOUNT_NAME_MUST_BE_NICK",
+      name,
+      "The account name must be your current nick",
+    );
+  }
+  if (!session.secure && !isLoopback(session.host)) {
+    return session.fail(
+      "REGISTER",
+      "TLS_REQUIRED",
+      name,
+      "Registering here would send your password in clear text; connect with TLS",
+    );
+  }
+  let result: RegisterResult;
+  try {
+    result = await accounts.register(name, password, session.host);
+  } catch (error) {
+    log.error("Registering {name} failed: {error}", { name, error });
+    return session.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", name, "The account store failed");
+  }
+  if (session.closed) return;
+  if (!result.ok) return session.fail("REGISTER", FAIL_CODES[result.reason], name, result.message);
+  session.account = result.account.name;
+  session.send({
+    command: "REGISTER",
+    params: ["SUCCESS", result.account.name, "Account created"],
+  });
+  session.reply(
+    Numeric.RPL_LOGGEDIN,
+    maskOf(session),
+    result.account.name,
+    `You are now logged in as ${result.account.name}`,
+  );
+}

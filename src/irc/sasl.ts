@@ -1,0 +1,184 @@
+/**
+ * IRCv3 `sasl` with the PLAIN mechanism: `AUTHENTICATE PLAIN`, `AUTHENTICATE +`, then the
+ * base64 of `authzid NUL account NUL password` (in 400-byte chunks), answered 900 + 903 or
+ * 904. PLAIN sends the password itself, so it is refused on a link that is neither TLS nor
+ * loopback: there anyone on the path could read it.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { LoginResult } from "../chat/accounts.ts";
+import { maskOf } from "../chat/member.ts";
+import { Numeric } from "./numerics.ts";
+import type { IrcSession } from "./session.ts";
+
+const log = getLogger(["shmooze", "irc", "sasl"]);
+/** A full AUTHENTICATE chunk: more follow. */
+const CHUNK = 400;
+/** Longest decoded PLAIN payload: two 32-byte names, a 256-character password, margin. */
+const MAX_PAYLOAD_BASE64 = 2048;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Whether an address is this machine (127.0.0.0/8, ::1, or a Unix-style local peer).
+ *
+ * @param address An IP address as a transport reports it.
+ * @returns True for loopback.
+ *
+ * @example
+ * ```ts
+ * import { isLoopback } from "./sasl.ts";
+ * console.log(isLoopback("127.0.0.1"), isLoopback("::1"), isLoopback("192.0.2.1")); // true true false
+ * ```
+ */
+export function isLoopback(address: string): boolean {
+  return address === "::1" || address === "localhost" || address.startsWith("127.") ||
+    address.startsWith("::ffff:127.");
+}
+
+/**
+ * One client's SASL conversation. The session creates it on the first AUTHENTICATE and
+ * holds registration back while an exchange is {@link SaslExchange.pending}.
+ *
+ * @example
+ * ```ts ignore
+ * this.#sasl ??= new SaslExchange(this, () => this.#completeRegistration());
+ * this.#sasl.handle(message.params);
+ * ```
+ */
+export class SaslExchange {
+  #session: IrcSession;
+  #onDone: () => void;
+  #mechanism: "PLAIN" | undefined;
+  #payload = "";
+  #checking = false;
+
+  /**
+   * @param session The client.
+   * @param onDone Called when an exchange ends (success, failure or abort).
+   */
+  constructor(session: IrcSession, onDone: () => void) {
+    this.#session = session;
+    this.#onDone = onDone;
+  }
+
+  /** Whether an exchange has started and not ended. */
+  get pending(): boolean {
+    return this.#mechanism !== undefined;
+  }
+
+  /**
+   * Handles one `AUTHENTICATE` line.
+   *
+   * @param params Its parameters.
+   */
+  handle(params: string[]): void {
+    const session = this.#session;
+    const arg = params[0];
+    if (arg === undefined || arg === "") return session.needMoreParams("AUTHENTICATE");
+    if (session.account !== undefined) {
+      return session.reply(Numeric.ERR_SASLALREADY, "You have already authenticated using SASL");
+    }
+    if (arg === "*") {
+      if (this.pending) this.#end();
+      return session.reply(Numeric.ERR_SASLABORTED, "SASL authentication aborted");
+    }
+    if (this.#checking) return;
+    if (!this.pending) return this.#start(arg);
+    if (arg !== "+") this.#payload += arg;
+    if (this.#payload.length > MAX_PAYLOAD_BASE64) {
+      this.#end();
+      return session.reply(Numeric.ERR_SASLTOOLONG, "SASL message too long");
+    }
+    if (arg.length < CHUNK) this.#check();
+  }
+
+  #start(mechanism: string): void {
+    const session = this.#session;
+    if (mechanism.toUpperCase() !== "PLAIN") {
+      session.reply(Numeric.RPL_SASLMECHS, "PLAIN", "are available SASL mechanisms");
+      return session.reply(Numeric.ERR_SASLFAIL, "SASL authentication failed");
+    }
+    if (session.context.accounts === undefined) {
+      return session.reply(
+        Numeric.ERR_SASLFAIL,
+        "SASL authentication failed: this server keeps no accounts (it runs without a data directory)",
+      );
+    }
+    if (!session.secure && !isLoopback(session.host)) {
+      return session.reply(
+        Numeric.ERR_SASLFAIL,
+        "SASL authentication failed: PLAIN would send your password in clear text; connect with TLS",
+      );
+    }
+    this.#mechanism = "PLAIN";
+    this.#payload = "";
+    session.send({ command: "AUTHENTICATE", params: ["+"] });
+  }
+
+  async #check(): Promise<void> {
+    const session = this.#session;
+    const accounts = session.context.accounts!;
+    const fields = decodePlain(this.#payload);
+    if (fields === undefined) {
+      this.#end();
+      return session.reply(Numeric.ERR_SASLFAIL, "SASL authentication failed: malformed PLAIN");
+    }
+    const [authzid, name, password] = fields;
+    this.#checking = true;
+    let result: LoginResult;
+    try {
+      result = await accounts.login(name, password, session.host);
+    } catch (error) {
+      log.error("Checking the password of {name} failed: {error}", { name, error });
+      result = { ok: false, reason: "invalid", retryAfterMs: 0 };
+    } finally {
+      this.#checking = false;
+    }
+    if (session.closed) return;
+    if (result.ok && (authzid === "" || authzid.toLowerCase() === name.toLowerCase())) {
+      session.account = result.account.name;
+      session.reply(
+        Numeric.RPL_LOGGEDIN,
+        maskOf({ nick: session.nick || "*", user: session.user || "*", host: session.host }),
+        result.account.name,
+        `You are now logged in as ${result.account.name}`,
+      );
+      session.reply(Numeric.RPL_SASLSUCCESS, "SASL authentication successful");
+      log.info("{nick} logged in as {account}", { nick: session.nick, account: name });
+    } else if (!result.ok && result.reason === "throttled") {
+      const seconds = Math.ceil(result.retryAfterMs / 1000);
+      session.reply(
+        Numeric.ERR_SASLFAIL,
+        `SASL authentication failed: too many attempts; try again in ${seconds} s`,
+      );
+    } else {
+      session.reply(
+        Numeric.ERR_SASLFAIL,
+        "SASL authentication failed: invalid account or password",
+      );
+    }
+    this.#end();
+  }
+
+  #end(): void {
+    this.#mechanism = undefined;
+    this.#payload = "";
+    this.#onDone();
+  }
+}
+
+/** `authzid NUL authcid NUL password` from base64, or undefined when malformed. */
+function decodePlain(payload: string): [string, string, string] | undefined {
+  if (!BASE64.test(payload)) return undefined;
+  let text: string;
+  try {
+    const bytes = Uint8Array.from(atob(payload), (c) => c.charCodeAt(0));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const fields = text.split("\0");
+  if (fields.length !== 3 || fields[1] === "") return undefined;
+  return fields as [string, string, string];
+}
