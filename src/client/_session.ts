@@ -107,12 +107,9 @@ export class ChatSession {
         return false;
       case "say":
       case "me": {
-        if (!this.#current) {
-          this.error("you are in no channel: /join #CHANNEL first");
-          return false;
-        }
+        const channel = this.#channelOr(undefined, "/join #CHANNEL first");
         const text = action.kind === "me" ? `\x01ACTION ${action.text}\x01` : action.text;
-        await this.#privmsg(this.#current, text);
+        if (channel) await this.#privmsg(channel, text);
         return false;
       }
       case "msg":
@@ -125,24 +122,16 @@ export class ChatSession {
         await client.send("JOIN", action.channel);
         return false;
       case "part": {
-        const channel = action.channel ?? this.#current;
-        if (!channel) {
-          this.error("you are in no channel to leave");
-          return false;
-        }
-        await client.send("PART", channel, ...(action.reason ? [action.reason] : []));
+        const channel = this.#channelOr(action.channel, "nothing to leave");
+        if (channel) await client.send("PART", channel, ...(action.reason ? [action.reason] : []));
         return false;
       }
       case "nick":
         await client.send("NICK", action.nick);
         return false;
       case "who": {
-        const channel = action.channel ?? this.#current;
-        if (!channel) {
-          this.error("you are in no channel: /who #CHANNEL");
-          return false;
-        }
-        await client.send("WHO", channel);
+        const channel = this.#channelOr(action.channel, "/who #CHANNEL");
+        if (channel) await client.send("WHO", channel);
         return false;
       }
       case "list":
@@ -180,15 +169,19 @@ export class ChatSession {
       );
       return;
     }
-    const conversation = target ?? this.#current;
-    if (!conversation) {
-      this.error("you are in no channel: /history #CHANNEL or /history NICK");
-      return;
-    }
+    const conversation = this.#channelOr(target, "/history #CHANNEL or /history NICK");
+    if (!conversation) return;
     const limit = Number(client.isupport.get("CHATHISTORY"));
     const wanted = count ?? DEFAULT_HISTORY;
     const n = limit > 0 ? Math.min(wanted, limit) : wanted;
     await client.send("CHATHISTORY", "LATEST", conversation, "*", String(n));
+  }
+
+  /** The channel given, else the current one; with neither, says what to do instead. */
+  #channelOr(given: string | undefined, hint: string): string | undefined {
+    const channel = given ?? this.#current;
+    if (!channel) this.error(`you are in no channel: ${hint}`);
+    return channel;
   }
 
   #setCurrent(channel: string | undefined): void {

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { DEFAULT_LIMITS } from "../irc/limits.ts";
+import { LineSplitter } from "../irc/line_splitter.ts";
 import { formatMessage, type IrcMessage, nickOf, parseMessage } from "../irc/message.ts";
 
 /** The IRCv3 capabilities shmooze's client asks for when the server offers them. */
@@ -424,13 +426,11 @@ export class IrcClient {
   /** Reads CR LF lines, answers PING, tracks our nick and ISUPPORT, queues the rest. */
   async #readLoop(): Promise<void> {
     const decoder = new TextDecoder();
-    let pending = "";
+    // A server line may carry a full tag section besides its 512 bytes.
+    const splitter = new LineSplitter(DEFAULT_LIMITS.maxTags + DEFAULT_LIMITS.maxLine);
     try {
       for await (const chunk of this.#conn.readable) {
-        pending += decoder.decode(chunk, { stream: true });
-        const lines = pending.split("\n");
-        pending = lines.pop()!;
-        for (const line of lines) this.#receive(line.endsWith("\r") ? line.slice(0, -1) : line);
+        for (const line of splitter.split(chunk)) this.#receive(decoder.decode(line));
       }
     } catch (error) {
       // Closing the socket ourselves interrupts the read: that is not an error.
