@@ -1,0 +1,244 @@
+/**
+ * `shmooze client` on a real terminal: tmux runs it in a detached session on a private
+ * socket, the test types with `send-keys` and reads the screen with `capture-pane`.
+ * A piped client in the same channel is the other side of the conversation.
+ */
+import assert from "node:assert/strict";
+import { ROOT, spawn, uniqueName, waitUntil } from "./_helpers.ts";
+import { startServe } from "./_irc.ts";
+import { type Peer, peerAvailable, startNgircd } from "./_peers.ts";
+
+const tmuxAvailable = (() => {
+  try {
+    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+let nickCounter = 0;
+
+function nick(label: string): string {
+  return `${label}${Deno.pid % 100000}m${++nickCounter}`;
+}
+
+/** The client running in a tmux session of its own tmux server. */
+class Terminal implements AsyncDisposable {
+  readonly #socket = uniqueName("tmux");
+  readonly #session = "client";
+
+  /** Starts `shmooze client ARGS` in a 120×50 terminal, kept on screen after it exits. */
+  static async start(args: string[]): Promise<Terminal> {
+    const terminal = new Terminal();
+    const command = [Deno.execPath(), "run", "-A", "--quiet", "main.ts", "client", ...args]
+      .map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(" ");
+    await terminal.#tmux(
+      "new-session",
+      "-d",
+      "-s",
+      terminal.#session,
+      "-x",
+      "120",
+      "-y",
+      "50",
+      "-c",
+      ROOT,
+      // The shell prints the exit status on the screen, where the test can read it.
+      `env NO_COLOR=1 ${command}; echo "[exit $?]"`,
+      ";",
+      "set-option",
+      "-t",
+      terminal.#session,
+      "remain-on-exit",
+      "on",
+    );
+    return terminal;
+  }
+
+  async #tmux(...args: string[]): Promise<string> {
+    const output = await new Deno.Command("tmux", {
+      args: ["-L", this.#socket, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!output.success) {
+      throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(output.stderr)}`);
+    }
+    return new TextDecoder().decode(output.stdout);
+  }
+
+  /** The screen and its scroll-back, trailing blank lines removed. */
+  async screen(): Promise<string> {
+    return (await this.#tmux("capture-pane", "-p", "-S", "-500", "-t", this.#session))
+      .trimEnd();
+  }
+
+  /** Types text; `Enter` presses the key. */
+  async type(text: string, enter = true): Promise<void> {
+    await this.#tmux("send-keys", "-t", this.#session, "-l", text);
+    if (enter) await this.#tmux("send-keys", "-t", this.#session, "Enter");
+  }
+
+  /** Waits until the screen shows the text (or matches the pattern). */
+  async waitFor(expected: string | RegExp, timeoutMs = 10_000): Promise<void> {
+    let last = "";
+    try {
+      await waitUntil(
+        async () => {
+          last = await this.screen();
+          return typeof expected === "string" ? last.includes(expected) : expected.test(last);
+        },
+        timeoutMs,
+        `${expected} on the terminal`,
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; the screen:\n${last}`);
+    }
+  }
+
+  /** Waits until the client has exited and returns its exit status. */
+  async exitStatus(timeoutMs = 10_000): Promise<number> {
+    await this.waitFor(/^\[exit \d+\]$/m, timeoutMs);
+    return Number(/^\[exit (\d+)\]$/m.exec(await this.screen())![1]);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#tmux("kill-server").catch(() => {});
+  }
+}
+
+/** The last line on screen: the prompt, with whatever is typed after it. */
+function lastLine(screen: string): string {
+  return screen.split("\n").at(-1) ?? "";
+}
+
+async function withNgircd(fn: (peer: Peer) => Promise<void>): Promise<void> {
+  const peer = await startNgircd({ floodLimitsOff: true });
+  try {
+    await fn(peer);
+  } finally {
+    await peer.stop();
+  }
+}
+
+Deno.test({
+  name:
+    "shmooze client --menu sends to all, sends privately, lists users, views history, renames and quits",
+  ignore: !tmuxAvailable || !peerAvailable("ngircd"),
+  fn: () =>
+    withNgircd(async (peer) => {
+      const menuNick = nick("menu");
+      const otherNick = nick("other");
+      const renamed = nick("renamed");
+      const server = ["--host", peer.host, "--port", String(peer.port)];
+      await using other = spawn(["main.ts", "client", ...server, "--nick", otherNick]);
+      await other.waitForLine("joined #lobby");
+      await using terminal = await Terminal.start([...server, "--nick", menuNick, "--menu"]);
+      await terminal.waitFor("joined #lobby");
+      await terminal.waitFor("1) Send a message to everyone in the channel");
+      await terminal.waitFor("6) Quit");
+      await other.waitForLine(`${menuNick} joined #lobby`);
+
+      await terminal.type("1");
+      await terminal.waitFor("message to #lobby>");
+      await terminal.type("hello from the menu");
+      await other.waitForLine(`[#lobby] <${menuNick}> hello from the menu`);
+
+      await terminal.type("2");
+      await terminal.waitFor("send to (nick)>");
+      await terminal.type(otherNick);
+      await terminal.waitFor(`message to ${otherNick}>`);
+      await terminal.type("only for you");
+      await other.waitForLine(`[private] <${menuNick}> only for you`);
+
+      await terminal.type("3");
+      await terminal.waitFor(new RegExp(`users in #lobby \\(2\\): .*${otherNick}`));
+
+      await terminal.type("4");
+      await terminal.waitFor("history of (channel or nick, Enter for #lobby)>");
+      await terminal.type("");
+      await terminal.waitFor("error: history is not available on this server");
+
+      await terminal.type("9");
+      await terminal.waitFor(`error: "9" is not on the menu: choose 1 to 6`);
+
+      await terminal.type("5");
+      await terminal.waitFor("new name>");
+      await terminal.type(renamed);
+      await terminal.waitFor(`you are now known as ${renamed}`);
+      await other.waitForLine(`${menuNick} is now known as ${renamed}`);
+
+      await terminal.type("6");
+      assert.equal(await terminal.exitStatus(), 0);
+      await terminal.waitFor("disconnected");
+      await other.waitForLine(`${renamed} quit`);
+      await other.closeStdin();
+      assert.equal((await other.done).code, 0);
+    }),
+});
+
+Deno.test({
+  name:
+    "shmooze client on a terminal prints arriving lines above the prompt and keeps half-typed text",
+  ignore: !tmuxAvailable || !peerAvailable("ngircd"),
+  fn: () =>
+    withNgircd(async (peer) => {
+      const typistNick = nick("typist");
+      const otherNick = nick("other");
+      const server = ["--host", peer.host, "--port", String(peer.port)];
+      await using terminal = await Terminal.start([...server, "--nick", typistNick]);
+      await terminal.waitFor("joined #lobby");
+      await terminal.waitFor(/#lobby>$/);
+      await using other = spawn(["main.ts", "client", ...server, "--nick", otherNick]);
+      await other.waitForLine("joined #lobby");
+
+      await terminal.type("half typed", false);
+      await terminal.waitFor(/#lobby> half typed$/);
+      await other.writeLine("interrupting you");
+      await terminal.waitFor(`[#lobby] <${otherNick}> interrupting you`);
+      const screen = await terminal.screen();
+      assert.equal(lastLine(screen), "#lobby> half typed");
+
+      await terminal.type(" and finished");
+      await other.waitForLine(`[#lobby] <${typistNick}> half typed and finished`);
+      await terminal.waitFor(`<${typistNick}> half typed and finished`);
+      // The typed line is replaced by its rendering, not shown twice.
+      assert.doesNotMatch(await terminal.screen(), /#lobby> half typed and finished/);
+
+      await terminal.type("/quit see you");
+      assert.equal(await terminal.exitStatus(), 0);
+      await other.waitForLine(new RegExp(`${typistNick} quit \\(.*see you`));
+      await other.closeStdin();
+      assert.equal((await other.done).code, 0);
+    }),
+});
+
+Deno.test({
+  name: "shmooze client --menu views a channel's history from shmooze serve",
+  ignore: !tmuxAvailable,
+  async fn() {
+    await using server = await startServe({ timeoutMs: 120_000 });
+    const writerNick = nick("writer");
+    const readerNick = nick("reader");
+    const address = ["--host", "127.0.0.1", "--port", String(server.port)];
+    {
+      await using writer = spawn(["main.ts", "client", ...address, "--nick", writerNick]);
+      await writer.waitForLine("joined #lobby");
+      await writer.writeLine("said before you came");
+      await writer.waitForLine(`<${writerNick}> said before you came`);
+      await writer.closeStdin();
+      assert.equal((await writer.done).code, 0);
+    }
+    await using terminal = await Terminal.start([...address, "--nick", readerNick, "--menu"]);
+    await terminal.waitFor("joined #lobby");
+    await terminal.type("4");
+    await terminal.waitFor("history of (channel or nick, Enter for #lobby)>");
+    await terminal.type("#lobby");
+    await terminal.waitFor("history of #lobby:");
+    await terminal.waitFor(`[#lobby] <${writerNick}> said before you came`);
+    await terminal.waitFor("end of history of #lobby (1 message)");
+    await terminal.type("6");
+    assert.equal(await terminal.exitStatus(), 0);
+  },
+});
