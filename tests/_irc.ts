@@ -39,12 +39,12 @@ export class IrcTestClient {
   nick = "";
   /** Whether PINGs are answered. */
   autoPong = true;
-  #conn: Deno.TcpConn;
+  #conn: Deno.Conn;
   #cursor = 0;
   #listeners = new Set<() => void>();
   #encoder = new TextEncoder();
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.#conn = conn;
     this.closed = this.#read();
   }
@@ -58,6 +58,24 @@ export class IrcTestClient {
    */
   static async connect(port: number, hostname = "127.0.0.1"): Promise<IrcTestClient> {
     return new IrcTestClient(await Deno.connect({ hostname, port }));
+  }
+
+  /**
+   * Connects with TLS, trusting one certificate, and completes the handshake.
+   *
+   * @param port The TLS port.
+   * @param caCert The PEM certificate to trust (the server's self-signed one).
+   * @param hostname The address.
+   * @returns The client.
+   */
+  static async connectTls(
+    port: number,
+    caCert: string,
+    hostname = "127.0.0.1",
+  ): Promise<IrcTestClient> {
+    const conn = await Deno.connectTls({ hostname, port, caCerts: [caCert] });
+    await conn.handshake();
+    return new IrcTestClient(conn);
   }
 
   /**
@@ -256,7 +274,7 @@ export interface ServeOptions extends SpawnOptions {
 }
 
 /**
- * Starts `deno run -A main.ts serve --host 127.0.0.1 --port 0` and waits for its
+ * Starts `deno run -A main.ts serve --host 127.0.0.1 --port 0 --no-http` and waits for its
  * `listening on` line.
  *
  * @param options Arguments, data directory, status board.
@@ -274,6 +292,7 @@ export async function startServe(options: ServeOptions = {}): Promise<ServeProce
     "0",
     "--data",
     dataDir,
+    "--no-http",
     ...(options.status ? [] : ["--no-status"]),
     ...(options.args ?? []),
   ], options);

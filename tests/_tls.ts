@@ -21,9 +21,13 @@ export interface TestCertificate extends AsyncDisposable {
  * Makes a self-signed certificate valid for a day.
  *
  * @param commonName The subject CN (also the DNS subjectAltName).
+ * @param addresses IP addresses it is valid for.
  * @returns The certificate; `await using` removes its directory.
  */
-export async function makeTestCertificate(commonName = "localhost"): Promise<TestCertificate> {
+export async function makeTestCertificate(
+  commonName = "localhost",
+  addresses: string[] = ["127.0.0.1"],
+): Promise<TestCertificate> {
   const dir = await Deno.makeTempDir({ prefix: "shmooze-tls-test-" });
   const certFile = `${dir}/cert.pem`;
   const keyFile = `${dir}/key.pem`;
@@ -41,7 +45,7 @@ export async function makeTestCertificate(commonName = "localhost"): Promise<Tes
       "-subj",
       `/CN=${commonName}`,
       "-addext",
-      `subjectAltName=DNS:${commonName},IP:127.0.0.1`,
+      `subjectAltName=DNS:${commonName},${addresses.map((ip) => `IP:${ip}`).join(",")}`,
       // openssl marks a self-signed certificate CA:TRUE by default; rustls (Deno's TLS) then
       // refuses it as a server's own certificate (CaUsedAsEndEntity).
       "-addext",
