@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import { IrcTestClient, withServer } from "./_irc.ts";
+import { makeTestCertificate } from "./_tls.ts";
+import type { ChatServer, ServerOptions } from "../src/server/server.ts";
+
+const PASSWORD = "correct horse battery";
+
+/** A server with a temporary data directory (accounts and history), removed after. */
+async function withAccounts(
+  options: ServerOptions,
+  body: (server: ChatServer) => Promise<void>,
+): Promise<void> {
+  const dataDir = await Deno.makeTempDir({ prefix: "shmooze-accounts-irc-test-" });
+  try {
+    await withServer({ dataDir, ...options }, body);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+/** Registers `nick` as an account over a fresh connection and returns the logged-in client. */
+async function registeredUser(port: number, nick: string): Promise<IrcTestClient> {
+  const client = await IrcTestClient.register(port, nick);
+  await client.send(`REGISTER * * :${PASSWORD}`);
+  await client.waitFor((m) => m.command === "REGISTER" && m.params[0] === "SUCCESS");
+  await client.waitFor("900");
+  return client;
+}
+
+/** The `AUTHENTICATE` payload of SASL PLAIN. */
+function plain(account: string, password: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(`\0${account}\0${password}`)));
+}
+
+/** Starts registration with SASL PLAIN and returns the numeric that ended the exchange. */
+async function saslLogin(client: IrcTestClient, nick: string, password: string) {
+  await client.send("CAP LS 302");
+  await client.send(`NICK ${nick}`);
+  await client.send(`USER ${nick} 0 * :${nick}`);
+  await client.send("CAP REQ :sasl");
+  await client.waitFor((m) => m.command === "CAP" && m.params[1] === "ACK");
+  await client.send("AUTHENTICATE PLAIN");
+  const next = await client.waitFor((m) => m.command === "AUTHENTICATE" || m.command === "904");
+  if (next.command === "904") return next;
+  await client.send(`AUTHENTICATE ${plain(nick, password)}`);
+  return await client.waitFor((m) => ["900", "904"].includes(m.command));
+}
+
+Deno.test("REGISTER makes the nick an account and logs the client in", async () => {
+  await withAccounts({}, async (server) => {
+    await using ann = await IrcTestClient.register(server.port, "ann");
+    await ann.send(`REGISTER * * :${PASSWORD}`);
+    const success = await ann.waitFor("REGISTER");
+    assert.deepEqual(success.params, ["SUCCESS", "ann", "Account created"]);
+    const loggedIn = await ann.waitFor("900");
+    assert.deepEqual(loggedIn.params.slice(1, 3), ["ann!ann@127.0.0.1", "ann"]);
+    await ann.send(`REGISTER * * :${PASSWORD}`);
+    const again = await ann.waitFor("FAIL");
+    assert.deepEqual(again.params.slice(0, 2), ["REGISTER", "ALREADY_AUTHENTICATED"]);
+  });
+});
+
+Deno.test("REGISTER answers FAIL for a taken account, a weak password and another name", async () => {
+  await withAccounts({}, async (server) => {
+    await (await registeredUser(server.port, "ann")).close();
+    await using bob = await IrcTestClient.register(server.port, "bob");
+    const codes = [];
+    for (const line of ["REGISTER bob * :short", "REGISTER carl * :" + PASSWORD]) {
+      await bob.send(line);
+      codes.push((await bob.waitFor("FAIL")).params[1]);
+    }
+    assert.deepEqual(codes, ["WEAK_PASSWORD", "ACCOUNT_NAME_MUST_BE_NICK"]);
+    await bob.send("REGISTER bob *");
+    await bob.waitFor("461");
+  });
+});
+
+Deno.test("A registered nick is refused (433) to anyone not logged in to it", async () => {
+  await withAccounts({}, async (server) => {
+    await (await registeredUser(server.port, "ann")).close();
+    await using mallory = await IrcTestClient.connect(server.port);
+    await mallory.send("NICK ann");
+    await mallory.send("USER m 0 * :m");
+    const refused = await mallory.waitFor("433");
+    assert.equal(refused.params[1], "ann");
+    assert.match(refused.params[2], /registered to an account; log in to it with SASL/);
+    await mallory.send("NICK mallory");
+    await mallory.waitFor("001");
+    await mallory.send("NICK Ann");
+    await mallory.waitFor((m) => m.command === "433" && m.params[1] === "Ann");
+    assert.equal(server.hub.find("ann"), undefined);
+  });
+});
+
+Deno.test("SASL PLAIN logs in over loopback and takes the registered nick", async () => {
+  await withAccounts({}, async (server) => {
+    await (await registeredUser(server.port, "ann")).close();
+    await using ann = await IrcTestClient.connect(server.port);
+    const result = await saslLogin(ann, "ann", PASSWORD);
+    assert.equal(result.command, "900");
+    await ann.waitFor("903");
+    await ann.send("CAP END");
+    await ann.waitFor("001");
+    await ann.send("AUTHENTICATE PLAIN");
+    await ann.waitFor("907");
+  });
+});
+
+Deno.test("SASL PLAIN: wrong passwords get 904, and the fourth attempt in a minute is throttled", async () => {
+  await withAccounts({}, async (server) => {
+    await (await registeredUser(server.port, "ann")).close();
+    const texts = [];
+    for (let i = 0; i < 4; i++) {
+      await using guesser = await IrcTestClient.connect(server.port);
+      const result = await saslLogin(guesser, "ann", `guess number ${i}`);
+      assert.equal(result.command, "904");
+      texts.push(result.params[1]);
+    }
+    assert.match(texts[2], /invalid account or password/);
+    assert.match(texts[3], /too many attempts; try again in \d+ s/);
+    // The right password is not even checked while the account is throttled.
+    await using ann = await IrcTestClient.connect(server.port);
+    assert.equal((await saslLogin(ann, "ann", PASSWORD)).command, "904");
+  });
+});
+
+Deno.test("AUTHENTICATE * aborts with 906 and an unknown mechanism gets 908 and 904", async () => {
+  await withAccounts({}, async (server) => {
+    await using client = await IrcTestClient.connect(server.port);
+    await client.send("AUTHENTICATE SCRAM-SHA-256");
+    const mechanisms = await client.waitFor("908");
+    assert.equal(mechanisms.params[1], "PLAIN");
+    await client.waitFor("904");
+    await client.send("AUTHENTICATE PLAIN");
+    await client.waitFor("AUTHENTICATE");
+    await client.send("AUTHENTICATE *");
+    await client.waitFor("906");
+  });
+});
+
+/** An IPv4 address of this machine that is not loopback, if it has one. */
+function outsideAddress(): string | undefined {
+  return Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+    ?.address;
+}
+
+Deno.test({
+  name: "SASL PLAIN and REGISTER are refused on plain TCP from another address, accepted on TLS",
+  ignore: outsideAddress() === undefined,
+  fn: async () => {
+    const address = outsideAddress()!;
+    await using cert = await makeTestCertificate("localhost", ["127.0.0.1", address]);
+    await withAccounts(
+      { hostname: "0.0.0.0", tls: { cert: cert.cert, key: cert.key, port: 0 } },
+      async (server) => {
+        await using plainTcp = await IrcTestClient.connect(server.port, address);
+        const refused = await saslLogin(plainTcp, "ann", PASSWORD);
+        assert.equal(refused.command, "904");
+        assert.match(refused.params[1], /clear text; connect with TLS/);
+        await plainTcp.send("CAP END");
+        await plainTcp.waitFor("001");
+        await plainTcp.send(`REGISTER * * :${PASSWORD}`);
+        const fail = await plainTcp.waitFor("FAIL");
+        assert.deepEqual(fail.params.slice(0, 2), ["REGISTER", "TLS_REQUIRED"]);
+        await plainTcp.close();
+
+        await using secure = await IrcTestClient.connectTls(server.tlsPort!, cert.cert, address);
+        await secure.register("ann");
+        await secure.send(`REGISTER * * :${PASSWORD}`);
+        await secure.waitFor("900");
+        await secure.close();
+        await using again = await IrcTestClient.connectTls(server.tlsPort!, cert.cert, address);
+        assert.equal((await saslLogin(again, "ann", PASSWORD)).command, "900");
+      },
+    );
+  },
+});
+
+Deno.test("Private message history is served only to the logged-in owner of the nick", async () => {
+  await withAccounts({}, async (server) => {
+    await using ann = await registeredUser(server.port, "ann");
+    await using bob = await IrcTestClient.register(server.port, "bob");
+    await bob.send("PRIVMSG ann :for ann only");
+    await ann.waitFor("PRIVMSG");
+    await bob.send("PRIVMSG carl :nobody home");
+    await bob.waitFor("401");
+
+    await ann.send("CHATHISTORY LATEST bob * 10");
+    const replay = await ann.waitFor("PRIVMSG");
+    assert.equal(replay.params[1], "for ann only");
+
+    await bob.send("CHATHISTORY LATEST ann * 10");
+    const refused = await bob.waitFor("FAIL");
+    assert.deepEqual(refused.params.slice(0, 4), [
+      "CHATHISTORY",
+      "ACCOUNT_REQUIRED",
+      "LATEST",
+      "ann",
+    ]);
+    await bob.send(
+      "CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z timestamp=2100-01-01T00:00:00.000Z 10",
+    );
+    await bob.send("PING done");
+    const lines = [];
+    for (
+      let m = await bob.waitFor(() => true);
+      m.command !== "PONG";
+      m = await bob.waitFor(() => true)
+    ) {
+      lines.push(m);
+    }
+    assert.ok(!lines.some((m) => m.command === "CHATHISTORY" && m.params[1] === "ann"));
+  });
+});
+
+Deno.test("Whoever takes a free nick later cannot read what was said to its previous holder", async () => {
+  await withAccounts({}, async (server) => {
+    await using bob = await IrcTestClient.register(server.port, "bob");
+    const carl = await IrcTestClient.register(server.port, "carl");
+    await bob.send("PRIVMSG carl :meet at noon");
+    await carl.waitFor("PRIVMSG");
+    await carl.send("QUIT");
+    await carl.closed;
+    await using impostor = await IrcTestClient.register(server.port, "carl");
+    await impostor.send("CHATHISTORY LATEST bob * 10");
+    const refused = await impostor.waitFor("FAIL");
+    assert.equal(refused.params[1], "ACCOUNT_REQUIRED");
+    assert.ok(!impostor.lines.some((m) => m.params.includes("meet at noon")));
+  });
+});
