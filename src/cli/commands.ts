@@ -1,5 +1,4 @@
 import type { Command } from "./command.ts";
-import { notYetAvailable } from "./command.ts";
 import { benchCommand } from "./bench.ts";
 import { demoCommand } from "./demo.ts";
 import { ipcCommand } from "./ipc.ts";
