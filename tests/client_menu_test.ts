@@ -80,6 +80,11 @@ class Terminal implements AsyncDisposable {
     if (enter) await this.#tmux("send-keys", "-t", this.#session, "Enter");
   }
 
+  /** Presses a key by its tmux name, e.g. `C-c`. */
+  async press(key: string): Promise<void> {
+    await this.#tmux("send-keys", "-t", this.#session, key);
+  }
+
   /** Waits until the screen shows the text (or matches the pattern). */
   async waitFor(expected: string | RegExp, timeoutMs = 10_000): Promise<void> {
     let last = "";
@@ -241,4 +246,28 @@ Deno.test({
     await terminal.type("6");
     assert.equal(await terminal.exitStatus(), 0);
   },
+});
+
+Deno.test({
+  name: "shmooze client on a terminal quits cleanly on Ctrl-C, dropping the unsent line",
+  ignore: !tmuxAvailable || !peerAvailable("ngircd"),
+  fn: () =>
+    withNgircd(async (peer) => {
+      const typistNick = nick("typist");
+      const otherNick = nick("other");
+      const server = ["--host", peer.host, "--port", String(peer.port)];
+      await using other = spawn(["main.ts", "client", ...server, "--nick", otherNick]);
+      await other.waitForLine("joined #lobby");
+      await using terminal = await Terminal.start([...server, "--nick", typistNick]);
+      await terminal.waitFor("joined #lobby");
+      await terminal.type("never sent", false);
+      await terminal.waitFor(/#lobby> never sent$/);
+      await terminal.press("C-c");
+      assert.equal(await terminal.exitStatus(), 0);
+      await terminal.waitFor("disconnected");
+      await other.waitForLine(`${typistNick} quit`);
+      assert.ok(!other.lines.some((line) => line.includes("never sent")));
+      await other.closeStdin();
+      assert.equal((await other.done).code, 0);
+    }),
 });

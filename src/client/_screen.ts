@@ -15,6 +15,7 @@ export class Screen {
   readonly interactive: boolean;
   #rl: readline.Interface;
   #prompting = false;
+  #closed = false;
 
   /**
    * @param interactive Whether standard input is a terminal.
@@ -28,6 +29,16 @@ export class Screen {
     });
     // Ctrl-C ends the input like Ctrl-D does, so the client quits politely.
     this.#rl.on("SIGINT", () => this.#rl.close());
+    // The prompt goes (with any unsent text); lines that arrive while the client quits are
+    // printed without one.
+    this.#rl.on("close", () => {
+      if (this.#prompting) {
+        readline.clearLine(process.stdout, 0);
+        readline.cursorTo(process.stdout, 0);
+      }
+      this.#closed = true;
+      this.#prompting = false;
+    });
   }
 
   /**
@@ -52,7 +63,7 @@ export class Screen {
    * @param text The prompt.
    */
   prompt(text: string): void {
-    if (!this.interactive) return;
+    if (!this.interactive || this.#closed) return;
     this.#rl.setPrompt(text);
     this.#prompting = true;
     this.#rl.prompt(true);
@@ -77,11 +88,6 @@ export class Screen {
 
   /** Stops reading input and leaves the terminal as it was. */
   close(): void {
-    if (this.#prompting) {
-      readline.clearLine(process.stdout, 0);
-      readline.cursorTo(process.stdout, 0);
-    }
-    this.#prompting = false;
     this.#rl.close();
   }
 }

@@ -221,9 +221,9 @@ export class ChatSession {
       case "PRIVMSG":
       case "NOTICE": {
         const [target, raw = ""] = p;
-        // Servers are named like hosts; users come as nick!user@host.
-        const fromServer = !message.source ||
-          (!message.source.includes("!") && message.source.includes("."));
+        // Users come as nick!user@host (our own echoed lines as our bare nick); a bare name
+        // is the server.
+        const fromServer = !message.source || (!message.source.includes("!") && !self);
         if (fromServer) {
           show(this.#paint("dim", `-${message.source ?? "server"}- ${clean(raw)}`));
           return;
