@@ -232,7 +232,7 @@ Deno.test("serve shows a QUIT to others when a client quits or its connection dr
     const dropped = await ann.waitFor("QUIT");
     assert.equal(dropped.source, "carl!carl@127.0.0.1");
     // The nick is free again.
-    await using carl2 = await IrcTestClient.register(server.port, "carl");
+    await using _carl = await IrcTestClient.register(server.port, "carl");
     assert.deepEqual(server.stats().channels[0].members, ["ann"]);
     assert.equal(server.stats().clients, 2);
   });
