@@ -10,6 +10,7 @@
  * @module
  */
 import type { HistoryAnchor, HistoryRecord, HistorySelector } from "../chat/history.ts";
+import { RateLimiter } from "../chat/rate_limiter.ts";
 import { eventTags } from "./encode.ts";
 import { foldCase, type IrcMessage } from "./message.ts";
 import type { IrcSession } from "./session.ts";
@@ -17,6 +18,9 @@ import type { IrcSession } from "./session.ts";
 const SUBCOMMANDS = new Set(["LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"]);
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 let batchCounter = 0;
+/** Each query reads the database, so a client gets a budget beside its flood allowance. */
+const BUDGET_WINDOW_MS = 10_000;
+const budgets = new WeakMap<IrcSession, RateLimiter>();
 
 /**
  * Parses a `timestamp=…` or `msgid=…` message reference.
@@ -51,6 +55,24 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
   const [rawSub, ...args] = message.params;
   const sub = (rawSub ?? "").toUpperCase();
   if (rawSub === undefined) return session.needMoreParams("CHATHISTORY");
+  const { historyBudget } = session.context.limits;
+  let budget = budgets.get(session);
+  if (budget === undefined) {
+    budget = new RateLimiter({ limit: historyBudget, windowMs: BUDGET_WINDOW_MS });
+    budgets.set(session, budget);
+  }
+  if (!budget.take("")) {
+    const seconds = Math.ceil(budget.retryAfter("") / 1000);
+    return session.fail(
+      "CHATHISTORY",
+      "MESSAGE_ERROR",
+      sub,
+      args[0] ?? "*",
+      `Too many history requests (${historyBudget} in ${
+        BUDGET_WINDOW_MS / 1000
+      } s); try again in ${seconds} s`,
+    );
+  }
   if (!SUBCOMMANDS.has(sub)) {
     return session.fail("CHATHISTORY", "UNKNOWN_COMMAND", rawSub, "Unknown command");
   }

@@ -24,6 +24,12 @@ export interface IrcLimits {
   registrationTimeout: number;
   /** Most connections from one IP address. @default {16} */
   maxConnectionsPerIp: number;
+  /** New connections accepted from one IP address in any minute; loopback is exempt. @default {30} */
+  connectionsPerMinute: number;
+  /** Bytes a client may send before registration completes; more closes it. @default {16384} */
+  maxUnregisteredBytes: number;
+  /** CHATHISTORY commands one client may send in any 10 seconds. @default {20} */
+  historyBudget: number;
   /** NICKLEN. @default {32} */
   nickLength: number;
   /** CHANNELLEN. @default {64} */
@@ -57,6 +63,9 @@ export const DEFAULT_LIMITS: Readonly<IrcLimits> = Object.freeze({
   pingTimeout: 60,
   registrationTimeout: 60,
   maxConnectionsPerIp: 16,
+  connectionsPerMinute: 30,
+  maxUnregisteredBytes: 16 * 1024,
+  historyBudget: 20,
   nickLength: 32,
   channelLength: 64,
   topicLength: 390,

@@ -194,11 +194,17 @@ export class IrcSession implements Member {
    * @returns Resolves when the connection has ended.
    */
   async run(): Promise<void> {
-    const { maxTags, maxLine } = this.context.limits;
+    const { maxTags, maxLine, maxUnregisteredBytes } = this.context.limits;
     let reason = "Connection closed";
+    let unregisteredBytes = 0;
     try {
       for await (const raw of this.#connection.lines(maxTags + maxLine)) {
         if (this.#closed) break;
+        // Flood control starts at registration; until then the budget is this byte count.
+        if (!this.#registered && (unregisteredBytes += raw.length + 2) > maxUnregisteredBytes) {
+          reason = `Sent more than ${maxUnregisteredBytes} bytes before registering`;
+          break;
+        }
         this.#lastActivity = Date.now();
         this.#pingSentAt = 0;
         if (this.#registered && !this.#takeToken()) await this.#floodDelay();

@@ -14,9 +14,11 @@ import { AccountStore } from "../chat/accounts.ts";
 import type { Connection } from "../chat/connection.ts";
 import { defaultDataDir, HistoryStore } from "../chat/history.ts";
 import { ChatHub, type RecentMessage } from "../chat/hub.ts";
+import { RateLimiter } from "../chat/rate_limiter.ts";
 import { Flusher } from "../chat/send_queue.ts";
 import { encodeLine } from "../irc/encode.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
+import { isLoopback } from "../irc/sasl.ts";
 import { type IrcContext, IrcSession } from "../irc/session.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { StreamConnection } from "./stream_connection.ts";
@@ -115,6 +117,7 @@ export class ChatServer {
   readonly #status: StatusBoard | undefined;
   readonly #sessions = new Set<IrcSession>();
   readonly #perAddress = new Map<string, number>();
+  #connectionRate: RateLimiter | undefined;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #closing: Promise<void> | undefined;
   #finish!: () => void;
@@ -153,7 +156,8 @@ export class ChatServer {
 
   /**
    * Runs an IRC session on a connection from any transport. Refuses it (with an ERROR line)
-   * when its address already has the most connections allowed.
+   * when its address already has the most connections allowed, or opened too many in the
+   * last minute (loopback excepted: local tools and tests reconnect freely).
    *
    * @param connection The client's connection.
    * @returns The session, or undefined when refused or closing.
@@ -161,11 +165,16 @@ export class ChatServer {
   attach(connection: Connection): IrcSession | undefined {
     const address = connection.remoteAddress;
     const count = this.#perAddress.get(address) ?? 0;
-    const limit = this.#context.limits.maxConnectionsPerIp;
-    if (this.#closing || count >= limit) {
-      const reason = this.#closing
-        ? "Server shutting down"
-        : `Too many connections from your IP address (${limit})`;
+    const { maxConnectionsPerIp: limit, connectionsPerMinute } = this.#context.limits;
+    this.#connectionRate ??= new RateLimiter({ limit: connectionsPerMinute, windowMs: 60_000 });
+    const reason = this.#closing
+      ? "Server shutting down"
+      : count >= limit
+      ? `Too many connections from your IP address (${limit})`
+      : !isLoopback(address) && !this.#connectionRate.take(address)
+      ? `Too many new connections from your IP address (${connectionsPerMinute} a minute)`
+      : undefined;
+    if (reason !== undefined) {
       const line = encodeLine({
         command: "ERROR",
         params: [`Closing Link: ${address} (${reason})`],
