@@ -4,9 +4,9 @@
  * A piped client in the same channel is the other side of the conversation.
  */
 import assert from "node:assert/strict";
-import { ROOT, spawn, uniqueName, waitUntil } from "./_helpers.ts";
+import { type Child, ROOT, spawn, uniqueName, waitUntil } from "./_helpers.ts";
 import { startServe } from "./_irc.ts";
-import { type Peer, peerAvailable, startNgircd } from "./_peers.ts";
+import { peerAvailable, startNgircd } from "./_peers.ts";
 
 const tmuxAvailable = (() => {
   try {
@@ -118,106 +118,123 @@ function lastLine(screen: string): string {
   return screen.split("\n").at(-1) ?? "";
 }
 
-async function withNgircd(fn: (peer: Peer) => Promise<void>): Promise<void> {
-  const peer = await startNgircd({ floodLimitsOff: true });
-  try {
-    await fn(peer);
-  } finally {
-    await peer.stop();
-  }
+/**
+ * A terminal test against a fresh ngircd, beside a piped client called `other` that has
+ * joined #lobby; `server` holds the --host and --port arguments.
+ */
+function terminalTest(
+  name: string,
+  body: (server: string[], other: { nick: string; client: Child }) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: !tmuxAvailable || !peerAvailable("ngircd"),
+    async fn() {
+      const peer = await startNgircd({ floodLimitsOff: true });
+      try {
+        const server = ["--host", peer.host, "--port", String(peer.port)];
+        const otherNick = nick("other");
+        await using other = spawn(["main.ts", "client", ...server, "--nick", otherNick]);
+        await other.waitForLine("joined #lobby");
+        await body(server, { nick: otherNick, client: other });
+        await other.closeStdin();
+        assert.equal((await other.done).code, 0);
+      } finally {
+        await peer.stop();
+      }
+    },
+  });
 }
 
-Deno.test({
-  name:
-    "shmooze client --menu sends to all, sends privately, lists users, views history, renames and quits",
-  ignore: !tmuxAvailable || !peerAvailable("ngircd"),
-  fn: () =>
-    withNgircd(async (peer) => {
-      const menuNick = nick("menu");
-      const otherNick = nick("other");
-      const renamed = nick("renamed");
-      const server = ["--host", peer.host, "--port", String(peer.port)];
-      await using other = spawn(["main.ts", "client", ...server, "--nick", otherNick]);
-      await other.waitForLine("joined #lobby");
-      await using terminal = await Terminal.start([...server, "--nick", menuNick, "--menu"]);
-      await terminal.waitFor("joined #lobby");
-      await terminal.waitFor("1) Send a message to everyone in the channel");
-      await terminal.waitFor("6) Quit");
-      await other.waitForLine(`${menuNick} joined #lobby`);
+terminalTest(
+  "shmooze client --menu sends to all, sends privately, lists users, views history, renames and quits",
+  async (server, other) => {
+    const menuNick = nick("menu");
+    const renamed = nick("renamed");
+    await using terminal = await Terminal.start([...server, "--nick", menuNick, "--menu"]);
+    await terminal.waitFor("joined #lobby");
+    await terminal.waitFor("1) Send a message to everyone in the channel");
+    await terminal.waitFor("6) Quit");
+    await other.client.waitForLine(`${menuNick} joined #lobby`);
 
-      await terminal.type("1");
-      await terminal.waitFor("message to #lobby>");
-      await terminal.type("hello from the menu");
-      await other.waitForLine(`[#lobby] <${menuNick}> hello from the menu`);
+    await terminal.type("1");
+    await terminal.waitFor("message to #lobby>");
+    await terminal.type("hello from the menu");
+    await other.client.waitForLine(`[#lobby] <${menuNick}> hello from the menu`);
 
-      await terminal.type("2");
-      await terminal.waitFor("send to (nick)>");
-      await terminal.type(otherNick);
-      await terminal.waitFor(`message to ${otherNick}>`);
-      await terminal.type("only for you");
-      await other.waitForLine(`[private] <${menuNick}> only for you`);
+    await terminal.type("2");
+    await terminal.waitFor("send to (nick)>");
+    await terminal.type(other.nick);
+    await terminal.waitFor(`message to ${other.nick}>`);
+    await terminal.type("only for you");
+    await other.client.waitForLine(`[private] <${menuNick}> only for you`);
 
-      await terminal.type("3");
-      await terminal.waitFor(new RegExp(`users in #lobby \\(2\\): .*${otherNick}`));
+    await terminal.type("3");
+    await terminal.waitFor(new RegExp(`users in #lobby \\(2\\): .*${other.nick}`));
 
-      await terminal.type("4");
-      await terminal.waitFor("history of (channel or nick, Enter for #lobby)>");
-      await terminal.type("");
-      await terminal.waitFor("error: history is not available on this server");
+    await terminal.type("4");
+    await terminal.waitFor("history of (channel or nick, Enter for #lobby)>");
+    await terminal.type("");
+    await terminal.waitFor("error: history is not available on this server");
 
-      await terminal.type("9");
-      await terminal.waitFor(`error: "9" is not on the menu: choose 1 to 6`);
+    await terminal.type("9");
+    await terminal.waitFor(`error: "9" is not on the menu: choose 1 to 6`);
 
-      await terminal.type("5");
-      await terminal.waitFor("new name>");
-      await terminal.type(renamed);
-      await terminal.waitFor(`you are now known as ${renamed}`);
-      await other.waitForLine(`${menuNick} is now known as ${renamed}`);
+    await terminal.type("5");
+    await terminal.waitFor("new name>");
+    await terminal.type(renamed);
+    await terminal.waitFor(`you are now known as ${renamed}`);
+    await other.client.waitForLine(`${menuNick} is now known as ${renamed}`);
 
-      await terminal.type("6");
-      assert.equal(await terminal.exitStatus(), 0);
-      await terminal.waitFor("disconnected");
-      await other.waitForLine(`${renamed} quit`);
-      await other.closeStdin();
-      assert.equal((await other.done).code, 0);
-    }),
-});
+    await terminal.type("6");
+    assert.equal(await terminal.exitStatus(), 0);
+    await terminal.waitFor("disconnected");
+    await other.client.waitForLine(`${renamed} quit`);
+  },
+);
 
-Deno.test({
-  name:
-    "shmooze client on a terminal prints arriving lines above the prompt and keeps half-typed text",
-  ignore: !tmuxAvailable || !peerAvailable("ngircd"),
-  fn: () =>
-    withNgircd(async (peer) => {
-      const typistNick = nick("typist");
-      const otherNick = nick("other");
-      const server = ["--host", peer.host, "--port", String(peer.port)];
-      await using terminal = await Terminal.start([...server, "--nick", typistNick]);
-      await terminal.waitFor("joined #lobby");
-      await terminal.waitFor(/#lobby>$/);
-      await using other = spawn(["main.ts", "client", ...server, "--nick", otherNick]);
-      await other.waitForLine("joined #lobby");
+terminalTest(
+  "shmooze client on a terminal prints arriving lines above the prompt and keeps half-typed text",
+  async (server, other) => {
+    const typistNick = nick("typist");
+    await using terminal = await Terminal.start([...server, "--nick", typistNick]);
+    await terminal.waitFor("joined #lobby");
+    await terminal.waitFor(/#lobby>$/);
+    await other.client.waitForLine(`${typistNick} joined #lobby`);
 
-      await terminal.type("half typed", false);
-      await terminal.waitFor(/#lobby> half typed$/);
-      await other.writeLine("interrupting you");
-      await terminal.waitFor(`[#lobby] <${otherNick}> interrupting you`);
-      const screen = await terminal.screen();
-      assert.equal(lastLine(screen), "#lobby> half typed");
+    await terminal.type("half typed", false);
+    await terminal.waitFor(/#lobby> half typed$/);
+    await other.client.writeLine("interrupting you");
+    await terminal.waitFor(`[#lobby] <${other.nick}> interrupting you`);
+    assert.equal(lastLine(await terminal.screen()), "#lobby> half typed");
 
-      await terminal.type(" and finished");
-      await other.waitForLine(`[#lobby] <${typistNick}> half typed and finished`);
-      await terminal.waitFor(`<${typistNick}> half typed and finished`);
-      // The typed line is replaced by its rendering, not shown twice.
-      assert.doesNotMatch(await terminal.screen(), /#lobby> half typed and finished/);
+    await terminal.type(" and finished");
+    await other.client.waitForLine(`[#lobby] <${typistNick}> half typed and finished`);
+    await terminal.waitFor(`<${typistNick}> half typed and finished`);
+    // The typed line is replaced by its rendering, not shown twice.
+    assert.doesNotMatch(await terminal.screen(), /#lobby> half typed and finished/);
 
-      await terminal.type("/quit see you");
-      assert.equal(await terminal.exitStatus(), 0);
-      await other.waitForLine(new RegExp(`${typistNick} quit \\(.*see you`));
-      await other.closeStdin();
-      assert.equal((await other.done).code, 0);
-    }),
-});
+    await terminal.type("/quit see you");
+    assert.equal(await terminal.exitStatus(), 0);
+    await other.client.waitForLine(new RegExp(`${typistNick} quit \\(.*see you`));
+  },
+);
+
+terminalTest(
+  "shmooze client on a terminal quits cleanly on Ctrl-C, dropping the unsent line",
+  async (server, other) => {
+    const typistNick = nick("typist");
+    await using terminal = await Terminal.start([...server, "--nick", typistNick]);
+    await terminal.waitFor("joined #lobby");
+    await terminal.type("never sent", false);
+    await terminal.waitFor(/#lobby> never sent$/);
+    await terminal.press("C-c");
+    assert.equal(await terminal.exitStatus(), 0);
+    await terminal.waitFor("disconnected");
+    await other.client.waitForLine(`${typistNick} quit`);
+    assert.ok(!other.client.lines.some((line) => line.includes("never sent")));
+  },
+);
 
 Deno.test({
   name: "shmooze client --menu views a channel's history from shmooze serve",
@@ -246,28 +263,4 @@ Deno.test({
     await terminal.type("6");
     assert.equal(await terminal.exitStatus(), 0);
   },
-});
-
-Deno.test({
-  name: "shmooze client on a terminal quits cleanly on Ctrl-C, dropping the unsent line",
-  ignore: !tmuxAvailable || !peerAvailable("ngircd"),
-  fn: () =>
-    withNgircd(async (peer) => {
-      const typistNick = nick("typist");
-      const otherNick = nick("other");
-      const server = ["--host", peer.host, "--port", String(peer.port)];
-      await using other = spawn(["main.ts", "client", ...server, "--nick", otherNick]);
-      await other.waitForLine("joined #lobby");
-      await using terminal = await Terminal.start([...server, "--nick", typistNick]);
-      await terminal.waitFor("joined #lobby");
-      await terminal.type("never sent", false);
-      await terminal.waitFor(/#lobby> never sent$/);
-      await terminal.press("C-c");
-      assert.equal(await terminal.exitStatus(), 0);
-      await terminal.waitFor("disconnected");
-      await other.waitForLine(`${typistNick} quit`);
-      assert.ok(!other.lines.some((line) => line.includes("never sent")));
-      await other.closeStdin();
-      assert.equal((await other.done).code, 0);
-    }),
 });

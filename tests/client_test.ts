@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import IRC from "irc-framework";
-import { type Child, spawn } from "./_helpers.ts";
+import { type Child, spawn, waitUntil } from "./_helpers.ts";
 import { startServe } from "./_irc.ts";
 import { peerAvailable, startNgircd } from "./_peers.ts";
 import { IrcClient } from "../src/client/irc_client.ts";
@@ -122,47 +122,23 @@ async function withIrcFramework(server: Server): Promise<void> {
   const userNick = nick("usr");
   const bot = new IRC.Client();
   const heard: { nick: string; target: string; message: string }[] = [];
-  const listeners = new Set<() => void>();
-  const until = (what: string, test: () => boolean, timeoutMs = 10_000) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!test()) return;
-        listeners.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        listeners.delete(check);
-        reject(
-          new Error(
-            `irc-framework: no ${what} within ${timeoutMs} ms; heard ${JSON.stringify(heard)}`,
-          ),
-        );
-      }, timeoutMs);
-      listeners.add(check);
-      check();
-    });
-  const notify = () => {
-    for (const listener of [...listeners]) listener();
-  };
+  // irc-framework reports through events; the test waits on the state they leave.
+  const until = (what: string, test: () => boolean) =>
+    waitUntil(test, 10_000, `irc-framework to see the ${what}`);
   let registered = false;
   let joined = false;
   let closed = false;
   bot.on("registered", () => {
     registered = true;
-    notify();
   });
   bot.on("join", (event: { nick: string }) => {
     if (event.nick === botNick) joined = true;
-    notify();
   });
   bot.on("privmsg", (event: { nick: string; target: string; message: string }) => {
     heard.push({ nick: event.nick, target: event.target, message: event.message });
-    notify();
   });
   bot.on("close", () => {
     closed = true;
-    notify();
   });
   bot.connect({ host: server.host, port: server.port, nick: botNick, auto_reconnect: false });
   try {
