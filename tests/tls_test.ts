@@ -137,3 +137,45 @@ Deno.test("serve refuses --tls-cert without --tls-key, and an unreadable certifi
   assert.equal(missingResult.code, 1);
   assert.match(missingResult.stderr, /Cannot read --tls-cert ".*missing\.pem"/);
 });
+
+Deno.test("serve --tls-cert also serves the web side over HTTPS and IRC over WSS", async () => {
+  await using cert = await makeTestCertificate();
+  // startServe turns HTTP off, so this test starts its own serve.
+  await using serve = spawn([
+    "main.ts",
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--no-status",
+    "--data",
+    `${cert.dir}/data`,
+    "--tls-cert",
+    cert.certFile,
+    "--tls-key",
+    cert.keyFile,
+    "--tls-port",
+    "0",
+    "--http-port",
+    "0",
+  ]);
+  const first = await serve.waitForLine(/^listening on /);
+  const port = Number(first.slice(first.lastIndexOf(":") + 1));
+  const line = await serve.waitForLine(/^https on /);
+  const httpsPort = Number(line.slice(line.lastIndexOf(":") + 1));
+  using httpClient = Deno.createHttpClient({ caCerts: [cert.cert] });
+  const health = await fetch(`https://localhost:${httpsPort}/healthz`, { client: httpClient });
+  assert.equal((await health.text()).trim(), "ok");
+  await assert.rejects(fetch(`http://localhost:${httpsPort}/healthz`));
+
+  await using ann = await IrcTestClient.register(port, "ann");
+  await ann.join("#lobby");
+  await using browser = spawn(
+    ["tests/fixtures/wss_client.ts", `wss://localhost:${httpsPort}/irc`, "bob"],
+    { env: { DENO_CERT: cert.certFile } },
+  );
+  const message = await ann.waitFor("PRIVMSG");
+  assert.equal(message.params[1], "hello over wss");
+  assert.equal((await browser.done).code, 0);
+});

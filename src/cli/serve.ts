@@ -60,7 +60,8 @@ and REGISTER are refused on plain TCP except from loopback: use TLS.
 
 The first line printed is "listening on HOST:PORT" (the real port when 0 was asked); with
 TLS, the next is "listening with TLS on HOST:PORT".
-Unless --no-http, a line "http on HOST:PORT" follows.
+Unless --no-http, a line "http on HOST:PORT" follows ("https on HOST:PORT" with TLS: the
+web side then uses the same certificate, and the chat page connects with WSS).
 Lines typed on standard input go to #lobby as *server*.
 ${CONSOLE_HELP}
 SIGINT or SIGTERM: every client is told "Server shutting down", history is closed and the
@@ -185,10 +186,12 @@ export const serveCommand: Command = {
         `--allowed-origin must be an origin such as https://chat.example.com, not "${badOrigin}"`,
       );
     }
+    const tls = readTls(values);
     const http = values["no-http"] === true ? undefined : {
       hostname: stringOption(values, "http-host", stringOption(values, "host", "0.0.0.0")),
       port: intOption(values, "http-port", 54080, { max: 65535 }),
       allowedOrigins,
+      tls: tls && { cert: tls.cert, key: tls.key },
     };
     const server = await startServer({
       hostname: stringOption(values, "host", "0.0.0.0"),
@@ -200,7 +203,7 @@ export const serveCommand: Command = {
       status: values["no-status"] !== true,
       limits,
       flushIntervalMs: intOption(values, "flush-ms", 2, { max: 1000 }),
-      tls: readTls(values),
+      tls,
     });
     console.log(`listening on ${server.hostname}:${server.port}`);
     if (server.tlsPort !== undefined) {
@@ -210,7 +213,7 @@ export const serveCommand: Command = {
       await server.close();
       throw new CliError(`Cannot serve HTTP: ${(error as Error).message}`);
     });
-    if (web) console.log(`http on ${web.hostname}:${web.port}`);
+    if (web) console.log(`${tls ? "https" : "http"} on ${web.hostname}:${web.port}`);
     const log = logger("serve");
     const stop = (signal: string) => {
       log.info("{signal}: shutting down", { signal });

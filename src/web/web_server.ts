@@ -56,6 +56,8 @@ export interface WebServerOptions {
   limits?: WebSocketLimits;
   /** How often `/monitor/events` sends a snapshot, in ms. @default {1000} */
   eventIntervalMs?: number;
+  /** Serve HTTPS (and so WSS) with this PEM certificate and key instead of plain HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 /** A running web server. */
@@ -155,7 +157,12 @@ export async function startWebServer(
       request,
       offered.includes(IRC_SUBPROTOCOL) ? { protocol: IRC_SUBPROTOCOL } : {},
     );
-    const connection = new WebSocketConnection(socket, remoteAddress, options.limits);
+    const connection = new WebSocketConnection(
+      socket,
+      remoteAddress,
+      options.limits,
+      options.tls !== undefined,
+    );
     sockets.add(connection);
     socket.addEventListener("close", () => sockets.delete(connection));
     backend.attach(connection);
@@ -202,6 +209,7 @@ export async function startWebServer(
     port: options.port ?? 54080,
     onListen: () => {},
     onError: () => text("Internal server error\n", 500),
+    ...options.tls,
   }, route);
   return {
     hostname: listener.addr.hostname,

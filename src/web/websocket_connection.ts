@@ -55,6 +55,8 @@ export class WebSocketConnection implements Connection {
   readonly transport = "websocket";
   /** The peer's IP address. */
   readonly remoteAddress: string;
+  /** True when the page was served over HTTPS (the socket is WSS). */
+  readonly secure: boolean;
   #socket: WebSocket;
   #maxFrame: number;
   #maxPending: number;
@@ -69,10 +71,17 @@ export class WebSocketConnection implements Connection {
    * @param socket The server side of an upgraded WebSocket (it may still be connecting).
    * @param remoteAddress The peer's IP address.
    * @param limits Size limits.
+   * @param secure Whether the socket runs over TLS.
    */
-  constructor(socket: WebSocket, remoteAddress: string, limits: WebSocketLimits = {}) {
+  constructor(
+    socket: WebSocket,
+    remoteAddress: string,
+    limits: WebSocketLimits = {},
+    secure = false,
+  ) {
     this.#socket = socket;
     this.remoteAddress = remoteAddress;
+    this.secure = secure;
     this.#maxFrame = limits.maxFrameBytes ?? 16384;
     this.#maxPending = limits.maxPendingBytes ?? 65536;
     this.#maxBuffered = limits.maxBufferedBytes ?? 1048576;
