@@ -11,7 +11,8 @@ import type { ChatServer, ServerStats } from "./server.ts";
 
 /**
  * The monitor's view of the server's stats: the rate series without the second still in
- * progress (it would always look like a dip), recent messages without their ids.
+ * progress (it would always look like a dip), and recent channel messages without their
+ * ids (private messages are left out).
  *
  * @param stats The server's stats; `localRoom` is there when a local room is bridged.
  * @param now The time of the snapshot, ms since the epoch.
@@ -42,12 +43,11 @@ export function monitorSnapshot(
     totalMessages: stats.totalMessages,
     messagesPerSecond: stats.messagesPerSecondSeries.slice(0, -1),
     channels: stats.channels.map(({ name, members }) => ({ name, members })),
-    recent: stats.recentMessages.map(({ time, sender, target, text }) => ({
-      time,
-      sender,
-      target,
-      text,
-    })),
+    // The monitor is open to anyone who reaches the HTTP port: it shows what is said in
+    // channels, never the text of private messages.
+    recent: stats.recentMessages
+      .filter(({ target }) => /^[#&]/.test(target))
+      .map(({ time, sender, target, text }) => ({ time, sender, target, text })),
     ...(stats.localRoom ? { localRoom: stats.localRoom } : {}),
   };
 }

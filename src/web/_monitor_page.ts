@@ -128,8 +128,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; width: 5em; }
   function mergeRate(snapshot) {
     var last = Math.floor(snapshot.time / 1000);
     var rate = snapshot.messagesPerSecond;
+    // Seconds before the server started are not history; the window is still a minute wide.
+    var oldest = Math.max(last - KEEP_SECONDS + 1, Math.min(last - 59, Math.floor(snapshot.startedAt / 1000)));
     for (var i = 0; i < rate.length; i++) series.set(last - (rate.length - 1 - i), rate[i]);
-    series.forEach(function (_, second) { if (second <= last - KEEP_SECONDS) series.delete(second); });
+    series.forEach(function (_, second) { if (second < oldest) series.delete(second); });
     return last;
   }
 

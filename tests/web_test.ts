@@ -1,0 +1,295 @@
+/**
+ * The web side of `shmooze serve`, end to end: a real Chromium (headless, driven by
+ * playwright-core) on the chat page and the monitor, next to raw TCP and WebSocket IRC
+ * clients, against a real `serve` process on free ports.
+ */
+import assert from "node:assert/strict";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import {
+  handshakeStatus,
+  IrcLineClient,
+  IrcWebSocketClient,
+  type ServeProcess,
+  startServe,
+  type StartServeOptions,
+  withTimeout,
+} from "./fixtures/web_clients.ts";
+
+const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
+const CHROMIUM = "/usr/bin/chromium";
+const BROWSER_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+/** Bound on every single browser wait. */
+const WAIT_MS = 15_000;
+
+async function withServe(
+  fn: (serve: ServeProcess) => Promise<void>,
+  options: StartServeOptions = {},
+): Promise<void> {
+  const dataDir = await Deno.makeTempDir({ prefix: "shmooze-web-test-" });
+  try {
+    await using serve = await startServeDisposable(dataDir, options);
+    await fn(serve);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+async function startServeDisposable(
+  dataDir: string,
+  options: StartServeOptions,
+): Promise<ServeProcess & AsyncDisposable> {
+  const serve = await startServe(dataDir, options);
+  return { ...serve, [Symbol.asyncDispose]: () => serve.child[Symbol.asyncDispose]() };
+}
+
+async function withBrowser(fn: (browser: Browser) => Promise<void>): Promise<void> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: BROWSER_ARGS,
+    timeout: 30_000,
+  });
+  try {
+    await fn(browser);
+  } finally {
+    await withTimeout(browser.close(), 15_000, "the browser to close");
+  }
+}
+
+async function newPage(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+  // A context each, so the pages share no storage: two separate visitors.
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  return { context, page };
+}
+
+async function login(page: Page, url: string, nick: string): Promise<void> {
+  await page.goto(url);
+  await page.fill("#nick", nick);
+  await page.click("#login button[type=submit]");
+  await page.locator("#status", { hasText: "Connected" }).waitFor();
+  await page.locator("#user-list button", { hasText: nick }).waitFor();
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.fill("#message", text);
+  await page.press("#message", "Enter");
+}
+
+function shownLine(page: Page, text: string) {
+  return page.locator(".log:not([hidden]) li", { hasText: text });
+}
+
+Deno.test({
+  name: "two browser pages and a TCP client chat in #lobby, and the monitor counts them",
+  // playwright-core keeps its pipe to the browser open in ways Deno's sanitizers count.
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withServe((serve) =>
+      withBrowser(async (browser) => {
+        const tom = await IrcLineClient.register(serve.ircPort, "tom");
+        try {
+          await tom.send("JOIN #lobby");
+          await tom.waitFor(/ 366 tom #lobby /);
+          await tom.send("PRIVMSG #lobby :said before the browsers came");
+
+          const ann = await newPage(browser);
+          await login(ann.page, serve.url, "ann");
+          await shownLine(ann.page, "said before the browsers came").and(
+            ann.page.locator("li.history"),
+          ).waitFor();
+
+          const bob = await newPage(browser);
+          await login(bob.page, serve.url, "bob");
+
+          await say(ann.page, "hello from ann");
+          await shownLine(bob.page, "hello from ann").waitFor();
+          await tom.waitFor(/^(@\S+ )?:ann!\S+ PRIVMSG #lobby :hello from ann$/);
+
+          await tom.send("PRIVMSG #lobby :hello from tom");
+          await shownLine(ann.page, "hello from tom").waitFor();
+          await shownLine(bob.page, "hello from tom").waitFor();
+
+          await say(bob.page, "/msg ann just between us");
+          const query = ann.page.locator("#buffer-list li", { hasText: "bob" });
+          await query.locator(".unread", { hasText: "1" }).waitFor();
+          await query.locator("button.open").click();
+          await shownLine(ann.page, "just between us").waitFor();
+          await ann.page.locator("#buffer-list button.open", { hasText: "#lobby" }).click();
+
+          for (const nick of ["ann", "bob", "tom"]) {
+            await ann.page.locator("#user-list button", { hasText: nick }).waitFor();
+          }
+          await ann.page.screenshot({ path: `${ARTIFACTS}web_chat.png` });
+
+          const monitor = await newPage(browser);
+          await monitor.page.goto(`${serve.url}/monitor`);
+          // A string, evaluated in the page: the test itself has no DOM types.
+          await monitor.page.waitForFunction(
+            `["count-websocket", "count-tcp", "count-total"].map((id) =>
+              document.getElementById(id).textContent).join() === "2,1,3"`,
+          );
+          const lobby = monitor.page.locator("#channels tr[data-channel='#lobby']");
+          assert.equal(await lobby.locator("td.num").textContent(), "3");
+          await monitor.page.locator("#recent li", { hasText: "hello from tom" }).waitFor();
+          assert.equal(
+            await monitor.page.locator("#recent li", { hasText: "just between us" }).count(),
+            0,
+          );
+          assert.ok(Number(await monitor.page.textContent("#total-messages")) >= 4);
+          await monitor.page.locator("#live", { hasText: "live" }).waitFor();
+          await monitor.page.screenshot({ path: `${ARTIFACTS}web_monitor.png`, fullPage: true });
+        } finally {
+          await tom.close();
+        }
+      })
+    ),
+});
+
+Deno.test({
+  name: "the chat page reconnects after the server restarts and rejoins its channels",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "shmooze-web-test-" });
+    try {
+      await withBrowser(async (browser) => {
+        let ports: StartServeOptions;
+        const { page } = await newPage(browser);
+        {
+          await using first = await startServeDisposable(dataDir, {});
+          ports = { ircPort: first.ircPort, httpPort: first.httpPort };
+          await login(page, first.url, "ann");
+          await say(page, "before the restart");
+          await shownLine(page, "before the restart").waitFor();
+        }
+        await page.locator("#status", { hasText: "reconnecting" }).waitFor();
+        await using second = await startServeDisposable(dataDir, ports);
+        await page.locator("#status", { hasText: "Connected" }).waitFor({ timeout: 30_000 });
+        const tom = await IrcLineClient.register(second.ircPort, "tom");
+        try {
+          await tom.send("JOIN #lobby");
+          await tom.waitFor(/:ann!\S+ .*|353 tom = #lobby :.*\bann\b/);
+          await say(page, "after the restart");
+          await tom.waitFor(/:ann!\S+ PRIVMSG #lobby :after the restart$/);
+          assert.equal(await shownLine(page, "before the restart").count(), 1);
+        } finally {
+          await tom.close();
+        }
+      });
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("/healthz answers ok and /metrics counts clients by transport", async () => {
+  await withServe(async (serve) => {
+    const health = await fetch(`${serve.url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.equal(await health.text(), "ok\n");
+
+    const tom = await IrcLineClient.register(serve.ircPort, "tom");
+    const web = await IrcWebSocketClient.open(serve.httpPort);
+    try {
+      await tom.send("JOIN #lobby");
+      await tom.waitFor(/ 366 tom #lobby /);
+      await tom.send("PRIVMSG #lobby :one", "PRIVMSG #lobby :two");
+      await tom.send("PING :sync");
+      await tom.waitFor(/PONG .*sync/);
+      const response = await fetch(`${serve.url}/metrics`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+      const metrics = await response.text();
+      assert.match(metrics, /^shmooze_clients\{transport="tcp"\} 1$/m);
+      assert.match(metrics, /^shmooze_clients\{transport="local"\} 0$/m);
+      assert.match(metrics, /^shmooze_messages_total 2$/m);
+      assert.match(metrics, /^shmooze_channels [1-9]\d*$/m);
+      assert.match(metrics, /^shmooze_uptime_seconds \d+(\.\d+)?$/m);
+      assert.match(metrics, /^process_resident_memory_bytes [1-9]\d*$/m);
+      assert.match(metrics, /^# TYPE shmooze_messages_total counter$/m);
+    } finally {
+      await web.close();
+      await tom.close();
+    }
+  });
+});
+
+Deno.test("the IRC WebSocket refuses another site's page with 403 and accepts allowed origins", async () => {
+  await withServe(async (serve) => {
+    assert.equal(await handshakeStatus(serve.httpPort, "http://evil.example"), 403);
+    assert.equal(await handshakeStatus(serve.httpPort, "null"), 403);
+    assert.equal(await handshakeStatus(serve.httpPort, `http://127.0.0.1:${serve.httpPort}`), 101);
+    assert.equal(await handshakeStatus(serve.httpPort, "https://chat.example"), 101);
+    assert.equal(await handshakeStatus(serve.httpPort), 101);
+  }, { extra: ["--allowed-origin", "https://chat.example"] });
+});
+
+Deno.test("IRC over WebSocket answers an over-long line with 417 and keeps the connection", async () => {
+  await withServe(async (serve) => {
+    const web = await IrcWebSocketClient.open(serve.httpPort);
+    try {
+      web.socket.send("NICK wendy");
+      web.socket.send("USER wendy 0 * :wendy");
+      await web.waitFor(/ 001 wendy /);
+      assert.ok(!web.lines.some((line) => line.includes("\r") || line.includes("\n")));
+      web.socket.send(`PRIVMSG #lobby :${"x".repeat(600)}`);
+      await web.waitFor(/ 417 wendy /);
+      web.socket.send("PING :still-here");
+      await web.waitFor(/PONG .*still-here/);
+    } finally {
+      await web.close();
+    }
+  });
+});
+
+Deno.test("a WebSocket frame over the size cap closes the socket with 1009", async () => {
+  await withServe(async (serve) => {
+    const web = await IrcWebSocketClient.open(serve.httpPort);
+    web.socket.send(`PRIVMSG #lobby :${"x".repeat(64 * 1024)}`);
+    assert.equal(await withTimeout(web.closed, 5000, "the socket to close"), 1009);
+  });
+});
+
+Deno.test("/monitor/events streams JSON snapshots with clients, channels and the rate", async () => {
+  await withServe(async (serve) => {
+    const tom = await IrcLineClient.register(serve.ircPort, "tom");
+    try {
+      await tom.send("JOIN #lobby");
+      await tom.waitFor(/ 366 tom #lobby /);
+      const response = await fetch(`${serve.url}/monitor/events`);
+      assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/);
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let received = "";
+      try {
+        while (!/event: stats\ndata: .*\n\n/.test(received)) {
+          const { value, done } = await withTimeout(reader.read(), 5000, "an event");
+          if (done) break;
+          received += value;
+        }
+      } finally {
+        await reader.cancel();
+      }
+      const data = JSON.parse(/event: stats\ndata: (.*)\n\n/.exec(received)![1]);
+      assert.equal(data.clientsByTransport.tcp, 1);
+      assert.equal(data.messagesPerSecond.length, 59);
+      assert.deepEqual(
+        data.channels.find((c: { name: string }) => c.name === "#lobby").members,
+        ["tom"],
+      );
+    } finally {
+      await tom.close();
+    }
+  });
+});
