@@ -58,6 +58,8 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const lenientUtf8 = new TextDecoder();
 const AT = 0x40;
 const SPACE = 0x20;
+const NUL = 0x00;
+const CR = 0x0d;
 const NICK_PATTERN = /^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*$/;
 const USER_UNSAFE = /[^A-Za-z0-9._~-]/g;
 /** How long a closing session may take to send its last lines. */
@@ -357,12 +359,25 @@ export class IrcSession implements Member {
       this.reply(Numeric.ERR_INPUTTOOLONG, "Input line was too long");
       return;
     }
+    // A NUL cuts strings in C clients and storage; a CR that does not end the line would
+    // end it on clients that split at CR, letting the rest pose as a line from the server.
+    if (raw.includes(NUL) || raw.includes(CR)) {
+      this.fail(
+        commandOf(raw),
+        "INVALID_CHARACTERS",
+        "Message rejected: it contains a NUL, or a CR that does not end the line",
+      );
+      return;
+    }
     let line: string;
     try {
       line = strictUtf8.decode(raw);
     } catch {
-      const command = parseMessage(lenientUtf8.decode(raw))?.command ?? "*";
-      this.fail(command, "INVALID_UTF8", "Message rejected, your IRC software MUST use UTF-8");
+      this.fail(
+        commandOf(raw),
+        "INVALID_UTF8",
+        "Message rejected, your IRC software MUST use UTF-8",
+      );
       return;
     }
     const message = parseMessage(line);
@@ -523,6 +538,12 @@ export class IrcSession implements Member {
     this.#tokenTime = performance.now();
     welcome(this);
   }
+}
+
+/** The command of a rejected line, to name in the FAIL; `*` unless it is plain letters. */
+function commandOf(raw: Uint8Array): string {
+  const command = parseMessage(lenientUtf8.decode(raw))?.command;
+  return command !== undefined && /^[A-Z0-9]+$/.test(command) ? command : "*";
 }
 
 /**
