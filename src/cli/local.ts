@@ -2,12 +2,13 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { IpcError } from "../ipc/ipc_error.ts";
 import { Room, type RoomEvent } from "../ipc/room.ts";
+import { splitUtf8 } from "../chat/split_text.ts";
+import { BRIDGE_NAME, relayedMessage } from "../server/bridge.ts";
 import { parseCommandArgs, stringOption, UsageError } from "./_args.ts";
 import type { Command } from "./command.ts";
 
 /** A message's largest size in bytes; longer lines are split (see the help). */
 const MESSAGE_BYTES = 1024;
-const encoder = new TextEncoder();
 
 const help = `Usage: shmooze local [--room NAME] [--name NAME]
 
@@ -21,7 +22,8 @@ Options:
 
 Type a line to send it to everyone. Lines longer than ${MESSAGE_BYTES} bytes are split into
 several messages of at most ${MESSAGE_BYTES} bytes. Commands:
-  /msg NAME TEXT   Send TEXT to NAME only
+  /msg NAME TEXT   Send TEXT to NAME only; when a server bridges the room (a participant
+                   called ${BRIDGE_NAME}) and NAME is not in the room, to NAME on the network
   /who             List who is in the room
   /quit            Leave (so do Ctrl-C, SIGTERM and the end of input)
 
@@ -29,6 +31,7 @@ What it prints (one line each; tests and scripts may rely on it):
   joined room lobby as ann (3 here)     once, when you are in
   [12:00:01] <bob> hello                a message to everyone
   [12:00:01] *bob* (private) hi         a message to you only
+  [12:00:01] <dan@${BRIDGE_NAME}> hi              dan on the network, through a bridging server
   [12:00:01] * carl joined              also "* carl left"
   [12:00:01] ! missed 12 messages       you fell more than a ring behind
   here: ann (you), bob, carl            the answer to /who
@@ -63,10 +66,11 @@ function clock(time: number): string {
 function formatEvent(event: RoomEvent): string {
   const at = `[${clock(event.time)}]`;
   switch (event.kind) {
-    case "message":
-      return event.to === 0
-        ? `${at} <${event.from.name}> ${event.text}`
-        : `${at} *${event.from.name}* (private) ${event.text}`;
+    case "message": {
+      const { sender, text } = relayedMessage(event) ??
+        { sender: event.from.name, text: event.text };
+      return event.to === 0 ? `${at} <${sender}> ${text}` : `${at} *${sender}* (private) ${text}`;
+    }
     case "join":
       return `${at} * ${event.from.name} joined`;
     case "leave":
@@ -76,36 +80,11 @@ function formatEvent(event: RoomEvent): string {
   }
 }
 
-/**
- * Splits text into pieces of at most `limit` UTF-8 bytes, never inside a character.
- *
- * @param text The text.
- * @param limit Bytes per piece.
- * @returns The pieces (one, when it fits).
- */
-function splitBytes(text: string, limit: number): string[] {
-  const pieces: string[] = [];
-  let piece = "";
-  let bytes = 0;
-  for (const char of text) {
-    const size = encoder.encode(char).length;
-    if (bytes + size > limit) {
-      pieces.push(piece);
-      piece = "";
-      bytes = 0;
-    }
-    piece += char;
-    bytes += size;
-  }
-  pieces.push(piece);
-  return pieces;
-}
-
 /** Runs one typed line; false when it asks to leave. */
 function handleLine(room: Room, line: string): boolean {
   const command = /^\/(\S+)\s*(.*)$/.exec(line);
   if (command === null) {
-    if (line.length > 0) { for (const piece of splitBytes(line, MESSAGE_BYTES)) room.send(piece); }
+    if (line.length > 0) { for (const piece of splitUtf8(line, MESSAGE_BYTES)) room.send(piece); }
     return true;
   }
   const [, word, rest] = command;
@@ -119,11 +98,18 @@ function handleLine(room: Room, line: string): boolean {
       console.log("! usage: /msg NAME TEXT");
       return true;
     }
+    const [, name, text] = target;
+    const here = room.participants().map((p) => p.name);
+    if (!here.includes(name) && here.includes(BRIDGE_NAME)) {
+      const limit = MESSAGE_BYTES - new TextEncoder().encode(`${name} `).length;
+      for (const piece of splitUtf8(text, limit)) room.send(`${name} ${piece}`, BRIDGE_NAME);
+      return true;
+    }
     try {
-      for (const piece of splitBytes(target[2], MESSAGE_BYTES)) room.send(piece, target[1]);
+      for (const piece of splitUtf8(text, MESSAGE_BYTES)) room.send(piece, name);
     } catch (error) {
       if (!(error instanceof IpcError) || error.code !== "ENOENT") throw error;
-      console.log(`! nobody called ${target[1]} is in the room`);
+      console.log(`! nobody called ${name} is in the room`);
     }
   } else {
     console.log(`! unknown command /${word}; the commands are /msg NAME TEXT, /who, /quit`);

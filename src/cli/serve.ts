@@ -1,5 +1,7 @@
 import { defaultDataDir } from "../chat/history.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
+import { LOBBY } from "../chat/hub.ts";
+import { type BridgeOptions, channelProblem } from "../server/bridge.ts";
 import { startHttpTransport } from "../server/http_transport.ts";
 import { normalizeOrigin } from "../web/origin_policy.ts";
 import { CONSOLE_HELP, runConsole } from "../server/operator_console.ts";
@@ -54,12 +56,17 @@ Options:
   --tls-cert FILE            Also serve IRC over TLS with this PEM certificate (chain)
   --tls-key FILE             The certificate's PEM private key (both or neither)
   --tls-port PORT            TLS port; 0 picks a free one (default: 54443)
+  --local-room NAME          Bridge the \`shmooze local\` room NAME with a channel: local
+                             participants appear as ann|local, network messages reach the
+                             room from "irc" (default: no bridge)
+  --bridge-channel CHANNEL   The channel bridged with --local-room (default: #lobby)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS.
 
 The first line printed is "listening on HOST:PORT" (the real port when 0 was asked); with
 TLS, the next is "listening with TLS on HOST:PORT".
+With --local-room, "bridging local room NAME with CHANNEL" follows.
 Unless --no-http, a line "http on HOST:PORT" follows ("https on HOST:PORT" with TLS: the
 web side then uses the same certificate, and the chat page connects with WSS).
 Lines typed on standard input go to #lobby as *server*.
@@ -75,7 +82,8 @@ Examples:
   shmooze serve --port 6667 --data ./chat-data --motd "Welcome to the OS course"
   shmooze serve --host 127.0.0.1 --port 0 --no-status --flood-burst 0
   shmooze serve --http-port 8080 --allowed-origin https://chat.example.com
-  shmooze serve --tls-cert /etc/shmooze/cert.pem --tls-key /etc/shmooze/key.pem`;
+  shmooze serve --tls-cert /etc/shmooze/cert.pem --tls-key /etc/shmooze/key.pem
+  shmooze serve --local-room lobby --bridge-channel #lobby`;
 
 function defaultDataDirText(): string {
   try {
@@ -109,6 +117,21 @@ function readTls(values: Values): TlsOptions | undefined {
     key: read("--tls-key", keyFile),
     port: intOption(values, "tls-port", 54443, { max: 65535 }),
   };
+}
+
+function readBridge(values: Values): BridgeOptions | undefined {
+  const room = values["local-room"];
+  if (room === undefined) {
+    if (values["bridge-channel"] !== undefined) {
+      throw new UsageError("--bridge-channel needs --local-room");
+    }
+    return undefined;
+  }
+  if (room === "") throw new UsageError("--local-room must not be empty");
+  const channel = stringOption(values, "bridge-channel", LOBBY);
+  const problem = channelProblem(channel);
+  if (problem !== undefined) throw new UsageError(`--bridge-channel "${channel}": ${problem}`);
+  return { room: String(room), channel };
 }
 
 function readMotd(values: Record<string, unknown>): string {
@@ -158,6 +181,8 @@ export const serveCommand: Command = {
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "tls-port": { type: "string" },
+      "local-room": { type: "string" },
+      "bridge-channel": { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {
@@ -187,6 +212,7 @@ export const serveCommand: Command = {
       );
     }
     const tls = readTls(values);
+    const localRoom = readBridge(values);
     const http = values["no-http"] === true ? undefined : {
       hostname: stringOption(values, "http-host", stringOption(values, "host", "0.0.0.0")),
       port: intOption(values, "http-port", 54080, { max: 65535 }),
@@ -208,6 +234,15 @@ export const serveCommand: Command = {
     console.log(`listening on ${server.hostname}:${server.port}`);
     if (server.tlsPort !== undefined) {
       console.log(`listening with TLS on ${server.hostname}:${server.tlsPort}`);
+    }
+    if (localRoom) {
+      try {
+        server.bridge(localRoom);
+      } catch (error) {
+        await server.close();
+        throw new CliError((error as Error).message);
+      }
+      console.log(`bridging local room ${localRoom.room} with ${localRoom.channel}`);
     }
     const web = http && await startHttpTransport(server, http).catch(async (error) => {
       await server.close();

@@ -21,6 +21,8 @@ import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { isLoopback } from "../irc/sasl.ts";
 import { type IrcContext, IrcSession } from "../irc/session.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
+import type { LocalRoomStats } from "../web/monitor_snapshot.ts";
+import { type BridgeOptions, LocalBridge } from "./bridge.ts";
 import { StreamConnection } from "./stream_connection.ts";
 
 const log = getLogger(["shmooze", "server"]);
@@ -89,6 +91,8 @@ export interface ServerStats {
   messagesPerSecondSeries: number[];
   /** The latest chat messages, oldest first. */
   recentMessages: RecentMessage[];
+  /** The bridged local room's ring and participants, when {@link ChatServer.bridge} runs. */
+  localRoom?: LocalRoomStats;
 }
 
 /**
@@ -118,6 +122,7 @@ export class ChatServer {
   readonly #sessions = new Set<IrcSession>();
   readonly #perAddress = new Map<string, number>();
   #connectionRate: RateLimiter | undefined;
+  #bridge: LocalBridge | undefined;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #closing: Promise<void> | undefined;
   #finish!: () => void;
@@ -195,6 +200,22 @@ export class ChatServer {
   }
 
   /**
+   * Relays a local shared-memory room with a channel until the server closes: its
+   * participants become `name|local` users (see {@link LocalBridge}).
+   *
+   * @param options The room and the channel (default #lobby).
+   * @returns The bridge.
+   * @throws {IpcError} when the room cannot be joined (it is full); Error for a bad channel,
+   *   a room where someone is already called `irc`, or a second bridge.
+   */
+  bridge(options: BridgeOptions): LocalBridge {
+    if (this.#bridge) throw new Error("Cannot bridge a second local room: one is bridged");
+    const { nickLength, maxLine } = this.#context.limits;
+    this.#bridge = LocalBridge.start(this.hub, { nickLength, maxLine, ...options });
+    return this.#bridge;
+  }
+
+  /**
    * The server's state now.
    *
    * @returns A snapshot.
@@ -221,6 +242,7 @@ export class ChatServer {
       messagesPerSecond: this.hub.rate.perSecond(5, now),
       messagesPerSecondSeries: this.hub.rate.series(now),
       recentMessages: this.hub.recent(),
+      localRoom: this.#bridge?.stats(),
     };
   }
 
@@ -246,6 +268,7 @@ export class ChatServer {
       }
     }
     for (const timer of this.#timers) clearInterval(timer);
+    await this.#bridge?.close();
     await Promise.all([...this.#sessions].map((session) => session.close(reason)));
     for (const member of [...this.hub.members.values()]) this.hub.kick(member.nick, reason);
     this.#context.flusher.flush();

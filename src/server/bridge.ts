@@ -1,0 +1,467 @@
+/**
+ * The bridge between a local shared-memory room and a channel: the seeds' two halves —
+ * processes chatting through shared memory, people chatting over sockets — in one
+ * conversation (`shmooze serve --local-room NAME`).
+ *
+ * One room participant, named `irc`, stands for the whole network, so network users never
+ * fill the room's 64-entry table. Each local participant becomes a virtual chat
+ * {@link Member} with its name marked as local (`ann` is `ann|local`), so IRC and WebSocket
+ * users see it join, talk and quit like anyone else.
+ *
+ * What crosses, and in which form:
+ * - local → channel: a participant's message to everyone is said in the channel by its
+ *   member; its join and its leave (a reaped dead process's too) are that member's JOIN
+ *   and QUIT. Messages longer than an IRC line are split.
+ * - channel → local: `irc` says `<bob> hello` in the room (`* bob waves` for /me,
+ *   `-bob- hi` for a notice, `* bob joined #lobby` …); `shmooze local` shows `<bob@irc> hello`.
+ * - network → local, privately: `PRIVMSG ann|local :hi` reaches ann alone as `<bob> hi`.
+ * - local → network, privately: a private message to `irc` whose text is `NICK TEXT`;
+ *   `shmooze local` sends that for `/msg bob TEXT` when nobody called bob is in the room.
+ *
+ * No loops: the room never hands a reader its own messages, so nothing the bridge writes
+ * comes back; and what the bridge's members say in the channel is never relayed back into
+ * the room. Everything its members say goes through the chat core, so it is stored in
+ * history and served by CHATHISTORY like any other message.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { ChatEvent } from "../chat/chat_event.ts";
+import { type ChatHub, LOBBY, type SendError } from "../chat/hub.ts";
+import { maskOf, type Member } from "../chat/member.ts";
+import { splitUtf8 } from "../chat/split_text.ts";
+import { IpcError } from "../ipc/ipc_error.ts";
+import { Room, type RoomEvent } from "../ipc/room.ts";
+import { DEFAULT_LIMITS } from "../irc/limits.ts";
+import { nickOf } from "../irc/message.ts";
+import type { LocalRoomStats } from "../web/monitor_snapshot.ts";
+
+const log = getLogger(["shmooze", "bridge"]);
+
+/** The bridge's name in the room. */
+export const BRIDGE_NAME = "irc";
+
+/** What marks a local participant's nick on the network: `ann` is `ann|local`. */
+export const LOCAL_SUFFIX = "|local";
+
+/**
+ * The host of every bridged member (`ann|local!shm@local`). A network user's host is its IP
+ * address, never this, so the host alone tells the bridge's own members from the others.
+ */
+const LOCAL_HOST = "local";
+/** A room slot's payload. */
+const ROOM_MESSAGE_BYTES = 1024;
+const NICK_OTHER = /[^A-Za-z0-9\[\]\\`_^{|}-]/g;
+const NICK_FIRST = /^[A-Za-z\[\]\\`_^{|}]/;
+// The same rule as JOIN's: no control characters, spaces or commas in a channel name.
+// deno-lint-ignore no-control-regex
+const CHANNEL_PATTERN = /^#[^\x00-\x20,\x7f]+$/;
+const RELAYED = /^<([^\s>]+)> ([\s\S]*)$/;
+// CTCP ACTION (/me): `\x01ACTION waves\x01`.
+// deno-lint-ignore no-control-regex
+const ACTION = /^\x01ACTION ([\s\S]*?)\x01?$/;
+const PRIVATE = /^(\S+)\s+([\s\S]+)$/;
+const BRIDGE_MARK = new RegExp(`@${BRIDGE_NAME}$`);
+const encoder = new TextEncoder();
+
+/** Options for {@link LocalBridge.start}. */
+export interface BridgeOptions {
+  /** The local room to join (`shmooze local --room`). */
+  room: string;
+  /** The channel the room is relayed with. @default {"#lobby"} */
+  channel?: string;
+  /** The server's NICKLEN: local nicks, mark included, are no longer. @default {32} */
+  nickLength?: number;
+  /** The server's longest IRC line, CR LF included: longer local messages are split. @default {512} */
+  maxLine?: number;
+}
+
+/** A local participant as a member of the chat. */
+interface LocalMember extends Member {
+  /** The participant's name in the room. */
+  readonly name: string;
+  lastMessageAt: number;
+}
+
+/**
+ * The network nick of a local participant: its name with characters IRC does not allow
+ * in a nick made `_`, cut so the mark fits in NICKLEN, then the mark `|local` (`|local2`,
+ * `|local3` … when that nick is taken).
+ *
+ * @param name The participant's name in the room.
+ * @param nickLength The longest nick.
+ * @param free Whether a nick may be taken.
+ * @returns The nick, or undefined when `|local` to `|local99` are all taken.
+ *
+ * @example
+ * ```ts
+ * import { localNick } from "./bridge.ts";
+ * console.log(localNick("ann", 32, () => true)); // "ann|local"
+ * console.log(localNick("2.éa", 32, () => true)); // "_2__a|local"
+ * console.log(localNick("ann", 32, (nick) => nick !== "ann|local")); // "ann|local2"
+ * ```
+ */
+export function localNick(
+  name: string,
+  nickLength: number,
+  free: (nick: string) => boolean,
+): string | undefined {
+  let base = name.replace(NICK_OTHER, "_");
+  if (!NICK_FIRST.test(base)) base = `_${base}`;
+  for (let n = 1; n < 100; n++) {
+    const mark = n === 1 ? LOCAL_SUFFIX : `${LOCAL_SUFFIX}${n}`;
+    const nick = base.slice(0, nickLength - mark.length) + mark;
+    if (free(nick)) return nick;
+  }
+  return undefined;
+}
+
+/**
+ * Who really said a room message the bridge relayed: `<bob> hi` from `irc` is bob's, shown
+ * as `bob@irc`. For `shmooze local`'s display.
+ *
+ * @param event A room message.
+ * @returns The network sender and the text, or undefined when it is not a relayed message.
+ *
+ * @example
+ * ```ts
+ * import { relayedMessage } from "./bridge.ts";
+ * console.log(relayedMessage({ from: { id: 1, name: "irc" }, text: "<bob> hi" }));
+ * // { sender: "bob@irc", text: "hi" }
+ * ```
+ */
+export function relayedMessage(
+  event: Pick<RoomEvent, "from" | "text">,
+): { sender: string; text: string } | undefined {
+  if (event.from.name !== BRIDGE_NAME) return undefined;
+  const match = RELAYED.exec(event.text);
+  return match ? { sender: `${match[1]}@${BRIDGE_NAME}`, text: match[2] } : undefined;
+}
+
+/**
+ * What is wrong with a channel name to bridge, if anything.
+ *
+ * @param channel The name.
+ * @returns Why it cannot be bridged, or undefined when it can.
+ *
+ * @example
+ * ```ts
+ * import { channelProblem } from "./bridge.ts";
+ * console.log(channelProblem("#lobby")); // undefined
+ * console.log(channelProblem("lobby") !== undefined); // true
+ * ```
+ */
+export function channelProblem(channel: string): string | undefined {
+  const most = DEFAULT_LIMITS.channelLength;
+  return CHANNEL_PATTERN.test(channel) && channel.length <= most
+    ? undefined
+    : `a channel name is # and up to ${
+      most - 1
+    } characters, none of them spaces, commas or control characters`;
+}
+
+/** A chat message as the room shows it, or undefined for a CTCP request it cannot use. */
+function chatText(kind: "privmsg" | "notice", nick: string, text: string): string | undefined {
+  const action = ACTION.exec(text);
+  if (kind === "privmsg" && action) return `* ${nick} ${action[1]}`;
+  if (text.startsWith("\x01")) return undefined;
+  return kind === "privmsg" ? `<${nick}> ${text}` : `-${nick}- ${text}`;
+}
+
+/** A channel event as the room shows it. */
+function eventText(event: ChatEvent, nick: string): string | undefined {
+  const reason = event.text === "" ? "" : ` (${event.text})`;
+  switch (event.kind) {
+    case "privmsg":
+    case "notice":
+      return chatText(event.kind, nick, event.text);
+    case "join":
+      return `* ${nick} joined ${event.target}`;
+    case "part":
+      return `* ${nick} left ${event.target}${reason}`;
+    case "quit":
+      return `* ${nick} quit${reason}`;
+    case "nick":
+      return `* ${nick} is now known as ${event.target}`;
+    case "topic":
+      return `* ${nick} set the topic of ${event.target}: ${event.text}`;
+    case "kick":
+      return `* ${event.victim} was kicked from ${event.target} by ${nick}${reason}`;
+  }
+}
+
+/**
+ * A local room relayed with a channel. Start it with {@link LocalBridge.start} (or
+ * `ChatServer.bridge`, which also closes it with the server).
+ *
+ * @example Bridge a room into #lobby of an in-process server
+ * ```ts
+ * import { startServer } from "./server.ts";
+ * import { Room } from "../ipc/room.ts";
+ *
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir: false, status: false });
+ * const room = `doc-bridge-${Deno.pid}`;
+ * const ann = Room.join(room, "ann");
+ * const bridge = server.bridge({ room });
+ * console.log(server.hub.find("ann|local")?.transport); // "local"
+ * console.log(bridge.stats()?.participants); // [ "ann", "irc" ]
+ * await server.close(); // the bridge leaves the room
+ * ann.leave(); // the last one out removes the room's shared memory
+ * ```
+ */
+export class LocalBridge {
+  /** The bridge's membership in the room. */
+  readonly room: Room;
+  /** The channel the room is relayed with, as given. */
+  readonly channel: string;
+  readonly #hub: ChatHub;
+  readonly #nickLength: number;
+  readonly #maxLine: number;
+  /** The room's participants in the chat, by participant id. */
+  readonly #members = new Map<number, LocalMember>();
+  readonly #stop = new AbortController();
+  readonly #reading: Promise<void>;
+  #outbox: { text: string; to: string | 0 }[] = [];
+  #lastRelayed: ChatEvent | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(hub: ChatHub, room: Room, channel: string, options: BridgeOptions) {
+    this.#hub = hub;
+    this.room = room;
+    this.channel = channel;
+    this.#nickLength = options.nickLength ?? DEFAULT_LIMITS.nickLength;
+    this.#maxLine = options.maxLine ?? DEFAULT_LIMITS.maxLine;
+    this.#sync();
+    this.#reading = this.#read();
+  }
+
+  /**
+   * Joins the room as `irc`, brings everyone already in it into the channel, and relays
+   * until {@link LocalBridge.close}.
+   *
+   * @param hub The chat core.
+   * @param options The room, the channel and the server's limits.
+   * @returns The running bridge.
+   * @throws {Error} when the channel's name is not valid, or when another bridge (or a
+   *   local user called `irc`) is in the room.
+   * @throws {IpcError} when the room cannot be joined otherwise (`ENOSPC`: it is full).
+   *
+   * @example
+   * ```ts ignore
+   * const bridge = LocalBridge.start(server.hub, { room: "lobby", channel: "#lobby" });
+   * ```
+   */
+  static start(hub: ChatHub, options: BridgeOptions): LocalBridge {
+    const channel = options.channel ?? LOBBY;
+    const problem = channelProblem(channel);
+    if (problem !== undefined) {
+      throw new Error(`Cannot bridge with channel "${channel}": ${problem}`);
+    }
+    let room: Room;
+    try {
+      room = Room.join(options.room, BRIDGE_NAME);
+    } catch (error) {
+      if (!(error instanceof IpcError && error.code === "EEXIST")) throw error;
+      throw new Error(
+        `Cannot join room "${options.room}" as "${BRIDGE_NAME}": a participant of that name is in it (another server bridging it, or a local user called ${BRIDGE_NAME})`,
+        { cause: error },
+      );
+    }
+    return new LocalBridge(hub, room, channel, options);
+  }
+
+  /**
+   * The room's ring and participants, for the monitor; undefined once closed.
+   *
+   * @returns The numbers.
+   */
+  stats(): LocalRoomStats | undefined {
+    if (this.#closing) return undefined;
+    return {
+      room: this.room.room,
+      channel: this.#hub.channel(this.channel)?.name ?? this.channel,
+      ...this.room.stats(),
+      participants: this.room.participants().map((p) => p.name),
+    };
+  }
+
+  /**
+   * Stops relaying: the local members quit the channel and the bridge leaves the room (the
+   * last one out removes its shared memory). Safe to call twice.
+   *
+   * @returns Resolves when the bridge has left.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#stop.abort();
+      await this.#reading;
+      for (const id of [...this.#members.keys()]) {
+        this.#remove(id, "Bridge to the local room closed");
+      }
+      this.#flush();
+      this.room.leave();
+    })();
+    return this.#closing;
+  }
+
+  async #read(): Promise<void> {
+    try {
+      for await (const event of this.room.events(this.#stop.signal)) this.#fromRoom(event);
+    } catch (error) {
+      log.error("Reading local room {room} failed: {error}", { room: this.room.room, error });
+    }
+  }
+
+  #fromRoom(event: RoomEvent): void {
+    switch (event.kind) {
+      case "join":
+        this.#add(event.from.id, event.from.name);
+        return;
+      case "leave":
+        this.#remove(event.from.id, "Left the local room");
+        return;
+      case "missed":
+        // Joins and leaves may be among the lost: take the table as it is now.
+        log.warn("Bridge fell behind local room {room}: {missed} events lost", {
+          room: this.room.room,
+          missed: event.missed,
+        });
+        this.#sync();
+        return;
+      case "message": {
+        const member = this.#add(event.from.id, event.from.name);
+        if (member === undefined || event.text === "") return;
+        if (event.to === 0) this.#say(member, this.channel, event.text);
+        else this.#sayPrivately(member, event.text);
+      }
+    }
+  }
+
+  /** Brings the chat in line with the room's participants table. */
+  #sync(): void {
+    const present = new Map<number, string>();
+    for (const p of this.room.participants()) if (p.id !== this.room.id) present.set(p.id, p.name);
+    for (const [id, member] of this.#members) {
+      if (present.get(id) !== member.name) this.#remove(id, "Left the local room");
+    }
+    for (const [id, name] of present) this.#add(id, name);
+  }
+
+  /** The member of a participant, added to the chat and the channel if it is not yet. */
+  #add(id: number, name: string): LocalMember | undefined {
+    const known = this.#members.get(id);
+    if (known?.name === name) return known;
+    if (known) this.#remove(id, "Left the local room");
+    const nick = localNick(name, this.#nickLength, (nick) => this.#hub.nickFree(nick));
+    if (nick === undefined) {
+      log.warn("No free nick for local participant {name}: it is not bridged", { name });
+      return undefined;
+    }
+    const now = Date.now();
+    const member: LocalMember = {
+      nick,
+      name,
+      user: "shm",
+      host: LOCAL_HOST,
+      realname: `${name} in local room ${this.room.room}`,
+      transport: "local",
+      channels: new Set(),
+      connectedAt: now,
+      lastMessageAt: now,
+      echo: false,
+      deliver: (event) => this.#toRoom(member, event),
+      disconnect: (reason) => this.#dropped(id, member, reason),
+    };
+    this.#hub.add(member);
+    this.#members.set(id, member);
+    this.#hub.join(member, this.channel);
+    return member;
+  }
+
+  #remove(id: number, reason: string): void {
+    const member = this.#members.get(id);
+    if (member === undefined) return;
+    this.#members.delete(id);
+    this.#hub.remove(member, reason);
+  }
+
+  /** The operator disconnected a local member: it comes back when it next speaks. */
+  #dropped(id: number, member: LocalMember, reason: string): void {
+    if (this.#members.get(id) === member) this.#members.delete(id);
+    if (this.#closing) return;
+    this.#queue(
+      `you were disconnected from ${this.channel} (${reason}); what you say next brings you back`,
+      member.name,
+    );
+  }
+
+  /** Says text as a member, split to fit IRC lines; returns why it failed, if it did. */
+  #say(member: LocalMember, target: string, text: string): SendError | undefined {
+    member.lastMessageAt = Date.now();
+    const overhead = encoder.encode(`:${maskOf(member)} PRIVMSG ${target} :\r\n`).length;
+    for (const piece of splitUtf8(text, Math.max(this.#maxLine - overhead, 16))) {
+      const result = this.#hub.send(member, "privmsg", target, piece);
+      if (typeof result === "string") return result;
+    }
+    return undefined;
+  }
+
+  /** A private message to the bridge: `NICK TEXT` for a network user. */
+  #sayPrivately(member: LocalMember, text: string): void {
+    const match = PRIVATE.exec(text);
+    if (match === null) {
+      this.#queue(`to reach a network user, send me "NICK TEXT" privately`, member.name);
+      return;
+    }
+    const nick = match[1].replace(BRIDGE_MARK, "");
+    const error = this.#say(member, nick, match[2]);
+    if (error === "no-such-nick") {
+      this.#queue(`nobody called ${nick} is on the network`, member.name);
+    } else if (error !== undefined) {
+      this.#queue(`cannot send to ${nick}: only ${this.channel} is bridged`, member.name);
+    }
+  }
+
+  /**
+   * An event for one local member: a private message goes to that participant; a channel
+   * event goes to the whole room once, however many local members the hub hands it to.
+   */
+  #toRoom(member: LocalMember, event: ChatEvent): void {
+    if (this.#closing) return;
+    const nick = nickOf(event.source);
+    if ((event.kind === "privmsg" || event.kind === "notice") && !event.target.startsWith("#")) {
+      const text = chatText(event.kind, nick, event.text);
+      if (text !== undefined) this.#queue(text, member.name);
+      return;
+    }
+    if (event === this.#lastRelayed) return;
+    this.#lastRelayed = event;
+    if (event.source.endsWith(`@${LOCAL_HOST}`)) return;
+    const text = eventText(event, nick);
+    if (text !== undefined) this.#queue(text, 0);
+  }
+
+  /** Queues a room message: `deliver` must not block, so the room is written after it. */
+  #queue(text: string, to: string | 0): void {
+    if (this.#outbox.length === 0) queueMicrotask(() => this.#flush());
+    for (const piece of splitUtf8(text, ROOM_MESSAGE_BYTES)) this.#outbox.push({ text: piece, to });
+  }
+
+  #flush(): void {
+    const outbox = this.#outbox;
+    this.#outbox = [];
+    for (const { text, to } of outbox) {
+      try {
+        this.room.send(text, to);
+      } catch (error) {
+        // ENOENT: the participant left before its message was written; its leave is on its way.
+        if (!(error instanceof IpcError && error.code === "ENOENT")) {
+          log.warn("Relaying into local room {room} failed: {error}", {
+            room: this.room.room,
+            error,
+          });
+        }
+      }
+    }
+  }
+}
