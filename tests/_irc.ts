@@ -257,6 +257,8 @@ export interface ServeProcess {
   readonly child: Child;
   /** The port it listens on. */
   readonly port: number;
+  /** The HTTP port, when started with `http`. */
+  readonly httpPort?: number;
   /** Its data directory. */
   readonly dataDir: string;
   /** Kills it (if still running); removes the data directory if this helper made it. */
@@ -271,6 +273,8 @@ export interface ServeOptions extends SpawnOptions {
   dataDir?: string;
   /** Publish the status board. @default {false} */
   status?: boolean;
+  /** Serve HTTP too, on a free port (waits for its `http on` line). @default {false} */
+  http?: boolean;
 }
 
 /**
@@ -292,16 +296,18 @@ export async function startServe(options: ServeOptions = {}): Promise<ServeProce
     "0",
     "--data",
     dataDir,
-    "--no-http",
+    ...(options.http ? ["--http-port", "0"] : ["--no-http"]),
     ...(options.status ? [] : ["--no-status"]),
     ...(options.args ?? []),
   ], options);
   try {
     const line = await child.waitForLine(/^listening on /, 20_000);
     const port = Number(line.slice(line.lastIndexOf(":") + 1));
+    const http = options.http ? await child.waitForLine(/^http on /, 20_000) : undefined;
     return {
       child,
       port,
+      httpPort: http === undefined ? undefined : Number(http.slice(http.lastIndexOf(":") + 1)),
       dataDir,
       async [Symbol.asyncDispose]() {
         await child[Symbol.asyncDispose]();

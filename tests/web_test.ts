@@ -5,15 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import {
-  handshakeStatus,
-  IrcLineClient,
-  IrcWebSocketClient,
-  type ServeProcess,
-  startServe,
-  type StartServeOptions,
-  withTimeout,
-} from "./fixtures/web_clients.ts";
+import { IrcTestClient, type ServeProcess, startServe } from "./_irc.ts";
+import { handshakeStatus, IrcWebSocketClient, withTimeout } from "./fixtures/web_clients.ts";
 
 const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
 const CHROMIUM = "/usr/bin/chromium";
@@ -30,25 +23,18 @@ const BROWSER_ARGS = [
 /** Bound on every single browser wait. */
 const WAIT_MS = 15_000;
 
-async function withServe(
-  fn: (serve: ServeProcess) => Promise<void>,
-  options: StartServeOptions = {},
-): Promise<void> {
-  const dataDir = await Deno.makeTempDir({ prefix: "shmooze-web-test-" });
-  try {
-    await using serve = await startServeDisposable(dataDir, options);
-    await fn(serve);
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+/** A `serve` child with HTTP on a free port, and the address of its pages. */
+type WebServe = ServeProcess & { httpPort: number; url: string };
+
+async function startWebServe(args: string[] = [], dataDir?: string): Promise<WebServe> {
+  const serve = await startServe({ http: true, args, dataDir, timeoutMs: 120_000 });
+  const httpPort = serve.httpPort!;
+  return Object.assign(serve, { httpPort, url: `http://127.0.0.1:${httpPort}` });
 }
 
-async function startServeDisposable(
-  dataDir: string,
-  options: StartServeOptions,
-): Promise<ServeProcess & AsyncDisposable> {
-  const serve = await startServe(dataDir, options);
-  return { ...serve, [Symbol.asyncDispose]: () => serve.child[Symbol.asyncDispose]() };
+async function withServe(fn: (serve: WebServe) => Promise<void>, args: string[] = []) {
+  await using serve = await startWebServe(args);
+  await fn(serve);
 }
 
 async function withBrowser(fn: (browser: Browser) => Promise<void>): Promise<void> {
@@ -98,61 +84,56 @@ Deno.test({
   fn: () =>
     withServe((serve) =>
       withBrowser(async (browser) => {
-        const tom = await IrcLineClient.register(serve.ircPort, "tom");
-        try {
-          await tom.send("JOIN #lobby");
-          await tom.waitFor(/ 366 tom #lobby /);
-          await tom.send("PRIVMSG #lobby :said before the browsers came");
+        await using tom = await IrcTestClient.register(serve.port, "tom");
+        await tom.join("#lobby");
+        await tom.send("PRIVMSG #lobby :said before the browsers came");
 
-          const ann = await newPage(browser);
-          await login(ann.page, serve.url, "ann");
-          await shownLine(ann.page, "said before the browsers came").and(
-            ann.page.locator("li.history"),
-          ).waitFor();
+        const ann = await newPage(browser);
+        await login(ann.page, serve.url, "ann");
+        await shownLine(ann.page, "said before the browsers came").and(
+          ann.page.locator("li.history"),
+        ).waitFor();
 
-          const bob = await newPage(browser);
-          await login(bob.page, serve.url, "bob");
+        const bob = await newPage(browser);
+        await login(bob.page, serve.url, "bob");
 
-          await say(ann.page, "hello from ann");
-          await shownLine(bob.page, "hello from ann").waitFor();
-          await tom.waitFor(/^(@\S+ )?:ann!\S+ PRIVMSG #lobby :hello from ann$/);
+        await say(ann.page, "hello from ann");
+        await shownLine(bob.page, "hello from ann").waitFor();
+        await tom.waitFor(/^(@\S+ )?:ann!\S+ PRIVMSG #lobby :hello from ann$/);
 
-          await tom.send("PRIVMSG #lobby :hello from tom");
-          await shownLine(ann.page, "hello from tom").waitFor();
-          await shownLine(bob.page, "hello from tom").waitFor();
+        await tom.send("PRIVMSG #lobby :hello from tom");
+        await shownLine(ann.page, "hello from tom").waitFor();
+        await shownLine(bob.page, "hello from tom").waitFor();
 
-          await say(bob.page, "/msg ann just between us");
-          const query = ann.page.locator("#buffer-list li", { hasText: "bob" });
-          await query.locator(".unread", { hasText: "1" }).waitFor();
-          await query.locator("button.open").click();
-          await shownLine(ann.page, "just between us").waitFor();
-          await ann.page.locator("#buffer-list button.open", { hasText: "#lobby" }).click();
+        await say(bob.page, "/msg ann just between us");
+        const query = ann.page.locator("#buffer-list li", { hasText: "bob" });
+        await query.locator(".unread", { hasText: "1" }).waitFor();
+        await query.locator("button.open").click();
+        await shownLine(ann.page, "just between us").waitFor();
+        await ann.page.locator("#buffer-list button.open", { hasText: "#lobby" }).click();
 
-          for (const nick of ["ann", "bob", "tom"]) {
-            await ann.page.locator("#user-list button", { hasText: nick }).waitFor();
-          }
-          await ann.page.screenshot({ path: `${ARTIFACTS}web_chat.png` });
-
-          const monitor = await newPage(browser);
-          await monitor.page.goto(`${serve.url}/monitor`);
-          // A string, evaluated in the page: the test itself has no DOM types.
-          await monitor.page.waitForFunction(
-            `["count-websocket", "count-tcp", "count-total"].map((id) =>
-              document.getElementById(id).textContent).join() === "2,1,3"`,
-          );
-          const lobby = monitor.page.locator("#channels tr[data-channel='#lobby']");
-          assert.equal(await lobby.locator("td.num").textContent(), "3");
-          await monitor.page.locator("#recent li", { hasText: "hello from tom" }).waitFor();
-          assert.equal(
-            await monitor.page.locator("#recent li", { hasText: "just between us" }).count(),
-            0,
-          );
-          assert.ok(Number(await monitor.page.textContent("#total-messages")) >= 4);
-          await monitor.page.locator("#live", { hasText: "live" }).waitFor();
-          await monitor.page.screenshot({ path: `${ARTIFACTS}web_monitor.png`, fullPage: true });
-        } finally {
-          await tom.close();
+        for (const nick of ["ann", "bob", "tom"]) {
+          await ann.page.locator("#user-list button", { hasText: nick }).waitFor();
         }
+        await ann.page.screenshot({ path: `${ARTIFACTS}web_chat.png` });
+
+        const monitor = await newPage(browser);
+        await monitor.page.goto(`${serve.url}/monitor`);
+        // A string, evaluated in the page: the test itself has no DOM types.
+        await monitor.page.waitForFunction(
+          `["count-websocket", "count-tcp", "count-total"].map((id) =>
+              document.getElementById(id).textContent).join() === "2,1,3"`,
+        );
+        const lobby = monitor.page.locator("#channels tr[data-channel='#lobby']");
+        assert.equal(await lobby.locator("td.num").textContent(), "3");
+        await monitor.page.locator("#recent li", { hasText: "hello from tom" }).waitFor();
+        assert.equal(
+          await monitor.page.locator("#recent li", { hasText: "just between us" }).count(),
+          0,
+        );
+        assert.ok(Number(await monitor.page.textContent("#total-messages")) >= 4);
+        await monitor.page.locator("#live", { hasText: "live" }).waitFor();
+        await monitor.page.screenshot({ path: `${ARTIFACTS}web_monitor.png`, fullPage: true });
       })
     ),
 });
@@ -165,28 +146,28 @@ Deno.test({
     const dataDir = await Deno.makeTempDir({ prefix: "shmooze-web-test-" });
     try {
       await withBrowser(async (browser) => {
-        let ports: StartServeOptions;
         const { page } = await newPage(browser);
+        let ports: string[];
         {
-          await using first = await startServeDisposable(dataDir, {});
-          ports = { ircPort: first.ircPort, httpPort: first.httpPort };
+          await using first = await startWebServe([], dataDir);
+          ports = ["--port", String(first.port), "--http-port", String(first.httpPort)];
           await login(page, first.url, "ann");
           await say(page, "before the restart");
           await shownLine(page, "before the restart").waitFor();
         }
         await page.locator("#status", { hasText: "reconnecting" }).waitFor();
-        await using second = await startServeDisposable(dataDir, ports);
+        await using second = await startWebServe(ports, dataDir);
         await page.locator("#status", { hasText: "Connected" }).waitFor({ timeout: 30_000 });
-        const tom = await IrcLineClient.register(second.ircPort, "tom");
-        try {
-          await tom.send("JOIN #lobby");
-          await tom.waitFor(/:ann!\S+ .*|353 tom = #lobby :.*\bann\b/);
-          await say(page, "after the restart");
-          await tom.waitFor(/:ann!\S+ PRIVMSG #lobby :after the restart$/);
-          assert.equal(await shownLine(page, "before the restart").count(), 1);
-        } finally {
-          await tom.close();
-        }
+        // Its own nick in the user list: the page has rejoined #lobby on its own.
+        await page.locator("#user-list button", { hasText: "ann" }).waitFor();
+        await using tom = await IrcTestClient.register(second.port, "tom");
+        await tom.send("JOIN #lobby");
+        await tom.waitFor((m) =>
+          m.command === "353" && m.params.at(-1)!.split(" ").includes("ann")
+        );
+        await say(page, "after the restart");
+        await tom.waitFor(/:ann!\S+ PRIVMSG #lobby :after the restart$/);
+        assert.equal(await shownLine(page, "before the restart").count(), 1);
       });
     } finally {
       await Deno.remove(dataDir, { recursive: true });
@@ -200,12 +181,12 @@ Deno.test("/healthz answers ok and /metrics counts clients by transport", async 
     assert.equal(health.status, 200);
     assert.equal(await health.text(), "ok\n");
 
-    const tom = await IrcLineClient.register(serve.ircPort, "tom");
+    await using tom = await IrcTestClient.register(serve.port, "tom");
     const web = await IrcWebSocketClient.open(serve.httpPort);
     try {
-      await tom.send("JOIN #lobby");
-      await tom.waitFor(/ 366 tom #lobby /);
-      await tom.send("PRIVMSG #lobby :one", "PRIVMSG #lobby :two");
+      await tom.join("#lobby");
+      await tom.send("PRIVMSG #lobby :one");
+      await tom.send("PRIVMSG #lobby :two");
       await tom.send("PING :sync");
       await tom.waitFor(/PONG .*sync/);
       const response = await fetch(`${serve.url}/metrics`);
@@ -221,7 +202,6 @@ Deno.test("/healthz answers ok and /metrics counts clients by transport", async 
       assert.match(metrics, /^# TYPE shmooze_messages_total counter$/m);
     } finally {
       await web.close();
-      await tom.close();
     }
   });
 });
@@ -233,7 +213,7 @@ Deno.test("the IRC WebSocket refuses another site's page with 403 and accepts al
     assert.equal(await handshakeStatus(serve.httpPort, `http://127.0.0.1:${serve.httpPort}`), 101);
     assert.equal(await handshakeStatus(serve.httpPort, "https://chat.example"), 101);
     assert.equal(await handshakeStatus(serve.httpPort), 101);
-  }, { extra: ["--allowed-origin", "https://chat.example"] });
+  }, ["--allowed-origin", "https://chat.example"]);
 });
 
 Deno.test("IRC over WebSocket answers an over-long line with 417 and keeps the connection", async () => {
@@ -264,32 +244,27 @@ Deno.test("a WebSocket frame over the size cap closes the socket with 1009", asy
 
 Deno.test("/monitor/events streams JSON snapshots with clients, channels and the rate", async () => {
   await withServe(async (serve) => {
-    const tom = await IrcLineClient.register(serve.ircPort, "tom");
+    await using tom = await IrcTestClient.register(serve.port, "tom");
+    await tom.join("#lobby");
+    const response = await fetch(`${serve.url}/monitor/events`);
+    assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let received = "";
     try {
-      await tom.send("JOIN #lobby");
-      await tom.waitFor(/ 366 tom #lobby /);
-      const response = await fetch(`${serve.url}/monitor/events`);
-      assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/);
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let received = "";
-      try {
-        while (!/event: stats\ndata: .*\n\n/.test(received)) {
-          const { value, done } = await withTimeout(reader.read(), 5000, "an event");
-          if (done) break;
-          received += value;
-        }
-      } finally {
-        await reader.cancel();
+      while (!/event: stats\ndata: .*\n\n/.test(received)) {
+        const { value, done } = await withTimeout(reader.read(), 5000, "an event");
+        if (done) break;
+        received += value;
       }
-      const data = JSON.parse(/event: stats\ndata: (.*)\n\n/.exec(received)![1]);
-      assert.equal(data.clientsByTransport.tcp, 1);
-      assert.equal(data.messagesPerSecond.length, 59);
-      assert.deepEqual(
-        data.channels.find((c: { name: string }) => c.name === "#lobby").members,
-        ["tom"],
-      );
     } finally {
-      await tom.close();
+      await reader.cancel();
     }
+    const data = JSON.parse(/event: stats\ndata: (.*)\n\n/.exec(received)![1]);
+    assert.equal(data.clientsByTransport.tcp, 1);
+    assert.equal(data.messagesPerSecond.length, 59);
+    assert.deepEqual(
+      data.channels.find((c: { name: string }) => c.name === "#lobby").members,
+      ["tom"],
+    );
   });
 });

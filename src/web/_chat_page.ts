@@ -70,8 +70,9 @@ body { display: flex; flex-direction: column; }
     grid-template-areas: "nav" "main"; }
   #buffers { border-right: 0; border-bottom: 1px solid var(--line); flex-direction: row; }
   #buffer-list { display: flex; overflow-x: auto; padding: 4px; }
-  #join-form { border-top: 0; }
-  #users { display: none; }
+  #join-form { border-top: 0; padding: 4px; }
+  #join-form input { flex: none; width: 7.5em; }
+  #users, #me { display: none; }
 }
 </style>
 </head>

@@ -218,9 +218,12 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; width: 5em; }
       var when = new Date(m.time);
       t.dateTime = when.toISOString();
       t.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-      var who = document.createElement("span"); who.className = "who"; who.textContent = m.sender;
+      var action = /^\x01ACTION (.*?)\x01?$/.exec(m.text);
+      var who = document.createElement("span"); who.className = "who";
+      who.textContent = (action ? "* " : "") + m.sender;
       var to = document.createElement("span"); to.className = "to"; to.textContent = "→ " + m.target;
-      var body = document.createElement("span"); body.textContent = m.text;
+      var body = document.createElement("span");
+      body.textContent = (action ? action[1] : m.text).replace(/[\x00-\x1f]/g, "");
       li.append(t, who, to, body);
       list.appendChild(li);
     });
