@@ -258,3 +258,215 @@ Deno.test("a dead lock owner is recovered and its half-written slot never shows"
   }
   assertNoLeftovers(segment);
 });
+
+Deno.test("poll() returns every event available at once, in order, then nothing", () => {
+  const { room, segment } = testRoom("poll");
+  const ann = Room.join(room, "ann");
+  const bob = Room.join(room, "bob");
+  try {
+    assert.deepEqual(bob.poll(), []);
+    ann.send("one");
+    ann.send("for bob", "bob");
+    ann.send("two");
+    const carl = Room.join(room, "carl");
+    carl.leave();
+    const events = bob.poll();
+    assert.deepEqual(events.map((e) => [e.kind, e.text, e.from.name, e.to, e.packet]), [
+      ["message", "one", "ann", 0, 1],
+      ["message", "for bob", "ann", bob.id, 2],
+      ["message", "two", "ann", 0, 3],
+      ["join", "", "carl", 0, 0],
+      ["leave", "", "carl", 0, 0],
+    ]);
+    assert.deepEqual(events.map((e) => e.seq), [3, 4, 5, 6, 7]);
+    assert.deepEqual(bob.poll(), []);
+  } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("drain() and poll() skip the reader's own messages and private ones to others", () => {
+  const { room, segment } = testRoom("private");
+  const ann = Room.join(room, "ann");
+  const bob = Room.join(room, "bob");
+  const carl = Room.join(room, "carl");
+  try {
+    ann.sendBatch(["to carl", "to carl too"], { to: "carl" });
+    ann.sendBatch(["to all"]);
+    bob.send("from bob");
+    ann.sendBatch([new TextEncoder().encode("to bob")], { to: bob.id });
+    const bobSaw: string[] = [];
+    const handed = bob.drain((view) => {
+      bobSaw.push(`${view.kind} ${view.fromName}#${view.fromId} ${view.text} ${view.length}`);
+    });
+    assert.deepEqual(bobSaw, [
+      "join carl#3  0",
+      "message ann#1 to all 6",
+      "message ann#1 to bob 6",
+    ]);
+    assert.equal(handed, 3);
+    assert.deepEqual(carl.poll().map((e) => e.text), [
+      "to carl",
+      "to carl too",
+      "to all",
+      "from bob",
+    ]);
+    assert.deepEqual(ann.poll().map((e) => e.text), ["", "", "from bob"]);
+  } finally {
+    carl.leave();
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("a lapped reader's batch starts with one missed event and max bounds every batch", () => {
+  const { room, segment } = testRoom("batchmiss");
+  const ann = Room.join(room, "ann", { capacity: 8 });
+  const bob = Room.join(room, "bob");
+  try {
+    ann.sendBatch(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    const first = bob.poll(3);
+    assert.deepEqual(first.map((e) => [e.kind, e.seq, e.missed, e.text]), [
+      ["missed", 3, 12, ""],
+      ["message", 15, undefined, "m12"],
+      ["message", 16, undefined, "m13"],
+    ]);
+    const texts: string[] = [];
+    assert.equal(bob.drain((view) => texts.push(view.text), 4), 4);
+    assert.deepEqual(texts, ["m14", "m15", "m16", "m17"]);
+    assert.deepEqual(bob.poll().map((e) => e.text), ["m18", "m19"]);
+  } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("events() keeps what a loop that broke early left behind for the next read", async () => {
+  const { room, segment } = testRoom("leftbehind");
+  const ann = Room.join(room, "ann");
+  const bob = Room.join(room, "bob");
+  try {
+    ann.sendBatch(["a", "b", "c", "d"]);
+    const [first] = await collect(bob, 1);
+    assert.equal(first.text, "a");
+    assert.deepEqual(bob.poll(1).map((e) => e.text), ["b"]);
+    const texts: string[] = [];
+    bob.drain((view) => texts.push(view.text));
+    assert.deepEqual(texts, ["c", "d"]);
+  } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("waitForEvents() sleeps until a writer publishes, and returns at once on abort", async () => {
+  const { room, segment } = testRoom("wait");
+  const ann = Room.join(room, "ann");
+  const bob = Room.join(room, "bob");
+  try {
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 20);
+    const started = performance.now();
+    await bob.waitForEvents(stop.signal);
+    assert.ok(performance.now() - started < 500, "the wait outlived its abort");
+    setTimeout(() => ann.send("wake"), 20);
+    const deadline = performance.now() + 5000;
+    let texts: string[] = [];
+    while (texts.length === 0 && performance.now() < deadline) {
+      await bob.waitForEvents();
+      texts = bob.poll().map((e) => e.text);
+    }
+    assert.deepEqual(texts, ["wake"]);
+  } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("sendBatch() refuses an oversized message or a bad waitMs before sending any", () => {
+  const { room, segment } = testRoom("batchsize");
+  const ann = Room.join(room, "ann");
+  const bob = Room.join(room, "bob");
+  try {
+    assert.throws(
+      () => ann.sendBatch(["fits", "x".repeat(1025)]),
+      /the message is 1025 bytes; .* at most 1024 \(EMSGSIZE\)/,
+    );
+    assert.throws(
+      () => ann.sendBatch(["fits", new Uint8Array(2000)]),
+      /the message is 2000 bytes/,
+    );
+    assert.throws(() => ann.sendBatch(["fits"], { waitMs: -1 }), /waitMs must be .* not -1/);
+    assert.throws(() => ann.sendBatch(["fits"], { to: "nobody" }), /nobody called nobody/);
+    assert.deepEqual(bob.poll(), []);
+    ann.sendBatch(["é".repeat(512)]);
+    assert.equal(bob.poll()[0].text, "é".repeat(512));
+  } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("sendBatch() with waitMs holds back for a slow reader in another process: nothing is lost", async () => {
+  const { room, segment } = testRoom("backpressure");
+  const ann = Room.join(room, "ann", { capacity: 16 });
+  await using reader = spawn(["tests/fixtures/room_slow_reader.ts", room, "slow"]);
+  try {
+    await reader.waitForLine("joined", 20_000);
+    const messages = Array.from({ length: 300 }, (_, i) => String(i));
+    ann.sendBatch([...messages, "end"], { waitMs: 10_000 });
+    await reader.waitForLine("received 300 missed 0 order ok", 20_000);
+    assert.equal((await reader.done).code, 0);
+  } finally {
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("sendBatch() without waitMs laps a slow reader, which counts each message as received or missed", async () => {
+  const { room, segment } = testRoom("firehose");
+  const ann = Room.join(room, "ann", { capacity: 16 });
+  await using reader = spawn(["tests/fixtures/room_slow_reader.ts", room, "slow"]);
+  try {
+    await reader.waitForLine("joined", 20_000);
+    ann.sendBatch([...Array.from({ length: 300 }, (_, i) => String(i)), "end"]);
+    const line = await reader.waitForLine(/^received \d+ missed \d+ order ok$/, 20_000);
+    const [received, missed] = line.match(/\d+/g)!.map(Number);
+    assert.ok(missed > 0, line);
+    assert.equal(received + missed, 301 - 1, line);
+  } finally {
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("a writer that waits gives up after waitMs and laps a reader that stopped reading", () => {
+  const { room, segment } = testRoom("giveup");
+  const ann = Room.join(room, "ann", { capacity: 8 });
+  const bob = Room.join(room, "bob");
+  try {
+    assert.deepEqual(bob.poll(), []);
+    const started = performance.now();
+    ann.sendBatch(Array.from({ length: 20 }, (_, i) => `m${i}`), { waitMs: 50 });
+    const waited = performance.now() - started;
+    assert.ok(waited >= 50 && waited < 2000, `waited ${waited} ms`);
+    const events = bob.poll(100);
+    assert.equal(events[0].kind, "missed");
+    assert.equal(events[0].missed, 12);
+    assert.deepEqual(
+      events.slice(1).map((e) => e.text),
+      [12, 13, 14, 15, 16, 17, 18, 19].map((i) => `m${i}`),
+    );
+  } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});

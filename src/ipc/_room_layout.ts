@@ -4,7 +4,8 @@
  *
  * ```
  * header        256 B   magic, version, capacity, slot size, lock word, write sequence …
- * participants  64 × 64 B   pid, join serial, joined time, heartbeat, waiting count, name
+ * participants  64 × 128 B  pid, join serial, joined time, heartbeat, waiting count, name,
+ *                            read cursor
  * ring          capacity × 1120 B   one message per slot (header 96 B + payload 1 KiB)
  * ```
  *
@@ -18,14 +19,14 @@
 /** "ROOM" read as a little-endian 32-bit word. */
 export const MAGIC = 0x4d4f4f52;
 /** Bumped whenever the layout changes; a process refuses a segment of another version. */
-export const VERSION = 1;
+export const VERSION = 2;
 
 /** Header size in bytes; the participants table starts here. */
 export const HEADER_BYTES = 256;
 /** Most participants a room holds. */
 export const MAX_PARTICIPANTS = 64;
 /** Bytes per participants-table entry. */
-export const ENTRY_BYTES = 64;
+export const ENTRY_BYTES = 128;
 /** Longest participant name, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 32;
 /** Largest message payload, in UTF-8 bytes: the seeds' 1 KiB buffer. */
@@ -76,6 +77,11 @@ export const P = {
   I_NAME_LENGTH: 3,
   F_JOINED_AT: 2,
   F_HEARTBEAT: 3,
+  /**
+   * The next sequence number this participant will read, stored after each batch it reads;
+   * 0 until it first reads. Writers that wait for readers (`sendBatch` with `waitMs`) read it.
+   */
+  F_CURSOR: 8,
   /** Byte offset of the name. */
   NAME: 32,
 } as const;
