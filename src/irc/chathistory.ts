@@ -93,30 +93,18 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
   if (selector === undefined) {
     return session.fail("CHATHISTORY", "INVALID_PARAMS", sub, "Invalid message reference");
   }
+  const invalidTarget = () =>
+    session.fail("CHATHISTORY", "INVALID_TARGET", sub, target, "Messages could not be retrieved");
   const { hub } = session.context;
   let conversation: string | [string, string];
   let replyTarget = target;
   if (target.startsWith("#")) {
     const channel = hub.channel(target);
-    if (channel === undefined || !channel.members.has(session)) {
-      return session.fail(
-        "CHATHISTORY",
-        "INVALID_TARGET",
-        sub,
-        target,
-        "Messages could not be retrieved",
-      );
-    }
+    if (channel === undefined || !channel.members.has(session)) return invalidTarget();
     conversation = channel.name;
     replyTarget = channel.name;
   } else if (target === "*" || target === "" || target.includes(",")) {
-    return session.fail(
-      "CHATHISTORY",
-      "INVALID_TARGET",
-      sub,
-      target,
-      "Messages could not be retrieved",
-    );
+    return invalidTarget();
   } else if (!ownsNick(session)) {
     return session.fail(
       "CHATHISTORY",
