@@ -18,6 +18,16 @@ export const BUSY_TIMEOUT_MS = 5000;
  * @param what What the database holds, for error messages ("history", "accounts").
  * @returns The open database and its path.
  * @throws Error naming the directory or file and why it could not be opened.
+ *
+ * @example Open a private database
+ * ```ts
+ * import { openPrivateDatabase } from "./_sqlite.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const { db, path } = openPrivateDatabase(dir, "notes.sqlite", "notes");
+ * console.log(Deno.statSync(path).mode! & 0o777); // 384 (0600)
+ * db.close();
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
  */
 export function openPrivateDatabase(
   dataDir: string,
@@ -56,10 +66,65 @@ export function openPrivateDatabase(
 }
 
 /**
+ * Creates the schema in a new database (`user_version` 0), or checks that an existing one is
+ * not newer than `version`.
+ *
+ * @param db The open database.
+ * @param path Its path, for the error message.
+ * @param what What it holds ("history", "accounts").
+ * @param schema SQL that creates the schema and sets `PRAGMA user_version` to `version`.
+ * @param version The schema version this code writes.
+ * @throws Error when the database was written by a newer shmooze.
+ *
+ * @example
+ * ```ts
+ * import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const { db, path } = openPrivateDatabase(dir, "notes.sqlite", "notes");
+ * migrateSchema(db, path, "notes", "CREATE TABLE notes (text TEXT); PRAGMA user_version = 1;", 1);
+ * console.log(db.prepare("PRAGMA user_version").get()); // { user_version: 1 }
+ * db.close();
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export function migrateSchema(
+  db: DatabaseSync,
+  path: string,
+  what: string,
+  schema: string,
+  version: number,
+): void {
+  const found = db.prepare("PRAGMA user_version").get()!.user_version as number;
+  if (found > version) {
+    throw new Error(
+      `Cannot open ${what} database "${path}": it has schema version ${found}, newer than the ${version} this shmooze understands; upgrade shmooze or use another --data directory`,
+    );
+  }
+  if (found === version) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    // Another process may have created the schema while this one waited for the lock.
+    const current = db.prepare("PRAGMA user_version").get()!.user_version as number;
+    if (current === 0) db.exec(schema);
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/**
  * SQLite's message, with the likely cause when the database stayed locked.
  *
  * @param message SQLite's error message.
  * @returns The message, explained.
+ *
+ * @example
+ * ```ts
+ * import { explainSqliteError } from "./_sqlite.ts";
+ * console.log(explainSqliteError("database is locked"));
+ * // "database is locked (another process kept it locked for 5000 ms)"
+ * ```
  */
 export function explainSqliteError(message: string): string {
   return /locked|busy/i.test(message)

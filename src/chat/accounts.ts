@@ -8,7 +8,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { argon2id } from "hash-wasm";
-import { openPrivateDatabase } from "./_sqlite.ts";
+import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
 import { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 
 /** A registered account. */
@@ -184,22 +184,9 @@ export class AccountStore {
   static open(dataDir: string, options: AccountOptions = {}): AccountStore {
     const { db, path } = openPrivateDatabase(dataDir, "accounts.sqlite", "accounts");
     try {
-      const version = db.prepare("PRAGMA user_version").get()!.user_version as number;
-      if (version > SCHEMA_VERSION) {
-        throw new Error(
-          `Cannot open accounts database "${path}": it has schema version ${version}, newer than the ${SCHEMA_VERSION} this shmooze understands; upgrade shmooze or use another --data directory`,
-        );
-      }
-      if (version < SCHEMA_VERSION) {
-        db.exec("BEGIN IMMEDIATE");
-        // Another process may have created the schema while this one waited for the lock.
-        const current = db.prepare("PRAGMA user_version").get()!.user_version as number;
-        if (current === 0) db.exec(SCHEMA);
-        db.exec("COMMIT");
-      }
+      migrateSchema(db, path, "accounts", SCHEMA, SCHEMA_VERSION);
       return new AccountStore(db, options);
     } catch (error) {
-      if (db.isTransaction) db.exec("ROLLBACK");
       db.close();
       throw error;
     }

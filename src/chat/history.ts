@@ -10,8 +10,9 @@
  *
  * @module
  */
-import { DatabaseSync, type SQLOutputValue } from "node:sqlite";
+import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
 import { join } from "node:path";
+import { explainSqliteError, migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
 
 /** One stored chat message. */
 export interface HistoryRecord {
@@ -60,7 +61,6 @@ export interface HistoryOptions {
 /** The schema this code writes; `PRAGMA user_version` of a database it created. */
 const SCHEMA_VERSION = 1;
 const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
-const BUSY_TIMEOUT_MS = 5000;
 /** Channel prefixes; a nick can never start with one (RFC 2812 §2.3.1). */
 const CHANNEL_PREFIXES = "#&+!";
 /**
@@ -212,37 +212,19 @@ export class HistoryStore {
         `Cannot open history: retentionMs must be 0 (keep forever) or a positive number of ms, got ${retentionMs}`,
       );
     }
-    if (dataDir === "") throw new Error("Cannot open history: the data directory name is empty");
+    // Chat history is private: the directory 0700, the file 0600 (see _sqlite.ts).
+    const { db, path } = openPrivateDatabase(dataDir, "history.sqlite", "history");
     try {
-      Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    } catch (error) {
-      throw new Error(
-        `Cannot create history data directory "${dataDir}": ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    const path = join(dataDir, "history.sqlite");
-    let db: DatabaseSync | undefined;
-    try {
-      // Chat history is private: create the file 0600 whatever the umask; SQLite gives its
-      // -wal and -shm files the same mode. An empty file is a valid empty database.
-      Deno.openSync(path, { create: true, write: true, mode: 0o600 }).close();
-      db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
-      db.exec("PRAGMA journal_mode = WAL");
-      // In WAL mode a commit is in the WAL file (the OS page cache) when it returns, so
-      // NORMAL survives kill -9 of this process; only a power cut or OS crash can lose the
-      // last commits, which would need FULL (an fsync per message).
-      db.exec("PRAGMA synchronous = NORMAL");
-      migrate(db, path);
+      migrateSchema(db, path, "history", SCHEMA, SCHEMA_VERSION);
       const store = new HistoryStore(db, path, retentionMs);
       store.prune();
       return store;
     } catch (error) {
-      db?.close();
+      db.close();
       const message = (error as Error).message;
       if (message.startsWith("Cannot open history database")) throw error;
       throw new Error(
-        `Cannot open history database "${path}": ${explain(message)}`,
+        `Cannot open history database "${path}": ${explainSqliteError(message)}`,
         { cause: error },
       );
     }
@@ -312,7 +294,7 @@ export class HistoryStore {
       throw new Error(
         /UNIQUE/.test(message)
           ? `Cannot append to history: msgid "${msgid}" is already stored`
-          : `Cannot append to history in "${this.#path}": ${explain(message)}`,
+          : `Cannot append to history in "${this.#path}": ${explainSqliteError(message)}`,
         { cause: error },
       );
     }
@@ -616,34 +598,6 @@ export function defaultDataDir(): string {
       return xdg ? join(xdg, "shmooze") : join(need("HOME"), ".local", "share", "shmooze");
     }
   }
-}
-
-/** Creates the schema in a new database, or checks an existing one's version. */
-function migrate(db: DatabaseSync, path: string): void {
-  const version = db.prepare("PRAGMA user_version").get()!.user_version as number;
-  if (version > SCHEMA_VERSION) {
-    throw new Error(
-      `Cannot open history database "${path}": it has schema version ${version}, newer than the ${SCHEMA_VERSION} this shmooze understands; upgrade shmooze or use another --data directory`,
-    );
-  }
-  if (version === SCHEMA_VERSION) return;
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    // Another process may have created the schema while this one waited for the lock.
-    const current = db.prepare("PRAGMA user_version").get()!.user_version as number;
-    if (current === 0) db.exec(SCHEMA);
-    db.exec("COMMIT");
-  } catch (error) {
-    db.exec("ROLLBACK");
-    throw error;
-  }
-}
-
-/** SQLite's message, with the likely cause when the database stayed locked. */
-function explain(message: string): string {
-  return /locked|busy/i.test(message)
-    ? `${message} (another process kept it locked for ${BUSY_TIMEOUT_MS} ms)`
-    : message;
 }
 
 function toRecord(row: Record<string, SQLOutputValue>): HistoryRecord {
