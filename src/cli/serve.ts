@@ -42,6 +42,10 @@ Options:
                              (default: ${d.floodBurst})
   --flood-rate LINES         Lines per second after the burst (default: ${d.floodRate})
   --max-conn-per-ip N        Connections allowed from one IP address (default: ${d.maxConnectionsPerIp})
+  --conn-per-minute N        New connections from one IP address a minute; loopback is
+                             exempt (default: ${d.connectionsPerMinute})
+  --max-unregistered BYTES   Bytes a client may send before it registers (default: ${d.maxUnregisteredBytes})
+  --history-budget N         CHATHISTORY commands a client may send in 10 s (default: ${d.historyBudget})
   --sendq BYTES              Bytes queued for a client before it is dropped (default: ${d.sendQ})
   --ping-interval SECONDS    Silence before the server sends PING (default: ${d.pingInterval})
   --ping-timeout SECONDS     Time to answer PING (default: ${d.pingTimeout})
@@ -169,6 +173,9 @@ export const serveCommand: Command = {
       "flood-burst": { type: "string" },
       "flood-rate": { type: "string" },
       "max-conn-per-ip": { type: "string" },
+      "conn-per-minute": { type: "string" },
+      "max-unregistered": { type: "string" },
+      "history-budget": { type: "string" },
       sendq: { type: "string" },
       "ping-interval": { type: "string" },
       "ping-timeout": { type: "string" },
@@ -196,6 +203,13 @@ export const serveCommand: Command = {
       maxConnectionsPerIp: intOption(values, "max-conn-per-ip", d.maxConnectionsPerIp, {
         min: 1,
       }),
+      connectionsPerMinute: intOption(values, "conn-per-minute", d.connectionsPerMinute, {
+        min: 1,
+      }),
+      maxUnregisteredBytes: intOption(values, "max-unregistered", d.maxUnregisteredBytes, {
+        min: 1024,
+      }),
+      historyBudget: intOption(values, "history-budget", d.historyBudget, { min: 1 }),
       sendQ: intOption(values, "sendq", d.sendQ, { min: 1024 }),
       pingInterval: intOption(values, "ping-interval", d.pingInterval, { min: 1 }),
       pingTimeout: intOption(values, "ping-timeout", d.pingTimeout, { min: 1 }),
