@@ -272,3 +272,22 @@ Deno.test("serve stats() counts clients, channels and messages", async () => {
     assert.deepEqual(stats.recentMessages.map((m) => m.text), ["one", "two"]);
   });
 });
+
+Deno.test("serve relays TAGMSG client tags only to clients that read tags", async () => {
+  await withServer({}, async (server) => {
+    await using ann = await IrcTestClient.register(server.port, "ann", { caps: ["message-tags"] });
+    await using bob = await IrcTestClient.register(server.port, "bob", { caps: ["message-tags"] });
+    await using carl = await IrcTestClient.register(server.port, "carl");
+    for (const client of [ann, bob, carl]) await client.join("#lobby");
+    await ann.send("@+typing=active TAGMSG #lobby");
+    const typing = await bob.waitFor("TAGMSG");
+    assert.equal(typing.tags["+typing"], "active");
+    assert.deepEqual(typing.params, ["#lobby"]);
+    await ann.send("PRIVMSG #lobby :done typing");
+    await bob.waitFor("PRIVMSG");
+    // carl's next line after the joins is the message: no TAGMSG reached him.
+    const next = await carl.waitFor((m) => m.command === "TAGMSG" || m.command === "PRIVMSG");
+    assert.equal(next.command, "PRIVMSG");
+    assert.equal(server.stats().totalMessages, 1, "TAGMSG is not a chat message");
+  });
+});

@@ -10,6 +10,7 @@
 export type ChatEventKind =
   | "privmsg"
   | "notice"
+  | "tagmsg"
   | "join"
   | "part"
   | "quit"
@@ -28,7 +29,7 @@ export interface ChatEvent {
   /** Who did it: `nick!user@host`. */
   readonly source: string;
   /**
-   * privmsg/notice: the channel or the recipient's nick; join/part/topic/kick: the channel;
+   * privmsg/notice/tagmsg: the channel or the recipient's nick; join/part/topic/kick: the channel;
    * nick: the new nick; quit: empty.
    */
   readonly target: string;
@@ -36,7 +37,7 @@ export interface ChatEvent {
   readonly text: string;
   /** kick: the nick removed. */
   readonly victim?: string;
-  /** Client-only tags (IRCv3 `+name`) relayed with a message. */
+  /** Client-only tags (IRCv3 `+name`) relayed with a message, or alone (tagmsg). */
   readonly clientTags?: Readonly<Record<string, string>>;
   /** Encoded forms, filled in by transports; index = the transport's encoding variant. */
   readonly encoded: (Uint8Array | undefined)[];

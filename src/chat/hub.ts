@@ -246,34 +246,20 @@ export class ChatHub {
     text: string,
     clientTags?: Record<string, string>,
   ): ChatEvent | SendError {
-    let recipients: Iterable<Member>;
-    let targetName: string;
-    let toSelf = false;
-    if (target.startsWith("#")) {
-      const channel = this.channel(target);
-      if (channel === undefined) return "no-such-channel";
-      if (!channel.members.has(member)) return "not-in-channel";
-      recipients = channel.members;
-      targetName = channel.name;
-    } else {
-      const recipient = this.find(target);
-      if (recipient === undefined) return "no-such-nick";
-      toSelf = recipient === member;
-      recipients = toSelf ? [member] : [recipient, member];
-      targetName = recipient.nick;
-    }
-    const event = createEvent({
-      kind,
-      source: maskOf(member),
-      target: targetName,
-      text,
-      clientTags,
-    });
-    this.#record(member.nick, event);
-    for (const recipient of recipients) {
-      if (recipient !== member || member.echo || toSelf) recipient.deliver(event);
-    }
-    return event;
+    return this.#route(member, kind, target, text, clientTags);
+  }
+
+  /**
+   * Sends only client-only tags (such as `+typing`) to a channel or a nick: relayed like a
+   * message, never stored or counted.
+   *
+   * @param member The sender.
+   * @param target A channel name or a nick.
+   * @param clientTags The tags.
+   * @returns The event, or why it was not sent.
+   */
+  tag(member: Member, target: string, clientTags: Record<string, string>): ChatEvent | SendError {
+    return this.#route(member, "tagmsg", target, "", clientTags);
   }
 
   /**
@@ -316,6 +302,43 @@ export class ChatHub {
    */
   recent(): RecentMessage[] {
     return [...this.#recent];
+  }
+
+  #route(
+    member: Member,
+    kind: "privmsg" | "notice" | "tagmsg",
+    target: string,
+    text: string,
+    clientTags?: Record<string, string>,
+  ): ChatEvent | SendError {
+    let recipients: Iterable<Member>;
+    let targetName: string;
+    let toSelf = false;
+    if (target.startsWith("#")) {
+      const channel = this.channel(target);
+      if (channel === undefined) return "no-such-channel";
+      if (!channel.members.has(member)) return "not-in-channel";
+      recipients = channel.members;
+      targetName = channel.name;
+    } else {
+      const recipient = this.find(target);
+      if (recipient === undefined) return "no-such-nick";
+      toSelf = recipient === member;
+      recipients = toSelf ? [member] : [recipient, member];
+      targetName = recipient.nick;
+    }
+    const event = createEvent({
+      kind,
+      source: maskOf(member),
+      target: targetName,
+      text,
+      clientTags,
+    });
+    if (kind !== "tagmsg") this.#record(member.nick, event);
+    for (const recipient of recipients) {
+      if (recipient !== member || member.echo || toSelf) recipient.deliver(event);
+    }
+    return event;
   }
 
   /**

@@ -178,6 +178,21 @@ function chatMessage(kind: "privmsg" | "notice"): Handler {
   };
 }
 
+function tagMessage(session: IrcSession, message: IrcMessage): void {
+  const target = message.params[0];
+  const clientTags = clientOnlyTags(message.tags);
+  if (!target) return session.reply(Numeric.ERR_NORECIPIENT, "No recipient given (TAGMSG)");
+  if (clientTags === undefined || !session.hasCap("message-tags")) return;
+  const result = session.context.hub.tag(session, target, clientTags);
+  if (result === "no-such-nick") {
+    session.reply(Numeric.ERR_NOSUCHNICK, target, "No such nick/channel");
+  } else if (result === "no-such-channel") {
+    session.reply(Numeric.ERR_NOSUCHCHANNEL, target, "No such channel");
+  } else if (result === "not-in-channel") {
+    session.reply(Numeric.ERR_CANNOTSENDTOCHAN, target, "Cannot send to channel");
+  }
+}
+
 function clientOnlyTags(tags: Record<string, string>): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;
   for (const name in tags) {
@@ -387,6 +402,7 @@ export const COMMANDS: Record<string, Handler> = {
   OPER: (session) => session.reply(Numeric.ERR_NOOPERHOST, "No O-lines for your host"),
   PART: part,
   PRIVMSG: chatMessage("privmsg"),
+  TAGMSG: tagMessage,
   REGISTER: registerAccount,
   TOPIC: topic,
   USERHOST: userhost,

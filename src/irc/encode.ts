@@ -37,6 +37,7 @@ export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean
       case "topic":
         return [event.target, event.text];
       case "join":
+      case "tagmsg":
         return [event.target];
       case "part":
         return event.text === "" ? [event.target] : [event.target, event.text];
@@ -48,7 +49,7 @@ export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean
         return [event.target, event.victim ?? "", event.text];
     }
   })();
-  const trailing = event.kind !== "join" && event.kind !== "nick";
+  const trailing = event.kind !== "join" && event.kind !== "nick" && event.kind !== "tagmsg";
   return { tags: {}, source: event.source, command: event.kind.toUpperCase(), params, trailing };
 }
 

@@ -225,6 +225,8 @@ export class IrcSession implements Member {
    * @param event The event.
    */
   deliver(event: ChatEvent): void {
+    // TAGMSG carries nothing but tags: only clients that read tags get it.
+    if (event.kind === "tagmsg" && !(this.#variant & VARIANT_TAGS)) return;
     this.#queue.push(encodeEvent(event, this.#variant));
   }
 

@@ -187,6 +187,8 @@ function eventText(event: ChatEvent, nick: string): string | undefined {
       return `* ${nick} set the topic of ${event.target}: ${event.text}`;
     case "kick":
       return `* ${event.victim} was kicked from ${event.target} by ${nick}${reason}`;
+    case "tagmsg":
+      return undefined;
   }
 }
 
