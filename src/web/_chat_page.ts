@@ -1,4 +1,4 @@
-import { BASE_CSS } from "./_style.ts";
+import { pageHead } from "./_style.ts";
 
 /**
  * The chat page served at `/`: one self-contained document (no external scripts, fonts or
@@ -7,14 +7,9 @@ import { BASE_CSS } from "./_style.ts";
  * when the server offers `draft/chathistory`, and reconnects with backoff, rejoining its
  * channels, when the connection drops.
  */
-export const CHAT_HTML: string = String.raw`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>shmooze chat</title>
-<link rel="icon" href="data:,">
-<style>${BASE_CSS}
+export const CHAT_HTML: string = pageHead(
+  "shmooze chat",
+  String.raw`
 body { display: flex; flex-direction: column; }
 #login-view { flex: 1; display: grid; place-items: center; padding: 16px; }
 #login { width: min(380px, 100%); display: grid; gap: 8px; }
@@ -74,8 +69,8 @@ body { display: flex; flex-direction: column; }
   #join-form input { flex: none; width: 7.5em; }
   #users, #me { display: none; }
 }
-</style>
-</head>
+`,
+) + String.raw`
 <body>
 <header class="bar">
   <h1>shmooze</h1>

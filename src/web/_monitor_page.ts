@@ -1,4 +1,4 @@
-import { BASE_CSS } from "./_style.ts";
+import { pageHead } from "./_style.ts";
 
 /**
  * The live dashboard served at `/monitor`: one self-contained document that listens to
@@ -6,14 +6,9 @@ import { BASE_CSS } from "./_style.ts";
  * transport, a messages-per-second chart (inline SVG), channels with their members, the
  * last messages and, when the server bridges a local room, that room's ring occupancy.
  */
-export const MONITOR_HTML: string = String.raw`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>shmooze monitor</title>
-<link rel="icon" href="data:,">
-<style>${BASE_CSS}
+export const MONITOR_HTML: string = pageHead(
+  "shmooze monitor",
+  String.raw`
 main { padding: 16px; display: grid; gap: 14px; grid-template-columns: repeat(12, 1fr);
   max-width: 1200px; margin: 0 auto; }
 .span-3 { grid-column: span 3; } .span-4 { grid-column: span 4; } .span-6 { grid-column: span 6; }
@@ -43,8 +38,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; width: 5em; }
 .meter { height: 14px; background: var(--soft); border-radius: 7px; overflow: hidden; margin: 8px 0; }
 .meter > div { height: 100%; background: var(--accent); width: 0; transition: width .3s; }
 .empty { color: var(--muted); font-style: italic; }
-</style>
-</head>
+`,
+) + String.raw`
 <body>
 <header class="bar">
   <h1>shmooze monitor</h1>
@@ -174,32 +169,27 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; width: 5em; }
     text("rate-peak", peak);
   }
 
-  function cell(row, value, cls) {
-    var td = document.createElement("td");
-    td.textContent = String(value);
-    if (cls) td.className = cls;
-    row.appendChild(td);
+  function node(tag, cls, text, parent) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined) n.textContent = String(text);
+    parent.appendChild(n);
+    return n;
   }
 
   function drawChannels(channels) {
     var body = $("channels");
     body.textContent = "";
     if (!channels.length) {
-      var row = document.createElement("tr");
-      var td = document.createElement("td");
-      td.colSpan = 3; td.className = "empty"; td.textContent = "No channels yet";
-      row.appendChild(td); body.appendChild(row);
+      node("td", "empty", "No channels yet", node("tr", "", undefined, body)).colSpan = 3;
       return;
     }
     channels.forEach(function (c) {
-      var row = document.createElement("tr");
+      var row = node("tr", "", undefined, body);
       row.dataset.channel = c.name;
-      var th = document.createElement("th");
-      th.scope = "row"; th.textContent = c.name;
-      row.appendChild(th);
-      cell(row, c.members.length, "num");
-      cell(row, c.members.join(", "), "members");
-      body.appendChild(row);
+      node("th", "", c.name, row).scope = "row";
+      node("td", "num", c.members.length, row);
+      node("td", "members", c.members.join(", "), row);
     });
   }
 
@@ -207,25 +197,18 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; width: 5em; }
     var list = $("recent");
     list.textContent = "";
     if (!recent.length) {
-      var li = document.createElement("li");
-      li.className = "empty"; li.textContent = "No messages yet";
-      list.appendChild(li);
+      node("li", "empty", "No messages yet", list);
       return;
     }
     recent.slice().reverse().forEach(function (m) {
-      var li = document.createElement("li");
-      var t = document.createElement("time");
+      var li = node("li", "", undefined, list);
       var when = new Date(m.time);
-      t.dateTime = when.toISOString();
-      t.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+      node("time", "", when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }), li)
+        .dateTime = when.toISOString();
       var action = /^\x01ACTION (.*?)\x01?$/.exec(m.text);
-      var who = document.createElement("span"); who.className = "who";
-      who.textContent = (action ? "* " : "") + m.sender;
-      var to = document.createElement("span"); to.className = "to"; to.textContent = "→ " + m.target;
-      var body = document.createElement("span");
-      body.textContent = (action ? action[1] : m.text).replace(/[\x00-\x1f]/g, "");
-      li.append(t, who, to, body);
-      list.appendChild(li);
+      node("span", "who", (action ? "* " : "") + m.sender, li);
+      node("span", "to", "→ " + m.target, li);
+      node("span", "", (action ? action[1] : m.text).replace(/[\x00-\x1f]/g, ""), li);
     });
   }
 

@@ -1,8 +1,11 @@
 /**
- * The style sheet both pages share: colours (light and dark), type, cards and the
- * screen-reader-only helper. Embedded as a string so the binary serves it without files.
+ * What both pages share: the document head and the base style sheet (colours for light and
+ * dark, type, cards, the screen-reader-only helper). Strings, so the binary needs no files.
+ *
+ * @module
  */
-export const BASE_CSS: string = String.raw`
+
+const BASE_CSS = String.raw`
 :root {
   color-scheme: light dark;
   --bg: #f6f7f9; --panel: #ffffff; --text: #1d2330; --muted: #5b6475; --line: #dfe3ea;
@@ -58,3 +61,23 @@ button.plain { background: transparent; color: var(--text); padding: 2px 6px; }
 .pill.ok { color: var(--ok); } .pill.warn { color: var(--warn); } .pill.bad { color: var(--bad); }
 time { color: var(--muted); font-variant-numeric: tabular-nums; }
 `;
+
+/**
+ * The start of a page up to `</head>`: its one `<style>` holds the base sheet and the
+ * page's own rules. No favicon request: the icon is an empty data URL.
+ *
+ * @param title The page title.
+ * @param css The page's own style rules.
+ * @returns The HTML.
+ */
+export function pageHead(title: string, css: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<link rel="icon" href="data:,">
+<style>${BASE_CSS}${css}</style>
+</head>`;
+}
