@@ -221,6 +221,22 @@ Deno.test("bridge shows a killed local participant quit and counts local users",
   await stopServe(serve);
 });
 
+Deno.test("an operator kick drops a local user from the channel until it speaks again", async () => {
+  await using serve = await startBridged("bridge-kick");
+  await using ann = await startLocal(serve.room, "ann");
+  await using bob = await IrcTestClient.register(serve.port, "bob");
+  await bob.join("#lobby");
+  await serve.child.writeLine("/kick ann|local testing");
+  await bob.waitFor(/^:ann\|local!shm@local QUIT :Kicked by operator: testing$/);
+  await ann.waitForLine(
+    "*irc* (private) you were disconnected from #lobby (Kicked by operator: testing); what you say next brings you back",
+  );
+  await ann.writeLine("back again");
+  await bob.waitFor(/^:ann\|local!shm@local JOIN #lobby$/);
+  await bob.waitFor(/^:ann\|local!shm@local PRIVMSG #lobby :back again$/);
+  await stopServe(serve);
+});
+
 Deno.test("serve shutdown takes the bridge out of the room and leaves no OS objects", async () => {
   await using serve = await startBridged("bridge-shutdown");
   await using ann = await startLocal(serve.room, "ann");
@@ -243,7 +259,10 @@ Deno.test("serve alone in its bridged room removes the room when it stops", asyn
   await using serve = await startBridged("bridge-alone");
   const segment = objectName("room", serve.room);
   assert.deepEqual(leftovers(segment), [segment], "serve made no room segment");
+  // A SIGTERM right after serve's last line can beat its signal handler: talk to it first.
+  await using probe = await IrcTestClient.register(serve.port, "probe");
   await stopServe(serve);
+  await probe.waitFor("ERROR");
   assertNoLeftovers(objectName("room", serve.room));
 });
 

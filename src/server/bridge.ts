@@ -301,7 +301,12 @@ export class LocalBridge {
         this.#remove(id, "Bridge to the local room closed");
       }
       this.#flush();
-      this.room.leave();
+      try {
+        this.room.leave();
+      } catch (error) {
+        // The server still shuts down; `shmooze ipc clean` removes what a failed leave left.
+        log.error("Leaving local room {room} failed: {error}", { room: this.room.room, error });
+      }
     })();
     return this.#closing;
   }
