@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { objectName } from "../src/ipc/names.ts";
+import type { MonitorSnapshot } from "../src/web/monitor_snapshot.ts";
+import { assertNoLeftovers, uniqueName } from "./_helpers.ts";
 import { IrcTestClient, type ServeProcess, startServe } from "./_irc.ts";
 import { handshakeStatus, IrcWebSocketClient, withTimeout } from "./fixtures/web_clients.ts";
 
@@ -175,6 +178,41 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "the monitor shows the bridged local room's ring occupancy",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const room = uniqueName("web-room");
+    {
+      await using serve = await startWebServe(["--local-room", room]);
+      await serve.child.waitForLine(`bridging local room ${room} with #lobby`);
+      await using tom = await IrcTestClient.register(serve.port, "tom");
+      await tom.join("#lobby");
+      await tom.send("PRIVMSG #lobby :into the ring");
+      await tom.send("PING :sync");
+      await tom.waitFor(/PONG .*sync/);
+      const stats = async () =>
+        (await (await fetch(`${serve.url}/api/stats`)).json()) as MonitorSnapshot;
+      const before = (await stats()).localRoom!;
+      assert.equal(before.room, room);
+      await withBrowser(async (browser) => {
+        const { page } = await newPage(browser);
+        await page.goto(`${serve.url}/monitor`);
+        await page.locator("#local-room").waitFor({ state: "visible" });
+        await page.locator("#room-name", { hasText: room }).waitFor();
+        assert.equal(await page.textContent("#room-capacity"), String(before.capacity));
+        assert.ok(Number(await page.textContent("#room-used")) >= 1);
+        assert.ok(Number(await page.textContent("#room-seq")) >= 1);
+      });
+      // SIGTERM: the bridge leaves the room, and the last one out removes it.
+      serve.child.process.kill("SIGTERM");
+      assert.equal((await serve.child.done).code, 0);
+    }
+    assertNoLeftovers(objectName("room", room));
+  },
+});
+
 Deno.test("/healthz answers ok and /metrics counts clients by transport", async () => {
   await withServe(async (serve) => {
     const health = await fetch(`${serve.url}/healthz`);
@@ -267,4 +305,18 @@ Deno.test("/monitor/events streams JSON snapshots with clients, channels and the
       ["tom"],
     );
   });
+});
+
+Deno.test("WebSocket and TCP clients share the per-address connection limit", async () => {
+  await withServe(async (serve) => {
+    await using tom = await IrcTestClient.register(serve.port, "tom");
+    assert.equal(tom.nick, "tom");
+    const web = await IrcWebSocketClient.open(serve.httpPort);
+    try {
+      await web.waitFor(/^ERROR :Closing Link: .*Too many connections from your IP address \(1\)/);
+      await withTimeout(web.closed, 5000, "the refused socket to close");
+    } finally {
+      await web.close();
+    }
+  }, ["--max-conn-per-ip", "1"]);
 });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LocalRoomStats, MonitorSnapshot } from "../web/monitor_snapshot.ts";
+import type { MonitorSnapshot } from "../web/monitor_snapshot.ts";
 import { startWebServer, type WebServer, type WebServerOptions } from "../web/web_server.ts";
 import type { ChatServer, ServerStats } from "./server.ts";
 
@@ -31,7 +31,7 @@ import type { ChatServer, ServerStats } from "./server.ts";
  * ```
  */
 export function monitorSnapshot(
-  stats: ServerStats & { localRoom?: LocalRoomStats },
+  stats: ServerStats,
   now: number = Date.now(),
 ): MonitorSnapshot {
   return {
