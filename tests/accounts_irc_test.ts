@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import IRC from "irc-framework";
 import { IrcTestClient, withServer } from "./_irc.ts";
 import { makeTestCertificate } from "./_tls.ts";
 import type { ChatServer, ServerOptions } from "../src/server/server.ts";
@@ -226,5 +227,47 @@ Deno.test("Whoever takes a free nick later cannot read what was said to its prev
     const refused = await impostor.waitFor("FAIL");
     assert.equal(refused.params[1], "ACCOUNT_REQUIRED");
     assert.ok(!impostor.lines.some((m) => m.params.includes("meet at noon")));
+  });
+});
+
+Deno.test("irc-framework logs in with SASL PLAIN and keeps its registered nick", async () => {
+  await withAccounts({}, async (server) => {
+    await (await registeredUser(server.port, "ann")).close();
+    const client = new IRC.Client();
+    const events: string[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no login: ${events.join(", ")}`)), 10_000);
+      client.on(
+        "loggedin",
+        (event: { account: string }) => events.push(`loggedin ${event.account}`),
+      );
+      client.on(
+        "sasl failed",
+        (event: { reason: string }) => events.push(`failed ${event.reason}`),
+      );
+      client.on("registered", (event: { nick: string }) => {
+        events.push(`registered ${event.nick}`);
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    const closed = new Promise<void>((resolve) => client.on("close", () => resolve()));
+    client.connect({
+      host: "127.0.0.1",
+      port: server.port,
+      nick: "ann",
+      username: "ann",
+      gecos: "ann",
+      account: { account: "ann", password: PASSWORD },
+      auto_reconnect: false,
+    });
+    try {
+      await done;
+      assert.deepEqual(events, ["loggedin ann", "registered ann"]);
+      assert.ok(client.network.cap.enabled.includes("sasl"));
+    } finally {
+      client.quit("done");
+      await closed;
+    }
   });
 });
