@@ -265,7 +265,7 @@ export const serveCommand: Command = {
     if (web) console.log(`${tls ? "https" : "http"} on ${web.hostname}:${web.port}`);
     const log = logger("serve");
     const stop = (signal: string) => {
-      log.info("{signal}: shutting down", { signal });
+      log.info(`${signal}: shutting down`);
       server.close();
     };
     // Windows delivers only SIGINT (Ctrl-C) and SIGBREAK to a console program.
