@@ -527,8 +527,9 @@ export class IrcSession implements Member {
     if (this.#registered || this.#negotiating || this.nick === "" || this.user === "") return;
     if (this.#sasl?.pending) return;
     if (this.#nickOfAnotherAccount(this.nick)) {
-      this.#refuseRegisteredNick(this.nick);
+      const nick = this.nick;
       this.nick = "";
+      this.#refuseRegisteredNick(nick);
       return;
     }
     if (!this.context.hub.add(this)) {
