@@ -7,7 +7,11 @@
  *   from send to receipt (both processes read CLOCK_REALTIME through a calibrated
  *   `performance.now()`);
  * - wake: messages paced 2 ms apart, so the consumer is asleep (futex, epoll) each time;
- * - throughput: messages sent back to back, one send call each, counted at the consumer.
+ * - throughput: messages sent back to back, counted at the consumer: one send call per
+ *   message; batches of 64 per call, lossless (the sender waits for the reader: sockets by
+ *   flow control, the room by `sendBatch` with `waitMs`); and, for the room only, batches
+ *   of 64 as a firehose (the sender never waits; a lapped reader counts what it missed).
+ *   Every run checks that sent = delivered + reported lost.
  *
  * Then the CPU time of a room reader with nothing to read (its own `process.cpuUsage()`).
  *
@@ -15,6 +19,8 @@
  *
  * @module
  */
+
+import { Room } from "../src/ipc/room.ts";
 
 /** Options for {@link runIpcBenchmark}. */
 export interface IpcBenchOptions {
@@ -37,13 +43,45 @@ export interface LatencyStats {
   count: number;
 }
 
+/** How a throughput run sent its messages. */
+export type ThroughputMode = "per-call" | "batch-lossless" | "batch-firehose";
+
+/** One throughput run: what was sent, what arrived, what the reader was told it lost. */
+export interface ThroughputResult {
+  /**
+   * `per-call`: one `send()` / `write()` per message; `batch-lossless`: 64 per call, the
+   * sender waits for the reader (sockets: flow control; shm: `sendBatch` with `waitMs`);
+   * `batch-firehose`: 64 per call, the sender never waits (shm only).
+   */
+  mode: ThroughputMode;
+  sent: number;
+  delivered: number;
+  /** Messages the reader was told it missed (the ring lapped it). */
+  lost: number;
+  /** sent − delivered − lost: messages neither delivered nor reported lost (must be 0). */
+  unaccounted: number;
+  /** Messages the producer's calls accepted per second. */
+  sentPerSecond: number;
+  /** Messages delivered per second, from the first send to the last receipt. */
+  deliveredPerSecond: number;
+}
+
 /** One transport at one message size. */
 export interface TransportResult {
   transport: "shm" | "unix" | "tcp";
   size: number;
   latency: LatencyStats;
   wake: LatencyStats;
-  throughput: { messagesPerSecond: number; received: number; missed: number; seconds: number };
+  throughput: ThroughputResult[];
+}
+
+/** What one room call costs per message, in one process with nobody else involved. */
+export interface CallCost {
+  /** The call, e.g. `drain()`. */
+  call: string;
+  size: number;
+  /** Best of several rounds, wall-clock µs per message. */
+  microseconds: number;
 }
 
 /** Everything one run measured. */
@@ -58,11 +96,26 @@ export interface IpcBenchReport {
   /** CPU use of an idle room reader, in percent of one core (its user + system time). */
   idleReaderCpuPercent: number;
   idleSeconds: number;
+  /** Per-message cost of the room's calls, in one process. */
+  callCosts: CallCost[];
 }
 
+/** Messages per batch call in the batched runs (the peer's BATCH). */
+const BATCH = 64;
 const PEER = new URL("./_ipc_peer.ts", import.meta.url).pathname;
 const TRANSPORTS = ["shm", "unix", "tcp"] as const;
 const SIZES = [64, 1024];
+/** The peer's throughput phases. */
+const MODES: Record<string, ThroughputMode> = {
+  T: "per-call",
+  B: "batch-lossless",
+  F: "batch-firehose",
+};
+const MODE_LABELS: Record<ThroughputMode, string> = {
+  "per-call": "1 call/msg",
+  "batch-lossless": "batch 64, lossless",
+  "batch-firehose": "batch 64, firehose",
+};
 /** A bound on each producer/consumer pair, so a hang cannot stall the run. */
 const PAIR_TIMEOUT_MS = 60_000;
 
@@ -134,21 +187,31 @@ async function runPair(
       ready.slice("ready ".length),
       ...counts.map(String),
     ]);
-    const [result, status] = await Promise.all([consumer.nextLine(), producer.process.status]);
+    const [received, sentLine, status] = await Promise.all([
+      consumer.nextLine(),
+      producer.nextLine(),
+      producer.process.status,
+    ]);
     if (!status.success) throw new Error(`The ${transport} producer failed (${status.code})`);
-    const measured = JSON.parse(result);
-    const { received, missed, seconds } = measured.throughput;
+    const measured = JSON.parse(received);
+    const sent: Record<string, { sent: number; seconds: number }> = JSON.parse(sentLine);
     return {
       transport,
       size,
       latency: stats(measured.latencyUs),
       wake: stats(measured.wakeUs),
-      throughput: {
-        messagesPerSecond: Math.round(received / seconds),
-        received,
-        missed,
-        seconds: Math.round(seconds * 1000) / 1000,
-      },
+      throughput: Object.entries(sent).map(([phase, out]) => {
+        const got = measured.phases[phase] ?? { received: 0, missed: 0, seconds: 0 };
+        return {
+          mode: MODES[phase],
+          sent: out.sent,
+          delivered: got.received,
+          lost: got.missed,
+          unaccounted: out.sent - got.received - got.missed,
+          sentPerSecond: Math.round(out.sent / out.seconds),
+          deliveredPerSecond: Math.round(got.received / got.seconds),
+        };
+      }),
     };
   } finally {
     await consumer.process.status;
@@ -175,6 +238,75 @@ async function idleReaderCpu(seconds: number): Promise<number> {
     await input.close();
     await reader.process.status;
   }
+}
+
+/** Messages per round, and rounds, of {@link roomCallCosts}. */
+const CALL_MESSAGES = 8192;
+const CALL_ROUNDS = 5;
+
+/**
+ * Times each room call alone in this process, best of a few rounds: what a message costs
+ * the sender and the reader without any scheduling between processes. Writers and readers
+ * come in pairs over the same messages: each writer fills the ring, then a reader empties it.
+ */
+async function roomCallCosts(): Promise<CallCost[]> {
+  const costs: CallCost[] = [];
+  for (const size of SIZES) {
+    const name = `bench-calls-${Deno.pid}-${size}`;
+    const writer = Room.join(name, "writer", { capacity: CALL_MESSAGES });
+    const reader = Room.join(name, "reader");
+    try {
+      const text = "x".repeat(size);
+      const bytes = new TextEncoder().encode(text);
+      const batches = (item: string | Uint8Array) => Array(BATCH).fill(item);
+      const writers: [string, () => void][] = [
+        ["send(text)", () => {
+          for (let i = 0; i < CALL_MESSAGES; i++) writer.send(text);
+        }],
+        ["sendBatch(64 × text)", () => {
+          const batch = batches(text);
+          for (let i = 0; i < CALL_MESSAGES; i += BATCH) writer.sendBatch(batch);
+        }],
+        ["sendBatch(64 × bytes)", () => {
+          const batch = batches(bytes);
+          for (let i = 0; i < CALL_MESSAGES; i += BATCH) writer.sendBatch(batch);
+        }],
+      ];
+      const readers: [string, () => Promise<number> | number][] = [
+        ["drain()", () => reader.drain(() => {}, CALL_MESSAGES)],
+        ["poll()", () => reader.poll(CALL_MESSAGES).length],
+        ["events()", async () => {
+          let count = 0;
+          for await (const _ of reader.events()) if (++count === CALL_MESSAGES) break;
+          return count;
+        }],
+      ];
+      const best = new Map<string, number>();
+      const keep = (call: string, started: number) => {
+        const us = (performance.now() - started) * 1000 / CALL_MESSAGES;
+        best.set(call, Math.min(best.get(call) ?? Infinity, us));
+      };
+      for (let round = 0; round < CALL_ROUNDS; round++) {
+        for (let i = 0; i < writers.length; i++) {
+          const [writeCall, write] = writers[i];
+          const [readCall, read] = readers[i];
+          let started = performance.now();
+          write();
+          keep(writeCall, started);
+          started = performance.now();
+          if (await read() !== CALL_MESSAGES) throw new Error(`${readCall} lost messages`);
+          keep(readCall, started);
+        }
+      }
+      for (const [call, us] of best) {
+        costs.push({ call, size, microseconds: Math.round(us * 1000) / 1000 });
+      }
+    } finally {
+      reader.leave();
+      writer.leave();
+    }
+  }
+  return costs;
 }
 
 /**
@@ -217,6 +349,7 @@ export async function runIpcBenchmark(options: IpcBenchOptions = {}): Promise<Ip
     results,
     idleReaderCpuPercent: await idleReaderCpu(idleSeconds),
     idleSeconds,
+    callCosts: await roomCallCosts(),
   };
 }
 
@@ -233,44 +366,80 @@ export async function runIpcBenchmark(options: IpcBenchOptions = {}): Promise<Ip
  * ```
  */
 export function formatIpcReport(report: IpcBenchReport): string {
-  const header = [
-    "transport",
-    "size B",
-    "p50 µs",
-    "p99 µs",
-    "p99.9 µs",
-    "wake p50 µs",
-    "wake p99 µs",
-    "msg/s",
-    "lost",
-  ];
-  const rows = report.results.map((r) => [
-    r.transport,
-    String(r.size),
-    r.latency.p50.toFixed(1),
-    r.latency.p99.toFixed(1),
-    r.latency.p999.toFixed(1),
-    r.wake.p50.toFixed(1),
-    r.wake.p99.toFixed(1),
-    r.throughput.messagesPerSecond.toLocaleString("en-US"),
-    String(r.throughput.missed),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join(" | ")} |`;
-  const rule = `| ${
-    widths.map((w, i) => i < 2 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`).join(" | ")
-  } |`;
-  const idle =
-    `idle room reader: ${report.idleReaderCpuPercent}% of one core over ${report.idleSeconds} s`;
+  const latency = table(
+    ["transport", "size B", "p50 µs", "p99 µs", "p99.9 µs", "wake p50 µs", "wake p99 µs"],
+    2,
+    report.results.map((r) => [
+      r.transport,
+      String(r.size),
+      r.latency.p50.toFixed(1),
+      r.latency.p99.toFixed(1),
+      r.latency.p999.toFixed(1),
+      r.wake.p50.toFixed(1),
+      r.wake.p99.toFixed(1),
+    ]),
+  );
+  const count = (n: number) => n.toLocaleString("en-US");
+  const throughput = table(
+    [
+      "transport",
+      "size B",
+      "mode",
+      "sent msg/s",
+      "delivered msg/s",
+      "delivered",
+      "lost",
+      "unaccounted",
+    ],
+    3,
+    report.results.flatMap((r) =>
+      r.throughput.map((t) => [
+        r.transport,
+        String(r.size),
+        MODE_LABELS[t.mode],
+        count(t.sentPerSecond),
+        count(t.deliveredPerSecond),
+        count(t.delivered),
+        count(t.lost),
+        count(t.unaccounted),
+      ])
+    ),
+  );
+  const calls = [...new Set(report.callCosts.map((c) => c.call))];
+  const costs = table(
+    ["room call, in one process", ...SIZES.map((size) => `${size} B µs/msg`)],
+    1,
+    calls.map((call) => [
+      call,
+      ...SIZES.map((size) =>
+        report.callCosts.find((c) => c.call === call && c.size === size)?.microseconds.toFixed(3) ??
+          "-"
+      ),
+    ]),
+  );
   return [
-    line(header),
-    rule,
-    ...rows.map(line),
+    latency,
     "",
-    idle,
+    throughput,
+    "",
+    costs,
+    "",
+    `idle room reader: ${report.idleReaderCpuPercent}% of one core over ${report.idleSeconds} s`,
     `${report.os}/${report.arch}, ${report.cpus} CPUs, load ${
       report.loadAverage.map((l) => l.toFixed(2)).join(" ")
     }, Deno ${report.deno}, ${report.date}`,
   ].join("\n");
+}
+
+/** A Markdown table: the first `textColumns` columns left-aligned, the rest right-aligned. */
+function table(header: string[], textColumns: number, rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) =>
+    `| ${
+      cells.map((c, i) => i < textColumns ? c.padEnd(widths[i]) : c.padStart(widths[i])).join(" | ")
+    } |`;
+  const rule = `| ${
+    widths.map((w, i) => i < textColumns ? "-".repeat(w) : `${"-".repeat(w - 1)}:`).join(" | ")
+  } |`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
 }

@@ -163,6 +163,10 @@ const HEARTBEAT_MS = 1000;
 const SPIN_MS = 0.05;
 /** Longest single sleep of a reader, after which it re-checks its abort signal. */
 const WAIT_SLICE_MS = 1000;
+/** Payloads up to this size are copied word by word, longer ones with one `set()`. */
+const WORD_COPY_BYTES = 256;
+/** How many events a long `drain()` reads between publishing its cursor to writers. */
+const CURSOR_PUBLISH_EVERY = 256;
 /** Events `events()` takes from the ring at a time. */
 const EVENTS_BATCH = 64;
 /** Most messages one `sendBatch` writes per hold of the lock, so other writers get a turn. */
@@ -170,7 +174,7 @@ const LOCKED_BATCH = 256;
 /** A reader with no heartbeat for this long no longer holds back writers that wait. */
 const STALE_READER_MS = 3 * HEARTBEAT_MS;
 /** How long a waiting writer polls for a reader's progress before it sleeps. */
-const WRITER_SPIN_MS = 0.05;
+const WRITER_SPIN_MS = 0.1;
 /** A waiting writer's sleeps: 20 µs, doubling up to 1 ms. */
 const WRITER_FIRST_PAUSE_MS = 0.02;
 const WRITER_LONGEST_PAUSE_MS = 1;
@@ -311,8 +315,8 @@ export class Room {
   #queue: RoomEvent[] = [];
   #queued = 0;
   #id = 0;
-  /** Float64 index of this participant's published read cursor. */
-  #cursorAt = 0;
+  /** Float64 index of this participant's entry in the participants table. */
+  #entryAt = 0;
   #serial = 0;
   #packets = 0;
   #cursor = 0;
@@ -416,7 +420,7 @@ export class Room {
       // The pid last: until it is set, the entry is free to everyone else.
       Atomics.store(this.#i32, word + P.I_PID, platform().pid());
       this.#id = id;
-      this.#cursorAt = (word >> 1) + P.F_CURSOR;
+      this.#entryAt = word >> 1;
       this.#announce(KIND_JOIN, id, this.#serial, this.#nameBytes);
       this.#cursor = this.#f64[H.F_WRITE_SEQ] + 1;
       const timer = setInterval(() => this.#heartbeat(), HEARTBEAT_MS);
@@ -717,7 +721,7 @@ export class Room {
 
   #heartbeat(): void {
     if (this.#closed) return;
-    this.#f64[(entryWord(this.#id) >> 1) + P.F_HEARTBEAT] = Date.now();
+    this.#f64[this.#entryAt + P.F_HEARTBEAT] = Date.now();
     const p = platform();
     if (readEntries(this.#views()).every((e) => p.isAlive(e.pid))) return;
     try {
@@ -855,10 +859,17 @@ export class Room {
     const capacity = this.#capacity;
     let missed = 0;
     let firstMissed = 0;
+    let published = 0;
+    let unpublished = 0;
     while (handed < max && !this.#closed) {
       const cursor = this.#cursor;
-      const published = f64[H.F_WRITE_SEQ];
-      if (cursor > published) break;
+      // A busy writer rewrites the write sequence for every message; reading it for every
+      // event would pull its cache line across cores each time. Read it again only once the
+      // events it announced are read, or when a slot turns out to be overwritten.
+      if (cursor > published) {
+        published = f64[H.F_WRITE_SEQ];
+        if (cursor > published) break;
+      }
       if (published - cursor >= capacity) {
         const oldest = published - capacity + 1;
         if (missed === 0) firstMissed = cursor;
@@ -872,6 +883,12 @@ export class Room {
       // Odd: a writer is overwriting it right now; a newer sequence: already overwritten.
       // Either way this event is gone.
       if ((version & 1) !== 0 || f64[double + S.F_SEQ] !== cursor) {
+        const latest = f64[H.F_WRITE_SEQ];
+        if (latest !== published) {
+          // The ring may have gone round since: skip to its oldest event at once.
+          published = latest;
+          continue;
+        }
         if (missed === 0) firstMissed = cursor;
         missed++;
         this.#cursor = cursor + 1;
@@ -893,9 +910,14 @@ export class Room {
         time = f64[double + S.F_TIME];
         length = Math.min(i32[word + S.I_LENGTH], MAX_PAYLOAD_BYTES);
         name = this.#senderName(from, serial, word);
-        if (length > 0) {
+        if (length > WORD_COPY_BYTES) {
           const at = (word << 2) + S.PAYLOAD;
           view.bytes.set(this.#bytes.subarray(at, at + length));
+        } else {
+          // Short payloads copy faster word by word than through a subarray (no allocation).
+          const words = view.words;
+          const first = word + (S.PAYLOAD >> 2);
+          for (let k = 0, n = (length + 3) >> 2; k < n; k++) words[k] = i32[first + k];
         }
       }
       // A compare-exchange that changes nothing: reads the version with a full barrier, so
@@ -916,6 +938,11 @@ export class Room {
         if (handed === max || this.#closed) break;
       }
       this.#cursor = cursor + 1;
+      // Tell writers that wait for readers as we go, not only at the end of a long batch.
+      if (++unpublished === CURSOR_PUBLISH_EVERY) {
+        unpublished = 0;
+        f64[this.#entryAt + P.F_CURSOR] = cursor + 1;
+      }
       view.set(KIND_NAMES[kind], cursor, packet, time, from, name, to, length);
       handed++;
       handler(view);
@@ -926,7 +953,11 @@ export class Room {
       handed++;
       handler(view);
     }
-    if (!this.#closed) f64[this.#cursorAt] = this.#cursor;
+    if (this.#closed) return handed;
+    f64[this.#entryAt + P.F_CURSOR] = this.#cursor;
+    // A reader busy enough never to yield to its heartbeat timer is still alive: say so, so
+    // writers that wait for readers keep waiting for it.
+    f64[this.#entryAt + P.F_HEARTBEAT] = Date.now();
     return handed;
   }
 
@@ -1135,6 +1166,8 @@ class EventView implements RoomEventView {
   missed = 0;
   length = 0;
   readonly bytes = new Uint8Array(MAX_PAYLOAD_BYTES);
+  /** `bytes` as 32-bit words, for copying short payloads. */
+  readonly words = new Int32Array(this.bytes.buffer);
   #text: string | undefined;
 
   get text(): string {
