@@ -122,6 +122,7 @@ export class IrcSession implements Member {
   #registered = false;
   #negotiating = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #lastActivity = Date.now();
   #pingSentAt = 0;
   #tokens: number;
@@ -307,14 +308,15 @@ export class IrcSession implements Member {
 
   /**
    * Ends the session: shows its QUIT to the others, sends `ERROR`, waits (briefly) for the
-   * queue to drain, closes the connection. Safe to call twice.
+   * queue to drain, closes the connection. Safe to call twice: both calls get the same
+   * promise.
    *
    * @param reason Why, for the client's ERROR line.
    * @param quit The quit message the others see.
    * @returns Resolves when the connection is closed.
    */
   close(reason: string, quit: string = reason): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+    if (this.#closing) return this.#closing;
     this.#closed = true;
     if (this.#registered) this.context.hub.remove(this, quit);
     this.#queue.push(encodeLine({
@@ -323,12 +325,13 @@ export class IrcSession implements Member {
     }));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
-    return Promise.race([this.#queue.drained(), grace]).then(() => {
+    this.#closing = Promise.race([this.#queue.drained(), grace]).then(() => {
       clearTimeout(timer);
       this.#queue.close();
       this.#connection.close();
       this.#onClose(this);
     });
+    return this.#closing;
   }
 
   #takeToken(): boolean {
