@@ -122,11 +122,11 @@ Deno.test({
 
         const monitor = await newPage(browser);
         await monitor.page.goto(`${serve.url}/monitor`);
-        // A string, evaluated in the page: the test itself has no DOM types.
-        await monitor.page.waitForFunction(
-          `["count-websocket", "count-tcp", "count-total"].map((id) =>
-              document.getElementById(id).textContent).join() === "2,1,3"`,
-        );
+        // Locators, not a waitForFunction predicate: the page's CSP forbids eval.
+        for (const [id, count] of [["websocket", 2], ["tcp", 1], ["total", 3]]) {
+          await monitor.page.locator(`#count-${id}`, { hasText: new RegExp(`^${count}$`) })
+            .waitFor();
+        }
         const lobby = monitor.page.locator("#channels tr[data-channel='#lobby']");
         assert.equal(await lobby.locator("td.num").textContent(), "3");
         await monitor.page.locator("#recent li", { hasText: "hello from tom" }).waitFor();
