@@ -245,6 +245,17 @@ export const serveCommand: Command = {
       flushIntervalMs: intOption(values, "flush-ms", 2, { max: 1000 }),
       tls,
     });
+    // Listen for signals before telling anyone we are up: a SIGTERM that follows the first
+    // printed line must shut down cleanly, not kill the process.
+    const log = logger("serve");
+    const stop = (signal: string) => {
+      log.info(`${signal}: shutting down`);
+      server.close();
+    };
+    // Windows delivers only SIGINT (Ctrl-C) and SIGBREAK to a console program.
+    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    const handlers = signals.map((signal) => [signal, () => stop(signal)] as const);
+    for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
     console.log(`listening on ${server.hostname}:${server.port}`);
     if (server.tlsPort !== undefined) {
       console.log(`listening with TLS on ${server.hostname}:${server.tlsPort}`);
@@ -263,15 +274,6 @@ export const serveCommand: Command = {
       throw new CliError(`Cannot serve HTTP: ${(error as Error).message}`);
     });
     if (web) console.log(`${tls ? "https" : "http"} on ${web.hostname}:${web.port}`);
-    const log = logger("serve");
-    const stop = (signal: string) => {
-      log.info(`${signal}: shutting down`);
-      server.close();
-    };
-    // Windows delivers only SIGINT (Ctrl-C) and SIGBREAK to a console program.
-    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-    const handlers = signals.map((signal) => [signal, () => stop(signal)] as const);
-    for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
     runConsole(server, {
       input: Deno.stdin.readable,
       interactive: Deno.stdin.isTerminal(),
