@@ -47,6 +47,8 @@ const BATCH = 64;
 const RING = 4096;
 /** How long a lossless shm batch waits for the reader before lapping it anyway. */
 const LOSSLESS_WAIT_MS = 10_000;
+/** How many times each throughput phase runs (in turn), so one stall does not decide. */
+const ROUNDS = 3;
 /** The throughput phases each transport runs. */
 const PHASES: Record<string, string[]> = {
   shm: ["T", "B", "F"],
@@ -119,7 +121,8 @@ interface Received {
 interface Measured {
   latencyUs: number[];
   wakeUs: number[];
-  phases: Record<string, Received>;
+  /** Per throughput phase, one entry per round. */
+  phases: Record<string, Received[]>;
 }
 
 /** What the producer sent in one throughput phase, and how long its send calls took. */
@@ -136,7 +139,7 @@ const QUIT = 2;
 class Consumer {
   readonly latencyUs: number[] = [];
   readonly wakeUs: number[] = [];
-  readonly phases: Record<string, Received> = {};
+  readonly phases: Record<string, Received[]> = {};
   latencySeen = 0;
   received = 0;
   missed = 0;
@@ -151,12 +154,12 @@ class Consumer {
     else if (phase === CHAR.E) {
       const now = nowUs();
       const ended = String.fromCharCode(bytes[at + 1]);
-      if (this.received > 0 || this.missed > 0) {
-        this.phases[ended] = {
+      if (ended !== "L" && ended !== "W") {
+        (this.phases[ended] ??= []).push({
           received: this.received,
           missed: this.missed,
           seconds: (now - this.startUs) / 1e6,
-        };
+        });
       }
       this.received = 0;
       this.missed = 0;
@@ -253,7 +256,7 @@ function busyUntil(deadline: number): void {
   while (performance.now() < deadline) { /* paced: a timer is far too coarse */ }
 }
 
-async function produce(link: Link): Promise<Record<string, Sent>> {
+async function produce(link: Link): Promise<Record<string, Sent[]>> {
   const [latency, wake, throughput] = counts.map(Number);
   let next = performance.now();
   for (let i = 0; i < latency; i++) {
@@ -267,8 +270,14 @@ async function produce(link: Link): Promise<Record<string, Sent>> {
     await link.send(frame("W"));
   }
   await link.end("W");
-  const sent: Record<string, Sent> = {};
-  for (const phase of PHASES[transport]) {
+  const sent: Record<string, Sent[]> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const phase of PHASES[transport]) sent[phase] = [...sent[phase] ?? [], await run(phase)];
+  }
+  await link.send(frame("Q"));
+  return sent;
+
+  async function run(phase: string): Promise<Sent> {
     const text = frame(phase);
     const body = encoder.encode(text);
     const started = performance.now();
@@ -285,11 +294,10 @@ async function produce(link: Link): Promise<Record<string, Sent>> {
         if (sending) await sending;
       }
     }
-    sent[phase] = { sent: count, seconds: (performance.now() - started) / 1000 };
+    const seconds = (performance.now() - started) / 1000;
     await link.end(phase);
+    return { sent: count, seconds };
   }
-  await link.send(frame("Q"));
-  return sent;
 }
 
 function roomLink(me: Room): Link {
@@ -351,7 +359,7 @@ if (role === "consumer") {
   }
   console.log(JSON.stringify(measured));
 } else if (role === "producer") {
-  let sent: Record<string, Sent>;
+  let sent: Record<string, Sent[]>;
   if (transport === "shm") {
     const me = Room.join(address, "producer");
     sent = await produce(roomLink(me));

@@ -11,7 +11,8 @@
  *   message; batches of 64 per call, lossless (the sender waits for the reader: sockets by
  *   flow control, the room by `sendBatch` with `waitMs`); and, for the room only, batches
  *   of 64 as a firehose (the sender never waits; a lapped reader counts what it missed).
- *   Every run checks that sent = delivered + reported lost.
+ *   Each runs three times, in turn; rates are the median, counts the totals. Every run
+ *   checks that sent = delivered + reported lost.
  *
  * Then the CPU time of a room reader with nothing to read (its own `process.cpuUsage()`).
  *
@@ -54,15 +55,17 @@ export interface ThroughputResult {
    * `batch-firehose`: 64 per call, the sender never waits (shm only).
    */
   mode: ThroughputMode;
+  /** How many times it ran; the counts are totals, the rates medians over the runs. */
+  rounds: number;
   sent: number;
   delivered: number;
   /** Messages the reader was told it missed (the ring lapped it). */
   lost: number;
   /** sent − delivered − lost: messages neither delivered nor reported lost (must be 0). */
   unaccounted: number;
-  /** Messages the producer's calls accepted per second. */
+  /** Messages the producer's calls accepted per second (median of the rounds). */
   sentPerSecond: number;
-  /** Messages delivered per second, from the first send to the last receipt. */
+  /** Messages delivered per second, from the first send to the last receipt (median). */
   deliveredPerSecond: number;
 }
 
@@ -152,6 +155,11 @@ function startPeer(args: string[], stdin: "null" | "piped" = "null"): Peer {
   };
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)];
+}
+
 function stats(samples: number[]): LatencyStats {
   const sorted = Float64Array.from(samples).sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -194,22 +202,28 @@ async function runPair(
     ]);
     if (!status.success) throw new Error(`The ${transport} producer failed (${status.code})`);
     const measured = JSON.parse(received);
-    const sent: Record<string, { sent: number; seconds: number }> = JSON.parse(sentLine);
+    const sent: Record<string, { sent: number; seconds: number }[]> = JSON.parse(sentLine);
     return {
       transport,
       size,
       latency: stats(measured.latencyUs),
       wake: stats(measured.wakeUs),
-      throughput: Object.entries(sent).map(([phase, out]) => {
-        const got = measured.phases[phase] ?? { received: 0, missed: 0, seconds: 0 };
+      throughput: Object.entries(sent).map(([phase, rounds]) => {
+        const got: { received: number; missed: number; seconds: number }[] =
+          measured.phases[phase] ?? [];
+        const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+        const sentCount = total(rounds.map((r) => r.sent));
+        const delivered = total(got.map((r) => r.received));
+        const lost = total(got.map((r) => r.missed));
         return {
           mode: MODES[phase],
-          sent: out.sent,
-          delivered: got.received,
-          lost: got.missed,
-          unaccounted: out.sent - got.received - got.missed,
-          sentPerSecond: Math.round(out.sent / out.seconds),
-          deliveredPerSecond: Math.round(got.received / got.seconds),
+          rounds: rounds.length,
+          sent: sentCount,
+          delivered,
+          lost,
+          unaccounted: sentCount - delivered - lost,
+          sentPerSecond: Math.round(median(rounds.map((r) => r.sent / r.seconds))),
+          deliveredPerSecond: Math.round(median(got.map((r) => r.received / r.seconds))),
         };
       }),
     };
@@ -421,6 +435,7 @@ export function formatIpcReport(report: IpcBenchReport): string {
     latency,
     "",
     throughput,
+    "msg/s: median of the rounds; delivered, lost, unaccounted: totals over them",
     "",
     costs,
     "",

@@ -3,7 +3,7 @@
  * rooms. One segment per room:
  *
  * ```
- * header        256 B   magic, version, capacity, slot size, lock word, write sequence …
+ * header        256 B   magic, version, capacity, slot size, write sequence …, lock word
  * participants  64 × 128 B  pid, join serial, joined time, heartbeat, waiting count, name,
  *                            read cursor
  * ring          capacity × 1120 B   one message per slot (header 96 B + payload 1 KiB)
@@ -19,7 +19,7 @@
 /** "ROOM" read as a little-endian 32-bit word. */
 export const MAGIC = 0x4d4f4f52;
 /** Bumped whenever the layout changes; a process refuses a segment of another version. */
-export const VERSION = 2;
+export const VERSION = 3;
 
 /** Header size in bytes; the participants table starts here. */
 export const HEADER_BYTES = 256;
@@ -44,8 +44,12 @@ export const H = {
   I_VERSION: 1,
   I_CAPACITY: 2,
   I_SLOT_BYTES: 3,
-  /** Lock word: the owner's pid, 0 when free. */
-  I_LOCK: 4,
+  /**
+   * Lock word: the owner's pid, 0 when free. Alone on its 64-byte cache line (bytes
+   * 128–191): readers poll the write sequence's line, and a lock word sharing it would make
+   * every lock and unlock wait for that line to come back from the reader's core.
+   */
+  I_LOCK: 32,
   /** Low 32 bits of the write sequence: the futex word readers sleep on, stored last. */
   I_SEQ_WORD: 5,
   /** How many readers are (about to be) asleep on I_SEQ_WORD. */
@@ -54,6 +58,11 @@ export const H = {
   I_STATE: 7,
   /** Counts joins, so an entry's serial tells one holder of a participant id from the next. */
   I_JOIN_SERIAL: 8,
+  /**
+   * 1 once a writer has woken the sleeping readers, so the writes after it skip the system
+   * call; a reader clears it before it goes to sleep.
+   */
+  I_WOKEN: 9,
   /** The last published sequence number (0 before the first message). */
   F_WRITE_SEQ: 5,
   /** When the room was created, ms since the epoch. */

@@ -683,7 +683,12 @@ export class Room {
   }
 
   #wakeIfWaiting(): void {
-    if (Atomics.load(this.#i32, H.I_WAITERS) > 0) this.#wakeReaders();
+    const i32 = this.#i32;
+    // One wake per sleep: a reader takes tens of µs to come back from futex and count itself
+    // out of the waiters, and a writer must not make a system call for every message meanwhile.
+    if (Atomics.load(i32, H.I_WAITERS) > 0 && Atomics.exchange(i32, H.I_WOKEN, 1) === 0) {
+      this.#wakeReaders();
+    }
   }
 
   /**
@@ -1025,10 +1030,12 @@ export class Room {
       return;
     }
     const entry = entryWord(this.#id) + P.I_WAITING;
-    // Counted before the last look, so a writer that publishes after it sees us and wakes us;
-    // a writer that published before it changed the word, so the futex returns at once.
+    // Counted (and the woken flag cleared) before the last look, so a writer that publishes
+    // after it sees us and wakes us; a writer that published before it changed the word, so
+    // the futex returns at once.
     Atomics.add(i32, H.I_WAITERS, 1);
     Atomics.add(i32, entry, 1);
+    Atomics.store(i32, H.I_WOKEN, 0);
     try {
       if (Atomics.load(i32, H.I_SEQ_WORD) === seen && !signal?.aborted) {
         await wait(this.#seqPointer, seen, WAIT_SLICE_MS);
