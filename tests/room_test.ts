@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { IpcError, objectName, Room, type RoomEvent, SharedMemory } from "../mod.ts";
 import { H } from "../src/ipc/_room_layout.ts";
-import { assertNoLeftovers, spawn, uniqueName } from "./_helpers.ts";
+import { assertNoLeftovers, spawn, uniqueName, waitUntil } from "./_helpers.ts";
 
 /** A room label unique to this test, and its segment's name (the leftovers prefix). */
 function testRoom(label: string): { room: string; segment: string } {
@@ -465,6 +465,38 @@ Deno.test("a writer that waits gives up after waitMs and laps a reader that stop
       [12, 13, 14, 15, 16, 17, 18, 19].map((i) => `m${i}`),
     );
   } finally {
+    bob.leave();
+    ann.leave();
+  }
+  assertNoLeftovers(segment);
+});
+
+Deno.test("one write wakes every sleeping reader, and wakes them again once they sleep again", async () => {
+  const { room, segment } = testRoom("wakeall");
+  const ann = Room.join(room, "ann");
+  const bob = Room.join(room, "bob");
+  const carl = Room.join(room, "carl");
+  const shm = SharedMemory.open(segment);
+  const header = new Int32Array(shm.buffer, 0, 16);
+  try {
+    bob.poll();
+    for (const text of ["first", "second"]) {
+      const woken = [bob, carl].map(async (member) => {
+        await member.waitForEvents();
+        return { at: performance.now(), texts: member.poll().map((e) => e.text) };
+      });
+      await waitUntil(() => Atomics.load(header, H.I_WAITERS) === 2, 5000, "both readers asleep");
+      const sent = performance.now();
+      ann.send(text);
+      for (const { at, texts } of await Promise.all(woken)) {
+        assert.deepEqual(texts, [text]);
+        // A missed wake would only end with the reader's 1 s time slice.
+        assert.ok(at - sent < 500, `woken ${at - sent} ms after the write`);
+      }
+    }
+  } finally {
+    shm.close();
+    carl.leave();
     bob.leave();
     ann.leave();
   }
