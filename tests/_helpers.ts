@@ -115,6 +115,23 @@ export function spawn(args: string[], options: SpawnOptions = {}): Child {
     return { code: status.code, stdout: lines.join("\n"), stderr };
   })();
   let stdinClosed = false;
+  const signal = (name: Deno.Signal): boolean => {
+    try {
+      process.kill(name);
+      return true;
+    } catch {
+      return false; // already exited
+    }
+  };
+  const exitsWithin = async (ms: number): Promise<boolean> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const exited = await Promise.race([
+      done.then(() => true, () => true),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
+    ]);
+    clearTimeout(timer);
+    return exited;
+  };
   return {
     process,
     done,
@@ -160,10 +177,12 @@ export function spawn(args: string[], options: SpawnOptions = {}): Child {
     async [Symbol.asyncDispose]() {
       stdinClosed = true;
       await writer.close().catch(() => {});
-      try {
-        process.kill("SIGKILL");
-      } catch { /* already exited */ }
-      await done.catch(() => {});
+      // SIGTERM first, so a child that holds OS objects (a room, a status board) removes
+      // them on its way out; SIGKILL only if it has not exited within 3 s.
+      if (!signal("SIGTERM") || !(await exitsWithin(3000))) {
+        signal("SIGKILL");
+        await done.catch(() => {});
+      }
     },
   };
 }
