@@ -52,8 +52,10 @@ export {
   type Participant,
   Room,
   type RoomEvent,
+  type RoomEventView,
   type RoomInfo,
   type RoomJoinOptions,
+  type RoomSendOptions,
 } from "./src/ipc/room.ts";
 export {
   Relay,
