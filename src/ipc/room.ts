@@ -481,8 +481,9 @@ export class Room {
    * sleeping readers once: the fast way to send many. Each one is a message of its own, with
    * its own packet number, exactly as if sent with {@link Room.send}, and no other writer's
    * message comes between them while the lock is held. Bytes are sent as they are (no
-   * encoding), so an encoded message can be reused. With `waitMs`, it waits (synchronously)
-   * for slow readers instead of lapping them; see {@link RoomSendOptions}.
+   * encoding), so an encoded message can be reused. With `waitMs`, it waits for slow readers
+   * instead of lapping them — synchronously, blocking this thread for up to `waitMs` — see
+   * {@link RoomSendOptions}.
    *
    * @param messages Each up to 1024 bytes: text (sent as UTF-8) or bytes.
    * @param options The recipient and how long to wait for slow readers.
@@ -795,7 +796,7 @@ export class Room {
    * Takes every event available now (at most `max`) without waiting: the same events, in the
    * same order, as {@link Room.events}, which it shares a cursor with.
    *
-   * @param max The most events to return.
+   * @param max The most events to return (default: the ring's capacity).
    * @returns The events; empty when there is nothing new.
    *
    * @example
@@ -828,7 +829,7 @@ export class Room {
    * {@link Room.waitForEvents} to sleep when there is nothing to read.
    *
    * @param handler Called once per event, in order.
-   * @param max The most events to hand out.
+   * @param max The most events to hand out (default: the ring's capacity).
    * @returns How many events it handed out.
    *
    * @example A reader loop that takes a batch per wake-up
