@@ -271,7 +271,11 @@ async function joinAll(plan: WorkerPlan, clients: Client[]): Promise<JoinedRepor
         runClient(client, plan, resolve).catch((error) => {
           if (!client.joined) {
             failed++;
-            firstError ??= error instanceof Error ? error.message : String(error);
+            firstError ??= now() - started >= plan.joinTimeoutMs
+              ? `not joined within ${plan.joinTimeoutMs} ms`
+              : error instanceof Error
+              ? error.message
+              : String(error);
             client.closed = true;
             try {
               client.conn?.close();

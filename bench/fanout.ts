@@ -324,7 +324,7 @@ function startWorkers(
 
 /** Registration is bounded: generous for slow servers, but a run never hangs. */
 function joinTimeoutMs(clients: number): number {
-  return 30_000 + clients * 60;
+  return 60_000 + clients * 60;
 }
 
 /** Closes the workers' stdin (they disconnect and exit) and makes sure they are gone. */
