@@ -251,6 +251,17 @@ export class IrcTestClient {
   }
 }
 
+/**
+ * An IPv4 address of this machine that is not loopback, if it has one: a client connecting
+ * to it is not on loopback as the server sees it.
+ *
+ * @returns The address, or undefined.
+ */
+export function outsideAddress(): string | undefined {
+  return Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+    ?.address;
+}
+
 /** A running `shmooze serve` child. */
 export interface ServeProcess {
   /** The child process. */

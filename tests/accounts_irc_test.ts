@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import IRC from "irc-framework";
-import { IrcTestClient, withServer } from "./_irc.ts";
+import { IrcTestClient, outsideAddress, withServer } from "./_irc.ts";
 import { makeTestCertificate } from "./_tls.ts";
 import type { ChatServer, ServerOptions } from "../src/server/server.ts";
 
@@ -138,12 +138,6 @@ Deno.test("AUTHENTICATE * aborts with 906 and an unknown mechanism gets 908 and 
     await client.waitFor("906");
   });
 });
-
-/** An IPv4 address of this machine that is not loopback, if it has one. */
-function outsideAddress(): string | undefined {
-  return Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
-    ?.address;
-}
 
 Deno.test({
   name: "SASL PLAIN and REGISTER are refused on plain TCP from another address, accepted on TLS",

@@ -11,6 +11,7 @@ import {
   type Values,
 } from "./_args.ts";
 import type { Command } from "./command.ts";
+import { PASSWORD_ENV, readLogin } from "./_password.ts";
 import { paint } from "./logging.ts";
 
 const options = {
@@ -20,6 +21,8 @@ const options = {
   ca: { type: "string" },
   insecure: { type: "boolean" },
   nick: { type: "string" },
+  account: { type: "string" },
+  "password-file": { type: "string" },
   channel: { type: "string" },
   menu: { type: "boolean" },
   "no-color": { type: "boolean" },
@@ -70,6 +73,15 @@ Options:
                      --unsafely-ignore-certificate-errors=HOST main.ts client --insecure …);
                      otherwise the certificate is still checked. Prefer --ca FILE; implies --tls
   --nick NAME        Nick to use; when taken, NAME_, NAME_2 … are tried (default: $USER, else guest)
+  --account NAME     Log in to this account with SASL PLAIN before joining, so a registered
+                     nick is yours and /history NICK shows your private conversations
+                     (default: the nick, when --password-file or ${PASSWORD_ENV} is given)
+  --password-file FILE
+                     Read the password from FILE (its first line). Otherwise it comes from
+                     the environment variable ${PASSWORD_ENV}, or, on a terminal, is asked
+                     for without echo; never from the command line. A refused login ends the
+                     client with the server's reason (exit 1). shmooze serve takes a
+                     password over plain TCP only from its own machine: elsewhere use --tls
   --channel CHANNEL  Channel to join on arrival (default: #lobby)
   --menu             Numbered menu instead of commands:
 ${MENU_CHOICES.map((label, i) => `                       ${i + 1}) ${label}`).join("\n")}
@@ -81,6 +93,7 @@ ${COMMAND_HELP}
 Output, one line per event, each starting with the time (HH:MM:SS, the server's time when it
 sends one; history from another day also shows the date):
   HH:MM:SS connected to HOST:PORT as NICK
+  HH:MM:SS logged in as ACCOUNT           after --account, or after /register
   HH:MM:SS joined #CHANNEL                you joined; "NICK joined #CHANNEL" for others
   HH:MM:SS [#CHANNEL] <NICK> TEXT         a channel message ("* NICK TEXT" for /me)
   HH:MM:SS [private] <NICK> TEXT          a private message to you
@@ -99,11 +112,13 @@ Examples:
   shmooze client --nick ann
   shmooze client --host chat.example.org --port 6667 --channel '#dev'
   shmooze client --menu --nick bob
+  ${PASSWORD_ENV}=… shmooze client --nick ann --account ann
+  shmooze client --host chat.example.org --tls --nick ann --password-file ~/.shmooze-password
   shmooze client --host chat.example.org --tls --ca ./server-cert.pem
   printf 'hello\\n/msg ann hi\\n' | shmooze client --nick bot
 
-Exit codes: 0 after /quit or the end of the input, 1 when the server cannot be reached or the
-connection is lost, 2 for a mistake in the command line.`,
+Exit codes: 0 after /quit or the end of the input, 1 when the server cannot be reached,
+refuses the login, or the connection is lost, 2 for a mistake in the command line.`,
   async run(args) {
     const { values } = parseCommandArgs("client", args, options);
     const host = stringOption(values, "host", "127.0.0.1");
@@ -122,6 +137,7 @@ connection is lost, 2 for a mistake in the command line.`,
       if (error instanceof InputError) throw new UsageError(`--channel: ${error.message}`);
       throw error;
     }
+    const login = await readLogin(values, nick);
     const plain = values["no-color"] === true;
     try {
       await runTerminalClient({
@@ -129,6 +145,7 @@ connection is lost, 2 for a mistake in the command line.`,
         port,
         tls,
         nick,
+        login,
         channel,
         menu: values.menu === true,
         style: (style, text) => plain ? text : paint(style, text),

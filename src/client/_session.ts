@@ -140,6 +140,9 @@ export class ChatSession {
       case "history":
         await this.#history(action.target, action.count);
         return false;
+      case "register":
+        await this.#register(action.password);
+        return false;
       case "help":
         for (const line of `Commands:\n${COMMAND_HELP}`.split("\n")) this.#out.print(line);
         return false;
@@ -175,6 +178,18 @@ export class ChatSession {
     const wanted = count ?? DEFAULT_HISTORY;
     const n = limit > 0 ? Math.min(wanted, limit) : wanted;
     await client.send("CHATHISTORY", "LATEST", conversation, "*", String(n));
+  }
+
+  /** REGISTER for the current nick; the server answers REGISTER SUCCESS and 900, or FAIL. */
+  async #register(password: string): Promise<void> {
+    const client = this.#client;
+    if (!client.offered.has("draft/account-registration")) {
+      this.error(
+        `accounts cannot be registered on this server (${client.host}:${client.port} does not offer draft/account-registration)`,
+      );
+      return;
+    }
+    await client.send("REGISTER", client.nick, "*", password);
   }
 
   /** The channel given, else the current one; with neither, says what to do instead. */
@@ -331,7 +346,16 @@ export class ChatSession {
       case "ERROR":
         show(this.#paint("red", `server closed the link: ${clean(p[0] ?? "")}`));
         return;
+      case "REGISTER":
+        // REGISTER SUCCESS <account> :<message> (other servers may ask for VERIFICATION_REQUIRED).
+        show(this.#paint("green", `account ${p[1]}: ${clean(p.slice(2).join(" ") || p[0])}`));
+        return;
+      case "900":
+        show(this.#paint("green", `logged in as ${p[2]}`));
+        return;
+      case "AUTHENTICATE":
       case "CAP":
+      case "903":
       case "PONG":
       case "004":
       case "005":

@@ -16,6 +16,7 @@ export type Action =
   | { kind: "who"; channel?: string }
   | { kind: "list" }
   | { kind: "history"; target?: string; count?: number }
+  | { kind: "register"; password: string }
   | { kind: "quit"; reason?: string }
   | { kind: "help" }
   | { kind: "nothing" };
@@ -55,6 +56,8 @@ export const COMMAND_HELP: string =
   /list                  List the server's channels
   /history [TARGET] [N]  Show the last N (default 20) messages of a channel or a private
                          conversation (default: the current channel); needs draft/chathistory
+  /register PASSWORD     Make your current nick an account with this password (needs
+                         draft/account-registration); log in later with --account
   /quit [REASON]         Leave the server and exit
   /help                  Show this list`;
 
@@ -169,6 +172,9 @@ export function parseInput(line: string): Action {
       }
       return { kind: "history", target, count };
     }
+    case "register":
+      if (!rest) throw new InputError("/register needs a password, like /register PASSWORD");
+      return { kind: "register", password: rest };
     case "quit":
     case "exit":
       return { kind: "quit", reason: rest || undefined };

@@ -1,8 +1,9 @@
 /**
- * A small IRC client connection: connects over TCP, negotiates IRCv3 capabilities, registers
- * a nick (retrying with a suffix when it is taken), answers PING and hands every other
- * message to one reader. The terminal client is built on it; tests of the server, the bridge
- * and the web client use it as a scripted user.
+ * A small IRC client connection: connects over TCP, negotiates IRCv3 capabilities, logs in
+ * to an account with SASL PLAIN when asked, registers a nick (retrying with a suffix when it
+ * is taken), answers PING and hands every other message to one reader. The terminal client
+ * is built on it; tests of the server, the bridge and the web client use it as a scripted
+ * user.
  *
  * @module
  */
@@ -39,6 +40,16 @@ export interface IrcClientOptions {
   registerTimeoutMs?: number;
   /** Connect with TLS, verifying the server's certificate. */
   tls?: TlsClientOptions;
+  /** Log in to this account with SASL PLAIN before registering; a failed login is an error. */
+  login?: LoginOptions;
+}
+
+/** The account {@link IrcClient.connect} logs in to. */
+export interface LoginOptions {
+  /** The account name. */
+  account: string;
+  /** Its password. */
+  password: string;
 }
 
 /** How {@link IrcClient.connect} verifies a TLS server. */
@@ -77,6 +88,19 @@ export class IrcConnectionError extends Error {
 }
 
 const encoder = new TextEncoder();
+/** A full AUTHENTICATE chunk: the server waits for more (IRCv3 sasl). */
+const SASL_CHUNK = 400;
+
+/** The AUTHENTICATE lines that carry `NUL account NUL password` (SASL PLAIN). */
+function plainChunks(login: LoginOptions): string[] {
+  const bytes = encoder.encode(`\0${login.account}\0${login.password}`);
+  const base64 = btoa(Array.from(bytes, (byte) => String.fromCharCode(byte)).join(""));
+  const chunks: string[] = [];
+  for (let i = 0; i < base64.length; i += SASL_CHUNK) chunks.push(base64.slice(i, i + SASL_CHUNK));
+  // A last chunk of exactly 400 would read as "more follow": "+" ends the payload.
+  if (base64.length % SASL_CHUNK === 0) chunks.push("+");
+  return chunks;
+}
 
 /** Connects and completes the handshake, so a certificate error surfaces here, explained. */
 async function connectTls(
@@ -123,6 +147,9 @@ export class IrcClient {
   #conn: Deno.Conn;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #nick: string;
+  #secure: boolean;
+  #account: string | undefined;
+  #nickRefusal: string | undefined;
   #offered = new Map<string, string>();
   #enabled = new Set<string>();
   #isupport = new Map<string, string>();
@@ -133,8 +160,15 @@ export class IrcClient {
   #quitting = false;
   #done: Promise<void>;
 
-  private constructor(conn: Deno.Conn, host: string, port: number, nick: string) {
+  private constructor(
+    conn: Deno.Conn,
+    host: string,
+    port: number,
+    nick: string,
+    secure: boolean,
+  ) {
     this.#conn = conn;
+    this.#secure = secure;
     this.#writer = conn.writable.getWriter();
     this.host = host;
     this.port = port;
@@ -177,7 +211,7 @@ export class IrcClient {
         : String(error);
       throw new IrcConnectionError(`Cannot connect to ${host}:${port}: ${why}`, { cause: error });
     }
-    const client = new IrcClient(conn, host, port, options.nick);
+    const client = new IrcClient(conn, host, port, options.nick, options.tls !== undefined);
     try {
       await client.#register(options);
     } catch (error) {
@@ -190,6 +224,21 @@ export class IrcClient {
   /** The nick the server knows us by now. */
   get nick(): string {
     return this.#nick;
+  }
+
+  /** The account we are logged in to (SASL, or REGISTER later), if any. */
+  get account(): string | undefined {
+    return this.#account;
+  }
+
+  /** Why the server refused the nick first asked for, when it did (its 433 text). */
+  get nickRefusal(): string | undefined {
+    return this.#nickRefusal;
+  }
+
+  /** The capabilities the server offered (CAP LS), each with its value ("" for none). */
+  get offered(): ReadonlyMap<string, string> {
+    return this.#offered;
   }
 
   /** The capabilities the server acknowledged. */
@@ -339,10 +388,13 @@ export class IrcClient {
   }
 
   async #register(options: IrcClientOptions): Promise<void> {
-    const wanted = options.capabilities ?? WANTED_CAPABILITIES;
+    const login = options.login;
+    const wanted = [...(options.capabilities ?? WANTED_CAPABILITIES), ...(login ? ["sasl"] : [])];
     const retries = options.nickRetries ?? 8;
     const timeoutMs = options.registerTimeoutMs ?? 15_000;
     const where = `${this.host}:${this.port}`;
+    const loginFailed = (why: string) =>
+      new IrcConnectionError(`Cannot log in to ${where} as ${login?.account}: ${why}`);
     await this.send("CAP", "LS", "302");
     await this.send("NICK", this.#nick);
     await this.send(
@@ -354,17 +406,36 @@ export class IrcClient {
     );
     let attempt = 0;
     let seen = 0;
+    let mechanisms = "";
     const deadline = Date.now() + timeoutMs;
     // Registration reads the queue without consuming it, so the caller still sees it all.
     while (true) {
       while (seen < this.#queue.length) {
         const message = this.#queue[seen++];
+        const reason = message.params.at(-1) ?? "";
         switch (message.command) {
           case "CAP":
-            await this.#onCap(message, wanted);
+            await this.#onCap(message, wanted, login, loginFailed);
             break;
+          case "AUTHENTICATE":
+            if (login && message.params[0] === "+") {
+              for (const chunk of plainChunks(login)) await this.send("AUTHENTICATE", chunk);
+            }
+            break;
+          case "903":
+          case "907":
+            await this.send("CAP", "END");
+            break;
+          case "908":
+            mechanisms = message.params[1] ?? "";
+            break;
+          case "904":
+          case "905":
+          case "906":
+            throw loginFailed(this.#loginRefusal(message.command, reason, mechanisms));
           case "433":
           case "436": {
+            this.#nickRefusal ??= reason;
             if (++attempt > retries) {
               throw new IrcConnectionError(
                 `${where} refused nick "${this.requestedNick}" and ${retries} variants: all in use`,
@@ -375,15 +446,15 @@ export class IrcClient {
             break;
           }
           case "432":
-            throw new IrcConnectionError(
-              `${where} refused nick "${this.#nick}": ${message.params.at(-1)}`,
-            );
+            throw new IrcConnectionError(`${where} refused nick "${this.#nick}": ${reason}`);
           case "465":
           case "ERROR":
-            throw new IrcConnectionError(
-              `${where} closed the connection: ${message.params.at(-1)}`,
-            );
+            throw new IrcConnectionError(`${where} closed the connection: ${reason}`);
           case "001":
+            // A server without CAP welcomes us without ever hearing of the login.
+            if (login && this.#account === undefined) {
+              throw loginFailed("the server does not negotiate capabilities (CAP), so no SASL");
+            }
             this.#nick = message.params[0] ?? this.#nick;
             return;
         }
@@ -399,7 +470,26 @@ export class IrcClient {
     }
   }
 
-  async #onCap(message: IrcMessage, wanted: readonly string[]): Promise<void> {
+  /** Why a login failed, from the server's 904–906 and what it says; a hint where one helps. */
+  #loginRefusal(numeric: string, reason: string, mechanisms: string): string {
+    if (numeric === "905") return `the server found the login too long (${reason})`;
+    if (numeric === "906") return `the server aborted the login (${reason})`;
+    if (mechanisms !== "" && !mechanisms.split(",").includes("PLAIN")) {
+      return `the server does not accept PLAIN, only ${mechanisms} (${reason})`;
+    }
+    // shmooze serve (and other careful servers) refuse PLAIN in clear text off loopback.
+    if (!this.#secure && /clear ?text|\bTLS\b|secure/i.test(reason)) {
+      return `the server refused SASL PLAIN on this unencrypted connection: it takes a password in clear text only from its own machine; connect with --tls (server said: ${reason})`;
+    }
+    return reason;
+  }
+
+  async #onCap(
+    message: IrcMessage,
+    wanted: readonly string[],
+    login: LoginOptions | undefined,
+    loginFailed: (why: string) => IrcConnectionError,
+  ): Promise<void> {
     const [, sub, ...rest] = message.params;
     const list = rest.at(-1) ?? "";
     if (sub === "LS") {
@@ -409,6 +499,15 @@ export class IrcClient {
       }
       // "CAP * LS * :…" means more LS lines follow.
       if (rest.length > 1 && rest[0] === "*") return;
+      if (login) {
+        const sasl = this.#offered.get("sasl");
+        if (sasl === undefined) {
+          throw loginFailed("the server does not offer SASL (no sasl capability in CAP LS)");
+        }
+        if (sasl !== "" && !sasl.split(",").includes("PLAIN")) {
+          throw loginFailed(`the server does not accept SASL PLAIN, only ${sasl}`);
+        }
+      }
       const request = wanted.filter((cap) => this.#offered.has(cap));
       if (request.length > 0) await this.send("CAP", "REQ", request.join(" "));
       else await this.send("CAP", "END");
@@ -417,8 +516,11 @@ export class IrcClient {
         if (cap.startsWith("-")) this.#enabled.delete(cap.slice(1));
         else this.#enabled.add(cap);
       }
-      await this.send("CAP", "END");
+      // With SASL, CAP END waits for the login's outcome (903), which holds registration.
+      if (login && this.#enabled.has("sasl")) await this.send("AUTHENTICATE", "PLAIN");
+      else await this.send("CAP", "END");
     } else if (sub === "NAK") {
+      if (login) throw loginFailed(`the server refused the capabilities ${list}`);
       await this.send("CAP", "END");
     }
   }
@@ -450,6 +552,8 @@ export class IrcClient {
     }
     if (message.command === "NICK" && nickOf(message.source) === this.#nick) {
       this.#nick = message.params[0] ?? this.#nick;
+    } else if (message.command === "900") {
+      this.#account = message.params[2];
     } else if (message.command === "005") {
       for (const token of message.params.slice(1, -1)) {
         const eq = token.indexOf("=");

@@ -9,7 +9,12 @@ import { InputError, parseInput } from "./input.ts";
 import { Menu } from "./menu.ts";
 import { Screen } from "./_screen.ts";
 import { ChatSession, type Style } from "./_session.ts";
-import { IrcClient, IrcConnectionError, type TlsClientOptions } from "./irc_client.ts";
+import {
+  IrcClient,
+  IrcConnectionError,
+  type LoginOptions,
+  type TlsClientOptions,
+} from "./irc_client.ts";
 
 /** Options for {@link runTerminalClient}. */
 export interface TerminalClientOptions {
@@ -21,6 +26,8 @@ export interface TerminalClientOptions {
   tls?: TlsClientOptions;
   /** The nick to ask for. */
   nick: string;
+  /** Log in to this account (SASL PLAIN) before registering. */
+  login?: LoginOptions;
   /** The channel joined on arrival. */
   channel: string;
   /** Show the numbered menu instead of the command line. @default {false} */
@@ -47,7 +54,13 @@ export interface TerminalClientOptions {
  */
 export async function runTerminalClient(options: TerminalClientOptions): Promise<void> {
   const { host, port } = options;
-  const client = await IrcClient.connect({ host, port, nick: options.nick, tls: options.tls });
+  const client = await IrcClient.connect({
+    host,
+    port,
+    nick: options.nick,
+    tls: options.tls,
+    login: options.login,
+  });
   const screen = new Screen(options.interactive ?? Deno.stdin.isTerminal());
   const session = new ChatSession(client, {
     print: (line) => screen.print(line),
@@ -56,7 +69,13 @@ export async function runTerminalClient(options: TerminalClientOptions): Promise
   const menu = options.menu ? new Menu(() => session.current) : undefined;
   const promptText = () => menu?.prompt ?? `${session.current ?? "(no channel)"}> `;
   session.onCurrentChange = () => screen.prompt(promptText());
-  const taken = client.nick === options.nick ? "" : ` (nick ${options.nick} is taken)`;
+  // shmooze serve refuses a registered nick with 433 too; its text says so.
+  const registered = /regist/i.test(client.nickRefusal ?? "")
+    ? ` (nick ${options.nick} is registered to an account: log in with --account)`
+    : "";
+  const taken = client.nick === options.nick
+    ? ""
+    : registered || ` (nick ${options.nick} is taken)`;
   session.note(`connected to ${host}:${port} as ${client.nick}${taken}`, "green");
 
   const receiving = (async () => {
