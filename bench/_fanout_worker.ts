@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { sleepUntil, wallClock } from "./_clock.ts";
 import { type Histogram, record } from "./_histogram.ts";
 
 /** What the coordinator asks one worker to do. */
@@ -45,7 +46,7 @@ export interface WorkerPlan {
 export interface StartCommand {
   cmd: "start";
   /**
-   * Wall-clock ms (`performance.timeOrigin + performance.now()`) when the measured window
+   * Wall-clock ms (`performance.timeOrigin + performance.wallClock()`) when the measured window
    * starts; sending starts `warmupMs` earlier.
    */
   at: number;
@@ -89,11 +90,6 @@ export interface ResultReport {
 const encoder = new TextEncoder();
 const NEWLINE = 10;
 const P = 0x50;
-
-/** The wall clock in ms with sub-ms precision, comparable between processes. */
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /** One benchmark client. */
 class Client {
@@ -183,7 +179,7 @@ function countLines(client: Client, bytes: Uint8Array): void {
 
 /** Decodes every line of a chunk and records the latency of channel messages. */
 function sampleLines(client: Client, bytes: Uint8Array, channel: string): void {
-  const received = now();
+  const received = wallClock();
   const lines = (client.rest + decoder.decode(bytes, { stream: true })).split("\r\n");
   client.rest = lines.pop()!;
   const marker = ` PRIVMSG ${channel} :`;
@@ -252,7 +248,7 @@ async function runClient(client: Client, plan: WorkerPlan, joined: () => void): 
 
 /** Registers every client, at most `plan.window` at a time. */
 async function joinAll(plan: WorkerPlan, clients: Client[]): Promise<JoinedReport> {
-  const started = now();
+  const started = wallClock();
   let failed = 0;
   let firstError: string | undefined;
   let next = 0;
@@ -262,7 +258,7 @@ async function joinAll(plan: WorkerPlan, clients: Client[]): Promise<JoinedRepor
   await Promise.all(Array.from({ length: Math.min(plan.window, clients.length) }, async () => {
     while (next < clients.length) {
       const client = clients[next++];
-      if (now() - started > plan.joinTimeoutMs) {
+      if (wallClock() - started > plan.joinTimeoutMs) {
         failed++;
         firstError ??= `not joined within ${plan.joinTimeoutMs} ms`;
         continue;
@@ -271,7 +267,7 @@ async function joinAll(plan: WorkerPlan, clients: Client[]): Promise<JoinedRepor
         runClient(client, plan, resolve).catch((error) => {
           if (!client.joined) {
             failed++;
-            firstError ??= now() - started >= plan.joinTimeoutMs
+            firstError ??= wallClock() - started >= plan.joinTimeoutMs
               ? `not joined within ${plan.joinTimeoutMs} ms`
               : error instanceof Error
               ? error.message
@@ -291,7 +287,7 @@ async function joinAll(plan: WorkerPlan, clients: Client[]): Promise<JoinedRepor
     type: "joined",
     joined: clients.length - failed,
     failed,
-    ms: now() - started,
+    ms: wallClock() - started,
     firstError,
   };
 }
@@ -308,21 +304,17 @@ async function sendAll(plan: WorkerPlan, clients: Client[], start: StartCommand)
   let next = 0;
   let sent = 0;
   while (true) {
-    const time = now();
+    const time = wallClock();
     if (time >= end) return sent;
     for (; first + next * interval <= time; next++) {
       const client = clients[(next % plan.total) - plan.first];
       if (!client?.joined || client.closed) continue;
-      const stamp = now();
+      const stamp = wallClock();
       client.send(`PRIVMSG ${plan.channel} :${stamp.toFixed(3)} ${pad}\r\n`);
       if (stamp >= start.at) sent++;
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-}
-
-function sleepUntil(time: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, time - now())));
 }
 
 async function main(): Promise<void> {
@@ -345,7 +337,7 @@ async function main(): Promise<void> {
       window = { start: command.at, end: command.at + command.seconds * 1000 };
       await sleepUntil(command.at - command.warmupMs);
       let before = totals.lines;
-      const snapshot = setTimeout(() => before = totals.lines, command.at - now());
+      const snapshot = setTimeout(() => before = totals.lines, command.at - wallClock());
       const sent = await sendAll(plan, clients, command);
       clearTimeout(snapshot);
       const inWindow = totals.lines - before;

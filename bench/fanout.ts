@@ -20,6 +20,8 @@ import { dirname } from "node:path";
 import { intOption, parseCommandArgs, stringOption, UsageError } from "../src/cli/_args.ts";
 import { type Child, spawn } from "../tests/_helpers.ts";
 import { peerAvailable, startInspircd, startNgircd } from "../tests/_peers.ts";
+import { sleepUntil, wallClock } from "./_clock.ts";
+import { markdownTable } from "./_table.ts";
 import { type Histogram, merge, type Percentiles, percentiles } from "./_histogram.ts";
 import type { JoinedReport, ResultReport, WorkerPlan } from "./_fanout_worker.ts";
 
@@ -395,7 +397,7 @@ async function runScenario(
       joinMs: Math.round(joined.ms),
       offeredPerSecond: joined.joined * rate * (joined.joined - 1),
     });
-    const at = now() + 1500;
+    const at = wallClock() + 1500;
     const start = { cmd: "start", at, warmupMs: 1000, rate, seconds, drainMs: settings.drainMs };
     await Promise.all(workers.map((w) => w.writeLine(JSON.stringify(start))));
     const pids = [server.pid, ...workers.map((w) => w.process.pid)];
@@ -464,7 +466,7 @@ async function runIdle(
       await Promise.all(workers.map((w) => report<JoinedReport>(w, "joined", joinLimit))),
     );
     // The last registrations' replies may still be queued: let the server settle.
-    await sleepUntil(now() + 1000);
+    await sleepUntil(wallClock() + 1000);
     run.rssAfterKiB = rssKiB(server.pid);
     run.registered = joined.joined;
     run.failed = joined.failed;
@@ -480,14 +482,6 @@ async function runIdle(
     await server?.stop();
   }
   return run;
-}
-
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-function sleepUntil(time: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, time - now())));
 }
 
 /** User + system CPU time of a process, in clock ticks (0 once it is gone). */
@@ -559,7 +553,7 @@ export function formatFanoutReport(report: FanoutReport): string {
       ]
   );
   const sections = [
-    table(
+    markdownTable(
       [
         "clients × msg/s",
         "server",
@@ -597,7 +591,7 @@ export function formatFanoutReport(report: FanoutReport): string {
     );
   }
   if (report.idle.length > 0) {
-    sections.push(table(
+    sections.push(markdownTable(
       [
         "idle connections",
         "server",
@@ -629,19 +623,6 @@ export function formatFanoutReport(report: FanoutReport): string {
     } at the end, Deno ${report.deno}, ${report.date}`,
   ].join("\n"));
   return sections.join("\n\n");
-}
-
-/** A markdown table; columns from `leftColumns` on are right-aligned. */
-function table(header: string[], rows: string[][], leftColumns: number): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) =>
-    `| ${
-      cells.map((c, i) => i < leftColumns ? c.padEnd(widths[i]) : c.padStart(widths[i])).join(" | ")
-    } |`;
-  const rule = `| ${
-    widths.map((w, i) => i < leftColumns ? "-".repeat(w) : `${"-".repeat(w - 1)}:`).join(" | ")
-  } |`;
-  return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
 /** Help for `deno run -A bench/fanout.ts` and `shmooze bench fanout`. */
