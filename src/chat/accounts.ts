@@ -9,6 +9,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { argon2id } from "hash-wasm";
 import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
+import { foldCase } from "./casemap.ts";
 import { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 
 /** A registered account. */
@@ -210,7 +211,7 @@ export class AccountStore {
    * ```
    */
   find(name: string): Account | undefined {
-    const row = this.#find.get(fold(name));
+    const row = this.#find.get(foldCase(name));
     return row === undefined
       ? undefined
       : { name: row.name as string, createdAt: row.created_at as number };
@@ -262,7 +263,7 @@ export class AccountStore {
     }
     const hash = await hashPassword(password, this.#cost);
     const createdAt = Date.now();
-    const { changes } = this.#insert.run(fold(name), name, hash, createdAt);
+    const { changes } = this.#insert.run(foldCase(name), name, hash, createdAt);
     // Another registration of the same name may have finished while this one hashed.
     if (changes === 0) return exists(name);
     return { ok: true, account: { name, createdAt } };
@@ -291,7 +292,7 @@ export class AccountStore {
    * ```
    */
   async login(name: string, password: string, address: string): Promise<LoginResult> {
-    const key = fold(name);
+    const key = foldCase(name);
     const now = Date.now();
     const wait = Math.max(
       this.#failedByAccount.retryAfter(key, now),
@@ -328,11 +329,6 @@ function exists(name: string): RegisterResult {
     reason: "account-exists",
     message: `Account "${name}" is already registered`,
   };
-}
-
-/** CASEMAPPING=ascii, as `foldCase` in src/irc/message.ts (which src/chat cannot import). */
-function fold(name: string): string {
-  return name.toLowerCase();
 }
 
 /**

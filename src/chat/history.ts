@@ -13,6 +13,7 @@
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
 import { join } from "node:path";
 import { explainSqliteError, migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
+import { foldCase } from "./casemap.ts";
 
 /** One stored chat message. */
 export interface HistoryRecord {
@@ -277,7 +278,7 @@ export class HistoryStore {
       );
     }
     const channel = isChannel(target);
-    const conv = channel ? channelKey(target) : privateKey(sender, target);
+    const conv = channel ? foldCase(target) : privateKey(sender, target);
     let id: number;
     try {
       if (!channel && !this.#knownPrivate.has(conv)) {
@@ -418,7 +419,7 @@ export class HistoryStore {
     this.#assertOpen("list history targets");
     checkLimit("list history targets", limit);
     checkName("list history targets", "nick", nick);
-    const self = channelKey(nick);
+    const self = foldCase(nick);
     const [low, high] = from <= to ? [from, to] : [to, from];
     const found = new Map<string, { target: string; latest: number }>();
     const visit = (conv: string, name?: string) => {
@@ -426,12 +427,12 @@ export class HistoryStore {
       const row = this.#statements.latestInWindow.get(conv, low, high);
       if (!row) return;
       const target = name ??
-        (channelKey(row.sender as string) === self ? row.target : row.sender) as string;
+        (foldCase(row.sender as string) === self ? row.target : row.sender) as string;
       found.set(conv, { target, latest: row.time as number });
     };
     for (const channel of channels) {
       checkName("list history targets", "channel", channel);
-      visit(channelKey(channel), channel);
+      visit(foldCase(channel), channel);
     }
     for (const row of this.#statements.partners.iterate(self, self)) visit(row.conv as string);
     const sorted = [...found.values()].sort((x, y) => x.latest - y.latest);
@@ -617,16 +618,8 @@ function isChannel(name: string): boolean {
   return CHANNEL_PREFIXES.includes(name[0]);
 }
 
-/**
- * The CASEMAPPING=ascii fold, the same as `foldCase()` in src/irc/message.ts, which src/chat
- * cannot import (it sits below src/irc).
- */
-function channelKey(name: string): string {
-  return name.toLowerCase();
-}
-
 function privateKey(a: string, b: string): string {
-  return [channelKey(a), channelKey(b)].sort().join(PAIR_SEPARATOR);
+  return [foldCase(a), foldCase(b)].sort().join(PAIR_SEPARATOR);
 }
 
 function conversationKey(conversation: string | [string, string]): string {
@@ -641,7 +634,7 @@ function conversationKey(conversation: string | [string, string]): string {
       `Cannot query history: "${conversation}" is not a channel name; pass [nick, nick] for a private conversation`,
     );
   }
-  return channelKey(conversation);
+  return foldCase(conversation);
 }
 
 function checkName(action: string, what: string, value: string): void {

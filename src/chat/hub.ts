@@ -11,20 +11,12 @@
  *
  * @module
  */
+import { foldCase } from "./casemap.ts";
 import { Channel } from "./channel.ts";
 import { type ChatEvent, type ChatEventKind, createEvent } from "./chat_event.ts";
 import type { HistoryRecord, HistoryStore } from "./history.ts";
 import { maskOf, type Member } from "./member.ts";
 import { RateCounter } from "./rate_counter.ts";
-
-/**
- * The key of a nick or channel name. The same lower-casing as `foldCase` in
- * src/irc/message.ts and the history store (CASEMAPPING=ascii); the core cannot import the
- * protocol layer above it.
- */
-function fold(name: string): string {
-  return name.toLowerCase();
-}
 
 /** The channel that always exists. */
 export const LOBBY = "#lobby";
@@ -106,7 +98,7 @@ export class ChatHub {
    * @returns The member.
    */
   find(nick: string): Member | undefined {
-    return this.members.get(fold(nick));
+    return this.members.get(foldCase(nick));
   }
 
   /**
@@ -116,7 +108,7 @@ export class ChatHub {
    * @returns The channel.
    */
   channel(name: string): Channel | undefined {
-    return this.channels.get(fold(name));
+    return this.channels.get(foldCase(name));
   }
 
   /**
@@ -127,7 +119,7 @@ export class ChatHub {
    * @returns True when nobody else has it.
    */
   nickFree(nick: string, member?: Member): boolean {
-    const holder = this.members.get(fold(nick));
+    const holder = this.members.get(foldCase(nick));
     return holder === undefined || holder === member;
   }
 
@@ -138,7 +130,7 @@ export class ChatHub {
    * @returns False when the nick is taken.
    */
   add(member: Member): boolean {
-    const key = fold(member.nick);
+    const key = foldCase(member.nick);
     if (this.members.has(key)) return false;
     this.members.set(key, member);
     return true;
@@ -154,9 +146,9 @@ export class ChatHub {
   changeNick(member: Member, nick: string): boolean {
     if (!this.nickFree(nick, member)) return false;
     const event = createEvent({ kind: "nick", source: maskOf(member), target: nick, text: "" });
-    this.members.delete(fold(member.nick));
+    this.members.delete(foldCase(member.nick));
     member.nick = nick;
-    this.members.set(fold(nick), member);
+    this.members.set(foldCase(nick), member);
     const recipients = this.#neighbours(member);
     recipients.add(member);
     for (const recipient of recipients) recipient.deliver(event);
@@ -203,7 +195,7 @@ export class ChatHub {
    * @param reason The quit message.
    */
   remove(member: Member, reason: string): void {
-    const key = fold(member.nick);
+    const key = foldCase(member.nick);
     if (this.members.get(key) !== member) return;
     this.members.delete(key);
     const event = this.#event("quit", member, "", reason);
@@ -384,7 +376,7 @@ export class ChatHub {
   }
 
   #createChannel(name: string): Channel {
-    const channel = new Channel(name, fold(name));
+    const channel = new Channel(name, foldCase(name));
     this.channels.set(channel.key, channel);
     return channel;
   }

@@ -7,7 +7,8 @@
  * @module
  */
 import type { styleText } from "node:util";
-import { foldCase, type IrcMessage, nickOf } from "../irc/message.ts";
+import { foldCase } from "../chat/casemap.ts";
+import { type IrcMessage, nickOf } from "../irc/message.ts";
 import { type Action, COMMAND_HELP } from "./input.ts";
 import type { IrcClient } from "./irc_client.ts";
 

@@ -7,7 +7,8 @@ import type { Channel } from "../chat/channel.ts";
 import type { Member } from "../chat/member.ts";
 import { registerAccount } from "./account_registration.ts";
 import { chatHistory } from "./chathistory.ts";
-import { foldCase, type IrcMessage } from "./message.ts";
+import { foldCase } from "../chat/casemap.ts";
+import type { IrcMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
 import { type IrcSession, sendLusers, sendMotd } from "./session.ts";
 

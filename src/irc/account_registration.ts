@@ -8,7 +8,8 @@
 import { getLogger } from "@logtape/logtape";
 import type { RegisterFailure, RegisterResult } from "../chat/accounts.ts";
 import { maskOf } from "../chat/member.ts";
-import { foldCase, type IrcMessage } from "./message.ts";
+import { foldCase } from "../chat/casemap.ts";
+import type { IrcMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
 import { isLoopback } from "./sasl.ts";
 import type { IrcSession } from "./session.ts";

@@ -12,7 +12,8 @@
 import type { HistoryAnchor, HistoryRecord, HistorySelector } from "../chat/history.ts";
 import { RateLimiter } from "../chat/rate_limiter.ts";
 import { eventTags } from "./encode.ts";
-import { foldCase, type IrcMessage } from "./message.ts";
+import { foldCase } from "../chat/casemap.ts";
+import type { IrcMessage } from "./message.ts";
 import type { IrcSession } from "./session.ts";
 
 const SUBCOMMANDS = new Set(["LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"]);

@@ -179,13 +179,3 @@ export function nickOf(source: string | undefined): string {
   const bang = source.indexOf("!");
   return bang < 0 ? source : source.slice(0, bang);
 }
-
-/**
- * Folds a nick or channel name for comparison (CASEMAPPING=ascii, which shmooze announces).
- *
- * @param name A nick or channel.
- * @returns Its lower-case key.
- */
-export function foldCase(name: string): string {
-  return name.toLowerCase();
-}

@@ -8,6 +8,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { LoginResult } from "../chat/accounts.ts";
+import { foldCase } from "../chat/casemap.ts";
 import { maskOf } from "../chat/member.ts";
 import { Numeric } from "./numerics.ts";
 import type { IrcSession } from "./session.ts";
@@ -136,7 +137,7 @@ export class SaslExchange {
       this.#checking = false;
     }
     if (session.closed) return;
-    if (result.ok && (authzid === "" || authzid.toLowerCase() === name.toLowerCase())) {
+    if (result.ok && (authzid === "" || foldCase(authzid) === foldCase(name))) {
       session.account = result.account.name;
       session.reply(
         Numeric.RPL_LOGGEDIN,

@@ -10,6 +10,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { AccountStore } from "../chat/accounts.ts";
+import { foldCase } from "../chat/casemap.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { Connection } from "../chat/connection.ts";
 import type { ChatHub } from "../chat/hub.ts";
@@ -480,7 +481,8 @@ export class IrcSession implements Member {
   /** Whether `nick` is a registered account this client is not logged in to. */
   #nickOfAnotherAccount(nick: string): boolean {
     const owner = this.context.accounts?.find(nick);
-    return owner !== undefined && owner.name.toLowerCase() !== this.account?.toLowerCase();
+    return owner !== undefined &&
+      (this.account === undefined || foldCase(owner.name) !== foldCase(this.account));
   }
 
   /** 433, as for a nick in use, so clients pick their alternative nick as usual. */
