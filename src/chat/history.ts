@@ -57,6 +57,14 @@ export interface HistoryOptions {
    * @default {2592000000} (30 days)
    */
   retentionMs?: number;
+  /**
+   * Group appends into one transaction that {@link HistoryStore.commit} ends, instead of
+   * committing each append: a busy server then writes the WAL once per flush of its
+   * clients, not once per message. What is appended but not yet committed is lost if the
+   * process dies, so the caller commits before anyone is shown those messages.
+   * @default {false}
+   */
+  deferCommit?: boolean;
 }
 
 /** The schema this code writes; `PRAGMA user_version` of a database it created. */
@@ -131,6 +139,9 @@ function prepareStatements(db: DatabaseSync) {
     partners: db.prepare(
       "SELECT conv FROM private_conversations WHERE a = ? UNION SELECT conv FROM private_conversations WHERE b = ?",
     ),
+    begin: db.prepare("BEGIN"),
+    commit: db.prepare("COMMIT"),
+    rollback: db.prepare("ROLLBACK"),
     prune: db.prepare("DELETE FROM messages WHERE time < ?"),
     pruneConversations: db.prepare(
       `DELETE FROM private_conversations
@@ -177,11 +188,15 @@ export class HistoryStore {
   #path: string;
   #knownPrivate = new Set<string>();
   #closed = false;
+  #deferCommit: boolean;
+  #inTransaction = false;
+  #uncommitted = 0;
 
-  private constructor(db: DatabaseSync, path: string, retentionMs: number) {
+  private constructor(db: DatabaseSync, path: string, retentionMs: number, deferCommit: boolean) {
     this.#db = db;
     this.#path = path;
     this.#retentionMs = retentionMs;
+    this.#deferCommit = deferCommit;
     this.#statements = prepareStatements(db);
   }
 
@@ -217,7 +232,7 @@ export class HistoryStore {
     const { db, path } = openPrivateDatabase(dataDir, "history.sqlite", "history");
     try {
       migrateSchema(db, path, "history", SCHEMA, SCHEMA_VERSION);
-      const store = new HistoryStore(db, path, retentionMs);
+      const store = new HistoryStore(db, path, retentionMs, options.deferCommit ?? false);
       store.prune();
       return store;
     } catch (error) {
@@ -232,7 +247,8 @@ export class HistoryStore {
   }
 
   /**
-   * Stores one message. When this returns, the message survives a kill -9 of the process.
+   * Stores one message. When this returns, the message survives a kill -9 of the process —
+   * with `deferCommit`, once {@link HistoryStore.commit} has returned.
    *
    * @param record The message, without `id`.
    * @returns The stored message with its `id`.
@@ -281,6 +297,10 @@ export class HistoryStore {
     const conv = channel ? foldCase(target) : privateKey(sender, target);
     let id: number;
     try {
+      if (this.#deferCommit && !this.#inTransaction) {
+        this.#statements.begin.run();
+        this.#inTransaction = true;
+      }
       if (!channel && !this.#knownPrivate.has(conv)) {
         const [a, b] = conv.split(PAIR_SEPARATOR);
         this.#statements.insertPrivate.run(conv, a, b);
@@ -290,6 +310,7 @@ export class HistoryStore {
         this.#statements.insert.run(conv, msgid, time, sender, senderMask, target, command, text)
           .lastInsertRowid,
       );
+      if (this.#deferCommit) this.#uncommitted++;
     } catch (error) {
       const message = (error as Error).message;
       throw new Error(
@@ -481,8 +502,65 @@ export class HistoryStore {
    */
   close(): void {
     if (this.#closed) return;
-    this.#closed = true;
-    this.#db.close();
+    try {
+      this.commit();
+    } finally {
+      this.#closed = true;
+      this.#db.close();
+    }
+  }
+
+  /**
+   * Makes every deferred append durable (see `deferCommit`); without one pending, returns
+   * at once. On failure the pending appends are rolled back.
+   *
+   * @returns How many appends were committed.
+   * @throws Error naming how many messages were lost and why.
+   *
+   * @example Commit a batch of messages
+   * ```ts
+   * import { HistoryStore } from "./history.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const history = HistoryStore.open(dir, { deferCommit: true });
+   * for (const msgid of ["m1", "m2", "m3"]) {
+   *   history.append({
+   *     msgid,
+   *     time: Date.now(),
+   *     sender: "ann",
+   *     senderMask: "ann!ann@localhost",
+   *     target: "#lobby",
+   *     command: "PRIVMSG",
+   *     text: msgid,
+   *   });
+   * }
+   * console.log(history.commit()); // 3
+   * history.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  commit(): number {
+    if (!this.#inTransaction) return 0;
+    const count = this.#uncommitted;
+    this.#inTransaction = false;
+    this.#uncommitted = 0;
+    try {
+      this.#statements.commit.run();
+    } catch (error) {
+      try {
+        this.#statements.rollback.run();
+      } catch {
+        // SQLite already rolled back (as it does after some errors).
+      }
+      this.#knownPrivate.clear();
+      throw new Error(
+        `Cannot commit ${count} messages to history in "${this.#path}": ${
+          explainSqliteError((error as Error).message)
+        }`,
+        { cause: error },
+      );
+    }
+    return count;
   }
 
   #assertOpen(action: string): void {

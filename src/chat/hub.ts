@@ -17,6 +17,7 @@ import { type ChatEvent, type ChatEventKind, createEvent } from "./chat_event.ts
 import type { HistoryRecord, HistoryStore } from "./history.ts";
 import { maskOf, type Member } from "./member.ts";
 import { RateCounter } from "./rate_counter.ts";
+import { Flusher } from "./send_queue.ts";
 
 /** The channel that always exists. */
 export const LOBBY = "#lobby";
@@ -32,6 +33,8 @@ export interface HubOptions {
   serverName?: string;
   /** How many recent messages {@link ChatHub.recent} keeps. @default {50} */
   recentMessages?: number;
+  /** Writes members' queues; shared with the transports. @default {new Flusher(2)} */
+  flusher?: Flusher;
 }
 
 /** A chat message as kept for statistics. */
@@ -79,6 +82,8 @@ export class ChatHub {
   onMessage: ((message: RecentMessage) => void) | undefined;
   /** The history store, if any. */
   readonly history: HistoryStore | undefined;
+  /** Writes members' queues on one timer; anything shown outside it calls `prepareWrite` first. */
+  readonly flusher: Flusher;
   readonly #serverMask: string;
   readonly #recentLimit: number;
   #recent: RecentMessage[] = [];
@@ -86,6 +91,7 @@ export class ChatHub {
   /** @param options History, server name and how many recent messages to keep. */
   constructor(options: HubOptions = {}) {
     this.history = options.history;
+    this.flusher = options.flusher ?? new Flusher(2);
     this.#serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
     this.#recentLimit = options.recentMessages ?? 50;
     this.#createChannel(LOBBY);
@@ -358,7 +364,7 @@ export class ChatHub {
       command: event.kind === "notice" ? "NOTICE" as const : "PRIVMSG" as const,
       text: event.text,
     };
-    // Stored before anyone sees it: what was echoed is on disk.
+    // Committed by the flusher before any write shows it: what was echoed is on disk.
     this.history?.append({ ...record, senderMask: event.source });
     this.totalMessages++;
     this.rate.add(1, event.time);

@@ -47,15 +47,24 @@ export class Flusher {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #intervalMs: number;
   #delayMs: number;
+  #beforeWrite: () => void;
 
   /**
    * @param intervalMs How long deliveries gather before a flush (at least; a busy server
    *   waits twice as long as its last flush took, up to 20 ms); 0 flushes after the current task
    *   (a macrotask), which still coalesces one burst of input.
+   * @param beforeWrite Runs before any queue writes, so what a write shows is already
+   *   durable (the server commits the history appended since the last flush). Must not throw.
    */
-  constructor(intervalMs: number) {
+  constructor(intervalMs: number, beforeWrite: () => void = () => {}) {
     this.#intervalMs = intervalMs;
     this.#delayMs = intervalMs;
+    this.#beforeWrite = beforeWrite;
+  }
+
+  /** Runs the `beforeWrite` hook; every write of a queue comes after it. */
+  prepareWrite(): void {
+    this.#beforeWrite();
   }
 
   /**
@@ -75,6 +84,7 @@ export class Flusher {
     const pending = this.#pending;
     this.#pending = new Set();
     const start = performance.now();
+    this.#beforeWrite();
     for (const queue of pending) queue.flush();
     // Under load a flush (one write system call per client) takes longer; waiting twice as
     // long before the next keeps writes to a third of the thread, and each carries more lines.
@@ -159,6 +169,7 @@ export class SendQueue {
     this.#queued = 0;
     this.#inFlight = length;
     this.#writing = true;
+    this.#flusher.prepareWrite();
     this.#connection.write(chunks, length).then(
       () => this.#written(),
       () => this.#fail(),

@@ -457,6 +457,8 @@ export class LocalBridge {
   #flush(): void {
     const outbox = this.#outbox;
     this.#outbox = [];
+    // What the room shows must be in history, as for every other client.
+    this.#hub.flusher.prepareWrite();
     for (const { text, to } of outbox) {
       try {
         this.room.send(text, to);

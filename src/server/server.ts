@@ -341,9 +341,10 @@ function createServer(options: ServerOptions): ChatServer {
   const port = options.port ?? 54000;
   const name = options.name ?? "shmooze";
   const dataDir = options.dataDir ?? defaultDataDir();
-  const history = dataDir === false
-    ? undefined
-    : HistoryStore.open(dataDir, { retentionMs: (options.retentionDays ?? 30) * DAY_MS });
+  const history = dataDir === false ? undefined : HistoryStore.open(dataDir, {
+    retentionMs: (options.retentionDays ?? 30) * DAY_MS,
+    deferCommit: true,
+  });
   const accounts = dataDir === false ? undefined : AccountStore.open(dataDir, {
     maxNameLength: options.limits?.nickLength ?? DEFAULT_LIMITS.nickLength,
   });
@@ -373,9 +374,11 @@ function createServer(options: ServerOptions): ChatServer {
     }
   }
   const motd = options.motd ?? DEFAULT_MOTD;
+  // One commit per flush, before its writes: what a client is shown is on disk.
+  const flusher = new Flusher(options.flushIntervalMs ?? 2, () => commitHistory(history));
   const context: IrcContext = {
-    hub: new ChatHub({ history, serverName: name }),
-    flusher: new Flusher(options.flushIntervalMs ?? 2),
+    hub: new ChatHub({ history, serverName: name, flusher }),
+    flusher,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     serverName: name,
     version: denoJson.version,
@@ -384,6 +387,15 @@ function createServer(options: ServerOptions): ChatServer {
     accounts,
   };
   return new ChatServer(listener, context, history, status, tlsListener as Deno.TlsListener);
+}
+
+/** Commits the messages appended since the last flush; a failure is logged, not thrown. */
+function commitHistory(history: HistoryStore | undefined): void {
+  try {
+    history?.commit();
+  } catch (error) {
+    log.error("{error}", { error });
+  }
 }
 
 /** A TCP listener, or a TLS one when `tls` is given, with errors that name the option. */
