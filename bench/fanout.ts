@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { type BenchEnvironment, benchEnvironment, describeEnvironment } from "./_env.ts";
 import { dirname } from "node:path";
 import { intOption, parseCommandArgs, stringOption, UsageError } from "../src/cli/_args.ts";
 import { type Child, spawn } from "../tests/_helpers.ts";
@@ -129,14 +130,7 @@ export interface IdleRun {
 }
 
 /** Everything one run of the benchmark measured. */
-export interface FanoutReport {
-  date: string;
-  deno: string;
-  os: string;
-  arch: string;
-  cpus: number;
-  cpuModel: string;
-  loadAverage: number[];
+export interface FanoutReport extends BenchEnvironment {
   options: Required<Omit<FanoutOptions, "progress">>;
   runs: FanoutRun[];
   idle: IdleRun[];
@@ -223,13 +217,7 @@ export async function runFanout(options: FanoutOptions = {}): Promise<FanoutRepo
     }
   }
   return {
-    date: new Date().toISOString(),
-    deno: Deno.version.deno,
-    os: Deno.build.os,
-    arch: Deno.build.arch,
-    cpus: navigator.hardwareConcurrency,
-    cpuModel: cpuModel(),
-    loadAverage: Deno.loadavg(),
+    ...benchEnvironment(),
     options: settings,
     runs,
     idle,
@@ -511,14 +499,6 @@ function openFileLimit(): number {
   }
 }
 
-function cpuModel(): string {
-  try {
-    return /^model name\s*:\s*(.*)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "";
-  } catch {
-    return "";
-  }
-}
-
 /**
  * The report as markdown tables with a bar chart of deliveries per second (for a terminal
  * and for docs/benchmarks.md).
@@ -618,9 +598,7 @@ export function formatFanoutReport(report: FanoutReport): string {
     ...report.notes,
     `${o.seconds} s measured per run after 1 s warm-up, ${o.drainMs} ms drain; ${o.workers} load ` +
     `processes, ${o.samplers} latency samplers, ${o.textBytes}-byte messages`,
-    `${report.os}/${report.arch}, ${report.cpus} CPUs (${report.cpuModel}), load ${
-      report.loadAverage.map((l) => l.toFixed(2)).join(" ")
-    } at the end, Deno ${report.deno}, ${report.date}`,
+    describeEnvironment(report),
   ].join("\n"));
   return sections.join("\n\n");
 }

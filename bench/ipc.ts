@@ -21,6 +21,8 @@
  * @module
  */
 
+import { type BenchEnvironment, benchEnvironment, describeEnvironment } from "./_env.ts";
+import { markdownTable } from "./_table.ts";
 import { Room } from "../src/ipc/room.ts";
 
 /** Options for {@link runIpcBenchmark}. */
@@ -88,13 +90,7 @@ export interface CallCost {
 }
 
 /** Everything one run measured. */
-export interface IpcBenchReport {
-  date: string;
-  deno: string;
-  os: string;
-  arch: string;
-  cpus: number;
-  loadAverage: number[];
+export interface IpcBenchReport extends BenchEnvironment {
   results: TransportResult[];
   /** CPU use of an idle room reader, in percent of one core (its user + system time). */
   idleReaderCpuPercent: number;
@@ -354,12 +350,7 @@ export async function runIpcBenchmark(options: IpcBenchOptions = {}): Promise<Ip
     await Deno.remove(where, { recursive: true });
   }
   return {
-    date: new Date().toISOString(),
-    deno: Deno.version.deno,
-    os: Deno.build.os,
-    arch: Deno.build.arch,
-    cpus: navigator.hardwareConcurrency,
-    loadAverage: Deno.loadavg(),
+    ...benchEnvironment(),
     results,
     idleReaderCpuPercent: await idleReaderCpu(idleSeconds),
     idleSeconds,
@@ -380,9 +371,8 @@ export async function runIpcBenchmark(options: IpcBenchOptions = {}): Promise<Ip
  * ```
  */
 export function formatIpcReport(report: IpcBenchReport): string {
-  const latency = table(
+  const latency = markdownTable(
     ["transport", "size B", "p50 µs", "p99 µs", "p99.9 µs", "wake p50 µs", "wake p99 µs"],
-    2,
     report.results.map((r) => [
       r.transport,
       String(r.size),
@@ -392,9 +382,10 @@ export function formatIpcReport(report: IpcBenchReport): string {
       r.wake.p50.toFixed(1),
       r.wake.p99.toFixed(1),
     ]),
+    2,
   );
   const count = (n: number) => n.toLocaleString("en-US");
-  const throughput = table(
+  const throughput = markdownTable(
     [
       "transport",
       "size B",
@@ -405,7 +396,6 @@ export function formatIpcReport(report: IpcBenchReport): string {
       "lost",
       "unaccounted",
     ],
-    3,
     report.results.flatMap((r) =>
       r.throughput.map((t) => [
         r.transport,
@@ -418,11 +408,11 @@ export function formatIpcReport(report: IpcBenchReport): string {
         count(t.unaccounted),
       ])
     ),
+    3,
   );
   const calls = [...new Set(report.callCosts.map((c) => c.call))];
-  const costs = table(
+  const costs = markdownTable(
     ["room call, in one process", ...SIZES.map((size) => `${size} B µs/msg`)],
-    1,
     calls.map((call) => [
       call,
       ...SIZES.map((size) =>
@@ -430,6 +420,7 @@ export function formatIpcReport(report: IpcBenchReport): string {
           "-"
       ),
     ]),
+    1,
   );
   return [
     latency,
@@ -440,21 +431,6 @@ export function formatIpcReport(report: IpcBenchReport): string {
     costs,
     "",
     `idle room reader: ${report.idleReaderCpuPercent}% of one core over ${report.idleSeconds} s`,
-    `${report.os}/${report.arch}, ${report.cpus} CPUs, load ${
-      report.loadAverage.map((l) => l.toFixed(2)).join(" ")
-    }, Deno ${report.deno}, ${report.date}`,
+    describeEnvironment(report),
   ].join("\n");
-}
-
-/** A Markdown table: the first `textColumns` columns left-aligned, the rest right-aligned. */
-function table(header: string[], textColumns: number, rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) =>
-    `| ${
-      cells.map((c, i) => i < textColumns ? c.padEnd(widths[i]) : c.padStart(widths[i])).join(" | ")
-    } |`;
-  const rule = `| ${
-    widths.map((w, i) => i < textColumns ? "-".repeat(w) : `${"-".repeat(w - 1)}:`).join(" | ")
-  } |`;
-  return [line(header), rule, ...rows.map(line)].join("\n");
 }
