@@ -284,7 +284,7 @@ export interface ServeOptions extends SpawnOptions {
   dataDir?: string;
   /** Publish the status board. @default {false} */
   status?: boolean;
-  /** Serve HTTP too, on a free port (waits for its `http on` line). @default {false} */
+  /** Serve HTTP too, on a free port (waits for its `http on` or, with TLS, `https on` line). @default {false} */
   http?: boolean;
 }
 
@@ -314,7 +314,7 @@ export async function startServe(options: ServeOptions = {}): Promise<ServeProce
   try {
     const line = await child.waitForLine(/^listening on /, 20_000);
     const port = Number(line.slice(line.lastIndexOf(":") + 1));
-    const http = options.http ? await child.waitForLine(/^http on /, 20_000) : undefined;
+    const http = options.http ? await child.waitForLine(/^https? on /, 20_000) : undefined;
     return {
       child,
       port,

@@ -140,30 +140,12 @@ Deno.test("serve refuses --tls-cert without --tls-key, and an unreadable certifi
 
 Deno.test("serve --tls-cert also serves the web side over HTTPS and IRC over WSS", async () => {
   await using cert = await makeTestCertificate();
-  // startServe turns HTTP off, so this test starts its own serve.
-  await using serve = spawn([
-    "main.ts",
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--no-status",
-    "--data",
-    `${cert.dir}/data`,
-    "--tls-cert",
-    cert.certFile,
-    "--tls-key",
-    cert.keyFile,
-    "--tls-port",
-    "0",
-    "--http-port",
-    "0",
-  ]);
-  const first = await serve.waitForLine(/^listening on /);
-  const port = Number(first.slice(first.lastIndexOf(":") + 1));
-  const line = await serve.waitForLine(/^https on /);
-  const httpsPort = Number(line.slice(line.lastIndexOf(":") + 1));
+  await using serve = await startServe({
+    dataDir: `${cert.dir}/data`,
+    http: true,
+    args: ["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--tls-port", "0"],
+  });
+  const { port, httpPort: httpsPort } = serve;
   using httpClient = Deno.createHttpClient({ caCerts: [cert.cert] });
   const health = await fetch(`https://localhost:${httpsPort}/healthz`, { client: httpClient });
   assert.equal((await health.text()).trim(), "ok");
