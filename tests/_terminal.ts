@@ -14,7 +14,7 @@ export const tmuxAvailable: boolean = (() => {
   }
 })();
 
-/** `shmooze client` running in a tmux session of its own tmux server. */
+/** A program (usually `shmooze client`) running in a tmux session of its own tmux server. */
 export class Terminal implements AsyncDisposable {
   readonly #socket = uniqueName("tmux");
   readonly #session = "client";
@@ -26,11 +26,23 @@ export class Terminal implements AsyncDisposable {
    * @param env Extra environment variables for the client.
    * @returns The terminal.
    */
-  static async start(args: string[], env: Record<string, string> = {}): Promise<Terminal> {
+  static start(args: string[], env: Record<string, string> = {}): Promise<Terminal> {
+    return Terminal.run(
+      [Deno.execPath(), "run", "-A", "--quiet", "main.ts", "client", ...args],
+      env,
+    );
+  }
+
+  /**
+   * Starts any program in a 120×50 terminal, kept on screen after it exits.
+   *
+   * @param command The program and its arguments.
+   * @param env Extra environment variables.
+   * @returns The terminal.
+   */
+  static async run(command: string[], env: Record<string, string> = {}): Promise<Terminal> {
     const terminal = new Terminal();
     const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-    const command = [Deno.execPath(), "run", "-A", "--quiet", "main.ts", "client", ...args]
-      .map(quote).join(" ");
     const variables = Object.entries({ NO_COLOR: "1", ...env })
       .map(([name, value]) => `${name}=${quote(value)}`).join(" ");
     await terminal.#tmux(
@@ -45,7 +57,7 @@ export class Terminal implements AsyncDisposable {
       "-c",
       ROOT,
       // The shell prints the exit status on the screen, where the test can read it.
-      `env ${variables} ${command}; echo "[exit $?]"`,
+      `env ${variables} ${command.map(quote).join(" ")}; echo "[exit $?]"`,
       ";",
       "set-option",
       "-t",
