@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ChannelStream } from "./channel_stream.ts";
 import type { Member } from "./member.ts";
 
 /**
@@ -30,6 +31,10 @@ export class Channel {
   topicSetAt = 0;
   /** Members in join order. */
   readonly members: Set<Member> = new Set();
+  /** Members without a send queue (virtual users): the hub hands them each event. */
+  readonly direct: Set<Member> = new Set();
+  /** This tick's events for members with a send queue, once something was said. */
+  stream: ChannelStream | undefined;
 
   /**
    * @param name The channel's name.

@@ -27,9 +27,10 @@ export interface Connection {
    */
   lines(maxBytes: number): AsyncIterable<Uint8Array>;
   /**
-   * Sends whole lines, each chunk ending in CR LF, in order. The caller never calls again
-   * before the returned promise settles; a transport that frames messages (WebSocket) sends
-   * one frame per chunk, a byte stream writes them as one buffer.
+   * Sends whole lines, in order: each chunk holds one or more lines, each ending in CR LF.
+   * The chunks may be shared with other connections and must not be changed. The caller
+   * never calls again before the returned promise settles; a transport that frames messages
+   * (WebSocket) sends one frame per line, a byte stream writes the bytes as they are.
    *
    * @param chunks The encoded lines.
    * @param byteLength Their total length.

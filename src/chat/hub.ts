@@ -1,8 +1,9 @@
 /**
  * The chat core: who is connected, which channels exist, who is in them, and who gets each
  * event. It knows nothing of IRC or sockets: members are anything implementing
- * {@link Member}, and fan-out is a loop that hands one shared event to each recipient's
- * `deliver`, which only queues it.
+ * {@link Member}. A channel's events go to its members' send queues through the channel's
+ * {@link ChannelStream} (one reference per member per tick, however many events); other
+ * events, and members without a queue, get one call of `deliver` each, which only queues.
  *
  * Everything here runs on the one JavaScript thread, one call at a time, so the maps need
  * no lock: where a C server of the seeds guards its client list with a mutex, shmooze gives
@@ -13,6 +14,7 @@
  */
 import { foldCase } from "./casemap.ts";
 import { Channel } from "./channel.ts";
+import { ChannelStream } from "./channel_stream.ts";
 import { type ChatEvent, type ChatEventKind, createEvent } from "./chat_event.ts";
 import type { HistoryRecord, HistoryStore } from "./history.ts";
 import { maskOf, type Member } from "./member.ts";
@@ -33,7 +35,7 @@ export interface HubOptions {
   serverName?: string;
   /** How many recent messages {@link ChatHub.recent} keeps. @default {50} */
   recentMessages?: number;
-  /** Writes members' queues; shared with the transports. @default {new Flusher(2)} */
+  /** Writes members' queues; shared with the transports. @default {new Flusher(0)} */
   flusher?: Flusher;
 }
 
@@ -91,7 +93,7 @@ export class ChatHub {
   /** @param options History, server name and how many recent messages to keep. */
   constructor(options: HubOptions = {}) {
     this.history = options.history;
-    this.flusher = options.flusher ?? new Flusher(2);
+    this.flusher = options.flusher ?? new Flusher(0);
     this.#serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
     this.#recentLimit = options.recentMessages ?? 50;
     this.#createChannel(LOBBY);
@@ -173,7 +175,9 @@ export class ChatHub {
     if (channel.members.has(member)) return undefined;
     channel.members.add(member);
     member.channels.add(channel.key);
-    this.#fanOut(channel.members, this.#event("join", member, channel.name, ""));
+    if (member.queue === undefined) channel.direct.add(member);
+    else if (channel.stream?.open) channel.stream.follow(member.queue);
+    this.#publish(channel, this.#event("join", member, channel.name, ""));
     return channel;
   }
 
@@ -188,7 +192,7 @@ export class ChatHub {
   part(member: Member, name: string, reason: string): boolean {
     const channel = this.channel(name);
     if (channel === undefined || !channel.members.has(member)) return false;
-    this.#fanOut(channel.members, this.#event("part", member, channel.name, reason));
+    this.#publish(channel, this.#event("part", member, channel.name, reason));
     this.#leave(member, channel);
     return true;
   }
@@ -275,7 +279,7 @@ export class ChatHub {
       text,
     });
     this.#record(SERVER_NICK, event);
-    this.#fanOut(lobby.members, event);
+    this.#publish(lobby, event);
     return event;
   }
 
@@ -290,7 +294,7 @@ export class ChatHub {
     channel.topic = topic;
     channel.topicSetBy = maskOf(member);
     channel.topicSetAt = Date.now();
-    this.#fanOut(channel.members, this.#event("topic", member, channel.name, topic));
+    this.#publish(channel, this.#event("topic", member, channel.name, topic));
   }
 
   /**
@@ -309,32 +313,25 @@ export class ChatHub {
     text: string,
     clientTags?: Record<string, string>,
   ): ChatEvent | SendError {
-    let recipients: Iterable<Member>;
-    let targetName: string;
-    let toSelf = false;
-    if (target.startsWith("#")) {
-      const channel = this.channel(target);
-      if (channel === undefined) return "no-such-channel";
-      if (!channel.members.has(member)) return "not-in-channel";
-      recipients = channel.members;
-      targetName = channel.name;
-    } else {
-      const recipient = this.find(target);
-      if (recipient === undefined) return "no-such-nick";
-      toSelf = recipient === member;
-      recipients = toSelf ? [member] : [recipient, member];
-      targetName = recipient.nick;
+    const channel = target.startsWith("#") ? this.channel(target) : undefined;
+    const recipient = channel ? undefined : this.find(target);
+    if (channel === undefined && recipient === undefined) {
+      return target.startsWith("#") ? "no-such-channel" : "no-such-nick";
     }
+    if (channel && !channel.members.has(member)) return "not-in-channel";
     const event = createEvent({
       kind,
       source: maskOf(member),
-      target: targetName,
+      target: channel?.name ?? recipient!.nick,
       text,
       clientTags,
     });
     if (kind !== "tagmsg") this.#record(member.nick, event);
-    for (const recipient of recipients) {
-      if (recipient !== member || member.echo || toSelf) recipient.deliver(event);
+    if (channel) {
+      this.#publish(channel, event, member.echo ? undefined : member);
+    } else {
+      recipient!.deliver(event);
+      if (recipient !== member && member.echo) member.deliver(event);
     }
     return event;
   }
@@ -373,8 +370,16 @@ export class ChatHub {
     this.onMessage?.(record);
   }
 
-  #fanOut(recipients: Iterable<Member>, event: ChatEvent): void {
-    for (const recipient of recipients) recipient.deliver(event);
+  /** Hands a channel event to every member but `except`. */
+  #publish(channel: Channel, event: ChatEvent, except?: Member): void {
+    let stream = channel.stream;
+    if (stream === undefined || !stream.open) {
+      stream = new ChannelStream(this.flusher);
+      for (const member of channel.members) if (member.queue) stream.follow(member.queue);
+      channel.stream = stream;
+    }
+    stream.append(event, except?.queue);
+    for (const member of channel.direct) if (member !== except) member.deliver(event);
   }
 
   #event(kind: ChatEventKind, member: Member, target: string, text: string): ChatEvent {
@@ -389,6 +394,8 @@ export class ChatHub {
 
   #leave(member: Member, channel: Channel): void {
     channel.members.delete(member);
+    channel.direct.delete(member);
+    if (member.queue && channel.stream?.open) channel.stream.unfollow(member.queue);
     member.channels.delete(channel.key);
     if (channel.members.size === 0 && channel.key !== LOBBY) this.channels.delete(channel.key);
   }

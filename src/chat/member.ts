@@ -6,6 +6,7 @@
  * @module
  */
 import type { ChatEvent } from "./chat_event.ts";
+import type { SendQueue } from "./send_queue.ts";
 
 /** One user of the chat. The hub sets `nick` and `channels`; the member keeps the rest. */
 export interface Member {
@@ -30,8 +31,13 @@ export interface Member {
   /** Whether the member gets its own messages back (IRCv3 `echo-message`). */
   readonly echo: boolean;
   /**
-   * Called with each event the member should see. Must not block or throw: queue the
-   * event and return.
+   * The member's send queue, if it has one: the hub then hands it channel events through
+   * the channel's stream (`ChannelStream`, one reference per tick), not `deliver`.
+   */
+  readonly queue?: SendQueue;
+  /**
+   * Called with each event the member should see (for a member with a `queue`: each event
+   * but its channels' events). Must not block or throw: queue the event and return.
    *
    * @param event The event, shared with other recipients.
    */

@@ -1,24 +1,44 @@
 /**
- * Per-client outgoing queues, flushed together on a short timer: the heart of fan-out.
+ * Per-client outgoing queues, flushed together by one scheduler: the heart of fan-out.
  *
  * Delivering a message to a thousand clients must not mean a thousand socket writes per
  * message: each write is a system call and a promise, and a per-line write collapses to a
- * few hundred deliveries a second. So a delivery only pushes a reference to the line's
- * bytes (encoded once and shared by every recipient) onto the client's queue; a
- * {@link Flusher} then writes each client's queue as one buffer every millisecond or two.
- * A client's write is never awaited on anyone else's path, and a client that does not read
- * only fills its own queue until it passes its bound and is dropped ("SendQ exceeded").
+ * few hundred deliveries a second. Nor should it mean a thousand queue pushes per message: a
+ * channel's events reach its members' queues as one reference per tick to the channel's
+ * {@link ChannelStream}, encoded once and shared by every recipient. A {@link Flusher} then
+ * writes each client's queue as one buffer per tick. A client's write is never awaited on
+ * anyone else's path, and a client that does not read only fills its own queue until it
+ * passes its bound and is dropped ("SendQ exceeded").
  *
  * @module
  */
+import { clearImmediate, setImmediate } from "node:timers";
+import type { ChannelStream, EventEncoder } from "./channel_stream.ts";
 import type { Connection } from "./connection.ts";
 
-const EAGER_FLUSH_BYTES = 32 * 1024;
 /** The longest a busy server lets deliveries gather. */
 const MAX_DELAY_MS = 20;
+/**
+ * A busy server waits this many times as long as its last flush took before the next. A
+ * flush's own time is only the start of each write: the write's completion, the kernel's
+ * loopback delivery and the readers' wake-ups cost several times more. Measured at 1000
+ * clients × 1–3 msg/s (docs/benchmarks.md): a factor of 2 kept the server at 97 % CPU with
+ * p99 75–95 ms, 8 at about 60 % with p99 under 50 ms.
+ */
+const DELAY_PER_FLUSH_TIME = 8;
+/**
+ * Shorter waits are not worth a timer: Deno's timers fire about 2 ms late (measured:
+ * `setTimeout(f, 0)` takes 2.1 ms, `setImmediate` 2 µs), so such a flush runs at once.
+ */
+const TIMER_THRESHOLD_MS = 2;
 
 /**
  * Flushes every queue that has something to send, once per tick. One per server.
+ *
+ * An idle server flushes as soon as the input at hand has been handled (the next
+ * macrotask), so a lone message goes out in well under a millisecond; under load the next
+ * flush waits eight times as long as the last one took (at least `intervalMs`, at most
+ * 20 ms), so the more clients each flush writes to, the more lines each write carries.
  *
  * @example Flush a queue into an in-memory connection
  * ```ts
@@ -36,30 +56,37 @@ const MAX_DELAY_MS = 20;
  *   close() {},
  * };
  * const flusher = new Flusher(1);
- * const queue = new SendQueue(connection, flusher, 1024, () => {});
+ * const queue = new SendQueue(connection, { flusher, limit: 1024 });
  * queue.push(new TextEncoder().encode("PING :x\r\n"));
  * await queue.drained();
  * console.log(written); // [ "PING :x\r\n" ]
  * ```
  */
 export class Flusher {
+  #tick = 0;
   #pending = new Set<SendQueue>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #immediate: ReturnType<typeof setImmediate> | undefined;
   #intervalMs: number;
-  #delayMs: number;
+  #delayMs = 0;
+  #lastEnd = -Infinity;
   #beforeWrite: () => void;
+  readonly #run = () => this.flush();
 
   /**
-   * @param intervalMs How long deliveries gather before a flush (at least; a busy server
-   *   waits twice as long as its last flush took, up to 20 ms); 0 flushes after the current task
-   *   (a macrotask), which still coalesces one burst of input.
+   * @param intervalMs The least time between the end of one flush and the start of the
+   *   next; 0 lets an idle server write each message at once.
    * @param beforeWrite Runs before any queue writes, so what a write shows is already
    *   durable (the server commits the history appended since the last flush). Must not throw.
    */
   constructor(intervalMs: number, beforeWrite: () => void = () => {}) {
     this.#intervalMs = intervalMs;
-    this.#delayMs = intervalMs;
     this.#beforeWrite = beforeWrite;
+  }
+
+  /** Counts flushes: a {@link ChannelStream} takes events only in the tick it was opened in. */
+  get tick(): number {
+    return this.#tick;
   }
 
   /** Runs the `beforeWrite` hook; every write of a queue comes after it. */
@@ -68,28 +95,33 @@ export class Flusher {
   }
 
   /**
-   * Marks a queue as having bytes to send; it is flushed at the next tick.
+   * Marks a queue as having something to send; it is flushed at the next tick.
    *
-   * @param queue The queue.
+   * @param queue The queue; none only makes sure the next tick comes (it ends a stream).
    */
-  schedule(queue: SendQueue): void {
-    this.#pending.add(queue);
-    this.#timer ??= setTimeout(() => this.flush(), this.#delayMs);
+  schedule(queue?: SendQueue): void {
+    if (queue) this.#pending.add(queue);
+    if (this.#timer !== undefined || this.#immediate !== undefined) return;
+    const wait = this.#lastEnd + Math.max(this.#intervalMs, this.#delayMs) - performance.now();
+    if (wait < TIMER_THRESHOLD_MS) this.#immediate = setImmediate(this.#run);
+    else this.#timer = setTimeout(this.#run, wait);
   }
 
   /** Flushes every pending queue now. */
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#timer = undefined;
+    this.#immediate = undefined;
+    this.#tick++;
     const pending = this.#pending;
     this.#pending = new Set();
-    const start = performance.now();
     this.#beforeWrite();
+    // Timed without the commit: it is one per flush, whatever the number of clients.
+    const start = performance.now();
     for (const queue of pending) queue.flush();
-    // Under load a flush (one write system call per client) takes longer; waiting twice as
-    // long before the next keeps writes to a third of the thread, and each carries more lines.
-    const spent = performance.now() - start;
-    this.#delayMs = Math.min(MAX_DELAY_MS, Math.max(this.#intervalMs, 2 * spent));
+    this.#lastEnd = performance.now();
+    this.#delayMs = Math.min(MAX_DELAY_MS, DELAY_PER_FLUSH_TIME * (this.#lastEnd - start));
   }
 
   /** Forgets a closed queue. */
@@ -98,18 +130,44 @@ export class Flusher {
   }
 }
 
+/** Options for {@link SendQueue}. */
+export interface SendQueueOptions {
+  /** The server's flusher. */
+  flusher: Flusher;
+  /** The most bytes queued or in flight before the client counts as stuck. */
+  limit: number;
+  /** Called once when the queue passes `limit` (what passed it is dropped). */
+  onOverflow?: () => void;
+  /** Encodes channel events for this queue's connection. @default {a queue that follows no channel} */
+  encode?: EventEncoder;
+}
+
+/** A reference to events of a channel stream; `to` is -1 while the queue follows it. */
+interface StreamSlice {
+  stream: ChannelStream;
+  from: number;
+  to: number;
+  variant: number;
+}
+
 /**
- * A bounded queue of encoded lines for one connection, with at most one write in flight.
+ * A bounded queue of encoded lines and channel-stream references for one connection, with
+ * at most one write in flight.
  *
  * @example
  * See {@link Flusher}.
  */
 export class SendQueue {
+  /** The encoding variant channel events are encoded in for this queue (capability bits). */
+  variant = 0;
   #connection: Connection;
   #flusher: Flusher;
   #limit: number;
   #onOverflow: () => void;
-  #chunks: Uint8Array[] = [];
+  #encode: EventEncoder;
+  #items: (Uint8Array | StreamSlice)[] = [];
+  #slices = 0;
+  #open: StreamSlice | undefined;
   #queued = 0;
   #inFlight = 0;
   #writing = false;
@@ -118,18 +176,19 @@ export class SendQueue {
 
   /**
    * @param connection Where the bytes go.
-   * @param flusher The server's flusher.
-   * @param limit The most bytes queued or in flight before the client counts as stuck.
-   * @param onOverflow Called once when a push passes `limit` (the push is dropped).
+   * @param options The flusher, the bound and the encoder.
    */
-  constructor(connection: Connection, flusher: Flusher, limit: number, onOverflow: () => void) {
+  constructor(connection: Connection, options: SendQueueOptions) {
     this.#connection = connection;
-    this.#flusher = flusher;
-    this.#limit = limit;
-    this.#onOverflow = onOverflow;
+    this.#flusher = options.flusher;
+    this.#limit = options.limit;
+    this.#onOverflow = options.onOverflow ?? (() => {});
+    this.#encode = options.encode ?? (() => {
+      throw new Error("Cannot encode a channel event: this send queue has no encoder");
+    });
   }
 
-  /** Bytes waiting or being written. */
+  /** Bytes waiting or being written (channel events count once flushed). */
   get size(): number {
     return this.#queued + this.#inFlight;
   }
@@ -138,35 +197,67 @@ export class SendQueue {
    * Queues one encoded line. Costs no copy: the bytes may be shared with other queues and
    * must not change afterwards.
    *
-   * @param bytes The line with its CR LF.
+   * @param bytes The line with its CR LF (or several lines).
    * @returns False when the queue is closed or overflowed (the line was dropped).
    */
   push(bytes: Uint8Array): boolean {
     if (this.#closed) return false;
     if (this.#queued + this.#inFlight + bytes.length > this.#limit) {
-      this.#closed = true;
-      this.#chunks = [];
-      this.#queued = 0;
-      this.#flusher.forget(this);
-      this.#onOverflow();
+      this.#overflow();
       return false;
     }
-    this.#chunks.push(bytes);
+    const open = this.#open;
+    if (open) {
+      this.#close(open);
+      open.stream.lost(this);
+    }
+    this.#items.push(bytes);
     this.#queued += bytes.length;
-    if (this.#writing) return true;
-    // A burst bigger than one good write goes out now rather than piling up until the tick.
-    if (this.#queued >= EAGER_FLUSH_BYTES) this.flush();
-    else if (this.#chunks.length === 1) this.#flusher.schedule(this);
+    if (this.#items.length === 1 && !this.#writing) this.#flusher.schedule(this);
     return true;
+  }
+
+  /**
+   * Follows a channel stream from event `from` on (called by {@link ChannelStream}).
+   *
+   * @param stream The stream.
+   * @param from The first event's index.
+   */
+  attach(stream: ChannelStream, from: number): void {
+    const open = this.#open;
+    if (this.#closed || open?.stream === stream) return;
+    if (open) {
+      this.#close(open);
+      open.stream.lost(this);
+    }
+    const slice = { stream, from, to: -1, variant: this.variant };
+    this.#items.push(slice);
+    this.#open = slice;
+    // Also while a write is in flight: the flush counts the slice against the bound.
+    if (++this.#slices === 1 || (this.#items.length === 1 && !this.#writing)) {
+      this.#flusher.schedule(this);
+    }
+  }
+
+  /**
+   * Stops following a channel stream at its current end (called by {@link ChannelStream}).
+   *
+   * @param stream The stream.
+   */
+  detach(stream: ChannelStream): void {
+    if (this.#open?.stream === stream) this.#close(this.#open);
   }
 
   /** Starts writing what is queued, unless a write is in flight (it continues after). */
   flush(): void {
-    if (this.#writing || this.#chunks.length === 0) return;
-    const chunks = this.#chunks;
+    if (this.#closed) return;
+    if (this.#slices > 0 && !this.#resolve()) return;
+    if (this.#writing || this.#items.length === 0) return;
+    const chunks = this.#items as Uint8Array[];
     const length = this.#queued;
-    this.#chunks = [];
+    this.#items = [];
     this.#queued = 0;
+    if (length === 0) return this.#wake();
     this.#inFlight = length;
     this.#writing = true;
     this.#flusher.prepareWrite();
@@ -182,24 +273,76 @@ export class SendQueue {
    * @returns A promise.
    */
   drained(): Promise<void> {
-    if (this.#closed || (!this.#writing && this.#chunks.length === 0)) return Promise.resolve();
+    if (this.#closed || (!this.#writing && this.#items.length === 0)) return Promise.resolve();
     this.flush();
+    if (this.#closed || (!this.#writing && this.#items.length === 0)) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** Drops what is queued and accepts no more. */
   close(): void {
     this.#closed = true;
-    this.#chunks = [];
+    this.#items = [];
+    this.#slices = 0;
+    this.#open = undefined;
     this.#queued = 0;
     this.#flusher.forget(this);
     this.#wake();
   }
 
+  #close(slice: StreamSlice): void {
+    this.#open = undefined;
+    slice.to = slice.stream.events.length;
+    // A reference that took no event (the queue got something else first) is dropped.
+    if (slice.to === slice.from && this.#items.at(-1) === slice) {
+      this.#items.pop();
+      this.#slices--;
+    }
+  }
+
+  /**
+   * Turns stream references into bytes and checks the bound; false when it overflowed.
+   * References to a stream still open (a drain mid-tick) are closed here and reopened at
+   * its next event.
+   */
+  #resolve(): boolean {
+    const open = this.#open;
+    if (open?.stream.open) {
+      this.#close(open);
+      open.stream.lost(this);
+    }
+    this.#open = undefined;
+    const items = this.#items;
+    const chunks: Uint8Array[] = [];
+    let queued = this.#queued;
+    for (const item of items) {
+      if (item instanceof Uint8Array) {
+        chunks.push(item);
+        continue;
+      }
+      const to = item.to < 0 ? item.stream.events.length : item.to;
+      const bytes = item.stream.bytes(item.variant, this.#encode, item.from, to);
+      if (bytes.length === 0) continue;
+      chunks.push(bytes);
+      queued += bytes.length;
+    }
+    this.#items = chunks;
+    this.#slices = 0;
+    this.#queued = queued;
+    if (queued + this.#inFlight <= this.#limit) return true;
+    this.#overflow();
+    return false;
+  }
+
+  #overflow(): void {
+    this.close();
+    this.#onOverflow();
+  }
+
   #written(): void {
     this.#writing = false;
     this.#inFlight = 0;
-    if (this.#chunks.length > 0) {
+    if (this.#items.length > 0) {
       // Let the next tick gather more before writing again.
       this.#flusher.schedule(this);
     } else {

@@ -50,7 +50,8 @@ Options:
   --ping-interval SECONDS    Silence before the server sends PING (default: ${d.pingInterval})
   --ping-timeout SECONDS     Time to answer PING (default: ${d.pingTimeout})
   --registration-timeout S   Time to finish NICK/USER/CAP END (default: ${d.registrationTimeout})
-  --flush-ms MS              How long deliveries gather before each client's write (default: 2)
+  --flush-ms MS              Least time between two writes to each client; a busy server
+                             waits longer on its own (default: 0)
   --http-port PORT           HTTP port: chat page /, live /monitor, /metrics, /healthz and
                              IRC over WebSocket at /irc; 0 picks a free one (default: 54080)
   --http-host ADDRESS        Address for HTTP (default: the --host address)
@@ -242,7 +243,7 @@ export const serveCommand: Command = {
       motd: readMotd(values),
       status: values["no-status"] !== true,
       limits,
-      flushIntervalMs: intOption(values, "flush-ms", 2, { max: 1000 }),
+      flushIntervalMs: intOption(values, "flush-ms", 0, { max: 1000 }),
       tls,
     });
     // Listen for signals before telling anyone we are up: a SIGTERM that follows the first

@@ -13,6 +13,7 @@ export const VARIANT_TIME = 1;
 export const VARIANT_TAGS = 2;
 
 const encoder = new TextEncoder();
+const NOTHING = new Uint8Array(0);
 
 /**
  * The IRC message for an event, without tags.
@@ -91,6 +92,7 @@ export function encodeLine(message: Parameters<typeof formatMessage>[0]): Uint8A
 
 /**
  * The bytes of an event for one variant, encoded on first use and cached on the event.
+ * TAGMSG carries nothing but tags: for a variant without {@link VARIANT_TAGS} it is no bytes.
  *
  * @param event The event.
  * @param variant The recipient's variant bits.
@@ -107,6 +109,7 @@ export function encodeLine(message: Parameters<typeof formatMessage>[0]): Uint8A
 export function encodeEvent(event: ChatEvent, variant: number): Uint8Array {
   let bytes = event.encoded[variant];
   if (bytes === undefined) {
+    if (event.kind === "tagmsg" && !(variant & VARIANT_TAGS)) return NOTHING;
     const message = eventMessage(event);
     message.tags = eventTags(event.time, event.msgid, variant, event.clientTags);
     bytes = encodeLine(message);

@@ -149,12 +149,12 @@ export class IrcSession implements Member {
       ? `0${connection.remoteAddress}`
       : connection.remoteAddress;
     this.#tokens = context.limits.floodBurst;
-    this.#queue = new SendQueue(
-      connection,
-      context.flusher,
-      context.limits.sendQ,
-      () => this.close("SendQ exceeded"),
-    );
+    this.#queue = new SendQueue(connection, {
+      flusher: context.flusher,
+      limit: context.limits.sendQ,
+      onOverflow: () => this.close("SendQ exceeded"),
+      encode: encodeEvent,
+    });
   }
 
   /** Whether registration is complete (the client is a member of the hub). */
@@ -180,6 +180,11 @@ export class IrcSession implements Member {
   /** Bytes waiting in the send queue. */
   get queuedBytes(): number {
     return this.#queue.size;
+  }
+
+  /** The send queue: channel events reach it through their channel's stream. */
+  get queue(): SendQueue {
+    return this.#queue;
   }
 
   /**
@@ -227,9 +232,8 @@ export class IrcSession implements Member {
    * @param event The event.
    */
   deliver(event: ChatEvent): void {
-    // TAGMSG carries nothing but tags: only clients that read tags get it.
-    if (event.kind === "tagmsg" && !(this.#variant & VARIANT_TAGS)) return;
-    this.#queue.push(encodeEvent(event, this.#variant));
+    const bytes = encodeEvent(event, this.#variant);
+    if (bytes.length > 0) this.#queue.push(bytes);
   }
 
   /**
@@ -517,6 +521,7 @@ export class IrcSession implements Member {
         }
         this.#variant = (this.#caps.has("server-time") ? VARIANT_TIME : 0) |
           (this.#caps.has("message-tags") ? VARIANT_TAGS : 0);
+        this.#queue.variant = this.#variant;
         return this.send({ command: "CAP", params: [target, "ACK", asked] });
       }
       case "END":

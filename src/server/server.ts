@@ -51,7 +51,10 @@ export interface ServerOptions {
   name?: string;
   /** Limits, each defaulting to {@link DEFAULT_LIMITS}. */
   limits?: Partial<IrcLimits>;
-  /** Milliseconds deliveries gather before each client's queue is written. @default {2} */
+  /**
+   * The least time between two flushes of the clients' queues, ms; a busy server waits
+   * longer on its own. @default {0}
+   */
   flushIntervalMs?: number;
   /** Also listen for IRC over TLS (on the same address) with this certificate. */
   tls?: TlsOptions;
@@ -375,7 +378,7 @@ function createServer(options: ServerOptions): ChatServer {
   }
   const motd = options.motd ?? DEFAULT_MOTD;
   // One commit per flush, before its writes: what a client is shown is on disk.
-  const flusher = new Flusher(options.flushIntervalMs ?? 2, () => commitHistory(history));
+  const flusher = new Flusher(options.flushIntervalMs ?? 0, () => commitHistory(history));
   const context: IrcContext = {
     hub: new ChatHub({ history, serverName: name, flusher }),
     flusher,

@@ -66,7 +66,9 @@ export class StreamConnection implements Connection {
   }
 
   /**
-   * Writes the chunks as one buffer (see {@link Connection.write}).
+   * Writes the chunks as one buffer (see {@link Connection.write}). A single chunk — most
+   * often a channel's lines of one tick, shared by every member — is written as it is;
+   * several are copied into one buffer, since a copy costs less than a system call each.
    *
    * @param chunks Encoded lines.
    * @param byteLength Their total length.
@@ -81,7 +83,7 @@ export class StreamConnection implements Connection {
         offset += chunk.length;
       }
     }
-    let written = 0;
+    let written = await this.#conn.write(data);
     while (written < data.length) written += await this.#conn.write(data.subarray(written));
   }
 

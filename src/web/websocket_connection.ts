@@ -34,6 +34,8 @@ export interface WebSocketLimits {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const CR = 0x0d;
+const LF = 0x0a;
 
 /**
  * A browser (or any WebSocket client) seen as a chat server connection.
@@ -158,7 +160,8 @@ export class WebSocketConnection implements Connection {
   /**
    * Sends each line as one text frame, without its CR LF.
    *
-   * @param chunks Encoded lines, each ending in CR LF.
+   * @param chunks Encoded lines, each ending in CR LF; a chunk may hold several (a channel's
+   *   lines of one tick, shared with every other client).
    * @returns Resolves once the frames are handed to the socket; rejects when the socket is
    *   closed or its peer has stopped reading.
    */
@@ -166,9 +169,14 @@ export class WebSocketConnection implements Connection {
     await this.#opened;
     if (this.#socket.readyState !== WebSocket.OPEN) throw new Error("WebSocket is closed");
     for (const chunk of chunks) {
-      let end = chunk.length;
-      while (end > 0 && (chunk[end - 1] === 10 || chunk[end - 1] === 13)) end--;
-      this.#socket.send(decoder.decode(chunk.subarray(0, end)));
+      for (let start = 0; start < chunk.length;) {
+        let end = chunk.indexOf(LF, start);
+        if (end < 0) end = chunk.length;
+        const next = end + 1;
+        if (chunk[end - 1] === CR) end--;
+        if (end > start) this.#socket.send(decoder.decode(chunk.subarray(start, end)));
+        start = next;
+      }
     }
     if (this.#socket.bufferedAmount > this.#maxBuffered) {
       this.#closeWith(1008, "Not reading");
