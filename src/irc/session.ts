@@ -2,9 +2,10 @@
  * One IRC client on any transport: reads its lines, enforces the limits, runs registration
  * and capability negotiation, dispatches commands, and queues what it should receive.
  *
- * A session is a chat {@link Member}: the hub hands it events, it encodes them once per
- * capability variant (shared with every other recipient of that variant) and pushes the
- * bytes on its bounded {@link SendQueue}. Nothing it does waits on another client.
+ * A session is a chat {@link Member} with a bounded {@link SendQueue}: its channels' events
+ * reach the queue through each channel's stream, encoded once per capability variant for all
+ * members; other events the hub hands to `deliver`, which pushes their bytes (also encoded
+ * once per variant and shared). Nothing it does waits on another client.
  *
  * @module
  */
