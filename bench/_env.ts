@@ -17,7 +17,7 @@ export interface BenchEnvironment {
   arch: string;
   /** Logical CPUs. */
   cpus: number;
-  /** The CPU's model name, where the OS tells it (Linux), else "". */
+  /** The CPU's model name from /proc/cpuinfo (Deno lets only --allow-all read /proc), else "". */
   cpuModel: string;
   /** 1, 5 and 15-minute load averages. */
   loadAverage: number[];
