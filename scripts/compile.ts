@@ -15,17 +15,10 @@ const targets: Record<string, string> = {
   "windows-x64": "x86_64-pc-windows-msvc",
 };
 
-// What shmooze does at run time: FFI to libc/kernel32, sockets, its data directory and
-// environment, and (for `bench` with peers) starting IRC servers.
-const permissions = [
-  "--allow-ffi",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-run",
-];
+// shmooze calls libc/kernel32 through FFI, which is full trust whatever else is granted,
+// and it must read /dev/shm (ipc ls, status) and /proc (pid liveness, benchmarks), which
+// Deno opens only under --allow-all. Narrower flags would only make those commands fail.
+const permissions = ["--allow-all"];
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(targets);
 for (const name of wanted) {
