@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "./_helpers.ts";
+import { ROOT, spawn } from "./_helpers.ts";
 
 async function run(...args: string[]) {
   await using child = spawn(["main.ts", ...args]);
@@ -37,4 +37,19 @@ Deno.test("shmooze rejects a bad --log-format with exit code 2", async () => {
   const result = await run("ipc", "ls", "--log-format", "xml");
   assert.deepEqual(result.code, 2);
   assert.match(result.stderr, /--log-format must be text or json, not "xml"/);
+});
+
+Deno.test("shmooze without --allow-all says which permission it lacks, with no stack trace", async () => {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-read", "--allow-env", "--allow-ffi", "main.ts", "status"],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder().decode(stderr);
+  assert.equal(code, 1);
+  assert.match(text, /^error: Requires all access to "\/dev\/shm"/);
+  assert.match(text, /run it as `deno run --allow-all main\.ts …`/);
+  assert.doesNotMatch(text, /\n\s+at /);
 });

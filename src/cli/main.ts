@@ -90,6 +90,11 @@ export async function main(args: string[]): Promise<number> {
       console.error(`${paint("red", "error:", Deno.stderr)} ${error.message}`);
       return error.exitCode;
     }
+    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      console.error(`${paint("red", "error:", Deno.stderr)} ${error.message}`);
+      console.error("shmooze needs every permission: run it as `deno run --allow-all main.ts …`");
+      return 1;
+    }
     if (error instanceof IpcError || error instanceof Deno.errors.AddrInUse) {
       console.error(`${paint("red", "error:", Deno.stderr)} ${error.message}`);
       return 1;
