@@ -19,7 +19,7 @@
 /** "ROOM" read as a little-endian 32-bit word. */
 export const MAGIC = 0x4d4f4f52;
 /** Bumped whenever the layout changes; a process refuses a segment of another version. */
-export const VERSION = 3;
+export const VERSION = 4;
 
 /** Header size in bytes; the participants table starts here. */
 export const HEADER_BYTES = 256;
@@ -59,10 +59,18 @@ export const H = {
   /** Counts joins, so an entry's serial tells one holder of a participant id from the next. */
   I_JOIN_SERIAL: 8,
   /**
-   * 1 once a writer has woken the sleeping readers, so the writes after it skip the system
-   * call; a reader clears it before it goes to sleep.
+   * How many sleeps readers have begun (wrapping): a reader adds one before its last look at
+   * I_SEQ_WORD. Only ever counts up, so no reader can undo what another one announced.
    */
-  I_WOKEN: 9,
+  I_SLEEPS: 9,
+  /**
+   * The I_SLEEPS count that a futex wake is sure to reach: a writer reads I_SLEEPS before it
+   * publishes, and stores that count here just before it wakes, so the writes after it skip
+   * the system call until a reader begins another sleep. Never a count read after publishing:
+   * a reader that began to sleep after the publish may sleep on the new value and need the
+   * next writer's wake.
+   */
+  I_WOKEN_SLEEPS: 14,
   /** The last published sequence number (0 before the first message). */
   F_WRITE_SEQ: 5,
   /** When the room was created, ms since the epoch. */

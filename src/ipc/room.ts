@@ -562,8 +562,10 @@ export class Room {
     while (sent < messages.length) {
       const recovered = this.#lock.acquire(LOCK_TIMEOUT_MS);
       let count = 0;
+      let sleeps = 0;
       try {
         if (recovered) this.#repair();
+        sleeps = Atomics.load(this.#i32, H.I_SLEEPS);
         const space = deadline === 0 ? LOCKED_BATCH : this.#space();
         count = Math.min(messages.length - sent, LOCKED_BATCH, space);
         const time = Date.now();
@@ -584,7 +586,7 @@ export class Room {
         this.#lock.release();
       }
       sent += count;
-      if (count > 0) this.#wakeIfWaiting();
+      if (count > 0) this.#wakeIfWaiting(sleeps);
       else if (!this.#waitForSpace(deadline)) deadline = 0;
     }
   }
@@ -679,17 +681,28 @@ export class Room {
 
   /** Writes a join or leave and wakes sleeping readers. Call holding the lock. */
   #announce(kind: number, id: number, serial: number, name: Uint8Array): void {
+    const sleeps = Atomics.load(this.#i32, H.I_SLEEPS);
     this.#write(kind, 0, id, serial, name, NO_BYTES, 0, Date.now());
-    this.#wakeIfWaiting();
+    this.#wakeIfWaiting(sleeps);
   }
 
-  #wakeIfWaiting(): void {
+  /**
+   * After publishing, wakes the sleeping readers unless a wake is already sure to reach every
+   * sleep begun so far. `sleeps` is I_SLEEPS as read before this writer published.
+   */
+  #wakeIfWaiting(sleeps: number): void {
     const i32 = this.#i32;
+    if (Atomics.load(i32, H.I_WAITERS) === 0) return;
     // One wake per sleep: a reader takes tens of µs to come back from futex and count itself
     // out of the waiters, and a writer must not make a system call for every message meanwhile.
-    if (Atomics.load(i32, H.I_WAITERS) > 0 && Atomics.exchange(i32, H.I_WOKEN, 1) === 0) {
-      this.#wakeReaders();
-    }
+    if (Atomics.load(i32, H.I_SLEEPS) === Atomics.load(i32, H.I_WOKEN_SLEEPS)) return;
+    // Record only the sleeps begun before we published: each of those sleeps on an older
+    // value, which our wake ends, or saw our publish and did not sleep. One begun since may
+    // sleep on the value we published (if we were preempted before getting here) and enter
+    // the futex after our wake: the next writer must still wake it, or it sleeps out its 1 s
+    // slice while messages wait.
+    Atomics.store(i32, H.I_WOKEN_SLEEPS, sleeps);
+    this.#wakeReaders();
   }
 
   /**
@@ -1031,12 +1044,12 @@ export class Room {
       return;
     }
     const entry = entryWord(this.#id) + P.I_WAITING;
-    // Counted (and the woken flag cleared) before the last look, so a writer that publishes
+    // Counted (and the sleep announced) before the last look, so a writer that publishes
     // after it sees us and wakes us; a writer that published before it changed the word, so
     // the futex returns at once.
     Atomics.add(i32, H.I_WAITERS, 1);
     Atomics.add(i32, entry, 1);
-    Atomics.store(i32, H.I_WOKEN, 0);
+    Atomics.add(i32, H.I_SLEEPS, 1);
     try {
       if (Atomics.load(i32, H.I_SEQ_WORD) === seen && !signal?.aborted) {
         await wait(this.#seqPointer, seen, WAIT_SLICE_MS);
