@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { IpcError, objectName, Room, type RoomEvent, SharedMemory } from "../mod.ts";
 import { H } from "../src/ipc/_room_layout.ts";
+import { futex } from "../ffi/libc.ts";
+import { platform } from "../src/ipc/platform.ts";
 import { assertNoLeftovers, spawn, uniqueName, waitUntil } from "./_helpers.ts";
+import { Inspector } from "./_inspector.ts";
 
 /** A room label unique to this test, and its segment's name (the leftovers prefix). */
 function testRoom(label: string): { room: string; segment: string } {
@@ -503,4 +506,90 @@ Deno.test("one write wakes every sleeping reader, and wakes them again once they
     ann.leave();
   }
   assertNoLeftovers(segment);
+});
+
+/** Whether a thread of process `pid` is blocked in a shared FUTEX_WAIT expecting `value`. */
+function inFutexWait(pid: number, value: number): boolean {
+  for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+    let call: string[];
+    try {
+      call = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/syscall`).trim().split(" ");
+    } catch {
+      continue; // the thread ended
+    }
+    // "number uaddr op val …"; op 0 is FUTEX_WAIT without FUTEX_PRIVATE_FLAG: the runtime's
+    // own threads wait on private futexes, so this is the room's word.
+    if (
+      call[0] === String(futex.SYS_futex) && BigInt(call[2]) === 0n &&
+      BigInt(call[3]) === BigInt(value >>> 0)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Deno.test({
+  name:
+    "a writer held up between publishing and waking does not cost the next wake-up to a reader that fell asleep on its message",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    // The scheduler makes this interleaving now and then (a preempted writer); the debugger
+    // makes it every time: the writer stops after publishing "one", the reader reads "one" and
+    // stops just before its last look at the futex word, the writer finishes, the reader goes
+    // to sleep on the word as "one" left it. "two" must wake it.
+    const { room, segment } = testRoom("latewake");
+    const member = (name: string, mode: string) =>
+      spawn(["--inspect=127.0.0.1:0", "tests/fixtures/room_member.ts", room, name, mode]);
+    await using reader = member("reader", "read");
+    await reader.waitForLine("joined");
+    await using writer = member("writer", "write");
+    await writer.waitForLine("joined");
+    const shm = SharedMemory.open(segment);
+    const header = new Int32Array(shm.buffer, 0, 16);
+    const readerDebug = await Inspector.attach(reader);
+    const writerDebug = await Inspector.attach(writer);
+    try {
+      const beforeWake = await writerDebug.breakAt("src/ipc/room.ts", /[^.]#wakeIfWaiting\(/, 1);
+      await writer.writeLine("one");
+      await writerDebug.paused();
+      const published = Atomics.load(header, H.I_SEQ_WORD);
+      const lastLook = await readerDebug.breakAt(
+        "src/ipc/room.ts",
+        /=== seen && !signal\?\.aborted/,
+      );
+      // The reader may be asleep since before "one", whose wake is held up: a spurious wake (as
+      // a signal or a time slice's end gives) gets it to read "one".
+      platform().wakeAddress!(Deno.UnsafePointer.offset(shm.pointer, H.I_SEQ_WORD * 4)!, 1 << 30);
+      let pause = await readerDebug.paused();
+      while (await readerDebug.evaluate(pause, "seen") !== published) {
+        await readerDebug.resume();
+        pause = await readerDebug.paused();
+      }
+      await writerDebug.clear(beforeWake);
+      await writerDebug.resume();
+      await writer.waitForLine("sent one");
+      await readerDebug.clear(lastLook);
+      await readerDebug.resume();
+      await waitUntil(() => inFutexWait(reader.process.pid, published), 5000, "the reader asleep");
+      const sent = performance.now();
+      await writer.writeLine("two");
+      await reader.waitForLine("got two", 5000);
+      const delay = performance.now() - sent;
+      // A lost wake-up ends only with the reader's 1 s time slice.
+      assert.ok(
+        delay < 250,
+        `"two" reached the sleeping reader ${delay.toFixed(0)} ms after it was sent`,
+      );
+    } finally {
+      await readerDebug.close();
+      await writerDebug.close();
+      shm.close();
+    }
+    await writer.closeStdin();
+    await reader.closeStdin();
+    assert.equal((await writer.done).code, 0);
+    assert.equal((await reader.done).code, 0);
+    assertNoLeftovers(segment);
+  },
 });
