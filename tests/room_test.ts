@@ -446,6 +446,8 @@ Deno.test("sendBatch() without waitMs laps a slow reader, which counts each mess
     const [received, missed] = line.match(/\d+/g)!.map(Number);
     assert.ok(missed > 0, line);
     assert.equal(received + missed, 3000, line);
+    // It leaves after printing: the last one out removes the room, so wait for it.
+    assert.equal((await reader.done).code, 0);
   } finally {
     ann.leave();
   }
@@ -582,12 +584,14 @@ Deno.test({
         `"two" reached the sleeping reader ${delay.toFixed(0)} ms after it was sent`,
       );
     } finally {
+      // Detached, a stopped child goes on; at the end of its input it leaves the room.
       await readerDebug.close();
       await writerDebug.close();
       shm.close();
+      await writer.closeStdin();
+      await reader.closeStdin();
+      await Promise.all([writer.done, reader.done]);
     }
-    await writer.closeStdin();
-    await reader.closeStdin();
     assert.equal((await writer.done).code, 0);
     assert.equal((await reader.done).code, 0);
     assertNoLeftovers(segment);
