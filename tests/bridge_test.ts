@@ -234,7 +234,10 @@ Deno.test("an operator kick drops a local user from the channel until it speaks 
   await ann.writeLine("back again");
   await bob.waitFor(/^:ann\|local!shm@local JOIN #lobby$/);
   await bob.waitFor(/^:ann\|local!shm@local PRIVMSG #lobby :back again$/);
+  await ann.closeStdin();
+  assert.equal((await ann.done).code, 0);
   await stopServe(serve);
+  assertNoLeftovers(objectName("room", serve.room));
 });
 
 Deno.test("serve shutdown takes the bridge out of the room and leaves no OS objects", async () => {

@@ -150,8 +150,10 @@ export const localCommand: Command = {
       stop.abort();
       await reading;
     } finally {
-      for (const signal of signals) Deno.removeSignalListener(signal, quit);
+      // Leave before letting go of the signals: a SIGTERM that lands while we leave (say,
+      // just after the end of input) must not kill us with the room half left.
       room.leave();
+      for (const signal of signals) Deno.removeSignalListener(signal, quit);
     }
     console.log(`left room ${room.room}`);
     return 0;
