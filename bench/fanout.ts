@@ -21,6 +21,7 @@ import { dirname } from "node:path";
 import { intOption, parseCommandArgs, stringOption, UsageError } from "../src/cli/_args.ts";
 import { type Child, spawn } from "../tests/_helpers.ts";
 import { peerAvailable, startInspircd, startNgircd } from "../tests/_peers.ts";
+import { startServe } from "../tests/_irc.ts";
 import { sleepUntil, wallClock } from "./_clock.ts";
 import { markdownTable } from "./_table.ts";
 import { type Histogram, merge, type Percentiles, percentiles } from "./_histogram.ts";
@@ -237,40 +238,20 @@ function summary(run: FanoutRun): string {
 async function startBenchServer(server: FanoutServer, connections: number): Promise<RunningServer> {
   if (server === "ngircd") return await startNgircd({ floodLimitsOff: true });
   if (server === "inspircd") return await startInspircd({ floodLimitsOff: true });
-  const data = await Deno.makeTempDir({ prefix: "shmooze-fanout-" });
-  const child = spawn([
-    "main.ts",
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--no-status",
-    "--no-http",
-    "--data",
-    data,
-    "--flood-burst",
-    "0",
-    "--max-conn-per-ip",
-    String(connections + 100),
-    // As InspIRCd's softsendq under floodLimitsOff: a slow reader is delayed, not dropped.
-    "--sendq",
-    String(16 * 1024 * 1024),
-    "--log-level",
-    "warning",
-  ], { timeoutMs: 60 * 60 * 1000 });
-  const stop = async () => {
-    await child[Symbol.asyncDispose]();
-    await Deno.remove(data, { recursive: true }).catch(() => {});
+  const serve = await startServe({
+    args: [
+      ...["--flood-burst", "0", "--max-conn-per-ip", String(connections + 100)],
+      // As InspIRCd's softsendq under floodLimitsOff: a slow reader is delayed, not dropped.
+      ...["--sendq", String(16 * 1024 * 1024), "--log-level", "warning"],
+    ],
+    timeoutMs: 60 * 60 * 1000,
+  });
+  return {
+    host: "127.0.0.1",
+    port: serve.port,
+    pid: serve.child.process.pid,
+    stop: () => serve[Symbol.asyncDispose](),
   };
-  try {
-    const line = await child.waitForLine(/^listening on /, 30_000);
-    const port = Number(line.slice(line.lastIndexOf(":") + 1));
-    return { host: "127.0.0.1", port, pid: child.process.pid, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
 }
 
 /** Waits for a worker's JSON report of one type. */
