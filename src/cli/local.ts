@@ -6,6 +6,7 @@ import { splitUtf8 } from "../chat/split_text.ts";
 import { BRIDGE_NAME, relayedMessage } from "../server/bridge.ts";
 import { parseCommandArgs, stringOption, UsageError } from "./_args.ts";
 import type { Command } from "./command.ts";
+import { onStopSignals } from "./_signals.ts";
 
 /** A message's largest size in bytes; longer lines are split (see the help). */
 const MESSAGE_BYTES = 1024;
@@ -134,9 +135,7 @@ export const localCommand: Command = {
     const input = createInterface({ input: process.stdin, terminal: false });
     const quit = () => stop.abort();
     stop.signal.addEventListener("abort", () => input.close(), { once: true });
-    // Windows delivers only SIGINT (Ctrl-C) and SIGBREAK to a console program.
-    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-    for (const signal of signals) Deno.addSignalListener(signal, quit);
+    const stopListening = onStopSignals(quit);
     try {
       console.log(
         `joined room ${room.room} as ${room.name} (${room.participants().length} here)`,
@@ -153,7 +152,7 @@ export const localCommand: Command = {
       // Leave before letting go of the signals: a SIGTERM that lands while we leave (say,
       // just after the end of input) must not kill us with the room half left.
       room.leave();
-      for (const signal of signals) Deno.removeSignalListener(signal, quit);
+      stopListening();
     }
     console.log(`left room ${room.room}`);
     return 0;

@@ -16,6 +16,7 @@ import {
 } from "./_args.ts";
 import type { Command } from "./command.ts";
 import { logger } from "./logging.ts";
+import { onStopSignals } from "./_signals.ts";
 
 const d = DEFAULT_LIMITS;
 
@@ -253,10 +254,7 @@ export const serveCommand: Command = {
       log.info(`${signal}: shutting down`);
       server.close();
     };
-    // Windows delivers only SIGINT (Ctrl-C) and SIGBREAK to a console program.
-    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-    const handlers = signals.map((signal) => [signal, () => stop(signal)] as const);
-    for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+    const stopListening = onStopSignals(stop);
     console.log(`listening on ${server.hostname}:${server.port}`);
     if (server.tlsPort !== undefined) {
       console.log(`listening with TLS on ${server.hostname}:${server.tlsPort}`);
@@ -282,7 +280,7 @@ export const serveCommand: Command = {
     });
     await server.finished;
     await web?.shutdown();
-    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    stopListening();
     log.info("Server stopped");
     return 0;
   },
