@@ -26,6 +26,11 @@ export interface Member {
   readonly connectedAt?: number;
   /** When the member last sent a message, ms since the epoch (WHOIS idle), if known. */
   readonly lastMessageAt?: number;
+  /**
+   * The account the member is logged in to, if any. What outlives a connection (private
+   * history) belongs to an account, never to a nick.
+   */
+  readonly account?: string;
   /** The away message, when away. */
   away?: string;
   /** Whether the member gets its own messages back (IRCv3 `echo-message`). */

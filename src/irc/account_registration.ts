@@ -11,7 +11,7 @@ import { maskOf } from "../chat/member.ts";
 import { foldCase } from "../chat/casemap.ts";
 import type { IrcMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
-import { isLoopback } from "./sasl.ts";
+import { isLoopback } from "../net/loopback.ts";
 import type { IrcSession } from "./session.ts";
 
 const log = getLogger(["shmooze", "irc", "accounts"]);

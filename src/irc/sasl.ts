@@ -12,6 +12,7 @@ import { foldCase } from "../chat/casemap.ts";
 import { maskOf } from "../chat/member.ts";
 import { Numeric } from "./numerics.ts";
 import type { IrcSession } from "./session.ts";
+import { isLoopback } from "../net/loopback.ts";
 
 const log = getLogger(["shmooze", "irc", "sasl"]);
 /** A full AUTHENTICATE chunk: more follow. */
@@ -19,23 +20,6 @@ const CHUNK = 400;
 /** Longest decoded PLAIN payload: two 32-byte names, a 256-character password, margin. */
 const MAX_PAYLOAD_BASE64 = 2048;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/**
- * Whether an address is this machine (127.0.0.0/8, ::1, or a Unix-style local peer).
- *
- * @param address An IP address as a transport reports it.
- * @returns True for loopback.
- *
- * @example
- * ```ts
- * import { isLoopback } from "./sasl.ts";
- * console.log(isLoopback("127.0.0.1"), isLoopback("::1"), isLoopback("192.0.2.1")); // true true false
- * ```
- */
-export function isLoopback(address: string): boolean {
-  return address === "::1" || address === "localhost" || address.startsWith("127.") ||
-    address.startsWith("::ffff:127.");
-}
 
 /**
  * One client's SASL conversation. The session creates it on the first AUTHENTICATE and
