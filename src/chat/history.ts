@@ -191,6 +191,8 @@ export class HistoryStore {
   #deferCommit: boolean;
   #inTransaction = false;
   #uncommitted = 0;
+  /** Appends SQLite rolled back on its own after a failed statement; the next commit fails. */
+  #rolledBack = 0;
 
   private constructor(db: DatabaseSync, path: string, retentionMs: number, deferCommit: boolean) {
     this.#db = db;
@@ -312,6 +314,13 @@ export class HistoryStore {
       );
       if (this.#deferCommit) this.#uncommitted++;
     } catch (error) {
+      // Some errors (a full disk, I/O) make SQLite roll the whole transaction back: the
+      // batch's earlier appends are gone too, and the next commit must say so.
+      if (this.#inTransaction && !this.#db.isTransaction) {
+        this.#inTransaction = false;
+        this.#rolledBack += this.#uncommitted;
+        this.#uncommitted = 0;
+      }
       const message = (error as Error).message;
       throw new Error(
         /UNIQUE/.test(message)
@@ -540,11 +549,18 @@ export class HistoryStore {
    * ```
    */
   commit(): number {
-    if (!this.#inTransaction) return 0;
-    const count = this.#uncommitted;
+    const rolledBack = this.#rolledBack;
+    this.#rolledBack = 0;
+    if (!this.#inTransaction && rolledBack === 0) return 0;
+    const count = this.#uncommitted + rolledBack;
     this.#inTransaction = false;
     this.#uncommitted = 0;
     try {
+      // All of the batch or none of it (the catch rolls back what is left of it): the caller
+      // tells every sender of the batch the same thing.
+      if (rolledBack > 0) {
+        throw new Error(`SQLite rolled back ${rolledBack} of them after an earlier error`);
+      }
       this.#statements.commit.run();
     } catch (error) {
       try {

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import { foldCase } from "./casemap.ts";
 import { Channel } from "./channel.ts";
 import { ChannelStream } from "./channel_stream.ts";
@@ -20,6 +21,8 @@ import type { HistoryRecord, HistoryStore } from "./history.ts";
 import { maskOf, type Member } from "./member.ts";
 import { RateCounter } from "./rate_counter.ts";
 import { Flusher } from "./send_queue.ts";
+
+const log = getLogger(["shmooze", "chat"]);
 
 /** The channel that always exists. */
 export const LOBBY = "#lobby";
@@ -42,8 +45,25 @@ export interface HubOptions {
 /** A chat message as kept for statistics. */
 export type RecentMessage = Omit<HistoryRecord, "id" | "senderMask">;
 
-/** Why a message was not sent. */
-export type SendError = "no-such-nick" | "no-such-channel" | "not-in-channel";
+/**
+ * Why a message was not sent: no such target, the sender is not in the channel, or history
+ * could not store it (`unavailable`: a full disk, a failing database) — then nobody saw it.
+ */
+export type SendError = "no-such-nick" | "no-such-channel" | "not-in-channel" | "unavailable";
+
+/** A message appended to history, waiting for the commit before anyone sees it. */
+interface Uncommitted {
+  record: RecentMessage;
+  fanOut: () => void;
+  settle: (result: ChatEvent | "unavailable") => void;
+  event: ChatEvent;
+}
+
+/** Where a message goes: a channel the sender is in, or one member. */
+type Route = { channel: Channel; recipient?: undefined } | {
+  channel?: undefined;
+  recipient: Member;
+};
 
 /**
  * The chat's shared state and its fan-out.
@@ -76,8 +96,13 @@ export class ChatHub {
   readonly members: Map<string, Member> = new Map();
   /** Channels by folded name. */
   readonly channels: Map<string, Channel> = new Map();
-  /** Chat messages (PRIVMSG and NOTICE) accepted since start. */
+  /** Chat messages (PRIVMSG and NOTICE) accepted (stored and delivered) since start. */
   totalMessages = 0;
+  /**
+   * Chat messages refused since start because history could not store them (their senders
+   * were told; nobody else saw them).
+   */
+  storeFailures = 0;
   /** Chat messages per second over the last minute. */
   readonly rate: RateCounter = new RateCounter();
   /** Called with each chat message accepted (the operator console shows them). */
@@ -89,6 +114,7 @@ export class ChatHub {
   readonly #serverMask: string;
   readonly #recentLimit: number;
   #recent: RecentMessage[] = [];
+  #uncommitted: Uncommitted[] = [];
 
   /** @param options History, server name and how many recent messages to keep. */
   constructor(options: HubOptions = {}) {
@@ -97,6 +123,8 @@ export class ChatHub {
     this.#serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
     this.#recentLimit = options.recentMessages ?? 50;
     this.#createChannel(LOBBY);
+    // Each flush first makes the tick's messages durable, then shows them, then writes.
+    this.flusher.beforeFlush(() => this.#commit());
   }
 
   /**
@@ -232,14 +260,17 @@ export class ChatHub {
   }
 
   /**
-   * Sends a chat message to a channel or a nick: stores it in history, then fans it out.
+   * Sends a chat message to a channel or a nick. With history, the message is stored first
+   * and shown to nobody — its sender's echo included — until the commit that makes it
+   * durable (once per flush, for every message of the tick); if the commit fails, nobody
+   * sees it and the result is `unavailable`. So whatever a client was shown is on disk.
    *
    * @param member The sender.
    * @param kind `privmsg` or `notice`.
    * @param target A channel name or a nick.
    * @param text The text.
    * @param clientTags Client-only tags to relay.
-   * @returns The event, or why it was not sent.
+   * @returns The event once it is stored and handed to its recipients, or why it was not sent.
    */
   send(
     member: Member,
@@ -247,13 +278,22 @@ export class ChatHub {
     target: string,
     text: string,
     clientTags?: Record<string, string>,
-  ): ChatEvent | SendError {
-    return this.#route(member, kind, target, text, clientTags);
+  ): Promise<ChatEvent | SendError> {
+    const route = this.#route(member, target);
+    if (typeof route === "string") return Promise.resolve(route);
+    const event = createEvent({
+      kind,
+      source: maskOf(member),
+      target: route.channel ? route.channel.name : route.recipient.nick,
+      text,
+      clientTags,
+    });
+    return this.#store(member.nick, event, () => this.#fanOut(member, event, route));
   }
 
   /**
    * Sends only client-only tags (such as `+typing`) to a channel or a nick: relayed like a
-   * message, never stored or counted.
+   * message at once, never stored or counted.
    *
    * @param member The sender.
    * @param target A channel name or a nick.
@@ -261,16 +301,27 @@ export class ChatHub {
    * @returns The event, or why it was not sent.
    */
   tag(member: Member, target: string, clientTags: Record<string, string>): ChatEvent | SendError {
-    return this.#route(member, "tagmsg", target, "", clientTags);
+    const route = this.#route(member, target);
+    if (typeof route === "string") return route;
+    const event = createEvent({
+      kind: "tagmsg",
+      source: maskOf(member),
+      target: route.channel ? route.channel.name : route.recipient.nick,
+      text: "",
+      clientTags,
+    });
+    this.#fanOut(member, event, route);
+    return event;
   }
 
   /**
-   * Says something in #lobby as the server (the operator console of seed 002).
+   * Says something in #lobby as the server (the operator console of seed 002). Stored and
+   * shown like any message (see {@link ChatHub.send}).
    *
    * @param text The text.
-   * @returns The event.
+   * @returns The event once shown, or `unavailable` when history could not store it.
    */
-  announce(text: string): ChatEvent {
+  announce(text: string): Promise<ChatEvent | "unavailable"> {
     const lobby = this.channel(LOBBY)!;
     const event = createEvent({
       kind: "privmsg",
@@ -278,9 +329,7 @@ export class ChatHub {
       target: lobby.name,
       text,
     });
-    this.#record(SERVER_NICK, event);
-    this.#publish(lobby, event);
-    return event;
+    return this.#store(SERVER_NICK, event, () => this.#publish(lobby, event));
   }
 
   /**
@@ -306,34 +355,23 @@ export class ChatHub {
     return [...this.#recent];
   }
 
-  #route(
-    member: Member,
-    kind: "privmsg" | "notice" | "tagmsg",
-    target: string,
-    text: string,
-    clientTags?: Record<string, string>,
-  ): ChatEvent | SendError {
+  /** Where a message from `member` to `target` goes, or why it cannot. */
+  #route(member: Member, target: string): Route | SendError {
     const channel = target.startsWith("#") ? this.channel(target) : undefined;
-    const recipient = channel ? undefined : this.find(target);
-    if (channel === undefined && recipient === undefined) {
-      return target.startsWith("#") ? "no-such-channel" : "no-such-nick";
+    if (channel) return channel.members.has(member) ? { channel } : "not-in-channel";
+    if (target.startsWith("#")) return "no-such-channel";
+    const recipient = this.find(target);
+    return recipient ? { recipient } : "no-such-nick";
+  }
+
+  /** Hands an event to its channel, or to its recipient (and the sender's echo). */
+  #fanOut(member: Member, event: ChatEvent, route: Route): void {
+    if (route.channel) {
+      this.#publish(route.channel, event, member.echo ? undefined : member);
+      return;
     }
-    if (channel && !channel.members.has(member)) return "not-in-channel";
-    const event = createEvent({
-      kind,
-      source: maskOf(member),
-      target: channel?.name ?? recipient!.nick,
-      text,
-      clientTags,
-    });
-    if (kind !== "tagmsg") this.#record(member.nick, event);
-    if (channel) {
-      this.#publish(channel, event, member.echo ? undefined : member);
-    } else {
-      recipient!.deliver(event);
-      if (recipient !== member && member.echo) member.deliver(event);
-    }
-    return event;
+    route.recipient.deliver(event);
+    if (route.recipient !== member && member.echo) member.deliver(event);
   }
 
   /**
@@ -352,19 +390,76 @@ export class ChatHub {
     return out;
   }
 
-  #record(sender: string, event: ChatEvent): void {
-    const record = {
+  /**
+   * Appends a message to history and shows it (`fanOut`) once committed — at once when
+   * there is no history. Resolves with the event, or `unavailable` when it was not stored.
+   */
+  #store(
+    sender: string,
+    event: ChatEvent,
+    fanOut: () => void,
+  ): Promise<ChatEvent | "unavailable"> {
+    const record: RecentMessage = {
       msgid: event.msgid,
       time: event.time,
       sender,
       target: event.target,
-      command: event.kind === "notice" ? "NOTICE" as const : "PRIVMSG" as const,
+      command: event.kind === "notice" ? "NOTICE" : "PRIVMSG",
       text: event.text,
     };
-    // Committed by the flusher before any write shows it: what was echoed is on disk.
-    this.history?.append({ ...record, senderMask: event.source });
+    const history = this.history;
+    if (history === undefined) {
+      this.#accepted(record);
+      fanOut();
+      return Promise.resolve(event);
+    }
+    try {
+      history.append({ ...record, senderMask: event.source });
+    } catch (error) {
+      this.storeFailures++;
+      log.error("History could not store a message from {sender}; it was not sent: {error}", {
+        sender,
+        error,
+      });
+      return Promise.resolve("unavailable");
+    }
+    return new Promise((settle) => {
+      this.#uncommitted.push({ record, fanOut, settle, event });
+      this.flusher.schedule();
+    });
+  }
+
+  /** Commits the messages appended since the last flush, then shows them, in order. */
+  #commit(): void {
+    const batch = this.#uncommitted;
+    if (batch.length === 0) return;
+    this.#uncommitted = [];
+    let stored = true;
+    try {
+      this.history!.commit();
+    } catch (error) {
+      stored = false;
+      this.storeFailures += batch.length;
+      log.error(
+        "History could not store {count} messages; nobody saw them and their senders were told: {error}",
+        { count: batch.length, error },
+      );
+    }
+    for (const { record, fanOut, settle, event } of batch) {
+      if (!stored) {
+        settle("unavailable");
+        continue;
+      }
+      this.#accepted(record);
+      fanOut();
+      settle(event);
+    }
+  }
+
+  /** Counts a message that was stored (or needs no storing) and is being shown. */
+  #accepted(record: RecentMessage): void {
     this.totalMessages++;
-    this.rate.add(1, event.time);
+    this.rate.add(1, record.time);
     this.#recent.push(record);
     if (this.#recent.length > this.#recentLimit) this.#recent.shift();
     this.onMessage?.(record);

@@ -70,18 +70,18 @@ export class Flusher {
   #intervalMs: number;
   #delayMs = 0;
   #lastEnd = -Infinity;
-  #beforeWrite: () => void;
+  #flushing = false;
+  /** Something asked for a tick while a flush ran: run another after it. */
+  #again = false;
+  #beforeFlush: (() => void)[] = [];
   readonly #run = () => this.flush();
 
   /**
    * @param intervalMs The least time between the end of one flush and the start of the
    *   next; 0 lets an idle server write each message at once.
-   * @param beforeWrite Runs before any queue writes, so what a write shows is already
-   *   durable (the server commits the history appended since the last flush). Must not throw.
    */
-  constructor(intervalMs: number, beforeWrite: () => void = () => {}) {
+  constructor(intervalMs: number) {
     this.#intervalMs = intervalMs;
-    this.#beforeWrite = beforeWrite;
   }
 
   /** Counts flushes: a {@link ChannelStream} takes events only in the tick it was opened in. */
@@ -89,18 +89,30 @@ export class Flusher {
     return this.#tick;
   }
 
-  /** Runs the `beforeWrite` hook; every write of a queue comes after it. */
-  prepareWrite(): void {
-    this.#beforeWrite();
+  /**
+   * Runs `hook` at the start of every flush, before the tick ends and any queue is written:
+   * what it hands to queues is written by that same flush. The hub commits history there and
+   * only then fans the committed messages out, so no client is shown a message that is not
+   * on disk. A hook must not throw.
+   *
+   * @param hook Called once per flush.
+   */
+  beforeFlush(hook: () => void): void {
+    this.#beforeFlush.push(hook);
   }
 
   /**
    * Marks a queue as having something to send; it is flushed at the next tick.
    *
-   * @param queue The queue; none only makes sure the next tick comes (it ends a stream).
+   * @param queue The queue; none only makes sure the next tick comes (it ends a stream, or
+   *   runs the `beforeFlush` hooks).
    */
   schedule(queue?: SendQueue): void {
     if (queue) this.#pending.add(queue);
+    if (this.#flushing) {
+      this.#again = true;
+      return;
+    }
     if (this.#timer !== undefined || this.#immediate !== undefined) return;
     const wait = this.#lastEnd + Math.max(this.#intervalMs, this.#delayMs) - performance.now();
     if (wait < TIMER_THRESHOLD_MS) this.#immediate = setImmediate(this.#run);
@@ -113,15 +125,25 @@ export class Flusher {
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#timer = undefined;
     this.#immediate = undefined;
-    this.#tick++;
-    const pending = this.#pending;
-    this.#pending = new Set();
-    this.#beforeWrite();
-    // Timed without the commit: it is one per flush, whatever the number of clients.
-    const start = performance.now();
-    for (const queue of pending) queue.flush();
-    this.#lastEnd = performance.now();
-    this.#delayMs = Math.min(MAX_DELAY_MS, DELAY_PER_FLUSH_TIME * (this.#lastEnd - start));
+    this.#flushing = true;
+    try {
+      for (const hook of this.#beforeFlush) hook();
+      // What the hooks handed to queues is taken by this flush.
+      this.#again = false;
+      this.#tick++;
+      const pending = this.#pending;
+      this.#pending = new Set();
+      // Timed without the hooks: the commit is one per flush, whatever the number of clients.
+      const start = performance.now();
+      for (const queue of pending) queue.flush();
+      this.#lastEnd = performance.now();
+      this.#delayMs = Math.min(MAX_DELAY_MS, DELAY_PER_FLUSH_TIME * (this.#lastEnd - start));
+    } finally {
+      this.#flushing = false;
+    }
+    // What was handed to queues while they were being written (a client dropped mid-flush
+    // quits its channels) goes at the next tick.
+    if (this.#again) this.schedule();
   }
 
   /** Forgets a closed queue. */
@@ -134,13 +156,30 @@ export class Flusher {
 export interface SendQueueOptions {
   /** The server's flusher. */
   flusher: Flusher;
-  /** The most bytes queued or in flight before the client counts as stuck. */
+  /**
+   * The most bytes of other people's traffic queued or in flight before the client counts as
+   * stuck. Replies to the client's own commands do not count (see {@link SendQueue.push}).
+   */
   limit: number;
-  /** Called once when the queue passes `limit` (what passed it is dropped). */
+  /**
+   * Called once when the queue passes `limit`: what was waiting is dropped and only a
+   * `"last"` line is still taken (the ERROR that says why).
+   */
   onOverflow?: () => void;
   /** Encodes channel events for this queue's connection. @default {a queue that follows no channel} */
   encode?: EventEncoder;
 }
+
+/**
+ * What a line pushed to a {@link SendQueue} is:
+ * - `event`: other people's traffic (a message, a join); counts against the limit.
+ * - `reply`: an answer to the client's own command (a `LIST` of 300 channels, a `WHO` of
+ *   1500 members, a history batch). It never overflows the queue: the client asked for it, and
+ *   its reader reads no further command while the queue is over the limit (see
+ *   {@link SendQueue.belowLimit}), so at most one reply is ever over it.
+ * - `last`: the final line before the connection closes (`ERROR`); taken even after an overflow.
+ */
+export type PushKind = "event" | "reply" | "last";
 
 /** A reference to events of a channel stream; `to` is -1 while the queue follows it. */
 interface StreamSlice {
@@ -170,9 +209,14 @@ export class SendQueue {
   #open: StreamSlice | undefined;
   #queued = 0;
   #inFlight = 0;
+  /** Bytes of replies queued and in flight: they do not count against the limit. */
+  #replyQueued = 0;
+  #replyInFlight = 0;
   #writing = false;
   #closed = false;
-  #waiters: (() => void)[] = [];
+  #overflowed = false;
+  #drainWaiters: (() => void)[] = [];
+  #roomWaiters: (() => void)[] = [];
 
   /**
    * @param connection Where the bytes go.
@@ -193,19 +237,26 @@ export class SendQueue {
     return this.#queued + this.#inFlight;
   }
 
+  /** Whether the queue passed its limit (it then takes only a `"last"` line). */
+  get overflowed(): boolean {
+    return this.#overflowed;
+  }
+
   /**
    * Queues one encoded line. Costs no copy: the bytes may be shared with other queues and
    * must not change afterwards.
    *
    * @param bytes The line with its CR LF (or several lines).
+   * @param kind Whose line it is (see {@link PushKind}). @default {"event"}
    * @returns False when the queue is closed or overflowed (the line was dropped).
    */
-  push(bytes: Uint8Array): boolean {
-    if (this.#closed) return false;
-    if (this.#queued + this.#inFlight + bytes.length > this.#limit) {
+  push(bytes: Uint8Array, kind: PushKind = "event"): boolean {
+    if (this.#closed || (this.#overflowed && kind !== "last")) return false;
+    if (kind === "event" && this.#counted() + bytes.length > this.#limit) {
       this.#overflow();
       return false;
     }
+    if (kind === "reply") this.#replyQueued += bytes.length;
     const open = this.#open;
     if (open) {
       this.#close(open);
@@ -225,7 +276,7 @@ export class SendQueue {
    */
   attach(stream: ChannelStream, from: number): void {
     const open = this.#open;
-    if (this.#closed || open?.stream === stream) return;
+    if (this.#closed || this.#overflowed || open?.stream === stream) return;
     if (open) {
       this.#close(open);
       open.stream.lost(this);
@@ -259,8 +310,10 @@ export class SendQueue {
     this.#queued = 0;
     if (length === 0) return this.#wake();
     this.#inFlight = length;
+    // A write takes everything queued, replies included.
+    this.#replyInFlight = this.#replyQueued;
+    this.#replyQueued = 0;
     this.#writing = true;
-    this.#flusher.prepareWrite();
     this.#connection.write(chunks, length).then(
       () => this.#written(),
       () => this.#fail(),
@@ -276,7 +329,19 @@ export class SendQueue {
     if (this.#closed || (!this.#writing && this.#items.length === 0)) return Promise.resolve();
     this.flush();
     if (this.#closed || (!this.#writing && this.#items.length === 0)) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves once no more than the limit is waiting (or the queue is closed or overflowed):
+   * a session awaits it before reading the client's next command, so a client that asks
+   * and does not read gets no further answers queued.
+   *
+   * @returns A promise.
+   */
+  belowLimit(): Promise<void> {
+    if (this.#closed || this.#overflowed || this.size <= this.#limit) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
   }
 
   /** Drops what is queued and accepts no more. */
@@ -286,8 +351,14 @@ export class SendQueue {
     this.#slices = 0;
     this.#open = undefined;
     this.#queued = 0;
+    this.#replyQueued = 0;
     this.#flusher.forget(this);
     this.#wake();
+  }
+
+  /** The bytes that count against the limit: everything but unwritten replies. */
+  #counted(): number {
+    return this.#queued + this.#inFlight - this.#replyQueued - this.#replyInFlight;
   }
 
   #close(slice: StreamSlice): void {
@@ -329,19 +400,32 @@ export class SendQueue {
     this.#items = chunks;
     this.#slices = 0;
     this.#queued = queued;
-    if (queued + this.#inFlight <= this.#limit) return true;
+    if (this.#counted() <= this.#limit) return true;
     this.#overflow();
     return false;
   }
 
+  /**
+   * Past the limit: what waits is dropped (what is in flight finishes), and from now on only
+   * the `"last"` line is taken, so the client can still be told why it is dropped.
+   */
   #overflow(): void {
-    this.close();
+    if (this.#overflowed) return;
+    this.#overflowed = true;
+    this.#items = [];
+    this.#slices = 0;
+    this.#open = undefined;
+    this.#queued = 0;
+    this.#replyQueued = 0;
+    this.#wakeRoom();
     this.#onOverflow();
   }
 
   #written(): void {
     this.#writing = false;
     this.#inFlight = 0;
+    this.#replyInFlight = 0;
+    if (this.size <= this.#limit) this.#wakeRoom();
     if (this.#items.length > 0) {
       // Let the next tick gather more before writing again.
       this.#flusher.schedule(this);
@@ -353,12 +437,20 @@ export class SendQueue {
   #fail(): void {
     this.#writing = false;
     this.#inFlight = 0;
+    this.#replyInFlight = 0;
     this.close();
   }
 
   #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const wake of waiters) wake();
+    this.#wakeRoom();
+  }
+
+  #wakeRoom(): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
     for (const wake of waiters) wake();
   }
 }

@@ -12,8 +12,11 @@ import type { IrcMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
 import { type IrcSession, sendLusers, sendMotd } from "./session.ts";
 
-/** Handles one command from a registered client. */
-type Handler = (session: IrcSession, message: IrcMessage) => void;
+/**
+ * Handles one command from a registered client. A handler that must wait (for history, for
+ * a password hash) returns a promise: the session reads its next command only after it.
+ */
+type Handler = (session: IrcSession, message: IrcMessage) => void | Promise<void>;
 
 // Control characters, space and comma cannot appear in a channel name.
 // deno-lint-ignore no-control-regex
@@ -140,7 +143,7 @@ function topic(session: IrcSession, message: IrcMessage): void {
 
 function chatMessage(kind: "privmsg" | "notice"): Handler {
   const command = kind.toUpperCase();
-  return (session, message) => {
+  return async (session, message) => {
     const { hub, limits } = session.context;
     const quiet = kind === "notice";
     const [targets, text] = message.params;
@@ -159,9 +162,22 @@ function chatMessage(kind: "privmsg" | "notice"): Handler {
     }
     const clientTags = clientOnlyTags(message.tags);
     session.lastMessageAt = Date.now();
-    for (const target of list) {
-      const result = hub.send(session, kind, target, text, clientTags);
-      if (typeof result !== "string") {
+    // Every target's message is appended now and stored by one commit; the replies follow
+    // in the targets' order once it is done.
+    const results = await Promise.all(
+      list.map((target) => hub.send(session, kind, target, text, clientTags)),
+    );
+    list.forEach((target, i) => {
+      const result = results[i];
+      if (result === "unavailable") {
+        // Not even for NOTICE is this silent: the sender must know its line was not sent.
+        session.fail(
+          command,
+          "TEMPORARILY_UNAVAILABLE",
+          target,
+          "The message could not be stored, so it was not sent; try again later",
+        );
+      } else if (typeof result !== "string") {
         const recipient = target.startsWith("#") ? undefined : hub.find(target);
         if (!quiet && recipient?.away !== undefined) {
           session.reply(Numeric.RPL_AWAY, recipient.nick, recipient.away);
@@ -175,7 +191,7 @@ function chatMessage(kind: "privmsg" | "notice"): Handler {
           session.reply(Numeric.ERR_CANNOTSENDTOCHAN, target, "Cannot send to channel");
         }
       }
-    }
+    });
   };
 }
 

@@ -53,6 +53,14 @@ export interface IrcContext {
   readonly motd: readonly string[];
   /** Registered accounts (SASL, REGISTER, nick protection); none without a data directory. */
   readonly accounts?: AccountStore;
+  /** Counts that sessions add to, for metrics. */
+  readonly counters: IrcCounters;
+}
+
+/** What sessions count, for the server's metrics. */
+export interface IrcCounters {
+  /** Clients dropped because they did not read what they were sent (SendQ exceeded). */
+  sendQDrops: number;
 }
 
 const log = getLogger(["shmooze", "irc"]);
@@ -153,7 +161,15 @@ export class IrcSession implements Member {
     this.#queue = new SendQueue(connection, {
       flusher: context.flusher,
       limit: context.limits.sendQ,
-      onOverflow: () => this.close("SendQ exceeded"),
+      onOverflow: () => {
+        context.counters.sendQDrops++;
+        log.warn("Dropped {nick} ({host}): SendQ exceeded ({limit} bytes not read)", {
+          nick: this.nick || "*",
+          host: this.host,
+          limit: context.limits.sendQ,
+        });
+        this.close("SendQ exceeded");
+      },
       encode: encodeEvent,
     });
   }
@@ -218,8 +234,14 @@ export class IrcSession implements Member {
         this.#lastActivity = Date.now();
         this.#pingSentAt = 0;
         if (this.#registered && !this.#takeToken()) await this.#floodDelay();
+        // A client that asks and does not read its answers gets no more answers queued:
+        // its next command waits until what it was sent fits in its SendQ again.
+        if (this.#queue.size > this.context.limits.sendQ) await this.#queue.belowLimit();
         if (this.#closed) break;
-        this.#handleRaw(raw);
+        // Commands are handled one at a time, in order: a reply never overtakes the reply
+        // to an earlier command, even when that one had to wait (for history, a password).
+        const handled = this.#handleRaw(raw);
+        if (handled !== undefined) await handled;
       }
     } catch (error) {
       reason = `Read error: ${error instanceof Error ? error.message : String(error)}`;
@@ -247,7 +269,8 @@ export class IrcSession implements Member {
   }
 
   /**
-   * Queues one line for this client only.
+   * Queues one line for this client only: a reply to its own command, which never overflows
+   * its SendQ (see `PushKind`).
    *
    * @param message The message; the source defaults to the server; `trailing` forces a
    *   colon before the last parameter.
@@ -255,7 +278,7 @@ export class IrcSession implements Member {
   send(
     message: Omit<IrcMessage, "tags" | "source"> & Partial<IrcMessage> & { trailing?: boolean },
   ): void {
-    this.#queue.push(encodeLine({ source: this.context.serverName, ...message }));
+    this.#queue.push(encodeLine({ source: this.context.serverName, ...message }), "reply");
   }
 
   /**
@@ -325,10 +348,10 @@ export class IrcSession implements Member {
     if (this.#closing) return this.#closing;
     this.#closed = true;
     if (this.#registered) this.context.hub.remove(this, quit);
-    this.#queue.push(encodeLine({
-      command: "ERROR",
-      params: [`Closing Link: ${this.host} (${reason})`],
-    }));
+    this.#queue.push(
+      encodeLine({ command: "ERROR", params: [`Closing Link: ${this.host} (${reason})`] }),
+      "last",
+    );
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
     this.#closing = Promise.race([this.#queue.drained(), grace]).then(() => {
@@ -359,7 +382,7 @@ export class IrcSession implements Member {
     this.#tokenTime = performance.now();
   }
 
-  #handleRaw(raw: Uint8Array): void {
+  #handleRaw(raw: Uint8Array): Promise<void> | undefined {
     const { maxTags, maxLine } = this.context.limits;
     let tagBytes = 0;
     if (raw[0] === AT) {
@@ -393,19 +416,23 @@ export class IrcSession implements Member {
     }
     const message = parseMessage(line);
     if (message === undefined) return;
-    try {
-      this.#dispatch(message);
-    } catch (error) {
+    const failed = (error: unknown) => {
       log.error("{command} from {nick} failed: {error}", {
         command: message.command,
         nick: this.nick,
         error,
       });
       this.fail(message.command, "INTERNAL_ERROR", "The server failed to handle the command");
+    };
+    try {
+      return this.#dispatch(message)?.catch(failed);
+    } catch (error) {
+      failed(error);
+      return undefined;
     }
   }
 
-  #dispatch(message: IrcMessage): void {
+  #dispatch(message: IrcMessage): Promise<void> | void {
     const command = message.command;
     if (REGISTRATION.has(command)) {
       this.#registration(message);
@@ -420,7 +447,7 @@ export class IrcSession implements Member {
       this.reply(Numeric.ERR_UNKNOWNCOMMAND, command, "Unknown command");
       return;
     }
-    handler(this, message);
+    return handler(this, message);
   }
 
   #registration(message: IrcMessage): void {

@@ -51,6 +51,8 @@ export const LOCAL_SUFFIX = "|local";
 const LOCAL_HOST = "local";
 /** A room slot's payload. */
 const ROOM_MESSAGE_BYTES = 1024;
+/** Told to a participant whose line history could not store (a full disk …). */
+const UNSTORED = "the server could not store it (see its log); try again later";
 const NICK_OTHER = /[^A-Za-z0-9\[\]\\`_^{|}-]/g;
 const NICK_FIRST = /^[A-Za-z\[\]\\`_^{|}]/;
 // The same rule as JOIN's: no control characters, spaces or commas in a channel name.
@@ -313,13 +315,15 @@ export class LocalBridge {
 
   async #read(): Promise<void> {
     try {
-      for await (const event of this.room.events(this.#stop.signal)) this.#fromRoom(event);
+      // One event at a time: a message is stored and shown before the participant's next
+      // event (a leave, another line) is taken, so the channel sees them in the room's order.
+      for await (const event of this.room.events(this.#stop.signal)) await this.#fromRoom(event);
     } catch (error) {
       log.error("Reading local room {room} failed: {error}", { room: this.room.room, error });
     }
   }
 
-  #fromRoom(event: RoomEvent): void {
+  async #fromRoom(event: RoomEvent): Promise<void> {
     switch (event.kind) {
       case "join":
         this.#add(event.from.id, event.from.name);
@@ -338,8 +342,10 @@ export class LocalBridge {
       case "message": {
         const member = this.#add(event.from.id, event.from.name);
         if (member === undefined || event.text === "") return;
-        if (event.to === 0) this.#say(member, this.channel, event.text);
-        else this.#sayPrivately(member, event.text);
+        if (event.to !== 0) return this.#sayPrivately(member, event.text);
+        if (await this.#say(member, this.channel, event.text) === "unavailable") {
+          this.#queue(`not sent to ${this.channel}: ${UNSTORED}`, member.name);
+        }
       }
     }
   }
@@ -403,27 +409,29 @@ export class LocalBridge {
   }
 
   /** Says text as a member, split to fit IRC lines; returns why it failed, if it did. */
-  #say(member: LocalMember, target: string, text: string): SendError | undefined {
+  async #say(member: LocalMember, target: string, text: string): Promise<SendError | undefined> {
     member.lastMessageAt = Date.now();
     const overhead = encoder.encode(`:${maskOf(member)} PRIVMSG ${target} :\r\n`).length;
     for (const piece of splitUtf8(text, Math.max(this.#maxLine - overhead, 16))) {
-      const result = this.#hub.send(member, "privmsg", target, piece);
+      const result = await this.#hub.send(member, "privmsg", target, piece);
       if (typeof result === "string") return result;
     }
     return undefined;
   }
 
   /** A private message to the bridge: `NICK TEXT` for a network user. */
-  #sayPrivately(member: LocalMember, text: string): void {
+  async #sayPrivately(member: LocalMember, text: string): Promise<void> {
     const match = PRIVATE.exec(text);
     if (match === null) {
       this.#queue(`to reach a network user, send me "NICK TEXT" privately`, member.name);
       return;
     }
     const nick = match[1].replace(BRIDGE_MARK, "");
-    const error = this.#say(member, nick, match[2]);
+    const error = await this.#say(member, nick, match[2]);
     if (error === "no-such-nick") {
       this.#queue(`nobody called ${nick} is on the network`, member.name);
+    } else if (error === "unavailable") {
+      this.#queue(`not sent to ${nick}: ${UNSTORED}`, member.name);
     } else if (error !== undefined) {
       this.#queue(`cannot send to ${nick}: only ${this.channel} is bridged`, member.name);
     }
@@ -457,8 +465,7 @@ export class LocalBridge {
   #flush(): void {
     const outbox = this.#outbox;
     this.#outbox = [];
-    // What the room shows must be in history, as for every other client.
-    this.#hub.flusher.prepareWrite();
+    // The hub hands over only what history has committed: the room shows nothing unstored.
     for (const { text, to } of outbox) {
       try {
         this.room.send(text, to);

@@ -25,7 +25,7 @@ import type { ChatServer, ServerStats } from "./server.ts";
  *   startedAt: 0, uptimeMs: 5000, port: 54000, connections: 1, clients: 1,
  *   clientsByTransport: { tcp: 1 }, channels: [{ name: "#lobby", topic: "", members: ["ann"] }],
  *   totalMessages: 3, messagesPerSecond: 0.6, messagesPerSecondSeries: [1, 2, 0],
- *   recentMessages: [],
+ *   recentMessages: [], storeFailures: 0, sendQDrops: 0,
  * }, 5000);
  * console.log(snapshot.messagesPerSecond); // [ 1, 2 ]
  * ```
@@ -48,6 +48,8 @@ export function monitorSnapshot(
     recent: stats.recentMessages
       .filter(({ target }) => /^[#&]/.test(target))
       .map(({ time, sender, target, text }) => ({ time, sender, target, text })),
+    storeFailures: stats.storeFailures,
+    sendQDrops: stats.sendQDrops,
     ...(stats.localRoom ? { localRoom: stats.localRoom } : {}),
   };
 }

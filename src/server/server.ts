@@ -94,6 +94,10 @@ export interface ServerStats {
   messagesPerSecondSeries: number[];
   /** The latest chat messages, oldest first. */
   recentMessages: RecentMessage[];
+  /** Chat messages refused because history could not store them (a full disk …). */
+  storeFailures: number;
+  /** Clients dropped because they did not read what they were sent (SendQ exceeded). */
+  sendQDrops: number;
   /** The bridged local room's ring and participants, when {@link ChatServer.bridge} runs. */
   localRoom?: LocalRoomStats;
 }
@@ -245,6 +249,8 @@ export class ChatServer {
       messagesPerSecond: this.hub.rate.perSecond(5, now),
       messagesPerSecondSeries: this.hub.rate.series(now),
       recentMessages: this.hub.recent(),
+      storeFailures: this.hub.storeFailures,
+      sendQDrops: this.#context.counters.sendQDrops,
       localRoom: this.#bridge?.stats(),
     };
   }
@@ -377,8 +383,8 @@ function createServer(options: ServerOptions): ChatServer {
     }
   }
   const motd = options.motd ?? DEFAULT_MOTD;
-  // One commit per flush, before its writes: what a client is shown is on disk.
-  const flusher = new Flusher(options.flushIntervalMs ?? 0, () => commitHistory(history));
+  // The hub commits history once per flush, before it shows the flush's messages to anyone.
+  const flusher = new Flusher(options.flushIntervalMs ?? 0);
   const context: IrcContext = {
     hub: new ChatHub({ history, serverName: name, flusher }),
     flusher,
@@ -388,17 +394,9 @@ function createServer(options: ServerOptions): ChatServer {
     createdAt: Date.now(),
     motd: motd === "" ? [] : motd.split(/\r?\n/),
     accounts,
+    counters: { sendQDrops: 0 },
   };
   return new ChatServer(listener, context, history, status, tlsListener as Deno.TlsListener);
-}
-
-/** Commits the messages appended since the last flush; a failure is logged, not thrown. */
-function commitHistory(history: HistoryStore | undefined): void {
-  try {
-    history?.commit();
-  } catch (error) {
-    log.error("{error}", { error });
-  }
 }
 
 /** A TCP listener, or a TLS one when `tls` is given, with errors that name the option. */

@@ -67,6 +67,18 @@ export function formatMetrics(snapshot: MonitorSnapshot, memory: MemoryUsage): s
     "Chat messages accepted in the last complete second.",
     [[{}, snapshot.messagesPerSecond.at(-1) ?? 0]],
   );
+  metric(
+    "shmooze_messages_unstored_total",
+    "counter",
+    "Chat messages refused because history could not store them; their senders were told.",
+    [[{}, snapshot.storeFailures ?? 0]],
+  );
+  metric(
+    "shmooze_sendq_drops_total",
+    "counter",
+    "Clients dropped because they did not read what they were sent (SendQ exceeded).",
+    [[{}, snapshot.sendQDrops ?? 0]],
+  );
   metric("shmooze_channels", "gauge", "Channels that exist (#lobby always does).", [
     [{}, snapshot.channels.length],
   ]);

@@ -56,6 +56,10 @@ export interface MonitorSnapshot {
   channels: { name: string; members: string[] }[];
   /** The last messages, oldest first. */
   recent: RecentMessage[];
+  /** Chat messages refused because history could not store them (a full disk …). */
+  storeFailures?: number;
+  /** Clients dropped because they did not read what they were sent (SendQ exceeded). */
+  sendQDrops?: number;
   /** The bridged local room, when the server bridges one. */
   localRoom?: LocalRoomStats;
 }

@@ -1,0 +1,195 @@
+/**
+ * Acknowledged means stored: with the disk full, a message is echoed and relayed only if
+ * history committed it; the others get `FAIL … TEMPORARILY_UNAVAILABLE` and nobody sees them.
+ *
+ * The full disk is real: a small tmpfs mounted for the test (Linux, root), filled to the
+ * last byte with a file.
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { IrcTestClient, type Received, startServe } from "./_irc.ts";
+
+/** Mounts a tmpfs of `size` at a new directory; undefined when this machine cannot. */
+function mountTmpfs(size: string): string | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const dir = Deno.makeTempDirSync({ prefix: "shmooze-full-disk-" });
+  try {
+    const { success } = new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", `size=${size},mode=0700`, "tmpfs", dir],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    if (success) return dir;
+  } catch {
+    // No mount(8): not this machine.
+  }
+  Deno.removeSync(dir);
+  return undefined;
+}
+
+function unmount(dir: string): void {
+  new Deno.Command("umount", { args: [dir], stdout: "null", stderr: "null" }).outputSync();
+  Deno.removeSync(dir, { recursive: true });
+}
+
+/** Writes zeros into `path` until the file system is full. */
+async function fill(path: string): Promise<void> {
+  const file = await Deno.open(path, { create: true, write: true });
+  const block = new Uint8Array(64 * 1024);
+  try {
+    for (let size = block.length; size >= 1; size = Math.floor(size / 2)) {
+      try {
+        for (;;) await file.write(block.subarray(0, size));
+      } catch (error) {
+        if (!(error instanceof Error) || !/No space left|ENOSPC|os error 28/.test(error.message)) {
+          throw error;
+        }
+      }
+    }
+  } finally {
+    file.close();
+  }
+}
+
+const canMount = (() => {
+  const dir = mountTmpfs("64k");
+  if (dir === undefined) return false;
+  unmount(dir);
+  return true;
+})();
+
+const isPrivmsg = (text: string) => (m: Received) =>
+  m.command === "PRIVMSG" && m.params[1] === text;
+
+Deno.test({
+  name:
+    "serve echoes and relays only what history stored when the disk is full, and says FAIL for the rest",
+  ignore: !canMount,
+  async fn() {
+    const mount = mountTmpfs("2m")!;
+    try {
+      const dataDir = join(mount, "data");
+      await using server = await startServe({
+        dataDir,
+        http: true,
+        args: ["--flood-burst", "0"],
+      });
+      const caps = ["echo-message", "message-tags", "server-time", "batch", "draft/chathistory"];
+      await using ann = await IrcTestClient.register(server.port, "ann", { caps });
+      await using bob = await IrcTestClient.register(server.port, "bob", { caps });
+      await ann.join("#lobby");
+      await bob.join("#lobby");
+      await ann.send("PRIVMSG #lobby :before");
+      await ann.waitFor(isPrivmsg("before"));
+      await bob.waitFor(isPrivmsg("before"));
+
+      await fill(join(mount, "filler"));
+      const count = 400;
+      const text = (i: number) => `full ${i} ${"y".repeat(300)}`;
+      const answered = (i: number) => (m: Received) =>
+        (m.command === "PRIVMSG" && m.params[1] === text(i)) ||
+        (m.command === "FAIL" && m.params[0] === "PRIVMSG");
+      const echoed: string[] = [];
+      let failed = 0;
+      for (let i = 0; i < count; i++) {
+        // One at a time, each answered before the next, so every answer is matched.
+        await ann.send(`PRIVMSG #lobby :${text(i)}`);
+        const answer = await ann.waitFor(answered(i), 10_000);
+        if (answer.command === "FAIL") {
+          assert.deepEqual(answer.params.slice(0, 3), [
+            "PRIVMSG",
+            "TEMPORARILY_UNAVAILABLE",
+            "#lobby",
+          ]);
+          failed++;
+        } else {
+          echoed.push(answer.params[1]);
+        }
+      }
+      assert.ok(failed > 0, `the disk never filled up (${echoed.length} echoed)`);
+
+      // Room again: the server recovers without a restart.
+      await Deno.remove(join(mount, "filler"));
+      await ann.send("PRIVMSG #lobby :after");
+      await ann.waitFor(isPrivmsg("after"), 10_000);
+      await bob.waitFor(isPrivmsg("after"), 10_000);
+
+      // bob saw exactly what ann saw echoed, in order, and nothing that failed.
+      const seen = bob.lines.filter((m) =>
+        m.command === "PRIVMSG" && m.params[1].startsWith("full ")
+      )
+        .map((m) => m.params[1]);
+      assert.deepEqual(seen, echoed);
+
+      // The failures show in /metrics and in the log.
+      const metrics = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+      const unstored = Number(/^shmooze_messages_unstored_total (\d+)$/m.exec(metrics)?.[1]);
+      assert.ok(unstored >= failed, `metrics show ${unstored} unstored, ${failed} failed`);
+      await ann.send("QUIT");
+      await bob.send("QUIT");
+      await server[Symbol.asyncDispose]();
+      const { stderr } = await server.child.done;
+      assert.match(stderr, /History could not store/);
+
+      // Everything echoed is in history, once.
+      const db = new DatabaseSync(join(dataDir, "history.sqlite"), { readOnly: true });
+      try {
+        const stored = db.prepare("SELECT text FROM messages WHERE text LIKE 'full %' ORDER BY id")
+          .all().map((row) => row.text);
+        assert.deepEqual(stored, echoed);
+      } finally {
+        db.close();
+      }
+    } finally {
+      unmount(mount);
+    }
+  },
+});
+
+Deno.test({
+  name: "serve refuses a private message it cannot store, and the recipient never sees it",
+  ignore: !canMount,
+  async fn() {
+    const mount = mountTmpfs("2m")!;
+    try {
+      await using server = await startServe({
+        dataDir: join(mount, "data"),
+        args: ["--flood-burst", "0"],
+      });
+      await using ann = await IrcTestClient.register(server.port, "ann", {
+        caps: ["echo-message"],
+      });
+      await using bob = await IrcTestClient.register(server.port, "bob");
+      await fill(join(mount, "filler"));
+      let failedAt = -1;
+      for (let i = 0; i < 400 && failedAt < 0; i++) {
+        await ann.send(`PRIVMSG bob :secret ${i} ${"z".repeat(300)}`);
+        const answer = await ann.waitFor(
+          (m) =>
+            m.command === "FAIL" ||
+            (m.command === "PRIVMSG" && m.params[1].startsWith(`secret ${i} `)),
+          10_000,
+        );
+        if (answer.command === "FAIL") {
+          assert.deepEqual(answer.params.slice(0, 3), [
+            "PRIVMSG",
+            "TEMPORARILY_UNAVAILABLE",
+            "bob",
+          ]);
+          failedAt = i;
+        }
+      }
+      assert.ok(failedAt >= 0, "the disk never filled up");
+      // A line after the failure shows bob got everything before it and not the failed one.
+      await Deno.remove(join(mount, "filler"));
+      await ann.send("PRIVMSG bob :done");
+      await bob.waitFor(isPrivmsg("done"), 10_000);
+      const received = bob.lines.filter((m) => m.command === "PRIVMSG" && m.params[1] !== "done")
+        .map((m) => Number(m.params[1].split(" ")[1]));
+      assert.deepEqual(received, Array.from({ length: failedAt }, (_, i) => i));
+    } finally {
+      unmount(mount);
+    }
+  },
+});
