@@ -12,7 +12,7 @@
  * generators' CPU use, and the server's memory. Then the idle test: N registered clients
  * that do nothing, and the server's resident memory (VmRSS) per connection.
  *
- * Run it with `deno run -A bench/fanout.ts --help` or `shmooze bench fanout`.
+ * Run it with `deno task bench fanout` (`--help` lists the options).
  *
  * @module
  */
@@ -584,8 +584,8 @@ export function formatFanoutReport(report: FanoutReport): string {
   return sections.join("\n\n");
 }
 
-/** Help for `deno run -A bench/fanout.ts` and `shmooze bench fanout`. */
-export const FANOUT_HELP = `Usage: shmooze bench fanout [options]
+/** Help for `deno task bench fanout` (= `deno run -A bench/fanout.ts`). */
+export const FANOUT_HELP = `Usage: deno task bench fanout [options]
        deno run -A bench/fanout.ts [options]
 
 N clients in #lobby each send R messages a second carrying their send time; shmooze, ngircd
@@ -609,8 +609,8 @@ The full benchmark takes about ten minutes. Run it on a quiet machine: the three
 the load generators share its cores.
 
 Examples:
-  shmooze bench fanout
-  shmooze bench fanout --clients 200 --rate 1 --seconds 3 --idle 0
+  deno task bench fanout
+  deno task bench fanout --clients 200 --rate 1 --seconds 3 --idle 0
   deno run -A bench/fanout.ts --servers shmooze --clients 1000 --rate 3 --idle 10000`;
 
 /** Where {@link runFanoutCommand} writes results unless told otherwise. */
@@ -619,7 +619,7 @@ export const DEFAULT_FANOUT_JSON: string = new URL("./results/fanout.json", impo
 
 /**
  * Parses fan-out options from a command line (the same for `bench/fanout.ts` and
- * `shmooze bench fanout`).
+ * `deno task bench fanout`).
  *
  * @param args Arguments after `fanout`.
  * @returns The options, the JSON path, and whether help was asked for.

@@ -16,7 +16,7 @@
  *
  * Then the CPU time of a room reader with nothing to read (its own `process.cpuUsage()`).
  *
- * Run it with `shmooze bench ipc` (`deno task bench ipc`).
+ * Run it with `deno task bench ipc`.
  *
  * @module
  */

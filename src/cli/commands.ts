@@ -1,5 +1,4 @@
 import type { Command } from "./command.ts";
-import { benchCommand } from "./bench.ts";
 import { demoCommand } from "./demo.ts";
 import { ipcCommand } from "./ipc.ts";
 import { localCommand } from "./local.ts";
@@ -15,5 +14,4 @@ export const commands: Command[] = [
   statusCommand,
   demoCommand,
   ipcCommand,
-  benchCommand,
 ];

@@ -1,0 +1,101 @@
+/**
+ * The benchmarks' own entry point: `deno task bench <ipc|fanout|history> [options]`.
+ *
+ * Benchmarks are tooling, not product: they start peers and load generators and reuse the
+ * tests' helpers, so nothing here is imported by `main.ts` or ends up in the compiled
+ * executable (`deno info main.ts` lists no file under bench/ or tests/).
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { intOption, parseCommandArgs, stringOption, UsageError } from "../src/cli/_args.ts";
+import { FANOUT_HELP, runFanoutCommand } from "./fanout.ts";
+import { formatIpcReport, runIpcBenchmark } from "./ipc.ts";
+
+const DEFAULT_IPC_JSON = new URL("./results/ipc.json", import.meta.url).pathname;
+
+const HELP = `Usage: deno task bench ipc [--messages N] [--json FILE]
+       deno task bench fanout [options]
+       deno task bench history [--messages N] [--queries N]
+
+Runs a benchmark and prints its table; the full results go to a JSON file under
+bench/results/. docs/benchmarks.md has the numbers measured so far and what they mean.
+
+  ipc      One-way latency (p50, p99, p99.9) and throughput of 64 B and 1 KiB messages
+           between two processes: the shared-memory room vs a Unix socket vs TCP on
+           loopback, all in one run; then the CPU use of an idle room reader. About
+           half a minute on a 2-core machine.
+  fanout   The chat server's fan-out to many clients, beside ngircd and InspIRCd (below)
+  history  Append throughput and query latency of the SQLite history store
+
+Options for ipc:
+  --messages N   Messages per throughput run, 1000 to 10000000 (default: 100000)
+  --json FILE    Where to write the results (default: bench/results/ipc.json)
+
+Examples:
+  deno task bench ipc
+  deno task bench ipc --messages 20000 --json /tmp/ipc.json
+  deno task bench history --messages 200000
+
+${FANOUT_HELP}`;
+
+async function ipc(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs("bench ipc", args, {
+    messages: { type: "string" },
+    json: { type: "string" },
+  });
+  const messages = intOption(values, "messages", 100_000, { min: 1000, max: 10_000_000 });
+  const path = stringOption(values, "json", DEFAULT_IPC_JSON);
+  const report = await runIpcBenchmark({ messages });
+  console.log(formatIpcReport(report));
+  await Deno.mkdir(dirname(path), { recursive: true });
+  await Deno.writeTextFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`results written to ${path}`);
+  return 0;
+}
+
+/** bench/history.ts is a script: it runs as its own process with the rest of the line. */
+async function history(args: string[]): Promise<number> {
+  const script = new URL("./history.ts", import.meta.url).pathname;
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, ...args],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return code;
+}
+
+/**
+ * Runs one benchmark.
+ *
+ * @param args The subject and its options.
+ * @returns The exit code: 0, 1 when a run failed, 2 for a bad command line.
+ */
+export async function main(args: string[]): Promise<number> {
+  const [subject, ...rest] = args;
+  try {
+    switch (subject) {
+      case "ipc":
+        return await ipc(rest);
+      case "fanout":
+        return await runFanoutCommand(rest);
+      case "history":
+        return await history(rest);
+      case undefined:
+      case "-h":
+      case "--help":
+        console.log(HELP);
+        return subject === undefined ? 2 : 0;
+      default:
+        throw new UsageError(
+          `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history`,
+        );
+    }
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`error: ${error.message}`);
+    return 2;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,71 @@
+/**
+ * The import graph points one way (design.md): ffi/ → src/ipc → src/chat → src/net →
+ * transports → src/cli → main.ts, and the shipped program imports no tooling.
+ */
+import assert from "node:assert/strict";
+import { ROOT } from "./_helpers.ts";
+
+/** Each folder's place in the layers: a module may import only from lower ranks (or its own). */
+const RANKS: Record<string, number> = {
+  "ffi": 0,
+  "src/ipc": 1,
+  "src/chat": 2,
+  "src/net": 3,
+  "src/irc": 4,
+  "src/web": 5,
+  "src/bridge": 5,
+  "src/client": 5,
+  "src/server": 6,
+  "src/cli": 7,
+};
+
+interface ModuleGraph {
+  modules: { specifier: string; dependencies?: { code?: { specifier?: string } }[] }[];
+}
+
+async function graph(entry: string): Promise<ModuleGraph> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  return JSON.parse(new TextDecoder().decode(stdout));
+}
+
+/** The repository-relative path of a local module, or undefined for npm and built-ins. */
+function local(specifier: string): string | undefined {
+  const root = new URL(".", `file://${ROOT}`).href;
+  return specifier.startsWith(root) ? specifier.slice(root.length) : undefined;
+}
+
+function folder(path: string): string {
+  const parts = path.split("/");
+  return parts[0] === "src" ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+Deno.test("main.ts, the shipped program, imports nothing under bench/ or tests/", async () => {
+  const tooling = (await graph("main.ts")).modules.map((m) => local(m.specifier))
+    .filter((path) => path !== undefined && /^(bench|tests)\//.test(path));
+  assert.deepEqual(tooling, []);
+});
+
+Deno.test("every import in src/ and ffi/ points down the layers", async () => {
+  const wrong: string[] = [];
+  for (const entry of ["main.ts", "mod.ts"]) {
+    for (const module of (await graph(entry)).modules) {
+      const from = local(module.specifier);
+      if (from === undefined || !/^(src|ffi)\//.test(from)) continue;
+      const fromRank = RANKS[folder(from)];
+      assert.ok(fromRank !== undefined, `${folder(from)} has no place in RANKS`);
+      for (const dependency of module.dependencies ?? []) {
+        const to = dependency.code?.specifier && local(dependency.code.specifier);
+        if (to === undefined || !/^(src|ffi)\//.test(to) || folder(to) === folder(from)) continue;
+        const toRank = RANKS[folder(to)];
+        if (toRank === undefined || toRank >= fromRank) wrong.push(`${from} imports ${to}`);
+      }
+    }
+  }
+  assert.deepEqual([...new Set(wrong)], []);
+});
