@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ChannelStream } from "./channel_stream.ts";
+import type { ChannelStream } from "./delivery.ts";
 import type { Member } from "./member.ts";
 
 /**

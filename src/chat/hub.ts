@@ -15,12 +15,11 @@
 import { getLogger } from "@logtape/logtape";
 import { foldCase } from "./casemap.ts";
 import { Channel } from "./channel.ts";
-import { ChannelStream } from "./channel_stream.ts";
 import { type ChatEvent, type ChatEventKind, createEvent } from "./chat_event.ts";
 import type { HistoryRecord, HistoryStore } from "./history.ts";
 import { maskOf, type Member } from "./member.ts";
 import { RateCounter } from "./rate_counter.ts";
-import { Flusher } from "./send_queue.ts";
+import { ChannelStream, Flusher } from "./delivery.ts";
 
 const log = getLogger(["shmooze", "chat"]);
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ChatEvent } from "./chat_event.ts";
-import type { SendQueue } from "./send_queue.ts";
+import type { SendQueue } from "./delivery.ts";
 
 /** One user of the chat. The hub sets `nick` and `channels`; the member keeps the rest. */
 export interface Member {

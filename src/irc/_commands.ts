@@ -10,7 +10,8 @@ import { chatHistory } from "./chathistory.ts";
 import { foldCase } from "../chat/casemap.ts";
 import type { IrcMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
-import { type IrcSession, sendLusers, sendMotd } from "./session.ts";
+import type { IrcSession } from "./session.ts";
+import { sendLusers, sendMotd } from "./welcome.ts";
 
 /**
  * Handles one command from a registered client. A handler that must wait (for history, for

@@ -15,7 +15,7 @@ import type { Connection } from "../chat/connection.ts";
 import { defaultDataDir, HistoryStore } from "../chat/history.ts";
 import { ChatHub, type RecentMessage } from "../chat/hub.ts";
 import { RateLimiter } from "../chat/rate_limiter.ts";
-import { Flusher } from "../chat/send_queue.ts";
+import { Flusher } from "../chat/delivery.ts";
 import { encodeLine } from "../irc/encode.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { type IrcContext, IrcSession } from "../irc/session.ts";

@@ -1,20 +1,196 @@
 /**
- * Per-client outgoing queues, flushed together by one scheduler: the heart of fan-out.
+ * Delivery: how events reach clients' sockets — the heart of fan-out. Three classes that
+ * only work together, so they live together:
+ *
+ * - {@link Flusher}: one per server; once per tick it runs its `beforeFlush` hooks (the hub
+ *   commits history and hands over the committed messages), ends the tick, and writes every
+ *   queue that has something to send, one buffer each.
+ * - {@link SendQueue}: one per client, bounded ("SendQ exceeded"), at most one write in
+ *   flight; a client's write is never awaited on anyone else's path, and a client that does
+ *   not read only fills its own queue.
+ * - {@link ChannelStream}: one per channel per tick: the tick's events, encoded once per
+ *   encoding variant and shared by reference with every member's queue.
  *
  * Delivering a message to a thousand clients must not mean a thousand socket writes per
- * message: each write is a system call and a promise, and a per-line write collapses to a
- * few hundred deliveries a second. Nor should it mean a thousand queue pushes per message: a
- * channel's events reach its members' queues as one reference per tick to the channel's
- * {@link ChannelStream}, encoded once and shared by every recipient. A {@link Flusher} then
- * writes each client's queue as one buffer per tick. A client's write is never awaited on
- * anyone else's path, and a client that does not read only fills its own queue until it
- * passes its bound and is dropped ("SendQ exceeded").
+ * message (each is a system call and a promise), nor a thousand queue pushes: the first event
+ * of a tick opens the channel's stream and every member's queue gets one reference to it
+ * ("from event 0, to the end"); later events of the tick are appended to the stream alone. At
+ * the flush the stream encodes its events once per variant into one buffer and each
+ * reference becomes a view of it — O(members) per tick, not O(members × messages), and no
+ * bytes copied per member.
+ *
+ * **The invariant the three keep:** a queue holds at most one *open* reference (one still
+ * growing with its stream), and it is the last item of the queue. Whenever anything else
+ * enters the queue (a private message, a reply, another channel's event), the open reference
+ * is closed at the stream's current end and the queue tells the stream (`lost`); the stream
+ * keeps the following queues that hold no open reference to it and gives each a new one at
+ * its next event. So every member receives everything in the order it happened, and a
+ * sender without echo-message has its reference closed before its own line and reopened
+ * after it. Once the tick is flushed the stream is closed (`open` is false) and takes no
+ * more events; the hub opens a new one at the channel's next event.
  *
  * @module
  */
 import { clearImmediate, setImmediate } from "node:timers";
-import type { ChannelStream, EventEncoder } from "./channel_stream.ts";
+import type { ChatEvent } from "./chat_event.ts";
 import type { Connection } from "./connection.ts";
+
+/** Encodes an event for an encoding variant; the same variant must always give the same bytes. */
+export type EventEncoder = (event: ChatEvent, variant: number) => Uint8Array;
+
+interface Encoded {
+  /** Events encoded. */
+  count: number;
+  bytes: Uint8Array;
+  /** Where each event starts in `bytes`, and one more: the end. */
+  offsets: number[];
+}
+
+/**
+ * One channel's events during one tick of a {@link Flusher}. The hub appends; send queues
+ * hold references and turn them into bytes at the flush.
+ *
+ * @example Two queues share one encoding of a channel's tick
+ * ```ts
+ * import { ChannelStream, Flusher, SendQueue } from "./delivery.ts";
+ * import { createEvent } from "./chat_event.ts";
+ *
+ * const seen: Uint8Array[] = [];
+ * const connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {},
+ *   write(chunks: Uint8Array[]) {
+ *     seen.push(...chunks);
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const encode = (event: { text: string }) => new TextEncoder().encode(`${event.text}\r\n`);
+ * const flusher = new Flusher(0);
+ * const queues = [1, 2].map(() => new SendQueue(connection, { flusher, limit: 1024, encode }));
+ * const stream = new ChannelStream(flusher);
+ * for (const queue of queues) stream.follow(queue);
+ * for (const text of ["one", "two"]) {
+ *   stream.append(createEvent({ kind: "privmsg", source: "a!a@h", target: "#c", text }));
+ * }
+ * flusher.flush();
+ * console.log(new TextDecoder().decode(seen[0])); // "one\r\ntwo\r\n"
+ * console.log(seen[0].buffer === seen[1].buffer); // true: one buffer for both
+ * ```
+ */
+export class ChannelStream {
+  readonly #events: ChatEvent[] = [];
+  readonly #flusher: Flusher;
+  readonly #tick: number;
+  /** Following queues whose queue does not end with an open reference to this stream. */
+  #detached = new Set<SendQueue>();
+  #encoded: (Encoded | undefined)[] = [];
+
+  /** @param flusher The flusher whose current tick the stream belongs to. */
+  constructor(flusher: Flusher) {
+    this.#flusher = flusher;
+    this.#tick = flusher.tick;
+    // The tick ends even if no queue follows, so events never pile up in an endless stream.
+    flusher.schedule();
+  }
+
+  /** How many events the stream holds: the index the next one gets. */
+  get end(): number {
+    return this.#events.length;
+  }
+
+  /** Whether events may still be appended: the tick it was opened in has not been flushed. */
+  get open(): boolean {
+    return this.#flusher.tick === this.#tick;
+  }
+
+  /**
+   * Makes a queue receive the events appended from now on.
+   *
+   * @param queue A member's queue.
+   */
+  follow(queue: SendQueue): void {
+    this.#detached.add(queue);
+  }
+
+  /**
+   * Stops a queue receiving events appended from now on (its member left the channel).
+   *
+   * @param queue The queue.
+   */
+  unfollow(queue: SendQueue): void {
+    queue.detach(this);
+    this.#detached.delete(queue);
+  }
+
+  /**
+   * Called by a following queue whose reference to this stream was closed because something
+   * else entered it: it gets a new reference at the next event.
+   *
+   * @param queue The queue.
+   */
+  lost(queue: SendQueue): void {
+    if (this.open) this.#detached.add(queue);
+  }
+
+  /**
+   * Appends an event for every following queue, but `except`.
+   *
+   * @param event The event.
+   * @param except A following queue that must not get this event (a sender without echo).
+   */
+  append(event: ChatEvent, except?: SendQueue): void {
+    const index = this.#events.length;
+    except?.detach(this);
+    this.#events.push(event);
+    for (const queue of this.#detached) if (queue !== except) queue.attach(this, index);
+    this.#detached.clear();
+    if (except) this.#detached.add(except);
+  }
+
+  /**
+   * The bytes of events `from` to `to` (exclusive) for a variant: a view of one buffer that
+   * holds every event of the stream, encoded once per variant.
+   *
+   * @param variant The encoding variant.
+   * @param encode The encoder.
+   * @param from The first event's index.
+   * @param to One past the last event's index.
+   * @returns The bytes, shared.
+   */
+  bytes(variant: number, encode: EventEncoder, from: number, to: number): Uint8Array {
+    const events = this.#events;
+    let encoded = this.#encoded[variant];
+    // Encoded early (a queue drained mid-tick) and appended to since: encode again.
+    if (encoded === undefined || encoded.count !== events.length) {
+      encoded = encodeAll(events, variant, encode);
+      this.#encoded[variant] = encoded;
+    }
+    const { bytes, offsets } = encoded;
+    return from === 0 && to === events.length ? bytes : bytes.subarray(offsets[from], offsets[to]);
+  }
+}
+
+function encodeAll(events: ChatEvent[], variant: number, encode: EventEncoder): Encoded {
+  const offsets = [0];
+  if (events.length === 1) {
+    const bytes = encode(events[0], variant);
+    offsets.push(bytes.length);
+    return { count: 1, bytes, offsets };
+  }
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for (const event of events) {
+    const part = encode(event, variant);
+    parts.push(part);
+    length += part.length;
+    offsets.push(length);
+  }
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < parts.length; i++) bytes.set(parts[i], offsets[i]);
+  return { count: events.length, bytes, offsets };
+}
 
 /** The longest a busy server lets deliveries gather. */
 const MAX_DELAY_MS = 20;
@@ -42,7 +218,6 @@ const TIMER_THRESHOLD_MS = 2;
  *
  * @example Flush a queue into an in-memory connection
  * ```ts
- * import { Flusher, SendQueue } from "./send_queue.ts";
  *
  * const written: string[] = [];
  * const connection = {
@@ -363,7 +538,7 @@ export class SendQueue {
 
   #close(slice: StreamSlice): void {
     this.#open = undefined;
-    slice.to = slice.stream.events.length;
+    slice.to = slice.stream.end;
     // A reference that took no event (the queue got something else first) is dropped.
     if (slice.to === slice.from && this.#items.at(-1) === slice) {
       this.#items.pop();
@@ -391,7 +566,7 @@ export class SendQueue {
         chunks.push(item);
         continue;
       }
-      const to = item.to < 0 ? item.stream.events.length : item.to;
+      const to = item.to < 0 ? item.stream.end : item.to;
       const bytes = item.stream.bytes(item.variant, this.#encode, item.from, to);
       if (bytes.length === 0) continue;
       chunks.push(bytes);

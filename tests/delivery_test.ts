@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Connection } from "../src/chat/connection.ts";
 import { ChatHub } from "../src/chat/hub.ts";
 import type { Member } from "../src/chat/member.ts";
-import { SendQueue } from "../src/chat/send_queue.ts";
+import { SendQueue } from "../src/chat/delivery.ts";
 import { encodeEvent, VARIANT_TAGS } from "../src/irc/encode.ts";
 import { IrcTestClient, withServer } from "./_irc.ts";
 
