@@ -1,7 +1,7 @@
 /**
- * The seam between the chat server and its transports. A transport (TCP today; TLS,
- * WebSocket tomorrow) turns whatever it carries into a {@link Connection}: incoming lines as
- * bytes, outgoing lines as byte chunks. The server's protocol code never sees a socket, so a
+ * The seam between the chat server and its transports. A transport (TCP, TLS, WebSocket)
+ * turns whatever it carries into a {@link Connection}: incoming lines as bytes, outgoing
+ * lines as byte chunks. The server's protocol code never sees a socket, so a
  * new transport is one new class and one `server.attach(connection)` call.
  *
  * @module

@@ -1,9 +1,12 @@
 /**
  * The chat core: who is connected, which channels exist, who is in them, and who gets each
- * event. It knows nothing of IRC or sockets: members are anything implementing
- * {@link Member}. A channel's events go to its members' send queues through the channel's
- * {@link ChannelStream} (one reference per member per tick, however many events); other
- * events, and members without a queue, get one call of `deliver` each, which only queues.
+ * event. It knows no socket and no wire format: members are anything implementing
+ * {@link Member}, and events are protocol-neutral {@link ChatEvent}s. Its vocabulary is
+ * IRC's all the same — nicks, `#channels`, and the two kinds of chat message IRC has
+ * (PRIVMSG and NOTICE), which history stores under those names. A channel's events go to its
+ * members' send queues through the channel's {@link ChannelStream} (one reference per member
+ * per tick, however many events); other events, and members without a queue, get one call
+ * of `deliver` each, which only queues.
  *
  * Everything here runs on the one JavaScript thread, one call at a time, so the maps need
  * no lock: where a C server of the seeds guards its client list with a mutex, shmooze gives

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { RecentMessage } from "../chat/hub.ts";
 
 /** A shared-memory room bridged into a channel, as the monitor shows it. */
 export interface LocalRoomStats {
@@ -21,17 +22,8 @@ export interface LocalRoomStats {
   participants: string[];
 }
 
-/** One message as the monitor lists it. */
-export interface RecentMessage {
-  /** When the server accepted it, ms since the epoch. */
-  time: number;
-  /** The sender's nick. */
-  sender: string;
-  /** A channel or a nick. */
-  target: string;
-  /** The text. */
-  text: string;
-}
+/** One message as the monitor lists it: the hub's record without its id and command. */
+export type MonitorMessage = Pick<RecentMessage, "time" | "sender" | "target" | "text">;
 
 /** One moment of the server, as the dashboard draws it. */
 export interface MonitorSnapshot {
@@ -55,7 +47,7 @@ export interface MonitorSnapshot {
   /** Channels and their members' nicks, by name. */
   channels: { name: string; members: string[] }[];
   /** The last messages, oldest first. */
-  recent: RecentMessage[];
+  recent: MonitorMessage[];
   /** Chat messages refused because history could not store them (a full disk …). */
   storeFailures?: number;
   /** Clients dropped because they did not read what they were sent (SendQ exceeded). */
