@@ -80,10 +80,10 @@ export {
 export {
   BRIDGE_NAME,
   type BridgeOptions,
-  LOCAL_SUFFIX,
   type LocalBridge,
   localNick,
 } from "./src/server/bridge.ts";
+export { LOCAL_SUFFIX } from "./src/chat/names.ts";
 export type { Connection } from "./src/chat/connection.ts";
 export { ChatHub, LOBBY, type RecentMessage, type SendError, SERVER_NICK } from "./src/chat/hub.ts";
 export type { Member } from "./src/chat/member.ts";

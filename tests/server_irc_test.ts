@@ -291,3 +291,18 @@ Deno.test("serve relays TAGMSG client tags only to clients that read tags", asyn
     assert.equal(server.stats().totalMessages, 1, "TAGMSG is not a chat message");
   });
 });
+
+Deno.test("serve keeps nicks ending in |local for the bridge's local users (432)", async () => {
+  await withServer({}, async (server) => {
+    await using eve = await IrcTestClient.connect(server.port);
+    await eve.send("NICK ann|local");
+    assert.match((await eve.waitFor("432")).params.at(-1)!, /\|local belong to/);
+    await eve.send("NICK ann|LOCAL2");
+    await eve.waitFor("432");
+    await eve.register("eve");
+    await eve.send("NICK bob|local");
+    assert.equal((await eve.waitFor("432")).params[1], "bob|local");
+    await eve.send("NICK eve|locals");
+    await eve.waitFor((m) => m.command === "NICK" && m.params[0] === "eve|locals");
+  });
+});

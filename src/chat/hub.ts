@@ -17,6 +17,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { foldCase } from "./casemap.ts";
+import { isChannelName } from "./names.ts";
 import { Channel } from "./channel.ts";
 import { type ChatEvent, type ChatEventKind, createEvent } from "./chat_event.ts";
 import type { HistoryRecord, HistoryStore } from "./history.ts";
@@ -359,9 +360,9 @@ export class ChatHub {
 
   /** Where a message from `member` to `target` goes, or why it cannot. */
   #route(member: Member, target: string): Route | SendError {
-    const channel = target.startsWith("#") ? this.channel(target) : undefined;
+    const channel = isChannelName(target) ? this.channel(target) : undefined;
     if (channel) return channel.members.has(member) ? { channel } : "not-in-channel";
-    if (target.startsWith("#")) return "no-such-channel";
+    if (isChannelName(target)) return "no-such-channel";
     const recipient = this.find(target);
     return recipient ? { recipient } : "no-such-nick";
   }

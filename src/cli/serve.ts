@@ -1,7 +1,8 @@
 import { defaultDataDir } from "../chat/history.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { LOBBY } from "../chat/hub.ts";
-import { type BridgeOptions, channelProblem } from "../server/bridge.ts";
+import { channelProblem } from "../chat/names.ts";
+import type { BridgeOptions } from "../server/bridge.ts";
 import { startHttpTransport } from "../server/http_transport.ts";
 import { normalizeOrigin } from "../web/origin_policy.ts";
 import { CONSOLE_HELP, runConsole } from "../server/operator_console.ts";

@@ -8,6 +8,7 @@ import type { Member } from "../chat/member.ts";
 import { registerAccount } from "./account_registration.ts";
 import { chatHistory } from "./chathistory.ts";
 import { foldCase } from "../chat/casemap.ts";
+import { channelProblem, isChannelName } from "../chat/names.ts";
 import type { IrcMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
 import type { IrcSession } from "./session.ts";
@@ -19,22 +20,8 @@ import { sendLusers, sendMotd } from "./welcome.ts";
  */
 type Handler = (session: IrcSession, message: IrcMessage) => void | Promise<void>;
 
-// Control characters, space and comma cannot appear in a channel name.
-// deno-lint-ignore no-control-regex
-const CHANNEL_PATTERN = /^#[^\x00-\x20,\x7f]+$/;
 /** Room left on a line for the prefix of a 353 reply before the names. */
 const NAMES_BUDGET = 400;
-
-/**
- * Whether a channel name is acceptable.
- *
- * @param name The name.
- * @param maxLength CHANNELLEN.
- * @returns True when valid.
- */
-function validChannel(name: string, maxLength: number): boolean {
-  return name.length <= maxLength && CHANNEL_PATTERN.test(name);
-}
 
 function sendNames(session: IrcSession, channel: Channel): void {
   let names: string[] = [];
@@ -83,7 +70,7 @@ function join(session: IrcSession, message: IrcMessage): void {
     return;
   }
   for (const name of list.split(",")) {
-    if (!validChannel(name, limits.channelLength)) {
+    if (channelProblem(name, limits.channelLength) !== undefined) {
       session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
       continue;
     }
@@ -179,7 +166,7 @@ function chatMessage(kind: "privmsg" | "notice"): Handler {
           "The message could not be stored, so it was not sent; try again later",
         );
       } else if (typeof result !== "string") {
-        const recipient = target.startsWith("#") ? undefined : hub.find(target);
+        const recipient = isChannelName(target) ? undefined : hub.find(target);
         if (!quiet && recipient?.away !== undefined) {
           session.reply(Numeric.RPL_AWAY, recipient.nick, recipient.away);
         }
@@ -235,7 +222,7 @@ function whoReply(session: IrcSession, member: Member, channel: string): void {
 function who(session: IrcSession, message: IrcMessage): void {
   const hub = session.context.hub;
   const mask = message.params[0] ?? "*";
-  const channel = mask.startsWith("#") ? hub.channel(mask) : undefined;
+  const channel = isChannelName(mask) ? hub.channel(mask) : undefined;
   if (channel) {
     for (const member of channel.members) whoReply(session, member, channel.name);
   } else {
@@ -289,7 +276,7 @@ function mode(session: IrcSession, message: IrcMessage): void {
   const hub = session.context.hub;
   const [target, change] = message.params;
   if (!target) return session.needMoreParams("MODE");
-  if (target.startsWith("#")) {
+  if (isChannelName(target)) {
     const channel = hub.channel(target);
     if (channel === undefined) {
       return session.reply(Numeric.ERR_NOSUCHCHANNEL, target, "No such channel");

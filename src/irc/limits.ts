@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { CHANNEL_LENGTH, NICK_LENGTH } from "../chat/names.ts";
 
 /** Limits and timers of one server's IRC sessions. Times are in seconds. */
 export interface IrcLimits {
@@ -66,8 +67,8 @@ export const DEFAULT_LIMITS: Readonly<IrcLimits> = Object.freeze({
   connectionsPerMinute: 30,
   maxUnregisteredBytes: 16 * 1024,
   historyBudget: 20,
-  nickLength: 32,
-  channelLength: 64,
+  nickLength: NICK_LENGTH,
+  channelLength: CHANNEL_LENGTH,
   topicLength: 390,
   maxChannels: 100,
   maxTargets: 4,

@@ -16,6 +16,7 @@ import type { ChatEvent } from "../chat/chat_event.ts";
 import type { Connection } from "../chat/connection.ts";
 import type { ChatHub } from "../chat/hub.ts";
 import type { Member } from "../chat/member.ts";
+import { isLocalNick, LOCAL_SUFFIX, nickProblem } from "../chat/names.ts";
 import { type Flusher, SendQueue } from "../chat/delivery.ts";
 import { COMMANDS } from "./_commands.ts";
 import { welcome } from "./welcome.ts";
@@ -71,7 +72,6 @@ const AT = 0x40;
 const SPACE = 0x20;
 const NUL = 0x00;
 const CR = 0x0d;
-const NICK_PATTERN = /^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*$/;
 const USER_UNSAFE = /[^A-Za-z0-9._~-]/g;
 /** How long a closing session may take to send its last lines. */
 const CLOSE_GRACE_MS = 1000;
@@ -493,8 +493,15 @@ export class IrcSession implements Member {
     if (nick === undefined || nick === "") {
       return this.reply(Numeric.ERR_NONICKNAMEGIVEN, "No nickname given");
     }
-    if (nick.length > limits.nickLength || !NICK_PATTERN.test(nick)) {
+    if (nickProblem(nick, limits.nickLength) !== undefined) {
       return this.reply(Numeric.ERR_ERRONEUSNICKNAME, nick, "Erroneous nickname");
+    }
+    if (isLocalNick(nick)) {
+      return this.reply(
+        Numeric.ERR_ERRONEUSNICKNAME,
+        nick,
+        `Nicknames ending in ${LOCAL_SUFFIX} belong to the users of a bridged local room`,
+      );
     }
     if (nick === this.nick) return;
     const hub = this.context.hub;

@@ -29,6 +29,7 @@ import { getLogger } from "@logtape/logtape";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import { type ChatHub, LOBBY, type SendError } from "../chat/hub.ts";
 import { maskOf, type Member } from "../chat/member.ts";
+import { channelProblem, LOCAL_SUFFIX, toNick } from "../chat/names.ts";
 import { splitUtf8 } from "../chat/split_text.ts";
 import { IpcError } from "../ipc/ipc_error.ts";
 import { Room, type RoomEvent } from "../ipc/room.ts";
@@ -41,9 +42,6 @@ const log = getLogger(["shmooze", "bridge"]);
 /** The bridge's name in the room. */
 export const BRIDGE_NAME = "irc";
 
-/** What marks a local participant's nick on the network: `ann` is `ann|local`. */
-export const LOCAL_SUFFIX = "|local";
-
 /**
  * The host of every bridged member (`ann|local!shm@local`). A network user's host is its IP
  * address, never this, so the host alone tells the bridge's own members from the others.
@@ -53,11 +51,6 @@ const LOCAL_HOST = "local";
 const ROOM_MESSAGE_BYTES = 1024;
 /** Told to a participant whose line history could not store (a full disk …). */
 const UNSTORED = "the server could not store it (see its log); try again later";
-const NICK_OTHER = /[^A-Za-z0-9\[\]\\`_^{|}-]/g;
-const NICK_FIRST = /^[A-Za-z\[\]\\`_^{|}]/;
-// The same rule as JOIN's: no control characters, spaces or commas in a channel name.
-// deno-lint-ignore no-control-regex
-const CHANNEL_PATTERN = /^#[^\x00-\x20,\x7f]+$/;
 const RELAYED = /^<([^\s>]+)> ([\s\S]*)$/;
 // CTCP ACTION (/me): `\x01ACTION waves\x01`.
 // deno-lint-ignore no-control-regex
@@ -108,8 +101,7 @@ export function localNick(
   nickLength: number,
   free: (nick: string) => boolean,
 ): string | undefined {
-  let base = name.replace(NICK_OTHER, "_");
-  if (!NICK_FIRST.test(base)) base = `_${base}`;
+  const base = toNick(name);
   for (let n = 1; n < 100; n++) {
     const mark = n === 1 ? LOCAL_SUFFIX : `${LOCAL_SUFFIX}${n}`;
     const nick = base.slice(0, nickLength - mark.length) + mark;
@@ -138,28 +130,6 @@ export function relayedMessage(
   if (event.from.name !== BRIDGE_NAME) return undefined;
   const match = RELAYED.exec(event.text);
   return match ? { sender: `${match[1]}@${BRIDGE_NAME}`, text: match[2] } : undefined;
-}
-
-/**
- * What is wrong with a channel name to bridge, if anything.
- *
- * @param channel The name.
- * @returns Why it cannot be bridged, or undefined when it can.
- *
- * @example
- * ```ts
- * import { channelProblem } from "./bridge.ts";
- * console.log(channelProblem("#lobby")); // undefined
- * console.log(channelProblem("lobby") !== undefined); // true
- * ```
- */
-export function channelProblem(channel: string): string | undefined {
-  const most = DEFAULT_LIMITS.channelLength;
-  return CHANNEL_PATTERN.test(channel) && channel.length <= most
-    ? undefined
-    : `a channel name is # and up to ${
-      most - 1
-    } characters, none of them spaces, commas or control characters`;
 }
 
 /** A chat message as the room shows it, or undefined for a CTCP request it cannot use. */
