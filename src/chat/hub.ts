@@ -326,7 +326,7 @@ export class ChatHub {
       text,
       clientTags,
     });
-    if (kind !== "tagmsg") this.#record(member.nick, event);
+    if (kind !== "tagmsg") this.#record(member.nick, event, member.account, recipient?.account);
     if (channel) {
       this.#publish(channel, event, member.echo ? undefined : member);
     } else {
@@ -352,7 +352,7 @@ export class ChatHub {
     return out;
   }
 
-  #record(sender: string, event: ChatEvent): void {
+  #record(sender: string, event: ChatEvent, senderAccount?: string, targetAccount?: string): void {
     const record = {
       msgid: event.msgid,
       time: event.time,
@@ -362,7 +362,7 @@ export class ChatHub {
       text: event.text,
     };
     // Committed by the flusher before any write shows it: what was echoed is on disk.
-    this.history?.append({ ...record, senderMask: event.source });
+    this.history?.append({ ...record, senderMask: event.source, senderAccount, targetAccount });
     this.totalMessages++;
     this.rate.add(1, event.time);
     this.#recent.push(record);
