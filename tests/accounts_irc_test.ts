@@ -367,7 +367,7 @@ Deno.test("An account deleted and registered again by someone else reads none of
     }
     await using eve = await registeredUser(server.port, "ann");
     const lines = await eve.reply("CHATHISTORY LATEST bob * 10");
-    assert.deepEqual(replayed(lines), []);
+    assert.deepEqual(lines.map((m) => m.params.slice(0, 2)), [["CHATHISTORY", "NO_MESSAGES"]]);
     assert.deepEqual(targetsIn(await eve.reply(`CHATHISTORY TARGETS ${WINDOW} 10`)), []);
     await bob.send("PRIVMSG ann :for the second ann");
     await eve.waitFor("PRIVMSG");

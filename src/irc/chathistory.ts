@@ -139,6 +139,9 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
       "Messages could not be retrieved",
     );
   }
+  if (records.length === 0 && !session.hasCap("batch")) {
+    return noMessages(session, sub, replyTarget);
+  }
   const batch = openBatch(session, "chathistory", replyTarget);
   for (const record of records) {
     session.send({
@@ -188,6 +191,7 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
       "Messages could not be retrieved",
     );
   }
+  if (found.length === 0 && !session.hasCap("batch")) return noMessages(session, "TARGETS", "*");
   const batch = openBatch(session, "draft/chathistory-targets");
   for (const { target, latest } of found) {
     session.send({
@@ -208,6 +212,17 @@ function ownerOf(session: IrcSession): HistoryOwner | undefined {
   if (session.account === undefined) return undefined;
   const account = session.context.accounts?.find(session.account);
   return account && { account: account.name, since: account.createdAt };
+}
+
+/**
+ * Says that an answer is empty to a client without `batch`, which gets no empty batch and
+ * would otherwise get no reply at all: `NOTE CHATHISTORY NO_MESSAGES <sub> <target> :…`.
+ */
+function noMessages(session: IrcSession, sub: string, target: string): void {
+  session.send({
+    command: "NOTE",
+    params: ["CHATHISTORY", "NO_MESSAGES", sub, target, "No messages to send"],
+  });
 }
 
 /** Starts a batch when the client supports them; returns the tag its lines carry. */
