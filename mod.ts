@@ -43,10 +43,13 @@ export {
 export {
   defaultDataDir,
   type HistoryAnchor,
+  type HistoryEntry,
   type HistoryOptions,
+  type HistoryOwner,
   type HistoryRecord,
   type HistorySelector,
   HistoryStore,
+  type PrivateConversation,
 } from "./src/chat/history.ts";
 export {
   type Participant,

@@ -5,7 +5,9 @@
  *   deno run -A bench/history.ts [--messages 50000] [--queries 2000]
  *
  * Messages go to 20 channels and 50 private conversations, one autocommitted append each
- * (what the server does: a message is durable before it is echoed). Queries use limit 50.
+ * (what the server does: a message is durable before it is echoed). Both parties of a private
+ * message are logged in, so each one is indexed for two owning accounts (the most a message
+ * costs). Queries use limit 50.
  */
 import { parseArgs } from "node:util";
 import { type HistoryAnchor, type HistorySelector, HistoryStore } from "../src/chat/history.ts";
@@ -68,6 +70,8 @@ try {
         sender,
         senderMask: `${sender}!user@localhost`,
         target: isPrivate ? `peer${i % PRIVATE_PAIRS}` : `#chan${channel}`,
+        senderAccount: sender,
+        targetAccount: isPrivate ? `peer${i % PRIVATE_PAIRS}` : undefined,
         command: "PRIVMSG",
         text: `benchmark message number ${i} with a little padding to look like chat`,
       })
@@ -105,7 +109,9 @@ try {
   for (let q = 0; q < queries; q++) {
     const p = random(PRIVATE_PAIRS);
     privateSamples.push(
-      time(() => history.query([`peer${p}`, `nick${p}`], { kind: "latest" }, LIMIT)),
+      time(() =>
+        history.query({ account: `nick${p}`, partner: `peer${p}` }, { kind: "latest" }, LIMIT)
+      ),
     );
   }
   rows["query private latest"] = summarize(privateSamples);
@@ -114,7 +120,9 @@ try {
   for (let q = 0; q < queries; q++) {
     const n = random(PRIVATE_PAIRS);
     targetSamples.push(
-      time(() => history.targets(`nick${n}`, channelNames, start, start + messages, LIMIT)),
+      time(() =>
+        history.targets({ account: `nick${n}` }, channelNames, start, start + messages, LIMIT)
+      ),
     );
   }
   rows["targets"] = summarize(targetSamples);

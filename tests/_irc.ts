@@ -43,6 +43,7 @@ export class IrcTestClient {
   #cursor = 0;
   #listeners = new Set<() => void>();
   #encoder = new TextEncoder();
+  #replies = 0;
 
   private constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -206,6 +207,26 @@ export class IrcTestClient {
       found.push(await this.waitFor(match, Math.max(1, deadline - Date.now())));
     }
     return found;
+  }
+
+  /**
+   * Sends `line`, then a PING, and returns the lines that came before its PONG: the whole
+   * answer to a command whose reply has no end of its own, or may be empty.
+   *
+   * @param line The command.
+   * @param timeoutMs How long to wait for the PONG.
+   * @returns The lines in between, in order.
+   */
+  async reply(line: string, timeoutMs = 10_000): Promise<Received[]> {
+    const token = `reply-${++this.#replies}`;
+    await this.send(`${line}\r\nPING ${token}`);
+    const lines: Received[] = [];
+    await this.waitFor((m) => {
+      if (m.command === "PONG" && m.params.at(-1) === token) return true;
+      lines.push(m);
+      return false;
+    }, timeoutMs);
+    return lines;
   }
 
   /** Closes the socket (idempotent) and waits for the reader to stop. */

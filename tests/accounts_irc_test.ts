@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
 import IRC from "irc-framework";
-import { IrcTestClient, outsideAddress, withServer } from "./_irc.ts";
+import { IrcTestClient, outsideAddress, type Received, withServer } from "./_irc.ts";
 import { makeTestCertificate } from "./_tls.ts";
 import type { ChatServer, ServerOptions } from "../src/server/server.ts";
 
@@ -9,19 +11,23 @@ const PASSWORD = "correct horse battery";
 /** A server with a temporary data directory (accounts and history), removed after. */
 async function withAccounts(
   options: ServerOptions,
-  body: (server: ChatServer) => Promise<void>,
+  body: (server: ChatServer, dataDir: string) => Promise<void>,
 ): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "shmooze-accounts-irc-test-" });
   try {
-    await withServer({ dataDir, ...options }, body);
+    await withServer({ dataDir, ...options }, (server) => body(server, dataDir));
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
 }
 
 /** Registers `nick` as an account over a fresh connection and returns the logged-in client. */
-async function registeredUser(port: number, nick: string): Promise<IrcTestClient> {
-  const client = await IrcTestClient.register(port, nick);
+async function registeredUser(
+  port: number,
+  nick: string,
+  caps: string[] = [],
+): Promise<IrcTestClient> {
+  const client = await IrcTestClient.register(port, nick, { caps });
   await client.send(`REGISTER * * :${PASSWORD}`);
   await client.waitFor((m) => m.command === "REGISTER" && m.params[0] === "SUCCESS");
   await client.waitFor("900");
@@ -263,5 +269,110 @@ Deno.test("irc-framework logs in with SASL PLAIN and keeps its registered nick",
       client.quit("done");
       await closed;
     }
+  });
+});
+
+const WINDOW = "timestamp=2000-01-01T00:00:00.000Z timestamp=2100-01-01T00:00:00.000Z";
+
+/** The texts of the messages in a CHATHISTORY answer. */
+function replayed(lines: Received[]): string[] {
+  return lines.filter((m) => m.command === "PRIVMSG" || m.command === "NOTICE")
+    .map((m) => m.params[1]);
+}
+
+/** The targets in a CHATHISTORY TARGETS answer. */
+function targetsIn(lines: Received[]): string[] {
+  return lines.filter((m) => m.command === "CHATHISTORY").map((m) => m.params[1]);
+}
+
+Deno.test("Whoever takes a free nick and registers it reads none of its previous holder's private history", async () => {
+  await withAccounts({}, async (server) => {
+    await using bob = await registeredUser(server.port, "bob", ["batch"]);
+    const carol = await IrcTestClient.register(server.port, "carol");
+    await carol.send("PRIVMSG bob :carol to bob");
+    await bob.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === "carol to bob");
+    await bob.send("PRIVMSG carol :bob to carol");
+    await carol.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === "bob to carol");
+    await carol.send("QUIT");
+    await carol.closed;
+
+    await using eve = await registeredUser(server.port, "carol", ["batch"]);
+    const stolen = await eve.reply("CHATHISTORY LATEST bob * 10");
+    assert.deepEqual(stolen.map((m) => m.command), ["BATCH", "BATCH"], "an empty batch");
+    assert.deepEqual(targetsIn(await eve.reply(`CHATHISTORY TARGETS ${WINDOW} 10`)), []);
+    assert.ok(
+      !eve.lines.some((m) => m.params.some((p) => p.endsWith("to bob") || p.endsWith("to carol"))),
+    );
+
+    // bob's side of the conversation is his account's: he still reads all of it.
+    assert.deepEqual(replayed(await bob.reply("CHATHISTORY LATEST carol * 10")), [
+      "carol to bob",
+      "bob to carol",
+    ]);
+    assert.deepEqual(targetsIn(await bob.reply(`CHATHISTORY TARGETS ${WINDOW} 10`)), ["carol"]);
+  });
+});
+
+Deno.test("A logged-in user reads their private history under another nick; not logged in, none", async () => {
+  await withAccounts({}, async (server) => {
+    const ann = await registeredUser(server.port, "ann");
+    await using bob = await IrcTestClient.register(server.port, "bob");
+    await bob.send("PRIVMSG ann :hi ann");
+    await ann.waitFor("PRIVMSG");
+    await ann.send("NICK ann_");
+    await ann.waitFor("NICK");
+    await ann.send("PRIVMSG bob :hi bob, ann here");
+    await bob.waitFor("PRIVMSG");
+    assert.deepEqual(replayed(await ann.reply("CHATHISTORY LATEST bob * 10")), [
+      "hi ann",
+      "hi bob, ann here",
+    ]);
+    assert.deepEqual(targetsIn(await ann.reply(`CHATHISTORY TARGETS ${WINDOW} 10`)), ["bob"]);
+    await ann.send("QUIT");
+    await ann.closed;
+
+    await using anon = await IrcTestClient.register(server.port, "annie");
+    const refused = await anon.reply("CHATHISTORY LATEST bob * 10");
+    assert.deepEqual(refused.map((m) => m.params.slice(0, 2)), [[
+      "CHATHISTORY",
+      "ACCOUNT_REQUIRED",
+    ]]);
+    assert.deepEqual(await anon.reply(`CHATHISTORY TARGETS ${WINDOW} 10`).then(targetsIn), []);
+
+    await using back = await IrcTestClient.connect(server.port);
+    assert.equal((await saslLogin(back, "ann", PASSWORD)).command, "900");
+    await back.send("CAP END");
+    await back.waitFor("001");
+    assert.deepEqual(replayed(await back.reply("CHATHISTORY LATEST bob * 10")), [
+      "hi ann",
+      "hi bob, ann here",
+    ]);
+  });
+});
+
+Deno.test("An account deleted and registered again by someone else reads none of the old account's private history", async () => {
+  await withAccounts({}, async (server, dataDir) => {
+    const ann = await registeredUser(server.port, "ann");
+    await using bob = await IrcTestClient.register(server.port, "bob");
+    await bob.send("PRIVMSG ann :for the first ann");
+    await ann.waitFor("PRIVMSG");
+    await ann.send("QUIT");
+    await ann.closed;
+    // The operator deletes the account by hand; its name is free to register again.
+    const accounts = new DatabaseSync(join(dataDir, "accounts.sqlite"));
+    try {
+      accounts.exec("DELETE FROM accounts WHERE key = 'ann'");
+    } finally {
+      accounts.close();
+    }
+    await using eve = await registeredUser(server.port, "ann");
+    const lines = await eve.reply("CHATHISTORY LATEST bob * 10");
+    assert.deepEqual(lines.map((m) => m.params.slice(0, 2)), [["CHATHISTORY", "NO_MESSAGES"]]);
+    assert.deepEqual(targetsIn(await eve.reply(`CHATHISTORY TARGETS ${WINDOW} 10`)), []);
+    await bob.send("PRIVMSG ann :for the second ann");
+    await eve.waitFor("PRIVMSG");
+    assert.deepEqual(replayed(await eve.reply("CHATHISTORY LATEST bob * 10")), [
+      "for the second ann",
+    ]);
   });
 });

@@ -161,6 +161,42 @@ Deno.test("bridge carries private messages both ways", async () => {
   await stopServe(serve);
 });
 
+Deno.test("a network user can neither take a departed local participant's nick nor read her private history", async () => {
+  await using serve = await startBridged("bridge-private-history");
+  await using ann = await startLocal(serve.room, "ann");
+  await using bob = await IrcTestClient.register(serve.port, "bob");
+  await bob.send("REGISTER * * :correct horse battery");
+  await bob.waitFor("900");
+  await bob.join("#lobby");
+  await bob.send("PRIVMSG ann|local :for ann only");
+  await ann.waitForLine(/\] \*bob@irc\* \(private\) for ann only$/);
+  await ann.writeLine("/msg bob psst, bob");
+  await bob.waitFor(/^:ann\|local!shm@local PRIVMSG bob :psst, bob$/);
+  await ann.writeLine("/quit");
+  await bob.waitFor(/^:ann\|local!shm@local QUIT /);
+  assert.equal((await ann.done).code, 0);
+
+  // A |local nick is the bridge's alone: eve cannot take ann's.
+  await using eve = await IrcTestClient.connect(serve.port);
+  await eve.send("NICK ann|local");
+  await eve.waitFor("432");
+  await eve.register("eve");
+  await eve.send("REGISTER * * :another long password");
+  await eve.waitFor("900");
+  const stolen = await eve.reply("CHATHISTORY LATEST bob * 10");
+  assert.deepEqual(stolen.map((m) => m.params.slice(0, 2)), [["CHATHISTORY", "NO_MESSAGES"]]);
+  const window = "timestamp=2000-01-01T00:00:00.000Z timestamp=2100-01-01T00:00:00.000Z";
+  const targets = await eve.reply(`CHATHISTORY TARGETS ${window} 10`);
+  assert.ok(!targets.some((m) => m.command === "CHATHISTORY"), "eve sees whom ann talked with");
+  // What ann and bob said is bob's account's, and bob still reads it.
+  const his = await bob.reply("CHATHISTORY LATEST ann|local * 10");
+  assert.deepEqual(his.filter((m) => m.command === "PRIVMSG").map((m) => m.params[1]), [
+    "for ann only",
+    "psst, bob",
+  ]);
+  await stopServe(serve);
+});
+
 Deno.test("bridge shows network joins and /me in the room and splits long local lines", async () => {
   await using serve = await startBridged("bridge-events");
   await using ann = await startLocal(serve.room, "ann");

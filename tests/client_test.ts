@@ -221,7 +221,7 @@ testWith(
     // shmooze serves private history only to a logged-in account owner, which this client
     // does not log in as: the refusal must read clearly.
     await bob.writeLine(`/history ${annNick}`);
-    await bob.waitForLine(/error: CHATHISTORY ACCOUNT_REQUIRED: \w.*registered nick/);
+    await bob.waitForLine(/error: CHATHISTORY ACCOUNT_REQUIRED: \w.*log in to read yours/);
     await finish(ann);
     await finish(bob);
   },

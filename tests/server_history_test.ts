@@ -159,3 +159,39 @@ Deno.test("serve keeps every echoed message across a kill -9 restart", async () 
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("an empty CHATHISTORY answer is an empty batch with batch, and a NOTE without", async () => {
+  await withHistoryServer(async (port) => {
+    await using batched = await IrcTestClient.register(port, "ann", { caps: CAPS });
+    await using plain = await IrcTestClient.register(port, "bob", { caps: ["draft/chathistory"] });
+    await batched.join("#quiet");
+    await plain.join("#quiet");
+    await batched.waitFor((m) => m.command === "JOIN" && m.source!.startsWith("bob!"));
+    const window = "timestamp=2000-01-01T00:00:00.000Z timestamp=2100-01-01T00:00:00.000Z";
+    const shape = (lines: Received[]) =>
+      lines.map((m) => [m.command, ...m.params.map((p) => p.replace(/^([+-])h\w+$/, "$1id"))]);
+
+    assert.deepEqual(shape(await batched.reply("CHATHISTORY LATEST #quiet * 10")), [
+      ["BATCH", "+id", "chathistory", "#quiet"],
+      ["BATCH", "-id"],
+    ]);
+    assert.deepEqual(shape(await batched.reply(`CHATHISTORY TARGETS ${window} 10`)), [
+      ["BATCH", "+id", "draft/chathistory-targets"],
+      ["BATCH", "-id"],
+    ]);
+    assert.deepEqual(shape(await plain.reply("CHATHISTORY LATEST #Quiet * 10")), [
+      ["NOTE", "CHATHISTORY", "NO_MESSAGES", "LATEST", "#quiet", "No messages to send"],
+    ]);
+    assert.deepEqual(shape(await plain.reply(`CHATHISTORY TARGETS ${window} 10`)), [
+      ["NOTE", "CHATHISTORY", "NO_MESSAGES", "TARGETS", "*", "No messages to send"],
+    ]);
+
+    // A non-empty answer without batch is just the messages.
+    await batched.send("PRIVMSG #quiet :not quiet now");
+    await plain.waitFor("PRIVMSG");
+    const replayed = await plain.reply("CHATHISTORY LATEST #quiet * 10");
+    assert.deepEqual(replayed.map((m) => [m.command, ...m.params]), [
+      ["PRIVMSG", "#quiet", "not quiet now"],
+    ]);
+  });
+});

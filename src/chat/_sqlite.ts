@@ -66,23 +66,37 @@ export function openPrivateDatabase(
 }
 
 /**
- * Creates the schema in a new database (`user_version` 0), or checks that an existing one is
- * not newer than `version`.
+ * Brings a database to schema `version` in one transaction: a new one (`user_version` 0) gets
+ * `schema`; an older one runs the migration steps from its version up, `migrations[n - 1]`
+ * taking version n to n + 1. A database newer than `version` is refused, and so is one this
+ * code has no steps for; either way nothing is changed.
  *
  * @param db The open database.
  * @param path Its path, for the error message.
  * @param what What it holds ("history", "accounts").
- * @param schema SQL that creates the schema and sets `PRAGMA user_version` to `version`.
+ * @param schema SQL that creates the whole current schema.
  * @param version The schema version this code writes.
- * @throws Error when the database was written by a newer shmooze.
+ * @param migrations SQL steps from version 1 up: `migrations[n - 1]` turns version n into
+ *   n + 1, so there are `version - 1` of them. @default {[]}
+ * @throws Error when the database was written by a newer shmooze, a step is missing, or a
+ *   step fails (then the database keeps its old version and contents).
  *
- * @example
+ * @example Create a schema, then migrate it to version 2
  * ```ts
+ * import assert from "node:assert/strict";
  * import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
  * const dir = Deno.makeTempDirSync();
  * const { db, path } = openPrivateDatabase(dir, "notes.sqlite", "notes");
- * migrateSchema(db, path, "notes", "CREATE TABLE notes (text TEXT); PRAGMA user_version = 1;", 1);
- * console.log(db.prepare("PRAGMA user_version").get()); // { user_version: 1 }
+ * migrateSchema(db, path, "notes", "CREATE TABLE notes (text TEXT);", 1);
+ * db.exec("INSERT INTO notes VALUES ('kept')");
+ * migrateSchema(db, path, "notes", "CREATE TABLE notes (text TEXT, time INTEGER);", 2, [
+ *   "ALTER TABLE notes ADD COLUMN time INTEGER;",
+ * ]);
+ * assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, 2);
+ * assert.deepEqual({ ...db.prepare("SELECT text, time FROM notes").get() }, {
+ *   text: "kept",
+ *   time: null,
+ * });
  * db.close();
  * Deno.removeSync(dir, { recursive: true });
  * ```
@@ -93,8 +107,10 @@ export function migrateSchema(
   what: string,
   schema: string,
   version: number,
+  migrations: readonly string[] = [],
 ): void {
-  const found = db.prepare("PRAGMA user_version").get()!.user_version as number;
+  const userVersion = () => db.prepare("PRAGMA user_version").get()!.user_version as number;
+  const found = userVersion();
   if (found > version) {
     throw new Error(
       `Cannot open ${what} database "${path}": it has schema version ${found}, newer than the ${version} this shmooze understands; upgrade shmooze or use another --data directory`,
@@ -103,9 +119,25 @@ export function migrateSchema(
   if (found === version) return;
   db.exec("BEGIN IMMEDIATE");
   try {
-    // Another process may have created the schema while this one waited for the lock.
-    const current = db.prepare("PRAGMA user_version").get()!.user_version as number;
-    if (current === 0) db.exec(schema);
+    // Another process may have created or migrated the schema while this one waited.
+    const current = userVersion();
+    if (current === 0) {
+      db.exec(schema);
+    } else {
+      for (let from = current; from < version; from++) {
+        const step = migrations[from - 1];
+        if (step === undefined) {
+          throw new Error(
+            `Cannot open ${what} database "${path}": this shmooze has no migration from schema version ${from} to ${
+              from + 1
+            }`,
+          );
+        }
+        db.exec(step);
+      }
+    }
+    // Inside the transaction: a failed step leaves the old version with the old contents.
+    db.exec(`PRAGMA user_version = ${version}`);
     db.exec("COMMIT");
   } catch (error) {
     db.exec("ROLLBACK");

@@ -2,9 +2,12 @@
  * Message history in embedded SQLite (`node:sqlite`, WAL): every channel and private message
  * the server accepted, served back with IRCv3 `draft/chathistory` semantics.
  *
- * Messages are ordered by `id`, the order the server accepted (and fanned out) them; a
- * timestamp anchor is first turned into an `id` bound through the `(conversation, time)`
- * index, so every selector ends as one range scan of the `(conversation, id)` index. That
+ * Messages are ordered by `id`, the order the server accepted (and fanned out) them. A
+ * channel's messages are found through the `(conversation, id)` index; a private message
+ * belongs to the accounts its sender and recipient were logged in to when it was sent (none,
+ * for a party without one), and is found through `private_index (owner, partner, id)`, one row
+ * per owning account. A timestamp anchor is first turned into an `id` bound through the
+ * `time` index, so every selector ends as one range scan of one of those two indexes. That
  * conversion assumes times rise with ids, true while the server stamps messages with its own
  * clock; if the clock steps back, a timestamp anchor lands near, not exactly at, its place.
  *
@@ -35,6 +38,39 @@ export interface HistoryRecord {
   text: string;
 }
 
+/** A message to store: a {@link HistoryRecord} without its `id`, with the accounts that own it. */
+export interface HistoryEntry extends Omit<HistoryRecord, "id"> {
+  /**
+   * The account the sender was logged in to, if any: a private message belongs to it. Ignored
+   * for a channel message.
+   */
+  senderAccount?: string;
+  /**
+   * The account the recipient was logged in to, if any: a private message belongs to it too.
+   * Ignored for a channel message.
+   */
+  targetAccount?: string;
+}
+
+/** An account whose private history is read. */
+export interface HistoryOwner {
+  /** The account's name, any case. */
+  account: string;
+  /**
+   * When the account was created, ms since the epoch. Private messages stored before it
+   * belong to an earlier account of the same name (one that was deleted and registered
+   * again) and are never returned.
+   * @default {0}
+   */
+  since?: number;
+}
+
+/** One account's side of a private conversation: what it sent to and received from `partner`. */
+export interface PrivateConversation extends HistoryOwner {
+  /** The other party's nick when each message was sent, any case. */
+  partner: string;
+}
+
 /** A point in a conversation: a stored message's `msgid`, or a time in ms since the epoch. */
 export type HistoryAnchor = { msgid: string } | { time: number };
 
@@ -61,24 +97,40 @@ export interface HistoryOptions {
    * Group appends into one transaction that {@link HistoryStore.commit} ends, instead of
    * committing each append: a busy server then writes the WAL once per flush of its
    * clients, not once per message. What is appended but not yet committed is lost if the
-   * process dies, so the caller commits before anyone is shown those messages.
+   * process dies (or the commit fails), so the caller commits before anyone is shown those
+   * messages, and queries do not return them until then.
    * @default {false}
    */
   deferCommit?: boolean;
 }
 
 /** The schema this code writes; `PRAGMA user_version` of a database it created. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Channel prefixes; a nick can never start with one (RFC 2812 §2.3.1). */
 const CHANNEL_PREFIXES = "#&+!";
 /**
- * Joins the two nicks of a private conversation key. No nick or channel contains a space,
- * and no nick starts with a channel prefix, so a pair key never equals a channel key.
+ * The `conv` of every private message. No channel key is empty, so a channel query never
+ * finds a private message; only its owners' `private_index` rows lead to it.
  */
-const PAIR_SEPARATOR = " ";
+const PRIVATE_CONV = "";
 /** An `id` above every stored one, for an open upper bound. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Who may read a private message: one row per owning account (folded), with the other party's
+ * folded nick at send time. `(owner, partner, id)` is one account's side of one conversation
+ * in order; `id` finds the rows of a message being pruned.
+ */
+const PRIVATE_INDEX = `
+CREATE TABLE private_index (
+  owner   TEXT    NOT NULL,
+  partner TEXT    NOT NULL,
+  id      INTEGER NOT NULL,
+  PRIMARY KEY (owner, partner, id)
+) WITHOUT ROWID;
+CREATE INDEX private_index_id ON private_index (id);
+`;
 
 const SCHEMA = `
 CREATE TABLE messages (
@@ -93,64 +145,104 @@ CREATE TABLE messages (
   text        TEXT    NOT NULL
 );
 CREATE INDEX messages_conv_id ON messages (conv, id);
-CREATE INDEX messages_conv_time ON messages (conv, time);
 CREATE INDEX messages_time ON messages (time);
-CREATE TABLE private_conversations (
-  conv TEXT PRIMARY KEY,
-  a    TEXT NOT NULL,
-  b    TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX private_conversations_a ON private_conversations (a);
-CREATE INDEX private_conversations_b ON private_conversations (b);
-PRAGMA user_version = ${SCHEMA_VERSION};
+${PRIVATE_INDEX}
 `;
 
+/**
+ * `migrations[n - 1]` turns schema version n into n + 1 (see `migrateSchema`).
+ *
+ * 1 → 2: private history belongs to accounts. Version 1 keyed a private conversation by the
+ * two nicks (two nicks joined by a space, which no channel name has) and served it to whoever
+ * held one of them with that account name; it knew no accounts, so its private messages get
+ * no owner: nobody can read them any more, and retention prunes them as before. Timestamp
+ * anchors now go through the `time` index, so `(conv, time)` goes.
+ */
+const MIGRATIONS = [
+  `${PRIVATE_INDEX}
+UPDATE messages SET conv = '${PRIVATE_CONV}' WHERE instr(conv, ' ') > 0;
+DROP TABLE private_conversations;
+DROP INDEX messages_conv_time;
+`,
+];
+
 const COLUMNS = "id, msgid, time, sender, sender_mask, target, command, text";
+const PRIVATE_COLUMNS = COLUMNS.split(", ").map((column) => `m.${column}`).join(", ");
 
 /** The prepared statements, prepared once per open store. */
 function prepareStatements(db: DatabaseSync) {
+  // The private ranges walk private_index and fetch each message by its id: CROSS JOIN keeps
+  // SQLite from starting at messages.
+  const privateRange = (columns: string, order: "" | "DESC", limit: "?" | "1") =>
+    db.prepare(
+      `SELECT ${columns} FROM private_index p CROSS JOIN messages m ON m.id = p.id
+       WHERE p.owner = ? AND p.partner = ? AND p.id > ? AND p.id < ?
+       ORDER BY p.id ${order} LIMIT ${limit}`,
+    );
   return {
     insert: db.prepare(
       `INSERT INTO messages (conv, msgid, time, sender, sender_mask, target, command, text)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    insertPrivate: db.prepare(
-      "INSERT OR IGNORE INTO private_conversations (conv, a, b) VALUES (?, ?, ?)",
+    // OR IGNORE: a message to oneself has the same owner and partner twice.
+    insertOwner: db.prepare(
+      "INSERT OR IGNORE INTO private_index (owner, partner, id) VALUES (?, ?, ?)",
     ),
     byMsgid: db.prepare("SELECT id, conv, time FROM messages WHERE msgid = ?"),
+    isOwned: db.prepare("SELECT 1 FROM private_index WHERE owner = ? AND partner = ? AND id = ?"),
     // ORDER BY time, id follows the index: SQLite ends every index with the rowid.
     firstAtOrAfter: db.prepare(
-      "SELECT id FROM messages WHERE conv = ? AND time >= ? ORDER BY time, id LIMIT 1",
+      "SELECT id FROM messages WHERE time >= ? ORDER BY time, id LIMIT 1",
     ),
     lastAtOrBefore: db.prepare(
-      "SELECT id FROM messages WHERE conv = ? AND time <= ? ORDER BY time DESC, id DESC LIMIT 1",
+      "SELECT id FROM messages WHERE time <= ? ORDER BY time DESC, id DESC LIMIT 1",
     ),
-    rangeAscending: db.prepare(
+    channelAscending: db.prepare(
       `SELECT ${COLUMNS} FROM messages WHERE conv = ? AND id > ? AND id < ? ORDER BY id LIMIT ?`,
     ),
-    rangeDescending: db.prepare(
+    channelDescending: db.prepare(
       `SELECT ${COLUMNS} FROM messages WHERE conv = ? AND id > ? AND id < ?
        ORDER BY id DESC LIMIT ?`,
     ),
-    latestInWindow: db.prepare(
-      `SELECT time, sender, target FROM messages WHERE conv = ? AND time > ? AND time < ?
-       ORDER BY time DESC LIMIT 1`,
+    privateAscending: privateRange(PRIVATE_COLUMNS, "", "?"),
+    privateDescending: privateRange(PRIVATE_COLUMNS, "DESC", "?"),
+    // TARGETS reads one message per conversation: a constant LIMIT and three columns make
+    // that several times faster than the general range (measured with bench/history.ts).
+    channelLatest: db.prepare(
+      `SELECT time, sender, target FROM messages WHERE conv = ? AND id > ? AND id < ?
+       ORDER BY id DESC LIMIT 1`,
     ),
+    privateLatest: privateRange("m.time, m.sender, m.target", "DESC", "1"),
+    // An account's partners, one index seek each (a skip scan): DISTINCT would read every
+    // row the account owns.
     partners: db.prepare(
-      "SELECT conv FROM private_conversations WHERE a = ? UNION SELECT conv FROM private_conversations WHERE b = ?",
+      `WITH RECURSIVE next(partner) AS (
+         SELECT min(partner) FROM private_index WHERE owner = ?1
+         UNION ALL
+         SELECT (SELECT min(partner) FROM private_index WHERE owner = ?1 AND partner > next.partner)
+         FROM next WHERE next.partner IS NOT NULL
+       )
+       SELECT partner FROM next WHERE partner IS NOT NULL`,
     ),
     begin: db.prepare("BEGIN"),
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),
-    prune: db.prepare("DELETE FROM messages WHERE time < ?"),
-    pruneConversations: db.prepare(
-      `DELETE FROM private_conversations
-       WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.conv = private_conversations.conv)`,
+    // Owners first: a crash between the two leaves messages nobody can read, never an owner
+    // row pointing at a later message.
+    pruneOwners: db.prepare(
+      "DELETE FROM private_index WHERE id IN (SELECT id FROM messages WHERE time < ?)",
     ),
+    prune: db.prepare("DELETE FROM messages WHERE time < ?"),
   };
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
+
+/**
+ * Where a query looks: a channel's messages, or one account's side of a private conversation
+ * (only messages after `floor`, an exclusive `id` bound).
+ */
+type Scope = { conv: string } | { owner: string; partner: string; floor: number };
 
 /**
  * The message history of one server, in `<dataDir>/history.sqlite`.
@@ -186,13 +278,18 @@ export class HistoryStore {
   #statements: Statements;
   #retentionMs: number;
   #path: string;
-  #knownPrivate = new Set<string>();
   #closed = false;
   #deferCommit: boolean;
   #inTransaction = false;
   #uncommitted = 0;
   /** Appends SQLite rolled back on its own after a failed statement; the next commit fails. */
   #rolledBack = 0;
+  /**
+   * The id of the batch's first append while a deferred batch is open. Queries stop below
+   * it: this connection would see its own uncommitted rows, and a client must never be shown
+   * a message that the commit may still lose.
+   */
+  #firstUncommitted: number | undefined;
 
   private constructor(db: DatabaseSync, path: string, retentionMs: number, deferCommit: boolean) {
     this.#db = db;
@@ -210,7 +307,8 @@ export class HistoryStore {
    * @param options Retention.
    * @returns The open store.
    * @throws Error if the directory or database cannot be opened, the database is busy, or
-   *   it was written by a newer shmooze (a higher schema version).
+   *   it was written by a newer shmooze (a higher schema version). An older one is migrated
+   *   first, in one transaction (see `MIGRATIONS` for what each step keeps and drops).
    *
    * @example Keep messages forever
    * ```ts
@@ -233,7 +331,7 @@ export class HistoryStore {
     // Chat history is private: the directory 0700, the file 0600 (see _sqlite.ts).
     const { db, path } = openPrivateDatabase(dataDir, "history.sqlite", "history");
     try {
-      migrateSchema(db, path, "history", SCHEMA, SCHEMA_VERSION);
+      migrateSchema(db, path, "history", SCHEMA, SCHEMA_VERSION, MIGRATIONS);
       const store = new HistoryStore(db, path, retentionMs, options.deferCommit ?? false);
       store.prune();
       return store;
@@ -250,14 +348,17 @@ export class HistoryStore {
 
   /**
    * Stores one message. When this returns, the message survives a kill -9 of the process —
-   * with `deferCommit`, once {@link HistoryStore.commit} has returned.
+   * with `deferCommit`, once {@link HistoryStore.commit} has returned. A private message
+   * belongs to `senderAccount` and `targetAccount`, whichever are given; with neither,
+   * nobody can read it back.
    *
-   * @param record The message, without `id`.
+   * @param entry The message, without `id`, with its owners if private.
    * @returns The stored message with its `id`.
    * @throws Error on an empty field, an unknown command, a bad time or a duplicate `msgid`.
    *
-   * @example Store a private message
+   * @example Store a private message that bob's account owns
    * ```ts
+   * import assert from "node:assert/strict";
    * import { HistoryStore } from "./history.ts";
    *
    * const dir = Deno.makeTempDirSync();
@@ -268,17 +369,20 @@ export class HistoryStore {
    *   sender: "ann",
    *   senderMask: "ann!ann@localhost",
    *   target: "bob",
+   *   targetAccount: "bob",
    *   command: "PRIVMSG",
    *   text: "hi bob",
    * });
-   * console.log(stored.id > 0); // true
+   * assert.ok(stored.id > 0);
+   * const mine = history.query({ account: "bob", partner: "ann" }, { kind: "latest" }, 10);
+   * assert.deepEqual(mine.map((m) => m.text), ["hi bob"]);
    * history.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```
    */
-  append(record: Omit<HistoryRecord, "id">): HistoryRecord {
+  append(entry: HistoryEntry): HistoryRecord {
     this.#assertOpen("append to history");
-    const { msgid, time, sender, senderMask, target, command, text } = record;
+    const { msgid, time, sender, senderMask, target, command, text } = entry;
     checkName("append to history", "sender", sender);
     checkName("append to history", "target", target);
     if (msgid === "") throw new Error("Cannot append to history: the msgid is empty");
@@ -296,23 +400,51 @@ export class HistoryStore {
       );
     }
     const channel = isChannel(target);
-    const conv = channel ? foldCase(target) : privateKey(sender, target);
+    const owners: [owner: string, partner: string][] = [];
+    if (!channel) {
+      const { senderAccount, targetAccount } = entry;
+      if (senderAccount !== undefined) {
+        checkName("append to history", "sender account", senderAccount);
+        owners.push([foldCase(senderAccount), foldCase(target)]);
+      }
+      if (targetAccount !== undefined) {
+        checkName("append to history", "target account", targetAccount);
+        owners.push([foldCase(targetAccount), foldCase(sender)]);
+      }
+    }
+    // A message and its owners are stored together or not at all: outside a deferred batch
+    // that takes a transaction of its own.
+    const ownTransaction = !this.#deferCommit && owners.length > 0;
     let id: number;
     try {
       if (this.#deferCommit && !this.#inTransaction) {
         this.#statements.begin.run();
         this.#inTransaction = true;
       }
-      if (!channel && !this.#knownPrivate.has(conv)) {
-        const [a, b] = conv.split(PAIR_SEPARATOR);
-        this.#statements.insertPrivate.run(conv, a, b);
-        this.#knownPrivate.add(conv);
+      if (ownTransaction) this.#statements.begin.run();
+      try {
+        id = Number(
+          this.#statements.insert.run(
+            channel ? foldCase(target) : PRIVATE_CONV,
+            msgid,
+            time,
+            sender,
+            senderMask,
+            target,
+            command,
+            text,
+          ).lastInsertRowid,
+        );
+        for (const [owner, partner] of owners) this.#statements.insertOwner.run(owner, partner, id);
+        if (ownTransaction) this.#statements.commit.run();
+      } catch (error) {
+        if (ownTransaction) this.#rollback();
+        throw error;
       }
-      id = Number(
-        this.#statements.insert.run(conv, msgid, time, sender, senderMask, target, command, text)
-          .lastInsertRowid,
-      );
-      if (this.#deferCommit) this.#uncommitted++;
+      if (this.#deferCommit) {
+        this.#uncommitted++;
+        this.#firstUncommitted ??= id;
+      }
     } catch (error) {
       // Some errors (a full disk, I/O) make SQLite roll the whole transaction back: the
       // batch's earlier appends are gone too, and the next commit must say so.
@@ -320,6 +452,7 @@ export class HistoryStore {
         this.#inTransaction = false;
         this.#rolledBack += this.#uncommitted;
         this.#uncommitted = 0;
+        this.#firstUncommitted = undefined;
       }
       const message = (error as Error).message;
       throw new Error(
@@ -343,11 +476,12 @@ export class HistoryStore {
    * - `between`: messages strictly between the anchors, counted from `start`; when `start` is
    *   later than `end`, the `limit` nearest `start` going backwards.
    *
-   * @param conversation A channel name, or the two nicks of a private conversation (either order).
+   * @param conversation A channel name, or one account's side of a private conversation.
    * @param selector Which messages.
    * @param limit The most messages to return, at least 1.
    * @returns The messages, oldest first.
-   * @throws Error on a limit below 1, an empty name, or a string that is not a channel.
+   * @throws Error on a limit below 1, an empty name, a string that is not a channel, or a
+   *   partner that is not a nick.
    *
    * @example Page backwards through a channel
    * ```ts
@@ -373,54 +507,55 @@ export class HistoryStore {
    * ```
    */
   query(
-    conversation: string | [string, string],
+    conversation: string | PrivateConversation,
     selector: HistorySelector,
     limit: number,
   ): HistoryRecord[] {
     this.#assertOpen("query history");
     checkLimit("query history", limit);
-    const conv = conversationKey(conversation);
+    const scope = this.#scope(conversation);
     switch (selector.kind) {
       case "latest": {
-        const lower = selector.after ? this.#idAfter(conv, selector.after) : 0;
+        const lower = selector.after ? this.#idAfter(scope, selector.after) : 0;
         if (lower === undefined) return [];
-        return this.#descending(conv, lower, NO_UPPER_BOUND, limit);
+        return this.#descending(scope, lower, NO_UPPER_BOUND, limit);
       }
       case "before": {
-        const upper = this.#idBefore(conv, selector.anchor);
+        const upper = this.#idBefore(scope, selector.anchor);
         if (upper === undefined) return [];
-        return this.#descending(conv, 0, upper, limit);
+        return this.#descending(scope, 0, upper, limit);
       }
       case "after": {
-        const lower = this.#idAfter(conv, selector.anchor);
+        const lower = this.#idAfter(scope, selector.anchor);
         if (lower === undefined) return [];
-        return this.#ascending(conv, lower, NO_UPPER_BOUND, limit);
+        return this.#ascending(scope, lower, NO_UPPER_BOUND, limit);
       }
       case "around":
-        return this.#around(conv, selector.anchor, limit);
+        return this.#around(scope, selector.anchor, limit);
       case "between":
-        return this.#between(conv, selector.start, selector.end, limit);
+        return this.#between(scope, selector.start, selector.end, limit);
     }
   }
 
   /**
-   * Lists the conversations of `nick` active strictly between `from` and `to`, as
-   * `CHATHISTORY TARGETS` does: the channels among `channels`, and every nick `nick` has
-   * exchanged private messages with. Each comes with the time of its latest message in the
-   * window. When `from` is later than `to`, the window is read backwards from `from`, so
-   * `limit` keeps the conversations nearest `from`.
+   * Lists the conversations active strictly between `from` and `to`, as `CHATHISTORY
+   * TARGETS` does: the channels among `channels`, and every nick `owner` has private history
+   * with. Each comes with the time of its latest message in the window. When `from` is later
+   * than `to`, the window is read backwards from `from`, so `limit` keeps the conversations
+   * nearest `from`.
    *
-   * @param nick Whose private conversations to include.
-   * @param channels The channels to include (typically those `nick` is in).
+   * @param owner The account whose private conversations to include; none for channels only.
+   * @param channels The channels to include (typically those the asker is in).
    * @param from One end of the window, ms since the epoch.
    * @param to The other end of the window, ms since the epoch.
    * @param limit The most conversations to return, at least 1.
    * @returns `{ target, latest }` ordered by `latest`, oldest first; `target` is the channel
-   *   as given in `channels`, or the partner's nick as last seen.
+   *   as given in `channels`, or the partner's nick as spelled in the latest message.
    * @throws Error on a limit below 1 or an empty name.
    *
-   * @example Find who ann talked with
+   * @example Find who ann's account talked with
    * ```ts
+   * import assert from "node:assert/strict";
    * import { HistoryStore } from "./history.ts";
    *
    * const dir = Deno.makeTempDirSync();
@@ -431,16 +566,20 @@ export class HistoryStore {
    *   sender: "bob",
    *   senderMask: "bob!bob@localhost",
    *   target: "ann",
+   *   targetAccount: "ann",
    *   command: "PRIVMSG",
    *   text: "hi ann",
    * });
-   * console.log(history.targets("ann", ["#lobby"], 0, 10_000, 10)); // [ { target: "bob", latest: 5000 } ]
+   * assert.deepEqual(history.targets({ account: "ann" }, ["#lobby"], 0, 10_000, 10), [
+   *   { target: "bob", latest: 5000 },
+   * ]);
+   * assert.deepEqual(history.targets(undefined, ["#lobby"], 0, 10_000, 10), []);
    * history.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```
    */
   targets(
-    nick: string,
+    owner: HistoryOwner | undefined,
     channels: string[],
     from: number,
     to: number,
@@ -448,23 +587,30 @@ export class HistoryStore {
   ): { target: string; latest: number }[] {
     this.#assertOpen("list history targets");
     checkLimit("list history targets", limit);
-    checkName("list history targets", "nick", nick);
-    const self = foldCase(nick);
     const [low, high] = from <= to ? [from, to] : [to, from];
+    const lower = this.#idAfterTime(low);
+    const upper = this.#idBeforeTime(high);
     const found = new Map<string, { target: string; latest: number }>();
-    const visit = (conv: string, name?: string) => {
-      if (found.has(conv)) return;
-      const row = this.#statements.latestInWindow.get(conv, low, high);
-      if (!row) return;
-      const target = name ??
-        (foldCase(row.sender as string) === self ? row.target : row.sender) as string;
-      found.set(conv, { target, latest: row.time as number });
-    };
     for (const channel of channels) {
       checkName("list history targets", "channel", channel);
-      visit(foldCase(channel), channel);
+      const conv = foldCase(channel);
+      if (found.has(conv)) continue;
+      const row = this.#statements.channelLatest.get(conv, lower, upper);
+      if (row) found.set(conv, { target: channel, latest: row.time as number });
     }
-    for (const row of this.#statements.partners.iterate(self, self)) visit(row.conv as string);
+    if (owner !== undefined) {
+      const { account, since } = owner;
+      checkName("list history targets", "account", account);
+      const key = foldCase(account);
+      const floor = Math.max(lower, this.#floor(since));
+      for (const { partner } of this.#statements.partners.iterate(key)) {
+        const row = this.#statements.privateLatest.get(key, partner, floor, upper);
+        if (!row) continue;
+        // The partner as spelled in the message: its target if the account sent it.
+        const target = foldCase(row.target as string) === partner ? row.target : row.sender;
+        found.set(partner as string, { target: target as string, latest: row.time as number });
+      }
+    }
     const sorted = [...found.values()].sort((x, y) => x.latest - y.latest);
     return from <= to ? sorted.slice(0, limit) : sorted.slice(-limit);
   }
@@ -489,12 +635,8 @@ export class HistoryStore {
   prune(now: number = Date.now()): number {
     this.#assertOpen("prune history");
     if (this.#retentionMs === 0) return 0;
-    const deleted = Number(this.#statements.prune.run(now - this.#retentionMs).changes);
-    if (deleted > 0) {
-      this.#statements.pruneConversations.run();
-      this.#knownPrivate.clear();
-    }
-    return deleted;
+    this.#statements.pruneOwners.run(now - this.#retentionMs);
+    return Number(this.#statements.prune.run(now - this.#retentionMs).changes);
   }
 
   /**
@@ -555,6 +697,7 @@ export class HistoryStore {
     const count = this.#uncommitted + rolledBack;
     this.#inTransaction = false;
     this.#uncommitted = 0;
+    this.#firstUncommitted = undefined;
     try {
       // All of the batch or none of it (the catch rolls back what is left of it): the caller
       // tells every sender of the batch the same thing.
@@ -563,12 +706,7 @@ export class HistoryStore {
       }
       this.#statements.commit.run();
     } catch (error) {
-      try {
-        this.#statements.rollback.run();
-      } catch {
-        // SQLite already rolled back (as it does after some errors).
-      }
-      this.#knownPrivate.clear();
+      this.#rollback();
       throw new Error(
         `Cannot commit ${count} messages to history in "${this.#path}": ${
           explainSqliteError((error as Error).message)
@@ -583,41 +721,108 @@ export class HistoryStore {
     if (this.#closed) throw new Error(`Cannot ${action}: the history store is closed`);
   }
 
+  #rollback(): void {
+    try {
+      this.#statements.rollback.run();
+    } catch {
+      // SQLite already rolled back (as it does after some errors).
+    }
+  }
+
+  #scope(conversation: string | PrivateConversation): Scope {
+    if (typeof conversation === "string") {
+      checkName("query history", "channel", conversation);
+      if (!isChannel(conversation)) {
+        throw new Error(
+          `Cannot query history: "${conversation}" is not a channel name; pass { account, partner } for a private conversation`,
+        );
+      }
+      return { conv: foldCase(conversation) };
+    }
+    const { account, partner, since } = conversation;
+    checkName("query history", "account", account);
+    checkName("query history", "partner", partner);
+    if (isChannel(partner)) {
+      throw new Error(`Cannot query history: the partner "${partner}" is a channel, not a nick`);
+    }
+    return { owner: foldCase(account), partner: foldCase(partner), floor: this.#floor(since) };
+  }
+
+  /** The exclusive lower `id` bound of what an account created at `since` may read. */
+  #floor(since: number | undefined): number {
+    return since === undefined ? 0 : this.#idAfterTime(checkTime(since) - 1);
+  }
+
   /** The exclusive upper `id` bound of the messages before `anchor`; undefined if unknown. */
-  #idBefore(conv: string, anchor: HistoryAnchor): number | undefined {
-    if ("msgid" in anchor) return this.#msgidPosition(conv, anchor.msgid);
-    const row = this.#statements.firstAtOrAfter.get(conv, checkTime(anchor.time));
-    return row ? row.id as number : NO_UPPER_BOUND;
+  #idBefore(scope: Scope, anchor: HistoryAnchor): number | undefined {
+    if ("msgid" in anchor) return this.#msgidPosition(scope, anchor.msgid);
+    return this.#idBeforeTime(checkTime(anchor.time));
   }
 
   /** The exclusive lower `id` bound of the messages after `anchor`; undefined if unknown. */
-  #idAfter(conv: string, anchor: HistoryAnchor): number | undefined {
-    if ("msgid" in anchor) return this.#msgidPosition(conv, anchor.msgid);
-    const row = this.#statements.lastAtOrBefore.get(conv, checkTime(anchor.time));
+  #idAfter(scope: Scope, anchor: HistoryAnchor): number | undefined {
+    if ("msgid" in anchor) return this.#msgidPosition(scope, anchor.msgid);
+    return this.#idAfterTime(checkTime(anchor.time));
+  }
+
+  /** The exclusive upper `id` bound of the messages sent before `time`. */
+  #idBeforeTime(time: number): number {
+    const row = this.#statements.firstAtOrAfter.get(time);
+    return row ? row.id as number : NO_UPPER_BOUND;
+  }
+
+  /** The exclusive lower `id` bound of the messages sent after `time`. */
+  #idAfterTime(time: number): number {
+    const row = this.#statements.lastAtOrBefore.get(time);
     return row ? row.id as number : 0;
   }
 
-  #msgidPosition(conv: string, msgid: string): number | undefined {
+  /** The `id` of a message in `scope`; undefined if there is none with that msgid there. */
+  #msgidPosition(scope: Scope, msgid: string): number | undefined {
     const row = this.#statements.byMsgid.get(msgid);
-    return row && row.conv === conv ? row.id as number : undefined;
+    if (row === undefined) return undefined;
+    const id = row.id as number;
+    if ("conv" in scope) return row.conv === scope.conv ? id : undefined;
+    const owned = id > scope.floor &&
+      this.#statements.isOwned.get(scope.owner, scope.partner, id) !== undefined;
+    return owned ? id : undefined;
   }
 
-  #ascending(conv: string, lower: number, upper: number, limit: number): HistoryRecord[] {
-    return this.#statements.rangeAscending.all(conv, lower, upper, limit).map(toRecord);
+  #ascending(scope: Scope, lower: number, upper: number, limit: number): HistoryRecord[] {
+    upper = Math.min(upper, this.#firstUncommitted ?? NO_UPPER_BOUND);
+    const rows = "conv" in scope
+      ? this.#statements.channelAscending.all(scope.conv, lower, upper, limit)
+      : this.#statements.privateAscending.all(
+        scope.owner,
+        scope.partner,
+        Math.max(lower, scope.floor),
+        upper,
+        limit,
+      );
+    return rows.map(toRecord);
   }
 
-  #descending(conv: string, lower: number, upper: number, limit: number): HistoryRecord[] {
-    return this.#statements.rangeDescending.all(conv, lower, upper, limit).map(toRecord)
-      .reverse();
+  #descending(scope: Scope, lower: number, upper: number, limit: number): HistoryRecord[] {
+    upper = Math.min(upper, this.#firstUncommitted ?? NO_UPPER_BOUND);
+    const rows = "conv" in scope
+      ? this.#statements.channelDescending.all(scope.conv, lower, upper, limit)
+      : this.#statements.privateDescending.all(
+        scope.owner,
+        scope.partner,
+        Math.max(lower, scope.floor),
+        upper,
+        limit,
+      );
+    return rows.map(toRecord).reverse();
   }
 
-  #around(conv: string, anchor: HistoryAnchor, limit: number): HistoryRecord[] {
+  #around(scope: Scope, anchor: HistoryAnchor, limit: number): HistoryRecord[] {
     // Split at the anchor: a msgid anchor starts the later side, a time anchor falls
     // between the messages before it and those at or after it.
-    const split = this.#idBefore(conv, anchor);
+    const split = this.#idBefore(scope, anchor);
     if (split === undefined) return [];
-    const earlier = this.#descending(conv, 0, split, limit);
-    const later = this.#ascending(conv, split - 1, NO_UPPER_BOUND, limit);
+    const earlier = this.#descending(scope, 0, split, limit);
+    const later = this.#ascending(scope, split - 1, NO_UPPER_BOUND, limit);
     const takeEarlier = Math.min(
       earlier.length,
       Math.max(Math.floor(limit / 2), limit - later.length),
@@ -627,15 +832,15 @@ export class HistoryStore {
   }
 
   #between(
-    conv: string,
+    scope: Scope,
     start: HistoryAnchor,
     end: HistoryAnchor,
     limit: number,
   ): HistoryRecord[] {
-    const startAfter = this.#idAfter(conv, start);
-    const startBefore = this.#idBefore(conv, start);
-    const endAfter = this.#idAfter(conv, end);
-    const endBefore = this.#idBefore(conv, end);
+    const startAfter = this.#idAfter(scope, start);
+    const startBefore = this.#idBefore(scope, start);
+    const endAfter = this.#idAfter(scope, end);
+    const endBefore = this.#idBefore(scope, end);
     if (
       startAfter === undefined || startBefore === undefined || endAfter === undefined ||
       endBefore === undefined
@@ -644,8 +849,8 @@ export class HistoryStore {
       ? startAfter <= endAfter
       : this.#anchorTime(start) <= this.#anchorTime(end);
     return forwards
-      ? this.#ascending(conv, startAfter, endBefore, limit)
-      : this.#descending(conv, endAfter, startBefore, limit);
+      ? this.#ascending(scope, startAfter, endBefore, limit)
+      : this.#descending(scope, endAfter, startBefore, limit);
   }
 
   /** The anchor's time; a msgid anchor has been checked to exist. */
@@ -712,30 +917,11 @@ function isChannel(name: string): boolean {
   return CHANNEL_PREFIXES.includes(name[0]);
 }
 
-function privateKey(a: string, b: string): string {
-  return [foldCase(a), foldCase(b)].sort().join(PAIR_SEPARATOR);
-}
-
-function conversationKey(conversation: string | [string, string]): string {
-  if (Array.isArray(conversation)) {
-    checkName("query history", "nick", conversation[0]);
-    checkName("query history", "nick", conversation[1]);
-    return privateKey(conversation[0], conversation[1]);
-  }
-  checkName("query history", "channel", conversation);
-  if (!isChannel(conversation)) {
-    throw new Error(
-      `Cannot query history: "${conversation}" is not a channel name; pass [nick, nick] for a private conversation`,
-    );
-  }
-  return foldCase(conversation);
-}
-
 function checkName(action: string, what: string, value: string): void {
   if (typeof value !== "string" || value === "") {
     throw new Error(`Cannot ${action}: the ${what} is empty`);
   }
-  if (value.includes(PAIR_SEPARATOR)) {
+  if (value.includes(" ")) {
     throw new Error(`Cannot ${action}: the ${what} "${value}" contains a space`);
   }
   checkNoNul(action, what, value);

@@ -291,7 +291,15 @@ export class ChatHub {
       text,
       clientTags,
     });
-    return this.#store(member.nick, event, () => this.#fanOut(member, event, route));
+    return this.#store(
+      {
+        sender: member.nick,
+        senderAccount: member.account,
+        targetAccount: route.recipient?.account,
+      },
+      event,
+      () => this.#fanOut(member, event, route),
+    );
   }
 
   /**
@@ -332,7 +340,7 @@ export class ChatHub {
       target: lobby.name,
       text,
     });
-    return this.#store(SERVER_NICK, event, () => this.#publish(lobby, event));
+    return this.#store({ sender: SERVER_NICK }, event, () => this.#publish(lobby, event));
   }
 
   /**
@@ -398,10 +406,11 @@ export class ChatHub {
    * there is no history. Resolves with the event, or `unavailable` when it was not stored.
    */
   #store(
-    sender: string,
+    who: { sender: string; senderAccount?: string; targetAccount?: string },
     event: ChatEvent,
     fanOut: () => void,
   ): Promise<ChatEvent | "unavailable"> {
+    const { sender, senderAccount, targetAccount } = who;
     const record: RecentMessage = {
       msgid: event.msgid,
       time: event.time,
@@ -417,7 +426,8 @@ export class ChatHub {
       return Promise.resolve(event);
     }
     try {
-      history.append({ ...record, senderMask: event.source });
+      // A private message belongs to the accounts of its two parties, never to their nicks.
+      history.append({ ...record, senderMask: event.source, senderAccount, targetAccount });
     } catch (error) {
       this.storeFailures++;
       log.error("History could not store a message from {sender}; it was not sent: {error}", {

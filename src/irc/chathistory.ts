@@ -2,17 +2,23 @@
  * IRCv3 `draft/chathistory`: the CHATHISTORY command (LATEST, BEFORE, AFTER, AROUND,
  * BETWEEN, TARGETS), answered from the history store inside a `chathistory` batch.
  *
- * Only members of a channel may read its history. A private conversation is always the one
- * between the asking nick and the target nick, and it is served only to a client logged in
- * to the account of its nick: whoever takes a free nick later cannot read what was said to
- * its previous holder.
+ * Only members of a channel may read its history. Private history belongs to accounts, never
+ * to nicks: a client logged in to an account reads the private messages that account sent or
+ * received while logged in, whatever nick it uses now; a client without an account reads
+ * none. So whoever takes a free nick later, and registers it, reads nothing said to its
+ * previous holder.
  *
  * @module
  */
-import type { HistoryAnchor, HistoryRecord, HistorySelector } from "../chat/history.ts";
+import type {
+  HistoryAnchor,
+  HistoryOwner,
+  HistoryRecord,
+  HistorySelector,
+  PrivateConversation,
+} from "../chat/history.ts";
 import { RateLimiter } from "../chat/rate_limiter.ts";
 import { eventTags } from "./encode.ts";
-import { foldCase } from "../chat/casemap.ts";
 import type { IrcMessage } from "./message.ts";
 import type { IrcSession } from "./session.ts";
 
@@ -97,7 +103,7 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
   const invalidTarget = () =>
     session.fail("CHATHISTORY", "INVALID_TARGET", sub, target, "Messages could not be retrieved");
   const { hub } = session.context;
-  let conversation: string | [string, string];
+  let conversation: string | PrivateConversation;
   let replyTarget = target;
   if (target.startsWith("#")) {
     const channel = hub.channel(target);
@@ -106,16 +112,18 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
     replyTarget = channel.name;
   } else if (target === "*" || target === "" || target.includes(",")) {
     return invalidTarget();
-  } else if (!ownsNick(session)) {
-    return session.fail(
-      "CHATHISTORY",
-      "ACCOUNT_REQUIRED",
-      sub,
-      target,
-      "Private message history is only served to the logged-in owner of a registered nick",
-    );
   } else {
-    conversation = [session.nick, target];
+    const owner = ownerOf(session);
+    if (owner === undefined) {
+      return session.fail(
+        "CHATHISTORY",
+        "ACCOUNT_REQUIRED",
+        sub,
+        target,
+        "Private message history belongs to accounts; log in to read yours",
+      );
+    }
+    conversation = { ...owner, partner: target };
   }
   const history = hub.history;
   let records: HistoryRecord[];
@@ -130,6 +138,9 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
       target,
       "Messages could not be retrieved",
     );
+  }
+  if (records.length === 0 && !session.hasCap("batch")) {
+    return noMessages(session, sub, replyTarget);
   }
   const batch = openBatch(session, "chathistory", replyTarget);
   for (const record of records) {
@@ -170,8 +181,7 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
   let found: { target: string; latest: number }[];
   try {
     if (hub.history === undefined) throw new Error("this server keeps no history");
-    found = hub.history.targets(session.nick, channels, from.time, to.time, limit);
-    if (!ownsNick(session)) found = found.filter(({ target }) => target.startsWith("#"));
+    found = hub.history.targets(ownerOf(session), channels, from.time, to.time, limit);
   } catch {
     return session.fail(
       "CHATHISTORY",
@@ -181,6 +191,7 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
       "Messages could not be retrieved",
     );
   }
+  if (found.length === 0 && !session.hasCap("batch")) return noMessages(session, "TARGETS", "*");
   const batch = openBatch(session, "draft/chathistory-targets");
   for (const { target, latest } of found) {
     session.send({
@@ -192,9 +203,26 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
   closeBatch(session, batch);
 }
 
-/** Whether the client is logged in to the account of its current nick. */
-function ownsNick(session: IrcSession): boolean {
-  return session.account !== undefined && foldCase(session.account) === foldCase(session.nick);
+/**
+ * The account whose private history the client reads, with its creation time: what an
+ * earlier account of the same name owned (one deleted and registered again) stays its own.
+ * None when the client is not logged in, or its account no longer exists.
+ */
+function ownerOf(session: IrcSession): HistoryOwner | undefined {
+  if (session.account === undefined) return undefined;
+  const account = session.context.accounts?.find(session.account);
+  return account && { account: account.name, since: account.createdAt };
+}
+
+/**
+ * Says that an answer is empty to a client without `batch`, which gets no empty batch and
+ * would otherwise get no reply at all: `NOTE CHATHISTORY NO_MESSAGES <sub> <target> :…`.
+ */
+function noMessages(session: IrcSession, sub: string, target: string): void {
+  session.send({
+    command: "NOTE",
+    params: ["CHATHISTORY", "NO_MESSAGES", sub, target, "No messages to send"],
+  });
 }
 
 /** Starts a batch when the client supports them; returns the tag its lines carry. */
