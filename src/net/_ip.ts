@@ -92,3 +92,35 @@ function parseIpv6(text: string): number[] | undefined {
   // The "0" put in place of a dotted tail is replaced by its two groups.
   return tail.length > 0 ? [...parsed.slice(0, 6), ...tail] : parsed;
 }
+
+/**
+ * Writes an IP address the way people read it: dotted IPv4, and IPv6 in the RFC 5952 form
+ * (lower case, the longest run of two or more zero groups as `::`).
+ *
+ * @param ip The parsed address.
+ * @returns Its text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatIp, parseIp } from "./_ip.ts";
+ * assert.equal(formatIp(parseIp("0:0:0:0:0:0:0:1")!), "::1");
+ * assert.equal(formatIp(parseIp("2001:DB8:0:0:1:0:0:1")!), "2001:db8::1:0:0:1");
+ * assert.equal(formatIp(parseIp("127.000.0.1")!), "127.0.0.1");
+ * ```
+ */
+export function formatIp(ip: IpAddress): string {
+  if (ip.family === 4) return ip.bytes.join(".");
+  let best = { start: -1, length: 1 };
+  for (let start = 0; start < 8;) {
+    let end = start;
+    while (end < 8 && ip.groups[end] === 0) end++;
+    if (end - start > best.length) best = { start, length: end - start };
+    start = end === start ? start + 1 : end;
+  }
+  const hex = ip.groups.map((group) => group.toString(16));
+  if (best.start < 0) return hex.join(":");
+  const head = hex.slice(0, best.start).join(":");
+  const tail = hex.slice(best.start + best.length).join(":");
+  return `${head}::${tail}`;
+}
