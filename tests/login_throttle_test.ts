@@ -109,3 +109,15 @@ Deno.test("LoginThrottle forgets a schedule 15 minutes after its last failure", 
   throttle.take("bob", "198.51.100.4", 40 * 60_000);
   assert.equal(throttle.size, 3, "forgotten schedules were swept");
 });
+
+Deno.test("LoginThrottle keeps at most 100,000 schedules of each kind, dropping the oldest", () => {
+  const throttle = new LoginThrottle();
+  for (let i = 0; i < 100_010; i++) {
+    assert.ok(throttle.take(`user${i}`, `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, 0).granted);
+  }
+  assert.equal(throttle.size, 3 * 100_000);
+  // The first ones went: user0 from 10.0.0.0 starts afresh.
+  for (let i = 0; i < 3; i++) throttle.take("user0", "10.0.0.0", 0);
+  const fourth = throttle.take("user0", "10.0.0.0", 0);
+  assert.ok(fourth.granted && fourth.waitMs === 1000);
+});

@@ -80,6 +80,12 @@ interface Schedule {
 
 /** Addresses an account has logged in from remembered per account, most recent kept. */
 const KNOWN_PER_ACCOUNT = 16;
+/**
+ * Schedules kept per kind at most (about 200 bytes each): past it the oldest is dropped, so
+ * a flood of attempts for made-up names from many addresses cannot grow memory without
+ * bound; it can at worst make an early schedule be forgotten.
+ */
+const MAX_SCHEDULES = 100_000;
 
 /**
  * Login attempts' turns, per account and address (all in memory: a restart forgets them).
@@ -126,7 +132,7 @@ export class LoginThrottle {
     this.#knownForMs = options.knownForMs ?? 30 * 24 * 3_600_000;
   }
 
-  /** Schedules remembered (for tests and statistics). */
+  /** Schedules remembered, of the three kinds together (for tests and statistics). */
   get size(): number {
     return this.#pairs.size + this.#addresses.size + this.#accounts.size;
   }
@@ -167,9 +173,9 @@ export class LoginThrottle {
     this.#book(pair, now, this.#freePair, true);
     this.#book(source, now, this.#freeAddress, true);
     if (shared) this.#book(shared, now, this.#freeAccount, countsForAccount);
-    this.#pairs.set(pairKey, pair);
-    this.#addresses.set(address, source);
-    if (shared) this.#accounts.set(account, shared);
+    keep(this.#pairs, pairKey, pair);
+    keep(this.#addresses, address, source);
+    if (shared) keep(this.#accounts, account, shared);
     const giveBack = () => {
       pair.failures = Math.max(0, pair.failures - 1);
       source.failures = Math.max(0, source.failures - 1);
@@ -276,4 +282,11 @@ export class LoginThrottle {
       if (addresses.size === 0) this.#known.delete(account);
     }
   }
+}
+
+/** Stores a schedule, dropping the oldest one (first inserted) when the map is full. */
+function keep(map: Map<string, Schedule>, key: string, schedule: Schedule): void {
+  if (map.get(key) === schedule) return;
+  map.set(key, schedule);
+  if (map.size > MAX_SCHEDULES) map.delete(map.keys().next().value!);
 }
