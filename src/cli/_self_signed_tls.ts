@@ -43,9 +43,9 @@ export async function readSelfSignedTls(
       throw new UsageError(`--tls-name "${name}" is not a host name or an IP address`);
     }
   }
-  const dataDir = stringOption(values, "data", "") || defaultDataDir();
   let selfSigned: SelfSigned;
   try {
+    const dataDir = stringOption(values, "data", "") || defaultDataDir();
     selfSigned = await ensureSelfSigned(dataDir, { names: names ?? DEFAULT_TLS_NAMES });
   } catch (error) {
     throw new CliError(`--tls-self-signed: ${(error as Error).message}`);
