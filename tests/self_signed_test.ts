@@ -161,7 +161,7 @@ Deno.test("serve --tls-self-signed reuses its CA after a restart: a client that 
   await client.register("ann");
 });
 
-Deno.test("serve refuses --tls-name without --tls-self-signed, a bad name, and --tls-self-signed with --tls-cert", async () => {
+Deno.test("serve refuses --tls-name without --tls-self-signed, a bad name, --tls-self-signed with --tls-cert, and a data directory that is a file", async () => {
   const cases: [string[], RegExp][] = [
     [["--tls-name", "localhost"], /--tls-name needs --tls-self-signed/],
     [["--tls-self-signed", "--tls-name", "no such!"], /--tls-name "no such!" is not a host name/],
@@ -173,6 +173,27 @@ Deno.test("serve refuses --tls-name without --tls-self-signed, a bad name, and -
     assert.match(result.stderr, message);
     assert.ok(!/^\s+at /m.test(result.stderr), result.stderr);
   }
+  // A file where the data directory should be: one line, exit 1.
+  await using dir = tempDir();
+  const notADirectory = join(dir.path, "file");
+  Deno.writeTextFileSync(notADirectory, "");
+  const result = await spawn([
+    "main.ts",
+    "serve",
+    "--port",
+    "0",
+    "--no-http",
+    "--no-status",
+    "--tls-self-signed",
+    "--data",
+    notADirectory,
+  ]).done;
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(
+    result.stderr,
+    /^error: --tls-self-signed: Cannot create the TLS directory ".*file\/tls": /,
+  );
+  assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
 });
 
 Deno.test("A CA certificate as the server's own: serve warns, and shmooze client --ca says what is wrong and what to do", async () => {
