@@ -1,6 +1,7 @@
 /**
  * Test certificates: a self-signed P-256 certificate for `localhost` and 127.0.0.1 (not a
- * CA), made with openssl in a temporary directory that is removed on dispose.
+ * CA, unless asked for), made with openssl in a temporary directory that is removed on
+ * dispose.
  */
 
 /** A certificate and its key, as files and as PEM text. */
@@ -17,16 +18,27 @@ export interface TestCertificate extends AsyncDisposable {
   readonly key: string;
 }
 
+/** Options for {@link makeTestCertificate}. */
+export interface TestCertificateOptions {
+  /**
+   * Leave openssl's default basicConstraints CA:TRUE, as a plain `openssl req -x509` does:
+   * the certificate strict TLS clients refuse (`CaUsedAsEndEntity`). @default {false}
+   */
+  ca?: boolean;
+}
+
 /**
  * Makes a self-signed certificate valid for a day.
  *
  * @param commonName The subject CN (also the DNS subjectAltName).
  * @param addresses IP addresses it is valid for.
+ * @param options Whether it is a CA.
  * @returns The certificate; `await using` removes its directory.
  */
 export async function makeTestCertificate(
   commonName = "localhost",
   addresses: string[] = ["127.0.0.1"],
+  options: TestCertificateOptions = {},
 ): Promise<TestCertificate> {
   const dir = await Deno.makeTempDir({ prefix: "shmooze-tls-test-" });
   const certFile = `${dir}/cert.pem`;
@@ -48,8 +60,7 @@ export async function makeTestCertificate(
       `subjectAltName=DNS:${commonName},${addresses.map((ip) => `IP:${ip}`).join(",")}`,
       // openssl marks a self-signed certificate CA:TRUE by default; rustls (Deno's TLS) then
       // refuses it as a server's own certificate (CaUsedAsEndEntity).
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
+      ...(options.ca ? [] : ["-addext", "basicConstraints=critical,CA:FALSE"]),
       "-keyout",
       keyFile,
       "-out",

@@ -116,59 +116,160 @@ Deno.test("AccountStore.register() limits registrations per address", async () =
   accounts.close();
 });
 
-Deno.test("AccountStore.login() throttles the fourth failure in a minute per account", async () => {
-  using dir = tempDir();
-  const accounts = AccountStore.open(dir.path, CHEAP);
-  await accounts.register("ann", "a long password", "127.0.0.1");
-  const reasons = [];
-  for (let i = 0; i < 4; i++) {
-    const result = await accounts.login("ann", `guess ${i}`, `10.0.0.${i}`);
-    reasons.push(result.ok || result.reason);
-  }
-  assert.deepEqual(reasons, ["invalid", "invalid", "invalid", "throttled"]);
-  // Even the right password is not checked while the account is throttled.
-  const right = await accounts.login("ann", "a long password", "10.0.0.9");
-  assert.equal(right.ok, false);
-  assert.ok(!right.ok && right.reason === "throttled" && right.retryAfterMs > 55_000);
-  accounts.close();
-});
+/** Short delays, so the tests measure the policy's shape in about a second each. */
+const FAST = { firstDelayMs: 200, maxDelayMs: 1600 };
+/** A login that did not wait for a turn takes less than this, even on a busy machine. */
+const AT_ONCE = 150;
 
-Deno.test("AccountStore.login() throttles the fourth failure in a minute per address", async () => {
-  using dir = tempDir();
-  const accounts = AccountStore.open(dir.path, CHEAP);
-  for (const name of ["ann", "bob", "cat", "dan"]) {
-    await accounts.register(name, "a long password", `10.1.0.${name.length}${name}`);
-  }
-  const reasons = [];
-  for (const name of ["ann", "bob", "cat", "dan"]) {
-    const result = await accounts.login(name, "wrong password", "203.0.113.7");
-    reasons.push(result.ok || result.reason);
-  }
-  assert.deepEqual(reasons, ["invalid", "invalid", "invalid", "throttled"]);
-  assert.ok((await accounts.login("dan", "a long password", "203.0.113.8")).ok);
-  accounts.close();
-});
+/** Times a login. */
+async function timedLogin(
+  accounts: AccountStore,
+  name: string,
+  password: string,
+  address: string,
+): Promise<{ result: string | true; ms: number }> {
+  const start = performance.now();
+  const result = await accounts.login(name, password, address);
+  return { result: result.ok || result.reason, ms: performance.now() - start };
+}
 
-Deno.test("AccountStore.login() does not count successful logins against the limit", async () => {
+Deno.test("AccountStore.login() slows an address's failures but checks the owner's right password elsewhere at once", async () => {
   using dir = tempDir();
-  const accounts = AccountStore.open(dir.path, CHEAP);
-  await accounts.register("ann", "a long password", "127.0.0.1");
+  const accounts = AccountStore.open(dir.path, { ...CHEAP, loginThrottle: FAST });
+  await accounts.register("ann", "a long password", "198.51.100.4");
+  const attacker = [];
   for (let i = 0; i < 6; i++) {
-    assert.ok((await accounts.login("ann", "a long password", "127.0.0.1")).ok, `login ${i}`);
+    attacker.push(await timedLogin(accounts, "ann", `guess ${i}`, "203.0.113.7"));
+  }
+  assert.deepEqual(attacker.map((a) => a.result), Array(6).fill("invalid"));
+  // Three free failures, then 200, 400, 800 ms apart.
+  assert.ok(attacker.slice(0, 3).every((a) => a.ms < AT_ONCE), JSON.stringify(attacker));
+  assert.ok(attacker[3].ms >= 180 && attacker[4].ms >= 380 && attacker[5].ms >= 780);
+  // The owner, from her own address and from one the account has never used.
+  for (const address of ["198.51.100.4", "192.0.2.50"]) {
+    const owner = await timedLogin(accounts, "ann", "a long password", address);
+    assert.equal(owner.result, true);
+    assert.ok(owner.ms < AT_ONCE, `owner from ${address} waited ${owner.ms} ms`);
   }
   accounts.close();
 });
 
-Deno.test("AccountStore.login() caps password hashes per second server-wide", async () => {
+Deno.test("AccountStore.login() after the owner's own typos: the right password is checked, after the documented wait", async () => {
   using dir = tempDir();
-  const accounts = AccountStore.open(dir.path, { ...CHEAP, hashesPerSecond: 2 });
+  const accounts = AccountStore.open(dir.path, { ...CHEAP, loginThrottle: FAST });
+  await accounts.register("ann", "a long password", "198.51.100.4");
+  for (let i = 0; i < 4; i++) await accounts.login("ann", `typo ${i}`, "198.51.100.4");
+  // Four failures: the fifth attempt waits 2^(4-3) × 200 ms after the fourth.
+  const right = await timedLogin(accounts, "ann", "a long password", "198.51.100.4");
+  assert.equal(right.result, true);
+  assert.ok(right.ms >= 300 && right.ms < 400 + AT_ONCE, `waited ${right.ms} ms`);
+  // A success clears the address's schedule for the account.
+  const next = await timedLogin(accounts, "ann", "a long password", "198.51.100.4");
+  assert.ok(next.ms < AT_ONCE, `waited ${next.ms} ms after a success`);
+  accounts.close();
+});
+
+Deno.test("AccountStore.login() slows one address spraying many accounts", async () => {
+  using dir = tempDir();
+  const accounts = AccountStore.open(dir.path, {
+    ...CHEAP,
+    loginThrottle: { ...FAST, freePerAddress: 4 },
+  });
+  const names = ["ann", "bob", "cat", "dan", "eve", "fay"];
+  for (const [i, name] of names.entries()) {
+    assert.ok((await accounts.register(name, "a long password", `198.51.100.${i}`)).ok);
+  }
+  const tries = [];
+  for (const name of names) {
+    tries.push(await timedLogin(accounts, name, "password1", "203.0.113.7"));
+  }
+  assert.ok(tries.slice(0, 4).every((t) => t.ms < AT_ONCE), JSON.stringify(tries));
+  assert.ok(tries[4].ms >= 180 && tries[5].ms >= 380, JSON.stringify(tries));
+  const owner = await timedLogin(accounts, "fay", "a long password", "198.51.100.9");
+  assert.ok(owner.result === true && owner.ms < AT_ONCE, JSON.stringify(owner));
+  accounts.close();
+});
+
+Deno.test("AccountStore.login() bounds many addresses guessing one account without slowing the owner's known address", async () => {
+  using dir = tempDir();
+  const accounts = AccountStore.open(dir.path, {
+    ...CHEAP,
+    loginThrottle: { ...FAST, freePerAccount: 6 },
+  });
+  await accounts.register("ann", "a long password", "198.51.100.4");
+  // Three addresses, each within its own three free failures: together they pass the
+  // account's six.
+  for (let host = 1; host <= 3; host++) {
+    for (let i = 0; i < 3; i++) await accounts.login("ann", `guess ${i}`, `203.0.113.${host}`);
+  }
+  // A fourth address the account never used queues behind them...
+  const fresh = await timedLogin(accounts, "ann", "guess", "203.0.113.4");
+  assert.ok(fresh.ms >= 700, `a new address waited only ${fresh.ms} ms`);
+  // ...and the bound holds from any number of addresses: turns are 1600 ms apart by now, so
+  // of three at once one is checked (after its turn) and two are refused unchecked.
+  const burst = await Promise.all(
+    [6, 7, 8].map((host) => timedLogin(accounts, "ann", "guess", `203.0.113.${host}`)),
+  );
+  assert.deepEqual(burst.map((b) => b.result).sort(), ["invalid", "throttled", "throttled"]);
+  assert.ok(burst.find((b) => b.result === "invalid")!.ms >= 1000, JSON.stringify(burst));
+  // The owner at the address she registered from is not in that queue.
+  const owner = await timedLogin(accounts, "ann", "a long password", "198.51.100.4");
+  assert.ok(owner.result === true && owner.ms < AT_ONCE, `owner waited ${owner.ms} ms`);
+  accounts.close();
+});
+
+Deno.test("AccountStore.login() refuses at once attempts piled up beyond the longest wait", async () => {
+  using dir = tempDir();
+  const accounts = AccountStore.open(dir.path, {
+    ...CHEAP,
+    loginThrottle: { ...FAST, freePerAccountAddress: 1 },
+  });
+  const results = await Promise.all(
+    Array.from({ length: 6 }, () => accounts.login("ann", "a guess", "203.0.113.7")),
+  );
+  // Turns at 0, 200, 600, 1400 ms; the next would wait 3000 ms > 1600.
+  assert.deepEqual(results.map((r) => r.ok || r.reason), [
+    "invalid",
+    "invalid",
+    "invalid",
+    "invalid",
+    "throttled",
+    "throttled",
+  ]);
+  const last = results[5];
+  assert.ok(!last.ok && last.retryAfterMs > 0 && last.retryAfterMs <= 1400);
+  accounts.close();
+});
+
+Deno.test("AccountStore.login() caps password hashes per second server-wide, except from known addresses", async () => {
+  using dir = tempDir();
+  const accounts = AccountStore.open(dir.path, { ...CHEAP, hashesPerSecond: 3 });
+  // The registration is one of the three hashes of this second.
+  await accounts.register("ann", "a long password", "198.51.100.4");
   const results = await Promise.all(
     ["10.0.0.1", "10.0.0.2", "10.0.0.3"].map((address) =>
-      accounts.login("ann", "whatever password", address)
+      accounts.login("bob", "whatever password", address)
     ),
   );
-  assert.deepEqual(results.map((r) => r.ok || r.reason), ["invalid", "invalid", "throttled"]);
+  assert.deepEqual(results.map((r) => r.ok || r.reason), ["invalid", "invalid", "busy"]);
+  assert.ok((await accounts.login("ann", "a long password", "198.51.100.4")).ok);
+  const stranger = await accounts.login("ann", "a long password", "10.0.0.4");
+  assert.equal(stranger.ok || stranger.reason, "busy");
   accounts.close();
+});
+
+Deno.test("AccountStore.close() ends a login that is waiting for its turn", async () => {
+  using dir = tempDir();
+  const accounts = AccountStore.open(dir.path, {
+    ...CHEAP,
+    loginThrottle: { freePerAccountAddress: 0, firstDelayMs: 20_000, maxDelayMs: 20_000 },
+  });
+  await accounts.login("ann", "first guess", "203.0.113.7");
+  const waiting = accounts.login("ann", "second guess", "203.0.113.7");
+  const start = performance.now();
+  accounts.close();
+  assert.equal((await waiting).ok, false);
+  assert.ok(performance.now() - start < 1000);
 });
 
 Deno.test("AccountStore hashes take 50 to 150 ms at the default cost", async () => {

@@ -1,8 +1,9 @@
 /**
  * User accounts: a registered nick and its password, in `<dataDir>/accounts.sqlite` (0600,
  * WAL) next to the history. Passwords are hashed with argon2id (`hash-wasm`, WebAssembly, so
- * the single binary stays portable); login attempts are throttled per account and per
- * address so a password cannot be guessed faster than a few tries a minute.
+ * the single binary stays portable). Failed logins slow down whoever makes them without
+ * locking the owner out (see `login_throttle.ts`), and a server-wide budget bounds the
+ * hashing work.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { argon2id } from "hash-wasm";
 import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
 import { foldCase } from "./casemap.ts";
+import { LoginThrottle, type LoginThrottleOptions } from "./login_throttle.ts";
 import { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 
 /** A registered account. */
@@ -37,11 +39,8 @@ export interface AccountOptions {
    * @default {{ memoryKiB: 19456, iterations: 2 }}
    */
   hashCost?: HashCost;
-  /**
-   * Failed logins allowed per account and, separately, per address.
-   * @default {{ limit: 3, windowMs: 60000 }}
-   */
-  loginLimit?: RateLimiterOptions;
+  /** How failed logins slow further attempts (see {@link LoginThrottleOptions} for the defaults). */
+  loginThrottle?: LoginThrottleOptions;
   /**
    * Registrations allowed per address.
    * @default {{ limit: 3, windowMs: 3600000 }}
@@ -49,7 +48,9 @@ export interface AccountOptions {
   registrationLimit?: RateLimiterOptions;
   /**
    * Password hashes computed per second, server-wide: each takes the event loop for tens of
-   * ms, so many addresses at once must not be able to stall the chat.
+   * ms, so many addresses at once must not be able to stall the chat. Over it, logins from
+   * addresses the account has not logged in from are refused as `busy`; logins from known
+   * ones are still checked.
    * @default {5}
    */
   hashesPerSecond?: number;
@@ -57,8 +58,11 @@ export interface AccountOptions {
   maxNameLength?: number;
 }
 
-/** Why a login failed. */
-export type LoginFailure = "invalid" | "throttled";
+/**
+ * Why a login failed: a wrong name or password; too many attempts already waiting (for this
+ * account or from this address); the server-wide hash budget is spent.
+ */
+export type LoginFailure = "invalid" | "throttled" | "busy";
 
 /** The outcome of {@link AccountStore.login}. */
 export type LoginResult =
@@ -140,8 +144,9 @@ export class AccountStore {
   #db: DatabaseSync;
   #cost: HashCost;
   #maxNameLength: number;
-  #failedByAccount: RateLimiter;
-  #failedByAddress: RateLimiter;
+  #throttle: LoginThrottle;
+  /** Aborted by {@link close}, so no login is left waiting on a timer. */
+  #closing = new AbortController();
   #registrations: RateLimiter;
   #hashes: RateLimiter;
   #find;
@@ -151,9 +156,7 @@ export class AccountStore {
     this.#db = db;
     this.#cost = options.hashCost ?? DEFAULT_COST;
     this.#maxNameLength = options.maxNameLength ?? 32;
-    const login = options.loginLimit ?? { limit: 3, windowMs: 60_000 };
-    this.#failedByAccount = new RateLimiter(login);
-    this.#failedByAddress = new RateLimiter(login);
+    this.#throttle = new LoginThrottle(options.loginThrottle);
     this.#registrations = new RateLimiter(
       options.registrationLimit ?? { limit: 3, windowMs: 3_600_000 },
     );
@@ -222,7 +225,8 @@ export class AccountStore {
    *
    * @param name The account name (the nick it will protect).
    * @param password The password, 8 to 256 characters.
-   * @param address The requester's IP address, for the per-address registration limit.
+   * @param address The requester's address key (`addressKey()` in src/net), for the
+   *   per-address registration limit; the account then counts it as known.
    * @returns The new account, or why not.
    *
    * @example A short password is refused
@@ -266,17 +270,18 @@ export class AccountStore {
     const { changes } = this.#insert.run(foldCase(name), name, hash, createdAt);
     // Another registration of the same name may have finished while this one hashed.
     if (changes === 0) return exists(name);
+    this.#throttle.remember(foldCase(name), address);
     return { ok: true, account: { name, createdAt } };
   }
 
   /**
-   * Checks a name and password. Failed attempts count against both the account and the
-   * address; a third failure within a minute (by default) makes further attempts for that
-   * account or from that address fail as `throttled` without checking the password.
+   * Checks a name and password, after the wait the login throttle asks for: failures from an
+   * address slow that address (and, for an account, many addresses together) but never
+   * refuse the right password from elsewhere. See `login_throttle.ts` for the policy.
    *
    * @param name The account name, any case.
    * @param password The password.
-   * @param address The client's IP address.
+   * @param address The client's address key (`addressKey()` in src/net).
    * @returns The account, or why not and how long to wait before trying again.
    *
    * @example A wrong password
@@ -293,22 +298,20 @@ export class AccountStore {
    */
   async login(name: string, password: string, address: string): Promise<LoginResult> {
     const key = foldCase(name);
-    const now = Date.now();
-    const wait = Math.max(
-      this.#failedByAccount.retryAfter(key, now),
-      this.#failedByAddress.retryAfter(address, now),
-    );
-    if (wait > 0) return { ok: false, reason: "throttled", retryAfterMs: wait };
-    if (!this.#hashes.take("*", now)) {
-      return { ok: false, reason: "throttled", retryAfterMs: this.#hashes.retryAfter("*", now) };
+    const turn = this.#throttle.take(key, address);
+    if (!turn.granted) {
+      return { ok: false, reason: "throttled", retryAfterMs: turn.retryAfterMs };
     }
-    // Counted before the (asynchronous) check, so parallel attempts cannot all slip through.
-    this.#failedByAccount.take(key, now);
-    this.#failedByAddress.take(address, now);
+    if (turn.waitMs > 0 && !await sleep(turn.waitMs, this.#closing.signal)) {
+      return { ok: false, reason: "busy", retryAfterMs: 0 };
+    }
+    if (!this.#hashes.take("*") && !turn.known) {
+      turn.cancel();
+      return { ok: false, reason: "busy", retryAfterMs: this.#hashes.retryAfter("*") };
+    }
     const row = this.#find.get(key);
     if (row !== undefined && await verifyPassword(password, row.hash as string)) {
-      this.#failedByAccount.refund(key);
-      this.#failedByAddress.refund(address);
+      turn.succeeded();
       return {
         ok: true,
         account: { name: row.name as string, createdAt: row.created_at as number },
@@ -319,8 +322,24 @@ export class AccountStore {
 
   /** Closes the database. */
   close(): void {
+    this.#closing.abort();
     if (this.#db.isOpen) this.#db.close();
   }
+}
+
+/** Waits `ms`; resolves false at once if `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (waited: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", aborted);
+      resolve(waited);
+    };
+    const aborted = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal.addEventListener("abort", aborted);
+  });
 }
 
 function exists(name: string): RegisterResult {

@@ -65,8 +65,9 @@ Options:
   --port PORT        Server port (default: 54000, with TLS 54443)
   --tls              Connect with TLS, verifying the server's certificate against the
                      built-in (Mozilla) root certificates
-  --ca FILE          With TLS, trust this PEM certificate instead (a self-signed server's own
-                     certificate, or a private CA's); implies --tls
+  --ca FILE          With TLS, trust this PEM certificate instead (the CA file shmooze serve
+                     --tls-self-signed prints, a private CA's, or a self-signed server's own
+                     certificate that is no CA); implies --tls
   --insecure         With TLS, accept a certificate that cannot be verified. Deno has no
                      per-connection switch for this: it takes effect only when the runtime
                      runs with --unsafely-ignore-certificate-errors (deno run

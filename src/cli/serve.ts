@@ -18,6 +18,7 @@ import {
 import type { Command } from "./command.ts";
 import { logger } from "./logging.ts";
 import { onStopSignals } from "./_signals.ts";
+import { caCertificateWarning, readSelfSignedTls, selfSignedLine } from "./_self_signed_tls.ts";
 
 const d = DEFAULT_LIMITS;
 
@@ -63,6 +64,11 @@ Options:
   --tls-cert FILE            Also serve IRC over TLS with this PEM certificate (chain)
   --tls-key FILE             The certificate's PEM private key (both or neither)
   --tls-port PORT            TLS port; 0 picks a free one (default: 54443)
+  --tls-self-signed          Serve TLS with a certificate from a private CA that serve makes
+                             in DIR/tls/ (files 0600) and reuses on restart; clients trust
+                             it with --ca DIR/tls/ca.pem (printed at start)
+  --tls-name NAME            A host name or IP address the --tls-self-signed certificate is
+                             for; repeatable (default: localhost, 127.0.0.1 and ::1)
   --local-room NAME          Bridge the \`shmooze local\` room NAME with a channel: local
                              participants appear as ann|local, network messages reach the
                              room from "irc" (default: no bridge)
@@ -72,7 +78,8 @@ Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite.
 and REGISTER are refused on plain TCP except from loopback: use TLS.
 
 The first line printed is "listening on HOST:PORT" (the real port when 0 was asked); with
-TLS, the next is "listening with TLS on HOST:PORT".
+TLS, the next is "listening with TLS on HOST:PORT", and with --tls-self-signed then
+"self-signed TLS for NAMES; clients pass --ca FILE".
 With --local-room, "bridging local room NAME with CHANNEL" follows.
 Unless --no-http, a line "http on HOST:PORT" follows ("https on HOST:PORT" with TLS: the
 web side then uses the same certificate, and the chat page connects with WSS).
@@ -90,6 +97,7 @@ Examples:
   shmooze serve --host 127.0.0.1 --port 0 --no-status --flood-burst 0
   shmooze serve --http-port 8080 --allowed-origin https://chat.example.com
   shmooze serve --tls-cert /etc/shmooze/cert.pem --tls-key /etc/shmooze/key.pem
+  shmooze serve --tls-self-signed --tls-name chat.example.org --tls-name 192.0.2.7
   shmooze serve --local-room lobby --bridge-channel #lobby`;
 
 function defaultDataDirText(): string {
@@ -105,7 +113,7 @@ function readTls(values: Values): TlsOptions | undefined {
   const keyFile = values["tls-key"];
   if (certFile === undefined && keyFile === undefined) {
     if (values["tls-port"] !== undefined) {
-      throw new UsageError("--tls-port needs --tls-cert and --tls-key");
+      throw new UsageError("--tls-port needs --tls-cert and --tls-key, or --tls-self-signed");
     }
     return undefined;
   }
@@ -119,8 +127,11 @@ function readTls(values: Values): TlsOptions | undefined {
       throw new CliError(`Cannot read ${option} "${file}": ${(error as Error).message}`);
     }
   };
+  const cert = read("--tls-cert", certFile);
+  const warning = caCertificateWarning(String(certFile), cert);
+  if (warning !== undefined) console.error(warning);
   return {
-    cert: read("--tls-cert", certFile),
+    cert,
     key: read("--tls-key", keyFile),
     port: intOption(values, "tls-port", 54443, { max: 65535 }),
   };
@@ -191,6 +202,8 @@ export const serveCommand: Command = {
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "tls-port": { type: "string" },
+      "tls-self-signed": { type: "boolean" },
+      "tls-name": { type: "string", multiple: true },
       "local-room": { type: "string" },
       "bridge-channel": { type: "string" },
     });
@@ -228,7 +241,8 @@ export const serveCommand: Command = {
         `--allowed-origin must be an origin such as https://chat.example.com, not "${badOrigin}"`,
       );
     }
-    const tls = readTls(values);
+    const selfSigned = await readSelfSignedTls(values);
+    const tls = selfSigned?.tls ?? readTls(values);
     const localRoom = readBridge(values);
     const http = values["no-http"] === true ? undefined : {
       hostname: stringOption(values, "http-host", stringOption(values, "host", "0.0.0.0")),
@@ -260,6 +274,7 @@ export const serveCommand: Command = {
     if (server.tlsPort !== undefined) {
       console.log(`listening with TLS on ${server.hostname}:${server.tlsPort}`);
     }
+    if (selfSigned) console.log(selfSignedLine(selfSigned.selfSigned));
     if (localRoom) {
       try {
         server.bridge(localRoom);

@@ -116,11 +116,36 @@ async function connectTls(
     conn.close();
     const message = error instanceof Error ? error.message : String(error);
     if (!/certificate/i.test(message)) throw error;
-    throw new Error(
-      `the server's TLS certificate is not trusted (${message}); for a self-signed server pass its certificate with --ca FILE`,
-      { cause: error },
-    );
+    throw new Error(explainCertificateError(message, hostname, options.caCerts !== undefined), {
+      cause: error,
+    });
   }
+}
+
+/**
+ * What is wrong with the server's certificate and what to do, from the TLS library's
+ * (rustls's) error.
+ *
+ * @param message The handshake error.
+ * @param hostname The name connected to.
+ * @param withCa Whether a CA was given with --ca.
+ * @returns The explanation, the library's words in brackets.
+ */
+function explainCertificateError(message: string, hostname: string, withCa: boolean): string {
+  if (/CaUsedAsEndEntity/.test(message)) {
+    const altName = `${/^[\d.]+$|:/.test(hostname) ? "IP" : "DNS"}:${hostname}`;
+    return `the server's TLS certificate is a CA certificate (basicConstraints CA:TRUE, what openssl req -x509 makes by default), and TLS libraries refuse a CA as a server's own certificate (${message}). On the server, run shmooze serve --tls-self-signed and pass the CA file it prints with --ca, or make a certificate that is no CA: openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=${hostname} -addext subjectAltName=${altName} -addext basicConstraints=critical,CA:FALSE -keyout key.pem -out cert.pem`;
+  }
+  if (/not valid for name/.test(message)) {
+    return `the server's TLS certificate is not valid for ${hostname} (${message}); connect with a name it was made for, or give the server that name (shmooze serve --tls-self-signed --tls-name ${hostname})`;
+  }
+  if (/expired|not valid before|NotValidYet/i.test(message)) {
+    return `the server's TLS certificate is outside its validity period (${message}); the server needs a new one, or this machine's clock is wrong`;
+  }
+  if (withCa && /UnknownIssuer/.test(message)) {
+    return `the server's TLS certificate is not trusted (${message}): it was not signed by the --ca certificate; pass the CA that signed it (shmooze serve --tls-self-signed prints its path)`;
+  }
+  return `the server's TLS certificate is not trusted (${message}); for a self-signed server pass its certificate or CA with --ca FILE (shmooze serve --tls-self-signed prints its path)`;
 }
 
 /**

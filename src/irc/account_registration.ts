@@ -11,6 +11,7 @@ import { maskOf } from "../chat/member.ts";
 import { foldCase } from "../chat/casemap.ts";
 import type { IrcMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
+import { addressKey } from "../net/address_key.ts";
 import { isLoopback } from "../net/loopback.ts";
 import type { IrcSession } from "./session.ts";
 
@@ -73,7 +74,7 @@ export async function registerAccount(session: IrcSession, message: IrcMessage):
   }
   let result: RegisterResult;
   try {
-    result = await accounts.register(name, password, session.host);
+    result = await accounts.register(name, password, addressKey(session.host));
   } catch (error) {
     log.error("Registering {name} failed: {error}", { name, error });
     return session.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", name, "The account store failed");

@@ -12,6 +12,7 @@ import { foldCase } from "../chat/casemap.ts";
 import { maskOf } from "../chat/member.ts";
 import { Numeric } from "./numerics.ts";
 import type { IrcSession } from "./session.ts";
+import { addressKey } from "../net/address_key.ts";
 import { isLoopback } from "../net/loopback.ts";
 
 const log = getLogger(["shmooze", "irc", "sasl"]);
@@ -113,7 +114,7 @@ export class SaslExchange {
     this.#checking = true;
     let result: LoginResult;
     try {
-      result = await accounts.login(name, password, session.host);
+      result = await accounts.login(name, password, addressKey(session.host));
     } catch (error) {
       log.error("Checking the password of {name} failed: {error}", { name, error });
       result = { ok: false, reason: "invalid", retryAfterMs: 0 };
@@ -131,11 +132,14 @@ export class SaslExchange {
       );
       session.reply(Numeric.RPL_SASLSUCCESS, "SASL authentication successful");
       log.info("{nick} logged in as {account}", { nick: session.nick, account: name });
-    } else if (!result.ok && result.reason === "throttled") {
-      const seconds = Math.ceil(result.retryAfterMs / 1000);
+    } else if (!result.ok && result.reason !== "invalid") {
+      const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+      const why = result.reason === "throttled"
+        ? "too many attempts are waiting for this account or from your address"
+        : "the server is checking too many passwords";
       session.reply(
         Numeric.ERR_SASLFAIL,
-        `SASL authentication failed: too many attempts; try again in ${seconds} s`,
+        `SASL authentication failed: ${why}; try again in ${seconds} s`,
       );
     } else {
       session.reply(
