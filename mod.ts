@@ -80,12 +80,8 @@ export {
   type ServerStats,
   startServer,
 } from "./src/server/server.ts";
-export {
-  BRIDGE_NAME,
-  type BridgeOptions,
-  type LocalBridge,
-  localNick,
-} from "./src/server/bridge.ts";
+export type { BridgeOptions, LocalBridge } from "./src/bridge/bridge.ts";
+export { BRIDGE_NAME, localNick } from "./src/bridge/room_protocol.ts";
 export { LOCAL_SUFFIX } from "./src/chat/names.ts";
 export type { Connection } from "./src/chat/connection.ts";
 export { ChatHub, LOBBY, type RecentMessage, type SendError, SERVER_NICK } from "./src/chat/hub.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { objectName } from "../src/ipc/names.ts";
 import { StatusBoard } from "../src/ipc/status_board.ts";
-import { localNick } from "../src/server/bridge.ts";
+import { localNick } from "../src/bridge/room_protocol.ts";
 import type { MonitorSnapshot } from "../src/web/monitor_snapshot.ts";
 import {
   assertNoLeftovers,

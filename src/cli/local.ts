@@ -1,15 +1,14 @@
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { IpcError } from "../ipc/ipc_error.ts";
-import { Room, type RoomEvent } from "../ipc/room.ts";
+import { MAX_MESSAGE_BYTES, Room, type RoomEvent } from "../ipc/room.ts";
 import { splitUtf8 } from "../chat/split_text.ts";
-import { BRIDGE_NAME, relayedMessage } from "../server/bridge.ts";
+import { BRIDGE_NAME, relayedMessage, toNetworkUser } from "../bridge/room_protocol.ts";
 import { parseCommandArgs, stringOption, UsageError } from "./_args.ts";
 import type { Command } from "./command.ts";
 import { onStopSignals } from "./_signals.ts";
 
 /** A message's largest size in bytes; longer lines are split (see the help). */
-const MESSAGE_BYTES = 1024;
 
 const help = `Usage: shmooze local [--room NAME] [--name NAME]
 
@@ -21,8 +20,8 @@ Options:
   --name NAME      Your name in the room, unique there: 1 to 32 bytes of letters, digits and
                    _-.[]{}\\|^\` (default: $USER-PID, e.g. ann-4242)
 
-Type a line to send it to everyone. Lines longer than ${MESSAGE_BYTES} bytes are split into
-several messages of at most ${MESSAGE_BYTES} bytes. Commands:
+Type a line to send it to everyone. Lines longer than ${MAX_MESSAGE_BYTES} bytes are split into
+several messages of at most ${MAX_MESSAGE_BYTES} bytes. Commands:
   /msg NAME TEXT   Send TEXT to NAME only; when a server bridges the room (a participant
                    called ${BRIDGE_NAME}) and NAME is not in the room, to NAME on the network
   /who             List who is in the room
@@ -85,7 +84,9 @@ function formatEvent(event: RoomEvent): string {
 function handleLine(room: Room, line: string): boolean {
   const command = /^\/(\S+)\s*(.*)$/.exec(line);
   if (command === null) {
-    if (line.length > 0) { for (const piece of splitUtf8(line, MESSAGE_BYTES)) room.send(piece); }
+    if (line.length > 0) {
+      for (const piece of splitUtf8(line, MAX_MESSAGE_BYTES)) room.send(piece);
+    }
     return true;
   }
   const [, word, rest] = command;
@@ -102,12 +103,11 @@ function handleLine(room: Room, line: string): boolean {
     const [, name, text] = target;
     const here = room.participants().map((p) => p.name);
     if (!here.includes(name) && here.includes(BRIDGE_NAME)) {
-      const limit = MESSAGE_BYTES - new TextEncoder().encode(`${name} `).length;
-      for (const piece of splitUtf8(text, limit)) room.send(`${name} ${piece}`, BRIDGE_NAME);
+      for (const message of toNetworkUser(name, text)) room.send(message, BRIDGE_NAME);
       return true;
     }
     try {
-      for (const piece of splitUtf8(text, MESSAGE_BYTES)) room.send(piece, name);
+      for (const piece of splitUtf8(text, MAX_MESSAGE_BYTES)) room.send(piece, name);
     } catch (error) {
       if (!(error instanceof IpcError) || error.code !== "ENOENT") throw error;
       console.log(`! nobody called ${name} is in the room`);

@@ -2,7 +2,7 @@ import { defaultDataDir } from "../chat/history.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { LOBBY } from "../chat/hub.ts";
 import { channelProblem } from "../chat/names.ts";
-import type { BridgeOptions } from "../server/bridge.ts";
+import type { BridgeOptions } from "../bridge/bridge.ts";
 import { startHttpTransport } from "../server/http_transport.ts";
 import { normalizeOrigin } from "../web/origin_policy.ts";
 import { CONSOLE_HELP, runConsole } from "../server/operator_console.ts";

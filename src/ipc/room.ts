@@ -51,6 +51,9 @@ import {
   VERSION,
 } from "./_room_layout.ts";
 
+/** The most bytes one room message holds (a slot's payload, the seeds' 1 KiB buffer). */
+export const MAX_MESSAGE_BYTES: number = MAX_PAYLOAD_BYTES;
+
 /** Something that happened in a room, as a reader sees it. */
 export interface RoomEvent {
   /** A chat message, a participant joining or leaving, or messages lost to a full ring. */

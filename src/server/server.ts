@@ -21,8 +21,7 @@ import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { type IrcContext, IrcSession } from "../irc/session.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { isLoopback } from "../net/loopback.ts";
-import type { LocalRoomStats } from "../web/monitor_snapshot.ts";
-import { type BridgeOptions, LocalBridge } from "./bridge.ts";
+import { type BridgeOptions, LocalBridge, type LocalRoomStats } from "../bridge/bridge.ts";
 import { StreamConnection } from "./stream_connection.ts";
 
 const log = getLogger(["shmooze", "server"]);

@@ -5,22 +5,7 @@
  * @module
  */
 import type { RecentMessage } from "../chat/hub.ts";
-
-/** A shared-memory room bridged into a channel, as the monitor shows it. */
-export interface LocalRoomStats {
-  /** The room's name (`lobby`). */
-  room: string;
-  /** The channel it is bridged to (`#lobby`). */
-  channel: string;
-  /** Slots in the room's ring. */
-  capacity: number;
-  /** Slots holding messages not yet overwritten. */
-  used: number;
-  /** The sequence number the next message will get. */
-  writeSeq: number;
-  /** Names of the processes in the room. */
-  participants: string[];
-}
+import type { LocalRoomStats } from "../bridge/bridge.ts";
 
 /** One message as the monitor lists it: the hub's record without its id and command. */
 export type MonitorMessage = Pick<RecentMessage, "time" | "sender" | "target" | "text">;

@@ -29,35 +29,40 @@ import { getLogger } from "@logtape/logtape";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import { type ChatHub, LOBBY, type SendError } from "../chat/hub.ts";
 import { maskOf, type Member } from "../chat/member.ts";
-import { channelProblem, LOCAL_SUFFIX, toNick } from "../chat/names.ts";
+import { channelProblem } from "../chat/names.ts";
 import { splitUtf8 } from "../chat/split_text.ts";
 import { IpcError } from "../ipc/ipc_error.ts";
-import { Room, type RoomEvent } from "../ipc/room.ts";
+import { MAX_MESSAGE_BYTES, Room, type RoomEvent } from "../ipc/room.ts";
 import { DEFAULT_LIMITS } from "../irc/limits.ts";
 import { nickOf } from "../irc/message.ts";
-import type { LocalRoomStats } from "../web/monitor_snapshot.ts";
+import { BRIDGE_NAME, chatText, eventText, fromLocalUser, localNick } from "./room_protocol.ts";
 
 const log = getLogger(["shmooze", "bridge"]);
-
-/** The bridge's name in the room. */
-export const BRIDGE_NAME = "irc";
 
 /**
  * The host of every bridged member (`ann|local!shm@local`). A network user's host is its IP
  * address, never this, so the host alone tells the bridge's own members from the others.
  */
 const LOCAL_HOST = "local";
-/** A room slot's payload. */
-const ROOM_MESSAGE_BYTES = 1024;
 /** Told to a participant whose line history could not store (a full disk …). */
 const UNSTORED = "the server could not store it (see its log); try again later";
-const RELAYED = /^<([^\s>]+)> ([\s\S]*)$/;
-// CTCP ACTION (/me): `\x01ACTION waves\x01`.
-// deno-lint-ignore no-control-regex
-const ACTION = /^\x01ACTION ([\s\S]*?)\x01?$/;
-const PRIVATE = /^(\S+)\s+([\s\S]+)$/;
-const BRIDGE_MARK = new RegExp(`@${BRIDGE_NAME}$`);
 const encoder = new TextEncoder();
+
+/** A shared-memory room bridged into a channel, as the monitor shows it (`LocalBridge.stats`). */
+export interface LocalRoomStats {
+  /** The room's name (`lobby`). */
+  room: string;
+  /** The channel it is bridged to (`#lobby`). */
+  channel: string;
+  /** Slots in the room's ring. */
+  capacity: number;
+  /** Slots holding messages not yet overwritten. */
+  used: number;
+  /** The sequence number the next message will get. */
+  writeSeq: number;
+  /** Names of the processes in the room. */
+  participants: string[];
+}
 
 /** Options for {@link LocalBridge.start}. */
 export interface BridgeOptions {
@@ -79,98 +84,12 @@ interface LocalMember extends Member {
 }
 
 /**
- * The network nick of a local participant: its name with characters IRC does not allow
- * in a nick made `_`, cut so the mark fits in NICKLEN, then the mark `|local` (`|local2`,
- * `|local3` … when that nick is taken).
- *
- * @param name The participant's name in the room.
- * @param nickLength The longest nick.
- * @param free Whether a nick may be taken.
- * @returns The nick, or undefined when `|local` to `|local99` are all taken.
- *
- * @example
- * ```ts
- * import { localNick } from "./bridge.ts";
- * console.log(localNick("ann", 32, () => true)); // "ann|local"
- * console.log(localNick("2.éa", 32, () => true)); // "_2__a|local"
- * console.log(localNick("ann", 32, (nick) => nick !== "ann|local")); // "ann|local2"
- * ```
- */
-export function localNick(
-  name: string,
-  nickLength: number,
-  free: (nick: string) => boolean,
-): string | undefined {
-  const base = toNick(name);
-  for (let n = 1; n < 100; n++) {
-    const mark = n === 1 ? LOCAL_SUFFIX : `${LOCAL_SUFFIX}${n}`;
-    const nick = base.slice(0, nickLength - mark.length) + mark;
-    if (free(nick)) return nick;
-  }
-  return undefined;
-}
-
-/**
- * Who really said a room message the bridge relayed: `<bob> hi` from `irc` is bob's, shown
- * as `bob@irc`. For `shmooze local`'s display.
- *
- * @param event A room message.
- * @returns The network sender and the text, or undefined when it is not a relayed message.
- *
- * @example
- * ```ts
- * import { relayedMessage } from "./bridge.ts";
- * console.log(relayedMessage({ from: { id: 1, name: "irc" }, text: "<bob> hi" }));
- * // { sender: "bob@irc", text: "hi" }
- * ```
- */
-export function relayedMessage(
-  event: Pick<RoomEvent, "from" | "text">,
-): { sender: string; text: string } | undefined {
-  if (event.from.name !== BRIDGE_NAME) return undefined;
-  const match = RELAYED.exec(event.text);
-  return match ? { sender: `${match[1]}@${BRIDGE_NAME}`, text: match[2] } : undefined;
-}
-
-/** A chat message as the room shows it, or undefined for a CTCP request it cannot use. */
-function chatText(kind: "privmsg" | "notice", nick: string, text: string): string | undefined {
-  const action = ACTION.exec(text);
-  if (kind === "privmsg" && action) return `* ${nick} ${action[1]}`;
-  if (text.startsWith("\x01")) return undefined;
-  return kind === "privmsg" ? `<${nick}> ${text}` : `-${nick}- ${text}`;
-}
-
-/** A channel event as the room shows it. */
-function eventText(event: ChatEvent, nick: string): string | undefined {
-  const reason = event.text === "" ? "" : ` (${event.text})`;
-  switch (event.kind) {
-    case "privmsg":
-    case "notice":
-      return chatText(event.kind, nick, event.text);
-    case "join":
-      return `* ${nick} joined ${event.target}`;
-    case "part":
-      return `* ${nick} left ${event.target}${reason}`;
-    case "quit":
-      return `* ${nick} quit${reason}`;
-    case "nick":
-      return `* ${nick} is now known as ${event.target}`;
-    case "topic":
-      return `* ${nick} set the topic of ${event.target}: ${event.text}`;
-    case "kick":
-      return `* ${event.victim} was kicked from ${event.target} by ${nick}${reason}`;
-    case "tagmsg":
-      return undefined;
-  }
-}
-
-/**
  * A local room relayed with a channel. Start it with {@link LocalBridge.start} (or
  * `ChatServer.bridge`, which also closes it with the server).
  *
  * @example Bridge a room into #lobby of an in-process server
  * ```ts
- * import { startServer } from "./server.ts";
+ * import { startServer } from "../server/server.ts";
  * import { Room } from "../ipc/room.ts";
  *
  * const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir: false, status: false });
@@ -391,13 +310,13 @@ export class LocalBridge {
 
   /** A private message to the bridge: `NICK TEXT` for a network user. */
   async #sayPrivately(member: LocalMember, text: string): Promise<void> {
-    const match = PRIVATE.exec(text);
-    if (match === null) {
+    const request = fromLocalUser(text);
+    if (request === undefined) {
       this.#queue(`to reach a network user, send me "NICK TEXT" privately`, member.name);
       return;
     }
-    const nick = match[1].replace(BRIDGE_MARK, "");
-    const error = await this.#say(member, nick, match[2]);
+    const { nick } = request;
+    const error = await this.#say(member, nick, request.text);
     if (error === "no-such-nick") {
       this.#queue(`nobody called ${nick} is on the network`, member.name);
     } else if (error === "unavailable") {
@@ -429,7 +348,7 @@ export class LocalBridge {
   /** Queues a room message: `deliver` must not block, so the room is written after it. */
   #queue(text: string, to: string | 0): void {
     if (this.#outbox.length === 0) queueMicrotask(() => this.#flush());
-    for (const piece of splitUtf8(text, ROOM_MESSAGE_BYTES)) this.#outbox.push({ text: piece, to });
+    for (const piece of splitUtf8(text, MAX_MESSAGE_BYTES)) this.#outbox.push({ text: piece, to });
   }
 
   #flush(): void {

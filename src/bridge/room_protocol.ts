@@ -1,0 +1,184 @@
+/**
+ * The room protocol between `shmooze local` and a bridging server: what the bridge's
+ * participant (`irc`) writes into a shared-memory room, and what local participants write to
+ * reach the network. Both sides use these functions, so the wire format has one home.
+ *
+ * - The network in the room: `irc` says `<bob> hello` (`* bob waves` for /me, `-bob- hi` for
+ *   a notice, `* bob joined #lobby` …); `shmooze local` shows it as `<bob@irc> hello`
+ *   ({@link relayedMessage}).
+ * - A local participant to one network user: a private message to `irc` whose text is
+ *   `NICK TEXT` ({@link toNetworkUser}, read back by {@link fromLocalUser}).
+ * - A local participant on the network: its name made a nick and marked, `ann|local`
+ *   ({@link localNick}).
+ *
+ * @module
+ */
+import type { ChatEvent } from "../chat/chat_event.ts";
+import { LOCAL_SUFFIX, toNick } from "../chat/names.ts";
+import { splitUtf8 } from "../chat/split_text.ts";
+import { MAX_MESSAGE_BYTES, type RoomEvent } from "../ipc/room.ts";
+
+/** The bridge's name in the room. */
+export const BRIDGE_NAME = "irc";
+
+const RELAYED = /^<([^\s>]+)> ([\s\S]*)$/;
+// CTCP ACTION (/me): `\x01ACTION waves\x01`.
+// deno-lint-ignore no-control-regex
+const ACTION = /^\x01ACTION ([\s\S]*?)\x01?$/;
+const PRIVATE = /^(\S+)\s+([\s\S]+)$/;
+const BRIDGE_MARK = new RegExp(`@${BRIDGE_NAME}$`);
+const encoder = new TextEncoder();
+
+/**
+ * The network nick of a local participant: its name with characters IRC does not allow
+ * in a nick made `_`, cut so the mark fits in NICKLEN, then the mark `|local` (`|local2`,
+ * `|local3` … when that nick is taken).
+ *
+ * @param name The participant's name in the room.
+ * @param nickLength The longest nick.
+ * @param free Whether a nick may be taken.
+ * @returns The nick, or undefined when `|local` to `|local99` are all taken.
+ *
+ * @example
+ * ```ts
+ * import { localNick } from "./room_protocol.ts";
+ * console.log(localNick("ann", 32, () => true)); // "ann|local"
+ * console.log(localNick("2.éa", 32, () => true)); // "_2__a|local"
+ * console.log(localNick("ann", 32, (nick) => nick !== "ann|local")); // "ann|local2"
+ * ```
+ */
+export function localNick(
+  name: string,
+  nickLength: number,
+  free: (nick: string) => boolean,
+): string | undefined {
+  const base = toNick(name);
+  for (let n = 1; n < 100; n++) {
+    const mark = n === 1 ? LOCAL_SUFFIX : `${LOCAL_SUFFIX}${n}`;
+    const nick = base.slice(0, nickLength - mark.length) + mark;
+    if (free(nick)) return nick;
+  }
+  return undefined;
+}
+
+/**
+ * Who really said a room message the bridge relayed: `<bob> hi` from `irc` is bob's, shown
+ * as `bob@irc`. For `shmooze local`'s display.
+ *
+ * @param event A room message.
+ * @returns The network sender and the text, or undefined when it is not a relayed message.
+ *
+ * @example
+ * ```ts
+ * import { relayedMessage } from "./room_protocol.ts";
+ * console.log(relayedMessage({ from: { id: 1, name: "irc" }, text: "<bob> hi" }));
+ * // { sender: "bob@irc", text: "hi" }
+ * ```
+ */
+export function relayedMessage(
+  event: Pick<RoomEvent, "from" | "text">,
+): { sender: string; text: string } | undefined {
+  if (event.from.name !== BRIDGE_NAME) return undefined;
+  const match = RELAYED.exec(event.text);
+  return match ? { sender: `${match[1]}@${BRIDGE_NAME}`, text: match[2] } : undefined;
+}
+
+/**
+ * The room messages that carry `text` from a local participant to the network user `nick`:
+ * `NICK TEXT` sent privately to the bridge, split to fit a room message.
+ *
+ * @param nick The network user's nick.
+ * @param text What to say.
+ * @returns The messages to send to {@link BRIDGE_NAME}, in order.
+ *
+ * @example
+ * ```ts
+ * import { toNetworkUser } from "./room_protocol.ts";
+ * console.log(toNetworkUser("bob", "hi")); // [ "bob hi" ]
+ * ```
+ */
+export function toNetworkUser(nick: string, text: string): string[] {
+  const limit = MAX_MESSAGE_BYTES - encoder.encode(`${nick} `).length;
+  return splitUtf8(text, limit).map((piece) => `${nick} ${piece}`);
+}
+
+/**
+ * Reads what a local participant sent the bridge privately: the network user it is for and
+ * the text (`bob hi`; `bob@irc hi`, as `shmooze local` shows network users, works too).
+ *
+ * @param text The private room message to the bridge.
+ * @returns The nick and the text, or undefined when it is not `NICK TEXT`.
+ *
+ * @example
+ * ```ts
+ * import { fromLocalUser } from "./room_protocol.ts";
+ * console.log(fromLocalUser("bob@irc hi there")); // { nick: "bob", text: "hi there" }
+ * ```
+ */
+export function fromLocalUser(text: string): { nick: string; text: string } | undefined {
+  const match = PRIVATE.exec(text);
+  return match ? { nick: match[1].replace(BRIDGE_MARK, ""), text: match[2] } : undefined;
+}
+
+/**
+ * A chat message as the room shows it, or undefined for a CTCP request it cannot use.
+ *
+ * @param kind `privmsg` or `notice`.
+ * @param nick Who said it.
+ * @param text What was said.
+ * @returns The room's text.
+ *
+ * @example
+ * ```ts
+ * import { chatText } from "./room_protocol.ts";
+ * console.log(chatText("privmsg", "bob", "\x01ACTION waves\x01")); // "* bob waves"
+ * ```
+ */
+export function chatText(
+  kind: "privmsg" | "notice",
+  nick: string,
+  text: string,
+): string | undefined {
+  const action = ACTION.exec(text);
+  if (kind === "privmsg" && action) return `* ${nick} ${action[1]}`;
+  if (text.startsWith("\x01")) return undefined;
+  return kind === "privmsg" ? `<${nick}> ${text}` : `-${nick}- ${text}`;
+}
+
+/**
+ * A channel event as the room shows it, or undefined for one it does not show.
+ *
+ * @param event The event.
+ * @param nick Who did it.
+ * @returns The room's text.
+ *
+ * @example
+ * ```ts
+ * import { createEvent } from "../chat/chat_event.ts";
+ * import { eventText } from "./room_protocol.ts";
+ * const join = createEvent({ kind: "join", source: "bob!b@h", target: "#lobby", text: "" });
+ * console.log(eventText(join, "bob")); // "* bob joined #lobby"
+ * ```
+ */
+export function eventText(event: ChatEvent, nick: string): string | undefined {
+  const reason = event.text === "" ? "" : ` (${event.text})`;
+  switch (event.kind) {
+    case "privmsg":
+    case "notice":
+      return chatText(event.kind, nick, event.text);
+    case "join":
+      return `* ${nick} joined ${event.target}`;
+    case "part":
+      return `* ${nick} left ${event.target}${reason}`;
+    case "quit":
+      return `* ${nick} quit${reason}`;
+    case "nick":
+      return `* ${nick} is now known as ${event.target}`;
+    case "topic":
+      return `* ${nick} set the topic of ${event.target}: ${event.text}`;
+    case "kick":
+      return `* ${event.victim} was kicked from ${event.target} by ${nick}${reason}`;
+    case "tagmsg":
+      return undefined;
+  }
+}
