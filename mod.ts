@@ -77,6 +77,7 @@ export {
   type ServerStats,
   startServer,
 } from "./src/server/server.ts";
+export { AddressGate, type AddressGateOptions, type Admission } from "./src/net/address_gate.ts";
 export {
   BRIDGE_NAME,
   type BridgeOptions,

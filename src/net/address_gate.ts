@@ -72,7 +72,11 @@ export class AddressGate {
   readonly #open = new Map<string, number>();
   readonly #rate: RateLimiter;
 
-  /** @param options The limits. */
+  /**
+   * Creates a gate with no connection counted yet.
+   *
+   * @param options The limits.
+   */
   constructor(options: AddressGateOptions = {}) {
     this.maxPerAddress = options.maxPerAddress ?? 16;
     this.perMinute = options.perMinute ?? 30;
