@@ -82,22 +82,29 @@ const ERROR_WRITE_MS = 1000;
 /** Why a wait for a request head ended without one. */
 type Expired = "idle" | "slow";
 
+/** Options for {@link serveHttpConnection}. */
+export interface HttpConnectionOptions {
+  /** The peer's IP address. */
+  remoteAddress: string;
+  /** The limits. */
+  limits: ResolvedHttpLimits;
+}
+
 /**
  * Serves requests on one connection until it closes or changes protocol. A reply (or a
  * chunk of a stream) the peer does not take within `headTimeoutMs` closes the connection.
  *
  * @param conn The accepted socket.
- * @param remoteAddress The peer's IP address.
- * @param limits The limits.
  * @param handle The router.
+ * @param options The peer's address and the limits.
  * @returns True when a reply took the socket over (a WebSocket); else the socket is closed.
  */
 export async function serveHttpConnection(
   conn: Deno.Conn,
-  remoteAddress: string,
-  limits: ResolvedHttpLimits,
   handle: HttpHandler,
+  options: HttpConnectionOptions,
 ): Promise<boolean> {
+  const { remoteAddress, limits } = options;
   const reader = new ByteReader(conn, limits.maxHeadBytes);
   let upgraded = false;
   try {
@@ -203,10 +210,12 @@ async function readHeadBefore(
       timer = setTimeout(() => resolve("slow"), Math.max(0, left));
     };
   });
-  const reading = readRequestHead(reader, limits.maxHeadBytes, started).catch((error) => {
-    if (error instanceof HttpError) return error;
-    throw error;
-  });
+  const reading = readRequestHead(reader, { maxBytes: limits.maxHeadBytes, started }).catch(
+    (error) => {
+      if (error instanceof HttpError) return error;
+      throw error;
+    },
+  );
   try {
     return await Promise.race([reading, expired]);
   } finally {

@@ -60,28 +60,35 @@ function headEnd(bytes: Uint8Array, from: number): number {
   return -1;
 }
 
+/** Options for {@link readRequestHead}. */
+export interface ReadHeadOptions {
+  /** The longest head accepted, the final empty line included. @default {8192} */
+  maxBytes?: number;
+  /** Called once, when the first byte of the head has arrived. */
+  started?: () => void;
+}
+
 /**
  * Reads one request head, consuming it from the reader (what follows it stays buffered:
  * the next pipelined request, or the first WebSocket frames).
  *
  * @param reader The connection's reader.
- * @param maxBytes The longest head accepted, the final empty line included.
- * @param started Called once, when the first byte of the head has arrived.
+ * @param options The size cap, and who to tell when the head has started.
  * @returns The head, or undefined when the peer closed before sending a byte of it.
  * @throws HttpError 431 past `maxBytes`, 400 for a malformed head or one cut short.
  */
 export async function readRequestHead(
   reader: ByteReader,
-  maxBytes: number,
-  started: () => void,
+  options: ReadHeadOptions = {},
 ): Promise<RequestHead | undefined> {
+  const maxBytes = options.maxBytes ?? 8192;
   let scanned = 0;
   let announced = false;
   while (true) {
     const bytes = reader.buffered;
     if (bytes.length > 0 && !announced) {
       announced = true;
-      started();
+      options.started?.();
     }
     const end = headEnd(bytes, scanned - 3);
     if (end >= 0) {

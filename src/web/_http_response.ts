@@ -101,7 +101,7 @@ export function encodeHead(reply: HttpReply, fields: Record<string, string>): Ui
 export async function writeWithin(
   conn: Deno.Conn,
   bytes: Uint8Array,
-  timeoutMs: number,
+  timeoutMs = 10_000,
 ): Promise<void> {
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -133,7 +133,7 @@ export async function writeWithin(
 export async function replyAndClose(
   conn: Deno.Conn,
   reply: HttpReply,
-  timeoutMs: number,
+  timeoutMs = 1000,
 ): Promise<void> {
   const body = typeof reply.body === "string" ? encoder.encode(reply.body) : reply.body;
   const head = encodeHead(reply, {

@@ -314,12 +314,10 @@ export async function startWebServer(
       replyAndClose(conn, reply, REFUSAL_WRITE_MS);
       return;
     }
-    const task = serveHttpConnection(
-      conn,
+    const task = serveHttpConnection(conn, (request) => route(request, admission), {
       remoteAddress,
-      http,
-      (request) => route(request, admission),
-    ).then((upgraded) => {
+      limits: http,
+    }).then((upgraded) => {
       if (!upgraded) admission.release();
     }).finally(() => connections.delete(conn));
     connections.set(conn, task);
