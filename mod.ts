@@ -80,6 +80,7 @@ export {
   type ServerStats,
   startServer,
 } from "./src/server/server.ts";
+export { AddressGate, type AddressGateOptions, type Admission } from "./src/net/address_gate.ts";
 export type { BridgeOptions, LocalBridge } from "./src/bridge/bridge.ts";
 export { BRIDGE_NAME, localNick } from "./src/bridge/room_protocol.ts";
 export { LOCAL_SUFFIX } from "./src/chat/names.ts";

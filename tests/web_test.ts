@@ -9,7 +9,12 @@ import { objectName } from "../src/ipc/names.ts";
 import type { MonitorSnapshot } from "../src/web/monitor_snapshot.ts";
 import { assertNoLeftovers, uniqueName } from "./_helpers.ts";
 import { IrcTestClient, type ServeProcess, startServe } from "./_irc.ts";
-import { handshakeStatus, IrcWebSocketClient, withTimeout } from "./fixtures/web_clients.ts";
+import {
+  handshakeStatus,
+  IrcWebSocketClient,
+  RawClient,
+  withTimeout,
+} from "./fixtures/web_clients.ts";
 
 const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
 const CHROMIUM = "/usr/bin/chromium";
@@ -307,16 +312,25 @@ Deno.test("/monitor/events streams JSON snapshots with clients, channels and the
   });
 });
 
-Deno.test("WebSocket and TCP clients share the per-address connection limit", async () => {
+Deno.test("IRC, HTTP and WebSocket connections from one address share one cap, and a WebSocket counts once", async () => {
   await withServe(async (serve) => {
-    await using tom = await IrcTestClient.register(serve.port, "tom");
-    assert.equal(tom.nick, "tom");
+    // The WebSocket was an HTTP connection: admitted once, it holds one place, not two.
     const web = await IrcWebSocketClient.open(serve.httpPort);
     try {
-      await web.waitFor(/^ERROR :Closing Link: .*Too many connections from your IP address \(1\)/);
-      await withTimeout(web.closed, 5000, "the refused socket to close");
+      web.socket.send("NICK wendy");
+      web.socket.send("USER wendy 0 * :wendy");
+      await web.waitFor(/ 001 wendy /);
+      await using tom = await IrcTestClient.register(serve.port, "tom");
+      assert.equal(tom.nick, "tom");
+      // Both places taken: another HTTP connection is refused before it is read, and
+      // another IRC connection with an ERROR.
+      await using refused = await RawClient.connect(serve.httpPort);
+      assert.equal((await refused.response()).status, 503);
+      assert.match(refused.text, /Too many connections from your IP address \(2\)/);
+      await using three = await IrcTestClient.connect(serve.port);
+      assert.match((await three.waitFor("ERROR")).params[0], /Too many connections from your IP/);
     } finally {
       await web.close();
     }
-  }, ["--max-conn-per-ip", "1"]);
+  }, ["--max-conn-per-ip", "2"]);
 });

@@ -4,7 +4,7 @@ import { LOBBY } from "../chat/hub.ts";
 import { channelProblem } from "../chat/names.ts";
 import type { BridgeOptions } from "../bridge/bridge.ts";
 import { startHttpTransport } from "../server/http_transport.ts";
-import { normalizeOrigin } from "../web/origin_policy.ts";
+import { hostName, normalizeOrigin } from "../web/origin_policy.ts";
 import { CONSOLE_HELP, runConsole } from "../server/operator_console.ts";
 import { DEFAULT_MOTD, startServer, type TlsOptions } from "../server/server.ts";
 import {
@@ -61,6 +61,9 @@ Options:
   --no-http                  Do not serve HTTP
   --allowed-origin ORIGIN    Another site whose pages may open the IRC WebSocket; repeatable
                              (default: only pages served by this server)
+  --http-allowed-host NAME   A host name HTTP may be reached by; repeatable. IP addresses,
+                             localhost and the --allowed-origin hosts always are; another
+                             name is answered 421, which stops DNS rebinding
   --tls-cert FILE            Also serve IRC over TLS with this PEM certificate (chain)
   --tls-key FILE             The certificate's PEM private key (both or neither)
   --tls-port PORT            TLS port; 0 picks a free one (default: 54443)
@@ -199,6 +202,7 @@ export const serveCommand: Command = {
       "http-host": { type: "string" },
       "no-http": { type: "boolean" },
       "allowed-origin": { type: "string", multiple: true },
+      "http-allowed-host": { type: "string", multiple: true },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "tls-port": { type: "string" },
@@ -241,6 +245,13 @@ export const serveCommand: Command = {
         `--allowed-origin must be an origin such as https://chat.example.com, not "${badOrigin}"`,
       );
     }
+    const allowedHosts = (values["http-allowed-host"] ?? []) as string[];
+    const badHost = allowedHosts.find((host) => hostName(host) === undefined);
+    if (badHost !== undefined) {
+      throw new UsageError(
+        `--http-allowed-host must be a host name such as chat.example.com, not "${badHost}"`,
+      );
+    }
     const selfSigned = await readSelfSignedTls(values);
     const tls = selfSigned?.tls ?? readTls(values);
     const localRoom = readBridge(values);
@@ -248,6 +259,7 @@ export const serveCommand: Command = {
       hostname: stringOption(values, "http-host", stringOption(values, "host", "0.0.0.0")),
       port: intOption(values, "http-port", 54080, { max: 65535 }),
       allowedOrigins,
+      allowedHosts,
       tls: tls && { cert: tls.cert, key: tls.key },
     };
     const server = await startServer({
@@ -286,7 +298,11 @@ export const serveCommand: Command = {
     }
     const web = http && await startHttpTransport(server, http).catch(async (error) => {
       await server.close();
-      throw new CliError(`Cannot serve HTTP: ${(error as Error).message}`);
+      throw new CliError(
+        error instanceof Deno.errors.AddrInUse
+          ? `${error.message} (choose another with --http-port, or turn HTTP off with --no-http)`
+          : `Cannot serve HTTP: ${(error as Error).message}`,
+      );
     });
     if (web) console.log(`${tls ? "https" : "http"} on ${web.hostname}:${web.port}`);
     runConsole(server, {

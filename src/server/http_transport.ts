@@ -58,8 +58,9 @@ export function monitorSnapshot(
  * Serves the web side of a chat server.
  *
  * @param server The running chat server.
- * @param options Where to listen (default: the server's own address, port 54080) and the
- *   extra allowed origins.
+ * @param options Where to listen (default: the server's own address, port 54080), the extra
+ *   allowed origins and hosts, and the limits. Connections are admitted by the server's
+ *   {@link ChatServer.gate}, so they count against the same per-address limits as IRC.
  * @returns The running web server; shut it down after the chat server has closed.
  *
  * @example
@@ -74,7 +75,9 @@ export function startHttpTransport(
   options: WebServerOptions = {},
 ): Promise<WebServer> {
   return startWebServer({
-    attach: (connection) => void server.attach(connection),
+    gate: server.gate,
+    attach: (connection, admission) => void server.attach(connection, admission),
     snapshot: () => monitorSnapshot(server.stats()),
+    acceptErrors: () => server.acceptErrors(),
   }, { ...options, hostname: options.hostname ?? server.hostname });
 }

@@ -14,13 +14,13 @@ import { AccountStore } from "../chat/accounts.ts";
 import type { Connection } from "../chat/connection.ts";
 import { defaultDataDir, HistoryStore } from "../chat/history.ts";
 import { ChatHub, type RecentMessage } from "../chat/hub.ts";
-import { RateLimiter } from "../chat/rate_limiter.ts";
 import { Flusher } from "../chat/delivery.ts";
 import { encodeLine } from "../irc/encode.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { type IrcContext, IrcSession } from "../irc/session.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
-import { isLoopback } from "../net/loopback.ts";
+import { AcceptLoop } from "../net/accept_loop.ts";
+import { AddressGate, type Admission } from "../net/address_gate.ts";
 import { type BridgeOptions, LocalBridge, type LocalRoomStats } from "../bridge/bridge.ts";
 import { StreamConnection } from "./stream_connection.ts";
 
@@ -120,14 +120,16 @@ export class ChatServer {
   readonly startedAt: number = Date.now();
   /** Resolves when the server has closed. */
   readonly finished: Promise<void>;
+  /**
+   * Admission per address, shared by every transport: IRC connections and the HTTP
+   * transport's count against one `maxConnectionsPerIp` and one `connectionsPerMinute`.
+   */
+  readonly gate: AddressGate;
   readonly #context: IrcContext;
-  readonly #listener: Deno.Listener;
-  readonly #tlsListener: Deno.TlsListener | undefined;
   readonly #history: HistoryStore | undefined;
   readonly #status: StatusBoard | undefined;
   readonly #sessions = new Set<IrcSession>();
-  readonly #perAddress = new Map<string, number>();
-  #connectionRate: RateLimiter | undefined;
+  readonly #acceptLoops: AcceptLoop[] = [];
   #bridge: LocalBridge | undefined;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #closing: Promise<void> | undefined;
@@ -141,13 +143,15 @@ export class ChatServer {
     status: StatusBoard | undefined,
     tlsListener?: Deno.TlsListener,
   ) {
-    this.#listener = listener;
-    this.#tlsListener = tlsListener;
     this.tlsPort = tlsListener && (tlsListener.addr as Deno.NetAddr).port;
     this.#context = context;
     this.#history = history;
     this.#status = status;
     this.hub = context.hub;
+    this.gate = new AddressGate({
+      maxPerAddress: context.limits.maxConnectionsPerIp,
+      perMinute: context.limits.connectionsPerMinute,
+    });
     const address = listener.addr as Deno.NetAddr;
     this.hostname = address.hostname;
     this.port = address.port;
@@ -161,48 +165,48 @@ export class ChatServer {
     if (status) this.#timers.push(setInterval(() => this.#publish(), STATUS_INTERVAL_MS));
     if (history) this.#timers.push(setInterval(() => history.prune(), 60 * 60 * 1000));
     this.#publish();
-    this.#accept(listener, "tcp");
-    if (tlsListener) this.#accept(tlsListener, "tls");
+    this.#accept(listener, "tcp", "irc");
+    if (tlsListener) this.#accept(tlsListener, "tls", "irc-tls");
   }
 
   /**
    * Runs an IRC session on a connection from any transport. Refuses it (with an ERROR line)
-   * when its address already has the most connections allowed, or opened too many in the
-   * last minute (loopback excepted: local tools and tests reconnect freely).
+   * when {@link ChatServer.gate} does: its address already has the most connections allowed,
+   * or opened too many in the last minute (loopback excepted).
    *
    * @param connection The client's connection.
+   * @param admission The gate's admission when the transport already has one (an HTTP
+   *   connection upgraded to a WebSocket counts once); the session releases it when it ends.
    * @returns The session, or undefined when refused or closing.
    */
-  attach(connection: Connection): IrcSession | undefined {
-    const address = connection.remoteAddress;
-    const count = this.#perAddress.get(address) ?? 0;
-    const { maxConnectionsPerIp: limit, connectionsPerMinute } = this.#context.limits;
-    this.#connectionRate ??= new RateLimiter({ limit: connectionsPerMinute, windowMs: 60_000 });
-    const reason = this.#closing
-      ? "Server shutting down"
-      : count >= limit
-      ? `Too many connections from your IP address (${limit})`
-      : !isLoopback(address) && !this.#connectionRate.take(address)
-      ? `Too many new connections from your IP address (${connectionsPerMinute} a minute)`
-      : undefined;
+  attach(connection: Connection, admission?: Admission): IrcSession | undefined {
+    const admitted = admission ?? this.gate.admit(connection.remoteAddress);
+    const reason = this.#closing ? "Server shutting down" : admitted.refused;
     if (reason !== undefined) {
+      admitted.release();
       const line = encodeLine({
         command: "ERROR",
-        params: [`Closing Link: ${address} (${reason})`],
+        params: [`Closing Link: ${connection.remoteAddress} (${reason})`],
       });
       connection.write([line], line.length).catch(() => {}).finally(() => connection.close());
       return undefined;
     }
-    this.#perAddress.set(address, count + 1);
     const session = new IrcSession(connection, this.#context, (closed) => {
       this.#sessions.delete(closed);
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(address, left);
-      else this.#perAddress.delete(address);
+      admitted.release();
     });
     this.#sessions.add(session);
     session.run().catch((error) => log.error("Session failed: {error}", { error }));
     return session;
+  }
+
+  /**
+   * Accept errors of the IRC listeners so far, by listener (`irc`, `irc-tls`), for `/metrics`.
+   *
+   * @returns The counts.
+   */
+  acceptErrors(): Record<string, number> {
+    return Object.fromEntries(this.#acceptLoops.map((loop) => [loop.name, loop.errors]));
   }
 
   /**
@@ -268,13 +272,7 @@ export class ChatServer {
   }
 
   async #shutdown(reason: string): Promise<void> {
-    for (const listener of [this.#listener, this.#tlsListener]) {
-      try {
-        listener?.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    for (const loop of this.#acceptLoops) loop.close();
     for (const timer of this.#timers) clearInterval(timer);
     await this.#bridge?.close();
     await Promise.all([...this.#sessions].map((session) => session.close(reason)));
@@ -286,12 +284,12 @@ export class ChatServer {
     this.#finish();
   }
 
-  async #accept(listener: Deno.Listener, transport: string): Promise<void> {
-    try {
-      for await (const conn of listener) this.attach(new StreamConnection(conn, transport));
-    } catch (error) {
-      if (!this.#closing) log.error("Accepting connections failed: {error}", { error });
-    }
+  #accept(listener: Deno.Listener, transport: string, name: string): void {
+    this.#acceptLoops.push(
+      new AcceptLoop(listener, (conn) => this.attach(new StreamConnection(conn, transport)), {
+        name,
+      }),
+    );
   }
 
   #tick(): void {

@@ -16,25 +16,39 @@ function labelValue(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
+/** Options for {@link formatMetrics}. */
+export interface MetricsOptions {
+  /** Accept errors so far per listener (`irc`, `irc-tls`, `http`). @default {{}} */
+  acceptErrors?: Record<string, number>;
+}
+
 /**
  * Formats a snapshot and the process's memory as Prometheus text.
  *
  * @param snapshot The server's numbers.
  * @param memory The process's memory.
+ * @param options More counters.
  * @returns The exposition, ending in a newline.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatMetrics } from "./metrics.ts";
+ *
  * const text = formatMetrics({
  *   time: 61_000, startedAt: 1_000, uptimeMs: 60_000, clients: 1,
  *   clientsByTransport: { tcp: 1 }, totalMessages: 7, messagesPerSecond: [2],
  *   channels: [{ name: "#lobby", members: ["ann"] }], recent: [],
- * }, Deno.memoryUsage());
- * console.log(text.includes('shmooze_clients{transport="tcp"} 1')); // true
+ * }, Deno.memoryUsage(), { acceptErrors: { irc: 3, http: 0 } });
+ * assert.match(text, /^shmooze_clients\{transport="tcp"\} 1$/m);
+ * assert.match(text, /^shmooze_accept_errors_total\{listener="irc"\} 3$/m);
  * ```
  */
-export function formatMetrics(snapshot: MonitorSnapshot, memory: MemoryUsage): string {
+export function formatMetrics(
+  snapshot: MonitorSnapshot,
+  memory: MemoryUsage,
+  options: MetricsOptions = {},
+): string {
   const out: string[] = [];
   const metric = (
     name: string,
@@ -96,6 +110,12 @@ export function formatMetrics(snapshot: MonitorSnapshot, memory: MemoryUsage): s
     [{ kind: "total" }, memory.heapTotal],
     [{ kind: "external" }, memory.external],
   ]);
+  metric(
+    "shmooze_accept_errors_total",
+    "counter",
+    "Failed accepts per listener (out of file descriptors, aborted connections); the listener keeps going.",
+    Object.entries(options.acceptErrors ?? {}).map(([listener, count]) => [{ listener }, count]),
+  );
   const room = snapshot.localRoom;
   if (room) {
     const labels = { room: room.room };

@@ -1,7 +1,7 @@
 /**
  * The HTTP side of `shmooze serve`: the chat page, the live monitor, IRC over WebSocket,
- * Prometheus metrics and a health check, all on one Deno.serve listener with every asset
- * embedded, so a compiled binary serves them with no files and no CDN.
+ * Prometheus metrics and a health check, with every asset embedded, so a compiled binary
+ * serves them with no files and no CDN.
  *
  * | Path              | What                                                          |
  * | ----------------- | ------------------------------------------------------------- |
@@ -13,14 +13,33 @@
  * | `/metrics`        | Prometheus text format                                        |
  * | `/healthz`        | `ok`                                                          |
  *
+ * It is its own small HTTP/1.1 server on `Deno.listen` (or `Deno.listenTls`), because a
+ * server exposed to anyone needs a say over each connection, which `Deno.serve` does not
+ * give: the accept loop ({@link AcceptLoop}) survives running out of file descriptors; each
+ * connection is admitted by the chat server's per-address gate, shared with IRC, before a
+ * byte is read; a request head has a size cap and a deadline (`_http_connection.ts`); and
+ * WebSocket frames are checked against their limit from the header, before their payload
+ * is read (`websocket_connection.ts`). Only GET and HEAD are served, and no request body is
+ * read.
+ *
  * @module
  */
 import type { Connection } from "../chat/connection.ts";
+import { AcceptLoop } from "../net/accept_loop.ts";
+import type { AddressGate, Admission } from "../net/address_gate.ts";
 import { CHAT_HTML } from "./_chat_page.ts";
+import {
+  type HttpLimits,
+  type HttpRequest,
+  resolveHttpLimits,
+  serveHttpConnection,
+} from "./_http_connection.ts";
+import { type HttpReply, replyAndClose, textReply } from "./_http_response.ts";
 import { MONITOR_HTML } from "./_monitor_page.ts";
+import { acceptKey } from "./_websocket_frame.ts";
 import { formatMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { MonitorSnapshot } from "./monitor_snapshot.ts";
-import { normalizeOrigin, originAllowed } from "./origin_policy.ts";
+import { hostAllowed, hostName, normalizeOrigin, originAllowed } from "./origin_policy.ts";
 import {
   IRC_SUBPROTOCOL,
   WebSocketConnection,
@@ -30,18 +49,31 @@ import {
 /** What the web side needs from the chat server. */
 export interface WebBackend {
   /**
+   * The per-address admission every connection passes, shared with the chat server's other
+   * listeners so one address's connections of every kind count against one limit.
+   */
+  readonly gate: AddressGate;
+  /**
    * Hands a new client connection to the chat server, which runs the IRC protocol on it
    * with the same limits as any other transport.
    *
    * @param connection The connection.
+   * @param admission The HTTP connection's admission, handed over: the WebSocket counts
+   *   against the per-address limit once, as the connection it was.
    */
-  attach(connection: Connection): void;
+  attach(connection: Connection, admission: Admission): void;
   /**
    * The server's numbers now.
    *
    * @returns A snapshot.
    */
   snapshot(): MonitorSnapshot;
+  /**
+   * Accept errors of the chat server's own listeners, by name, for `/metrics`.
+   *
+   * @returns The counts.
+   */
+  acceptErrors(): Record<string, number>;
 }
 
 /** Options for {@link startWebServer}. */
@@ -52,8 +84,16 @@ export interface WebServerOptions {
   port?: number;
   /** Origins besides the server's own whose pages may open the IRC WebSocket. @default {[]} */
   allowedOrigins?: string[];
-  /** WebSocket size limits. */
+  /**
+   * Host names requests may be sent to, besides IP literals, `localhost`, the hosts of
+   * `allowedOrigins` and `hostname`; a request for another name is answered 421 (a
+   * WebSocket handshake 403), which stops DNS rebinding. @default {[]}
+   */
+  allowedHosts?: string[];
+  /** WebSocket size limits and close timeout. */
   limits?: WebSocketLimits;
+  /** Request-head size and the HTTP deadlines. */
+  http?: HttpLimits;
   /** How often `/monitor/events` sends a snapshot, in ms. @default {1000} */
   eventIntervalMs?: number;
   /** Serve HTTPS (and so WSS) with this PEM certificate and key instead of plain HTTP. */
@@ -66,12 +106,14 @@ export interface WebServer {
   readonly hostname: string;
   /** The port it listens on (the real one when 0 was asked). */
   readonly port: number;
-  /** Ends event streams and WebSockets, stops listening, and waits for requests to end. */
+  /** Ends event streams, WebSockets and connections, stops listening, and waits for them. */
   shutdown(): Promise<void>;
 }
 
 /** Past this many undelivered snapshots, an event stream's reader counts as gone. */
 const MAX_UNSENT_EVENTS = 10;
+/** How long a refused connection may take to read its 503 before it is closed. */
+const REFUSAL_WRITE_MS = 1000;
 const encoder = new TextEncoder();
 
 async function sha256Base64(text: string): Promise<string> {
@@ -86,7 +128,7 @@ function inner(html: string, tag: string): string {
 
 // The pages' one inline script and style are allowed by hash and nothing else is: an
 // injected script or a request to another site would be refused by the browser.
-async function pageResponse(html: string): Promise<() => Response> {
+async function pageReply(html: string): Promise<() => HttpReply> {
   const csp = [
     "default-src 'none'",
     `script-src 'sha256-${await sha256Base64(inner(html, "script"))}'`,
@@ -98,31 +140,46 @@ async function pageResponse(html: string): Promise<() => Response> {
     "frame-ancestors 'none'",
   ].join("; ");
   const body = encoder.encode(html);
-  return () =>
-    new Response(body, {
-      headers: {
-        "content-type": "text/html; charset=utf-8",
-        "content-security-policy": csp,
-        "x-content-type-options": "nosniff",
-        "referrer-policy": "no-referrer",
-        "cache-control": "no-cache",
-      },
-    });
+  return () => ({
+    status: 200,
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "content-security-policy": csp,
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+      "cache-control": "no-cache",
+    },
+    body,
+  });
 }
 
-function text(body: string, status = 200, contentType = "text/plain; charset=utf-8"): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": contentType, "cache-control": "no-store" },
-  });
+/** The tokens of a comma-separated header, lowercased. */
+function tokens(value: string | null): string[] {
+  return (value ?? "").split(",").map((token) => token.trim().toLowerCase());
+}
+
+/** A TCP or TLS listener, with an error that names the address when the port is taken. */
+function listen(hostname: string, port: number, tls: WebServerOptions["tls"]): Deno.Listener {
+  try {
+    return tls ? Deno.listenTls({ hostname, port, ...tls }) : Deno.listen({ hostname, port });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot listen for HTTP on ${hostname}:${port}: the port is already in use`,
+      );
+    }
+    throw error;
+  }
 }
 
 /**
  * Starts the web server.
  *
  * @param backend The chat server.
- * @param options Where to listen and the limits.
+ * @param options Where to listen, the allowed names and the limits.
  * @returns The running server, once it listens.
+ * @throws Deno.errors.AddrInUse when the port is taken; Error for an allowed origin or host
+ *   that is not one.
  *
  * @example Serve the chat page next to an IRC server
  * ```ts ignore
@@ -137,48 +194,89 @@ export async function startWebServer(
   backend: WebBackend,
   options: WebServerOptions = {},
 ): Promise<WebServer> {
-  const allowed = (options.allowedOrigins ?? []).map((origin) => {
+  const allowedOrigins = (options.allowedOrigins ?? []).map((origin) => {
     const normalized = normalizeOrigin(origin);
     if (normalized === undefined) throw new Error(`Allowed origin "${origin}" is not a URL`);
     return normalized;
   });
-  const chatPage = await pageResponse(CHAT_HTML);
-  const monitorPage = await pageResponse(MONITOR_HTML);
-  const sockets = new Set<WebSocketConnection>();
+  const hostname = options.hostname ?? "127.0.0.1";
+  const allowedHosts = [
+    ...(options.allowedHosts ?? []),
+    ...allowedOrigins.map((origin) => new URL(origin).host),
+    hostname,
+  ].map((host) => {
+    const name = hostName(host);
+    if (name === undefined) throw new Error(`Allowed host "${host}" is not a host name`);
+    return name;
+  });
+  const http = resolveHttpLimits(options.http);
+  const secure = options.tls !== undefined;
+  const chatPage = await pageReply(CHAT_HTML);
+  const monitorPage = await pageReply(MONITOR_HTML);
   const events = new EventStreams(backend, options.eventIntervalMs ?? 1000);
+  /** Sockets still speaking HTTP, and the tasks serving them. */
+  const connections = new Map<Deno.Conn, Promise<void>>();
+  const sockets = new Set<WebSocketConnection>();
 
-  function upgrade(request: Request, remoteAddress: string): Response {
-    if (!originAllowed(request, allowed)) {
-      return text(`WebSocket origin not allowed: ${request.headers.get("origin")}\n`, 403);
+  async function upgrade(request: HttpRequest, admission: Admission): Promise<HttpReply> {
+    const { headers } = request;
+    if (!originAllowed(headers, allowedOrigins)) {
+      return textReply(403, `WebSocket origin not allowed: ${headers.get("origin")}\n`);
     }
-    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",")
-      .map((p) => p.trim());
-    const { socket, response } = Deno.upgradeWebSocket(
-      request,
-      offered.includes(IRC_SUBPROTOCOL) ? { protocol: IRC_SUBPROTOCOL } : {},
-    );
-    const connection = new WebSocketConnection(
-      socket,
-      remoteAddress,
-      options.limits,
-      options.tls !== undefined,
-    );
-    sockets.add(connection);
-    socket.addEventListener("close", () => sockets.delete(connection));
-    backend.attach(connection);
-    return response;
+    if (headers.get("sec-websocket-version") !== "13") {
+      const reply = textReply(426, "Only WebSocket version 13 is spoken here\n");
+      return { ...reply, headers: { ...reply.headers, "sec-websocket-version": "13" } };
+    }
+    const key = headers.get("sec-websocket-key") ?? "";
+    let keyBytes = 0;
+    try {
+      keyBytes = atob(key).length;
+    } catch { /* not base64: refused below */ }
+    if (
+      request.version !== "1.1" || !tokens(headers.get("connection")).includes("upgrade") ||
+      keyBytes !== 16
+    ) {
+      return textReply(400, "Not a WebSocket handshake (RFC 6455 section 4.1)\n");
+    }
+    const offered = tokens(headers.get("sec-websocket-protocol"));
+    return {
+      status: 101,
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-accept": await acceptKey(key),
+        ...(offered.includes(IRC_SUBPROTOCOL) ? { "sec-websocket-protocol": IRC_SUBPROTOCOL } : {}),
+      },
+      takeover(conn, buffered) {
+        const connection = new WebSocketConnection(conn, request.remoteAddress, {
+          buffered,
+          limits: options.limits,
+          secure,
+        });
+        sockets.add(connection);
+        connection.closed.then(() => sockets.delete(connection));
+        backend.attach(connection, admission);
+      },
+    };
   }
 
-  function route(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response {
-    const { pathname } = new URL(request.url);
-    const isUpgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
-    if (isUpgrade && (pathname === "/irc" || pathname === "/")) {
-      return upgrade(request, info.remoteAddr.hostname);
+  function route(request: HttpRequest, admission: Admission): HttpReply | Promise<HttpReply> {
+    const { path, headers } = request;
+    const isUpgrade = request.method === "GET" &&
+      tokens(headers.get("upgrade")).includes("websocket") && (path === "/irc" || path === "/");
+    // An HTTP/1.0 request may come without Host; it is not a browser's, so not a rebinding.
+    const host = headers.get("host");
+    if (host !== null && !hostAllowed(host, allowedHosts)) {
+      const message = `This server does not answer to "${host}"; ` +
+        `its operator can allow the name with --http-allowed-host\n`;
+      return textReply(isUpgrade ? 403 : 421, message);
     }
+    if (isUpgrade) return upgrade(request, admission);
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return new Response("Method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
+      const reply = textReply(405, "Method not allowed\n");
+      return { ...reply, headers: { ...reply.headers, allow: "GET, HEAD" } };
     }
-    switch (pathname) {
+    switch (path) {
       case "/":
         return chatPage();
       case "/monitor":
@@ -186,38 +284,65 @@ export async function startWebServer(
       case "/monitor/events":
         return events.open();
       case "/api/stats":
-        return text(JSON.stringify(backend.snapshot()), 200, "application/json");
+        return textReply(200, JSON.stringify(backend.snapshot()), "application/json");
       case "/metrics":
-        return text(
-          formatMetrics(backend.snapshot(), Deno.memoryUsage()),
+        return textReply(
           200,
+          formatMetrics(backend.snapshot(), Deno.memoryUsage(), {
+            acceptErrors: { ...backend.acceptErrors(), [loop.name]: loop.errors },
+          }),
           METRICS_CONTENT_TYPE,
         );
       case "/healthz":
-        return text("ok\n");
+        return textReply(200, "ok\n");
       case "/irc":
-        return text("This address speaks IRC over WebSocket (text.ircv3.net)\n", 426);
+        return textReply(426, "This address speaks IRC over WebSocket (text.ircv3.net)\n");
       default:
-        return text("Not found\n", 404);
+        return textReply(404, "Not found\n");
     }
   }
 
-  // Deno.serve binds before it returns (and throws if it cannot); onListen only silences
-  // its default banner, since serve prints its own line.
-  const listener = Deno.serve({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 54080,
-    onListen: () => {},
-    onError: () => text("Internal server error\n", 500),
-    ...options.tls,
-  }, route);
+  /** Admits a new connection (or answers 503 and closes it) and serves it. */
+  function accept(conn: Deno.Conn): void {
+    const remoteAddress = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const admission = backend.gate.admit(remoteAddress);
+    if (admission.refused !== undefined) {
+      // Answered before anything is read, so the peer gets it whatever it was sending;
+      // Retry-After because the cap frees itself as the address's connections end.
+      const reply = textReply(503, `${admission.refused}\n`);
+      reply.headers = { ...reply.headers, "retry-after": "60" };
+      replyAndClose(conn, reply, REFUSAL_WRITE_MS);
+      return;
+    }
+    const task = serveHttpConnection(conn, (request) => route(request, admission), {
+      remoteAddress,
+      limits: http,
+    }).then((upgraded) => {
+      if (!upgraded) admission.release();
+    }).finally(() => connections.delete(conn));
+    connections.set(conn, task);
+  }
+
+  const listener = listen(hostname, options.port ?? 54080, options.tls);
+  const loop = new AcceptLoop(listener, accept, { name: secure ? "https" : "http" });
+  const address = listener.addr as Deno.NetAddr;
   return {
-    hostname: listener.addr.hostname,
-    port: listener.addr.port,
+    hostname: address.hostname,
+    port: address.port,
     async shutdown() {
+      loop.close();
       events.closeAll();
       for (const socket of sockets) socket.close();
-      await listener.shutdown();
+      for (const conn of connections.keys()) {
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      }
+      await Promise.all([
+        loop.done,
+        ...connections.values(),
+        ...[...sockets].map((socket) => socket.closed),
+      ]);
     },
   };
 }
@@ -234,7 +359,7 @@ class EventStreams {
     this.#intervalMs = intervalMs;
   }
 
-  open(): Response {
+  open(): HttpReply {
     let self: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -246,13 +371,15 @@ class EventStreams {
       },
       cancel: () => this.#drop(self),
     });
-    return new Response(body, {
+    return {
+      status: 200,
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-store",
         "x-accel-buffering": "no",
       },
-    });
+      stream: body,
+    };
   }
 
   closeAll(): void {
