@@ -29,7 +29,7 @@ import { getLogger } from "@logtape/logtape";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import { type ChatHub, LOBBY, type SendError } from "../chat/hub.ts";
 import { maskOf, type Member } from "../chat/member.ts";
-import { splitUtf8 } from "../chat/split_text.ts";
+import { privmsgBudget, splitWords } from "../chat/split_text.ts";
 import { IpcError } from "../ipc/ipc_error.ts";
 import { Room, type RoomEvent } from "../ipc/room.ts";
 import { DEFAULT_LIMITS } from "../irc/limits.ts";
@@ -62,7 +62,6 @@ const RELAYED = /^<([^\s>]+)> ([\s\S]*)$/;
 const ACTION = /^\x01ACTION ([\s\S]*?)\x01?$/;
 const PRIVATE = /^(\S+)\s+([\s\S]+)$/;
 const BRIDGE_MARK = new RegExp(`@${BRIDGE_NAME}$`);
-const encoder = new TextEncoder();
 
 /** Options for {@link LocalBridge.start}. */
 export interface BridgeOptions {
@@ -405,8 +404,8 @@ export class LocalBridge {
   /** Says text as a member, split to fit IRC lines; returns why it failed, if it did. */
   #say(member: LocalMember, target: string, text: string): SendError | undefined {
     member.lastMessageAt = Date.now();
-    const overhead = encoder.encode(`:${maskOf(member)} PRIVMSG ${target} :\r\n`).length;
-    for (const piece of splitUtf8(text, Math.max(this.#maxLine - overhead, 16))) {
+    const budget = privmsgBudget(this.#maxLine, maskOf(member), target);
+    for (const piece of splitWords(text, budget)) {
       const result = this.#hub.send(member, "privmsg", target, piece);
       if (typeof result === "string") return result;
     }
@@ -451,7 +450,9 @@ export class LocalBridge {
   /** Queues a room message: `deliver` must not block, so the room is written after it. */
   #queue(text: string, to: string | 0): void {
     if (this.#outbox.length === 0) queueMicrotask(() => this.#flush());
-    for (const piece of splitUtf8(text, ROOM_MESSAGE_BYTES)) this.#outbox.push({ text: piece, to });
+    for (const piece of splitWords(text, ROOM_MESSAGE_BYTES)) {
+      this.#outbox.push({ text: piece, to });
+    }
   }
 
   #flush(): void {
