@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import IRC from "irc-framework";
 import { type Child, spawn, waitUntil } from "./_helpers.ts";
-import { startServe } from "./_irc.ts";
+import { IrcTestClient, startServe } from "./_irc.ts";
+import { assertArrivedWhole, longLine } from "./_long_lines.ts";
 import { peerAvailable, startNgircd } from "./_peers.ts";
 import { IrcClient } from "../src/client/irc_client.ts";
 
@@ -261,6 +262,30 @@ testWith("ngircd", "shmooze client reports a lost connection and exits 1", async
   assert.equal(result.code, 1);
   assert.match(result.stderr, new RegExp(`Lost the connection to ${server.host}:${server.port}`));
 });
+
+for (const kind of ["serve", "ngircd"] as const) {
+  testWith(
+    kind,
+    `shmooze client sends a 600-character line whole, cut between words within the line limit (${kind})`,
+    async (server) => {
+      const annNick = nick("ann");
+      await using tom = await IrcTestClient.register(server.port, nick("tom"));
+      await tom.join("#lobby");
+      await using ann = startClient(server, annNick);
+      await ann.waitForLine("joined #lobby");
+      const text = longLine("client");
+      await ann.writeLine(text);
+      const relayed = new RegExp(`^(@\\S+ )?:${annNick}!\\S+ PRIVMSG #lobby :`);
+      const lines = [];
+      const letters = (pieces: string[]) => pieces.join("").replaceAll(" ", "").length;
+      while (letters(lines.map((m) => m.params[1])) < letters([text]) && lines.length < 6) {
+        lines.push(await tom.waitFor(relayed));
+      }
+      assertArrivedWhole(lines, text);
+      await finish(ann);
+    },
+  );
+}
 
 Deno.test("shmooze client names host:port and exits 1 when the connection is refused", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -85,6 +85,23 @@ Deno.test("local splits a line longer than 1 KiB into messages of at most 1024 b
   assertNoLeftovers(objectName("room", room));
 });
 
+Deno.test("local splits a long line of words between words, every message within 1024 bytes", async () => {
+  const room = uniqueName("words");
+  await using ann = await local(room, "ann");
+  await using bob = await local(room, "bob");
+  const words = Array.from({ length: 300 }, (_, i) => `wörd${i}`);
+  await ann.writeLine(words.join(" ")); // 2190 bytes
+  await bob.waitForLine(/<ann> .*wörd299$/);
+  const pieces = bob.lines.filter((line) => line.includes("<ann>")).map((l) => l.split("> ")[1]);
+  assert.equal(pieces.length, 3);
+  for (const piece of pieces) assert.ok(new TextEncoder().encode(piece).length <= 1024);
+  assert.equal(pieces.join(" "), words.join(" "));
+  await ann.closeStdin();
+  await bob.closeStdin();
+  await Promise.all([ann.done, bob.done]);
+  assertNoLeftovers(objectName("room", room));
+});
+
 Deno.test("a participant SIGKILLed holding the lock, 50 times: the others carry on within 1 s, nothing torn", async () => {
   const room = uniqueName("kill");
   await using ann = await local(room, "ann", 180_000);

@@ -15,6 +15,7 @@ import {
   RawClient,
   withTimeout,
 } from "./fixtures/web_clients.ts";
+import { assertArrivedWhole, HISTORY_CAPS, historyTexts, longLine } from "./_long_lines.ts";
 
 const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
 const CHROMIUM = "/usr/bin/chromium";
@@ -333,4 +334,238 @@ Deno.test("IRC, HTTP and WebSocket connections from one address share one cap, a
       await web.close();
     }
   }, ["--max-conn-per-ip", "2"]);
+});
+
+/**
+ * Presses "Reconnect now" until the page is connected, rather than wait for its back-off
+ * (which grows to 30 s): the button shows while the page waits to retry.
+ */
+async function reconnectNow(page: Page): Promise<void> {
+  const connected = page.locator("#status.connected");
+  const button = page.locator("#reconnect:not([hidden])");
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await connected.or(button).first().waitFor();
+    if (await connected.isVisible()) return;
+    // The page's own timer may fire between the look and the click, hiding the button.
+    await button.click({ timeout: 2000 }).catch(() => {});
+  }
+  await connected.waitFor();
+}
+
+/** A line of the visible conversation in a given composer state (`data-state`). */
+function lineInState(page: Page, state: string, text: string) {
+  return page.locator(`.log:not([hidden]) li[data-state="${state}"]`, { hasText: text });
+}
+
+Deno.test({
+  name: "the chat page queues a line typed while disconnected and sends it once after the restart",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "shmooze-web-test-" });
+    try {
+      await withBrowser(async (browser) => {
+        const { page } = await newPage(browser);
+        let ports: string[];
+        {
+          await using first = await startWebServe([], dataDir);
+          ports = ["--port", String(first.port), "--http-port", String(first.httpPort)];
+          await login(page, first.url, "ann");
+        }
+        await page.locator("#status", { hasText: "reconnecting" }).waitFor();
+        await say(page, "typed while the server was down");
+        await lineInState(page, "queued", "typed while the server was down").waitFor();
+        await using second = await startWebServe(ports, dataDir);
+        await reconnectNow(page);
+        await lineInState(page, "sent", "typed while the server was down").waitFor();
+        await using tom = await IrcTestClient.register(second.port, "tom", { caps: HISTORY_CAPS });
+        await tom.join("#lobby");
+        const texts = await historyTexts(tom, "#lobby");
+        assert.deepEqual(texts.filter((t) => t === "typed while the server was down").length, 1);
+        assert.equal(await shownLine(page, "typed while the server was down").count(), 1);
+      });
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the chat page sends again, once, a line the server never got before the connection dropped",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "shmooze-web-test-" });
+    try {
+      await withBrowser(async (browser) => {
+        const { page } = await newPage(browser);
+        let ports: string[];
+        {
+          await using first = await startWebServe([], dataDir);
+          ports = ["--port", String(first.port), "--http-port", String(first.httpPort)];
+          await login(page, first.url, "ann");
+          await say(page, "the line before");
+          await lineInState(page, "sent", "the line before").waitFor();
+          // Frozen, the server takes the line into its socket buffer and never reads it;
+          // killed, it drops the connection with the line still unanswered.
+          first.child.process.kill("SIGSTOP");
+          await say(page, "in flight when the server died");
+          await lineInState(page, "sending", "in flight when the server died").waitFor();
+          first.child.process.kill("SIGKILL");
+          await first.child.done;
+          await lineInState(page, "checking", "in flight when the server died").waitFor();
+        }
+        await using second = await startWebServe(ports, dataDir);
+        await reconnectNow(page);
+        await lineInState(page, "sent", "in flight when the server died").waitFor();
+        await using tom = await IrcTestClient.register(second.port, "tom", { caps: HISTORY_CAPS });
+        await tom.join("#lobby");
+        const texts = await historyTexts(tom, "#lobby");
+        assert.deepEqual(texts.slice(-2), ["the line before", "in flight when the server died"]);
+        assert.equal(await shownLine(page, "in flight when the server died").count(), 1);
+      });
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "the chat page sends a 600-character line whole, cut between words within the line limit",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withServe((serve) =>
+      withBrowser(async (browser) => {
+        await using tom = await IrcTestClient.register(serve.port, "tom");
+        await tom.join("#lobby");
+        const { page } = await newPage(browser);
+        await login(page, serve.url, "ann");
+        const text = longLine("browser");
+        await say(page, text);
+        const lines = [await tom.waitFor(/ PRIVMSG #lobby :browser /)];
+        const letters = (pieces: string[]) => pieces.join("").replaceAll(" ", "").length;
+        while (letters(lines.map((m) => m.params[1])) < letters([text])) {
+          lines.push(await tom.waitFor(/:ann!\S+ PRIVMSG #lobby :/));
+          if (lines.length > 5) break;
+        }
+        assertArrivedWhole(lines, text);
+        const sent = page.locator('.log:not([hidden]) li[data-state="sent"]');
+        await sent.nth(lines.length - 1).waitFor();
+        assert.equal(await sent.count(), lines.length);
+        assert.equal(await page.locator(".log li[data-state]:not([data-state=sent])").count(), 0);
+      })
+    ),
+});
+
+/**
+ * A TCP proxy in front of the server's HTTP port that can stop passing the server's replies
+ * on, then cut every connection: a line the server got whose echo the page never saw.
+ */
+class ReplyCuttingProxy implements AsyncDisposable {
+  readonly #listener: Deno.Listener;
+  readonly #conns = new Set<Deno.Conn>();
+  readonly #pumps: Promise<void>[] = [];
+  readonly #accepting: Promise<void>;
+  #holding = false;
+
+  constructor(target: number) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#listener = listener;
+    this.#accepting = (async () => {
+      for await (const conn of listener) {
+        const upstream = await Deno.connect({ hostname: "127.0.0.1", port: target });
+        this.#conns.add(conn).add(upstream);
+        this.#pumps.push(this.#pump(conn, upstream, false), this.#pump(upstream, conn, true));
+      }
+    })().catch(() => {});
+  }
+
+  /** The proxy's address, as the page's origin. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.#listener.addr as Deno.NetAddr).port}`;
+  }
+
+  /** From now on the server's bytes are dropped, not passed on. */
+  holdReplies(): void {
+    this.#holding = true;
+  }
+
+  /** Closes every connection; new ones are passed through whole again. */
+  cut(): void {
+    for (const conn of this.#conns) conn.close();
+    this.#conns.clear();
+    this.#holding = false;
+  }
+
+  async #pump(from: Deno.Conn, to: Deno.Conn, replies: boolean): Promise<void> {
+    const buffer = new Uint8Array(16 * 1024);
+    try {
+      while (true) {
+        const n = await from.read(buffer);
+        if (n === null) break;
+        if (replies && this.#holding) continue;
+        let written = 0;
+        while (written < n) written += await to.write(buffer.subarray(written, n));
+      }
+    } catch {
+      // Closed by cut() or by the other side.
+    }
+    for (const conn of [from, to]) {
+      if (this.#conns.delete(conn)) conn.close();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#listener.close();
+    this.cut();
+    await this.#accepting;
+    await Promise.all(this.#pumps);
+  }
+}
+
+Deno.test({
+  name:
+    "the chat page does not send again a line the server got when its echo was lost with the connection",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withServe((serve) =>
+      withBrowser(async (browser) => {
+        await using tom = await IrcTestClient.register(serve.port, "tom", { caps: HISTORY_CAPS });
+        await tom.join("#lobby");
+        await using proxy = new ReplyCuttingProxy(serve.httpPort);
+        const { page } = await newPage(browser);
+        await login(page, proxy.url, "ann");
+        await say(page, "the line before");
+        await lineInState(page, "sent", "the line before").waitFor();
+        proxy.holdReplies();
+        await say(page, "arrived, but its echo was lost");
+        await tom.waitFor(/:ann!\S+ PRIVMSG #lobby :arrived, but its echo was lost$/);
+        await lineInState(page, "sending", "arrived, but its echo was lost").waitFor();
+        proxy.cut();
+        await lineInState(page, "checking", "arrived, but its echo was lost").waitFor();
+        await reconnectNow(page);
+        await lineInState(page, "sent", "arrived, but its echo was lost").waitFor();
+        const texts = await historyTexts(tom, "#lobby");
+        assert.equal(texts.filter((t) => t === "arrived, but its echo was lost").length, 1);
+        assert.equal(await shownLine(page, "arrived, but its echo was lost").count(), 1);
+      })
+    ),
+});
+
+Deno.test({
+  name: "the chat page shows a line the server refuses as not sent",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withServe((serve) =>
+      withBrowser(async (browser) => {
+        const { page } = await newPage(browser);
+        await login(page, serve.url, "ann");
+        await say(page, "/msg nobody-here are you there?");
+        await lineInState(page, "failed", "are you there?").waitFor();
+      })
+    ),
 });

@@ -30,7 +30,7 @@ import type { ChatEvent } from "../chat/chat_event.ts";
 import { type ChatHub, LOBBY, type SendError } from "../chat/hub.ts";
 import { maskOf, type Member } from "../chat/member.ts";
 import { channelProblem } from "../chat/names.ts";
-import { splitUtf8 } from "../chat/split_text.ts";
+import { privmsgBudget, splitWords } from "../chat/split_text.ts";
 import { IpcError } from "../ipc/ipc_error.ts";
 import { MAX_MESSAGE_BYTES, Room, type RoomEvent } from "../ipc/room.ts";
 import { DEFAULT_LIMITS } from "../irc/limits.ts";
@@ -46,7 +46,6 @@ const log = getLogger(["shmooze", "bridge"]);
 const LOCAL_HOST = "local";
 /** Told to a participant whose line history could not store (a full disk …). */
 const UNSTORED = "the server could not store it (see its log); try again later";
-const encoder = new TextEncoder();
 
 /** A shared-memory room bridged into a channel, as the monitor shows it (`LocalBridge.stats`). */
 export interface LocalRoomStats {
@@ -300,8 +299,8 @@ export class LocalBridge {
   /** Says text as a member, split to fit IRC lines; returns why it failed, if it did. */
   async #say(member: LocalMember, target: string, text: string): Promise<SendError | undefined> {
     member.lastMessageAt = Date.now();
-    const overhead = encoder.encode(`:${maskOf(member)} PRIVMSG ${target} :\r\n`).length;
-    for (const piece of splitUtf8(text, Math.max(this.#maxLine - overhead, 16))) {
+    const budget = privmsgBudget(this.#maxLine, maskOf(member), target);
+    for (const piece of splitWords(text, budget)) {
       const result = await this.#hub.send(member, "privmsg", target, piece);
       if (typeof result === "string") return result;
     }
@@ -348,7 +347,9 @@ export class LocalBridge {
   /** Queues a room message: `deliver` must not block, so the room is written after it. */
   #queue(text: string, to: string | 0): void {
     if (this.#outbox.length === 0) queueMicrotask(() => this.#flush());
-    for (const piece of splitUtf8(text, MAX_MESSAGE_BYTES)) this.#outbox.push({ text: piece, to });
+    for (const piece of splitWords(text, MAX_MESSAGE_BYTES)) {
+      this.#outbox.push({ text: piece, to });
+    }
   }
 
   #flush(): void {

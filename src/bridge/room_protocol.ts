@@ -15,7 +15,7 @@
  */
 import type { ChatEvent } from "../chat/chat_event.ts";
 import { LOCAL_SUFFIX, toNick } from "../chat/names.ts";
-import { splitUtf8 } from "../chat/split_text.ts";
+import { splitWords } from "../chat/split_text.ts";
 import { MAX_MESSAGE_BYTES, type RoomEvent } from "../ipc/room.ts";
 
 /** The bridge's name in the room. */
@@ -99,7 +99,7 @@ export function relayedMessage(
  */
 export function toNetworkUser(nick: string, text: string): string[] {
   const limit = MAX_MESSAGE_BYTES - encoder.encode(`${nick} `).length;
-  return splitUtf8(text, limit).map((piece) => `${nick} ${piece}`);
+  return splitWords(text, limit).map((piece) => `${nick} ${piece}`);
 }
 
 /**

@@ -1,30 +1,39 @@
 /**
  * Opening the server's private SQLite files (history, accounts) the same way: the data
- * directory 0700, the file 0600, WAL, a bounded wait for another process's lock.
+ * directory 0700 and ours, the files 0600 and ours, WAL, a bounded wait for another
+ * process's lock.
  *
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+
+const log = getLogger(["shmooze", "data"]);
 
 /** How long a second process waits for a lock before the open or write fails. */
 export const BUSY_TIMEOUT_MS = 5000;
 
 /**
- * Opens (creating if needed) `<dataDir>/<fileName>` in WAL mode.
+ * Opens (creating if needed) `<dataDir>/<fileName>` in WAL mode, after making sure nobody
+ * else can read or change it: the data directory, the database and its `-wal` and `-shm`
+ * files must belong to this user (else the open is refused), and lose any group or other
+ * access they have (the change is logged as a warning). Windows has no such modes: there
+ * the check is skipped, and the user's own profile directory (the default) protects them.
  *
  * @param dataDir The data directory, created 0700 if missing.
  * @param fileName The database's file name.
  * @param what What the database holds, for error messages ("history", "accounts").
  * @returns The open database and its path.
- * @throws Error naming the directory or file and why it could not be opened.
+ * @throws Error naming the directory or file, why it cannot be used, and what to do.
  *
  * @example Open a private database
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openPrivateDatabase } from "./_sqlite.ts";
  * const dir = Deno.makeTempDirSync();
  * const { db, path } = openPrivateDatabase(dir, "notes.sqlite", "notes");
- * console.log(Deno.statSync(path).mode! & 0o777); // 384 (0600)
+ * assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
  * db.close();
  * Deno.removeSync(dir, { recursive: true });
  * ```
@@ -35,20 +44,25 @@ export function openPrivateDatabase(
   what: string,
 ): { db: DatabaseSync; path: string } {
   if (dataDir === "") throw new Error(`Cannot open ${what}: the data directory name is empty`);
-  try {
-    Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw new Error(
-      `Cannot create ${what} data directory "${dataDir}": ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
+  const dirWhat = `${what} data directory`;
+  createDataDir(dataDir, dirWhat);
+  makePrivate(dataDir, dirWhat);
   const path = join(dataDir, fileName);
-  let db: DatabaseSync | undefined;
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) makePrivate(file, `${what} database`);
   try {
     // Private data: create the file 0600 whatever the umask; SQLite gives its -wal and -shm
     // files the same mode. An empty file is a valid empty database.
     Deno.openSync(path, { create: true, write: true, mode: 0o600 }).close();
+  } catch (error) {
+    throw new Error(
+      `Cannot open ${what} database "${path}": ${
+        (error as Error).message
+      }; choose a directory you can write with --data`,
+      { cause: error },
+    );
+  }
+  let db: DatabaseSync | undefined;
+  try {
     db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
     db.exec("PRAGMA journal_mode = WAL");
     // In WAL mode a commit is in the WAL file (the OS page cache) when it returns, so
@@ -63,6 +77,87 @@ export function openPrivateDatabase(
       { cause: error },
     );
   }
+}
+
+/** Creates the data directory 0700 (and its missing parents), or checks it is a directory. */
+function createDataDir(dataDir: string, what: string): void {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = Deno.statSync(dataDir);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw statFailure(error, dataDir, what);
+  }
+  if (info?.isDirectory) return;
+  if (info !== undefined) {
+    throw new Error(
+      `Cannot use ${what} "${dataDir}": it is a file, not a directory; choose a directory with --data`,
+    );
+  }
+  try {
+    Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new Error(
+      `Cannot create ${what} "${dataDir}": ${
+        (error as Error).message
+      }; choose a directory you can write with --data`,
+      { cause: error },
+    );
+  }
+}
+
+function statFailure(error: unknown, path: string, what: string): Error {
+  return new Error(
+    `Cannot use ${what} "${path}": ${(error as Error).message}; choose another with --data`,
+    { cause: error },
+  );
+}
+
+/**
+ * Refuses a path that belongs to another user, and takes group and other access away from
+ * one of ours. Another user who owns the directory or a database can read every message
+ * and rewrite accounts; group or other access would let other users read them.
+ */
+function makePrivate(path: string, what: string): void {
+  if (Deno.build.os === "windows") return;
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw statFailure(error, path, what);
+  }
+  const mode = info.mode! & 0o777;
+  const uid = Deno.uid()!;
+  if (info.uid !== uid) {
+    throw new Error(
+      `Cannot use ${what} "${path}": it belongs to uid ${info.uid} (mode ${
+        octal(mode)
+      }), not to this user (uid ${uid}), so that user can read and change it; chown it to uid ${uid}, or choose a directory of your own with --data`,
+    );
+  }
+  if ((mode & 0o077) === 0) return;
+  const tightened = mode & 0o700;
+  try {
+    Deno.chmodSync(path, tightened);
+  } catch (error) {
+    throw new Error(
+      `Cannot use ${what} "${path}": it is open to other users (mode ${octal(mode)}) and chmod ${
+        octal(tightened)
+      } failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  // The path goes in as a property: a brace in it would read as a placeholder.
+  log.warn(
+    `Tightened the ${what} {path}: it was open to other users (mode ${octal(mode)}), now ${
+      octal(tightened)
+    }`,
+    { path },
+  );
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, "0")}`;
 }
 
 /**

@@ -1,39 +1,92 @@
 /**
- * Cutting text to a size in bytes: a room slot holds 1 KiB, an IRC line 512 bytes, so a long
- * message crossing from one to the other is sent as several.
+ * Cutting long text into messages that fit: an IRC line holds 512 bytes with its prefix, a
+ * room slot 1 KiB. Every sender of long text — `shmooze client`, the chat page, `shmooze
+ * local` and the room bridge — cuts it with {@link splitWords}, so a long line arrives whole,
+ * in pieces that end between words. The chat page cannot import TypeScript: it embeds the
+ * source of {@link splitWords} and {@link privmsgBudget} (`Function.prototype.toString`), so
+ * both functions use nothing from outside their own bodies.
  *
  * @module
  */
 
-const encoder = new TextEncoder();
-
 /**
- * Splits text into pieces of at most `limit` UTF-8 bytes, never inside a character.
+ * Splits text into pieces of at most `limit` UTF-8 bytes, between words where it can: each
+ * piece ends before a space or tab, and the spaces where it was cut are dropped, so joining
+ * the pieces with a space gives the text back when its words are separated by single spaces.
+ * A word longer than `limit` is cut between two characters (never inside one's UTF-8 bytes);
+ * so is text without spaces, such as Chinese or Japanese.
  *
  * @param text The text.
- * @param limit Bytes per piece (at least 4, the longest character).
- * @returns The pieces in order; one when it fits.
+ * @param limit Bytes per piece, at least 4 (the longest UTF-8 character).
+ * @returns The pieces in order; just `[text]` when it fits.
+ * @throws {RangeError} When `limit` is below 4.
  *
- * @example Split at a byte budget
+ * @example Split between words, and inside a word only when it is longer than the limit
  * ```ts
- * import { splitUtf8 } from "./split_text.ts";
- * console.log(splitUtf8("héllo", 3)); // [ "hé", "llo" ]
+ * import assert from "node:assert/strict";
+ * import { splitWords } from "./split_text.ts";
+ * assert.deepEqual(splitWords("the quick brown fox", 10), ["the quick", "brown fox"]);
+ * assert.deepEqual(splitWords("héhéhé", 5), ["héh", "éhé"]);
+ * assert.deepEqual(splitWords("short", 10), ["short"]);
  * ```
  */
-export function splitUtf8(text: string, limit: number): string[] {
-  const pieces: string[] = [];
-  let piece = "";
-  let bytes = 0;
-  for (const char of text) {
-    const size = encoder.encode(char).length;
-    if (bytes + size > limit) {
-      pieces.push(piece);
-      piece = "";
-      bytes = 0;
-    }
-    piece += char;
-    bytes += size;
+export function splitWords(text: string, limit: number): string[] {
+  if (!(limit >= 4)) {
+    throw new RangeError(
+      `Cannot split text into pieces of ${limit} bytes: a piece must hold at least 4 (the longest UTF-8 character)`,
+    );
   }
-  pieces.push(piece);
+  const encoder = new TextEncoder();
+  const isBreak = (char: string) => char === " " || char === "\t";
+  const pieces: string[] = [];
+  let rest = text;
+  let restBytes = encoder.encode(rest).length;
+  while (restBytes > limit) {
+    // The longest run of whole characters within the limit: rest[0, end).
+    let end = 0;
+    let bytes = 0;
+    for (const char of rest) {
+      const code = char.codePointAt(0)!;
+      const size = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+      if (bytes + size > limit) break;
+      bytes += size;
+      end += char.length;
+    }
+    // Cut at the last space that follows a word within it (the space may be rest[end]).
+    let cut = end;
+    while (cut > 0 && !(isBreak(rest[cut]) && !isBreak(rest[cut - 1]))) cut--;
+    if (cut === 0) cut = end;
+    const piece = rest.slice(0, cut);
+    let next = cut;
+    while (next < rest.length && isBreak(rest[next])) next++;
+    pieces.push(piece);
+    restBytes -= encoder.encode(rest.slice(0, next)).length;
+    rest = rest.slice(next);
+  }
+  if (rest !== "" || pieces.length === 0) pieces.push(rest);
   return pieces;
+}
+
+/**
+ * How many bytes of text one PRIVMSG may carry so that the line the server relays to
+ * others, `:nick!user@host PRIVMSG target :text` and CR LF, fits in the server's line limit.
+ *
+ * @param lineLimit The server's longest line in bytes, CR LF included (its `LINELEN`, else
+ * 512).
+ * @param mask The sender's `nick!user@host` as the server shows it.
+ * @param target The channel or nick.
+ * @returns The budget in bytes, at least 16 (a mask and target so long that less would
+ * remain leave the server to cut the line).
+ *
+ * @example The budget for ann in #lobby
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { privmsgBudget } from "./split_text.ts";
+ * // 512 - ":ann!ann@127.0.0.1 PRIVMSG #lobby :".length - 2
+ * assert.equal(privmsgBudget(512, "ann!ann@127.0.0.1", "#lobby"), 475);
+ * ```
+ */
+export function privmsgBudget(lineLimit: number, mask: string, target: string): number {
+  const prefix = new TextEncoder().encode(`:${mask} PRIVMSG ${target} :\r\n`).length;
+  return Math.max(lineLimit - prefix, 16);
 }

@@ -58,7 +58,11 @@ export const clientCommand: Command = {
   help: `Usage: shmooze client [options]
 
 Connects to an IRC server (shmooze serve, or any other such as ngircd), joins a channel and
-shows the conversation above a prompt. Plain lines go to the current channel.
+shows the conversation above a prompt. Plain lines go to the current channel. A line too long
+for one IRC message (the server's LINELEN, else 512 bytes, less the "nick!user@host PRIVMSG
+target" the server puts in front) is sent as several, cut between words. Control characters
+in what others send (escape sequences, C1 controls, bidi overrides) are shown escaped, as ^[
+or \\u009b, never passed to the terminal.
 
 Options:
   --host HOST        Server host (default: 127.0.0.1)

@@ -1,3 +1,4 @@
+import { escapeControls, terminalJson } from "../chat/terminal_text.ts";
 import { IpcError } from "../ipc/ipc_error.ts";
 import { NAME_PREFIX } from "../ipc/names.ts";
 import { inspectRoom, removeStaleRoom } from "../ipc/room.ts";
@@ -128,11 +129,12 @@ function table(objects: IpcObject[]): string {
     ["KIND", "NAME", "SIZE", "OWNERS", "STATE", "DETAIL"],
     ...objects.map((o) => [
       o.kind,
-      o.name,
+      escapeControls(o.name),
       String(o.size),
       o.owners.join(",") || "-",
       state(o),
-      o.detail,
+      // Names are whatever another process of this user wrote in /dev/shm or in a room.
+      escapeControls(o.detail),
     ]),
   ];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
@@ -169,7 +171,7 @@ export const ipcCommand: Command = {
     const action = positionals[0];
     if (action === "ls") {
       const objects = list(filter);
-      console.log(json ? JSON.stringify(objects, null, 2) : table(objects));
+      console.log(json ? terminalJson(objects, 2) : table(objects));
     } else if (action === "clean") {
       const removed: string[] = [];
       const kept: { name: string; reason: string }[] = [];
@@ -178,9 +180,9 @@ export const ipcCommand: Command = {
         if (reason === undefined) removed.push(object.name);
         else kept.push({ name: object.name, reason });
       }
-      if (json) console.log(JSON.stringify({ removed, kept }, null, 2));
+      if (json) console.log(terminalJson({ removed, kept }, 2));
       else {
-        for (const name of removed) console.log(`removed ${name}`);
+        for (const name of removed) console.log(`removed ${escapeControls(name)}`);
         console.log(`${removed.length} removed, ${kept.length} kept`);
       }
     } else {

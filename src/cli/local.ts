@@ -2,7 +2,8 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { IpcError } from "../ipc/ipc_error.ts";
 import { MAX_MESSAGE_BYTES, Room, type RoomEvent } from "../ipc/room.ts";
-import { splitUtf8 } from "../chat/split_text.ts";
+import { splitWords } from "../chat/split_text.ts";
+import { escapeControls } from "../chat/terminal_text.ts";
 import { BRIDGE_NAME, relayedMessage, toNetworkUser } from "../bridge/room_protocol.ts";
 import { parseCommandArgs, stringOption, UsageError } from "./_args.ts";
 import type { Command } from "./command.ts";
@@ -20,8 +21,10 @@ Options:
   --name NAME      Your name in the room, unique there: 1 to 32 bytes of letters, digits and
                    _-.[]{}\\|^\` (default: $USER-PID, e.g. ann-4242)
 
-Type a line to send it to everyone. Lines longer than ${MAX_MESSAGE_BYTES} bytes are split into
-several messages of at most ${MAX_MESSAGE_BYTES} bytes. Commands:
+Type a line to send it to everyone. Lines longer than ${MAX_MESSAGE_BYTES} bytes are split between
+words into several messages of at most ${MAX_MESSAGE_BYTES} bytes. Control characters in what
+others send (escape sequences, C1 controls, bidi overrides) are shown escaped, as ^[ or
+\\u009b, never passed to the terminal. Commands:
   /msg NAME TEXT   Send TEXT to NAME only; when a server bridges the room (a participant
                    called ${BRIDGE_NAME}) and NAME is not in the room, to NAME on the network
   /who             List who is in the room
@@ -45,6 +48,14 @@ Examples:
   shmooze local
   shmooze local --room study --name ann
   echo "hello" | shmooze local --name bot`;
+
+/**
+ * Prints one line. Names and messages come from other processes (and, through a bridge,
+ * from anyone on the network): their control characters are shown, not obeyed.
+ */
+function show(line: string): void {
+  console.log(escapeControls(line));
+}
 
 function defaultName(): string {
   const user = Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? "user";
@@ -85,7 +96,7 @@ function handleLine(room: Room, line: string): boolean {
   const command = /^\/(\S+)\s*(.*)$/.exec(line);
   if (command === null) {
     if (line.length > 0) {
-      for (const piece of splitUtf8(line, MAX_MESSAGE_BYTES)) room.send(piece);
+      for (const piece of splitWords(line, MAX_MESSAGE_BYTES)) room.send(piece);
     }
     return true;
   }
@@ -93,11 +104,11 @@ function handleLine(room: Room, line: string): boolean {
   if (word === "quit") return false;
   if (word === "who") {
     const names = room.participants().map((p) => p.id === room.id ? `${p.name} (you)` : p.name);
-    console.log(`here: ${names.join(", ")}`);
+    show(`here: ${names.join(", ")}`);
   } else if (word === "msg") {
     const target = /^(\S+)\s+(.+)$/.exec(rest);
     if (target === null) {
-      console.log("! usage: /msg NAME TEXT");
+      show("! usage: /msg NAME TEXT");
       return true;
     }
     const [, name, text] = target;
@@ -107,13 +118,13 @@ function handleLine(room: Room, line: string): boolean {
       return true;
     }
     try {
-      for (const piece of splitUtf8(text, MAX_MESSAGE_BYTES)) room.send(piece, name);
+      for (const piece of splitWords(text, MAX_MESSAGE_BYTES)) room.send(piece, name);
     } catch (error) {
       if (!(error instanceof IpcError) || error.code !== "ENOENT") throw error;
-      console.log(`! nobody called ${name} is in the room`);
+      show(`! nobody called ${name} is in the room`);
     }
   } else {
-    console.log(`! unknown command /${word}; the commands are /msg NAME TEXT, /who, /quit`);
+    show(`! unknown command /${word}; the commands are /msg NAME TEXT, /who, /quit`);
   }
   return true;
 }
@@ -137,11 +148,11 @@ export const localCommand: Command = {
     stop.signal.addEventListener("abort", () => input.close(), { once: true });
     const stopListening = onStopSignals(quit);
     try {
-      console.log(
+      show(
         `joined room ${room.room} as ${room.name} (${room.participants().length} here)`,
       );
       const reading = (async () => {
-        for await (const event of room.events(stop.signal)) console.log(formatEvent(event));
+        for await (const event of room.events(stop.signal)) show(formatEvent(event));
       })();
       for await (const line of input) {
         if (!handleLine(room, line)) break;
@@ -154,7 +165,7 @@ export const localCommand: Command = {
       room.leave();
       stopListening();
     }
-    console.log(`left room ${room.room}`);
+    show(`left room ${room.room}`);
     return 0;
   },
 };

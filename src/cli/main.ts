@@ -4,6 +4,7 @@ import type { Command } from "./command.ts";
 import { commands } from "./commands.ts";
 import { logger, paint, setupLogging } from "./logging.ts";
 import { IpcError } from "../ipc/mod.ts";
+import { escapeControls } from "../chat/terminal_text.ts";
 
 /** The version printed by `shmooze --version`. */
 export const VERSION: string = denoJson.version;
@@ -81,26 +82,32 @@ export async function main(args: string[]): Promise<number> {
     await setupLogging(logOptions(rest));
     return await command.run(rest);
   } catch (error) {
+    // One line, whatever the message holds: a server's refusal or a file name can carry
+    // line breaks and escape sequences.
+    const report = (message: string) =>
+      console.error(`${paint("red", "error:", Deno.stderr)} ${escapeControls(message)}`);
     if (error instanceof UsageError) {
-      console.error(`${paint("red", "error:", Deno.stderr)} ${error.message}`);
+      report(error.message);
       console.error("Run `shmooze --help` for usage.");
       return 2;
     }
     if (error instanceof CliError) {
-      console.error(`${paint("red", "error:", Deno.stderr)} ${error.message}`);
+      report(error.message);
       return error.exitCode;
     }
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-      console.error(`${paint("red", "error:", Deno.stderr)} ${error.message}`);
+      report(error.message);
       console.error("shmooze needs every permission: run it as `deno run --allow-all main.ts …`");
       return 1;
     }
     if (error instanceof IpcError || error instanceof Deno.errors.AddrInUse) {
-      console.error(`${paint("red", "error:", Deno.stderr)} ${error.message}`);
+      report(error.message);
       return 1;
     }
-    logger("cli").fatal("Unexpected failure: {error}", { error });
-    console.error(error);
+    // Anything else is a bug: reported once, with its stack, to be fixed.
+    logger("cli").fatal("Unexpected failure (a bug in shmooze; please report it): {error}", {
+      error,
+    });
     return 70;
   }
 }

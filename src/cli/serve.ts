@@ -92,7 +92,9 @@ SIGINT or SIGTERM: every client is told "Server shutting down", history is close
 status board removed; exit code 0. When standard input is not a terminal, its end does not
 stop the server.
 
-Exit codes: 0 after a shutdown; 1 if the port is in use or the data directory cannot be used.
+Exit codes: 0 after a shutdown; 1, with one line saying what to change, when it cannot start:
+a port in use, a --host that is not this machine's, a data directory that is a file, cannot be
+written or belongs to another user, TLS files that cannot be read or are swapped.
 
 Examples:
   shmooze serve
@@ -131,13 +133,54 @@ function readTls(values: Values): TlsOptions | undefined {
     }
   };
   const cert = read("--tls-cert", certFile);
+  const key = read("--tls-key", keyFile);
+  const hasCert = (pem: string) => pem.includes("-----BEGIN CERTIFICATE-----");
+  const hasKey = (pem: string) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem);
+  if (!hasCert(cert) && hasKey(cert) && hasCert(key)) {
+    throw new CliError(
+      `--tls-cert "${certFile}" holds a private key and --tls-key "${keyFile}" a certificate: swap them`,
+    );
+  }
+  if (!hasCert(cert)) {
+    throw new CliError(
+      `--tls-cert "${certFile}" holds no PEM certificate (no "-----BEGIN CERTIFICATE-----" line)`,
+    );
+  }
+  if (!hasKey(key)) {
+    throw new CliError(
+      `--tls-key "${keyFile}" holds no PEM private key (no "-----BEGIN … PRIVATE KEY-----" line)`,
+    );
+  }
   const warning = caCertificateWarning(String(certFile), cert);
   if (warning !== undefined) console.error(warning);
-  return {
-    cert,
-    key: read("--tls-key", keyFile),
-    port: intOption(values, "tls-port", 54443, { max: 65535 }),
-  };
+  return { cert, key, port: intOption(values, "tls-port", 54443, { max: 65535 }) };
+}
+
+/**
+ * A failure of startServer as the one line `serve` prints. Its plain errors are the
+ * run-time failures it documents — a data directory or database that cannot be used, an
+ * address it cannot listen on — and say what failed; this names the flag to change where
+ * the message does not. JavaScript's own errors (TypeError …) are bugs and pass unchanged,
+ * as do the errors main.ts already reports in one line (a port in use, shared memory).
+ */
+function startFailure(error: unknown, host: string): unknown {
+  const bug = [TypeError, RangeError, ReferenceError, SyntaxError]
+    .some((kind) => error instanceof kind);
+  if (!(error instanceof Error) || bug || error instanceof Deno.errors.AddrInUse) return error;
+  if (!error.message.startsWith("Cannot listen on ")) return new CliError(error.message);
+  if (error.cause instanceof Deno.errors.InvalidData) {
+    return new CliError(
+      `${error.message}: --tls-cert must be a PEM certificate (chain) and --tls-key its PEM private key`,
+    );
+  }
+  if (error.cause instanceof Deno.errors.PermissionDenied) {
+    return new CliError(
+      `${error.message}: ports below 1024 need root (or CAP_NET_BIND_SERVICE); choose another with --port`,
+    );
+  }
+  return new CliError(
+    `${error.message}: --host "${host}" must be an address of this machine or a name for one (0.0.0.0: every IPv4 address, ::: every address, 127.0.0.1: this machine only)`,
+  );
 }
 
 function readBridge(values: Values): BridgeOptions | undefined {
@@ -262,8 +305,9 @@ export const serveCommand: Command = {
       allowedHosts,
       tls: tls && { cert: tls.cert, key: tls.key },
     };
+    const host = stringOption(values, "host", "0.0.0.0");
     const server = await startServer({
-      hostname: stringOption(values, "host", "0.0.0.0"),
+      hostname: host,
       port: intOption(values, "port", 54000, { max: 65535 }),
       name,
       dataDir: data === "" ? undefined : data,
@@ -273,6 +317,8 @@ export const serveCommand: Command = {
       limits,
       flushIntervalMs: intOption(values, "flush-ms", 0, { max: 1000 }),
       tls,
+    }).catch((error) => {
+      throw startFailure(error, host);
     });
     // Listen for signals before telling anyone we are up: a SIGTERM that follows the first
     // printed line must shut down cleanly, not kill the process.

@@ -1,3 +1,4 @@
+import { escapeControls, terminalJson } from "../chat/terminal_text.ts";
 import { IpcError, StatusBoard, type StatusSnapshot } from "../ipc/mod.ts";
 import { CliError, intOption, parseCommandArgs } from "./_args.ts";
 import type { Command } from "./command.ts";
@@ -70,11 +71,9 @@ function clock(time: number): string {
 function lastMessage(snapshot: StatusSnapshot): string {
   const last = snapshot.lastMessage;
   if (last === undefined) return "none yet";
-  // Control characters in someone's message must not drive the reader's terminal.
-  // deno-lint-ignore no-control-regex
-  let text = last.text.replace(/[\x00-\x1f\x7f]/g, " ");
-  if (text.length > SHOWN_TEXT) text = `${text.slice(0, SHOWN_TEXT)}…`;
-  return `${clock(last.time)} ${last.sender} → ${last.target}: ${text}`;
+  const cut = last.text.length > SHOWN_TEXT ? `${last.text.slice(0, SHOWN_TEXT)}…` : last.text;
+  // Someone's message (and the names around it) must not drive the reader's terminal.
+  return escapeControls(`${clock(last.time)} ${last.sender} → ${last.target}: ${cut}`);
 }
 
 /** The board as a small table for people. */
@@ -137,12 +136,12 @@ function look(port: number | undefined): View {
 function render(view: View, json: boolean, compact: boolean): string {
   switch (view.kind) {
     case "none":
-      return json ? JSON.stringify({ error: view.message }) : view.message;
+      return json ? terminalJson({ error: view.message }) : view.message;
     case "one":
-      if (json) return JSON.stringify(view.snapshot, null, compact ? undefined : 2);
+      if (json) return terminalJson(view.snapshot, compact ? undefined : 2);
       return compact ? line(view.snapshot) : table(view.snapshot);
     case "several":
-      if (json) return JSON.stringify(view.snapshots, null, compact ? undefined : 2);
+      if (json) return terminalJson(view.snapshots, compact ? undefined : 2);
       return [
         `${view.snapshots.length} status boards (choose one with --port):`,
         ...view.snapshots.map(line),
@@ -177,7 +176,7 @@ async function watch(port: number | undefined, intervalMs: number, json: boolean
         // A board mid-update for the whole read budget, or replaced by a foreign segment:
         // say so and look again next time rather than end the watch.
         if (!(error instanceof IpcError)) throw error;
-        text = json ? JSON.stringify({ error: error.message }) : error.message;
+        text = json ? terminalJson({ error: error.message }) : error.message;
       }
       if (redraw) {
         console.log(`\x1b[H\x1b[2J${text}\n\n${paint("dim", "Ctrl-C to stop")}`);

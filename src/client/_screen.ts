@@ -8,6 +8,7 @@
  */
 import process from "node:process";
 import * as readline from "node:readline";
+import { escapeControls } from "../chat/terminal_text.ts";
 
 /** Line input and output for the client, on a terminal or a pipe. */
 export class Screen {
@@ -60,11 +61,12 @@ export class Screen {
   /**
    * Shows (or replaces) the prompt on a terminal; nothing on a pipe.
    *
-   * @param text The prompt.
+   * @param text The prompt; it names a channel the server chose, so its control characters
+   * are shown escaped.
    */
   prompt(text: string): void {
     if (!this.interactive || this.#closed) return;
-    this.#rl.setPrompt(text);
+    this.#rl.setPrompt(escapeControls(text));
     this.#prompting = true;
     this.#rl.prompt(true);
   }

@@ -8,11 +8,15 @@
  */
 import type { styleText } from "node:util";
 import { foldCase } from "../chat/casemap.ts";
+import { privmsgBudget, splitWords } from "../chat/split_text.ts";
+import { escapeControls } from "../chat/terminal_text.ts";
 import { type IrcMessage, nickOf } from "../irc/message.ts";
 import { type Action, COMMAND_HELP } from "./input.ts";
 import type { IrcClient } from "./irc_client.ts";
 
 const NICK_STYLES: Style[] = ["cyan", "green", "yellow", "blue", "magenta", "red"];
+/** What CTCP ACTION (/me) wraps around its text: `\x01ACTION ` and `\x01`. */
+const ACTION_BYTES = 9;
 const DEFAULT_HISTORY = 20;
 
 /** A node:util style name, or several. */
@@ -37,13 +41,20 @@ function isChannel(name: string): boolean {
   return /^[#&]/.test(name);
 }
 
+// mIRC formatting: bold, colour (\x03FG,BG), hex colour (\x04RRGGBB,RRGGBB), reset,
+// monospace, reverse, italic, strike-through, underline.
+const FORMATTING =
+  // deno-lint-ignore no-control-regex
+  /\x03(\d{1,2}(,\d{1,2})?)?|\x04([0-9a-f]{6}(,[0-9a-f]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]/gi;
+
 /**
- * Removes IRC formatting and every control character, so a remote user cannot move the
- * cursor or change the terminal with escape sequences.
+ * Text from the server as the terminal shows it: IRC formatting dropped, every other
+ * control character shown escaped, so nobody can move the cursor or change the terminal.
+ * Nicks, channels and every other name from the server go through {@link escapeControls}
+ * too: another server than shmooze may let them hold anything.
  */
 function clean(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/\x03(\d{1,2}(,\d{1,2})?)?/g, "").replace(/[\x00-\x1f\x7f]/g, "");
+  return escapeControls(text.replace(FORMATTING, ""));
 }
 
 function pad(n: number): string {
@@ -109,8 +120,7 @@ export class ChatSession {
       case "say":
       case "me": {
         const channel = this.#channelOr(undefined, "/join #CHANNEL first");
-        const text = action.kind === "me" ? `\x01ACTION ${action.text}\x01` : action.text;
-        if (channel) await this.#privmsg(channel, text);
+        if (channel) await this.#privmsg(channel, action.text, action.kind === "me");
         return false;
       }
       case "msg":
@@ -152,16 +162,21 @@ export class ChatSession {
     }
   }
 
-  async #privmsg(target: string, text: string): Promise<void> {
-    await this.#client.send("PRIVMSG", target, text);
-    // Without echo-message the server never shows us our own line: show it ourselves.
-    if (!this.#client.capabilities.has("echo-message")) {
-      this.handle({
-        tags: {},
-        source: this.#client.nick,
-        command: "PRIVMSG",
-        params: [target, text],
-      });
+  /**
+   * Sends text as one PRIVMSG, or several cut between words when the line the server
+   * relays (`:nick!user@host PRIVMSG target :text`) would be longer than its line limit.
+   */
+  async #privmsg(target: string, text: string, action = false): Promise<void> {
+    const client = this.#client;
+    const budget = privmsgBudget(client.lineLimit, client.mask, target) -
+      (action ? ACTION_BYTES : 0);
+    for (const piece of splitWords(text, budget)) {
+      const body = action ? `\x01ACTION ${piece}\x01` : piece;
+      await client.send("PRIVMSG", target, body);
+      // Without echo-message the server never shows us our own line: show it ourselves.
+      if (!client.capabilities.has("echo-message")) {
+        this.handle({ tags: {}, source: client.nick, command: "PRIVMSG", params: [target, body] });
+      }
     }
   }
 
@@ -212,7 +227,7 @@ export class ChatSession {
   #nick(nick: string): string {
     let hash = 0;
     for (const ch of foldCase(nick)) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
-    return this.#paint(NICK_STYLES[hash % NICK_STYLES.length], nick);
+    return this.#paint(NICK_STYLES[hash % NICK_STYLES.length], clean(nick));
   }
 
   #line(time: Date, body: string): void {
@@ -241,13 +256,13 @@ export class ChatSession {
         // is the server.
         const fromServer = !message.source || (!message.source.includes("!") && !self);
         if (fromServer) {
-          show(this.#paint("dim", `-${message.source ?? "server"}- ${clean(raw)}`));
+          show(this.#paint("dim", `-${clean(message.source ?? "server")}- ${clean(raw)}`));
           return;
         }
         const where = isChannel(target)
-          ? this.#paint("bold", `[${target}]`)
+          ? this.#paint("bold", `[${clean(target)}]`)
           : self
-          ? this.#paint("bold", `[to ${target}]`)
+          ? this.#paint("bold", `[to ${clean(target)}]`)
           : this.#paint("bold", "[private]");
         if (raw.startsWith("\x01ACTION ")) {
           const action = raw.slice(8, raw.endsWith("\x01") ? -1 : undefined);
@@ -268,9 +283,9 @@ export class ChatSession {
           if (!this.#current || foldCase(this.#current) === foldCase(channel)) {
             this.#setCurrent(channel);
           }
-          show(this.#paint("green", `joined ${channel}`));
+          show(this.#paint("green", `joined ${clean(channel)}`));
         } else {
-          show(this.#paint("green", `${from} joined ${channel}`));
+          show(this.#paint("green", `${clean(from)} joined ${clean(channel)}`));
         }
         return;
       }
@@ -281,33 +296,34 @@ export class ChatSession {
         const reason = message.command === "KICK" ? p[2] : p[1];
         const why = reason ? ` (${clean(reason)})` : "";
         const leaving = foldCase(kicked) === foldCase(me);
+        const [where, by, who] = [channel, from, kicked].map(clean);
         const text = message.command === "KICK"
-          ? `${leaving ? "you were" : `${kicked} was`} kicked from ${channel} by ${from}${why}`
+          ? `${leaving ? "you were" : `${who} was`} kicked from ${where} by ${by}${why}`
           : leaving
-          ? `left ${channel}${why}`
-          : `${from} left ${channel}${why}`;
+          ? `left ${where}${why}`
+          : `${by} left ${where}${why}`;
         show(this.#paint("yellow", text));
         if (leaving) this.#left(channel);
         return;
       }
       case "QUIT":
-        show(this.#paint("yellow", `${from} quit${p[0] ? ` (${clean(p[0])})` : ""}`));
+        show(this.#paint("yellow", `${clean(from)} quit${p[0] ? ` (${clean(p[0])})` : ""}`));
         return;
       case "NICK":
         show(
           this.#paint(
             "yellow",
             self || foldCase(p[0]) === foldCase(me)
-              ? `you are now known as ${p[0]}`
-              : `${from} is now known as ${p[0]}`,
+              ? `you are now known as ${clean(p[0])}`
+              : `${clean(from)} is now known as ${clean(p[0])}`,
           ),
         );
         return;
       case "TOPIC":
-        show(`${from} set the topic of ${p[0]}: ${clean(p[1] ?? "")}`);
+        show(`${clean(from)} set the topic of ${clean(p[0])}: ${clean(p[1] ?? "")}`);
         return;
       case "332":
-        show(`topic of ${p[1]}: ${clean(p[2] ?? "")}`);
+        show(`topic of ${clean(p[1])}: ${clean(p[2] ?? "")}`);
         return;
       case "353":
         this.#collect(p[2], (p[3] ?? "").split(" "));
@@ -320,7 +336,7 @@ export class ChatSession {
         const key = foldCase(p[1]);
         const users = this.#users.get(key) ?? [];
         this.#users.delete(key);
-        show(`users in ${p[1]} (${users.length}): ${users.join(" ")}`);
+        show(`users in ${clean(p[1])} (${users.length}): ${clean(users.join(" "))}`);
         return;
       }
       case "321":
@@ -328,7 +344,7 @@ export class ChatSession {
         return;
       case "322":
         this.#channelCount++;
-        show(`channel ${p[1]} (${p[2]} users)${p[3] ? `: ${clean(p[3])}` : ""}`);
+        show(`channel ${clean(p[1])} (${clean(p[2])} users)${p[3] ? `: ${clean(p[3])}` : ""}`);
         return;
       case "323":
         show(`${this.#channelCount} channel${this.#channelCount === 1 ? "" : "s"} listed`);
@@ -341,7 +357,7 @@ export class ChatSession {
       case "WARN": {
         // FAIL <command> <code> [<context>…] :<description>
         const label = message.command === "FAIL" ? "error" : "warning";
-        show(this.#paint("red", `${label}: ${p[0]} ${p[1]}: ${clean(p.at(-1) ?? "")}`));
+        show(this.#paint("red", `${label}: ${clean(`${p[0]} ${p[1]}`)}: ${clean(p.at(-1) ?? "")}`));
         return;
       }
       case "ERROR":
@@ -349,10 +365,12 @@ export class ChatSession {
         return;
       case "REGISTER":
         // REGISTER SUCCESS <account> :<message> (other servers may ask for VERIFICATION_REQUIRED).
-        show(this.#paint("green", `account ${p[1]}: ${clean(p.slice(2).join(" ") || p[0])}`));
+        show(
+          this.#paint("green", `account ${clean(p[1])}: ${clean(p.slice(2).join(" ") || p[0])}`),
+        );
         return;
       case "900":
-        show(this.#paint("green", `logged in as ${p[2]}`));
+        show(this.#paint("green", `logged in as ${clean(p[2])}`));
         return;
       case "AUTHENTICATE":
       case "CAP":
@@ -371,7 +389,7 @@ export class ChatSession {
     } else if (/^\d\d\d$/.test(message.command)) {
       show(this.#paint("dim", p.slice(1).map(clean).join(" ")));
     } else {
-      show(this.#paint("dim", `${message.command} ${p.map(clean).join(" ")}`));
+      show(this.#paint("dim", `${clean(message.command)} ${p.map(clean).join(" ")}`));
     }
   }
 
@@ -394,7 +412,7 @@ export class ChatSession {
     const id = ref.slice(1);
     if (ref.startsWith("+")) {
       this.#batches.set(id, { type, target, count: 0 });
-      if (type === "chathistory") show(this.#paint("bold", `history of ${target}:`));
+      if (type === "chathistory") show(this.#paint("bold", `history of ${clean(target)}:`));
       return;
     }
     const batch = this.#batches.get(id);
@@ -404,8 +422,8 @@ export class ChatSession {
         this.#paint(
           "bold",
           batch.count === 0
-            ? `no history for ${batch.target}`
-            : `end of history of ${batch.target} (${batch.count} message${
+            ? `no history for ${clean(batch.target)}`
+            : `end of history of ${clean(batch.target)} (${batch.count} message${
               batch.count === 1 ? "" : "s"
             })`,
         ),

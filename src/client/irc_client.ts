@@ -88,6 +88,14 @@ export class IrcConnectionError extends Error {
 }
 
 const encoder = new TextEncoder();
+/** The line limit of a server that does not announce `LINELEN` (RFC 1459). */
+const DEFAULT_LINE_LIMIT = 512;
+/**
+ * The longest user and host parts assumed in our own `nick!user@host` until the server
+ * shows it: the common USERLEN (plus the `~` of a user name without ident) and HOSTLEN.
+ */
+const ASSUMED_USER_LENGTH = 11;
+const ASSUMED_HOST_LENGTH = 63;
 /** A full AUTHENTICATE chunk: the server waits for more (IRCv3 sasl). */
 const SASL_CHUNK = 400;
 
@@ -172,6 +180,7 @@ export class IrcClient {
   #conn: Deno.Conn;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #nick: string;
+  #userHost: string | undefined;
   #secure: boolean;
   #account: string | undefined;
   #nickRefusal: string | undefined;
@@ -249,6 +258,24 @@ export class IrcClient {
   /** The nick the server knows us by now. */
   get nick(): string {
     return this.#nick;
+  }
+
+  /**
+   * Our `nick!user@host` as the server shows it to others: from the welcome (001), our own
+   * JOIN and 396; until the server has shown it, the longest it may be (USERLEN and HOSTLEN
+   * from ISUPPORT, else 11 and 63), so what is computed from it errs on the short side.
+   */
+  get mask(): string {
+    if (this.#userHost !== undefined) return `${this.#nick}!${this.#userHost}`;
+    const length = (token: string, fallback: number) =>
+      Number(this.#isupport.get(token)) || fallback;
+    const user = "u".repeat(length("USERLEN", ASSUMED_USER_LENGTH - 1) + 1);
+    return `${this.#nick}!${user}@${"h".repeat(length("HOSTLEN", ASSUMED_HOST_LENGTH))}`;
+  }
+
+  /** The server's longest line in bytes, CR LF included: its `LINELEN`, else 512. */
+  get lineLimit(): number {
+    return Number(this.#isupport.get("LINELEN")) || DEFAULT_LINE_LIMIT;
   }
 
   /** The account we are logged in to (SASL, or REGISTER later), if any. */
@@ -568,6 +595,12 @@ export class IrcClient {
     }
   }
 
+  /** Keeps the user@host of `source` when it is `nick!user@host`. */
+  #learnMask(source: string | undefined, nick: string | undefined): void {
+    const match = /^([^!@\s]+)!([^!@\s]+@[^!@\s]+)$/.exec(source ?? "");
+    if (match && match[1] === nick) this.#userHost = match[2];
+  }
+
   #receive(line: string): void {
     const message = parseMessage(line);
     if (!message) return;
@@ -577,6 +610,15 @@ export class IrcClient {
     }
     if (message.command === "NICK" && nickOf(message.source) === this.#nick) {
       this.#nick = message.params[0] ?? this.#nick;
+    } else if (message.command === "JOIN" && nickOf(message.source) === this.#nick) {
+      this.#learnMask(message.source, this.#nick);
+    } else if (message.command === "001") {
+      // Most servers end the welcome with the mask: "Welcome to … ann!ann@127.0.0.1".
+      this.#learnMask(message.params.at(-1)?.split(" ").at(-1), message.params[0]);
+    } else if (message.command === "396" && this.#userHost !== undefined) {
+      // RPL_VISIBLEHOST: the server now shows another host (a cloak).
+      const host = message.params[1];
+      if (host) this.#userHost = `${this.#userHost.slice(0, this.#userHost.indexOf("@"))}@${host}`;
     } else if (message.command === "900") {
       this.#account = message.params[2];
     } else if (message.command === "005") {

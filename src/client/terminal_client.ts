@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { escapeControls } from "../chat/terminal_text.ts";
 import { InputError, parseInput } from "./input.ts";
 import { Menu } from "./menu.ts";
 import { Screen } from "./_screen.ts";
@@ -76,7 +77,10 @@ export async function runTerminalClient(options: TerminalClientOptions): Promise
   const taken = client.nick === options.nick
     ? ""
     : registered || ` (nick ${options.nick} is taken)`;
-  session.note(`connected to ${host}:${port} as ${client.nick}${taken}`, "green");
+  session.note(
+    `connected to ${host}:${port} as ${escapeControls(client.nick)}${taken}`,
+    "green",
+  );
 
   const receiving = (async () => {
     for await (const message of client.messages()) session.handle(message);

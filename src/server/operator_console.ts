@@ -6,6 +6,7 @@
  */
 import type { ChatServer } from "./server.ts";
 import { LineSplitter } from "../irc/line_splitter.ts";
+import { escapeControls } from "../chat/terminal_text.ts";
 
 /** Options for {@link runConsole}. */
 export interface ConsoleOptions {
@@ -17,7 +18,10 @@ export interface ConsoleOptions {
    * ends the console, so the server keeps running as a daemon.
    */
   interactive: boolean;
-  /** Writes one line of output. */
+  /**
+   * Writes one line of output. The console has already shown its control characters
+   * escaped (nicks, channels and messages come from anyone on the network).
+   */
   print(line: string): void;
 }
 
@@ -46,7 +50,7 @@ export const CONSOLE_HELP =
  * ```
  */
 export async function runConsole(server: ChatServer, options: ConsoleOptions): Promise<void> {
-  const { print } = options;
+  const print = (line: string) => options.print(escapeControls(line));
   if (options.interactive) {
     server.hub.onMessage = (m) => print(`${m.target} <${m.sender}> ${m.text}`);
   }
@@ -106,7 +110,7 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
       server.close();
       return false;
     case "help":
-      print(CONSOLE_HELP);
+      for (const helpLine of CONSOLE_HELP.split("\n")) print(helpLine);
       return true;
     default:
       print(`unknown command /${command}; /help lists the commands`);

@@ -1,3 +1,4 @@
+import { privmsgBudget, splitWords } from "../chat/split_text.ts";
 import { pageHead } from "./_style.ts";
 
 /**
@@ -6,6 +7,20 @@ import { pageHead } from "./_style.ts";
  * text frame. It negotiates IRCv3 capabilities, loads history with `CHATHISTORY LATEST`
  * when the server offers `draft/chathistory`, and reconnects with backoff, rejoining its
  * channels, when the connection drops.
+ *
+ * What the user types is never shown as sent before it is. Each line is shown at once with
+ * its state (`data-state` on its list item): `queued` while there is no connection (it is
+ * sent after the reconnect, in the order typed), `sending` until the server's echo
+ * (echo-message) comes back, then `sent`. A `PING` after each burst of lines marks where
+ * the server's answers end: a line with no echo before its `PONG` was refused (`failed`).
+ * A line in flight when the connection drops may or may not have arrived (`checking`):
+ * after the reconnect the page looks for it in the channel's history (`CHATHISTORY
+ * LATEST`), after the newest message it had shown when it sent the line, from the nick it
+ * had then. Found, it is `sent`; not found while that anchor is in the history, it never
+ * arrived and is sent again, once; otherwise (a private message, no history, more than a
+ * history page since) it is `unconfirmed`, and the user decides. Long lines are cut between
+ * words so that the line the server relays fits its `LINELEN`, by the same
+ * `splitWords`/`privmsgBudget` the terminal client uses, embedded in the script.
  */
 export const CHAT_HTML: string = pageHead(
   "shmooze chat",
@@ -46,6 +61,13 @@ body { display: flex; flex-direction: column; }
 .log li.error { color: var(--bad); }
 .log li.action .text { font-style: italic; }
 .log li.notice .text { color: var(--warn); }
+.log li[data-state="queued"], .log li[data-state="sending"], .log li[data-state="checking"] {
+  opacity: .6; }
+.log li[data-state="failed"] .text, .log li[data-state="unconfirmed"] .text {
+  text-decoration: underline dotted var(--bad); }
+.log li .state { font-size: 12px; margin-left: 8px; color: var(--muted); }
+.log li[data-state="failed"] .state, .log li[data-state="unconfirmed"] .state {
+  color: var(--bad); }
 .log time { font-size: 12px; margin-right: 8px; }
 .nick { font-weight: 600; color: hsl(var(--h, 210) 65% var(--nick-l)); margin-right: 6px; }
 :root { --nick-l: 38%; }
@@ -122,13 +144,28 @@ body { display: flex; flex-direction: column; }
     "multi-prefix"];
   var SERVER = "";
   var HISTORY_LIMIT = 100;
-  var TEXT_BYTES = 400;
-  var encoder = new TextEncoder();
+  // Until the server says (LINELEN, and our nick!user@host in 001 or JOIN): RFC 1459's
+  // line and the longest user (~ and USERLEN 10) and host (HOSTLEN 63) parts.
+  var LINE_LIMIT = 512;
+  var ASSUMED_USER_HOST = new Array(12).join("u") + "@" + new Array(64).join("h");
+  var ACTION_BYTES = 9; // "ACTION " and ""
+  var BARRIER = "shmooze-sent-";
+  var STATE_TEXT = {
+    queued: "queued: sent when the connection is back",
+    sending: "sending…",
+    checking: "checking whether it arrived…",
+    failed: "not sent",
+    unconfirmed: "not confirmed: the connection dropped before the server answered"
+  };
   var st = {
     ws: null, nick: "", wanted: "", available: new Set(), acked: new Set(), registered: false,
     buffers: new Map(), current: SERVER, batches: new Map(), attempts: 0, timer: null,
-    countdown: null, stopped: true, historyMax: HISTORY_LIMIT
+    countdown: null, stopped: true, historyMax: HISTORY_LIMIT, lineLimit: LINE_LIMIT,
+    userHost: "", outbox: [], barrier: 0
   };
+
+  ${splitWords.toString()}
+  ${privmsgBudget.toString()}
 
   function fold(name) { return name.toLowerCase(); }
   function isChannel(name) { return /^[#&]/.test(name); }
@@ -234,6 +271,10 @@ body { display: flex; flex-direction: column; }
   }
 
   function closeBuffer(b) {
+    st.outbox.forEach(function (e) {
+      if (fold(e.target) === fold(b.name) && !settled(e)) mark(e, "failed", "you left " + b.name);
+    });
+    prune();
     if (b.kind === "channel") {
       b.wanted = false;
       if (b.joined) send("PART " + b.name);
@@ -271,6 +312,7 @@ body { display: flex; flex-direction: column; }
     var li = document.createElement("li");
     li.className = opts.cls || "";
     li.dataset.time = String(time.getTime());
+    if (opts.msgid) li.dataset.msgid = opts.msgid;
     var t = document.createElement("time");
     t.dateTime = time.toISOString();
     t.textContent = clock(time);
@@ -298,6 +340,7 @@ body { display: flex; flex-direction: column; }
       b.unread++;
       b.badge.textContent = String(b.unread);
     }
+    return li;
   }
 
   function system(b, text, cls) {
@@ -343,7 +386,7 @@ body { display: flex; flex-direction: column; }
     try { localStorage.setItem("shmooze.channels", channels.join(" ")); } catch (_) { /* private mode */ }
   }
 
-  function historyTarget(m) {
+  function historyBatch(m) {
     var ref = m.tags.batch;
     return ref && st.batches.has(ref) ? st.batches.get(ref) : null;
   }
@@ -355,19 +398,30 @@ body { display: flex; flex-direction: column; }
     var b;
     switch (m.command) {
       case "PING": send("PONG :" + (m.params[0] || "")); break;
+      case "PONG": onBarrier(m.params[m.params.length - 1] || ""); break;
       case "CAP": onCap(m); break;
       case "001":
         st.registered = true;
         st.nick = m.params[0];
         st.attempts = 0;
+        // Most servers end the welcome with our mask: "Welcome to … ann!ann@127.0.0.1".
+        learnUserHost((m.params[1] || "").split(" ").pop());
         $("me").textContent = "you are " + st.nick;
         setStatus("Connected", "connected");
+        // Private messages have no history to check against (it needs an account).
+        st.outbox.forEach(function (e) {
+          if (e.state === "checking" && (!isChannel(e.target) || !st.acked.has("draft/chathistory"))) {
+            mark(e, "unconfirmed");
+          }
+        });
         rejoin();
+        flush();
         break;
       case "005":
         m.params.slice(1, -1).forEach(function (token) {
           var kv = token.split("=");
           if (kv[0] === "CHATHISTORY" && Number(kv[1]) > 0) st.historyMax = Number(kv[1]);
+          if (kv[0] === "LINELEN" && Number(kv[1]) > 0) st.lineLimit = Number(kv[1]);
         });
         break;
       case "433":
@@ -394,6 +448,7 @@ body { display: flex; flex-direction: column; }
       case "JOIN":
         b = buffer(m.params[0], "channel");
         if (self) {
+          learnUserHost(m.source);
           b.joined = true;
           b.wanted = true;
           b.item.classList.remove("parted");
@@ -403,6 +458,7 @@ body { display: flex; flex-direction: column; }
             send("CHATHISTORY LATEST " + b.name + " * " + Math.min(HISTORY_LIMIT, st.historyMax));
           }
           if (fold(st.current) === fold(SERVER) || b.pendingShow) { b.pendingShow = false; show(b.name); }
+          flush();
         } else {
           addUser(b.users, from);
           system(b, from + " joined", "");
@@ -452,8 +508,23 @@ body { display: flex; flex-direction: column; }
         break;
       case "BATCH":
         var ref = m.params[0].slice(1);
-        if (m.params[0][0] === "+" && m.params[1] === "chathistory") st.batches.set(ref, m.params[2]);
-        else if (m.params[0][0] === "-") st.batches.delete(ref);
+        if (m.params[0][0] === "+" && m.params[1] === "chathistory") {
+          st.batches.set(ref, { target: m.params[2], messages: [] });
+        } else if (m.params[0][0] === "-" && st.batches.has(ref)) {
+          var batch = st.batches.get(ref);
+          st.batches.delete(ref);
+          b = st.buffers.get(fold(batch.target));
+          if (b) b.historyLoaded = true;
+          reconcile(batch.target, batch.messages);
+          flush();
+        }
+        break;
+      case "FAIL":
+        if (m.params[0] === "CHATHISTORY") {
+          st.outbox.forEach(function (e) { if (e.state === "checking") mark(e, "unconfirmed"); });
+          flush();
+        }
+        system(st.buffers.get(fold(st.current)), m.params.slice(-1)[0], "error");
         break;
       case "PRIVMSG": case "NOTICE":
         onChat(m, from, self, time);
@@ -473,7 +544,9 @@ body { display: flex; flex-direction: column; }
   function onChat(m, from, self, time) {
     var target = m.params[0];
     var text = m.params[1] || "";
-    var history = historyTarget(m);
+    var history = historyBatch(m);
+    if (history) history.messages.push({ msgid: m.tags.msgid || "", nick: from, text: text });
+    if (self && !history && m.command === "PRIVMSG" && confirmEcho(target, text, m.tags.msgid, time)) return;
     if (!m.source || (from.indexOf(".") >= 0 && !isChannel(target) && !st.registered)) {
       system(null, text);
       return;
@@ -486,7 +559,7 @@ body { display: flex; flex-direction: column; }
     else if (text[0] === "\x01") return;
     if (m.command === "NOTICE") cls += " notice";
     addLine(b, { id: m.tags.msgid || (history ? time.getTime() + from + text : ""), time: time,
-      nick: from, text: text, cls: cls, quiet: !!history || self, self: self });
+      msgid: m.tags.msgid, nick: from, text: text, cls: cls, quiet: !!history || self, self: self });
   }
 
   function onCap(m) {
@@ -540,6 +613,8 @@ body { display: flex; flex-direction: column; }
     ws.onclose = function () {
       if (ws !== st.ws) return;
       st.ws = null;
+      st.registered = false;
+      st.outbox.forEach(function (e) { if (e.state === "sending") mark(e, "checking"); });
       st.buffers.forEach(function (b) { b.joined = false; b.users.clear(); });
       renderUsers();
       if (!st.stopped) scheduleReconnect();
@@ -576,26 +651,141 @@ body { display: flex; flex-direction: column; }
     $("nick").focus();
   }
 
-  function splitText(text) {
-    var parts = [];
-    var current = "";
-    Array.from(text).forEach(function (ch) {
-      if (encoder.encode(current + ch).length > TEXT_BYTES) { parts.push(current); current = ""; }
-      current += ch;
-    });
-    if (current) parts.push(current);
-    return parts;
+  function learnUserHost(mask) {
+    var match = /^([^!@\s]+)!([^!@\s]+@[^!@\s]+)$/.exec(mask || "");
+    if (match && fold(match[1]) === fold(st.nick)) st.userHost = match[2];
   }
 
+  // Shows each piece of the line at once, in its state, and sends what can be sent.
   function say(target, text, action) {
-    splitText(text).forEach(function (part) {
-      var body = action ? "\x01ACTION " + part + "\x01" : part;
-      send("PRIVMSG " + target + " :" + body);
-      if (!st.acked.has("echo-message")) {
-        addLine(buffer(target, isChannel(target) ? "channel" : "query"),
-          { nick: st.nick, text: part, cls: action ? "action" : "", self: true, quiet: true });
-      }
+    var b = buffer(target, isChannel(target) ? "channel" : "query");
+    var mask = st.nick + "!" + (st.userHost || ASSUMED_USER_HOST);
+    var budget = privmsgBudget(st.lineLimit, mask, target) - (action ? ACTION_BYTES : 0);
+    splitWords(text, budget).forEach(function (piece) {
+      var entry = { target: target, text: piece, action: action, nick: st.nick, state: "",
+        after: null, barrier: 0 };
+      entry.body = action ? "\x01ACTION " + piece + "\x01" : piece;
+      entry.li = addLine(b, { nick: st.nick, text: piece, cls: action ? "action" : "", self: true,
+        quiet: true });
+      st.outbox.push(entry);
+      mark(entry, "queued");
     });
+    flush();
+  }
+
+  function settled(e) { return e.state === "sent" || e.state === "failed" || e.state === "unconfirmed"; }
+
+  function mark(e, state, why) {
+    e.state = state;
+    e.li.dataset.state = state;
+    var label = e.li.querySelector(".state");
+    if (state === "sent") { if (label) label.remove(); return; }
+    if (!label) {
+      label = document.createElement("span");
+      label.className = "state";
+      e.li.appendChild(label);
+    }
+    label.textContent = STATE_TEXT[state] + (why ? " (" + why + ")" : "");
+  }
+
+  function prune() { st.outbox = st.outbox.filter(function (e) { return !settled(e); }); }
+
+  // Sends the queued lines in the order typed. A line waits while its channel is not joined
+  // yet, and so does everything after it, as do all lines after one whose fate is checked.
+  function flush() {
+    if (!st.ws || !st.registered) return;
+    var any = false;
+    for (var i = 0; i < st.outbox.length; i++) {
+      var e = st.outbox[i];
+      if (e.state === "checking") break;
+      if (e.state !== "queued") continue;
+      var b = st.buffers.get(fold(e.target));
+      if (isChannel(e.target) && !(b && b.joined)) break;
+      e.after = b && b.historyLoaded && st.acked.has("message-tags") ? newestMsgid(e.li) : null;
+      e.barrier = st.barrier + 1;
+      send("PRIVMSG " + e.target + " :" + e.body);
+      mark(e, "sending");
+      any = true;
+    }
+    // The server answers in order: its PONG comes after the echo of every line before it.
+    if (any) send("PING :" + BARRIER + ++st.barrier);
+    prune();
+  }
+
+  // The msgid of the newest message shown before this line, which it follows in history;
+  // "" when there is none (the channel's history was empty).
+  function newestMsgid(li) {
+    for (var node = li.previousElementSibling; node; node = node.previousElementSibling) {
+      if (node.dataset.msgid) return node.dataset.msgid;
+    }
+    return "";
+  }
+
+  // The echo of a line we sent (echo-message): it has arrived.
+  function confirmEcho(target, body, msgid, time) {
+    var e = st.outbox.find(function (x) {
+      return x.state === "sending" && fold(x.target) === fold(target) && x.body === body;
+    });
+    if (!e) return false;
+    markSent(e, msgid, time);
+    prune();
+    return true;
+  }
+
+  function markSent(e, msgid, time) {
+    var b = st.buffers.get(fold(e.target));
+    if (msgid && b) {
+      // Found in history, the line is shown twice: keep the history's, in its place.
+      var shown = b.log.querySelector('li[data-msgid="' + CSS.escape(msgid) + '"]');
+      if (shown && shown !== e.li) { e.li.remove(); e.li = shown; }
+      e.li.dataset.msgid = msgid;
+      b.seen.add(msgid);
+    }
+    if (time) {
+      e.li.dataset.time = String(time.getTime());
+      var t = e.li.querySelector("time");
+      t.dateTime = time.toISOString();
+      t.textContent = clock(time);
+    }
+    mark(e, "sent");
+  }
+
+  // Every line sent before this PONG that has no echo was refused (the server said why);
+  // without echo-message, the PONG is all the confirmation there is.
+  function onBarrier(token) {
+    if (token.indexOf(BARRIER) !== 0) return;
+    var n = Number(token.slice(BARRIER.length));
+    st.outbox.forEach(function (e) {
+      if (e.state !== "sending" || e.barrier > n) return;
+      if (st.acked.has("echo-message")) mark(e, "failed", "the server refused it");
+      else mark(e, "sent");
+    });
+    prune();
+  }
+
+  // After a reconnect: which of the lines in flight when the connection dropped are in the
+  // channel's history? The same nick, the same text, after the message each followed.
+  function reconcile(target, messages) {
+    var used = new Set();
+    st.outbox.forEach(function (e) {
+      if (e.state !== "checking" || fold(e.target) !== fold(target)) return;
+      if (e.after === null) { mark(e, "unconfirmed"); return; }
+      var start = 0;
+      if (e.after) {
+        start = messages.findIndex(function (m) { return m.msgid === e.after; }) + 1;
+        if (start === 0) { mark(e, "unconfirmed"); return; }
+      }
+      for (var i = start; i < messages.length; i++) {
+        var m = messages[i];
+        if (!used.has(i) && fold(m.nick) === fold(e.nick) && m.text === e.body) {
+          used.add(i);
+          markSent(e, m.msgid, null);
+          return;
+        }
+      }
+      mark(e, "queued"); // not in history: it never arrived
+    });
+    prune();
   }
 
   function joinChannel(name) {
