@@ -390,7 +390,18 @@ function kick(session: IrcSession, message: IrcMessage): void {
   session.reply(Numeric.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
 }
 
-/** Every command a registered client may send, beyond those of registration. */
+/**
+ * Every command a registered client may send, beyond those of registration.
+ *
+ * @example The session handles registration's commands itself
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { COMMANDS } from "./_commands.ts";
+ *
+ * assert.equal(typeof COMMANDS.PRIVMSG, "function");
+ * assert.equal(COMMANDS.NICK, undefined);
+ * ```
+ */
 export const COMMANDS: Record<string, Handler> = {
   AWAY: away,
   CHATHISTORY: chatHistory,
