@@ -42,6 +42,8 @@ export class Channel {
   stream: ChannelStream | undefined;
 
   /**
+   * Makes an empty channel without a topic.
+   *
    * @param name The channel's name.
    * @param key Its folded name.
    */

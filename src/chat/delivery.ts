@@ -90,7 +90,11 @@ export class ChannelStream {
   #detached = new Set<SendQueue>();
   #encoded: (Encoded | undefined)[] = [];
 
-  /** @param flusher The flusher whose current tick the stream belongs to. */
+  /**
+   * Opens a stream for the flusher's current tick, and makes sure that tick ends.
+   *
+   * @param flusher The flusher whose current tick the stream belongs to.
+   */
   constructor(flusher: Flusher) {
     this.#flusher = flusher;
     this.#tick = flusher.tick;
@@ -258,6 +262,8 @@ export class Flusher {
   readonly #run = () => this.flush();
 
   /**
+   * Makes a flusher with nothing pending.
+   *
    * @param intervalMs The least time between the end of one flush and the start of the
    *   next; 0 lets an idle server write each message at once.
    */
@@ -430,6 +436,8 @@ export class SendQueue {
   #roomWaiters: (() => void)[] = [];
 
   /**
+   * Makes an empty queue for one connection.
+   *
    * @param connection Where the bytes go.
    * @param options The flusher, the bound and the encoder.
    */

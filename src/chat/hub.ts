@@ -146,7 +146,11 @@ export class ChatHub {
   #recent: RecentMessage[] = [];
   #uncommitted: Uncommitted[] = [];
 
-  /** @param options History, server name and how many recent messages to keep. */
+  /**
+   * Makes a hub with no members and one channel, {@link LOBBY}.
+   *
+   * @param options History, server name and how many recent messages to keep.
+   */
   constructor(options: HubOptions = {}) {
     this.history = options.history;
     this.flusher = options.flusher ?? new Flusher(0);

@@ -39,7 +39,13 @@ export class RateLimiter {
   #events = new Map<string, number[]>();
   #sweptAt = 0;
 
-  /** @param options The limit and its window. */
+  /**
+   * Makes a limiter that remembers no event yet.
+   *
+   * @param options The limit and its window.
+   * @throws RangeError when the limit is not a whole number of at least 1, or the window
+   *   not a positive number.
+   */
   constructor(options: RateLimiterOptions) {
     if (!Number.isSafeInteger(options.limit) || options.limit < 1) {
       throw new RangeError(

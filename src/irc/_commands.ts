@@ -18,7 +18,7 @@ import { sendLusers, sendMotd } from "./welcome.ts";
  * Handles one command from a registered client. A handler that must wait (for history, for
  * a password hash) returns a promise: the session reads its next command only after it.
  */
-type Handler = (session: IrcSession, message: IrcMessage) => void | Promise<void>;
+export type Handler = (session: IrcSession, message: IrcMessage) => void | Promise<void>;
 
 /** Room left on a line for the prefix of a 353 reply before the names. */
 const NAMES_BUDGET = 400;

@@ -37,7 +37,11 @@ export class LineSplitter {
   #length = 0;
   #overflow = false;
 
-  /** @param maxBytes The longest line, without its line ending. */
+  /**
+   * Makes a splitter with no partial line.
+   *
+   * @param maxBytes The longest line, without its line ending.
+   */
   constructor(maxBytes: number) {
     this.#max = maxBytes;
   }

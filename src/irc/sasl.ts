@@ -85,6 +85,8 @@ export class SaslExchange {
   #checking = false;
 
   /**
+   * Makes a conversation with no exchange started.
+   *
    * @param session The client.
    * @param onDone Called when an exchange ends (success, failure or abort).
    */

@@ -191,6 +191,8 @@ export class IrcSession implements Member {
   #sasl: SaslExchange | undefined;
 
   /**
+   * Makes an unregistered session; {@link IrcSession.run} starts reading.
+   *
    * @param connection The client's connection.
    * @param context What sessions share.
    * @param onClose Called once when the session has closed its connection.
