@@ -4,20 +4,25 @@
  *
  * @example Share bytes between two handles (or two processes)
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NamedSemaphore, SharedMemory } from "./mod.ts";
  *
- * const name = `shmooze-example-${Deno.pid}`;
- * const shm = SharedMemory.create(name, 1024);
+ * const name = `shmooze-example-${crypto.randomUUID().slice(0, 8)}`;
+ * const writer = SharedMemory.create(name, 1024);
+ * const reader = SharedMemory.open(name);
  * const ready = NamedSemaphore.create(name, 0);
- * shm.bytes.set(new TextEncoder().encode("hello"));
- * ready.post();
- * if (await ready.wait({ timeoutMs: 1000 })) {
- *   console.log(new TextDecoder().decode(shm.bytes.subarray(0, 5))); // "hello"
+ * try {
+ *   writer.bytes.set(new TextEncoder().encode("hello"));
+ *   ready.post();
+ *   assert.ok(await ready.wait({ timeoutMs: 1000 }));
+ *   assert.equal(new TextDecoder().decode(reader.bytes.subarray(0, 5)), "hello");
+ * } finally {
+ *   ready.close();
+ *   reader.close();
+ *   writer.close();
+ *   NamedSemaphore.unlink(name);
+ *   SharedMemory.unlink(name);
  * }
- * ready.close();
- * shm.close();
- * NamedSemaphore.unlink(name);
- * SharedMemory.unlink(name);
  * ```
  *
  * @module

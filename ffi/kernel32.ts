@@ -6,7 +6,18 @@
  * @module
  */
 
-/** The kernel32 symbol table. */
+/**
+ * The kernel32 symbol table.
+ *
+ * @example A `_blocking` entry is the same function, run off the JavaScript thread
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kernel32Symbols } from "./kernel32.ts";
+ *
+ * assert.equal(kernel32Symbols.WaitForSingleObject_blocking.name, "WaitForSingleObject");
+ * assert.ok(kernel32Symbols.WaitForSingleObject_blocking.nonblocking);
+ * ```
+ */
 export const kernel32Symbols = {
   CreateFileMappingW: {
     parameters: [
@@ -95,7 +106,24 @@ export type Kernel32 = Deno.DynamicLibrary<typeof kernel32Symbols>;
 
 let kernel32: Kernel32 | undefined;
 
-/** Loads kernel32.dll once; `SHMOOZE_KERNEL32` overrides the path. */
+/**
+ * Loads kernel32.dll once; `SHMOOZE_KERNEL32` overrides the path.
+ *
+ * @returns The library, the same one on every call.
+ * @throws Error naming the path tried when it cannot be loaded.
+ *
+ * @example On Windows it loads; elsewhere the error says what was tried
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadKernel32 } from "./kernel32.ts";
+ *
+ * if (Deno.build.os === "windows") {
+ *   assert.equal(loadKernel32().symbols.GetCurrentProcessId(), Deno.pid);
+ * } else if (!Deno.env.get("SHMOOZE_KERNEL32")) {
+ *   assert.throws(loadKernel32, /Cannot load kernel32: tried kernel32\.dll: /);
+ * }
+ * ```
+ */
 export function loadKernel32(): Kernel32 {
   const path = Deno.env.get("SHMOOZE_KERNEL32") ?? "kernel32.dll";
   try {
@@ -107,7 +135,18 @@ export function loadKernel32(): Kernel32 {
   }
 }
 
-/** Win32 constants used by shmooze. */
+/**
+ * Win32 constants used by shmooze.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { win32, win32ErrorNames } from "./kernel32.ts";
+ *
+ * assert.equal(win32.WAIT_TIMEOUT, 0x102);
+ * assert.equal(win32ErrorNames[win32.ERROR_ALREADY_EXISTS], "ERROR_ALREADY_EXISTS");
+ * ```
+ */
 export const win32 = {
   INVALID_HANDLE_VALUE: -1n,
   PAGE_READWRITE: 0x04,
@@ -127,7 +166,17 @@ export const win32 = {
   ERROR_TOO_MANY_POSTS: 298,
 } as const;
 
-/** Win32 error codes by name (only those shmooze reports). */
+/**
+ * Win32 error codes by name (only those shmooze reports).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { win32ErrorNames } from "./kernel32.ts";
+ *
+ * assert.equal(win32ErrorNames[2], "ERROR_FILE_NOT_FOUND");
+ * ```
+ */
 export const win32ErrorNames: Record<number, string> = {
   2: "ERROR_FILE_NOT_FOUND",
   5: "ERROR_ACCESS_DENIED",

@@ -13,7 +13,19 @@
  * @module
  */
 
-/** Symbols common to glibc and libSystem, with one signature everywhere. */
+/**
+ * Symbols common to glibc and libSystem, with one signature everywhere.
+ *
+ * @example Every platform's table starts from this one
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { commonSymbols, darwinArm64Symbols, darwinX64Symbols, linuxSymbols } from "./libc.ts";
+ *
+ * for (const table of [linuxSymbols, darwinX64Symbols, darwinArm64Symbols]) {
+ *   assert.equal(table.sem_post, commonSymbols.sem_post);
+ * }
+ * ```
+ */
 export const commonSymbols = {
   shm_unlink: { parameters: ["buffer" /* const char *name */], result: "i32" },
   ftruncate: { parameters: ["i32", /* int fd */ "i64" /* off_t length */], result: "i32" },
@@ -47,7 +59,23 @@ export const commonSymbols = {
   strerror: { parameters: ["i32" /* int errnum */], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** glibc (Linux x86_64 and arm64). */
+/**
+ * glibc (Linux x86_64 and arm64).
+ *
+ * @example A `_blocking` entry is the same C function, run off the JavaScript thread
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { linuxSymbols, openFirst } from "./libc.ts";
+ *
+ * assert.equal(linuxSymbols.sem_timedwait_blocking.name, "sem_timedwait");
+ * assert.ok(linuxSymbols.sem_timedwait_blocking.nonblocking);
+ * if (Deno.build.os === "linux") {
+ *   const libc = openFirst(["libc.so.6"], { getpid: linuxSymbols.getpid });
+ *   assert.equal(libc.symbols.getpid(), Deno.pid);
+ *   libc.close();
+ * }
+ * ```
+ */
 export const linuxSymbols = {
   ...commonSymbols,
   shm_open: {
@@ -100,7 +128,18 @@ export const linuxSymbols = {
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** libSystem on macOS x86_64 (variadic arguments travel in registers). */
+/**
+ * libSystem on macOS x86_64 (variadic arguments travel in registers).
+ *
+ * @example `shm_open`'s mode is a plain third argument; `fstat` is the 64-bit-inode one
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { darwinX64Symbols } from "./libc.ts";
+ *
+ * assert.equal(darwinX64Symbols.shm_open.parameters.length, 3);
+ * assert.equal(darwinX64Symbols.fstat.name, "fstat$INODE64");
+ * ```
+ */
 export const darwinX64Symbols = {
   ...commonSymbols,
   shm_open: {
@@ -126,6 +165,15 @@ export const darwinX64Symbols = {
 /**
  * libSystem on macOS arm64: x2–x7 are padded so the variadic arguments land in the 8-byte
  * stack slots where `va_arg` reads them.
+ *
+ * @example `shm_open`'s mode is the ninth argument: the first stack slot
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { darwinArm64Symbols } from "./libc.ts";
+ *
+ * assert.equal(darwinArm64Symbols.shm_open.parameters.length, 9);
+ * assert.equal(darwinArm64Symbols.shm_open.parameters[8], "u64");
+ * ```
  */
 export const darwinArm64Symbols = {
   ...commonSymbols,
@@ -181,6 +229,24 @@ const libcCandidates: Record<string, string[]> = {
  * @param candidates File names or paths to try in order.
  * @param symbols The symbol table.
  * @returns The loaded library.
+ * @throws Error naming each candidate and why it did not load.
+ *
+ * @example The first candidate that loads is used; when none does, the error lists them
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { commonSymbols, openFirst } from "./libc.ts";
+ *
+ * const getpid = { getpid: commonSymbols.getpid };
+ * assert.throws(
+ *   () => openFirst(["no-such-libc.so"], getpid),
+ *   /Cannot load the C library: tried no-such-libc\.so: /,
+ * );
+ * if (Deno.build.os === "linux") {
+ *   const libc = openFirst(["no-such-libc.so", "libc.so.6"], getpid);
+ *   assert.equal(libc.symbols.getpid(), Deno.pid);
+ *   libc.close();
+ * }
+ * ```
  */
 export function openFirst<S extends Deno.ForeignLibraryInterface>(
   candidates: string[],
@@ -206,29 +272,117 @@ let linux: LinuxLibc | undefined;
 let darwinX64: DarwinX64Libc | undefined;
 let darwinArm64: DarwinArm64Libc | undefined;
 
-/** Loads glibc once. */
+/**
+ * Loads glibc once.
+ *
+ * @returns The library, the same one on every call.
+ * @throws Error naming the files tried when glibc cannot be loaded (`SHMOOZE_LIBC` overrides
+ *   the list).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { linuxLibc } from "./libc.ts";
+ *
+ * if (Deno.build.os === "linux") {
+ *   assert.equal(linuxLibc(), linuxLibc());
+ *   assert.equal(linuxLibc().symbols.getpid(), Deno.pid);
+ * }
+ * ```
+ */
 export function linuxLibc(): LinuxLibc {
   return linux ??= openFirst(candidates("linux"), linuxSymbols);
 }
 
-/** Loads libSystem once, for macOS x86_64. */
+/**
+ * Loads libSystem once, for macOS x86_64.
+ *
+ * @returns The library, the same one on every call.
+ * @throws Error naming the files tried when libSystem cannot be loaded (`SHMOOZE_LIBC`
+ *   overrides the list).
+ *
+ * @example On its own platform it loads; elsewhere the error says what was tried
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { darwinX64Libc } from "./libc.ts";
+ *
+ * if (Deno.build.os === "darwin" && Deno.build.arch === "x86_64") {
+ *   assert.equal(darwinX64Libc().symbols.getpid(), Deno.pid);
+ * } else if (Deno.build.os !== "darwin" && !Deno.env.get("SHMOOZE_LIBC")) {
+ *   const tried = /tried \/usr\/lib\/libSystem\.B\.dylib: .*; libSystem\.B\.dylib: /;
+ *   assert.throws(darwinX64Libc, tried);
+ * }
+ * ```
+ */
 export function darwinX64Libc(): DarwinX64Libc {
   return darwinX64 ??= openFirst(candidates("darwin"), darwinX64Symbols);
 }
 
-/** Loads libSystem once, for macOS arm64. */
+/**
+ * Loads libSystem once, for macOS arm64.
+ *
+ * @returns The library, the same one on every call.
+ * @throws Error naming the files tried when libSystem cannot be loaded (`SHMOOZE_LIBC`
+ *   overrides the list).
+ *
+ * @example On its own platform it loads; elsewhere the error says what was tried
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { darwinArm64Libc } from "./libc.ts";
+ *
+ * if (Deno.build.os === "darwin" && Deno.build.arch === "aarch64") {
+ *   assert.equal(darwinArm64Libc().symbols.getpid(), Deno.pid);
+ * } else if (Deno.build.os !== "darwin" && !Deno.env.get("SHMOOZE_LIBC")) {
+ *   assert.throws(darwinArm64Libc, /Cannot load the C library: tried \/usr\/lib\/libSystem/);
+ * }
+ * ```
+ */
 export function darwinArm64Libc(): DarwinArm64Libc {
   return darwinArm64 ??= openFirst(candidates("darwin"), darwinArm64Symbols);
 }
 
-/** futex(2) operations and the syscall number per architecture (Linux). */
+/**
+ * futex(2) operations and the syscall number per architecture (Linux).
+ *
+ * @example Wake the waiters of a word nobody waits on: none
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { futex, linuxLibc } from "./libc.ts";
+ *
+ * if (Deno.build.os === "linux") {
+ *   const word = new Uint32Array(1);
+ *   const woken = linuxLibc().symbols.syscall(
+ *     futex.SYS_futex,
+ *     Deno.UnsafePointer.of(word),
+ *     futex.FUTEX_WAKE,
+ *     1,
+ *     null,
+ *     null,
+ *     0,
+ *   );
+ *   assert.equal(Number(woken), 0);
+ * }
+ * ```
+ */
 export const futex = {
   SYS_futex: Deno.build.arch === "aarch64" ? 98n : 202n,
   FUTEX_WAIT: 0,
   FUTEX_WAKE: 1,
 } as const;
 
-/** Constants shared by the C libraries, per OS where they differ. */
+/**
+ * Constants shared by the C libraries, per OS where they differ.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { constants, errnoNames } from "./libc.ts";
+ *
+ * assert.equal(constants.O_RDWR, 2);
+ * const os = Deno.build.os === "darwin" ? "darwin" : "linux";
+ * assert.equal(errnoNames[os][constants.ETIMEDOUT], "ETIMEDOUT");
+ * ```
+ */
 export const constants = Deno.build.os === "darwin"
   ? {
     O_RDWR: 0x2,
@@ -251,7 +405,18 @@ export const constants = Deno.build.os === "darwin"
     ETIMEDOUT: 110,
   };
 
-/** errno values by name, as each OS numbers them (only those shmooze reports). */
+/**
+ * errno values by name, as each OS numbers them (only those shmooze reports).
+ *
+ * @example One name, two numbers
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errnoNames } from "./libc.ts";
+ *
+ * assert.equal(errnoNames.linux[11], "EAGAIN");
+ * assert.equal(errnoNames.darwin[35], "EAGAIN");
+ * ```
+ */
 export const errnoNames: Record<string, Record<number, string>> = {
   linux: {
     1: "EPERM",

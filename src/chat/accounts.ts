@@ -81,9 +81,41 @@ export type RegisterResult =
   | { ok: true; account: Account }
   | { ok: false; reason: RegisterFailure; message: string };
 
-/** Shortest password accepted. */
+/**
+ * Shortest password accepted.
+ *
+ * @example A password one character short is refused before any hashing
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AccountStore, MIN_PASSWORD_LENGTH } from "./accounts.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const accounts = AccountStore.open(dir);
+ * const short = "x".repeat(MIN_PASSWORD_LENGTH - 1);
+ * const result = await accounts.register("ann", short, "127.0.0.1");
+ * assert.equal(result.ok || result.reason, "weak-password");
+ * accounts.close();
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
 export const MIN_PASSWORD_LENGTH = 8;
-/** Longest password accepted, in characters (argon2 takes any length; this bounds the work). */
+/**
+ * Longest password accepted, in characters (argon2 takes any length; this bounds the work).
+ *
+ * @example A password one character too long is refused before any hashing
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AccountStore, MAX_PASSWORD_LENGTH } from "./accounts.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const accounts = AccountStore.open(dir);
+ * const long = "x".repeat(MAX_PASSWORD_LENGTH + 1);
+ * const result = await accounts.register("ann", long, "127.0.0.1");
+ * assert.equal(result.ok || result.reason, "weak-password");
+ * accounts.close();
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
 export const MAX_PASSWORD_LENGTH = 256;
 
 const DEFAULT_COST: HashCost = { memoryKiB: 19456, iterations: 2 };
@@ -114,9 +146,13 @@ PRAGMA user_version = ${SCHEMA_VERSION};
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validAccountName } from "./accounts.ts";
- * console.log(validAccountName("ann"), validAccountName("#ann"), validAccountName("9lives"));
- * // true false false
+ *
+ * assert.ok(validAccountName("ann"));
+ * assert.ok(!validAccountName("#ann"));
+ * assert.ok(!validAccountName("9lives"));
+ * assert.ok(!validAccountName("ann", 2));
  * ```
  */
 export function validAccountName(name: string, maxLength = 32): boolean {
@@ -128,14 +164,15 @@ export function validAccountName(name: string, maxLength = 32): boolean {
  *
  * @example Register an account, then log in with its password
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AccountStore } from "./accounts.ts";
  *
  * const dir = Deno.makeTempDirSync();
  * const accounts = AccountStore.open(dir);
  * const registered = await accounts.register("ann", "correct horse battery", "127.0.0.1");
- * console.log(registered.ok); // true
+ * assert.ok(registered.ok);
  * const login = await accounts.login("ANN", "correct horse battery", "127.0.0.1");
- * console.log(login.ok && login.account.name); // "ann"
+ * assert.equal(login.ok && login.account.name, "ann");
  * accounts.close();
  * Deno.removeSync(dir, { recursive: true });
  * ```
@@ -175,12 +212,18 @@ export class AccountStore {
    * @returns The open store.
    * @throws Error if the directory or database cannot be opened, or a newer shmooze wrote it.
    *
-   * @example Cheap hashes for a test
+   * @example Cheap hashes for a test; the file is private to its owner
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { join } from "node:path";
    * import { AccountStore } from "./accounts.ts";
+   *
    * const dir = Deno.makeTempDirSync();
    * const accounts = AccountStore.open(dir, { hashCost: { memoryKiB: 64, iterations: 1 } });
-   * console.log(accounts.find("ann")); // undefined
+   * assert.equal(accounts.find("ann"), undefined);
+   * if (Deno.build.os !== "windows") {
+   *   assert.equal(Deno.statSync(join(dir, "accounts.sqlite")).mode! & 0o777, 0o600);
+   * }
    * accounts.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```
@@ -202,13 +245,16 @@ export class AccountStore {
    * @param name The name, any case.
    * @returns The account, or undefined.
    *
-   * @example
+   * @example Any case finds the account, which keeps its own
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AccountStore } from "./accounts.ts";
+   *
    * const dir = Deno.makeTempDirSync();
    * const accounts = AccountStore.open(dir, { hashCost: { memoryKiB: 64, iterations: 1 } });
    * await accounts.register("Ann", "a long password", "127.0.0.1");
-   * console.log(accounts.find("ann")?.name); // "Ann"
+   * assert.equal(accounts.find("ann")?.name, "Ann");
+   * assert.equal(accounts.find("bob"), undefined);
    * accounts.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```
@@ -229,13 +275,19 @@ export class AccountStore {
    *   per-address registration limit; the account then counts it as known.
    * @returns The new account, or why not.
    *
-   * @example A short password is refused
+   * @example A name is registered once, in any case
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AccountStore } from "./accounts.ts";
+   *
    * const dir = Deno.makeTempDirSync();
-   * const accounts = AccountStore.open(dir);
-   * const result = await accounts.register("ann", "short", "127.0.0.1");
-   * console.log(result.ok || result.reason); // "weak-password"
+   * const accounts = AccountStore.open(dir, { hashCost: { memoryKiB: 64, iterations: 1 } });
+   * const first = await accounts.register("ann", "a long password", "127.0.0.1");
+   * assert.equal(first.ok && first.account.name, "ann");
+   * const again = await accounts.register("ANN", "another password", "127.0.0.1");
+   * assert.equal(again.ok || again.reason, "account-exists");
+   * const bad = await accounts.register("#ann", "a long password", "127.0.0.1");
+   * assert.equal(bad.ok || bad.reason, "bad-account-name");
    * accounts.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```
@@ -284,14 +336,18 @@ export class AccountStore {
    * @param address The client's address key (`addressKey()` in src/net).
    * @returns The account, or why not and how long to wait before trying again.
    *
-   * @example A wrong password
+   * @example A wrong password, and an unknown account, fail alike
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AccountStore } from "./accounts.ts";
+   *
    * const dir = Deno.makeTempDirSync();
    * const accounts = AccountStore.open(dir, { hashCost: { memoryKiB: 64, iterations: 1 } });
    * await accounts.register("ann", "a long password", "127.0.0.1");
-   * const result = await accounts.login("ann", "not the password", "127.0.0.1");
-   * console.log(result.ok || result.reason); // "invalid"
+   * const wrong = await accounts.login("ann", "not the password", "127.0.0.1");
+   * assert.deepEqual(wrong, { ok: false, reason: "invalid", retryAfterMs: 0 });
+   * const unknown = await accounts.login("bob", "a long password", "127.0.0.1");
+   * assert.deepEqual(unknown, wrong);
    * accounts.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```

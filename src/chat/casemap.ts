@@ -17,8 +17,11 @@
  *
  * @example Two spellings of one channel
  * ```ts
+ * import assert from "node:assert/strict";
  * import { foldCase } from "./casemap.ts";
- * console.log(foldCase("#Lobby") === foldCase("#LOBBY")); // true
+ *
+ * assert.equal(foldCase("#Lobby"), foldCase("#LOBBY"));
+ * assert.equal(foldCase("#Lobby"), "#lobby");
  * ```
  */
 export function foldCase(name: string): string {

@@ -9,11 +9,16 @@ import type { Member } from "./member.ts";
 /**
  * One channel. The hub changes it; transports read it.
  *
- * @example
+ * @example A new channel keeps its spelling and has no members or topic
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Channel } from "./channel.ts";
- * const lobby = new Channel("#lobby", "#lobby");
- * console.log(lobby.name, lobby.members.size); // "#lobby" 0
+ *
+ * const lobby = new Channel("#Lobby", "#lobby");
+ * assert.equal(lobby.name, "#Lobby");
+ * assert.equal(lobby.key, "#lobby");
+ * assert.equal(lobby.members.size, 0);
+ * assert.equal(lobby.topic, "");
  * ```
  */
 export class Channel {
@@ -37,6 +42,8 @@ export class Channel {
   stream: ChannelStream | undefined;
 
   /**
+   * Makes an empty channel without a topic.
+   *
    * @param name The channel's name.
    * @param key Its folded name.
    */

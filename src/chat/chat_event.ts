@@ -52,11 +52,20 @@ let counter = 0;
  * @param fields Everything but `msgid` and `encoded`; `time` defaults to now.
  * @returns The event.
  *
- * @example
+ * @example Each event gets its own id and, unless given, the time now
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent } from "./chat_event.ts";
- * const event = createEvent({ kind: "privmsg", source: "ann!ann@h", target: "#lobby", text: "hi" });
- * console.log(event.msgid !== "", event.kind); // true privmsg
+ *
+ * const before = Date.now();
+ * const fields = { kind: "privmsg", source: "ann!ann@h", target: "#lobby", text: "hi" } as const;
+ * const event = createEvent(fields);
+ * assert.equal(event.kind, "privmsg");
+ * assert.notEqual(event.msgid, "");
+ * assert.notEqual(createEvent(fields).msgid, event.msgid);
+ * assert.ok(event.time >= before && event.time <= Date.now());
+ * assert.equal(createEvent({ ...fields, time: 5 }).time, 5);
+ * assert.deepEqual(event.encoded, []);
  * ```
  */
 export function createEvent(
@@ -75,6 +84,17 @@ export function createEvent(
  * base 36.
  *
  * @returns The id.
+ *
+ * @example Ids of one process share a prefix and never repeat
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { newMsgId } from "./chat_event.ts";
+ *
+ * const [first, second] = [newMsgId(), newMsgId()];
+ * assert.notEqual(first, second);
+ * assert.match(first, /^[0-9a-z]+-[0-9a-z]+$/);
+ * assert.equal(first.split("-")[0], second.split("-")[0]);
+ * ```
  */
 export function newMsgId(): string {
   return `${prefix}-${(++counter).toString(36)}`;

@@ -7,7 +7,36 @@
  * @module
  */
 
-/** One client's link to the server, whatever carries it. */
+/**
+ * One client's link to the server, whatever carries it.
+ *
+ * @example A connection in memory: two lines in, what is written kept as text
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Connection } from "./connection.ts";
+ *
+ * const written: string[] = [];
+ * const connection: Connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {
+ *     yield new TextEncoder().encode("NICK ann");
+ *     yield new TextEncoder().encode("USER ann 0 * :Ann");
+ *   },
+ *   write(chunks) {
+ *     written.push(...chunks.map((chunk) => new TextDecoder().decode(chunk)));
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const received: string[] = [];
+ * for await (const line of connection.lines(512)) received.push(new TextDecoder().decode(line));
+ * assert.deepEqual(received, ["NICK ann", "USER ann 0 * :Ann"]);
+ * const line = new TextEncoder().encode("PING :x\r\n");
+ * await connection.write([line], line.length);
+ * assert.deepEqual(written, ["PING :x\r\n"]);
+ * ```
+ */
 export interface Connection {
   /** The transport's name, counted in statistics: `tcp`, `tls`, `websocket`. */
   readonly transport: string;

@@ -52,6 +52,7 @@ interface Encoded {
  *
  * @example Two queues share one encoding of a channel's tick
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ChannelStream, Flusher, SendQueue } from "./delivery.ts";
  * import { createEvent } from "./chat_event.ts";
  *
@@ -75,8 +76,10 @@ interface Encoded {
  *   stream.append(createEvent({ kind: "privmsg", source: "a!a@h", target: "#c", text }));
  * }
  * flusher.flush();
- * console.log(new TextDecoder().decode(seen[0])); // "one\r\ntwo\r\n"
- * console.log(seen[0].buffer === seen[1].buffer); // true: one buffer for both
+ * assert.equal(seen.length, 2);
+ * assert.equal(new TextDecoder().decode(seen[0]), "one\r\ntwo\r\n");
+ * assert.equal(seen[1], seen[0], "one buffer for both queues");
+ * assert.ok(!stream.open, "a flushed stream takes no more events");
  * ```
  */
 export class ChannelStream {
@@ -87,7 +90,11 @@ export class ChannelStream {
   #detached = new Set<SendQueue>();
   #encoded: (Encoded | undefined)[] = [];
 
-  /** @param flusher The flusher whose current tick the stream belongs to. */
+  /**
+   * Opens a stream for the flusher's current tick, and makes sure that tick ends.
+   *
+   * @param flusher The flusher whose current tick the stream belongs to.
+   */
   constructor(flusher: Flusher) {
     this.#flusher = flusher;
     this.#tick = flusher.tick;
@@ -218,6 +225,8 @@ const TIMER_THRESHOLD_MS = 2;
  *
  * @example Flush a queue into an in-memory connection
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Flusher, SendQueue } from "./delivery.ts";
  *
  * const written: string[] = [];
  * const connection = {
@@ -234,7 +243,8 @@ const TIMER_THRESHOLD_MS = 2;
  * const queue = new SendQueue(connection, { flusher, limit: 1024 });
  * queue.push(new TextEncoder().encode("PING :x\r\n"));
  * await queue.drained();
- * console.log(written); // [ "PING :x\r\n" ]
+ * assert.deepEqual(written, ["PING :x\r\n"]);
+ * assert.equal(queue.size, 0);
  * ```
  */
 export class Flusher {
@@ -252,6 +262,8 @@ export class Flusher {
   readonly #run = () => this.flush();
 
   /**
+   * Makes a flusher with nothing pending.
+   *
    * @param intervalMs The least time between the end of one flush and the start of the
    *   next; 0 lets an idle server write each message at once.
    */
@@ -368,8 +380,38 @@ interface StreamSlice {
  * A bounded queue of encoded lines and channel-stream references for one connection, with
  * at most one write in flight.
  *
- * @example
- * See {@link Flusher}.
+ * @example A client that does not read is cut off at its limit, and still told why
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Flusher, SendQueue } from "./delivery.ts";
+ *
+ * const written: string[] = [];
+ * const connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {},
+ *   write(chunks: Uint8Array[]) {
+ *     written.push(...chunks.map((c) => new TextDecoder().decode(c)));
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * let overflows = 0;
+ * const queue = new SendQueue(connection, {
+ *   flusher: new Flusher(0),
+ *   limit: 12,
+ *   onOverflow: () => overflows++,
+ * });
+ * const line = (text: string) => new TextEncoder().encode(`${text}\r\n`);
+ * assert.ok(queue.push(line("event one")));
+ * assert.ok(queue.push(line("a reply, however long"), "reply"), "replies never overflow");
+ * assert.ok(!queue.push(line("event two")));
+ * assert.ok(queue.overflowed);
+ * assert.equal(overflows, 1);
+ * assert.ok(queue.push(line("ERROR :SendQ exceeded"), "last"));
+ * await queue.drained();
+ * assert.deepEqual(written, ["ERROR :SendQ exceeded\r\n"]);
+ * ```
  */
 export class SendQueue {
   /** The encoding variant channel events are encoded in for this queue (capability bits). */
@@ -394,6 +436,8 @@ export class SendQueue {
   #roomWaiters: (() => void)[] = [];
 
   /**
+   * Makes an empty queue for one connection.
+   *
    * @param connection Where the bytes go.
    * @param options The flusher, the bound and the encoder.
    */

@@ -252,6 +252,7 @@ type Scope = { conv: string } | { owner: string; partner: string; floor: number 
  *
  * @example Store two messages and read the latest one back
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HistoryStore } from "./history.ts";
  *
  * const dir = Deno.makeTempDirSync();
@@ -267,8 +268,8 @@ type Scope = { conv: string } | { owner: string; partner: string; floor: number 
  *     text,
  *   });
  * }
- * const [last] = history.query("#Lobby", { kind: "latest" }, 1);
- * console.log(last.text); // "anyone here?"
+ * const latest = history.query("#Lobby", { kind: "latest" }, 1);
+ * assert.deepEqual(latest.map((m) => m.text), ["anyone here?"]);
  * history.close();
  * Deno.removeSync(dir, { recursive: true });
  * ```
@@ -312,11 +313,22 @@ export class HistoryStore {
    *
    * @example Keep messages forever
    * ```ts
+   * import assert from "node:assert/strict";
    * import { HistoryStore } from "./history.ts";
    *
    * const dir = Deno.makeTempDirSync();
    * const history = HistoryStore.open(dir, { retentionMs: 0 });
-   * console.log(history.prune()); // 0
+   * history.append({
+   *   msgid: "m1",
+   *   time: 0,
+   *   sender: "ann",
+   *   senderMask: "ann!ann@localhost",
+   *   target: "#lobby",
+   *   command: "PRIVMSG",
+   *   text: "from 1970",
+   * });
+   * assert.equal(history.prune(), 0);
+   * assert.equal(history.query("#lobby", { kind: "latest" }, 10).length, 1);
    * history.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```
@@ -485,6 +497,7 @@ export class HistoryStore {
    *
    * @example Page backwards through a channel
    * ```ts
+   * import assert from "node:assert/strict";
    * import { HistoryStore } from "./history.ts";
    *
    * const dir = Deno.makeTempDirSync();
@@ -501,7 +514,10 @@ export class HistoryStore {
    *   });
    * }
    * const page = history.query("#lobby", { kind: "before", anchor: { msgid: "m4" } }, 2);
-   * console.log(page.map((m) => m.text)); // [ "line 2", "line 3" ]
+   * assert.deepEqual(page.map((m) => m.text), ["line 2", "line 3"]);
+   * const older = history.query("#lobby", { kind: "before", anchor: { msgid: "m2" } }, 2);
+   * assert.deepEqual(older.map((m) => m.text), ["line 1"]);
+   * assert.deepEqual(history.query("#lobby", { kind: "after", anchor: { msgid: "nope" } }, 2), []);
    * history.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```
@@ -623,11 +639,26 @@ export class HistoryStore {
    *
    * @example Prune a store that keeps a day
    * ```ts
+   * import assert from "node:assert/strict";
    * import { HistoryStore } from "./history.ts";
    *
    * const dir = Deno.makeTempDirSync();
    * const history = HistoryStore.open(dir, { retentionMs: 86_400_000 });
-   * console.log(history.prune()); // 0
+   * const now = Date.now();
+   * for (const [msgid, age] of [["old", 86_400_001], ["new", 1_000]] as const) {
+   *   history.append({
+   *     msgid,
+   *     time: now - age,
+   *     sender: "ann",
+   *     senderMask: "ann!ann@localhost",
+   *     target: "#lobby",
+   *     command: "PRIVMSG",
+   *     text: msgid,
+   *   });
+   * }
+   * assert.equal(history.prune(now), 1);
+   * const left = history.query("#lobby", { kind: "latest" }, 10);
+   * assert.deepEqual(left.map((m) => m.text), ["new"]);
    * history.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```
@@ -642,12 +673,16 @@ export class HistoryStore {
   /**
    * Closes the database; later calls on this store throw. Closing twice is harmless.
    *
-   * @example Close a store
+   * @example A closed store refuses to be used
    * ```ts
+   * import assert from "node:assert/strict";
    * import { HistoryStore } from "./history.ts";
    *
    * const dir = Deno.makeTempDirSync();
-   * HistoryStore.open(dir).close();
+   * const history = HistoryStore.open(dir);
+   * history.close();
+   * history.close();
+   * assert.throws(() => history.prune(), /the history store is closed/);
    * Deno.removeSync(dir, { recursive: true });
    * ```
    */
@@ -668,8 +703,9 @@ export class HistoryStore {
    * @returns How many appends were committed.
    * @throws Error naming how many messages were lost and why.
    *
-   * @example Commit a batch of messages
+   * @example Commit a batch of messages; queries see them only then
    * ```ts
+   * import assert from "node:assert/strict";
    * import { HistoryStore } from "./history.ts";
    *
    * const dir = Deno.makeTempDirSync();
@@ -685,7 +721,10 @@ export class HistoryStore {
    *     text: msgid,
    *   });
    * }
-   * console.log(history.commit()); // 3
+   * assert.deepEqual(history.query("#lobby", { kind: "latest" }, 10), []);
+   * assert.equal(history.commit(), 3);
+   * assert.equal(history.query("#lobby", { kind: "latest" }, 10).length, 3);
+   * assert.equal(history.commit(), 0);
    * history.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```
@@ -869,11 +908,14 @@ export class HistoryStore {
  * @returns The directory (not created).
  * @throws Error if neither `SHMOOZE_DATA` nor the OS's home variable is set.
  *
- * @example Where history goes
+ * @example `$SHMOOZE_DATA`, else a per-OS directory named shmooze
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { basename } from "node:path";
  * import { defaultDataDir } from "./history.ts";
  *
- * console.log(defaultDataDir()); // e.g. "/home/ann/.local/share/shmooze"
+ * const dir = defaultDataDir();
+ * assert.ok(dir === Deno.env.get("SHMOOZE_DATA") || basename(dir) === "shmooze");
  * ```
  */
 export function defaultDataDir(): string {

@@ -27,10 +27,32 @@ import { ChannelStream, Flusher } from "./delivery.ts";
 
 const log = getLogger(["shmooze", "chat"]);
 
-/** The channel that always exists. */
+/**
+ * The channel that always exists.
+ *
+ * @example A new hub has it, and keeps it when its last member leaves
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ChatHub, LOBBY } from "./hub.ts";
+ *
+ * const hub = new ChatHub();
+ * assert.equal(hub.channel(LOBBY)?.members.size, 0);
+ * ```
+ */
 export const LOBBY = "#lobby";
 
-/** The nick the operator console speaks as; no user can take it (`*` is not allowed). */
+/**
+ * The nick the operator console speaks as; no user can take it (`*` is not allowed).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nickProblem } from "./names.ts";
+ * import { SERVER_NICK } from "./hub.ts";
+ *
+ * assert.notEqual(nickProblem(SERVER_NICK), undefined);
+ * ```
+ */
 export const SERVER_NICK = "*server*";
 
 /** Options for {@link ChatHub}. */
@@ -73,6 +95,7 @@ type Route = { channel: Channel; recipient?: undefined } | {
  *
  * @example Two virtual members talk in #lobby
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ChatHub } from "./hub.ts";
  * import type { ChatEvent } from "./chat_event.ts";
  *
@@ -86,12 +109,16 @@ type Route = { channel: Channel; recipient?: undefined } | {
  * });
  * const ann = member("ann");
  * const bob = member("bob");
- * hub.add(ann);
- * hub.add(bob);
+ * assert.ok(hub.add(ann) && hub.add(bob));
+ * assert.ok(!hub.add(member("ANN")), "a nick is taken in any case");
  * hub.join(ann, "#lobby");
  * hub.join(bob, "#lobby");
- * hub.send(ann, "privmsg", "#lobby", "hi bob");
- * console.log(seen.at(-1)); // "bob got privmsg hi bob"
+ * seen.length = 0;
+ * const sent = await hub.send(ann, "privmsg", "#lobby", "hi bob");
+ * assert.equal(typeof sent === "string" ? sent : sent.text, "hi bob");
+ * // ann asked for no echo, so only bob sees the message.
+ * assert.deepEqual(seen, ["bob got privmsg hi bob"]);
+ * assert.equal(await hub.send(ann, "privmsg", "nobody", "hi"), "no-such-nick");
  * ```
  */
 export class ChatHub {
@@ -119,7 +146,11 @@ export class ChatHub {
   #recent: RecentMessage[] = [];
   #uncommitted: Uncommitted[] = [];
 
-  /** @param options History, server name and how many recent messages to keep. */
+  /**
+   * Makes a hub with no members and one channel, {@link LOBBY}.
+   *
+   * @param options History, server name and how many recent messages to keep.
+   */
   constructor(options: HubOptions = {}) {
     this.history = options.history;
     this.flusher = options.flusher ?? new Flusher(0);

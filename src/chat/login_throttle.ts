@@ -121,7 +121,11 @@ export class LoginThrottle {
   #known = new Map<string, Map<string, number>>();
   #sweptAt = 0;
 
-  /** @param options Free failures, delays, memory. */
+  /**
+   * Makes a throttle that remembers no attempt yet.
+   *
+   * @param options Free failures, delays, memory.
+   */
   constructor(options: LoginThrottleOptions = {}) {
     this.#freePair = options.freePerAccountAddress ?? 3;
     this.#freeAddress = options.freePerAddress ?? 10;

@@ -64,8 +64,10 @@ export interface Member {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maskOf } from "./member.ts";
- * console.log(maskOf({ nick: "ann", user: "a", host: "h" })); // "ann!a@h"
+ *
+ * assert.equal(maskOf({ nick: "ann", user: "a", host: "h" }), "ann!a@h");
  * ```
  */
 export function maskOf(member: Pick<Member, "nick" | "user" | "host">): string {

@@ -12,11 +12,43 @@
  * @module
  */
 
-/** NICKLEN: the longest nick. */
+/**
+ * NICKLEN: the longest nick.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NICK_LENGTH, nickProblem } from "./names.ts";
+ *
+ * assert.equal(nickProblem("a".repeat(NICK_LENGTH)), undefined);
+ * assert.notEqual(nickProblem("a".repeat(NICK_LENGTH + 1)), undefined);
+ * ```
+ */
 export const NICK_LENGTH = 32;
-/** CHANNELLEN: the longest channel name, `#` included. */
+/**
+ * CHANNELLEN: the longest channel name, `#` included.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CHANNEL_LENGTH, channelProblem } from "./names.ts";
+ *
+ * assert.equal(channelProblem("#" + "a".repeat(CHANNEL_LENGTH - 1)), undefined);
+ * assert.notEqual(channelProblem("#" + "a".repeat(CHANNEL_LENGTH)), undefined);
+ * ```
+ */
 export const CHANNEL_LENGTH = 64;
-/** What marks a bridged local participant's nick: `ann` in the room is `ann|local`. */
+/**
+ * What marks a bridged local participant's nick: `ann` in the room is `ann|local`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isLocalNick, LOCAL_SUFFIX } from "./names.ts";
+ *
+ * assert.ok(isLocalNick(`ann${LOCAL_SUFFIX}`));
+ * ```
+ */
 export const LOCAL_SUFFIX = "|local";
 
 const NICK = /^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*$/;

@@ -10,12 +10,18 @@ const SECONDS = 60;
 /**
  * A ring of one-second buckets.
  *
- * @example
+ * @example Three events in the second from 10 000 to 11 000 ms
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RateCounter } from "./rate_counter.ts";
+ *
  * const rate = new RateCounter();
  * rate.add(3, 10_500);
- * console.log(rate.series(11_000).at(-2)); // 3 (the second that ended at 11 000 ms)
+ * const series = rate.series(11_000);
+ * assert.equal(series.length, 60);
+ * assert.equal(series.at(-2), 3); // the second that ended at 11 000 ms
+ * assert.equal(series.at(-1), 0); // the second in progress
+ * assert.equal(rate.perSecond(5, 11_000), 3 / 5);
  * ```
  */
 export class RateCounter {

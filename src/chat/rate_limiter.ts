@@ -22,12 +22,15 @@ export interface RateLimiterOptions {
  *
  * @example Three logins a minute, then refused until the oldest leaves the window
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RateLimiter } from "./rate_limiter.ts";
+ *
  * const logins = new RateLimiter({ limit: 3, windowMs: 60_000 });
  * const results = [0, 1, 2, 3].map((i) => logins.take("203.0.113.9", 1_000 + i));
- * console.log(results); // [true, true, true, false]
- * console.log(logins.retryAfter("203.0.113.9", 1_003)); // 59998
- * console.log(logins.take("203.0.113.9", 61_000)); // true
+ * assert.deepEqual(results, [true, true, true, false]);
+ * assert.equal(logins.retryAfter("203.0.113.9", 1_003), 59_997);
+ * assert.equal(logins.retryAfter("198.51.100.4", 1_003), 0);
+ * assert.ok(logins.take("203.0.113.9", 61_000));
  * ```
  */
 export class RateLimiter {
@@ -36,7 +39,13 @@ export class RateLimiter {
   #events = new Map<string, number[]>();
   #sweptAt = 0;
 
-  /** @param options The limit and its window. */
+  /**
+   * Makes a limiter that remembers no event yet.
+   *
+   * @param options The limit and its window.
+   * @throws RangeError when the limit is not a whole number of at least 1, or the window
+   *   not a positive number.
+   */
   constructor(options: RateLimiterOptions) {
     if (!Number.isSafeInteger(options.limit) || options.limit < 1) {
       throw new RangeError(

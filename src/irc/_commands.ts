@@ -18,7 +18,7 @@ import { sendLusers, sendMotd } from "./welcome.ts";
  * Handles one command from a registered client. A handler that must wait (for history, for
  * a password hash) returns a promise: the session reads its next command only after it.
  */
-type Handler = (session: IrcSession, message: IrcMessage) => void | Promise<void>;
+export type Handler = (session: IrcSession, message: IrcMessage) => void | Promise<void>;
 
 /** Room left on a line for the prefix of a 353 reply before the names. */
 const NAMES_BUDGET = 400;
@@ -390,7 +390,18 @@ function kick(session: IrcSession, message: IrcMessage): void {
   session.reply(Numeric.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
 }
 
-/** Every command a registered client may send, beyond those of registration. */
+/**
+ * Every command a registered client may send, beyond those of registration.
+ *
+ * @example The session handles registration's commands itself
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { COMMANDS } from "./_commands.ts";
+ *
+ * assert.equal(typeof COMMANDS.PRIVMSG, "function");
+ * assert.equal(COMMANDS.NICK, undefined);
+ * ```
+ */
 export const COMMANDS: Record<string, Handler> = {
   AWAY: away,
   CHATHISTORY: chatHistory,

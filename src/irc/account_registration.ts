@@ -30,9 +30,49 @@ const FAIL_CODES: Record<RegisterFailure, string> = {
  * @param message The command.
  * @returns Resolves when the reply is queued.
  *
- * @example
- * ```ts ignore
- * const COMMANDS = { REGISTER: registerAccount };
+ * @example Register the current nick over loopback
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AccountStore } from "../chat/accounts.ts";
+ * import { ChatHub } from "../chat/hub.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * import { parseMessage } from "./message.ts";
+ * import { IrcSession } from "./session.ts";
+ * import { registerAccount } from "./account_registration.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const accounts = AccountStore.open(dir, { hashCost: { memoryKiB: 64, iterations: 1 } });
+ * let output = "";
+ * const connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {},
+ *   write(chunks: Uint8Array[]) {
+ *     for (const chunk of chunks) output += new TextDecoder().decode(chunk);
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const hub = new ChatHub();
+ * const session = new IrcSession(connection, {
+ *   hub,
+ *   flusher: hub.flusher,
+ *   limits: DEFAULT_LIMITS,
+ *   serverName: "irc.test",
+ *   version: "0.1.0",
+ *   createdAt: Date.now(),
+ *   motd: [],
+ *   accounts,
+ *   counters: { sendQDrops: 0 },
+ * }, () => {});
+ * session.nick = "ann";
+ * await registerAccount(session, parseMessage("REGISTER * * a-long-password")!);
+ * assert.equal(session.account, "ann");
+ * assert.equal(accounts.find("ANN")?.name, "ann");
+ * await session.queue.drained();
+ * assert.ok(output.startsWith(":irc.test REGISTER SUCCESS ann :Account created\r\n"));
+ * accounts.close();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export async function registerAccount(session: IrcSession, message: IrcMessage): Promise<void> {

@@ -37,9 +37,13 @@ const budgets = new WeakMap<IrcSession, RateLimiter>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseAnchor } from "./chathistory.ts";
- * console.log(parseAnchor("timestamp=2026-01-01T00:00:00.000Z")); // { time: 1767225600000 }
- * console.log(parseAnchor("msgid=abc")); // { msgid: "abc" }
+ *
+ * assert.deepEqual(parseAnchor("timestamp=2026-01-01T00:00:00.000Z"), { time: 1767225600000 });
+ * assert.deepEqual(parseAnchor("msgid=abc"), { msgid: "abc" });
+ * assert.equal(parseAnchor("timestamp=yesterday"), undefined);
+ * assert.equal(parseAnchor("msgid="), undefined);
  * ```
  */
 export function parseAnchor(text: string): HistoryAnchor | undefined {
@@ -57,6 +61,57 @@ export function parseAnchor(text: string): HistoryAnchor | undefined {
  *
  * @param session The client.
  * @param message The command.
+ *
+ * @example A member of #lobby reads what was said there
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HistoryStore } from "../chat/history.ts";
+ * import { ChatHub } from "../chat/hub.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * import { parseMessage } from "./message.ts";
+ * import { IrcSession } from "./session.ts";
+ * import { chatHistory } from "./chathistory.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const hub = new ChatHub({ history: HistoryStore.open(dir) });
+ * let output = "";
+ * const connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {},
+ *   write(chunks: Uint8Array[]) {
+ *     for (const chunk of chunks) output += new TextDecoder().decode(chunk);
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const session = new IrcSession(connection, {
+ *   hub,
+ *   flusher: hub.flusher,
+ *   limits: DEFAULT_LIMITS,
+ *   serverName: "irc.test",
+ *   version: "0.1.0",
+ *   createdAt: Date.now(),
+ *   motd: [],
+ *   counters: { sendQDrops: 0 },
+ * }, () => {});
+ * session.nick = session.user = "ann";
+ * hub.add(session);
+ * hub.join(session, "#lobby");
+ * await hub.send(session, "privmsg", "#lobby", "hello");
+ * await session.queue.drained();
+ * output = "";
+ * chatHistory(session, parseMessage("CHATHISTORY LATEST #lobby * 10")!);
+ * chatHistory(session, parseMessage("CHATHISTORY LATEST #elsewhere * 10")!);
+ * await session.queue.drained();
+ * assert.deepEqual(output.split("\r\n"), [
+ *   ":ann!ann@127.0.0.1 PRIVMSG #lobby :hello",
+ *   ":irc.test FAIL CHATHISTORY INVALID_TARGET LATEST #elsewhere :Messages could not be retrieved",
+ *   "",
+ * ]);
+ * hub.history!.close();
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
  */
 export function chatHistory(session: IrcSession, message: IrcMessage): void {
   const [rawSub, ...args] = message.params;

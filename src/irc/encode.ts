@@ -7,9 +7,32 @@
 import type { ChatEvent } from "../chat/chat_event.ts";
 import { formatMessage, type IrcMessage } from "./message.ts";
 
-/** Variant bit: the client asked for `server-time` (a `time` tag). */
+/**
+ * Variant bit: the client asked for `server-time` (a `time` tag).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { eventTags, VARIANT_TIME } from "./encode.ts";
+ *
+ * assert.deepEqual(eventTags(0, "m1", VARIANT_TIME), { time: "1970-01-01T00:00:00.000Z" });
+ * ```
+ */
 export const VARIANT_TIME = 1;
-/** Variant bit: the client asked for `message-tags` (`msgid` and client-only tags). */
+/**
+ * Variant bit: the client asked for `message-tags` (`msgid` and client-only tags).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { eventTags, VARIANT_TAGS } from "./encode.ts";
+ *
+ * assert.deepEqual(eventTags(0, "m1", VARIANT_TAGS, { "+typing": "active" }), {
+ *   msgid: "m1",
+ *   "+typing": "active",
+ * });
+ * ```
+ */
 export const VARIANT_TAGS = 2;
 
 const encoder = new TextEncoder();
@@ -23,11 +46,15 @@ const NOTHING = new Uint8Array(0);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent } from "../chat/chat_event.ts";
  * import { formatMessage } from "./message.ts";
  * import { eventMessage } from "./encode.ts";
- * const event = createEvent({ kind: "part", source: "ann!a@h", target: "#lobby", text: "bye" });
- * console.log(formatMessage(eventMessage(event))); // ":ann!a@h PART #lobby :bye"
+ *
+ * const part = createEvent({ kind: "part", source: "ann!a@h", target: "#lobby", text: "bye" });
+ * assert.equal(formatMessage(eventMessage(part)), ":ann!a@h PART #lobby :bye");
+ * const join = createEvent({ kind: "join", source: "ann!a@h", target: "#lobby", text: "" });
+ * assert.equal(formatMessage(eventMessage(join)), ":ann!a@h JOIN #lobby");
  * ```
  */
 export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean } {
@@ -63,6 +90,16 @@ export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean
  * @param clientTags Client-only tags, sent with {@link VARIANT_TAGS}.
  * @param extra Other tags, sent whatever the variant.
  * @returns The tags.
+ *
+ * @example A history line in a batch, for a client with both capabilities
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { eventTags, VARIANT_TAGS, VARIANT_TIME } from "./encode.ts";
+ *
+ * const tags = eventTags(0, "m1", VARIANT_TIME | VARIANT_TAGS, undefined, { batch: "h1" });
+ * assert.deepEqual(Object.keys(tags), ["batch", "time", "msgid"]);
+ * assert.deepEqual(eventTags(0, "m1", 0, { "+typing": "active" }), {});
+ * ```
  */
 export function eventTags(
   time: number,
@@ -85,6 +122,15 @@ export function eventTags(
  *
  * @param message The message.
  * @returns The bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeLine } from "./encode.ts";
+ *
+ * const bytes = encodeLine({ command: "PING", params: ["irc.test"] });
+ * assert.equal(new TextDecoder().decode(bytes), "PING irc.test\r\n");
+ * ```
  */
 export function encodeLine(message: Parameters<typeof formatMessage>[0]): Uint8Array {
   return encoder.encode(`${formatMessage(message)}\r\n`);
@@ -98,12 +144,26 @@ export function encodeLine(message: Parameters<typeof formatMessage>[0]): Uint8A
  * @param variant The recipient's variant bits.
  * @returns The shared bytes.
  *
- * @example
+ * @example One encoding per variant, shared; a TAGMSG is nothing without message-tags
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent } from "../chat/chat_event.ts";
- * import { encodeEvent } from "./encode.ts";
+ * import { encodeEvent, VARIANT_TAGS } from "./encode.ts";
+ *
  * const event = createEvent({ kind: "privmsg", source: "ann!a@h", target: "#lobby", text: "hi" });
- * console.log(encodeEvent(event, 0) === encodeEvent(event, 0)); // true: one encoding, shared
+ * const plain = encodeEvent(event, 0);
+ * assert.equal(new TextDecoder().decode(plain), ":ann!a@h PRIVMSG #lobby :hi\r\n");
+ * assert.equal(encodeEvent(event, 0), plain);
+ * const tagged = new TextDecoder().decode(encodeEvent(event, VARIANT_TAGS));
+ * assert.equal(tagged, `@msgid=${event.msgid} :ann!a@h PRIVMSG #lobby :hi\r\n`);
+ * const typing = createEvent({
+ *   kind: "tagmsg",
+ *   source: "ann!a@h",
+ *   target: "#lobby",
+ *   text: "",
+ *   clientTags: { "+typing": "active" },
+ * });
+ * assert.equal(encodeEvent(typing, 0).length, 0);
  * ```
  */
 export function encodeEvent(event: ChatEvent, variant: number): Uint8Array {

@@ -50,8 +50,13 @@ export interface IrcLimits {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { NICK_LENGTH } from "../chat/names.ts";
  * import { DEFAULT_LIMITS } from "./limits.ts";
- * console.log(DEFAULT_LIMITS.maxLine); // 512
+ *
+ * assert.equal(DEFAULT_LIMITS.maxLine, 512);
+ * assert.equal(DEFAULT_LIMITS.nickLength, NICK_LENGTH);
+ * assert.ok(Object.isFrozen(DEFAULT_LIMITS));
  * ```
  */
 export const DEFAULT_LIMITS: Readonly<IrcLimits> = Object.freeze({

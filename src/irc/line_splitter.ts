@@ -15,14 +15,20 @@ const CR = 13;
  * Yielded lines are views: into the chunk, or into the splitter's own buffer. Use each one
  * before asking for the next.
  *
- * @example
+ * @example A line cut between two chunks; a line too long
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LineSplitter } from "./line_splitter.ts";
+ *
+ * const lines = (splitter: LineSplitter, chunk: string) =>
+ *   [...splitter.split(new TextEncoder().encode(chunk))].map((b) => new TextDecoder().decode(b));
  * const splitter = new LineSplitter(512);
- * const text = (b: Uint8Array) => new TextDecoder().decode(b);
- * const bytes = new TextEncoder().encode("NICK ann\r\nUSER a 0 * :Ann\r\nJOI");
- * console.log([...splitter.split(bytes)].map(text)); // [ "NICK ann", "USER a 0 * :Ann" ]
- * console.log([...splitter.split(new TextEncoder().encode("N #lobby\n"))].map(text)); // [ "JOIN #lobby" ]
+ * assert.deepEqual(lines(splitter, "NICK ann\r\nUSER a 0 * :Ann\r\n\r\nJOI"), [
+ *   "NICK ann",
+ *   "USER a 0 * :Ann",
+ * ]);
+ * assert.deepEqual(lines(splitter, "N #lobby\n"), ["JOIN #lobby"]);
+ * assert.deepEqual(lines(new LineSplitter(4), "PRIVMSG\nPING\n"), ["PRIVM", "PING"]);
  * ```
  */
 export class LineSplitter {
@@ -31,7 +37,11 @@ export class LineSplitter {
   #length = 0;
   #overflow = false;
 
-  /** @param maxBytes The longest line, without its line ending. */
+  /**
+   * Makes a splitter with no partial line.
+   *
+   * @param maxBytes The longest line, without its line ending.
+   */
   constructor(maxBytes: number) {
     this.#max = maxBytes;
   }

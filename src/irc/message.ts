@@ -30,6 +30,15 @@ const TAG_ESCAPES: Record<string, string> = {
  *
  * @param value The raw value.
  * @returns The value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unescapeTagValue } from "./message.ts";
+ *
+ * assert.equal(unescapeTagValue("a\\sb\\:c"), "a b;c");
+ * assert.equal(unescapeTagValue("trailing\\"), "trailing");
+ * ```
  */
 export function unescapeTagValue(value: string): string {
   if (!value.includes("\\")) return value;
@@ -52,6 +61,15 @@ export function unescapeTagValue(value: string): string {
  *
  * @param value The value.
  * @returns The escaped value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { escapeTagValue, unescapeTagValue } from "./message.ts";
+ *
+ * assert.equal(escapeTagValue("a b;c\\"), "a\\sb\\:c\\\\");
+ * assert.equal(unescapeTagValue(escapeTagValue("x\r\ny")), "x\r\ny");
+ * ```
  */
 export function escapeTagValue(value: string): string {
   return value.replace(
@@ -69,9 +87,17 @@ export function escapeTagValue(value: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMessage } from "./message.ts";
- * const m = parseMessage("@time=2026-01-01T00:00:00.000Z :ann!a@h PRIVMSG #lobby :hi there");
- * console.log(m?.command, m?.params); // PRIVMSG [ "#lobby", "hi there" ]
+ *
+ * const m = parseMessage("@time=2026-01-01T00:00:00.000Z :ann!a@h privmsg #lobby :hi there");
+ * assert.deepEqual(m, {
+ *   tags: { time: "2026-01-01T00:00:00.000Z" },
+ *   source: "ann!a@h",
+ *   command: "PRIVMSG",
+ *   params: ["#lobby", "hi there"],
+ * });
+ * assert.equal(parseMessage(":ann!a@h"), undefined);
  * ```
  */
 export function parseMessage(line: string): IrcMessage | undefined {
@@ -131,9 +157,19 @@ export function parseMessage(line: string): IrcMessage | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatMessage } from "./message.ts";
- * console.log(formatMessage({ command: "PRIVMSG", params: ["#lobby", "hi there"] }));
- * // PRIVMSG #lobby :hi there
+ *
+ * const params = ["#lobby", "hi"];
+ * assert.equal(formatMessage({ command: "PRIVMSG", params }), "PRIVMSG #lobby hi");
+ * assert.equal(
+ *   formatMessage({ command: "PRIVMSG", params: ["#lobby", "hi there"] }),
+ *   "PRIVMSG #lobby :hi there",
+ * );
+ * assert.equal(
+ *   formatMessage({ tags: { msgid: "m1" }, command: "PRIVMSG", params, trailing: true }),
+ *   "@msgid=m1 PRIVMSG #lobby :hi",
+ * );
  * ```
  */
 export function formatMessage(
@@ -173,6 +209,16 @@ export function formatMessage(
  *
  * @param source The source.
  * @returns The nick.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nickOf } from "./message.ts";
+ *
+ * assert.equal(nickOf("ann!a@h"), "ann");
+ * assert.equal(nickOf("irc.example.org"), "irc.example.org");
+ * assert.equal(nickOf(undefined), "");
+ * ```
  */
 export function nickOf(source: string | undefined): string {
   if (!source) return "";

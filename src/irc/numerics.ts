@@ -10,8 +10,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Numeric } from "./numerics.ts";
- * console.log(Numeric.ERR_NICKNAMEINUSE); // "433"
+ *
+ * assert.equal(Numeric.ERR_NICKNAMEINUSE, "433");
+ * assert.equal(Numeric.RPL_WELCOME, "001");
  * ```
  */
 export const Numeric = {

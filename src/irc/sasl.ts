@@ -26,10 +26,55 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * One client's SASL conversation. The session creates it on the first AUTHENTICATE and
  * holds registration back while an exchange is {@link SaslExchange.pending}.
  *
- * @example
- * ```ts ignore
- * this.#sasl ??= new SaslExchange(this, () => this.#completeRegistration());
- * this.#sasl.handle(message.params);
+ * @example Log in with PLAIN over loopback
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AccountStore } from "../chat/accounts.ts";
+ * import { ChatHub } from "../chat/hub.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * import { IrcSession } from "./session.ts";
+ * import { SaslExchange } from "./sasl.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const accounts = AccountStore.open(dir, { hashCost: { memoryKiB: 64, iterations: 1 } });
+ * await accounts.register("ann", "a long password", "127.0.0.1");
+ * let output = "";
+ * const connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {},
+ *   write(chunks: Uint8Array[]) {
+ *     for (const chunk of chunks) output += new TextDecoder().decode(chunk);
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const hub = new ChatHub();
+ * const session = new IrcSession(connection, {
+ *   hub,
+ *   flusher: hub.flusher,
+ *   limits: DEFAULT_LIMITS,
+ *   serverName: "irc.test",
+ *   version: "0.1.0",
+ *   createdAt: Date.now(),
+ *   motd: [],
+ *   accounts,
+ *   counters: { sendQDrops: 0 },
+ * }, () => {});
+ * const done = Promise.withResolvers<void>();
+ * const sasl = new SaslExchange(session, done.resolve);
+ * sasl.handle(["PLAIN"]);
+ * assert.ok(sasl.pending);
+ * sasl.handle([btoa("\0ann\0a long password")]);
+ * await done.promise;
+ * assert.ok(!sasl.pending);
+ * assert.equal(session.account, "ann");
+ * await session.queue.drained();
+ * const lines = output.split("\r\n");
+ * assert.equal(lines[0], ":irc.test AUTHENTICATE +");
+ * assert.equal(lines.at(-2), ":irc.test 903 * :SASL authentication successful");
+ * accounts.close();
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export class SaslExchange {
@@ -40,6 +85,8 @@ export class SaslExchange {
   #checking = false;
 
   /**
+   * Makes a conversation with no exchange started.
+   *
    * @param session The client.
    * @param onDone Called when an exchange ends (success, failure or abort).
    */

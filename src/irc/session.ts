@@ -26,7 +26,18 @@ import { type IrcMessage, parseMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
 import { SaslExchange } from "./sasl.ts";
 
-/** The IRCv3 capabilities shmooze offers, as listed by `CAP LS`. */
+/**
+ * The IRCv3 capabilities shmooze offers, as listed by `CAP LS`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CAPABILITIES } from "./session.ts";
+ *
+ * assert.ok(CAPABILITIES.includes("sasl"));
+ * assert.ok(CAPABILITIES.includes("draft/chathistory"));
+ * ```
+ */
 export const CAPABILITIES: readonly string[] = [
   "batch",
   "draft/account-registration",
@@ -91,11 +102,50 @@ const REGISTRATION = new Set([
 /**
  * One client's IRC conversation with the server.
  *
- * @example Serve one client over any Connection
- * ```ts ignore
- * const session = new IrcSession(connection, context, (s) => sessions.delete(s));
- * sessions.add(session);
- * session.run();
+ * @example Serve one client over a connection in memory: it registers, joins and leaves
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Connection } from "../chat/connection.ts";
+ * import { ChatHub } from "../chat/hub.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * import { IrcSession } from "./session.ts";
+ *
+ * let output = "";
+ * const connection: Connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {
+ *     for (const line of ["NICK ann", "USER ann 0 * :Ann", "JOIN #lobby"]) {
+ *       yield new TextEncoder().encode(line);
+ *     }
+ *   },
+ *   write(chunks) {
+ *     for (const chunk of chunks) output += new TextDecoder().decode(chunk);
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const hub = new ChatHub();
+ * const context = {
+ *   hub,
+ *   flusher: hub.flusher,
+ *   limits: DEFAULT_LIMITS,
+ *   serverName: "irc.test",
+ *   version: "0.1.0",
+ *   createdAt: Date.now(),
+ *   motd: [],
+ *   counters: { sendQDrops: 0 },
+ * };
+ * let closed = 0;
+ * const session = new IrcSession(connection, context, () => closed++);
+ * await session.run(); // until the lines end: the client has gone
+ * await session.close("Connection closed"); // the close run() started
+ * const lines = output.split("\r\n");
+ * assert.match(lines[0], /^:irc\.test 001 ann :Welcome/);
+ * assert.ok(lines.includes(":ann!ann@127.0.0.1 JOIN #lobby"));
+ * assert.equal(lines.at(-2), "ERROR :Closing Link: 127.0.0.1 (Connection closed)");
+ * assert.equal(hub.find("ann"), undefined);
+ * assert.equal(closed, 1);
  * ```
  */
 export class IrcSession implements Member {
@@ -141,6 +191,8 @@ export class IrcSession implements Member {
   #sasl: SaslExchange | undefined;
 
   /**
+   * Makes an unregistered session; {@link IrcSession.run} starts reading.
+   *
    * @param connection The client's connection.
    * @param context What sessions share.
    * @param onClose Called once when the session has closed its connection.

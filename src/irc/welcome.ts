@@ -17,9 +17,14 @@ import type { IrcSession } from "./session.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_LIMITS } from "./limits.ts";
  * import { isupportTokens } from "./welcome.ts";
- * console.log(isupportTokens(DEFAULT_LIMITS).includes("CASEMAPPING=ascii")); // true
+ *
+ * const tokens = isupportTokens({ ...DEFAULT_LIMITS, nickLength: 16 });
+ * assert.ok(tokens.includes("CASEMAPPING=ascii"));
+ * assert.ok(tokens.includes("NICKLEN=16"));
+ * assert.ok(tokens.includes("LINELEN=512"));
  * ```
  */
 export function isupportTokens(limits: IrcLimits): string[] {
@@ -49,6 +54,49 @@ export function isupportTokens(limits: IrcLimits): string[] {
  * (005), LUSERS and the message of the day.
  *
  * @param session The client, just registered.
+ *
+ * @example 001 first, then ISUPPORT, LUSERS and the MOTD
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ChatHub } from "../chat/hub.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * import { IrcSession } from "./session.ts";
+ * import { welcome } from "./welcome.ts";
+ *
+ * let output = "";
+ * const connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {},
+ *   write(chunks: Uint8Array[]) {
+ *     for (const chunk of chunks) output += new TextDecoder().decode(chunk);
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const hub = new ChatHub();
+ * const session = new IrcSession(connection, {
+ *   hub,
+ *   flusher: hub.flusher,
+ *   limits: DEFAULT_LIMITS,
+ *   serverName: "irc.test",
+ *   version: "0.1.0",
+ *   createdAt: Date.now(),
+ *   motd: [],
+ *   counters: { sendQDrops: 0 },
+ * }, () => {});
+ * session.nick = session.user = "ann";
+ * welcome(session);
+ * await session.queue.drained();
+ * const lines = output.split("\r\n");
+ * assert.equal(
+ *   lines[0],
+ *   ":irc.test 001 ann :Welcome to the shmooze IRC network, ann!ann@127.0.0.1",
+ * );
+ * const isupport = lines.filter((line) => line.startsWith(":irc.test 005 ann "));
+ * assert.ok(isupport.some((line) => line.split(" ").includes("NICKLEN=32")));
+ * assert.equal(lines.at(-2), ":irc.test 422 ann :MOTD File is missing");
+ * ```
  */
 export function welcome(session: IrcSession): void {
   const { serverName, version, createdAt, limits } = session.context;
@@ -79,6 +127,49 @@ export function welcome(session: IrcSession): void {
  * Sends the LUSERS numerics (251, 254, 255).
  *
  * @param session The client.
+ *
+ * @example One user, one channel (#lobby)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ChatHub } from "../chat/hub.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * import { IrcSession } from "./session.ts";
+ * import { sendLusers } from "./welcome.ts";
+ *
+ * let output = "";
+ * const connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {},
+ *   write(chunks: Uint8Array[]) {
+ *     for (const chunk of chunks) output += new TextDecoder().decode(chunk);
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const hub = new ChatHub();
+ * const session = new IrcSession(connection, {
+ *   hub,
+ *   flusher: hub.flusher,
+ *   limits: DEFAULT_LIMITS,
+ *   serverName: "irc.test",
+ *   version: "0.1.0",
+ *   createdAt: Date.now(),
+ *   motd: [],
+ *   counters: { sendQDrops: 0 },
+ * }, () => {});
+ * session.nick = session.user = "ann";
+ * hub.add(session);
+ * sendLusers(session);
+ * await session.queue.drained();
+ * const lines = output.split("\r\n");
+ * assert.deepEqual(lines, [
+ *   ":irc.test 251 ann :There are 1 users and 0 invisible on 1 servers",
+ *   ":irc.test 254 ann 1 :channels formed",
+ *   ":irc.test 255 ann :I have 1 clients and 0 servers",
+ *   "",
+ * ]);
+ * ```
  */
 export function sendLusers(session: IrcSession): void {
   const hub = session.context.hub;
@@ -95,6 +186,48 @@ export function sendLusers(session: IrcSession): void {
  * Sends the message of the day (375, 372…, 376) or 422 when there is none.
  *
  * @param session The client.
+ *
+ * @example A message of the day of one line
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ChatHub } from "../chat/hub.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * import { IrcSession } from "./session.ts";
+ * import { sendMotd } from "./welcome.ts";
+ *
+ * let output = "";
+ * const connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {},
+ *   write(chunks: Uint8Array[]) {
+ *     for (const chunk of chunks) output += new TextDecoder().decode(chunk);
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const hub = new ChatHub();
+ * const session = new IrcSession(connection, {
+ *   hub,
+ *   flusher: hub.flusher,
+ *   limits: DEFAULT_LIMITS,
+ *   serverName: "irc.test",
+ *   version: "0.1.0",
+ *   createdAt: Date.now(),
+ *   motd: ["Be nice."],
+ *   counters: { sendQDrops: 0 },
+ * }, () => {});
+ * session.nick = session.user = "ann";
+ * sendMotd(session);
+ * await session.queue.drained();
+ * const lines = output.split("\r\n");
+ * assert.deepEqual(lines, [
+ *   ":irc.test 375 ann :- irc.test Message of the day - ",
+ *   ":irc.test 372 ann :- Be nice.",
+ *   ":irc.test 376 ann :End of /MOTD command.",
+ *   "",
+ * ]);
+ * ```
  */
 export function sendMotd(session: IrcSession): void {
   const { motd, serverName } = session.context;

@@ -5,7 +5,19 @@
  * @module
  */
 
-/** Tags used by certificates (universal class, and the constructed ones). */
+/**
+ * Tags used by certificates (universal class, and the constructed ones).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { integer, readItems, sequence, Tag } from "./_der.ts";
+ *
+ * const [item] = readItems(sequence(integer(5)));
+ * assert.equal(item.tag, Tag.SEQUENCE);
+ * assert.equal(readItems(item.contents)[0].tag, Tag.INTEGER);
+ * ```
+ */
 export const Tag = {
   BOOLEAN: 0x01,
   INTEGER: 0x02,

@@ -29,7 +29,20 @@ import {
   readCertificate,
 } from "./certificate.ts";
 
-/** The names a server certificate is made for when none are given. */
+/**
+ * The names a server certificate is made for when none are given.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_TLS_NAMES, ensureSelfSigned } from "./self_signed.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const { names } = await ensureSelfSigned(dir);
+ * assert.deepEqual(names, DEFAULT_TLS_NAMES);
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
 export const DEFAULT_TLS_NAMES: readonly string[] = ["localhost", "127.0.0.1", "::1"];
 
 /** What {@link ensureSelfSigned} set up. */
