@@ -99,6 +99,12 @@ Deno.test("serve's operator console talks in #lobby, lists and kicks users, and 
   const said = await ann.waitFor("PRIVMSG");
   assert.equal(said.source?.split("!")[0], "*server*");
   assert.deepEqual(said.params, ["#lobby", "hello from the operator"]);
+  // A long announcement is cut between words into lines that fit.
+  const words = Array.from({ length: 150 }, (_, i) => `word${i}`);
+  await server.child.writeLine(words.join(" "));
+  const pieces = await ann.waitForMany((m) => m.command === "PRIVMSG", 3);
+  for (const piece of pieces) assert.ok(new TextEncoder().encode(piece.line).length + 2 <= 512);
+  assert.equal(pieces.map((piece) => piece.params[1]).join(" "), words.join(" "));
   await server.child.writeLine("/who");
   await server.child.waitForLine("2 user(s) connected");
   await server.child.waitForLine("  ann (tcp 127.0.0.1) #lobby");

@@ -91,6 +91,16 @@ Deno.test("shmooze client --tls refuses a certificate it cannot verify and point
   });
 });
 
+Deno.test("shmooze client --tls to a plain-text port says the port does not speak TLS", async () => {
+  await withServer({}, async (server) => {
+    await using bob = spawn(["main.ts", "client", "--tls", "--port", String(server.port)]);
+    const { code, stderr } = await bob.done;
+    assert.equal(code, 1);
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+    assert.match(stderr, /did not answer in TLS .*plain-text port; connect to its TLS port/);
+  });
+});
+
 Deno.test("shmooze client --insecure connects when the runtime skips certificate checks", async () => {
   await using cert = await makeTestCertificate();
   await withServer({ tls: { cert: cert.cert, key: cert.key, port: 0 } }, async (server) => {

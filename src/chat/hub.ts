@@ -141,7 +141,8 @@ export class ChatHub {
   readonly history: HistoryStore | undefined;
   /** Writes members' queues on one timer; anything shown outside it calls `prepareWrite` first. */
   readonly flusher: Flusher;
-  readonly #serverMask: string;
+  /** The operator console's `nick!user@host`, the source of {@link ChatHub.announce}. */
+  readonly serverMask: string;
   readonly #recentLimit: number;
   #recent: RecentMessage[] = [];
   #uncommitted: Uncommitted[] = [];
@@ -154,7 +155,7 @@ export class ChatHub {
   constructor(options: HubOptions = {}) {
     this.history = options.history;
     this.flusher = options.flusher ?? new Flusher(0);
-    this.#serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
+    this.serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
     this.#recentLimit = options.recentMessages ?? 50;
     this.#createChannel(LOBBY);
     // Each flush first makes the tick's messages durable, then shows them, then writes.
@@ -367,7 +368,7 @@ export class ChatHub {
     const lobby = this.channel(LOBBY)!;
     const event = createEvent({
       kind: "privmsg",
-      source: this.#serverMask,
+      source: this.serverMask,
       target: lobby.name,
       text,
     });

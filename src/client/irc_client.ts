@@ -123,6 +123,13 @@ async function connectTls(
   } catch (error) {
     conn.close();
     const message = error instanceof Error ? error.message : String(error);
+    if (/InvalidContentType|corrupt message|WrongVersion/i.test(message)) {
+      // What rustls says when the other end answers in plain text, not TLS.
+      throw new Error(
+        `the server did not answer in TLS (${message}): ${port} looks like a plain-text port; connect to its TLS port (shmooze serve prints "listening with TLS on …"), or drop --tls`,
+        { cause: error },
+      );
+    }
     if (!/certificate/i.test(message)) throw error;
     throw new Error(explainCertificateError(message, hostname, options.caCerts !== undefined), {
       cause: error,

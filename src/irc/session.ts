@@ -299,7 +299,7 @@ export class IrcSession implements Member {
     } catch (error) {
       reason = `Read error: ${error instanceof Error ? error.message : String(error)}`;
     }
-    this.close(reason);
+    await this.close(reason);
   }
 
   /**

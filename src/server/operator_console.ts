@@ -78,8 +78,8 @@ export async function runConsole(server: ChatServer, options: ConsoleOptions): P
 function handle(server: ChatServer, line: string, print: (line: string) => void): boolean {
   if (line === "") return true;
   if (!line.startsWith("/")) {
-    server.hub.announce(line).then((result) => {
-      if (result === "unavailable") print("not sent: history could not store it (see the log)");
+    server.announce(line).then((sent) => {
+      if (!sent) print("not sent: history could not store it (see the log)");
     });
     return true;
   }

@@ -13,7 +13,8 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { AccountStore } from "../chat/accounts.ts";
 import type { Connection } from "../chat/connection.ts";
 import { defaultDataDir, HistoryStore } from "../chat/history.ts";
-import { ChatHub, type RecentMessage } from "../chat/hub.ts";
+import { ChatHub, LOBBY, type RecentMessage } from "../chat/hub.ts";
+import { privmsgBudget, splitWords } from "../chat/split_text.ts";
 import { Flusher } from "../chat/delivery.ts";
 import { encodeLine } from "../irc/encode.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
@@ -223,6 +224,22 @@ export class ChatServer {
     const { nickLength, maxLine } = this.#context.limits;
     this.#bridge = LocalBridge.start(this.hub, { nickLength, maxLine, ...options });
     return this.#bridge;
+  }
+
+  /**
+   * Says something in #lobby as the server (the operator console), cut between words into
+   * lines that fit the line limit when relayed.
+   *
+   * @param text The text.
+   * @returns Whether every piece was stored and shown (false: history could not store one;
+   *   the pieces after it were not sent).
+   */
+  async announce(text: string): Promise<boolean> {
+    const budget = privmsgBudget(this.#context.limits.maxLine, this.hub.serverMask, LOBBY);
+    for (const piece of splitWords(text, budget)) {
+      if (await this.hub.announce(piece) === "unavailable") return false;
+    }
+    return true;
   }
 
   /**
