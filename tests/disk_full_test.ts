@@ -33,8 +33,11 @@ function unmount(dir: string): void {
   Deno.removeSync(dir, { recursive: true });
 }
 
-/** Writes zeros into `path` until the file system is full. */
-async function fill(path: string): Promise<void> {
+/**
+ * Writes zeros into `path` until the file system is full, then gives `reserve` bytes back, so
+ * the next writes succeed for a while and then fail.
+ */
+async function fill(path: string, reserve = 0): Promise<void> {
   const file = await Deno.open(path, { create: true, write: true });
   const block = new Uint8Array(64 * 1024);
   try {
@@ -50,6 +53,7 @@ async function fill(path: string): Promise<void> {
   } finally {
     file.close();
   }
+  if (reserve > 0) await Deno.truncate(path, Math.max(0, (await Deno.stat(path)).size - reserve));
 }
 
 const canMount = (() => {
@@ -84,7 +88,8 @@ Deno.test({
       await ann.waitFor(isPrivmsg("before"));
       await bob.waitFor(isPrivmsg("before"));
 
-      await fill(join(mount, "filler"));
+      // Room for some of the messages: the rest find the disk full.
+      await fill(join(mount, "filler"), 256 * 1024);
       const count = 400;
       const text = (i: number) => `full ${i} ${"y".repeat(300)}`;
       const answered = (i: number) => (m: Received) =>
@@ -108,6 +113,8 @@ Deno.test({
         }
       }
       assert.ok(failed > 0, `the disk never filled up (${echoed.length} echoed)`);
+      assert.ok(echoed.length > 0, "nothing was stored before the disk filled up");
+      console.log(`disk full: ${echoed.length} of ${count} echoed (and stored), ${failed} refused`);
 
       // Room again: the server recovers without a restart.
       await Deno.remove(join(mount, "filler"));
