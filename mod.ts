@@ -6,7 +6,7 @@
  * ```ts
  * import { NamedSemaphore, SharedMemory } from "./mod.ts";
  *
- * const name = `shmooze-example-${Deno.pid}`;
+ * const name = `shmooze-example-${crypto.randomUUID().slice(0, 8)}`;
  * const shm = SharedMemory.create(name, 1024);
  * const ready = NamedSemaphore.create(name, 0);
  * shm.bytes.set(new TextEncoder().encode("hello"));
