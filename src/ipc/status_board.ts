@@ -264,14 +264,16 @@ function readSegment(shm: SharedMemory): StatusSnapshot {
   return decodeSnapshot(shm.name, writer, record);
 }
 
-/** The names in /dev/shm; undefined where they cannot be listed (not Linux, no permission). */
-function sharedMemoryNames(): string[] | undefined {
+/**
+ * The names in /dev/shm; undefined where they cannot be listed: not on Linux, or, for one
+ * port's board, without the permission (Deno lets only --allow-all read /dev/shm).
+ */
+function sharedMemoryNames(forOnePort: boolean): string[] | undefined {
   if (Deno.build.os !== "linux") return undefined;
   try {
     return [...Deno.readDirSync("/dev/shm")].map((entry) => entry.name);
   } catch (error) {
-    // Deno lets only --allow-all read /dev/shm.
-    if (error instanceof Deno.errors.NotCapable) return undefined;
+    if (forOnePort && error instanceof Deno.errors.NotCapable) return undefined;
     throw error;
   }
 }
@@ -282,7 +284,7 @@ function sharedMemoryNames(): string[] | undefined {
  * /dev/shm cannot be listed, the first-choice name of the port (or of 54000) only.
  */
 function boardNames(port?: number): string[] {
-  const names = sharedMemoryNames();
+  const names = sharedMemoryNames(port !== undefined);
   if (names === undefined) return [boardName(port ?? DEFAULT_PORT)];
   const prefix = boardName(0).slice(0, -1);
   return names
