@@ -56,6 +56,8 @@ export const commonSymbols = {
   getpid: { parameters: [], result: "i32" },
   getuid: { parameters: [], result: "u32" },
   kill: { parameters: ["i32", /* pid_t pid */ "i32" /* int sig */], result: "i32" },
+  /** `struct passwd *getpwuid(uid_t uid)`: `pw_name` is the first field on glibc and macOS. */
+  getpwuid: { parameters: ["u32" /* uid_t uid */], result: "pointer" },
   strerror: { parameters: ["i32" /* int errnum */], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
@@ -102,6 +104,15 @@ export const linuxSymbols = {
     nonblocking: true,
   },
   fstat: { parameters: ["i32", /* int fd */ "buffer" /* struct stat *buf */], result: "i32" },
+  /**
+   * `int open(const char *path, int flags, ...)`: declared without the variadic mode, which
+   * shmooze never passes (it opens existing files only: /proc entries, /dev/shm with O_PATH).
+   */
+  open: { parameters: ["buffer", /* const char *path */ "i32" /* int flags */], result: "i32" },
+  read: {
+    parameters: ["i32", /* int fd */ "buffer", /* void *buf */ "usize" /* size_t count */],
+    result: "isize",
+  },
   clock_gettime: {
     parameters: ["i32", /* clockid_t clk */ "buffer" /* struct timespec *tp */],
     result: "i32",
@@ -406,6 +417,25 @@ export const constants = Deno.build.os === "darwin"
   };
 
 /**
+ * Flags of open(2) that only the Linux code uses (`O_NOFOLLOW` differs on arm64).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { linuxOpenFlags } from "./libc.ts";
+ *
+ * assert.equal(linuxOpenFlags.O_RDONLY, 0);
+ * assert.equal(linuxOpenFlags.O_PATH, 0x200000);
+ * ```
+ */
+export const linuxOpenFlags = {
+  O_RDONLY: 0,
+  O_CLOEXEC: 0x80000,
+  O_PATH: 0x200000,
+  O_NOFOLLOW: Deno.build.arch === "aarch64" ? 0x8000 : 0x20000,
+} as const;
+
+/**
  * errno values by name, as each OS numbers them (only those shmooze reports).
  *
  * @example One name, two numbers
@@ -434,6 +464,7 @@ export const errnoNames: Record<string, Record<number, string>> = {
     28: "ENOSPC",
     36: "ENAMETOOLONG",
     38: "ENOSYS",
+    40: "ELOOP",
     110: "ETIMEDOUT",
   },
   darwin: {
@@ -451,6 +482,7 @@ export const errnoNames: Record<string, Record<number, string>> = {
     28: "ENOSPC",
     35: "EAGAIN",
     60: "ETIMEDOUT",
+    62: "ELOOP",
     63: "ENAMETOOLONG",
     78: "ENOSYS",
   },

@@ -7,13 +7,15 @@ import assert from "node:assert/strict";
 let counter = 0;
 
 /**
- * A fresh `shmooze-` name for one test, unique across parallel test processes.
+ * A fresh `shmooze-` name for one test, unique across parallel tests: `deno test --parallel`
+ * may run several test files in one process (one pid, a counter each), hence the random part.
  *
  * @param label Something that says which test made it.
  * @returns The name.
  */
 export function uniqueName(label: string): string {
-  return `shmooze-test-${Deno.pid}-${++counter}-${label}`;
+  const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
+  return `shmooze-test-${Deno.pid}-${++counter}${random}-${label}`;
 }
 
 /** The repository root, for spawning `main.ts` and fixtures. */

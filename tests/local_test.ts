@@ -50,7 +50,7 @@ Deno.test("local refuses a name already in the room with a clear message and exi
   assert.equal(result.code, 1);
   assert.match(
     result.stderr,
-    /error: Cannot join room ".*" as "ann": the name is taken by process \d+; choose another with --name/,
+    /^error: Cannot join room ".*" as "ann": the name is taken by process \d+ \(EEXIST\); choose another name with --name$/m,
   );
   await ann.closeStdin();
   await ann.done;

@@ -211,9 +211,9 @@ Deno.test("the segment lock excludes three processes from each other: no increme
   );
   try {
     await Promise.all(children.map((c) => c.waitForLine("ready", 20_000)));
-    Atomics.store(new Int32Array(shm.buffer, 0, 2), 1, 1);
+    Atomics.store(new Int32Array(shm.buffer, 0, 4), 2, 1);
     await Promise.all(children.map((c) => c.waitForLine("done", 50_000)));
-    assert.equal(new Float64Array(shm.buffer, 0, 2)[1], 3 * perProcess);
+    assert.equal(new Float64Array(shm.buffer, 0, 3)[2], 3 * perProcess);
   } finally {
     for (const child of children) await child[Symbol.asyncDispose]();
     SharedMemory.unlink(name);

@@ -12,20 +12,25 @@ const SHM_DIR = "/dev/shm";
 const SEMAPHORE_PREFIX = "sem.";
 
 const help = `Usage: shmooze ipc ls [--json] [--filter TEXT]
-       shmooze ipc clean [--json] [--filter TEXT]
+       shmooze ipc clean [--force] [--json] [--filter TEXT]
 
 Lists or removes shmooze's OS objects of this user: shared memory segments and named
-semaphores whose names start with "shmooze-" (Linux: the files in /dev/shm).
+semaphores whose names start with "shmooze-" (Linux: the files in /dev/shm). Other users'
+objects are neither listed nor touched.
 
   ls      Every object: its kind (room, status, relay, semaphore, other), size in bytes,
-          owner pids and whether an owner is alive. For a room the owners are its
-          participants; for a status board, its server. For other kinds the owners cannot
-          be read from the object: the state is "unknown".
-  clean   Removes the stale rooms and status boards: those with no live owner (every
-          participant or the server was killed). Never removes an object with a live
-          owner, nor one whose owners it cannot read.
+          owner pids and its state: "alive" (an owner runs), "stale" (no owner runs: every
+          participant or the server was killed), "corrupt" (a room or status board whose
+          header holds impossible values, so its owners cannot be read) or "unknown" (the
+          owners cannot be read from the object: another kind, or another layout version).
+          A process counts as running only if it is not a zombie and its start time matches
+          (Linux), so a pid given to a later process does not keep an object alive.
+  clean   Removes the stale rooms and status boards. Never removes an object with a live
+          owner, nor, without --force, one whose owners it cannot read.
 
 Options:
+  --force         clean: also remove corrupt rooms and status boards, and those of another
+                  layout version (whoever still has one open keeps it until they leave)
   --json          Print JSON instead of a table (ls: an array; clean: { removed, kept })
   --filter TEXT   Only objects whose name contains TEXT (default: all)
 
@@ -34,7 +39,8 @@ Only Linux can list named objects; on macOS and Windows both subcommands say so 
 Examples:
   shmooze ipc ls
   shmooze ipc clean --json
-  shmooze ipc clean --filter room-lobby`;
+  shmooze ipc clean --filter room-lobby
+  shmooze ipc clean --force --filter room-lobby`;
 
 /** What `ipc ls` reports about one OS object. */
 interface IpcObject {
@@ -45,8 +51,13 @@ interface IpcObject {
   owners: number[];
   /** Whether an owner runs; null when the object's owners cannot be read. */
   alive: boolean | null;
+  state: "alive" | "stale" | "corrupt" | "unknown";
   detail: string;
 }
+
+/** Codes of a room or status board that cannot be read: a bad header, another version. */
+const CORRUPT = ["ECORRUPT", "EBADMAGIC"];
+const FOREIGN = ["EVERSION"];
 
 function kindOf(name: string): IpcObject["kind"] {
   if (name.startsWith(SEMAPHORE_PREFIX)) return "semaphore";
@@ -76,40 +87,52 @@ function shmEntries(): { name: string; size: number }[] {
   return found.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** An object whose owners are known, alive or not. */
+function owned(object: IpcObject, owners: number[], alive: boolean, detail: string): IpcObject {
+  return { ...object, owners, alive, state: alive ? "alive" : "stale", detail };
+}
+
 /** Reads what the object's own format says about its owners; undefined if it vanished. */
 function describe(name: string, size: number): IpcObject | undefined {
   const kind = kindOf(name);
-  const unknown: IpcObject = { name, kind, size, owners: [], alive: null, detail: "" };
+  const unknown: IpcObject = {
+    name,
+    kind,
+    size,
+    owners: [],
+    alive: null,
+    state: "unknown",
+    detail: "",
+  };
   try {
     if (kind === "room") {
       const info = inspectRoom(name);
-      if (!info.valid) {
-        return { ...unknown, alive: false, detail: "not a usable room (half set up)" };
-      }
+      if (!info.valid) return owned(unknown, [], false, "not a usable room (half set up)");
       const people = info.participants.map((p) => p.alive ? p.name : `${p.name} (dead)`);
-      return {
-        ...unknown,
-        owners: info.participants.map((p) => p.pid),
-        alive: info.participants.some((p) => p.alive),
-        detail: `${info.participants.length} in: ${people.join(", ") || "nobody"}; ` +
+      return owned(
+        unknown,
+        info.participants.map((p) => p.pid),
+        info.participants.some((p) => p.alive),
+        `${info.participants.length} in: ${people.join(", ") || "nobody"}; ` +
           `${info.writeSeq} events`,
-      };
+      );
     }
     if (kind === "status") {
-      const port = Number(/-status-(\d+)$/.exec(name)?.[1]);
-      const board = StatusBoard.read(port);
-      return {
-        ...unknown,
-        owners: [board.pid],
-        alive: !board.stale,
-        detail: `server on port ${board.port}`,
-      };
+      const board = StatusBoard.readNamed(name);
+      return owned(unknown, [board.pid], !board.stale, `server on port ${board.port}`);
     }
     return unknown;
   } catch (error) {
     if (!(error instanceof IpcError)) throw error;
     if (error.code === "ENOENT") return undefined;
-    return { ...unknown, alive: kind === "room" ? false : null, detail: error.message };
+    // The name is in its own column: say only what is wrong.
+    const problem = `${error.reason} (${error.code})`;
+    if (CORRUPT.includes(error.code)) {
+      return { ...unknown, state: "corrupt", detail: problem };
+    }
+    if (FOREIGN.includes(error.code)) return { ...unknown, detail: problem };
+    // A room whose creator never sized it, and the like: nobody can be in it.
+    return kind === "room" ? owned(unknown, [], false, problem) : { ...unknown, detail: problem };
   }
 }
 
@@ -117,10 +140,6 @@ function list(filter: string): IpcObject[] {
   return shmEntries()
     .filter(({ name }) => name.includes(filter))
     .flatMap(({ name, size }) => describe(name, size) ?? []);
-}
-
-function state(object: IpcObject): string {
-  return object.alive === null ? "unknown" : object.alive ? "alive" : "stale";
 }
 
 function table(objects: IpcObject[]): string {
@@ -132,7 +151,7 @@ function table(objects: IpcObject[]): string {
       escapeControls(o.name),
       String(o.size),
       o.owners.join(",") || "-",
-      state(o),
+      o.state,
       // Names are whatever another process of this user wrote in /dev/shm or in a room.
       escapeControls(o.detail),
     ]),
@@ -142,16 +161,26 @@ function table(objects: IpcObject[]): string {
     .join("\n");
 }
 
-/** Removes one stale object; returns why it was kept, or undefined when removed. */
-function clean(object: IpcObject): string | undefined {
-  if (object.alive === null) return "owners unknown";
-  if (object.alive) return "owner alive";
+/** Removes one stale (or, forced, unreadable) object; returns why it was kept, or undefined. */
+function clean(object: IpcObject, force: boolean): string | undefined {
+  if (object.state === "alive") return "owner alive";
+  const unreadable = object.state === "corrupt" || object.state === "unknown";
+  const board = object.kind === "room" || object.kind === "status";
+  if (unreadable && !(force && board)) {
+    if (object.state === "corrupt") return "corrupt (--force removes it)";
+    return board ? "owners unknown (--force removes it)" : "owners unknown";
+  }
   try {
-    if (object.kind === "room") return removeStaleRoom(object.name) ? undefined : "owner alive";
+    if (object.kind === "room") {
+      return removeStaleRoom(object.name, { force }) ? undefined : "owner alive";
+    }
     SharedMemory.unlink(object.name);
     return undefined;
   } catch (error) {
-    if (error instanceof IpcError && error.code === "ENOENT") return undefined;
+    if (!(error instanceof IpcError)) throw error;
+    if (error.code === "ENOENT") return undefined;
+    // Corrupted since it was listed: judged again on the next run.
+    if (CORRUPT.includes(error.code) || FOREIGN.includes(error.code)) return error.message;
     throw error;
   }
 }
@@ -165,18 +194,21 @@ export const ipcCommand: Command = {
     const { values, positionals } = parseCommandArgs("ipc", args, {
       json: { type: "boolean" },
       filter: { type: "string" },
+      force: { type: "boolean" },
     }, 1);
     const json = values.json === true;
+    const force = values.force === true;
     const filter = stringOption(values, "filter", "");
     const action = positionals[0];
     if (action === "ls") {
+      if (force) throw new UsageError("ipc ls: --force is an option of clean");
       const objects = list(filter);
       console.log(json ? terminalJson(objects, 2) : table(objects));
     } else if (action === "clean") {
       const removed: string[] = [];
       const kept: { name: string; reason: string }[] = [];
       for (const object of list(filter)) {
-        const reason = clean(object);
+        const reason = clean(object, force);
         if (reason === undefined) removed.push(object.name);
         else kept.push({ name: object.name, reason });
       }

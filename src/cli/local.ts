@@ -5,7 +5,7 @@ import { MAX_MESSAGE_BYTES, Room, type RoomEvent } from "../ipc/room.ts";
 import { splitWords } from "../chat/split_text.ts";
 import { escapeControls } from "../chat/terminal_text.ts";
 import { BRIDGE_NAME, relayedMessage, toNetworkUser } from "../bridge/room_protocol.ts";
-import { parseCommandArgs, stringOption, UsageError } from "./_args.ts";
+import { CliError, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
 import type { Command } from "./command.ts";
 import { onStopSignals } from "./_signals.ts";
 
@@ -41,8 +41,9 @@ What it prints (one line each; tests and scripts may rely on it):
   ! nobody called dan is in the room    a command that failed (you stay in)
   left room lobby                       once, when you leave
 
-Exit codes: 0 after leaving; 1 if you cannot join (the name is taken, the room is full).
-The last one to leave removes the room's shared memory.
+Exit codes: 0 after leaving; 1 if you cannot join (the name is taken, the room is full,
+another user made its shared memory, or it is corrupt) or the room turns corrupt while you
+are in it. The last one to leave removes the room's shared memory.
 
 Examples:
   shmooze local
@@ -91,6 +92,33 @@ function formatEvent(event: RoomEvent): string {
   }
 }
 
+/** What the user can do about a room that cannot be joined or used, by IpcError code. */
+function roomHint(error: IpcError): string | undefined {
+  switch (error.code) {
+    case "EEXIST":
+      return "choose another name with --name";
+    case "EOWNER":
+      return "choose another room with --room, or ask its owner or an administrator to " +
+        "remove it";
+    case "ECORRUPT":
+    case "EBADMAGIC":
+    case "EVERSION":
+      return `remove it with \`shmooze ipc clean --force --filter ${error.objectName}\` ` +
+        "(whoever is still in it must join again)";
+    case "EPROTO":
+      return `remove it with \`shmooze ipc clean --filter ${error.objectName}\``;
+    default:
+      return undefined;
+  }
+}
+
+/** Adds the command-line advice to an error about the room, as a one-line CliError. */
+function withHint(error: unknown): unknown {
+  if (!(error instanceof IpcError)) return error;
+  const hint = roomHint(error);
+  return hint === undefined ? error : new CliError(`${error.message}; ${hint}`);
+}
+
 /** Runs one typed line; false when it asks to leave. */
 function handleLine(room: Room, line: string): boolean {
   const command = /^\/(\S+)\s*(.*)$/.exec(line);
@@ -129,6 +157,43 @@ function handleLine(room: Room, line: string): boolean {
   return true;
 }
 
+/** Joins the room and chats until the user leaves; 0 when they did. */
+async function chat(roomName: string, name: string): Promise<number> {
+  const room = Room.join(roomName, name);
+  const stop = new AbortController();
+  const input = createInterface({ input: process.stdin, terminal: false });
+  const quit = () => stop.abort();
+  stop.signal.addEventListener("abort", () => input.close(), { once: true });
+  const stopListening = onStopSignals(quit);
+  try {
+    show(`joined room ${room.room} as ${room.name} (${room.participants().length} here)`);
+    let failure: unknown;
+    const reading = (async () => {
+      for await (const event of room.events(stop.signal)) show(formatEvent(event));
+    })().catch((error) => {
+      // The room became unreadable (corrupt): stop taking input, and say why below.
+      failure = error;
+      stop.abort();
+    });
+    for await (const line of input) {
+      if (!handleLine(room, line)) break;
+    }
+    stop.abort();
+    await reading;
+    if (failure !== undefined) throw failure;
+  } finally {
+    // Leave before letting go of the signals: a SIGTERM that lands while we leave (say,
+    // just after the end of input) must not kill us with the room half left.
+    try {
+      room.leave();
+    } finally {
+      stopListening();
+    }
+  }
+  show(`left room ${room.room}`);
+  return 0;
+}
+
 /** `shmooze local`: console chat over a shared-memory room. */
 export const localCommand: Command = {
   name: "local",
@@ -141,31 +206,10 @@ export const localCommand: Command = {
     });
     const roomName = stringOption(values, "room", "lobby");
     if (roomName.length === 0) throw new UsageError("--room must not be empty");
-    const room = Room.join(roomName, stringOption(values, "name", defaultName()));
-    const stop = new AbortController();
-    const input = createInterface({ input: process.stdin, terminal: false });
-    const quit = () => stop.abort();
-    stop.signal.addEventListener("abort", () => input.close(), { once: true });
-    const stopListening = onStopSignals(quit);
     try {
-      show(
-        `joined room ${room.room} as ${room.name} (${room.participants().length} here)`,
-      );
-      const reading = (async () => {
-        for await (const event of room.events(stop.signal)) show(formatEvent(event));
-      })();
-      for await (const line of input) {
-        if (!handleLine(room, line)) break;
-      }
-      stop.abort();
-      await reading;
-    } finally {
-      // Leave before letting go of the signals: a SIGTERM that lands while we leave (say,
-      // just after the end of input) must not kill us with the room half left.
-      room.leave();
-      stopListening();
+      return await chat(roomName, stringOption(values, "name", defaultName()));
+    } catch (error) {
+      throw withHint(error);
     }
-    show(`left room ${room.room}`);
-    return 0;
   },
 };

@@ -13,12 +13,16 @@ import {
   errnoNames,
   futex,
   linuxLibc,
+  linuxOpenFlags,
 } from "../../ffi/libc.ts";
 import { IpcError } from "./ipc_error.ts";
 import type { MappedSegment, OpenMode, Platform, SemaphoreHandle } from "./platform.ts";
 
 const MODE_0600 = 0o600;
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** Room for a /proc/PID/stat line (52 fields, a 16-byte name: under 400 bytes). */
+const statLine = new Uint8Array(1024);
 
 /** The few calls whose signature differs per OS/arch, made uniform. */
 interface Libc {
@@ -111,6 +115,64 @@ export function posixPlatform(): Platform {
     };
   }
 
+  /** Start 0 (unknown) while `kill(pid, 0)` finds the process, zombies included. */
+  function signalStart(pid: number): number | undefined {
+    if (pid <= 0) return undefined;
+    if (s.kill(pid, 0) === 0) return 0;
+    return errnoName(c.errno()) === "EPERM" ? 0 : undefined;
+  }
+
+  /**
+   * A process's start token from `/proc/PID/stat`: undefined when there is no such process
+   * or it is a zombie (state Z) or dead (X); null when /proc will not say (hidepid).
+   * Read through libc, not Deno's file API, which asks for --allow-all to read /proc.
+   */
+  function procStart(pid: number): number | null | undefined {
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    const linux = linuxLibc().symbols;
+    const flags = linuxOpenFlags.O_RDONLY | linuxOpenFlags.O_CLOEXEC;
+    const fd = linux.open(encoder.encode(`/proc/${pid}/stat\0`), flags);
+    if (fd < 0) return ["ENOENT", "ESRCH"].includes(errnoName(c.errno())) ? undefined : null;
+    let length: number;
+    try {
+      length = Number(linux.read(fd, statLine, BigInt(statLine.length)));
+    } finally {
+      s.close(fd);
+    }
+    // A process that ends between open and read: ESRCH.
+    if (length <= 0) return undefined;
+    const line = decoder.decode(statLine.subarray(0, length));
+    // The command name (field 2) may hold spaces and parentheses: count from its last ")".
+    const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    const [state, startTicks] = [fields[0], fields[19]]; // fields 3 and 22 of proc(5)
+    if (state === "Z" || state === "X" || state === "x") return undefined;
+    if (!/^\d+$/.test(startTicks ?? "")) return null;
+    return Number(BigInt(startTicks) % 0xffff_ffffn) + 1;
+  }
+
+  /** The owner of a /dev/shm entry, read without opening it for reading (Linux: O_PATH). */
+  function ownerOnLinux(name: string): number | undefined {
+    if (Deno.build.os !== "linux") return undefined;
+    const flags = linuxOpenFlags.O_PATH | linuxOpenFlags.O_NOFOLLOW | linuxOpenFlags.O_CLOEXEC;
+    const fd = linuxLibc().symbols.open(encoder.encode(`/dev/shm/${name}\0`), flags);
+    if (fd < 0) return undefined;
+    try {
+      return statOf(fd, name).uid;
+    } finally {
+      s.close(fd);
+    }
+  }
+
+  function notYours(name: string, uid: number): never {
+    const user = userName(s, uid);
+    const where = Deno.build.os === "linux" ? `; it is the file /dev/shm/${name}` : "";
+    throw new IpcError("open shared memory", "fstat", "EOWNER", 0, {
+      objectName: name,
+      reason: `it belongs to uid ${uid}${user ? ` (${user})` : ""}, not to you (uid ${myUid})` +
+        where,
+    });
+  }
+
   function openFd(name: string, mode: OpenMode): { fd: number; created: boolean } {
     const path = cName(name);
     if (mode !== "open") {
@@ -122,18 +184,28 @@ export function posixPlatform(): Platform {
       }
     }
     const fd = c.shmOpen(path, C.O_RDWR, 0);
-    if (fd < 0) fail("open shared memory", "shm_open", name);
+    if (fd < 0) {
+      const errno = c.errno();
+      // Another user's file that we may not write (or a symlink): say whose it is.
+      if (["EACCES", "ELOOP"].includes(errnoName(errno))) {
+        const owner = ownerOnLinux(name);
+        if (owner !== undefined && owner !== myUid) notYours(name, owner);
+      }
+      fail("open shared memory", "shm_open", name, errno);
+    }
     return { fd, created: false };
   }
 
   const platform: Platform = {
     os: Deno.build.os,
     pid: () => s.getpid(),
-    isAlive(pid) {
-      if (pid <= 0) return false;
-      if (s.kill(pid, 0) === 0) return true;
-      return errnoName(c.errno()) === "EPERM";
-    },
+    // Without a readable /proc (not mounted), fall back to what kill(2) can tell.
+    processStart: Deno.build.os === "linux" && typeof procStart(s.getpid()) === "number"
+      ? (pid) => {
+        const start = procStart(pid);
+        return start === null ? signalStart(pid) : start;
+      }
+      : signalStart,
     userId: () => myUid,
 
     mapSegment(name, mode, size): MappedSegment {
@@ -146,12 +218,7 @@ export function posixPlatform(): Platform {
           if (s.ftruncate(fd, BigInt(size)) !== 0) fail("size shared memory", "ftruncate", name);
         } else {
           const stat = statOf(fd, name);
-          if (stat.uid !== myUid) {
-            throw new IpcError("open shared memory", "fstat", "EOWNER", 0, {
-              objectName: name,
-              reason: `it belongs to uid ${stat.uid}, not to you (uid ${myUid})`,
-            });
-          }
+          if (stat.uid !== myUid) notYours(name, stat.uid);
           if (stat.size === 0) {
             throw new IpcError("open shared memory", "fstat", "EAGAIN", 0, {
               objectName: name,
@@ -248,6 +315,14 @@ export function posixPlatform(): Platform {
     });
   }
   return platform;
+}
+
+/** A user's login name (`getpwuid`), or undefined when the system does not know the uid. */
+function userName(s: Libc["base"], uid: number): string | undefined {
+  const entry = s.getpwuid(uid);
+  if (entry === null) return undefined;
+  const name = new Deno.UnsafePointerView(entry).getPointer(0);
+  return name === null ? undefined : new Deno.UnsafePointerView(name).getCString();
 }
 
 function relativeTimespec(ms: number): Uint8Array {

@@ -5,7 +5,7 @@
  * ```
  * header        256 B   magic, version, capacity, slot size, write sequence …, lock word
  * participants  64 × 128 B  pid, join serial, joined time, heartbeat, waiting count, name,
- *                            read cursor
+ *                            read cursor, start time
  * ring          capacity × 1120 B   one message per slot (header 96 B + payload 1 KiB)
  * ```
  *
@@ -13,13 +13,19 @@
  * processes change concurrently are read and written with `Atomics` on an Int32Array; 64-bit
  * values (sequence numbers, times) are Float64 fields, exact up to 2^53.
  *
+ * Any process of the user can write anything into the segment, so every value read from it
+ * that serves as an index, a count or a loop bound is checked first: the header when a
+ * process joins ({@link headerProblem}) and the write sequence each time it is read
+ * ({@link isSequence}). The counters that only ever feed comparisons and wake-ups (waiters,
+ * sleeps, the join serial) may hold any value without harm.
+ *
  * @module
  */
 
 /** "ROOM" read as a little-endian 32-bit word. */
 export const MAGIC = 0x4d4f4f52;
 /** Bumped whenever the layout changes; a process refuses a segment of another version. */
-export const VERSION = 4;
+export const VERSION = 5;
 
 /** Header size in bytes; the participants table starts here. */
 export const HEADER_BYTES = 256;
@@ -45,9 +51,10 @@ export const H = {
   I_CAPACITY: 2,
   I_SLOT_BYTES: 3,
   /**
-   * Lock word: the owner's pid, 0 when free. Alone on its 64-byte cache line (bytes
-   * 128–191): readers poll the write sequence's line, and a lock word sharing it would make
-   * every lock and unlock wait for that line to come back from the reader's core.
+   * Lock: 64 bits (words 32 and 33), the owner's pid and start time, 0 when free. Alone on
+   * its 64-byte cache line (bytes 128–191): readers poll the write sequence's line, and a
+   * lock word sharing it would make every lock and unlock wait for that line to come back
+   * from the reader's core.
    */
   I_LOCK: 32,
   /** Low 32 bits of the write sequence: the futex word readers sleep on, stored last. */
@@ -99,6 +106,8 @@ export const P = {
    * 0 until it first reads. Writers that wait for readers (`sendBatch` with `waitMs`) read it.
    */
   F_CURSOR: 8,
+  /** The process's start time (see `_liveness.ts`), stored before the pid. */
+  F_START: 9,
   /** Byte offset of the name. */
   NAME: 32,
 } as const;
@@ -133,6 +142,86 @@ export const KIND_LEAVE = 3;
 export const DEFAULT_CAPACITY = 256;
 /** Smallest and largest ring capacity accepted. */
 export const CAPACITY_RANGE = { min: 2, max: 65536 } as const;
+
+/**
+ * The largest write sequence a room holds: the next sequence number and a reader's cursor
+ * past it stay exact in a Float64, so `+ 1` always moves them on.
+ */
+export const MAX_SEQUENCE = 2 ** 53 - 2;
+
+/**
+ * Whether a write sequence read from a segment is one a room can hold.
+ *
+ * @param value The Float64 as read.
+ * @returns True for a whole number from 0 to {@link MAX_SEQUENCE}.
+ */
+export function isSequence(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= MAX_SEQUENCE;
+}
+
+/** Why a segment cannot be used as a room, with the IpcError code that says so. */
+export interface LayoutProblem {
+  /** `EBADMAGIC`: not a room; `EVERSION`: another layout version; `ECORRUPT`: a bad field. */
+  code: "EBADMAGIC" | "EVERSION" | "ECORRUPT";
+  /** A sentence naming the field and its value. */
+  reason: string;
+}
+
+/**
+ * Checks a set-up room segment's header: every field a process relies on to index the
+ * segment or bound a loop. Call once the state is no longer {@link STATE_INIT}.
+ *
+ * @param views The segment.
+ * @returns What is wrong, or undefined when the header is sound.
+ */
+export function headerProblem(views: RoomViews): LayoutProblem | undefined {
+  const size = views.bytes.length;
+  const corrupt = (reason: string): LayoutProblem => ({ code: "ECORRUPT", reason });
+  if (size < RING_OFFSET) {
+    return corrupt(`it is ${size} bytes, less than a room's header and table (${RING_OFFSET})`);
+  }
+  const i32 = views.i32;
+  const magic = Atomics.load(i32, H.I_MAGIC) >>> 0;
+  if (magic !== MAGIC) {
+    return {
+      code: "EBADMAGIC",
+      reason: `it is not a shmooze room (magic 0x${magic.toString(16)}, expected 0x${
+        MAGIC.toString(16)
+      })`,
+    };
+  }
+  const version = i32[H.I_VERSION];
+  if (version !== VERSION) {
+    return {
+      code: "EVERSION",
+      reason: `it has room layout version ${version}; this shmooze uses version ${VERSION}`,
+    };
+  }
+  const slotBytes = i32[H.I_SLOT_BYTES];
+  if (slotBytes !== SLOT_BYTES) {
+    return corrupt(`its slot size is ${slotBytes} bytes, not ${SLOT_BYTES}`);
+  }
+  const capacity = i32[H.I_CAPACITY];
+  if (capacity < CAPACITY_RANGE.min || capacity > CAPACITY_RANGE.max) {
+    return corrupt(
+      `its capacity is ${capacity} slots, not ${CAPACITY_RANGE.min} to ${CAPACITY_RANGE.max}`,
+    );
+  }
+  if (segmentBytes(capacity) > size) {
+    return corrupt(
+      `its ${capacity} slots need ${segmentBytes(capacity)} bytes, but it has ${size}`,
+    );
+  }
+  const state = Atomics.load(i32, H.I_STATE);
+  if (state !== STATE_INIT && state !== STATE_READY && state !== STATE_CLOSED) {
+    return corrupt(`its state is ${state}, not ${STATE_INIT}, ${STATE_READY} or ${STATE_CLOSED}`);
+  }
+  const seq = views.f64[H.F_WRITE_SEQ];
+  if (!isSequence(seq)) {
+    return corrupt(`its write sequence is ${seq}, not a whole number from 0 to 2^53 − 2`);
+  }
+  return undefined;
+}
 
 /**
  * The segment size for a ring of `capacity` slots.
@@ -189,6 +278,8 @@ export function slotWord(index: number): number {
 export interface EntryRecord {
   id: number;
   pid: number;
+  /** The process's start time, 0 when unknown. */
+  start: number;
   serial: number;
   name: string;
   joinedAt: number;
@@ -209,11 +300,12 @@ export function readEntries(views: RoomViews): EntryRecord[] {
     const word = entryWord(id);
     const pid = Atomics.load(views.i32, word + P.I_PID);
     if (pid === 0) continue;
-    const length = Math.min(views.i32[word + P.I_NAME_LENGTH], MAX_NAME_BYTES);
+    const length = Math.max(0, Math.min(views.i32[word + P.I_NAME_LENGTH], MAX_NAME_BYTES));
     const nameAt = (word << 2) + P.NAME;
     entries.push({
       id,
       pid,
+      start: views.f64[(word >> 1) + P.F_START],
       serial: views.i32[word + P.I_SERIAL],
       name: decoder.decode(views.bytes.subarray(nameAt, nameAt + length)),
       joinedAt: views.f64[(word >> 1) + P.F_JOINED_AT],

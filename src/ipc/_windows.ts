@@ -43,13 +43,18 @@ export function windowsPlatform(): Platform {
   return {
     os: "windows",
     pid: () => k.GetCurrentProcessId(),
-    isAlive(pid) {
+    // Start 0: kernel32's GetProcessTimes could tell, but shmooze does not bind it yet, so a
+    // reused pid looks like the process it replaced.
+    processStart(pid) {
+      if (!Number.isInteger(pid) || pid <= 0) return undefined;
       const process = k.OpenProcess(win32.PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
-      if (process === null) return k.GetLastError() === win32.ERROR_ACCESS_DENIED;
+      if (process === null) return k.GetLastError() === win32.ERROR_ACCESS_DENIED ? 0 : undefined;
       const code = new Uint8Array(4);
       const ok = k.GetExitCodeProcess(process, code);
       k.CloseHandle(process);
-      return ok !== 0 && new DataView(code.buffer).getUint32(0, true) === win32.STILL_ACTIVE;
+      const running = ok !== 0 &&
+        new DataView(code.buffer).getUint32(0, true) === win32.STILL_ACTIVE;
+      return running ? 0 : undefined;
     },
     userId: userHash,
 

@@ -15,6 +15,9 @@ const reasons: Record<string, string> = {
   ENFILE: "the system has too many open files",
   EOWNER: "it belongs to another user",
   EBADNAME: "the name is not valid",
+  ECORRUPT: "it is corrupt",
+  EBADMAGIC: "it is not the kind of object expected",
+  EVERSION: "it has another layout version",
 };
 
 /** Options for {@link IpcError}. */
@@ -48,6 +51,8 @@ export class IpcError extends Error {
   readonly call: string;
   /** The OS object's name, when there is one. */
   readonly objectName: string | undefined;
+  /** Why it failed, as the message says it: `it does not exist`. */
+  readonly reason: string;
 
   /**
    * @param action What was being done, as a verb phrase: `open shared memory`.
@@ -71,5 +76,6 @@ export class IpcError extends Error {
     this.errno = errno;
     this.call = call;
     this.objectName = options.objectName;
+    this.reason = reason;
   }
 }

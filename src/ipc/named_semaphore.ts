@@ -27,7 +27,7 @@ export interface WaitOptions {
  * @example Ping-pong inside one process
  * ```ts
  * import { NamedSemaphore } from "../../mod.ts";
- * const name = `shmooze-doc-sem-${Deno.pid}`;
+ * const name = `shmooze-doc-sem-${crypto.randomUUID().slice(0, 8)}`;
  * const sem = NamedSemaphore.create(name, 0);
  * sem.post();
  * console.log(await sem.wait({ timeoutMs: 1000 })); // true
@@ -71,7 +71,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import { NamedSemaphore } from "../../mod.ts";
-   * const sem = NamedSemaphore.create(`shmooze-doc-semc-${Deno.pid}`, 1);
+   * const sem = NamedSemaphore.create(`shmooze-doc-semc-${crypto.randomUUID().slice(0, 8)}`, 1);
    * console.log(sem.tryWait()); // true
    * sem.close();
    * NamedSemaphore.unlink(sem.name);
@@ -90,7 +90,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import { NamedSemaphore } from "../../mod.ts";
-   * const name = `shmooze-doc-semo-${Deno.pid}`;
+   * const name = `shmooze-doc-semo-${crypto.randomUUID().slice(0, 8)}`;
    * const a = NamedSemaphore.create(name, 0);
    * const b = NamedSemaphore.open(name);
    * a.post();
@@ -114,7 +114,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import { NamedSemaphore } from "../../mod.ts";
-   * const name = `shmooze-doc-semooc-${Deno.pid}`;
+   * const name = `shmooze-doc-semooc-${crypto.randomUUID().slice(0, 8)}`;
    * const sem = NamedSemaphore.openOrCreate(name, 0);
    * console.log(sem.created); // true
    * sem.close();
@@ -134,7 +134,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import { NamedSemaphore } from "../../mod.ts";
-   * const sem = NamedSemaphore.create(`shmooze-doc-semu-${Deno.pid}`);
+   * const sem = NamedSemaphore.create(`shmooze-doc-semu-${crypto.randomUUID().slice(0, 8)}`);
    * sem.close();
    * NamedSemaphore.unlink(sem.name);
    * ```
@@ -165,7 +165,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import { NamedSemaphore } from "../../mod.ts";
-   * const sem = NamedSemaphore.create(`shmooze-doc-post-${Deno.pid}`);
+   * const sem = NamedSemaphore.create(`shmooze-doc-post-${crypto.randomUUID().slice(0, 8)}`);
    * sem.post();
    * console.log(sem.tryWait()); // true
    * sem.close();
@@ -184,7 +184,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import { NamedSemaphore } from "../../mod.ts";
-   * const sem = NamedSemaphore.create(`shmooze-doc-try-${Deno.pid}`);
+   * const sem = NamedSemaphore.create(`shmooze-doc-try-${crypto.randomUUID().slice(0, 8)}`);
    * console.log(sem.tryWait()); // false
    * sem.close();
    * NamedSemaphore.unlink(sem.name);
@@ -204,7 +204,7 @@ export class NamedSemaphore {
    * @example Waiting with a timeout
    * ```ts
    * import { NamedSemaphore } from "../../mod.ts";
-   * const sem = NamedSemaphore.create(`shmooze-doc-wait-${Deno.pid}`);
+   * const sem = NamedSemaphore.create(`shmooze-doc-wait-${crypto.randomUUID().slice(0, 8)}`);
    * console.log(await sem.wait({ timeoutMs: 50 })); // false
    * sem.close();
    * NamedSemaphore.unlink(sem.name);
@@ -239,7 +239,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import { NamedSemaphore } from "../../mod.ts";
-   * const sem = NamedSemaphore.create(`shmooze-doc-close-${Deno.pid}`);
+   * const sem = NamedSemaphore.create(`shmooze-doc-close-${crypto.randomUUID().slice(0, 8)}`);
    * sem.close();
    * NamedSemaphore.unlink(sem.name);
    * ```

@@ -32,8 +32,18 @@ export interface Platform {
   readonly os: string;
   /** This process's id. */
   pid(): number;
-  /** Whether a process with this id exists (it may belong to another user). */
-  isAlive(pid: number): boolean;
+  /**
+   * Whether a process with this id runs (it may belong to another user), and since when: a
+   * token from 1 to 2^32 − 1 that differs between two processes given the same id in turn.
+   * Undefined when no process has the id, or only one that has exited and waits to be reaped
+   * (a zombie). 0 when it runs but the OS does not say since when.
+   *
+   * Linux: `/proc/PID/stat` (state Z or X is gone; the start time in clock ticks after boot).
+   * macOS: `kill(pid, 0)`, so a zombie counts as running and the start is 0. Windows:
+   * `OpenProcess` + `GetExitCodeProcess`, so an exited process is gone, zombie or not, and
+   * the start is 0. Where the start is 0, a reused pid looks like the process it replaced.
+   */
+  processStart(pid: number): number | undefined;
   /** A number that tells users of this machine apart: the uid, or a hash of the user name. */
   userId(): number;
 

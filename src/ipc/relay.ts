@@ -192,7 +192,7 @@ function relayError(action: string, label: string, reason: string): IpcError {
  * @example Three clients in one process (the demo runs each in its own)
  * ```ts
  * import { Relay } from "./relay.ts";
- * const relay = Relay.create(`doc-${Deno.pid}`, 3, 2);
+ * const relay = Relay.create(`doc-${crypto.randomUUID().slice(0, 8)}`, 3, 2);
  * const clients = [1, 2, 3].map((client) => relay.runClient(client));
  * await Promise.all([relay.start(), ...clients]);
  * console.log(relay.check().ok); // true
@@ -240,7 +240,7 @@ export class Relay {
    * @example
    * ```ts
    * import { Relay } from "./relay.ts";
-   * const relay = Relay.create(`doc-create-${Deno.pid}`, 3, 5);
+   * const relay = Relay.create(`doc-create-${crypto.randomUUID().slice(0, 8)}`, 3, 5);
    * console.log(relay.packets); // 15
    * relay.destroy();
    * ```
@@ -296,7 +296,7 @@ export class Relay {
    * @example
    * ```ts
    * import { Relay } from "./relay.ts";
-   * const made = Relay.create(`doc-open-${Deno.pid}`, 2, 1);
+   * const made = Relay.create(`doc-open-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
    * const opened = Relay.open(made.label);
    * console.log(opened.clients); // 2
    * opened.close();
@@ -380,7 +380,7 @@ export class Relay {
    * @example
    * ```ts
    * import { Relay } from "./relay.ts";
-   * const relay = Relay.create(`doc-start-${Deno.pid}`, 2, 1);
+   * const relay = Relay.create(`doc-start-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
    * await Promise.all([relay.start(), relay.runClient(1), relay.runClient(2)]);
    * console.log(relay.check().ok); // true
    * relay.destroy();
@@ -432,7 +432,7 @@ export class Relay {
    * @example
    * ```ts
    * import { Relay, type RelayTurn } from "./relay.ts";
-   * const relay = Relay.create(`doc-run-${Deno.pid}`, 2, 1);
+   * const relay = Relay.create(`doc-run-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
    * const log: string[] = [];
    * const onTurn = ({ client, sent }: { client: number; sent?: { packet: number } }) =>
    *   log.push(`${client}:${sent?.packet ?? "end"}`);
@@ -497,7 +497,7 @@ export class Relay {
    * @example
    * ```ts
    * import { Relay } from "./relay.ts";
-   * const relay = Relay.create(`doc-arrivals-${Deno.pid}`, 2, 1);
+   * const relay = Relay.create(`doc-arrivals-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
    * console.log(relay.arrivals()); // []
    * relay.destroy();
    * ```
@@ -526,7 +526,7 @@ export class Relay {
    * @example
    * ```ts
    * import { Relay } from "./relay.ts";
-   * const relay = Relay.create(`doc-check-${Deno.pid}`, 2, 1);
+   * const relay = Relay.create(`doc-check-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
    * console.log(relay.check().problems); // ["2 of 2 packets never arrived"]
    * relay.destroy();
    * ```
@@ -560,7 +560,7 @@ export class Relay {
    * @example
    * ```ts
    * import { Relay } from "./relay.ts";
-   * const relay = Relay.create(`doc-close-${Deno.pid}`, 2, 1);
+   * const relay = Relay.create(`doc-close-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
    * Relay.open(relay.label).close();
    * relay.destroy();
    * ```
@@ -576,7 +576,7 @@ export class Relay {
    * @example
    * ```ts
    * import { Relay } from "./relay.ts";
-   * Relay.create(`doc-destroy-${Deno.pid}`, 2, 1).destroy();
+   * Relay.create(`doc-destroy-${crypto.randomUUID().slice(0, 8)}`, 2, 1).destroy();
    * ```
    */
   destroy(): void {

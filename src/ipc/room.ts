@@ -24,18 +24,25 @@ import { IpcError } from "./ipc_error.ts";
 import { objectName } from "./names.ts";
 import { platform } from "./platform.ts";
 import { SegmentLock, sleepSync } from "./_lock.ts";
+import { unlinkIfPresent } from "./_unlink.ts";
+import { isAlive, ownIdentity } from "./_liveness.ts";
 import {
   CAPACITY_RANGE,
   DEFAULT_CAPACITY,
+  type EntryRecord,
   entryWord,
   H,
+  headerProblem,
+  isSequence,
   KIND_JOIN,
   KIND_LEAVE,
   KIND_MESSAGE,
+  type LayoutProblem,
   MAGIC,
   MAX_NAME_BYTES,
   MAX_PARTICIPANTS,
   MAX_PAYLOAD_BYTES,
+  MAX_SEQUENCE,
   P,
   readEntries,
   RING_OFFSET,
@@ -176,6 +183,8 @@ const EVENTS_BATCH = 64;
 const LOCKED_BATCH = 256;
 /** A reader with no heartbeat for this long no longer holds back writers that wait. */
 const STALE_READER_MS = 3 * HEARTBEAT_MS;
+/** A participant whose heartbeat is younger than this runs: nobody asks the OS about it. */
+const FRESH_MS = 2 * HEARTBEAT_MS;
 /** How long a waiting writer polls for a reader's progress before it sleeps. */
 const WRITER_SPIN_MS = 0.1;
 /** A waiting writer's sleeps: 20 µs, doubling up to 1 ms. */
@@ -214,24 +223,34 @@ function checkName(room: string, name: string): Uint8Array {
   return bytes;
 }
 
-/** Checks a mapped segment's header; returns its capacity, or 0 when it is not a room. */
-function roomCapacity(views: RoomViews): number {
-  if (views.bytes.length < RING_OFFSET) return 0;
-  const i32 = views.i32;
-  const capacity = i32[H.I_CAPACITY];
-  const ok = Atomics.load(i32, H.I_MAGIC) === MAGIC && i32[H.I_VERSION] === VERSION &&
-    i32[H.I_SLOT_BYTES] === SLOT_BYTES && capacity >= CAPACITY_RANGE.min &&
-    segmentBytes(capacity) <= views.bytes.length;
-  return ok ? capacity : 0;
-}
+/** What can make a segment unusable as a room. */
+type SegmentProblem = LayoutProblem | { code: "EPROTO"; reason: string };
 
-/** Waits (briefly, synchronously) for a segment's creator to finish setting it up. */
-function waitUntilSetUp(views: RoomViews, deadline: number): boolean {
-  while (Atomics.load(views.i32, H.I_STATE) === STATE_INIT) {
-    if (performance.now() > deadline) return false;
+/**
+ * Waits (briefly, synchronously) for a segment's creator to finish setting it up, then
+ * checks its header.
+ *
+ * @returns Undefined when it is a sound room; else why not, with "EPROTO" when its creator
+ *   never finished (it died doing so, or is stuck).
+ */
+function setUpProblem(views: RoomViews, deadline: number): SegmentProblem | undefined {
+  const big = views.bytes.length >= RING_OFFSET;
+  while (big && Atomics.load(views.i32, H.I_STATE) === STATE_INIT) {
+    if (performance.now() > deadline) {
+      return { code: "EPROTO", reason: "its creator has not finished setting it up" };
+    }
     sleepSync(1);
   }
-  return true;
+  return headerProblem(views);
+}
+
+/** The error for a segment that is not a sound room: a typed code, naming the segment. */
+function segmentError(action: string, segment: string, problem: SegmentProblem): IpcError {
+  const reason = problem.code === "ECORRUPT" ? `it is corrupt: ${problem.reason}` : problem.reason;
+  return new IpcError(`${action} in shared memory`, "Room", problem.code, 0, {
+    objectName: segment,
+    reason,
+  });
 }
 
 /** Creates the room's segment, or opens the existing one once its creator has set it up. */
@@ -261,16 +280,10 @@ function openSegment(name: string, room: string, capacity: number): SharedMemory
       sleepSync(1);
       continue;
     }
-    const views = roomViews(shm.buffer);
-    if (waitUntilSetUp(views, deadline) && roomCapacity(views) > 0) return shm;
+    const problem = setUpProblem(roomViews(shm.buffer), deadline);
+    if (problem === undefined) return shm;
     shm.close();
-    throw roomError(
-      `join room "${room}"`,
-      "EPROTO",
-      `its shared memory is not a usable room (half set up, or of another version); ` +
-        "run `shmooze ipc clean` to remove it",
-      name,
-    );
+    throw segmentError(`join room "${room}"`, name, problem);
   }
 }
 
@@ -286,7 +299,7 @@ function openSegment(name: string, room: string, capacity: number): SharedMemory
  * @example Two participants in one process
  * ```ts
  * import { Room } from "../../mod.ts";
- * const room = `doc-${Deno.pid}`;
+ * const room = `doc-${crypto.randomUUID().slice(0, 8)}`;
  * const ann = Room.join(room, "ann");
  * const bob = Room.join(room, "bob");
  * ann.send("hello");
@@ -334,7 +347,7 @@ export class Room {
     this.#bytes = views.bytes;
     this.#capacity = this.#i32[H.I_CAPACITY];
     this.#seqPointer = Deno.UnsafePointer.offset(shm.pointer, H.I_SEQ_WORD * 4)!;
-    this.#lock = new SegmentLock(this.#i32, H.I_LOCK, `room "${room}"`);
+    this.#lock = new SegmentLock(shm.buffer, H.I_LOCK * 4, `room "${room}"`);
     this.#room = room;
     this.#name = name;
     this.#nameBytes = nameBytes;
@@ -349,12 +362,14 @@ export class Room {
    * @param options Ring capacity if this call creates the room.
    * @returns The membership; call {@link Room.leave} when done.
    * @throws {IpcError} `EEXIST` if the name is taken, `ENOSPC` if 64 are already in,
-   *   `EINVAL` for a bad name or capacity.
+   *   `EINVAL` for a bad name or capacity, `EOWNER` if another user made the segment,
+   *   `ECORRUPT`/`EVERSION`/`EBADMAGIC` if the segment is not a sound room of this version,
+   *   `EPROTO` if its creator never finished setting it up.
    *
    * @example
    * ```ts
    * import { Room } from "../../mod.ts";
-   * const me = Room.join(`doc-join-${Deno.pid}`, "ann");
+   * const me = Room.join(`doc-join-${crypto.randomUUID().slice(0, 8)}`, "ann");
    * console.log(me.participants().map((p) => p.name)); // ["ann"]
    * me.leave();
    * ```
@@ -399,11 +414,7 @@ export class Room {
       const taken = entries.find((e) => e.name === this.#name);
       const action = `join room "${this.#room}" as "${this.#name}"`;
       if (taken) {
-        throw roomError(
-          action,
-          "EEXIST",
-          `the name is taken by process ${taken.pid}; choose another with --name`,
-        );
+        throw roomError(action, "EEXIST", `the name is taken by process ${taken.pid}`);
       }
       let id = 1;
       while (id <= MAX_PARTICIPANTS && entries.some((e) => e.id === id)) id++;
@@ -420,8 +431,9 @@ export class Room {
       this.#f64[(word >> 1) + P.F_JOINED_AT] = now;
       this.#f64[(word >> 1) + P.F_HEARTBEAT] = now;
       this.#f64[(word >> 1) + P.F_CURSOR] = 0;
+      this.#f64[(word >> 1) + P.F_START] = ownIdentity().start;
       // The pid last: until it is set, the entry is free to everyone else.
-      Atomics.store(this.#i32, word + P.I_PID, platform().pid());
+      Atomics.store(this.#i32, word + P.I_PID, ownIdentity().pid);
       this.#id = id;
       this.#entryAt = word >> 1;
       this.#announce(KIND_JOIN, id, this.#serial, this.#nameBytes);
@@ -462,7 +474,7 @@ export class Room {
    * @example
    * ```ts
    * import { Room } from "../../mod.ts";
-   * const room = `doc-send-${Deno.pid}`;
+   * const room = `doc-send-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
    * const bob = Room.join(room, "bob");
    * ann.send("just for you", "bob");
@@ -496,7 +508,7 @@ export class Room {
    * @example Send a batch, read it back in one call
    * ```ts
    * import { Room } from "../../mod.ts";
-   * const room = `doc-batch-${Deno.pid}`;
+   * const room = `doc-batch-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
    * const bob = Room.join(room, "bob");
    * ann.sendBatch(["one", new TextEncoder().encode("two"), "three"], { waitMs: 1000 });
@@ -610,9 +622,10 @@ export class Room {
       if (Atomics.load(i32, word + P.I_PID) === 0) continue;
       const cursor = f64[(word >> 1) + P.F_CURSOR];
       const unread = next - cursor;
-      // Unread beyond a whole ring: already lapped, it will be told what it missed.
-      if (cursor === 0 || unread > this.#capacity) continue;
-      if (now - f64[(word >> 1) + P.F_HEARTBEAT] > STALE_READER_MS) continue;
+      // Unread beyond a whole ring: already lapped, it will be told what it missed. Written so
+      // that a cursor or heartbeat that is not a number (a corrupt entry) counts as no reader.
+      if (cursor === 0 || !(unread >= 0 && unread <= this.#capacity)) continue;
+      if (!(now - f64[(word >> 1) + P.F_HEARTBEAT] <= STALE_READER_MS)) continue;
       space = Math.min(space, this.#capacity - unread);
     }
     return space;
@@ -655,8 +668,12 @@ export class Room {
     const i32 = this.#i32;
     const f64 = this.#f64;
     const bytes = this.#bytes;
-    const seq = f64[H.F_WRITE_SEQ] + 1;
-    const word = slotWord((seq - 1) % this.#capacity);
+    const last = this.#writeSeq();
+    if (last === MAX_SEQUENCE) {
+      throw this.#corrupt(`its write sequence is ${last}: every sequence number is used`);
+    }
+    const seq = last + 1;
+    const word = slotWord(last % this.#capacity);
     const double = word >> 1;
     const at = word << 2;
     const version = Atomics.add(i32, word + S.I_VERSION, 1);
@@ -713,8 +730,7 @@ export class Room {
    * and, possibly, a write sequence stored without its futex word.
    */
   #repair(): void {
-    const next = this.#f64[H.F_WRITE_SEQ] + 1;
-    const word = slotWord((next - 1) % this.#capacity);
+    const word = slotWord(this.#writeSeq() % this.#capacity);
     if (Atomics.load(this.#i32, word + S.I_VERSION) & 1) {
       this.#f64[(word >> 1) + S.F_SEQ] = 0;
       Atomics.add(this.#i32, word + S.I_VERSION, 1);
@@ -722,11 +738,25 @@ export class Room {
     Atomics.store(this.#i32, H.I_SEQ_WORD, this.#f64[H.F_WRITE_SEQ] % TWO_POW_32);
   }
 
+  /**
+   * The write sequence, checked: it picks the slot to write, and bounds readers' loops.
+   *
+   * @throws {IpcError} `ECORRUPT` when it is not a sequence number a room can hold.
+   */
+  #writeSeq(): number {
+    const seq = this.#f64[H.F_WRITE_SEQ];
+    if (isSequence(seq)) return seq;
+    throw this.#corrupt(`its write sequence is ${seq}, not a whole number from 0 to 2^53 − 2`);
+  }
+
+  #corrupt(reason: string): IpcError {
+    return segmentError(`use room "${this.#room}"`, this.#shm.name, { code: "ECORRUPT", reason });
+  }
+
   /** Removes participants whose process is gone, announcing each one's leave. Holding the lock. */
   #reapDead(): void {
-    const p = platform();
     for (const entry of readEntries(this.#views())) {
-      if (p.isAlive(entry.pid)) continue;
+      if (isAlive(entry.pid, entry.start)) continue;
       this.#release(entry.id);
       this.#announce(KIND_LEAVE, entry.id, entry.serial, encoder.encode(entry.name));
     }
@@ -743,9 +773,11 @@ export class Room {
 
   #heartbeat(): void {
     if (this.#closed) return;
-    this.#f64[this.#entryAt + P.F_HEARTBEAT] = Date.now();
-    const p = platform();
-    if (readEntries(this.#views()).every((e) => p.isAlive(e.pid))) return;
+    const now = Date.now();
+    this.#f64[this.#entryAt + P.F_HEARTBEAT] = now;
+    // Those that beat lately run; ask the OS (a read of /proc each) only about the others.
+    const beating = (e: EntryRecord) => now - e.heartbeat >= 0 && now - e.heartbeat < FRESH_MS;
+    if (readEntries(this.#views()).every((e) => beating(e) || isAlive(e.pid, e.start))) return;
     try {
       this.#lock.with(LOCK_TIMEOUT_MS, (recovered) => {
         if (recovered) this.#repair();
@@ -770,7 +802,7 @@ export class Room {
    * @example Stop reading with an AbortSignal
    * ```ts
    * import { Room } from "../../mod.ts";
-   * const room = `doc-events-${Deno.pid}`;
+   * const room = `doc-events-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
    * const bob = Room.join(room, "bob");
    * const stop = new AbortController();
@@ -818,7 +850,7 @@ export class Room {
    * @example
    * ```ts
    * import { Room } from "../../mod.ts";
-   * const room = `doc-poll-${Deno.pid}`;
+   * const room = `doc-poll-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
    * const bob = Room.join(room, "bob");
    * ann.send("one");
@@ -851,7 +883,7 @@ export class Room {
    * @example A reader loop that takes a batch per wake-up
    * ```ts
    * import { Room } from "../../mod.ts";
-   * const room = `doc-drain-${Deno.pid}`;
+   * const room = `doc-drain-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
    * const bob = Room.join(room, "bob");
    * ann.sendBatch(["a", "b", "c"]);
@@ -889,7 +921,7 @@ export class Room {
       // event would pull its cache line across cores each time. Read it again only once the
       // events it announced are read, or when a slot turns out to be overwritten.
       if (cursor > published) {
-        published = f64[H.F_WRITE_SEQ];
+        published = this.#writeSeq();
         if (cursor > published) break;
       }
       if (published - cursor >= capacity) {
@@ -905,7 +937,7 @@ export class Room {
       // Odd: a writer is overwriting it right now; a newer sequence: already overwritten.
       // Either way this event is gone.
       if ((version & 1) !== 0 || f64[double + S.F_SEQ] !== cursor) {
-        const latest = f64[H.F_WRITE_SEQ];
+        const latest = this.#writeSeq();
         if (latest !== published) {
           // The ring may have gone round since: skip to its oldest event at once.
           published = latest;
@@ -919,18 +951,19 @@ export class Room {
       const from = i32[word + S.I_FROM];
       const to = i32[word + S.I_TO];
       const serial = i32[word + S.I_FROM_SERIAL];
+      const kind = i32[word + S.I_KIND];
       const own = from === this.#id && serial === this.#serial;
-      const wanted = !own && (to === 0 || to === this.#id);
-      let kind = 0;
+      // A slot no writer fills this way (a stray kind or sender) is passed over.
+      const wanted = !own && (to === 0 || to === this.#id) && KIND_NAMES[kind] !== undefined &&
+        from > 0 && from <= MAX_PARTICIPANTS;
       let packet = 0;
       let time = 0;
       let length = 0;
       let name = "";
       if (wanted) {
-        kind = i32[word + S.I_KIND];
         packet = f64[double + S.F_PACKET];
         time = f64[double + S.F_TIME];
-        length = Math.min(i32[word + S.I_LENGTH], MAX_PAYLOAD_BYTES);
+        length = Math.max(0, Math.min(i32[word + S.I_LENGTH], MAX_PAYLOAD_BYTES));
         name = this.#senderName(from, serial, word);
         if (length > WORD_COPY_BYTES) {
           const at = (word << 2) + S.PAYLOAD;
@@ -994,7 +1027,7 @@ export class Room {
    * @example
    * ```ts
    * import { Room } from "../../mod.ts";
-   * const room = `doc-wait-${Deno.pid}`;
+   * const room = `doc-wait-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
    * const bob = Room.join(room, "bob");
    * setTimeout(() => ann.send("later"), 10);
@@ -1025,7 +1058,7 @@ export class Room {
     const known = this.#senderNames[id];
     if (known !== undefined && this.#senderSerials[id] === serial) return known;
     const at = (word << 2) + S.NAME;
-    const length = Math.min(this.#i32[word + S.I_NAME_LENGTH], MAX_NAME_BYTES);
+    const length = Math.max(0, Math.min(this.#i32[word + S.I_NAME_LENGTH], MAX_NAME_BYTES));
     const name = decoder.decode(this.#bytes.subarray(at, at + length));
     this.#senderNames[id] = name;
     this.#senderSerials[id] = serial;
@@ -1089,7 +1122,7 @@ export class Room {
    * @example
    * ```ts
    * import { Room } from "../../mod.ts";
-   * const me = Room.join(`doc-who-${Deno.pid}`, "ann");
+   * const me = Room.join(`doc-who-${crypto.randomUUID().slice(0, 8)}`, "ann");
    * console.log(me.participants()[0].pid === Deno.pid); // true
    * me.leave();
    * ```
@@ -1114,7 +1147,7 @@ export class Room {
    * @example
    * ```ts
    * import { Room } from "../../mod.ts";
-   * const me = Room.join(`doc-stats-${Deno.pid}`, "ann", { capacity: 16 });
+   * const me = Room.join(`doc-stats-${crypto.randomUUID().slice(0, 8)}`, "ann", { capacity: 16 });
    * me.send("one");
    * console.log(me.stats()); // { capacity: 16, used: 2, writeSeq: 2 } (the join and "one")
    * me.leave();
@@ -1133,7 +1166,7 @@ export class Room {
    * @example
    * ```ts
    * import { Room } from "../../mod.ts";
-   * const me = Room.join(`doc-leave-${Deno.pid}`, "ann");
+   * const me = Room.join(`doc-leave-${crypto.randomUUID().slice(0, 8)}`, "ann");
    * me.leave();
    * me.leave();
    * ```
@@ -1146,16 +1179,17 @@ export class Room {
       this.#lock.with(LOCK_TIMEOUT_MS, (recovered) => {
         if (recovered) this.#repair();
         const word = entryWord(this.#id);
-        const mine = Atomics.load(this.#i32, word + P.I_PID) === platform().pid() &&
+        const mine = Atomics.load(this.#i32, word + P.I_PID) === ownIdentity().pid &&
           this.#i32[word + P.I_SERIAL] === this.#serial;
         if (mine) {
           sleeping = this.#release(this.#id);
           this.#announce(KIND_LEAVE, this.#id, this.#serial, this.#nameBytes);
         }
-        const p = platform();
-        if (readEntries(this.#views()).every((e) => !p.isAlive(e.pid))) {
+        // Closed already: `ipc clean` removed it, and the name may be a new room's by now.
+        const closed = Atomics.load(this.#i32, H.I_STATE) === STATE_CLOSED;
+        if (!closed && readEntries(this.#views()).every((e) => !isAlive(e.pid, e.start))) {
           Atomics.store(this.#i32, H.I_STATE, STATE_CLOSED);
-          SharedMemory.unlink(this.#shm.name);
+          unlinkIfPresent(() => SharedMemory.unlink(this.#shm.name));
         }
       });
     } finally {
@@ -1258,13 +1292,14 @@ class EventView implements RoomEventView {
  *
  * @param segment The segment's OS name, e.g. `shmooze-1000-room-lobby`.
  * @returns What it holds.
- * @throws {IpcError} `ENOENT` if it does not exist.
+ * @throws {IpcError} `ENOENT` if it does not exist; `ECORRUPT`, `EVERSION` or `EBADMAGIC`
+ *   (as {@link Room.join}) if it is not a sound room of this version.
  *
  * @example
  * ```ts
  * import { objectName } from "../../mod.ts";
  * import { inspectRoom, Room } from "./room.ts";
- * const me = Room.join(`doc-inspect-${Deno.pid}`, "ann");
+ * const me = Room.join(`doc-inspect-${crypto.randomUUID().slice(0, 8)}`, "ann");
  * const info = inspectRoom(objectName("room", me.room));
  * console.log(info.participants[0].name, info.participants[0].alive); // "ann" true
  * me.leave();
@@ -1273,21 +1308,23 @@ class EventView implements RoomEventView {
 export function inspectRoom(segment: string): RoomInfo {
   using shm = SharedMemory.open(segment);
   const views = roomViews(shm.buffer);
-  const capacity = roomCapacity(views);
-  const p = platform();
+  const setUp = views.bytes.length >= RING_OFFSET &&
+    Atomics.load(views.i32, H.I_STATE) !== STATE_INIT;
+  const problem = setUp ? headerProblem(views) : undefined;
+  if (problem !== undefined) throw segmentError("inspect room", segment, problem);
   return {
     size: shm.size,
-    capacity,
-    writeSeq: capacity > 0 ? views.f64[H.F_WRITE_SEQ] : 0,
-    valid: capacity > 0 && Atomics.load(views.i32, H.I_STATE) === STATE_READY,
-    participants: capacity > 0
-      ? readEntries(views).map(({ id, name, pid, joinedAt, heartbeat }) => ({
+    capacity: setUp ? views.i32[H.I_CAPACITY] : 0,
+    writeSeq: setUp ? views.f64[H.F_WRITE_SEQ] : 0,
+    valid: setUp && Atomics.load(views.i32, H.I_STATE) === STATE_READY,
+    participants: setUp
+      ? readEntries(views).map(({ id, name, pid, start, joinedAt, heartbeat }) => ({
         id,
         name,
         pid,
         joinedAt,
         heartbeat,
-        alive: p.isAlive(pid),
+        alive: isAlive(pid, start),
       }))
       : [],
   };
@@ -1299,18 +1336,21 @@ export function inspectRoom(segment: string): RoomInfo {
  * at that moment sees it marked closed and, when it next joins, makes a new one.
  *
  * @param segment The segment's OS name.
+ * @param options `force`: also remove it when it is not a sound room of this version.
  * @returns True if it was removed; false if someone alive is in it.
+ * @throws {IpcError} `ECORRUPT`, `EVERSION` or `EBADMAGIC` (as {@link Room.join}) if it is
+ *   not a sound room of this version and `force` is not set: who is in it cannot be told.
  *
  * @example
  * ```ts
  * import { objectName } from "../../mod.ts";
  * import { removeStaleRoom, Room } from "./room.ts";
- * const me = Room.join(`doc-clean-${Deno.pid}`, "ann");
+ * const me = Room.join(`doc-clean-${crypto.randomUUID().slice(0, 8)}`, "ann");
  * console.log(removeStaleRoom(objectName("room", me.room))); // false: ann is alive
  * me.leave();
  * ```
  */
-export function removeStaleRoom(segment: string): boolean {
+export function removeStaleRoom(segment: string, options: { force?: boolean } = {}): boolean {
   const deadline = performance.now() + SETUP_WAIT_MS;
   let opened: SharedMemory | undefined;
   while (opened === undefined) {
@@ -1328,15 +1368,24 @@ export function removeStaleRoom(segment: string): boolean {
   }
   using shm = opened;
   const views = roomViews(shm.buffer);
-  const usable = waitUntilSetUp(views, deadline) && roomCapacity(views) > 0;
-  if (!usable) {
+  const problem = setUpProblem(views, deadline);
+  if (problem?.code === "EPROTO") {
     SharedMemory.unlink(segment);
     return true;
   }
-  const lock = new SegmentLock(views.i32, H.I_LOCK, `room segment "${segment}"`);
+  if (problem !== undefined) {
+    if (!options.force) throw segmentError("clean room", segment, problem);
+    // Marked closed (where the header is this version's) so that a process still in it
+    // does not, on leaving, remove the new room that takes the name.
+    if (problem.code === "ECORRUPT" && views.i32.length > H.I_STATE) {
+      Atomics.store(views.i32, H.I_STATE, STATE_CLOSED);
+    }
+    unlinkIfPresent(() => SharedMemory.unlink(segment));
+    return true;
+  }
+  const lock = new SegmentLock(shm.buffer, H.I_LOCK * 4, `room segment "${segment}"`);
   return lock.with(LOCK_TIMEOUT_MS, () => {
-    const p = platform();
-    if (readEntries(views).some((e) => p.isAlive(e.pid))) return false;
+    if (readEntries(views).some((e) => isAlive(e.pid, e.start))) return false;
     Atomics.store(views.i32, H.I_STATE, STATE_CLOSED);
     SharedMemory.unlink(segment);
     return true;

@@ -14,7 +14,7 @@ import { IpcError } from "./ipc_error.ts";
  * @example Two handles on one segment
  * ```ts
  * import { SharedMemory } from "../../mod.ts";
- * const name = `shmooze-doc-${Deno.pid}`;
+ * const name = `shmooze-doc-${crypto.randomUUID().slice(0, 8)}`;
  * const writer = SharedMemory.create(name, 4096);
  * const reader = SharedMemory.open(name);
  * writer.bytes[0] = 42;
@@ -59,7 +59,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import { SharedMemory } from "../../mod.ts";
-   * const shm = SharedMemory.create(`shmooze-doc-create-${Deno.pid}`, 64);
+   * const shm = SharedMemory.create(`shmooze-doc-create-${crypto.randomUUID().slice(0, 8)}`, 64);
    * console.log(shm.size); // 64
    * shm.close();
    * SharedMemory.unlink(shm.name);
@@ -78,7 +78,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import { SharedMemory } from "../../mod.ts";
-   * const name = `shmooze-doc-open-${Deno.pid}`;
+   * const name = `shmooze-doc-open-${crypto.randomUUID().slice(0, 8)}`;
    * const first = SharedMemory.create(name, 128);
    * const second = SharedMemory.open(name);
    * console.log(second.size); // 128
@@ -102,7 +102,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import { SharedMemory } from "../../mod.ts";
-   * const name = `shmooze-doc-ooc-${Deno.pid}`;
+   * const name = `shmooze-doc-ooc-${crypto.randomUUID().slice(0, 8)}`;
    * const a = SharedMemory.openOrCreate(name, 64);
    * const b = SharedMemory.openOrCreate(name, 64);
    * console.log(a.created, b.created); // true false
@@ -124,7 +124,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import { SharedMemory } from "../../mod.ts";
-   * const shm = SharedMemory.create(`shmooze-doc-unlink-${Deno.pid}`, 64);
+   * const shm = SharedMemory.create(`shmooze-doc-unlink-${crypto.randomUUID().slice(0, 8)}`, 64);
    * shm.close();
    * SharedMemory.unlink(shm.name);
    * ```
@@ -170,7 +170,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import { SharedMemory } from "../../mod.ts";
-   * const shm = SharedMemory.create(`shmooze-doc-close-${Deno.pid}`, 64);
+   * const shm = SharedMemory.create(`shmooze-doc-close-${crypto.randomUUID().slice(0, 8)}`, 64);
    * shm.close();
    * console.log(shm.closed, shm.size); // true 0
    * SharedMemory.unlink(shm.name);

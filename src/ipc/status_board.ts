@@ -13,13 +13,19 @@
  * sequentially consistent in the JavaScript memory model, so neither the compiler nor the
  * CPU can move a data word across the sequence counter.
  *
+ * A board is private to its server, so its name need not be the expected one: when another
+ * user has already made a file of that name (squatting, to stop the server from starting),
+ * the server takes a fresh name with a random suffix, and readers find it by listing this
+ * user's boards (Linux; macOS and Windows cannot list, so there only the first name is
+ * found). The other user's file is never opened for writing nor removed.
+ *
  * @module
  */
 
 import { IpcError } from "./ipc_error.ts";
 import { unlinkIfPresent } from "./_unlink.ts";
+import { isAlive, ownIdentity } from "./_liveness.ts";
 import { objectName } from "./names.ts";
-import { platform } from "./platform.ts";
 import { SharedMemory } from "./shared_memory.ts";
 
 /** What the server publishes: its counters at one moment. */
@@ -46,6 +52,11 @@ export interface StatusUpdate {
 
 /** What a reader sees: the last update plus who wrote it and whether it is still alive. */
 export interface StatusSnapshot extends StatusUpdate {
+  /**
+   * The segment it was read from: `shmooze-<uid>-status-<port>`, or that with a suffix
+   * (`.k3x9qz`) when another user had taken the name.
+   */
+  name: string;
   /** The server's process id. */
   pid: number;
   /** The port the board belongs to. */
@@ -56,7 +67,10 @@ export interface StatusSnapshot extends StatusUpdate {
   updatedAt: number;
   /** How long the server has run (until its last update, when it is gone). */
   uptimeMs: number;
-  /** True when the writer's pid no longer exists: the numbers are frozen. */
+  /**
+   * True when the writer no longer runs (gone, a zombie, or its pid now another process's):
+   * the numbers are frozen.
+   */
   stale: boolean;
 }
 
@@ -80,6 +94,8 @@ const H_VERSION = 1;
 const H_PID = 2;
 const H_SEQ = 3;
 const H_RECORD_BYTES = 4;
+/** The writer's start time (see `_liveness.ts`), stored before the magic. */
+const H_START = 5;
 const HEADER_BYTES = 32;
 
 // Record byte offsets (the record is copied as whole words through a private staging buffer).
@@ -106,12 +122,24 @@ const SEGMENT_BYTES = HEADER_BYTES + RECORD_BYTES;
 /** How long a reader keeps retrying while the writer is mid-update before saying "busy". */
 const READ_BUDGET_MS = 250;
 
+/** The port whose board is looked for where boards cannot be listed (macOS, Windows). */
+const DEFAULT_PORT = 54000;
+
+/** Why opening an existing name failed when the object is not ours to use or remove. */
+const NOT_OURS = ["EOWNER", "EACCES", "ELOOP"];
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The board's OS name for a port. */
+/** The board's first-choice OS name for a port. */
 function boardName(port: number): string {
   return objectName("status", String(port));
+}
+
+/** A name for the port's board that nobody can have taken in advance. */
+function freshName(port: number): string {
+  const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36).padStart(7, "0");
+  return `${boardName(port)}.${random}`;
 }
 
 /** Writes `text` as UTF-8 into `target`, cut at a character boundary; returns the length. */
@@ -185,7 +213,11 @@ function copyRecord(shm: SharedMemory, words: Int32Array): DataView {
   }
 }
 
-function decodeSnapshot(pid: number, record: DataView): StatusSnapshot {
+function decodeSnapshot(
+  name: string,
+  writer: { pid: number; start: number },
+  record: DataView,
+): StatusSnapshot {
   const bytes = new Uint8Array(record.buffer);
   const u32 = (offset: number) => record.getUint32(offset, true);
   const f64 = (offset: number) => record.getFloat64(offset, true);
@@ -196,9 +228,10 @@ function decodeSnapshot(pid: number, record: DataView): StatusSnapshot {
   });
   const startedAt = f64(R_STARTED);
   const updatedAt = f64(R_UPDATED);
-  const stale = !platform().isAlive(pid);
+  const stale = !isAlive(writer.pid, writer.start);
   const snapshot: StatusSnapshot = {
-    pid,
+    name,
+    pid: writer.pid,
     port: u32(R_PORT),
     startedAt,
     updatedAt,
@@ -227,34 +260,76 @@ function decodeSnapshot(pid: number, record: DataView): StatusSnapshot {
 function readSegment(shm: SharedMemory): StatusSnapshot {
   const words = checkHeader(shm, "read status board");
   const record = copyRecord(shm, words);
-  return decodeSnapshot(Atomics.load(words, H_PID), record);
-}
-
-/** Names of this user's boards that exist now. */
-function boardNames(): string[] {
-  const prefix = boardName(0).slice(0, -1);
-  if (Deno.build.os === "linux") {
-    return [...Deno.readDirSync("/dev/shm")]
-      .map((entry) => entry.name)
-      .filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)));
-  }
-  // macOS and Windows cannot list named segments: look where a default server would be.
-  return [boardName(54000)];
+  const writer = { pid: Atomics.load(words, H_PID), start: Atomics.load(words, H_START) >>> 0 };
+  return decodeSnapshot(shm.name, writer, record);
 }
 
 /**
- * A server's status board (seed 001): a named segment `shmooze-<uid>-status-<port>`,
- * written by the server alone and read by anyone without a lock (a seqlock, see the module
- * documentation).
+ * The names in /dev/shm; undefined where they cannot be listed: not on Linux, or, for one
+ * port's board, without the permission (Deno lets only --allow-all read /dev/shm).
+ */
+function sharedMemoryNames(forOnePort: boolean): string[] | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    return [...Deno.readDirSync("/dev/shm")].map((entry) => entry.name);
+  } catch (error) {
+    if (forOnePort && error instanceof Deno.errors.NotCapable) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Names of the boards that exist now, for one port or all, under their first or a fresh
+ * name. Another user's files may be among them: opening one is refused (`EOWNER`). Where
+ * /dev/shm cannot be listed, the first-choice name of the port (or of 54000) only.
+ */
+function boardNames(port?: number): string[] {
+  const names = sharedMemoryNames(port !== undefined);
+  if (names === undefined) return [boardName(port ?? DEFAULT_PORT)];
+  const prefix = boardName(0).slice(0, -1);
+  return names
+    .filter((name) => {
+      const match = /^(\d+)(\.[a-z0-9]+)?$/.exec(name.slice(prefix.length));
+      return name.startsWith(prefix) && match !== null &&
+        (port === undefined || Number(match[1]) === port);
+    })
+    .sort();
+}
+
+/** Reads every board it can among `names`; the first refusal, if any, for when none could be. */
+function readBoards(names: string[]): { boards: StatusSnapshot[]; refusal?: IpcError } {
+  const boards: StatusSnapshot[] = [];
+  let refusal: IpcError | undefined;
+  for (const name of names) {
+    try {
+      using shm = SharedMemory.open(name);
+      boards.push(readSegment(shm));
+    } catch (error) {
+      if (!(error instanceof IpcError)) throw error;
+      if (error.code !== "ENOENT") refusal ??= error;
+    }
+  }
+  return { boards, refusal };
+}
+
+/**
+ * A server's status board (seed 001): a named segment `shmooze-<uid>-status-<port>` (with
+ * a random suffix if another user took that name first), written by the server alone and
+ * read by this user's processes without a lock (a seqlock, see the module documentation).
+ *
+ * The board of a port belongs to whoever listens on it: the examples hold a port of their
+ * own, so no other program (or test) running at the same time can use the same board.
  *
  * @example Publish, read from "another process", close
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StatusBoard } from "../../mod.ts";
- * const port = 10000 + (Deno.pid % 10000);
- * const board = StatusBoard.create(port);
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const board = StatusBoard.create(listener.addr.port);
  * board.publish({ clients: 2, channels: 1, totalMessages: 5, messagesPerSecond: 0.5 });
- * const seen = StatusBoard.read(port);
- * console.log(seen.clients, seen.stale); // 2 false
+ * const seen = StatusBoard.read(listener.addr.port);
+ * assert.equal(seen.clients, 2);
+ * assert.equal(seen.stale, false);
  * board.close();
  * ```
  */
@@ -269,6 +344,11 @@ export class StatusBoard {
   /** When the board was created, ms since the epoch. */
   readonly startedAt: number;
 
+  /** The segment's name: `shmooze-<uid>-status-<port>`, or a fresh one (see the class). */
+  get name(): string {
+    return this.#shm.name;
+  }
+
   private constructor(shm: SharedMemory, port: number) {
     this.#shm = shm;
     this.port = port;
@@ -277,8 +357,9 @@ export class StatusBoard {
   }
 
   /**
-   * Creates the board for a port. A board left by a dead server is reclaimed; one whose
-   * server is alive is refused.
+   * Creates the board for a port. Boards of this user left by a dead server are reclaimed;
+   * one whose server is alive is refused. When another user has taken the board's name, the
+   * board gets a fresh one ({@link StatusBoard.read} finds it on Linux).
    *
    * @param port The port the server listens on (the real one, when 0 was asked).
    * @returns The board, published once with zero counters.
@@ -286,26 +367,33 @@ export class StatusBoard {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { StatusBoard } from "../../mod.ts";
-   * const board = StatusBoard.create(10000 + (Deno.pid % 10000));
-   * console.log(StatusBoard.read(board.port).clients); // 0
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const board = StatusBoard.create(listener.addr.port);
+   * assert.equal(StatusBoard.read(board.port).clients, 0);
    * board.close();
    * ```
    */
   static create(port: number): StatusBoard {
     checkPort(port, "create status board");
     const name = boardName(port);
+    for (const other of boardNames(port)) {
+      if (other !== name) StatusBoard.#reclaim(other);
+    }
     let shm: SharedMemory;
     try {
       shm = SharedMemory.create(name, SEGMENT_BYTES);
     } catch (error) {
       if (!(error instanceof IpcError) || error.code !== "EEXIST") throw error;
-      StatusBoard.#reclaim(name);
-      shm = SharedMemory.create(name, SEGMENT_BYTES);
+      const ours = StatusBoard.#reclaim(name);
+      shm = SharedMemory.create(ours ? name : freshName(port), SEGMENT_BYTES);
     }
     const board = new StatusBoard(shm, port);
     const words = board.#words;
-    Atomics.store(words, H_PID, platform().pid());
+    const me = ownIdentity();
+    Atomics.store(words, H_PID, me.pid);
+    Atomics.store(words, H_START, me.start);
     Atomics.store(words, H_VERSION, VERSION);
     Atomics.store(words, H_RECORD_BYTES, RECORD_BYTES);
     board.publish({ clients: 0, channels: 0, totalMessages: 0, messagesPerSecond: 0 });
@@ -314,27 +402,36 @@ export class StatusBoard {
     return board;
   }
 
-  /** Removes an existing board unless a live process owns it. */
-  static #reclaim(name: string): void {
+  /**
+   * Removes an existing board of this user unless a live process owns it.
+   *
+   * @returns False, touching nothing, when the name is another user's.
+   */
+  static #reclaim(name: string): boolean {
     let pid = 0;
+    let start = 0;
     try {
       using old = SharedMemory.open(name);
       if (old.size >= HEADER_BYTES) {
-        pid = Atomics.load(new Int32Array(old.buffer, 0, HEADER_BYTES / 4), H_PID);
+        const words = new Int32Array(old.buffer, 0, HEADER_BYTES / 4);
+        pid = Atomics.load(words, H_PID);
+        start = Atomics.load(words, H_START) >>> 0;
       }
     } catch (error) {
+      if (!(error instanceof IpcError)) throw error;
+      if (NOT_OURS.includes(error.code)) return false;
       // Gone in between, or never sized by a creator that died: either way nobody owns it.
-      if (!(error instanceof IpcError) || !["ENOENT", "EAGAIN"].includes(error.code)) {
-        throw error;
-      }
+      if (!["ENOENT", "EAGAIN"].includes(error.code)) throw error;
     }
-    if (pid !== platform().pid() && platform().isAlive(pid)) {
+    const me = ownIdentity();
+    if (!(pid === me.pid && start === me.start) && isAlive(pid, start)) {
       throw new IpcError("create status board", "StatusBoard", "EBUSY", 0, {
         objectName: name,
         reason: `a running server (pid ${pid}) owns it; stop that server or use another port`,
       });
     }
     unlinkIfPresent(() => SharedMemory.unlink(name));
+    return true;
   }
 
   /**
@@ -344,8 +441,10 @@ export class StatusBoard {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { StatusBoard } from "../../mod.ts";
-   * const board = StatusBoard.create(10000 + (Deno.pid % 10000));
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const board = StatusBoard.create(listener.addr.port);
    * board.publish({
    *   clients: 1,
    *   clientsByTransport: { tcp: 1 },
@@ -354,7 +453,7 @@ export class StatusBoard {
    *   messagesPerSecond: 1,
    *   lastMessage: { sender: "ann", target: "#lobby", text: "hi", time: Date.now() },
    * });
-   * console.log(StatusBoard.read(board.port).lastMessage?.text); // "hi"
+   * assert.equal(StatusBoard.read(board.port).lastMessage?.text, "hi");
    * board.close();
    * ```
    */
@@ -404,10 +503,13 @@ export class StatusBoard {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { StatusBoard } from "../../mod.ts";
-   * const board = StatusBoard.create(10000 + (Deno.pid % 10000));
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const board = StatusBoard.create(listener.addr.port);
    * board.close();
    * board.close();
+   * assert.throws(() => StatusBoard.read(listener.addr.port), { code: "ENOENT" });
    * ```
    */
   close(): void {
@@ -422,13 +524,14 @@ export class StatusBoard {
   }
 
   /**
-   * Reads a server's board without a lock and without network.
+   * Reads a server's board without a lock and without network. When there are several for
+   * the port (a stale one left under a fresh name), the live one, else the last updated.
    *
    * @param port The server's port.
-   * @returns A consistent snapshot; `stale` is true when the server's pid is gone.
-   * @throws {IpcError} `ENOENT` when no board exists for the port, `EBADMAGIC`/`EVERSION`
-   * for a segment that is not a board this version reads, `EBUSY` when the writer stayed
-   * mid-update for the whole read budget.
+   * @returns A consistent snapshot; `stale` is true when the server no longer runs.
+   * @throws {IpcError} `ENOENT` when no board exists for the port, `EOWNER` when the only
+   * one is another user's, `EBADMAGIC`/`EVERSION` for a segment that is not a board this
+   * version reads, `EBUSY` when the writer stayed mid-update for the whole read budget.
    *
    * @example
    * ```ts
@@ -442,35 +545,57 @@ export class StatusBoard {
    */
   static read(port: number): StatusSnapshot {
     checkPort(port, "read status board");
+    const { boards, refusal } = readBoards(boardNames(port));
+    const [best] = boards.sort((a, b) =>
+      Number(a.stale) - Number(b.stale) || b.updatedAt - a.updatedAt
+    );
+    if (best !== undefined) return best;
+    if (refusal !== undefined) throw refusal;
+    // None: open the first-choice name, for the OS's own ENOENT (or one that just appeared).
     using shm = SharedMemory.open(boardName(port));
+    return readSegment(shm);
+  }
+
+  /**
+   * Reads the board in one segment, named as `shmooze ipc ls` lists it.
+   *
+   * @param name The segment's name, e.g. `shmooze-1000-status-54000`.
+   * @returns A consistent snapshot.
+   * @throws {IpcError} as {@link StatusBoard.read}.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { StatusBoard } from "../../mod.ts";
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * using board = StatusBoard.create(listener.addr.port);
+   * assert.equal(StatusBoard.readNamed(board.name).port, listener.addr.port);
+   * ```
+   */
+  static readNamed(name: string): StatusSnapshot {
+    using shm = SharedMemory.open(name);
     return readSegment(shm);
   }
 
   /**
    * Every board of this user, live or stale, by port. On Linux it lists `/dev/shm`; macOS
    * and Windows cannot list named segments, so there it finds only the default port 54000.
-   * Boards that vanish or cannot be read while listing are skipped.
+   * Boards that vanish or cannot be read while listing are skipped, and so are other users'.
    *
    * @returns The snapshots, sorted by port.
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { StatusBoard } from "../../mod.ts";
-   * const board = StatusBoard.create(10000 + (Deno.pid % 10000));
-   * console.log(StatusBoard.list().some((s) => s.port === board.port)); // true
-   * board.close();
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * using board = StatusBoard.create(listener.addr.port);
+   * assert.ok(StatusBoard.list().some((s) => s.port === board.port));
    * ```
    */
   static list(): StatusSnapshot[] {
-    const snapshots: StatusSnapshot[] = [];
-    for (const name of boardNames()) {
-      try {
-        using shm = SharedMemory.open(name);
-        snapshots.push(readSegment(shm));
-      } catch (error) {
-        if (!(error instanceof IpcError)) throw error;
-      }
-    }
-    return snapshots.sort((a, b) => a.port - b.port);
+    return readBoards(boardNames()).boards.sort((a, b) =>
+      a.port - b.port || a.name.localeCompare(b.name)
+    );
   }
 }
