@@ -209,7 +209,7 @@ export class ChatServer {
    * @param connection The client's connection.
    * @param admission The gate's admission when the transport already has one (an HTTP
    *   connection upgraded to a WebSocket counts once); the session releases it when it ends.
-   * @returns The session, or undefined when refused or closing.
+   * @returns Whether a session runs on it (false: refused, or the server is closing).
    *
    * @example A client over a connection in memory: it registers, talks and leaves
    * ```ts
@@ -247,11 +247,11 @@ export class ChatServer {
    * assert.equal(server.stats().clients, 0);
    * await server.close();
    * const refused: string[] = [];
-   * assert.equal(server.attach(memoryConnection([], refused)), undefined);
+   * assert.equal(server.attach(memoryConnection([], refused)), false);
    * assert.deepEqual(refused, ["ERROR :Closing Link: 127.0.0.1 (Server shutting down)\r\n"]);
    * ```
    */
-  attach(connection: Connection, admission?: Admission): IrcSession | undefined {
+  attach(connection: Connection, admission?: Admission): boolean {
     const admitted = admission ?? this.gate.admit(connection.remoteAddress);
     const reason = this.#closing ? "Server shutting down" : admitted.refused;
     if (reason !== undefined) {
@@ -261,7 +261,7 @@ export class ChatServer {
         params: [`Closing Link: ${connection.remoteAddress} (${reason})`],
       });
       connection.write([line], line.length).catch(() => {}).finally(() => connection.close());
-      return undefined;
+      return false;
     }
     const session = new IrcSession(connection, this.#context, (closed) => {
       this.#sessions.delete(closed);
@@ -269,7 +269,7 @@ export class ChatServer {
     });
     this.#sessions.add(session);
     session.run().catch((error) => log.error("Session failed: {error}", { error }));
-    return session;
+    return true;
   }
 
   /**
