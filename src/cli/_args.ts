@@ -203,7 +203,7 @@ export function intOption(
  * import assert from "node:assert/strict";
  * import { stringOption } from "./_args.ts";
  *
- * assert.equal(stringOption({ host: "chat.example.org" }, "host", "127.0.0.1"), "chat.example.org");
+ * assert.equal(stringOption({ host: "example.org" }, "host", "127.0.0.1"), "example.org");
  * assert.equal(stringOption({}, "host", "127.0.0.1"), "127.0.0.1");
  * ```
  */

@@ -26,7 +26,8 @@ import { CliError, intOption, stringOption, UsageError, type Values } from "./_a
  * import { readSelfSignedTls } from "./_self_signed_tls.ts";
  *
  * const data = Deno.makeTempDirSync();
- * const made = await readSelfSignedTls({ "tls-self-signed": true, "tls-name": ["localhost"], data });
+ * const values = { "tls-self-signed": true, "tls-name": ["localhost"], data };
+ * const made = await readSelfSignedTls(values);
  * assert.equal(made?.tls.port, 54443);
  * assert.match(made!.tls.cert, /^-----BEGIN CERTIFICATE-----/);
  * assert.equal(made?.selfSigned.caFile, join(data, "tls", "ca.pem"));

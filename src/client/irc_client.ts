@@ -96,8 +96,8 @@ export interface TlsClientOptions {
  * listener.close();
  * await assert.rejects(IrcClient.connect({ nick: "ann", port }), (error) => {
  *   assert.ok(error instanceof IrcConnectionError);
- *   const expected = `Cannot connect to 127.0.0.1:${port}: connection refused (is the server running?)`;
- *   assert.equal(error.message, expected);
+ *   const why = "connection refused (is the server running?)";
+ *   assert.equal(error.message, `Cannot connect to 127.0.0.1:${port}: ${why}`);
  *   return true;
  * });
  * ```

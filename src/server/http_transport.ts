@@ -23,13 +23,14 @@ import type { ChatServer, ServerStats } from "./server.ts";
  * import assert from "node:assert/strict";
  * import { monitorSnapshot } from "./http_transport.ts";
  *
- * const message = { msgid: "m1", command: "PRIVMSG", time: 4000, sender: "ann", text: "hi" } as const;
+ * const said = { command: "PRIVMSG", time: 4000, sender: "ann", text: "hi" } as const;
+ * const inLobby = { ...said, msgid: "m1", target: "#lobby" };
+ * const toBob = { ...said, msgid: "m2", target: "bob" };
  * const snapshot = monitorSnapshot({
  *   startedAt: 0, uptimeMs: 5000, port: 54000, connections: 1, clients: 1,
  *   clientsByTransport: { tcp: 1 }, channels: [{ name: "#lobby", topic: "", members: ["ann"] }],
  *   totalMessages: 2, messagesPerSecond: 0.4, messagesPerSecondSeries: [1, 1, 0],
- *   recentMessages: [{ ...message, target: "#lobby" }, { ...message, target: "bob" }],
- *   storeFailures: 0, sendQDrops: 0,
+ *   recentMessages: [inLobby, toBob], storeFailures: 0, sendQDrops: 0,
  * }, 5000);
  * assert.equal(snapshot.time, 4000);
  * assert.deepEqual(snapshot.messagesPerSecond, [1, 1]);
