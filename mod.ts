@@ -84,9 +84,10 @@ export {
   type ServerOptions,
   type ServerStats,
   startServer,
+  type TlsOptions,
 } from "./src/server/server.ts";
 export { AddressGate, type AddressGateOptions, type Admission } from "./src/net/address_gate.ts";
-export type { BridgeOptions, LocalBridge } from "./src/bridge/bridge.ts";
+export type { BridgeOptions, LocalBridge, LocalRoomStats } from "./src/bridge/bridge.ts";
 export { BRIDGE_NAME, localNick } from "./src/bridge/room_protocol.ts";
 export { LOCAL_SUFFIX } from "./src/chat/names.ts";
 export type { Connection } from "./src/chat/connection.ts";
@@ -94,9 +95,12 @@ export { ChatHub, LOBBY, type RecentMessage, type SendError, SERVER_NICK } from 
 export type { Member } from "./src/chat/member.ts";
 export type { ChatEvent, ChatEventKind } from "./src/chat/chat_event.ts";
 export { DEFAULT_LIMITS, type IrcLimits } from "./src/irc/limits.ts";
+export type { IrcMessage } from "./src/irc/message.ts";
 export {
   IrcClient,
   type IrcClientOptions,
   IrcConnectionError,
+  type LoginOptions,
+  type TlsClientOptions,
   WANTED_CAPABILITIES,
 } from "./src/client/irc_client.ts";

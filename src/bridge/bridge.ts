@@ -86,18 +86,34 @@ interface LocalMember extends Member {
  * A local room relayed with a channel. Start it with {@link LocalBridge.start} (or
  * `ChatServer.bridge`, which also closes it with the server).
  *
- * @example Bridge a room into #lobby of an in-process server
+ * @example Bridge a room into #lobby of an in-process server, both ways
  * ```ts
- * import { startServer } from "../server/server.ts";
+ * import assert from "node:assert/strict";
  * import { Room } from "../ipc/room.ts";
+ * import { startServer } from "../server/server.ts";
  *
- * const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir: false, status: false });
- * const room = `doc-bridge-${Deno.pid}`;
+ * const server = await startServer({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   dataDir: false,
+ *   status: false,
+ * });
+ * const room = `doc-bridge-${crypto.randomUUID().slice(0, 8)}`;
  * const ann = Room.join(room, "ann");
  * const bridge = server.bridge({ room });
- * console.log(server.hub.find("ann|local")?.transport); // "local"
- * console.log(bridge.stats()?.participants); // [ "ann", "irc" ]
+ * assert.equal(server.hub.find("ann|local")?.transport, "local");
+ * assert.deepEqual(bridge.stats()?.participants, ["ann", "irc"]);
+ * await server.announce("hello, local room");
+ * let heard = "";
+ * for await (const event of ann.events(AbortSignal.timeout(5000))) {
+ *   if (event.kind === "message") {
+ *     heard = `${event.from.name}: ${event.text}`;
+ *     break;
+ *   }
+ * }
+ * assert.equal(heard, "irc: <*server*> hello, local room");
  * await server.close(); // the bridge leaves the room
+ * assert.deepEqual(ann.participants().map((p) => p.name), ["ann"]);
  * ann.leave(); // the last one out removes the room's shared memory
  * ```
  */
@@ -138,9 +154,25 @@ export class LocalBridge {
    *   local user called `irc`) is in the room.
    * @throws {IpcError} when the room cannot be joined otherwise (`ENOSPC`: it is full).
    *
-   * @example
-   * ```ts ignore
-   * const bridge = LocalBridge.start(server.hub, { room: "lobby", channel: "#lobby" });
+   * @example Relay a room with #local; a second bridge of the same room is refused
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ChatHub } from "../chat/hub.ts";
+   * import { Room } from "../ipc/room.ts";
+   * import { LocalBridge } from "./bridge.ts";
+   *
+   * const hub = new ChatHub();
+   * const room = `doc-start-${crypto.randomUUID().slice(0, 8)}`;
+   * const ann = Room.join(room, "ann");
+   * const bridge = LocalBridge.start(hub, { room, channel: "#local" });
+   * const members = hub.channel("#local")!.members;
+   * assert.deepEqual([...members].map((member) => member.nick), ["ann|local"]);
+   * assert.throws(() => LocalBridge.start(hub, { room }), /a participant of that name is in it/);
+   * assert.throws(() => LocalBridge.start(hub, { room, channel: "local" }), /Cannot bridge/);
+   * await bridge.close();
+   * assert.equal(hub.find("ann|local"), undefined);
+   * assert.equal(bridge.stats(), undefined);
+   * ann.leave();
    * ```
    */
   static start(hub: ChatHub, options: BridgeOptions): LocalBridge {

@@ -18,7 +18,19 @@ import { LOCAL_SUFFIX, toNick } from "../chat/names.ts";
 import { splitWords } from "../chat/split_text.ts";
 import { MAX_MESSAGE_BYTES, type RoomEvent } from "../ipc/room.ts";
 
-/** The bridge's name in the room. */
+/**
+ * The bridge's name in the room.
+ *
+ * @example What the bridge relays comes from this name
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BRIDGE_NAME, relayedMessage } from "./room_protocol.ts";
+ *
+ * assert.equal(BRIDGE_NAME, "irc");
+ * const from = { id: 1, name: BRIDGE_NAME };
+ * assert.equal(relayedMessage({ from, text: "<bob> hi" })?.sender, "bob@irc");
+ * ```
+ */
 export const BRIDGE_NAME = "irc";
 
 const RELAYED = /^<([^\s>]+)> ([\s\S]*)$/;
@@ -39,12 +51,16 @@ const encoder = new TextEncoder();
  * @param free Whether a nick may be taken.
  * @returns The nick, or undefined when `|local` to `|local99` are all taken.
  *
- * @example
+ * @example Marked, made a valid nick, cut to fit, numbered when taken
  * ```ts
+ * import assert from "node:assert/strict";
  * import { localNick } from "./room_protocol.ts";
- * console.log(localNick("ann", 32, () => true)); // "ann|local"
- * console.log(localNick("2.éa", 32, () => true)); // "_2__a|local"
- * console.log(localNick("ann", 32, (nick) => nick !== "ann|local")); // "ann|local2"
+ *
+ * assert.equal(localNick("ann", 32, () => true), "ann|local");
+ * assert.equal(localNick("2.éa", 32, () => true), "_2__a|local");
+ * assert.equal(localNick("annabelle", 9, () => true), "ann|local");
+ * assert.equal(localNick("ann", 32, (nick) => nick !== "ann|local"), "ann|local2");
+ * assert.equal(localNick("ann", 32, () => false), undefined);
  * ```
  */
 export function localNick(
@@ -68,11 +84,18 @@ export function localNick(
  * @param event A room message.
  * @returns The network sender and the text, or undefined when it is not a relayed message.
  *
- * @example
+ * @example Only the bridge's `<nick> text` lines are relayed messages
  * ```ts
+ * import assert from "node:assert/strict";
  * import { relayedMessage } from "./room_protocol.ts";
- * console.log(relayedMessage({ from: { id: 1, name: "irc" }, text: "<bob> hi" }));
- * // { sender: "bob@irc", text: "hi" }
+ *
+ * const irc = { id: 1, name: "irc" };
+ * assert.deepEqual(relayedMessage({ from: irc, text: "<bob> hi" }), {
+ *   sender: "bob@irc",
+ *   text: "hi",
+ * });
+ * assert.equal(relayedMessage({ from: irc, text: "* bob joined #lobby" }), undefined);
+ * assert.equal(relayedMessage({ from: { id: 2, name: "ann" }, text: "<bob> hi" }), undefined);
  * ```
  */
 export function relayedMessage(
@@ -91,10 +114,19 @@ export function relayedMessage(
  * @param text What to say.
  * @returns The messages to send to {@link BRIDGE_NAME}, in order.
  *
- * @example
+ * @example One message, or several that each fit a room message
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_MESSAGE_BYTES } from "../ipc/room.ts";
  * import { toNetworkUser } from "./room_protocol.ts";
- * console.log(toNetworkUser("bob", "hi")); // [ "bob hi" ]
+ *
+ * assert.deepEqual(toNetworkUser("bob", "hi"), ["bob hi"]);
+ * const long = toNetworkUser("bob", "word ".repeat(400));
+ * assert.equal(long.length, 2);
+ * for (const message of long) {
+ *   assert.ok(message.startsWith("bob "));
+ *   assert.ok(new TextEncoder().encode(message).length <= MAX_MESSAGE_BYTES);
+ * }
  * ```
  */
 export function toNetworkUser(nick: string, text: string): string[] {
@@ -109,10 +141,14 @@ export function toNetworkUser(nick: string, text: string): string[] {
  * @param text The private room message to the bridge.
  * @returns The nick and the text, or undefined when it is not `NICK TEXT`.
  *
- * @example
+ * @example `NICK TEXT`, the nick as the room shows it or bare
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fromLocalUser } from "./room_protocol.ts";
- * console.log(fromLocalUser("bob@irc hi there")); // { nick: "bob", text: "hi there" }
+ *
+ * assert.deepEqual(fromLocalUser("bob@irc hi there"), { nick: "bob", text: "hi there" });
+ * assert.deepEqual(fromLocalUser("bob hi"), { nick: "bob", text: "hi" });
+ * assert.equal(fromLocalUser("hello"), undefined);
  * ```
  */
 export function fromLocalUser(text: string): { nick: string; text: string } | undefined {
@@ -128,10 +164,15 @@ export function fromLocalUser(text: string): { nick: string; text: string } | un
  * @param text What was said.
  * @returns The room's text.
  *
- * @example
+ * @example A message, an action, a notice, and a CTCP request the room cannot use
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chatText } from "./room_protocol.ts";
- * console.log(chatText("privmsg", "bob", "\x01ACTION waves\x01")); // "* bob waves"
+ *
+ * assert.equal(chatText("privmsg", "bob", "hello"), "<bob> hello");
+ * assert.equal(chatText("privmsg", "bob", "\x01ACTION waves\x01"), "* bob waves");
+ * assert.equal(chatText("notice", "bob", "hi"), "-bob- hi");
+ * assert.equal(chatText("privmsg", "bob", "\x01VERSION\x01"), undefined);
  * ```
  */
 export function chatText(
@@ -152,12 +193,19 @@ export function chatText(
  * @param nick Who did it.
  * @returns The room's text.
  *
- * @example
+ * @example A join and a quit as the room shows them; a TAGMSG is not shown
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent } from "../chat/chat_event.ts";
  * import { eventText } from "./room_protocol.ts";
- * const join = createEvent({ kind: "join", source: "bob!b@h", target: "#lobby", text: "" });
- * console.log(eventText(join, "bob")); // "* bob joined #lobby"
+ *
+ * const source = "bob!b@h";
+ * const join = createEvent({ kind: "join", source, target: "#lobby", text: "" });
+ * assert.equal(eventText(join, "bob"), "* bob joined #lobby");
+ * const quit = createEvent({ kind: "quit", source, target: "", text: "gone" });
+ * assert.equal(eventText(quit, "bob"), "* bob quit (gone)");
+ * const tagmsg = createEvent({ kind: "tagmsg", source, target: "#lobby", text: "" });
+ * assert.equal(eventText(tagmsg, "bob"), undefined);
  * ```
  */
 export function eventText(event: ChatEvent, nick: string): string | undefined {

@@ -11,7 +11,21 @@ import { join } from "node:path";
 
 const log = getLogger(["shmooze", "data"]);
 
-/** How long a second process waits for a lock before the open or write fails. */
+/**
+ * How long a second process waits for a lock before the open or write fails.
+ *
+ * @example Every private database waits this long for a lock
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BUSY_TIMEOUT_MS, openPrivateDatabase } from "./_sqlite.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const { db } = openPrivateDatabase(dir, "notes.sqlite", "notes");
+ * assert.equal(db.prepare("PRAGMA busy_timeout").get()!.timeout, BUSY_TIMEOUT_MS);
+ * db.close();
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
 export const BUSY_TIMEOUT_MS = 5000;
 
 /**
@@ -27,13 +41,21 @@ export const BUSY_TIMEOUT_MS = 5000;
  * @returns The open database and its path.
  * @throws Error naming the directory or file, why it cannot be used, and what to do.
  *
- * @example Open a private database
+ * @example Open a private database: WAL, the file 0600, a missing directory made 0700
  * ```ts
  * import assert from "node:assert/strict";
+ * import { join } from "node:path";
  * import { openPrivateDatabase } from "./_sqlite.ts";
+ *
  * const dir = Deno.makeTempDirSync();
- * const { db, path } = openPrivateDatabase(dir, "notes.sqlite", "notes");
- * assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+ * const dataDir = join(dir, "data");
+ * const { db, path } = openPrivateDatabase(dataDir, "notes.sqlite", "notes");
+ * assert.equal(path, join(dataDir, "notes.sqlite"));
+ * assert.equal(db.prepare("PRAGMA journal_mode").get()!.journal_mode, "wal");
+ * if (Deno.build.os !== "windows") {
+ *   assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+ *   assert.equal(Deno.statSync(dataDir).mode! & 0o777, 0o700);
+ * }
  * db.close();
  * Deno.removeSync(dir, { recursive: true });
  * ```
@@ -180,6 +202,7 @@ function octal(mode: number): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
+ *
  * const dir = Deno.makeTempDirSync();
  * const { db, path } = openPrivateDatabase(dir, "notes.sqlite", "notes");
  * migrateSchema(db, path, "notes", "CREATE TABLE notes (text TEXT);", 1);
@@ -192,6 +215,12 @@ function octal(mode: number): string {
  *   text: "kept",
  *   time: null,
  * });
+ * // An older shmooze refuses the newer database and changes nothing.
+ * assert.throws(
+ *   () => migrateSchema(db, path, "notes", "CREATE TABLE notes (text TEXT);", 1),
+ *   /has schema version 2, newer than the 1 this shmooze understands/,
+ * );
+ * assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, 2);
  * db.close();
  * Deno.removeSync(dir, { recursive: true });
  * ```
@@ -246,11 +275,16 @@ export function migrateSchema(
  * @param message SQLite's error message.
  * @returns The message, explained.
  *
- * @example
+ * @example A lock is explained; other messages pass unchanged
  * ```ts
+ * import assert from "node:assert/strict";
  * import { explainSqliteError } from "./_sqlite.ts";
- * console.log(explainSqliteError("database is locked"));
- * // "database is locked (another process kept it locked for 5000 ms)"
+ *
+ * assert.equal(
+ *   explainSqliteError("database is locked"),
+ *   "database is locked (another process kept it locked for 5000 ms)",
+ * );
+ * assert.equal(explainSqliteError("disk I/O error"), "disk I/O error");
  * ```
  */
 export function explainSqliteError(message: string): string {

@@ -25,9 +25,11 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { splitWords } from "./split_text.ts";
+ *
  * assert.deepEqual(splitWords("the quick brown fox", 10), ["the quick", "brown fox"]);
  * assert.deepEqual(splitWords("héhéhé", 5), ["héh", "éhé"]);
  * assert.deepEqual(splitWords("short", 10), ["short"]);
+ * assert.throws(() => splitWords("short", 3), RangeError);
  * ```
  */
 export function splitWords(text: string, limit: number): string[] {
@@ -82,8 +84,11 @@ export function splitWords(text: string, limit: number): string[] {
  * ```ts
  * import assert from "node:assert/strict";
  * import { privmsgBudget } from "./split_text.ts";
+ *
  * // 512 - ":ann!ann@127.0.0.1 PRIVMSG #lobby :".length - 2
  * assert.equal(privmsgBudget(512, "ann!ann@127.0.0.1", "#lobby"), 475);
+ * // A mask that leaves no room still gets 16 bytes; the server cuts the line.
+ * assert.equal(privmsgBudget(512, "a".repeat(600), "#lobby"), 16);
  * ```
  */
 export function privmsgBudget(lineLimit: number, mask: string, target: string): number {

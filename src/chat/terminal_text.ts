@@ -45,6 +45,7 @@ function unicodeEscape(char: string): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import { escapeControls } from "./terminal_text.ts";
+ *
  * assert.equal(escapeControls("\x1b]0;owned\x07hi\u009b2J"), "^[]0;owned^Ghi\\u009b2J");
  * assert.equal(escapeControls("café ☕"), "café ☕");
  * ```
@@ -70,6 +71,7 @@ export function escapeControls(text: string): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import { terminalJson } from "./terminal_text.ts";
+ *
  * const json = terminalJson({ text: "\x1b[2J\u009b2J" });
  * assert.equal(json, '{"text":"\\u001b[2J\\u009b2J"}');
  * assert.deepEqual(JSON.parse(json), { text: "\x1b[2J\u009b2J" });

@@ -1,17 +1,66 @@
+/**
+ * What every subcommand shares for its command line: strict parsing with node:util's
+ * parseArgs, option readers whose messages name the option, and the two expected errors
+ * (a usage mistake, exit code 2; a failure at run time, exit code 1) that `shmooze` reports
+ * in one line without a stack trace.
+ *
+ * @example Parse a subcommand's arguments and read a number from them
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { intOption, parseCommandArgs } from "./_args.ts";
+ *
+ * const { values } = parseCommandArgs("serve", ["--port", "6667"], { port: { type: "string" } });
+ * assert.equal(intOption(values, "port", 54000, { max: 65535 }), 6667);
+ * ```
+ *
+ * @module
+ */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 
-/** A mistake in how the command was called: reported without a stack trace, exit code 2. */
+/**
+ * A mistake in how the command was called: reported without a stack trace, exit code 2.
+ *
+ * @example A bad option value is a usage mistake
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { intOption, UsageError } from "./_args.ts";
+ *
+ * assert.throws(() => intOption({ port: "http" }, "port", 54000), UsageError);
+ * ```
+ */
 export class UsageError extends Error {
+  /**
+   * Makes the error for one mistake on the command line.
+   *
+   * @param message What is wrong and, where it helps, what to write instead.
+   */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
   }
 }
 
-/** An expected failure at run time (a port in use, a room full …): exit code 1, no trace. */
+/**
+ * An expected failure at run time (a port in use, a room full …): exit code 1, no trace.
+ *
+ * @example Exit code 1 unless another is given
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CliError } from "./_args.ts";
+ *
+ * assert.equal(new CliError("Cannot read --ca \"ca.pem\": not found").exitCode, 1);
+ * assert.equal(new CliError("Interrupted", 130).exitCode, 130);
+ * ```
+ */
 export class CliError extends Error {
   /** The process exit code. */
   readonly exitCode: number;
+  /**
+   * Makes the error for one failure at run time.
+   *
+   * @param message What failed and why.
+   * @param exitCode The process exit code. @default {1}
+   */
   constructor(message: string, exitCode = 1) {
     super(message);
     this.name = "CliError";
@@ -22,7 +71,19 @@ export class CliError extends Error {
 /** Parsed option values, as node:util's parseArgs gives them. */
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-/** Options every subcommand accepts. */
+/**
+ * Options every subcommand accepts.
+ *
+ * @example Every subcommand takes --help and the log options
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { commonOptions, parseCommandArgs } from "./_args.ts";
+ *
+ * assert.deepEqual(Object.keys(commonOptions), ["help", "log-level", "log-format"]);
+ * const { values } = parseCommandArgs("status", ["-h", "--log-level", "debug"], {});
+ * assert.deepEqual({ ...values }, { help: true, "log-level": "debug" });
+ * ```
+ */
 export const commonOptions = {
   help: { type: "boolean", short: "h" },
   "log-level": { type: "string" },
@@ -37,6 +98,23 @@ export const commonOptions = {
  * @param options The subcommand's own options (the common ones are added).
  * @param positionals How many positional arguments are allowed.
  * @returns Values and positionals.
+ * @throws {UsageError} For an unknown option, a missing value, or too many positionals.
+ *
+ * @example One sentence for each mistake, naming the subcommand
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommandArgs, UsageError } from "./_args.ts";
+ *
+ * const options = { room: { type: "string" } } as const;
+ * const { values, positionals } = parseCommandArgs("ipc", ["ls", "--room", "lobby"], options, 1);
+ * assert.deepEqual({ ...values }, { room: "lobby" });
+ * assert.deepEqual(positionals, ["ls"]);
+ * assert.throws(() => parseCommandArgs("ipc", ["--rooom", "lobby"], options), UsageError);
+ * assert.throws(
+ *   () => parseCommandArgs("ipc", ["ls", "extra"], options, 1),
+ *   { name: "UsageError", message: 'ipc: unexpected argument "extra"' },
+ * );
+ * ```
  */
 export function parseCommandArgs(
   command: string,
@@ -79,6 +157,20 @@ export interface IntBounds {
  * @param fallback The value when the option is absent.
  * @param bounds Allowed range.
  * @returns The number.
+ * @throws {UsageError} When the value is not a whole number within the bounds.
+ *
+ * @example The fallback when absent; a message naming the option when out of range
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { intOption } from "./_args.ts";
+ *
+ * assert.equal(intOption({}, "port", 54000), 54000);
+ * assert.equal(intOption({ port: "6667" }, "port", 54000, { max: 65535 }), 6667);
+ * assert.throws(() => intOption({ port: "70000" }, "port", 54000, { max: 65535 }), {
+ *   message: '--port must be a whole number from 0 to 65535, not "70000"',
+ * });
+ * assert.throws(() => intOption({ port: "1e3" }, "port", 54000), /not "1e3"/);
+ * ```
  */
 export function intOption(
   values: Values,
@@ -105,6 +197,15 @@ export function intOption(
  * @param name The option's name without dashes.
  * @param fallback The value when absent.
  * @returns The string.
+ *
+ * @example The value, or the fallback when absent
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stringOption } from "./_args.ts";
+ *
+ * assert.equal(stringOption({ host: "example.org" }, "host", "127.0.0.1"), "example.org");
+ * assert.equal(stringOption({}, "host", "127.0.0.1"), "127.0.0.1");
+ * ```
  */
 export function stringOption(values: Values, name: string, fallback: string): string {
   const raw = values[name];
@@ -118,6 +219,19 @@ export function stringOption(values: Values, name: string, fallback: string): st
  * @param name The option's name without dashes.
  * @param choices The allowed words; the first is the default.
  * @returns The chosen word.
+ * @throws {UsageError} When the value is none of the words.
+ *
+ * @example The first word by default; another word is refused with the list
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { choiceOption } from "./_args.ts";
+ *
+ * assert.equal(choiceOption({}, "format", ["text", "json"]), "text");
+ * assert.equal(choiceOption({ format: "json" }, "format", ["text", "json"]), "json");
+ * assert.throws(() => choiceOption({ format: "xml" }, "format", ["text", "json"]), {
+ *   message: '--format must be one of text, json, not "xml"',
+ * });
+ * ```
  */
 export function choiceOption<T extends string>(values: Values, name: string, choices: T[]): T {
   const value = stringOption(values, name, choices[0]);

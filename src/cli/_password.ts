@@ -11,7 +11,19 @@ import { Writable } from "node:stream";
 import type { LoginOptions } from "../client/irc_client.ts";
 import { CliError, UsageError, type Values } from "./_args.ts";
 
-/** The environment variable that holds the password. */
+/**
+ * The environment variable that holds the password.
+ *
+ * @example The name to set, as `shmooze client --help` shows it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clientCommand } from "./client.ts";
+ * import { PASSWORD_ENV } from "./_password.ts";
+ *
+ * assert.equal(PASSWORD_ENV, "SHMOOZE_PASSWORD");
+ * assert.ok(clientCommand.help.includes(`the environment variable ${PASSWORD_ENV}`));
+ * ```
+ */
 export const PASSWORD_ENV = "SHMOOZE_PASSWORD";
 
 /**
@@ -24,11 +36,24 @@ export const PASSWORD_ENV = "SHMOOZE_PASSWORD";
  * @throws {UsageError} For a bad account name, an empty password, or no way to get one.
  * @throws {CliError} When the password file cannot be read or the prompt is abandoned.
  *
- * @example Log in with the password from the environment
- * ```ts ignore
- * Deno.env.set("SHMOOZE_PASSWORD", "correct horse battery");
- * const login = await readLogin({ account: "ann" }, "ann");
- * console.log(login?.account); // ann
+ * @example Log in with the password from a file; the account defaults to the nick
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { readLogin } from "./_password.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const file = join(dir, "password");
+ * Deno.writeTextFileSync(file, "correct horse battery\n", { mode: 0o600 });
+ * const login = await readLogin({ "password-file": file }, "ann");
+ * assert.deepEqual(login, { account: "ann", password: "correct horse battery" });
+ * Deno.writeTextFileSync(file, "\n");
+ * await assert.rejects(readLogin({ "password-file": file }, "ann"), {
+ *   name: "UsageError",
+ *   message: `The password for ann is empty (from --password-file "${file}")`,
+ * });
+ * await assert.rejects(readLogin({ account: "ann smith" }, "ann"), /is not an account name/);
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export async function readLogin(values: Values, nick: string): Promise<LoginOptions | undefined> {

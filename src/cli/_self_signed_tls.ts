@@ -19,10 +19,25 @@ import { CliError, intOption, stringOption, UsageError, type Values } from "./_a
  * @throws UsageError for `--tls-name` without `--tls-self-signed`, a bad name, or
  *   `--tls-cert`/`--tls-key` as well; CliError when the files cannot be made or read.
  *
- * @example
- * ```ts ignore
- * const selfSigned = await readSelfSignedTls(values);
- * const tls = selfSigned?.tls ?? readTls(values);
+ * @example Make the CA and certificate in the data directory; --tls-name alone is refused
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { readSelfSignedTls } from "./_self_signed_tls.ts";
+ *
+ * const data = Deno.makeTempDirSync();
+ * const values = { "tls-self-signed": true, "tls-name": ["localhost"], data };
+ * const made = await readSelfSignedTls(values);
+ * assert.equal(made?.tls.port, 54443);
+ * assert.match(made!.tls.cert, /^-----BEGIN CERTIFICATE-----/);
+ * assert.equal(made?.selfSigned.caFile, join(data, "tls", "ca.pem"));
+ * assert.deepEqual(made?.selfSigned.names, ["localhost"]);
+ * assert.equal(await readSelfSignedTls({ "tls-port": "6697" }), undefined);
+ * await assert.rejects(readSelfSignedTls({ "tls-name": ["localhost"] }), {
+ *   name: "UsageError",
+ *   message: "--tls-name needs --tls-self-signed",
+ * });
+ * Deno.removeSync(data, { recursive: true });
  * ```
  */
 export async function readSelfSignedTls(
@@ -67,10 +82,11 @@ export async function readSelfSignedTls(
  * @param selfSigned What {@link readSelfSignedTls} set up.
  * @returns The line.
  *
- * @example
+ * @example The names, then the file for `--ca`
  * ```ts
  * import assert from "node:assert/strict";
  * import { selfSignedLine } from "./_self_signed_tls.ts";
+ *
  * const line = selfSignedLine({
  *   caFile: "/d/tls/ca.pem", certFile: "", keyFile: "", cert: "", key: "",
  *   names: ["localhost", "::1"], newCa: false, newCert: false,
@@ -93,13 +109,15 @@ export function selfSignedLine(selfSigned: SelfSigned): string {
  * @returns The warning, or undefined when the certificate is no CA (or cannot be read here:
  *   the TLS listener reports that).
  *
- * @example
+ * @example A CA certificate is warned about; what is not a certificate is left to TLS
  * ```ts
  * import assert from "node:assert/strict";
  * import { makeCertificateAuthority } from "../net/certificate.ts";
  * import { caCertificateWarning } from "./_self_signed_tls.ts";
+ *
  * const { cert } = await makeCertificateAuthority();
- * assert.match(caCertificateWarning("cert.pem", cert)!, /is a CA certificate/);
+ * assert.match(caCertificateWarning("cert.pem", cert)!, /"cert.pem" is a CA certificate/);
+ * assert.equal(caCertificateWarning("key.pem", "not a certificate"), undefined);
  * ```
  */
 export function caCertificateWarning(file: string, pem: string): string | undefined {

@@ -1,3 +1,10 @@
+/**
+ * `shmooze client`: the command line of the terminal chat client — server, TLS, nick,
+ * account and channel — checked before anything connects; the chat itself is
+ * src/client/terminal_client.ts.
+ *
+ * @module
+ */
 import { channelName, COMMAND_HELP, InputError, isValidNick } from "../client/input.ts";
 import { MENU_CHOICES } from "../client/menu.ts";
 import { IrcConnectionError, type TlsClientOptions } from "../client/irc_client.ts";
@@ -51,7 +58,26 @@ function defaultNick(): string {
   return isValidNick(login) ? login : "guest";
 }
 
-/** `shmooze client`: chat from the terminal with a shmooze server or any IRC server. */
+/**
+ * `shmooze client`: chat from the terminal with a shmooze server or any IRC server.
+ *
+ * @example Mistakes on the command line are refused before connecting
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clientCommand } from "./client.ts";
+ *
+ * assert.match(clientCommand.help, /^Usage: shmooze client \[options\]/);
+ * await assert.rejects(clientCommand.run(["--nick", "9lives"]), {
+ *   name: "UsageError",
+ *   message: /^--nick "9lives" is not a valid nick/,
+ * });
+ * await assert.rejects(clientCommand.run(["--nick", "ann", "--port", "0"]), {
+ *   name: "UsageError",
+ *   message: '--port must be a whole number from 1 to 65535, not "0"',
+ * });
+ * await assert.rejects(clientCommand.run(["--channel", "a b"]), /^UsageError: --channel: /);
+ * ```
+ */
 export const clientCommand: Command = {
   name: "client",
   summary: "Chat from the terminal with a server",

@@ -1,4 +1,27 @@
-/** One `shmooze` subcommand. Each lives in its own file under src/cli/. */
+/**
+ * The shape every `shmooze` subcommand has, so `main` can list, explain and run them alike.
+ *
+ * @module
+ */
+
+/**
+ * One `shmooze` subcommand. Each lives in its own file under src/cli/.
+ *
+ * @example A command is a plain object
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Command } from "./command.ts";
+ *
+ * const hello: Command = {
+ *   name: "hello",
+ *   summary: "Say hello",
+ *   help: "Usage: shmooze hello",
+ *   run: (args) => Promise.resolve(args.length === 0 ? 0 : 2),
+ * };
+ * assert.equal(await hello.run([]), 0);
+ * assert.equal(await hello.run(["extra"]), 2);
+ * ```
+ */
 export interface Command {
   /** The word typed after `shmooze`. */
   readonly name: string;

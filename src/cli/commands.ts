@@ -1,3 +1,8 @@
+/**
+ * The list of subcommands: the one place a new command is added.
+ *
+ * @module
+ */
 import type { Command } from "./command.ts";
 import { demoCommand } from "./demo.ts";
 import { ipcCommand } from "./ipc.ts";
@@ -6,7 +11,21 @@ import { clientCommand } from "./client.ts";
 import { statusCommand } from "./status.ts";
 import { serveCommand } from "./serve.ts";
 
-/** Every subcommand, in the order `shmooze --help` lists them. */
+/**
+ * Every subcommand, in the order `shmooze --help` lists them.
+ *
+ * @example The names, in order, each with its own help
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { commands } from "./commands.ts";
+ *
+ * const names = commands.map((command) => command.name);
+ * assert.deepEqual(names, ["serve", "client", "local", "status", "demo", "ipc"]);
+ * for (const command of commands) {
+ *   assert.ok(command.help.startsWith(`Usage: shmooze ${command.name}`), command.name);
+ * }
+ * ```
+ */
 export const commands: Command[] = [
   serveCommand,
   clientCommand,

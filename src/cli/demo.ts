@@ -1,3 +1,10 @@
+/**
+ * `shmooze demo`: teaching demos of the mechanisms shmooze is built on. Today the relay of
+ * seed 003, where client processes pass a numbered message around through one shared
+ * memory segment, each woken in turn by its own named semaphore.
+ *
+ * @module
+ */
 import { fileURLToPath } from "node:url";
 import {
   IpcError,
@@ -208,7 +215,19 @@ async function runRelayClient(args: string[]): Promise<number> {
   }
 }
 
-/** `shmooze demo`: teaching demos (today: the relay of seed 003). */
+/**
+ * `shmooze demo`: teaching demos (today: the relay of seed 003).
+ *
+ * @example Two client processes pass two packets: PASS, exit code 0
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { demoCommand } from "./demo.ts";
+ *
+ * assert.equal(await demoCommand.run(["relay", "--clients", "2", "--rounds", "1"]), 0);
+ * await assert.rejects(demoCommand.run([]), { message: "demo: name a demo: relay" });
+ * await assert.rejects(demoCommand.run(["relay", "--clients", "1"]), /--clients must be/);
+ * ```
+ */
 export const demoCommand: Command = {
   name: "demo",
   summary: "Run a teaching demo (relay: the round-robin of seed 003)",

@@ -1,9 +1,14 @@
+/**
+ * Logging and colour for the command line: every `shmooze` logger writes to standard error
+ * (text for people, JSON lines for machines), and colour is used only on a terminal and
+ * never with NO_COLOR set.
+ *
+ * @module
+ */
 import {
   configure,
-  getLogger,
   getTextFormatter,
   jsonLinesFormatter,
-  type Logger,
   type LogLevel,
   parseLogLevel,
   reset,
@@ -34,6 +39,15 @@ export interface LoggingOptions {
  *
  * @param stream The stream the text goes to.
  * @returns True when colours are welcome.
+ *
+ * @example Never on a pipe; on a terminal unless NO_COLOR is set
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { useColor } from "./logging.ts";
+ *
+ * assert.equal(useColor({ isTerminal: () => false }), false);
+ * assert.equal(useColor({ isTerminal: () => true }), !Deno.env.get("NO_COLOR"));
+ * ```
  */
 export function useColor(stream: { isTerminal(): boolean } = Deno.stderr): boolean {
   const noColor = Deno.env.get("NO_COLOR");
@@ -47,6 +61,17 @@ export function useColor(stream: { isTerminal(): boolean } = Deno.stderr): boole
  * @param text The text.
  * @param stream Where it will be written.
  * @returns The text, coloured or not.
+ *
+ * @example Plain text for a pipe, escape codes for a terminal
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { paint } from "./logging.ts";
+ *
+ * assert.equal(paint("red", "error:", { isTerminal: () => false }), "error:");
+ * if (!Deno.env.get("NO_COLOR")) {
+ *   assert.equal(paint("red", "error:", { isTerminal: () => true }), "\x1b[31merror:\x1b[39m");
+ * }
+ * ```
  */
 export function paint(
   style: Parameters<typeof styleText>[0],
@@ -60,6 +85,23 @@ export function paint(
  * Sends every `shmooze` logger to standard error, at a level and in a format.
  *
  * @param options Level and format.
+ * @returns Resolves once the loggers are configured.
+ * @throws {UsageError} For an unknown level or format; the logging set up before is kept.
+ *
+ * @example A level or format that does not exist is a usage mistake
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setupLogging } from "./logging.ts";
+ *
+ * await assert.rejects(setupLogging({ level: "loud" }), {
+ *   name: "UsageError",
+ *   message: '--log-level must be one of trace, debug, info, warning, error, fatal, not "loud"',
+ * });
+ * await assert.rejects(setupLogging({ format: "xml" }), {
+ *   name: "UsageError",
+ *   message: '--log-format must be text or json, not "xml"',
+ * });
+ * ```
  */
 export async function setupLogging(options: LoggingOptions = {}): Promise<void> {
   let level: LogLevel;
@@ -95,14 +137,4 @@ export async function setupLogging(options: LoggingOptions = {}): Promise<void> 
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
   });
-}
-
-/**
- * A logger under the `shmooze` category.
- *
- * @param parts Sub-categories, e.g. `"server"`.
- * @returns The logger.
- */
-export function logger(...parts: string[]): Logger {
-  return getLogger(["shmooze", ...parts]);
 }

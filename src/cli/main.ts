@@ -1,12 +1,30 @@
+/**
+ * The `shmooze` command line: picks the subcommand, handles `--help` and `--version`, sets up
+ * logging, and turns every expected failure into one line on standard error and an exit
+ * code (0 success, 1 failure at run time, 2 usage mistake).
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
 import denoJson from "../../deno.json" with { type: "json" };
 import { CliError, UsageError } from "./_args.ts";
 import type { Command } from "./command.ts";
 import { commands } from "./commands.ts";
-import { logger, paint, setupLogging } from "./logging.ts";
+import { paint, setupLogging } from "./logging.ts";
 import { IpcError } from "../ipc/mod.ts";
 import { escapeControls } from "../chat/terminal_text.ts";
 
-/** The version printed by `shmooze --version`. */
+/**
+ * The version printed by `shmooze --version`.
+ *
+ * @example The package's version from deno.json
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VERSION } from "./main.ts";
+ *
+ * assert.match(VERSION, /^\d+\.\d+\.\d+/);
+ * ```
+ */
 export const VERSION: string = denoJson.version;
 
 function topHelp(): string {
@@ -50,6 +68,16 @@ function logOptions(args: string[]): { level?: string; format?: string } {
  *
  * @param args The arguments after the program name.
  * @returns The exit code: 0 on success, 1 on a failure at run time, 2 on a usage mistake.
+ *
+ * @example Print the version; an unknown command is a usage mistake
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { main } from "./main.ts";
+ *
+ * assert.equal(await main(["--version"]), 0); // prints "shmooze 0.1.0"
+ * assert.equal(await main(["frobnicate"]), 2); // prints one line, and where to find usage
+ * assert.equal(await main(["client", "--port", "0"]), 2);
+ * ```
  */
 export async function main(args: string[]): Promise<number> {
   try {
@@ -105,9 +133,12 @@ export async function main(args: string[]): Promise<number> {
       return 1;
     }
     // Anything else is a bug: reported once, with its stack, to be fixed.
-    logger("cli").fatal("Unexpected failure (a bug in shmooze; please report it): {error}", {
-      error,
-    });
+    getLogger(["shmooze", "cli"]).fatal(
+      "Unexpected failure (a bug in shmooze; please report it): {error}",
+      {
+        error,
+      },
+    );
     return 70;
   }
 }

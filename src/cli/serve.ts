@@ -1,3 +1,11 @@
+/**
+ * `shmooze serve`: the command line of the chat server — where it listens, its limits,
+ * TLS, the web side and the local room bridge — checked before anything starts; then it
+ * serves until a signal or `/shutdown` on the operator console.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
 import { defaultDataDir } from "../chat/history.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { LOBBY } from "../chat/hub.ts";
@@ -16,7 +24,6 @@ import {
   type Values,
 } from "./_args.ts";
 import type { Command } from "./command.ts";
-import { logger } from "./logging.ts";
 import { onStopSignals } from "./_signals.ts";
 import { caCertificateWarning, readSelfSignedTls, selfSignedLine } from "./_self_signed_tls.ts";
 
@@ -213,7 +220,28 @@ function readMotd(values: Record<string, unknown>): string {
   return values.motd === undefined ? DEFAULT_MOTD : String(values.motd).replaceAll("\\n", "\n");
 }
 
-/** `shmooze serve`: the chat server. */
+/**
+ * `shmooze serve`: the chat server.
+ *
+ * @example Mistakes on the command line are refused before anything listens
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serveCommand } from "./serve.ts";
+ *
+ * assert.match(serveCommand.help, /^Usage: shmooze serve \[options\]/);
+ * await assert.rejects(serveCommand.run(["--name", "my server"]), {
+ *   name: "UsageError",
+ *   message: `--name must be letters, digits, '.' and '-', not "my server"`,
+ * });
+ * await assert.rejects(serveCommand.run(["--tls-cert", "cert.pem"]), {
+ *   name: "UsageError",
+ *   message: "--tls-cert and --tls-key must be given together",
+ * });
+ * await assert.rejects(serveCommand.run(["--bridge-channel", "#dev"]), {
+ *   message: "--bridge-channel needs --local-room",
+ * });
+ * ```
+ */
 export const serveCommand: Command = {
   name: "serve",
   summary: "Run the IRC-compatible chat server",
@@ -322,7 +350,7 @@ export const serveCommand: Command = {
     });
     // Listen for signals before telling anyone we are up: a SIGTERM that follows the first
     // printed line must shut down cleanly, not kill the process.
-    const log = logger("serve");
+    const log = getLogger(["shmooze", "serve"]);
     const stop = (signal: string) => {
       log.info(`${signal}: shutting down`);
       server.close();

@@ -10,7 +10,21 @@ import process from "node:process";
 import * as readline from "node:readline";
 import { escapeControls } from "../chat/terminal_text.ts";
 
-/** Line input and output for the client, on a terminal or a pipe. */
+/**
+ * Line input and output for the client, on a terminal or a pipe.
+ *
+ * @example On a pipe: no prompt, every printed line just a line
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Screen } from "./_screen.ts";
+ *
+ * const screen = new Screen(false);
+ * assert.equal(screen.interactive, false);
+ * screen.prompt("#lobby> "); // shows nothing: nobody is typing
+ * screen.print("12:00:00 [#lobby] <ann> hello"); // one line on standard output
+ * screen.close();
+ * ```
+ */
 export class Screen {
   /** True on a terminal: prompt, line editing, redraws. */
   readonly interactive: boolean;
@@ -19,6 +33,8 @@ export class Screen {
   #closed = false;
 
   /**
+   * Starts reading standard input; on a terminal, with line editing and a prompt.
+   *
    * @param interactive Whether standard input is a terminal.
    */
   constructor(interactive: boolean) {

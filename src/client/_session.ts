@@ -74,7 +74,40 @@ function timeOf(message: IrcMessage): Date {
   return Number.isNaN(time.getTime()) ? new Date() : time;
 }
 
-/** The state of one connection as the user sees it, and the rendering of its events. */
+/**
+ * The state of one connection as the user sees it, and the rendering of its events.
+ *
+ * @example Join a channel, then show what arrives, escaped, one line per event
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startServer } from "../server/server.ts";
+ * import { IrcClient } from "./irc_client.ts";
+ * import { ChatSession } from "./_session.ts";
+ *
+ * const server = await startServer({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   dataDir: false,
+ *   status: false,
+ * });
+ * const client = await IrcClient.connect({ nick: "ann", port: server.port });
+ * const printed: string[] = [];
+ * const session = new ChatSession(client, {
+ *   print: (line) => printed.push(line),
+ *   style: (_, text) => text,
+ * });
+ * await session.perform({ kind: "join", channel: "#lobby" });
+ * assert.equal(session.current, "#lobby");
+ * session.handle(await client.waitFor((message) => message.command === "JOIN", 5000));
+ * assert.match(printed.at(-1)!, /^\d\d:\d\d:\d\d joined #lobby$/);
+ * const params = ["#lobby", "hi\x1b[2J"];
+ * session.handle({ tags: {}, source: "bob!bob@host", command: "PRIVMSG", params });
+ * assert.match(printed.at(-1)!, / \[#lobby\] <bob> hi\^\[\[2J$/);
+ * assert.equal(await session.perform({ kind: "quit" }), true);
+ * await client.quit();
+ * await server.close();
+ * ```
+ */
 export class ChatSession {
   readonly #client: IrcClient;
   readonly #out: SessionOutput;
@@ -86,6 +119,12 @@ export class ChatSession {
   /** Called when the current channel changes, so the prompt can follow. */
   onCurrentChange: (channel: string | undefined) => void = () => {};
 
+  /**
+   * Makes a session in no channel yet.
+   *
+   * @param client The registered connection.
+   * @param out Where lines go and how they are coloured.
+   */
   constructor(client: IrcClient, out: SessionOutput) {
     this.#client = client;
     this.#out = out;

@@ -24,18 +24,22 @@ export type Action =
 /**
  * A typed line that cannot be carried out as written; the message says why.
  *
- * @example Catch a mistake
+ * @example An unknown command is the user's mistake, with a hint
  * ```ts
+ * import assert from "node:assert/strict";
  * import { InputError, parseInput } from "./input.ts";
- * try {
- *   parseInput("/frobnicate");
- * } catch (error) {
- *   console.log(error instanceof InputError); // true
- * }
+ *
+ * assert.throws(() => parseInput("/frobnicate"), (error) => {
+ *   assert.ok(error instanceof InputError);
+ *   assert.equal(error.message, "unknown command /frobnicate; /help lists the commands");
+ *   return true;
+ * });
  * ```
  */
 export class InputError extends Error {
   /**
+   * Makes the error for one typed line.
+   *
    * @param message What is wrong with the line.
    */
   constructor(message: string) {
@@ -44,7 +48,21 @@ export class InputError extends Error {
   }
 }
 
-/** The commands, as `/help` and `shmooze client --help` list them. */
+/**
+ * The commands, as `/help` and `shmooze client --help` list them.
+ *
+ * @example Every command listed is one {@link parseInput} knows
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { COMMAND_HELP, parseInput } from "./input.ts";
+ *
+ * const commands = COMMAND_HELP.match(/^  \/[a-z]+/gm)!.map((command) => command.trim());
+ * assert.equal(commands.length, 11);
+ * for (const command of commands) {
+ *   assert.equal(parseInput(`${command} ann hi`).kind, command.slice(1));
+ * }
+ * ```
+ */
 export const COMMAND_HELP: string =
   `  TEXT                   Send TEXT to the current channel (//TEXT sends a line starting with /)
   /join #CHANNEL         Join a channel and make it the current one
@@ -69,10 +87,15 @@ const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
  * @param nick The nick.
  * @returns True when valid.
  *
- * @example Check nicks
+ * @example Letters, digits and specials, not starting with a digit
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isValidNick } from "./input.ts";
- * console.log(isValidNick("ann"), isValidNick("9lives")); // true false
+ *
+ * assert.ok(isValidNick("ann"));
+ * assert.ok(isValidNick("[ann]_2"));
+ * assert.ok(!isValidNick("9lives"));
+ * assert.ok(!isValidNick("ann smith"));
  * ```
  */
 export function isValidNick(nick: string): boolean {
@@ -86,10 +109,14 @@ export function isValidNick(nick: string): boolean {
  * @returns The channel name.
  * @throws {InputError} When it cannot be a channel name.
  *
- * @example Add the missing hash
+ * @example Add the missing hash; refuse a space
  * ```ts
- * import { channelName } from "./input.ts";
- * console.log(channelName("lobby")); // #lobby
+ * import assert from "node:assert/strict";
+ * import { channelName, InputError } from "./input.ts";
+ *
+ * assert.equal(channelName("lobby"), "#lobby");
+ * assert.equal(channelName("&local"), "&local");
+ * assert.throws(() => channelName("two words"), InputError);
  * ```
  */
 export function channelName(name: string): string {
@@ -113,11 +140,20 @@ function nickArgument(command: string, nick: string | undefined): string {
  * @returns The action.
  * @throws {InputError} For an unknown command or missing arguments.
  *
- * @example Parse a private message
+ * @example A private message, plain text, and a message that starts with a slash
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseInput } from "./input.ts";
- * console.log(parseInput("/msg ann see you at 5"));
- * // { kind: "msg", target: "ann", text: "see you at 5" }
+ *
+ * assert.deepEqual(parseInput("/msg ann see you at 5"), {
+ *   kind: "msg",
+ *   target: "ann",
+ *   text: "see you at 5",
+ * });
+ * assert.deepEqual(parseInput("hello"), { kind: "say", text: "hello" });
+ * assert.deepEqual(parseInput("//etc is a folder"), { kind: "say", text: "/etc is a folder" });
+ * assert.deepEqual(parseInput("/join lobby"), { kind: "join", channel: "#lobby" });
+ * assert.throws(() => parseInput("/msg ann"), /\/msg ann needs a message/);
  * ```
  */
 export function parseInput(line: string): Action {

@@ -11,7 +11,27 @@ import { DEFAULT_LIMITS } from "../irc/limits.ts";
 import { LineSplitter } from "../irc/line_splitter.ts";
 import { formatMessage, type IrcMessage, nickOf, parseMessage } from "../irc/message.ts";
 
-/** The IRCv3 capabilities shmooze's client asks for when the server offers them. */
+/**
+ * The IRCv3 capabilities shmooze's client asks for when the server offers them.
+ *
+ * @example shmooze serve offers every one of them
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startServer } from "../server/server.ts";
+ * import { IrcClient, WANTED_CAPABILITIES } from "./irc_client.ts";
+ *
+ * const server = await startServer({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   dataDir: false,
+ *   status: false,
+ * });
+ * const client = await IrcClient.connect({ nick: "ann", port: server.port });
+ * assert.deepEqual([...client.capabilities].sort(), [...WANTED_CAPABILITIES].sort());
+ * await client.quit();
+ * await server.close();
+ * ```
+ */
 export const WANTED_CAPABILITIES: readonly string[] = [
   "server-time",
   "message-tags",
@@ -66,18 +86,26 @@ export interface TlsClientOptions {
  * The message names the server's host:port and the reason.
  *
  * @example Report a server that is not running
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { IrcClient, IrcConnectionError } from "./irc_client.ts";
- * try {
- *   await IrcClient.connect({ nick: "ann", port: 1 });
- * } catch (error) {
- *   if (error instanceof IrcConnectionError) console.error(error.message);
- *   // Cannot connect to 127.0.0.1:1: connection refused (is the server running?)
- * }
+ *
+ * // A port that was free a moment ago: nothing listens on it now.
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const port = listener.addr.port;
+ * listener.close();
+ * await assert.rejects(IrcClient.connect({ nick: "ann", port }), (error) => {
+ *   assert.ok(error instanceof IrcConnectionError);
+ *   const why = "connection refused (is the server running?)";
+ *   assert.equal(error.message, `Cannot connect to 127.0.0.1:${port}: ${why}`);
+ *   return true;
+ * });
  * ```
  */
 export class IrcConnectionError extends Error {
   /**
+   * Makes the error for one failed connection.
+   *
    * @param message What failed and why.
    * @param options The underlying error as `cause`.
    */
@@ -166,15 +194,33 @@ function explainCertificateError(message: string, hostname: string, withCa: bool
 /**
  * One registered connection to an IRC server.
  *
- * @example Chat with a server
- * ```ts ignore
+ * @example Two users chat in #lobby
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startServer } from "../server/server.ts";
  * import { IrcClient } from "./irc_client.ts";
- * await using client = await IrcClient.connect({ nick: "ann", port: 54000 });
- * await client.send("JOIN", "#lobby");
- * await client.send("PRIVMSG", "#lobby", "hello");
- * const reply = await client.waitFor((m) => m.command === "PRIVMSG", 5000);
- * console.log(reply.params[1]);
- * await client.quit("bye");
+ *
+ * const server = await startServer({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   dataDir: false,
+ *   status: false,
+ * });
+ * const ann = await IrcClient.connect({ nick: "ann", port: server.port });
+ * const bob = await IrcClient.connect({ nick: "bob", port: server.port });
+ * for (const client of [ann, bob]) {
+ *   await client.send("JOIN", "#lobby");
+ *   await client.waitFor((m) => m.command === "366", 5000); // the end of the names: joined
+ * }
+ * await ann.send("PRIVMSG", "#lobby", "hello bob");
+ * const heard = await bob.waitFor((m) => m.command === "PRIVMSG", 5000);
+ * assert.match(heard.source!, /^ann!/);
+ * assert.deepEqual(heard.params, ["#lobby", "hello bob"]);
+ * await ann.quit("bye");
+ * const quit = await bob.waitFor((m) => m.command === "QUIT", 5000);
+ * assert.deepEqual(quit.params, ["Quit: bye"]);
+ * await bob.quit();
+ * await server.close();
  * ```
  */
 export class IrcClient {
@@ -227,12 +273,28 @@ export class IrcClient {
    * @throws {IrcConnectionError} When the connection fails, the server closes it, or every nick
    * tried is refused.
    *
-   * @example Connect and leave
-   * ```ts ignore
+   * @example A taken nick gets a suffix; the server's reason is kept
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { startServer } from "../server/server.ts";
    * import { IrcClient } from "./irc_client.ts";
-   * const client = await IrcClient.connect({ nick: "ann", host: "127.0.0.1", port: 6667 });
-   * console.log(client.nick, [...client.capabilities]);
-   * await client.quit();
+   *
+   * const server = await startServer({
+   *   hostname: "127.0.0.1",
+   *   port: 0,
+   *   dataDir: false,
+   *   status: false,
+   * });
+   * const first = await IrcClient.connect({ nick: "ann", port: server.port });
+   * const second = await IrcClient.connect({ nick: "ann", port: server.port });
+   * assert.equal(first.nick, "ann");
+   * assert.equal(second.nick, "ann_");
+   * assert.equal(second.requestedNick, "ann");
+   * assert.match(second.nickRefusal!, /already in use/);
+   * await second.quit();
+   * await first.quit();
+   * assert.ok(first.ended);
+   * await server.close();
    * ```
    */
   static async connect(options: IrcClientOptions): Promise<IrcClient> {

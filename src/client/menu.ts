@@ -9,7 +9,19 @@ import { type Action, channelName, InputError, isValidNick } from "./input.ts";
 
 type Step = "choose" | "say" | "to" | "text" | "history" | "nick";
 
-/** The menu's choices, in order. */
+/**
+ * The menu's choices, in order.
+ *
+ * @example Numbered from 1, as the menu shows them
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Menu, MENU_CHOICES } from "./menu.ts";
+ *
+ * assert.equal(MENU_CHOICES.length, 6);
+ * assert.equal(MENU_CHOICES.at(-1), "Quit");
+ * assert.equal(new Menu(() => "#lobby").lines[5], "  6) Quit");
+ * ```
+ */
 export const MENU_CHOICES: readonly string[] = [
   "Send a message to everyone in the channel",
   "Send a private message",
@@ -22,14 +34,23 @@ export const MENU_CHOICES: readonly string[] = [
 /**
  * Asks, step by step, for what the chosen operation needs.
  *
- * @example Send a private message through the menu
+ * @example Send a private message through the menu; a bad answer starts over
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { InputError } from "./input.ts";
  * import { Menu } from "./menu.ts";
+ *
  * const menu = new Menu(() => "#lobby");
- * menu.input("2");                      // private message
- * console.log(menu.prompt);             // send to (nick)>
- * menu.input("ann");
- * console.log(menu.input("hello ann")); // { kind: "msg", target: "ann", text: "hello ann" }
+ * assert.deepEqual(menu.input("2"), { kind: "nothing" }); // private message
+ * assert.equal(menu.prompt, "send to (nick)> ");
+ * assert.deepEqual(menu.input("ann"), { kind: "nothing" });
+ * assert.equal(menu.prompt, "message to ann> ");
+ * assert.deepEqual(menu.input("hello ann"), { kind: "msg", target: "ann", text: "hello ann" });
+ * assert.ok(menu.choosing);
+ * menu.input("5"); // change name
+ * assert.throws(() => menu.input("9lives"), InputError);
+ * assert.ok(menu.choosing);
+ * assert.deepEqual(menu.input("6"), { kind: "quit" });
  * ```
  */
 export class Menu {
@@ -38,6 +59,8 @@ export class Menu {
   readonly #current: () => string | undefined;
 
   /**
+   * Makes a menu waiting for a choice.
+   *
    * @param current The session's current channel, for prompts and defaults.
    */
   constructor(current: () => string | undefined) {

@@ -47,9 +47,10 @@ export interface TerminalClientOptions {
  * @throws {IrcConnectionError} When the server cannot be reached, refuses us, or the
  * connection is lost.
  *
- * @example Chat from a script
+ * @example Chat from standard input until it ends (not run as a test: it reads stdin)
  * ```ts ignore
  * import { runTerminalClient } from "./terminal_client.ts";
+ *
  * await runTerminalClient({ host: "127.0.0.1", port: 54000, nick: "ann", channel: "#lobby" });
  * ```
  */

@@ -18,16 +18,25 @@ import type { ChatServer, ServerStats } from "./server.ts";
  * @param now The time of the snapshot, ms since the epoch.
  * @returns The snapshot.
  *
- * @example
+ * @example The second in progress is left out, and so are private messages
  * ```ts
+ * import assert from "node:assert/strict";
  * import { monitorSnapshot } from "./http_transport.ts";
+ *
+ * const said = { command: "PRIVMSG", time: 4000, sender: "ann", text: "hi" } as const;
+ * const inLobby = { ...said, msgid: "m1", target: "#lobby" };
+ * const toBob = { ...said, msgid: "m2", target: "bob" };
  * const snapshot = monitorSnapshot({
  *   startedAt: 0, uptimeMs: 5000, port: 54000, connections: 1, clients: 1,
  *   clientsByTransport: { tcp: 1 }, channels: [{ name: "#lobby", topic: "", members: ["ann"] }],
- *   totalMessages: 3, messagesPerSecond: 0.6, messagesPerSecondSeries: [1, 2, 0],
- *   recentMessages: [], storeFailures: 0, sendQDrops: 0,
+ *   totalMessages: 2, messagesPerSecond: 0.4, messagesPerSecondSeries: [1, 1, 0],
+ *   recentMessages: [inLobby, toBob], storeFailures: 0, sendQDrops: 0,
  * }, 5000);
- * console.log(snapshot.messagesPerSecond); // [ 1, 2 ]
+ * assert.equal(snapshot.time, 4000);
+ * assert.deepEqual(snapshot.messagesPerSecond, [1, 1]);
+ * assert.deepEqual(snapshot.recent, [{ time: 4000, sender: "ann", target: "#lobby", text: "hi" }]);
+ * assert.deepEqual(snapshot.channels, [{ name: "#lobby", members: ["ann"] }]);
+ * assert.equal(snapshot.localRoom, undefined);
  * ```
  */
 export function monitorSnapshot(
@@ -63,11 +72,27 @@ export function monitorSnapshot(
  *   {@link ChatServer.gate}, so they count against the same per-address limits as IRC.
  * @returns The running web server; shut it down after the chat server has closed.
  *
- * @example
- * ```ts ignore
- * const server = await startServer({ hostname: "127.0.0.1", port: 0 });
+ * @example Serve the monitor's numbers next to an IRC server, then shut both down
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startServer } from "./server.ts";
+ * import { startHttpTransport } from "./http_transport.ts";
+ *
+ * const server = await startServer({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   dataDir: false,
+ *   status: false,
+ * });
  * const web = await startHttpTransport(server, { port: 0 });
- * console.log(`http on ${web.hostname}:${web.port}`);
+ * assert.equal(web.hostname, server.hostname);
+ * const response = await fetch(`http://${web.hostname}:${web.port}/api/stats`);
+ * assert.equal(response.status, 200);
+ * const stats = await response.json();
+ * assert.equal(stats.clients, 0);
+ * assert.deepEqual(stats.channels, [{ name: "#lobby", members: [] }]);
+ * await server.close();
+ * await web.shutdown();
  * ```
  */
 export function startHttpTransport(

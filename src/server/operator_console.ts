@@ -25,7 +25,24 @@ export interface ConsoleOptions {
   print(line: string): void;
 }
 
-/** The console's help text. */
+/**
+ * The console's help text.
+ *
+ * @example One line per command, after the rule for plain lines
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CONSOLE_HELP } from "./operator_console.ts";
+ *
+ * const lines = CONSOLE_HELP.split("\n");
+ * assert.match(lines[0], /a line without a slash is said in #lobby/);
+ * assert.deepEqual(lines.slice(1).map((line) => line.trim().split(" ")[0]), [
+ *   "/who",
+ *   "/kick",
+ *   "/shutdown",
+ *   "/help",
+ * ]);
+ * ```
+ */
 export const CONSOLE_HELP =
   `Operator console — a line without a slash is said in #lobby as *server*.
   /who                 list connected users
@@ -40,13 +57,31 @@ export const CONSOLE_HELP =
  * @param options Input, output and whether a person is typing.
  * @returns Resolves when the console stops reading.
  *
- * @example
- * ```ts ignore
- * runConsole(server, {
- *   input: Deno.stdin.readable,
- *   interactive: Deno.stdin.isTerminal(),
- *   print: (line) => console.log(line),
+ * @example Script the console: say something, list users, kick, shut down
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startServer } from "./server.ts";
+ * import { runConsole } from "./operator_console.ts";
+ *
+ * const server = await startServer({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   dataDir: false,
+ *   status: false,
  * });
+ * const said = new Promise<string>((resolve) => {
+ *   server.hub.onMessage = (m) => resolve(`${m.target} <${m.sender}> ${m.text}`);
+ * });
+ * const typed = "hello from the console\n/who\n/kick b\x1bob\n/shutdown\n";
+ * const printed: string[] = [];
+ * await runConsole(server, {
+ *   input: ReadableStream.from([new TextEncoder().encode(typed)]),
+ *   interactive: false,
+ *   print: (line) => printed.push(line),
+ * });
+ * await server.finished; // /shutdown closed the server
+ * assert.deepEqual(printed, ["0 user(s) connected", "no user named b^[ob", "shutting down"]);
+ * assert.equal(await said, "#lobby <*server*> hello from the console");
  * ```
  */
 export async function runConsole(server: ChatServer, options: ConsoleOptions): Promise<void> {

@@ -29,7 +29,19 @@ const log = getLogger(["shmooze", "server"]);
 const DAY_MS = 24 * 60 * 60 * 1000;
 const STATUS_INTERVAL_MS = 250;
 
-/** The message of the day when none is given. */
+/**
+ * The message of the day when none is given.
+ *
+ * @example Two lines, the second pointing at #lobby and its history
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_MOTD } from "./server.ts";
+ *
+ * const lines = DEFAULT_MOTD.split("\n");
+ * assert.equal(lines.length, 2);
+ * assert.match(lines[1], /^Join #lobby to talk; CHATHISTORY/);
+ * ```
+ */
 export const DEFAULT_MOTD =
   "Welcome to shmooze: chat over shared memory, semaphores and sockets.\nJoin #lobby to talk; CHATHISTORY serves what you missed.";
 
@@ -105,8 +117,27 @@ export interface ServerStats {
 /**
  * A running server. Create it with {@link startServer}.
  *
- * @example
- * See {@link startServer}.
+ * @example Announce in #lobby, read the stats, close
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startServer } from "./server.ts";
+ *
+ * const server = await startServer({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   dataDir: false,
+ *   status: false,
+ * });
+ * assert.ok(await server.announce("the server is up"));
+ * const stats = server.stats();
+ * assert.equal(stats.port, server.port);
+ * assert.deepEqual(stats.channels, [{ name: "#lobby", topic: "", members: [] }]);
+ * assert.equal(stats.totalMessages, 1);
+ * assert.equal(stats.recentMessages[0].sender, "*server*");
+ * assert.equal(stats.recentMessages[0].text, "the server is up");
+ * await server.close();
+ * await server.finished;
+ * ```
  */
 export class ChatServer {
   /** The chat core: members, channels, fan-out. Add virtual users here. */
@@ -178,9 +209,49 @@ export class ChatServer {
    * @param connection The client's connection.
    * @param admission The gate's admission when the transport already has one (an HTTP
    *   connection upgraded to a WebSocket counts once); the session releases it when it ends.
-   * @returns The session, or undefined when refused or closing.
+   * @returns Whether a session runs on it (false: refused, or the server is closing).
+   *
+   * @example A client over a connection in memory: it registers, talks and leaves
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import type { Connection } from "../chat/connection.ts";
+   * import { startServer } from "./server.ts";
+   *
+   * function memoryConnection(lines: string[], output: string[], onClose = () => {}): Connection {
+   *   return {
+   *     transport: "memory",
+   *     remoteAddress: "127.0.0.1",
+   *     async *lines() {
+   *       for (const line of lines) yield new TextEncoder().encode(line);
+   *     },
+   *     write(chunks) {
+   *       for (const chunk of chunks) output.push(new TextDecoder().decode(chunk));
+   *       return Promise.resolve();
+   *     },
+   *     close: onClose,
+   *   };
+   * }
+   * const server = await startServer({
+   *   hostname: "127.0.0.1",
+   *   port: 0,
+   *   dataDir: false,
+   *   status: false,
+   * });
+   * const output: string[] = [];
+   * const said = ["NICK ann", "USER ann 0 * :Ann", "JOIN #lobby", "PRIVMSG #lobby :hello"];
+   * const hungUp = Promise.withResolvers<void>();
+   * assert.ok(server.attach(memoryConnection(said, output, hungUp.resolve)));
+   * await hungUp.promise; // the lines ended, so the session closed the connection
+   * assert.match(output.join(""), /^:shmooze 001 ann :Welcome/);
+   * assert.equal(server.stats().recentMessages[0].text, "hello");
+   * assert.equal(server.stats().clients, 0);
+   * await server.close();
+   * const refused: string[] = [];
+   * assert.equal(server.attach(memoryConnection([], refused)), false);
+   * assert.deepEqual(refused, ["ERROR :Closing Link: 127.0.0.1 (Server shutting down)\r\n"]);
+   * ```
    */
-  attach(connection: Connection, admission?: Admission): IrcSession | undefined {
+  attach(connection: Connection, admission?: Admission): boolean {
     const admitted = admission ?? this.gate.admit(connection.remoteAddress);
     const reason = this.#closing ? "Server shutting down" : admitted.refused;
     if (reason !== undefined) {
@@ -190,7 +261,7 @@ export class ChatServer {
         params: [`Closing Link: ${connection.remoteAddress} (${reason})`],
       });
       connection.write([line], line.length).catch(() => {}).finally(() => connection.close());
-      return undefined;
+      return false;
     }
     const session = new IrcSession(connection, this.#context, (closed) => {
       this.#sessions.delete(closed);
@@ -198,7 +269,7 @@ export class ChatServer {
     });
     this.#sessions.add(session);
     session.run().catch((error) => log.error("Session failed: {error}", { error }));
-    return session;
+    return true;
   }
 
   /**
@@ -346,12 +417,23 @@ export class ChatServer {
  * @throws Deno.errors.AddrInUse when the port is taken; Error when history or the status
  *   board cannot be opened.
  *
- * @example Serve on a free port without history or status board, then stop
+ * @example Serve on a free port without history or status board; a taken port is refused
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startServer } from "./server.ts";
  *
- * const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir: false, status: false });
- * console.log(server.port > 0, server.stats().channels[0].name); // true "#lobby"
+ * const server = await startServer({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   dataDir: false,
+ *   status: false,
+ * });
+ * assert.ok(server.port > 0);
+ * assert.equal(server.stats().channels[0].name, "#lobby");
+ * await assert.rejects(
+ *   startServer({ hostname: "127.0.0.1", port: server.port, dataDir: false, status: false }),
+ *   { name: "AddrInUse", message: /already in use \(choose another with --port\)/ },
+ * );
  * await server.close();
  * ```
  */

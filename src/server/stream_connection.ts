@@ -13,10 +13,28 @@ const READ_BUFFER_BYTES = 4096;
 /**
  * One client on a TCP (or TLS) stream.
  *
- * @example Serve lines from a socket
- * ```ts ignore
- * const listener = Deno.listen({ port: 0 });
- * for await (const conn of listener) server.attach(new StreamConnection(conn, "tcp"));
+ * @example Read a client's lines and answer them with one write
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StreamConnection } from "./stream_connection.ts";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const connection = new StreamConnection(await listener.accept(), "tcp");
+ * listener.close();
+ * assert.equal(connection.remoteAddress, "127.0.0.1");
+ * assert.equal(connection.secure, false);
+ * await client.write(new TextEncoder().encode("NICK ann\r\nUSER ann 0 * :Ann\n"));
+ * const lines: string[] = [];
+ * for await (const line of connection.lines(512)) {
+ *   lines.push(new TextDecoder().decode(line));
+ *   if (lines.length === 2) break;
+ * }
+ * assert.deepEqual(lines, ["NICK ann", "USER ann 0 * :Ann"]);
+ * const replies = ["PING :1\r\n", "PING :2\r\n"].map((line) => new TextEncoder().encode(line));
+ * await connection.write(replies, replies[0].length + replies[1].length);
+ * connection.close();
+ * assert.equal(await new Response(client.readable).text(), "PING :1\r\nPING :2\r\n");
  * ```
  */
 export class StreamConnection implements Connection {
@@ -30,6 +48,8 @@ export class StreamConnection implements Connection {
   #closed = false;
 
   /**
+   * Wraps an accepted socket; TCP sockets send each write at once (no Nagle delay).
+   *
    * @param conn The accepted socket.
    * @param transport The transport's name for statistics.
    */
