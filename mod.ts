@@ -46,7 +46,11 @@ export {
   type StatusUpdate,
 } from "./src/ipc/status_board.ts";
 export {
+  DataDirectoryError,
+  type DataDirectoryProblem,
   defaultDataDir,
+} from "./src/chat/data_directory.ts";
+export {
   type HistoryAnchor,
   type HistoryEntry,
   type HistoryOptions,

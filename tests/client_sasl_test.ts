@@ -132,7 +132,7 @@ Deno.test({
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      /refused SASL PLAIN on this unencrypted connection: .*connect with --tls \(server said: .*clear text/,
+      /refused SASL PLAIN on this unencrypted connection: .*\(server said: .*clear text.*\); connect with --tls$/m,
     );
   },
 });

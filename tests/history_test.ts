@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { defaultDataDir } from "../src/chat/data_directory.ts";
 import {
-  defaultDataDir,
   type HistoryEntry,
   type HistoryRecord,
   type HistorySelector,

@@ -226,7 +226,7 @@ Deno.test("A CA certificate as the server's own: serve warns, and shmooze client
     assert.equal(code, 1);
     assert.match(
       stderr,
-      /the server's TLS certificate is a CA certificate \(basicConstraints CA:TRUE.*\(invalid peer certificate: .*CaUsedAsEndEntity.*\)\. On the server, run shmooze serve --tls-self-signed and pass the CA file it prints with --ca, or make a certificate that is no CA: openssl req -x509 .*basicConstraints=critical,CA:FALSE/,
+      /the server's TLS certificate is a CA certificate \(basicConstraints CA:TRUE.*\(invalid peer certificate: .*CaUsedAsEndEntity.*\)\); on the server, run shmooze serve --tls-self-signed and pass the CA file it prints with --ca, or make a certificate that is no CA: openssl req -x509 .*basicConstraints=critical,CA:FALSE/,
     );
     assert.equal(stderr.trim().split("\n").length, 1, stderr);
   });

@@ -100,7 +100,7 @@ for (const host of ["no-such-host.invalid", "192.0.2.1", "bad host"]) {
       assertOneLine(
         await serve(["--host", host, "--data", dir]),
         new RegExp(
-          `Cannot listen on ${host}:0: .*--host "${host}" must be an address of this machine`,
+          `Cannot listen for IRC on ${host}:0: .*; --host "${host}" must be an address of this machine`,
         ),
       );
     });

@@ -8,6 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { DataDirectoryError } from "./data_directory.ts";
 
 const log = getLogger(["shmooze", "data"]);
 
@@ -45,6 +46,7 @@ export const BUSY_TIMEOUT_MS = 5000;
  * ```ts
  * import assert from "node:assert/strict";
  * import { join } from "node:path";
+import { DataDirectoryError } from "./data_directory.ts";
  * import { openPrivateDatabase } from "./_sqlite.ts";
  *
  * const dir = Deno.makeTempDirSync();
@@ -65,7 +67,13 @@ export function openPrivateDatabase(
   fileName: string,
   what: string,
 ): { db: DatabaseSync; path: string } {
-  if (dataDir === "") throw new Error(`Cannot open ${what}: the data directory name is empty`);
+  if (dataDir === "") {
+    throw new DataDirectoryError(
+      "not-writable",
+      dataDir,
+      `Cannot open ${what}: the data directory name is empty`,
+    );
+  }
   const dirWhat = `${what} data directory`;
   createDataDir(dataDir, dirWhat);
   makePrivate(dataDir, dirWhat);
@@ -76,10 +84,10 @@ export function openPrivateDatabase(
     // files the same mode. An empty file is a valid empty database.
     Deno.openSync(path, { create: true, write: true, mode: 0o600 }).close();
   } catch (error) {
-    throw new Error(
-      `Cannot open ${what} database "${path}": ${
-        (error as Error).message
-      }; choose a directory you can write with --data`,
+    throw new DataDirectoryError(
+      "not-writable",
+      path,
+      `Cannot open ${what} database "${path}": ${(error as Error).message}`,
       { cause: error },
     );
   }
@@ -94,7 +102,9 @@ export function openPrivateDatabase(
     return { db, path };
   } catch (error) {
     db?.close();
-    throw new Error(
+    throw new DataDirectoryError(
+      "unusable",
+      path,
       `Cannot open ${what} database "${path}": ${explainSqliteError((error as Error).message)}`,
       { cause: error },
     );
@@ -111,25 +121,29 @@ function createDataDir(dataDir: string, what: string): void {
   }
   if (info?.isDirectory) return;
   if (info !== undefined) {
-    throw new Error(
-      `Cannot use ${what} "${dataDir}": it is a file, not a directory; choose a directory with --data`,
+    throw new DataDirectoryError(
+      "not-a-directory",
+      dataDir,
+      `Cannot use ${what} "${dataDir}": it is a file, not a directory`,
     );
   }
   try {
     Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new Error(
-      `Cannot create ${what} "${dataDir}": ${
-        (error as Error).message
-      }; choose a directory you can write with --data`,
+    throw new DataDirectoryError(
+      "not-writable",
+      dataDir,
+      `Cannot create ${what} "${dataDir}": ${(error as Error).message}`,
       { cause: error },
     );
   }
 }
 
 function statFailure(error: unknown, path: string, what: string): Error {
-  return new Error(
-    `Cannot use ${what} "${path}": ${(error as Error).message}; choose another with --data`,
+  return new DataDirectoryError(
+    "not-writable",
+    path,
+    `Cannot use ${what} "${path}": ${(error as Error).message}`,
     { cause: error },
   );
 }
@@ -151,10 +165,12 @@ function makePrivate(path: string, what: string): void {
   const mode = info.mode! & 0o777;
   const uid = Deno.uid()!;
   if (info.uid !== uid) {
-    throw new Error(
+    throw new DataDirectoryError(
+      "not-owned",
+      path,
       `Cannot use ${what} "${path}": it belongs to uid ${info.uid} (mode ${
         octal(mode)
-      }), not to this user (uid ${uid}), so that user can read and change it; chown it to uid ${uid}, or choose a directory of your own with --data`,
+      }), not to this user (uid ${uid}), so that user can read and change it; chown it to uid ${uid}`,
     );
   }
   if ((mode & 0o077) === 0) return;
@@ -162,7 +178,9 @@ function makePrivate(path: string, what: string): void {
   try {
     Deno.chmodSync(path, tightened);
   } catch (error) {
-    throw new Error(
+    throw new DataDirectoryError(
+      "too-open",
+      path,
       `Cannot use ${what} "${path}": it is open to other users (mode ${octal(mode)}) and chmod ${
         octal(tightened)
       } failed: ${(error as Error).message}`,
@@ -236,8 +254,10 @@ export function migrateSchema(
   const userVersion = () => db.prepare("PRAGMA user_version").get()!.user_version as number;
   const found = userVersion();
   if (found > version) {
-    throw new Error(
-      `Cannot open ${what} database "${path}": it has schema version ${found}, newer than the ${version} this shmooze understands; upgrade shmooze or use another --data directory`,
+    throw new DataDirectoryError(
+      "newer-schema",
+      path,
+      `Cannot open ${what} database "${path}": it has schema version ${found}, newer than the ${version} this shmooze understands; upgrade shmooze`,
     );
   }
   if (found === version) return;

@@ -14,8 +14,8 @@
  * @module
  */
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
-import { join } from "node:path";
 import { explainSqliteError, migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
+import { DataDirectoryError } from "./data_directory.ts";
 import { foldCase } from "./casemap.ts";
 
 /** One stored chat message. */
@@ -349,10 +349,11 @@ export class HistoryStore {
       return store;
     } catch (error) {
       db.close();
-      const message = (error as Error).message;
-      if (message.startsWith("Cannot open history database")) throw error;
-      throw new Error(
-        `Cannot open history database "${path}": ${explainSqliteError(message)}`,
+      if (error instanceof DataDirectoryError) throw error;
+      throw new DataDirectoryError(
+        "unusable",
+        path,
+        `Cannot open history database "${path}": ${explainSqliteError((error as Error).message)}`,
         { cause: error },
       );
     }
@@ -896,49 +897,6 @@ export class HistoryStore {
   #anchorTime(anchor: HistoryAnchor): number {
     if ("time" in anchor) return anchor.time;
     return this.#statements.byMsgid.get(anchor.msgid)!.time as number;
-  }
-}
-
-/**
- * The directory shmooze keeps its data in: `$SHMOOZE_DATA` if set, else the per-OS place
- * for user data — `$XDG_DATA_HOME/shmooze` or `~/.local/share/shmooze` on Linux and other
- * Unixes, `~/Library/Application Support/shmooze` on macOS, `%LOCALAPPDATA%\shmooze` on
- * Windows.
- *
- * @returns The directory (not created).
- * @throws Error if neither `SHMOOZE_DATA` nor the OS's home variable is set.
- *
- * @example `$SHMOOZE_DATA`, else a per-OS directory named shmooze
- * ```ts
- * import assert from "node:assert/strict";
- * import { basename } from "node:path";
- * import { defaultDataDir } from "./history.ts";
- *
- * const dir = defaultDataDir();
- * assert.ok(dir === Deno.env.get("SHMOOZE_DATA") || basename(dir) === "shmooze");
- * ```
- */
-export function defaultDataDir(): string {
-  const explicit = Deno.env.get("SHMOOZE_DATA");
-  if (explicit) return explicit;
-  const need = (variable: string) => {
-    const value = Deno.env.get(variable);
-    if (!value) {
-      throw new Error(
-        `Cannot choose a data directory: neither SHMOOZE_DATA nor ${variable} is set; pass --data DIR`,
-      );
-    }
-    return value;
-  };
-  switch (Deno.build.os) {
-    case "windows":
-      return join(need("LOCALAPPDATA"), "shmooze");
-    case "darwin":
-      return join(need("HOME"), "Library", "Application Support", "shmooze");
-    default: {
-      const xdg = Deno.env.get("XDG_DATA_HOME");
-      return xdg ? join(xdg, "shmooze") : join(need("HOME"), ".local", "share", "shmooze");
-    }
   }
 }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defaultDataDir } from "../chat/history.ts";
+import { defaultDataDir } from "../chat/data_directory.ts";
 import { canonicalName, readCertificate } from "../net/certificate.ts";
 import { DEFAULT_TLS_NAMES, ensureSelfSigned, type SelfSigned } from "../net/self_signed.ts";
 import type { TlsOptions } from "../server/server.ts";

@@ -78,6 +78,33 @@ function defaultNick(): string {
  * await assert.rejects(clientCommand.run(["--channel", "a b"]), /^UsageError: --channel: /);
  * ```
  */
+/**
+ * What the user can do about a failed connection, in this command's flags (the client
+ * library says what failed and why; the flags are this program's).
+ *
+ * @param error The failure.
+ * @param host The host as given with --host.
+ * @returns The hint, or undefined when there is nothing to add.
+ */
+function connectionHint(error: IrcConnectionError, host: string): string | undefined {
+  switch (error.problem) {
+    case "not-tls":
+      return `connect to its TLS port (shmooze serve prints "listening with TLS on …"), or drop --tls`;
+    case "tls-ca-as-leaf": {
+      const altName = `${/^[\d.]+$|:/.test(host) ? "IP" : "DNS"}:${host}`;
+      return `on the server, run shmooze serve --tls-self-signed and pass the CA file it prints with --ca, or make a certificate that is no CA: openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=${host} -addext subjectAltName=${altName} -addext basicConstraints=critical,CA:FALSE -keyout key.pem -out cert.pem`;
+    }
+    case "tls-wrong-name":
+      return `connect with a name it was made for, or give the server that name (shmooze serve --tls-self-signed --tls-name ${host})`;
+    case "tls-untrusted":
+      return "for a self-signed server pass its certificate or the CA that signed it with --ca FILE (shmooze serve --tls-self-signed prints its path)";
+    case "sasl-needs-tls":
+      return "connect with --tls";
+    default:
+      return undefined;
+  }
+}
+
 export const clientCommand: Command = {
   name: "client",
   summary: "Chat from the terminal with a server",
@@ -182,7 +209,10 @@ refuses the login, or the connection is lost, 2 for a mistake in the command lin
         style: (style, text) => plain ? text : paint(style, text),
       });
     } catch (error) {
-      if (error instanceof IrcConnectionError) throw new CliError(error.message);
+      if (error instanceof IrcConnectionError) {
+        const hint = connectionHint(error, host);
+        throw new CliError(hint === undefined ? error.message : `${error.message}; ${hint}`);
+      }
       throw error;
     }
     return 0;

@@ -8,6 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import denoJson from "../../deno.json" with { type: "json" };
 import { CliError, UsageError } from "./_args.ts";
+import { withHint } from "./_hints.ts";
 import type { Command } from "./command.ts";
 import { commands } from "./commands.ts";
 import { paint, setupLogging } from "./logging.ts";
@@ -128,7 +129,12 @@ export async function main(args: string[]): Promise<number> {
       console.error("shmooze needs every permission: run it as `deno run --allow-all main.ts …`");
       return 1;
     }
-    if (error instanceof IpcError || error instanceof Deno.errors.AddrInUse) {
+    const hinted = withHint(error);
+    if (hinted instanceof CliError) {
+      report(hinted.message);
+      return hinted.exitCode;
+    }
+    if (error instanceof IpcError) {
       report(error.message);
       return 1;
     }

@@ -6,7 +6,9 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { defaultDataDir } from "../chat/history.ts";
+import { defaultDataDir } from "../chat/data_directory.ts";
+import { IpcError } from "../ipc/ipc_error.ts";
+import { withHint } from "./_hints.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { LOBBY } from "../chat/hub.ts";
 import { channelProblem } from "../chat/names.ts";
@@ -164,30 +166,17 @@ function readTls(values: Values): TlsOptions | undefined {
 }
 
 /**
- * A failure of startServer as the one line `serve` prints. Its plain errors are the
- * run-time failures it documents — a data directory or database that cannot be used, an
- * address it cannot listen on — and say what failed; this names the flag to change where
- * the message does not. JavaScript's own errors (TypeError …) are bugs and pass unchanged,
- * as do the errors main.ts already reports in one line (a port in use, shared memory).
+ * A failure of startServer as the one line `serve` prints. Its typed errors (a listener, the
+ * data directory) get the flag to change; other plain errors are the run-time failures it
+ * documents and say what failed. JavaScript's own errors (TypeError …) are bugs and pass
+ * unchanged, as do the errors main.ts already reports in one line (shared memory).
  */
-function startFailure(error: unknown, host: string): unknown {
+function startFailure(error: unknown): unknown {
   const bug = [TypeError, RangeError, ReferenceError, SyntaxError]
     .some((kind) => error instanceof kind);
-  if (!(error instanceof Error) || bug || error instanceof Deno.errors.AddrInUse) return error;
-  if (!error.message.startsWith("Cannot listen on ")) return new CliError(error.message);
-  if (error.cause instanceof Deno.errors.InvalidData) {
-    return new CliError(
-      `${error.message}: --tls-cert must be a PEM certificate (chain) and --tls-key its PEM private key`,
-    );
-  }
-  if (error.cause instanceof Deno.errors.PermissionDenied) {
-    return new CliError(
-      `${error.message}: ports below 1024 need root (or CAP_NET_BIND_SERVICE); choose another with --port`,
-    );
-  }
-  return new CliError(
-    `${error.message}: --host "${host}" must be an address of this machine or a name for one (0.0.0.0: every IPv4 address, ::: every address, 127.0.0.1: this machine only)`,
-  );
+  if (!(error instanceof Error) || bug || error instanceof IpcError) return error;
+  const hinted = withHint(error);
+  return hinted instanceof CliError ? hinted : new CliError(error.message);
 }
 
 function readBridge(values: Values): BridgeOptions | undefined {
@@ -346,7 +335,7 @@ export const serveCommand: Command = {
       flushIntervalMs: intOption(values, "flush-ms", 0, { max: 1000 }),
       tls,
     }).catch((error) => {
-      throw startFailure(error, host);
+      throw startFailure(error);
     });
     // Listen for signals before telling anyone we are up: a SIGTERM that follows the first
     // printed line must shut down cleanly, not kill the process.
@@ -372,11 +361,7 @@ export const serveCommand: Command = {
     }
     const web = http && await startHttpTransport(server, http).catch(async (error) => {
       await server.close();
-      throw new CliError(
-        error instanceof Deno.errors.AddrInUse
-          ? `${error.message} (choose another with --http-port, or turn HTTP off with --no-http)`
-          : `Cannot serve HTTP: ${(error as Error).message}`,
-      );
+      throw startFailure(error);
     });
     if (web) console.log(`${tls ? "https" : "http"} on ${web.hostname}:${web.port}`);
     runConsole(server, {

@@ -104,14 +104,48 @@ export interface TlsClientOptions {
  */
 export class IrcConnectionError extends Error {
   /**
+   * What went wrong when a program can act on it (a user interface adds what to do), else
+   * undefined.
+   */
+  readonly problem: ConnectionProblem | undefined;
+
+  /**
    * Makes the error for one failed connection.
    *
    * @param message What failed and why.
-   * @param options The underlying error as `cause`.
+   * @param options The underlying error as `cause`, and the `problem` if it is known.
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { problem?: ConnectionProblem }) {
     super(message, options);
     this.name = "IrcConnectionError";
+    this.problem = options?.problem;
+  }
+}
+
+/**
+ * Why a connection failed, where a program can say what to do about it:
+ * - `not-tls`: TLS was asked for and the server answered in plain text;
+ * - `tls-ca-as-leaf`: the server's certificate is a CA certificate, which TLS refuses as a
+ *   server's own (what `openssl req -x509` makes by default);
+ * - `tls-wrong-name`: the certificate is not for the name connected to;
+ * - `tls-expired`: the certificate is outside its validity period;
+ * - `tls-untrusted`: nothing trusted signed it (with `caCerts`: not one of those);
+ * - `sasl-needs-tls`: the server refused the password on a connection without TLS.
+ */
+export type ConnectionProblem =
+  | "not-tls"
+  | "tls-ca-as-leaf"
+  | "tls-wrong-name"
+  | "tls-expired"
+  | "tls-untrusted"
+  | "sasl-needs-tls";
+
+/** A TLS handshake failure with its problem, before connect() names the server. */
+class TlsHandshakeError extends Error {
+  readonly problem: ConnectionProblem;
+  constructor(message: string, problem: ConnectionProblem, cause: unknown) {
+    super(message, { cause });
+    this.problem = problem;
   }
 }
 
@@ -153,42 +187,56 @@ async function connectTls(
     const message = error instanceof Error ? error.message : String(error);
     if (/InvalidContentType|corrupt message|WrongVersion/i.test(message)) {
       // What rustls says when the other end answers in plain text, not TLS.
-      throw new Error(
-        `the server did not answer in TLS (${message}): ${port} looks like a plain-text port; connect to its TLS port (shmooze serve prints "listening with TLS on …"), or drop --tls`,
-        { cause: error },
+      throw new TlsHandshakeError(
+        `the server did not answer in TLS (${message}): ${port} looks like a plain-text port`,
+        "not-tls",
+        error,
       );
     }
     if (!/certificate/i.test(message)) throw error;
-    throw new Error(explainCertificateError(message, hostname, options.caCerts !== undefined), {
-      cause: error,
-    });
+    const [problem, why] = certificateProblem(message, hostname, options.caCerts !== undefined);
+    throw new TlsHandshakeError(why, problem, error);
   }
 }
 
 /**
- * What is wrong with the server's certificate and what to do, from the TLS library's
- * (rustls's) error.
+ * What is wrong with the server's certificate, from the TLS library's (rustls's) error.
  *
  * @param message The handshake error.
  * @param hostname The name connected to.
- * @param withCa Whether a CA was given with --ca.
- * @returns The explanation, the library's words in brackets.
+ * @param withCa Whether CA certificates were given to trust.
+ * @returns The problem and the explanation, the library's words in brackets.
  */
-function explainCertificateError(message: string, hostname: string, withCa: boolean): string {
+function certificateProblem(
+  message: string,
+  hostname: string,
+  withCa: boolean,
+): [ConnectionProblem, string] {
   if (/CaUsedAsEndEntity/.test(message)) {
-    const altName = `${/^[\d.]+$|:/.test(hostname) ? "IP" : "DNS"}:${hostname}`;
-    return `the server's TLS certificate is a CA certificate (basicConstraints CA:TRUE, what openssl req -x509 makes by default), and TLS libraries refuse a CA as a server's own certificate (${message}). On the server, run shmooze serve --tls-self-signed and pass the CA file it prints with --ca, or make a certificate that is no CA: openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=${hostname} -addext subjectAltName=${altName} -addext basicConstraints=critical,CA:FALSE -keyout key.pem -out cert.pem`;
+    return [
+      "tls-ca-as-leaf",
+      `the server's TLS certificate is a CA certificate (basicConstraints CA:TRUE, what openssl req -x509 makes by default), and TLS libraries refuse a CA as a server's own certificate (${message})`,
+    ];
   }
   if (/not valid for name/.test(message)) {
-    return `the server's TLS certificate is not valid for ${hostname} (${message}); connect with a name it was made for, or give the server that name (shmooze serve --tls-self-signed --tls-name ${hostname})`;
+    return [
+      "tls-wrong-name",
+      `the server's TLS certificate is not valid for ${hostname} (${message})`,
+    ];
   }
   if (/expired|not valid before|NotValidYet/i.test(message)) {
-    return `the server's TLS certificate is outside its validity period (${message}); the server needs a new one, or this machine's clock is wrong`;
+    return [
+      "tls-expired",
+      `the server's TLS certificate is outside its validity period (${message}); the server needs a new one, or this machine's clock is wrong`,
+    ];
   }
   if (withCa && /UnknownIssuer/.test(message)) {
-    return `the server's TLS certificate is not trusted (${message}): it was not signed by the --ca certificate; pass the CA that signed it (shmooze serve --tls-self-signed prints its path)`;
+    return [
+      "tls-untrusted",
+      `the server's TLS certificate is not trusted (${message}): the CA given did not sign it`,
+    ];
   }
-  return `the server's TLS certificate is not trusted (${message}); for a self-signed server pass its certificate or CA with --ca FILE (shmooze serve --tls-self-signed prints its path)`;
+  return ["tls-untrusted", `the server's TLS certificate is not trusted (${message})`];
 }
 
 /**
@@ -312,7 +360,10 @@ export class IrcClient {
         : error instanceof Error
         ? error.message
         : String(error);
-      throw new IrcConnectionError(`Cannot connect to ${host}:${port}: ${why}`, { cause: error });
+      throw new IrcConnectionError(`Cannot connect to ${host}:${port}: ${why}`, {
+        cause: error,
+        problem: error instanceof TlsHandshakeError ? error.problem : undefined,
+      });
     }
     const client = new IrcClient(conn, host, port, options.nick, options.tls !== undefined);
     try {
@@ -514,8 +565,10 @@ export class IrcClient {
     const retries = options.nickRetries ?? 8;
     const timeoutMs = options.registerTimeoutMs ?? 15_000;
     const where = `${this.host}:${this.port}`;
-    const loginFailed = (why: string) =>
-      new IrcConnectionError(`Cannot log in to ${where} as ${login?.account}: ${why}`);
+    const loginFailed = (why: string, problem?: ConnectionProblem) =>
+      new IrcConnectionError(`Cannot log in to ${where} as ${login?.account}: ${why}`, {
+        problem,
+      });
     await this.send("CAP", "LS", "302");
     await this.send("NICK", this.#nick);
     await this.send(
@@ -553,7 +606,7 @@ export class IrcClient {
           case "904":
           case "905":
           case "906":
-            throw loginFailed(this.#loginRefusal(message.command, reason, mechanisms));
+            throw loginFailed(...this.#loginRefusal(message.command, reason, mechanisms));
           case "433":
           case "436": {
             this.#nickRefusal ??= reason;
@@ -591,18 +644,25 @@ export class IrcClient {
     }
   }
 
-  /** Why a login failed, from the server's 904–906 and what it says; a hint where one helps. */
-  #loginRefusal(numeric: string, reason: string, mechanisms: string): string {
-    if (numeric === "905") return `the server found the login too long (${reason})`;
-    if (numeric === "906") return `the server aborted the login (${reason})`;
+  /** Why a login failed, from the server's 904–906 and what it says, and its problem if known. */
+  #loginRefusal(
+    numeric: string,
+    reason: string,
+    mechanisms: string,
+  ): [string, ConnectionProblem?] {
+    if (numeric === "905") return [`the server found the login too long (${reason})`];
+    if (numeric === "906") return [`the server aborted the login (${reason})`];
     if (mechanisms !== "" && !mechanisms.split(",").includes("PLAIN")) {
-      return `the server does not accept PLAIN, only ${mechanisms} (${reason})`;
+      return [`the server does not accept PLAIN, only ${mechanisms} (${reason})`];
     }
     // shmooze serve (and other careful servers) refuse PLAIN in clear text off loopback.
     if (!this.#secure && /clear ?text|\bTLS\b|secure/i.test(reason)) {
-      return `the server refused SASL PLAIN on this unencrypted connection: it takes a password in clear text only from its own machine; connect with --tls (server said: ${reason})`;
+      return [
+        `the server refused SASL PLAIN on this unencrypted connection: it takes a password in clear text only from its own machine (server said: ${reason})`,
+        "sasl-needs-tls",
+      ];
     }
-    return reason;
+    return [reason];
   }
 
   async #onCap(

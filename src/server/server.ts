@@ -12,7 +12,8 @@ import { getLogger } from "@logtape/logtape";
 import denoJson from "../../deno.json" with { type: "json" };
 import { AccountStore } from "../chat/accounts.ts";
 import type { Connection } from "../chat/connection.ts";
-import { defaultDataDir, HistoryStore } from "../chat/history.ts";
+import { defaultDataDir } from "../chat/data_directory.ts";
+import { HistoryStore } from "../chat/history.ts";
 import { ChatHub, LOBBY, type RecentMessage } from "../chat/hub.ts";
 import { privmsgBudget, splitWords } from "../chat/split_text.ts";
 import { Flusher } from "../chat/delivery.ts";
@@ -22,6 +23,7 @@ import { type IrcContext, IrcSession } from "../irc/session.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import { AddressGate, type Admission } from "../net/address_gate.ts";
+import { listen } from "../net/listen.ts";
 import { type BridgeOptions, LocalBridge, type LocalRoomStats } from "../bridge/bridge.ts";
 import { StreamConnection } from "./stream_connection.ts";
 
@@ -414,8 +416,9 @@ export class ChatServer {
  *
  * @param options Where to listen and what limits to enforce.
  * @returns The running server.
- * @throws Deno.errors.AddrInUse when the port is taken; Error when history or the status
- *   board cannot be opened.
+ * @throws {ListenError} when a listener cannot open (a port in use …);
+ *   {DataDirectoryError} when history or accounts cannot be opened; {IpcError} when the status
+ *   board cannot be made.
  *
  * @example Serve on a free port without history or status board; a taken port is refused
  * ```ts
@@ -432,7 +435,7 @@ export class ChatServer {
  * assert.equal(server.stats().channels[0].name, "#lobby");
  * await assert.rejects(
  *   startServer({ hostname: "127.0.0.1", port: server.port, dataDir: false, status: false }),
- *   { name: "AddrInUse", message: /already in use \(choose another with --port\)/ },
+ *   { name: "ListenError", problem: "in-use", message: /IRC on 127\.0\.0\.1:\d+: the port is already in use$/ },
  * );
  * await server.close();
  * ```
@@ -460,9 +463,9 @@ function createServer(options: ServerOptions): ChatServer {
     accounts?.close();
   };
   try {
-    listeners.push(listen(hostname, port, "--port"));
+    listeners.push(listen("irc", hostname, port));
     if (options.tls) {
-      listeners.push(listen(hostname, options.tls.port ?? 54443, "--tls-port", options.tls));
+      listeners.push(listen("irc-tls", hostname, options.tls.port ?? 54443, options.tls));
     }
   } catch (error) {
     closeAll();
@@ -493,22 +496,4 @@ function createServer(options: ServerOptions): ChatServer {
     counters: { sendQDrops: 0 },
   };
   return new ChatServer(listener, context, history, status, tlsListener as Deno.TlsListener);
-}
-
-/** A TCP listener, or a TLS one when `tls` is given, with errors that name the option. */
-function listen(hostname: string, port: number, option: string, tls?: TlsOptions): Deno.Listener {
-  try {
-    return tls
-      ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
-      : Deno.listen({ hostname, port });
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new Deno.errors.AddrInUse(
-        `Cannot listen on ${hostname}:${port}: the port is already in use (choose another with ${option})`,
-      );
-    }
-    throw new Error(`Cannot listen on ${hostname}:${port}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
 }

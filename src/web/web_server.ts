@@ -27,6 +27,7 @@
 import type { Connection } from "../chat/connection.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import type { AddressGate, Admission } from "../net/address_gate.ts";
+import { listen } from "../net/listen.ts";
 import { CHAT_HTML } from "./_chat_page.ts";
 import {
   type HttpLimits,
@@ -158,27 +159,13 @@ function tokens(value: string | null): string[] {
   return (value ?? "").split(",").map((token) => token.trim().toLowerCase());
 }
 
-/** A TCP or TLS listener, with an error that names the address when the port is taken. */
-function listen(hostname: string, port: number, tls: WebServerOptions["tls"]): Deno.Listener {
-  try {
-    return tls ? Deno.listenTls({ hostname, port, ...tls }) : Deno.listen({ hostname, port });
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new Deno.errors.AddrInUse(
-        `Cannot listen for HTTP on ${hostname}:${port}: the port is already in use`,
-      );
-    }
-    throw error;
-  }
-}
-
 /**
  * Starts the web server.
  *
  * @param backend The chat server.
  * @param options Where to listen, the allowed names and the limits.
  * @returns The running server, once it listens.
- * @throws Deno.errors.AddrInUse when the port is taken; Error for an allowed origin or host
+ * @throws {ListenError} when it cannot listen (a port in use …); Error for an allowed origin or host
  *   that is not one.
  *
  * @example Serve the chat page next to an IRC server
@@ -267,8 +254,8 @@ export async function startWebServer(
     // An HTTP/1.0 request may come without Host; it is not a browser's, so not a rebinding.
     const host = headers.get("host");
     if (host !== null && !hostAllowed(host, allowedHosts)) {
-      const message = `This server does not answer to "${host}"; ` +
-        `its operator can allow the name with --http-allowed-host\n`;
+      const message = `This server does not answer to "${host}": ` +
+        `the name is not one of its allowed host names\n`;
       return textReply(isUpgrade ? 403 : 421, message);
     }
     if (isUpgrade) return upgrade(request, admission);
@@ -323,7 +310,7 @@ export async function startWebServer(
     connections.set(conn, task);
   }
 
-  const listener = listen(hostname, options.port ?? 54080, options.tls);
+  const listener = listen("http", hostname, options.port ?? 54080, options.tls);
   const loop = new AcceptLoop(listener, accept, { name: secure ? "https" : "http" });
   const address = listener.addr as Deno.NetAddr;
   return {
