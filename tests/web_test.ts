@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { NICK_LENGTH } from "../src/chat/names.ts";
 import { objectName } from "../src/ipc/names.ts";
 import type { MonitorSnapshot } from "../src/web/monitor_snapshot.ts";
 import { assertNoLeftovers, uniqueName } from "./_helpers.ts";
@@ -566,6 +567,19 @@ Deno.test({
         await login(page, serve.url, "ann");
         await say(page, "/msg nobody-here are you there?");
         await lineInState(page, "failed", "are you there?").waitFor();
+      })
+    ),
+});
+
+Deno.test({
+  name: "the chat page takes a nick as long as the server's NICKLEN",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withServe((serve) =>
+      withBrowser(async (browser) => {
+        const { page } = await newPage(browser);
+        await login(page, serve.url, `ann${"x".repeat(NICK_LENGTH - 3)}`);
       })
     ),
 });
