@@ -583,3 +583,27 @@ Deno.test({
       })
     ),
 });
+
+Deno.test({
+  name:
+    "the chat page asks for another nick, rather than retry forever, when its variants are taken",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withServe((serve) =>
+      withBrowser(async (browser) => {
+        // A nick of NICKLEN cannot grow a "_": its variants replace its last characters.
+        const nick = `ann${"x".repeat(NICK_LENGTH - 3)}`;
+        const taken = [nick, `${nick.slice(0, -1)}_`, `${nick.slice(0, -2)}_`];
+        await using _one = await IrcTestClient.register(serve.port, taken[0]);
+        await using _two = await IrcTestClient.register(serve.port, taken[1]);
+        await using _three = await IrcTestClient.register(serve.port, taken[2]);
+        const { page } = await newPage(browser);
+        await page.goto(serve.url);
+        await page.fill("#nick", nick);
+        await page.click("#login button[type=submit]");
+        await page.locator("#login-error", { hasText: "in use" }).waitFor();
+        assert.ok(await page.locator("#login-view").isVisible());
+      })
+    ),
+});

@@ -976,12 +976,8 @@ var ChatClient = class {
         }
         break;
       case "433":
-        if (!this.#registered) {
-          this.#wanted = `${this.#wanted.slice(0, NICK_LENGTH - 2)}_`;
-          this.send(`NICK ${this.#wanted}`);
-        } else {
-          this.#error(`Nickname ${m.params[1]} is already in use`);
-        }
+        if (this.#registered) this.#error(`Nickname ${m.params[1]} is already in use`);
+        else this.#nickTaken();
         break;
       case "432":
         if (!this.#registered) {
@@ -1073,6 +1069,21 @@ var ChatClient = class {
           conversations2.system(void 0, m.params.slice(1).join(" "));
         }
     }
+  }
+  /**
+   * The nick asked for at registration is taken: ask for it with a `_` added, or, at
+   * NICKLEN, in place of its last character. When that gives the same nick again, every
+   * variant is taken: the user picks another rather than the page asking forever.
+   */
+  #nickTaken() {
+    const variant = `${this.#wanted.slice(0, NICK_LENGTH - 1)}_`;
+    if (variant === this.#wanted) {
+      this.#socket.stop();
+      this.#events.nickRefused(`The nickname ${this.#nick} is in use, and so are its variants`);
+      return;
+    }
+    this.#wanted = variant;
+    this.send(`NICK ${variant}`);
   }
   #onCap(m) {
     const sub = m.params[1];
