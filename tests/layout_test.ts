@@ -54,9 +54,12 @@ Deno.test("main.ts, the shipped program, imports nothing under bench/ or tests/"
   assert.deepEqual(tooling, []);
 });
 
+/** The programs: the CLI, the library, and the browser's, which the server embeds bundled. */
+const ENTRIES = ["main.ts", "mod.ts", "src/web/client/chat.ts", "src/web/client/monitor.ts"];
+
 Deno.test("every import in src/ and ffi/ points down the layers", async () => {
   const wrong: string[] = [];
-  for (const entry of ["main.ts", "mod.ts"]) {
+  for (const entry of ENTRIES) {
     for (const module of (await graph(entry)).modules) {
       const from = local(module.specifier);
       if (from === undefined || !/^(src|ffi)\//.test(from)) continue;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { NICK_LENGTH } from "../src/chat/names.ts";
 import { objectName } from "../src/ipc/names.ts";
 import type { MonitorSnapshot } from "../src/web/monitor_snapshot.ts";
 import { assertNoLeftovers, uniqueName } from "./_helpers.ts";
@@ -566,6 +567,43 @@ Deno.test({
         await login(page, serve.url, "ann");
         await say(page, "/msg nobody-here are you there?");
         await lineInState(page, "failed", "are you there?").waitFor();
+      })
+    ),
+});
+
+Deno.test({
+  name: "the chat page takes a nick as long as the server's NICKLEN",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withServe((serve) =>
+      withBrowser(async (browser) => {
+        const { page } = await newPage(browser);
+        await login(page, serve.url, `ann${"x".repeat(NICK_LENGTH - 3)}`);
+      })
+    ),
+});
+
+Deno.test({
+  name:
+    "the chat page asks for another nick, rather than retry forever, when its variants are taken",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withServe((serve) =>
+      withBrowser(async (browser) => {
+        // A nick of NICKLEN cannot grow a "_": its variants replace its last characters.
+        const nick = `ann${"x".repeat(NICK_LENGTH - 3)}`;
+        const taken = [nick, `${nick.slice(0, -1)}_`, `${nick.slice(0, -2)}_`];
+        await using _one = await IrcTestClient.register(serve.port, taken[0]);
+        await using _two = await IrcTestClient.register(serve.port, taken[1]);
+        await using _three = await IrcTestClient.register(serve.port, taken[2]);
+        const { page } = await newPage(browser);
+        await page.goto(serve.url);
+        await page.fill("#nick", nick);
+        await page.click("#login button[type=submit]");
+        await page.locator("#login-error", { hasText: "in use" }).waitFor();
+        assert.ok(await page.locator("#login-view").isVisible());
       })
     ),
 });

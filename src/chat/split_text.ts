@@ -2,9 +2,8 @@
  * Cutting long text into messages that fit: an IRC line holds 512 bytes with its prefix, a
  * room slot 1 KiB. Every sender of long text — `shmooze client`, the chat page, `shmooze
  * local` and the room bridge — cuts it with {@link splitWords}, so a long line arrives whole,
- * in pieces that end between words. The chat page cannot import TypeScript: it embeds the
- * source of {@link splitWords} and {@link privmsgBudget} (`Function.prototype.toString`), so
- * both functions use nothing from outside their own bodies.
+ * in pieces that end between words. The chat page's script imports this module too, so it
+ * uses nothing a browser lacks.
  *
  * @module
  */

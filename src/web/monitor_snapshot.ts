@@ -1,14 +1,39 @@
 /**
  * The numbers the web side shows: what `/monitor/events` and `/api/stats` send as JSON and
- * what `/metrics` prints. Plain data, so the dashboard and scripts read the same thing.
+ * what `/metrics` prints. Plain data with no imports, so the dashboard (`client/monitor.ts`,
+ * type-checked for the browser) and the server compile against the same shapes; the server
+ * fills them from the hub's recent messages and the bridge's `LocalRoomStats`.
  *
  * @module
  */
-import type { RecentMessage } from "../chat/hub.ts";
-import type { LocalRoomStats } from "../bridge/bridge.ts";
 
-/** One message as the monitor lists it: the hub's record without its id and command. */
-export type MonitorMessage = Pick<RecentMessage, "time" | "sender" | "target" | "text">;
+/** One message as the monitor lists it. */
+export interface MonitorMessage {
+  /** When the server accepted it, in ms since the epoch. */
+  time: number;
+  /** The sender's nick. */
+  sender: string;
+  /** The channel. */
+  target: string;
+  /** The message text. */
+  text: string;
+}
+
+/** The shared-memory room the server bridges, as the monitor shows it. */
+export interface MonitorRoom {
+  /** The room's name (`lobby`). */
+  room: string;
+  /** The channel it is bridged to (`#lobby`). */
+  channel: string;
+  /** Slots in the room's ring. */
+  capacity: number;
+  /** Slots holding messages not yet overwritten. */
+  used: number;
+  /** The sequence number the next message will get. */
+  writeSeq: number;
+  /** Names of the processes in the room. */
+  participants: string[];
+}
 
 /** One moment of the server, as the dashboard draws it. */
 export interface MonitorSnapshot {
@@ -38,5 +63,5 @@ export interface MonitorSnapshot {
   /** Clients dropped because they did not read what they were sent (SendQ exceeded). */
   sendQDrops?: number;
   /** The bridged local room, when the server bridges one. */
-  localRoom?: LocalRoomStats;
+  localRoom?: MonitorRoom;
 }

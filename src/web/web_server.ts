@@ -28,7 +28,7 @@ import type { Connection } from "../chat/connection.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import type { AddressGate, Admission } from "../net/address_gate.ts";
 import { listen } from "../net/listen.ts";
-import { CHAT_HTML } from "./_chat_page.ts";
+import { CHAT_PAGE } from "./_chat_page.ts";
 import {
   type HttpLimits,
   type HttpRequest,
@@ -36,7 +36,8 @@ import {
   serveHttpConnection,
 } from "./_http_connection.ts";
 import { type HttpReply, replyAndClose, textReply } from "./_http_response.ts";
-import { MONITOR_HTML } from "./_monitor_page.ts";
+import { MONITOR_PAGE } from "./_monitor_page.ts";
+import type { WebPage } from "./_page.ts";
 import { acceptKey } from "./_websocket_frame.ts";
 import { formatMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { MonitorSnapshot } from "./monitor_snapshot.ts";
@@ -122,25 +123,20 @@ async function sha256Base64(text: string): Promise<string> {
   return btoa(String.fromCharCode(...new Uint8Array(digest)));
 }
 
-function inner(html: string, tag: string): string {
-  const start = html.indexOf(">", html.indexOf(`<${tag}>`)) + 1;
-  return html.slice(start, html.indexOf(`</${tag}>`, start));
-}
-
 // The pages' one inline script and style are allowed by hash and nothing else is: an
 // injected script or a request to another site would be refused by the browser.
-async function pageReply(html: string): Promise<() => HttpReply> {
+async function pageReply(page: WebPage): Promise<() => HttpReply> {
   const csp = [
     "default-src 'none'",
-    `script-src 'sha256-${await sha256Base64(inner(html, "script"))}'`,
-    `style-src 'sha256-${await sha256Base64(inner(html, "style"))}'`,
+    `script-src 'sha256-${await sha256Base64(page.script)}'`,
+    `style-src 'sha256-${await sha256Base64(page.style)}'`,
     "connect-src 'self'",
     "img-src data:",
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join("; ");
-  const body = encoder.encode(html);
+  const body = encoder.encode(page.html);
   return () => ({
     status: 200,
     headers: {
@@ -198,8 +194,8 @@ export async function startWebServer(
   });
   const http = resolveHttpLimits(options.http);
   const secure = options.tls !== undefined;
-  const chatPage = await pageReply(CHAT_HTML);
-  const monitorPage = await pageReply(MONITOR_HTML);
+  const chatPage = await pageReply(CHAT_PAGE);
+  const monitorPage = await pageReply(MONITOR_PAGE);
   const events = new EventStreams(backend, options.eventIntervalMs ?? 1000);
   /** Sockets still speaking HTTP, and the tasks serving them. */
   const connections = new Map<Deno.Conn, Promise<void>>();

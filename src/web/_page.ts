@@ -1,6 +1,8 @@
 /**
- * What both pages share: the document head and the base style sheet (colours for light and
- * dark, type, cards, the screen-reader-only helper). Strings, so the binary needs no files.
+ * How a page is put together: one document with its style sheet and its script inline, so
+ * the pages need no other request and the binary needs no files. Both pages share the head
+ * and the base style sheet (colours for light and dark, type, cards, the screen-reader-only
+ * helper); each script is a bundle of `src/web/client` (`deno task build`).
  *
  * @module
  */
@@ -62,22 +64,65 @@ button.plain { background: transparent; color: var(--text); padding: 2px 6px; }
 time { color: var(--muted); font-variant-numeric: tabular-nums; }
 `;
 
+/** A page: its document, and the one inline script and style in it, which its CSP allows. */
+export interface WebPage {
+  /** The whole document. */
+  readonly html: string;
+  /** The text of its `<script type="module">`. */
+  readonly script: string;
+  /** The text of its `<style>`: the base sheet and the page's own rules. */
+  readonly style: string;
+}
+
+/** What makes a page. */
+export interface PageParts {
+  /** The page title. */
+  title: string;
+  /** The page's own style rules, after the base sheet. */
+  css: string;
+  /** The document's body, without its script. */
+  body: string;
+  /** The page's script: a bundle of `src/web/client`. */
+  script: string;
+}
+
 /**
- * The start of a page up to `</head>`: its one `<style>` holds the base sheet and the
- * page's own rules. No favicon request: the icon is an empty data URL.
+ * Puts a page together. No favicon request: the icon is an empty data URL.
  *
- * @param title The page title.
- * @param css The page's own style rules.
- * @returns The HTML.
+ * @param parts The title, style, body and script.
+ * @returns The page.
+ * @throws {Error} When the script or style holds its own end tag, which would end it early.
+ *
+ * @example A page and what its CSP must allow
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { page } from "./_page.ts";
+ *
+ * const hello = page({ title: "hi", css: "p { color: red }", body: "<p>hi</p>", script: "1" });
+ * assert.ok(hello.html.includes(`<script type="module">1</script>`));
+ * assert.ok(hello.html.includes(`<style>${hello.style}</style>`));
+ * assert.ok(hello.style.endsWith("p { color: red }"));
+ * ```
  */
-export function pageHead(title: string, css: string): string {
-  return `<!doctype html>
+export function page(parts: PageParts): WebPage {
+  const style = BASE_CSS + parts.css;
+  if (/<\/script/i.test(parts.script) || /<\/style/i.test(style)) {
+    throw new Error(`Cannot inline the script or style of "${parts.title}": it holds its end tag`);
+  }
+  const html = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
+<title>${parts.title}</title>
 <link rel="icon" href="data:,">
-<style>${BASE_CSS}${css}</style>
-</head>`;
+<style>${style}</style>
+</head>
+<body>
+${parts.body.trim()}
+<script type="module">${parts.script}</script>
+</body>
+</html>
+`;
+  return { html, script: parts.script, style };
 }
