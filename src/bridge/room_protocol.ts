@@ -17,6 +17,7 @@ import type { ChatEvent } from "../chat/chat_event.ts";
 import { LOCAL_SUFFIX, toNick } from "../chat/names.ts";
 import { splitWords } from "../chat/split_text.ts";
 import { MAX_MESSAGE_BYTES, type RoomEvent } from "../ipc/room.ts";
+import { actionText, isCtcp } from "../irc/ctcp.ts";
 
 /**
  * The bridge's name in the room.
@@ -34,9 +35,6 @@ import { MAX_MESSAGE_BYTES, type RoomEvent } from "../ipc/room.ts";
 export const BRIDGE_NAME = "irc";
 
 const RELAYED = /^<([^\s>]+)> ([\s\S]*)$/;
-// CTCP ACTION (/me): `\x01ACTION waves\x01`.
-// deno-lint-ignore no-control-regex
-const ACTION = /^\x01ACTION ([\s\S]*?)\x01?$/;
 const PRIVATE = /^(\S+)\s+([\s\S]+)$/;
 const BRIDGE_MARK = new RegExp(`@${BRIDGE_NAME}$`);
 const encoder = new TextEncoder();
@@ -180,9 +178,9 @@ export function chatText(
   nick: string,
   text: string,
 ): string | undefined {
-  const action = ACTION.exec(text);
-  if (kind === "privmsg" && action) return `* ${nick} ${action[1]}`;
-  if (text.startsWith("\x01")) return undefined;
+  const action = actionText(text);
+  if (kind === "privmsg" && action !== undefined) return `* ${nick} ${action}`;
+  if (isCtcp(text)) return undefined;
   return kind === "privmsg" ? `<${nick}> ${text}` : `-${nick}- ${text}`;
 }
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { action as ctcpAction, ACTION_OVERHEAD, actionText, isCtcp } from "../irc/ctcp.ts";
 import type { styleText } from "node:util";
 import { foldCase } from "../chat/casemap.ts";
 import { privmsgBudget, splitWords } from "../chat/split_text.ts";
@@ -15,8 +16,6 @@ import { type Action, COMMAND_HELP } from "./input.ts";
 import type { IrcClient } from "./irc_client.ts";
 
 const NICK_STYLES: Style[] = ["cyan", "green", "yellow", "blue", "magenta", "red"];
-/** What CTCP ACTION (/me) wraps around its text: `\x01ACTION ` and `\x01`. */
-const ACTION_BYTES = 9;
 const DEFAULT_HISTORY = 20;
 
 /** A node:util style name, or several. */
@@ -208,9 +207,9 @@ export class ChatSession {
   async #privmsg(target: string, text: string, action = false): Promise<void> {
     const client = this.#client;
     const budget = privmsgBudget(client.lineLimit, client.mask, target) -
-      (action ? ACTION_BYTES : 0);
+      (action ? ACTION_OVERHEAD : 0);
     for (const piece of splitWords(text, budget)) {
-      const body = action ? `\x01ACTION ${piece}\x01` : piece;
+      const body = action ? ctcpAction(piece) : piece;
       await client.send("PRIVMSG", target, body);
       // Without echo-message the server never shows us our own line: show it ourselves.
       if (!client.capabilities.has("echo-message")) {
@@ -303,10 +302,10 @@ export class ChatSession {
           : self
           ? this.#paint("bold", `[to ${clean(target)}]`)
           : this.#paint("bold", "[private]");
-        if (raw.startsWith("\x01ACTION ")) {
-          const action = raw.slice(8, raw.endsWith("\x01") ? -1 : undefined);
+        const action = actionText(raw);
+        if (action !== undefined) {
           show(`${where} * ${this.#nick(from)} ${clean(action)}`);
-        } else if (raw.startsWith("\x01")) {
+        } else if (isCtcp(raw)) {
           show(`${where} ${this.#nick(from)} sent CTCP ${clean(raw)}`);
         } else if (message.command === "NOTICE") {
           show(`${where} -${this.#nick(from)}- ${clean(raw)}`);

@@ -14,6 +14,19 @@ function isChannelName(target) {
   return target.startsWith("#");
 }
 
+// src/irc/ctcp.ts
+var ACTION = /^\x01ACTION ([\s\S]*?)\x01?$/;
+var ACTION_OVERHEAD = 9;
+function actionText(text) {
+  return ACTION.exec(text)?.[1];
+}
+function action(text) {
+  return `ACTION ${text}`;
+}
+function isCtcp(text) {
+  return text.startsWith("");
+}
+
 // src/chat/casemap.ts
 function foldCase(name) {
   return name.toLowerCase();
@@ -581,18 +594,18 @@ var Outbox = class {
    * @param action Whether it is a `/me`.
    * @param nick Our nick now.
    */
-  queue(conversation, pieces, action, nick) {
+  queue(conversation, pieces, action2, nick) {
     for (const piece of pieces) {
       const li = this.#conversations.addLine(conversation, {
         nick,
         text: piece,
-        cls: action ? "action" : "",
+        cls: action2 ? "action" : "",
         self: true,
         quiet: true
       });
       const entry = {
         target: conversation.name,
-        body: action ? `ACTION ${piece}` : piece,
+        body: action2 ? action(piece) : piece,
         nick,
         li,
         state: "queued",
@@ -786,8 +799,6 @@ var WANTED_CAPS = [
 var HISTORY_LIMIT = 100;
 var LINE_LIMIT = 512;
 var ASSUMED_USER_HOST = `${"u".repeat(11)}@${"h".repeat(63)}`;
-var ACTION_BYTES = 9;
-var ACTION = /^\x01ACTION (.*?)\x01?$/;
 var ChatClient = class {
   /** The page's conversations. */
   conversations;
@@ -908,11 +919,11 @@ var ChatClient = class {
    * @param text The text.
    * @param action Whether it is a `/me`.
    */
-  say(target, text, action) {
+  say(target, text, action2) {
     const conversation = this.conversations.open(target, isChannelName(target) ? "channel" : "query");
     const mask = `${this.#nick}!${this.#userHost || ASSUMED_USER_HOST}`;
-    const budget = privmsgBudget(this.#lineLimit, mask, target) - (action ? ACTION_BYTES : 0);
-    this.#outbox.queue(conversation, splitWords(text, budget), action, this.#nick);
+    const budget = privmsgBudget(this.#lineLimit, mask, target) - (action2 ? ACTION_OVERHEAD : 0);
+    this.#outbox.queue(conversation, splitWords(text, budget), action2, this.#nick);
   }
   #register() {
     this.#registered = false;
@@ -1189,11 +1200,11 @@ var ChatClient = class {
     const name = isChannelName(target) || self ? target : from;
     const conversation = this.conversations.open(name, isChannelName(name) ? "channel" : "query");
     let cls = history ? "history" : "";
-    const action = ACTION.exec(text);
-    if (action) {
-      text = action[1];
+    const action2 = actionText(text);
+    if (action2 !== void 0) {
+      text = action2;
       cls += " action";
-    } else if (text[0] === "") {
+    } else if (isCtcp(text)) {
       return;
     }
     if (m.command === "NOTICE") cls += " notice";

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { ACTION_OVERHEAD, actionText, isCtcp } from "../../irc/ctcp.ts";
 import { foldCase } from "../../chat/casemap.ts";
 import { isChannelName, NICK_LENGTH } from "../../chat/names.ts";
 import { privmsgBudget, splitWords } from "../../chat/split_text.ts";
@@ -31,10 +32,6 @@ const HISTORY_LIMIT = 100;
 // the longest user (~ and USERLEN 10) and host (HOSTLEN 63) parts.
 const LINE_LIMIT = 512;
 const ASSUMED_USER_HOST = `${"u".repeat(11)}@${"h".repeat(63)}`;
-/** What CTCP ACTION (/me) wraps around its text: `\x01ACTION ` and `\x01`. */
-const ACTION_BYTES = 9;
-// deno-lint-ignore no-control-regex
-const ACTION = /^\x01ACTION (.*?)\x01?$/;
 
 /** What the client tells the rest of the page. */
 export interface ChatClientEvents {
@@ -192,7 +189,7 @@ export class ChatClient {
       isChannelName(target) ? "channel" : "query",
     );
     const mask = `${this.#nick}!${this.#userHost || ASSUMED_USER_HOST}`;
-    const budget = privmsgBudget(this.#lineLimit, mask, target) - (action ? ACTION_BYTES : 0);
+    const budget = privmsgBudget(this.#lineLimit, mask, target) - (action ? ACTION_OVERHEAD : 0);
     this.#outbox.queue(conversation, splitWords(text, budget), action, this.#nick);
   }
 
@@ -487,11 +484,11 @@ export class ChatClient {
     const name = isChannelName(target) || self ? target : from;
     const conversation = this.conversations.open(name, isChannelName(name) ? "channel" : "query");
     let cls = history ? "history" : "";
-    const action = ACTION.exec(text);
-    if (action) {
-      text = action[1];
+    const action = actionText(text);
+    if (action !== undefined) {
+      text = action;
       cls += " action";
-    } else if (text[0] === "\x01") {
+    } else if (isCtcp(text)) {
       return;
     }
     if (m.command === "NOTICE") cls += " notice";

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { action as ctcpAction } from "../../irc/ctcp.ts";
 import { foldCase } from "../../chat/casemap.ts";
 import { isChannelName } from "../../chat/names.ts";
 import { formatMessage } from "../../irc/message.ts";
@@ -127,7 +128,7 @@ export class Outbox {
       });
       const entry: Entry = {
         target: conversation.name,
-        body: action ? `\x01ACTION ${piece}\x01` : piece,
+        body: action ? ctcpAction(piece) : piece,
         nick,
         li,
         state: "queued",

@@ -7,14 +7,13 @@
  *
  * @module
  */
+import { actionText } from "../../irc/ctcp.ts";
 import type { MonitorMessage, MonitorRoom, MonitorSnapshot } from "../monitor_snapshot.ts";
 import { append, byId } from "./_dom.ts";
 import { RateChart } from "./_rate_chart.ts";
 
 /** The transports with their own counter on the page; others are listed after them. */
 const TRANSPORTS = ["tcp", "websocket", "local"];
-// deno-lint-ignore no-control-regex
-const ACTION = /^\x01ACTION (.*?)\x01?$/;
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f]/g;
 
@@ -65,10 +64,10 @@ function drawRecent(recent: MonitorMessage[]): void {
       second: "2-digit",
     });
     append(li, "time", "", time).dateTime = when.toISOString();
-    const action = ACTION.exec(message.text);
-    append(li, "span", "who", (action ? "* " : "") + message.sender);
+    const action = actionText(message.text);
+    append(li, "span", "who", (action !== undefined ? "* " : "") + message.sender);
     append(li, "span", "to", `→ ${message.target}`);
-    append(li, "span", "", (action ? action[1] : message.text).replace(CONTROL, ""));
+    append(li, "span", "", (action ?? message.text).replace(CONTROL, ""));
   }
 }
 
