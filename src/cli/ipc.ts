@@ -1,7 +1,7 @@
 import { escapeControls, terminalJson } from "../chat/terminal_text.ts";
 import { IpcError } from "../ipc/ipc_error.ts";
 import { NAME_PREFIX } from "../ipc/names.ts";
-import { inspectRoom, removeStaleRoom } from "../ipc/room.ts";
+import { inspectRoom, removeStaleRoom } from "../ipc/room_admin.ts";
 import { SharedMemory } from "../ipc/shared_memory.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { CliError, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
