@@ -36,7 +36,23 @@ import { openSegment, roomError, RoomSegment } from "./_room_segment.ts";
 import { RoomWriter } from "./_room_writer.ts";
 import { CAPACITY_RANGE, DEFAULT_CAPACITY, H, MAX_PAYLOAD_BYTES } from "./_room_layout.ts";
 
-/** The most bytes one room message holds (a slot's payload, the seeds' 1 KiB buffer). */
+/**
+ * The most bytes one room message holds (a slot's payload, the seeds' 1 KiB buffer).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IpcError, Room } from "../../mod.ts";
+ * import { MAX_MESSAGE_BYTES } from "./room.ts";
+ *
+ * using me = Room.join(`doc-max-${crypto.randomUUID().slice(0, 8)}`, "ann");
+ * me.send("é".repeat(MAX_MESSAGE_BYTES / 2)); // 2 bytes each: fits exactly
+ * assert.throws(
+ *   () => me.send("x".repeat(MAX_MESSAGE_BYTES + 1)),
+ *   (error) => error instanceof IpcError && error.code === "EMSGSIZE",
+ * );
+ * ```
+ */
 export const MAX_MESSAGE_BYTES: number = MAX_PAYLOAD_BYTES;
 
 /** Something that happened in a room, as a reader sees it. */

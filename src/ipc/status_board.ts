@@ -74,13 +74,74 @@ export interface StatusSnapshot extends StatusUpdate {
   stale: boolean;
 }
 
-/** The transports the board has a counter for, in display order. */
+/**
+ * The transports the board has a counter for, in display order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { STATUS_TRANSPORTS, StatusBoard } from "../../mod.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using board = StatusBoard.create(listener.addr.port);
+ * board.publish({
+ *   clients: 3,
+ *   clientsByTransport: { tcp: 2, carrier_pigeon: 1 },
+ *   channels: 1,
+ *   totalMessages: 0,
+ *   messagesPerSecond: 0,
+ * });
+ * const seen = StatusBoard.read(board.port).clientsByTransport ?? {};
+ * assert.equal(seen.tcp, 2);
+ * assert.equal(seen.other, 1); // a transport not in the list
+ * assert.ok(STATUS_TRANSPORTS.includes("websocket"));
+ * ```
+ */
 export const STATUS_TRANSPORTS: readonly string[] = ["tcp", "tls", "websocket", "local"];
 
-/** Longest last-message text kept, in bytes of UTF-8 (the seeds' 1 KiB buffer). */
+/**
+ * Longest last-message text kept, in bytes of UTF-8 (the seeds' 1 KiB buffer).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { STATUS_TEXT_BYTES, StatusBoard } from "../../mod.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using board = StatusBoard.create(listener.addr.port);
+ * board.publish({
+ *   clients: 1,
+ *   channels: 1,
+ *   totalMessages: 1,
+ *   messagesPerSecond: 0,
+ *   lastMessage: { sender: "ann", target: "#lobby", text: "x".repeat(5000), time: Date.now() },
+ * });
+ * assert.equal(StatusBoard.read(board.port).lastMessage?.text.length, STATUS_TEXT_BYTES);
+ * ```
+ */
 export const STATUS_TEXT_BYTES = 1024;
 
-/** Longest last-message sender or target kept, in bytes of UTF-8. */
+/**
+ * Longest last-message sender or target kept, in bytes of UTF-8.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { STATUS_NAME_BYTES, StatusBoard } from "../../mod.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using board = StatusBoard.create(listener.addr.port);
+ * const target = "#".padEnd(STATUS_NAME_BYTES + 10, "a");
+ * board.publish({
+ *   clients: 1,
+ *   channels: 1,
+ *   totalMessages: 1,
+ *   messagesPerSecond: 0,
+ *   lastMessage: { sender: "ann", target, text: "hi", time: Date.now() },
+ * });
+ * assert.equal(StatusBoard.read(board.port).lastMessage?.target.length, STATUS_NAME_BYTES);
+ * ```
+ */
 export const STATUS_NAME_BYTES = 256;
 
 /** "SZSB" (shmooze status board) read as a little-endian word. */
@@ -535,12 +596,16 @@ export class StatusBoard {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { IpcError, StatusBoard } from "../../mod.ts";
-   * try {
-   *   StatusBoard.read(1);
-   * } catch (error) {
-   *   console.log(error instanceof IpcError && error.code); // "ENOENT"
-   * }
+   *
+   * // A port that had a board, which its server has closed.
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * StatusBoard.create(listener.addr.port).close();
+   * assert.throws(
+   *   () => StatusBoard.read(listener.addr.port),
+   *   (error) => error instanceof IpcError && error.code === "ENOENT",
+   * );
    * ```
    */
   static read(port: number): StatusSnapshot {
