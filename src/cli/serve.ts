@@ -18,6 +18,7 @@ import {
 import type { Command } from "./command.ts";
 import { logger } from "./logging.ts";
 import { onStopSignals } from "./_signals.ts";
+import { advised, roomAdvice } from "./_ipc_hints.ts";
 import { caCertificateWarning, readSelfSignedTls, selfSignedLine } from "./_self_signed_tls.ts";
 
 const d = DEFAULT_LIMITS;
@@ -156,6 +157,10 @@ function readTls(values: Values): TlsOptions | undefined {
   return { cert, key, port: intOption(values, "tls-port", 54443, { max: 65535 }) };
 }
 
+/** What to do when another live server has this port's status board (on another address). */
+const BUSY_BOARD = "stop that server, choose another port with --port, or run without a " +
+  "status board (--no-status)";
+
 /**
  * A failure of startServer as the one line `serve` prints. Its plain errors are the
  * run-time failures it documents — a data directory or database that cannot be used, an
@@ -167,7 +172,9 @@ function startFailure(error: unknown, host: string): unknown {
   const bug = [TypeError, RangeError, ReferenceError, SyntaxError]
     .some((kind) => error instanceof kind);
   if (!(error instanceof Error) || bug || error instanceof Deno.errors.AddrInUse) return error;
-  if (!error.message.startsWith("Cannot listen on ")) return new CliError(error.message);
+  if (!error.message.startsWith("Cannot listen on ")) {
+    return new CliError(advised(error, (ipc) => ipc.code === "EBUSY" ? BUSY_BOARD : undefined));
+  }
   if (error.cause instanceof Deno.errors.InvalidData) {
     return new CliError(
       `${error.message}: --tls-cert must be a PEM certificate (chain) and --tls-key its PEM private key`,
@@ -338,7 +345,7 @@ export const serveCommand: Command = {
         server.bridge(localRoom);
       } catch (error) {
         await server.close();
-        throw new CliError((error as Error).message);
+        throw new CliError(advised(error, (ipc) => roomAdvice(ipc, { room: "--local-room" })));
       }
       console.log(`bridging local room ${localRoom.room} with ${localRoom.channel}`);
     }

@@ -488,7 +488,7 @@ export class StatusBoard {
     if (!(pid === me.pid && start === me.start) && isAlive(pid, start)) {
       throw new IpcError("create status board", "StatusBoard", "EBUSY", 0, {
         objectName: name,
-        reason: `a running server (pid ${pid}) owns it; stop that server or use another port`,
+        reason: `a running server (pid ${pid}) owns it`,
       });
     }
     unlinkIfPresent(() => SharedMemory.unlink(name));
