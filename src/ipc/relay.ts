@@ -1,3 +1,4 @@
+// Over 600 lines: about half is documentation and runnable examples; the code is ~330 lines.
 /**
  * The round-robin relay of seed 003, for any number of clients: client processes pass one
  * numbered message around through one shared memory segment that holds the seed's
