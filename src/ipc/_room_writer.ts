@@ -45,7 +45,8 @@ export class RoomWriter {
   readonly #i32: Int32Array;
   readonly #f64: Float64Array;
   readonly #bytes: Uint8Array;
-  readonly #capacity: number;
+  /** A number from the start (not undefined), so that V8 stores it unboxed. */
+  readonly #capacity: number = 0;
   readonly #lock: SegmentLock;
   readonly #scratch = new Uint8Array(MAX_PAYLOAD_BYTES);
   #packets = 0;
