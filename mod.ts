@@ -65,10 +65,10 @@ export {
   Room,
   type RoomEvent,
   type RoomEventView,
-  type RoomInfo,
   type RoomJoinOptions,
   type RoomSendOptions,
 } from "./src/ipc/room.ts";
+export type { RoomInfo } from "./src/ipc/room_admin.ts";
 export {
   Relay,
   RELAY_MAX_CLIENTS,

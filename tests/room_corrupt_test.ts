@@ -251,3 +251,34 @@ for (
     assertNoLeftovers(segment);
   });
 }
+
+Deno.test("serve --local-room refuses a room that is not a room in one line that says how to remove it", async () => {
+  const room = uniqueName("bridge-corrupt");
+  const segment = objectName("room", room);
+  const { member: ann, header, mend } = roomWith(room);
+  const dataDir = await Deno.makeTempDir({ prefix: "shmooze-corrupt-test-" });
+  try {
+    header.i32[H.I_MAGIC] = 0x12345678;
+    const result = await spawn([
+      "main.ts",
+      "serve",
+      ...["--host", "127.0.0.1", "--port", "0", "--no-http", "--no-status", "--data", dataDir],
+      ...["--local-room", room],
+    ]).done;
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    assert.ok(
+      result.stderr.includes(
+        `"${segment}": it is not a shmooze room (magic 0x12345678, expected 0x4d4f4f52) ` +
+          `(EBADMAGIC); remove it with \`shmooze ipc clean --force --filter ${segment}\` ` +
+          "(whoever is still in it must join again)",
+      ),
+      result.stderr,
+    );
+  } finally {
+    mend();
+    ann.leave();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+  assertNoLeftovers(segment);
+});

@@ -552,12 +552,16 @@ Deno.test({
     const readerDebug = await Inspector.attach(reader);
     const writerDebug = await Inspector.attach(writer);
     try {
-      const beforeWake = await writerDebug.breakAt("src/ipc/room.ts", /[^.]#wakeIfWaiting\(/, 1);
+      const beforeWake = await writerDebug.breakAt(
+        "src/ipc/_room_wait.ts",
+        /function wakeIfWaiting\(/,
+        1,
+      );
       await writer.writeLine("one");
       await writerDebug.paused();
       const published = Atomics.load(header, H.I_SEQ_WORD);
       const lastLook = await readerDebug.breakAt(
-        "src/ipc/room.ts",
+        "src/ipc/_room_wait.ts",
         /=== seen && !signal\?\.aborted/,
       );
       // The reader may be asleep since before "one", whose wake is held up: a spurious wake (as

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { IpcError, objectName, StatusBoard, type StatusSnapshot } from "../mod.ts";
+import { IpcError, objectName, SharedMemory, StatusBoard, type StatusSnapshot } from "../mod.ts";
 import { statusRecord } from "./fixtures/status_writer.ts";
 import { assertNoLeftovers, type Child, spawn } from "./_helpers.ts";
+import { startServe } from "./_irc.ts";
+import { unlinkIfPresent } from "../src/ipc/_unlink.ts";
 
 /**
  * A port for one test's board, held open for the test: a board is named after its port, and
@@ -112,7 +114,12 @@ Deno.test("StatusBoard: a board whose server was SIGKILLed is stale, and create(
     assert.throws(() => StatusBoard.create(port), (error: unknown) => {
       assert.ok(error instanceof IpcError);
       assert.equal(error.code, "EBUSY");
-      assert.match(error.message, new RegExp(`a running server \\(pid ${writer.process.pid}\\)`));
+      // What failed and why; what to do about it is the command line's to say.
+      assert.equal(
+        error.message,
+        `Cannot create status board "${boardPrefix(port)}": a running server ` +
+          `(pid ${writer.process.pid}) owns it (EBUSY)`,
+      );
       return true;
     });
     writer.process.kill("SIGKILL");
@@ -275,4 +282,56 @@ Deno.test("shmooze status without --port lists every board when there are severa
   });
   assertNoLeftovers(boardPrefix(first));
   assertNoLeftovers(boardPrefix(second));
+});
+
+Deno.test("serve whose port's status board a live server on another address owns exits 1 in one line naming the flags that help", async () => {
+  await using first = await startServe({ status: true });
+  const dataDir = await Deno.makeTempDir({ prefix: "shmooze-status-test-" });
+  try {
+    // Same port, another loopback address: the port is free there, its board is not.
+    const second = await spawn([
+      "main.ts",
+      "serve",
+      ...["--host", "127.0.0.2", "--port", String(first.port), "--no-http", "--data", dataDir],
+    ]).done;
+    assert.equal(second.code, 1, second.stderr);
+    assert.equal(second.stderr.trim().split("\n").length, 1, second.stderr);
+    assert.ok(
+      second.stderr.includes(
+        `a running server (pid ${first.child.process.pid}) owns it (EBUSY); stop that server, ` +
+          "choose another port with --port, or run without a status board (--no-status)",
+      ),
+      second.stderr,
+    );
+    assert.equal(StatusBoard.read(first.port).pid, first.child.process.pid);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("shmooze status on a port whose board is not a board says how to remove it, and that removes it", async () => {
+  using held = holdPort();
+  const name = boardPrefix(held.addr.port);
+  const squat = SharedMemory.create(name, 4096);
+  try {
+    new Uint32Array(squat.buffer, 0, 1)[0] = 0xdeadbeef;
+    const result = await status("--port", String(held.addr.port));
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    assert.ok(
+      result.stderr.includes(
+        `"${name}": it is not a shmooze status board (magic 0xdeadbeef, expected 0x42535a53) ` +
+          `(EBADMAGIC); remove it with \`shmooze ipc clean --force --filter ${name}\``,
+      ),
+      result.stderr,
+    );
+    await using clean = spawn(["main.ts", "ipc", "clean", "--force", "--filter", name]);
+    const cleaned = await clean.done;
+    assert.equal(cleaned.code, 0, cleaned.stderr);
+    assert.match(cleaned.stdout, /^1 removed, 0 kept$/m);
+  } finally {
+    squat.close();
+    unlinkIfPresent(() => SharedMemory.unlink(name));
+  }
+  assertNoLeftovers(name);
 });

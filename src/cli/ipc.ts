@@ -1,7 +1,14 @@
+/**
+ * `shmooze ipc`: lists this user's shmooze objects in shared memory (rooms, status boards,
+ * relays, semaphores) with whether their owners run, and removes the stale ones.
+ *
+ * @module
+ */
+
 import { escapeControls, terminalJson } from "../chat/terminal_text.ts";
 import { IpcError } from "../ipc/ipc_error.ts";
 import { NAME_PREFIX } from "../ipc/names.ts";
-import { inspectRoom, removeStaleRoom } from "../ipc/room.ts";
+import { inspectRoom, removeStaleRoom } from "../ipc/room_admin.ts";
 import { SharedMemory } from "../ipc/shared_memory.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { CliError, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
@@ -185,7 +192,21 @@ function clean(object: IpcObject, force: boolean): string | undefined {
   }
 }
 
-/** `shmooze ipc ls|clean`: housekeeping of shmooze's OS objects. */
+/**
+ * `shmooze ipc ls|clean`: housekeeping of shmooze's OS objects.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ipcCommand } from "./ipc.ts";
+ *
+ * if (Deno.build.os === "linux") {
+ *   // Prints "No shmooze objects.": nothing of this user's has that name.
+ *   const filter = `doc-none-${crypto.randomUUID()}`;
+ *   assert.equal(await ipcCommand.run(["ls", "--filter", filter]), 0);
+ * }
+ * ```
+ */
 export const ipcCommand: Command = {
   name: "ipc",
   summary: "List or clean shmooze's shared memory and semaphores",

@@ -1,3 +1,10 @@
+/**
+ * `shmooze local`: chat with other processes on this machine through a shared-memory room,
+ * one line per message, with no server.
+ *
+ * @module
+ */
+
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { IpcError } from "../ipc/ipc_error.ts";
@@ -5,11 +12,10 @@ import { MAX_MESSAGE_BYTES, Room, type RoomEvent } from "../ipc/room.ts";
 import { splitWords } from "../chat/split_text.ts";
 import { escapeControls } from "../chat/terminal_text.ts";
 import { BRIDGE_NAME, relayedMessage, toNetworkUser } from "../bridge/room_protocol.ts";
-import { CliError, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
+import { parseCommandArgs, stringOption, UsageError } from "./_args.ts";
 import type { Command } from "./command.ts";
 import { onStopSignals } from "./_signals.ts";
-
-/** A message's largest size in bytes; longer lines are split (see the help). */
+import { roomAdvice, withAdvice } from "./_hints.ts";
 
 const help = `Usage: shmooze local [--room NAME] [--name NAME]
 
@@ -92,33 +98,6 @@ function formatEvent(event: RoomEvent): string {
   }
 }
 
-/** What the user can do about a room that cannot be joined or used, by IpcError code. */
-function roomHint(error: IpcError): string | undefined {
-  switch (error.code) {
-    case "EEXIST":
-      return "choose another name with --name";
-    case "EOWNER":
-      return "choose another room with --room, or ask its owner or an administrator to " +
-        "remove it";
-    case "ECORRUPT":
-    case "EBADMAGIC":
-    case "EVERSION":
-      return `remove it with \`shmooze ipc clean --force --filter ${error.objectName}\` ` +
-        "(whoever is still in it must join again)";
-    case "EPROTO":
-      return `remove it with \`shmooze ipc clean --filter ${error.objectName}\``;
-    default:
-      return undefined;
-  }
-}
-
-/** Adds the command-line advice to an error about the room, as a one-line CliError. */
-function withHint(error: unknown): unknown {
-  if (!(error instanceof IpcError)) return error;
-  const hint = roomHint(error);
-  return hint === undefined ? error : new CliError(`${error.message}; ${hint}`);
-}
-
 /** Runs one typed line; false when it asks to leave. */
 function handleLine(room: Room, line: string): boolean {
   const command = /^\/(\S+)\s*(.*)$/.exec(line);
@@ -194,7 +173,19 @@ async function chat(roomName: string, name: string): Promise<number> {
   return 0;
 }
 
-/** `shmooze local`: console chat over a shared-memory room. */
+/**
+ * `shmooze local`: console chat over a shared-memory room.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UsageError } from "./_args.ts";
+ * import { localCommand } from "./local.ts";
+ *
+ * assert.match(localCommand.help, /--room NAME/);
+ * await assert.rejects(localCommand.run(["--room", ""]), UsageError);
+ * ```
+ */
 export const localCommand: Command = {
   name: "local",
   summary: "Chat with processes on this machine through shared memory",
@@ -209,7 +200,7 @@ export const localCommand: Command = {
     try {
       return await chat(roomName, stringOption(values, "name", defaultName()));
     } catch (error) {
-      throw withHint(error);
+      throw withAdvice(error, (e) => roomAdvice(e, { room: "--room", name: "--name" }));
     }
   },
 };

@@ -8,7 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { defaultDataDir } from "../chat/data_directory.ts";
 import { IpcError } from "../ipc/ipc_error.ts";
-import { withHint } from "./_hints.ts";
+import { advised, roomAdvice, withHint } from "./_hints.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { LOBBY } from "../chat/hub.ts";
 import { channelProblem } from "../chat/names.ts";
@@ -165,16 +165,23 @@ function readTls(values: Values): TlsOptions | undefined {
   return { cert, key, port: intOption(values, "tls-port", 54443, { max: 65535 }) };
 }
 
+/** What to do when another live server has this port's status board (on another address). */
+const BUSY_BOARD = "stop that server, choose another port with --port, or run without a " +
+  "status board (--no-status)";
+
 /**
  * A failure of startServer as the one line `serve` prints. Its typed errors (a listener, the
  * data directory) get the flag to change; other plain errors are the run-time failures it
- * documents and say what failed. JavaScript's own errors (TypeError …) are bugs and pass
- * unchanged, as do the errors main.ts already reports in one line (shared memory).
+ * documents and say what failed; a status board another server holds gets what to do.
+ * JavaScript's own errors (TypeError …) are bugs and pass unchanged.
  */
 function startFailure(error: unknown): unknown {
   const bug = [TypeError, RangeError, ReferenceError, SyntaxError]
     .some((kind) => error instanceof kind);
-  if (!(error instanceof Error) || bug || error instanceof IpcError) return error;
+  if (!(error instanceof Error) || bug) return error;
+  if (error instanceof IpcError) {
+    return new CliError(advised(error, (ipc) => ipc.code === "EBUSY" ? BUSY_BOARD : undefined));
+  }
   const hinted = withHint(error);
   return hinted instanceof CliError ? hinted : new CliError(error.message);
 }
@@ -355,7 +362,7 @@ export const serveCommand: Command = {
         server.bridge(localRoom);
       } catch (error) {
         await server.close();
-        throw new CliError((error as Error).message);
+        throw new CliError(advised(error, (ipc) => roomAdvice(ipc, { room: "--local-room" })));
       }
       console.log(`bridging local room ${localRoom.room} with ${localRoom.channel}`);
     }

@@ -1,6 +1,14 @@
+/**
+ * `shmooze status`: a running server's status board, read from shared memory, once or
+ * redrawn (`--watch`), as a table or JSON.
+ *
+ * @module
+ */
+
 import { escapeControls, terminalJson } from "../chat/terminal_text.ts";
 import { IpcError, StatusBoard, type StatusSnapshot } from "../ipc/mod.ts";
 import { CliError, intOption, parseCommandArgs } from "./_args.ts";
+import { removalAdvice, withAdvice } from "./_hints.ts";
 import type { Command } from "./command.ts";
 import { paint } from "./logging.ts";
 
@@ -115,7 +123,9 @@ function look(port: number | undefined): View {
     try {
       return { kind: "one", snapshot: StatusBoard.read(port) };
     } catch (error) {
-      if (!(error instanceof IpcError) || error.code !== "ENOENT") throw error;
+      if (!(error instanceof IpcError) || error.code !== "ENOENT") {
+        throw withAdvice(error, removalAdvice);
+      }
       return {
         kind: "none",
         message: `No status board for port ${port}: no shmooze server of yours runs there ` +
@@ -175,7 +185,7 @@ async function watch(port: number | undefined, intervalMs: number, json: boolean
       } catch (error) {
         // A board mid-update for the whole read budget, or replaced by a foreign segment:
         // say so and look again next time rather than end the watch.
-        if (!(error instanceof IpcError)) throw error;
+        if (!(error instanceof IpcError || error instanceof CliError)) throw error;
         text = json ? terminalJson({ error: error.message }) : error.message;
       }
       if (redraw) {
@@ -190,7 +200,21 @@ async function watch(port: number | undefined, intervalMs: number, json: boolean
   }
 }
 
-/** `shmooze status`: a server's status board, read from shared memory. */
+/**
+ * `shmooze status`: a server's status board, read from shared memory.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StatusBoard } from "../ipc/status_board.ts";
+ * import { statusCommand } from "./status.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using _board = StatusBoard.create(listener.addr.port);
+ * // Prints the board's table; 0: its server (this process) runs.
+ * assert.equal(await statusCommand.run(["--port", String(listener.addr.port)]), 0);
+ * ```
+ */
 export const statusCommand: Command = {
   name: "status",
   summary: "Read a running server's status board from shared memory",

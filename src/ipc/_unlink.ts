@@ -1,3 +1,9 @@
+/**
+ * Removing an OS object's name when it may already be gone.
+ *
+ * @module
+ */
+
 import { IpcError } from "./ipc_error.ts";
 
 /**

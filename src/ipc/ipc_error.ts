@@ -1,3 +1,12 @@
+/**
+ * The one error type of shmooze's OS layer, {@link IpcError}: what was being done, to which
+ * object, why it failed, and a code (the errno name, or shmooze's own) that callers branch
+ * on. Messages say what failed and why, never which command-line flag to use: the CLI adds
+ * that advice when it catches one.
+ *
+ * @module
+ */
+
 /** Why an OS call failed, in words a user can act on, by error name. */
 const reasons: Record<string, string> = {
   ENOENT: "it does not exist",
@@ -34,12 +43,29 @@ export interface IpcErrorOptions {
  *
  * @example Catching a missing segment
  * ```ts
+ * import assert from "node:assert/strict";
  * import { IpcError, SharedMemory } from "../../mod.ts";
- * try {
- *   SharedMemory.open("shmooze-doc-missing");
- * } catch (error) {
- *   if (!(error instanceof IpcError) || error.code !== "ENOENT") throw error;
- * }
+ *
+ * const name = `shmooze-doc-missing-${crypto.randomUUID().slice(0, 8)}`;
+ * assert.throws(() => SharedMemory.open(name), (error) => {
+ *   assert.ok(error instanceof IpcError);
+ *   assert.equal(error.code, "ENOENT");
+ *   assert.equal(error.objectName, name);
+ *   assert.equal(error.message, `Cannot open shared memory "${name}": it does not exist (ENOENT)`);
+ *   return true;
+ * });
+ * ```
+ *
+ * @example What shmooze itself refuses has errno 0 and its own reason
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IpcError } from "../../mod.ts";
+ *
+ * const error = new IpcError("join room \"lobby\"", "Room", "EEXIST", 0, {
+ *   reason: "the name is taken by process 42",
+ * });
+ * assert.equal(error.message, 'Cannot join room "lobby": the name is taken by process 42 (EEXIST)');
+ * assert.equal(error.errno, 0);
  * ```
  */
 export class IpcError extends Error {
@@ -55,6 +81,9 @@ export class IpcError extends Error {
   readonly reason: string;
 
   /**
+   * Makes the error, its message built from what was being done, the object and the reason:
+   * `Cannot open shared memory "shmooze-1000-room-lobby": it does not exist (ENOENT)`.
+   *
    * @param action What was being done, as a verb phrase: `open shared memory`.
    * @param call The C function that failed: `shm_open`.
    * @param code The error's name: `ENOENT`.

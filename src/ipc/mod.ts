@@ -7,7 +7,13 @@ export { SharedMemory } from "./shared_memory.ts";
 export { NamedSemaphore, type WaitOptions } from "./named_semaphore.ts";
 export { IpcError, type IpcErrorOptions } from "./ipc_error.ts";
 export { MAX_NAME_LENGTH, NAME_PREFIX, objectName, sanitizeLabel, validateName } from "./names.ts";
-export { type Platform, platform } from "./platform.ts";
+export {
+  type MappedSegment,
+  type OpenMode,
+  type Platform,
+  platform,
+  type SemaphoreHandle,
+} from "./platform.ts";
 export {
   STATUS_NAME_BYTES,
   STATUS_TEXT_BYTES,

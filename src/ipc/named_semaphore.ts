@@ -1,3 +1,10 @@
+/**
+ * Named counting semaphores shared between processes: the seeds' `sem_open` / `sem_wait` /
+ * `sem_post`, with waits that never block the event loop.
+ *
+ * @module
+ */
+
 import { IpcError } from "./ipc_error.ts";
 import { validateName } from "./names.ts";
 import { type OpenMode, platform, type SemaphoreHandle } from "./platform.ts";
@@ -26,11 +33,14 @@ export interface WaitOptions {
  *
  * @example Ping-pong inside one process
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NamedSemaphore } from "../../mod.ts";
+ *
  * const name = `shmooze-doc-sem-${crypto.randomUUID().slice(0, 8)}`;
  * const sem = NamedSemaphore.create(name, 0);
  * sem.post();
- * console.log(await sem.wait({ timeoutMs: 1000 })); // true
+ * assert.equal(await sem.wait({ timeoutMs: 1000 }), true);
+ * assert.equal(sem.tryWait(), false); // the one post was taken
  * sem.close();
  * NamedSemaphore.unlink(name);
  * ```
@@ -70,9 +80,12 @@ export class NamedSemaphore {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NamedSemaphore } from "../../mod.ts";
+   *
    * const sem = NamedSemaphore.create(`shmooze-doc-semc-${crypto.randomUUID().slice(0, 8)}`, 1);
-   * console.log(sem.tryWait()); // true
+   * assert.equal(sem.created, true);
+   * assert.equal(sem.tryWait(), true);
    * sem.close();
    * NamedSemaphore.unlink(sem.name);
    * ```
@@ -89,12 +102,15 @@ export class NamedSemaphore {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NamedSemaphore } from "../../mod.ts";
+   *
    * const name = `shmooze-doc-semo-${crypto.randomUUID().slice(0, 8)}`;
    * const a = NamedSemaphore.create(name, 0);
    * const b = NamedSemaphore.open(name);
    * a.post();
-   * console.log(b.tryWait()); // true
+   * assert.equal(b.created, false);
+   * assert.equal(b.tryWait(), true); // one count, shared by both handles
    * b.close();
    * a.close();
    * NamedSemaphore.unlink(name);
@@ -113,10 +129,15 @@ export class NamedSemaphore {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NamedSemaphore } from "../../mod.ts";
+   *
    * const name = `shmooze-doc-semooc-${crypto.randomUUID().slice(0, 8)}`;
    * const sem = NamedSemaphore.openOrCreate(name, 0);
-   * console.log(sem.created); // true
+   * const again = NamedSemaphore.openOrCreate(name, 0);
+   * assert.equal(sem.created, true);
+   * assert.equal(again.created, false);
+   * again.close();
    * sem.close();
    * NamedSemaphore.unlink(name);
    * ```
@@ -133,10 +154,18 @@ export class NamedSemaphore {
    *
    * @example
    * ```ts
-   * import { NamedSemaphore } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * import { IpcError, NamedSemaphore } from "../../mod.ts";
+   *
    * const sem = NamedSemaphore.create(`shmooze-doc-semu-${crypto.randomUUID().slice(0, 8)}`);
    * sem.close();
    * NamedSemaphore.unlink(sem.name);
+   * if (Deno.build.os !== "windows") {
+   *   assert.throws(
+   *     () => NamedSemaphore.open(sem.name),
+   *     (error) => error instanceof IpcError && error.code === "ENOENT",
+   *   );
+   * }
    * ```
    */
   static unlink(name: string): void {
@@ -164,10 +193,12 @@ export class NamedSemaphore {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NamedSemaphore } from "../../mod.ts";
+   *
    * const sem = NamedSemaphore.create(`shmooze-doc-post-${crypto.randomUUID().slice(0, 8)}`);
    * sem.post();
-   * console.log(sem.tryWait()); // true
+   * assert.equal(sem.tryWait(), true);
    * sem.close();
    * NamedSemaphore.unlink(sem.name);
    * ```
@@ -183,9 +214,11 @@ export class NamedSemaphore {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NamedSemaphore } from "../../mod.ts";
+   *
    * const sem = NamedSemaphore.create(`shmooze-doc-try-${crypto.randomUUID().slice(0, 8)}`);
-   * console.log(sem.tryWait()); // false
+   * assert.equal(sem.tryWait(), false); // the count starts at 0
    * sem.close();
    * NamedSemaphore.unlink(sem.name);
    * ```
@@ -203,9 +236,13 @@ export class NamedSemaphore {
    *
    * @example Waiting with a timeout
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NamedSemaphore } from "../../mod.ts";
+   *
    * const sem = NamedSemaphore.create(`shmooze-doc-wait-${crypto.randomUUID().slice(0, 8)}`);
-   * console.log(await sem.wait({ timeoutMs: 50 })); // false
+   * const started = performance.now();
+   * assert.equal(await sem.wait({ timeoutMs: 50 }), false);
+   * assert.ok(performance.now() - started >= 45);
    * sem.close();
    * NamedSemaphore.unlink(sem.name);
    * ```
@@ -238,9 +275,14 @@ export class NamedSemaphore {
    *
    * @example
    * ```ts
-   * import { NamedSemaphore } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * import { IpcError, NamedSemaphore } from "../../mod.ts";
+   *
    * const sem = NamedSemaphore.create(`shmooze-doc-close-${crypto.randomUUID().slice(0, 8)}`);
+   * const waiting = sem.wait();
    * sem.close();
+   * assert.equal(await waiting, false); // a pending wait ends
+   * assert.throws(() => sem.post(), (error) => error instanceof IpcError && error.code === "EBADF");
    * NamedSemaphore.unlink(sem.name);
    * ```
    */

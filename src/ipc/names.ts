@@ -1,13 +1,45 @@
+/**
+ * The names of shmooze's OS objects: one prefix, the user's id, a kind and a label, and the
+ * check that a name is one this OS accepts.
+ *
+ * @module
+ */
+
 import { IpcError } from "./ipc_error.ts";
 import { platform } from "./platform.ts";
 
-/** Every OS object shmooze creates starts with this. */
+/**
+ * Every OS object shmooze creates starts with this.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NAME_PREFIX, objectName } from "./names.ts";
+ *
+ * assert.ok(objectName("room", "lobby").startsWith(NAME_PREFIX));
+ * ```
+ */
 export const NAME_PREFIX = "shmooze-";
 
 /**
  * The longest name each OS accepts for both a segment and a semaphore, without the leading
  * `/` (POSIX) or `Local\` (Windows). Linux: NAME_MAX 255 less `sem.` and the slash;
  * macOS: PSHMNAMLEN/PSEMNAMLEN 31 less the slash; Windows: MAX_PATH less `Local\`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IpcError } from "./ipc_error.ts";
+ * import { MAX_NAME_LENGTH, validateName } from "./names.ts";
+ *
+ * const limit = MAX_NAME_LENGTH[Deno.build.os];
+ * const longest = "shmooze-".padEnd(limit, "x");
+ * assert.equal(validateName(longest, "shared memory"), longest);
+ * assert.throws(
+ *   () => validateName(`${longest}x`, "shared memory"),
+ *   (error) => error instanceof IpcError && error.code === "EBADNAME",
+ * );
+ * ```
  */
 export const MAX_NAME_LENGTH: Record<string, number> = { linux: 250, darwin: 30, windows: 250 };
 
@@ -23,8 +55,15 @@ const NAME_PATTERN = /^shmooze-[A-Za-z0-9._-]+$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { IpcError } from "./ipc_error.ts";
  * import { validateName } from "./names.ts";
- * validateName("shmooze-room-lobby", "shared memory");
+ *
+ * assert.equal(validateName("shmooze-room-lobby", "shared memory"), "shmooze-room-lobby");
+ * assert.throws(
+ *   () => validateName("shmooze-room/lobby", "shared memory"),
+ *   (error) => error instanceof IpcError && error.code === "EBADNAME",
+ * );
  * ```
  */
 export function validateName(name: string, kind: string): string {
@@ -55,8 +94,11 @@ export function validateName(name: string, kind: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sanitizeLabel } from "./names.ts";
- * console.log(sanitizeLabel("#lobby")); // "_lobby"
+ *
+ * assert.equal(sanitizeLabel("#lobby"), "_lobby");
+ * assert.equal(sanitizeLabel("study-group.2"), "study-group.2");
  * ```
  */
 export function sanitizeLabel(label: string): string {
@@ -73,8 +115,12 @@ export function sanitizeLabel(label: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { objectName } from "./names.ts";
- * console.log(objectName("room", "lobby")); // e.g. "shmooze-1000-room-lobby"
+ *
+ * // e.g. "shmooze-1000-room-lobby" for uid 1000.
+ * assert.match(objectName("room", "lobby"), /^shmooze-\d+-room-lobby$/);
+ * assert.match(objectName("room", "#lobby"), /-room-_lobby$/);
  * ```
  */
 export function objectName(kind: string, label: string): string {

@@ -92,6 +92,18 @@ let current: Platform | undefined;
  * The platform this process runs on, loaded on first use.
  *
  * @returns The platform's implementation.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { platform } from "./platform.ts";
+ *
+ * const os = platform();
+ * assert.equal(os.os, Deno.build.os);
+ * assert.equal(os.pid(), Deno.pid);
+ * assert.equal(platform(), os); // loaded once
+ * assert.equal(os.processStart(Deno.pid) === undefined, false); // this process runs
+ * ```
  */
 export function platform(): Platform {
   return current ??= Deno.build.os === "windows" ? windowsPlatform() : posixPlatform();

