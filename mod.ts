@@ -1,6 +1,19 @@
 /**
  * shmooze as a library: chat and its building blocks over the operating system's own
- * mechanisms — named shared memory and named semaphores today.
+ * mechanisms. This front page exports the main entry point of each area; every area has its
+ * own subpath with all of it:
+ *
+ * | Subpath     | What                                                                 |
+ * | ----------- | -------------------------------------------------------------------- |
+ * | `./ipc`     | named shared memory and semaphores, object names, the status board   |
+ * | `./room`    | the shared-memory chat room (`shmooze local`)                        |
+ * | `./relay`   | seed 003's round-robin through one segment and N semaphores          |
+ * | `./chat`    | the protocol-neutral core: hub, members, channels, delivery, names   |
+ * | `./history` | message history in SQLite, as CHATHISTORY serves it                  |
+ * | `./irc`     | the IRC line format, limits, CTCP ACTION                             |
+ * | `./server`  | the chat server (IRC, TLS, the web side, accounts, the status board) |
+ * | `./client`  | an IRC client library                                                |
+ * | `./bridge`  | a shared-memory room relayed with a channel                          |
  *
  * @example Share bytes between two handles (or two processes)
  * ```ts
@@ -27,84 +40,11 @@
  *
  * @module
  */
-export { SharedMemory } from "./src/ipc/shared_memory.ts";
-export { NamedSemaphore, type WaitOptions } from "./src/ipc/named_semaphore.ts";
-export { IpcError, type IpcErrorOptions } from "./src/ipc/ipc_error.ts";
-export {
-  MAX_NAME_LENGTH,
-  NAME_PREFIX,
-  objectName,
-  sanitizeLabel,
-  validateName,
-} from "./src/ipc/names.ts";
-export {
-  STATUS_NAME_BYTES,
-  STATUS_TEXT_BYTES,
-  STATUS_TRANSPORTS,
-  StatusBoard,
-  type StatusSnapshot,
-  type StatusUpdate,
-} from "./src/ipc/status_board.ts";
-export {
-  DataDirectoryError,
-  type DataDirectoryProblem,
-  defaultDataDir,
-} from "./src/chat/data_directory.ts";
-export {
-  type HistoryAnchor,
-  type HistoryEntry,
-  type HistoryOptions,
-  type HistoryOwner,
-  type HistoryRecord,
-  type HistorySelector,
-  HistoryStore,
-  type PrivateConversation,
-} from "./src/chat/history.ts";
-export {
-  type Participant,
-  Room,
-  type RoomEvent,
-  type RoomEventView,
-  type RoomJoinOptions,
-  type RoomSendOptions,
-} from "./src/ipc/room.ts";
-export type { RoomInfo } from "./src/ipc/room_admin.ts";
-export {
-  Relay,
-  RELAY_MAX_CLIENTS,
-  RELAY_MAX_ROUNDS,
-  RELAY_MESSAGE_BYTES,
-  type RelayCheck,
-  type RelayClientOptions,
-  relayDestination,
-  type RelayHop,
-  relayMessage,
-  relayRoute,
-  type RelayTurn,
-} from "./src/ipc/relay.ts";
-export {
-  type ChatServer,
-  DEFAULT_MOTD,
-  type ServerOptions,
-  type ServerStats,
-  startServer,
-  type TlsOptions,
-} from "./src/server/server.ts";
-export { AddressGate, type AddressGateOptions, type Admission } from "./src/net/address_gate.ts";
-export type { BridgeOptions, LocalBridge, LocalRoomStats } from "./src/bridge/bridge.ts";
-export { BRIDGE_NAME, localNick } from "./src/bridge/room_protocol.ts";
-export { LOCAL_SUFFIX } from "./src/chat/names.ts";
-export type { Connection } from "./src/chat/connection.ts";
-export { ChatHub, LOBBY, type RecentMessage, type SendError, SERVER_NICK } from "./src/chat/hub.ts";
-export type { Member } from "./src/chat/member.ts";
-export type { ChatEvent, ChatEventKind } from "./src/chat/chat_event.ts";
-export { DEFAULT_LIMITS, type IrcLimits } from "./src/irc/limits.ts";
-export type { IrcMessage } from "./src/irc/message.ts";
-export {
-  IrcClient,
-  type IrcClientOptions,
-  IrcConnectionError,
-  type LoginOptions,
-  type TlsClientOptions,
-  WANTED_CAPABILITIES,
-} from "./src/client/irc_client.ts";
+export { IpcError, NamedSemaphore, SharedMemory, StatusBoard } from "./src/ipc/mod.ts";
+export { MAX_MESSAGE_BYTES, Room } from "./src/ipc/room.ts";
+export { ChatHub, DataDirectoryError, defaultDataDir } from "./src/chat/mod.ts";
+export { HistoryStore } from "./src/chat/history.ts";
+export { parseMessage } from "./src/irc/mod.ts";
+export { startServer } from "./src/server/mod.ts";
+export { IrcClient } from "./src/client/mod.ts";
+export { LocalBridge } from "./src/bridge/mod.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { objectName } from "../mod.ts";
+import { objectName } from "../src/ipc/mod.ts";
 import { assertNoLeftovers, spawn, uniqueName } from "./_helpers.ts";
 
 /** Runs `shmooze ipc ...` limited to this test's objects and parses its JSON. */

@@ -77,3 +77,12 @@ Deno.test("every import in src/ and ffi/ points down the layers", async () => {
   }
   assert.deepEqual([...new Set(wrong)], []);
 });
+
+Deno.test("deno task doc lints exactly the modules deno.json exports", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const exported = Object.values(config.exports as Record<string, string>)
+    .map((path) => path.replace(/^\.\//, "")).sort();
+  const linted = (config.tasks.doc.command as string).split(" ").slice(3).sort();
+  assert.deepEqual(linted, exported);
+  for (const path of exported) assert.ok((await Deno.stat(`${ROOT}${path}`)).isFile, path);
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { objectName, Room, type RoomEvent, SharedMemory, StatusBoard } from "../mod.ts";
+import { objectName, SharedMemory, StatusBoard } from "../src/ipc/mod.ts";
+import { Room, type RoomEvent } from "../src/ipc/room.ts";
 import { entryWord, H, P } from "../src/ipc/_room_layout.ts";
 import { assertNoLeftovers, ROOT, spawn, uniqueName, waitUntil } from "./_helpers.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { objectName } from "../mod.ts";
+import { objectName } from "../src/ipc/mod.ts";
 import { assertNoLeftovers, type Child, spawn, uniqueName } from "./_helpers.ts";
 
 /** Starts `shmooze local` and waits until it has joined. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NamedSemaphore } from "../mod.ts";
+import { NamedSemaphore } from "../src/ipc/mod.ts";
 import { assertNoLeftovers, spawn, uniqueName } from "./_helpers.ts";
 
 Deno.test("NamedSemaphore: two processes ping-pong 1000 times through two semaphores", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { objectName, relayDestination, relayRoute } from "../mod.ts";
+import { objectName } from "../src/ipc/mod.ts";
+import { relayDestination, relayRoute } from "../src/ipc/relay.ts";
 import { assertNoLeftovers, type Child, spawn, waitUntil } from "./_helpers.ts";
 
 /** Every OS object of the relay a demo process makes starts with this. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { IpcError, objectName, Room, SharedMemory } from "../mod.ts";
+import { IpcError, objectName, SharedMemory } from "../src/ipc/mod.ts";
+import { Room } from "../src/ipc/room.ts";
 import { H, HEADER_BYTES, RING_OFFSET } from "../src/ipc/_room_layout.ts";
 import { platform } from "../src/ipc/platform.ts";
 import { assertNoLeftovers, type Child, spawn, uniqueName } from "./_helpers.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { IpcError, objectName, Room, type RoomEvent, SharedMemory } from "../mod.ts";
+import { IpcError, objectName, SharedMemory } from "../src/ipc/mod.ts";
+import { Room, type RoomEvent } from "../src/ipc/room.ts";
 import { H } from "../src/ipc/_room_layout.ts";
 import { futex } from "../ffi/libc.ts";
 import { platform } from "../src/ipc/platform.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SharedMemory } from "../mod.ts";
+import { SharedMemory } from "../src/ipc/mod.ts";
 import { assertNoLeftovers, spawn, uniqueName } from "./_helpers.ts";
 
 Deno.test("SharedMemory: one process writes a segment, another opens and reads it", async () => {

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { IpcError, objectName, SharedMemory, StatusBoard, type StatusSnapshot } from "../mod.ts";
+import {
+  IpcError,
+  objectName,
+  SharedMemory,
+  StatusBoard,
+  type StatusSnapshot,
+} from "../src/ipc/mod.ts";
 import { statusRecord } from "./fixtures/status_writer.ts";
 import { assertNoLeftovers, type Child, spawn } from "./_helpers.ts";
 import { startServe } from "./_irc.ts";

@@ -6,13 +6,8 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import {
-  IpcError,
-  Relay,
-  RELAY_MAX_CLIENTS,
-  RELAY_MAX_ROUNDS,
-  type RelayTurn,
-} from "../ipc/mod.ts";
+import { IpcError } from "../ipc/ipc_error.ts";
+import { Relay, RELAY_MAX_CLIENTS, RELAY_MAX_ROUNDS, type RelayTurn } from "../ipc/relay.ts";
 import { CliError, intOption, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
 import type { Command } from "./command.ts";
 import { paint } from "./logging.ts";

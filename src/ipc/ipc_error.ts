@@ -44,7 +44,7 @@ export interface IpcErrorOptions {
  * @example Catching a missing segment
  * ```ts
  * import assert from "node:assert/strict";
- * import { IpcError, SharedMemory } from "../../mod.ts";
+ * import { IpcError, SharedMemory } from "./mod.ts";
  *
  * const name = `shmooze-doc-missing-${crypto.randomUUID().slice(0, 8)}`;
  * assert.throws(() => SharedMemory.open(name), (error) => {
@@ -59,7 +59,7 @@ export interface IpcErrorOptions {
  * @example What shmooze itself refuses has errno 0 and its own reason
  * ```ts
  * import assert from "node:assert/strict";
- * import { IpcError } from "../../mod.ts";
+ * import { IpcError } from "./mod.ts";
  *
  * const error = new IpcError("join room \"lobby\"", "Room", "EEXIST", 0, {
  *   reason: "the name is taken by process 42",

@@ -1,5 +1,26 @@
 /**
- * shmooze's IPC layer: named shared memory and named semaphores over the OS's own calls.
+ * shmooze's IPC layer: named shared memory and named semaphores over the OS's own calls
+ * (libc on Linux and macOS, kernel32 on Windows), the names shmooze gives them, and the
+ * status board a server publishes. The chat room built on them is `./room`; seed 003's
+ * round-robin demo is `./relay`.
+ *
+ * @example Share bytes through a named segment
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SharedMemory } from "./mod.ts";
+ *
+ * const name = `shmooze-example-${crypto.randomUUID().slice(0, 8)}`;
+ * const writer = SharedMemory.create(name, 64);
+ * const reader = SharedMemory.open(name);
+ * try {
+ *   writer.bytes[0] = 42;
+ *   assert.equal(reader.bytes[0], 42);
+ * } finally {
+ *   reader.close();
+ *   writer.close();
+ *   SharedMemory.unlink(name);
+ * }
+ * ```
  *
  * @module
  */
@@ -22,16 +43,3 @@ export {
   type StatusSnapshot,
   type StatusUpdate,
 } from "./status_board.ts";
-export {
-  Relay,
-  RELAY_MAX_CLIENTS,
-  RELAY_MAX_ROUNDS,
-  RELAY_MESSAGE_BYTES,
-  type RelayCheck,
-  type RelayClientOptions,
-  relayDestination,
-  type RelayHop,
-  relayMessage,
-  relayRoute,
-  type RelayTurn,
-} from "./relay.ts";

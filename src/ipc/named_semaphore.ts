@@ -34,7 +34,7 @@ export interface WaitOptions {
  * @example Ping-pong inside one process
  * ```ts
  * import assert from "node:assert/strict";
- * import { NamedSemaphore } from "../../mod.ts";
+ * import { NamedSemaphore } from "./mod.ts";
  *
  * const name = `shmooze-doc-sem-${crypto.randomUUID().slice(0, 8)}`;
  * const sem = NamedSemaphore.create(name, 0);
@@ -81,7 +81,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { NamedSemaphore } from "../../mod.ts";
+   * import { NamedSemaphore } from "./mod.ts";
    *
    * const sem = NamedSemaphore.create(`shmooze-doc-semc-${crypto.randomUUID().slice(0, 8)}`, 1);
    * assert.equal(sem.created, true);
@@ -103,7 +103,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { NamedSemaphore } from "../../mod.ts";
+   * import { NamedSemaphore } from "./mod.ts";
    *
    * const name = `shmooze-doc-semo-${crypto.randomUUID().slice(0, 8)}`;
    * const a = NamedSemaphore.create(name, 0);
@@ -130,7 +130,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { NamedSemaphore } from "../../mod.ts";
+   * import { NamedSemaphore } from "./mod.ts";
    *
    * const name = `shmooze-doc-semooc-${crypto.randomUUID().slice(0, 8)}`;
    * const sem = NamedSemaphore.openOrCreate(name, 0);
@@ -155,7 +155,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { IpcError, NamedSemaphore } from "../../mod.ts";
+   * import { IpcError, NamedSemaphore } from "./mod.ts";
    *
    * const sem = NamedSemaphore.create(`shmooze-doc-semu-${crypto.randomUUID().slice(0, 8)}`);
    * sem.close();
@@ -194,7 +194,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { NamedSemaphore } from "../../mod.ts";
+   * import { NamedSemaphore } from "./mod.ts";
    *
    * const sem = NamedSemaphore.create(`shmooze-doc-post-${crypto.randomUUID().slice(0, 8)}`);
    * sem.post();
@@ -215,7 +215,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { NamedSemaphore } from "../../mod.ts";
+   * import { NamedSemaphore } from "./mod.ts";
    *
    * const sem = NamedSemaphore.create(`shmooze-doc-try-${crypto.randomUUID().slice(0, 8)}`);
    * assert.equal(sem.tryWait(), false); // the count starts at 0
@@ -237,7 +237,7 @@ export class NamedSemaphore {
    * @example Waiting with a timeout
    * ```ts
    * import assert from "node:assert/strict";
-   * import { NamedSemaphore } from "../../mod.ts";
+   * import { NamedSemaphore } from "./mod.ts";
    *
    * const sem = NamedSemaphore.create(`shmooze-doc-wait-${crypto.randomUUID().slice(0, 8)}`);
    * const started = performance.now();
@@ -276,7 +276,7 @@ export class NamedSemaphore {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { IpcError, NamedSemaphore } from "../../mod.ts";
+   * import { IpcError, NamedSemaphore } from "./mod.ts";
    *
    * const sem = NamedSemaphore.create(`shmooze-doc-close-${crypto.randomUUID().slice(0, 8)}`);
    * const waiting = sem.wait();

@@ -42,7 +42,8 @@ import { CAPACITY_RANGE, DEFAULT_CAPACITY, H, MAX_PAYLOAD_BYTES } from "./_room_
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { IpcError, Room } from "../../mod.ts";
+ * import { IpcError } from "./mod.ts";
+ * import { Room } from "./room.ts";
  * import { MAX_MESSAGE_BYTES } from "./room.ts";
  *
  * using me = Room.join(`doc-max-${crypto.randomUUID().slice(0, 8)}`, "ann");
@@ -157,7 +158,7 @@ export interface RoomEventView {
  * @example Two participants in one process
  * ```ts
  * import assert from "node:assert/strict";
- * import { Room } from "../../mod.ts";
+ * import { Room } from "./room.ts";
  *
  * const room = `doc-${crypto.randomUUID().slice(0, 8)}`;
  * const ann = Room.join(room, "ann");
@@ -205,7 +206,8 @@ export class Room {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { IpcError, Room } from "../../mod.ts";
+   * import { IpcError } from "./mod.ts";
+   * import { Room } from "./room.ts";
    *
    * const room = `doc-join-${crypto.randomUUID().slice(0, 8)}`;
    * const me = Room.join(room, "ann");
@@ -278,7 +280,7 @@ export class Room {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Room } from "../../mod.ts";
+   * import { Room } from "./room.ts";
    *
    * const room = `doc-send-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
@@ -315,7 +317,7 @@ export class Room {
    * @example Send a batch, read it back in one call
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Room } from "../../mod.ts";
+   * import { Room } from "./room.ts";
    *
    * const room = `doc-batch-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
@@ -352,7 +354,7 @@ export class Room {
    * @example Stop reading with an AbortSignal
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Room } from "../../mod.ts";
+   * import { Room } from "./room.ts";
    *
    * const room = `doc-events-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
@@ -386,7 +388,7 @@ export class Room {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Room } from "../../mod.ts";
+   * import { Room } from "./room.ts";
    *
    * const room = `doc-poll-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
@@ -417,7 +419,7 @@ export class Room {
    * @example A reader loop that takes a batch per wake-up
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Room } from "../../mod.ts";
+   * import { Room } from "./room.ts";
    *
    * const room = `doc-drain-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
@@ -450,7 +452,7 @@ export class Room {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Room } from "../../mod.ts";
+   * import { Room } from "./room.ts";
    *
    * const room = `doc-wait-${crypto.randomUUID().slice(0, 8)}`;
    * const ann = Room.join(room, "ann");
@@ -478,7 +480,7 @@ export class Room {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Room } from "../../mod.ts";
+   * import { Room } from "./room.ts";
    *
    * const me = Room.join(`doc-who-${crypto.randomUUID().slice(0, 8)}`, "ann");
    * const [ann] = me.participants();
@@ -501,7 +503,7 @@ export class Room {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Room } from "../../mod.ts";
+   * import { Room } from "./room.ts";
    *
    * const me = Room.join(`doc-stats-${crypto.randomUUID().slice(0, 8)}`, "ann", { capacity: 16 });
    * me.send("one");
@@ -524,7 +526,8 @@ export class Room {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { IpcError, Room } from "../../mod.ts";
+   * import { IpcError } from "./mod.ts";
+   * import { Room } from "./room.ts";
    *
    * const me = Room.join(`doc-leave-${crypto.randomUUID().slice(0, 8)}`, "ann");
    * me.leave();

@@ -49,7 +49,8 @@ export interface RoomInfo {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { objectName, Room } from "../../mod.ts";
+ * import { objectName } from "./mod.ts";
+ * import { Room } from "./room.ts";
  * import { inspectRoom } from "./room_admin.ts";
  *
  * const me = Room.join(`doc-inspect-${crypto.randomUUID().slice(0, 8)}`, "ann");
@@ -100,7 +101,8 @@ export function inspectRoom(segment: string): RoomInfo {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { objectName, Room } from "../../mod.ts";
+ * import { objectName } from "./mod.ts";
+ * import { Room } from "./room.ts";
  * import { removeStaleRoom } from "./room_admin.ts";
  *
  * const me = Room.join(`doc-clean-${crypto.randomUUID().slice(0, 8)}`, "ann");

@@ -21,7 +21,7 @@ import { IpcError } from "./ipc_error.ts";
  * @example Two handles on one segment
  * ```ts
  * import assert from "node:assert/strict";
- * import { SharedMemory } from "../../mod.ts";
+ * import { SharedMemory } from "./mod.ts";
  *
  * const name = `shmooze-doc-${crypto.randomUUID().slice(0, 8)}`;
  * const writer = SharedMemory.create(name, 4096);
@@ -68,7 +68,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { SharedMemory } from "../../mod.ts";
+   * import { SharedMemory } from "./mod.ts";
    *
    * const shm = SharedMemory.create(`shmooze-doc-create-${crypto.randomUUID().slice(0, 8)}`, 64);
    * assert.equal(shm.size, 64);
@@ -91,7 +91,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { SharedMemory } from "../../mod.ts";
+   * import { SharedMemory } from "./mod.ts";
    *
    * const name = `shmooze-doc-open-${crypto.randomUUID().slice(0, 8)}`;
    * const first = SharedMemory.create(name, 128);
@@ -118,7 +118,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { SharedMemory } from "../../mod.ts";
+   * import { SharedMemory } from "./mod.ts";
    *
    * const name = `shmooze-doc-ooc-${crypto.randomUUID().slice(0, 8)}`;
    * const a = SharedMemory.openOrCreate(name, 64);
@@ -143,7 +143,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { IpcError, SharedMemory } from "../../mod.ts";
+   * import { IpcError, SharedMemory } from "./mod.ts";
    *
    * const shm = SharedMemory.create(`shmooze-doc-unlink-${crypto.randomUUID().slice(0, 8)}`, 64);
    * shm.close();
@@ -197,7 +197,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { SharedMemory } from "../../mod.ts";
+   * import { SharedMemory } from "./mod.ts";
    *
    * const shm = SharedMemory.create(`shmooze-doc-close-${crypto.randomUUID().slice(0, 8)}`, 64);
    * const view = new Uint8Array(shm.buffer);

@@ -81,7 +81,7 @@ export interface StatusSnapshot extends StatusUpdate {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { STATUS_TRANSPORTS } from "../../mod.ts";
+ * import { STATUS_TRANSPORTS } from "./mod.ts";
  *
  * // `shmooze status` lists them in this order; any other transport counts as "other".
  * assert.deepEqual(STATUS_TRANSPORTS, ["tcp", "tls", "websocket", "local"]);
@@ -95,7 +95,7 @@ export const STATUS_TRANSPORTS: readonly string[] = ["tcp", "tls", "websocket", 
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { STATUS_TEXT_BYTES, StatusBoard } from "../../mod.ts";
+ * import { STATUS_TEXT_BYTES, StatusBoard } from "./mod.ts";
  *
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * using board = StatusBoard.create(listener.addr.port);
@@ -113,7 +113,7 @@ export const STATUS_TEXT_BYTES = 1024;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { STATUS_NAME_BYTES, StatusBoard } from "../../mod.ts";
+ * import { STATUS_NAME_BYTES, StatusBoard } from "./mod.ts";
  *
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * using board = StatusBoard.create(listener.addr.port);
@@ -364,7 +364,7 @@ function readBoards(names: string[]): { boards: StatusSnapshot[]; refusal?: IpcE
  * @example Publish, read from "another process", close
  * ```ts
  * import assert from "node:assert/strict";
- * import { StatusBoard } from "../../mod.ts";
+ * import { StatusBoard } from "./mod.ts";
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const board = StatusBoard.create(listener.addr.port);
  * board.publish({ clients: 2, channels: 1, totalMessages: 5, messagesPerSecond: 0.5 });
@@ -409,7 +409,7 @@ export class StatusBoard {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { StatusBoard } from "../../mod.ts";
+   * import { StatusBoard } from "./mod.ts";
    * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
    * const board = StatusBoard.create(listener.addr.port);
    * assert.equal(StatusBoard.read(board.port).clients, 0);
@@ -483,7 +483,7 @@ export class StatusBoard {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { StatusBoard } from "../../mod.ts";
+   * import { StatusBoard } from "./mod.ts";
    * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
    * const board = StatusBoard.create(listener.addr.port);
    * board.publish({
@@ -545,7 +545,7 @@ export class StatusBoard {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { StatusBoard } from "../../mod.ts";
+   * import { StatusBoard } from "./mod.ts";
    * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
    * const board = StatusBoard.create(listener.addr.port);
    * board.close();
@@ -577,7 +577,7 @@ export class StatusBoard {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { IpcError, StatusBoard } from "../../mod.ts";
+   * import { IpcError, StatusBoard } from "./mod.ts";
    *
    * // A port that had a board, which its server has closed.
    * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -611,7 +611,7 @@ export class StatusBoard {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { StatusBoard } from "../../mod.ts";
+   * import { StatusBoard } from "./mod.ts";
    * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
    * using board = StatusBoard.create(listener.addr.port);
    * assert.equal(StatusBoard.readNamed(board.name).port, listener.addr.port);
@@ -632,7 +632,7 @@ export class StatusBoard {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { StatusBoard } from "../../mod.ts";
+   * import { StatusBoard } from "./mod.ts";
    * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
    * using board = StatusBoard.create(listener.addr.port);
    * assert.ok(StatusBoard.list().some((s) => s.port === board.port));

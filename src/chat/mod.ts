@@ -1,0 +1,84 @@
+/**
+ * The chat core, protocol-neutral: members, channels, the hub that fans events out through
+ * per-channel streams and per-client send queues, the naming rules, and where data lives.
+ * Transports (IRC over TCP/TLS/WebSocket, the shared-memory bridge) sit on top of it.
+ *
+ * @example Two virtual members talk in #lobby
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ChatEvent, ChatHub, LOBBY, type Member } from "./mod.ts";
+ *
+ * const hub = new ChatHub();
+ * const seen: string[] = [];
+ * const member = (nick: string): Member => ({
+ *   nick, user: nick, host: "local", realname: nick, transport: "local",
+ *   channels: new Set<string>(), echo: false,
+ *   deliver: (event: ChatEvent) => seen.push(`${nick}: ${event.text}`),
+ *   disconnect() {},
+ * });
+ * const ann = member("ann");
+ * const bob = member("bob");
+ * for (const m of [ann, bob]) {
+ *   hub.add(m);
+ *   hub.join(m, LOBBY);
+ * }
+ * await hub.send(ann, "privmsg", LOBBY, "hi bob");
+ * assert.equal(seen.at(-1), "bob: hi bob");
+ * ```
+ *
+ * @module
+ */
+export {
+  ChatHub,
+  type HubOptions,
+  LOBBY,
+  type RecentMessage,
+  type SendError,
+  SERVER_NICK,
+} from "./hub.ts";
+export { maskOf, type Member } from "./member.ts";
+export { Channel } from "./channel.ts";
+export { type ChatEvent, type ChatEventKind, createEvent, newMsgId } from "./chat_event.ts";
+export type { Connection } from "./connection.ts";
+export {
+  ChannelStream,
+  type EventEncoder,
+  Flusher,
+  type PushKind,
+  SendQueue,
+  type SendQueueOptions,
+} from "./delivery.ts";
+export { RateCounter } from "./rate_counter.ts";
+export {
+  CHANNEL_LENGTH,
+  channelProblem,
+  isChannelName,
+  isLocalNick,
+  LOCAL_SUFFIX,
+  NICK_LENGTH,
+  nickProblem,
+  toNick,
+} from "./names.ts";
+export { privmsgBudget, splitWords } from "./split_text.ts";
+export { escapeControls, terminalJson } from "./terminal_text.ts";
+export { DataDirectoryError, type DataDirectoryProblem, defaultDataDir } from "./data_directory.ts";
+export {
+  type Account,
+  type AccountOptions,
+  AccountStore,
+  type HashCost,
+  type LoginFailure,
+  type LoginResult,
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  type RegisterFailure,
+  type RegisterResult,
+  validAccountName,
+} from "./accounts.ts";
+export {
+  type LoginRefusal,
+  LoginThrottle,
+  type LoginThrottleOptions,
+  type LoginTurn,
+} from "./login_throttle.ts";
+export { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
