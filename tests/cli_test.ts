@@ -53,3 +53,27 @@ Deno.test("shmooze without --allow-all says which permission it lacks, with no s
   assert.match(text, /run it as `deno run --allow-all main\.ts …`/);
   assert.doesNotMatch(text, /\n\s+at /);
 });
+
+Deno.test("deno task install puts a working shmooze command on the PATH", async () => {
+  const root = await Deno.makeTempDir({ prefix: "shmooze-install-test-" });
+  try {
+    // The task's own command line, with --root so the test installs into its own directory.
+    const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+    const args = (config.tasks.install.command as string).split(" ").slice(1);
+    const install = await new Deno.Command(Deno.execPath(), {
+      args: [...args.slice(0, -1), "--root", root, args.at(-1)!],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(install.code, 0, new TextDecoder().decode(install.stderr));
+    const bin = Deno.build.os === "windows" ? `${root}/bin/shmooze.cmd` : `${root}/bin/shmooze`;
+    const run = await new Deno.Command(bin, { stdout: "piped", stderr: "piped" }).output();
+    assert.equal(run.code, 2, "shmooze with no command shows the help and exits 2");
+    assert.match(new TextDecoder().decode(run.stdout), /^shmooze \d+\.\d+\.\d+: chat over/);
+    const version = await new Deno.Command(bin, { args: ["--version"], stdout: "piped" }).output();
+    assert.equal(new TextDecoder().decode(version.stdout).trim(), `shmooze ${config.version}`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
