@@ -1,3 +1,5 @@
+// Over 600 lines: the benchmark driver — scenarios, three servers started one at a time,
+// the load processes, and the report — kept in one file so one run reads top to bottom.
 /**
  * Fan-out benchmark: N clients in one channel, each sending R messages a second that carry
  * their send time, against shmooze, ngircd and InspIRCd in one run, side by side.

@@ -1,3 +1,5 @@
+// Over 600 lines: three classes that keep one invariant together (see the module doc), and
+// almost half of it is documentation and runnable examples.
 /**
  * Delivery: how events reach clients' sockets — the heart of fan-out. Three classes that
  * only work together, so they live together:

@@ -1,3 +1,5 @@
+// Over 600 lines: one class that owns a connection from TCP/TLS through CAP, SASL and
+// registration to reading and waiting; about a third is documentation and examples.
 /**
  * A small IRC client connection: connects over TCP, negotiates IRCv3 capabilities, logs in
  * to an account with SASL PLAIN when asked, registers a nick (retrying with a suffix when it
