@@ -1,0 +1,94 @@
+/**
+ * Chat messages: PRIVMSG, NOTICE and TAGMSG.
+ *
+ * @module
+ */
+import { isChannelName } from "../../chat/names.ts";
+import type { IrcMessage } from "../message.ts";
+import { Numeric } from "../numerics.ts";
+import type { IrcSession } from "../session.ts";
+import type { Handler } from "./handler.ts";
+
+function chatMessage(kind: "privmsg" | "notice"): Handler {
+  const command = kind.toUpperCase();
+  return async (session, message) => {
+    const { hub, limits } = session.context;
+    const quiet = kind === "notice";
+    const [targets, text] = message.params;
+    if (!targets) {
+      if (!quiet) session.reply(Numeric.ERR_NORECIPIENT, `No recipient given (${command})`);
+      return;
+    }
+    if (text === undefined || text === "") {
+      if (!quiet) session.reply(Numeric.ERR_NOTEXTTOSEND, "No text to send");
+      return;
+    }
+    const list = targets.split(",");
+    if (list.length > limits.maxTargets) {
+      if (!quiet) session.reply(Numeric.ERR_TOOMANYTARGETS, targets, "Too many recipients");
+      return;
+    }
+    const clientTags = clientOnlyTags(message.tags);
+    session.lastMessageAt = Date.now();
+    // Every target's message is appended now and stored by one commit; the replies follow
+    // in the targets' order once it is done.
+    const results = await Promise.all(
+      list.map((target) => hub.send(session, kind, target, text, clientTags)),
+    );
+    list.forEach((target, i) => {
+      const result = results[i];
+      if (result === "unavailable") {
+        // Not even for NOTICE is this silent: the sender must know its line was not sent.
+        session.fail(
+          command,
+          "TEMPORARILY_UNAVAILABLE",
+          target,
+          "The message could not be stored, so it was not sent; try again later",
+        );
+      } else if (typeof result !== "string") {
+        const recipient = isChannelName(target) ? undefined : hub.find(target);
+        if (!quiet && recipient?.away !== undefined) {
+          session.reply(Numeric.RPL_AWAY, recipient.nick, recipient.away);
+        }
+      } else if (!quiet) {
+        if (result === "no-such-nick") {
+          session.reply(Numeric.ERR_NOSUCHNICK, target, "No such nick/channel");
+        } else if (result === "no-such-channel") {
+          session.reply(Numeric.ERR_NOSUCHCHANNEL, target, "No such channel");
+        } else {
+          session.reply(Numeric.ERR_CANNOTSENDTOCHAN, target, "Cannot send to channel");
+        }
+      }
+    });
+  };
+}
+
+function tagMessage(session: IrcSession, message: IrcMessage): void {
+  const target = message.params[0];
+  const clientTags = clientOnlyTags(message.tags);
+  if (!target) return session.reply(Numeric.ERR_NORECIPIENT, "No recipient given (TAGMSG)");
+  if (clientTags === undefined || !session.hasCap("message-tags")) return;
+  const result = session.context.hub.tag(session, target, clientTags);
+  if (result === "no-such-nick") {
+    session.reply(Numeric.ERR_NOSUCHNICK, target, "No such nick/channel");
+  } else if (result === "no-such-channel") {
+    session.reply(Numeric.ERR_NOSUCHCHANNEL, target, "No such channel");
+  } else if (result === "not-in-channel") {
+    session.reply(Numeric.ERR_CANNOTSENDTOCHAN, target, "Cannot send to channel");
+  }
+}
+
+function clientOnlyTags(tags: Record<string, string>): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const name in tags) {
+    if (name.startsWith("+")) (out ??= {})[name] = tags[name];
+  }
+  return out;
+}
+
+/** The messaging commands, by name. */
+export const MESSAGE_COMMANDS: Record<string, Handler> = {
+  NOTICE: chatMessage("notice"),
+  PRIVMSG: chatMessage("privmsg"),
+  TAGMSG: tagMessage,
+};
