@@ -20,33 +20,12 @@ import { isLocalNick, LOCAL_SUFFIX, nickProblem } from "../chat/names.ts";
 import { type Flusher, SendQueue } from "../chat/delivery.ts";
 import { COMMANDS } from "./_commands.ts";
 import { welcome } from "./welcome.ts";
-import { encodeEvent, encodeLine, VARIANT_TAGS, VARIANT_TIME } from "./encode.ts";
+import { encodeEvent, encodeLine } from "./encode.ts";
+import { Capabilities, capCommand } from "./capabilities.ts";
 import type { IrcLimits } from "./limits.ts";
 import { type IrcMessage, parseMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
 import { SaslExchange } from "./sasl.ts";
-
-/**
- * The IRCv3 capabilities shmooze offers, as listed by `CAP LS`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { CAPABILITIES } from "./session.ts";
- *
- * assert.ok(CAPABILITIES.includes("sasl"));
- * assert.ok(CAPABILITIES.includes("draft/chathistory"));
- * ```
- */
-export const CAPABILITIES: readonly string[] = [
-  "batch",
-  "draft/account-registration",
-  "draft/chathistory",
-  "echo-message",
-  "message-tags",
-  "sasl",
-  "server-time",
-];
 
 /** What sessions share: the chat core, the flusher, the limits and the server's identity. */
 export interface IrcContext {
@@ -178,10 +157,8 @@ export class IrcSession implements Member {
   #connection: Connection;
   #queue: SendQueue;
   #onClose: (session: IrcSession) => void;
-  #caps = new Set<string>();
-  #variant = 0;
+  readonly #caps = new Capabilities();
   #registered = false;
-  #negotiating = false;
   #closed = false;
   #closing: Promise<void> | undefined;
   #lastActivity = Date.now();
@@ -244,7 +221,7 @@ export class IrcSession implements Member {
 
   /** The capability bits that decide how events are encoded for this client. */
   get variant(): number {
-    return this.#variant;
+    return this.#caps.variant;
   }
 
   /** Bytes waiting in the send queue. */
@@ -308,7 +285,7 @@ export class IrcSession implements Member {
    * @param event The event.
    */
   deliver(event: ChatEvent): void {
-    const bytes = encodeEvent(event, this.#variant);
+    const bytes = encodeEvent(event, this.#caps.variant);
     if (bytes.length > 0) this.#queue.push(bytes);
   }
 
@@ -510,7 +487,9 @@ export class IrcSession implements Member {
         this.#sasl ??= new SaslExchange(this, () => this.#completeRegistration());
         return this.#sasl.handle(params);
       case "CAP":
-        return this.#cap(params);
+        if (capCommand(this, this.#caps, params) === "end") this.#completeRegistration();
+        this.#queue.variant = this.#caps.variant;
+        return;
       case "NICK":
         return this.#nickCommand(params[0]);
       case "USER":
@@ -586,43 +565,8 @@ export class IrcSession implements Member {
     );
   }
 
-  #cap(params: string[]): void {
-    const target = this.nick || "*";
-    const sub = (params[0] ?? "").toUpperCase();
-    switch (sub) {
-      case "LS":
-        if (!this.#registered) this.#negotiating = true;
-        return this.send({ command: "CAP", params: [target, "LS", CAPABILITIES.join(" ")] });
-      case "LIST":
-        return this.send({ command: "CAP", params: [target, "LIST", [...this.#caps].join(" ")] });
-      case "REQ": {
-        if (!this.#registered) this.#negotiating = true;
-        const asked = (params[1] ?? "").trim();
-        const names = asked.split(/ +/).filter((n) => n !== "");
-        const known = names.every((n) => CAPABILITIES.includes(n.replace(/^-/, "")));
-        if (!known || names.length === 0) {
-          return this.send({ command: "CAP", params: [target, "NAK", asked] });
-        }
-        for (const name of names) {
-          if (name.startsWith("-")) this.#caps.delete(name.slice(1));
-          else this.#caps.add(name);
-        }
-        this.#variant = (this.#caps.has("server-time") ? VARIANT_TIME : 0) |
-          (this.#caps.has("message-tags") ? VARIANT_TAGS : 0);
-        this.#queue.variant = this.#variant;
-        return this.send({ command: "CAP", params: [target, "ACK", asked] });
-      }
-      case "END":
-        if (this.#registered) return;
-        this.#negotiating = false;
-        return this.#completeRegistration();
-      default:
-        this.reply(Numeric.ERR_INVALIDCAPCMD, sub || "*", "Invalid CAP command");
-    }
-  }
-
   #completeRegistration(): void {
-    if (this.#registered || this.#negotiating || this.nick === "" || this.user === "") return;
+    if (this.#registered || this.#caps.negotiating || this.nick === "" || this.user === "") return;
     if (this.#sasl?.pending) return;
     if (this.#nickOfAnotherAccount(this.nick)) {
       const nick = this.nick;
