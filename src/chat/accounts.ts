@@ -11,6 +11,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { argon2id } from "hash-wasm";
 import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
 import { foldCase } from "./casemap.ts";
+import { nickProblem } from "./names.ts";
 import { LoginThrottle, type LoginThrottleOptions } from "./login_throttle.ts";
 import { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 
@@ -121,8 +122,6 @@ export const MAX_PASSWORD_LENGTH = 256;
 const DEFAULT_COST: HashCost = { memoryKiB: 19456, iterations: 2 };
 const SALT_BYTES = 16;
 const HASH_BYTES = 32;
-/** The nick rule of RFC 2812 §2.3.1 (with `-` allowed after the first character). */
-const NAME_PATTERN = /^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*$/;
 const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=1\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 
 const SCHEMA_VERSION = 1;
@@ -156,7 +155,7 @@ PRAGMA user_version = ${SCHEMA_VERSION};
  * ```
  */
 export function validAccountName(name: string, maxLength = 32): boolean {
-  return name.length <= maxLength && NAME_PATTERN.test(name);
+  return nickProblem(name, maxLength) === undefined;
 }
 
 /**

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { channelProblem, nickProblem } from "../chat/names.ts";
 
 /** Something the user asked for. */
 export type Action =
@@ -79,10 +80,9 @@ export const COMMAND_HELP: string =
   /quit [REASON]         Leave the server and exit
   /help                  Show this list`;
 
-const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
-
 /**
- * Whether a nick is acceptable to IRC servers (RFC 2812 letters, digits and specials).
+ * Whether a nick is acceptable to IRC servers: the RFC 2812 characters of
+ * `src/chat/names.ts`, at any length (each server has its own NICKLEN, and says so).
  *
  * @param nick The nick.
  * @returns True when valid.
@@ -99,7 +99,7 @@ const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
  * ```
  */
 export function isValidNick(nick: string): boolean {
-  return NICK.test(nick);
+  return nickProblem(nick, Infinity) === undefined;
 }
 
 /**
@@ -121,7 +121,8 @@ export function isValidNick(nick: string): boolean {
  */
 export function channelName(name: string): string {
   const channel = /^[#&]/.test(name) ? name : `#${name}`;
-  if (channel.length < 2 || /[\s,]/.test(channel) || channel.includes("\x07")) {
+  // Other servers have &channels too; what may follow the prefix is the same rule as ours.
+  if (channelProblem(`#${channel.slice(1)}`, Infinity) !== undefined) {
     throw new InputError(`"${name}" is not a channel name (like #lobby)`);
   }
   return channel;
