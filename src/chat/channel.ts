@@ -36,6 +36,10 @@ export class Channel {
   topicSetAt = 0;
   /** Members in join order. */
   readonly members: Set<Member> = new Set();
+  /** Channel operators (`+o`, prefix `@`): they may change modes, kick and invite. */
+  readonly operators: Set<Member> = new Set();
+  /** Voiced members (`+v`, prefix `+`): they may speak in a moderated channel. */
+  readonly voiced: Set<Member> = new Set();
   /** Members without a send queue (virtual users): the hub hands them each event. */
   readonly direct: Set<Member> = new Set();
   /** This tick's events for members with a send queue, once something was said. */
@@ -50,5 +54,34 @@ export class Channel {
   constructor(name: string, key: string) {
     this.name = name;
     this.key = key;
+  }
+
+  /**
+   * A member's prefix as NAMES and WHO show it: `@` for an operator, else `+` for voice;
+   * with `all` (IRCv3 `multi-prefix`) every prefix it has, highest first.
+   *
+   * @param member A member of the channel.
+   * @param all Whether to give every prefix, not just the highest.
+   * @returns The prefix ("" for none).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Channel } from "./channel.ts";
+   * import type { Member } from "./member.ts";
+   *
+   * const channel = new Channel("#c", "#c");
+   * const ann = { nick: "ann" } as Member;
+   * channel.members.add(ann);
+   * channel.operators.add(ann);
+   * channel.voiced.add(ann);
+   * assert.equal(channel.prefixOf(ann), "@");
+   * assert.equal(channel.prefixOf(ann, true), "@+");
+   * ```
+   */
+  prefixOf(member: Member, all = false): string {
+    const op = this.operators.has(member) ? "@" : "";
+    const voice = this.voiced.has(member) ? "+" : "";
+    return all ? op + voice : op || voice;
   }
 }

@@ -534,6 +534,8 @@ export class ChatHub {
 
   #leave(member: Member, channel: Channel): void {
     channel.members.delete(member);
+    channel.operators.delete(member);
+    channel.voiced.delete(member);
     channel.direct.delete(member);
     if (member.queue && channel.stream?.open) channel.stream.unfollow(member.queue);
     member.channels.delete(channel.key);

@@ -1,5 +1,5 @@
 /**
- * MODE, for channels and for the user's own modes.
+ * MODE: for channels here, for the user's own modes in `user_modes.ts`.
  *
  * @module
  */
@@ -8,6 +8,7 @@ import type { IrcMessage } from "../message.ts";
 import { Numeric } from "../numerics.ts";
 import type { IrcSession } from "../session.ts";
 import type { Handler } from "./handler.ts";
+import { userMode } from "./user_modes.ts";
 
 function mode(session: IrcSession, message: IrcMessage): void {
   const hub = session.context.hub;
@@ -54,31 +55,7 @@ function mode(session: IrcSession, message: IrcMessage): void {
     }
     return session.reply(Numeric.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
   }
-  const member = hub.find(target);
-  if (member === undefined) {
-    return session.reply(Numeric.ERR_NOSUCHNICK, target, "No such nick/channel");
-  }
-  if (member !== session) {
-    return session.reply(Numeric.ERR_USERSDONTMATCH, "Cannot change mode for other users");
-  }
-  if (change === undefined) {
-    return session.reply(Numeric.RPL_UMODEIS, session.invisible ? "+i" : "+");
-  }
-  let adding = true;
-  let applied = "";
-  for (const c of change) {
-    if (c === "+" || c === "-") {
-      adding = c === "+";
-    } else if (c === "i") {
-      if (session.invisible !== adding) applied += (adding ? "+" : "-") + "i";
-      session.invisible = adding;
-    } else {
-      session.reply(Numeric.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
-    }
-  }
-  if (applied !== "") {
-    session.send({ source: session.nick, command: "MODE", params: [session.nick, applied] });
-  }
+  return userMode(session, target, change);
 }
 
 /** The mode commands, by name. */
