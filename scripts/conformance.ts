@@ -48,13 +48,39 @@ const DEFAULT_OUT = join(REPO, "tests", "artifacts", "conformance");
 const GENERAL = "not services and not implementation-specific and not deprecated and not strict";
 const SERVICES = "services and not implementation-specific and not deprecated and not strict";
 const REASON_LENGTH = 240;
+/** The environment variable that marks every process of one pytest run. */
+const MARKER = "SHMOOZE_CONFORMANCE_RUN";
+/** How long leftover servers get to stop after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 5000;
 
 interface Run {
   name: string;
   controller: string;
   markers: string;
   version: string[];
+  /** A shell script put first on PATH under the name `command`, in place of the server. */
+  wrapper?: { command: string; script: string };
 }
+
+/**
+ * Debian's InspIRCd 3 as irctest starts it: it refuses to run as root without --runasroot,
+ * and irctest's configuration includes examples/helpop.conf.example from the configuration
+ * directory (/etc/inspircd), where Debian ships no examples (they are under /usr/share/doc).
+ * The wrapper takes itself off PATH before it runs the real inspircd.
+ */
+const INSPIRCD_WRAPPER = `#!/bin/sh
+prev=
+for arg in "$@"; do
+  if [ "$prev" = --config ] && [ -d /usr/share/doc/inspircd/examples ]; then
+    sed -i 's|"examples/|"/usr/share/doc/inspircd/examples/|g' "$arg"
+  fi
+  prev=$arg
+done
+if [ "$(id -u)" = 0 ]; then set -- --runasroot "$@"; fi
+PATH=\${PATH#*:}
+export PATH
+exec inspircd "$@"
+`;
 
 const RUNS: Record<string, Run[]> = {
   shmooze: [
@@ -72,6 +98,7 @@ const RUNS: Record<string, Run[]> = {
     controller: "irctest.controllers.inspircd",
     markers: GENERAL,
     version: ["inspircd", "--version"],
+    wrapper: { command: "inspircd", script: INSPIRCD_WRAPPER },
   }],
 };
 
@@ -266,33 +293,93 @@ async function output(command: string[], cwd?: string): Promise<string> {
 }
 
 /** Gets irctest's files: a checkout is used as it is, a git directory's HEAD is extracted. */
-async function prepareIrctest(source: string): Promise<{ dir: string; temporary: boolean }> {
+async function prepareIrctest(source: string, work: string): Promise<string> {
   try {
     Deno.statSync(join(source, "conftest.py"));
-    return { dir: source, temporary: false };
+    return source;
   } catch {
     // not a checkout: try it as a git directory below
   }
-  const dir = Deno.makeTempDirSync({ prefix: "shmooze-irctest-" });
+  const dir = join(work, "irctest");
+  Deno.mkdirSync(dir);
   const archive = new Deno.Command("sh", {
     args: ["-c", 'git --git-dir "$1" archive HEAD | tar -x -C "$2"', "sh", source, dir],
     stderr: "piped",
   });
   const { code, stderr } = await archive.output();
   if (code !== 0) {
-    Deno.removeSync(dir, { recursive: true });
     const why = new TextDecoder().decode(stderr).trim().split("\n")[0];
     throw new Error(
       `Cannot extract irctest from "${source}": it is neither a checkout with conftest.py nor a git directory (${why})`,
     );
   }
-  return { dir, temporary: true };
+  return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    // the state follows the parenthesised command name; a zombie (Z) has already exited
+    return !/\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the processes a run left behind, found by the marker in their environment: irctest
+ * skips some tests from setUp after starting the server (bot_mode.py without BOT), and
+ * unittest then never calls the tearDown that would stop it.
+ */
+async function stopLeftovers(marker: string): Promise<number> {
+  if (Deno.build.os !== "linux") return 0;
+  const needle = `${MARKER}=${marker}`;
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name) || Number(entry.name) === Deno.pid) continue;
+    try {
+      const environ = Deno.readTextFileSync(`/proc/${entry.name}/environ`);
+      if (environ.split("\0").includes(needle)) pids.push(Number(entry.name));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  const signal = (sig: Deno.Signal) => {
+    for (const pid of pids.filter(alive)) {
+      try {
+        Deno.kill(pid, sig);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  };
+  signal("SIGTERM");
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (pids.some(alive) && Date.now() < deadline) {
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  signal("SIGKILL");
+  return pids.length;
 }
 
 async function runPytest(
   run: Run,
-  options: { irctest: string; python: string; out: string; keyword?: string; jobs: number },
+  options: {
+    irctest: string;
+    python: string;
+    out: string;
+    tmp: string;
+    marker: string;
+    keyword?: string;
+    jobs: number;
+  },
 ): Promise<{ seconds: number; code: number }> {
+  let path = Deno.env.get("PATH") ?? "";
+  if (run.wrapper !== undefined) {
+    const bin = join(options.tmp, `${run.name}-bin`);
+    Deno.mkdirSync(bin, { recursive: true });
+    Deno.writeTextFileSync(join(bin, run.wrapper.command), run.wrapper.script, { mode: 0o755 });
+    path = `${bin}:${path}`;
+  }
   const xml = join(options.out, `${run.name}.xml`);
   const args = [
     "-m",
@@ -319,8 +406,17 @@ async function runPytest(
   const child = new Deno.Command(options.python, {
     args,
     cwd: options.irctest,
-    // unbuffered, so the log shows progress while a long run goes on
-    env: { PYTHONPATH: CONTROLLER_DIR, PYTHONUNBUFFERED: "1" },
+    env: {
+      PYTHONPATH: CONTROLLER_DIR,
+      PATH: path,
+      // unbuffered, so the log shows progress while a long run goes on
+      PYTHONUNBUFFERED: "1",
+      // no __pycache__ next to the controller in the work tree
+      PYTHONDONTWRITEBYTECODE: "1",
+      // irctest's servers keep their files in temporary directories: ours, removed at the end
+      TMPDIR: options.tmp,
+      [MARKER]: options.marker,
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -384,14 +480,43 @@ async function main(): Promise<number> {
     return 1;
   }
   const source = Deno.env.get("IRCTEST_DIR") ?? DEFAULT_IRCTEST;
+  const work = Deno.makeTempDirSync({ prefix: "shmooze-conformance-" });
+  try {
+    return await measure(runs, {
+      source,
+      work,
+      python,
+      jobs,
+      keyword: values.keyword,
+      out: values.out,
+    });
+  } finally {
+    Deno.removeSync(work, { recursive: true });
+  }
+}
+
+async function measure(
+  runs: Run[],
+  options: {
+    source: string;
+    work: string;
+    python: string;
+    jobs: number;
+    keyword?: string;
+    out: string;
+  },
+): Promise<number> {
+  const { source, work, python, jobs } = options;
   let irctest;
   try {
-    irctest = await prepareIrctest(source);
+    irctest = await prepareIrctest(source, work);
   } catch (error) {
     console.error((error as Error).message);
     return 1;
   }
-  const out = resolve(values.out);
+  const tmp = join(work, "tmp");
+  Deno.mkdirSync(tmp);
+  const out = resolve(options.out);
   Deno.mkdirSync(out, { recursive: true });
   const commit = await output(["git", "-C", source, "rev-parse", "--short", "HEAD"]);
   const shmoozeCommit = await output(["git", "rev-parse", "--short", "HEAD"], REPO);
@@ -412,13 +537,20 @@ async function main(): Promise<number> {
         ? await output(run.version)
         : `shmooze ${shmoozeCommit} on ${deno}`;
       console.log(`${run.name}: running irctest (${version})`);
+      const marker = crypto.randomUUID();
       const { seconds, code } = await runPytest(run, {
-        irctest: irctest.dir,
+        irctest,
         python,
         out,
-        keyword: values.keyword,
+        tmp,
+        marker,
+        keyword: options.keyword,
         jobs,
       });
+      const stopped = await stopLeftovers(marker);
+      if (stopped > 0) {
+        console.log(`${run.name}: stopped ${stopped} process(es) irctest left running`);
+      }
       // 0: all passed, 1: some failed; anything else means pytest itself did not finish.
       if (code !== 0 && code !== 1) {
         console.error(
@@ -430,7 +562,7 @@ async function main(): Promise<number> {
       const summary = summarizeJunit(Deno.readTextFileSync(join(out, `${run.name}.xml`)));
       const tally = pytestTally(Deno.readTextFileSync(join(out, `${run.name}.log`))) ?? "none";
       const selection = `-m '${run.markers}'` +
-        (values.keyword === undefined ? "" : ` -k '${values.keyword}'`);
+        (options.keyword === undefined ? "" : ` -k '${options.keyword}'`);
       const markdown = formatSummary(run.name, summary, [
         `server: ${version}`,
         `irctest ${commit}, ${pytestVersion}, ${jobs} job(s), ${seconds.toFixed(0)} s`,
@@ -442,7 +574,6 @@ async function main(): Promise<number> {
     }
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
-    if (irctest.temporary) Deno.removeSync(irctest.dir, { recursive: true });
   }
   return status;
 }
