@@ -66,13 +66,19 @@ interface Run {
  * Debian's InspIRCd 3 as irctest starts it: it refuses to run as root without --runasroot,
  * and irctest's configuration includes examples/helpop.conf.example from the configuration
  * directory (/etc/inspircd), where Debian ships no examples (they are under /usr/share/doc).
- * The wrapper takes itself off PATH before it runs the real inspircd.
+ * The configuration also logs to /tmp/ircd-PORT.log, which nothing removes: the wrapper moves
+ * the log next to the configuration, into the run's temporary directory. It takes itself off
+ * PATH before it runs the real inspircd.
  */
 const INSPIRCD_WRAPPER = `#!/bin/sh
 prev=
 for arg in "$@"; do
-  if [ "$prev" = --config ] && [ -d /usr/share/doc/inspircd/examples ]; then
-    sed -i 's|"examples/|"/usr/share/doc/inspircd/examples/|g' "$arg"
+  if [ "$prev" = --config ]; then
+    dir=$(dirname "$arg")
+    sed -i "s|target=\\"/tmp/ircd-|target=\\"$dir/ircd-|" "$arg"
+    if [ -d /usr/share/doc/inspircd/examples ]; then
+      sed -i 's|"examples/|"/usr/share/doc/inspircd/examples/|g' "$arg"
+    fi
   fi
   prev=$arg
 done
