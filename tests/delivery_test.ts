@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Connection } from "../src/chat/connection.ts";
 import { ChatHub } from "../src/chat/hub.ts";
+import { HistoryStore } from "../src/chat/history.ts";
 import type { Member } from "../src/chat/member.ts";
 import { SendQueue } from "../src/chat/delivery.ts";
 import { encodeEvent, VARIANT_TAGS } from "../src/irc/encode.ts";
@@ -53,7 +54,7 @@ function queuedMember(
     queue,
     deliver(event) {
       const bytes = encodeEvent(event, queue.variant);
-      if (bytes.length > 0) queue.push(bytes);
+      if (bytes.length > 0) queue.push(bytes, "event", event);
     },
     disconnect() {},
     writes: connection.writes,
@@ -204,4 +205,34 @@ Deno.test("serve keeps one client's order across channels, private messages and 
     assert.deepEqual(await seen(reader), want);
     assert.deepEqual(await seen(sender), want, "the echoes, in the same order");
   });
+});
+
+Deno.test("a message waiting for its commit keeps its place before later replies, and is written only after the commit", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "shmooze-delivery-test-" });
+  const history = HistoryStore.open(dir, { deferCommit: true });
+  try {
+    const hub = new ChatHub({ history });
+    const ann = queuedMember(hub, "ann");
+    const bob = queuedMember(hub, "bob");
+    hub.join(ann, "#c");
+    hub.join(bob, "#c");
+    await flush(hub, [ann, bob]);
+    bob.writes.length = 0;
+    // In one tick: ann's messages, then a reply to bob's own command (a PONG).
+    const channel = hub.send(ann, "privmsg", "#c", "to the channel");
+    const direct = hub.send(ann, "privmsg", "bob", "to bob");
+    bob.queue.push(new TextEncoder().encode(":shmooze PONG shmooze :sync\r\n"), "reply");
+    assert.deepEqual(bob.writes, [], "nothing written before the commit");
+    await flush(hub, [ann, bob]);
+    assert.notEqual(typeof await channel, "string");
+    assert.notEqual(typeof await direct, "string");
+    assert.deepEqual(bob.text(), [
+      "ann PRIVMSG #c :to the channel",
+      "ann PRIVMSG bob :to bob",
+      ":shmooze PONG shmooze :sync",
+    ]);
+  } finally {
+    history.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -39,8 +39,43 @@ export interface ChatEvent {
   readonly victim?: string;
   /** Client-only tags (IRCv3 `+name`) relayed with a message, or alone (tagmsg). */
   readonly clientTags?: Readonly<Record<string, string>>;
+  /**
+   * For a message that history has not committed yet: its fate. Such a message is handed to
+   * its recipients' queues at once, so it keeps its place among everything else they get,
+   * but no queue writes it before the commit; if the commit fails, `lost` turns true and
+   * every queue drops it unwritten. Absent on everything else.
+   */
+  readonly commit?: CommitState;
   /** Encoded forms, filled in by transports; index = the transport's encoding variant. */
   readonly encoded: (Uint8Array | undefined)[];
+}
+
+/** Whether a message's commit to history failed (see {@link ChatEvent.commit}). */
+export interface CommitState {
+  /** True once the commit failed: nobody may be shown the message. */
+  lost: boolean;
+}
+
+/**
+ * Whether an event was lost with a failed history commit and must not be shown.
+ *
+ * @param event The event.
+ * @returns True when its commit failed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createEvent, isLost } from "./chat_event.ts";
+ *
+ * const commit = { lost: false };
+ * const event = createEvent({ kind: "privmsg", source: "a!a@h", target: "#c", text: "hi", commit });
+ * assert.ok(!isLost(event));
+ * commit.lost = true;
+ * assert.ok(isLost(event));
+ * ```
+ */
+export function isLost(event: ChatEvent): boolean {
+  return event.commit?.lost === true;
 }
 
 const prefix = `${Date.now().toString(36)}${Deno.pid.toString(36)}`;

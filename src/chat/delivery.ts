@@ -34,7 +34,7 @@
  * @module
  */
 import { clearImmediate, setImmediate } from "node:timers";
-import type { ChatEvent } from "./chat_event.ts";
+import { type ChatEvent, isLost } from "./chat_event.ts";
 import type { Connection } from "./connection.ts";
 
 /** Encodes an event for an encoding variant; the same variant must always give the same bytes. */
@@ -181,17 +181,20 @@ export class ChannelStream {
   }
 }
 
+const NOTHING = new Uint8Array(0);
+
 function encodeAll(events: ChatEvent[], variant: number, encode: EventEncoder): Encoded {
   const offsets = [0];
   if (events.length === 1) {
-    const bytes = encode(events[0], variant);
+    const bytes = isLost(events[0]) ? NOTHING : encode(events[0], variant);
     offsets.push(bytes.length);
     return { count: 1, bytes, offsets };
   }
   const parts: Uint8Array[] = [];
   let length = 0;
   for (const event of events) {
-    const part = encode(event, variant);
+    // A message its commit lost keeps its index but takes no bytes: nobody sees it.
+    const part = isLost(event) ? NOTHING : encode(event, variant);
     parts.push(part);
     length += part.length;
     offsets.push(length);
@@ -308,6 +311,15 @@ export class Flusher {
     else this.#timer = setTimeout(this.#run, wait);
   }
 
+  /**
+   * Runs the `beforeFlush` hooks now, without ending the tick or writing anything: what is
+   * waiting for its commit is committed (or dropped) before a queue writes out of turn (a
+   * client closing mid-tick drains its queue at once).
+   */
+  settle(): void {
+    for (const hook of this.#beforeFlush) hook();
+  }
+
   /** Flushes every pending queue now. */
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -370,6 +382,15 @@ export interface SendQueueOptions {
  */
 export type PushKind = "event" | "reply" | "last";
 
+/**
+ * An encoded event whose commit to history is pending: written only if the commit keeps it
+ * (see `ChatEvent.commit`).
+ */
+interface PendingLine {
+  bytes: Uint8Array;
+  event: ChatEvent;
+}
+
 /** A reference to events of a channel stream; `to` is -1 while the queue follows it. */
 interface StreamSlice {
   stream: ChannelStream;
@@ -423,7 +444,8 @@ export class SendQueue {
   #limit: number;
   #onOverflow: () => void;
   #encode: EventEncoder;
-  #items: (Uint8Array | StreamSlice)[] = [];
+  #items: (Uint8Array | StreamSlice | PendingLine)[] = [];
+  /** Stream references and pending lines among the items: resolved before a write. */
   #slices = 0;
   #open: StreamSlice | undefined;
   #queued = 0;
@@ -469,9 +491,10 @@ export class SendQueue {
    *
    * @param bytes The line with its CR LF (or several lines).
    * @param kind Whose line it is (see {@link PushKind}). @default {"event"}
+   * @param event The event the line encodes, when it may still be lost with its commit.
    * @returns False when the queue is closed or overflowed (the line was dropped).
    */
-  push(bytes: Uint8Array, kind: PushKind = "event"): boolean {
+  push(bytes: Uint8Array, kind: PushKind = "event", event?: ChatEvent): boolean {
     if (this.#closed || (this.#overflowed && kind !== "last")) return false;
     if (kind === "event" && this.#counted() + bytes.length > this.#limit) {
       this.#overflow();
@@ -483,7 +506,12 @@ export class SendQueue {
       this.#close(open);
       open.stream.lost(this);
     }
-    this.#items.push(bytes);
+    if (event?.commit) {
+      this.#items.push({ bytes, event });
+      this.#slices++;
+    } else {
+      this.#items.push(bytes);
+    }
     this.#queued += bytes.length;
     if (this.#items.length === 1 && !this.#writing) this.#flusher.schedule(this);
     return true;
@@ -548,6 +576,8 @@ export class SendQueue {
    */
   drained(): Promise<void> {
     if (this.#closed || (!this.#writing && this.#items.length === 0)) return Promise.resolve();
+    // Written out of turn: first settle what waits for its commit, so nothing unstored goes.
+    this.#flusher.settle();
     this.flush();
     if (this.#closed || (!this.#writing && this.#items.length === 0)) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
@@ -610,6 +640,11 @@ export class SendQueue {
     for (const item of items) {
       if (item instanceof Uint8Array) {
         chunks.push(item);
+        continue;
+      }
+      if ("event" in item) {
+        if (isLost(item.event)) queued -= item.bytes.length;
+        else chunks.push(item.bytes);
         continue;
       }
       const to = item.to < 0 ? item.stream.end : item.to;

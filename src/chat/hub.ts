@@ -19,7 +19,13 @@ import { getLogger } from "@logtape/logtape";
 import { foldCase } from "./casemap.ts";
 import { isChannelName } from "./names.ts";
 import { Channel } from "./channel.ts";
-import { type ChatEvent, type ChatEventKind, createEvent } from "./chat_event.ts";
+import {
+  type ChatEvent,
+  type ChatEventKind,
+  type CommitState,
+  createEvent,
+  isLost,
+} from "./chat_event.ts";
 import type { HistoryRecord, HistoryStore } from "./history.ts";
 import { maskOf, type Member } from "./member.ts";
 import { RateCounter } from "./rate_counter.ts";
@@ -79,9 +85,8 @@ export type SendError = "no-such-nick" | "no-such-channel" | "not-in-channel" | 
 /** A message appended to history, waiting for the commit before anyone sees it. */
 interface Uncommitted {
   record: RecentMessage;
-  fanOut: () => void;
   settle: (result: ChatEvent | "unavailable") => void;
-  event: ChatEvent;
+  event: ChatEvent & { readonly commit: CommitState };
 }
 
 /** Where a message goes: a channel the sender is in, or one member. */
@@ -146,6 +151,8 @@ export class ChatHub {
   readonly #recentLimit: number;
   #recent: RecentMessage[] = [];
   #uncommitted: Uncommitted[] = [];
+  /** Deliveries to members without a queue, held while a commit is pending (see #hand). */
+  #deferred: { member: Member; event: ChatEvent }[] = [];
 
   /**
    * Makes a hub with no members and one channel, {@link LOBBY}.
@@ -222,7 +229,7 @@ export class ChatHub {
     this.members.set(foldCase(nick), member);
     const recipients = this.#neighbours(member);
     recipients.add(member);
-    for (const recipient of recipients) recipient.deliver(event);
+    for (const recipient of recipients) this.#hand(recipient, event);
     return true;
   }
 
@@ -272,7 +279,7 @@ export class ChatHub {
     if (this.members.get(key) !== member) return;
     this.members.delete(key);
     const event = this.#event("quit", member, "", reason);
-    for (const recipient of this.#neighbours(member)) recipient.deliver(event);
+    for (const recipient of this.#neighbours(member)) this.#hand(recipient, event);
     for (const channelKey of [...member.channels]) {
       const channel = this.channels.get(channelKey);
       if (channel) this.#leave(member, channel);
@@ -296,9 +303,11 @@ export class ChatHub {
 
   /**
    * Sends a chat message to a channel or a nick. With history, the message is stored first
-   * and shown to nobody — its sender's echo included — until the commit that makes it
-   * durable (once per flush, for every message of the tick); if the commit fails, nobody
-   * sees it and the result is `unavailable`. So whatever a client was shown is on disk.
+   * and handed to its recipients at once, so it keeps its place among everything else they
+   * get, but no one is shown it — its sender's echo included — before the commit that makes
+   * it durable (once per flush, for every message of the tick); if the commit fails, every
+   * recipient drops it unwritten and the result is `unavailable`. So whatever a client was
+   * shown is on disk, and clients see messages in the order the server took them.
    *
    * @param member The sender.
    * @param kind `privmsg` or `notice`.
@@ -322,6 +331,7 @@ export class ChatHub {
       target: route.channel ? route.channel.name : route.recipient.nick,
       text,
       clientTags,
+      commit: this.history ? { lost: false } : undefined,
     });
     return this.#store(
       {
@@ -371,6 +381,7 @@ export class ChatHub {
       source: this.serverMask,
       target: lobby.name,
       text,
+      commit: this.history ? { lost: false } : undefined,
     });
     return this.#store({ sender: SERVER_NICK }, event, () => this.#publish(lobby, event));
   }
@@ -413,8 +424,8 @@ export class ChatHub {
       this.#publish(route.channel, event, member.echo ? undefined : member);
       return;
     }
-    route.recipient.deliver(event);
-    if (route.recipient !== member && member.echo) member.deliver(event);
+    this.#hand(route.recipient, event);
+    if (route.recipient !== member && member.echo) this.#hand(member, event);
   }
 
   /**
@@ -468,8 +479,11 @@ export class ChatHub {
       });
       return Promise.resolve("unavailable");
     }
+    // Handed to every recipient now, so it keeps its place among what they get; written by
+    // nobody before the commit (the flusher commits first), dropped unwritten if it fails.
     return new Promise((settle) => {
-      this.#uncommitted.push({ record, fanOut, settle, event });
+      this.#uncommitted.push({ record, settle, event: event as Uncommitted["event"] });
+      fanOut();
       this.flusher.schedule();
     });
   }
@@ -489,15 +503,32 @@ export class ChatHub {
         "History could not store {count} messages; nobody saw them and their senders were told: {error}",
         { count: batch.length, error },
       );
+      for (const { event } of batch) event.commit.lost = true;
     }
-    for (const { record, fanOut, settle, event } of batch) {
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    for (const { member, event } of deferred) if (!isLost(event)) member.deliver(event);
+    for (const { record, settle, event } of batch) {
       if (!stored) {
         settle("unavailable");
         continue;
       }
       this.#accepted(record);
-      fanOut();
       settle(event);
+    }
+  }
+
+  /**
+   * Gives an event to one member. A member with a send queue takes it at once: its queue
+   * keeps it unwritten until the commit (see `ChatEvent.commit`). A member without one (the
+   * bridge's local users) acts on it when told, so while a message waits for its commit,
+   * what is meant for such a member waits too, in order, and a lost message never reaches it.
+   */
+  #hand(member: Member, event: ChatEvent): void {
+    if (member.queue === undefined && this.#uncommitted.length > 0) {
+      this.#deferred.push({ member, event });
+    } else {
+      member.deliver(event);
     }
   }
 
@@ -519,7 +550,7 @@ export class ChatHub {
       channel.stream = stream;
     }
     stream.append(event, except?.queue);
-    for (const member of channel.direct) if (member !== except) member.deliver(event);
+    for (const member of channel.direct) if (member !== except) this.#hand(member, event);
   }
 
   #event(kind: ChatEventKind, member: Member, target: string, text: string): ChatEvent {

@@ -286,7 +286,7 @@ export class IrcSession implements Member {
    */
   deliver(event: ChatEvent): void {
     const bytes = encodeEvent(event, this.#caps.variant);
-    if (bytes.length > 0) this.#queue.push(bytes);
+    if (bytes.length > 0) this.#queue.push(bytes, "event", event);
   }
 
   /**
