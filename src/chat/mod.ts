@@ -38,7 +38,14 @@ export {
 } from "./hub.ts";
 export { maskOf, type Member } from "./member.ts";
 export { Channel } from "./channel.ts";
-export { type ChatEvent, type ChatEventKind, createEvent, newMsgId } from "./chat_event.ts";
+export {
+  type ChatEvent,
+  type ChatEventKind,
+  type CommitState,
+  createEvent,
+  isLost,
+  newMsgId,
+} from "./chat_event.ts";
 export type { Connection } from "./connection.ts";
 export {
   ChannelStream,
