@@ -8,16 +8,21 @@ import {
 import { UsageError } from "../src/cli/_args.ts";
 import { peerAvailable } from "./_peers.ts";
 
-/** Processes whose command line mentions the benchmark's load generator. */
+/**
+ * The benchmark's load generators that this process started (its children): another test run
+ * on the same machine may have its own running, and they are not this test's to count.
+ */
 function generators(): number[] {
   const pids: number[] = [];
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
-      if (cmdline.includes("_fanout_worker.ts") && cmdline.includes(`"prefix"`)) {
-        pids.push(Number(entry.name));
-      }
+      if (!cmdline.includes("_fanout_worker.ts") || !cmdline.includes(`"prefix"`)) continue;
+      // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after ")".
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === Deno.pid) pids.push(Number(entry.name));
     } catch { /* gone meanwhile */ }
   }
   return pids;
