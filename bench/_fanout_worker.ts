@@ -55,8 +55,29 @@ export interface StartCommand {
   rate: number;
   /** How long clients send. */
   seconds: number;
-  /** How long to keep receiving after sending stops. */
+}
+
+/**
+ * The coordinator's second command, once every worker said how much it sent: keep receiving
+ * until this worker's samplers have every window message of the others, or `drainMs` passed.
+ */
+export interface DrainCommand {
+  cmd: "drain";
+  /** Window messages all workers' clients sent. */
+  totalSent: number;
+  /** The longest to keep receiving, ms. */
   drainMs: number;
+}
+
+/** Printed when sending stops. */
+export interface SentReport {
+  type: "sent";
+  /** Window messages this worker's clients sent. */
+  sent: number;
+  /** Window messages this worker's samplers sent themselves (they never get their own back). */
+  samplerSent: number;
+  /** This worker's samplers. */
+  samplers: number;
 }
 
 /** Printed once registration is over. */
@@ -83,6 +104,8 @@ export interface ResultReport {
   histogram: Histogram;
   /** Window messages the samplers received (each sampler should see everyone else's). */
   sampled: number;
+  /** Window messages the samplers should have received: everyone else's. */
+  expected: number;
   /** Clients whose connection closed after they joined. */
   disconnects: number;
 }
@@ -106,6 +129,8 @@ class Client {
   pLine?: string;
   /** Sampler mode: the unfinished last line. */
   rest = "";
+  /** Messages this client sent in the measured window. */
+  windowSent = 0;
 
   constructor(index: number, prefix: string, sampler: boolean) {
     this.index = index;
@@ -151,6 +176,8 @@ const ticker = setInterval(() => {
 
 /** Counters shared by the worker's clients. */
 const totals = { lines: 0, disconnects: 0, sampled: 0 };
+/** Called with each sampled window message during the drain: it ends once all arrived. */
+let onSampled: (() => void) | undefined;
 let window: { start: number; end: number } | undefined;
 const histogram: Histogram = {};
 const decoder = new TextDecoder();
@@ -195,6 +222,7 @@ function sampleLines(client: Client, bytes: Uint8Array, channel: string): void {
     if (window && sent >= window.start && sent < window.end) {
       record(histogram, (received - sent) * 1000);
       totals.sampled++;
+      onSampled?.();
     }
   }
 }
@@ -311,9 +339,26 @@ async function sendAll(plan: WorkerPlan, clients: Client[], start: StartCommand)
       if (!client?.joined || client.closed) continue;
       const stamp = wallClock();
       client.send(`PRIVMSG ${plan.channel} :${stamp.toFixed(3)} ${pad}\r\n`);
-      if (stamp >= start.at) sent++;
+      if (stamp >= start.at) {
+        sent++;
+        client.windowSent++;
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** The coordinator's commands, one JSON object per line of standard input. */
+async function* readCommands(): AsyncGenerator<StartCommand | DrainCommand> {
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+  let buffered = "";
+  for await (const chunk of lines) {
+    buffered += chunk;
+    let newline;
+    while ((newline = buffered.indexOf("\n")) !== -1) {
+      yield JSON.parse(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+    }
   }
 }
 
@@ -324,34 +369,48 @@ async function main(): Promise<void> {
     { length: plan.count },
     (_, i) => new Client(plan.first + i, plan.prefix, samplers.has(plan.first + i)),
   );
-  const print = (report: JoinedReport | ResultReport) => console.log(JSON.stringify(report));
+  const print = (report: JoinedReport | SentReport | ResultReport) =>
+    console.log(JSON.stringify(report));
   print(await joinAll(plan, clients));
-  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
-  let buffered = "";
-  for await (const chunk of lines) {
-    buffered += chunk;
-    let newline;
-    while ((newline = buffered.indexOf("\n")) !== -1) {
-      const command: StartCommand = JSON.parse(buffered.slice(0, newline));
-      buffered = buffered.slice(newline + 1);
-      window = { start: command.at, end: command.at + command.seconds * 1000 };
-      await sleepUntil(command.at - command.warmupMs);
-      let before = totals.lines;
-      const snapshot = setTimeout(() => before = totals.lines, command.at - wallClock());
-      const sent = await sendAll(plan, clients, command);
-      clearTimeout(snapshot);
-      const inWindow = totals.lines - before;
-      await new Promise((resolve) => setTimeout(resolve, command.drainMs));
-      print({
-        type: "result",
-        sent,
-        receivedInWindow: inWindow,
-        receivedTotal: totals.lines - before,
-        histogram,
-        sampled: totals.sampled,
-        disconnects: totals.disconnects,
-      });
-    }
+  const commands = readCommands();
+  for await (const command of commands) {
+    if (command.cmd !== "start") continue;
+    window = { start: command.at, end: command.at + command.seconds * 1000 };
+    await sleepUntil(command.at - command.warmupMs);
+    let before = totals.lines;
+    const snapshot = setTimeout(() => before = totals.lines, command.at - wallClock());
+    const sent = await sendAll(plan, clients, command);
+    clearTimeout(snapshot);
+    const inWindow = totals.lines - before;
+    const sampling = clients.filter((client) => client.sampler);
+    const samplerSent = sampling.reduce((sum, client) => sum + client.windowSent, 0);
+    print({ type: "sent", sent, samplerSent, samplers: sampling.length });
+    const drain = (await commands.next()).value as DrainCommand | undefined;
+    if (drain === undefined) break;
+    const expected = sampling.length * drain.totalSent - samplerSent;
+    // Until the samplers have everything, or the drain's bound: an event, not a fixed wait.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        onSampled = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, drain.drainMs);
+      onSampled = () => {
+        if (totals.sampled >= expected) done();
+      };
+      onSampled();
+    });
+    print({
+      type: "result",
+      sent,
+      receivedInWindow: inWindow,
+      receivedTotal: totals.lines - before,
+      histogram,
+      sampled: totals.sampled,
+      expected,
+      disconnects: totals.disconnects,
+    });
   }
   clearInterval(ticker);
   for (const client of clients) {

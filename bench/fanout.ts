@@ -8,7 +8,8 @@
  * per-address connection limits and small send queues lifted), then one or two
  * load-generator processes (bench/_fanout_worker.ts) that register every client and join
  * #lobby (join time and failed joins measured), send for a warm-up second and then for the
- * measured window on an even schedule, and keep receiving for a drain period. Reported:
+ * measured window on an even schedule, and keep receiving until the samplers have every window
+ * message (at most a drain period). Reported:
  * deliveries per second in the window (every line every client received), latency
  * p50/p99/p99.9 from a few sampler clients that decode every line, the server's and the
  * generators' CPU use, and the server's memory. Then the idle test: N registered clients
@@ -27,7 +28,7 @@ import { startServe } from "../tests/_irc.ts";
 import { sleepUntil, wallClock } from "./_clock.ts";
 import { markdownTable } from "./_table.ts";
 import { type Histogram, merge, type Percentiles, percentiles } from "./_histogram.ts";
-import type { JoinedReport, ResultReport, WorkerPlan } from "./_fanout_worker.ts";
+import type { JoinedReport, ResultReport, SentReport, WorkerPlan } from "./_fanout_worker.ts";
 
 /** The servers the benchmark knows. */
 export type FanoutServer = "shmooze" | "ngircd" | "inspircd";
@@ -73,7 +74,10 @@ export interface FanoutOptions {
   window?: number;
   /** Bytes of message text, send time included. @default {40} */
   textBytes?: number;
-  /** How long receiving goes on after sending stops, ms. @default {3000} */
+  /**
+   * The longest receiving goes on after sending stops, ms: it ends sooner once the samplers
+   * have every window message. @default {3000}
+   */
   drainMs?: number;
   /** Called with one line per step, for progress output. */
   progress?: (line: string) => void;
@@ -369,7 +373,7 @@ async function runScenario(
       offeredPerSecond: joined.joined * rate * (joined.joined - 1),
     });
     const at = wallClock() + 1500;
-    const start = { cmd: "start", at, warmupMs: 1000, rate, seconds, drainMs: settings.drainMs };
+    const start = { cmd: "start", at, warmupMs: 1000, rate, seconds };
     await Promise.all(workers.map((w) => w.writeLine(JSON.stringify(start))));
     const pids = [server.pid, ...workers.map((w) => w.process.pid)];
     await sleepUntil(at);
@@ -382,6 +386,14 @@ async function runScenario(
     run.generatorCpuPercent = Math.round(
       pids.slice(1).reduce((sum, _, i) => sum + percent(i + 1), 0),
     );
+    // Every worker says what it sent; then all drain until their samplers have everything
+    // the others sent in the window (or the drain's bound passes).
+    const sentReports = await Promise.all(
+      workers.map((w) => report<SentReport>(w, "sent", settings.drainMs + 20_000)),
+    );
+    const totalSent = sentReports.reduce((sum, r) => sum + r.sent, 0);
+    const drain = { cmd: "drain", totalSent, drainMs: settings.drainMs };
+    await Promise.all(workers.map((w) => w.writeLine(JSON.stringify(drain))));
     const results = await Promise.all(
       workers.map((w) => report<ResultReport>(w, "result", settings.drainMs + 20_000)),
     );
@@ -393,8 +405,7 @@ async function runScenario(
     );
     run.latency = percentiles(histogram);
     run.disconnects = results.reduce((sum, r) => sum + r.disconnects, 0);
-    const samplers = Math.min(settings.samplers, clients);
-    const expected = samplers * run.sent * (run.joined - 1) / Math.max(1, run.joined);
+    const expected = results.reduce((sum, r) => sum + r.expected, 0);
     run.completeness = expected > 0
       ? Math.round(results.reduce((sum, r) => sum + r.sampled, 0) / expected * 1000) / 1000
       : 0;

@@ -89,10 +89,11 @@ Deno.test("bridge relays channel messages both ways, once each, into history", a
   await ann.waitForLine(/\] <bob@irc> hello from tcp$/);
   await carl.waitForLine(/\] <bob@irc> hello from tcp$/);
 
-  // A last message each way: once it arrived, anything relayed twice would have too.
+  // A last message each way: once it arrived, anything relayed twice would have too. One
+  // after the other, so history has them in a known order.
   await ann.writeLine("ann done");
-  await bob.send("PRIVMSG #lobby :bob done");
   await bob.waitFor(/PRIVMSG #lobby :ann done$/);
+  await bob.send("PRIVMSG #lobby :bob done");
   await ann.waitForLine("<bob@irc> bob done");
   await carl.waitForLine("<ann> ann done");
   await carl.waitForLine("<bob@irc> bob done");
