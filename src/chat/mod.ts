@@ -67,6 +67,8 @@ export {
   type AccountOptions,
   AccountStore,
   type HashCost,
+  hashPassword,
+  isPasswordHash,
   type LoginFailure,
   type LoginResult,
   MAX_PASSWORD_LENGTH,
@@ -74,6 +76,7 @@ export {
   type RegisterFailure,
   type RegisterResult,
   validAccountName,
+  verifyPassword,
 } from "./accounts.ts";
 export {
   type LoginRefusal,
@@ -82,3 +85,32 @@ export {
   type LoginTurn,
 } from "./login_throttle.ts";
 export { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
+export {
+  isOperatorName,
+  type Operator,
+  OperatorFileError,
+  OperatorList,
+  type OperatorListOptions,
+  type OperCheck,
+  parseOperators,
+  readOperatorFile,
+} from "./operators.ts";
+export {
+  ACCOUNT_BAN_PREFIX,
+  banMask,
+  banMatches,
+  type BanSubject,
+  parseDuration,
+  type ServerBan,
+  ServerBans,
+} from "./server_bans.ts";
+export {
+  type Actor,
+  banLength,
+  type BanOutcome,
+  type BanRequest,
+  type ModerationOptions,
+  parseBanRequest,
+  type RehashOutcome,
+  ServerModeration,
+} from "./server_moderation.ts";
