@@ -31,7 +31,7 @@ async function withOpers(
   }
 }
 
-Deno.test("OPER with the right password answers 381 and MODE +o, shown in 221, WHOIS 313 and LUSERS 252", async () => {
+Deno.test("OPER with the right password answers 381 and MODE +o, shown in 221, WHOIS 313, LUSERS 252 and WHO H*", async () => {
   await withOpers(["operuser"], async (server) => {
     await using ann = await IrcTestClient.register(server.port, "ann");
     await using bob = await IrcTestClient.register(server.port, "bob");
@@ -50,6 +50,8 @@ Deno.test("OPER with the right password answers 381 and MODE +o, shown in 221, W
     assert.deepEqual(whois.params, ["bob", "ann", "is an IRC operator"]);
     await bob.send("LUSERS");
     assert.equal((await bob.waitFor("252")).params[1], "1");
+    await bob.send("WHO ann");
+    assert.equal((await bob.waitFor("352")).params[6], "H*");
     assert.equal(server.hub.find("ann")?.oper, "operuser");
   });
 });

@@ -20,7 +20,7 @@ function whoReply(session: IrcSession, member: Member, channel: string): void {
     member.host,
     session.context.serverName,
     member.nick,
-    member.away === undefined ? "H" : "G",
+    `${member.away === undefined ? "H" : "G"}${member.oper === undefined ? "" : "*"}`,
     `0 ${member.realname}`,
   );
 }
