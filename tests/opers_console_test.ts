@@ -73,7 +73,7 @@ Deno.test("the operator console kills, bans, lists, lifts, writes WALLOPS, lists
         ":shmooze NOTICE ann :*** KLINE carl!*@* (1h) by console: spam in #lobby; disconnected carl",
         ":shmooze WALLOPS :hello operators",
         ":shmooze NOTICE ann :*** UNKLINE carl!*@* by console (set by console: spam in #lobby)",
-        `:shmooze NOTICE ann :*** REHASH by console: 2 operators from ${operFile}`,
+        `:shmooze NOTICE ann :*** REHASH by console: 2 operator(s) from ${operFile}`,
       ]);
       // eve is neither an operator nor +w: she saw none of it.
       await eve.reply("PING after-the-console");

@@ -81,7 +81,7 @@ Deno.test("serve logs the audit lines without private messages, and SIGHUP re-re
     await Deno.writeTextFile(operFile, withDan);
     serve.child.process.kill("SIGHUP");
     const rehashed = await ann.waitFor((m) => m.command === "NOTICE" && /REHASH/.test(m.line));
-    assert.equal(rehashed.params[1], `*** REHASH by SIGHUP: 2 operators from ${operFile}`);
+    assert.equal(rehashed.params[1], `*** REHASH by SIGHUP: 2 operator(s) from ${operFile}`);
     await dan.send(`OPER dan ${PASSWORD}`);
     await dan.waitFor("381", 15_000);
     serve.child.process.kill("SIGTERM");
@@ -93,7 +93,7 @@ Deno.test("serve logs the audit lines without private messages, and SIGHUP re-re
         "OPER ann (ann!ann@127.0.0.1) logged in as oper ann",
         "KLINE carl!*@* (permanent) by ann: spam; disconnected carl",
         "OPER failed for dan!dan@127.0.0.1 as oper dan",
-        `REHASH by SIGHUP: 2 operators from ${operFile}`,
+        `REHASH by SIGHUP: 2 operator(s) from ${operFile}`,
         "OPER dan (dan!dan@127.0.0.1) logged in as oper dan",
       ]
     ) {

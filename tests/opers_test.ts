@@ -314,7 +314,7 @@ Deno.test("REHASH reads a changed operator file, demotes removed operators, and 
     const audit = await ann.waitFor((m) => m.command === "NOTICE" && /REHASH/.test(m.line));
     assert.equal(
       audit.params[1],
-      `*** REHASH by ann: 1 operators from ${operFile}; no longer operators: bob`,
+      `*** REHASH by ann: 1 operator(s) from ${operFile}; no longer operators: bob`,
     );
     assert.deepEqual((await ann.waitFor("382")).params, ["ann", operFile, "Rehashing"]);
     const demoted = await bob.waitFor((m) => m.command === "NOTICE" && /no longer/.test(m.line));

@@ -98,7 +98,7 @@ export {
 export {
   ACCOUNT_BAN_PREFIX,
   banMask,
-  banMatches,
+  banMatcher,
   type BanSubject,
   parseDuration,
   type ServerBan,

@@ -150,53 +150,74 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /**
- * Whether a ban's mask matches a user.
+ * A test of one ban's mask against users, compiled once (a server checks every ban at every
+ * registration).
  *
  * @param mask A mask from {@link banMask}.
- * @param subject The user.
- * @returns True when it matches.
+ * @returns A function telling whether a user matches.
  *
  * @example Masks match without case; an IPv4 client on an IPv6 listener matches its IPv4 form
  * ```ts
  * import assert from "node:assert/strict";
- * import { banMatches } from "./server_bans.ts";
+ * import { banMatcher } from "./server_bans.ts";
  *
  * const bob = { nick: "Bob", user: "bob", host: "0::ffff:203.0.113.9", account: "Bobby" };
- * assert.ok(banMatches("*!*@203.0.113.*", bob));
- * assert.ok(banMatches("bob!*@*", bob));
- * assert.ok(banMatches("~a:bobby", bob));
- * assert.ok(!banMatches("~a:bob", bob));
- * assert.ok(!banMatches("~a:*", { nick: "ann", user: "ann", host: "192.0.2.1" }));
+ * assert.ok(banMatcher("*!*@203.0.113.*")(bob));
+ * assert.ok(banMatcher("bob!*@*")(bob));
+ * assert.ok(banMatcher("~a:bobby")(bob));
+ * assert.ok(!banMatcher("~a:bob")(bob));
+ * assert.ok(!banMatcher("~a:b*")({ nick: "ann", user: "ann", host: "192.0.2.1" }));
  * ```
  */
-export function banMatches(mask: string, subject: BanSubject): boolean {
-  const pattern = globPattern(
-    mask.toLowerCase().startsWith(ACCOUNT_BAN_PREFIX)
-      ? mask.slice(ACCOUNT_BAN_PREFIX.length)
-      : mask,
-  );
-  if (mask.toLowerCase().startsWith(ACCOUNT_BAN_PREFIX)) {
-    return subject.account !== undefined && pattern.test(foldCase(subject.account));
-  }
-  const hosts = [subject.host];
-  const ipv4 = IPV4_MAPPED.exec(subject.host)?.[1];
-  if (ipv4 !== undefined) hosts.push(ipv4);
-  return hosts.some((host) => pattern.test(foldCase(`${subject.nick}!${subject.user}@${host}`)));
+export function banMatcher(mask: string): (subject: BanSubject) => boolean {
+  const test = compile(mask);
+  return (subject) => test(fold(subject));
 }
 
-const patterns = new Map<string, RegExp>();
+/** A user as matchers compare it: nick, user, host (and its IPv4 form) and account, folded. */
+interface Folded {
+  readonly nick: string;
+  readonly user: string;
+  readonly hosts: readonly string[];
+  readonly account: string | undefined;
+}
 
-/** A glob (`*`, `?`) as an anchored regular expression over folded text, cached. */
-function globPattern(glob: string): RegExp {
-  let pattern = patterns.get(glob);
-  if (pattern === undefined) {
-    const source = foldCase(glob).replace(/\*+/g, "*").replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replaceAll("*", ".*").replaceAll("?", ".");
-    pattern = new RegExp(`^${source}$`, "s");
-    if (patterns.size >= 1000) patterns.clear();
-    patterns.set(glob, pattern);
+function fold(subject: BanSubject): Folded {
+  const ipv4 = IPV4_MAPPED.exec(subject.host)?.[1];
+  return {
+    nick: foldCase(subject.nick),
+    user: foldCase(subject.user),
+    hosts: ipv4 === undefined ? [foldCase(subject.host)] : [foldCase(subject.host), ipv4],
+    account: subject.account === undefined ? undefined : foldCase(subject.account),
+  };
+}
+
+/**
+ * A mask's test, part by part: `*` needs no test and a part without wildcards is a string
+ * comparison, so the usual `*!*@host` costs one comparison per ban.
+ */
+function compile(mask: string): (folded: Folded) => boolean {
+  if (mask.toLowerCase().startsWith(ACCOUNT_BAN_PREFIX)) {
+    const account = globTest(mask.slice(ACCOUNT_BAN_PREFIX.length));
+    return (folded) => folded.account !== undefined && account(folded.account);
   }
-  return pattern;
+  const bang = mask.indexOf("!");
+  const at = mask.indexOf("@", bang);
+  const nick = globTest(mask.slice(0, bang));
+  const user = globTest(mask.slice(bang + 1, at));
+  const host = globTest(mask.slice(at + 1));
+  return (folded) => nick(folded.nick) && user(folded.user) && folded.hosts.some(host);
+}
+
+/** A glob (`*`, `?`) as a test of folded text. */
+function globTest(glob: string): (text: string) => boolean {
+  const folded = foldCase(glob);
+  if (/^\*+$/.test(folded)) return () => true;
+  if (!/[*?]/.test(folded)) return (text) => text === folded;
+  const source = folded.replace(/\*+/g, "*").replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replaceAll("*", ".*").replaceAll("?", ".");
+  const pattern = new RegExp(`^${source}$`, "s");
+  return (text) => pattern.test(text);
 }
 
 /**
@@ -220,8 +241,8 @@ function globPattern(glob: string): RegExp {
  */
 export class ServerBans {
   #db: DatabaseSync;
-  /** Every ban, by folded mask, oldest first; the table is its durable copy. */
-  #bans = new Map<string, ServerBan>();
+  /** Every ban, by folded mask, oldest first, with its matcher; the table is the durable copy. */
+  #bans = new Map<string, { ban: ServerBan; matches: (folded: Folded) => boolean }>();
   #upsert;
   #delete;
 
@@ -242,7 +263,7 @@ export class ServerBans {
         setAt: row.set_at as number,
         expiresAt: (row.expires_at as number | null) ?? undefined,
       };
-      this.#bans.set(foldCase(ban.mask), ban);
+      this.#bans.set(foldCase(ban.mask), { ban, matches: compile(ban.mask) });
     }
   }
 
@@ -311,7 +332,7 @@ export class ServerBans {
       stored.expiresAt ?? null,
     );
     this.#bans.delete(key);
-    this.#bans.set(key, stored);
+    this.#bans.set(key, { ban: stored, matches: compile(stored.mask) });
     return stored;
   }
 
@@ -339,7 +360,7 @@ export class ServerBans {
     this.#expire(now);
     const normal = banMask(mask);
     const key = foldCase(typeof normal === "string" ? normal : mask);
-    const ban = this.#bans.get(key);
+    const ban = this.#bans.get(key)?.ban;
     if (ban === undefined) return undefined;
     this.#delete.run(key);
     this.#bans.delete(key);
@@ -354,7 +375,7 @@ export class ServerBans {
    */
   list(now: number = Date.now()): ServerBan[] {
     this.#expire(now);
-    return [...this.#bans.values()];
+    return [...this.#bans.values()].map((entry) => entry.ban);
   }
 
   /**
@@ -366,7 +387,8 @@ export class ServerBans {
    */
   match(subject: BanSubject, now: number = Date.now()): ServerBan | undefined {
     this.#expire(now);
-    for (const ban of this.#bans.values()) if (banMatches(ban.mask, subject)) return ban;
+    const folded = fold(subject);
+    for (const { ban, matches } of this.#bans.values()) if (matches(folded)) return ban;
     return undefined;
   }
 
@@ -377,7 +399,7 @@ export class ServerBans {
 
   /** Drops the bans that have expired. */
   #expire(now: number): void {
-    for (const [key, ban] of this.#bans) {
+    for (const [key, { ban }] of this.#bans) {
       if (ban.expiresAt === undefined || ban.expiresAt > now) continue;
       try {
         this.#delete.run(key);

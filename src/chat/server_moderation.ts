@@ -18,7 +18,7 @@ import { maskOf, type Member } from "./member.ts";
 import { type OperatorList, type OperCheck, readOperatorFile } from "./operators.ts";
 import {
   banMask,
-  banMatches,
+  banMatcher,
   type BanSubject,
   parseDuration,
   type ServerBan,
@@ -310,8 +310,9 @@ export class ServerModeration {
   ban(by: Actor, request: BanRequest): BanOutcome {
     const ban = this.bans.add({ ...request, setBy: actorName(by) });
     const disconnected: string[] = [];
+    const matches = banMatcher(ban.mask);
     for (const member of [...this.#hub.members.values()]) {
-      if (member.oper !== undefined || !banMatches(ban.mask, member)) continue;
+      if (member.oper !== undefined || !matches(member)) continue;
       disconnected.push(member.nick);
       this.#hub.kick(member.nick, `Banned: ${ban.reason}`);
     }
@@ -403,14 +404,14 @@ export class ServerModeration {
     const before = this.operators.size;
     if (this.operFile === undefined) {
       const error = "the operators were not read from a file (serve --oper-file)";
-      this.audit(`REHASH by ${who} failed, keeping ${before} operators: ${error}`, "warning");
+      this.audit(`REHASH by ${who} failed, keeping ${before} operator(s): ${error}`, "warning");
       return { ok: false, operators: before, error };
     }
     try {
       this.operators.replace(readOperatorFile(this.operFile));
     } catch (error) {
       const message = (error as Error).message;
-      this.audit(`REHASH by ${who} failed, keeping ${before} operators: ${message}`, "warning");
+      this.audit(`REHASH by ${who} failed, keeping ${before} operator(s): ${message}`, "warning");
       return { ok: false, operators: before, error: message };
     }
     const demoted: string[] = [];
@@ -429,7 +430,7 @@ export class ServerModeration {
     }
     const lost = demoted.length === 0 ? "" : `; no longer operators: ${demoted.join(", ")}`;
     this.audit(
-      `REHASH by ${who}: ${this.operators.size} operators from ${this.operFile}${lost}`,
+      `REHASH by ${who}: ${this.operators.size} operator(s) from ${this.operFile}${lost}`,
     );
     return { ok: true, operators: this.operators.size, demoted };
   }
