@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { spawn } from "./_helpers.ts";
 import { IrcTestClient, startServe } from "./_irc.ts";
 import { closedWithin, refusedRegistration, writeOperFile } from "./_opers.ts";
+import { Terminal, tmuxAvailable } from "./_terminal.ts";
 
 const PASSWORD = "long-oper-password";
 
@@ -148,4 +149,30 @@ Deno.test("serve refuses an operator file that is missing, open to others or has
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "shmooze oper-hash asks twice on a terminal without echoing, and refuses two different passwords",
+  ignore: !tmuxAvailable,
+  async fn() {
+    const command = [Deno.execPath(), "run", "-A", "--quiet", "main.ts", "oper-hash", "--name"];
+    {
+      await using terminal = await Terminal.run([...command, "ann"]);
+      await terminal.waitFor("operator password:");
+      await terminal.type(PASSWORD);
+      await terminal.waitFor("again:");
+      await terminal.type(PASSWORD);
+      await terminal.waitFor(/^ann \$argon2id\$v=19\$m=19456,t=2,p=1\$/m);
+      assert.equal(await terminal.exitStatus(), 0);
+      assert.ok(!(await terminal.screen()).includes(PASSWORD), "the password was echoed");
+    }
+    await using terminal = await Terminal.run([...command, "bob"]);
+    await terminal.waitFor("operator password:");
+    await terminal.type(PASSWORD);
+    await terminal.waitFor("again:");
+    await terminal.type(`${PASSWORD}x`);
+    await terminal.waitFor("error: The two passwords differ; nothing was hashed");
+    assert.equal(await terminal.exitStatus(), 1);
+  },
 });
