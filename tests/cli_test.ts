@@ -10,7 +10,7 @@ async function run(...args: string[]) {
 Deno.test("shmooze --help lists every subcommand and exits 0", async () => {
   const result = await run("--help");
   assert.deepEqual(result.code, 0);
-  for (const name of ["serve", "client", "local", "status", "demo", "ipc"]) {
+  for (const name of ["serve", "client", "local", "status", "demo", "ipc", "oper-hash"]) {
     assert.match(result.stdout, new RegExp(`^  ${name} `, "m"));
   }
 });

@@ -225,6 +225,7 @@ export function eventText(event: ChatEvent, nick: string): string | undefined {
     case "kick":
       return `* ${event.victim} was kicked from ${event.target} by ${nick}${reason}`;
     case "tagmsg":
+    case "wallops":
       return undefined;
   }
 }

@@ -55,6 +55,13 @@ export interface AccountOptions {
    * @default {5}
    */
   hashesPerSecond?: number;
+  /**
+   * The hash budget to take from, shared with the server's other password checks (OPER), so
+   * that together they stay within one budget; `hashesPerSecond` is then not used. Its key
+   * is `*`.
+   * @default {a budget of its own}
+   */
+  hashBudget?: RateLimiter;
   /** Longest account name (NICKLEN). @default {32} */
   maxNameLength?: number;
 }
@@ -196,7 +203,8 @@ export class AccountStore {
     this.#registrations = new RateLimiter(
       options.registrationLimit ?? { limit: 3, windowMs: 3_600_000 },
     );
-    this.#hashes = new RateLimiter({ limit: options.hashesPerSecond ?? 5, windowMs: 1000 });
+    this.#hashes = options.hashBudget ??
+      new RateLimiter({ limit: options.hashesPerSecond ?? 5, windowMs: 1000 });
     this.#find = db.prepare("SELECT name, hash, created_at FROM accounts WHERE key = ?");
     this.#insert = db.prepare(
       "INSERT OR IGNORE INTO accounts (key, name, hash, created_at) VALUES (?, ?, ?, ?)",
@@ -406,10 +414,31 @@ function exists(name: string): RegisterResult {
 }
 
 /**
- * An argon2id hash in the PHC string format (`$argon2id$v=19$m=…,t=…,p=1$salt$hash`), which
- * carries its own parameters so a later change of cost keeps old hashes verifiable.
+ * Hashes a password with argon2id into the PHC string format
+ * (`$argon2id$v=19$m=…,t=…,p=1$salt$hash`), which carries its own parameters so a later change
+ * of cost keeps old hashes verifiable. Accounts and server operators (`shmooze oper-hash`)
+ * share it.
+ *
+ * @param password The password.
+ * @param cost The argon2id cost. @default {{ memoryKiB: 19456, iterations: 2 }}
+ * @returns The PHC string.
+ *
+ * @example Hash cheaply (for a test), then verify
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hashPassword, isPasswordHash, verifyPassword } from "./accounts.ts";
+ *
+ * const hash = await hashPassword("a long password", { memoryKiB: 64, iterations: 1 });
+ * assert.match(hash, /^\$argon2id\$v=19\$m=64,t=1,p=1\$/);
+ * assert.ok(isPasswordHash(hash));
+ * assert.ok(await verifyPassword("a long password", hash));
+ * assert.ok(!await verifyPassword("another password", hash));
+ * ```
  */
-async function hashPassword(password: string, cost: HashCost): Promise<string> {
+export async function hashPassword(
+  password: string,
+  cost: HashCost = DEFAULT_COST,
+): Promise<string> {
   return await argon2id({
     password,
     salt: crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
@@ -422,10 +451,45 @@ async function hashPassword(password: string, cost: HashCost): Promise<string> {
 }
 
 /**
- * Recomputes the hash and compares in constant time. hash-wasm's own `argon2Verify` compares
- * strings with `===`, which may stop at the first differing character.
+ * Whether a string is an argon2id hash in the PHC format {@link hashPassword} writes (and
+ * {@link verifyPassword} reads).
+ *
+ * @param text The string.
+ * @returns True when it is one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isPasswordHash } from "./accounts.ts";
+ *
+ * assert.ok(isPasswordHash("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"));
+ * assert.ok(!isPasswordHash("$2b$10$abcdefghijklmnopqrstuv"));
+ * ```
  */
-async function verifyPassword(password: string, encoded: string): Promise<boolean> {
+export function isPasswordHash(text: string): boolean {
+  return PHC.test(text);
+}
+
+/**
+ * Checks a password against a hash from {@link hashPassword}: recomputes the hash with the
+ * parameters the PHC string carries and compares in constant time. hash-wasm's own
+ * `argon2Verify` compares strings with `===`, which may stop at the first differing character.
+ *
+ * @param password The password to check.
+ * @param encoded The PHC string.
+ * @returns True when the password is the one hashed; false too when `encoded` is not a hash.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hashPassword, verifyPassword } from "./accounts.ts";
+ *
+ * const hash = await hashPassword("a long password", { memoryKiB: 64, iterations: 1 });
+ * assert.ok(await verifyPassword("a long password", hash));
+ * assert.ok(!await verifyPassword("a long password", "not a hash"));
+ * ```
+ */
+export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const match = PHC.exec(encoded);
   if (match === null) return false;
   const expected = fromBase64(match[4]);

@@ -16,7 +16,8 @@ export type ChatEventKind =
   | "quit"
   | "nick"
   | "topic"
-  | "kick";
+  | "kick"
+  | "wallops";
 
 /** One event, delivered to many members. Treat as immutable. */
 export interface ChatEvent {
@@ -30,7 +31,7 @@ export interface ChatEvent {
   readonly source: string;
   /**
    * privmsg/notice/tagmsg: the channel or the recipient's nick; join/part/topic/kick: the channel;
-   * nick: the new nick; quit: empty.
+   * nick: the new nick; quit, wallops: empty.
    */
   readonly target: string;
   /** The message, reason or topic text ("" when there is none). */

@@ -33,6 +33,13 @@ export interface Member {
   readonly account?: string;
   /** The away message, when away. */
   away?: string;
+  /**
+   * The server operator the member logged in as (`OPER`, user mode +o), if any; cleared when
+   * it drops the mode or its operator leaves the operator file.
+   */
+  oper?: string;
+  /** Whether the member receives WALLOPS (user mode +w; operators receive them anyway). */
+  readonly wallops?: boolean;
   /** Whether the member gets its own messages back (IRCv3 `echo-message`). */
   readonly echo: boolean;
   /**

@@ -74,6 +74,8 @@ export {
   type AccountOptions,
   AccountStore,
   type HashCost,
+  hashPassword,
+  isPasswordHash,
   type LoginFailure,
   type LoginResult,
   MAX_PASSWORD_LENGTH,
@@ -81,6 +83,7 @@ export {
   type RegisterFailure,
   type RegisterResult,
   validAccountName,
+  verifyPassword,
 } from "./accounts.ts";
 export {
   type LoginRefusal,
@@ -89,3 +92,32 @@ export {
   type LoginTurn,
 } from "./login_throttle.ts";
 export { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
+export {
+  isOperatorName,
+  type Operator,
+  OperatorFileError,
+  OperatorList,
+  type OperatorListOptions,
+  type OperCheck,
+  parseOperators,
+  readOperatorFile,
+} from "./operators.ts";
+export {
+  ACCOUNT_BAN_PREFIX,
+  banMask,
+  banMatcher,
+  type BanSubject,
+  parseDuration,
+  type ServerBan,
+  ServerBans,
+} from "./server_bans.ts";
+export {
+  type Actor,
+  banLength,
+  type BanOutcome,
+  type BanRequest,
+  type ModerationOptions,
+  parseBanRequest,
+  type RehashOutcome,
+  ServerModeration,
+} from "./server_moderation.ts";

@@ -103,13 +103,35 @@ function readPasswordFile(path: string): string {
 }
 
 /**
- * Asks on the terminal. readline in terminal mode switches the terminal to raw mode, so
- * the keys are not echoed by the terminal; readline's own echo goes to an output that
- * drops it.
+ * Asks for a secret on the terminal without showing it. readline in terminal mode switches
+ * the terminal to raw mode, so the keys are not echoed by the terminal; readline's own echo
+ * goes to an output that drops it. The question goes to standard error.
+ *
+ * @param question What to ask.
+ * @param input Where the answer comes from. @default {process.stdin}
+ * @returns The line typed.
+ * @throws {CliError} When the input ends (or Ctrl-C) before a line.
+ *
+ * @example The first line of the input is the answer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Readable } from "node:stream";
+ * import { promptHidden } from "./_password.ts";
+ *
+ * const typed = Readable.from(["correct horse\n"]);
+ * assert.equal(await promptHidden("password: ", typed), "correct horse");
+ * await assert.rejects(promptHidden("password: ", Readable.from([])), {
+ *   name: "CliError",
+ *   message: "No password entered",
+ * });
+ * ```
  */
-async function promptHidden(question: string): Promise<string> {
+export async function promptHidden(
+  question: string,
+  input: NodeJS.ReadableStream = process.stdin,
+): Promise<string> {
   const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const rl = readline.createInterface({ input: process.stdin, output: muted, terminal: true });
+  const rl = readline.createInterface({ input, output: muted, terminal: true });
   process.stderr.write(question);
   try {
     return await new Promise<string>((resolve, reject) => {

@@ -10,6 +10,7 @@ import { localCommand } from "./local.ts";
 import { clientCommand } from "./client.ts";
 import { statusCommand } from "./status.ts";
 import { serveCommand } from "./serve.ts";
+import { operHashCommand } from "./oper_hash.ts";
 
 /**
  * Every subcommand, in the order `shmooze --help` lists them.
@@ -20,7 +21,7 @@ import { serveCommand } from "./serve.ts";
  * import { commands } from "./commands.ts";
  *
  * const names = commands.map((command) => command.name);
- * assert.deepEqual(names, ["serve", "client", "local", "status", "demo", "ipc"]);
+ * assert.deepEqual(names, ["serve", "client", "local", "status", "demo", "ipc", "oper-hash"]);
  * for (const command of commands) {
  *   assert.ok(command.help.startsWith(`Usage: shmooze ${command.name}`), command.name);
  * }
@@ -33,4 +34,5 @@ export const commands: Command[] = [
   statusCommand,
   demoCommand,
   ipcCommand,
+  operHashCommand,
 ];

@@ -85,9 +85,15 @@ Options:
                              participants appear as ann|local, network messages reach the
                              room from "irc" (default: no bridge)
   --bridge-channel CHANNEL   The channel bridged with --local-room (default: #lobby)
+  --oper-file FILE           Server operators, one "NAME HASH" line each (HASH from
+                             \`shmooze oper-hash\`; # starts a comment). The file must be
+                             yours and closed to others (chmod 600). OPER NAME PASSWORD
+                             then gives user mode +o; REHASH or SIGHUP re-reads the file
+                             (a bad file keeps the old list) (default: no operators)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
-and REGISTER are refused on plain TCP except from loopback: use TLS.
+and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
+/kline on the console) are kept there too, in bans.sqlite.
 
 The first line printed is "listening on HOST:PORT" (the real port when 0 was asked); with
 TLS, the next is "listening with TLS on HOST:PORT", and with --tls-self-signed then
@@ -103,7 +109,8 @@ stop the server.
 
 Exit codes: 0 after a shutdown; 1, with one line saying what to change, when it cannot start:
 a port in use, a --host that is not this machine's, a data directory that is a file, cannot be
-written or belongs to another user, TLS files that cannot be read or are swapped.
+written or belongs to another user, TLS files that cannot be read or are swapped, an operator
+file that cannot be read, is open to others or has a wrong line (the line is named).
 
 Examples:
   shmooze serve
@@ -112,7 +119,8 @@ Examples:
   shmooze serve --http-port 8080 --allowed-origin https://chat.example.com
   shmooze serve --tls-cert /etc/shmooze/cert.pem --tls-key /etc/shmooze/key.pem
   shmooze serve --tls-self-signed --tls-name chat.example.org --tls-name 192.0.2.7
-  shmooze serve --local-room lobby --bridge-channel #lobby`;
+  shmooze serve --local-room lobby --bridge-channel #lobby
+  shmooze serve --oper-file ~/.config/shmooze/opers.conf`;
 
 function defaultDataDirText(): string {
   try {
@@ -277,6 +285,7 @@ export const serveCommand: Command = {
       "tls-name": { type: "string", multiple: true },
       "local-room": { type: "string" },
       "bridge-channel": { type: "string" },
+      "oper-file": { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {
@@ -330,6 +339,8 @@ export const serveCommand: Command = {
       tls: tls && { cert: tls.cert, key: tls.key },
     };
     const host = stringOption(values, "host", "0.0.0.0");
+    const operFile = values["oper-file"] === undefined ? undefined : String(values["oper-file"]);
+    if (operFile === "") throw new UsageError("--oper-file must not be empty");
     const server = await startServer({
       hostname: host,
       port: intOption(values, "port", 54000, { max: 65535 }),
@@ -341,6 +352,7 @@ export const serveCommand: Command = {
       limits,
       flushIntervalMs: intOption(values, "flush-ms", 0, { max: 1000 }),
       tls,
+      operFile,
     }).catch((error) => {
       throw startFailure(error);
     });
@@ -352,6 +364,11 @@ export const serveCommand: Command = {
       server.close();
     };
     const stopListening = onStopSignals(stop);
+    // SIGHUP re-reads the operator file, as REHASH does; without one it keeps its default
+    // meaning (the terminal went away: stop). Windows has no SIGHUP.
+    const rehash = () => server.moderation.rehash("SIGHUP");
+    const hangUp = operFile !== undefined && Deno.build.os !== "windows";
+    if (hangUp) Deno.addSignalListener("SIGHUP", rehash);
     console.log(`listening on ${server.hostname}:${server.port}`);
     if (server.tlsPort !== undefined) {
       console.log(`listening with TLS on ${server.hostname}:${server.tlsPort}`);
@@ -379,6 +396,7 @@ export const serveCommand: Command = {
     await server.finished;
     await web?.shutdown();
     stopListening();
+    if (hangUp) Deno.removeSignalListener("SIGHUP", rehash);
     log.info("Server stopped");
     return 0;
   },

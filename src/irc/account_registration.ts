@@ -132,4 +132,5 @@ export async function registerAccount(session: IrcSession, message: IrcMessage):
     result.account.name,
     `You are now logged in as ${result.account.name}`,
   );
+  session.context.moderation?.enforce(session);
 }

@@ -70,6 +70,7 @@ export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean
       case "part":
         return event.text === "" ? [event.target] : [event.target, event.text];
       case "quit":
+      case "wallops":
         return [event.text];
       case "nick":
         return [event.target];

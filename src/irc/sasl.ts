@@ -178,6 +178,8 @@ export class SaslExchange {
         `You are now logged in as ${result.account.name}`,
       );
       session.reply(Numeric.RPL_SASLSUCCESS, "SASL authentication successful");
+      // Logged in after registration: a ban on the account applies now.
+      session.context.moderation?.enforce(session);
       log.info("{nick} logged in as {account}", { nick: session.nick, account: name });
     } else if (!result.ok && result.reason !== "invalid") {
       const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));

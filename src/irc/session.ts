@@ -15,6 +15,7 @@ import { foldCase } from "../chat/casemap.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { Connection } from "../chat/connection.ts";
 import type { ChatHub } from "../chat/hub.ts";
+import type { ServerModeration } from "../chat/server_moderation.ts";
 import type { Member } from "../chat/member.ts";
 import { isLocalNick, LOCAL_SUFFIX, nickProblem } from "../chat/names.ts";
 import { type Flusher, SendQueue } from "../chat/delivery.ts";
@@ -45,6 +46,8 @@ export interface IrcContext {
   readonly motd: readonly string[];
   /** Registered accounts (SASL, REGISTER, nick protection); none without a data directory. */
   readonly accounts?: AccountStore;
+  /** Server operators and server bans; without it nobody can OPER and nobody is banned. */
+  readonly moderation?: ServerModeration;
   /** Counts that sessions add to, for metrics. */
   readonly counters: IrcCounters;
 }
@@ -148,6 +151,10 @@ export class IrcSession implements Member {
   away?: string;
   /** User mode +i. */
   invisible = false;
+  /** The server operator logged in as (user mode +o), if any. */
+  oper: string | undefined;
+  /** User mode +w: receives WALLOPS. */
+  wallops = false;
   /** When the connection was attached, ms since the epoch. */
   readonly connectedAt: number = Date.now();
   /** When the client last sent a chat message (for WHOIS idle), ms since the epoch. */
@@ -572,6 +579,12 @@ export class IrcSession implements Member {
       const nick = this.nick;
       this.nick = "";
       this.#refuseRegisteredNick(nick);
+      return;
+    }
+    const ban = this.context.moderation?.refusal(this);
+    if (ban !== undefined) {
+      this.reply(Numeric.ERR_YOUREBANNEDCREEP, `You are banned from this server: ${ban.reason}`);
+      this.close(`Banned: ${ban.reason}`);
       return;
     }
     if (!this.context.hub.add(this)) {

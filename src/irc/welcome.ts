@@ -110,7 +110,7 @@ export function welcome(session: IrcSession): void {
     Numeric.RPL_CREATED,
     `This server was created ${new Date(createdAt).toISOString()}`,
   );
-  session.reply(Numeric.RPL_MYINFO, serverName, software, "i", "bn");
+  session.reply(Numeric.RPL_MYINFO, serverName, software, "iow", "bn");
   const tokens = isupportTokens(limits);
   for (let i = 0; i < tokens.length; i += 12) {
     session.reply(
@@ -124,7 +124,7 @@ export function welcome(session: IrcSession): void {
 }
 
 /**
- * Sends the LUSERS numerics (251, 254, 255).
+ * Sends the LUSERS numerics (251, 252 when operators are online, 254, 255).
  *
  * @param session The client.
  *
@@ -178,6 +178,9 @@ export function sendLusers(session: IrcSession): void {
     Numeric.RPL_LUSERCLIENT,
     `There are ${users} users and 0 invisible on 1 servers`,
   );
+  let opers = 0;
+  for (const member of hub.members.values()) if (member.oper !== undefined) opers++;
+  if (opers > 0) session.reply(Numeric.RPL_LUSEROP, String(opers), "operator(s) online");
   session.reply(Numeric.RPL_LUSERCHANNELS, String(hub.channels.size), "channels formed");
   session.reply(Numeric.RPL_LUSERME, `I have ${users} clients and 0 servers`);
 }

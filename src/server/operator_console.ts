@@ -1,12 +1,14 @@
 /**
  * The operator console of seed 002: what the operator types on `serve`'s standard input is
- * said in #lobby as the server, and a few slash commands manage the server.
+ * said in #lobby as the server, and slash commands manage the server — the same powers IRC
+ * operators have (`ServerModeration`), with the same audit lines.
  *
  * @module
  */
 import type { ChatServer } from "./server.ts";
 import { LineSplitter } from "../irc/line_splitter.ts";
 import { escapeControls } from "../chat/terminal_text.ts";
+import { banLength } from "../chat/server_moderation.ts";
 
 /** Options for {@link runConsole}. */
 export interface ConsoleOptions {
@@ -28,16 +30,24 @@ export interface ConsoleOptions {
 /**
  * The console's help text.
  *
- * @example One line per command, after the rule for plain lines
+ * @example The commands, after the rule for plain lines
  * ```ts
  * import assert from "node:assert/strict";
  * import { CONSOLE_HELP } from "./operator_console.ts";
  *
  * const lines = CONSOLE_HELP.split("\n");
  * assert.match(lines[0], /a line without a slash is said in #lobby/);
- * assert.deepEqual(lines.slice(1).map((line) => line.trim().split(" ")[0]), [
+ * const commands = lines.map((line) => line.trim()).filter((line) => line.startsWith("/"));
+ * assert.deepEqual(commands.map((line) => line.split(" ")[0]), [
  *   "/who",
  *   "/kick",
+ *   "/kill",
+ *   "/kline",
+ *   "/unkline",
+ *   "/klines",
+ *   "/wallops",
+ *   "/opers",
+ *   "/rehash",
  *   "/shutdown",
  *   "/help",
  * ]);
@@ -45,10 +55,19 @@ export interface ConsoleOptions {
  */
 export const CONSOLE_HELP =
   `Operator console — a line without a slash is said in #lobby as *server*.
-  /who                 list connected users
-  /kick NICK [REASON]  disconnect a user
-  /shutdown            tell every client and stop the server
-  /help                this text`;
+  /who                        list connected users
+  /kick NICK [REASON]         disconnect a user
+  /kill NICK [REASON]         disconnect a user as KILL does ("Killed (server (REASON))")
+  /kline [TIME] MASK [REASON] ban nick!user@host, user@host, ~a:ACCOUNT or a user's host
+                              from the server; TIME is minutes or 30s, 1h30m, 2d (default:
+                              no expiry); matching users are disconnected
+  /unkline MASK               lift a server ban
+  /klines                     list the server bans
+  /wallops TEXT               write to every operator and +w user
+  /opers                      list the operators, configured and online
+  /rehash                     re-read --oper-file (a bad file keeps the old list)
+  /shutdown                   tell every client and stop the server
+  /help                       this text`;
 
 /**
  * Runs the console until its input ends or the operator shuts the server down.
@@ -118,7 +137,9 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
     });
     return true;
   }
-  const [command, nick, ...rest] = line.slice(1).split(/\s+/);
+  const [command, ...words] = line.slice(1).split(/\s+/);
+  const [nick, ...rest] = words;
+  const desk = server.moderation;
   switch (command.toLowerCase()) {
     case "who": {
       const members = [...server.hub.members.values()];
@@ -140,6 +161,65 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
       print(kicked ? `kicked ${nick}` : `no user named ${nick}`);
       return true;
     }
+    case "kill": {
+      if (!nick) {
+        print("usage: /kill NICK [REASON]");
+        return true;
+      }
+      const killed = desk.kill("console", nick, rest.join(" ") || "No reason given");
+      print(killed ? `killed ${nick}` : `no user named ${nick}`);
+      return true;
+    }
+    case "kline":
+      kline(server, words, print);
+      return true;
+    case "unkline":
+      if (!nick) {
+        print("usage: /unkline MASK");
+        return true;
+      }
+      try {
+        const lifted = desk.unban("console", nick);
+        print(lifted ? `lifted the ban on ${lifted.mask}` : `no server ban on ${nick}`);
+      } catch (error) {
+        print(`not lifted: the change could not be stored: ${(error as Error).message}`);
+      }
+      return true;
+    case "klines": {
+      const bans = desk.bans.list();
+      print(`${bans.length} server ban(s)`);
+      for (const ban of bans) {
+        const until = ban.expiresAt === undefined
+          ? "permanent"
+          : `${banLength(ban)}, until ${new Date(ban.expiresAt).toISOString()}`;
+        print(`  ${ban.mask} (${until}) set by ${ban.setBy}: ${ban.reason}`);
+      }
+      return true;
+    }
+    case "wallops": {
+      const text = words.join(" ");
+      if (text === "") {
+        print("usage: /wallops TEXT");
+        return true;
+      }
+      print(`wallops sent to ${desk.wallops("console", text)} user(s)`);
+      return true;
+    }
+    case "opers": {
+      const names = desk.operators.names;
+      print(`${names.length} operator(s) configured${names.length ? `: ${names.join(", ")}` : ""}`);
+      for (const member of desk.online()) print(`  ${member.nick} is oper ${member.oper}`);
+      return true;
+    }
+    case "rehash": {
+      const outcome = desk.rehash("console");
+      print(
+        outcome.ok
+          ? `${outcome.operators} operator(s) from ${desk.operFile}`
+          : `rehash failed, keeping ${outcome.operators} operator(s): ${outcome.error}`,
+      );
+      return true;
+    }
     case "shutdown":
       print("shutting down");
       server.close();
@@ -150,5 +230,25 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
     default:
       print(`unknown command /${command}; /help lists the commands`);
       return true;
+  }
+}
+
+/** `/kline [TIME] MASK [REASON]`: bans, and says what it did. */
+function kline(server: ChatServer, words: string[], print: (line: string) => void): void {
+  if (words.length === 0) {
+    print("usage: /kline [TIME] MASK [REASON]");
+    return;
+  }
+  const request = server.moderation.banRequest(words);
+  if ("problem" in request) {
+    print(request.problem);
+    return;
+  }
+  try {
+    const { ban, disconnected } = server.moderation.ban("console", request);
+    const whom = disconnected.length === 0 ? "" : `; disconnected ${disconnected.join(", ")}`;
+    print(`banned ${ban.mask} (${banLength(ban)}): ${ban.reason}${whom}`);
+  } catch (error) {
+    print(`not banned: the ban could not be stored: ${(error as Error).message}`);
   }
 }

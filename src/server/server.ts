@@ -14,6 +14,10 @@ import { AccountStore } from "../chat/accounts.ts";
 import type { Connection } from "../chat/connection.ts";
 import { defaultDataDir } from "../chat/data_directory.ts";
 import { HistoryStore } from "../chat/history.ts";
+import { OperatorList, readOperatorFile } from "../chat/operators.ts";
+import { ServerBans } from "../chat/server_bans.ts";
+import { ServerModeration } from "../chat/server_moderation.ts";
+import { RateLimiter } from "../chat/rate_limiter.ts";
 import { ChatHub, LOBBY, type RecentMessage } from "../chat/hub.ts";
 import { privmsgBudget, splitWords } from "../chat/split_text.ts";
 import { Flusher } from "../chat/delivery.ts";
@@ -72,6 +76,11 @@ export interface ServerOptions {
   flushIntervalMs?: number;
   /** Also listen for IRC over TLS (on the same address) with this certificate. */
   tls?: TlsOptions;
+  /**
+   * The operator file (`name argon2id-hash` lines, see `readOperatorFile`), re-read by
+   * REHASH; none: nobody can OPER (the console still can do what operators do).
+   */
+  operFile?: string;
 }
 
 /** A TLS listener's certificate and port. */
@@ -144,6 +153,8 @@ export interface ServerStats {
 export class ChatServer {
   /** The chat core: members, channels, fan-out. Add virtual users here. */
   readonly hub: ChatHub;
+  /** What server operators do (KILL, bans, WALLOPS, REHASH), for IRC opers and the console. */
+  readonly moderation: ServerModeration;
   /** The address listened on. */
   readonly hostname: string;
   /** The port listened on (the real one when 0 was asked). */
@@ -182,6 +193,7 @@ export class ChatServer {
     this.#history = history;
     this.#status = status;
     this.hub = context.hub;
+    this.moderation = context.moderation!;
     this.gate = new AddressGate({
       maxPerAddress: context.limits.maxConnectionsPerIp,
       perMinute: context.limits.connectionsPerMinute,
@@ -370,6 +382,7 @@ export class ChatServer {
     this.#context.flusher.flush();
     this.#history?.close();
     this.#context.accounts?.close();
+    this.moderation.close();
     this.#status?.close();
     this.#finish();
   }
@@ -449,20 +462,27 @@ function createServer(options: ServerOptions): ChatServer {
   const port = options.port ?? 54000;
   const name = options.name ?? "shmooze";
   const dataDir = options.dataDir ?? defaultDataDir();
+  const operators = options.operFile === undefined ? [] : readOperatorFile(options.operFile);
   const history = dataDir === false ? undefined : HistoryStore.open(dataDir, {
     retentionMs: (options.retentionDays ?? 30) * DAY_MS,
     deferCommit: true,
   });
+  // Account logins and OPER share one budget of password hashes (each costs tens of ms).
+  const hashBudget = new RateLimiter({ limit: 5, windowMs: 1000 });
   const accounts = dataDir === false ? undefined : AccountStore.open(dataDir, {
     maxNameLength: options.limits?.nickLength ?? DEFAULT_LIMITS.nickLength,
+    hashBudget,
   });
   const listeners: Deno.Listener[] = [];
+  let bans: ServerBans | undefined;
   const closeAll = () => {
     for (const listener of listeners) listener.close();
     history?.close();
     accounts?.close();
+    bans?.close();
   };
   try {
+    bans = ServerBans.open(dataDir);
     listeners.push(listen("irc", hostname, port));
     if (options.tls) {
       listeners.push(listen("irc-tls", hostname, options.tls.port ?? 54443, options.tls));
@@ -484,8 +504,15 @@ function createServer(options: ServerOptions): ChatServer {
   const motd = options.motd ?? DEFAULT_MOTD;
   // The hub commits history once per flush, before it shows the flush's messages to anyone.
   const flusher = new Flusher(options.flushIntervalMs ?? 0);
+  const hub = new ChatHub({ history, serverName: name, flusher });
+  const moderation = new ServerModeration(hub, {
+    serverName: name,
+    operators: new OperatorList(operators, { hashBudget }),
+    operFile: options.operFile,
+    bans,
+  });
   const context: IrcContext = {
-    hub: new ChatHub({ history, serverName: name, flusher }),
+    hub,
     flusher,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     serverName: name,
@@ -493,6 +520,7 @@ function createServer(options: ServerOptions): ChatServer {
     createdAt: Date.now(),
     motd: motd === "" ? [] : motd.split(/\r?\n/),
     accounts,
+    moderation,
     counters: { sendQDrops: 0 },
   };
   return new ChatServer(listener, context, history, status, tlsListener as Deno.TlsListener);

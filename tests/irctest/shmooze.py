@@ -24,6 +24,26 @@ MAIN = REPO / "main.ts"
 ADD_ACCOUNT = Path(__file__).resolve().parent / "_add_account.ts"
 # REGISTER hashes the password (argon2id, ~65 ms) before it answers
 REGISTER_TIMEOUT = 30
+# irctest opers up with `OPER operuser operpassword`
+OPER_NAME = "operuser"
+OPER_PASSWORD = "operpassword"
+_oper_line: Optional[str] = None
+
+
+def oper_line() -> str:
+    """The operator file's line for irctest's operator, made once per run with
+    `shmooze oper-hash` (the password on standard input, as a user would)."""
+    global _oper_line
+    if _oper_line is None:
+        _oper_line = subprocess.run(
+            ["deno", "run", "--allow-all", str(MAIN), "oper-hash", "--name", OPER_NAME],
+            input=(OPER_PASSWORD + "\n").encode(),
+            stdout=subprocess.PIPE,
+            check=True,
+            timeout=60,
+        ).stdout.decode().strip()
+    return _oper_line
+
 
 # REGISTER refusals that come from shmooze's account policy (8-character passwords, three
 # registrations an hour from one address) rather than from the protocol: the account is then
@@ -96,6 +116,9 @@ class ShmoozeController(BaseServerController, DirectoryBasedController):
         self.create_config()
         assert self.directory
         self.data_dir = self.directory / "data"
+        oper_file = self.directory / "opers.conf"
+        oper_file.write_text(oper_line() + "\n")
+        oper_file.chmod(0o600)
 
         listen = ["--host", hostname, "--port", str(port)]
         if ssl:
@@ -134,6 +157,8 @@ class ShmoozeController(BaseServerController, DirectoryBasedController):
                 "My.Little.Server",
                 "--data",
                 str(self.data_dir),
+                "--oper-file",
+                str(oper_file),
                 "--no-status",
                 # irctest sends bursts of lines and opens many connections from loopback
                 "--flood-burst",

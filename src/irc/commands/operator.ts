@@ -1,13 +1,168 @@
 /**
- * Server operator commands: OPER and KILL (no operators are configured yet).
+ * Server operator commands: OPER, KILL, KLINE, UNKLINE, WALLOPS, REHASH and STATS. What each
+ * does is `ServerModeration`'s (shared with the operator console); here are the IRC replies.
  *
  * @module
  */
+import { maskOf } from "../../chat/member.ts";
+import type { ServerModeration } from "../../chat/server_moderation.ts";
+import { splitWords } from "../../chat/split_text.ts";
+import { addressKey } from "../../net/address_key.ts";
+import type { IrcMessage } from "../message.ts";
 import { Numeric } from "../numerics.ts";
+import type { IrcSession } from "../session.ts";
 import type { Handler } from "./handler.ts";
+
+/** The desk, when the client is an operator; else answers 481 and gives undefined. */
+function operDesk(session: IrcSession): ServerModeration | undefined {
+  const desk = session.context.moderation;
+  if (desk === undefined || session.oper === undefined) {
+    session.reply(Numeric.ERR_NOPRIVILEGES, "Permission Denied - You're not an IRC operator");
+    return undefined;
+  }
+  return desk;
+}
+
+async function oper(session: IrcSession, message: IrcMessage): Promise<void> {
+  const [name, password] = message.params;
+  if (password === undefined) return session.needMoreParams("OPER");
+  const desk = session.context.moderation;
+  if (desk === undefined || desk.operators.size === 0) {
+    return session.reply(Numeric.ERR_NOOPERHOST, "No operators are configured on this server");
+  }
+  const result = await desk.oper(session, name, password, addressKey(session.host));
+  if (session.closed) return;
+  if (result.ok) {
+    session.reply(Numeric.RPL_YOUREOPER, `You are now an IRC operator (${result.operator.name})`);
+    session.send({ source: session.nick, command: "MODE", params: [session.nick, "+o"] });
+  } else if (result.reason === "invalid") {
+    session.reply(Numeric.ERR_PASSWDMISMATCH, "Password incorrect");
+  } else {
+    const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+    session.reply(
+      Numeric.ERR_PASSWDMISMATCH,
+      `Too many OPER attempts are waiting; try again in ${seconds} s`,
+    );
+  }
+}
+
+function kill(session: IrcSession, message: IrcMessage): void {
+  const desk = operDesk(session);
+  if (desk === undefined) return;
+  const [nick, reason] = message.params;
+  if (!nick) return session.needMoreParams("KILL");
+  if (!desk.kill(session, nick, reason || "No reason given")) {
+    session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
+  }
+}
+
+function kline(session: IrcSession, message: IrcMessage): void {
+  const desk = operDesk(session);
+  if (desk === undefined) return;
+  if (message.params.length === 0) return session.needMoreParams("KLINE");
+  const request = desk.banRequest(message.params);
+  if ("problem" in request) {
+    return session.fail("KLINE", "INVALID_PARAMS", request.problem);
+  }
+  try {
+    desk.ban(session, request);
+  } catch (error) {
+    session.fail(
+      "KLINE",
+      "TEMPORARILY_UNAVAILABLE",
+      `Could not store the ban: ${(error as Error).message}`,
+    );
+  }
+}
+
+function unkline(session: IrcSession, message: IrcMessage): void {
+  const desk = operDesk(session);
+  if (desk === undefined) return;
+  const [mask] = message.params;
+  if (!mask) return session.needMoreParams("UNKLINE");
+  try {
+    if (desk.unban(session, mask) === undefined) {
+      session.fail("UNKLINE", "NO_SUCH_BAN", mask, `There is no server ban on ${mask}`);
+    }
+  } catch (error) {
+    session.fail(
+      "UNKLINE",
+      "TEMPORARILY_UNAVAILABLE",
+      mask,
+      `Could not store the change: ${(error as Error).message}`,
+    );
+  }
+}
+
+function wallops(session: IrcSession, message: IrcMessage): void {
+  const desk = operDesk(session);
+  if (desk === undefined) return;
+  const [text] = message.params;
+  if (!text) return session.needMoreParams("WALLOPS");
+  // The relayed line carries the sender's whole mask: cut the text so that it still fits.
+  const prefix = new TextEncoder().encode(`:${maskOf(session)} WALLOPS :\r\n`).length;
+  const budget = Math.max(session.context.limits.maxLine - prefix, 16);
+  for (const piece of splitWords(text, budget)) desk.wallops(session, piece);
+}
+
+function rehash(session: IrcSession): void {
+  const desk = operDesk(session);
+  if (desk === undefined) return;
+  const outcome = desk.rehash(session);
+  if (outcome.ok) {
+    session.reply(Numeric.RPL_REHASHING, desk.operFile!, "Rehashing");
+  } else {
+    session.fail("REHASH", "CANNOT_REHASH", outcome.error);
+  }
+}
+
+function stats(session: IrcSession, message: IrcMessage): void {
+  const [query] = message.params;
+  if (!query) return session.needMoreParams("STATS");
+  const letter = query[0];
+  switch (letter) {
+    case "k":
+    case "K": {
+      const desk = operDesk(session);
+      if (desk === undefined) return;
+      for (const ban of desk.bans.list()) {
+        const expiry = ban.expiresAt === undefined
+          ? "permanent"
+          : new Date(ban.expiresAt).toISOString();
+        session.reply(Numeric.RPL_STATSKLINE, "K", ban.mask, expiry, ban.setBy, ban.reason);
+      }
+      break;
+    }
+    case "o":
+    case "O": {
+      const desk = operDesk(session);
+      if (desk === undefined) return;
+      for (const name of desk.operators.names) {
+        session.reply(Numeric.RPL_STATSOLINE, "O", "*", "*", name);
+      }
+      break;
+    }
+    case "u": {
+      const seconds = Math.floor((Date.now() - session.context.createdAt) / 1000);
+      const clock = [Math.floor(seconds / 3600) % 24, Math.floor(seconds / 60) % 60, seconds % 60]
+        .map((n, i) => i === 0 ? String(n) : String(n).padStart(2, "0")).join(":");
+      session.reply(
+        Numeric.RPL_STATSUPTIME,
+        `Server Up ${Math.floor(seconds / 86400)} days ${clock}`,
+      );
+      break;
+    }
+  }
+  session.reply(Numeric.RPL_ENDOFSTATS, letter, "End of /STATS report");
+}
 
 /** The operator commands, by name. */
 export const OPERATOR_COMMANDS: Record<string, Handler> = {
-  KILL: (session) => session.reply(Numeric.ERR_NOPRIVILEGES, "Permission Denied"),
-  OPER: (session) => session.reply(Numeric.ERR_NOOPERHOST, "No O-lines for your host"),
+  KILL: kill,
+  KLINE: kline,
+  OPER: oper,
+  REHASH: rehash,
+  STATS: stats,
+  UNKLINE: unkline,
+  WALLOPS: wallops,
 };

@@ -20,7 +20,7 @@ function whoReply(session: IrcSession, member: Member, channel: string): void {
     member.host,
     session.context.serverName,
     member.nick,
-    member.away === undefined ? "H" : "G",
+    `${member.away === undefined ? "H" : "G"}${member.oper === undefined ? "" : "*"}`,
     `0 ${member.realname}`,
   );
 }
@@ -55,6 +55,9 @@ function whois(session: IrcSession, message: IrcMessage): void {
   }
   session.reply(Numeric.RPL_WHOISSERVER, member.nick, serverName, "shmooze");
   if (member.away !== undefined) session.reply(Numeric.RPL_AWAY, member.nick, member.away);
+  if (member.oper !== undefined) {
+    session.reply(Numeric.RPL_WHOISOPERATOR, member.nick, "is an IRC operator");
+  }
   if (member.connectedAt !== undefined) {
     session.reply(
       Numeric.RPL_WHOISIDLE,

@@ -1,5 +1,6 @@
 /**
- * User modes: `MODE nick [changes]` for the client's own modes (`+i` invisible).
+ * User modes: `MODE nick [changes]` for the client's own modes — `+i` invisible, `+w`
+ * WALLOPS, `+o` server operator (given by OPER only; the client may drop it).
  *
  * @module
  */
@@ -7,11 +8,35 @@ import { Numeric } from "../numerics.ts";
 import type { IrcSession } from "../session.ts";
 
 /**
+ * The user modes a client has, as RPL_UMODEIS (221) shows them.
+ *
+ * @param session The client.
+ * @returns `+` and the letters, in alphabetical order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { userModeString } from "./user_modes.ts";
+ *
+ * assert.equal(userModeString({ invisible: false, oper: undefined, wallops: false }), "+");
+ * assert.equal(userModeString({ invisible: true, oper: "ann", wallops: true }), "+iow");
+ * ```
+ */
+export function userModeString(
+  session: Pick<IrcSession, "invisible" | "oper" | "wallops">,
+): string {
+  return `+${session.invisible ? "i" : ""}${session.oper !== undefined ? "o" : ""}${
+    session.wallops ? "w" : ""
+  }`;
+}
+
+/**
  * Answers `MODE <nick> [changes]`: a query of the client's own modes, or a change to them.
+ * `+o` is ignored (OPER gives it, as RFC 2812 says); `-o` ends operator status.
  *
  * @param session The client.
  * @param target The nick the MODE names.
- * @param change The changes (`+i`, `-i`), or undefined for a query.
+ * @param change The changes (`+i`, `-w`, `-o` …), or undefined for a query.
  */
 export function userMode(session: IrcSession, target: string, change: string | undefined): void {
   const hub = session.context.hub;
@@ -22,21 +47,34 @@ export function userMode(session: IrcSession, target: string, change: string | u
   if (member !== session) {
     return session.reply(Numeric.ERR_USERSDONTMATCH, "Cannot change mode for other users");
   }
-  if (change === undefined) {
-    return session.reply(Numeric.RPL_UMODEIS, session.invisible ? "+i" : "+");
-  }
+  if (change === undefined) return session.reply(Numeric.RPL_UMODEIS, userModeString(session));
   let adding = true;
   let applied = "";
+  let sign = "";
+  const note = (letter: string) => {
+    const wanted = adding ? "+" : "-";
+    if (sign !== wanted) applied += sign = wanted;
+    applied += letter;
+  };
+  let unknown = false;
   for (const c of change) {
     if (c === "+" || c === "-") {
       adding = c === "+";
     } else if (c === "i") {
-      if (session.invisible !== adding) applied += (adding ? "+" : "-") + "i";
+      if (session.invisible !== adding) note("i");
       session.invisible = adding;
+    } else if (c === "w") {
+      if (session.wallops !== adding) note("w");
+      session.wallops = adding;
+    } else if (c === "o") {
+      if (adding || session.oper === undefined) continue;
+      note("o");
+      session.context.moderation?.deoper(session);
     } else {
-      session.reply(Numeric.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
+      unknown = true;
     }
   }
+  if (unknown) session.reply(Numeric.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
   if (applied !== "") {
     session.send({ source: session.nick, command: "MODE", params: [session.nick, applied] });
   }
