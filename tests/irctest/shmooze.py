@@ -45,6 +45,7 @@ class ShmoozeController(BaseServerController, DirectoryBasedController):
             Capabilities.BATCH,
             Capabilities.ECHO_MESSAGE,
             Capabilities.MESSAGE_TAGS,
+            Capabilities.MULTI_PREFIX,
             Capabilities.SERVER_TIME,
         )
     )
@@ -61,7 +62,7 @@ class ShmoozeController(BaseServerController, DirectoryBasedController):
     isupport = {
         "CASEMAPPING": "ascii",
         "CHANTYPES": "#",
-        "PREFIX": "(o)@",
+        "PREFIX": "(ov)@+",
         "TARGMAX": patma.ANYSTR,
         "UTF8ONLY": None,
     }
