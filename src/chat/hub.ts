@@ -321,9 +321,8 @@ export class ChatHub {
   }
 
   /**
-   * Puts a member in a channel (creating it, or bringing a registered one back) and tells
-   * the channel, the member included — unless the channel's modes keep the member out (see
-   * `Channel.joinRefusal`). Whoever creates an unregistered channel is its operator (not in
+   * Puts a member in a channel (creating it) and tells the channel, the member included —
+   * unless the channel's modes keep the member out (see `Channel.joinRefusal`). Whoever creates an unregistered channel is its operator (not in
    * #lobby, which nobody creates); a registered channel ops its founder and gives its access
    * list their modes, with a MODE from ChanServ.
    *
