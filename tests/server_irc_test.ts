@@ -139,15 +139,15 @@ Deno.test("serve handles JOIN, PART, NAMES and TOPIC", async () => {
     await ann.send("JOIN #Study");
     await ann.waitFor((m) => m.command === "JOIN" && m.params[0] === "#Study");
     const names = await ann.waitFor("353");
-    assert.deepEqual(names.params.slice(1), ["=", "#Study", "ann"]);
+    assert.deepEqual(names.params.slice(1), ["=", "#Study", "@ann"], "its creator is its operator");
     await ann.send("TOPIC #study :exam on friday");
     assert.equal((await ann.waitFor("TOPIC")).params[1], "exam on friday");
     await bob.send("JOIN #study");
     assert.equal((await bob.waitFor("332")).params[2], "exam on friday");
     assert.equal((await bob.waitFor("333")).params[2], "ann!ann@127.0.0.1");
-    assert.deepEqual((await bob.waitFor("353")).params[3].split(" "), ["ann", "bob"]);
+    assert.deepEqual((await bob.waitFor("353")).params[3].split(" "), ["@ann", "bob"]);
     await bob.send("NAMES #study");
-    assert.equal((await bob.waitFor("353")).params[3], "ann bob");
+    assert.equal((await bob.waitFor("353")).params[3], "@ann bob");
     await bob.waitFor("366");
     await bob.send("PART #study :see you");
     const part = await ann.waitFor("PART");

@@ -26,6 +26,8 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { foldCase } from "../chat/casemap.ts";
+import type { JoinRefusal } from "../chat/channel.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import { type ChatHub, LOBBY, type SendError } from "../chat/hub.ts";
 import { maskOf, type Member } from "../chat/member.ts";
@@ -46,6 +48,13 @@ const log = getLogger(["shmooze", "bridge"]);
 const LOCAL_HOST = "local";
 /** Told to a participant whose line history could not store (a full disk …). */
 const UNSTORED = "the server could not store it (see its log); try again later";
+/** Why the bridged channel keeps a local participant out, in the room's words. */
+const KEPT_OUT: Record<JoinRefusal, string> = {
+  banned: "you are banned from it",
+  "invite-only": "it is invite only",
+  "bad-key": "it has a key",
+  full: "it is full",
+};
 
 /** A shared-memory room bridged into a channel, as the monitor shows it (`LocalBridge.stats`). */
 export interface LocalRoomStats {
@@ -263,8 +272,18 @@ export class LocalBridge {
         const member = this.#add(event.from.id, event.from.name);
         if (member === undefined || event.text === "") return;
         if (event.to !== 0) return this.#sayPrivately(member, event.text);
-        if (await this.#say(member, this.channel, event.text) === "unavailable") {
+        // A member kicked from the channel is back in it when it next speaks, if it may be.
+        if (!member.channels.has(foldCase(this.channel)) && !this.#enter(member)) return;
+        const error = await this.#say(member, this.channel, event.text);
+        if (error === "unavailable") {
           this.#queue(`not sent to ${this.channel}: ${UNSTORED}`, member.name);
+        } else if (error !== undefined) {
+          const why = error === "moderated"
+            ? "it is moderated and you have no voice"
+            : error === "banned"
+            ? "you are banned from it"
+            : "you are not in it";
+          this.#queue(`not sent to ${this.channel}: ${why}`, member.name);
         }
       }
     }
@@ -307,8 +326,16 @@ export class LocalBridge {
     };
     this.#hub.add(member);
     this.#members.set(id, member);
-    this.#hub.join(member, this.channel);
+    this.#enter(member);
     return member;
+  }
+
+  /** Puts a member in the channel; false, and the participant told why, when it may not. */
+  #enter(member: LocalMember): boolean {
+    const refusal = this.#hub.join(member, this.channel);
+    if (typeof refusal !== "string") return true;
+    this.#queue(`you cannot join ${this.channel}: ${KEPT_OUT[refusal]}`, member.name);
+    return false;
   }
 
   #remove(id: number, reason: string): void {

@@ -191,7 +191,7 @@ export function chatText(
  * @param nick Who did it.
  * @returns The room's text.
  *
- * @example A join and a quit as the room shows them; a TAGMSG is not shown
+ * @example A join, a quit and a mode change as the room shows them; a TAGMSG is not shown
  * ```ts
  * import assert from "node:assert/strict";
  * import { createEvent } from "../chat/chat_event.ts";
@@ -204,6 +204,8 @@ export function chatText(
  * assert.equal(eventText(quit, "bob"), "* bob quit (gone)");
  * const tagmsg = createEvent({ kind: "tagmsg", source, target: "#lobby", text: "" });
  * assert.equal(eventText(tagmsg, "bob"), undefined);
+ * const mode = createEvent({ kind: "mode", source, target: "#lobby", text: "+o ann|local" });
+ * assert.equal(eventText(mode, "bob"), "* bob set mode +o ann|local on #lobby");
  * ```
  */
 export function eventText(event: ChatEvent, nick: string): string | undefined {
@@ -224,6 +226,10 @@ export function eventText(event: ChatEvent, nick: string): string | undefined {
       return `* ${nick} set the topic of ${event.target}: ${event.text}`;
     case "kick":
       return `* ${event.victim} was kicked from ${event.target} by ${nick}${reason}`;
+    case "mode":
+      return `* ${nick} set mode ${event.text} on ${event.target}`;
+    case "invite":
+      return `* ${nick} invited ${event.victim} to ${event.target}`;
     case "tagmsg":
     case "wallops":
       return undefined;

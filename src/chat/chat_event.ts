@@ -17,7 +17,9 @@ export type ChatEventKind =
   | "nick"
   | "topic"
   | "kick"
-  | "wallops";
+  | "wallops"
+  | "mode"
+  | "invite";
 
 /** One event, delivered to many members. Treat as immutable. */
 export interface ChatEvent {
@@ -30,13 +32,16 @@ export interface ChatEvent {
   /** Who did it: `nick!user@host`. */
   readonly source: string;
   /**
-   * privmsg/notice/tagmsg: the channel or the recipient's nick; join/part/topic/kick: the channel;
-   * nick: the new nick; quit, wallops: empty.
+   * privmsg/notice/tagmsg: the channel or the recipient's nick; join/part/topic/kick/mode/invite:
+   * the channel; nick: the new nick; quit, wallops: empty.
    */
   readonly target: string;
-  /** The message, reason or topic text ("" when there is none). */
+  /**
+   * The message, reason or topic text ("" when there is none); mode: the changes as IRC writes
+   * them, letters then parameters (`+ov ann bob`).
+   */
   readonly text: string;
-  /** kick: the nick removed. */
+  /** kick: the nick removed; invite: the nick invited. */
   readonly victim?: string;
   /** Client-only tags (IRCv3 `+name`) relayed with a message, or alone (tagmsg). */
   readonly clientTags?: Readonly<Record<string, string>>;

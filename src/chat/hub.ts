@@ -18,7 +18,16 @@
 import { getLogger } from "@logtape/logtape";
 import { foldCase } from "./casemap.ts";
 import { isChannelName } from "./names.ts";
-import { Channel } from "./channel.ts";
+import { Channel, type JoinRefusal } from "./channel.ts";
+import {
+  type ChannelSettings,
+  defaultSettings,
+  type ModeChange,
+  type ModePlan,
+  modeString,
+  planModes,
+} from "./channel_modes.ts";
+import type { ChannelStore } from "./channel_store.ts";
 import {
   type ChatEvent,
   type ChatEventKind,
@@ -61,6 +70,34 @@ export const LOBBY = "#lobby";
  */
 export const SERVER_NICK = "*server*";
 
+/**
+ * The nick of ChanServ (`chanserv.ts`), the pseudo-user that registers channels; nobody
+ * else can take it while it runs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CHANSERV_NICK } from "./hub.ts";
+ *
+ * assert.equal(CHANSERV_NICK, "ChanServ");
+ * ```
+ */
+export const CHANSERV_NICK = "ChanServ";
+
+/**
+ * ChanServ's `nick!user@host`: the source of its NOTICEs and of the modes a registered
+ * channel gives on joining.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CHANSERV_MASK } from "./hub.ts";
+ *
+ * assert.equal(CHANSERV_MASK, "ChanServ!ChanServ@services");
+ * ```
+ */
+export const CHANSERV_MASK = `${CHANSERV_NICK}!${CHANSERV_NICK}@services`;
+
 /** Options for {@link ChatHub}. */
 export interface HubOptions {
   /** Where messages are stored; none keeps no history. */
@@ -71,6 +108,8 @@ export interface HubOptions {
   recentMessages?: number;
   /** Writes members' queues; shared with the transports. @default {new Flusher(0)} */
   flusher?: Flusher;
+  /** Where registered channels and topics are kept; none keeps them only in memory. */
+  channels?: ChannelStore;
 }
 
 /** A chat message as kept for statistics. */
@@ -80,7 +119,30 @@ export type RecentMessage = Omit<HistoryRecord, "id" | "senderMask">;
  * Why a message was not sent: no such target, the sender is not in the channel, or history
  * could not store it (`unavailable`: a full disk, a failing database) — then nobody saw it.
  */
-export type SendError = "no-such-nick" | "no-such-channel" | "not-in-channel" | "unavailable";
+export type SendError =
+  | "no-such-nick"
+  | "no-such-channel"
+  | "not-in-channel"
+  | "moderated"
+  | "banned"
+  | "unavailable";
+
+/**
+ * Why a channel operation (mode change, kick, invite, topic) was refused: the member is not
+ * in the channel, needs to be its operator, the target is not in it (kick) or already in it
+ * (invite), there is no such channel, or the change could not be stored (`unavailable`: a
+ * full disk) — then nobody saw it.
+ */
+export type ChannelError =
+  | "not-on-channel"
+  | "not-operator"
+  | "not-in-channel"
+  | "already-on-channel"
+  | "no-such-channel"
+  | "unavailable";
+
+/** Room for a mode event's text, so a MODE line with any source and channel fits 512 bytes. */
+const MODE_TEXT_BUDGET = 300;
 
 /** A message appended to history, waiting for the commit before anyone sees it. */
 interface Uncommitted {
@@ -153,6 +215,11 @@ export class ChatHub {
   #uncommitted: Uncommitted[] = [];
   /** Deliveries to members without a queue, held while a commit is pending (see #hand). */
   #deferred: { member: Member; event: ChatEvent }[] = [];
+  #channelStore: ChannelStore | undefined;
+  /** Pseudo-users (ChanServ) by folded nick: found like members, never listed as users. */
+  readonly #services: Map<string, Member> = new Map();
+  /** Each member's pending invitations: folded channel name to the name invited to. */
+  readonly #invites: Map<Member, Map<string, string>> = new Map();
 
   /**
    * Makes a hub with no members and one channel, {@link LOBBY}.
@@ -164,7 +231,12 @@ export class ChatHub {
     this.flusher = options.flusher ?? new Flusher(0);
     this.serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
     this.#recentLimit = options.recentMessages ?? 50;
+    this.#channelStore = options.channels;
     this.#createChannel(LOBBY);
+    // A registered channel exists even when nobody is in it, as #lobby does.
+    for (const key of this.#channelStore?.registeredKeys() ?? []) {
+      if (!this.channels.has(key)) this.#createChannel(key);
+    }
     // Each flush first makes the tick's messages durable, then shows them, then writes.
     this.flusher.beforeFlush(() => this.#commit());
   }
@@ -176,7 +248,8 @@ export class ChatHub {
    * @returns The member.
    */
   find(nick: string): Member | undefined {
-    return this.members.get(foldCase(nick));
+    const key = foldCase(nick);
+    return this.members.get(key) ?? this.#services.get(key);
   }
 
   /**
@@ -197,7 +270,7 @@ export class ChatHub {
    * @returns True when nobody else has it.
    */
   nickFree(nick: string, member?: Member): boolean {
-    const holder = this.members.get(foldCase(nick));
+    const holder = this.find(nick);
     return holder === undefined || holder === member;
   }
 
@@ -209,8 +282,22 @@ export class ChatHub {
    */
   add(member: Member): boolean {
     const key = foldCase(member.nick);
-    if (this.members.has(key)) return false;
+    if (this.members.has(key) || this.#services.has(key)) return false;
     this.members.set(key, member);
+    return true;
+  }
+
+  /**
+   * Adds a pseudo-user (ChanServ): private messages reach it and its nick is taken, but it
+   * is in no channel and not counted among the members.
+   *
+   * @param service The pseudo-user.
+   * @returns False when the nick is taken.
+   */
+  addService(service: Member): boolean {
+    const key = foldCase(service.nick);
+    if (this.members.has(key) || this.#services.has(key)) return false;
+    this.#services.set(key, service);
     return true;
   }
 
@@ -234,20 +321,43 @@ export class ChatHub {
   }
 
   /**
-   * Puts a member in a channel (creating it) and tells the channel, the member included.
+   * Puts a member in a channel (creating it) and tells the channel, the member included —
+   * unless the channel's modes keep the member out (see `Channel.joinRefusal`). Whoever creates an unregistered channel is its operator (not in
+   * #lobby, which nobody creates); a registered channel ops its founder and gives its access
+   * list their modes, with a MODE from ChanServ.
    *
    * @param member The member.
    * @param name The channel's name.
-   * @returns The channel, or undefined when the member was already in it.
+   * @param key The key it gave (`+k`). @default {""}
+   * @returns The channel; why the member may not join; or undefined when it was already in.
    */
-  join(member: Member, name: string): Channel | undefined {
+  join(member: Member, name: string, key = ""): Channel | JoinRefusal | undefined {
     const channel = this.channel(name) ?? this.#createChannel(name);
     if (channel.members.has(member)) return undefined;
+    const invites = this.#invites.get(member);
+    const refusal = channel.joinRefusal(member, key, invites?.has(channel.key) ?? false);
+    if (refusal !== undefined) {
+      this.#release(channel);
+      return refusal;
+    }
+    invites?.delete(channel.key);
+    const creator = channel.members.size === 0 && channel.registration === undefined &&
+      channel.key !== LOBBY;
     channel.members.add(member);
     member.channels.add(channel.key);
     if (member.queue === undefined) channel.direct.add(member);
     else if (channel.stream?.open) channel.stream.follow(member.queue);
+    if (creator) channel.operators.add(member);
     this.#publish(channel, this.#event("join", member, channel.name, ""));
+    const mode = creator ? undefined : channel.autoMode(member);
+    if (mode !== undefined) {
+      (mode === "o" ? channel.operators : channel.voiced).add(member);
+      const text = modeString([{ add: true, mode, param: member.nick }]);
+      this.#publish(
+        channel,
+        createEvent({ kind: "mode", source: CHANSERV_MASK, target: channel.name, text }),
+      );
+    }
     return channel;
   }
 
@@ -278,6 +388,7 @@ export class ChatHub {
     const key = foldCase(member.nick);
     if (this.members.get(key) !== member) return;
     this.members.delete(key);
+    this.#invites.delete(member);
     const event = this.#event("quit", member, "", reason);
     for (const recipient of this.#neighbours(member)) this.#hand(recipient, event);
     for (const channelKey of [...member.channels]) {
@@ -387,17 +498,224 @@ export class ChatHub {
   }
 
   /**
-   * Sets a channel's topic and tells its members.
+   * Sets a channel's topic, stores it (a registered channel's for good, an unregistered
+   * one's while it exists) and tells its members. With `+t` only operators may.
    *
    * @param member Who sets it.
    * @param channel The channel.
    * @param topic The new topic ("" clears it).
+   * @returns Why it was refused, or undefined when it was set.
    */
-  setTopic(member: Member, channel: Channel, topic: string): void {
-    channel.topic = topic;
-    channel.topicSetBy = maskOf(member);
-    channel.topicSetAt = Date.now();
+  setTopic(member: Member, channel: Channel, topic: string): ChannelError | undefined {
+    if (!channel.members.has(member)) return "not-on-channel";
+    if (channel.hasFlag("t") && !channel.operators.has(member)) return "not-operator";
+    const settings = {
+      ...channel.settings,
+      topic,
+      topicSetBy: maskOf(member),
+      topicSetAt: Date.now(),
+    };
+    if (!this.#persist(channel, settings)) return "unavailable";
+    channel.settings = settings;
     this.#publish(channel, this.#event("topic", member, channel.name, topic));
+    return undefined;
+  }
+
+  /**
+   * Changes a channel's modes as one of its operators (or as a service, `privileged`):
+   * checks each change (see `planModes`), stores a registered channel's new state, then
+   * tells the channel what changed, as few MODE events as fit a line.
+   *
+   * @param member Who changes them.
+   * @param channel The channel.
+   * @param changes The changes, in order.
+   * @param options `privileged`: skip the operator check (ChanServ). @default {{}}
+   * @returns The plan (what was applied and refused), or why nothing was.
+   */
+  changeModes(
+    member: Member,
+    channel: Channel,
+    changes: readonly ModeChange[],
+    options: { privileged?: boolean } = {},
+  ): ModePlan | ChannelError {
+    if (!options.privileged && !channel.operators.has(member)) {
+      return channel.members.has(member) ? "not-operator" : "not-on-channel";
+    }
+    const plan = planModes(channel, changes, {
+      setBy: maskOf(member),
+      now: Date.now(),
+      find: (nick) => this.find(nick),
+    });
+    if (plan.applied.length === 0) return plan;
+    const kept = plan.applied.some((change) => change.mode !== "o" && change.mode !== "v");
+    if (channel.registration !== undefined && kept) {
+      if (!this.#persist(channel, plan.settings)) return "unavailable";
+    }
+    channel.settings = plan.settings;
+    replace(channel.operators, plan.operators);
+    replace(channel.voiced, plan.voiced);
+    let group: ModeChange[] = [];
+    const flush = () => {
+      const text = modeString(group);
+      this.#publish(
+        channel,
+        createEvent({ kind: "mode", source: maskOf(member), target: channel.name, text }),
+      );
+      group = [];
+    };
+    for (const change of plan.applied) {
+      if (group.length > 0 && modeString([...group, change]).length > MODE_TEXT_BUDGET) flush();
+      group.push(change);
+    }
+    flush();
+    return plan;
+  }
+
+  /**
+   * Removes a member from a channel on an operator's order and tells the channel, the
+   * member included.
+   *
+   * @param member The operator.
+   * @param channel The channel.
+   * @param victim Who is kicked.
+   * @param reason Why.
+   * @returns Why it was refused, or undefined when the member was kicked.
+   */
+  kickFromChannel(
+    member: Member,
+    channel: Channel,
+    victim: Member,
+    reason: string,
+  ): ChannelError | undefined {
+    if (!channel.members.has(member)) return "not-on-channel";
+    if (!channel.operators.has(member)) return "not-operator";
+    if (!channel.members.has(victim)) return "not-in-channel";
+    this.#publish(
+      channel,
+      createEvent({
+        kind: "kick",
+        source: maskOf(member),
+        target: channel.name,
+        victim: victim.nick,
+        text: reason,
+      }),
+    );
+    this.#leave(victim, channel);
+    return undefined;
+  }
+
+  /**
+   * Invites a member to a channel: once, it may join past `+i`, `+k`, `+l` and bans. Only
+   * members may invite, and only operators to a `+i` channel. The invited member is told, and
+   * so are the channel's operators (transports show them the notice when asked, as IRCv3
+   * `invite-notify`).
+   *
+   * @param member Who invites.
+   * @param name The channel's name.
+   * @param target Who is invited.
+   * @returns The invite event, or why it was refused.
+   */
+  invite(member: Member, name: string, target: Member): ChatEvent | ChannelError {
+    const channel = this.channel(name);
+    if (channel === undefined) return "no-such-channel";
+    if (!channel.members.has(member)) return "not-on-channel";
+    if (channel.hasFlag("i") && !channel.operators.has(member)) return "not-operator";
+    if (channel.members.has(target)) return "already-on-channel";
+    let invites = this.#invites.get(target);
+    if (invites === undefined) this.#invites.set(target, invites = new Map());
+    invites.set(channel.key, channel.name);
+    const event = createEvent({
+      kind: "invite",
+      source: maskOf(member),
+      target: channel.name,
+      victim: target.nick,
+      text: "",
+    });
+    this.#hand(target, event);
+    for (const operator of channel.operators) {
+      if (operator !== member && operator !== target) this.#hand(operator, event);
+    }
+    return event;
+  }
+
+  /**
+   * The channels a member is invited to and has not joined yet.
+   *
+   * @param member The member.
+   * @returns Their names.
+   */
+  invitesOf(member: Member): string[] {
+    return [...this.#invites.get(member)?.values() ?? []];
+  }
+
+  /**
+   * Tells one member something as a service, unstored: a NOTICE from the service.
+   *
+   * @param service The service (ChanServ).
+   * @param member Whom.
+   * @param text What.
+   */
+  notify(service: Member, member: Member, text: string): void {
+    this.#hand(
+      member,
+      createEvent({ kind: "notice", source: maskOf(service), target: member.nick, text }),
+    );
+  }
+
+  /**
+   * Registers a channel to a founder (ChanServ `REGISTER`): its state is stored now and on
+   * every change, it exists even when empty, and its founder is opped on joining.
+   *
+   * @param channel The channel.
+   * @param founder The founder's account.
+   * @returns False when there is no channel store or it could not store the registration.
+   */
+  registerChannel(channel: Channel, founder: string): boolean {
+    const registration = { founder, registeredAt: Date.now() };
+    try {
+      if (this.#channelStore === undefined) return false;
+      this.#channelStore.register(channel, registration);
+    } catch (error) {
+      log.error("Channel {channel} could not be registered: {error}", {
+        channel: channel.name,
+        error,
+      });
+      return false;
+    }
+    channel.registration = registration;
+    return true;
+  }
+
+  /**
+   * Drops a channel's registration (ChanServ `DROP`): it is an unregistered channel again,
+   * and ceases to exist if nobody is in it.
+   *
+   * @param channel The channel.
+   * @returns False when the store could not drop it (nothing changed).
+   */
+  unregisterChannel(channel: Channel): boolean {
+    try {
+      this.#channelStore?.drop(channel.key, channel);
+    } catch (error) {
+      log.error("Channel {channel} could not be unregistered: {error}", {
+        channel: channel.name,
+        error,
+      });
+      return false;
+    }
+    channel.registration = undefined;
+    channel.access.clear();
+    this.#release(channel);
+    return true;
+  }
+
+  /**
+   * Stops writing to the channel store, as the server stops: the channels that exist now
+   * keep what is stored for them (an unregistered channel's topic included), so the next
+   * start gives it back, although every member is about to leave.
+   */
+  detachChannelStore(): void {
+    this.#channelStore = undefined;
   }
 
   /**
@@ -412,7 +730,7 @@ export class ChatHub {
   /** Where a message from `member` to `target` goes, or why it cannot. */
   #route(member: Member, target: string): Route | SendError {
     const channel = isChannelName(target) ? this.channel(target) : undefined;
-    if (channel) return channel.members.has(member) ? { channel } : "not-in-channel";
+    if (channel) return channel.speakRefusal(member) ?? { channel };
     if (isChannelName(target)) return "no-such-channel";
     const recipient = this.find(target);
     return recipient ? { recipient } : "no-such-nick";
@@ -422,6 +740,8 @@ export class ChatHub {
   #fanOut(member: Member, event: ChatEvent, route: Route): void {
     if (route.channel) {
       this.#publish(route.channel, event, member.echo ? undefined : member);
+      // A `-n` channel takes messages from outside: the sender is not in it to get its echo.
+      if (member.echo && !route.channel.members.has(member)) this.#hand(member, event);
       return;
     }
     this.#hand(route.recipient, event);
@@ -557,10 +877,57 @@ export class ChatHub {
     return createEvent({ kind, source: maskOf(member), target, text });
   }
 
+  /**
+   * Creates a channel: a registered one as it was stored, an unregistered one with the
+   * topic it had before a restart, if any. #lobby starts `+n` (nobody creates it, so nobody
+   * is its operator to lift `+t`), every other channel `+nt`.
+   */
   #createChannel(name: string): Channel {
-    const channel = new Channel(name, foldCase(name));
+    const key = foldCase(name);
+    let stored: ReturnType<ChannelStore["load"]>;
+    try {
+      stored = this.#channelStore?.load(key);
+    } catch (error) {
+      log.error("Channel {channel} could not be read from the channel store: {error}", {
+        channel: name,
+        error,
+      });
+    }
+    let channel: Channel;
+    if (stored?.kind === "registered") {
+      channel = new Channel(stored.name, key, {
+        createdAt: stored.createdAt,
+        settings: stored.settings,
+      });
+      channel.registration = stored.registration;
+      for (const entry of stored.access) channel.access.set(foldCase(entry.account), entry);
+    } else {
+      const settings = defaultSettings(key === LOBBY ? "n" : "nt");
+      channel = new Channel(stored?.name ?? name, key, {
+        settings: stored === undefined ? settings : {
+          ...settings,
+          topic: stored.topic,
+          topicSetBy: stored.topicSetBy,
+          topicSetAt: stored.topicSetAt,
+        },
+      });
+    }
     this.channels.set(channel.key, channel);
     return channel;
+  }
+
+  /** Writes a channel's new settings through to the store; false (logged) when it failed. */
+  #persist(channel: Channel, settings: ChannelSettings): boolean {
+    try {
+      this.#channelStore?.save(channel, settings);
+      return true;
+    } catch (error) {
+      log.error("Channel {channel} could not be stored; the change was refused: {error}", {
+        channel: channel.name,
+        error,
+      });
+      return false;
+    }
   }
 
   #leave(member: Member, channel: Channel): void {
@@ -570,6 +937,39 @@ export class ChatHub {
     channel.direct.delete(member);
     if (member.queue && channel.stream?.open) channel.stream.unfollow(member.queue);
     member.channels.delete(channel.key);
-    if (channel.members.size === 0 && channel.key !== LOBBY) this.channels.delete(channel.key);
+    this.#release(channel);
   }
+
+  /**
+   * What becomes of a channel nobody is in: a registered one stays as it is; #lobby stays
+   * too, with its topic but with the modes it started with, so nobody finds it locked (+i,
+   * +k) and no operator to open it; any other ceases to exist, and its stored topic goes.
+   */
+  #release(channel: Channel): void {
+    if (channel.members.size > 0 || channel.registration !== undefined) return;
+    if (channel.key === LOBBY) {
+      channel.settings = {
+        ...defaultSettings("n"),
+        topic: channel.topic,
+        topicSetBy: channel.topicSetBy,
+        topicSetAt: channel.topicSetAt,
+      };
+      return;
+    }
+    this.channels.delete(channel.key);
+    try {
+      this.#channelStore?.forget(channel.key);
+    } catch (error) {
+      log.error("Channel {channel} could not be forgotten in the channel store: {error}", {
+        channel: channel.name,
+        error,
+      });
+    }
+  }
+}
+
+/** Makes `set` hold what `wanted` holds, in place (transports keep references to it). */
+function replace<T>(set: Set<T>, wanted: ReadonlySet<T>): void {
+  for (const item of set) if (!wanted.has(item)) set.delete(item);
+  for (const item of wanted) set.add(item);
 }

@@ -29,6 +29,9 @@
  * @module
  */
 export {
+  type ChannelError,
+  CHANSERV_MASK,
+  CHANSERV_NICK,
   ChatHub,
   type HubOptions,
   LOBBY,
@@ -37,7 +40,53 @@ export {
   SERVER_NICK,
 } from "./hub.ts";
 export { maskOf, type Member } from "./member.ts";
-export { Channel } from "./channel.ts";
+export {
+  type AccessEntry,
+  Channel,
+  type ChannelOptions,
+  type ChannelRegistration,
+  type JoinRefusal,
+  type SpeakRefusal,
+} from "./channel.ts";
+export {
+  CHANNEL_MODES,
+  type ChannelSettings,
+  defaultSettings,
+  type FlagMode,
+  KEY_LENGTH,
+  keyProblem,
+  type ListEntry,
+  type ListMode,
+  MAX_LIST_LENGTH,
+  MAX_USER_LIMIT,
+  type MemberMode,
+  type ModeChange,
+  type ModeError,
+  type ModePlan,
+  type ModeRefusal,
+  modeString,
+  type ModeTarget,
+  paramRule,
+  parseLimit,
+  type PlanContext,
+  planModes,
+} from "./channel_modes.ts";
+export {
+  ChannelStore,
+  type ChannelStoreOptions,
+  type RegisteredChannel,
+  type StoredTopic,
+} from "./channel_store.ts";
+export { ChanServ, type ChanServOptions } from "./chanserv.ts";
+export {
+  ACCOUNT_EXTBAN,
+  maskMatches,
+  maskProblem,
+  type MaskSubject,
+  MAX_MASK_LENGTH,
+  normalizeMask,
+  wildcardMatch,
+} from "./masks.ts";
 export {
   type ChatEvent,
   type ChatEventKind,

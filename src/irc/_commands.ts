@@ -8,6 +8,7 @@
 import { registerAccount } from "./account_registration.ts";
 import { chatHistory } from "./chathistory.ts";
 import { CHANNEL_COMMANDS } from "./commands/channels.ts";
+import { CHANSERV_COMMANDS } from "./commands/chanserv.ts";
 import type { Handler } from "./commands/handler.ts";
 import { MESSAGE_COMMANDS } from "./commands/messages.ts";
 import { MODE_COMMANDS } from "./commands/modes.ts";
@@ -30,6 +31,7 @@ export type { Handler };
  */
 export const COMMANDS: Record<string, Handler> = {
   ...CHANNEL_COMMANDS,
+  ...CHANSERV_COMMANDS,
   ...MESSAGE_COMMANDS,
   ...MODE_COMMANDS,
   ...OPERATOR_COMMANDS,

@@ -25,7 +25,9 @@ export const CAPABILITIES: readonly string[] = [
   "draft/account-registration",
   "draft/chathistory",
   "echo-message",
+  "invite-notify",
   "message-tags",
+  "multi-prefix",
   "sasl",
   "server-time",
 ];

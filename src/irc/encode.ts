@@ -37,6 +37,8 @@ export const VARIANT_TAGS = 2;
 
 const encoder = new TextEncoder();
 const NOTHING = new Uint8Array(0);
+/** Events whose last parameter is a name or a mode, written with a colon only when needed. */
+const TRAILING_OPTIONAL = new Set<ChatEvent["kind"]>(["join", "nick", "tagmsg", "mode", "invite"]);
 
 /**
  * The IRC message for an event, without tags.
@@ -55,6 +57,16 @@ const NOTHING = new Uint8Array(0);
  * assert.equal(formatMessage(eventMessage(part)), ":ann!a@h PART #lobby :bye");
  * const join = createEvent({ kind: "join", source: "ann!a@h", target: "#lobby", text: "" });
  * assert.equal(formatMessage(eventMessage(join)), ":ann!a@h JOIN #lobby");
+ * const mode = createEvent({ kind: "mode", source: "ann!a@h", target: "#c", text: "+ov bob cat" });
+ * assert.equal(formatMessage(eventMessage(mode)), ":ann!a@h MODE #c +ov bob cat");
+ * const invite = createEvent({
+ *   kind: "invite",
+ *   source: "ann!a@h",
+ *   target: "#c",
+ *   victim: "bob",
+ *   text: "",
+ * });
+ * assert.equal(formatMessage(eventMessage(invite)), ":ann!a@h INVITE bob #c");
  * ```
  */
 export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean } {
@@ -76,9 +88,13 @@ export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean
         return [event.target];
       case "kick":
         return [event.target, event.victim ?? "", event.text];
+      case "mode":
+        return [event.target, ...event.text.split(" ")];
+      case "invite":
+        return [event.victim ?? "", event.target];
     }
   })();
-  const trailing = event.kind !== "join" && event.kind !== "nick" && event.kind !== "tagmsg";
+  const trailing = !TRAILING_OPTIONAL.has(event.kind);
   return { tags: {}, source: event.source, command: event.kind.toUpperCase(), params, trailing };
 }
 

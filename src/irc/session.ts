@@ -292,6 +292,10 @@ export class IrcSession implements Member {
    * @param event The event.
    */
   deliver(event: ChatEvent): void {
+    // Someone else's invitation is IRCv3 invite-notify: only for clients that asked for it.
+    if (event.kind === "invite" && event.victim !== this.nick && !this.hasCap("invite-notify")) {
+      return;
+    }
     const bytes = encodeEvent(event, this.#caps.variant);
     if (bytes.length > 0) this.#queue.push(bytes, "event", event);
   }

@@ -4,7 +4,10 @@
  *
  * @module
  */
+import { CHANNEL_MODES, KEY_LENGTH, MAX_LIST_LENGTH } from "../chat/channel_modes.ts";
+import { ACCOUNT_EXTBAN } from "../chat/masks.ts";
 import { maskOf } from "../chat/member.ts";
+import { MAX_MODES } from "./commands/modes.ts";
 import type { IrcLimits } from "./limits.ts";
 import { Numeric } from "./numerics.ts";
 import type { IrcSession } from "./session.ts";
@@ -25,25 +28,36 @@ import type { IrcSession } from "./session.ts";
  * assert.ok(tokens.includes("CASEMAPPING=ascii"));
  * assert.ok(tokens.includes("NICKLEN=16"));
  * assert.ok(tokens.includes("LINELEN=512"));
+ * assert.ok(tokens.includes("CHANMODES=beI,k,l,imnst"));
+ * assert.ok(tokens.includes("PREFIX=(ov)@+"));
+ * assert.ok(tokens.includes("EXTBAN=~,a"));
  * ```
  */
 export function isupportTokens(limits: IrcLimits): string[] {
+  const { lists, key, limit, flags } = CHANNEL_MODES;
   return [
+    `ACCOUNTEXTBAN=${ACCOUNT_EXTBAN.slice(1, -1)}`,
     `AWAYLEN=${limits.topicLength}`,
     "CASEMAPPING=ascii",
     `CHANLIMIT=#:${limits.maxChannels}`,
-    "CHANMODES=b,,,n",
+    `CHANMODES=${lists},${key},${limit},${flags}`,
     `CHANNELLEN=${limits.channelLength}`,
     "CHANTYPES=#",
     `CHATHISTORY=${limits.historyLimit}`,
+    "EXCEPTS=e",
+    `EXTBAN=${ACCOUNT_EXTBAN[0]},${ACCOUNT_EXTBAN.slice(1, -1)}`,
+    "INVEX=I",
+    `KEYLEN=${KEY_LENGTH}`,
     `KICKLEN=${limits.topicLength}`,
     `LINELEN=${limits.maxLine}`,
+    `MAXLIST=${[...lists].map((list) => `${list}:${MAX_LIST_LENGTH}`).join(",")}`,
     `MAXTARGETS=${limits.maxTargets}`,
+    `MODES=${MAX_MODES}`,
     "MSGREFTYPES=msgid,timestamp",
     "NETWORK=shmooze",
     `NICKLEN=${limits.nickLength}`,
-    "PREFIX=(o)@",
-    `TARGMAX=JOIN:,NAMES:1,PART:,PRIVMSG:${limits.maxTargets},NOTICE:${limits.maxTargets},WHOIS:1`,
+    "PREFIX=(ov)@+",
+    `TARGMAX=JOIN:,KICK:${limits.maxTargets},NAMES:1,PART:,PRIVMSG:${limits.maxTargets},NOTICE:${limits.maxTargets},WHOIS:1`,
     `TOPICLEN=${limits.topicLength}`,
     "UTF8ONLY",
   ];
@@ -110,7 +124,16 @@ export function welcome(session: IrcSession): void {
     Numeric.RPL_CREATED,
     `This server was created ${new Date(createdAt).toISOString()}`,
   );
-  session.reply(Numeric.RPL_MYINFO, serverName, software, "iow", "bn");
+  const { lists, key, limit, flags, members } = CHANNEL_MODES;
+  const channelModes = [...lists, key, limit, flags, members].join("");
+  session.reply(
+    Numeric.RPL_MYINFO,
+    serverName,
+    software,
+    "iow",
+    [...channelModes].sort().join(""),
+    [...lists, key, limit, members].join(""),
+  );
   const tokens = isupportTokens(limits);
   for (let i = 0; i < tokens.length; i += 12) {
     session.reply(

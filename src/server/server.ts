@@ -11,6 +11,8 @@
 import { getLogger } from "@logtape/logtape";
 import denoJson from "../../deno.json" with { type: "json" };
 import { AccountStore } from "../chat/accounts.ts";
+import { ChannelStore } from "../chat/channel_store.ts";
+import { ChanServ } from "../chat/chanserv.ts";
 import type { Connection } from "../chat/connection.ts";
 import { defaultDataDir } from "../chat/data_directory.ts";
 import { HistoryStore } from "../chat/history.ts";
@@ -172,6 +174,7 @@ export class ChatServer {
   readonly gate: AddressGate;
   readonly #context: IrcContext;
   readonly #history: HistoryStore | undefined;
+  readonly #channelStore: ChannelStore | undefined;
   readonly #status: StatusBoard | undefined;
   readonly #sessions = new Set<IrcSession>();
   readonly #acceptLoops: AcceptLoop[] = [];
@@ -187,10 +190,12 @@ export class ChatServer {
     history: HistoryStore | undefined,
     status: StatusBoard | undefined,
     tlsListener?: Deno.TlsListener,
+    channelStore?: ChannelStore,
   ) {
     this.tlsPort = tlsListener && (tlsListener.addr as Deno.NetAddr).port;
     this.#context = context;
     this.#history = history;
+    this.#channelStore = channelStore;
     this.#status = status;
     this.hub = context.hub;
     this.moderation = context.moderation!;
@@ -376,6 +381,7 @@ export class ChatServer {
   async #shutdown(reason: string): Promise<void> {
     for (const loop of this.#acceptLoops) loop.close();
     for (const timer of this.#timers) clearInterval(timer);
+    this.hub.detachChannelStore();
     await this.#bridge?.close();
     await Promise.all([...this.#sessions].map((session) => session.close(reason)));
     for (const member of [...this.hub.members.values()]) this.hub.kick(member.nick, reason);
@@ -383,6 +389,7 @@ export class ChatServer {
     this.#history?.close();
     this.#context.accounts?.close();
     this.moderation.close();
+    this.#channelStore?.close();
     this.#status?.close();
     this.#finish();
   }
@@ -430,7 +437,7 @@ export class ChatServer {
  * @param options Where to listen and what limits to enforce.
  * @returns The running server.
  * @throws {ListenError} when a listener cannot open (a port in use …);
- *   {DataDirectoryError} when history or accounts cannot be opened; {IpcError} when the status
+ *   {DataDirectoryError} when history, accounts or channels cannot be opened; {IpcError} when the status
  *   board cannot be made.
  *
  * @example Serve on a free port without history or status board; a taken port is refused
@@ -473,6 +480,14 @@ function createServer(options: ServerOptions): ChatServer {
     maxNameLength: options.limits?.nickLength ?? DEFAULT_LIMITS.nickLength,
     hashBudget,
   });
+  let channels: ChannelStore | undefined;
+  try {
+    channels = dataDir === false ? undefined : ChannelStore.open(dataDir);
+  } catch (error) {
+    history?.close();
+    accounts?.close();
+    throw error;
+  }
   const listeners: Deno.Listener[] = [];
   let bans: ServerBans | undefined;
   const closeAll = () => {
@@ -480,6 +495,7 @@ function createServer(options: ServerOptions): ChatServer {
     history?.close();
     accounts?.close();
     bans?.close();
+    channels?.close();
   };
   try {
     bans = ServerBans.open(dataDir);
@@ -504,7 +520,8 @@ function createServer(options: ServerOptions): ChatServer {
   const motd = options.motd ?? DEFAULT_MOTD;
   // The hub commits history once per flush, before it shows the flush's messages to anyone.
   const flusher = new Flusher(options.flushIntervalMs ?? 0);
-  const hub = new ChatHub({ history, serverName: name, flusher });
+  const hub = new ChatHub({ history, serverName: name, flusher, channels });
+  if (channels) ChanServ.start(hub, channels);
   const moderation = new ServerModeration(hub, {
     serverName: name,
     operators: new OperatorList(operators, { hashBudget }),
@@ -523,5 +540,12 @@ function createServer(options: ServerOptions): ChatServer {
     moderation,
     counters: { sendQDrops: 0 },
   };
-  return new ChatServer(listener, context, history, status, tlsListener as Deno.TlsListener);
+  return new ChatServer(
+    listener,
+    context,
+    history,
+    status,
+    tlsListener as Deno.TlsListener,
+    channels,
+  );
 }

@@ -65,6 +65,7 @@ class ShmoozeController(BaseServerController, DirectoryBasedController):
             Capabilities.BATCH,
             Capabilities.ECHO_MESSAGE,
             Capabilities.MESSAGE_TAGS,
+            Capabilities.MULTI_PREFIX,
             Capabilities.SERVER_TIME,
         )
     )
@@ -81,7 +82,7 @@ class ShmoozeController(BaseServerController, DirectoryBasedController):
     isupport = {
         "CASEMAPPING": "ascii",
         "CHANTYPES": "#",
-        "PREFIX": "(o)@",
+        "PREFIX": "(ov)@+",
         "TARGMAX": patma.ANYSTR,
         "UTF8ONLY": None,
     }

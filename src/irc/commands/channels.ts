@@ -1,10 +1,12 @@
 /**
- * The channel commands: JOIN, PART, NAMES, TOPIC, LIST and KICK.
+ * The channel commands: JOIN, PART, NAMES, TOPIC, LIST, KICK and INVITE.
  *
  * @module
  */
-import type { Channel } from "../../chat/channel.ts";
+import type { Channel, JoinRefusal } from "../../chat/channel.ts";
 import { foldCase } from "../../chat/casemap.ts";
+import type { ChannelError } from "../../chat/hub.ts";
+import { maskOf } from "../../chat/member.ts";
 import { channelProblem } from "../../chat/names.ts";
 import type { IrcMessage } from "../message.ts";
 import { Numeric } from "../numerics.ts";
@@ -14,24 +16,59 @@ import type { Handler } from "./handler.ts";
 /** Room left on a line for the prefix of a 353 reply before the names. */
 const NAMES_BUDGET = 400;
 
+/** The numeric and text of each reason JOIN is refused. */
+const JOIN_REFUSALS: Record<JoinRefusal, [string, string]> = {
+  banned: [Numeric.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"],
+  "invite-only": [Numeric.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"],
+  "bad-key": [Numeric.ERR_BADCHANNELKEY, "Cannot join channel (+k)"],
+  full: [Numeric.ERR_CHANNELISFULL, "Cannot join channel (+l)"],
+};
+
+/**
+ * Whether a client may see a channel: everyone may see a public one; only its members a
+ * secret one (`+s`), which LIST, NAMES and TOPIC treat as missing for everyone else.
+ *
+ * @param session The client.
+ * @param channel The channel.
+ * @returns True when visible.
+ */
+function visible(session: IrcSession, channel: Channel): boolean {
+  return !channel.hasFlag("s") || channel.members.has(session);
+}
+
+/**
+ * Sends a channel's NAMES (353…, 366): each member with its prefix — every prefix with
+ * `multi-prefix`, the highest otherwise — and its full mask with `userhost-in-names`. The
+ * symbol is `@` for a secret channel, `=` for a public one. A secret channel the client is
+ * not in gets the 366 alone.
+ *
+ * @param session The client.
+ * @param channel The channel.
+ */
 function sendNames(session: IrcSession, channel: Channel): void {
-  let names: string[] = [];
-  let length = 0;
-  const flush = () => {
-    session.send({
-      command: Numeric.RPL_NAMREPLY,
-      params: [session.nick, "=", channel.name, names.join(" ")],
-      trailing: true,
-    });
-    names = [];
-    length = 0;
-  };
-  for (const member of channel.members) {
-    if (length + member.nick.length + 1 > NAMES_BUDGET) flush();
-    names.push(member.nick);
-    length += member.nick.length + 1;
+  if (visible(session, channel)) {
+    const all = session.hasCap("multi-prefix");
+    const masks = session.hasCap("userhost-in-names");
+    const symbol = channel.hasFlag("s") ? "@" : "=";
+    let names: string[] = [];
+    let length = 0;
+    const flush = () => {
+      session.send({
+        command: Numeric.RPL_NAMREPLY,
+        params: [session.nick, symbol, channel.name, names.join(" ")],
+        trailing: true,
+      });
+      names = [];
+      length = 0;
+    };
+    for (const member of channel.members) {
+      const name = channel.prefixOf(member, all) + (masks ? maskOf(member) : member.nick);
+      if (length + name.length + 1 > NAMES_BUDGET) flush();
+      names.push(name);
+      length += name.length + 1;
+    }
+    if (names.length > 0) flush();
   }
-  if (names.length > 0) flush();
   session.reply(Numeric.RPL_ENDOFNAMES, channel.name, "End of /NAMES list");
 }
 
@@ -49,6 +86,29 @@ function sendTopic(session: IrcSession, channel: Channel): void {
   );
 }
 
+/** Answers a refused channel operation with its numeric. */
+function channelError(session: IrcSession, command: string, name: string, error: ChannelError) {
+  switch (error) {
+    case "no-such-channel":
+      return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
+    case "not-on-channel":
+      return session.reply(Numeric.ERR_NOTONCHANNEL, name, "You're not on that channel");
+    case "not-operator":
+      return session.reply(Numeric.ERR_CHANOPRIVSNEEDED, name, "You're not channel operator");
+    case "unavailable":
+      return session.fail(
+        command,
+        "TEMPORARILY_UNAVAILABLE",
+        name,
+        "The change could not be stored, so it was not made; try again later",
+      );
+    // Kick and invite answer these with the victim's nick; they never reach here.
+    case "not-in-channel":
+    case "already-on-channel":
+      return;
+  }
+}
+
 function join(session: IrcSession, message: IrcMessage): void {
   const { hub, limits } = session.context;
   const list = message.params[0];
@@ -60,21 +120,24 @@ function join(session: IrcSession, message: IrcMessage): void {
     }
     return;
   }
-  for (const name of list.split(",")) {
+  const keys = (message.params[1] ?? "").split(",");
+  list.split(",").forEach((name, i) => {
     if (channelProblem(name, limits.channelLength) !== undefined) {
-      session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
-      continue;
+      return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
     }
-    if (session.channels.has(foldCase(name))) continue;
+    if (session.channels.has(foldCase(name))) return;
     if (session.channels.size >= limits.maxChannels) {
-      session.reply(Numeric.ERR_TOOMANYCHANNELS, name, "You have joined too many channels");
-      continue;
+      return session.reply(Numeric.ERR_TOOMANYCHANNELS, name, "You have joined too many channels");
     }
-    const channel = hub.join(session, name);
-    if (channel === undefined) continue;
+    const channel = hub.join(session, name, keys[i] ?? "");
+    if (channel === undefined) return;
+    if (typeof channel === "string") {
+      const [numeric, text] = JOIN_REFUSALS[channel];
+      return session.reply(numeric, hub.channel(name)?.name ?? name, text);
+    }
     if (channel.topic !== "") sendTopic(session, channel);
     sendNames(session, channel);
-  }
+  });
 }
 
 function part(session: IrcSession, message: IrcMessage): void {
@@ -110,14 +173,12 @@ function topic(session: IrcSession, message: IrcMessage): void {
   const [name, text] = message.params;
   if (!name) return session.needMoreParams("TOPIC");
   const channel = hub.channel(name);
-  if (channel === undefined) {
+  if (channel === undefined || !visible(session, channel)) {
     return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
   }
   if (text === undefined) return sendTopic(session, channel);
-  if (!channel.members.has(session)) {
-    return session.reply(Numeric.ERR_NOTONCHANNEL, channel.name, "You're not on that channel");
-  }
-  hub.setTopic(session, channel, text.slice(0, limits.topicLength));
+  const error = hub.setTopic(session, channel, text.slice(0, limits.topicLength));
+  if (error !== undefined) channelError(session, "TOPIC", channel.name, error);
 }
 
 function list(session: IrcSession, message: IrcMessage): void {
@@ -126,27 +187,83 @@ function list(session: IrcSession, message: IrcMessage): void {
   session.reply(Numeric.RPL_LISTSTART, "Channel", "Users  Name");
   for (const channel of hub.channels.values()) {
     if (filter && !filter.includes(channel.key)) continue;
+    if (!visible(session, channel)) continue;
     session.reply(Numeric.RPL_LIST, channel.name, String(channel.members.size), channel.topic);
   }
   session.reply(Numeric.RPL_LISTEND, "End of /LIST");
 }
 
+/**
+ * `KICK #chan nick[,nick…] [:reason]`, or as many channels as nicks, paired. The reason
+ * defaults to the kicker's nick (RFC 2812).
+ */
 function kick(session: IrcSession, message: IrcMessage): void {
+  const { hub, limits } = session.context;
+  const [channelList, nickList, text] = message.params;
+  if (!channelList || !nickList) return session.needMoreParams("KICK");
+  const channels = channelList.split(",");
+  const nicks = nickList.split(",").slice(0, limits.maxTargets);
+  if (channels.length !== 1 && channels.length !== nicks.length) {
+    return session.needMoreParams("KICK");
+  }
+  const reason = (text || session.nick).slice(0, limits.topicLength);
+  nicks.forEach((nick, i) => {
+    const name = channels.length === 1 ? channels[0] : channels[i];
+    const channel = hub.channel(name);
+    if (channel === undefined) {
+      return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
+    }
+    const victim = hub.find(nick);
+    if (victim === undefined) {
+      return session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
+    }
+    const error = hub.kickFromChannel(session, channel, victim, reason);
+    if (error === "not-in-channel") {
+      session.reply(
+        Numeric.ERR_USERNOTINCHANNEL,
+        victim.nick,
+        channel.name,
+        "They aren't on that channel",
+      );
+    } else if (error !== undefined) {
+      channelError(session, "KICK", channel.name, error);
+    }
+  });
+}
+
+/** `INVITE nick #chan`; with no parameter, the channels the client is invited to (336, 337). */
+function invite(session: IrcSession, message: IrcMessage): void {
   const hub = session.context.hub;
-  const [name, nick] = message.params;
-  if (!name || !nick) return session.needMoreParams("KICK");
-  const channel = hub.channel(name);
-  if (channel === undefined) {
-    return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
+  const [nick, name] = message.params;
+  if (nick === undefined) {
+    for (const invited of hub.invitesOf(session)) {
+      session.reply(Numeric.RPL_INVITELIST, invited);
+    }
+    return session.reply(Numeric.RPL_ENDOFINVITELIST, "End of /INVITE list");
   }
-  if (!channel.members.has(session)) {
-    return session.reply(Numeric.ERR_NOTONCHANNEL, channel.name, "You're not on that channel");
+  if (name === undefined) return session.needMoreParams("INVITE");
+  const target = hub.find(nick);
+  if (target === undefined) {
+    return session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
   }
-  session.reply(Numeric.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
+  const result = hub.invite(session, name, target);
+  if (result === "already-on-channel") {
+    const channel = hub.channel(name)!;
+    return session.reply(
+      Numeric.ERR_USERONCHANNEL,
+      target.nick,
+      channel.name,
+      "is already on channel",
+    );
+  }
+  if (typeof result === "string") return channelError(session, "INVITE", name, result);
+  session.reply(Numeric.RPL_INVITING, target.nick, result.target);
+  if (target.away !== undefined) session.reply(Numeric.RPL_AWAY, target.nick, target.away);
 }
 
 /** The channel commands, by name. */
 export const CHANNEL_COMMANDS: Record<string, Handler> = {
+  INVITE: invite,
   JOIN: join,
   KICK: kick,
   LIST: list,
