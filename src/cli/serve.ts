@@ -6,6 +6,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../chat/accounts.ts";
 import { defaultDataDir } from "../chat/data_directory.ts";
 import { IpcError } from "../ipc/ipc_error.ts";
 import { advised, roomAdvice, withHint } from "./_hints.ts";
@@ -85,6 +86,9 @@ Options:
                              participants appear as ann|local, network messages reach the
                              room from "irc" (default: no bridge)
   --bridge-channel CHANNEL   The channel bridged with --local-room (default: #lobby)
+
+  --min-password-length N    Shortest password REGISTER accepts for a new account, 1 to
+                             256 (default: 8)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS.
@@ -277,6 +281,7 @@ export const serveCommand: Command = {
       "tls-name": { type: "string", multiple: true },
       "local-room": { type: "string" },
       "bridge-channel": { type: "string" },
+      "min-password-length": { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {
@@ -341,6 +346,10 @@ export const serveCommand: Command = {
       limits,
       flushIntervalMs: intOption(values, "flush-ms", 0, { max: 1000 }),
       tls,
+      minPasswordLength: intOption(values, "min-password-length", MIN_PASSWORD_LENGTH, {
+        min: 1,
+        max: MAX_PASSWORD_LENGTH,
+      }),
     }).catch((error) => {
       throw startFailure(error);
     });

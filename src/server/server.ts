@@ -72,6 +72,8 @@ export interface ServerOptions {
   flushIntervalMs?: number;
   /** Also listen for IRC over TLS (on the same address) with this certificate. */
   tls?: TlsOptions;
+  /** Shortest password a new account may have. @default {8} */
+  minPasswordLength?: number;
 }
 
 /** A TLS listener's certificate and port. */
@@ -455,6 +457,7 @@ function createServer(options: ServerOptions): ChatServer {
   });
   const accounts = dataDir === false ? undefined : AccountStore.open(dataDir, {
     maxNameLength: options.limits?.nickLength ?? DEFAULT_LIMITS.nickLength,
+    minPasswordLength: options.minPasswordLength,
   });
   const listeners: Deno.Listener[] = [];
   const closeAll = () => {
