@@ -225,6 +225,9 @@ export function eventText(event: ChatEvent, nick: string): string | undefined {
     case "kick":
       return `* ${event.victim} was kicked from ${event.target} by ${nick}${reason}`;
     case "tagmsg":
+    case "away":
+    case "account":
+    case "setname":
       return undefined;
   }
 }

@@ -35,10 +35,19 @@ export {
   type RecentMessage,
   type SendError,
   SERVER_NICK,
+  type StateChange,
 } from "./hub.ts";
 export { maskOf, type Member } from "./member.ts";
 export { Channel } from "./channel.ts";
-export { type ChatEvent, type ChatEventKind, createEvent, newMsgId } from "./chat_event.ts";
+export {
+  type ChatEvent,
+  type ChatEventKind,
+  type CommitState,
+  createEvent,
+  newMsgId,
+} from "./chat_event.ts";
+export { WatchList } from "./watch_list.ts";
+export { type WhowasOptions, WhowasLog, type WhowasRecord } from "./whowas.ts";
 export type { Connection } from "./connection.ts";
 export {
   ChannelStream,
