@@ -11,6 +11,7 @@ import { CHANNEL_COMMANDS } from "./commands/channels.ts";
 import type { Handler } from "./commands/handler.ts";
 import { MESSAGE_COMMANDS } from "./commands/messages.ts";
 import { MODE_COMMANDS } from "./commands/modes.ts";
+import { MONITOR_COMMANDS } from "./commands/monitor.ts";
 import { OPERATOR_COMMANDS } from "./commands/operator.ts";
 import { QUERY_COMMANDS } from "./commands/queries.ts";
 
@@ -32,6 +33,7 @@ export const COMMANDS: Record<string, Handler> = {
   ...CHANNEL_COMMANDS,
   ...MESSAGE_COMMANDS,
   ...MODE_COMMANDS,
+  ...MONITOR_COMMANDS,
   ...OPERATOR_COMMANDS,
   ...QUERY_COMMANDS,
   CHATHISTORY: chatHistory,

@@ -15,12 +15,12 @@ import { foldCase } from "../chat/casemap.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { Connection } from "../chat/connection.ts";
 import type { ChatHub } from "../chat/hub.ts";
-import type { Member } from "../chat/member.ts";
+import { maskOf, type Member } from "../chat/member.ts";
 import { isLocalNick, LOCAL_SUFFIX, nickProblem } from "../chat/names.ts";
 import { type Flusher, SendQueue } from "../chat/delivery.ts";
 import { COMMANDS } from "./_commands.ts";
 import { welcome } from "./welcome.ts";
-import { encodeEvent, encodeLine } from "./encode.ts";
+import { encodeEvent, encodeLine, encodeTagged } from "./encode.ts";
 import { Capabilities, capCommand } from "./capabilities.ts";
 import type { IrcLimits } from "./limits.ts";
 import { type IrcMessage, parseMessage } from "./message.ts";
@@ -65,6 +65,13 @@ const CR = 0x0d;
 const USER_UNSAFE = /[^A-Za-z0-9._~-]/g;
 /** How long a closing session may take to send its last lines. */
 const CLOSE_GRACE_MS = 1000;
+let responseBatches = 0;
+
+/** A line the session sends of its own accord or as a reply, before encoding. */
+type Outgoing = Omit<IrcMessage, "tags" | "source"> & Partial<IrcMessage> & { trailing?: boolean };
+
+/** One line of the response to a labeled command: a reply, or an event the client caused. */
+type ResponseItem = { message: Outgoing; event?: undefined } | { event: ChatEvent };
 
 /** The handlers that run before registration; everything else answers 451 until then. */
 const REGISTRATION = new Set([
@@ -148,6 +155,8 @@ export class IrcSession implements Member {
   away?: string;
   /** User mode +i. */
   invisible = false;
+  /** User mode +B: the client says it is a bot (IRCv3 bot mode). */
+  bot = false;
   /** When the connection was attached, ms since the epoch. */
   readonly connectedAt: number = Date.now();
   /** When the client last sent a chat message (for WHOIS idle), ms since the epoch. */
@@ -166,6 +175,12 @@ export class IrcSession implements Member {
   #tokens: number;
   #tokenTime = performance.now();
   #sasl: SaslExchange | undefined;
+  /** The response to the labeled command being handled, while it is collected. */
+  #response: ResponseItem[] | undefined;
+  /** The client's mask when that command started: the source of the events it causes. */
+  #responseMask = "";
+  /** The last event delivered, to tell the echo of a message to oneself from its receipt. */
+  #lastDelivered: ChatEvent | undefined;
 
   /**
    * Makes an unregistered session; {@link IrcSession.run} starts reading.
@@ -285,8 +300,26 @@ export class IrcSession implements Member {
    * @param event The event.
    */
   deliver(event: ChatEvent): void {
+    const echo = event === this.#lastDelivered;
+    this.#lastDelivered = event;
+    if (this.#response !== undefined && this.#causedByCommand(event, echo)) {
+      this.#response.push({ event });
+      return;
+    }
     const bytes = encodeEvent(event, this.#caps.variant);
     if (bytes.length > 0) this.#queue.push(bytes, "event", event);
+  }
+
+  /**
+   * Tells the client that a nick it monitors came online (730, with its mask) or went
+   * offline (731).
+   *
+   * @param nick The nick.
+   * @param mask Its holder's `nick!user@host` when online.
+   */
+  presence(nick: string, mask: string | undefined): void {
+    const numeric = mask === undefined ? Numeric.RPL_MONOFFLINE : Numeric.RPL_MONONLINE;
+    this.#unsolicited({ command: numeric, params: [this.nick || "*", mask ?? nick] });
   }
 
   /**
@@ -305,9 +338,11 @@ export class IrcSession implements Member {
    * @param message The message; the source defaults to the server; `trailing` forces a
    *   colon before the last parameter.
    */
-  send(
-    message: Omit<IrcMessage, "tags" | "source"> & Partial<IrcMessage> & { trailing?: boolean },
-  ): void {
+  send(message: Outgoing): void {
+    if (this.#response !== undefined) {
+      this.#response.push({ message });
+      return;
+    }
     this.#queue.push(encodeLine({ source: this.context.serverName, ...message }), "reply");
   }
 
@@ -361,7 +396,7 @@ export class IrcSession implements Member {
       }
     } else if (now - this.#lastActivity > limits.pingInterval * 1000) {
       this.#pingSentAt = now;
-      this.send({ command: "PING", params: [this.context.serverName] });
+      this.#unsolicited({ command: "PING", params: [this.context.serverName] });
     }
   }
 
@@ -391,6 +426,76 @@ export class IrcSession implements Member {
       this.#onClose(this);
     });
     return this.#closing;
+  }
+
+  /** Queues a line the client did not ask for (a PING, a MONITOR notice): never a response. */
+  #unsolicited(message: Outgoing): void {
+    this.#queue.push(encodeLine({ source: this.context.serverName, ...message }), "event");
+  }
+
+  /** Starts collecting the response to a labeled command (IRCv3 labeled-response). */
+  #beginResponse(): void {
+    this.#response = [];
+    this.#responseMask = maskOf(this);
+    this.context.hub.beginResponse(this);
+  }
+
+  /**
+   * Whether an event the hub delivers during a labeled command belongs to its response: the
+   * client caused it (a JOIN, its echo, its NICK). A message to oneself comes twice; only the
+   * second, the echo, is the response.
+   */
+  #causedByCommand(event: ChatEvent, echo: boolean): boolean {
+    if (event.source !== this.#responseMask && event.source !== maskOf(this)) return false;
+    const toSelf = (event.kind === "privmsg" || event.kind === "notice" ||
+      event.kind === "tagmsg") && foldCase(event.target) === foldCase(this.nick);
+    return !toSelf || echo;
+  }
+
+  /**
+   * Sends the collected response with its label: one line labeled, several in a
+   * `labeled-response` batch (a client without `batch` gets them unlabeled), none as `ACK`.
+   */
+  #endResponse(label: string): void {
+    const items = this.#response ?? [];
+    this.#response = undefined;
+    this.context.hub.endResponse(this);
+    if (this.#closed) return;
+    const variant = this.#caps.variant;
+    const visible = items.filter((item) =>
+      item.event === undefined || encodeTagged(item.event, variant).length > 0
+    );
+    const push = (item: ResponseItem, tags: Record<string, string>) => {
+      if (item.event) {
+        this.#queue.push(encodeTagged(item.event, variant, tags), "reply", item.event);
+      } else {
+        const message = item.message;
+        this.#queue.push(
+          encodeLine({
+            source: this.context.serverName,
+            ...message,
+            tags: { ...tags, ...message.tags },
+          }),
+          "reply",
+        );
+      }
+    };
+    if (visible.length === 0) {
+      push({ message: { command: "ACK", params: [] } }, { label });
+    } else if (visible.length === 1) {
+      push(visible[0], { label });
+    } else if (!this.#caps.has("batch")) {
+      for (const item of visible) push(item, {});
+    } else {
+      const id = `r${(++responseBatches).toString(36)}`;
+      push({ message: { command: "BATCH", params: [`+${id}`, "labeled-response"] } }, { label });
+      // A line already in a batch of its own (a history batch) stays in it: that batch's
+      // BATCH lines are in this one.
+      for (const item of visible) {
+        push(item, item.event === undefined && item.message.tags?.batch ? {} : { batch: id });
+      }
+      push({ message: { command: "BATCH", params: [`-${id}`] } }, {});
+    }
   }
 
   #takeToken(): boolean {
@@ -446,6 +551,19 @@ export class IrcSession implements Member {
     }
     const message = parseMessage(line);
     if (message === undefined) return;
+    const label = this.#registered && this.#caps.has("labeled-response")
+      ? message.tags.label
+      : undefined;
+    if (label === undefined) return this.#handle(message);
+    this.#beginResponse();
+    const handled = this.#handle(message);
+    if (handled !== undefined) return handled.then(() => this.#endResponse(label));
+    this.#endResponse(label);
+    return undefined;
+  }
+
+  /** Runs one command's handler; a failure inside it is logged and answered. */
+  #handle(message: IrcMessage): Promise<void> | undefined {
     const failed = (error: unknown) => {
       log.error("{command} from {nick} failed: {error}", {
         command: message.command,
@@ -464,11 +582,16 @@ export class IrcSession implements Member {
 
   #dispatch(message: IrcMessage): Promise<void> | void {
     const command = message.command;
-    if (REGISTRATION.has(command)) {
-      this.#registration(message);
-      return;
-    }
+    if (REGISTRATION.has(command)) return this.#registration(message);
     if (!this.#registered) {
+      if (command === "REGISTER") {
+        return this.fail(
+          "REGISTER",
+          "COMPLETE_CONNECTION_REQUIRED",
+          message.params[0] ?? "*",
+          "Register the account after connection registration completes",
+        );
+      }
       this.reply(Numeric.ERR_NOTREGISTERED, "You have not registered");
       return;
     }
@@ -480,14 +603,19 @@ export class IrcSession implements Member {
     return handler(this, message);
   }
 
-  #registration(message: IrcMessage): void {
+  #registration(message: IrcMessage): Promise<void> | void {
     const params = message.params;
     switch (message.command) {
       case "AUTHENTICATE":
         this.#sasl ??= new SaslExchange(this, () => this.#completeRegistration());
         return this.#sasl.handle(params);
       case "CAP":
-        if (capCommand(this, this.#caps, params) === "end") this.#completeRegistration();
+        if (capCommand(this, this.#caps, params) === "end") {
+          // Ending negotiation with a SASL exchange open abandons it (IRCv3 SASL 3.1): 906,
+          // then register without an account, instead of waiting for the timeout.
+          if (this.#sasl?.pending) this.#sasl.abort();
+          this.#completeRegistration();
+        }
         this.#queue.variant = this.#caps.variant;
         return;
       case "NICK":
@@ -496,7 +624,9 @@ export class IrcSession implements Member {
         if (this.#registered || this.user !== "") {
           return this.reply(Numeric.ERR_ALREADYREGISTERED, "You may not reregister");
         }
-        if (params.length < 4 || params[0] === "") return this.needMoreParams("USER");
+        if (params.length < 4 || params[0] === "" || params[3] === "") {
+          return this.needMoreParams("USER");
+        }
         this.user = params[0].replace(USER_UNSAFE, "").slice(0, 16) || "user";
         this.realname = params[3];
         return this.#completeRegistration();

@@ -25,11 +25,13 @@ import type { IrcSession } from "./session.ts";
  * assert.ok(tokens.includes("CASEMAPPING=ascii"));
  * assert.ok(tokens.includes("NICKLEN=16"));
  * assert.ok(tokens.includes("LINELEN=512"));
+ * assert.ok(tokens.includes("WHOX"));
  * ```
  */
 export function isupportTokens(limits: IrcLimits): string[] {
   return [
     `AWAYLEN=${limits.topicLength}`,
+    "BOT=B",
     "CASEMAPPING=ascii",
     `CHANLIMIT=#:${limits.maxChannels}`,
     "CHANMODES=b,,,n",
@@ -39,6 +41,7 @@ export function isupportTokens(limits: IrcLimits): string[] {
     `KICKLEN=${limits.topicLength}`,
     `LINELEN=${limits.maxLine}`,
     `MAXTARGETS=${limits.maxTargets}`,
+    `MONITOR=${limits.maxMonitor}`,
     "MSGREFTYPES=msgid,timestamp",
     "NETWORK=shmooze",
     `NICKLEN=${limits.nickLength}`,
@@ -46,6 +49,7 @@ export function isupportTokens(limits: IrcLimits): string[] {
     `TARGMAX=JOIN:,NAMES:1,PART:,PRIVMSG:${limits.maxTargets},NOTICE:${limits.maxTargets},WHOIS:1`,
     `TOPICLEN=${limits.topicLength}`,
     "UTF8ONLY",
+    "WHOX",
   ];
 }
 
@@ -110,7 +114,7 @@ export function welcome(session: IrcSession): void {
     Numeric.RPL_CREATED,
     `This server was created ${new Date(createdAt).toISOString()}`,
   );
-  session.reply(Numeric.RPL_MYINFO, serverName, software, "i", "bn");
+  session.reply(Numeric.RPL_MYINFO, serverName, software, "Bi", "bn");
   const tokens = isupportTokens(limits);
   for (let i = 0; i < tokens.length; i += 12) {
     session.reply(
@@ -124,7 +128,8 @@ export function welcome(session: IrcSession): void {
 }
 
 /**
- * Sends the LUSERS numerics (251, 254, 255).
+ * Sends the LUSERS numerics (251, 254, 255, 265, 266). One server: its users are all the
+ * network's, and the peak is the most there have been at once since it started.
  *
  * @param session The client.
  *
@@ -167,6 +172,8 @@ export function welcome(session: IrcSession): void {
  *   ":irc.test 251 ann :There are 1 users and 0 invisible on 1 servers",
  *   ":irc.test 254 ann 1 :channels formed",
  *   ":irc.test 255 ann :I have 1 clients and 0 servers",
+ *   ":irc.test 265 ann 1 1 :Current local users 1, max 1",
+ *   ":irc.test 266 ann 1 1 :Current global users 1, max 1",
  *   "",
  * ]);
  * ```
@@ -174,12 +181,27 @@ export function welcome(session: IrcSession): void {
 export function sendLusers(session: IrcSession): void {
   const hub = session.context.hub;
   const users = hub.members.size;
+  let invisible = 0;
+  for (const member of hub.members.values()) if (member.invisible) invisible++;
+  const peak = String(hub.peakMembers);
   session.reply(
     Numeric.RPL_LUSERCLIENT,
-    `There are ${users} users and 0 invisible on 1 servers`,
+    `There are ${users - invisible} users and ${invisible} invisible on 1 servers`,
   );
   session.reply(Numeric.RPL_LUSERCHANNELS, String(hub.channels.size), "channels formed");
   session.reply(Numeric.RPL_LUSERME, `I have ${users} clients and 0 servers`);
+  session.reply(
+    Numeric.RPL_LOCALUSERS,
+    String(users),
+    peak,
+    `Current local users ${users}, max ${peak}`,
+  );
+  session.reply(
+    Numeric.RPL_GLOBALUSERS,
+    String(users),
+    peak,
+    `Current global users ${users}, max ${peak}`,
+  );
 }
 
 /**

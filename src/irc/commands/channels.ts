@@ -5,6 +5,7 @@
  */
 import type { Channel } from "../../chat/channel.ts";
 import { foldCase } from "../../chat/casemap.ts";
+import { maskOf } from "../../chat/member.ts";
 import { channelProblem } from "../../chat/names.ts";
 import type { IrcMessage } from "../message.ts";
 import { Numeric } from "../numerics.ts";
@@ -26,10 +27,14 @@ function sendNames(session: IrcSession, channel: Channel): void {
     names = [];
     length = 0;
   };
+  // multi-prefix: every prefix of a member; userhost-in-names: its whole mask.
+  const allPrefixes = session.hasCap("multi-prefix");
+  const masks = session.hasCap("userhost-in-names");
   for (const member of channel.members) {
-    if (length + member.nick.length + 1 > NAMES_BUDGET) flush();
-    names.push(member.nick);
-    length += member.nick.length + 1;
+    const name = channel.prefixOf(member, allPrefixes) + (masks ? maskOf(member) : member.nick);
+    if (length + name.length + 1 > NAMES_BUDGET) flush();
+    names.push(name);
+    length += name.length + 1;
   }
   if (names.length > 0) flush();
   session.reply(Numeric.RPL_ENDOFNAMES, channel.name, "End of /NAMES list");

@@ -1,5 +1,5 @@
 /**
- * User modes: `MODE nick [changes]` for the client's own modes (`+i` invisible).
+ * User modes: `MODE nick [changes]` for the client's own modes (`+i` invisible, `+B` bot).
  *
  * @module
  */
@@ -11,7 +11,7 @@ import type { IrcSession } from "../session.ts";
  *
  * @param session The client.
  * @param target The nick the MODE names.
- * @param change The changes (`+i`, `-i`), or undefined for a query.
+ * @param change The changes (`+i`, `-B` …), or undefined for a query.
  */
 export function userMode(session: IrcSession, target: string, change: string | undefined): void {
   const hub = session.context.hub;
@@ -23,7 +23,10 @@ export function userMode(session: IrcSession, target: string, change: string | u
     return session.reply(Numeric.ERR_USERSDONTMATCH, "Cannot change mode for other users");
   }
   if (change === undefined) {
-    return session.reply(Numeric.RPL_UMODEIS, session.invisible ? "+i" : "+");
+    return session.reply(
+      Numeric.RPL_UMODEIS,
+      `+${session.bot ? "B" : ""}${session.invisible ? "i" : ""}`,
+    );
   }
   let adding = true;
   let applied = "";
@@ -33,6 +36,9 @@ export function userMode(session: IrcSession, target: string, change: string | u
     } else if (c === "i") {
       if (session.invisible !== adding) applied += (adding ? "+" : "-") + "i";
       session.invisible = adding;
+    } else if (c === "B") {
+      if (session.bot !== adding) applied += (adding ? "+" : "-") + "B";
+      session.bot = adding;
     } else {
       session.reply(Numeric.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
     }
