@@ -214,3 +214,42 @@ Deno.test("MODE +B marks a bot: 335 in WHOIS, B in WHO, and a bot tag on its mes
     assert.equal((await bot.reply("MODE botnick"))[0].params[1], "+B");
   });
 });
+
+Deno.test("WHO * over 1000 users and WHOWAS at its 1000-record bound stay cheap (printed for docs/security.md)", async () => {
+  await withServer({}, async (server) => {
+    const hub = server.hub;
+    for (let i = 0; i < 1000; i++) {
+      const nick = `user${i}`;
+      hub.add({
+        nick,
+        user: nick,
+        host: "local",
+        realname: nick,
+        transport: "local",
+        channels: new Set<string>(),
+        echo: false,
+        deliver() {},
+        disconnect() {},
+      });
+    }
+    await using ann = await IrcTestClient.register(server.port, "ann");
+    let start = performance.now();
+    const lines = await ann.reply("WHO *");
+    const whoMs = performance.now() - start;
+    assert.equal(lines.filter((m) => m.command === "352").length, 1001);
+    const bytes = lines.reduce((sum, m) => sum + m.line.length + 2, 0);
+    for (let i = 0; i < 1000; i++) hub.remove(hub.find(`user${i}`)!, "bye");
+    const record = { user: "u", host: "h", realname: "r" };
+    for (let i = 0; i < 2000; i++) hub.whowas.add({ ...record, nick: `gone${i % 500}`, time: i });
+    assert.equal(hub.whowas.size, 1000);
+    start = performance.now();
+    const whowas = await ann.reply("WHOWAS gone499 0");
+    const whowasMs = performance.now() - start;
+    assert.equal(whowas.filter((m) => m.command === "314").length, 2, "the newest 1000 kept");
+    console.log(
+      `WHO * of 1001 users: ${bytes} bytes in ${whoMs.toFixed(1)} ms; ` +
+        `WHOWAS at 1000 records: ${whowasMs.toFixed(1)} ms`,
+    );
+    assert.ok(whoMs < 5000 && whowasMs < 1000);
+  });
+});
