@@ -173,3 +173,27 @@ Deno.test("irc-framework follows away, account and real-name changes through the
     }
   });
 });
+
+Deno.test("extended-monitor brings the away, account and real-name changes of monitored nicks, per capability", async () => {
+  await withAccounts({}, async (server) => {
+    await using ann = await IrcTestClient.register(server.port, "ann", {
+      caps: ["extended-monitor", "away-notify", "account-notify", "setname"],
+    });
+    await using cy = await IrcTestClient.register(server.port, "cy", { caps: ["away-notify"] });
+    await ann.send("MONITOR + bob");
+    await cy.send("MONITOR + bob");
+    await ann.waitFor("731");
+    await cy.waitFor("731");
+    await using bob = await IrcTestClient.register(server.port, "bob");
+    await ann.waitFor("730");
+    await bob.send("AWAY :afk");
+    assert.equal((await ann.waitFor("AWAY")).line, ":bob!bob@127.0.0.1 AWAY :afk");
+    await bob.send(`REGISTER * * :${PASSWORD}`);
+    assert.equal((await ann.waitFor("ACCOUNT")).line, ":bob!bob@127.0.0.1 ACCOUNT bob");
+    await bob.send("SETNAME :Robert");
+    assert.equal((await ann.waitFor("SETNAME")).params[0], "Robert");
+    // cy watches bob too, but without extended-monitor: MONITOR brings it no changes.
+    const quiet = await cy.reply("PING sync");
+    assert.ok(!quiet.some((m) => m.command === "AWAY"), "cy lacks extended-monitor");
+  });
+});

@@ -428,10 +428,11 @@ export class ChatHub {
   }
 
   /**
-   * Tells everyone who shares a channel with a member that its own state changed: `away`
-   * (its away message, "" when back), `account` (the account it logged in to) or `setname`
-   * (its real name). The member has already changed the field; it is told too of a new real
-   * name, as a confirmation. Transports show each kind only to clients that asked for it.
+   * Tells everyone who shares a channel with a member, and its watchers that asked for it
+   * (`Member.watchesChanges`), that its own state changed: `away` (its away message, "" when
+   * back), `account` (the account it logged in to) or `setname` (its real name). The member has
+   * already changed the field; it is told too of a new real name, as a confirmation.
+   * Transports show each kind only to clients that asked for it.
    *
    * @param member The member.
    * @param change What changed.
@@ -468,6 +469,9 @@ export class ChatHub {
       ? this.#event("account", member, member.account ?? "", "")
       : this.#event("setname", member, "", member.realname);
     const recipients = this.#neighbours(member);
+    for (const watcher of this.watchList.watchers(member.nick)) {
+      if (watcher.watchesChanges && watcher !== member) recipients.add(watcher);
+    }
     if (change === "setname") recipients.add(member);
     for (const recipient of recipients) this.#hand(recipient, event);
   }

@@ -37,6 +37,11 @@ export interface Member {
   readonly bot?: boolean;
   /** Whether the member is invisible (IRC user mode `+i`): wildcard searches skip it. */
   readonly invisible?: boolean;
+  /**
+   * Whether the member is told of the state changes (away, account, real name) of the nicks it
+   * watches, as if it shared a channel with them (IRCv3 extended-monitor).
+   */
+  readonly watchesChanges?: boolean;
   /** Whether the member gets its own messages back (IRCv3 `echo-message`). */
   readonly echo: boolean;
   /**

@@ -47,7 +47,7 @@ export {
   newMsgId,
 } from "./chat_event.ts";
 export { WatchList } from "./watch_list.ts";
-export { type WhowasOptions, WhowasLog, type WhowasRecord } from "./whowas.ts";
+export { WhowasLog, type WhowasOptions, type WhowasRecord } from "./whowas.ts";
 export type { Connection } from "./connection.ts";
 export {
   ChannelStream,

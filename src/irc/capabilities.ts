@@ -32,6 +32,7 @@ export const CAPABILITIES: readonly string[] = [
   "draft/chathistory",
   "echo-message",
   "extended-join",
+  "extended-monitor",
   "labeled-response",
   "message-tags",
   "multi-prefix",

@@ -234,6 +234,11 @@ export class IrcSession implements Member {
     return this.#caps.has("echo-message");
   }
 
+  /** Whether the client asked for `extended-monitor`: MONITOR then brings away, account and real-name changes. */
+  get watchesChanges(): boolean {
+    return this.#caps.has("extended-monitor");
+  }
+
   /** The capability bits that decide how events are encoded for this client. */
   get variant(): number {
     return this.#caps.variant;
