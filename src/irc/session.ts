@@ -1,3 +1,6 @@
+// Over 600 lines: one class, a client's whole conversation (reading and its limits,
+// registration, dispatch, labeled answers, closing), whose parts share its private state; about
+// 200 lines are documentation and the runnable example.
 /**
  * One IRC client on any transport: reads its lines, enforces the limits, runs registration
  * and capability negotiation, dispatches commands, and queues what it should receive.
@@ -20,7 +23,8 @@ import { isLocalNick, LOCAL_SUFFIX, nickProblem } from "../chat/names.ts";
 import { type Flusher, SendQueue } from "../chat/delivery.ts";
 import { COMMANDS } from "./_commands.ts";
 import { welcome } from "./welcome.ts";
-import { encodeEvent, encodeLine, encodeTagged } from "./encode.ts";
+import { encodeEvent, encodeLine } from "./encode.ts";
+import { LabeledResponse, type Outgoing } from "./labeled_response.ts";
 import { Capabilities, capCommand } from "./capabilities.ts";
 import type { IrcLimits } from "./limits.ts";
 import { type IrcMessage, parseMessage } from "./message.ts";
@@ -65,13 +69,6 @@ const CR = 0x0d;
 const USER_UNSAFE = /[^A-Za-z0-9._~-]/g;
 /** How long a closing session may take to send its last lines. */
 const CLOSE_GRACE_MS = 1000;
-let responseBatches = 0;
-
-/** A line the session sends of its own accord or as a reply, before encoding. */
-type Outgoing = Omit<IrcMessage, "tags" | "source"> & Partial<IrcMessage> & { trailing?: boolean };
-
-/** One line of the response to a labeled command: a reply, or an event the client caused. */
-type ResponseItem = { message: Outgoing; event?: undefined } | { event: ChatEvent };
 
 /** The handlers that run before registration; everything else answers 451 until then. */
 const REGISTRATION = new Set([
@@ -175,10 +172,8 @@ export class IrcSession implements Member {
   #tokens: number;
   #tokenTime = performance.now();
   #sasl: SaslExchange | undefined;
-  /** The response to the labeled command being handled, while it is collected. */
-  #response: ResponseItem[] | undefined;
-  /** The client's mask when that command started: the source of the events it causes. */
-  #responseMask = "";
+  /** The answer to the labeled command being handled, while it is collected. */
+  #response: LabeledResponse | undefined;
   /** The last event delivered, to tell the echo of a message to oneself from its receipt. */
   #lastDelivered: ChatEvent | undefined;
 
@@ -307,10 +302,7 @@ export class IrcSession implements Member {
   deliver(event: ChatEvent): void {
     const echo = event === this.#lastDelivered;
     this.#lastDelivered = event;
-    if (this.#response !== undefined && this.#causedByCommand(event, echo)) {
-      this.#response.push({ event });
-      return;
-    }
+    if (this.#response?.take(event, { nick: this.nick, mask: maskOf(this) }, echo)) return;
     const bytes = encodeEvent(event, this.#caps.variant);
     if (bytes.length > 0) this.#queue.push(bytes, "event", event);
   }
@@ -344,10 +336,7 @@ export class IrcSession implements Member {
    *   colon before the last parameter.
    */
   send(message: Outgoing): void {
-    if (this.#response !== undefined) {
-      this.#response.push({ message });
-      return;
-    }
+    if (this.#response !== undefined) return this.#response.reply(message);
     this.#queue.push(encodeLine({ source: this.context.serverName, ...message }), "reply");
   }
 
@@ -438,68 +427,21 @@ export class IrcSession implements Member {
     this.#queue.push(encodeLine({ source: this.context.serverName, ...message }), "event");
   }
 
-  /** Starts collecting the response to a labeled command (IRCv3 labeled-response). */
-  #beginResponse(): void {
-    this.#response = [];
-    this.#responseMask = maskOf(this);
+  /** Starts collecting the answer to a labeled command (IRCv3 labeled-response). */
+  #beginResponse(label: string): void {
+    this.#response = new LabeledResponse(label, maskOf(this));
     this.context.hub.beginResponse(this);
   }
 
-  /**
-   * Whether an event the hub delivers during a labeled command belongs to its response: the
-   * client caused it (a JOIN, its echo, its NICK). A message to oneself comes twice; only the
-   * second, the echo, is the response.
-   */
-  #causedByCommand(event: ChatEvent, echo: boolean): boolean {
-    if (event.source !== this.#responseMask && event.source !== maskOf(this)) return false;
-    const toSelf = (event.kind === "privmsg" || event.kind === "notice" ||
-      event.kind === "tagmsg") && foldCase(event.target) === foldCase(this.nick);
-    return !toSelf || echo;
-  }
-
-  /**
-   * Sends the collected response with its label: one line labeled, several in a
-   * `labeled-response` batch (a client without `batch` gets them unlabeled), none as `ACK`.
-   */
-  #endResponse(label: string): void {
-    const items = this.#response ?? [];
+  /** Sends the collected answer with its label. */
+  #endResponse(): void {
+    const response = this.#response;
     this.#response = undefined;
     this.context.hub.endResponse(this);
-    if (this.#closed) return;
-    const variant = this.#caps.variant;
-    const visible = items.filter((item) =>
-      item.event === undefined || encodeTagged(item.event, variant).length > 0
-    );
-    const push = (item: ResponseItem, tags: Record<string, string>) => {
-      if (item.event) {
-        this.#queue.push(encodeTagged(item.event, variant, tags), "reply", item.event);
-      } else {
-        const message = item.message;
-        this.#queue.push(
-          encodeLine({
-            source: this.context.serverName,
-            ...message,
-            tags: { ...tags, ...message.tags },
-          }),
-          "reply",
-        );
-      }
-    };
-    if (visible.length === 0) {
-      push({ message: { command: "ACK", params: [] } }, { label });
-    } else if (visible.length === 1) {
-      push(visible[0], { label });
-    } else if (!this.#caps.has("batch")) {
-      for (const item of visible) push(item, {});
-    } else {
-      const id = `r${(++responseBatches).toString(36)}`;
-      push({ message: { command: "BATCH", params: [`+${id}`, "labeled-response"] } }, { label });
-      // A line already in a batch of its own (a history batch) stays in it: that batch's
-      // BATCH lines are in this one.
-      for (const item of visible) {
-        push(item, item.event === undefined && item.message.tags?.batch ? {} : { batch: id });
-      }
-      push({ message: { command: "BATCH", params: [`-${id}`] } }, {});
+    if (this.#closed || response === undefined) return;
+    const options = { batch: this.#caps.has("batch"), serverName: this.context.serverName };
+    for (const { bytes, event } of response.lines(this.#caps.variant, options)) {
+      this.#queue.push(bytes, "reply", event);
     }
   }
 
@@ -560,10 +502,10 @@ export class IrcSession implements Member {
       ? message.tags.label
       : undefined;
     if (label === undefined) return this.#handle(message);
-    this.#beginResponse();
+    this.#beginResponse(label);
     const handled = this.#handle(message);
-    if (handled !== undefined) return handled.then(() => this.#endResponse(label));
-    this.#endResponse(label);
+    if (handled !== undefined) return handled.then(() => this.#endResponse());
+    this.#endResponse();
     return undefined;
   }
 
