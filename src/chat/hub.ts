@@ -448,7 +448,8 @@ export class ChatHub {
    * const hub = new ChatHub();
    * const seen: string[] = [];
    * const member = (nick: string) => ({
-   *   nick, user: nick, host: "h", realname: nick, transport: "local", away: undefined as string | undefined,
+   *   nick, user: nick, host: "h", realname: nick, transport: "local",
+   *   away: undefined as string | undefined,
    *   channels: new Set<string>(), echo: false,
    *   deliver: (e: ChatEvent) => seen.push(`${nick} got ${e.kind} ${e.text}`),
    *   disconnect() {},

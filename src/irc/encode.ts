@@ -29,8 +29,8 @@ export const VARIANT_TIME = 1;
  * import assert from "node:assert/strict";
  * import { eventTags, VARIANT_TAGS } from "./encode.ts";
  *
- * const tags = eventTags({ time: 0, msgid: "m1", clientTags: { "+typing": "active" } }, VARIANT_TAGS);
- * assert.deepEqual(tags, { msgid: "m1", "+typing": "active" });
+ * const typing = { time: 0, msgid: "m1", clientTags: { "+typing": "active" } };
+ * assert.deepEqual(eventTags(typing, VARIANT_TAGS), { msgid: "m1", "+typing": "active" });
  * ```
  */
 export const VARIANT_TAGS = 2;
@@ -159,7 +159,8 @@ export type TaggedFields = Pick<ChatEvent, "time" | "msgid" | "clientTags" | "ac
  *
  * const tags = eventTags({ time: 0, msgid: "m1" }, VARIANT_TIME | VARIANT_TAGS, { batch: "h1" });
  * assert.deepEqual(Object.keys(tags), ["batch", "time", "msgid"]);
- * assert.deepEqual(eventTags({ time: 0, msgid: "m1", clientTags: { "+typing": "active" } }, 0), {});
+ * const typing = { time: 0, msgid: "m1", clientTags: { "+typing": "active" } };
+ * assert.deepEqual(eventTags(typing, 0), {});
  * const bot = { time: 0, msgid: "m1", account: "ann", bot: true };
  * const all = VARIANT_TAGS | VARIANT_OF_CAPABILITY["account-tag"];
  * assert.deepEqual(eventTags(bot, all), { msgid: "m1", account: "ann", bot: "" });

@@ -229,7 +229,10 @@ export class IrcSession implements Member {
     return this.#caps.has("echo-message");
   }
 
-  /** Whether the client asked for `extended-monitor`: MONITOR then brings away, account and real-name changes. */
+  /**
+   * Whether the client asked for `extended-monitor`: the nicks it monitors then bring it their
+   * away, account and real-name changes.
+   */
   get watchesChanges(): boolean {
     return this.#caps.has("extended-monitor");
   }
