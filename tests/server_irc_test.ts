@@ -79,7 +79,9 @@ Deno.test("serve negotiates capabilities and tags messages with time and msgid",
     await ann.waitFor((m) => m.command === "CAP" && m.params[1] === "ACK");
     await ann.send("CAP LIST");
     const list = await ann.waitFor((m) => m.command === "CAP" && m.params[1] === "LIST");
+    // CAP LS 302 enables cap-notify without a request (IRCv3 capability negotiation 3.2).
     assert.deepEqual(list.params[2].split(" ").sort(), [
+      "cap-notify",
       "echo-message",
       "message-tags",
       "server-time",

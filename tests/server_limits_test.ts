@@ -1,29 +1,52 @@
 import assert from "node:assert/strict";
 import { waitUntil } from "./_helpers.ts";
 import { IrcTestClient, withServer } from "./_irc.ts";
+import { privmsgBudget } from "../src/chat/split_text.ts";
 
-Deno.test("serve rejects a line over 512 bytes or tags over 8191 bytes with 417 and keeps the client", async () => {
+Deno.test("serve rejects a line over 512 bytes or tags over 4096 bytes with 417 and keeps the client", async () => {
   await withServer({}, async (server) => {
     await using ann = await IrcTestClient.register(server.port, "ann");
     await using bob = await IrcTestClient.register(server.port, "bob");
     await ann.join("#lobby");
     await bob.join("#lobby");
     // 510 bytes + CR LF is the longest line allowed.
-    const longest = `PRIVMSG #lobby :${"a".repeat(510 - "PRIVMSG #lobby :".length)}`;
+    const longest = `PING :${"a".repeat(510 - "PING :".length)}`;
     await ann.send(`${longest}b`);
     assert.equal((await ann.waitFor("417")).params[1], "Input line was too long");
     await ann.send(longest);
-    assert.equal((await bob.waitFor("PRIVMSG")).line, `:ann!ann@127.0.0.1 ${longest}`);
-    await ann.send(`@+big=${"x".repeat(8200)} PRIVMSG #lobby :tags too long`);
+    assert.equal((await ann.waitFor("PONG")).params[1].length, 510 - "PING :".length);
+    // IRCv3 message-tags: a client may send 4094 bytes of tags, 4096 with the @ and the space.
+    const tags = (size: number) => `@+big=${"x".repeat(size - "@+big= ".length)}`;
+    await ann.send(`${tags(4097)} PRIVMSG #lobby :tags too long`);
     await ann.waitFor("417");
     // Tags up to the limit are fine; the rest of the line still counts up to 512.
-    await ann.send(`@+big=${"x".repeat(8000)} PRIVMSG #lobby :tags fit`);
+    await ann.send(`${tags(4096)} PRIVMSG #lobby :tags fit`);
     assert.equal((await bob.waitFor("PRIVMSG")).params[1], "tags fit");
     // A line far past every buffer is dropped whole, and the next line still works.
     await ann.send(`PRIVMSG #lobby :${"z".repeat(100_000)}`);
     await ann.waitFor("417");
     await ann.send("PRIVMSG #lobby :still here");
     assert.equal((await bob.waitFor("PRIVMSG")).params[1], "still here");
+  });
+});
+
+Deno.test("serve refuses with 417 a message whose relayed line would pass 512 bytes, and relays the longest that fits", async () => {
+  await withServer({}, async (server) => {
+    await using ann = await IrcTestClient.register(server.port, "ann");
+    await using bob = await IrcTestClient.register(server.port, "bob");
+    await ann.join("#lobby");
+    await bob.join("#lobby");
+    // What bob gets is ann's line with her prefix: it must fit in 512 bytes with CR LF.
+    const room = privmsgBudget(512, "ann!ann@127.0.0.1", "#lobby");
+    await ann.send(`PRIVMSG #lobby :${"a".repeat(room + 1)}`);
+    assert.match((await ann.waitFor("417")).params[1], /relayed with your prefix/);
+    await ann.send(
+      `PRIVMSG bob :${"p".repeat(privmsgBudget(512, "ann!ann@127.0.0.1", "bob") + 1)}`,
+    );
+    await ann.waitFor("417");
+    await ann.send(`PRIVMSG #lobby :${"a".repeat(room)}`);
+    const relayed = await bob.waitFor("PRIVMSG");
+    assert.equal(new TextEncoder().encode(`${relayed.line}\r\n`).length, 512);
   });
 });
 

@@ -232,6 +232,9 @@ export function eventText(event: ChatEvent, nick: string): string | undefined {
       return `* ${nick} invited ${event.victim} to ${event.target}`;
     case "tagmsg":
     case "wallops":
+    case "away":
+    case "account":
+    case "setname":
       return undefined;
   }
 }

@@ -64,6 +64,12 @@ export interface AccountOptions {
   hashBudget?: RateLimiter;
   /** Longest account name (NICKLEN). @default {32} */
   maxNameLength?: number;
+  /**
+   * Shortest password a new account may have (the password policy; a test harness may lower
+   * it, as Ergo's configuration allows). Existing accounts keep their passwords.
+   * @default {MIN_PASSWORD_LENGTH}
+   */
+  minPasswordLength?: number;
 }
 
 /**
@@ -90,9 +96,9 @@ export type RegisterResult =
   | { ok: false; reason: RegisterFailure; message: string };
 
 /**
- * Shortest password accepted.
+ * Shortest password accepted by default (see {@link AccountOptions.minPasswordLength}).
  *
- * @example A password one character short is refused before any hashing
+ * @example A password one character short is refused before any hashing, unless the policy allows it
  * ```ts
  * import assert from "node:assert/strict";
  * import { AccountStore, MIN_PASSWORD_LENGTH } from "./accounts.ts";
@@ -103,6 +109,12 @@ export type RegisterResult =
  * const result = await accounts.register("ann", short, "127.0.0.1");
  * assert.equal(result.ok || result.reason, "weak-password");
  * accounts.close();
+ * const lenient = AccountStore.open(dir, {
+ *   minPasswordLength: 6,
+ *   hashCost: { memoryKiB: 64, iterations: 1 },
+ * });
+ * assert.ok((await lenient.register("ann", "sesame", "127.0.0.1")).ok);
+ * lenient.close();
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
@@ -187,6 +199,7 @@ export class AccountStore {
   #db: DatabaseSync;
   #cost: HashCost;
   #maxNameLength: number;
+  #minPasswordLength: number;
   #throttle: LoginThrottle;
   /** Aborted by {@link close}, so no login is left waiting on a timer. */
   #closing = new AbortController();
@@ -199,6 +212,7 @@ export class AccountStore {
     this.#db = db;
     this.#cost = options.hashCost ?? DEFAULT_COST;
     this.#maxNameLength = options.maxNameLength ?? 32;
+    this.#minPasswordLength = options.minPasswordLength ?? MIN_PASSWORD_LENGTH;
     this.#throttle = new LoginThrottle(options.loginThrottle);
     this.#registrations = new RateLimiter(
       options.registrationLimit ?? { limit: 3, windowMs: 3_600_000 },
@@ -277,7 +291,7 @@ export class AccountStore {
    * Registers an account.
    *
    * @param name The account name (the nick it will protect).
-   * @param password The password, 8 to 256 characters.
+   * @param password The password: at least `minPasswordLength` (8 unless set), at most 256 characters.
    * @param address The requester's address key (`addressKey()` in src/net), for the
    *   per-address registration limit; the account then counts it as known.
    * @returns The new account, or why not.
@@ -308,12 +322,12 @@ export class AccountStore {
           `Account name "${name}" is not a valid nick (letters, digits and []\\\`_^{|}- only, not starting with a digit or -, at most ${this.#maxNameLength} characters)`,
       };
     }
-    if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+    const min = this.#minPasswordLength;
+    if (password.length < min || password.length > MAX_PASSWORD_LENGTH) {
       return {
         ok: false,
         reason: "weak-password",
-        message:
-          `Password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters long`,
+        message: `Password must be ${min} to ${MAX_PASSWORD_LENGTH} characters long`,
       };
     }
     if (this.find(name) !== undefined) return exists(name);

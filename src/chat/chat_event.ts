@@ -19,7 +19,10 @@ export type ChatEventKind =
   | "kick"
   | "wallops"
   | "mode"
-  | "invite";
+  | "invite"
+  | "away"
+  | "account"
+  | "setname";
 
 /** One event, delivered to many members. Treat as immutable. */
 export interface ChatEvent {
@@ -33,18 +36,24 @@ export interface ChatEvent {
   readonly source: string;
   /**
    * privmsg/notice/tagmsg: the channel or the recipient's nick; join/part/topic/kick/mode/invite:
-   * the channel; nick: the new nick; quit, wallops: empty.
+   * the channel; nick: the new nick; account: the account logged in to ("" when logged out);
+   * quit/away/setname/wallops: empty.
    */
   readonly target: string;
   /**
-   * The message, reason or topic text ("" when there is none); mode: the changes as IRC writes
-   * them, letters then parameters (`+ov ann bob`).
+   * The message, reason or topic text; join: the member's real name (IRCv3 extended-join);
+   * away: the away message ("" when back); setname: the new real name; mode: the changes as
+   * IRC writes them, letters then parameters (`+ov ann bob`). "" when there is none.
    */
   readonly text: string;
   /** kick: the nick removed; invite: the nick invited. */
   readonly victim?: string;
   /** Client-only tags (IRCv3 `+name`) relayed with a message, or alone (tagmsg). */
   readonly clientTags?: Readonly<Record<string, string>>;
+  /** The account the source was logged in to when it happened, if any (IRCv3 `account-tag`). */
+  readonly account?: string;
+  /** Whether the source is a bot (user mode `+B`, the IRCv3 `bot` tag). */
+  readonly bot?: boolean;
   /**
    * For a message that history has not committed yet: its fate. Such a message is handed to
    * its recipients' queues at once, so it keeps its place among everything else they get,

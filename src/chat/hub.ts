@@ -1,3 +1,5 @@
+// Over 600 lines: the one owner of the chat's shared state (members, channels, watches) and
+// every change to it; almost 300 lines are documentation and runnable examples.
 /**
  * The chat core: who is connected, which channels exist, who is in them, and who gets each
  * event. It knows no socket and no wire format: members are anything implementing
@@ -39,6 +41,8 @@ import type { HistoryRecord, HistoryStore } from "./history.ts";
 import { maskOf, type Member } from "./member.ts";
 import { RateCounter } from "./rate_counter.ts";
 import { ChannelStream, Flusher } from "./delivery.ts";
+import { WatchList } from "./watch_list.ts";
+import { WhowasLog } from "./whowas.ts";
 
 const log = getLogger(["shmooze", "chat"]);
 
@@ -111,6 +115,12 @@ export interface HubOptions {
   /** Where registered channels and topics are kept; none keeps them only in memory. */
   channels?: ChannelStore;
 }
+
+/**
+ * A change of a member's own state that the members sharing a channel with it may be told
+ * about: its away message, its account, its real name.
+ */
+export type StateChange = "away" | "account" | "setname";
 
 /** A chat message as kept for statistics. */
 export type RecentMessage = Omit<HistoryRecord, "id" | "senderMask">;
@@ -210,6 +220,12 @@ export class ChatHub {
   readonly flusher: Flusher;
   /** The operator console's `nick!user@host`, the source of {@link ChatHub.announce}. */
   readonly serverMask: string;
+  /** Who used each nick before (IRC's WHOWAS): written when a member quits or renames. */
+  readonly whowas: WhowasLog = new WhowasLog();
+  /** Who watches which nick (IRC's MONITOR): watchers are told through `Member.presence`. */
+  readonly watchList: WatchList = new WatchList();
+  /** The most members there have been at once since start. */
+  peakMembers = 0;
   readonly #recentLimit: number;
   #recent: RecentMessage[] = [];
   #uncommitted: Uncommitted[] = [];
@@ -220,6 +236,8 @@ export class ChatHub {
   readonly #services: Map<string, Member> = new Map();
   /** Each member's pending invitations: folded channel name to the name invited to. */
   readonly #invites: Map<Member, Map<string, string>> = new Map();
+  /** Members collecting the response to a command (see {@link ChatHub.beginResponse}). */
+  readonly #responding = new Set<Member>();
 
   /**
    * Makes a hub with no members and one channel, {@link LOBBY}.
@@ -284,6 +302,8 @@ export class ChatHub {
     const key = foldCase(member.nick);
     if (this.members.has(key) || this.#services.has(key)) return false;
     this.members.set(key, member);
+    this.peakMembers = Math.max(this.peakMembers, this.members.size);
+    this.#online(member);
     return true;
   }
 
@@ -310,13 +330,16 @@ export class ChatHub {
    */
   changeNick(member: Member, nick: string): boolean {
     if (!this.nickFree(nick, member)) return false;
-    const event = createEvent({ kind: "nick", source: maskOf(member), target: nick, text: "" });
+    const event = this.#event("nick", member, nick, "");
+    const renamed = foldCase(member.nick) !== foldCase(nick);
+    if (renamed) this.#offline(member);
     this.members.delete(foldCase(member.nick));
     member.nick = nick;
     this.members.set(foldCase(nick), member);
     const recipients = this.#neighbours(member);
     recipients.add(member);
     for (const recipient of recipients) this.#hand(recipient, event);
+    if (renamed) this.#online(member);
     return true;
   }
 
@@ -348,7 +371,7 @@ export class ChatHub {
     if (member.queue === undefined) channel.direct.add(member);
     else if (channel.stream?.open) channel.stream.follow(member.queue);
     if (creator) channel.operators.add(member);
-    this.#publish(channel, this.#event("join", member, channel.name, ""));
+    this.#publish(channel, this.#event("join", member, channel.name, member.realname));
     const mode = creator ? undefined : channel.autoMode(member);
     if (mode !== undefined) {
       (mode === "o" ? channel.operators : channel.voiced).add(member);
@@ -357,6 +380,10 @@ export class ChatHub {
         channel,
         createEvent({ kind: "mode", source: CHANSERV_MASK, target: channel.name, text }),
       );
+    }
+    // An away member's away message follows its JOIN (IRCv3 away-notify), to the others only.
+    if (member.away !== undefined) {
+      this.#publish(channel, this.#event("away", member, "", member.away), member);
     }
     return channel;
   }
@@ -389,6 +416,8 @@ export class ChatHub {
     if (this.members.get(key) !== member) return;
     this.members.delete(key);
     this.#invites.delete(member);
+    this.#offline(member);
+    this.watchList.clear(member);
     const event = this.#event("quit", member, "", reason);
     for (const recipient of this.#neighbours(member)) this.#hand(recipient, event);
     for (const channelKey of [...member.channels]) {
@@ -438,7 +467,7 @@ export class ChatHub {
     if (typeof route === "string") return Promise.resolve(route);
     const event = createEvent({
       kind,
-      source: maskOf(member),
+      ...sourceOf(member),
       target: route.channel ? route.channel.name : route.recipient.nick,
       text,
       clientTags,
@@ -469,7 +498,7 @@ export class ChatHub {
     if (typeof route === "string") return route;
     const event = createEvent({
       kind: "tagmsg",
-      source: maskOf(member),
+      ...sourceOf(member),
       target: route.channel ? route.channel.name : route.recipient.nick,
       text: "",
       clientTags,
@@ -719,6 +748,77 @@ export class ChatHub {
   }
 
   /**
+   * Tells everyone who shares a channel with a member, and its watchers that asked for it
+   * (`Member.watchesChanges`), that its own state changed: `away` (its away message, "" when
+   * back), `account` (the account it logged in to) or `setname` (its real name). The member has
+   * already changed the field; it is told too of a new real name, as a confirmation.
+   * Transports show each kind only to clients that asked for it.
+   *
+   * @param member The member.
+   * @param change What changed.
+   *
+   * @example bob learns that ann went away; ann is not told
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ChatHub } from "./hub.ts";
+   * import type { ChatEvent } from "./chat_event.ts";
+   *
+   * const hub = new ChatHub();
+   * const seen: string[] = [];
+   * const member = (nick: string) => ({
+   *   nick, user: nick, host: "h", realname: nick, transport: "local",
+   *   away: undefined as string | undefined,
+   *   channels: new Set<string>(), echo: false,
+   *   deliver: (e: ChatEvent) => seen.push(`${nick} got ${e.kind} ${e.text}`),
+   *   disconnect() {},
+   * });
+   * const [ann, bob] = [member("ann"), member("bob")];
+   * hub.add(ann);
+   * hub.add(bob);
+   * hub.join(ann, "#lobby");
+   * hub.join(bob, "#lobby");
+   * seen.length = 0;
+   * ann.away = "lunch";
+   * hub.announceChange(ann, "away");
+   * assert.deepEqual(seen, ["bob got away lunch"]);
+   * ```
+   */
+  announceChange(member: Member, change: StateChange): void {
+    const event = change === "away"
+      ? this.#event("away", member, "", member.away ?? "")
+      : change === "account"
+      ? this.#event("account", member, member.account ?? "", "")
+      : this.#event("setname", member, "", member.realname);
+    const recipients = this.#neighbours(member);
+    for (const watcher of this.watchList.watchers(member.nick)) {
+      if (watcher.watchesChanges && watcher !== member) recipients.add(watcher);
+    }
+    if (change === "setname") recipients.add(member);
+    for (const recipient of recipients) this.#hand(recipient, event);
+  }
+
+  /**
+   * Starts collecting the response to one command of a member (IRCv3 labeled-response): until
+   * {@link ChatHub.endResponse}, the events it causes in its channels reach it through
+   * `deliver`, which only it is handed, instead of the channel's shared stream, so it can tell
+   * them apart and mark them as its response. Everyone else gets them as usual.
+   *
+   * @param member The member.
+   */
+  beginResponse(member: Member): void {
+    this.#responding.add(member);
+  }
+
+  /**
+   * Stops collecting a member's response (see {@link ChatHub.beginResponse}).
+   *
+   * @param member The member.
+   */
+  endResponse(member: Member): void {
+    this.#responding.delete(member);
+  }
+
+  /**
    * The most recent chat messages, oldest first.
    *
    * @returns A copy.
@@ -745,7 +845,8 @@ export class ChatHub {
       return;
     }
     this.#hand(route.recipient, event);
-    if (route.recipient !== member && member.echo) this.#hand(member, event);
+    // A message to oneself comes twice with echo-message: once received, once echoed.
+    if (member.echo) this.#hand(member, event);
   }
 
   /**
@@ -861,7 +962,10 @@ export class ChatHub {
     this.onMessage?.(record);
   }
 
-  /** Hands a channel event to every member but `except`. */
+  /**
+   * Hands a channel event to every member but `except`. A member collecting its response
+   * (see {@link ChatHub.beginResponse}) that caused the event gets it through `deliver`.
+   */
   #publish(channel: Channel, event: ChatEvent, except?: Member): void {
     let stream = channel.stream;
     if (stream === undefined || !stream.open) {
@@ -869,12 +973,41 @@ export class ChatHub {
       for (const member of channel.members) if (member.queue) stream.follow(member.queue);
       channel.stream = stream;
     }
-    stream.append(event, except?.queue);
+    const responding = this.#responding.size > 0
+      ? this.#respondingOrigin(channel, event)
+      : undefined;
+    stream.append(event, (responding ?? except)?.queue);
     for (const member of channel.direct) if (member !== except) this.#hand(member, event);
+    if (responding !== undefined && responding !== except) this.#hand(responding, event);
+  }
+
+  /** The member collecting its response that caused a channel event, if any. */
+  #respondingOrigin(channel: Channel, event: ChatEvent): Member | undefined {
+    for (const member of this.#responding) {
+      if (member.queue && channel.members.has(member) && event.source === maskOf(member)) {
+        return member;
+      }
+    }
+    return undefined;
   }
 
   #event(kind: ChatEventKind, member: Member, target: string, text: string): ChatEvent {
-    return createEvent({ kind, source: maskOf(member), target, text });
+    return createEvent({ kind, ...sourceOf(member), target, text });
+  }
+
+  /** Tells the watchers of a member's nick that it is online. */
+  #online(member: Member): void {
+    const watchers = this.watchList.watchers(member.nick);
+    if (watchers.size === 0) return;
+    const mask = maskOf(member);
+    for (const watcher of [...watchers]) watcher.presence?.(member.nick, mask);
+  }
+
+  /** Remembers a member's nick for WHOWAS and tells the nick's watchers it is offline. */
+  #offline(member: Member): void {
+    const { nick, user, host, realname, account } = member;
+    this.whowas.add({ nick, user, host, realname, account, time: Date.now() });
+    for (const watcher of [...this.watchList.watchers(nick)]) watcher.presence?.(nick, undefined);
   }
 
   /**
@@ -972,4 +1105,11 @@ export class ChatHub {
 function replace<T>(set: Set<T>, wanted: ReadonlySet<T>): void {
   for (const item of set) if (!wanted.has(item)) set.delete(item);
   for (const item of wanted) set.add(item);
+}
+
+/** The fields of an event that describe its source. */
+function sourceOf(member: Member): { source: string; account?: string; bot?: boolean } {
+  const source = maskOf(member);
+  if (member.account === undefined && !member.bot) return { source };
+  return { source, account: member.account, bot: member.bot || undefined };
 }

@@ -40,6 +40,15 @@ export interface Member {
   oper?: string;
   /** Whether the member receives WALLOPS (user mode +w; operators receive them anyway). */
   readonly wallops?: boolean;
+  /** Whether the member marked itself a bot (IRC user mode `+B`). */
+  readonly bot?: boolean;
+  /** Whether the member is invisible (IRC user mode `+i`): wildcard searches skip it. */
+  readonly invisible?: boolean;
+  /**
+   * Whether the member is told of the state changes (away, account, real name) of the nicks it
+   * watches, as if it shared a channel with them (IRCv3 extended-monitor).
+   */
+  readonly watchesChanges?: boolean;
   /** Whether the member gets its own messages back (IRCv3 `echo-message`). */
   readonly echo: boolean;
   /**
@@ -54,6 +63,15 @@ export interface Member {
    * @param event The event, shared with other recipients.
    */
   deliver(event: ChatEvent): void;
+  /**
+   * Called when a nick the member watches (see `ChatHub.watch`) comes online, with its
+   * `nick!user@host`, or goes offline, without. A member that never watches needs none. Must
+   * not block or throw.
+   *
+   * @param nick The nick as its holder spells it (online) or spelled it (offline).
+   * @param mask The holder's mask when it came online; undefined when it went offline.
+   */
+  presence?(nick: string, mask: string | undefined): void;
   /**
    * Asked to leave (operator kick, shutdown). The member closes its transport; the hub has
    * already removed it and told the others.

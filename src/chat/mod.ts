@@ -38,6 +38,7 @@ export {
   type RecentMessage,
   type SendError,
   SERVER_NICK,
+  type StateChange,
 } from "./hub.ts";
 export { maskOf, type Member } from "./member.ts";
 export {
@@ -95,6 +96,8 @@ export {
   isLost,
   newMsgId,
 } from "./chat_event.ts";
+export { WatchList } from "./watch_list.ts";
+export { WhowasLog, type WhowasOptions, type WhowasRecord } from "./whowas.ts";
 export type { Connection } from "./connection.ts";
 export {
   ChannelStream,

@@ -6,6 +6,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../chat/accounts.ts";
 import { defaultDataDir } from "../chat/data_directory.ts";
 import { IpcError } from "../ipc/ipc_error.ts";
 import { advised, roomAdvice, withHint } from "./_hints.ts";
@@ -90,6 +91,9 @@ Options:
                              yours and closed to others (chmod 600). OPER NAME PASSWORD
                              then gives user mode +o; REHASH or SIGHUP re-reads the file
                              (a bad file keeps the old list) (default: no operators)
+
+  --min-password-length N    Shortest password REGISTER accepts for a new account, 1 to
+                             256 (default: 8)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
@@ -286,6 +290,7 @@ export const serveCommand: Command = {
       "local-room": { type: "string" },
       "bridge-channel": { type: "string" },
       "oper-file": { type: "string" },
+      "min-password-length": { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {
@@ -353,6 +358,10 @@ export const serveCommand: Command = {
       flushIntervalMs: intOption(values, "flush-ms", 0, { max: 1000 }),
       tls,
       operFile,
+      minPasswordLength: intOption(values, "min-password-length", MIN_PASSWORD_LENGTH, {
+        min: 1,
+        max: MAX_PASSWORD_LENGTH,
+      }),
     }).catch((error) => {
       throw startFailure(error);
     });

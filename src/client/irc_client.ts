@@ -162,6 +162,8 @@ const ASSUMED_USER_LENGTH = 11;
 const ASSUMED_HOST_LENGTH = 63;
 /** A full AUTHENTICATE chunk: the server waits for more (IRCv3 sasl). */
 const SASL_CHUNK = 400;
+/** The longest tag section a server may send (IRCv3 message-tags), `@` and space included. */
+const SERVER_TAGS = 8191;
 
 /** The AUTHENTICATE lines that carry `NUL account NUL password` (SASL PLAIN). */
 function plainChunks(login: LoginOptions): string[] {
@@ -711,8 +713,8 @@ export class IrcClient {
   /** Reads CR LF lines, answers PING, tracks our nick and ISUPPORT, queues the rest. */
   async #readLoop(): Promise<void> {
     const decoder = new TextDecoder();
-    // A server line may carry a full tag section besides its 512 bytes.
-    const splitter = new LineSplitter(DEFAULT_LIMITS.maxTags + DEFAULT_LIMITS.maxLine);
+    // A server line may carry a full tag section (8191 bytes, IRCv3) besides its 512 bytes.
+    const splitter = new LineSplitter(SERVER_TAGS + DEFAULT_LIMITS.maxLine);
     try {
       for await (const chunk of this.#conn.readable) {
         for (const line of splitter.split(chunk)) this.#receive(decoder.decode(line));

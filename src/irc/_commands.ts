@@ -12,6 +12,7 @@ import { CHANSERV_COMMANDS } from "./commands/chanserv.ts";
 import type { Handler } from "./commands/handler.ts";
 import { MESSAGE_COMMANDS } from "./commands/messages.ts";
 import { MODE_COMMANDS } from "./commands/modes.ts";
+import { MONITOR_COMMANDS } from "./commands/monitor.ts";
 import { OPERATOR_COMMANDS } from "./commands/operator.ts";
 import { QUERY_COMMANDS } from "./commands/queries.ts";
 
@@ -34,6 +35,7 @@ export const COMMANDS: Record<string, Handler> = {
   ...CHANSERV_COMMANDS,
   ...MESSAGE_COMMANDS,
   ...MODE_COMMANDS,
+  ...MONITOR_COMMANDS,
   ...OPERATOR_COMMANDS,
   ...QUERY_COMMANDS,
   CHATHISTORY: chatHistory,

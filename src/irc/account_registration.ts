@@ -122,6 +122,7 @@ export async function registerAccount(session: IrcSession, message: IrcMessage):
   if (session.closed) return;
   if (!result.ok) return session.fail("REGISTER", FAIL_CODES[result.reason], name, result.message);
   session.account = result.account.name;
+  session.context.hub.announceChange(session, "account");
   session.send({
     command: "REGISTER",
     params: ["SUCCESS", result.account.name, "Account created"],

@@ -4,12 +4,13 @@
  *
  * @module
  */
-import { VARIANT_TAGS, VARIANT_TIME } from "./encode.ts";
+import { VARIANT_OF_CAPABILITY } from "./encode.ts";
 import { Numeric } from "./numerics.ts";
 import type { IrcSession } from "./session.ts";
 
 /**
- * The IRCv3 capabilities shmooze offers, as listed by `CAP LS`.
+ * The IRCv3 capabilities shmooze offers, as listed by `CAP LS`. The set never changes while
+ * the server runs, so `cap-notify` never has a `CAP NEW` or `CAP DEL` to send.
  *
  * @example
  * ```ts
@@ -17,20 +18,37 @@ import type { IrcSession } from "./session.ts";
  * import { CAPABILITIES } from "./capabilities.ts";
  *
  * assert.ok(CAPABILITIES.includes("sasl"));
- * assert.ok(CAPABILITIES.includes("draft/chathistory"));
+ * assert.ok(CAPABILITIES.includes("labeled-response"));
+ * assert.ok(!CAPABILITIES.includes("chghost"), "nothing changes a host here");
  * ```
  */
 export const CAPABILITIES: readonly string[] = [
+  "account-notify",
+  "account-tag",
+  "away-notify",
   "batch",
+  "cap-notify",
   "draft/account-registration",
   "draft/chathistory",
   "echo-message",
+  "extended-join",
+  "extended-monitor",
   "invite-notify",
+  "labeled-response",
   "message-tags",
   "multi-prefix",
   "sasl",
   "server-time",
+  "setname",
+  "standard-replies",
+  "userhost-in-names",
 ];
+
+/** Values shown with a capability to clients that ask with `CAP LS 302`. */
+const VALUES: Readonly<Record<string, string>> = { sasl: "PLAIN" };
+
+/** Longest `CAP LS` list on one line; a 302 client gets the rest on more lines. */
+const LS_BUDGET = 400;
 
 /**
  * One client's capabilities: those enabled, and whether negotiation holds its registration
@@ -71,8 +89,9 @@ export class Capabilities {
 
   /** The encoding variant events are sent in: the capability bits that change the bytes. */
   get variant(): number {
-    return (this.has("server-time") ? VARIANT_TIME : 0) |
-      (this.has("message-tags") ? VARIANT_TAGS : 0);
+    let variant = 0;
+    for (const name of this.#enabled) variant |= VARIANT_OF_CAPABILITY[name] ?? 0;
+    return variant;
   }
 
   /**
@@ -108,10 +127,18 @@ export function capCommand(
   const target = session.nick || "*";
   const sub = (params[0] ?? "").toUpperCase();
   switch (sub) {
-    case "LS":
+    case "LS": {
       if (!session.registered) caps.negotiating = true;
-      session.send({ command: "CAP", params: [target, "LS", CAPABILITIES.join(" ")] });
+      const version = Number(params[1] ?? 0);
+      // A 302 client has cap-notify without asking (IRCv3 capability negotiation 3.2).
+      if (version >= 302) caps.request(["cap-notify"]);
+      const lines = lsLines(version >= 302);
+      lines.forEach((line, i) => {
+        const more = i < lines.length - 1 ? ["*"] : [];
+        session.send({ command: "CAP", params: [target, "LS", ...more, line], trailing: true });
+      });
       return undefined;
+    }
     case "LIST":
       session.send({ command: "CAP", params: [target, "LIST", caps.enabled.join(" ")] });
       return undefined;
@@ -131,4 +158,26 @@ export function capCommand(
       session.reply(Numeric.ERR_INVALIDCAPCMD, sub || "*", "Invalid CAP command");
       return undefined;
   }
+}
+
+/**
+ * The `CAP LS` list: with values for a 302 client, in as many lines as it takes (only a 302
+ * client understands more than one).
+ */
+function lsLines(values: boolean): string[] {
+  const names = CAPABILITIES.map((name) =>
+    values && VALUES[name] !== undefined ? `${name}=${VALUES[name]}` : name
+  );
+  if (!values) return [names.join(" ")];
+  const lines: string[] = [];
+  let line = "";
+  for (const name of names) {
+    if (line !== "" && line.length + 1 + name.length > LS_BUDGET) {
+      lines.push(line);
+      line = "";
+    }
+    line = line === "" ? name : `${line} ${name}`;
+  }
+  lines.push(line);
+  return lines;
 }

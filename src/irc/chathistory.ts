@@ -200,7 +200,7 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
   const batch = openBatch(session, "chathistory", replyTarget);
   for (const record of records) {
     session.send({
-      tags: eventTags(record.time, record.msgid, session.variant, undefined, batch),
+      tags: eventTags(record, session.variant, batch),
       source: record.senderMask,
       command: record.command,
       params: [record.target, record.text],

@@ -15,7 +15,9 @@ import { formatMessage, type IrcMessage } from "./message.ts";
  * import assert from "node:assert/strict";
  * import { eventTags, VARIANT_TIME } from "./encode.ts";
  *
- * assert.deepEqual(eventTags(0, "m1", VARIANT_TIME), { time: "1970-01-01T00:00:00.000Z" });
+ * assert.deepEqual(eventTags({ time: 0, msgid: "m1" }, VARIANT_TIME), {
+ *   time: "1970-01-01T00:00:00.000Z",
+ * });
  * ```
  */
 export const VARIANT_TIME = 1;
@@ -27,23 +29,64 @@ export const VARIANT_TIME = 1;
  * import assert from "node:assert/strict";
  * import { eventTags, VARIANT_TAGS } from "./encode.ts";
  *
- * assert.deepEqual(eventTags(0, "m1", VARIANT_TAGS, { "+typing": "active" }), {
- *   msgid: "m1",
- *   "+typing": "active",
- * });
+ * const typing = { time: 0, msgid: "m1", clientTags: { "+typing": "active" } };
+ * assert.deepEqual(eventTags(typing, VARIANT_TAGS), { msgid: "m1", "+typing": "active" });
  * ```
  */
 export const VARIANT_TAGS = 2;
+/** `account-tag`: events from a logged-in user carry `account=<name>`. */
+const ACCOUNT_TAG = 4;
+/** `extended-join`: JOIN carries the account and the real name. */
+const EXTENDED_JOIN = 8;
+/** `away-notify`: AWAY of users in a shared channel. */
+const AWAY_NOTIFY = 16;
+/** `account-notify`: ACCOUNT of users in a shared channel. */
+const ACCOUNT_NOTIFY = 32;
+/** `setname`: SETNAME of users in a shared channel, and of oneself. */
+const SETNAME = 64;
+
+/**
+ * The capabilities that change the bytes of events, each with its variant bit: a client's
+ * variant is the sum of the bits of the capabilities it enabled.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VARIANT_OF_CAPABILITY, VARIANT_TAGS, VARIANT_TIME } from "./encode.ts";
+ *
+ * assert.equal(VARIANT_OF_CAPABILITY["server-time"], VARIANT_TIME);
+ * assert.equal(VARIANT_OF_CAPABILITY["message-tags"], VARIANT_TAGS);
+ * assert.equal(VARIANT_OF_CAPABILITY["echo-message"], undefined);
+ * ```
+ */
+export const VARIANT_OF_CAPABILITY: Readonly<Record<string, number>> = Object.freeze({
+  "server-time": VARIANT_TIME,
+  "message-tags": VARIANT_TAGS,
+  "account-tag": ACCOUNT_TAG,
+  "extended-join": EXTENDED_JOIN,
+  "away-notify": AWAY_NOTIFY,
+  "account-notify": ACCOUNT_NOTIFY,
+  "setname": SETNAME,
+});
+
+/** The variant bits every kind of event depends on. */
+const COMMON_BITS = VARIANT_TIME | VARIANT_TAGS | ACCOUNT_TAG;
+/** Kinds a client sees only with a capability (else they are no bytes). */
+const NEEDS: Partial<Record<ChatEvent["kind"], number>> = {
+  tagmsg: VARIANT_TAGS,
+  away: AWAY_NOTIFY,
+  account: ACCOUNT_NOTIFY,
+  setname: SETNAME,
+};
 
 const encoder = new TextEncoder();
 const NOTHING = new Uint8Array(0);
 /** Events whose last parameter is a name or a mode, written with a colon only when needed. */
-const TRAILING_OPTIONAL = new Set<ChatEvent["kind"]>(["join", "nick", "tagmsg", "mode", "invite"]);
-
 /**
  * The IRC message for an event, without tags.
  *
  * @param event The event.
+ * @param variant The recipient's variant bits (`extended-join` changes JOIN).
  * @returns The message.
  *
  * @example
@@ -55,7 +98,7 @@ const TRAILING_OPTIONAL = new Set<ChatEvent["kind"]>(["join", "nick", "tagmsg", 
  *
  * const part = createEvent({ kind: "part", source: "ann!a@h", target: "#lobby", text: "bye" });
  * assert.equal(formatMessage(eventMessage(part)), ":ann!a@h PART #lobby :bye");
- * const join = createEvent({ kind: "join", source: "ann!a@h", target: "#lobby", text: "" });
+ * const join = createEvent({ kind: "join", source: "ann!a@h", target: "#lobby", text: "Ann" });
  * assert.equal(formatMessage(eventMessage(join)), ":ann!a@h JOIN #lobby");
  * const mode = createEvent({ kind: "mode", source: "ann!a@h", target: "#c", text: "+ov bob cat" });
  * assert.equal(formatMessage(eventMessage(mode)), ":ann!a@h MODE #c +ov bob cat");
@@ -67,9 +110,12 @@ const TRAILING_OPTIONAL = new Set<ChatEvent["kind"]>(["join", "nick", "tagmsg", 
  *   text: "",
  * });
  * assert.equal(formatMessage(eventMessage(invite)), ":ann!a@h INVITE bob #c");
+ * const extended = eventMessage(join, VARIANT_OF_CAPABILITY["extended-join"]);
+ * assert.equal(formatMessage(extended), ":ann!a@h JOIN #lobby * :Ann");
  * ```
  */
-export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean } {
+export function eventMessage(event: ChatEvent, variant = 0): IrcMessage & { trailing: boolean } {
+  let trailing = true;
   const params = (() => {
     switch (event.kind) {
       case "privmsg":
@@ -77,7 +123,11 @@ export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean
       case "topic":
         return [event.target, event.text];
       case "join":
+        if (variant & EXTENDED_JOIN) return [event.target, event.account ?? "*", event.text];
+        trailing = false;
+        return [event.target];
       case "tagmsg":
+        trailing = false;
         return [event.target];
       case "part":
         return event.text === "" ? [event.target] : [event.target, event.text];
@@ -85,51 +135,66 @@ export function eventMessage(event: ChatEvent): IrcMessage & { trailing: boolean
       case "wallops":
         return [event.text];
       case "nick":
+        trailing = false;
         return [event.target];
       case "kick":
         return [event.target, event.victim ?? "", event.text];
       case "mode":
+        trailing = false;
         return [event.target, ...event.text.split(" ")];
       case "invite":
+        trailing = false;
         return [event.victim ?? "", event.target];
+      case "away":
+        return event.text === "" ? [] : [event.text];
+      case "account":
+        trailing = false;
+        return [event.target === "" ? "*" : event.target];
+      case "setname":
+        return [event.text];
     }
   })();
-  const trailing = !TRAILING_OPTIONAL.has(event.kind);
   return { tags: {}, source: event.source, command: event.kind.toUpperCase(), params, trailing };
 }
+
+/** What {@link eventTags} makes tags of: an event, or a message read back from history. */
+export type TaggedFields = Pick<ChatEvent, "time" | "msgid" | "clientTags" | "account" | "bot">;
 
 /**
  * The tags an event carries for a variant, with `extra` (such as `batch`) first.
  *
- * @param time When the event happened, ms since the epoch.
- * @param msgid Its id.
+ * @param fields When it happened (ms since the epoch), its id, its client-only tags (sent with
+ *   {@link VARIANT_TAGS}), its source's account (`account-tag`) and bot flag (`message-tags`).
  * @param variant The variant bits.
- * @param clientTags Client-only tags, sent with {@link VARIANT_TAGS}.
  * @param extra Other tags, sent whatever the variant.
  * @returns The tags.
  *
  * @example A history line in a batch, for a client with both capabilities
  * ```ts
  * import assert from "node:assert/strict";
- * import { eventTags, VARIANT_TAGS, VARIANT_TIME } from "./encode.ts";
+ * import { eventTags, VARIANT_OF_CAPABILITY, VARIANT_TAGS, VARIANT_TIME } from "./encode.ts";
  *
- * const tags = eventTags(0, "m1", VARIANT_TIME | VARIANT_TAGS, undefined, { batch: "h1" });
+ * const tags = eventTags({ time: 0, msgid: "m1" }, VARIANT_TIME | VARIANT_TAGS, { batch: "h1" });
  * assert.deepEqual(Object.keys(tags), ["batch", "time", "msgid"]);
- * assert.deepEqual(eventTags(0, "m1", 0, { "+typing": "active" }), {});
+ * const typing = { time: 0, msgid: "m1", clientTags: { "+typing": "active" } };
+ * assert.deepEqual(eventTags(typing, 0), {});
+ * const bot = { time: 0, msgid: "m1", account: "ann", bot: true };
+ * const all = VARIANT_TAGS | VARIANT_OF_CAPABILITY["account-tag"];
+ * assert.deepEqual(eventTags(bot, all), { msgid: "m1", account: "ann", bot: "" });
  * ```
  */
 export function eventTags(
-  time: number,
-  msgid: string,
+  fields: TaggedFields,
   variant: number,
-  clientTags?: Readonly<Record<string, string>>,
   extra?: Record<string, string>,
 ): Record<string, string> {
   const tags: Record<string, string> = { ...extra };
-  if (variant & VARIANT_TIME) tags.time = new Date(time).toISOString();
+  if (variant & VARIANT_TIME) tags.time = new Date(fields.time).toISOString();
+  if (variant & VARIANT_TAGS) tags.msgid = fields.msgid;
+  if (variant & ACCOUNT_TAG && fields.account !== undefined) tags.account = fields.account;
   if (variant & VARIANT_TAGS) {
-    tags.msgid = msgid;
-    if (clientTags) Object.assign(tags, clientTags);
+    if (fields.bot) tags.bot = "";
+    if (fields.clientTags) Object.assign(tags, fields.clientTags);
   }
   return tags;
 }
@@ -154,8 +219,10 @@ export function encodeLine(message: Parameters<typeof formatMessage>[0]): Uint8A
 }
 
 /**
- * The bytes of an event for one variant, encoded on first use and cached on the event.
- * TAGMSG carries nothing but tags: for a variant without {@link VARIANT_TAGS} it is no bytes.
+ * The bytes of an event for one variant, encoded on first use and cached on the event (once
+ * for all the variants that differ only in bits this kind of event does not depend on).
+ * TAGMSG carries nothing but tags: for a variant without {@link VARIANT_TAGS} it is no bytes;
+ * AWAY, ACCOUNT and SETNAME are no bytes without their capability.
  *
  * @param event The event.
  * @param variant The recipient's variant bits.
@@ -184,13 +251,44 @@ export function encodeLine(message: Parameters<typeof formatMessage>[0]): Uint8A
  * ```
  */
 export function encodeEvent(event: ChatEvent, variant: number): Uint8Array {
-  let bytes = event.encoded[variant];
+  const bits = variant &
+    (COMMON_BITS | (event.kind === "join" ? EXTENDED_JOIN : NEEDS[event.kind] ?? 0));
+  let bytes = event.encoded[bits];
   if (bytes === undefined) {
-    if (event.kind === "tagmsg" && !(variant & VARIANT_TAGS)) return NOTHING;
-    const message = eventMessage(event);
-    message.tags = eventTags(event.time, event.msgid, variant, event.clientTags);
-    bytes = encodeLine(message);
-    event.encoded[variant] = bytes;
+    bytes = encodeTagged(event, bits);
+    event.encoded[bits] = bytes;
   }
   return bytes;
+}
+
+/**
+ * The bytes of an event for one variant with more tags, such as the `label` of a response
+ * (IRCv3 labeled-response) or its `batch`; encoded afresh, never cached.
+ *
+ * @param event The event.
+ * @param variant The recipient's variant bits.
+ * @param extra Tags put first.
+ * @returns The bytes; none when the variant does not see this event.
+ *
+ * @example The echo of a labeled PRIVMSG
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createEvent } from "../chat/chat_event.ts";
+ * import { encodeTagged } from "./encode.ts";
+ *
+ * const event = createEvent({ kind: "privmsg", source: "ann!a@h", target: "bob", text: "hi" });
+ * const line = new TextDecoder().decode(encodeTagged(event, 0, { label: "l1" }));
+ * assert.equal(line, "@label=l1 :ann!a@h PRIVMSG bob :hi\r\n");
+ * ```
+ */
+export function encodeTagged(
+  event: ChatEvent,
+  variant: number,
+  extra?: Record<string, string>,
+): Uint8Array {
+  const needs = NEEDS[event.kind];
+  if (needs !== undefined && !(variant & needs)) return NOTHING;
+  const message = eventMessage(event, variant);
+  message.tags = eventTags(event, variant, extra);
+  return encodeLine(message);
 }

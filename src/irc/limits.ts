@@ -9,7 +9,11 @@ import { CHANNEL_LENGTH, NICK_LENGTH } from "../chat/names.ts";
 export interface IrcLimits {
   /** Longest line in bytes, CR LF included, tags excluded. @default {512} */
   maxLine: number;
-  /** Longest tag section in bytes (`@` to the space after it). @default {8191} */
+  /**
+   * Longest tag section a client may send, in bytes (`@` to the space after it): IRCv3
+   * message-tags allows a client 4094 bytes of tags, 4096 with the `@` and the space.
+   * @default {4096}
+   */
   maxTags: number;
   /** Lines a registered client may send at once before flood control delays it; 0 turns flood control off. @default {5} */
   floodBurst: number;
@@ -43,6 +47,8 @@ export interface IrcLimits {
   maxTargets: number;
   /** Most messages one CHATHISTORY reply holds. @default {100} */
   historyLimit: number;
+  /** Nicks one client may watch with MONITOR (ISUPPORT `MONITOR`). @default {100} */
+  maxMonitor: number;
 }
 
 /**
@@ -61,7 +67,7 @@ export interface IrcLimits {
  */
 export const DEFAULT_LIMITS: Readonly<IrcLimits> = Object.freeze({
   maxLine: 512,
-  maxTags: 8191,
+  maxTags: 4096,
   floodBurst: 5,
   floodRate: 2,
   sendQ: 96 * 1024,
@@ -78,4 +84,5 @@ export const DEFAULT_LIMITS: Readonly<IrcLimits> = Object.freeze({
   maxChannels: 100,
   maxTargets: 4,
   historyLimit: 100,
+  maxMonitor: 100,
 });

@@ -104,8 +104,10 @@ export class SaslExchange {
    * Handles one `AUTHENTICATE` line.
    *
    * @param params Its parameters.
+   * @returns When the line completed the payload: resolves once the password is checked and
+   *   answered, so the session handles the client's next command after that answer.
    */
-  handle(params: string[]): void {
+  handle(params: string[]): Promise<void> | void {
     const session = this.#session;
     const arg = params[0];
     if (arg === undefined || arg === "") return session.needMoreParams("AUTHENTICATE");
@@ -123,7 +125,17 @@ export class SaslExchange {
       this.#end();
       return session.reply(Numeric.ERR_SASLTOOLONG, "SASL message too long");
     }
-    if (arg.length < CHUNK) this.#check();
+    if (arg.length < CHUNK) return this.#check();
+  }
+
+  /**
+   * Abandons an open exchange (the client ended capability negotiation in the middle of it):
+   * 906, as for `AUTHENTICATE *`, and the exchange is over.
+   */
+  abort(): void {
+    if (!this.pending) return;
+    this.#session.reply(Numeric.ERR_SASLABORTED, "SASL authentication aborted");
+    this.#end();
   }
 
   #start(mechanism: string): void {
@@ -171,6 +183,7 @@ export class SaslExchange {
     if (session.closed) return;
     if (result.ok && (authzid === "" || foldCase(authzid) === foldCase(name))) {
       session.account = result.account.name;
+      if (session.registered) session.context.hub.announceChange(session, "account");
       session.reply(
         Numeric.RPL_LOGGEDIN,
         maskOf({ nick: session.nick || "*", user: session.user || "*", host: session.host }),

@@ -1,3 +1,6 @@
+// Over 600 lines: one class, a client's whole conversation (reading and its limits,
+// registration, dispatch, labeled answers, closing), whose parts share its private state; about
+// 200 lines are documentation and the runnable example.
 /**
  * One IRC client on any transport: reads its lines, enforces the limits, runs registration
  * and capability negotiation, dispatches commands, and queues what it should receive.
@@ -16,12 +19,13 @@ import type { ChatEvent } from "../chat/chat_event.ts";
 import type { Connection } from "../chat/connection.ts";
 import type { ChatHub } from "../chat/hub.ts";
 import type { ServerModeration } from "../chat/server_moderation.ts";
-import type { Member } from "../chat/member.ts";
+import { maskOf, type Member } from "../chat/member.ts";
 import { isLocalNick, LOCAL_SUFFIX, nickProblem } from "../chat/names.ts";
 import { type Flusher, SendQueue } from "../chat/delivery.ts";
 import { COMMANDS } from "./_commands.ts";
 import { welcome } from "./welcome.ts";
 import { encodeEvent, encodeLine } from "./encode.ts";
+import { LabeledResponse, type Outgoing } from "./labeled_response.ts";
 import { Capabilities, capCommand } from "./capabilities.ts";
 import type { IrcLimits } from "./limits.ts";
 import { type IrcMessage, parseMessage } from "./message.ts";
@@ -155,6 +159,8 @@ export class IrcSession implements Member {
   oper: string | undefined;
   /** User mode +w: receives WALLOPS. */
   wallops = false;
+  /** User mode +B: the client says it is a bot (IRCv3 bot mode). */
+  bot = false;
   /** When the connection was attached, ms since the epoch. */
   readonly connectedAt: number = Date.now();
   /** When the client last sent a chat message (for WHOIS idle), ms since the epoch. */
@@ -173,6 +179,10 @@ export class IrcSession implements Member {
   #tokens: number;
   #tokenTime = performance.now();
   #sasl: SaslExchange | undefined;
+  /** The answer to the labeled command being handled, while it is collected. */
+  #response: LabeledResponse | undefined;
+  /** The last event delivered, to tell the echo of a message to oneself from its receipt. */
+  #lastDelivered: ChatEvent | undefined;
 
   /**
    * Makes an unregistered session; {@link IrcSession.run} starts reading.
@@ -224,6 +234,14 @@ export class IrcSession implements Member {
   /** Whether the client asked for `echo-message`. */
   get echo(): boolean {
     return this.#caps.has("echo-message");
+  }
+
+  /**
+   * Whether the client asked for `extended-monitor`: the nicks it monitors then bring it their
+   * away, account and real-name changes.
+   */
+  get watchesChanges(): boolean {
+    return this.#caps.has("extended-monitor");
   }
 
   /** The capability bits that decide how events are encoded for this client. */
@@ -296,8 +314,23 @@ export class IrcSession implements Member {
     if (event.kind === "invite" && event.victim !== this.nick && !this.hasCap("invite-notify")) {
       return;
     }
+    const echo = event === this.#lastDelivered;
+    this.#lastDelivered = event;
+    if (this.#response?.take(event, { nick: this.nick, mask: maskOf(this) }, echo)) return;
     const bytes = encodeEvent(event, this.#caps.variant);
     if (bytes.length > 0) this.#queue.push(bytes, "event", event);
+  }
+
+  /**
+   * Tells the client that a nick it monitors came online (730, with its mask) or went
+   * offline (731).
+   *
+   * @param nick The nick.
+   * @param mask Its holder's `nick!user@host` when online.
+   */
+  presence(nick: string, mask: string | undefined): void {
+    const numeric = mask === undefined ? Numeric.RPL_MONOFFLINE : Numeric.RPL_MONONLINE;
+    this.#unsolicited({ command: numeric, params: [this.nick || "*", mask ?? nick] });
   }
 
   /**
@@ -316,9 +349,8 @@ export class IrcSession implements Member {
    * @param message The message; the source defaults to the server; `trailing` forces a
    *   colon before the last parameter.
    */
-  send(
-    message: Omit<IrcMessage, "tags" | "source"> & Partial<IrcMessage> & { trailing?: boolean },
-  ): void {
+  send(message: Outgoing): void {
+    if (this.#response !== undefined) return this.#response.reply(message);
     this.#queue.push(encodeLine({ source: this.context.serverName, ...message }), "reply");
   }
 
@@ -372,7 +404,7 @@ export class IrcSession implements Member {
       }
     } else if (now - this.#lastActivity > limits.pingInterval * 1000) {
       this.#pingSentAt = now;
-      this.send({ command: "PING", params: [this.context.serverName] });
+      this.#unsolicited({ command: "PING", params: [this.context.serverName] });
     }
   }
 
@@ -402,6 +434,29 @@ export class IrcSession implements Member {
       this.#onClose(this);
     });
     return this.#closing;
+  }
+
+  /** Queues a line the client did not ask for (a PING, a MONITOR notice): never a response. */
+  #unsolicited(message: Outgoing): void {
+    this.#queue.push(encodeLine({ source: this.context.serverName, ...message }), "event");
+  }
+
+  /** Starts collecting the answer to a labeled command (IRCv3 labeled-response). */
+  #beginResponse(label: string): void {
+    this.#response = new LabeledResponse(label, maskOf(this));
+    this.context.hub.beginResponse(this);
+  }
+
+  /** Sends the collected answer with its label. */
+  #endResponse(): void {
+    const response = this.#response;
+    this.#response = undefined;
+    this.context.hub.endResponse(this);
+    if (this.#closed || response === undefined) return;
+    const options = { batch: this.#caps.has("batch"), serverName: this.context.serverName };
+    for (const { bytes, event } of response.lines(this.#caps.variant, options)) {
+      this.#queue.push(bytes, "reply", event);
+    }
   }
 
   #takeToken(): boolean {
@@ -457,6 +512,19 @@ export class IrcSession implements Member {
     }
     const message = parseMessage(line);
     if (message === undefined) return;
+    const label = this.#registered && this.#caps.has("labeled-response")
+      ? message.tags.label
+      : undefined;
+    if (label === undefined) return this.#handle(message);
+    this.#beginResponse(label);
+    const handled = this.#handle(message);
+    if (handled !== undefined) return handled.then(() => this.#endResponse());
+    this.#endResponse();
+    return undefined;
+  }
+
+  /** Runs one command's handler; a failure inside it is logged and answered. */
+  #handle(message: IrcMessage): Promise<void> | undefined {
     const failed = (error: unknown) => {
       log.error("{command} from {nick} failed: {error}", {
         command: message.command,
@@ -475,11 +543,16 @@ export class IrcSession implements Member {
 
   #dispatch(message: IrcMessage): Promise<void> | void {
     const command = message.command;
-    if (REGISTRATION.has(command)) {
-      this.#registration(message);
-      return;
-    }
+    if (REGISTRATION.has(command)) return this.#registration(message);
     if (!this.#registered) {
+      if (command === "REGISTER") {
+        return this.fail(
+          "REGISTER",
+          "COMPLETE_CONNECTION_REQUIRED",
+          message.params[0] ?? "*",
+          "Register the account after connection registration completes",
+        );
+      }
       this.reply(Numeric.ERR_NOTREGISTERED, "You have not registered");
       return;
     }
@@ -491,14 +564,19 @@ export class IrcSession implements Member {
     return handler(this, message);
   }
 
-  #registration(message: IrcMessage): void {
+  #registration(message: IrcMessage): Promise<void> | void {
     const params = message.params;
     switch (message.command) {
       case "AUTHENTICATE":
         this.#sasl ??= new SaslExchange(this, () => this.#completeRegistration());
         return this.#sasl.handle(params);
       case "CAP":
-        if (capCommand(this, this.#caps, params) === "end") this.#completeRegistration();
+        if (capCommand(this, this.#caps, params) === "end") {
+          // Ending negotiation with a SASL exchange open abandons it (IRCv3 SASL 3.1): 906,
+          // then register without an account, instead of waiting for the timeout.
+          if (this.#sasl?.pending) this.#sasl.abort();
+          this.#completeRegistration();
+        }
         this.#queue.variant = this.#caps.variant;
         return;
       case "NICK":
@@ -507,7 +585,9 @@ export class IrcSession implements Member {
         if (this.#registered || this.user !== "") {
           return this.reply(Numeric.ERR_ALREADYREGISTERED, "You may not reregister");
         }
-        if (params.length < 4 || params[0] === "") return this.needMoreParams("USER");
+        if (params.length < 4 || params[0] === "" || params[3] === "") {
+          return this.needMoreParams("USER");
+        }
         this.user = params[0].replace(USER_UNSAFE, "").slice(0, 16) || "user";
         this.realname = params[3];
         return this.#completeRegistration();

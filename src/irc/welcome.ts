@@ -31,6 +31,7 @@ import type { IrcSession } from "./session.ts";
  * assert.ok(tokens.includes("CHANMODES=beI,k,l,imnst"));
  * assert.ok(tokens.includes("PREFIX=(ov)@+"));
  * assert.ok(tokens.includes("EXTBAN=~,a"));
+ * assert.ok(tokens.includes("WHOX"));
  * ```
  */
 export function isupportTokens(limits: IrcLimits): string[] {
@@ -38,6 +39,7 @@ export function isupportTokens(limits: IrcLimits): string[] {
   return [
     `ACCOUNTEXTBAN=${ACCOUNT_EXTBAN.slice(1, -1)}`,
     `AWAYLEN=${limits.topicLength}`,
+    "BOT=B",
     "CASEMAPPING=ascii",
     `CHANLIMIT=#:${limits.maxChannels}`,
     `CHANMODES=${lists},${key},${limit},${flags}`,
@@ -53,6 +55,7 @@ export function isupportTokens(limits: IrcLimits): string[] {
     `MAXLIST=${[...lists].map((list) => `${list}:${MAX_LIST_LENGTH}`).join(",")}`,
     `MAXTARGETS=${limits.maxTargets}`,
     `MODES=${MAX_MODES}`,
+    `MONITOR=${limits.maxMonitor}`,
     "MSGREFTYPES=msgid,timestamp",
     "NETWORK=shmooze",
     `NICKLEN=${limits.nickLength}`,
@@ -60,6 +63,7 @@ export function isupportTokens(limits: IrcLimits): string[] {
     `TARGMAX=JOIN:,KICK:${limits.maxTargets},NAMES:1,PART:,PRIVMSG:${limits.maxTargets},NOTICE:${limits.maxTargets},WHOIS:1`,
     `TOPICLEN=${limits.topicLength}`,
     "UTF8ONLY",
+    "WHOX",
   ];
 }
 
@@ -130,7 +134,7 @@ export function welcome(session: IrcSession): void {
     Numeric.RPL_MYINFO,
     serverName,
     software,
-    "iow",
+    "Biow",
     [...channelModes].sort().join(""),
     [...lists, key, limit, members].join(""),
   );
@@ -147,7 +151,9 @@ export function welcome(session: IrcSession): void {
 }
 
 /**
- * Sends the LUSERS numerics (251, 252 when operators are online, 254, 255).
+ * Sends the LUSERS numerics (251, 252 when operators are online, 254, 255, 265, 266). One
+ * server: its users are all the network's, and the peak is the most there have been at once
+ * since it started.
  *
  * @param session The client.
  *
@@ -190,6 +196,8 @@ export function welcome(session: IrcSession): void {
  *   ":irc.test 251 ann :There are 1 users and 0 invisible on 1 servers",
  *   ":irc.test 254 ann 1 :channels formed",
  *   ":irc.test 255 ann :I have 1 clients and 0 servers",
+ *   ":irc.test 265 ann 1 1 :Current local users 1, max 1",
+ *   ":irc.test 266 ann 1 1 :Current global users 1, max 1",
  *   "",
  * ]);
  * ```
@@ -197,15 +205,30 @@ export function welcome(session: IrcSession): void {
 export function sendLusers(session: IrcSession): void {
   const hub = session.context.hub;
   const users = hub.members.size;
+  let invisible = 0;
+  for (const member of hub.members.values()) if (member.invisible) invisible++;
+  const peak = String(hub.peakMembers);
   session.reply(
     Numeric.RPL_LUSERCLIENT,
-    `There are ${users} users and 0 invisible on 1 servers`,
+    `There are ${users - invisible} users and ${invisible} invisible on 1 servers`,
   );
   let opers = 0;
   for (const member of hub.members.values()) if (member.oper !== undefined) opers++;
   if (opers > 0) session.reply(Numeric.RPL_LUSEROP, String(opers), "operator(s) online");
   session.reply(Numeric.RPL_LUSERCHANNELS, String(hub.channels.size), "channels formed");
   session.reply(Numeric.RPL_LUSERME, `I have ${users} clients and 0 servers`);
+  session.reply(
+    Numeric.RPL_LOCALUSERS,
+    String(users),
+    peak,
+    `Current local users ${users}, max ${peak}`,
+  );
+  session.reply(
+    Numeric.RPL_GLOBALUSERS,
+    String(users),
+    peak,
+    `Current global users ${users}, max ${peak}`,
+  );
 }
 
 /**

@@ -83,6 +83,8 @@ export interface ServerOptions {
    * REHASH; none: nobody can OPER (the console still can do what operators do).
    */
   operFile?: string;
+  /** Shortest password a new account may have. @default {8} */
+  minPasswordLength?: number;
 }
 
 /** A TLS listener's certificate and port. */
@@ -479,6 +481,7 @@ function createServer(options: ServerOptions): ChatServer {
   const accounts = dataDir === false ? undefined : AccountStore.open(dataDir, {
     maxNameLength: options.limits?.nickLength ?? DEFAULT_LIMITS.nickLength,
     hashBudget,
+    minPasswordLength: options.minPasswordLength,
   });
   let channels: ChannelStore | undefined;
   try {

@@ -45,8 +45,8 @@ def oper_line() -> str:
     return _oper_line
 
 
-# REGISTER refusals that come from shmooze's account policy (8-character passwords, three
-# registrations an hour from one address) rather than from the protocol: the account is then
+# REGISTER refusals that come from shmooze's account policy (three registrations an hour from
+# one address; passwords over 256 characters) rather than from the protocol: the account is then
 # written into the data directory instead, as Atheme or Anope would hold it for other servers.
 # A password too long for one IRC line (irctest tries 592 characters) gets 417 instead.
 POLICY_REFUSALS = {"WEAK_PASSWORD", "TEMPORARILY_UNAVAILABLE", "417"}
@@ -62,11 +62,18 @@ class ShmoozeController(BaseServerController, DirectoryBasedController):
 
     capabilities = frozenset(
         (
+            Capabilities.ACCOUNT_NOTIFY,
+            Capabilities.ACCOUNT_TAG,
+            Capabilities.AWAY_NOTIFY,
             Capabilities.BATCH,
             Capabilities.ECHO_MESSAGE,
+            Capabilities.EXTENDED_JOIN,
+            Capabilities.EXTENDED_MONITOR,
+            Capabilities.LABELED_RESPONSE,
             Capabilities.MESSAGE_TAGS,
             Capabilities.MULTI_PREFIX,
             Capabilities.SERVER_TIME,
+            Capabilities.SETNAME,
         )
     )
 
@@ -168,6 +175,9 @@ class ShmoozeController(BaseServerController, DirectoryBasedController):
                 "1000",
                 "--history-budget",
                 "100000",
+                # irctest registers accounts with short passwords ("sesame")
+                "--min-password-length",
+                "1",
             ],
             proc_name="shmooze",
             stdin=subprocess.DEVNULL,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { maskOf } from "../../chat/member.ts";
 import { isChannelName } from "../../chat/names.ts";
 import type { IrcMessage } from "../message.ts";
 import { Numeric } from "../numerics.ts";
@@ -26,6 +27,17 @@ function chatMessage(kind: "privmsg" | "notice"): Handler {
     const list = targets.split(",");
     if (list.length > limits.maxTargets) {
       if (!quiet) session.reply(Numeric.ERR_TOOMANYTARGETS, targets, "Too many recipients");
+      return;
+    }
+    // The line others get carries the sender's mask: it must fit the line limit too, or it
+    // would be cut (or dropped) on the way. The sender's client splits to fit, as ours do.
+    const mask = maskOf(session);
+    const relayed = Math.max(...list.map((target) => relayedBytes(mask, command, target, text)));
+    if (relayed > limits.maxLine) {
+      session.reply(
+        Numeric.ERR_INPUTTOOLONG,
+        `Message too long: relayed with your prefix it would be ${relayed} bytes, over ${limits.maxLine}`,
+      );
       return;
     }
     const clientTags = clientOnlyTags(message.tags);
@@ -77,6 +89,13 @@ function tagMessage(session: IrcSession, message: IrcMessage): void {
     session.reply(Numeric.ERR_CANNOTSENDTOCHAN, target, "Cannot send to channel");
   }
 }
+
+/** The bytes of `:mask COMMAND target :text` and CR LF. */
+function relayedBytes(mask: string, command: string, target: string, text: string): number {
+  return encoder.encode(`:${mask} ${command} ${target} :${text}\r\n`).length;
+}
+
+const encoder = new TextEncoder();
 
 function clientOnlyTags(tags: Record<string, string>): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;

@@ -1,6 +1,6 @@
 /**
  * User modes: `MODE nick [changes]` for the client's own modes — `+i` invisible, `+w`
- * WALLOPS, `+o` server operator (given by OPER only; the client may drop it).
+ * WALLOPS, `+B` bot, `+o` server operator (given by OPER only; the client may drop it).
  *
  * @module
  */
@@ -11,23 +11,24 @@ import type { IrcSession } from "../session.ts";
  * The user modes a client has, as RPL_UMODEIS (221) shows them.
  *
  * @param session The client.
- * @returns `+` and the letters, in alphabetical order.
+ * @returns `+` and the letters, in ASCII order (`B` first).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { userModeString } from "./user_modes.ts";
  *
- * assert.equal(userModeString({ invisible: false, oper: undefined, wallops: false }), "+");
- * assert.equal(userModeString({ invisible: true, oper: "ann", wallops: true }), "+iow");
+ * const plain = { bot: false, invisible: false, oper: undefined, wallops: false };
+ * assert.equal(userModeString(plain), "+");
+ * assert.equal(userModeString({ bot: true, invisible: true, oper: "ann", wallops: true }), "+Biow");
  * ```
  */
 export function userModeString(
-  session: Pick<IrcSession, "invisible" | "oper" | "wallops">,
+  session: Pick<IrcSession, "bot" | "invisible" | "oper" | "wallops">,
 ): string {
-  return `+${session.invisible ? "i" : ""}${session.oper !== undefined ? "o" : ""}${
-    session.wallops ? "w" : ""
-  }`;
+  return `+${session.bot ? "B" : ""}${session.invisible ? "i" : ""}${
+    session.oper !== undefined ? "o" : ""
+  }${session.wallops ? "w" : ""}`;
 }
 
 /**
@@ -36,7 +37,7 @@ export function userModeString(
  *
  * @param session The client.
  * @param target The nick the MODE names.
- * @param change The changes (`+i`, `-w`, `-o` …), or undefined for a query.
+ * @param change The changes (`+i`, `-w`, `+B`, `-o` …), or undefined for a query.
  */
 export function userMode(session: IrcSession, target: string, change: string | undefined): void {
   const hub = session.context.hub;
@@ -70,6 +71,9 @@ export function userMode(session: IrcSession, target: string, change: string | u
       if (adding || session.oper === undefined) continue;
       note("o");
       session.context.moderation?.deoper(session);
+    } else if (c === "B") {
+      if (session.bot !== adding) note("B");
+      session.bot = adding;
     } else {
       unknown = true;
     }
