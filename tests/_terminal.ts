@@ -1,18 +1,27 @@
 /**
  * A real terminal for tests: tmux runs a command in a detached session on a private socket,
- * the test types with `send-keys` and reads the screen with `capture-pane`.
+ * the test types with `send-keys` and reads the screen with `capture-pane`. Beside it, a tap
+ * that records the IRC lines a terminal client exchanges with the server.
  */
 import { ROOT, uniqueName, waitUntil } from "./_helpers.ts";
 
-/** Whether tmux is installed (terminal tests are skipped without it). */
-export const tmuxAvailable: boolean = (() => {
+/**
+ * Whether a program runs here: tests that need a client from Debian are skipped without it.
+ *
+ * @param command The program and the arguments that make it print its version and exit.
+ * @returns True when it ran and exited with status 0.
+ */
+export function programAvailable(command: string[]): boolean {
   try {
-    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
+    return new Deno.Command(command[0], { args: command.slice(1), stdout: "null", stderr: "null" })
       .outputSync().success;
   } catch {
     return false;
   }
-})();
+}
+
+/** Whether tmux is installed (terminal tests are skipped without it). */
+export const tmuxAvailable: boolean = programAvailable(["tmux", "-V"]);
 
 /** A program (usually `shmooze client`) running in a tmux session of its own tmux server. */
 export class Terminal implements AsyncDisposable {
@@ -70,7 +79,9 @@ export class Terminal implements AsyncDisposable {
 
   async #tmux(...args: string[]): Promise<string> {
     const output = await new Deno.Command("tmux", {
-      args: ["-L", this.#socket, ...args],
+      // No configuration file: a ~/.tmux.conf could change the terminal type, and so the
+      // colours and keys a test sees.
+      args: ["-L", this.#socket, "-f", "/dev/null", ...args],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -80,9 +91,16 @@ export class Terminal implements AsyncDisposable {
     return new TextDecoder().decode(output.stdout);
   }
 
-  /** The screen and its scroll-back, trailing blank lines removed. */
-  async screen(): Promise<string> {
-    return (await this.#tmux("capture-pane", "-p", "-S", "-500", "-t", this.#session))
+  /**
+   * The screen and its scroll-back, trailing blank lines removed.
+   *
+   * @param options `escapes`: keep the escape sequences that set colours and attributes
+   *   (for what a program shows only by colour). @default {false}
+   * @returns The text.
+   */
+  async screen(options: { escapes?: boolean } = {}): Promise<string> {
+    const escapes = options.escapes ? ["-e"] : [];
+    return (await this.#tmux("capture-pane", "-p", ...escapes, "-S", "-500", "-t", this.#session))
       .trimEnd();
   }
 
@@ -122,5 +140,132 @@ export class Terminal implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#tmux("kill-server").catch(() => {});
+  }
+}
+
+/**
+ * A relay on a free loopback port between a terminal client and the server that keeps every
+ * line each way: what a real client sent, which its screen does not show, and what it was
+ * answered. The server sees the client come from 127.0.0.1 as without the tap.
+ */
+export class IrcTap implements AsyncDisposable {
+  /** Lines the client sent, in order. */
+  readonly sent: string[] = [];
+  /** Lines the server sent the client, in order. */
+  readonly received: string[] = [];
+  /** The port to point the client at. */
+  readonly port: number;
+  readonly #listener: Deno.TcpListener;
+  readonly #connections = new Set<Deno.Conn>();
+  readonly #pumps: Promise<void>[] = [];
+  readonly #accepting: Promise<void>;
+
+  private constructor(serverPort: number) {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.port = this.#listener.addr.port;
+    this.#accepting = this.#accept(serverPort);
+  }
+
+  /**
+   * Listens on a free port and relays every connection to the server.
+   *
+   * @param serverPort The server's port on 127.0.0.1.
+   * @returns The tap.
+   */
+  static start(serverPort: number): IrcTap {
+    return new IrcTap(serverPort);
+  }
+
+  /**
+   * Waits until the client has sent a line that matches.
+   *
+   * @param pattern The line.
+   * @param timeoutMs How long to wait.
+   * @returns The first such line.
+   */
+  waitForSent(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    return this.#waitFor(this.sent, "sent", pattern, timeoutMs);
+  }
+
+  /**
+   * Waits until the server has sent the client a line that matches.
+   *
+   * @param pattern The line.
+   * @param timeoutMs How long to wait.
+   * @returns The first such line.
+   */
+  waitForReceived(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    return this.#waitFor(this.received, "received", pattern, timeoutMs);
+  }
+
+  async #waitFor(
+    lines: string[],
+    what: string,
+    pattern: RegExp,
+    timeoutMs: number,
+  ): Promise<string> {
+    try {
+      await waitUntil(() => lines.some((line) => pattern.test(line)), timeoutMs, `${pattern}`);
+    } catch (error) {
+      const tail = lines.slice(-20).map((line) => `  ${line}`).join("\n");
+      throw new Error(`${(error as Error).message}; the client ${what}:\n${tail}`);
+    }
+    return lines.find((line) => pattern.test(line))!;
+  }
+
+  async #accept(serverPort: number): Promise<void> {
+    try {
+      for await (const client of this.#listener) {
+        this.#connections.add(client);
+        const server = await Deno.connect({ hostname: "127.0.0.1", port: serverPort });
+        this.#connections.add(server);
+        this.#pumps.push(this.#pump(client, server, this.sent));
+        this.#pumps.push(this.#pump(server, client, this.received));
+      }
+    } catch {
+      // The listener was closed by dispose while a connection was being set up.
+    }
+  }
+
+  async #pump(from: Deno.Conn, to: Deno.Conn, lines: string[]): Promise<void> {
+    const decoder = new TextDecoder();
+    const buffer = new Uint8Array(16 * 1024);
+    let pending = "";
+    try {
+      while (true) {
+        const count = await from.read(buffer);
+        if (count === null) break;
+        for (let written = 0; written < count;) {
+          written += await to.write(buffer.subarray(written, count));
+        }
+        pending += decoder.decode(buffer.subarray(0, count), { stream: true });
+        const parts = pending.split(/\r?\n/);
+        pending = parts.pop()!;
+        lines.push(...parts);
+      }
+    } catch {
+      // One side hung up or dispose closed it: the relay ends either way.
+    }
+    // Whichever side ended first, the other is closed so its pump ends too.
+    for (const conn of [from, to]) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#listener.close();
+    await this.#accepting;
+    for (const conn of this.#connections) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed by its pump.
+      }
+    }
+    await Promise.all(this.#pumps);
   }
 }

@@ -4,47 +4,29 @@
  */
 import assert from "node:assert/strict";
 import { IrcTestClient, startServe } from "./_irc.ts";
-import { Terminal, tmuxAvailable } from "./_terminal.ts";
-
-const irssiAvailable = (() => {
-  try {
-    return new Deno.Command("irssi", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+import { Irssi, irssiAvailable } from "./_irssi.ts";
 
 Deno.test({
   name: "irssi registers with serve, joins #lobby and chats with another client both ways",
-  ignore: !irssiAvailable || !tmuxAvailable,
+  ignore: !irssiAvailable,
   async fn() {
     await using serve = await startServe();
-    const home = await Deno.makeTempDir({ prefix: "shmooze-irssi-" });
-    try {
-      await using bob = await IrcTestClient.register(serve.port, "bob");
-      await bob.join("#lobby");
-      await using irssi = await Terminal.run(
-        ["irssi", "--home", home, "-c", "127.0.0.1", "-p", String(serve.port), "-n", "ann"],
-        { TERM: "xterm" },
-      );
-      await irssi.waitFor("Welcome to the shmooze IRC network", 20_000);
-      await irssi.type("/join #lobby");
-      await bob.waitFor((m) => m.command === "JOIN" && m.source?.startsWith("ann!") === true);
-      await irssi.waitFor(/bob/);
+    await using bob = await IrcTestClient.register(serve.port, "bob");
+    await bob.join("#lobby");
+    await using irssi = await Irssi.connect(serve.port, "ann");
+    await irssi.type("/join #lobby");
+    await bob.waitFor((m) => m.command === "JOIN" && m.source?.startsWith("ann!") === true);
+    await irssi.waitFor(/bob/);
 
-      await irssi.type("hello from irssi");
-      const said = await bob.waitFor((m) => m.command === "PRIVMSG");
-      assert.equal(said.source?.split("!")[0], "ann");
-      assert.deepEqual(said.params, ["#lobby", "hello from irssi"]);
+    await irssi.type("hello from irssi");
+    const said = await bob.waitFor((m) => m.command === "PRIVMSG");
+    assert.equal(said.source?.split("!")[0], "ann");
+    assert.deepEqual(said.params, ["#lobby", "hello from irssi"]);
 
-      await bob.send("PRIVMSG #lobby :hello irssi, from bob");
-      await irssi.waitFor("hello irssi, from bob");
+    await bob.send("PRIVMSG #lobby :hello irssi, from bob");
+    await irssi.waitFor("hello irssi, from bob");
 
-      await irssi.type("/quit bye");
-      await bob.waitFor((m) => m.command === "QUIT" && m.source?.startsWith("ann!") === true);
-    } finally {
-      await Deno.remove(home, { recursive: true });
-    }
+    await irssi.type("/quit bye");
+    await bob.waitFor((m) => m.command === "QUIT" && m.source?.startsWith("ann!") === true);
   },
 });
