@@ -138,8 +138,51 @@ export class Terminal implements AsyncDisposable {
     return Number(/^\[exit (\d+)\]$/m.exec(await this.screen())![1]);
   }
 
+  /**
+   * Ends the terminal and waits until the program in it has exited: a client killed by the
+   * hang-up may still be writing its files (weechat saves its configuration on the way out),
+   * and the test removes their directory next. One that outlives 5 s is killed.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
+    const group = Number(
+      await this.#tmux("display-message", "-p", "-t", this.#session, "#{pane_pid}").catch(() => ""),
+    );
+    const members = group > 0 ? processGroup(group) : [];
     await this.#tmux("kill-server").catch(() => {});
+    const gone = () => members.every((pid) => !running(pid));
+    try {
+      await waitUntil(gone, 5_000, "the terminal's program to exit after the hang-up");
+    } catch {
+      for (const pid of members) if (running(pid)) Deno.kill(pid, "SIGKILL");
+      await waitUntil(gone, 5_000, "the terminal's program to exit after SIGKILL");
+    }
+  }
+}
+
+/** The pids in a process group (the pane's shell leads one; the program runs in it). */
+function processGroup(group: number): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const fields = statFields(Number(entry.name));
+    if (fields !== undefined && Number(fields[2]) === group) pids.push(Number(entry.name));
+  }
+  return pids;
+}
+
+/** Whether a process runs (a zombie, waiting to be reaped, no longer does). */
+function running(pid: number): boolean {
+  const fields = statFields(pid);
+  return fields !== undefined && fields[0] !== "Z";
+}
+
+/** The fields of /proc/PID/stat after the command name: state, ppid, pgrp, … */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
   }
 }
 
