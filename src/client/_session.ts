@@ -12,11 +12,15 @@ import { foldCase } from "../chat/casemap.ts";
 import { privmsgBudget, splitWords } from "../chat/split_text.ts";
 import { escapeControls } from "../chat/terminal_text.ts";
 import { type IrcMessage, nickOf } from "../irc/message.ts";
-import { type Action, COMMAND_HELP } from "./input.ts";
+import { type Action, COMMAND_HELP, type MessageRef } from "./input.ts";
 import type { IrcClient } from "./irc_client.ts";
+import { type MarkerNews, ReadMarkers, type UnreadRequest } from "./_read_markers.ts";
+import { RecentMessages, type ShownMessage } from "./_recent.ts";
 
 const NICK_STYLES: Style[] = ["cyan", "green", "yellow", "blue", "magenta", "red"];
 const DEFAULT_HISTORY = 20;
+/** How much of a message a reply or a reaction quotes. */
+const QUOTE_LENGTH = 40;
 
 /** A node:util style name, or several. */
 export type Style = Parameters<typeof styleText>[0];
@@ -34,6 +38,8 @@ interface Batch {
   type: string;
   target: string;
   count: number;
+  /** For the answer to a request for unread messages: the request, and what came. */
+  unread?: UnreadRequest & { messages: IrcMessage[] };
 }
 
 function isChannel(name: string): boolean {
@@ -71,6 +77,18 @@ function clock(time: Date): string {
 function timeOf(message: IrcMessage): Date {
   const time = message.tags.time ? new Date(message.tags.time) : new Date();
   return Number.isNaN(time.getTime()) ? new Date() : time;
+}
+
+/** The start of a message, cleaned, for a reply or a reaction to quote. */
+function quote(text: string): string {
+  const chars = [...clean(text)];
+  return `"${chars.slice(0, QUOTE_LENGTH).join("")}${chars.length > QUOTE_LENGTH ? "…" : ""}"`;
+}
+
+/** A message without its batch tag: shown as if it arrived now (with its own time). */
+function unbatched(message: IrcMessage): IrcMessage {
+  const { batch: _, ...tags } = message.tags;
+  return { ...message, tags };
 }
 
 /**
@@ -115,6 +133,8 @@ export class ChatSession {
   #users = new Map<string, string[]>();
   #batches = new Map<string, Batch>();
   #channelCount = 0;
+  readonly #recent = new RecentMessages();
+  readonly #markers: ReadMarkers;
   /** Called when the current channel changes, so the prompt can follow. */
   onCurrentChange: (channel: string | undefined) => void = () => {};
 
@@ -127,6 +147,25 @@ export class ChatSession {
   constructor(client: IrcClient, out: SessionOutput) {
     this.#client = client;
     this.#out = out;
+    this.#markers = new ReadMarkers(client);
+  }
+
+  /**
+   * Looks, after a login, for private conversations with unread messages (channels get
+   * theirs when joined).
+   *
+   * @returns When the request is sent.
+   */
+  async start(): Promise<void> {
+    await this.#markers.discover();
+  }
+
+  /**
+   * Marks every conversation read up to the last message shown in it: the user quits on
+   * purpose, having seen them. (A lost connection marks nothing.)
+   */
+  markAllRead(): void {
+    this.#markers.markAll(this.#recent.latest());
   }
 
   /** The channel plain text goes to. */
@@ -192,6 +231,20 @@ export class ChatSession {
       case "register":
         await this.#register(action.password);
         return false;
+      case "reply":
+      case "react":
+        await this.#answer(action.kind, action.to, action.text);
+        return false;
+      case "markread":
+        this.#markRead(action.target);
+        return false;
+      case "alwayson":
+        if (this.#client.account === undefined) {
+          this.error("always-on belongs to an account: log in with --account, or /register");
+        } else {
+          await client.send("NS", "SET", "ALWAYS-ON", action.on ? "ON" : "OFF");
+        }
+        return false;
       case "help":
         for (const line of `Commands:\n${COMMAND_HELP}`.split("\n")) this.#out.print(line);
         return false;
@@ -204,18 +257,85 @@ export class ChatSession {
    * Sends text as one PRIVMSG, or several cut between words when the line the server
    * relays (`:nick!user@host PRIVMSG target :text`) would be longer than its line limit.
    */
-  async #privmsg(target: string, text: string, action = false): Promise<void> {
+  async #privmsg(
+    target: string,
+    text: string,
+    action = false,
+    tags: Record<string, string> = {},
+  ): Promise<void> {
     const client = this.#client;
     const budget = privmsgBudget(client.lineLimit, client.mask, target) -
       (action ? ACTION_OVERHEAD : 0);
     for (const piece of splitWords(text, budget)) {
       const body = action ? ctcpAction(piece) : piece;
-      await client.send("PRIVMSG", target, body);
+      await client.sendTagged(tags, "PRIVMSG", target, body);
       // Without echo-message the server never shows us our own line: show it ourselves.
       if (!client.capabilities.has("echo-message")) {
-        this.handle({ tags: {}, source: client.nick, command: "PRIVMSG", params: [target, body] });
+        this.handle({ tags, source: client.nick, command: "PRIVMSG", params: [target, body] });
       }
     }
+  }
+
+  /**
+   * Replies to a message (`+draft/reply`), or reacts to it (`+draft/react` on a TAGMSG), in
+   * the conversation it belongs to. Without message-tags a reply is the IRC custom
+   * "nick: text"; a reaction cannot be sent.
+   */
+  async #answer(kind: "reply" | "react", to: MessageRef, text: string): Promise<void> {
+    const client = this.#client;
+    const parent = this.#find(to);
+    if (!parent) return;
+    const tagged = client.capabilities.has("message-tags") && parent.msgid !== undefined;
+    if (kind === "reply") {
+      if (tagged) {
+        await this.#privmsg(parent.conversation, text, false, { "+draft/reply": parent.msgid! });
+      } else await this.#privmsg(parent.conversation, `${parent.nick}: ${text}`);
+      return;
+    }
+    if (!tagged) {
+      this.error(
+        `reactions need message ids and client tags, which ${client.host}:${client.port} does not give (no message-tags)`,
+      );
+      return;
+    }
+    const tags = { "+draft/react": text, "+draft/reply": parent.msgid! };
+    await client.sendTagged(tags, "TAGMSG", parent.conversation);
+    if (!client.capabilities.has("echo-message")) {
+      this.handle({ tags, source: client.nick, command: "TAGMSG", params: [parent.conversation] });
+    }
+  }
+
+  /** The message a reply or reaction points at; when there is none, says so. */
+  #find(to: MessageRef): ShownMessage | undefined {
+    if ("nick" in to) {
+      const found = this.#recent.lastFrom(to.nick);
+      if (!found) this.error(`no message from ${to.nick} has been shown yet`);
+      return found;
+    }
+    const channel = this.#channelOr(undefined, "/reply NICK TEXT answers someone's last message");
+    if (!channel) return undefined;
+    const found = this.#recent.pick(channel, to.back);
+    if (!found) {
+      this.error(`there is no message number ${to.back} back in ${channel} (1 is the last)`);
+    }
+    return found;
+  }
+
+  /** Moves the account's marker of a conversation to the last message shown there. */
+  #markRead(given: string | undefined): void {
+    const client = this.#client;
+    if (!this.#markers.available) {
+      this.error(
+        `read markers are not available on this server (${client.host}:${client.port} does not offer draft/read-marker)`,
+      );
+      return;
+    }
+    if (client.account === undefined) {
+      this.error("read markers belong to an account: log in with --account, or /register");
+      return;
+    }
+    const target = this.#channelOr(given, "/markread #CHANNEL or /markread NICK");
+    if (target) this.#markers.mark(target, this.#recent.last(target)?.time);
   }
 
   async #history(target: string | undefined, count: number | undefined): Promise<void> {
@@ -285,6 +405,11 @@ export class ChatSession {
     const self = foldCase(from) === foldCase(me);
     const p = message.params;
     const batch = message.tags.batch ? this.#batches.get(message.tags.batch) : undefined;
+    if (batch?.unread) {
+      // Shown when the batch ends, under a line that counts them.
+      batch.unread.messages.push(message);
+      return;
+    }
     if (batch) batch.count++;
     switch (message.command) {
       case "PRIVMSG":
@@ -297,26 +422,51 @@ export class ChatSession {
           show(this.#paint("dim", `-${clean(message.source ?? "server")}- ${clean(raw)}`));
           return;
         }
-        const where = isChannel(target)
-          ? this.#paint("bold", `[${clean(target)}]`)
-          : self
-          ? this.#paint("bold", `[to ${clean(target)}]`)
-          : this.#paint("bold", "[private]");
+        const where = this.#where(target, self);
         const action = actionText(raw);
+        const conversation = isChannel(target) || self ? target : from;
         if (action !== undefined) {
           show(`${where} * ${this.#nick(from)} ${clean(action)}`);
         } else if (isCtcp(raw)) {
           show(`${where} ${this.#nick(from)} sent CTCP ${clean(raw)}`);
+          return;
         } else if (message.command === "NOTICE") {
           show(`${where} -${this.#nick(from)}- ${clean(raw)}`);
         } else {
-          show(`${where} <${this.#nick(from)}> ${clean(raw)}`);
+          show(`${where} <${this.#nick(from)}> ${this.#replyTo(message)}${clean(raw)}`);
         }
+        this.#recent.add({
+          conversation,
+          nick: from,
+          text: action ?? raw,
+          time: message.tags.time ?? time.toISOString(),
+          msgid: message.tags.msgid,
+        });
         return;
       }
+      case "TAGMSG": {
+        // Typing notices (+typing) and other client tags are not shown; reactions are.
+        const reaction = message.tags["+draft/react"];
+        if (reaction === undefined || !p[0]) return;
+        const parent = this.#recent.byId(message.tags["+draft/reply"] ?? "");
+        const what = parent
+          ? `${this.#nick(parent.nick)}: ${quote(parent.text)}`
+          : "an earlier message";
+        show(
+          `${this.#where(p[0], self)} ${this.#nick(from)} reacted ${clean(reaction)} to ${what}`,
+        );
+        return;
+      }
+      case "MARKREAD":
+        this.#onMarker(this.#markers.receive(p), show);
+        return;
+      case "CHATHISTORY":
+        this.#markers.target(p);
+        return;
       case "JOIN": {
         const channel = p[0];
         if (self) {
+          this.#markers.joined(channel);
           this.#channels.set(foldCase(channel), channel);
           if (!this.#current || foldCase(this.#current) === foldCase(channel)) {
             this.#setCurrent(channel);
@@ -393,6 +543,7 @@ export class ChatSession {
         return;
       case "FAIL":
       case "WARN": {
+        if (message.command === "FAIL" && p[0] === "CHATHISTORY") this.#markers.refused(p);
         // FAIL <command> <code> [<context>…] :<description>
         const label = message.command === "FAIL" ? "error" : "warning";
         show(this.#paint("red", `${label}: ${clean(`${p[0]} ${p[1]}`)}: ${clean(p.at(-1) ?? "")}`));
@@ -431,6 +582,71 @@ export class ChatSession {
     }
   }
 
+  /** Where a message was said: `[#channel]`, `[to NICK]` for ours, `[private]`. */
+  #where(target: string, self: boolean): string {
+    return isChannel(target)
+      ? this.#paint("bold", `[${clean(target)}]`)
+      : self
+      ? this.#paint("bold", `[to ${clean(target)}]`)
+      : this.#paint("bold", "[private]");
+  }
+
+  /** What a reply answers, quoted, before its text; nothing for a message that is no reply. */
+  #replyTo(message: IrcMessage): string {
+    const msgid = message.tags["+draft/reply"];
+    if (msgid === undefined) return "";
+    const parent = this.#recent.byId(msgid);
+    const what = parent
+      ? `reply to ${clean(parent.nick)}: ${quote(parent.text)}`
+      : "reply to an earlier message";
+    return `${this.#paint("dim", `(${what})`)} `;
+  }
+
+  /** Tells the user what a read marker from the server means. */
+  #onMarker(news: MarkerNews | undefined, show: (body: string) => void): void {
+    if (!news) return;
+    const target = clean(news.target);
+    const upTo = news.marker === undefined
+      ? undefined
+      : `read up to ${clock(new Date(news.marker))}`;
+    switch (news.kind) {
+      case "found":
+        // With unread messages on their way, the line that counts them says it all.
+        if (!news.fetching && upTo) show(this.#paint("dim", `${target} ${upTo}`));
+        return;
+      case "own":
+        show(this.#paint("dim", upTo ? `${target} ${upTo}` : `${target} has no read marker yet`));
+        return;
+      case "elsewhere":
+        if (upTo) show(this.#paint("dim", `${target} ${upTo} on another device`));
+        return;
+    }
+  }
+
+  /** Shows the unread messages of a conversation under a line that counts them. */
+  #showUnread(target: string, unread: UnreadRequest & { messages: IrcMessage[] }): void {
+    const me = foldCase(this.#client.nick);
+    const count =
+      unread.messages.filter((message) =>
+        (message.command === "PRIVMSG" || message.command === "NOTICE") &&
+        foldCase(nickOf(message.source)) !== me
+      ).length;
+    const where = isChannel(target) ? `in ${clean(target)}` : `from ${clean(target)}`;
+    const since = unread.since === undefined ? "" : ` since ${clock(new Date(unread.since))}`;
+    if (count === 0) {
+      this.note(`nothing unread ${where}${since}`, "dim");
+      return;
+    }
+    const full = unread.messages.length >= unread.limit;
+    const heading = full
+      ? `at least ${count} unread ${where}${since} (the first ${unread.limit}; /history ${
+        clean(target)
+      } shows the latest):`
+      : `${count} unread ${where}${since}:`;
+    this.note(heading, "bold");
+    for (const message of unread.messages) this.handle(unbatched(message));
+  }
+
   #collect(channel: string, nicks: string[]): void {
     const key = foldCase(channel);
     const list = this.#users.get(key) ?? [];
@@ -449,13 +665,23 @@ export class ChatSession {
     const [ref = "", type = "", target = ""] = message.params;
     const id = ref.slice(1);
     if (ref.startsWith("+")) {
-      this.#batches.set(id, { type, target, count: 0 });
-      if (type === "chathistory") show(this.#paint("bold", `history of ${clean(target)}:`));
+      const unread = type === "chathistory" ? this.#markers.claim(target) : undefined;
+      this.#batches.set(id, {
+        type,
+        target,
+        count: 0,
+        unread: unread && { ...unread, messages: [] },
+      });
+      if (type === "chathistory" && !unread) {
+        show(this.#paint("bold", `history of ${clean(target)}:`));
+      }
       return;
     }
     const batch = this.#batches.get(id);
     this.#batches.delete(id);
-    if (batch?.type === "chathistory") {
+    if (batch?.unread) {
+      this.#showUnread(batch.target, batch.unread);
+    } else if (batch?.type === "chathistory") {
       show(
         this.#paint(
           "bold",

@@ -1,0 +1,245 @@
+/**
+ * Read markers (IRCv3 `draft/read-marker`) as the terminal client uses them: the account's
+ * marker per conversation, shared by its devices; the unread messages of a conversation
+ * fetched from history (`draft/chathistory`) when a marker arrives after a join or a login;
+ * and the marker moved by `/markread` or a deliberate quit.
+ *
+ * @module
+ */
+import { foldCase } from "../chat/casemap.ts";
+import type { IrcClient } from "./irc_client.ts";
+
+/** Why the client waits for a MARKREAD from the server. */
+type Expected =
+  | { kind: "join" }
+  | { kind: "answer" }
+  | { kind: "conversation"; latest: string };
+
+/** What a MARKREAD from the server means to the user. */
+export type MarkerNews =
+  /** The marker of a conversation just joined or found; its unread messages are fetched. */
+  | { kind: "found"; target: string; marker: string | undefined; fetching: boolean }
+  /** The answer to our own `/markread`. */
+  | { kind: "own"; target: string; marker: string | undefined }
+  /** Another device of the account moved it. */
+  | { kind: "elsewhere"; target: string; marker: string | undefined };
+
+/** A history request for a conversation's unread messages, not yet answered. */
+export interface UnreadRequest {
+  /** The marker the unread messages follow; undefined when the conversation has none. */
+  since: string | undefined;
+  /** The most messages asked for. */
+  limit: number;
+}
+
+/** The most unread messages asked for per conversation, under the server's CHATHISTORY. */
+const UNREAD_LIMIT = 100;
+/** How many private conversations a login looks at for unread messages. */
+const CONVERSATIONS = 20;
+
+function isChannel(name: string): boolean {
+  return /^[#&]/.test(name);
+}
+
+/** `timestamp=T` as T, `*` (no marker) as undefined. */
+function markerOf(param: string | undefined): string | undefined {
+  return param?.startsWith("timestamp=") ? param.slice("timestamp=".length) : undefined;
+}
+
+/**
+ * One connection's view of its account's read markers.
+ *
+ * @example A marker after a join asks for what follows it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { IrcClient } from "./irc_client.ts";
+ * import { ReadMarkers } from "./_read_markers.ts";
+ *
+ * const sent: string[][] = [];
+ * const client = {
+ *   account: "ann",
+ *   capabilities: new Set(["batch", "draft/chathistory", "draft/read-marker"]),
+ *   isupport: new Map([["CHATHISTORY", "50"]]),
+ *   send: (...line: string[]) => (sent.push(line), Promise.resolve()),
+ * } as unknown as IrcClient;
+ * const markers = new ReadMarkers(client);
+ * markers.joined("#lobby");
+ * const since = "2026-01-01T10:00:00.000Z";
+ * const news = markers.receive(["#lobby", `timestamp=${since}`]);
+ * assert.deepEqual(news, { kind: "found", target: "#lobby", marker: since, fetching: true });
+ * assert.deepEqual(sent, [["CHATHISTORY", "AFTER", "#lobby", `timestamp=${since}`, "50"]]);
+ * assert.deepEqual(markers.claim("#LOBBY"), { since, limit: 50 });
+ * assert.equal(markers.claim("#lobby"), undefined);
+ * const later = "2026-01-01T11:00:00.000Z";
+ * assert.equal(markers.receive(["#lobby", `timestamp=${later}`])?.kind, "elsewhere");
+ * ```
+ */
+export class ReadMarkers {
+  readonly #client: IrcClient;
+  #markers = new Map<string, string | undefined>();
+  #expected = new Map<string, Expected>();
+  #unread = new Map<string, UnreadRequest>();
+
+  /**
+   * Starts with no marker known.
+   *
+   * @param client The connection, for its capabilities, account and sending.
+   */
+  constructor(client: IrcClient) {
+    this.#client = client;
+  }
+
+  /** Whether the server keeps read markers for this connection (an account is needed). */
+  get available(): boolean {
+    return this.#client.capabilities.has("draft/read-marker");
+  }
+
+  /** Whether unread messages can be fetched: markers, history, and batches to tell them. */
+  get #fetchable(): boolean {
+    const caps = this.#client.capabilities;
+    return this.available && caps.has("draft/chathistory") && caps.has("batch") &&
+      this.#client.account !== undefined;
+  }
+
+  /**
+   * The marker of a conversation, as last heard.
+   *
+   * @param target The channel or nick.
+   * @returns The time read up to, or undefined when unknown or never set.
+   */
+  marker(target: string): string | undefined {
+    return this.#markers.get(foldCase(target));
+  }
+
+  /**
+   * Notes that we joined a channel: the server sends its marker next.
+   *
+   * @param channel The channel.
+   */
+  joined(channel: string): void {
+    this.#expected.set(foldCase(channel), { kind: "join" });
+  }
+
+  /**
+   * Asks the server for the private conversations with recent messages (CHATHISTORY
+   * TARGETS), so those with unread messages can be shown after a login.
+   *
+   * @returns When sent (at once when the server cannot answer).
+   */
+  async discover(): Promise<void> {
+    if (!this.#fetchable) return;
+    const now = new Date().toISOString();
+    const epoch = new Date(0).toISOString();
+    // From now back to the epoch: the newest conversations when there are more.
+    await this.#client.send(
+      "CHATHISTORY",
+      "TARGETS",
+      `timestamp=${now}`,
+      `timestamp=${epoch}`,
+      String(CONVERSATIONS),
+    );
+  }
+
+  /**
+   * Takes one line of a TARGETS answer: a private conversation with messages up to `latest`
+   * gets its marker asked for, to see whether any are unread.
+   *
+   * @param params The parameters of `CHATHISTORY TARGETS <target> <latest>`.
+   */
+  target(params: string[]): void {
+    const [sub, target, latest] = params;
+    if (sub !== "TARGETS" || !target || !latest || isChannel(target)) return;
+    this.#expected.set(foldCase(target), { kind: "conversation", latest });
+    this.#send("MARKREAD", target);
+  }
+
+  /**
+   * Moves our marker of a conversation to a message's time, or, with no time, asks for it.
+   *
+   * @param target The channel or nick.
+   * @param time The time of the newest message read, as the server gave it.
+   */
+  mark(target: string, time: string | undefined): void {
+    this.#expected.set(foldCase(target), { kind: "answer" });
+    if (time === undefined) this.#send("MARKREAD", target);
+    else this.#send("MARKREAD", target, `timestamp=${time}`);
+  }
+
+  /**
+   * Marks every conversation read up to the newest message shown in it, where that is past
+   * its marker: what a deliberate quit does.
+   *
+   * @param newest The newest message shown per conversation.
+   */
+  markAll(newest: Iterable<{ conversation: string; time: string }>): void {
+    if (!this.available || this.#client.account === undefined) return;
+    for (const { conversation, time } of newest) {
+      const marker = this.marker(conversation);
+      if (marker === undefined || time > marker) this.mark(conversation, time);
+    }
+  }
+
+  /**
+   * Takes a MARKREAD from the server and says what it means; for a conversation just joined
+   * or found with messages past its marker, asks history for them.
+   *
+   * @param params The parameters of `MARKREAD <target> <timestamp=…|*>`.
+   * @returns What to tell the user, or undefined for a line that says nothing.
+   */
+  receive(params: string[]): MarkerNews | undefined {
+    const [target, param] = params;
+    if (!target) return undefined;
+    const key = foldCase(target);
+    const marker = markerOf(param);
+    this.#markers.set(key, marker);
+    const expected = this.#expected.get(key);
+    this.#expected.delete(key);
+    if (expected?.kind === "answer") return { kind: "own", target, marker };
+    if (expected === undefined) return { kind: "elsewhere", target, marker };
+    let fetching = this.#fetchable;
+    if (expected.kind === "conversation") {
+      fetching &&= marker === undefined || expected.latest > marker;
+    } else {
+      // A channel never marked read has no "unread": its history is not the account's backlog.
+      fetching &&= marker !== undefined;
+    }
+    if (fetching) this.#fetch(target, marker);
+    return { kind: "found", target, marker, fetching };
+  }
+
+  /**
+   * Whether a chathistory batch for this conversation answers our request for its unread
+   * messages (then the request is done).
+   *
+   * @param target The batch's target.
+   * @returns The request, or undefined for another batch.
+   */
+  claim(target: string): UnreadRequest | undefined {
+    const key = foldCase(target);
+    const request = this.#unread.get(key);
+    this.#unread.delete(key);
+    return request;
+  }
+
+  /**
+   * Forgets a request the server refused (a FAIL CHATHISTORY naming the conversation).
+   *
+   * @param params The FAIL's parameters.
+   */
+  refused(params: string[]): void {
+    for (const param of params.slice(2, -1)) this.#unread.delete(foldCase(param));
+  }
+
+  #fetch(target: string, since: string | undefined): void {
+    const offered = Number(this.#client.isupport.get("CHATHISTORY"));
+    const limit = offered > 0 ? Math.min(offered, UNREAD_LIMIT) : UNREAD_LIMIT;
+    this.#unread.set(foldCase(target), { since, limit });
+    if (since === undefined) this.#send("CHATHISTORY", "LATEST", target, "*", String(limit));
+    else this.#send("CHATHISTORY", "AFTER", target, `timestamp=${since}`, String(limit));
+  }
+
+  /** Sends from the reading side; a failure there is the lost connection, reported there. */
+  #send(command: string, ...params: string[]): void {
+    this.#client.send(command, ...params).catch(() => {});
+  }
+}
