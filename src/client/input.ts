@@ -70,7 +70,8 @@ export class InputError extends Error {
  * const commands = COMMAND_HELP.match(/^  \/[a-z]+/gm)!.map((command) => command.trim());
  * assert.equal(commands.length, 15);
  * for (const command of commands) {
- *   const line = command === "/alwayson" ? `${command} on` : `${command} ann hi`;
+ *   const args = { "/alwayson": "on", "/markread": "ann" }[command] ?? "ann hi";
+ *   const line = `${command} ${args}`;
  *   assert.equal(parseInput(line).kind, command.slice(1));
  * }
  * ```
