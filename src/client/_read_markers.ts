@@ -72,6 +72,7 @@ function markerOf(param: string | undefined): string | undefined {
  * assert.equal(markers.claim("#lobby"), undefined);
  * const later = "2026-01-01T11:00:00.000Z";
  * assert.equal(markers.receive(["#lobby", `timestamp=${later}`])?.kind, "elsewhere");
+ * assert.equal(markers.receive(["#lobby", `timestamp=${later}`]), undefined);
  * ```
  */
 export class ReadMarkers {
@@ -191,11 +192,15 @@ export class ReadMarkers {
     if (!target) return undefined;
     const key = foldCase(target);
     const marker = markerOf(param);
+    const known = this.#markers.get(key);
     this.#markers.set(key, marker);
     const expected = this.#expected.get(key);
     this.#expected.delete(key);
     if (expected?.kind === "answer") return { kind: "own", target, marker };
-    if (expected === undefined) return { kind: "elsewhere", target, marker };
+    if (expected === undefined) {
+      // A repeat of what we know moved nothing.
+      return marker === known ? undefined : { kind: "elsewhere", target, marker };
+    }
     let fetching = this.#fetchable;
     if (expected.kind === "conversation") {
       fetching &&= marker === undefined || expected.latest > marker;

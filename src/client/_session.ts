@@ -611,8 +611,11 @@ export class ChatSession {
       : `read up to ${clock(new Date(news.marker))}`;
     switch (news.kind) {
       case "found":
-        // With unread messages on their way, the line that counts them says it all.
-        if (!news.fetching && upTo) show(this.#paint("dim", `${target} ${upTo}`));
+        // With unread messages on their way, the line that counts them says it all; a
+        // private conversation with nothing unread is not worth a line.
+        if (!news.fetching && upTo && isChannel(news.target)) {
+          show(this.#paint("dim", `${target} ${upTo}`));
+        }
         return;
       case "own":
         show(this.#paint("dim", upTo ? `${target} ${upTo}` : `${target} has no read marker yet`));
