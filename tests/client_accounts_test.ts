@@ -65,7 +65,7 @@ function clockOf(line: string): string {
 
 Deno.test({
   name:
-    "shmooze client shows a reply as a reply and a reaction to it, sends both with /reply and /react, and shows no typing notice",
+    "shmooze client shows a reply as a reply and a reaction to it (escaped), sends both with /reply and /react, and shows no typing notice",
   ignore: !tmuxAvailable,
   async fn() {
     await using server = await startServe({ timeoutMs: 120_000 });
@@ -87,14 +87,18 @@ Deno.test({
     // A typing notice from a third user is relayed to ann and not shown.
     const cyNick = nick("cy");
     await using cy = await IrcTestClient.register(server.port, cyNick, {
-      caps: ["message-tags"],
+      caps: ["message-tags", "echo-message"],
     });
     await cy.join("#lobby");
     await cy.send("@+typing=active TAGMSG #lobby");
     const long = "done typing, and now a message too long to be quoted whole";
     await cy.send(`PRIVMSG #lobby :${long}`);
+    const echoed = await cy.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === long);
     await terminal.waitFor(long);
     await bobClient.waitForLine(long);
+    // A reaction is someone else's text too: its control characters are shown, not obeyed.
+    await cy.send(`@+draft/react=\x1b[2Jboom;+draft/reply=${echoed.tags.msgid} TAGMSG #lobby`);
+    await terminal.waitFor(`[#lobby] ${cyNick} reacted ^[[2Jboom to ${cyNick}: "done typing`);
 
     // Bob's last message in #lobby is now cy's: 2 back is ann's reply.
     await bobClient.writeLine("/react 2 👍");

@@ -23,10 +23,13 @@ export interface ShownMessage {
 
 /** How many messages are kept per conversation. */
 const PER_CONVERSATION = 200;
+/** How many conversations are kept: those with the most recent messages. */
+const CONVERSATIONS = 500;
 
 /**
  * Recent messages, oldest first within each conversation (history that arrives later is put
- * in time order).
+ * in time order), bounded: the last 200 of each conversation, the 500 conversations active
+ * last.
  *
  * @example Find what a reply answers, and what "/reply 2" and "/reply bob" mean
  * ```ts
@@ -44,6 +47,13 @@ const PER_CONVERSATION = 200;
  * assert.equal(recent.lastFrom("BOB")?.msgid, "a");
  * assert.equal(recent.lastFrom("cy")?.msgid, "c");
  * assert.equal(recent.last("#lobby")?.time, at(2));
+ * // 500 newer conversations: #lobby and cy, the stalest, are forgotten.
+ * for (let i = 0; i < 500; i++) {
+ *   recent.add({ conversation: `n${i}`, nick: `n${i}`, text: "hi", time: at(4) });
+ * }
+ * assert.equal(recent.byId("a"), undefined);
+ * assert.equal(recent.last("cy"), undefined);
+ * assert.equal(recent.last("n0")?.text, "hi");
  * ```
  */
 export class RecentMessages {
@@ -58,16 +68,24 @@ export class RecentMessages {
   add(message: ShownMessage): void {
     const key = foldCase(message.conversation);
     const list = this.#byConversation.get(key) ?? [];
+    // Set again, so the map's order is that of the latest activity: the first is the stalest.
+    this.#byConversation.delete(key);
     this.#byConversation.set(key, list);
     let at = list.length;
     while (at > 0 && list[at - 1].time > message.time) at--;
     list.splice(at, 0, message);
     if (message.msgid !== undefined) this.#byId.set(message.msgid, message);
-    if (list.length > PER_CONVERSATION) {
-      const dropped = list.shift()!;
-      if (dropped.msgid !== undefined && this.#byId.get(dropped.msgid) === dropped) {
-        this.#byId.delete(dropped.msgid);
-      }
+    if (list.length > PER_CONVERSATION) this.#forget(list.shift()!);
+    if (this.#byConversation.size > CONVERSATIONS) {
+      const [stalest, dropped] = this.#byConversation.entries().next().value!;
+      this.#byConversation.delete(stalest);
+      for (const old of dropped) this.#forget(old);
+    }
+  }
+
+  #forget(message: ShownMessage): void {
+    if (message.msgid !== undefined && this.#byId.get(message.msgid) === message) {
+      this.#byId.delete(message.msgid);
     }
   }
 

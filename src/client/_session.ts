@@ -406,8 +406,8 @@ export class ChatSession {
     const p = message.params;
     const batch = message.tags.batch ? this.#batches.get(message.tags.batch) : undefined;
     if (batch?.unread) {
-      // Shown when the batch ends, under a line that counts them.
-      batch.unread.messages.push(message);
+      // Shown when the batch ends, under a line that counts them; no more than were asked.
+      if (batch.unread.messages.length < batch.unread.limit) batch.unread.messages.push(message);
       return;
     }
     if (batch) batch.count++;
