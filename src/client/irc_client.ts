@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { foldCase } from "../chat/casemap.ts";
 import { DEFAULT_LIMITS } from "../irc/limits.ts";
 import { LineSplitter } from "../irc/line_splitter.ts";
 import { formatMessage, type IrcMessage, nickOf, parseMessage } from "../irc/message.ts";
@@ -789,10 +788,9 @@ export class IrcClient {
       this.send("PONG", ...message.params).catch(() => {});
       return;
     }
-    const fromUs = foldCase(nickOf(message.source)) === foldCase(this.#nick);
-    if (message.command === "NICK" && fromUs) {
+    if (message.command === "NICK" && nickOf(message.source) === this.#nick) {
       this.#nick = message.params[0] ?? this.#nick;
-    } else if (message.command === "JOIN" && fromUs) {
+    } else if (message.command === "JOIN" && nickOf(message.source) === this.#nick) {
       this.#learnMask(message.source, this.#nick);
     } else if (message.command === "001") {
       // Most servers end the welcome with the mask: "Welcome to … ann!ann@127.0.0.1".
