@@ -216,10 +216,12 @@ Deno.test({
     await using laptop = await accountTerminal(server, ann);
     await laptop.waitFor(`connected to 127.0.0.1:${server.port} as ${ann}`);
     await laptop.waitFor("joined #lobby");
-    // Another nick asked for: the server gives the account's.
+    // Another nick asked for: the server gives the account's, in its welcome or by a NICK.
     await using phone = pipedClient(server, ["--nick", nick("phone")], ann);
     await phone.waitForLine(
-      `as ${ann} (the nick of account ${ann}, shared by its connections)`,
+      new RegExp(
+        `as ${ann} \\(the nick of account ${ann}, shared by its connections\\)$|you are now known as ${ann}$`,
+      ),
     );
     await phone.waitForLine("joined #lobby");
 

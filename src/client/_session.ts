@@ -1,8 +1,9 @@
 /**
  * One chat session on top of an {@link IrcClient}: which channels we are in, which one is
  * current, and how each message from the server reads on screen (one line per event,
- * timestamped, coloured when allowed). Both the line-command interface and the menu drive
- * it through {@link ChatSession.perform}.
+ * timestamped, coloured when allowed; replies and reactions with what they answer; unread
+ * messages under a line that counts them). Both the line-command interface and the menu
+ * drive it through {@link ChatSession.perform}.
  *
  * @module
  */
