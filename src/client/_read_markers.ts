@@ -8,6 +8,7 @@
  */
 import { foldCase } from "../chat/casemap.ts";
 import type { IrcClient } from "./irc_client.ts";
+import { clean, clock, isChannel } from "./_text.ts";
 
 /** Why the client waits for a MARKREAD from the server. */
 type Expected =
@@ -37,10 +38,6 @@ const UNREAD_LIMIT = 100;
 /** How many private conversations a login looks at for unread messages. */
 const CONVERSATIONS = 20;
 
-function isChannel(name: string): boolean {
-  return /^[#&]/.test(name);
-}
-
 /** `timestamp=T` as T, `*` (no marker) as undefined. */
 function markerOf(param: string | undefined): string | undefined {
   return param?.startsWith("timestamp=") ? param.slice("timestamp=".length) : undefined;
@@ -53,6 +50,7 @@ function markerOf(param: string | undefined): string | undefined {
  * ```ts
  * import assert from "node:assert/strict";
  * import type { IrcClient } from "./irc_client.ts";
+import { clean, clock, isChannel } from "./_text.ts";
  * import { ReadMarkers } from "./_read_markers.ts";
  *
  * const sent: string[][] = [];
@@ -247,4 +245,83 @@ export class ReadMarkers {
   #send(command: string, ...params: string[]): void {
     this.#client.send(command, ...params).catch(() => {});
   }
+}
+
+/**
+ * The line that tells the user what a read marker from the server means, if any: the
+ * marker of a channel joined (when its unread messages are not fetched: with them on their
+ * way, the line that counts them says it all), the answer to `/markread`, or another device
+ * moving it. A private conversation found with nothing unread is not worth a line.
+ *
+ * @param news What the marker means.
+ * @returns The line, or undefined for none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { markerLine } from "./_read_markers.ts";
+ *
+ * const marker = new Date().toISOString();
+ * assert.match(
+ *   markerLine({ kind: "elsewhere", target: "#lobby", marker })!,
+ *   /^#lobby read up to \d\d:\d\d:\d\d on another device$/,
+ * );
+ * assert.equal(
+ *   markerLine({ kind: "own", target: "bob", marker: undefined }),
+ *   "bob has no read marker yet",
+ * );
+ * assert.equal(markerLine({ kind: "found", target: "#lobby", marker, fetching: true }), undefined);
+ * ```
+ */
+export function markerLine(news: MarkerNews): string | undefined {
+  const target = clean(news.target);
+  const upTo = news.marker === undefined
+    ? undefined
+    : `${target} read up to ${clock(new Date(news.marker))}`;
+  switch (news.kind) {
+    case "found":
+      return !news.fetching && isChannel(news.target) ? upTo : undefined;
+    case "own":
+      return upTo ?? `${target} has no read marker yet`;
+    case "elsewhere":
+      return upTo && `${upTo} on another device`;
+  }
+}
+
+/**
+ * The line above a conversation's unread messages, which counts those from others.
+ *
+ * @param target The channel or nick.
+ * @param request What was asked for: since which marker, and how many at most.
+ * @param count How many of the messages came from others.
+ * @param received How many messages came (the request's limit when there may be more).
+ * @returns The line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unreadLine } from "./_read_markers.ts";
+ *
+ * const request = { since: undefined, limit: 100 };
+ * assert.equal(unreadLine("bob", request, 1, 1), "1 unread from bob:");
+ * assert.equal(unreadLine("#lobby", request, 0, 2), "nothing unread in #lobby");
+ * assert.equal(
+ *   unreadLine("#lobby", request, 100, 100),
+ *   "at least 100 unread in #lobby (the first 100; /history #lobby shows the latest):",
+ * );
+ * ```
+ */
+export function unreadLine(
+  target: string,
+  request: UnreadRequest,
+  count: number,
+  received: number,
+): string {
+  const where = isChannel(target) ? `in ${clean(target)}` : `from ${clean(target)}`;
+  const since = request.since === undefined ? "" : ` since ${clock(new Date(request.since))}`;
+  if (count === 0) return `nothing unread ${where}${since}`;
+  if (received < request.limit) return `${count} unread ${where}${since}:`;
+  return `at least ${count} unread ${where}${since} (the first ${request.limit}; /history ${
+    clean(target)
+  } shows the latest):`;
 }

@@ -1,3 +1,6 @@
+// Over 600 lines: one class that keeps what the user sees of a connection and how every
+// kind of server line reads on screen; a third is documentation, and the text helpers, read
+// markers and recent messages it uses already live in _text.ts, _read_markers.ts, _recent.ts.
 /**
  * One chat session on top of an {@link IrcClient}: which channels we are in, which one is
  * current, and how each message from the server reads on screen (one line per event,
@@ -11,17 +14,15 @@ import { action as ctcpAction, ACTION_OVERHEAD, actionText, isCtcp } from "../ir
 import type { styleText } from "node:util";
 import { foldCase } from "../chat/casemap.ts";
 import { privmsgBudget, splitWords } from "../chat/split_text.ts";
-import { escapeControls } from "../chat/terminal_text.ts";
 import { type IrcMessage, nickOf } from "../irc/message.ts";
 import { type Action, COMMAND_HELP, type MessageRef } from "./input.ts";
 import type { IrcClient } from "./irc_client.ts";
-import { type MarkerNews, ReadMarkers, type UnreadRequest } from "./_read_markers.ts";
+import { markerLine, ReadMarkers, unreadLine, type UnreadRequest } from "./_read_markers.ts";
 import { RecentMessages, type ShownMessage } from "./_recent.ts";
+import { clean, clock, isChannel, quote, timeOf } from "./_text.ts";
 
 const NICK_STYLES: Style[] = ["cyan", "green", "yellow", "blue", "magenta", "red"];
 const DEFAULT_HISTORY = 20;
-/** How much of a message a reply or a reaction quotes. */
-const QUOTE_LENGTH = 40;
 
 /** A node:util style name, or several. */
 export type Style = Parameters<typeof styleText>[0];
@@ -41,49 +42,6 @@ interface Batch {
   count: number;
   /** For the answer to a request for unread messages: the request, and what came. */
   unread?: UnreadRequest & { messages: IrcMessage[] };
-}
-
-function isChannel(name: string): boolean {
-  return /^[#&]/.test(name);
-}
-
-// mIRC formatting: bold, colour (\x03FG,BG), hex colour (\x04RRGGBB,RRGGBB), reset,
-// monospace, reverse, italic, strike-through, underline.
-const FORMATTING =
-  // deno-lint-ignore no-control-regex
-  /\x03(\d{1,2}(,\d{1,2})?)?|\x04([0-9a-f]{6}(,[0-9a-f]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]/gi;
-
-/**
- * Text from the server as the terminal shows it: IRC formatting dropped, every other
- * control character shown escaped, so nobody can move the cursor or change the terminal.
- * Nicks, channels and every other name from the server go through {@link escapeControls}
- * too: another server than shmooze may let them hold anything.
- */
-function clean(text: string): string {
-  return escapeControls(text.replace(FORMATTING, ""));
-}
-
-function pad(n: number): string {
-  return String(n).padStart(2, "0");
-}
-
-/** HH:MM:SS, with the date in front when it is not today (history). */
-function clock(time: Date): string {
-  const now = new Date();
-  const hms = `${pad(time.getHours())}:${pad(time.getMinutes())}:${pad(time.getSeconds())}`;
-  if (time.toDateString() === now.toDateString()) return hms;
-  return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())} ${hms}`;
-}
-
-function timeOf(message: IrcMessage): Date {
-  const time = message.tags.time ? new Date(message.tags.time) : new Date();
-  return Number.isNaN(time.getTime()) ? new Date() : time;
-}
-
-/** The start of a message, cleaned, for a reply or a reaction to quote. */
-function quote(text: string): string {
-  const chars = [...clean(text)];
-  return `"${chars.slice(0, QUOTE_LENGTH).join("")}${chars.length > QUOTE_LENGTH ? "…" : ""}"`;
 }
 
 /** A message without its batch tag: shown as if it arrived now (with its own time). */
@@ -458,9 +416,12 @@ export class ChatSession {
         );
         return;
       }
-      case "MARKREAD":
-        this.#onMarker(this.#markers.receive(p), show);
+      case "MARKREAD": {
+        const news = this.#markers.receive(p);
+        const line = news && markerLine(news);
+        if (line) show(this.#paint("dim", line));
         return;
+      }
       case "CHATHISTORY":
         this.#markers.target(p);
         return;
@@ -603,30 +564,6 @@ export class ChatSession {
     return `${this.#paint("dim", `(${what})`)} `;
   }
 
-  /** Tells the user what a read marker from the server means. */
-  #onMarker(news: MarkerNews | undefined, show: (body: string) => void): void {
-    if (!news) return;
-    const target = clean(news.target);
-    const upTo = news.marker === undefined
-      ? undefined
-      : `read up to ${clock(new Date(news.marker))}`;
-    switch (news.kind) {
-      case "found":
-        // With unread messages on their way, the line that counts them says it all; a
-        // private conversation with nothing unread is not worth a line.
-        if (!news.fetching && upTo && isChannel(news.target)) {
-          show(this.#paint("dim", `${target} ${upTo}`));
-        }
-        return;
-      case "own":
-        show(this.#paint("dim", upTo ? `${target} ${upTo}` : `${target} has no read marker yet`));
-        return;
-      case "elsewhere":
-        if (upTo) show(this.#paint("dim", `${target} ${upTo} on another device`));
-        return;
-    }
-  }
-
   /** Shows the unread messages of a conversation under a line that counts them. */
   #showUnread(target: string, unread: UnreadRequest & { messages: IrcMessage[] }): void {
     const me = foldCase(this.#client.nick);
@@ -635,19 +572,9 @@ export class ChatSession {
         (message.command === "PRIVMSG" || message.command === "NOTICE") &&
         foldCase(nickOf(message.source)) !== me
       ).length;
-    const where = isChannel(target) ? `in ${clean(target)}` : `from ${clean(target)}`;
-    const since = unread.since === undefined ? "" : ` since ${clock(new Date(unread.since))}`;
-    if (count === 0) {
-      this.note(`nothing unread ${where}${since}`, "dim");
-      return;
-    }
-    const full = unread.messages.length >= unread.limit;
-    const heading = full
-      ? `at least ${count} unread ${where}${since} (the first ${unread.limit}; /history ${
-        clean(target)
-      } shows the latest):`
-      : `${count} unread ${where}${since}:`;
-    this.note(heading, "bold");
+    const line = unreadLine(target, unread, count, unread.messages.length);
+    this.note(line, count === 0 ? "dim" : "bold");
+    if (count === 0) return;
     for (const message of unread.messages) this.handle(unbatched(message));
   }
 
