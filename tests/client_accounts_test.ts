@@ -117,6 +117,16 @@ Deno.test({
   },
 });
 
+Deno.test("shmooze client --account NAME without --nick asks for NAME as its nick", async () => {
+  await using server = await startServe({ timeoutMs: 120_000 });
+  const ann = nick("ann");
+  await register(server, ann);
+  await using client = pipedClient(server, [], ann);
+  await client.waitForLine(`connected to 127.0.0.1:${server.port} as ${ann}`);
+  await client.waitForLine(`logged in as ${ann}`);
+  await finish(client);
+});
+
 Deno.test({
   name:
     "shmooze client --account shows each channel's unread messages, counted, after a reconnect (read markers)",

@@ -7,8 +7,19 @@
  * @module
  */
 import { foldCase } from "../chat/casemap.ts";
-import type { IrcClient } from "./irc_client.ts";
 import { clean, clock, isChannel } from "./_text.ts";
+
+/** What read markers need of a connection (an `IrcClient` has it all). */
+export interface MarkerConnection {
+  /** The account logged in to, if any. */
+  readonly account: string | undefined;
+  /** The capabilities enabled. */
+  readonly capabilities: ReadonlySet<string>;
+  /** The server's ISUPPORT tokens (CHATHISTORY is the most messages it returns at once). */
+  readonly isupport: ReadonlyMap<string, string>;
+  /** Sends one message. */
+  send(command: string, ...params: string[]): Promise<void>;
+}
 
 /** Why the client waits for a MARKREAD from the server. */
 type Expected =
@@ -49,18 +60,16 @@ function markerOf(param: string | undefined): string | undefined {
  * @example A marker after a join asks for what follows it
  * ```ts
  * import assert from "node:assert/strict";
- * import type { IrcClient } from "./irc_client.ts";
-import { clean, clock, isChannel } from "./_text.ts";
- * import { ReadMarkers } from "./_read_markers.ts";
+ * import { type MarkerConnection, ReadMarkers } from "./_read_markers.ts";
  *
  * const sent: string[][] = [];
- * const client = {
+ * const connection: MarkerConnection = {
  *   account: "ann",
  *   capabilities: new Set(["batch", "draft/chathistory", "draft/read-marker"]),
  *   isupport: new Map([["CHATHISTORY", "50"]]),
  *   send: (...line: string[]) => (sent.push(line), Promise.resolve()),
- * } as unknown as IrcClient;
- * const markers = new ReadMarkers(client);
+ * };
+ * const markers = new ReadMarkers(connection);
  * markers.joined("#lobby");
  * const since = "2026-01-01T10:00:00.000Z";
  * const news = markers.receive(["#lobby", `timestamp=${since}`]);
@@ -74,7 +83,7 @@ import { clean, clock, isChannel } from "./_text.ts";
  * ```
  */
 export class ReadMarkers {
-  readonly #client: IrcClient;
+  readonly #client: MarkerConnection;
   #markers = new Map<string, string | undefined>();
   #expected = new Map<string, Expected>();
   #unread = new Map<string, UnreadRequest>();
@@ -82,9 +91,10 @@ export class ReadMarkers {
   /**
    * Starts with no marker known.
    *
-   * @param client The connection, for its capabilities, account and sending.
+   * @param client The connection (an `IrcClient`): its capabilities, account, limits, and a
+   *   way to send.
    */
-  constructor(client: IrcClient) {
+  constructor(client: MarkerConnection) {
     this.#client = client;
   }
 
