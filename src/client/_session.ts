@@ -390,7 +390,9 @@ export class ChatSession {
           show(`${where} ${this.#nick(from)} sent CTCP ${clean(raw)}`);
           return;
         } else if (message.command === "NOTICE") {
+          // Notices (services, bots) are not answered, nor worth a read marker.
           show(`${where} -${this.#nick(from)}- ${clean(raw)}`);
+          return;
         } else {
           show(`${where} <${this.#nick(from)}> ${this.#replyTo(message)}${clean(raw)}`);
         }
