@@ -148,7 +148,8 @@ Deno.test({
       devRead = clockOf(await first.waitForLine(`[#dev] <${ann}> in dev`));
       await first.writeLine("/msg #lobby in the lobby");
       lobbyRead = clockOf(await first.waitForLine(`[#lobby] <${ann}> in the lobby`));
-      await finish(first);
+      // Marking read on the way out says nothing.
+      assert.doesNotMatch(await finish(first), /read up to/);
     }
     {
       await using bobClient = pipedClient(server, ["--nick", bob]);
@@ -265,19 +266,24 @@ Deno.test({
     const ann = nick("ann");
     const bob = nick("bob");
     await register(server, ann);
+    let arrived: string;
     {
       await using first = pipedClient(server, [], ann);
-      await first.waitForLine("joined #lobby");
+      arrived = clockOf(await first.waitForLine("joined #lobby"));
       await first.writeLine("/alwayson on");
       await first.waitForLine(/NickServ.*always-on/i);
       await finish(first);
     }
     await using bobClient = pipedClient(server, ["--nick", bob]);
     await bobClient.waitForLine(new RegExp(`users in #lobby \\(2\\): .*\\b${ann}\\b`));
+    await bobClient.writeLine("is ann around?");
     await bobClient.writeLine(`/msg ${ann} while you were away`);
     await bobClient.waitForLine(`[to ${ann}] <${bob}> while you were away`);
 
+    // ann said and saw nothing in #lobby: her quit marked it read up to her arrival.
     await using terminal = await accountTerminal(server, ann);
+    await terminal.waitFor(`1 unread in #lobby since ${arrived}:`);
+    await terminal.waitFor(`[#lobby] <${bob}> is ann around?`);
     await terminal.waitFor(`1 unread from ${bob}:`);
     await terminal.waitFor(`[private] <${bob}> while you were away`);
     await terminal.type("/alwayson off");

@@ -25,6 +25,7 @@ export interface MarkerConnection {
 type Expected =
   | { kind: "join" }
   | { kind: "answer" }
+  | { kind: "quiet" }
   | { kind: "conversation"; latest: string };
 
 /** What a MARKREAD from the server means to the user. */
@@ -176,15 +177,33 @@ export class ReadMarkers {
 
   /**
    * Marks every conversation read up to the newest message shown in it, where that is past
-   * its marker: what a deliberate quit does.
+   * its marker: what a deliberate quit does, without a word. A channel that never had a
+   * marker and showed no message is marked read up to our arrival in it, so what comes
+   * after counts as unread next time.
    *
    * @param newest The newest message shown per conversation.
+   * @param arrivals When we joined each channel we are in (the JOIN's time).
    */
-  markAll(newest: Iterable<{ conversation: string; time: string }>): void {
+  markAll(
+    newest: Iterable<{ conversation: string; time: string }>,
+    arrivals: Iterable<{ conversation: string; time: string }>,
+  ): void {
     if (!this.available || this.#client.account === undefined) return;
+    const marked = new Set<string>();
+    const quietly = (conversation: string, time: string) => {
+      marked.add(foldCase(conversation));
+      this.#expected.set(foldCase(conversation), { kind: "quiet" });
+      this.#send("MARKREAD", conversation, `timestamp=${time}`);
+    };
     for (const { conversation, time } of newest) {
       const marker = this.marker(conversation);
-      if (marker === undefined || time > marker) this.mark(conversation, time);
+      if (marker === undefined || time > marker) quietly(conversation, time);
+    }
+    for (const { conversation, time } of arrivals) {
+      const key = foldCase(conversation);
+      if (!marked.has(key) && this.#markers.has(key) && this.marker(conversation) === undefined) {
+        quietly(conversation, time);
+      }
     }
   }
 
@@ -204,6 +223,7 @@ export class ReadMarkers {
     this.#markers.set(key, marker);
     const expected = this.#expected.get(key);
     this.#expected.delete(key);
+    if (expected?.kind === "quiet") return undefined;
     if (expected?.kind === "answer") return { kind: "own", target, marker };
     if (expected === undefined) {
       // A repeat of what we know moved nothing.

@@ -93,6 +93,8 @@ export class ChatSession {
   #batches = new Map<string, Batch>();
   #channelCount = 0;
   readonly #recent = new RecentMessages();
+  /** When we joined each channel we are in, by its folded name. */
+  readonly #arrivals = new Map<string, { conversation: string; time: string }>();
   readonly #markers: ReadMarkers;
   /** Called when the current channel changes, so the prompt can follow. */
   onCurrentChange: (channel: string | undefined) => void = () => {};
@@ -124,7 +126,7 @@ export class ChatSession {
    * purpose, having seen them. (A lost connection marks nothing.)
    */
   markAllRead(): void {
-    this.#markers.markAll(this.#recent.latest());
+    this.#markers.markAll(this.#recent.latest(), this.#arrivals.values());
   }
 
   /** The channel plain text goes to. */
@@ -431,6 +433,10 @@ export class ChatSession {
         const channel = p[0];
         if (self) {
           this.#markers.joined(channel);
+          this.#arrivals.set(foldCase(channel), {
+            conversation: channel,
+            time: message.tags.time ?? time.toISOString(),
+          });
           this.#channels.set(foldCase(channel), channel);
           if (!this.#current || foldCase(this.#current) === foldCase(channel)) {
             this.#setCurrent(channel);
@@ -589,6 +595,7 @@ export class ChatSession {
 
   #left(channel: string): void {
     this.#channels.delete(foldCase(channel));
+    this.#arrivals.delete(foldCase(channel));
     if (this.#current && foldCase(this.#current) === foldCase(channel)) {
       this.#setCurrent(this.#channels.values().next().value);
     }
