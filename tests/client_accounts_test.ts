@@ -235,6 +235,10 @@ Deno.test({
       ),
     );
     await phone.waitForLine("joined #lobby");
+    assert.ok(
+      !phone.lines.some((line) => line.endsWith(`you are now known as ${ann}`)),
+      "the nick given before the welcome was announced twice",
+    );
 
     await laptop.type("from the laptop");
     await bobClient.waitForLine(`[#lobby] <${ann}> from the laptop`);

@@ -92,6 +92,8 @@ export class ChatSession {
   #users = new Map<string, string[]>();
   #batches = new Map<string, Batch>();
   #channelCount = 0;
+  /** Whether the welcome (001) has been shown: the "connected … as NICK" line precedes it. */
+  #welcomed = false;
   readonly #recent = new RecentMessages();
   /** When we joined each channel we are in, by its folded name. */
   readonly #arrivals = new Map<string, { conversation: string; time: string }>();
@@ -372,6 +374,7 @@ export class ChatSession {
       return;
     }
     if (batch) batch.count++;
+    if (message.command === "001") this.#welcomed = true;
     switch (message.command) {
       case "PRIVMSG":
       case "NOTICE": {
@@ -468,6 +471,9 @@ export class ChatSession {
         show(this.#paint("yellow", `${clean(from)} quit${p[0] ? ` (${clean(p[0])})` : ""}`));
         return;
       case "NICK":
+        // Before the welcome the server gave us a nick (an account's, shared by its
+        // devices): the line that says we are connected already names it.
+        if (!this.#welcomed) return;
         show(
           this.#paint(
             "yellow",
