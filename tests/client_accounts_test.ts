@@ -300,6 +300,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "shmooze client /history shows stored replies as replies, and reactions",
+  ignore: !accountsServer,
+  async fn() {
+    await using server = await startServe({ timeoutMs: 120_000 });
+    const ann = nick("ann");
+    const bob = nick("bob");
+    {
+      await using annClient = pipedClient(server, ["--nick", ann]);
+      await annClient.waitForLine("joined #lobby");
+      await using bobClient = pipedClient(server, ["--nick", bob]);
+      await bobClient.waitForLine("joined #lobby");
+      await annClient.writeLine("lunch at noon?");
+      await bobClient.waitForLine(`<${ann}> lunch at noon?`);
+      await bobClient.writeLine(`/reply ${ann} sure`);
+      await annClient.waitForLine(`<${bob}> (reply to ${ann}: "lunch at noon?") sure`);
+      await annClient.writeLine(`/react ${bob} 👍`);
+      await bobClient.waitForLine(`${ann} reacted 👍 to ${bob}: "sure"`);
+      await finish(bobClient);
+      await finish(annClient);
+    }
+    await using cy = pipedClient(server, ["--nick", nick("cy")]);
+    await cy.waitForLine("joined #lobby");
+    await cy.writeLine("/history #lobby");
+    await cy.waitForLine("history of #lobby:");
+    await cy.waitForLine(`[#lobby] <${bob}> (reply to ${ann}: "lunch at noon?") sure`);
+    await cy.waitForLine(`[#lobby] ${ann} reacted 👍 to ${bob}: "sure"`);
+    await cy.waitForLine("end of history of #lobby (3 messages)");
+    await finish(cy);
+  },
+});
+
+Deno.test({
   name:
     "shmooze client says what /markread, /react and /alwayson need on a server without them (ngircd), and replies as NICK: TEXT",
   ignore: !peerAvailable("ngircd"),
