@@ -49,14 +49,14 @@ function terminalTest(
 }
 
 terminalTest(
-  "shmooze client --menu sends to all, sends privately, lists users, views history, renames and quits",
+  "shmooze client --menu sends to all, sends privately, replies, lists users, views history, marks read, renames and quits",
   async (server, other) => {
     const menuNick = nick("menu");
     const renamed = nick("renamed");
     await using terminal = await Terminal.start([...server, "--nick", menuNick, "--menu"]);
     await terminal.waitFor("joined #lobby");
     await terminal.waitFor("1) Send a message to everyone in the channel");
-    await terminal.waitFor("6) Quit");
+    await terminal.waitFor("8) Quit");
     await other.client.waitForLine(`${menuNick} joined #lobby`);
 
     await terminal.type("1");
@@ -71,24 +71,39 @@ terminalTest(
     await terminal.type("only for you");
     await other.client.waitForLine(`[private] <${menuNick}> only for you`);
 
+    await other.client.writeLine("a question for the menu");
+    await terminal.waitFor(`[#lobby] <${other.nick}> a question for the menu`);
     await terminal.type("3");
-    await terminal.waitFor(new RegExp(`users in #lobby \\(2\\): .*${other.nick}`));
+    await terminal.waitFor(
+      "reply to (Enter or 1 for the last message, 2 the one before, or a nick)>",
+    );
+    await terminal.type("");
+    await terminal.waitFor("your reply>");
+    await terminal.type("an answer");
+    // ngircd has no message-tags: the reply is the IRC custom, "nick: text".
+    await other.client.waitForLine(`[#lobby] <${menuNick}> ${other.nick}: an answer`);
 
     await terminal.type("4");
+    await terminal.waitFor(new RegExp(`users in #lobby \\(2\\): .*${other.nick}`));
+
+    await terminal.type("5");
     await terminal.waitFor("history of (channel or nick, Enter for #lobby)>");
     await terminal.type("");
     await terminal.waitFor("error: history is not available on this server");
 
-    await terminal.type("9");
-    await terminal.waitFor(`error: "9" is not on the menu: choose 1 to 6`);
+    await terminal.type("6");
+    await terminal.waitFor("error: read markers are not available on this server");
 
-    await terminal.type("5");
+    await terminal.type("9");
+    await terminal.waitFor(`error: "9" is not on the menu: choose 1 to 8`);
+
+    await terminal.type("7");
     await terminal.waitFor("new name>");
     await terminal.type(renamed);
     await terminal.waitFor(`you are now known as ${renamed}`);
     await other.client.waitForLine(`${menuNick} is now known as ${renamed}`);
 
-    await terminal.type("6");
+    await terminal.type("8");
     assert.equal(await terminal.exitStatus(), 0);
     await terminal.waitFor("disconnected");
     await other.client.waitForLine(`${renamed} quit`);
@@ -156,13 +171,13 @@ Deno.test({
     }
     await using terminal = await Terminal.start([...address, "--nick", readerNick, "--menu"]);
     await terminal.waitFor("joined #lobby");
-    await terminal.type("4");
+    await terminal.type("5");
     await terminal.waitFor("history of (channel or nick, Enter for #lobby)>");
     await terminal.type("#lobby");
     await terminal.waitFor("history of #lobby:");
     await terminal.waitFor(`[#lobby] <${writerNick}> said before you came`);
     await terminal.waitFor("end of history of #lobby (1 message)");
-    await terminal.type("6");
+    await terminal.type("8");
     assert.equal(await terminal.exitStatus(), 0);
   },
 });

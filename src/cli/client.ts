@@ -130,10 +130,15 @@ Options:
                      runs with --unsafely-ignore-certificate-errors (deno run
                      --unsafely-ignore-certificate-errors=HOST main.ts client --insecure …);
                      otherwise the certificate is still checked. Prefer --ca FILE; implies --tls
-  --nick NAME        Nick to use; when taken, NAME_, NAME_2 … are tried (default: $USER, else guest)
+  --nick NAME        Nick to use; when taken, NAME_, NAME_2 … are tried (default: the
+                     --account name, else $USER, else guest)
   --account NAME     Log in to this account with SASL PLAIN before joining, so a registered
                      nick is yours and /history NICK shows your private conversations
-                     (default: the nick, when --password-file or ${PASSWORD_ENV} is given)
+                     (default: the nick, when --password-file or ${PASSWORD_ENV} is given).
+                     Several clients logged in to one account share its nick and channels
+                     where the server allows it (shmooze serve does). On joining, each
+                     channel's unread messages (those after the account's read marker) are
+                     shown under a line that counts them, and so are private conversations
   --password-file FILE
                      Read the password from FILE (its first line). Otherwise it comes from
                      the environment variable ${PASSWORD_ENV}, or, on a terminal, is asked
@@ -155,7 +160,20 @@ sends one; history from another day also shows the date):
   HH:MM:SS joined #CHANNEL                you joined; "NICK joined #CHANNEL" for others
   HH:MM:SS [#CHANNEL] <NICK> TEXT         a channel message ("* NICK TEXT" for /me)
   HH:MM:SS [private] <NICK> TEXT          a private message to you
-  HH:MM:SS [to NICK] <YOU> TEXT           a private message you sent
+  HH:MM:SS [to NICK] <YOU> TEXT           a private message you sent (or another device of
+                                          your account sent)
+  HH:MM:SS [#CHANNEL] <NICK> (reply to NICK2: "TEXT2") TEXT
+                                          a reply; "reply to an earlier message" when the
+                                          message it answers was not shown here
+  HH:MM:SS [#CHANNEL] NICK reacted TEXT to NICK2: "TEXT2"
+                                          a reaction (typing notices are not shown)
+  HH:MM:SS N unread in #CHANNEL since HH:MM:SS:
+                                          on joining, then the unread messages ("from NICK"
+                                          for a private conversation; "nothing unread in
+                                          #CHANNEL since …" when all is read)
+  HH:MM:SS TARGET read up to HH:MM:SS [on another device]
+                                          the account's read marker, after /markread or
+                                          when another device of the account moved it
   HH:MM:SS NICK left #CHANNEL (REASON) | NICK quit (REASON) | NICK is now known as NEW
   HH:MM:SS users in #CHANNEL (N): NICK …  from /who and on joining
   HH:MM:SS history of TARGET: … end of history of TARGET (N messages)
@@ -165,6 +183,11 @@ sends one; history from another day also shows the date):
 With standard input not a terminal (a pipe or a file), each input line is sent or carried out
 as if typed, and the client quits when the input ends (QUIT, then waits up to 5 s for the
 server to close). A lost connection is reported on standard error with exit code 1.
+
+Logged in to an account on a server with read markers (draft/read-marker), the client moves
+the account's marker of a conversation when you say /markread, and of every conversation up
+to its last message shown when you quit on purpose (/quit, Ctrl-C, Ctrl-D or the end of the
+input); a lost connection moves none, so the next login shows what arrived since.
 
 Examples:
   shmooze client --nick ann
@@ -182,7 +205,9 @@ refuses the login, or the connection is lost, 2 for a mistake in the command lin
     const host = stringOption(values, "host", "127.0.0.1");
     const tls = readTls(values);
     const port = intOption(values, "port", tls ? 54443 : 54000, { min: 1, max: 65535 });
-    const nick = stringOption(values, "nick", defaultNick());
+    // Logged in, the account's name is the nick to ask for: the one its other devices share.
+    const account = values.account === undefined ? "" : String(values.account);
+    const nick = stringOption(values, "nick", isValidNick(account) ? account : defaultNick());
     if (!isValidNick(nick)) {
       throw new UsageError(
         `--nick "${nick}" is not a valid nick: use letters, digits and - _ [ ] { } \\ | ^ \` (not starting with a digit or -)`,

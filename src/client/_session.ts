@@ -1,8 +1,12 @@
+// Over 600 lines: one class that keeps what the user sees of a connection and how every
+// kind of server line reads on screen; a third is documentation, and the text helpers, read
+// markers and recent messages it uses already live in _text.ts, _read_markers.ts, _recent.ts.
 /**
  * One chat session on top of an {@link IrcClient}: which channels we are in, which one is
  * current, and how each message from the server reads on screen (one line per event,
- * timestamped, coloured when allowed). Both the line-command interface and the menu drive
- * it through {@link ChatSession.perform}.
+ * timestamped, coloured when allowed; replies and reactions with what they answer; unread
+ * messages under a line that counts them). Both the line-command interface and the menu
+ * drive it through {@link ChatSession.perform}.
  *
  * @module
  */
@@ -10,10 +14,12 @@ import { action as ctcpAction, ACTION_OVERHEAD, actionText, isCtcp } from "../ir
 import type { styleText } from "node:util";
 import { foldCase } from "../chat/casemap.ts";
 import { privmsgBudget, splitWords } from "../chat/split_text.ts";
-import { escapeControls } from "../chat/terminal_text.ts";
 import { type IrcMessage, nickOf } from "../irc/message.ts";
-import { type Action, COMMAND_HELP } from "./input.ts";
+import { type Action, COMMAND_HELP, type MessageRef } from "./input.ts";
 import type { IrcClient } from "./irc_client.ts";
+import { markerLine, ReadMarkers, unreadLine, type UnreadRequest } from "./_read_markers.ts";
+import { RecentMessages, type ShownMessage } from "./_recent.ts";
+import { clean, clock, isChannel, quote, timeOf } from "./_text.ts";
 
 const NICK_STYLES: Style[] = ["cyan", "green", "yellow", "blue", "magenta", "red"];
 const DEFAULT_HISTORY = 20;
@@ -34,43 +40,14 @@ interface Batch {
   type: string;
   target: string;
   count: number;
+  /** For the answer to a request for unread messages: the request, and what came. */
+  unread?: UnreadRequest & { messages: IrcMessage[] };
 }
 
-function isChannel(name: string): boolean {
-  return /^[#&]/.test(name);
-}
-
-// mIRC formatting: bold, colour (\x03FG,BG), hex colour (\x04RRGGBB,RRGGBB), reset,
-// monospace, reverse, italic, strike-through, underline.
-const FORMATTING =
-  // deno-lint-ignore no-control-regex
-  /\x03(\d{1,2}(,\d{1,2})?)?|\x04([0-9a-f]{6}(,[0-9a-f]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]/gi;
-
-/**
- * Text from the server as the terminal shows it: IRC formatting dropped, every other
- * control character shown escaped, so nobody can move the cursor or change the terminal.
- * Nicks, channels and every other name from the server go through {@link escapeControls}
- * too: another server than shmooze may let them hold anything.
- */
-function clean(text: string): string {
-  return escapeControls(text.replace(FORMATTING, ""));
-}
-
-function pad(n: number): string {
-  return String(n).padStart(2, "0");
-}
-
-/** HH:MM:SS, with the date in front when it is not today (history). */
-function clock(time: Date): string {
-  const now = new Date();
-  const hms = `${pad(time.getHours())}:${pad(time.getMinutes())}:${pad(time.getSeconds())}`;
-  if (time.toDateString() === now.toDateString()) return hms;
-  return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())} ${hms}`;
-}
-
-function timeOf(message: IrcMessage): Date {
-  const time = message.tags.time ? new Date(message.tags.time) : new Date();
-  return Number.isNaN(time.getTime()) ? new Date() : time;
+/** A message without its batch tag: shown as if it arrived now (with its own time). */
+function unbatched(message: IrcMessage): IrcMessage {
+  const { batch: _, ...tags } = message.tags;
+  return { ...message, tags };
 }
 
 /**
@@ -115,6 +92,12 @@ export class ChatSession {
   #users = new Map<string, string[]>();
   #batches = new Map<string, Batch>();
   #channelCount = 0;
+  /** Whether the welcome (001) has been shown: the "connected … as NICK" line precedes it. */
+  #welcomed = false;
+  readonly #recent = new RecentMessages();
+  /** When we joined each channel we are in, by its folded name. */
+  readonly #arrivals = new Map<string, { conversation: string; time: string }>();
+  readonly #markers: ReadMarkers;
   /** Called when the current channel changes, so the prompt can follow. */
   onCurrentChange: (channel: string | undefined) => void = () => {};
 
@@ -127,6 +110,25 @@ export class ChatSession {
   constructor(client: IrcClient, out: SessionOutput) {
     this.#client = client;
     this.#out = out;
+    this.#markers = new ReadMarkers(client);
+  }
+
+  /**
+   * Looks, after a login, for private conversations with unread messages (channels get
+   * theirs when joined).
+   *
+   * @returns When the request is sent.
+   */
+  async start(): Promise<void> {
+    await this.#markers.discover();
+  }
+
+  /**
+   * Marks every conversation read up to the last message shown in it: the user quits on
+   * purpose, having seen them. (A lost connection marks nothing.)
+   */
+  markAllRead(): void {
+    this.#markers.markAll(this.#recent.latest(), this.#arrivals.values());
   }
 
   /** The channel plain text goes to. */
@@ -192,6 +194,20 @@ export class ChatSession {
       case "register":
         await this.#register(action.password);
         return false;
+      case "reply":
+      case "react":
+        await this.#answer(action.kind, action.to, action.text);
+        return false;
+      case "markread":
+        this.#markRead(action.target);
+        return false;
+      case "alwayson":
+        if (this.#client.account === undefined) {
+          this.error("always-on belongs to an account: log in with --account, or /register");
+        } else {
+          await client.send("NS", "SET", "ALWAYS-ON", action.on ? "ON" : "OFF");
+        }
+        return false;
       case "help":
         for (const line of `Commands:\n${COMMAND_HELP}`.split("\n")) this.#out.print(line);
         return false;
@@ -204,18 +220,85 @@ export class ChatSession {
    * Sends text as one PRIVMSG, or several cut between words when the line the server
    * relays (`:nick!user@host PRIVMSG target :text`) would be longer than its line limit.
    */
-  async #privmsg(target: string, text: string, action = false): Promise<void> {
+  async #privmsg(
+    target: string,
+    text: string,
+    action = false,
+    tags: Record<string, string> = {},
+  ): Promise<void> {
     const client = this.#client;
     const budget = privmsgBudget(client.lineLimit, client.mask, target) -
       (action ? ACTION_OVERHEAD : 0);
     for (const piece of splitWords(text, budget)) {
       const body = action ? ctcpAction(piece) : piece;
-      await client.send("PRIVMSG", target, body);
+      await client.sendTagged(tags, "PRIVMSG", target, body);
       // Without echo-message the server never shows us our own line: show it ourselves.
       if (!client.capabilities.has("echo-message")) {
-        this.handle({ tags: {}, source: client.nick, command: "PRIVMSG", params: [target, body] });
+        this.handle({ tags, source: client.nick, command: "PRIVMSG", params: [target, body] });
       }
     }
+  }
+
+  /**
+   * Replies to a message (`+draft/reply`), or reacts to it (`+draft/react` on a TAGMSG), in
+   * the conversation it belongs to. Without message-tags a reply is the IRC custom
+   * "nick: text"; a reaction cannot be sent.
+   */
+  async #answer(kind: "reply" | "react", to: MessageRef, text: string): Promise<void> {
+    const client = this.#client;
+    const parent = this.#find(to);
+    if (!parent) return;
+    const tagged = client.capabilities.has("message-tags") && parent.msgid !== undefined;
+    if (kind === "reply") {
+      if (tagged) {
+        await this.#privmsg(parent.conversation, text, false, { "+draft/reply": parent.msgid! });
+      } else await this.#privmsg(parent.conversation, `${parent.nick}: ${text}`);
+      return;
+    }
+    if (!tagged) {
+      this.error(
+        `reactions need message ids and client tags, which ${client.host}:${client.port} does not give (no message-tags)`,
+      );
+      return;
+    }
+    const tags = { "+draft/react": text, "+draft/reply": parent.msgid! };
+    await client.sendTagged(tags, "TAGMSG", parent.conversation);
+    if (!client.capabilities.has("echo-message")) {
+      this.handle({ tags, source: client.nick, command: "TAGMSG", params: [parent.conversation] });
+    }
+  }
+
+  /** The message a reply or reaction points at; when there is none, says so. */
+  #find(to: MessageRef): ShownMessage | undefined {
+    if ("nick" in to) {
+      const found = this.#recent.lastFrom(to.nick);
+      if (!found) this.error(`no message from ${to.nick} has been shown yet`);
+      return found;
+    }
+    const channel = this.#channelOr(undefined, "/reply NICK TEXT answers someone's last message");
+    if (!channel) return undefined;
+    const found = this.#recent.pick(channel, to.back);
+    if (!found) {
+      this.error(`there is no message number ${to.back} back in ${channel} (1 is the last)`);
+    }
+    return found;
+  }
+
+  /** Moves the account's marker of a conversation to the last message shown there. */
+  #markRead(given: string | undefined): void {
+    const client = this.#client;
+    if (!this.#markers.available) {
+      this.error(
+        `read markers are not available on this server (${client.host}:${client.port} does not offer draft/read-marker)`,
+      );
+      return;
+    }
+    if (client.account === undefined) {
+      this.error("read markers belong to an account: log in with --account, or /register");
+      return;
+    }
+    const target = this.#channelOr(given, "/markread #CHANNEL or /markread NICK");
+    if (target) this.#markers.mark(target, this.#recent.last(target)?.time);
   }
 
   async #history(target: string | undefined, count: number | undefined): Promise<void> {
@@ -285,7 +368,13 @@ export class ChatSession {
     const self = foldCase(from) === foldCase(me);
     const p = message.params;
     const batch = message.tags.batch ? this.#batches.get(message.tags.batch) : undefined;
+    if (batch?.unread) {
+      // Shown when the batch ends, under a line that counts them; no more than were asked.
+      if (batch.unread.messages.length < batch.unread.limit) batch.unread.messages.push(message);
+      return;
+    }
     if (batch) batch.count++;
+    if (message.command === "001") this.#welcomed = true;
     switch (message.command) {
       case "PRIVMSG":
       case "NOTICE": {
@@ -297,26 +386,60 @@ export class ChatSession {
           show(this.#paint("dim", `-${clean(message.source ?? "server")}- ${clean(raw)}`));
           return;
         }
-        const where = isChannel(target)
-          ? this.#paint("bold", `[${clean(target)}]`)
-          : self
-          ? this.#paint("bold", `[to ${clean(target)}]`)
-          : this.#paint("bold", "[private]");
+        const where = this.#where(target, self);
         const action = actionText(raw);
+        const conversation = isChannel(target) || self ? target : from;
         if (action !== undefined) {
           show(`${where} * ${this.#nick(from)} ${clean(action)}`);
         } else if (isCtcp(raw)) {
           show(`${where} ${this.#nick(from)} sent CTCP ${clean(raw)}`);
+          return;
         } else if (message.command === "NOTICE") {
+          // Notices (services, bots) are not answered, nor worth a read marker.
           show(`${where} -${this.#nick(from)}- ${clean(raw)}`);
+          return;
         } else {
-          show(`${where} <${this.#nick(from)}> ${clean(raw)}`);
+          show(`${where} <${this.#nick(from)}> ${this.#replyTo(message)}${clean(raw)}`);
         }
+        this.#recent.add({
+          conversation,
+          nick: from,
+          text: action ?? raw,
+          time: message.tags.time ?? time.toISOString(),
+          msgid: message.tags.msgid,
+        });
         return;
       }
+      case "TAGMSG": {
+        // Typing notices (+typing) and other client tags are not shown; reactions are.
+        const reaction = message.tags["+draft/react"];
+        if (reaction === undefined || !p[0]) return;
+        const parent = this.#recent.byId(message.tags["+draft/reply"] ?? "");
+        const what = parent
+          ? `${this.#nick(parent.nick)}: ${quote(parent.text)}`
+          : "an earlier message";
+        show(
+          `${this.#where(p[0], self)} ${this.#nick(from)} reacted ${clean(reaction)} to ${what}`,
+        );
+        return;
+      }
+      case "MARKREAD": {
+        const news = this.#markers.receive(p);
+        const line = news && markerLine(news);
+        if (line) show(this.#paint("dim", line));
+        return;
+      }
+      case "CHATHISTORY":
+        this.#markers.target(p);
+        return;
       case "JOIN": {
         const channel = p[0];
         if (self) {
+          this.#markers.joined(channel);
+          this.#arrivals.set(foldCase(channel), {
+            conversation: channel,
+            time: message.tags.time ?? time.toISOString(),
+          });
           this.#channels.set(foldCase(channel), channel);
           if (!this.#current || foldCase(this.#current) === foldCase(channel)) {
             this.#setCurrent(channel);
@@ -348,6 +471,9 @@ export class ChatSession {
         show(this.#paint("yellow", `${clean(from)} quit${p[0] ? ` (${clean(p[0])})` : ""}`));
         return;
       case "NICK":
+        // Before the welcome the server gave us a nick (an account's, shared by its
+        // devices): the line that says we are connected already names it.
+        if (!this.#welcomed) return;
         show(
           this.#paint(
             "yellow",
@@ -393,6 +519,7 @@ export class ChatSession {
         return;
       case "FAIL":
       case "WARN": {
+        if (message.command === "FAIL" && p[0] === "CHATHISTORY") this.#markers.refused(p);
         // FAIL <command> <code> [<context>…] :<description>
         const label = message.command === "FAIL" ? "error" : "warning";
         show(this.#paint("red", `${label}: ${clean(`${p[0]} ${p[1]}`)}: ${clean(p.at(-1) ?? "")}`));
@@ -431,6 +558,40 @@ export class ChatSession {
     }
   }
 
+  /** Where a message was said: `[#channel]`, `[to NICK]` for ours, `[private]`. */
+  #where(target: string, self: boolean): string {
+    return isChannel(target)
+      ? this.#paint("bold", `[${clean(target)}]`)
+      : self
+      ? this.#paint("bold", `[to ${clean(target)}]`)
+      : this.#paint("bold", "[private]");
+  }
+
+  /** What a reply answers, quoted, before its text; nothing for a message that is no reply. */
+  #replyTo(message: IrcMessage): string {
+    const msgid = message.tags["+draft/reply"];
+    if (msgid === undefined) return "";
+    const parent = this.#recent.byId(msgid);
+    const what = parent
+      ? `reply to ${clean(parent.nick)}: ${quote(parent.text)}`
+      : "reply to an earlier message";
+    return `${this.#paint("dim", `(${what})`)} `;
+  }
+
+  /** Shows the unread messages of a conversation under a line that counts them. */
+  #showUnread(target: string, unread: UnreadRequest & { messages: IrcMessage[] }): void {
+    const me = foldCase(this.#client.nick);
+    const count =
+      unread.messages.filter((message) =>
+        (message.command === "PRIVMSG" || message.command === "NOTICE") &&
+        foldCase(nickOf(message.source)) !== me
+      ).length;
+    const line = unreadLine(target, unread, count, unread.messages.length);
+    this.note(line, count === 0 ? "dim" : "bold");
+    if (count === 0) return;
+    for (const message of unread.messages) this.handle(unbatched(message));
+  }
+
   #collect(channel: string, nicks: string[]): void {
     const key = foldCase(channel);
     const list = this.#users.get(key) ?? [];
@@ -440,6 +601,7 @@ export class ChatSession {
 
   #left(channel: string): void {
     this.#channels.delete(foldCase(channel));
+    this.#arrivals.delete(foldCase(channel));
     if (this.#current && foldCase(this.#current) === foldCase(channel)) {
       this.#setCurrent(this.#channels.values().next().value);
     }
@@ -449,13 +611,23 @@ export class ChatSession {
     const [ref = "", type = "", target = ""] = message.params;
     const id = ref.slice(1);
     if (ref.startsWith("+")) {
-      this.#batches.set(id, { type, target, count: 0 });
-      if (type === "chathistory") show(this.#paint("bold", `history of ${clean(target)}:`));
+      const unread = type === "chathistory" ? this.#markers.claim(target) : undefined;
+      this.#batches.set(id, {
+        type,
+        target,
+        count: 0,
+        unread: unread && { ...unread, messages: [] },
+      });
+      if (type === "chathistory" && !unread) {
+        show(this.#paint("bold", `history of ${clean(target)}:`));
+      }
       return;
     }
     const batch = this.#batches.get(id);
     this.#batches.delete(id);
-    if (batch?.type === "chathistory") {
+    if (batch?.unread) {
+      this.#showUnread(batch.target, batch.unread);
+    } else if (batch?.type === "chathistory") {
       show(
         this.#paint(
           "bold",

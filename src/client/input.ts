@@ -18,9 +18,19 @@ export type Action =
   | { kind: "list" }
   | { kind: "history"; target?: string; count?: number }
   | { kind: "register"; password: string }
+  | { kind: "reply"; to: MessageRef; text: string }
+  | { kind: "react"; to: MessageRef; text: string }
+  | { kind: "markread"; target?: string }
+  | { kind: "alwayson"; on: boolean }
   | { kind: "quit"; reason?: string }
   | { kind: "help" }
   | { kind: "nothing" };
+
+/**
+ * Which message a reply or a reaction answers: the `n`th newest in the current channel
+ * (1 = the last), or the newest one a nick sent (in a channel or privately).
+ */
+export type MessageRef = { back: number } | { nick: string };
 
 /**
  * A typed line that cannot be carried out as written; the message says why.
@@ -58,9 +68,11 @@ export class InputError extends Error {
  * import { COMMAND_HELP, parseInput } from "./input.ts";
  *
  * const commands = COMMAND_HELP.match(/^  \/[a-z]+/gm)!.map((command) => command.trim());
- * assert.equal(commands.length, 11);
+ * assert.equal(commands.length, 15);
  * for (const command of commands) {
- *   assert.equal(parseInput(`${command} ann hi`).kind, command.slice(1));
+ *   const args = { "/alwayson": "on", "/markread": "ann" }[command] ?? "ann hi";
+ *   const line = `${command} ${args}`;
+ *   assert.equal(parseInput(line).kind, command.slice(1));
  * }
  * ```
  */
@@ -77,6 +89,15 @@ export const COMMAND_HELP: string =
                          conversation (default: the current channel); needs draft/chathistory
   /register PASSWORD     Make your current nick an account with this password (needs
                          draft/account-registration); log in later with --account
+  /reply N|NICK TEXT     Answer a message: the Nth last in the current channel (1 = the
+                         last), or NICK's last one; shown as a reply where the server has
+                         message-tags, else sent as "NICK: TEXT"
+  /react N|NICK TEXT     React to a message (an emoji or a word); needs message-tags
+  /markread [TARGET]     Mark a channel or private conversation (default: the current
+                         channel) read up to its last message shown, on all your devices;
+                         needs an account and draft/read-marker
+  /alwayson on|off       Keep your account in its channels while no device is connected
+                         (NickServ SET ALWAYS-ON); needs an account
   /quit [REASON]         Leave the server and exit
   /help                  Show this list`;
 
@@ -154,6 +175,12 @@ function nickArgument(command: string, nick: string | undefined): string {
  * assert.deepEqual(parseInput("hello"), { kind: "say", text: "hello" });
  * assert.deepEqual(parseInput("//etc is a folder"), { kind: "say", text: "/etc is a folder" });
  * assert.deepEqual(parseInput("/join lobby"), { kind: "join", channel: "#lobby" });
+ * assert.deepEqual(parseInput("/reply 2 me too"), {
+ *   kind: "reply",
+ *   to: { back: 2 },
+ *   text: "me too",
+ * });
+ * assert.deepEqual(parseInput("/react bob 👍"), { kind: "react", to: { nick: "bob" }, text: "👍" });
  * assert.throws(() => parseInput("/msg ann"), /\/msg ann needs a message/);
  * ```
  */
@@ -212,6 +239,28 @@ export function parseInput(line: string): Action {
     case "register":
       if (!rest) throw new InputError("/register needs a password, like /register PASSWORD");
       return { kind: "register", password: rest };
+    case "reply":
+    case "react": {
+      const usage = `usage: /${command} N|NICK TEXT (N = 1 for the last message)`;
+      const ref = words[0];
+      const text = words.length > 1 ? after(1) : "";
+      if (!ref || !text) throw new InputError(usage);
+      if (/^\d+$/.test(ref)) {
+        if (Number(ref) < 1) throw new InputError(usage);
+        return { kind: command, to: { back: Number(ref) }, text };
+      }
+      return { kind: command, to: { nick: nickArgument(`/${command}`, ref) }, text };
+    }
+    case "markread":
+      if (words.length > 1) throw new InputError("usage: /markread [#CHANNEL or NICK]");
+      return { kind: "markread", target: words[0] };
+    case "alwayson": {
+      const value = words[0]?.toLowerCase();
+      if (words.length !== 1 || (value !== "on" && value !== "off")) {
+        throw new InputError("usage: /alwayson on|off");
+      }
+      return { kind: "alwayson", on: value === "on" };
+    }
     case "quit":
     case "exit":
       return { kind: "quit", reason: rest || undefined };

@@ -14,9 +14,11 @@ import { LineSplitter } from "../irc/line_splitter.ts";
 import { formatMessage, type IrcMessage, nickOf, parseMessage } from "../irc/message.ts";
 
 /**
- * The IRCv3 capabilities shmooze's client asks for when the server offers them.
+ * The IRCv3 capabilities shmooze's client asks for when the server offers them: times,
+ * message ids and client tags (replies, reactions), our own lines echoed, history, and read
+ * markers shared by the devices of an account.
  *
- * @example shmooze serve offers every one of them
+ * @example Each one is enabled exactly when the server offers it
  * ```ts
  * import assert from "node:assert/strict";
  * import { startServer } from "../server/server.ts";
@@ -29,7 +31,10 @@ import { formatMessage, type IrcMessage, nickOf, parseMessage } from "../irc/mes
  *   status: false,
  * });
  * const client = await IrcClient.connect({ nick: "ann", port: server.port });
- * assert.deepEqual([...client.capabilities].sort(), [...WANTED_CAPABILITIES].sort());
+ * for (const capability of WANTED_CAPABILITIES) {
+ *   assert.equal(client.capabilities.has(capability), client.offered.has(capability));
+ * }
+ * assert.ok(client.capabilities.has("draft/chathistory"));
  * await client.quit();
  * await server.close();
  * ```
@@ -40,6 +45,7 @@ export const WANTED_CAPABILITIES: readonly string[] = [
   "echo-message",
   "batch",
   "draft/chathistory",
+  "draft/read-marker",
 ];
 
 /** Options for {@link IrcClient.connect}. */
@@ -454,8 +460,49 @@ export class IrcClient {
    * @param params Its parameters.
    * @returns When the line has been handed to the socket.
    */
-  async send(command: string, ...params: string[]): Promise<void> {
-    const line = formatMessage({ command, params });
+  send(command: string, ...params: string[]): Promise<void> {
+    return this.sendTagged({}, command, ...params);
+  }
+
+  /**
+   * Sends one message with IRCv3 tags, such as the client tags of a reply
+   * (`+draft/reply`) or a reaction (`+draft/react`); a server without `message-tags`
+   * drops them.
+   *
+   * @param tags The tags, each value escaped as IRCv3 message-tags says.
+   * @param command The command, e.g. `TAGMSG`.
+   * @param params Its parameters.
+   * @returns When the line has been handed to the socket.
+   *
+   * @example React to a message: the other side gets the tags with the TAGMSG
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { startServer } from "../server/server.ts";
+   * import { IrcClient } from "./irc_client.ts";
+   *
+   * const server = await startServer({
+   *   hostname: "127.0.0.1",
+   *   port: 0,
+   *   dataDir: false,
+   *   status: false,
+   * });
+   * const ann = await IrcClient.connect({ nick: "ann", port: server.port });
+   * const bob = await IrcClient.connect({ nick: "bob", port: server.port });
+   * await ann.sendTagged({ "+draft/react": "thumbs up", "+draft/reply": "m1" }, "TAGMSG", "bob");
+   * const heard = await bob.waitFor((message) => message.command === "TAGMSG", 5000);
+   * assert.equal(heard.tags["+draft/react"], "thumbs up");
+   * assert.equal(heard.tags["+draft/reply"], "m1");
+   * await ann.quit();
+   * await bob.quit();
+   * await server.close();
+   * ```
+   */
+  async sendTagged(
+    tags: Record<string, string>,
+    command: string,
+    ...params: string[]
+  ): Promise<void> {
+    const line = formatMessage({ tags, command, params });
     if (/[\r\n\0]/.test(line)) {
       throw new Error(`Cannot send ${command}: a parameter contains a line break or NUL`);
     }

@@ -1,13 +1,14 @@
 /**
  * The numbered menu of the fourth seed (send to all, private message, list users, view
- * history, change name, quit): a small state machine that turns the answers to its prompts
- * into the same actions the slash commands produce.
+ * history, change name, quit), with what accounts add (reply to a message, mark the channel
+ * read): a small state machine that turns the answers to its prompts into the same actions
+ * the slash commands produce.
  *
  * @module
  */
-import { type Action, channelName, InputError, isValidNick } from "./input.ts";
+import { type Action, channelName, InputError, isValidNick, type MessageRef } from "./input.ts";
 
-type Step = "choose" | "say" | "to" | "text" | "history" | "nick";
+type Step = "choose" | "say" | "to" | "text" | "reply" | "answer" | "history" | "nick";
 
 /**
  * The menu's choices, in order.
@@ -17,16 +18,18 @@ type Step = "choose" | "say" | "to" | "text" | "history" | "nick";
  * import assert from "node:assert/strict";
  * import { Menu, MENU_CHOICES } from "./menu.ts";
  *
- * assert.equal(MENU_CHOICES.length, 6);
+ * assert.equal(MENU_CHOICES.length, 8);
  * assert.equal(MENU_CHOICES.at(-1), "Quit");
- * assert.equal(new Menu(() => "#lobby").lines[5], "  6) Quit");
+ * assert.equal(new Menu(() => "#lobby").lines[7], "  8) Quit");
  * ```
  */
 export const MENU_CHOICES: readonly string[] = [
   "Send a message to everyone in the channel",
   "Send a private message",
+  "Reply to a message",
   "List users",
   "View history",
+  "Mark the channel as read",
   "Change name",
   "Quit",
 ];
@@ -47,15 +50,19 @@ export const MENU_CHOICES: readonly string[] = [
  * assert.equal(menu.prompt, "message to ann> ");
  * assert.deepEqual(menu.input("hello ann"), { kind: "msg", target: "ann", text: "hello ann" });
  * assert.ok(menu.choosing);
- * menu.input("5"); // change name
+ * menu.input("3"); // reply
+ * menu.input(""); // to the last message
+ * assert.deepEqual(menu.input("me too"), { kind: "reply", to: { back: 1 }, text: "me too" });
+ * menu.input("7"); // change name
  * assert.throws(() => menu.input("9lives"), InputError);
  * assert.ok(menu.choosing);
- * assert.deepEqual(menu.input("6"), { kind: "quit" });
+ * assert.deepEqual(menu.input("8"), { kind: "quit" });
  * ```
  */
 export class Menu {
   #step: Step = "choose";
   #to = "";
+  #answering: MessageRef = { back: 1 };
   readonly #current: () => string | undefined;
 
   /**
@@ -79,6 +86,8 @@ export class Menu {
       say: () => `message to ${this.#current() ?? "the channel"}> `,
       to: () => "send to (nick)> ",
       text: () => `message to ${this.#to}> `,
+      reply: () => "reply to (Enter or 1 for the last message, 2 the one before, or a nick)> ",
+      answer: () => "your reply> ",
       history: () => `history of (channel or nick, Enter for ${this.#current() ?? "#lobby"})> `,
       nick: () => "new name> ",
     };
@@ -114,6 +123,18 @@ export class Menu {
         return { kind: "nothing" };
       case "text":
         return answer ? { kind: "msg", target: this.#to, text: line } : { kind: "nothing" };
+      case "reply":
+        if (answer === "" || /^[1-9]\d*$/.test(answer)) {
+          this.#answering = { back: answer === "" ? 1 : Number(answer) };
+        } else if (isValidNick(answer)) {
+          this.#answering = { nick: answer };
+        } else {
+          throw new InputError(`"${answer}" is neither a number nor a nick`);
+        }
+        this.#step = "answer";
+        return { kind: "nothing" };
+      case "answer":
+        return answer ? { kind: "reply", to: this.#answering, text: line } : { kind: "nothing" };
       case "history": {
         if (!answer) return { kind: "history" };
         return { kind: "history", target: isValidNick(answer) ? answer : channelName(answer) };
@@ -135,14 +156,19 @@ export class Menu {
         this.#step = "to";
         return { kind: "nothing" };
       case "3":
-        return { kind: "who" };
+        this.#step = "reply";
+        return { kind: "nothing" };
       case "4":
+        return { kind: "who" };
+      case "5":
         this.#step = "history";
         return { kind: "nothing" };
-      case "5":
+      case "6":
+        return { kind: "markread" };
+      case "7":
         this.#step = "nick";
         return { kind: "nothing" };
-      case "6":
+      case "8":
         return { kind: "quit" };
       default:
         throw new InputError(`"${answer}" is not on the menu: choose 1 to ${MENU_CHOICES.length}`);

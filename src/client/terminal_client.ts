@@ -77,7 +77,12 @@ export async function runTerminalClient(options: TerminalClientOptions): Promise
     : "";
   const taken = client.nick === options.nick
     ? ""
-    : registered || ` (nick ${options.nick} is taken)`;
+    : client.nickRefusal !== undefined
+    ? registered || ` (nick ${options.nick} is taken)`
+    : client.account !== undefined
+    // A server with multiclient gives a logged-in connection its account's nick, no 433.
+    ? ` (the nick of account ${escapeControls(client.account)}, shared by its connections)`
+    : " (the server's choice)";
   session.note(
     `connected to ${host}:${port} as ${escapeControls(client.nick)}${taken}`,
     "green",
@@ -88,6 +93,7 @@ export async function runTerminalClient(options: TerminalClientOptions): Promise
   })();
   let quitReason = "";
   const typing = (async () => {
+    await session.start();
     await session.perform({ kind: "join", channel: options.channel });
     if (menu && screen.interactive) { for (const line of menu.lines) screen.print(line); }
     screen.prompt(promptText());
@@ -119,6 +125,7 @@ export async function runTerminalClient(options: TerminalClientOptions): Promise
     const why = client.error ? `: ${client.error.message}` : "";
     throw new IrcConnectionError(`Lost the connection to ${host}:${port}${why}`);
   }
+  session.markAllRead();
   await client.quit(quitReason);
   await receiving;
   session.note("disconnected");
