@@ -5,9 +5,9 @@
  * acknowledged); without a data directory, in memory.
  *
  * A mask is `nick!user@host` or `user@host` (meaning `*!user@host`) with the wildcards `*`
- * and `?`, compared without case; the host is the client's IP address as the server sees it
+ * and `?` (matched by masks.ts's `wildcardMatch`, as channel bans are), compared without case; the host is the client's IP address as the server sees it
  * (an IPv4 client on an IPv6 listener matches its IPv4 form too). `~a:account` (the account
- * extban spelling Ergo and InspIRCd use) matches the account a client is logged in to, with
+ * extban of channel lists, see masks.ts) matches the account a client is logged in to, with
  * the same wildcards.
  *
  * @module
@@ -16,6 +16,7 @@ import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
 import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
 import { foldCase } from "./casemap.ts";
+import { ACCOUNT_EXTBAN, wildcardMatch } from "./masks.ts";
 
 /** One server ban. */
 export interface ServerBan {
@@ -44,7 +45,8 @@ export interface BanSubject {
 }
 
 /**
- * The prefix of an account ban's mask.
+ * The prefix of an account ban's mask: the account extban of channel lists (`ACCOUNT_EXTBAN`),
+ * so one spelling bans an account from a channel and from the server.
  *
  * @example
  * ```ts
@@ -54,7 +56,7 @@ export interface BanSubject {
  * assert.equal(banMask(`${ACCOUNT_BAN_PREFIX}Spammer`), "~a:Spammer");
  * ```
  */
-export const ACCOUNT_BAN_PREFIX = "~a:";
+export const ACCOUNT_BAN_PREFIX: string = ACCOUNT_EXTBAN;
 
 const log = getLogger(["shmooze", "audit"]);
 const MAX_MASK_LENGTH = 200;
@@ -209,15 +211,15 @@ function compile(mask: string): (folded: Folded) => boolean {
   return (folded) => nick(folded.nick) && user(folded.user) && folded.hosts.some(host);
 }
 
-/** A glob (`*`, `?`) as a test of folded text. */
+/**
+ * A glob (`*`, `?`) as a test of folded text: the project's one wildcard matcher
+ * (`wildcardMatch`, linear in practice) where there are wildcards to match.
+ */
 function globTest(glob: string): (text: string) => boolean {
   const folded = foldCase(glob);
   if (/^\*+$/.test(folded)) return () => true;
   if (!/[*?]/.test(folded)) return (text) => text === folded;
-  const source = folded.replace(/\*+/g, "*").replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replaceAll("*", ".*").replaceAll("?", ".");
-  const pattern = new RegExp(`^${source}$`, "s");
-  return (text) => pattern.test(text);
+  return (text) => wildcardMatch(folded, text);
 }
 
 /**
