@@ -5,10 +5,10 @@
  * acknowledged); without a data directory, in memory.
  *
  * A mask is `nick!user@host` or `user@host` (meaning `*!user@host`) with the wildcards `*`
- * and `?` (matched by masks.ts's `wildcardMatch`, as channel bans are), compared without case; the host is the client's IP address as the server sees it
- * (an IPv4 client on an IPv6 listener matches its IPv4 form too). `~a:account` (the account
- * extban of channel lists, see masks.ts) matches the account a client is logged in to, with
- * the same wildcards.
+ * and `?`, matched by masks.ts's `wildcardMatch` as channel bans are, without case; the host
+ * is the client's IP address as the server sees it (an IPv4 client on an IPv6 listener
+ * matches its IPv4 form too). `~a:account` (the account extban of channel lists, see
+ * masks.ts) matches the account a client is logged in to, with the same wildcards.
  *
  * @module
  */
