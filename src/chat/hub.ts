@@ -588,7 +588,7 @@ export class ChatHub {
       const text = modeString(group);
       this.#publish(
         channel,
-        createEvent({ kind: "mode", source: maskOf(member), target: channel.name, text }),
+        createEvent({ kind: "mode", ...sourceOf(member), target: channel.name, text }),
       );
       group = [];
     };
@@ -623,7 +623,7 @@ export class ChatHub {
       channel,
       createEvent({
         kind: "kick",
-        source: maskOf(member),
+        ...sourceOf(member),
         target: channel.name,
         victim: victim.nick,
         text: reason,
@@ -655,7 +655,7 @@ export class ChatHub {
     invites.set(channel.key, channel.name);
     const event = createEvent({
       kind: "invite",
-      source: maskOf(member),
+      ...sourceOf(member),
       target: channel.name,
       victim: target.nick,
       text: "",
