@@ -125,7 +125,7 @@ Deno.test("SETNAME changes the real name; those who share a channel and enabled 
   });
 });
 
-Deno.test("WHOIS lists a secret channel only to its members, with every prefix under multi-prefix; WHO of it shows outsiders nobody", async () => {
+Deno.test("WHOIS lists a secret channel only to its members, with every prefix under multi-prefix; WHO and its ban list show outsiders nobody", async () => {
   await withServer({}, async (server) => {
     await using ann = await IrcTestClient.register(server.port, "ann", { caps: ["multi-prefix"] });
     await using bob = await IrcTestClient.register(server.port, "bob");
@@ -141,6 +141,10 @@ Deno.test("WHOIS lists a secret channel only to its members, with every prefix u
     assert.equal(await channelsOf(cy), "@#open @#hidden", "cy is in #hidden; no multi-prefix");
     assert.equal(await channelsOf(ann), "@#open @+#hidden", "ann asked for multi-prefix");
     assert.deepEqual(commands(await bob.reply("WHO #hidden")), ["315"]);
+    await ann.send("MODE #hidden +b spy!*@*");
+    await cy.waitFor((m) => m.command === "MODE" && m.params[1] === "+b");
+    assert.deepEqual(commands(await bob.reply("MODE #hidden b")), ["368"]);
+    assert.deepEqual(commands(await cy.reply("MODE #hidden b")), ["367", "368"]);
     assert.deepEqual(commands(await cy.reply("WHO #hidden")), ["352", "352", "315"]);
     await ann.send("MODE #open +s");
     await ann.waitFor((m) => m.command === "MODE" && m.params[0] === "#open");
