@@ -301,9 +301,8 @@ Deno.test("HistoryStore.targets() lists channels and an account's private partne
   ]);
   assert.deepEqual(history.targets({ account: "ANN" }, channels, 0, 2100, 10), [
     { target: "carol", latest: 1200 },
-    { target: "bob", latest: 1500 },
     { target: "#lobby", latest: 2000 },
-  ]);
+  ], "bob's latest message (2500) is after the window");
   assert.deepEqual(history.targets(owner, channels, 0, 10_000, 2), [
     { target: "carol", latest: 1200 },
     { target: "#lobby", latest: 2000 },
@@ -322,6 +321,32 @@ Deno.test("HistoryStore.targets() lists channels and an account's private partne
     [],
     "carol had no account",
   );
+  history.close();
+});
+
+Deno.test("HistoryStore.targets() leaves out a conversation whose latest message is after the window", () => {
+  using dir = tempDir();
+  const ann = { senderAccount: "ann" };
+  const history = storeWith(dir.path, [
+    ["l1", 1000, "ann", "#lobby", ann],
+    ["b1", 1100, "ann", "bob", ann],
+    ["q1", 1200, "ann", "#quiet", ann],
+    ["l2", 3000, "ann", "#lobby", ann],
+    ["b2", 3100, "bob", "ann", { targetAccount: "ann" }],
+  ]);
+  const channels = ["#lobby", "#quiet"];
+  // A client asking what changed up to 2000 must not be told of #lobby or bob as of then:
+  // both have moved on since (irctest testChathistoryTargetsExcludesUpdatedTargets).
+  assert.deepEqual(history.targets({ account: "ann" }, channels, 0, 2000, 10), [
+    { target: "#quiet", latest: 1200 },
+  ]);
+  assert.deepEqual(history.targets({ account: "ann" }, channels, 2000, 0, 10), [
+    { target: "#quiet", latest: 1200 },
+  ]);
+  assert.deepEqual(history.targets({ account: "ann" }, channels, 1500, 4000, 10), [
+    { target: "#lobby", latest: 3000 },
+    { target: "bob", latest: 3100 },
+  ]);
   history.close();
 });
 

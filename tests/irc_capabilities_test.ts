@@ -125,6 +125,30 @@ Deno.test("account-tag marks the messages of a logged-in user with its account",
   });
 });
 
+Deno.test("account-tag marks a logged-in operator's MODE, KICK and INVITE with its account too", async () => {
+  await withAccounts({}, async (server) => {
+    await using ann = await IrcTestClient.register(server.port, "ann", { caps: ["account-tag"] });
+    await using bob = await registeredUser(server.port, "bob");
+    await bob.join("#ops");
+    await ann.join("#ops");
+    await bob.send("MODE #ops +v ann");
+    const mode = await ann.waitFor("MODE");
+    assert.equal(mode.line.replace(/^@\S+ /, ""), ":bob!bob@127.0.0.1 MODE #ops +v ann");
+    assert.equal(mode.tags.account, "bob");
+    await bob.join("#elsewhere");
+    await bob.send("INVITE ann #elsewhere");
+    const invite = await ann.waitFor("INVITE");
+    assert.deepEqual([invite.params, invite.tags.account], [["ann", "#elsewhere"], "bob"]);
+    await bob.send("KICK #ops ann :out");
+    const kick = await ann.waitFor("KICK");
+    assert.deepEqual([kick.params, kick.tags.account], [["#ops", "ann", "out"], "bob"]);
+    await using cy = await IrcTestClient.register(server.port, "cy");
+    await cy.join("#ops");
+    await bob.send("MODE #ops +v cy");
+    assert.deepEqual((await cy.waitFor("MODE")).tags, {}, "cy did not enable the cap");
+  });
+});
+
 Deno.test("irc-framework follows away, account and real-name changes through the capabilities it asks for", async () => {
   await withAccounts({}, async (server) => {
     const client = new IRC.Client();

@@ -125,6 +125,33 @@ Deno.test("SETNAME changes the real name; those who share a channel and enabled 
   });
 });
 
+Deno.test("WHOIS lists a secret channel only to its members, with every prefix under multi-prefix; WHO and its ban list show outsiders nobody", async () => {
+  await withServer({}, async (server) => {
+    await using ann = await IrcTestClient.register(server.port, "ann", { caps: ["multi-prefix"] });
+    await using bob = await IrcTestClient.register(server.port, "bob");
+    await using cy = await IrcTestClient.register(server.port, "cy");
+    await ann.join("#open");
+    await ann.join("#hidden");
+    await ann.send("MODE #hidden +sv ann");
+    await ann.waitFor((m) => m.command === "MODE" && m.params[0] === "#hidden");
+    await cy.join("#hidden");
+    const channelsOf = async (asker: IrcTestClient) =>
+      (await asker.reply("WHOIS ann")).find((m) => m.command === "319")?.params[2];
+    assert.equal(await channelsOf(bob), "@#open", "bob shares neither channel");
+    assert.equal(await channelsOf(cy), "@#open @#hidden", "cy is in #hidden; no multi-prefix");
+    assert.equal(await channelsOf(ann), "@#open @+#hidden", "ann asked for multi-prefix");
+    assert.deepEqual(commands(await bob.reply("WHO #hidden")), ["315"]);
+    await ann.send("MODE #hidden +b spy!*@*");
+    await cy.waitFor((m) => m.command === "MODE" && m.params[1] === "+b");
+    assert.deepEqual(commands(await bob.reply("MODE #hidden b")), ["368"]);
+    assert.deepEqual(commands(await cy.reply("MODE #hidden b")), ["367", "368"]);
+    assert.deepEqual(commands(await cy.reply("WHO #hidden")), ["352", "352", "315"]);
+    await ann.send("MODE #open +s");
+    await ann.waitFor((m) => m.command === "MODE" && m.params[0] === "#open");
+    assert.deepEqual(commands(await bob.reply("WHOIS ann")), ["311", "312", "317", "318"]);
+  });
+});
+
 Deno.test("WHOX answers 354 with the fields asked for, in the standard order, and the query's token", async () => {
   await withAccounts({}, async (server) => {
     await using ann = await registeredUser(server.port, "ann");

@@ -180,6 +180,22 @@ Deno.test("KLINE by mask disconnects the matching user and refuses its new conne
   });
 });
 
+Deno.test("a KLINE mask of many wildcards costs a registration microseconds, not seconds of a frozen server", async () => {
+  await withOpers(["ann"], async (server) => {
+    await using ann = await operUser(server.port, "ann");
+    // A backtracking matcher tries every way to place 12 stars in 32 letters (seconds, with
+    // the whole server waiting); the project's wildcard matcher retries from one star only.
+    const mask = `${"*a".repeat(12)}*b!*@*`;
+    await ann.send(`KLINE ${mask} :nobody has a b`);
+    await ann.waitFor((m) => m.command === "NOTICE" && m.line.includes(`KLINE ${mask}`));
+    const started = performance.now();
+    await using _victim = await IrcTestClient.register(server.port, "a".repeat(32));
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 1000, `registration took ${elapsed.toFixed(0)} ms`);
+    assert.deepEqual(server.moderation.bans.list().map((ban) => ban.mask), [mask]);
+  });
+});
+
 Deno.test("KLINE refuses a mask that bans everyone or is not a mask, and non-operators get 481", async () => {
   await withOpers(["ann"], async (server) => {
     await using ann = await operUser(server.port, "ann");

@@ -166,7 +166,14 @@ Deno.test("the WebSocket framer answers pings, runs the close handshake and refu
   const refusals: [string, Uint8Array, number][] = [
     ["an unmasked frame", clientFrame(1, encoder.encode("PING :x"), { mask: false }), 1002],
     ["invalid UTF-8", clientFrame(1, new Uint8Array([0x50, 0xc3, 0x28])), 1007],
-    ["a binary frame", clientFrame(2, new Uint8Array([1, 2, 3])), 1003],
+    [
+      "a text frame inside a fragmented binary message",
+      concat(
+        clientFrame(2, encoder.encode("PING"), { fin: false }),
+        clientFrame(1, encoder.encode(" :x")),
+      ),
+      1002,
+    ],
     ["an unknown opcode", clientFrame(3, new Uint8Array()), 1002],
     ["a continuation with no message", clientFrame(0, encoder.encode("x")), 1002],
   ];

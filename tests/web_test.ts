@@ -279,6 +279,56 @@ Deno.test("IRC over WebSocket answers an over-long line with 417 and keeps the c
   });
 });
 
+Deno.test("IRC over WebSocket speaks binary.ircv3.net and text.ircv3.net, whichever the client prefers", async () => {
+  await withServe(async (serve) => {
+    await using tcp = await IrcTestClient.register(serve.port, "tcp");
+    const offers: [string[], string][] = [
+      [["binary.ircv3.net"], "binary.ircv3.net"],
+      [["binary.ircv3.net", "text.ircv3.net"], "binary.ircv3.net"],
+      [["text.ircv3.net", "binary.ircv3.net"], "text.ircv3.net"],
+    ];
+    for (const [i, [offered, chosen]] of offers.entries()) {
+      const web = await IrcWebSocketClient.open(serve.httpPort, offered);
+      try {
+        assert.equal(web.socket.protocol, chosen);
+        const binary = chosen === "binary.ircv3.net";
+        const send = (line: string) =>
+          web.socket.send(binary ? new TextEncoder().encode(line) : line);
+        send(`NICK web${i}`);
+        send(`USER web${i} 0 * :web`);
+        await web.waitFor(new RegExp(` 001 web${i} `));
+        send("PRIVMSG tcp :caf\u00e9");
+        assert.equal(
+          (await tcp.waitFor("PRIVMSG")).line,
+          `:web${i}!web${i}@127.0.0.1 PRIVMSG tcp :caf\u00e9`,
+        );
+        await tcp.send(`PRIVMSG web${i} :th\u00e9`);
+        await web.waitFor(/PRIVMSG web\d :th\u00e9$/);
+        assert.deepEqual(new Set(web.frames), new Set([binary ? "binary" : "text"]));
+      } finally {
+        await web.close();
+      }
+    }
+  });
+});
+
+Deno.test("a binary frame on a text.ircv3.net connection is read as lines; one that is not UTF-8 gets FAIL INVALID_UTF8", async () => {
+  await withServe(async (serve) => {
+    const web = await IrcWebSocketClient.open(serve.httpPort);
+    try {
+      web.socket.send(new TextEncoder().encode("NICK wendy\r\nUSER wendy 0 * :wendy"));
+      await web.waitFor(/ 001 wendy /);
+      web.socket.send(new Uint8Array([...new TextEncoder().encode("PRIVMSG wendy :caf"), 0xe9]));
+      await web.waitFor(/^\S+ FAIL PRIVMSG INVALID_UTF8 /);
+      web.socket.send("PING :still-here");
+      await web.waitFor(/PONG .*still-here/);
+      assert.deepEqual(new Set(web.frames), new Set(["text"]));
+    } finally {
+      await web.close();
+    }
+  });
+});
+
 Deno.test("a WebSocket frame over the size cap closes the socket with 1009", async () => {
   await withServe(async (serve) => {
     const web = await IrcWebSocketClient.open(serve.httpPort);

@@ -235,6 +235,7 @@ export function eventText(event: ChatEvent, nick: string): string | undefined {
     case "away":
     case "account":
     case "setname":
+    case "chghost":
       return undefined;
   }
 }

@@ -335,6 +335,34 @@ export class Channel {
   }
 
   /**
+   * Whether a member may see the channel and who is in it: everyone may see a public one; only
+   * its own members a secret one (`+s`), which LIST, NAMES, TOPIC, WHO and WHOIS treat as
+   * missing for everyone else.
+   *
+   * @param member Who asks.
+   * @returns True when visible.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Channel } from "./channel.ts";
+   * import { defaultSettings } from "./channel_modes.ts";
+   * import type { Member } from "./member.ts";
+   *
+   * const ann = { nick: "ann" } as Member;
+   * const bob = { nick: "bob" } as Member;
+   * const channel = new Channel("#c", "#c", { settings: defaultSettings("ns") });
+   * channel.members.add(ann);
+   * assert.ok(channel.visibleTo(ann));
+   * assert.ok(!channel.visibleTo(bob));
+   * assert.ok(new Channel("#d", "#d").visibleTo(bob));
+   * ```
+   */
+  visibleTo(member: Member): boolean {
+    return !this.hasFlag("s") || this.members.has(member);
+  }
+
+  /**
    * A member's prefix as NAMES and WHO show it: `@` for an operator, else `+` for voice;
    * with `all` (IRCv3 `multi-prefix`) every prefix it has, highest first.
    *

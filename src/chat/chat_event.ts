@@ -22,7 +22,8 @@ export type ChatEventKind =
   | "invite"
   | "away"
   | "account"
-  | "setname";
+  | "setname"
+  | "chghost";
 
 /** One event, delivered to many members. Treat as immutable. */
 export interface ChatEvent {
@@ -37,13 +38,14 @@ export interface ChatEvent {
   /**
    * privmsg/notice/tagmsg: the channel or the recipient's nick; join/part/topic/kick/mode/invite:
    * the channel; nick: the new nick; account: the account logged in to ("" when logged out);
-   * quit/away/setname/wallops: empty.
+   * chghost: the new user name; quit/away/setname/wallops: empty.
    */
   readonly target: string;
   /**
    * The message, reason or topic text; join: the member's real name (IRCv3 extended-join);
-   * away: the away message ("" when back); setname: the new real name; mode: the changes as
-   * IRC writes them, letters then parameters (`+ov ann bob`). "" when there is none.
+   * away: the away message ("" when back); setname: the new real name; chghost: the new host
+   * (the source is the old `nick!user@host`); mode: the changes as IRC writes them, letters then
+   * parameters (`+ov ann bob`). "" when there is none.
    */
   readonly text: string;
   /** kick: the nick removed; invite: the nick invited. */

@@ -436,11 +436,12 @@ export class HistoryStore {
   }
 
   /**
-   * Lists the conversations active strictly between `from` and `to`, as `CHATHISTORY
-   * TARGETS` does: the channels among `channels`, and every nick `owner` has private history
-   * with. Each comes with the time of its latest message in the window. When `from` is later
-   * than `to`, the window is read backwards from `from`, so `limit` keeps the conversations
-   * nearest `from`.
+   * Lists the conversations whose latest message falls strictly between `from` and `to`, as
+   * `CHATHISTORY TARGETS` does: the channels among `channels`, and every nick `owner` has
+   * private history with. Each comes with the time of that latest message; one active in the
+   * window but again after it is left out, as its latest message is not in the window. When
+   * `from` is later than `to`, the window is read backwards from `from`, so `limit` keeps the
+   * conversations nearest `from`.
    *
    * @param owner The account whose private conversations to include; none for channels only.
    * @param channels The channels to include (typically those the asker is in).
@@ -487,14 +488,15 @@ export class HistoryStore {
     checkLimit("list history targets", limit);
     const [low, high] = from <= to ? [from, to] : [to, from];
     const lower = this.#idAfterTime(low);
-    const upper = this.#idBeforeTime(high);
     const found = new Map<string, { target: string; latest: number }>();
     for (const channel of channels) {
       checkName("list history targets", "channel", channel);
       const conv = foldCase(channel);
       if (found.has(conv)) continue;
-      const row = this.#statements.channelLatest.get(conv, lower, upper);
-      if (row) found.set(conv, { target: channel, latest: row.time as number });
+      const row = this.#statements.channelLatest.get(conv, lower, NO_UPPER_BOUND);
+      if (row && Number(row.time) < high) {
+        found.set(conv, { target: channel, latest: row.time as number });
+      }
     }
     if (owner !== undefined) {
       const { account, since } = owner;
@@ -502,8 +504,8 @@ export class HistoryStore {
       const key = foldCase(account);
       const floor = Math.max(lower, this.#floor(since));
       for (const { partner } of this.#statements.partners.iterate(key)) {
-        const row = this.#statements.privateLatest.get(key, partner, floor, upper);
-        if (!row) continue;
+        const row = this.#statements.privateLatest.get(key, partner, floor, NO_UPPER_BOUND);
+        if (!row || Number(row.time) >= high) continue;
         // The partner as spelled in the message: its target if the account sent it.
         const target = foldCase(row.target as string) === partner ? row.target : row.sender;
         found.set(partner as string, { target: target as string, latest: row.time as number });

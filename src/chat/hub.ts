@@ -588,7 +588,7 @@ export class ChatHub {
       const text = modeString(group);
       this.#publish(
         channel,
-        createEvent({ kind: "mode", source: maskOf(member), target: channel.name, text }),
+        createEvent({ kind: "mode", ...sourceOf(member), target: channel.name, text }),
       );
       group = [];
     };
@@ -623,7 +623,7 @@ export class ChatHub {
       channel,
       createEvent({
         kind: "kick",
-        source: maskOf(member),
+        ...sourceOf(member),
         target: channel.name,
         victim: victim.nick,
         text: reason,
@@ -655,7 +655,7 @@ export class ChatHub {
     invites.set(channel.key, channel.name);
     const event = createEvent({
       kind: "invite",
-      source: maskOf(member),
+      ...sourceOf(member),
       target: channel.name,
       victim: target.nick,
       text: "",
@@ -795,6 +795,60 @@ export class ChatHub {
     }
     if (change === "setname") recipients.add(member);
     for (const recipient of recipients) this.#hand(recipient, event);
+  }
+
+  /**
+   * Changes a member's user name and host (an operator's CHGHOST), and tells it, everyone who
+   * shares a channel with it, and those who watch its nick with `watchesChanges`: one `chghost`
+   * event from its old `nick!user@host`. Transports show it only to clients that asked for it
+   * (IRCv3 `chghost`). Nothing happens when both are unchanged. The caller has checked them.
+   *
+   * @param member The member.
+   * @param user The new user name.
+   * @param host The new host.
+   * @returns Whether anything changed.
+   *
+   * @example bob sees ann's new host as a CHGHOST from her old mask
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ChatHub } from "./hub.ts";
+   * import type { ChatEvent } from "./chat_event.ts";
+   *
+   * const hub = new ChatHub();
+   * const seen: string[] = [];
+   * const member = (nick: string) => ({
+   *   nick, user: nick, host: "192.0.2.1", realname: nick, transport: "local",
+   *   channels: new Set<string>(), echo: false,
+   *   deliver: (e: ChatEvent) => seen.push(`${nick}: ${e.source} ${e.kind} ${e.target} ${e.text}`),
+   *   disconnect() {},
+   * });
+   * const [ann, bob] = [member("ann"), member("bob")];
+   * hub.add(ann);
+   * hub.add(bob);
+   * hub.join(ann, "#lobby");
+   * hub.join(bob, "#lobby");
+   * seen.length = 0;
+   * assert.ok(hub.changeHost(ann, "ann", "staff.example"));
+   * assert.equal(ann.host, "staff.example");
+   * assert.deepEqual(seen.sort(), [
+   *   "ann: ann!ann@192.0.2.1 chghost ann staff.example",
+   *   "bob: ann!ann@192.0.2.1 chghost ann staff.example",
+   * ]);
+   * assert.ok(!hub.changeHost(ann, "ann", "staff.example"));
+   * ```
+   */
+  changeHost(member: Member, user: string, host: string): boolean {
+    if (member.user === user && member.host === host) return false;
+    const event = this.#event("chghost", member, user, host);
+    member.user = user;
+    member.host = host;
+    const recipients = this.#neighbours(member);
+    for (const watcher of this.watchList.watchers(member.nick)) {
+      if (watcher.watchesChanges) recipients.add(watcher);
+    }
+    recipients.add(member);
+    for (const recipient of recipients) this.#hand(recipient, event);
+    return true;
   }
 
   /**

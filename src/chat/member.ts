@@ -12,10 +12,15 @@ import type { SendQueue } from "./delivery.ts";
 export interface Member {
   /** The current nick (the hub changes it through `ChatHub.changeNick`). */
   nick: string;
-  /** The user name (ident). */
-  readonly user: string;
-  /** The host shown in `nick!user@host`. */
-  readonly host: string;
+  /** The user name (ident); an operator's CHGHOST changes it (`ChatHub.changeHost`). */
+  user: string;
+  /** The host shown in `nick!user@host`; an operator's CHGHOST changes it (see `user`). */
+  host: string;
+  /**
+   * The IP address the member connects from, when it has one: what server bans and per-address
+   * limits go by, whatever host it is shown with. Without it, the host is the address.
+   */
+  readonly address?: string;
   /** The real name (gecos). */
   readonly realname: string;
   /** The transport, counted in statistics: `tcp`, `tls`, `websocket`, `local`. */

@@ -111,12 +111,17 @@ export { RateCounter } from "./rate_counter.ts";
 export {
   CHANNEL_LENGTH,
   channelProblem,
+  HOST_LENGTH,
+  hostProblem,
   isChannelName,
   isLocalNick,
   LOCAL_SUFFIX,
   NICK_LENGTH,
   nickProblem,
   toNick,
+  toUserName,
+  USER_LENGTH,
+  userNameProblem,
 } from "./names.ts";
 export { privmsgBudget, splitWords } from "./split_text.ts";
 export { escapeControls, terminalJson } from "./terminal_text.ts";
@@ -168,6 +173,7 @@ export {
   banLength,
   type BanOutcome,
   type BanRequest,
+  type HostChangeOutcome,
   type ModerationOptions,
   parseBanRequest,
   type RehashOutcome,

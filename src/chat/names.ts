@@ -7,7 +7,8 @@
  * at most NICKLEN characters. Channels start with `#` (CHANTYPES=#) and hold no space, comma
  * or control character, at most CHANNELLEN characters. Nicks ending in `|local` (or
  * `|local2` …) belong to the participants of a bridged shared-memory room: a network client
- * cannot take one, so nobody can pose as a local user.
+ * cannot take one, so nobody can pose as a local user. User names (idents) and the hosts an
+ * operator gives with CHGHOST have their rules here too.
  *
  * @module
  */
@@ -81,6 +82,115 @@ export function nickProblem(nick: string, maxLength: number = NICK_LENGTH): stri
   if (nick.length > maxLength) return `a nick cannot be longer than ${maxLength} characters`;
   if (!NICK_FIRST.test(nick)) return "a nick cannot start with a digit, '-' or that character";
   if (!NICK.test(nick)) return "a nick is letters, digits and []\\`_^{|}-, nothing else";
+  return undefined;
+}
+
+/**
+ * USERLEN: the longest user name (ident); `USER` cuts a longer one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { USER_LENGTH, userNameProblem } from "./names.ts";
+ *
+ * assert.equal(userNameProblem("u".repeat(USER_LENGTH)), undefined);
+ * ```
+ */
+export const USER_LENGTH = 16;
+
+/**
+ * HOSTLEN: the longest host an operator may give a user (CHGHOST).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HOST_LENGTH, hostProblem } from "./names.ts";
+ *
+ * assert.notEqual(hostProblem(`${"h".repeat(HOST_LENGTH)}.example`), undefined);
+ * ```
+ */
+export const HOST_LENGTH = 64;
+
+/**
+ * Turns what a client sends in `USER` into a user name: only letters, digits and `._~-` are
+ * kept, at most {@link USER_LENGTH} of them ("" when none is left).
+ *
+ * @param text The user name as sent.
+ * @returns The user name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toUserName } from "./names.ts";
+ *
+ * assert.equal(toUserName("~ann!@x"), "~annx");
+ * assert.equal(toUserName("u".repeat(20)), "u".repeat(16));
+ * ```
+ */
+export function toUserName(text: string): string {
+  return text.replace(USER_OTHER, "").slice(0, USER_LENGTH);
+}
+
+const USER_OTHER = /[^A-Za-z0-9._~-]/g;
+const HOST = /^[A-Za-z0-9_/][A-Za-z0-9._/:-]*$/;
+
+/**
+ * What is wrong with a user name an operator gives (CHGHOST), if anything: letters, digits and
+ * `._~-`, at most {@link USER_LENGTH}, as `USER` leaves them.
+ *
+ * @param user The user name.
+ * @returns Why it cannot be one, or undefined when it can.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { userNameProblem } from "./names.ts";
+ *
+ * assert.equal(userNameProblem("~ann"), undefined);
+ * assert.match(userNameProblem("a@b")!, /letters, digits/);
+ * assert.match(userNameProblem("")!, /empty/);
+ * ```
+ */
+export function userNameProblem(user: string): string | undefined {
+  if (user === "") return "a user name cannot be empty";
+  if (user.length > USER_LENGTH) {
+    return `a user name cannot be longer than ${USER_LENGTH} characters`;
+  }
+  if (toUserName(user) !== user) {
+    return "a user name is letters, digits and ._~-, nothing else";
+  }
+  return undefined;
+}
+
+/**
+ * What is wrong with a host an operator gives (CHGHOST), if anything: letters, digits and
+ * `._/:-`, at most {@link HOST_LENGTH}, not starting with `.`, `:` or `-` (a `:` first would
+ * end a line's parameters), and with at least one `.`, `:` or `/`, as host names, addresses
+ * and cloaks (`staff/ann`) have — so no user can be given a bare word such as `local`, the
+ * host that marks a bridged room's participants.
+ *
+ * @param host The host.
+ * @returns Why it cannot be one, or undefined when it can.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hostProblem } from "./names.ts";
+ *
+ * assert.equal(hostProblem("staff.example.org"), undefined);
+ * assert.equal(hostProblem("staff/ann"), undefined);
+ * assert.equal(hostProblem("2001:db8::7"), undefined);
+ * assert.match(hostProblem(":x.example")!, /cannot start/);
+ * assert.match(hostProblem("a b.example")!, /letters, digits/);
+ * assert.match(hostProblem("local")!, /\./);
+ * ```
+ */
+export function hostProblem(host: string): string | undefined {
+  if (host === "") return "a host cannot be empty";
+  if (host.length > HOST_LENGTH) return `a host cannot be longer than ${HOST_LENGTH} characters`;
+  if (/^[.:-]/.test(host)) return "a host cannot start with '.', ':' or '-'";
+  if (!HOST.test(host)) return "a host is letters, digits and ._/:-, nothing else";
+  if (!/[.:/]/.test(host)) return "a host holds a '.', ':' or '/' (a name, an address or a cloak)";
   return undefined;
 }
 

@@ -5,10 +5,10 @@
  * acknowledged); without a data directory, in memory.
  *
  * A mask is `nick!user@host` or `user@host` (meaning `*!user@host`) with the wildcards `*`
- * and `?`, compared without case; the host is the client's IP address as the server sees it
- * (an IPv4 client on an IPv6 listener matches its IPv4 form too). `~a:account` (the account
- * extban spelling Ergo and InspIRCd use) matches the account a client is logged in to, with
- * the same wildcards.
+ * and `?`, matched by masks.ts's `wildcardMatch` as channel bans are, without case; the host
+ * part matches the client's IP address as the server sees it (an IPv4 client on an IPv6
+ * listener matches its IPv4 form too) and, after an operator's CHGHOST, the host shown. `~a:account` (the account extban of channel lists, see
+ * masks.ts) matches the account a client is logged in to, with the same wildcards.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { DatabaseSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
 import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
 import { foldCase } from "./casemap.ts";
+import { ACCOUNT_EXTBAN, wildcardMatch } from "./masks.ts";
 
 /** One server ban. */
 export interface ServerBan {
@@ -37,14 +38,17 @@ export interface BanSubject {
   readonly nick: string;
   /** The user name (ident). */
   readonly user: string;
-  /** The host: the client's address. */
+  /** The host shown (the client's address, unless an operator changed it with CHGHOST). */
   readonly host: string;
+  /** The client's address, when the host shown is not it; a host mask matches either. */
+  readonly address?: string;
   /** The account logged in to, if any. */
   readonly account?: string;
 }
 
 /**
- * The prefix of an account ban's mask.
+ * The prefix of an account ban's mask: the account extban of channel lists (`ACCOUNT_EXTBAN`),
+ * so one spelling bans an account from a channel and from the server.
  *
  * @example
  * ```ts
@@ -54,7 +58,7 @@ export interface BanSubject {
  * assert.equal(banMask(`${ACCOUNT_BAN_PREFIX}Spammer`), "~a:Spammer");
  * ```
  */
-export const ACCOUNT_BAN_PREFIX = "~a:";
+export const ACCOUNT_BAN_PREFIX: string = ACCOUNT_EXTBAN;
 
 const log = getLogger(["shmooze", "audit"]);
 const MAX_MASK_LENGTH = 200;
@@ -167,6 +171,8 @@ export function parseDuration(text: string): number | undefined {
  * assert.ok(banMatcher("~a:bobby")(bob));
  * assert.ok(!banMatcher("~a:bob")(bob));
  * assert.ok(!banMatcher("~a:b*")({ nick: "ann", user: "ann", host: "192.0.2.1" }));
+ * const staff = { nick: "cy", user: "cy", host: "staff.example", address: "192.0.2.7" };
+ * assert.ok(banMatcher("*!*@192.0.2.7")(staff) && banMatcher("*!*@*.example")(staff));
  * ```
  */
 export function banMatcher(mask: string): (subject: BanSubject) => boolean {
@@ -174,7 +180,10 @@ export function banMatcher(mask: string): (subject: BanSubject) => boolean {
   return (subject) => test(fold(subject));
 }
 
-/** A user as matchers compare it: nick, user, host (and its IPv4 form) and account, folded. */
+/**
+ * A user as matchers compare it, folded: nick, user, account, and its hosts: the host shown,
+ * the address when it differs, and the IPv4 form of either.
+ */
 interface Folded {
   readonly nick: string;
   readonly user: string;
@@ -183,11 +192,16 @@ interface Folded {
 }
 
 function fold(subject: BanSubject): Folded {
-  const ipv4 = IPV4_MAPPED.exec(subject.host)?.[1];
+  const hosts = new Set<string>();
+  for (const host of [subject.host, subject.address ?? subject.host]) {
+    hosts.add(foldCase(host));
+    const ipv4 = IPV4_MAPPED.exec(host)?.[1];
+    if (ipv4 !== undefined) hosts.add(ipv4);
+  }
   return {
     nick: foldCase(subject.nick),
     user: foldCase(subject.user),
-    hosts: ipv4 === undefined ? [foldCase(subject.host)] : [foldCase(subject.host), ipv4],
+    hosts: [...hosts],
     account: subject.account === undefined ? undefined : foldCase(subject.account),
   };
 }
@@ -209,15 +223,15 @@ function compile(mask: string): (folded: Folded) => boolean {
   return (folded) => nick(folded.nick) && user(folded.user) && folded.hosts.some(host);
 }
 
-/** A glob (`*`, `?`) as a test of folded text. */
+/**
+ * A glob (`*`, `?`) as a test of folded text: the project's one wildcard matcher
+ * (`wildcardMatch`, linear in practice) where there are wildcards to match.
+ */
 function globTest(glob: string): (text: string) => boolean {
   const folded = foldCase(glob);
   if (/^\*+$/.test(folded)) return () => true;
   if (!/[*?]/.test(folded)) return (text) => text === folded;
-  const source = folded.replace(/\*+/g, "*").replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replaceAll("*", ".*").replaceAll("?", ".");
-  const pattern = new RegExp(`^${source}$`, "s");
-  return (text) => pattern.test(text);
+  return (text) => wildcardMatch(folded, text);
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * What server operators do — log in (`OPER`), disconnect a user (`KILL`), ban from the
- * server and lift the ban (`KLINE`, `UNKLINE`), write to every operator and `+w` user
- * (`WALLOPS`), re-read the operator file (`REHASH`) — in one place, so IRC operators and the
- * operator console do exactly the same thing.
+ * server and lift the ban (`KLINE`, `UNKLINE`), change a user's user name and host
+ * (`CHGHOST`), write to every operator and `+w` user (`WALLOPS`), re-read the operator file
+ * (`REHASH`) — in one place, so IRC operators and the operator console do exactly the same
+ * thing.
  *
  * Every action leaves an audit line: in the log (category `shmooze.audit`) and as a server
  * NOTICE to every operator online. Audit lines say who did what to whom and why; they never
@@ -15,6 +16,7 @@ import { foldCase } from "./casemap.ts";
 import { createEvent } from "./chat_event.ts";
 import type { ChatHub } from "./hub.ts";
 import { maskOf, type Member } from "./member.ts";
+import { hostProblem, userNameProblem } from "./names.ts";
 import { type OperatorList, type OperCheck, readOperatorFile } from "./operators.ts";
 import {
   banMask,
@@ -47,6 +49,15 @@ export interface BanOutcome {
   /** The nicks of the users it disconnected. */
   disconnected: string[];
 }
+
+/**
+ * The outcome of {@link ServerModeration.chghost}: the user's new mask, or why nothing changed
+ * (`no-such-nick`, or `invalid` for a user name or host that cannot be given, or a member that
+ * is not a network client).
+ */
+export type HostChangeOutcome =
+  | { ok: true; mask: string }
+  | { ok: false; reason: "no-such-nick" | "invalid"; problem: string };
 
 /** The outcome of {@link ServerModeration.rehash}. */
 export type RehashOutcome =
@@ -289,13 +300,16 @@ export class ServerModeration {
 
   /**
    * Reads `KLINE [duration] mask [reason…]` (see {@link parseBanRequest}); a connected
-   * user's nick in place of the mask bans that user's host.
+   * user's nick in place of the mask bans that user's address (not a host CHGHOST gave it).
    *
    * @param words The command's parameters.
    * @returns The request, or `{ problem }` saying what is wrong.
    */
   banRequest(words: readonly string[]): BanRequest | { problem: string } {
-    return parseBanRequest(words, (nick) => this.#hub.find(nick)?.host);
+    return parseBanRequest(words, (nick) => {
+      const member = this.#hub.find(nick);
+      return member && (member.address ?? member.host);
+    });
   }
 
   /**
@@ -366,6 +380,50 @@ export class ServerModeration {
     if (ban === undefined) return false;
     this.#hub.kick(member.nick, `Banned: ${ban.reason}`);
     return true;
+  }
+
+  /**
+   * Gives a user another user name and host (`CHGHOST nick user host`, as InspIRCd and
+   * UnrealIRCd spell it): everyone who shares a channel with it and asked for IRCv3 `chghost`
+   * sees it change (`ChatHub.changeHost`); the user is told by a server notice. Only network
+   * clients can be changed: a bridged room's participants and services keep theirs. Server bans
+   * still match the user's address, whatever host it shows.
+   *
+   * @param by Who changes it.
+   * @param nick Whose.
+   * @param user The new user name (see `userNameProblem`).
+   * @param host The new host (see `hostProblem`).
+   * @returns The new mask, or why nothing changed.
+   */
+  chghost(by: Actor, nick: string, user: string, host: string): HostChangeOutcome {
+    const member = this.#hub.find(nick);
+    if (member === undefined) {
+      return { ok: false, reason: "no-such-nick", problem: `There is no user named ${nick}` };
+    }
+    const problem = userNameProblem(user) ?? hostProblem(host) ??
+      (member.queue === undefined
+        ? "it is not a network client (a bridged room's participant or a service)"
+        : undefined);
+    if (problem !== undefined) {
+      return {
+        ok: false,
+        reason: "invalid",
+        problem: `Cannot change the host of ${member.nick}: ${problem}`,
+      };
+    }
+    const old = maskOf(member);
+    if (!this.#hub.changeHost(member, user, host)) return { ok: true, mask: old };
+    const mask = maskOf(member);
+    if (member !== by) {
+      member.deliver(createEvent({
+        kind: "notice",
+        source: this.#serverName,
+        target: member.nick,
+        text: `*** Your user name and host are now ${user}@${host} (an operator changed them)`,
+      }));
+    }
+    this.audit(`CHGHOST ${member.nick} (${old}) is now ${mask}, by ${actorName(by)}`);
+    return { ok: true, mask };
   }
 
   /**

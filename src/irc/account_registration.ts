@@ -104,7 +104,7 @@ export async function registerAccount(session: IrcSession, message: IrcMessage):
       "The account name must be your current nick",
     );
   }
-  if (!session.secure && !isLoopback(session.host)) {
+  if (!session.secure && !isLoopback(session.address)) {
     return session.fail(
       "REGISTER",
       "TLS_REQUIRED",
@@ -114,7 +114,7 @@ export async function registerAccount(session: IrcSession, message: IrcMessage):
   }
   let result: RegisterResult;
   try {
-    result = await accounts.register(name, password, addressKey(session.host));
+    result = await accounts.register(name, password, addressKey(session.address));
   } catch (error) {
     log.error("Registering {name} failed: {error}", { name, error });
     return session.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", name, "The account store failed");

@@ -19,7 +19,7 @@ import type { IrcSession } from "./session.ts";
  *
  * assert.ok(CAPABILITIES.includes("sasl"));
  * assert.ok(CAPABILITIES.includes("labeled-response"));
- * assert.ok(!CAPABILITIES.includes("chghost"), "nothing changes a host here");
+ * assert.ok(CAPABILITIES.includes("chghost"), "an operator's CHGHOST");
  * ```
  */
 export const CAPABILITIES: readonly string[] = [
@@ -28,6 +28,7 @@ export const CAPABILITIES: readonly string[] = [
   "away-notify",
   "batch",
   "cap-notify",
+  "chghost",
   "draft/account-registration",
   "draft/chathistory",
   "echo-message",

@@ -44,6 +44,8 @@ const AWAY_NOTIFY = 16;
 const ACCOUNT_NOTIFY = 32;
 /** `setname`: SETNAME of users in a shared channel, and of oneself. */
 const SETNAME = 64;
+/** `chghost`: CHGHOST of users in a shared channel, and of oneself. */
+const CHGHOST = 128;
 
 /**
  * The capabilities that change the bytes of events, each with its variant bit: a client's
@@ -67,6 +69,7 @@ export const VARIANT_OF_CAPABILITY: Readonly<Record<string, number>> = Object.fr
   "away-notify": AWAY_NOTIFY,
   "account-notify": ACCOUNT_NOTIFY,
   "setname": SETNAME,
+  "chghost": CHGHOST,
 });
 
 /** The variant bits every kind of event depends on. */
@@ -77,6 +80,7 @@ const NEEDS: Partial<Record<ChatEvent["kind"], number>> = {
   away: AWAY_NOTIFY,
   account: ACCOUNT_NOTIFY,
   setname: SETNAME,
+  chghost: CHGHOST,
 };
 
 const encoder = new TextEncoder();
@@ -110,6 +114,13 @@ const NOTHING = new Uint8Array(0);
  *   text: "",
  * });
  * assert.equal(formatMessage(eventMessage(invite)), ":ann!a@h INVITE bob #c");
+ * const chghost = createEvent({
+ *   kind: "chghost",
+ *   source: "ann!a@h",
+ *   target: "ann",
+ *   text: "staff.example",
+ * });
+ * assert.equal(formatMessage(eventMessage(chghost)), ":ann!a@h CHGHOST ann staff.example");
  * const extended = eventMessage(join, VARIANT_OF_CAPABILITY["extended-join"]);
  * assert.equal(formatMessage(extended), ":ann!a@h JOIN #lobby * :Ann");
  * ```
@@ -152,6 +163,9 @@ export function eventMessage(event: ChatEvent, variant = 0): IrcMessage & { trai
         return [event.target === "" ? "*" : event.target];
       case "setname":
         return [event.text];
+      case "chghost":
+        trailing = false;
+        return [event.target, event.text];
     }
   })();
   return { tags: {}, source: event.source, command: event.kind.toUpperCase(), params, trailing };
@@ -222,7 +236,7 @@ export function encodeLine(message: Parameters<typeof formatMessage>[0]): Uint8A
  * The bytes of an event for one variant, encoded on first use and cached on the event (once
  * for all the variants that differ only in bits this kind of event does not depend on).
  * TAGMSG carries nothing but tags: for a variant without {@link VARIANT_TAGS} it is no bytes;
- * AWAY, ACCOUNT and SETNAME are no bytes without their capability.
+ * AWAY, ACCOUNT, SETNAME and CHGHOST are no bytes without their capability.
  *
  * @param event The event.
  * @param variant The recipient's variant bits.

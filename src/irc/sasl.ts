@@ -150,7 +150,7 @@ export class SaslExchange {
         "SASL authentication failed: this server keeps no accounts (it runs without a data directory)",
       );
     }
-    if (!session.secure && !isLoopback(session.host)) {
+    if (!session.secure && !isLoopback(session.address)) {
       return session.reply(
         Numeric.ERR_SASLFAIL,
         "SASL authentication failed: PLAIN would send your password in clear text; connect with TLS",
@@ -173,7 +173,7 @@ export class SaslExchange {
     this.#checking = true;
     let result: LoginResult;
     try {
-      result = await accounts.login(name, password, addressKey(session.host));
+      result = await accounts.login(name, password, addressKey(session.address));
     } catch (error) {
       log.error("Checking the password of {name} failed: {error}", { name, error });
       result = { ok: false, reason: "invalid", retryAfterMs: 0 };

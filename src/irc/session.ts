@@ -20,7 +20,7 @@ import type { Connection } from "../chat/connection.ts";
 import type { ChatHub } from "../chat/hub.ts";
 import type { ServerModeration } from "../chat/server_moderation.ts";
 import { maskOf, type Member } from "../chat/member.ts";
-import { isLocalNick, LOCAL_SUFFIX, nickProblem } from "../chat/names.ts";
+import { isLocalNick, LOCAL_SUFFIX, nickProblem, toUserName } from "../chat/names.ts";
 import { type Flusher, SendQueue } from "../chat/delivery.ts";
 import { COMMANDS } from "./_commands.ts";
 import { welcome } from "./welcome.ts";
@@ -69,7 +69,6 @@ const AT = 0x40;
 const SPACE = 0x20;
 const NUL = 0x00;
 const CR = 0x0d;
-const USER_UNSAFE = /[^A-Za-z0-9._~-]/g;
 /** How long a closing session may take to send its last lines. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -141,8 +140,10 @@ export class IrcSession implements Member {
   user = "";
   /** The real name; "" until USER. */
   realname = "";
-  /** The host: the peer's address. */
-  readonly host: string;
+  /** The host shown: the peer's address, until an operator's CHGHOST changes it. */
+  host: string;
+  /** The peer's address: what server bans, throttles and the loopback checks go by. */
+  readonly address: string;
   /** The transport's name. */
   readonly transport: string;
   /** Whether the link is encrypted (TLS, WSS). */
@@ -201,9 +202,11 @@ export class IrcSession implements Member {
     this.#onClose = onClose;
     this.transport = connection.transport;
     this.secure = connection.secure ?? false;
-    this.host = connection.remoteAddress.startsWith(":")
+    // An IPv6 address starting with ':' would read as the last parameter in `nick!user@host`.
+    this.address = connection.remoteAddress.startsWith(":")
       ? `0${connection.remoteAddress}`
       : connection.remoteAddress;
+    this.host = this.address;
     this.#tokens = context.limits.floodBurst;
     this.#queue = new SendQueue(connection, {
       flusher: context.flusher,
@@ -588,7 +591,7 @@ export class IrcSession implements Member {
         if (params.length < 4 || params[0] === "" || params[3] === "") {
           return this.needMoreParams("USER");
         }
-        this.user = params[0].replace(USER_UNSAFE, "").slice(0, 16) || "user";
+        this.user = toUserName(params[0]) || "user";
         this.realname = params[3];
         return this.#completeRegistration();
       case "PASS":

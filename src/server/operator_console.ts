@@ -45,6 +45,7 @@ export interface ConsoleOptions {
  *   "/kline",
  *   "/unkline",
  *   "/klines",
+ *   "/chghost",
  *   "/wallops",
  *   "/opers",
  *   "/rehash",
@@ -63,6 +64,7 @@ export const CONSOLE_HELP =
                               no expiry); matching users are disconnected
   /unkline MASK               lift a server ban
   /klines                     list the server bans
+  /chghost NICK USER HOST     give a user another user name and host (IRCv3 chghost)
   /wallops TEXT               write to every operator and +w user
   /opers                      list the operators, configured and online
   /rehash                     re-read --oper-file (a bad file keeps the old list)
@@ -194,6 +196,16 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
           : `${banLength(ban)}, until ${new Date(ban.expiresAt).toISOString()}`;
         print(`  ${ban.mask} (${until}) set by ${ban.setBy}: ${ban.reason}`);
       }
+      return true;
+    }
+    case "chghost": {
+      const [user, host] = rest;
+      if (!nick || user === undefined || host === undefined || rest.length > 2) {
+        print("usage: /chghost NICK USER HOST");
+        return true;
+      }
+      const outcome = desk.chghost("console", nick, user, host);
+      print(outcome.ok ? `${nick} is now ${outcome.mask}` : outcome.problem);
       return true;
     }
     case "wallops": {

@@ -6,7 +6,7 @@
  * | Path              | What                                                          |
  * | ----------------- | ------------------------------------------------------------- |
  * | `/`               | chat page                                                     |
- * | `/irc`            | IRC over WebSocket (`text.ircv3.net`), Origin checked         |
+ * | `/irc`            | IRC over WebSocket (`binary.ircv3.net`, `text.ircv3.net`)     |
  * | `/monitor`        | live dashboard                                                |
  * | `/monitor/events` | Server-Sent Events: a {@link MonitorSnapshot} every second    |
  * | `/api/stats`      | the same snapshot once, as JSON                               |
@@ -43,7 +43,7 @@ import { formatMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { MonitorSnapshot } from "./monitor_snapshot.ts";
 import { hostAllowed, hostName, normalizeOrigin, originAllowed } from "./origin_policy.ts";
 import {
-  IRC_SUBPROTOCOL,
+  chooseSubprotocol,
   WebSocketConnection,
   type WebSocketLimits,
 } from "./websocket_connection.ts";
@@ -221,20 +221,21 @@ export async function startWebServer(
     ) {
       return textReply(400, "Not a WebSocket handshake (RFC 6455 section 4.1)\n");
     }
-    const offered = tokens(headers.get("sec-websocket-protocol"));
+    const subprotocol = chooseSubprotocol(tokens(headers.get("sec-websocket-protocol")));
     return {
       status: 101,
       headers: {
         upgrade: "websocket",
         connection: "Upgrade",
         "sec-websocket-accept": await acceptKey(key),
-        ...(offered.includes(IRC_SUBPROTOCOL) ? { "sec-websocket-protocol": IRC_SUBPROTOCOL } : {}),
+        ...(subprotocol === undefined ? {} : { "sec-websocket-protocol": subprotocol }),
       },
       takeover(conn, buffered) {
         const connection = new WebSocketConnection(conn, request.remoteAddress, {
           buffered,
           limits: options.limits,
           secure,
+          subprotocol,
         });
         sockets.add(connection);
         connection.closed.then(() => sockets.delete(connection));
@@ -279,7 +280,10 @@ export async function startWebServer(
       case "/healthz":
         return textReply(200, "ok\n");
       case "/irc":
-        return textReply(426, "This address speaks IRC over WebSocket (text.ircv3.net)\n");
+        return textReply(
+          426,
+          "This address speaks IRC over WebSocket (binary.ircv3.net or text.ircv3.net)\n",
+        );
       default:
         return textReply(404, "Not found\n");
     }

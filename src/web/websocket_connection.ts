@@ -1,7 +1,12 @@
 /**
- * IRC over WebSocket (the IRCv3 `text.ircv3.net` subprotocol): one IRC line per text frame,
- * without line endings, adapted to the chat server's {@link Connection} seam so browsers go
- * through exactly the same protocol code, limits and flood control as TCP clients.
+ * IRC over WebSocket (IRCv3 WebSocket support): one IRC line per frame, without line endings,
+ * adapted to the chat server's {@link Connection} seam so browsers go through exactly the same
+ * protocol code, limits and flood control as TCP clients. Both subprotocols are spoken:
+ * `binary.ircv3.net` (the server sends binary frames) and `text.ircv3.net` (text frames, the
+ * browser's choice); the client's order of preference picks one ({@link chooseSubprotocol}).
+ * Whatever was chosen, the server reads both kinds of frame, as Ergo does: a text frame must be
+ * UTF-8 (RFC 6455; else 1007), a binary frame's lines go to the session, which answers a line
+ * that is not UTF-8 with `FAIL <command> INVALID_UTF8` and keeps the connection.
  *
  * The connection speaks RFC 6455 itself on the upgraded socket (frames in
  * `_websocket_frame.ts`). One read loop owns the socket's input: it reads a frame only when
@@ -24,8 +29,53 @@ import {
   WebSocketCloseError,
 } from "./_websocket_frame.ts";
 
-/** The WebSocket subprotocol for IRC lines as UTF-8 text frames. */
+/**
+ * The WebSocket subprotocol for IRC lines as UTF-8 text frames.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IRC_SUBPROTOCOL } from "./websocket_connection.ts";
+ *
+ * assert.equal(IRC_SUBPROTOCOL, "text.ircv3.net");
+ * ```
+ */
 export const IRC_SUBPROTOCOL = "text.ircv3.net";
+
+/**
+ * The WebSocket subprotocol for IRC lines as binary frames (any bytes; shmooze's are UTF-8).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IRC_BINARY_SUBPROTOCOL } from "./websocket_connection.ts";
+ *
+ * assert.equal(IRC_BINARY_SUBPROTOCOL, "binary.ircv3.net");
+ * ```
+ */
+export const IRC_BINARY_SUBPROTOCOL = "binary.ircv3.net";
+
+/**
+ * The subprotocol to answer a WebSocket handshake with: the first the client offers of the two
+ * IRC ones (the spec asks the server to respect the client's order of preference), or none
+ * when it offers neither (the connection then speaks text frames).
+ *
+ * @param offered The `Sec-WebSocket-Protocol` tokens, in the client's order.
+ * @returns The chosen subprotocol, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { chooseSubprotocol } from "./websocket_connection.ts";
+ *
+ * assert.equal(chooseSubprotocol(["binary.ircv3.net", "text.ircv3.net"]), "binary.ircv3.net");
+ * assert.equal(chooseSubprotocol(["chat", "text.ircv3.net"]), "text.ircv3.net");
+ * assert.equal(chooseSubprotocol(["chat"]), undefined);
+ * ```
+ */
+export function chooseSubprotocol(offered: readonly string[]): string | undefined {
+  return offered.find((name) => name === IRC_SUBPROTOCOL || name === IRC_BINARY_SUBPROTOCOL);
+}
 
 /** Limits for {@link WebSocketConnection}. */
 export interface WebSocketLimits {
@@ -53,6 +103,11 @@ export interface WebSocketConnectionOptions {
   limits?: WebSocketLimits;
   /** Whether the socket runs over TLS (WSS). @default {false} */
   secure?: boolean;
+  /**
+   * The subprotocol chosen at the handshake: the server sends binary frames for
+   * `binary.ircv3.net`, text frames otherwise. @default {undefined}
+   */
+  subprotocol?: string;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -108,6 +163,8 @@ export class WebSocketConnection implements Connection {
   #writing: Promise<void> = Promise.resolve();
   #pongPending = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The opcode of the frames the server sends. */
+  #sendOpcode: number;
 
   /**
    * Starts reading frames.
@@ -120,6 +177,7 @@ export class WebSocketConnection implements Connection {
     this.#conn = conn;
     this.remoteAddress = remoteAddress;
     this.secure = options.secure ?? false;
+    this.#sendOpcode = options.subprotocol === IRC_BINARY_SUBPROTOCOL ? Opcode.binary : Opcode.text;
     this.#maxMessage = options.limits?.maxFrameBytes ?? 16384;
     this.#closeTimeoutMs = options.limits?.closeTimeoutMs ?? 2000;
     this.#reader = new ByteReader(conn, MAX_HEADER_BYTES + this.#maxMessage, options.buffered);
@@ -148,7 +206,7 @@ export class WebSocketConnection implements Connection {
   }
 
   /**
-   * Sends each line as one text frame, without its CR LF.
+   * Sends each line as one frame (binary for `binary.ircv3.net`, else text), without its CR LF.
    *
    * @param chunks Encoded lines, each ending in CR LF; a chunk may hold several (a channel's
    *   lines of one tick, shared with every other client).
@@ -162,7 +220,7 @@ export class WebSocketConnection implements Connection {
     let total = 0;
     for (const chunk of chunks) {
       for (const line of splitLines(chunk)) {
-        const frame = encodeFrame(Opcode.text, line);
+        const frame = encodeFrame(this.#sendOpcode, line);
         frames.push(frame);
         total += frame.length;
       }
@@ -222,6 +280,8 @@ export class WebSocketConnection implements Connection {
   async #readLoop(): Promise<void> {
     const fragments: Uint8Array[] = [];
     let fragmentBytes = 0;
+    /** Whether the message being read came in a text frame, which must be UTF-8. */
+    let text = false;
     try {
       while (true) {
         if (this.#state === "open" && this.#lines.length > 0) {
@@ -243,22 +303,22 @@ export class WebSocketConnection implements Connection {
           return;
         }
         if (this.#state !== "open") continue;
-        if (frame.opcode === Opcode.binary) {
-          throw new WebSocketCloseError(1003, "Only text frames carry IRC lines", 0);
-        }
         if ((frame.opcode === Opcode.continuation) !== (fragments.length > 0)) {
           throw new WebSocketCloseError(1002, "Fragments out of order", 0);
         }
+        if (frame.opcode !== Opcode.continuation) text = frame.opcode === Opcode.text;
         fragments.push(frame.payload);
         fragmentBytes += frame.payload.length;
         if (!frame.fin) continue;
         const message = fragments.length === 1 ? fragments[0] : joinBytes(fragments);
         fragments.length = 0;
         fragmentBytes = 0;
-        try {
-          utf8.decode(message);
-        } catch {
-          throw new WebSocketCloseError(1007, "Text frames must be UTF-8", 0);
+        if (text) {
+          try {
+            utf8.decode(message);
+          } catch {
+            throw new WebSocketCloseError(1007, "Text frames must be UTF-8", 0);
+          }
         }
         this.#lines.push(...splitLines(message));
         this.#linesReady.notify();

@@ -25,18 +25,6 @@ const JOIN_REFUSALS: Record<JoinRefusal, [string, string]> = {
 };
 
 /**
- * Whether a client may see a channel: everyone may see a public one; only its members a
- * secret one (`+s`), which LIST, NAMES and TOPIC treat as missing for everyone else.
- *
- * @param session The client.
- * @param channel The channel.
- * @returns True when visible.
- */
-function visible(session: IrcSession, channel: Channel): boolean {
-  return !channel.hasFlag("s") || channel.members.has(session);
-}
-
-/**
  * Sends a channel's NAMES (353…, 366): each member with its prefix — every prefix with
  * `multi-prefix`, the highest otherwise — and its full mask with `userhost-in-names`. The
  * symbol is `@` for a secret channel, `=` for a public one. A secret channel the client is
@@ -46,7 +34,7 @@ function visible(session: IrcSession, channel: Channel): boolean {
  * @param channel The channel.
  */
 function sendNames(session: IrcSession, channel: Channel): void {
-  if (visible(session, channel)) {
+  if (channel.visibleTo(session)) {
     const all = session.hasCap("multi-prefix");
     const masks = session.hasCap("userhost-in-names");
     const symbol = channel.hasFlag("s") ? "@" : "=";
@@ -173,7 +161,7 @@ function topic(session: IrcSession, message: IrcMessage): void {
   const [name, text] = message.params;
   if (!name) return session.needMoreParams("TOPIC");
   const channel = hub.channel(name);
-  if (channel === undefined || !visible(session, channel)) {
+  if (channel === undefined || !channel.visibleTo(session)) {
     return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
   }
   if (text === undefined) return sendTopic(session, channel);
@@ -187,7 +175,7 @@ function list(session: IrcSession, message: IrcMessage): void {
   session.reply(Numeric.RPL_LISTSTART, "Channel", "Users  Name");
   for (const channel of hub.channels.values()) {
     if (filter && !filter.includes(channel.key)) continue;
-    if (!visible(session, channel)) continue;
+    if (!channel.visibleTo(session)) continue;
     session.reply(Numeric.RPL_LIST, channel.name, String(channel.members.size), channel.topic);
   }
   session.reply(Numeric.RPL_LISTEND, "End of /LIST");

@@ -95,7 +95,9 @@ function parseModes(modes: string, params: string[]): ParsedModes {
 
 function sendList(session: IrcSession, channel: Channel, list: ListMode): void {
   const [item, end, text] = LIST_REPLIES[list];
-  for (const entry of channel.settings.lists[list]) {
+  // A secret channel's lists would name its members and operators to outsiders.
+  const entries = channel.visibleTo(session) ? channel.settings.lists[list] : [];
+  for (const entry of entries) {
     session.reply(
       item,
       channel.name,

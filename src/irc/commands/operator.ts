@@ -1,5 +1,5 @@
 /**
- * Server operator commands: OPER, KILL, KLINE, UNKLINE, WALLOPS, REHASH and STATS. What each
+ * Server operator commands: OPER, KILL, KLINE, UNKLINE, CHGHOST, WALLOPS, REHASH and STATS. What each
  * does is `ServerModeration`'s (shared with the operator console); here are the IRC replies.
  *
  * @module
@@ -30,7 +30,7 @@ async function oper(session: IrcSession, message: IrcMessage): Promise<void> {
   if (desk === undefined || desk.operators.size === 0) {
     return session.reply(Numeric.ERR_NOOPERHOST, "No operators are configured on this server");
   }
-  const result = await desk.oper(session, name, password, addressKey(session.host));
+  const result = await desk.oper(session, name, password, addressKey(session.address));
   if (session.closed) return;
   if (result.ok) {
     session.reply(Numeric.RPL_YOUREOPER, `You are now an IRC operator (${result.operator.name})`);
@@ -91,6 +91,25 @@ function unkline(session: IrcSession, message: IrcMessage): void {
       mask,
       `Could not store the change: ${(error as Error).message}`,
     );
+  }
+}
+
+/**
+ * `CHGHOST <nick> <user> <host>`: gives a user another user name and host. The operator sees
+ * the audit notice; a wrong nick gets 401, a user name or host that cannot be given
+ * `FAIL CHGHOST INVALID_PARAMS`.
+ */
+function chghost(session: IrcSession, message: IrcMessage): void {
+  const desk = operDesk(session);
+  if (desk === undefined) return;
+  const [nick, user, host] = message.params;
+  if (!nick || user === undefined || host === undefined) return session.needMoreParams("CHGHOST");
+  const outcome = desk.chghost(session, nick, user, host);
+  if (outcome.ok) return;
+  if (outcome.reason === "no-such-nick") {
+    session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
+  } else {
+    session.fail("CHGHOST", "INVALID_PARAMS", nick, outcome.problem);
   }
 }
 
@@ -158,6 +177,7 @@ function stats(session: IrcSession, message: IrcMessage): void {
 
 /** The operator commands, by name. */
 export const OPERATOR_COMMANDS: Record<string, Handler> = {
+  CHGHOST: chghost,
   KILL: kill,
   KLINE: kline,
   OPER: oper,

@@ -82,8 +82,9 @@ function whoReply(
 /**
  * `WHO <mask> [%fields[,token]]`: a channel's members, one nick, or everyone whose nick, user,
  * host or real name matches a wildcard mask (`*` and `0` are everyone). A mask shows no
- * invisible (`+i`) user who shares no channel with the asker; a plain nick always shows its
- * holder. With `%fields` (WHOX) each answer is a 354 of those fields.
+ * invisible (`+i`) user who shares no channel with the asker; a secret (`+s`) channel shows
+ * outsiders nobody; a plain nick always shows its holder. With `%fields` (WHOX) each answer
+ * is a 354 of those fields.
  */
 function who(session: IrcSession, message: IrcMessage): void {
   const hub = session.context.hub;
@@ -96,7 +97,7 @@ function who(session: IrcSession, message: IrcMessage): void {
   }
   if (isChannelName(mask)) {
     const channel = hub.channel(mask);
-    if (channel) {
+    if (channel?.visibleTo(session)) {
       const inside = channel.members.has(session);
       for (const member of channel.members) {
         if (inside || !member.invisible) whoReply(session, member, channel, whox);
@@ -127,6 +128,10 @@ function visibleTo(session: IrcSession, member: Member): boolean {
   return false;
 }
 
+/**
+ * `WHOIS <nick>`: 311, the channels (319, with prefixes; a secret channel only to its own
+ * members), 312, away, operator, account, bot, idle, 318.
+ */
 function whois(session: IrcSession, message: IrcMessage): void {
   const { hub, serverName } = session.context;
   const nick = message.params.at(-1)?.split(",")[0];
@@ -141,7 +146,8 @@ function whois(session: IrcSession, message: IrcMessage): void {
   const multiPrefix = session.hasCap("multi-prefix");
   const channels = [...member.channels].flatMap((key) => {
     const channel = hub.channels.get(key);
-    return channel ? [`${channel.prefixOf(member, multiPrefix)}${channel.name}`] : [];
+    if (channel === undefined || !channel.visibleTo(session)) return [];
+    return [`${channel.prefixOf(member, multiPrefix)}${channel.name}`];
   });
   if (channels.length > 0) {
     session.reply(Numeric.RPL_WHOISCHANNELS, member.nick, channels.join(" "));
