@@ -171,3 +171,27 @@ export function channelProblem(
 export function isChannelName(target: string): boolean {
   return target.startsWith("#");
 }
+
+const USER_UNSAFE = /[^A-Za-z0-9._~-]/g;
+const USER_LENGTH = 16;
+
+/**
+ * A user name (ident) made safe for `nick!user@host`: letters, digits and `._~-` only, at most
+ * 16 characters; `user` when nothing is left.
+ *
+ * @param text What the client asked for (USER), or an account name.
+ * @returns The user name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toUserName } from "./names.ts";
+ *
+ * assert.equal(toUserName("ann"), "ann");
+ * assert.equal(toUserName("[ann]@home"), "annhome");
+ * assert.equal(toUserName("|||"), "user");
+ * ```
+ */
+export function toUserName(text: string): string {
+  return text.replace(USER_UNSAFE, "").slice(0, USER_LENGTH) || "user";
+}

@@ -4,8 +4,12 @@
  *
  * @module
  */
+import { EVENT_PLAYBACK_CAP } from "./chathistory.ts";
+import { READ_MARKER_CAP } from "./commands/markread.ts";
+import { SESSION_TOKEN_CAP } from "./commands/token.ts";
 import { VARIANT_OF_CAPABILITY } from "./encode.ts";
 import { Numeric } from "./numerics.ts";
+import { SASL_MECHANISMS } from "./sasl.ts";
 import type { IrcSession } from "./session.ts";
 
 /**
@@ -30,6 +34,8 @@ export const CAPABILITIES: readonly string[] = [
   "cap-notify",
   "draft/account-registration",
   "draft/chathistory",
+  EVENT_PLAYBACK_CAP,
+  READ_MARKER_CAP,
   "echo-message",
   "extended-join",
   "extended-monitor",
@@ -40,12 +46,13 @@ export const CAPABILITIES: readonly string[] = [
   "sasl",
   "server-time",
   "setname",
+  SESSION_TOKEN_CAP,
   "standard-replies",
   "userhost-in-names",
 ];
 
 /** Values shown with a capability to clients that ask with `CAP LS 302`. */
-const VALUES: Readonly<Record<string, string>> = { sasl: "PLAIN" };
+const VALUES: Readonly<Record<string, string>> = { sasl: SASL_MECHANISMS };
 
 /** Longest `CAP LS` list on one line; a 302 client gets the rest on more lines. */
 const LS_BUDGET = 400;

@@ -175,7 +175,7 @@ function mode(session: IrcSession, message: IrcMessage): void {
   }
   if (change !== undefined) return channelMode(session, channel, change, params);
   // The key and limit are for the channel's members only.
-  const modes = channel.modeString(channel.members.has(session));
+  const modes = channel.modeString(channel.members.has(session.member));
   session.reply(Numeric.RPL_CHANNELMODEIS, channel.name, ...modes.split(" "));
   session.reply(
     Numeric.RPL_CREATIONTIME,
