@@ -7,13 +7,14 @@
  * - `TOKEN REVOKE [token]`: revokes the given token, or the one this connection logged in
  *   with or made last (a client logging out); answered `TOKEN REVOKED`.
  *
- * A token travels as a password does, so both are refused on a link that is neither TLS nor
- * loopback. See `session_tokens.ts` for how tokens are kept and when they expire.
+ * A token is as good as the password while it lasts, so it travels only where the password may:
+ * a client can log in (and so ask for one) only over TLS or loopback, and IRCV3BEARER is
+ * refused elsewhere as PLAIN is. See `session_tokens.ts` for how tokens are kept and when they
+ * expire.
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { isLoopback } from "../../net/loopback.ts";
 import type { IrcMessage } from "../message.ts";
 import type { IrcSession } from "../session.ts";
 import type { Handler } from "./handler.ts";
@@ -48,13 +49,6 @@ function token(session: IrcSession, message: IrcMessage): void {
           "TOKEN",
           "ACCOUNT_REQUIRED",
           "Log in to an account (SASL or REGISTER) before asking for a session token",
-        );
-      }
-      if (!session.secure && !isLoopback(session.host)) {
-        return session.fail(
-          "TOKEN",
-          "TLS_REQUIRED",
-          "A session token would cross the network in clear text; connect with TLS",
         );
       }
       let made: string;
