@@ -5,10 +5,14 @@
  * event. It knows no socket and no wire format: members are anything implementing
  * {@link Member}, and events are protocol-neutral {@link ChatEvent}s. Its vocabulary is
  * IRC's all the same — nicks, `#channels`, and the two kinds of chat message IRC has
- * (PRIVMSG and NOTICE), which history stores under those names. A channel's events go to its
- * members' send queues through the channel's {@link ChannelStream} (one reference per member
- * per tick, however many events); other events, and members without a queue, get one call
- * of `deliver` each, which only queues.
+ * (PRIVMSG and NOTICE), which history stores under those names. A user is one member however
+ * many connections it has: each connection is a {@link Device} of it with its own send
+ * queue (several when one account is connected more than once, none while an always-on
+ * account has none). A channel's events go to its members' devices' send queues through the
+ * channel's {@link ChannelStream} (one reference per queue per tick, however many events);
+ * other events, and members without devices, get one call of `deliver` each, which only
+ * queues. "Except the sender" is one device, never its user's other devices: they get what it
+ * sends as if echoed.
  *
  * Everything here runs on the one JavaScript thread, one call at a time, so the maps need
  * no lock: where a C server of the seeds guards its client list with a mutex, shmooze gives
