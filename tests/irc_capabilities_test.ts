@@ -20,7 +20,6 @@ Deno.test("CAP LS 302 shows values and enables cap-notify; CAP LS without a vers
       const cap of [
         "sasl=PLAIN,IRCV3BEARER",
         "draft/read-marker",
-        "draft/event-playback",
         "shmooze.example/session-token",
         "labeled-response",
         "away-notify",

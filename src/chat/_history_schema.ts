@@ -77,7 +77,7 @@ DROP INDEX messages_conv_time;
 ];
 
 const COLUMNS = "id, msgid, time, sender, sender_mask, target, command, text, tags";
-/** Keeps TAGMSGs out unless its parameter is 1 (only clients with event-playback take them). */
+/** Keeps TAGMSGs out unless its parameter is 1 (only clients with message-tags take them). */
 const TAGMSG_FILTER = "(? OR command <> 'TAGMSG')";
 const PRIVATE_COLUMNS = COLUMNS.split(", ").map((column) => `m.${column}`).join(", ");
 

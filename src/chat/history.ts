@@ -103,7 +103,7 @@ export type HistorySelector =
 export interface QueryOptions {
   /**
    * Whether stored TAGMSGs (reactions) are returned and counted against the limit: a client
-   * takes them only with IRCv3 `draft/event-playback`.
+   * takes them only with IRCv3 `message-tags` (without tags a TAGMSG is nothing).
    * @default {false}
    */
   tagmsg?: boolean;

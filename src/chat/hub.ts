@@ -148,8 +148,8 @@ export type RecentMessage = Omit<HistoryRecord, "id" | "senderMask" | "command" 
 
 /**
  * The client-only tags that make a TAGMSG worth keeping in history: a reaction (IRCv3
- * `+draft/react`, and `+react` as the ratified spec will spell it) and Ergo's `+draft/persist`
- * (its irctest asks for it). Any other TAGMSG (`+typing`) is relayed and forgotten.
+ * `+draft/react`, and `+react` as its ratified form will spell it). Any other TAGMSG
+ * (`+typing`) is relayed and forgotten.
  *
  * @example
  * ```ts
@@ -160,7 +160,7 @@ export type RecentMessage = Omit<HistoryRecord, "id" | "senderMask" | "command" 
  * assert.ok(!STORED_TAGMSG_TAGS.includes("+typing"));
  * ```
  */
-export const STORED_TAGMSG_TAGS: readonly string[] = ["+draft/react", "+react", "+draft/persist"];
+export const STORED_TAGMSG_TAGS: readonly string[] = ["+draft/react", "+react"];
 
 /**
  * Why a message was not sent: no such target, the sender is not in the channel, or history

@@ -59,7 +59,7 @@ export {
 export { type AlwaysOnAccount, AlwaysOnStore } from "./always_on.ts";
 export { ReadMarkerStore } from "./read_markers.ts";
 export { type SessionTokenOptions, SessionTokens } from "./session_tokens.ts";
-export { NICKSERV_NICK, NickServ } from "./nickserv.ts";
+export { NickServ, NICKSERV_NICK } from "./nickserv.ts";
 export {
   type AccessEntry,
   Channel,

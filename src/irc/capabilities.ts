@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { EVENT_PLAYBACK_CAP } from "./chathistory.ts";
 import { READ_MARKER_CAP } from "./commands/markread.ts";
 import { SESSION_TOKEN_CAP } from "./commands/token.ts";
 import { VARIANT_OF_CAPABILITY } from "./encode.ts";
@@ -34,7 +33,6 @@ export const CAPABILITIES: readonly string[] = [
   "cap-notify",
   "draft/account-registration",
   "draft/chathistory",
-  EVENT_PLAYBACK_CAP,
   READ_MARKER_CAP,
   "echo-message",
   "extended-join",

@@ -1,9 +1,10 @@
 /**
  * IRCv3 `draft/chathistory`: the CHATHISTORY command (LATEST, BEFORE, AFTER, AROUND,
  * BETWEEN, TARGETS), answered from the history store inside a `chathistory` batch. A message
- * comes back with the client-only tags it was sent with (`+draft/reply`, to clients with
- * `message-tags`); a stored reaction (TAGMSG) only to clients that enabled
- * `draft/event-playback`, as the specification asks.
+ * comes back with the client-only tags it was sent with (`+draft/reply`), and a stored
+ * reaction as the TAGMSG it was, both to clients with `message-tags`: a TAGMSG changes no state
+ * a client keeps (the line `draft/event-playback` exists for, which shmooze does not offer: it
+ * stores no JOIN, MODE or TOPIC to play back), and without tags it is nothing.
  *
  * Only members of a channel may read its history. Private history belongs to accounts, never
  * to nicks: a client logged in to an account reads the private messages that account sent or
@@ -193,7 +194,7 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
   try {
     if (history === undefined) throw new Error("this server keeps no history");
     records = history.query(conversation, selector, limit, {
-      tagmsg: session.hasCap(EVENT_PLAYBACK_CAP),
+      tagmsg: (session.variant & VARIANT_TAGS) !== 0,
     });
   } catch {
     return session.fail(
@@ -209,20 +210,6 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
   }
   sendHistory(session, replyTarget, records);
 }
-
-/**
- * The capability that lets stored events other than PRIVMSG and NOTICE (here: reactions,
- * TAGMSG) into history batches.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { EVENT_PLAYBACK_CAP } from "./chathistory.ts";
- *
- * assert.equal(EVENT_PLAYBACK_CAP, "draft/event-playback");
- * ```
- */
-export const EVENT_PLAYBACK_CAP = "draft/event-playback";
 
 /**
  * Sends stored messages to a client as history: in a `chathistory` batch when it enabled
@@ -322,18 +309,20 @@ export function replayMissed(session: IrcSession, since: number): void {
   const history = hub.history;
   if (history === undefined) return;
   const after = { kind: "latest", after: { time: since } } as const;
+  const options = { tagmsg: (session.variant & VARIANT_TAGS) !== 0 };
   try {
     for (const key of session.member.channels) {
       const channel = hub.channels.get(key);
       if (channel === undefined) continue;
-      const records = history.query(channel.name, after, REPLAY_PER_TARGET);
+      const records = history.query(channel.name, after, REPLAY_PER_TARGET, options);
       if (records.length > 0) sendHistory(session, channel.name, records);
     }
     const owner = historyOwner(session);
     if (owner === undefined) return;
     const partners = history.targets(owner, [], since, Date.now() + 1, REPLAY_TARGETS);
     for (const { target } of partners) {
-      const records = history.query({ ...owner, partner: target }, after, REPLAY_PER_TARGET);
+      const conversation = { ...owner, partner: target };
+      const records = history.query(conversation, after, REPLAY_PER_TARGET, options);
       if (records.length > 0) sendHistory(session, target, records);
     }
   } catch (error) {
