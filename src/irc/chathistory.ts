@@ -235,13 +235,16 @@ function sendHistory(session: IrcSession, target: string, records: HistoryRecord
 
 /** The most messages replayed per conversation to a device that cannot ask for history. */
 const REPLAY_PER_TARGET = 100;
+/** The most messages replayed in all: the replay is a reply, which the SendQ does not bound. */
+const REPLAY_TOTAL = 1000;
 /** The most private conversations replayed to such a device. */
 const REPLAY_TARGETS = 100;
 
 /**
  * Replays to a device what its always-on user was sent while no device was connected, when
  * the device cannot ask for it (no `draft/chathistory`): for each of the user's channels and
- * each private conversation since `since`, the last {@link REPLAY_PER_TARGET} messages, as
+ * each private conversation since `since`, the last {@link REPLAY_PER_TARGET} messages (at
+ * most {@link REPLAY_TOTAL} in all, the channels first), as
  * history (a `chathistory` batch for a client with `batch`; the `time` tag with
  * `server-time`). Done once, as the device attaches.
  *
@@ -308,23 +311,25 @@ export function replayMissed(session: IrcSession, since: number): void {
   const { hub } = session.context;
   const history = hub.history;
   if (history === undefined) return;
-  const after = { kind: "latest", after: { time: since } } as const;
+  // A message of the very millisecond the last device left may have come after it: include it.
+  const after = { kind: "latest", after: { time: since - 1 } } as const;
   const options = { tagmsg: (session.variant & VARIANT_TAGS) !== 0 };
+  let left = REPLAY_TOTAL;
+  const replay = (conversation: string | PrivateConversation, target: string) => {
+    if (left === 0) return;
+    const records = history.query(conversation, after, Math.min(REPLAY_PER_TARGET, left), options);
+    left -= records.length;
+    if (records.length > 0) sendHistory(session, target, records);
+  };
   try {
     for (const key of session.member.channels) {
       const channel = hub.channels.get(key);
-      if (channel === undefined) continue;
-      const records = history.query(channel.name, after, REPLAY_PER_TARGET, options);
-      if (records.length > 0) sendHistory(session, channel.name, records);
+      if (channel !== undefined) replay(channel.name, channel.name);
     }
     const owner = historyOwner(session);
-    if (owner === undefined) return;
-    const partners = history.targets(owner, [], since, Date.now() + 1, REPLAY_TARGETS);
-    for (const { target } of partners) {
-      const conversation = { ...owner, partner: target };
-      const records = history.query(conversation, after, REPLAY_PER_TARGET, options);
-      if (records.length > 0) sendHistory(session, target, records);
-    }
+    if (owner === undefined || left === 0) return;
+    const partners = history.targets(owner, [], since - 1, Date.now() + 1, REPLAY_TARGETS);
+    for (const { target } of partners) replay({ ...owner, partner: target }, target);
   } catch (error) {
     log.error("Replaying to {nick} what it missed failed: {error}", { nick: session.nick, error });
     session.fail("*", "MESSAGE_ERROR", "What was said while you were away could not be read");
