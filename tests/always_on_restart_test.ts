@@ -47,7 +47,11 @@ for (const stop of ["SIGTERM", "SIGKILL"] as const) {
       // Before any device of ann connects, bob finds ann in #team (away), not in #gone.
       await using bob = await IrcTestClient.register(serve.port, "bob");
       const joined = await bob.reply("JOIN #team");
-      assert.deepEqual(namesIn(joined, "#team").sort(), ["@ann", "bob"]);
+      assert.deepEqual(
+        namesIn(joined, "#team").sort(),
+        ["ann", "bob"],
+        "back, but not an operator for coming back first",
+      );
       const whois = await bob.reply("WHOIS ann");
       assert.ok(whois.some((m) => m.command === "301"), "ann is away while no device is on");
       assert.deepEqual(namesIn(await bob.reply("JOIN #gone"), "#gone"), ["@bob"]);

@@ -367,7 +367,8 @@ export class ChatHub {
 
   /**
    * Brings back an always-on member with no device (as the server starts): it is added, marked
-   * away, and put back in its channels.
+   * away, and put back in its channels — without the operator status of an unregistered
+   * channel's creator (a registered one gives its founder and access list their modes).
    *
    * @param member The member, with `alwaysOn` set and no device.
    * @param channels The channels it was in.
@@ -381,7 +382,13 @@ export class ChatHub {
     }
     member.detachedAt = since;
     if (!this.add(member)) return false;
-    for (const name of channels) this.join(member, name);
+    for (const name of channels) {
+      const channel = this.join(member, name);
+      // Coming back first gives no operator status: a restart must open no channel to anyone.
+      if (channel instanceof Channel && channel.registration === undefined) {
+        channel.operators.delete(member);
+      }
+    }
     return true;
   }
 
