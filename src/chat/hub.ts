@@ -1,5 +1,6 @@
-// Over 600 lines: the one owner of the chat's shared state (members, channels, watches) and
-// every change to it; almost 300 lines are documentation and runnable examples.
+// Over 600 lines: the one owner of the chat's shared state (members and their devices,
+// channels, watches, accounts in use) and every change to it; about 540 lines are documentation
+// and runnable examples.
 /**
  * The chat core: who is connected, which channels exist, who is in them, and who gets each
  * event. It knows no socket and no wire format: members are anything implementing

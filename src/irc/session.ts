@@ -1,6 +1,7 @@
 // Over 600 lines: one class, a client's whole conversation (reading and its limits,
-// registration, dispatch, labeled answers, closing), whose parts share its private state; about
-// 200 lines are documentation and the runnable example.
+// registration as a new user or one more device of a present one, dispatch, labeled answers,
+// closing), whose parts share its private state; about 240 lines are documentation and the
+// runnable example.
 /**
  * One IRC client on any transport: reads its lines, enforces the limits, runs registration
  * and capability negotiation, dispatches commands, and queues what it should receive.
