@@ -87,3 +87,53 @@ export async function saslLogin(
   await client.send(`AUTHENTICATE ${plain(nick, password)}`);
   return await client.waitFor((m) => ["900", "904"].includes(m.command), timeoutMs);
 }
+
+/** Options for {@link connectDevice}. */
+export interface DeviceOptions {
+  /** The nick the client asks for. @default {the account} */
+  nick?: string;
+  /** Capabilities to request besides `sasl`. */
+  caps?: string[];
+  /** The password. @default {PASSWORD} */
+  password?: string;
+  /** Log in with this session token (SASL IRCV3BEARER) instead of the password. */
+  token?: string;
+}
+
+/**
+ * Connects one more device of an account: CAP LS, NICK, USER, CAP REQ, SASL (PLAIN, or
+ * IRCV3BEARER with a token), CAP END; waits for the welcome (001) and the end of the MOTD.
+ * The client's `nick` is set from the 001 (the account's user's nick when it is present).
+ *
+ * @param port The server's port.
+ * @param account The account.
+ * @param options Nick, capabilities, password or token.
+ * @returns The registered client, and every line it received up to the end of the MOTD.
+ */
+export async function connectDevice(
+  port: number,
+  account: string,
+  options: DeviceOptions = {},
+): Promise<{ client: IrcTestClient; welcome: Received[] }> {
+  const client = await IrcTestClient.connect(port);
+  await client.send("CAP LS 302");
+  await client.send(`NICK ${options.nick ?? account}`);
+  await client.send(`USER ${account} 0 * :${account}`);
+  await client.send(`CAP REQ :${["sasl", ...options.caps ?? []].join(" ")}`);
+  await client.waitFor((m) => m.command === "CAP" && m.params[1] === "ACK");
+  const payload = options.token === undefined
+    ? plain(account, options.password ?? PASSWORD)
+    : btoa(`\0shmooze\0${options.token}`);
+  await client.send(`AUTHENTICATE ${options.token === undefined ? "PLAIN" : "IRCV3BEARER"}`);
+  await client.waitFor("AUTHENTICATE");
+  await client.send(`AUTHENTICATE ${payload}`);
+  await client.waitFor("903");
+  await client.send("CAP END");
+  const welcome: Received[] = [];
+  await client.waitFor((m) => {
+    welcome.push(m);
+    return m.command === "376" || m.command === "422";
+  });
+  client.nick = welcome.find((m) => m.command === "001")!.params[0];
+  return { client, welcome };
+}

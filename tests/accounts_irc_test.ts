@@ -71,7 +71,7 @@ Deno.test("AUTHENTICATE * aborts with 906 and an unknown mechanism gets 908 and 
     await using client = await IrcTestClient.connect(server.port);
     await client.send("AUTHENTICATE SCRAM-SHA-256");
     const mechanisms = await client.waitFor("908");
-    assert.equal(mechanisms.params[1], "PLAIN");
+    assert.equal(mechanisms.params[1], "PLAIN,IRCV3BEARER");
     await client.waitFor("904");
     await client.send("AUTHENTICATE PLAIN");
     await client.waitFor("AUTHENTICATE");

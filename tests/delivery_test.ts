@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { Connection } from "../src/chat/connection.ts";
 import { ChatHub } from "../src/chat/hub.ts";
 import { HistoryStore } from "../src/chat/history.ts";
-import type { Member } from "../src/chat/member.ts";
+import type { Device } from "../src/chat/member.ts";
+import { Presence } from "../src/chat/presence.ts";
 import { SendQueue } from "../src/chat/delivery.ts";
 import { encodeEvent, VARIANT_TAGS } from "../src/irc/encode.ts";
 import { IrcTestClient, withServer } from "./_irc.ts";
@@ -29,7 +30,7 @@ async function flush(hub: ChatHub, members: { queue: SendQueue }[]): Promise<voi
   await Promise.all(members.map((member) => member.queue.drained()));
 }
 
-/** A hub member with a real send queue over a recording connection. */
+/** A hub member with one device: a real send queue over a recording connection. */
 function queuedMember(
   hub: ChatHub,
   nick: string,
@@ -43,13 +44,10 @@ function queuedMember(
     onOverflow: options.onOverflow,
   });
   queue.variant = options.variant ?? 0;
-  const member: Member & { queue: SendQueue; writes: Uint8Array[][]; text(): string[] } = {
-    nick,
-    user: nick,
-    host: "test",
-    realname: nick,
+  const presence = new Presence({ nick, user: nick, host: "test", realname: nick });
+  const device: Device & { queue: SendQueue; writes: Uint8Array[][]; text(): string[] } = {
+    member: presence,
     transport: "memory",
-    channels: new Set(),
     echo: options.echo ?? false,
     queue,
     deliver(event) {
@@ -65,8 +63,9 @@ function queuedMember(
         .map((line) => line.replace(/^@\S+ /, "").replace(/^:(\S+?)!\S+/, "$1"));
     },
   };
-  hub.add(member);
-  return member;
+  hub.add(presence);
+  hub.attach(device);
+  return device;
 }
 
 Deno.test("members of a channel get one shared buffer per flush, whatever the number of messages", async () => {

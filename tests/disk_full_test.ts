@@ -200,3 +200,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "serve refuses a reaction it cannot store, and nobody sees it; typing still passes",
+  ignore: !canMount,
+  async fn() {
+    const mount = mountTmpfs("2m")!;
+    try {
+      await using server = await startServe({
+        dataDir: join(mount, "data"),
+        args: ["--flood-burst", "0"],
+      });
+      const caps = ["echo-message", "message-tags"];
+      await using ann = await IrcTestClient.register(server.port, "ann", { caps });
+      await using bob = await IrcTestClient.register(server.port, "bob", { caps });
+      await ann.join("#lobby");
+      await bob.join("#lobby");
+      await fill(join(mount, "filler"));
+      let failedAt = -1;
+      for (let i = 0; i < 400 && failedAt < 0; i++) {
+        // A long reply tag makes each stored row big, so the disk fills up soon.
+        await ann.send(`@+draft/react=${i};+draft/reply=${"r".repeat(1000)} TAGMSG #lobby`);
+        const answer = await ann.waitFor(
+          (m) =>
+            (m.command === "FAIL" && m.params[0] === "TAGMSG") ||
+            (m.command === "TAGMSG" && m.tags["+draft/react"] === String(i)),
+          10_000,
+        );
+        if (answer.command === "FAIL") {
+          assert.deepEqual(answer.params.slice(0, 3), [
+            "TAGMSG",
+            "TEMPORARILY_UNAVAILABLE",
+            "#lobby",
+          ]);
+          failedAt = i;
+        }
+      }
+      assert.ok(failedAt >= 0, "the disk never filled up");
+      // Typing is never stored: it passes with the disk still full.
+      await ann.send("@+typing=active TAGMSG #lobby");
+      assert.equal(
+        (await bob.waitFor((m) => m.tags["+typing"] !== undefined)).tags["+typing"],
+        "active",
+      );
+      const reactions = bob.lines.filter((m) => m.tags["+draft/react"] !== undefined)
+        .map((m) => Number(m.tags["+draft/react"]));
+      assert.deepEqual(reactions, Array.from({ length: failedAt }, (_, i) => i));
+    } finally {
+      unmount(mount);
+    }
+  },
+});

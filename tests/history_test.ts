@@ -408,7 +408,7 @@ Deno.test("HistoryStore.open() creates a private directory and a WAL database", 
   }
   const db = new DatabaseSync(join(dataDir, "history.sqlite"), { readOnly: true });
   assert.equal(db.prepare("PRAGMA journal_mode").get()!.journal_mode, "wal");
-  assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, 2);
+  assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, 3);
   db.close();
   history.close();
 });
@@ -419,7 +419,7 @@ Deno.test("HistoryStore.open() refuses a database from a newer schema version", 
   const db = new DatabaseSync(join(dir.path, "history.sqlite"));
   db.exec("PRAGMA user_version = 99");
   db.close();
-  assert.throws(() => HistoryStore.open(dir.path), /schema version 99, newer than the 2/);
+  assert.throws(() => HistoryStore.open(dir.path), /schema version 99, newer than the 3/);
 });
 
 /** A real version 1 database in `dir`, made by the v1 schema with v1 rows. */
@@ -470,7 +470,7 @@ Deno.test("HistoryStore.open() migrates a version 1 database: channel history ke
   HistoryStore.open(fresh.path).close();
   assert.deepEqual(schemaOf(path), schemaOf(join(fresh.path, "history.sqlite")));
   const db = new DatabaseSync(path, { readOnly: true });
-  assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, 2);
+  assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, 3);
   // The old private messages stay until retention prunes them, reachable by no query.
   const conversations = db.prepare("SELECT msgid, conv FROM messages ORDER BY id").all();
   assert.deepEqual(conversations.map((row) => [row.msgid, row.conv]), [
@@ -566,7 +566,7 @@ Deno.test("HistoryStore rejects bad input with clear errors", () => {
   );
   assert.throws(
     () => history.append({ ...message("m2", 1, "ann", "#lobby"), command: "JOIN" as "NOTICE" }),
-    /command must be PRIVMSG or NOTICE, got JOIN/,
+    /command must be PRIVMSG, NOTICE or TAGMSG, got JOIN/,
   );
   assert.throws(
     () => history.append(message("m1", 2000, "ann", "#lobby")),

@@ -18,7 +18,9 @@ Deno.test("CAP LS 302 shows values and enables cap-notify; CAP LS without a vers
     const ls = (await ann.waitFor("CAP")).params.at(-1)!.split(" ");
     for (
       const cap of [
-        "sasl=PLAIN",
+        "sasl=PLAIN,IRCV3BEARER",
+        "draft/read-marker",
+        "shmooze.example/session-token",
         "labeled-response",
         "away-notify",
         "account-notify",

@@ -54,6 +54,8 @@ const KEPT_OUT: Record<JoinRefusal, string> = {
   "invite-only": "it is invite only",
   "bad-key": "it has a key",
   full: "it is full",
+  // Only always-on accounts' channels are stored; a local participant never has one.
+  unavailable: "the server could not store it",
 };
 
 /** A shared-memory room bridged into a channel, as the monitor shows it (`LocalBridge.stats`). */

@@ -7,7 +7,7 @@
 import type { DatabaseSync } from "node:sqlite";
 
 /** The schema this code writes; `PRAGMA user_version` of a database it created. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /**
  * The `conv` of every private message. No channel key is empty, so a channel query never
  * finds a private message; only its owners' `private_index` rows lead to it.
@@ -29,6 +29,12 @@ CREATE TABLE private_index (
 CREATE INDEX private_index_id ON private_index (id);
 `;
 
+/**
+ * Version 3's column: added the same way to a new database as to a migrated one, so both have
+ * the very same schema.
+ */
+const ADD_TAGS = "ALTER TABLE messages ADD COLUMN tags TEXT;";
+
 export const SCHEMA = `
 CREATE TABLE messages (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,12 +48,17 @@ CREATE TABLE messages (
   text        TEXT    NOT NULL
 );
 CREATE INDEX messages_conv_id ON messages (conv, id);
+${ADD_TAGS}
 CREATE INDEX messages_time ON messages (time);
 ${PRIVATE_INDEX}
 `;
 
 /**
  * `migrations[n - 1]` turns schema version n into n + 1 (see `migrateSchema`).
+ *
+ * `tags` (version 3) holds a message's client-only tags as a JSON object (`{"+draft/reply":
+ * "msgid"}`), NULL for none; `command` is PRIVMSG, NOTICE or TAGMSG (a stored reaction, whose
+ * `text` is empty).
  *
  * 1 → 2: private history belongs to accounts. Version 1 keyed a private conversation by the
  * two nicks (two nicks joined by a space, which no channel name has) and served it to whoever
@@ -61,25 +72,30 @@ UPDATE messages SET conv = '${PRIVATE_CONV}' WHERE instr(conv, ' ') > 0;
 DROP TABLE private_conversations;
 DROP INDEX messages_conv_time;
 `,
+  // 2 → 3: client-only tags are stored with their message, and reactions (TAGMSG) are stored.
+  ADD_TAGS,
 ];
 
-const COLUMNS = "id, msgid, time, sender, sender_mask, target, command, text";
+const COLUMNS = "id, msgid, time, sender, sender_mask, target, command, text, tags";
+/** Keeps TAGMSGs out unless its parameter is 1 (only clients with message-tags take them). */
+const TAGMSG_FILTER = "(? OR command <> 'TAGMSG')";
 const PRIVATE_COLUMNS = COLUMNS.split(", ").map((column) => `m.${column}`).join(", ");
 
 /** The prepared statements, prepared once per open store. */
 export function prepareStatements(db: DatabaseSync) {
   // The private ranges walk private_index and fetch each message by its id: CROSS JOIN keeps
   // SQLite from starting at messages.
-  const privateRange = (columns: string, order: "" | "DESC", limit: "?" | "1") =>
+  const privateRange = (columns: string, order: "" | "DESC", limit: "?" | "1", filter = "1") =>
     db.prepare(
       `SELECT ${columns} FROM private_index p CROSS JOIN messages m ON m.id = p.id
-       WHERE p.owner = ? AND p.partner = ? AND p.id > ? AND p.id < ?
+       WHERE p.owner = ? AND p.partner = ? AND p.id > ? AND p.id < ? AND ${filter}
        ORDER BY p.id ${order} LIMIT ${limit}`,
     );
+  const privateFilter = TAGMSG_FILTER.replace("command", "m.command");
   return {
     insert: db.prepare(
-      `INSERT INTO messages (conv, msgid, time, sender, sender_mask, target, command, text)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (conv, msgid, time, sender, sender_mask, target, command, text, tags)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     // OR IGNORE: a message to oneself has the same owner and partner twice.
     insertOwner: db.prepare(
@@ -95,14 +111,15 @@ export function prepareStatements(db: DatabaseSync) {
       "SELECT id FROM messages WHERE time <= ? ORDER BY time DESC, id DESC LIMIT 1",
     ),
     channelAscending: db.prepare(
-      `SELECT ${COLUMNS} FROM messages WHERE conv = ? AND id > ? AND id < ? ORDER BY id LIMIT ?`,
+      `SELECT ${COLUMNS} FROM messages WHERE conv = ? AND id > ? AND id < ? AND ${TAGMSG_FILTER}
+       ORDER BY id LIMIT ?`,
     ),
     channelDescending: db.prepare(
-      `SELECT ${COLUMNS} FROM messages WHERE conv = ? AND id > ? AND id < ?
+      `SELECT ${COLUMNS} FROM messages WHERE conv = ? AND id > ? AND id < ? AND ${TAGMSG_FILTER}
        ORDER BY id DESC LIMIT ?`,
     ),
-    privateAscending: privateRange(PRIVATE_COLUMNS, "", "?"),
-    privateDescending: privateRange(PRIVATE_COLUMNS, "DESC", "?"),
+    privateAscending: privateRange(PRIVATE_COLUMNS, "", "?", privateFilter),
+    privateDescending: privateRange(PRIVATE_COLUMNS, "DESC", "?", privateFilter),
     // TARGETS reads one message per conversation: a constant LIMIT and three columns make
     // that several times faster than the general range (measured with bench/history.ts).
     channelLatest: db.prepare(

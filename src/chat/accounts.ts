@@ -1,15 +1,20 @@
 /**
  * User accounts: a registered nick and its password, in `<dataDir>/accounts.sqlite` (0600,
- * WAL) next to the history. Passwords are hashed with argon2id (`hash-wasm`, WebAssembly, so
- * the single binary stays portable). Failed logins slow down whoever makes them without
- * locking the owner out (see `login_throttle.ts`), and a server-wide budget bounds the
- * hashing work.
+ * WAL) next to the history, with what else belongs to an account: always-on presence, read
+ * markers, session tokens (each in its own file; the schema is `_accounts_schema.ts`).
+ * Passwords are hashed with argon2id (`hash-wasm`, WebAssembly, so the single binary stays
+ * portable). Failed logins slow down whoever makes them without locking the owner out (see
+ * `login_throttle.ts`), and a server-wide budget bounds the hashing work.
  *
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
 import { argon2id } from "hash-wasm";
 import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
+import { MIGRATIONS, SCHEMA, SCHEMA_VERSION } from "./_accounts_schema.ts";
+import { AlwaysOnStore } from "./always_on.ts";
+import { ReadMarkerStore } from "./read_markers.ts";
+import { type SessionTokenOptions, SessionTokens } from "./session_tokens.ts";
 import { foldCase } from "./casemap.ts";
 import { nickProblem } from "./names.ts";
 import { LoginThrottle, type LoginThrottleOptions } from "./login_throttle.ts";
@@ -70,6 +75,8 @@ export interface AccountOptions {
    * @default {MIN_PASSWORD_LENGTH}
    */
   minPasswordLength?: number;
+  /** How long session tokens last and how many an account keeps (see {@link SessionTokenOptions}). */
+  sessionTokens?: SessionTokenOptions;
 }
 
 /**
@@ -143,17 +150,6 @@ const SALT_BYTES = 16;
 const HASH_BYTES = 32;
 const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=1\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 
-const SCHEMA_VERSION = 1;
-const SCHEMA = `
-CREATE TABLE accounts (
-  key        TEXT PRIMARY KEY,
-  name       TEXT NOT NULL,
-  hash       TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-) WITHOUT ROWID;
-PRAGMA user_version = ${SCHEMA_VERSION};
-`;
-
 /**
  * Whether a name can be an account (and so a nick): RFC 2812 nick characters, at most
  * `maxLength` long.
@@ -196,6 +192,12 @@ export function validAccountName(name: string, maxLength = 32): boolean {
  * ```
  */
 export class AccountStore {
+  /** Which accounts are always-on, and their channels. */
+  readonly alwaysOn: AlwaysOnStore;
+  /** Each account's read markers. */
+  readonly readMarkers: ReadMarkerStore;
+  /** The session tokens clients log in with instead of a password. */
+  readonly sessionTokens: SessionTokens;
   #db: DatabaseSync;
   #cost: HashCost;
   #maxNameLength: number;
@@ -223,6 +225,9 @@ export class AccountStore {
     this.#insert = db.prepare(
       "INSERT OR IGNORE INTO accounts (key, name, hash, created_at) VALUES (?, ?, ?, ?)",
     );
+    this.alwaysOn = new AlwaysOnStore(db);
+    this.readMarkers = new ReadMarkerStore(db);
+    this.sessionTokens = new SessionTokens(db, options.sessionTokens);
   }
 
   /**
@@ -252,7 +257,7 @@ export class AccountStore {
   static open(dataDir: string, options: AccountOptions = {}): AccountStore {
     const { db, path } = openPrivateDatabase(dataDir, "accounts.sqlite", "accounts");
     try {
-      migrateSchema(db, path, "accounts", SCHEMA, SCHEMA_VERSION);
+      migrateSchema(db, path, "accounts", SCHEMA, SCHEMA_VERSION, MIGRATIONS);
       return new AccountStore(db, options);
     } catch (error) {
       db.close();

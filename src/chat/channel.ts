@@ -36,8 +36,12 @@ export interface AccessEntry {
   readonly setAt: number;
 }
 
-/** Why a member may not join: a ban (474), invite only (473), a wrong key (475), full (471). */
-export type JoinRefusal = "banned" | "invite-only" | "bad-key" | "full";
+/**
+ * Why a member may not join: a ban (474), invite only (473), a wrong key (475), full (471); or
+ * the server could not store the channels of an always-on member (437, `unavailable`: a full
+ * disk).
+ */
+export type JoinRefusal = "banned" | "invite-only" | "bad-key" | "full" | "unavailable";
 
 /**
  * Why a member may not speak in a channel: it is outside a `+n` channel, the channel is

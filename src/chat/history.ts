@@ -2,7 +2,8 @@
 // one); the SQL itself lives in _history_schema.ts.
 /**
  * Message history in embedded SQLite (`node:sqlite`, WAL): every channel and private message
- * the server accepted, served back with IRCv3 `draft/chathistory` semantics.
+ * the server accepted, with its client-only tags (a reply's `+draft/reply`), and the reactions
+ * (TAGMSG with `+draft/react`), served back with IRCv3 `draft/chathistory` semantics.
  *
  * Messages are ordered by `id`, the order the server accepted (and fanned out) them. A
  * channel's messages are found through the `(conversation, id)` index; a private message
@@ -43,10 +44,12 @@ export interface HistoryRecord {
   senderMask: string;
   /** `#channel`, or the recipient's nick for a private message. */
   target: string;
-  /** The IRC command the message was sent with. */
-  command: "PRIVMSG" | "NOTICE";
+  /** The IRC command the message was sent with: TAGMSG for a reaction (its text is ""). */
+  command: "PRIVMSG" | "NOTICE" | "TAGMSG";
   /** The message text. */
   text: string;
+  /** Its client-only tags (`+draft/reply`, `+draft/react` …), if it had any. */
+  clientTags?: Record<string, string>;
 }
 
 /** A message to store: a {@link HistoryRecord} without its `id`, with the accounts that own it. */
@@ -96,6 +99,31 @@ export type HistorySelector =
   | { kind: "around"; anchor: HistoryAnchor }
   | { kind: "between"; start: HistoryAnchor; end: HistoryAnchor };
 
+/** Options for {@link HistoryStore.query}. */
+export interface QueryOptions {
+  /**
+   * Whether stored TAGMSGs (reactions) are returned and counted against the limit: a client
+   * takes them only with IRCv3 `message-tags` (without tags a TAGMSG is nothing).
+   * @default {false}
+   */
+  tagmsg?: boolean;
+}
+
+/**
+ * The most bytes of client-only tags stored with one message, as they are written on the wire
+ * (`+name=value;…`, values unescaped): what one line may carry (IRCv3 message-tags' 4094 bytes
+ * for client tags).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_STORED_TAG_BYTES } from "./history.ts";
+ *
+ * assert.equal(MAX_STORED_TAG_BYTES, 4094);
+ * ```
+ */
+export const MAX_STORED_TAG_BYTES = 4094;
+
 /** Options for {@link HistoryStore.open}. */
 export interface HistoryOptions {
   /**
@@ -121,9 +149,11 @@ const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
 /**
  * Where a query looks: a channel's messages, or one account's side of a private conversation
- * (only messages after `floor`, an exclusive `id` bound).
+ * (only messages after `floor`, an exclusive `id` bound); `tagmsg` is 1 when TAGMSGs count.
  */
-type Scope = { conv: string } | { owner: string; partner: string; floor: number };
+type Scope =
+  & ({ conv: string } | { owner: string; partner: string; floor: number })
+  & { tagmsg: number };
 
 /**
  * The message history of one server, in `<dataDir>/history.sqlite`.
@@ -248,7 +278,8 @@ export class HistoryStore {
    *
    * @param entry The message, without `id`, with its owners if private.
    * @returns The stored message with its `id`.
-   * @throws Error on an empty field, an unknown command, a bad time or a duplicate `msgid`.
+   * @throws Error on an empty field, an unknown command, a bad time, a duplicate `msgid`, a
+   *   TAGMSG with text or without tags, or client tags over {@link MAX_STORED_TAG_BYTES}.
    *
    * @example Store a private message that bob's account owns
    * ```ts
@@ -276,17 +307,21 @@ export class HistoryStore {
    */
   append(entry: HistoryEntry): HistoryRecord {
     this.#assertOpen("append to history");
-    const { msgid, time, sender, senderMask, target, command, text } = entry;
+    const { msgid, time, sender, senderMask, target, command, text, clientTags } = entry;
     checkName("append to history", "sender", sender);
     checkName("append to history", "target", target);
     if (msgid === "") throw new Error("Cannot append to history: the msgid is empty");
     for (const [field, value] of [["msgid", msgid], ["sender mask", senderMask], ["text", text]]) {
       checkNoNul("append to history", field, value);
     }
-    if (command !== "PRIVMSG" && command !== "NOTICE") {
+    if (command !== "PRIVMSG" && command !== "NOTICE" && command !== "TAGMSG") {
       throw new Error(
-        `Cannot append to history: command must be PRIVMSG or NOTICE, got ${command}`,
+        `Cannot append to history: command must be PRIVMSG, NOTICE or TAGMSG, got ${command}`,
       );
+    }
+    const tags = encodeTags(clientTags);
+    if (command === "TAGMSG" && (text !== "" || tags === null)) {
+      throw new Error("Cannot append to history: a TAGMSG has client-only tags and no text");
     }
     if (!Number.isSafeInteger(time) || time < 0) {
       throw new Error(
@@ -327,6 +362,7 @@ export class HistoryStore {
             target,
             command,
             text,
+            tags,
           ).lastInsertRowid,
         );
         for (const [owner, partner] of owners) this.#statements.insertOwner.run(owner, partner, id);
@@ -356,7 +392,9 @@ export class HistoryStore {
         { cause: error },
       );
     }
-    return { id, msgid, time, sender, senderMask, target, command, text };
+    const record: HistoryRecord = { id, msgid, time, sender, senderMask, target, command, text };
+    if (tags !== null) record.clientTags = { ...clientTags };
+    return record;
   }
 
   /**
@@ -373,6 +411,7 @@ export class HistoryStore {
    * @param conversation A channel name, or one account's side of a private conversation.
    * @param selector Which messages.
    * @param limit The most messages to return, at least 1.
+   * @param options Whether reactions (TAGMSG) are included.
    * @returns The messages, oldest first.
    * @throws Error on a limit below 1, an empty name, a string that is not a channel, or a
    *   partner that is not a nick.
@@ -408,10 +447,11 @@ export class HistoryStore {
     conversation: string | PrivateConversation,
     selector: HistorySelector,
     limit: number,
+    options: QueryOptions = {},
   ): HistoryRecord[] {
     this.#assertOpen("query history");
     checkLimit("query history", limit);
-    const scope = this.#scope(conversation);
+    const scope = this.#scope(conversation, options.tagmsg ? 1 : 0);
     switch (selector.kind) {
       case "latest": {
         const lower = selector.after ? this.#idAfter(scope, selector.after) : 0;
@@ -652,7 +692,7 @@ export class HistoryStore {
     }
   }
 
-  #scope(conversation: string | PrivateConversation): Scope {
+  #scope(conversation: string | PrivateConversation, tagmsg: number): Scope {
     if (typeof conversation === "string") {
       checkName("query history", "channel", conversation);
       if (!isChannelName(conversation)) {
@@ -660,7 +700,7 @@ export class HistoryStore {
           `Cannot query history: "${conversation}" is not a channel name; pass { account, partner } for a private conversation`,
         );
       }
-      return { conv: foldCase(conversation) };
+      return { conv: foldCase(conversation), tagmsg };
     }
     const { account, partner, since } = conversation;
     checkName("query history", "account", account);
@@ -668,7 +708,12 @@ export class HistoryStore {
     if (isChannelName(partner)) {
       throw new Error(`Cannot query history: the partner "${partner}" is a channel, not a nick`);
     }
-    return { owner: foldCase(account), partner: foldCase(partner), floor: this.#floor(since) };
+    return {
+      owner: foldCase(account),
+      partner: foldCase(partner),
+      floor: this.#floor(since),
+      tagmsg,
+    };
   }
 
   /** The exclusive lower `id` bound of what an account created at `since` may read. */
@@ -714,12 +759,13 @@ export class HistoryStore {
   #ascending(scope: Scope, lower: number, upper: number, limit: number): HistoryRecord[] {
     upper = Math.min(upper, this.#firstUncommitted ?? NO_UPPER_BOUND);
     const rows = "conv" in scope
-      ? this.#statements.channelAscending.all(scope.conv, lower, upper, limit)
+      ? this.#statements.channelAscending.all(scope.conv, lower, upper, scope.tagmsg, limit)
       : this.#statements.privateAscending.all(
         scope.owner,
         scope.partner,
         Math.max(lower, scope.floor),
         upper,
+        scope.tagmsg,
         limit,
       );
     return rows.map(toRecord);
@@ -728,12 +774,13 @@ export class HistoryStore {
   #descending(scope: Scope, lower: number, upper: number, limit: number): HistoryRecord[] {
     upper = Math.min(upper, this.#firstUncommitted ?? NO_UPPER_BOUND);
     const rows = "conv" in scope
-      ? this.#statements.channelDescending.all(scope.conv, lower, upper, limit)
+      ? this.#statements.channelDescending.all(scope.conv, lower, upper, scope.tagmsg, limit)
       : this.#statements.privateDescending.all(
         scope.owner,
         scope.partner,
         Math.max(lower, scope.floor),
         upper,
+        scope.tagmsg,
         limit,
       );
     return rows.map(toRecord).reverse();
@@ -784,7 +831,7 @@ export class HistoryStore {
 }
 
 function toRecord(row: Record<string, SQLOutputValue>): HistoryRecord {
-  return {
+  const record: HistoryRecord = {
     id: row.id as number,
     msgid: row.msgid as string,
     time: row.time as number,
@@ -794,7 +841,36 @@ function toRecord(row: Record<string, SQLOutputValue>): HistoryRecord {
     command: row.command as HistoryRecord["command"],
     text: row.text as string,
   };
+  if (row.tags !== null) record.clientTags = JSON.parse(row.tags as string);
+  return record;
 }
+
+/**
+ * Client-only tags as stored (a JSON object), or null for none.
+ *
+ * @throws Error on a tag that is not client-only, a NUL, or more than MAX_STORED_TAG_BYTES.
+ */
+function encodeTags(tags: Record<string, string> | undefined): string | null {
+  if (tags === undefined) return null;
+  const entries = Object.entries(tags);
+  if (entries.length === 0) return null;
+  let bytes = -1;
+  for (const [name, value] of entries) {
+    if (!name.startsWith("+")) {
+      throw new Error(`Cannot append to history: the tag "${name}" is not client-only (+name)`);
+    }
+    checkNoNul("append to history", `tag ${name}`, `${name}${value}`);
+    bytes += 1 + utf8.encode(name).length + (value === "" ? 0 : 1 + utf8.encode(value).length);
+  }
+  if (bytes > MAX_STORED_TAG_BYTES) {
+    throw new Error(
+      `Cannot append to history: the client-only tags take ${bytes} bytes, over ${MAX_STORED_TAG_BYTES}`,
+    );
+  }
+  return JSON.stringify(tags);
+}
+
+const utf8 = new TextEncoder();
 
 function checkName(action: string, what: string, value: string): void {
   if (typeof value !== "string" || value === "") {

@@ -1,14 +1,19 @@
-// Over 600 lines: the one owner of the chat's shared state (members, channels, watches) and
-// every change to it; almost 300 lines are documentation and runnable examples.
+// Over 600 lines: the one owner of the chat's shared state (members and their devices,
+// channels, watches, accounts in use) and every change to it; about 540 lines are documentation
+// and runnable examples.
 /**
  * The chat core: who is connected, which channels exist, who is in them, and who gets each
  * event. It knows no socket and no wire format: members are anything implementing
  * {@link Member}, and events are protocol-neutral {@link ChatEvent}s. Its vocabulary is
  * IRC's all the same — nicks, `#channels`, and the two kinds of chat message IRC has
- * (PRIVMSG and NOTICE), which history stores under those names. A channel's events go to its
- * members' send queues through the channel's {@link ChannelStream} (one reference per member
- * per tick, however many events); other events, and members without a queue, get one call
- * of `deliver` each, which only queues.
+ * (PRIVMSG and NOTICE), which history stores under those names. A user is one member however
+ * many connections it has: each connection is a {@link Device} of it with its own send
+ * queue (several when one account is connected more than once, none while an always-on
+ * account has none). A channel's events go to its members' devices' send queues through the
+ * channel's {@link ChannelStream} (one reference per queue per tick, however many events);
+ * other events, and members without devices, get one call of `deliver` each, which only
+ * queues. "Except the sender" is one device, never its user's other devices: they get what it
+ * sends as if echoed.
  *
  * Everything here runs on the one JavaScript thread, one call at a time, so the maps need
  * no lock: where a C server of the seeds guards its client list with a mutex, shmooze gives
@@ -38,7 +43,16 @@ import {
   isLost,
 } from "./chat_event.ts";
 import type { HistoryRecord, HistoryStore } from "./history.ts";
-import { maskOf, type Member } from "./member.ts";
+import type { AlwaysOnStore } from "./always_on.ts";
+import {
+  type Device,
+  isDevice,
+  maskOf,
+  type Member,
+  memberOf,
+  type Participant,
+} from "./member.ts";
+import { DETACHED_AWAY } from "./presence.ts";
 import { RateCounter } from "./rate_counter.ts";
 import { ChannelStream, Flusher } from "./delivery.ts";
 import { WatchList } from "./watch_list.ts";
@@ -114,6 +128,11 @@ export interface HubOptions {
   flusher?: Flusher;
   /** Where registered channels and topics are kept; none keeps them only in memory. */
   channels?: ChannelStore;
+  /**
+   * Where always-on accounts keep their channels and since when they have had no device;
+   * none: nobody can be always-on.
+   */
+  alwaysOn?: AlwaysOnStore;
 }
 
 /**
@@ -123,7 +142,26 @@ export interface HubOptions {
 export type StateChange = "away" | "account" | "setname";
 
 /** A chat message as kept for statistics. */
-export type RecentMessage = Omit<HistoryRecord, "id" | "senderMask">;
+export type RecentMessage = Omit<HistoryRecord, "id" | "senderMask" | "command" | "clientTags"> & {
+  /** The IRC command the message was sent with. */
+  command: "PRIVMSG" | "NOTICE";
+};
+
+/**
+ * The client-only tags that make a TAGMSG worth keeping in history: a reaction (IRCv3
+ * `+draft/react`, and `+react` as its ratified form will spell it). Any other TAGMSG
+ * (`+typing`) is relayed and forgotten.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { STORED_TAGMSG_TAGS } from "./hub.ts";
+ *
+ * assert.ok(STORED_TAGMSG_TAGS.includes("+draft/react"));
+ * assert.ok(!STORED_TAGMSG_TAGS.includes("+typing"));
+ * ```
+ */
+export const STORED_TAGMSG_TAGS: readonly string[] = ["+draft/react", "+react"];
 
 /**
  * Why a message was not sent: no such target, the sender is not in the channel, or history
@@ -156,7 +194,8 @@ const MODE_TEXT_BUDGET = 300;
 
 /** A message appended to history, waiting for the commit before anyone sees it. */
 interface Uncommitted {
-  record: RecentMessage;
+  /** What the statistics count once it is committed; none for a stored TAGMSG. */
+  record: RecentMessage | undefined;
   settle: (result: ChatEvent | "unavailable") => void;
   event: ChatEvent & { readonly commit: CommitState };
 }
@@ -222,7 +261,7 @@ export class ChatHub {
   readonly serverMask: string;
   /** Who used each nick before (IRC's WHOWAS): written when a member quits or renames. */
   readonly whowas: WhowasLog = new WhowasLog();
-  /** Who watches which nick (IRC's MONITOR): watchers are told through `Member.presence`. */
+  /** Who watches which nick (IRC's MONITOR): watchers are told through `Device.presence`. */
   readonly watchList: WatchList = new WatchList();
   /** The most members there have been at once since start. */
   peakMembers = 0;
@@ -236,8 +275,13 @@ export class ChatHub {
   readonly #services: Map<string, Member> = new Map();
   /** Each member's pending invitations: folded channel name to the name invited to. */
   readonly #invites: Map<Member, Map<string, string>> = new Map();
-  /** Members collecting the response to a command (see {@link ChatHub.beginResponse}). */
-  readonly #responding = new Set<Member>();
+  /** Devices collecting the response to a command (see {@link ChatHub.beginResponse}). */
+  readonly #responding = new Set<Device>();
+  /** Members logged in to an account, by folded account name: one member per account. */
+  readonly #byAccount: Map<string, Member> = new Map();
+  #alwaysOn: AlwaysOnStore | undefined;
+  /** Always-on members marked away only because no device is connected. */
+  readonly #autoAway = new WeakSet<Member>();
 
   /**
    * Makes a hub with no members and one channel, {@link LOBBY}.
@@ -250,6 +294,7 @@ export class ChatHub {
     this.serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
     this.#recentLimit = options.recentMessages ?? 50;
     this.#channelStore = options.channels;
+    this.#alwaysOn = options.alwaysOn;
     this.#createChannel(LOBBY);
     // A registered channel exists even when nobody is in it, as #lobby does.
     for (const key of this.#channelStore?.registeredKeys() ?? []) {
@@ -293,18 +338,170 @@ export class ChatHub {
   }
 
   /**
+   * The member logged in to an account, if any: a connection that logs in to it joins that
+   * member as one more device (multiclient).
+   *
+   * @param account The account, any case.
+   * @returns The member.
+   */
+  memberOfAccount(account: string): Member | undefined {
+    return this.#byAccount.get(foldCase(account));
+  }
+
+  /**
    * Adds a member under its nick.
    *
    * @param member The member.
-   * @returns False when the nick is taken.
+   * @returns False when the nick is taken, or another member is logged in to its account.
    */
   add(member: Member): boolean {
     const key = foldCase(member.nick);
     if (this.members.has(key) || this.#services.has(key)) return false;
+    const account = member.account === undefined ? undefined : foldCase(member.account);
+    if (account !== undefined && this.#byAccount.has(account)) return false;
     this.members.set(key, member);
+    if (account !== undefined) this.#byAccount.set(account, member);
     this.peakMembers = Math.max(this.peakMembers, this.members.size);
     this.#online(member);
     return true;
+  }
+
+  /**
+   * Brings back an always-on member with no device (as the server starts): it is added, marked
+   * away, and put back in its channels — without the operator status of an unregistered
+   * channel's creator (a registered one gives its founder and access list their modes).
+   *
+   * @param member The member, with `alwaysOn` set and no device.
+   * @param channels The channels it was in.
+   * @param since Since when it has had no device, ms since the epoch.
+   * @returns False when its nick is taken or its account is in use (it was not added).
+   */
+  addDetached(member: Member, channels: readonly string[], since: number): boolean {
+    if (member.away === undefined) {
+      member.away = DETACHED_AWAY;
+      this.#autoAway.add(member);
+    }
+    member.detachedAt = since;
+    if (!this.add(member)) return false;
+    for (const name of channels) {
+      const channel = this.join(member, name);
+      // Coming back first gives no operator status: a restart must open no channel to anyone.
+      if (channel instanceof Channel && channel.registration === undefined) {
+        channel.operators.delete(member);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Adds a device (a new connection) to its member, which is already in the hub: the device's
+   * queue follows the member's channels from now on. An always-on member that had no device
+   * is no longer marked away.
+   *
+   * @param device The device; `device.member` is the member.
+   * @returns Since when the member had had no device (ms since the epoch), when it had none
+   *   (so the device may be shown what it missed); otherwise undefined.
+   */
+  attach(device: Device): number | undefined {
+    const member = device.member;
+    const devices = member.devices;
+    if (devices === undefined || devices.has(device)) return undefined;
+    devices.add(device);
+    for (const key of member.channels) {
+      const stream = this.channels.get(key)?.stream;
+      if (stream?.open) stream.follow(device.queue);
+    }
+    const missedSince = devices.size === 1 ? member.detachedAt : undefined;
+    if (missedSince === undefined) return undefined;
+    member.detachedAt = undefined;
+    this.#storeDetached(member, undefined);
+    if (this.#autoAway.has(member)) {
+      this.#autoAway.delete(member);
+      member.away = undefined;
+      // Not to the device itself: it is not told it was away.
+      this.announceChange(device, "away");
+    }
+    return missedSince;
+  }
+
+  /**
+   * Takes a device (a connection that closed) from its member. When it was the last one, the
+   * member quits (its QUIT is shown) — unless it is always-on: then it stays in its channels,
+   * marked away if it was not, and what it misses is counted from now.
+   *
+   * @param device The device.
+   * @param reason The quit message, if the member quits.
+   */
+  detach(device: Device, reason: string): void {
+    const member = device.member;
+    if (member.devices?.delete(device) !== true) return;
+    this.watchList.clear(device);
+    this.#responding.delete(device);
+    for (const key of member.channels) {
+      const stream = this.channels.get(key)?.stream;
+      if (stream?.open) stream.unfollow(device.queue);
+    }
+    if (member.devices.size > 0 || this.members.get(foldCase(member.nick)) !== member) return;
+    if (!member.alwaysOn) return this.remove(member, reason);
+    member.detachedAt = Date.now();
+    this.#storeDetached(member, member.detachedAt);
+    if (member.away === undefined) {
+      member.away = DETACHED_AWAY;
+      this.#autoAway.add(member);
+      this.announceChange(member, "away");
+    }
+  }
+
+  /**
+   * Logs a member in to an account (SASL or REGISTER after registration) and tells those who
+   * share a channel with it. One member per account: a connection that logs in before
+   * registering joins that member instead (see {@link ChatHub.memberOfAccount}).
+   *
+   * @param participant The member, or the device that logged in.
+   * @param account The account, as it is spelled.
+   * @returns False when another member is logged in to the account (nothing changed).
+   */
+  logIn(participant: Participant, account: string): boolean {
+    const member = memberOf(participant);
+    const key = foldCase(account);
+    const holder = this.#byAccount.get(key);
+    if (holder !== undefined && holder !== member) return false;
+    if (member.account !== undefined) this.#byAccount.delete(foldCase(member.account));
+    member.account = account;
+    if (this.members.get(foldCase(member.nick)) === member) {
+      this.#byAccount.set(key, member);
+      this.announceChange(member, "account");
+    }
+    return true;
+  }
+
+  /**
+   * Makes an account's member always-on, or not: stored with the channels it is in now, so
+   * the server brings it back in them after a restart.
+   *
+   * @param participant The member, or the device that asked.
+   * @param on Whether it stays with no device connected.
+   * @returns Why not: it has no account (or is not a user with devices), or the store failed
+   *   (nothing changed); undefined when done.
+   */
+  setAlwaysOn(
+    participant: Participant,
+    on: boolean,
+  ): "account-required" | "unavailable" | undefined {
+    const member = memberOf(participant);
+    const account = member.account;
+    if (account === undefined || member.devices === undefined || this.#alwaysOn === undefined) {
+      return "account-required";
+    }
+    try {
+      if (on) this.#alwaysOn.enable(account, this.#channelNames(member));
+      else this.#alwaysOn.disable(account);
+    } catch (error) {
+      log.error("Always-on of {account} could not be stored: {error}", { account, error });
+      return "unavailable";
+    }
+    member.alwaysOn = on;
+    return undefined;
   }
 
   /**
@@ -322,13 +519,15 @@ export class ChatHub {
   }
 
   /**
-   * Renames a member and tells everyone who shares a channel with it (and itself).
+   * Renames a member and tells everyone who shares a channel with it (and itself, on every
+   * device).
    *
-   * @param member The member.
+   * @param participant The member, or the device that asked.
    * @param nick The new nick.
    * @returns False when the nick is taken.
    */
-  changeNick(member: Member, nick: string): boolean {
+  changeNick(participant: Participant, nick: string): boolean {
+    const member = memberOf(participant);
     if (!this.nickFree(nick, member)) return false;
     const event = this.#event("nick", member, nick, "");
     const renamed = foldCase(member.nick) !== foldCase(nick);
@@ -344,21 +543,26 @@ export class ChatHub {
   }
 
   /**
-   * Puts a member in a channel (creating it) and tells the channel, the member included —
-   * unless the channel's modes keep the member out (see `Channel.joinRefusal`). Whoever creates an unregistered channel is its operator (not in
-   * #lobby, which nobody creates); a registered channel ops its founder and gives its access
-   * list their modes, with a MODE from ChanServ.
+   * Puts a member in a channel (creating it) and tells the channel, the member included (every
+   * device of it) — unless the channel's modes keep the member out (see
+   * `Channel.joinRefusal`), or the channel of an always-on member could not be stored
+   * (`unavailable`). Whoever creates an unregistered channel is its operator (not in #lobby,
+   * which nobody creates); a registered channel ops its founder and gives its access list their
+   * modes, with a MODE from ChanServ.
    *
-   * @param member The member.
+   * @param participant The member, or the device that asked.
    * @param name The channel's name.
    * @param key The key it gave (`+k`). @default {""}
    * @returns The channel; why the member may not join; or undefined when it was already in.
    */
-  join(member: Member, name: string, key = ""): Channel | JoinRefusal | undefined {
+  join(participant: Participant, name: string, key = ""): Channel | JoinRefusal | undefined {
+    const member = memberOf(participant);
+    const origin = isDevice(participant) ? participant : undefined;
     const channel = this.channel(name) ?? this.#createChannel(name);
     if (channel.members.has(member)) return undefined;
     const invites = this.#invites.get(member);
-    const refusal = channel.joinRefusal(member, key, invites?.has(channel.key) ?? false);
+    const refusal = channel.joinRefusal(member, key, invites?.has(channel.key) ?? false) ??
+      this.#storeMembership(member, channel, true);
     if (refusal !== undefined) {
       this.#release(channel);
       return refusal;
@@ -368,10 +572,17 @@ export class ChatHub {
       channel.key !== LOBBY;
     channel.members.add(member);
     member.channels.add(channel.key);
-    if (member.queue === undefined) channel.direct.add(member);
-    else if (channel.stream?.open) channel.stream.follow(member.queue);
+    if (member.devices === undefined) channel.direct.add(member);
+    else if (channel.stream?.open) {
+      for (const device of member.devices) channel.stream.follow(device.queue);
+    }
     if (creator) channel.operators.add(member);
-    this.#publish(channel, this.#event("join", member, channel.name, member.realname));
+    this.#publish(
+      channel,
+      this.#event("join", member, channel.name, member.realname),
+      undefined,
+      origin,
+    );
     const mode = creator ? undefined : channel.autoMode(member);
     if (mode !== undefined) {
       (mode === "o" ? channel.operators : channel.voiced).add(member);
@@ -383,30 +594,41 @@ export class ChatHub {
     }
     // An away member's away message follows its JOIN (IRCv3 away-notify), to the others only.
     if (member.away !== undefined) {
-      this.#publish(channel, this.#event("away", member, "", member.away), member);
+      this.#publish(channel, this.#event("away", member, "", member.away), origin ?? member);
     }
     return channel;
   }
 
   /**
-   * Takes a member out of a channel and tells the channel, the member included.
+   * Takes a member out of a channel and tells the channel, the member included (every device
+   * of it).
    *
-   * @param member The member.
+   * @param participant The member, or the device that asked.
    * @param name The channel's name.
    * @param reason The part message.
-   * @returns False when the member was not in it.
+   * @returns False when the member was not in it; `unavailable` when the channels of an
+   *   always-on member could not be stored (it is still in it).
    */
-  part(member: Member, name: string, reason: string): boolean {
+  part(participant: Participant, name: string, reason: string): boolean | "unavailable" {
+    const member = memberOf(participant);
     const channel = this.channel(name);
     if (channel === undefined || !channel.members.has(member)) return false;
-    this.#publish(channel, this.#event("part", member, channel.name, reason));
+    if (this.#storeMembership(member, channel, false) !== undefined) return "unavailable";
+    this.#publish(
+      channel,
+      this.#event("part", member, channel.name, reason),
+      undefined,
+      isDevice(participant) ? participant : undefined,
+    );
     this.#leave(member, channel);
     return true;
   }
 
   /**
-   * Removes a member (it quit, or its connection failed) and shows its QUIT to everyone who
-   * shared a channel with it. Safe to call twice.
+   * Removes a member (it quit, or its last connection closed) and shows its QUIT to everyone
+   * who shared a channel with it. Its devices, if any are left, are the caller's to close. An
+   * always-on member's stored channels stay: the server brings it back in them at its next
+   * start. Safe to call twice.
    *
    * @param member The member.
    * @param reason The quit message.
@@ -415,9 +637,9 @@ export class ChatHub {
     const key = foldCase(member.nick);
     if (this.members.get(key) !== member) return;
     this.members.delete(key);
+    if (member.account !== undefined) this.#byAccount.delete(foldCase(member.account));
     this.#invites.delete(member);
     this.#offline(member);
-    this.watchList.clear(member);
     const event = this.#event("quit", member, "", reason);
     for (const recipient of this.#neighbours(member)) this.#hand(recipient, event);
     for (const channelKey of [...member.channels]) {
@@ -447,9 +669,13 @@ export class ChatHub {
    * get, but no one is shown it — its sender's echo included — before the commit that makes
    * it durable (once per flush, for every message of the tick); if the commit fails, every
    * recipient drops it unwritten and the result is `unavailable`. So whatever a client was
-   * shown is on disk, and clients see messages in the order the server took them.
+   * shown is on disk, and clients see messages in the order the server took them. Its
+   * client-only tags (a reply's `+draft/reply`) are stored with it.
    *
-   * @param member The sender.
+   * A member's other devices get what one of them sends as if echoed; the sending device gets
+   * it back only if it asked (`Device.echo`).
+   *
+   * @param participant The sender: a member, or the device that sent it.
    * @param kind `privmsg` or `notice`.
    * @param target A channel name or a nick.
    * @param text The text.
@@ -457,54 +683,34 @@ export class ChatHub {
    * @returns The event once it is stored and handed to its recipients, or why it was not sent.
    */
   send(
-    member: Member,
+    participant: Participant,
     kind: "privmsg" | "notice",
     target: string,
     text: string,
     clientTags?: Record<string, string>,
   ): Promise<ChatEvent | SendError> {
-    const route = this.#route(member, target);
-    if (typeof route === "string") return Promise.resolve(route);
-    const event = createEvent({
-      kind,
-      ...sourceOf(member),
-      target: route.channel ? route.channel.name : route.recipient.nick,
-      text,
-      clientTags,
-      commit: this.history ? { lost: false } : undefined,
-    });
-    return this.#store(
-      {
-        sender: member.nick,
-        senderAccount: member.account,
-        targetAccount: route.recipient?.account,
-      },
-      event,
-      () => this.#fanOut(member, event, route),
-    );
+    return this.#message(participant, kind, target, text, clientTags, true);
   }
 
   /**
-   * Sends only client-only tags (such as `+typing`) to a channel or a nick: relayed like a
-   * message at once, never stored or counted.
+   * Sends only client-only tags to a channel or a nick (IRC's TAGMSG). A reaction (a tag of
+   * {@link STORED_TAGMSG_TAGS}) is stored and shown as {@link ChatHub.send} stores and shows
+   * a message (never counted as one); anything else (`+typing`) is relayed at once and
+   * forgotten.
    *
-   * @param member The sender.
+   * @param participant The sender: a member, or the device that sent it.
    * @param target A channel name or a nick.
    * @param clientTags The tags.
-   * @returns The event, or why it was not sent.
+   * @returns The event once shown, or why it was not sent.
    */
-  tag(member: Member, target: string, clientTags: Record<string, string>): ChatEvent | SendError {
-    const route = this.#route(member, target);
-    if (typeof route === "string") return route;
-    const event = createEvent({
-      kind: "tagmsg",
-      ...sourceOf(member),
-      target: route.channel ? route.channel.name : route.recipient.nick,
-      text: "",
-      clientTags,
-    });
-    this.#fanOut(member, event, route);
-    return event;
+  tag(
+    participant: Participant,
+    target: string,
+    clientTags: Record<string, string>,
+  ): Promise<ChatEvent | SendError> {
+    const stored = this.history !== undefined &&
+      STORED_TAGMSG_TAGS.some((name) => clientTags[name] !== undefined);
+    return this.#message(participant, "tagmsg", target, "", clientTags, stored);
   }
 
   /**
@@ -527,15 +733,53 @@ export class ChatHub {
   }
 
   /**
+   * Routes, stores (a chat message always — `#store` counts it, and keeps it when there is
+   * history —, a TAGMSG when `stored`) and shows one message from a participant.
+   */
+  #message(
+    participant: Participant,
+    kind: "privmsg" | "notice" | "tagmsg",
+    target: string,
+    text: string,
+    clientTags: Record<string, string> | undefined,
+    stored: boolean,
+  ): Promise<ChatEvent | SendError> {
+    const member = memberOf(participant);
+    const device = isDevice(participant) ? participant : undefined;
+    const route = this.#route(member, target);
+    if (typeof route === "string") return Promise.resolve(route);
+    const event = createEvent({
+      kind,
+      ...sourceOf(member),
+      target: route.channel ? route.channel.name : route.recipient.nick,
+      text,
+      clientTags,
+      commit: stored && this.history ? { lost: false } : undefined,
+    });
+    const fanOut = () => this.#fanOut(member, device, event, route);
+    if (!stored) {
+      fanOut();
+      return Promise.resolve(event);
+    }
+    const who = {
+      sender: member.nick,
+      senderAccount: member.account,
+      targetAccount: route.recipient?.account,
+    };
+    return this.#store(who, event, fanOut);
+  }
+
+  /**
    * Sets a channel's topic, stores it (a registered channel's for good, an unregistered
    * one's while it exists) and tells its members. With `+t` only operators may.
    *
-   * @param member Who sets it.
+   * @param participant Who sets it: a member, or the device that asked.
    * @param channel The channel.
    * @param topic The new topic ("" clears it).
    * @returns Why it was refused, or undefined when it was set.
    */
-  setTopic(member: Member, channel: Channel, topic: string): ChannelError | undefined {
+  setTopic(participant: Participant, channel: Channel, topic: string): ChannelError | undefined {
+    const member = memberOf(participant);
     if (!channel.members.has(member)) return "not-on-channel";
     if (channel.hasFlag("t") && !channel.operators.has(member)) return "not-operator";
     const settings = {
@@ -546,7 +790,12 @@ export class ChatHub {
     };
     if (!this.#persist(channel, settings)) return "unavailable";
     channel.settings = settings;
-    this.#publish(channel, this.#event("topic", member, channel.name, topic));
+    this.#publish(
+      channel,
+      this.#event("topic", member, channel.name, topic),
+      undefined,
+      isDevice(participant) ? participant : undefined,
+    );
     return undefined;
   }
 
@@ -555,18 +804,19 @@ export class ChatHub {
    * checks each change (see `planModes`), stores a registered channel's new state, then
    * tells the channel what changed, as few MODE events as fit a line.
    *
-   * @param member Who changes them.
+   * @param participant Who changes them: a member, or the device that asked.
    * @param channel The channel.
    * @param changes The changes, in order.
    * @param options `privileged`: skip the operator check (ChanServ). @default {{}}
    * @returns The plan (what was applied and refused), or why nothing was.
    */
   changeModes(
-    member: Member,
+    participant: Participant,
     channel: Channel,
     changes: readonly ModeChange[],
     options: { privileged?: boolean } = {},
   ): ModePlan | ChannelError {
+    const member = memberOf(participant);
     if (!options.privileged && !channel.operators.has(member)) {
       return channel.members.has(member) ? "not-operator" : "not-on-channel";
     }
@@ -589,6 +839,8 @@ export class ChatHub {
       this.#publish(
         channel,
         createEvent({ kind: "mode", ...sourceOf(member), target: channel.name, text }),
+        undefined,
+        isDevice(participant) ? participant : undefined,
       );
       group = [];
     };
@@ -604,21 +856,23 @@ export class ChatHub {
    * Removes a member from a channel on an operator's order and tells the channel, the
    * member included.
    *
-   * @param member The operator.
+   * @param participant The operator: a member, or the device that asked.
    * @param channel The channel.
    * @param victim Who is kicked.
    * @param reason Why.
    * @returns Why it was refused, or undefined when the member was kicked.
    */
   kickFromChannel(
-    member: Member,
+    participant: Participant,
     channel: Channel,
     victim: Member,
     reason: string,
   ): ChannelError | undefined {
+    const member = memberOf(participant);
     if (!channel.members.has(member)) return "not-on-channel";
     if (!channel.operators.has(member)) return "not-operator";
     if (!channel.members.has(victim)) return "not-in-channel";
+    if (this.#storeMembership(victim, channel, false) !== undefined) return "unavailable";
     this.#publish(
       channel,
       createEvent({
@@ -628,6 +882,8 @@ export class ChatHub {
         victim: victim.nick,
         text: reason,
       }),
+      undefined,
+      isDevice(participant) ? participant : undefined,
     );
     this.#leave(victim, channel);
     return undefined;
@@ -639,12 +895,13 @@ export class ChatHub {
    * so are the channel's operators (transports show them the notice when asked, as IRCv3
    * `invite-notify`).
    *
-   * @param member Who invites.
+   * @param participant Who invites: a member, or the device that asked.
    * @param name The channel's name.
    * @param target Who is invited.
    * @returns The invite event, or why it was refused.
    */
-  invite(member: Member, name: string, target: Member): ChatEvent | ChannelError {
+  invite(participant: Participant, name: string, target: Member): ChatEvent | ChannelError {
+    const member = memberOf(participant);
     const channel = this.channel(name);
     if (channel === undefined) return "no-such-channel";
     if (!channel.members.has(member)) return "not-on-channel";
@@ -670,11 +927,11 @@ export class ChatHub {
   /**
    * The channels a member is invited to and has not joined yet.
    *
-   * @param member The member.
+   * @param participant The member, or one of its devices.
    * @returns Their names.
    */
-  invitesOf(member: Member): string[] {
-    return [...this.#invites.get(member)?.values() ?? []];
+  invitesOf(participant: Participant): string[] {
+    return [...this.#invites.get(memberOf(participant))?.values() ?? []];
   }
 
   /**
@@ -748,13 +1005,14 @@ export class ChatHub {
   }
 
   /**
-   * Tells everyone who shares a channel with a member, and its watchers that asked for it
-   * (`Member.watchesChanges`), that its own state changed: `away` (its away message, "" when
-   * back), `account` (the account it logged in to) or `setname` (its real name). The member has
-   * already changed the field; it is told too of a new real name, as a confirmation.
-   * Transports show each kind only to clients that asked for it.
+   * Tells everyone who shares a channel with a member, and the devices watching it that asked
+   * for it (`Device.watchesChanges`), that its own state changed: `away` (its away message, ""
+   * when back), `account` (the account it logged in to) or `setname` (its real name). The
+   * member has already changed the field; it is told too of a new real name, as a
+   * confirmation, and its other devices of a new away message or account (the one that asked
+   * knows). Transports show each kind only to clients that asked for it.
    *
-   * @param member The member.
+   * @param participant The member, or the device that changed it.
    * @param change What changed.
    *
    * @example bob learns that ann went away; ann is not told
@@ -783,18 +1041,20 @@ export class ChatHub {
    * assert.deepEqual(seen, ["bob got away lunch"]);
    * ```
    */
-  announceChange(member: Member, change: StateChange): void {
+  announceChange(participant: Participant, change: StateChange): void {
+    const member = memberOf(participant);
     const event = change === "away"
       ? this.#event("away", member, "", member.away ?? "")
       : change === "account"
       ? this.#event("account", member, member.account ?? "", "")
       : this.#event("setname", member, "", member.realname);
-    const recipients = this.#neighbours(member);
-    for (const watcher of this.watchList.watchers(member.nick)) {
-      if (watcher.watchesChanges && watcher !== member) recipients.add(watcher);
+    for (const recipient of this.#neighbours(member)) this.#hand(recipient, event);
+    const watchers = this.watchList.watchers(member.nick);
+    for (const watcher of watchers) {
+      if (watcher.watchesChanges && watcher.member !== member) watcher.deliver(event);
     }
-    if (change === "setname") recipients.add(member);
-    for (const recipient of recipients) this.#hand(recipient, event);
+    if (change === "setname") return this.#hand(member, event);
+    for (const device of member.devices ?? []) if (device !== participant) device.deliver(event);
   }
 
   /**
@@ -803,7 +1063,7 @@ export class ChatHub {
    * event from its old `nick!user@host`. Transports show it only to clients that asked for it
    * (IRCv3 `chghost`). Nothing happens when both are unchanged. The caller has checked them.
    *
-   * @param member The member.
+   * @param participant The member, or one of its devices.
    * @param user The new user name.
    * @param host The new host.
    * @returns Whether anything changed.
@@ -837,39 +1097,41 @@ export class ChatHub {
    * assert.ok(!hub.changeHost(ann, "ann", "staff.example"));
    * ```
    */
-  changeHost(member: Member, user: string, host: string): boolean {
+  changeHost(participant: Participant, user: string, host: string): boolean {
+    const member = memberOf(participant);
     if (member.user === user && member.host === host) return false;
     const event = this.#event("chghost", member, user, host);
     member.user = user;
     member.host = host;
     const recipients = this.#neighbours(member);
-    for (const watcher of this.watchList.watchers(member.nick)) {
-      if (watcher.watchesChanges) recipients.add(watcher);
-    }
     recipients.add(member);
     for (const recipient of recipients) this.#hand(recipient, event);
+    for (const watcher of this.watchList.watchers(member.nick)) {
+      if (watcher.watchesChanges && !recipients.has(watcher.member)) watcher.deliver(event);
+    }
     return true;
   }
 
   /**
-   * Starts collecting the response to one command of a member (IRCv3 labeled-response): until
+   * Starts collecting the response to one command of a device (IRCv3 labeled-response): until
    * {@link ChatHub.endResponse}, the events it causes in its channels reach it through
    * `deliver`, which only it is handed, instead of the channel's shared stream, so it can tell
-   * them apart and mark them as its response. Everyone else gets them as usual.
+   * them apart and mark them as its response. Everyone else (its member's other devices
+   * included) gets them as usual.
    *
-   * @param member The member.
+   * @param device The device.
    */
-  beginResponse(member: Member): void {
-    this.#responding.add(member);
+  beginResponse(device: Device): void {
+    this.#responding.add(device);
   }
 
   /**
-   * Stops collecting a member's response (see {@link ChatHub.beginResponse}).
+   * Stops collecting a device's response (see {@link ChatHub.beginResponse}).
    *
-   * @param member The member.
+   * @param device The device.
    */
-  endResponse(member: Member): void {
-    this.#responding.delete(member);
+  endResponse(device: Device): void {
+    this.#responding.delete(device);
   }
 
   /**
@@ -890,17 +1152,34 @@ export class ChatHub {
     return recipient ? { recipient } : "no-such-nick";
   }
 
-  /** Hands an event to its channel, or to its recipient (and the sender's echo). */
-  #fanOut(member: Member, event: ChatEvent, route: Route): void {
+  /**
+   * Hands a message to its channel, or to its recipient, and its copies to its sender: see
+   * {@link ChatHub.send}.
+   */
+  #fanOut(member: Member, device: Device | undefined, event: ChatEvent, route: Route): void {
     if (route.channel) {
-      this.#publish(route.channel, event, member.echo ? undefined : member);
-      // A `-n` channel takes messages from outside: the sender is not in it to get its echo.
-      if (member.echo && !route.channel.members.has(member)) this.#hand(member, event);
+      const echo = device?.echo ?? member.echo;
+      this.#publish(route.channel, event, echo ? undefined : device ?? member, device);
+      // A `-n` channel takes messages from outside: the sender is not in it to get its copies.
+      if (!route.channel.members.has(member)) this.#copiesForSender(member, device, event);
       return;
     }
     this.#hand(route.recipient, event);
+    if (route.recipient !== member) return this.#copiesForSender(member, device, event);
     // A message to oneself comes twice with echo-message: once received, once echoed.
-    if (member.echo) this.#hand(member, event);
+    if (device?.echo ?? member.echo) device ? device.deliver(event) : this.#hand(member, event);
+  }
+
+  /**
+   * A message's copies for its sender: every device of it but the one that sent it, and that
+   * one too if it asked for echo-message; a member without devices, if it asked.
+   */
+  #copiesForSender(member: Member, device: Device | undefined, event: ChatEvent): void {
+    if (member.devices === undefined) {
+      if (member.echo) this.#hand(member, event);
+      return;
+    }
+    for (const other of member.devices) if (other !== device || other.echo) other.deliver(event);
   }
 
   /**
@@ -929,23 +1208,36 @@ export class ChatHub {
     fanOut: () => void,
   ): Promise<ChatEvent | "unavailable"> {
     const { sender, senderAccount, targetAccount } = who;
-    const record: RecentMessage = {
-      msgid: event.msgid,
-      time: event.time,
-      sender,
-      target: event.target,
-      command: event.kind === "notice" ? "NOTICE" : "PRIVMSG",
-      text: event.text,
-    };
+    const command = event.kind === "notice"
+      ? "NOTICE"
+      : event.kind === "tagmsg"
+      ? "TAGMSG"
+      : "PRIVMSG";
+    const { msgid, time, target, text, clientTags } = event;
+    // A TAGMSG (a reaction) is kept, but not counted as a chat message.
+    const record: RecentMessage | undefined = command === "TAGMSG"
+      ? undefined
+      : { msgid, time, sender, target, command, text };
     const history = this.history;
     if (history === undefined) {
-      this.#accepted(record);
+      if (record) this.#accepted(record);
       fanOut();
       return Promise.resolve(event);
     }
     try {
       // A private message belongs to the accounts of its two parties, never to their nicks.
-      history.append({ ...record, senderMask: event.source, senderAccount, targetAccount });
+      history.append({
+        msgid,
+        time,
+        sender,
+        senderMask: event.source,
+        target,
+        command,
+        text,
+        clientTags,
+        senderAccount,
+        targetAccount,
+      });
     } catch (error) {
       this.storeFailures++;
       log.error("History could not store a message from {sender}; it was not sent: {error}", {
@@ -988,19 +1280,19 @@ export class ChatHub {
         settle("unavailable");
         continue;
       }
-      this.#accepted(record);
+      if (record) this.#accepted(record);
       settle(event);
     }
   }
 
   /**
-   * Gives an event to one member. A member with a send queue takes it at once: its queue
-   * keeps it unwritten until the commit (see `ChatEvent.commit`). A member without one (the
+   * Gives an event to one member. A member with devices takes it at once: each device's queue
+   * keeps it unwritten until the commit (see `ChatEvent.commit`). A member without (the
    * bridge's local users) acts on it when told, so while a message waits for its commit,
    * what is meant for such a member waits too, in order, and a lost message never reaches it.
    */
   #hand(member: Member, event: ChatEvent): void {
-    if (member.queue === undefined && this.#uncommitted.length > 0) {
+    if (member.devices === undefined && this.#uncommitted.length > 0) {
       this.#deferred.push({ member, event });
     } else {
       member.deliver(event);
@@ -1017,32 +1309,28 @@ export class ChatHub {
   }
 
   /**
-   * Hands a channel event to every member but `except`. A member collecting its response
-   * (see {@link ChatHub.beginResponse}) that caused the event gets it through `deliver`.
+   * Hands a channel event to every member's devices and every member without devices but
+   * `except` (a device, or a member without devices). The device that caused the event
+   * (`origin`), when it is collecting its response (see {@link ChatHub.beginResponse}) and
+   * the event is its member's own, gets it through `deliver`.
    */
-  #publish(channel: Channel, event: ChatEvent, except?: Member): void {
+  #publish(channel: Channel, event: ChatEvent, except?: Participant, origin?: Device): void {
     let stream = channel.stream;
     if (stream === undefined || !stream.open) {
       stream = new ChannelStream(this.flusher);
-      for (const member of channel.members) if (member.queue) stream.follow(member.queue);
+      for (const member of channel.members) {
+        if (member.devices) { for (const device of member.devices) stream.follow(device.queue); }
+      }
       channel.stream = stream;
     }
-    const responding = this.#responding.size > 0
-      ? this.#respondingOrigin(channel, event)
+    const responding = origin !== undefined && this.#responding.has(origin) &&
+        event.source === maskOf(origin.member)
+      ? origin
       : undefined;
-    stream.append(event, (responding ?? except)?.queue);
+    const exceptDevice = except !== undefined && isDevice(except) ? except : undefined;
+    stream.append(event, (responding ?? exceptDevice)?.queue);
     for (const member of channel.direct) if (member !== except) this.#hand(member, event);
-    if (responding !== undefined && responding !== except) this.#hand(responding, event);
-  }
-
-  /** The member collecting its response that caused a channel event, if any. */
-  #respondingOrigin(channel: Channel, event: ChatEvent): Member | undefined {
-    for (const member of this.#responding) {
-      if (member.queue && channel.members.has(member) && event.source === maskOf(member)) {
-        return member;
-      }
-    }
-    return undefined;
+    if (responding !== undefined && responding !== except) responding.deliver(event);
   }
 
   #event(kind: ChatEventKind, member: Member, target: string, text: string): ChatEvent {
@@ -1122,9 +1410,54 @@ export class ChatHub {
     channel.operators.delete(member);
     channel.voiced.delete(member);
     channel.direct.delete(member);
-    if (member.queue && channel.stream?.open) channel.stream.unfollow(member.queue);
+    const stream = channel.stream;
+    if (member.devices && stream?.open) {
+      for (const device of member.devices) stream.unfollow(device.queue);
+    }
     member.channels.delete(channel.key);
     this.#release(channel);
+  }
+
+  /**
+   * Stores that an always-on member joined (`inside`) or left a channel, before anyone is
+   * shown it; `unavailable` when the store failed. Nothing to store for anyone else.
+   */
+  #storeMembership(member: Member, channel: Channel, inside: boolean): "unavailable" | undefined {
+    if (!member.alwaysOn || member.account === undefined || this.#alwaysOn === undefined) {
+      return undefined;
+    }
+    try {
+      if (inside) this.#alwaysOn.addChannel(member.account, channel.name);
+      else this.#alwaysOn.removeChannel(member.account, channel.key);
+      return undefined;
+    } catch (error) {
+      log.error("The channels of always-on {account} could not be stored: {error}", {
+        account: member.account,
+        error,
+      });
+      return "unavailable";
+    }
+  }
+
+  /**
+   * Stores since when an always-on member has had no device (undefined: it has one again).
+   * Only the replay of what it missed depends on it, so a failure is logged, not refused.
+   */
+  #storeDetached(member: Member, since: number | undefined): void {
+    if (!member.alwaysOn || member.account === undefined) return;
+    try {
+      this.#alwaysOn?.setDetachedAt(member.account, since);
+    } catch (error) {
+      log.error("Always-on {account} could not store when it detached: {error}", {
+        account: member.account,
+        error,
+      });
+    }
+  }
+
+  /** The names of a member's channels, as the channels spell them. */
+  #channelNames(member: Member): string[] {
+    return [...member.channels].map((key) => this.channels.get(key)?.name ?? key);
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
  * A member of the chat as the core sees it: anything with a nick that can receive events.
- * An IRC session over TCP, TLS or WebSocket is one; so is a virtual user whose messages
- * come from somewhere else (a shared-memory room, the operator console).
+ * A user on IRC (TCP, TLS or WebSocket) is one — its presence (`presence.ts`), which has one device
+ * per connection, several when its account is connected more than once, none when it stays
+ * on without any; so is a virtual user whose messages come from somewhere else (a
+ * shared-memory room, the operator console, ChanServ).
  *
  * @module
  */
@@ -32,10 +34,11 @@ export interface Member {
   /** When the member last sent a message, ms since the epoch (WHOIS idle), if known. */
   readonly lastMessageAt?: number;
   /**
-   * The account the member is logged in to, if any. What outlives a connection (private
-   * history) belongs to an account, never to a nick.
+   * The account the member is logged in to, if any (set by the hub: `ChatHub.logIn`). What
+   * outlives a connection (private history, read markers, always-on) belongs to an account,
+   * never to a nick.
    */
-  readonly account?: string;
+  account?: string;
   /** The away message, when away. */
   away?: string;
   /**
@@ -50,33 +53,37 @@ export interface Member {
   /** Whether the member is invisible (IRC user mode `+i`): wildcard searches skip it. */
   readonly invisible?: boolean;
   /**
-   * Whether the member is told of the state changes (away, account, real name) of the nicks it
-   * watches, as if it shared a channel with them (IRCv3 extended-monitor).
+   * Whether the member gets its own messages back (IRCv3 `echo-message`). For a member with
+   * devices each device decides for itself (see {@link Device.echo}).
    */
-  readonly watchesChanges?: boolean;
-  /** Whether the member gets its own messages back (IRCv3 `echo-message`). */
   readonly echo: boolean;
   /**
-   * The member's send queue, if it has one: the hub then hands it channel events through
-   * the channel's stream (`ChannelStream`, one reference per tick), not `deliver`.
+   * The member's devices, if it is a user with connections of its own (an IRC user): the hub
+   * hands their send queues its channels' events through each channel's stream
+   * (`ChannelStream`, one reference per queue per tick), and everything else through
+   * `deliver`. Maintained by the hub (`ChatHub.attach`, `ChatHub.detach`); empty
+   * while an always-on member has no device connected. Absent on a member that receives
+   * every event through `deliver` (a bridged local user, ChanServ).
    */
-  readonly queue?: SendQueue;
+  readonly devices?: Set<Device>;
   /**
-   * Called with each event the member should see (for a member with a `queue`: each event
-   * but its channels' events). Must not block or throw: queue the event and return.
+   * Whether the member stays when its last device leaves (an always-on account): it keeps
+   * its nick and channels, and what is said to it is kept in history for it.
+   */
+  alwaysOn?: boolean;
+  /**
+   * Since when an always-on member has had no device, ms since the epoch; undefined while one
+   * is connected (maintained by the hub).
+   */
+  detachedAt?: number;
+  /**
+   * Called with each event the member should see (for a member with devices: each event but
+   * its channels' events, for every device). Must not block or throw: queue the event and
+   * return.
    *
    * @param event The event, shared with other recipients.
    */
   deliver(event: ChatEvent): void;
-  /**
-   * Called when a nick the member watches (see `ChatHub.watch`) comes online, with its
-   * `nick!user@host`, or goes offline, without. A member that never watches needs none. Must
-   * not block or throw.
-   *
-   * @param nick The nick as its holder spells it (online) or spelled it (offline).
-   * @param mask The holder's mask when it came online; undefined when it went offline.
-   */
-  presence?(nick: string, mask: string | undefined): void;
   /**
    * Asked to leave (operator kick, shutdown). The member closes its transport; the hub has
    * already removed it and told the others.
@@ -84,6 +91,96 @@ export interface Member {
    * @param reason Why.
    */
   disconnect(reason: string): void;
+}
+
+/**
+ * One connection of a member (an IRC session): its own send queue, its own capabilities.
+ * Several devices of one account are one member with one nick (see `Presence`); what
+ * one of them sends, the others get as if echoed.
+ */
+export interface Device {
+  /** The member this device is a connection of. */
+  readonly member: Member;
+  /** The transport it came over (`tcp`, `tls`, `websocket`). */
+  readonly transport: string;
+  /** The IP address it connects from. */
+  readonly address?: string;
+  /** The device's send queue: channel events reach it through each channel's stream. */
+  readonly queue: SendQueue;
+  /** Whether this device gets back what it sends itself (IRCv3 `echo-message`). */
+  readonly echo: boolean;
+  /**
+   * Whether the device is told of the state changes (away, account, real name) of the nicks
+   * it watches, as if it shared a channel with them (IRCv3 extended-monitor).
+   */
+  readonly watchesChanges?: boolean;
+  /**
+   * Called with each event for this device but its member's channels' events. Must not block
+   * or throw: queue the event and return.
+   *
+   * @param event The event, shared with other recipients.
+   */
+  deliver(event: ChatEvent): void;
+  /**
+   * Called when a nick the device watches (`ChatHub.watchList`) comes online, with its
+   * `nick!user@host`, or goes offline, without. Must not block or throw.
+   *
+   * @param nick The nick as its holder spells it (online) or spelled it (offline).
+   * @param mask The holder's mask when it came online; undefined when it went offline.
+   */
+  presence?(nick: string, mask: string | undefined): void;
+  /**
+   * Asked to close (its member was removed by an operator, or the server stops).
+   *
+   * @param reason Why.
+   */
+  disconnect(reason: string): void;
+}
+
+/**
+ * Who acts in a call to the hub: a member, or one device of a member — which acts for its
+ * member, and is the one device a message's echo rules and a labeled response apply to.
+ */
+export type Participant = Member | Device;
+
+/**
+ * The member a participant is or acts for.
+ *
+ * @param participant A member, or one of its devices.
+ * @returns The member.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Device, type Member, memberOf } from "./member.ts";
+ *
+ * const ann = { nick: "ann" } as Member;
+ * assert.equal(memberOf(ann), ann);
+ * assert.equal(memberOf({ member: ann } as Device), ann);
+ * ```
+ */
+export function memberOf(participant: Participant): Member {
+  return isDevice(participant) ? participant.member : participant;
+}
+
+/**
+ * Whether a participant is a device (one connection of a member).
+ *
+ * @param participant A member, or one of its devices.
+ * @returns True for a device.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Device, isDevice, type Member } from "./member.ts";
+ *
+ * const ann = { nick: "ann" } as Member;
+ * assert.ok(!isDevice(ann));
+ * assert.ok(isDevice({ member: ann } as Device));
+ * ```
+ */
+export function isDevice(participant: Participant): participant is Device {
+  return "member" in participant;
 }
 
 /**

@@ -39,8 +39,27 @@ export {
   type SendError,
   SERVER_NICK,
   type StateChange,
+  STORED_TAGMSG_TAGS,
 } from "./hub.ts";
-export { maskOf, type Member } from "./member.ts";
+export {
+  type Device,
+  isDevice,
+  maskOf,
+  type Member,
+  memberOf,
+  type Participant,
+} from "./member.ts";
+export {
+  ALWAYS_ON_HOST,
+  DETACHED_AWAY,
+  Presence,
+  type PresenceFields,
+  restorePresence,
+} from "./presence.ts";
+export { type AlwaysOnAccount, AlwaysOnStore } from "./always_on.ts";
+export { ReadMarkerStore } from "./read_markers.ts";
+export { type SessionTokenOptions, SessionTokens } from "./session_tokens.ts";
+export { NickServ, NICKSERV_NICK } from "./nickserv.ts";
 export {
   type AccessEntry,
   Channel,

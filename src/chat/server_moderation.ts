@@ -401,7 +401,7 @@ export class ServerModeration {
       return { ok: false, reason: "no-such-nick", problem: `There is no user named ${nick}` };
     }
     const problem = userNameProblem(user) ?? hostProblem(host) ??
-      (member.queue === undefined
+      (member.devices === undefined
         ? "it is not a network client (a bridged room's participant or a service)"
         : undefined);
     if (problem !== undefined) {

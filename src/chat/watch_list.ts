@@ -1,23 +1,23 @@
 /**
- * Who watches which nick (IRC's MONITOR): a member asks to be told when a nick comes online or
- * goes offline, and the hub asks this list whom to tell. Nicks, not masks: nobody can follow a
+ * Who watches which nick (IRC's MONITOR): a device (one connection of a user) asks to be told
+ * when a nick comes online or goes offline, and the hub asks this list whom to tell. Nicks, not masks: nobody can follow a
  * person across nick changes by their host.
  *
  * @module
  */
 import { foldCase } from "./casemap.ts";
-import type { Member } from "./member.ts";
+import type { Device } from "./member.ts";
 
 /**
- * The nicks each member watches, and the watchers of each nick.
+ * The nicks each device watches, and the watchers of each nick.
  *
  * @example ann watches bob; the list answers both ways
  * ```ts
  * import assert from "node:assert/strict";
- * import type { Member } from "./member.ts";
+ * import type { Device } from "./member.ts";
  * import { WatchList } from "./watch_list.ts";
  *
- * const ann = { nick: "ann" } as Member;
+ * const ann = { transport: "tcp" } as Device;
  * const list = new WatchList();
  * list.add(ann, "Bob");
  * assert.deepEqual([...list.watchers("BOB")], [ann]);
@@ -30,9 +30,9 @@ import type { Member } from "./member.ts";
  */
 export class WatchList {
   /** Watchers by folded nick. */
-  readonly #watchers = new Map<string, Set<Member>>();
+  readonly #watchers = new Map<string, Set<Device>>();
   /** Per member: the folded nicks it watches, to the spelling it asked for. */
-  readonly #watched = new Map<Member, Map<string, string>>();
+  readonly #watched = new Map<Device, Map<string, string>>();
 
   /**
    * Starts watching a nick (nothing changes when already watched).
@@ -40,7 +40,7 @@ export class WatchList {
    * @param member The watcher.
    * @param nick The nick.
    */
-  add(member: Member, nick: string): void {
+  add(member: Device, nick: string): void {
     const key = foldCase(nick);
     let nicks = this.#watched.get(member);
     if (nicks === undefined) this.#watched.set(member, nicks = new Map());
@@ -57,7 +57,7 @@ export class WatchList {
    * @param member The watcher.
    * @param nick The nick, any case.
    */
-  remove(member: Member, nick: string): void {
+  remove(member: Device, nick: string): void {
     const key = foldCase(nick);
     const nicks = this.#watched.get(member);
     if (nicks === undefined || !nicks.delete(key)) return;
@@ -72,7 +72,7 @@ export class WatchList {
    *
    * @param member The watcher.
    */
-  clear(member: Member): void {
+  clear(member: Device): void {
     for (const nick of this.watched(member)) this.remove(member, nick);
   }
 
@@ -83,7 +83,7 @@ export class WatchList {
    * @param nick The nick, any case.
    * @returns True when it does.
    */
-  has(member: Member, nick: string): boolean {
+  has(member: Device, nick: string): boolean {
     return this.#watched.get(member)?.has(foldCase(nick)) ?? false;
   }
 
@@ -93,7 +93,7 @@ export class WatchList {
    * @param member The watcher.
    * @returns The count.
    */
-  count(member: Member): number {
+  count(member: Device): number {
     return this.#watched.get(member)?.size ?? 0;
   }
 
@@ -103,7 +103,7 @@ export class WatchList {
    * @param member The watcher.
    * @returns The nicks.
    */
-  watched(member: Member): string[] {
+  watched(member: Device): string[] {
     return [...(this.#watched.get(member)?.values() ?? [])];
   }
 
@@ -113,9 +113,9 @@ export class WatchList {
    * @param nick The nick, any case.
    * @returns The watchers (a live set: copy it before changing the list).
    */
-  watchers(nick: string): ReadonlySet<Member> {
+  watchers(nick: string): ReadonlySet<Device> {
     return this.#watchers.get(foldCase(nick)) ?? NOBODY;
   }
 }
 
-const NOBODY: ReadonlySet<Member> = new Set();
+const NOBODY: ReadonlySet<Device> = new Set();

@@ -10,11 +10,14 @@ import { chatHistory } from "./chathistory.ts";
 import { CHANNEL_COMMANDS } from "./commands/channels.ts";
 import { CHANSERV_COMMANDS } from "./commands/chanserv.ts";
 import type { Handler } from "./commands/handler.ts";
+import { MARKREAD_COMMANDS } from "./commands/markread.ts";
 import { MESSAGE_COMMANDS } from "./commands/messages.ts";
 import { MODE_COMMANDS } from "./commands/modes.ts";
 import { MONITOR_COMMANDS } from "./commands/monitor.ts";
+import { NICKSERV_COMMANDS } from "./commands/nickserv.ts";
 import { OPERATOR_COMMANDS } from "./commands/operator.ts";
 import { QUERY_COMMANDS } from "./commands/queries.ts";
+import { TOKEN_COMMANDS } from "./commands/token.ts";
 
 export type { Handler };
 
@@ -33,11 +36,14 @@ export type { Handler };
 export const COMMANDS: Record<string, Handler> = {
   ...CHANNEL_COMMANDS,
   ...CHANSERV_COMMANDS,
+  ...MARKREAD_COMMANDS,
   ...MESSAGE_COMMANDS,
   ...MODE_COMMANDS,
   ...MONITOR_COMMANDS,
+  ...NICKSERV_COMMANDS,
   ...OPERATOR_COMMANDS,
   ...QUERY_COMMANDS,
+  ...TOKEN_COMMANDS,
   CHATHISTORY: chatHistory,
   REGISTER: registerAccount,
 };

@@ -121,8 +121,8 @@ export async function registerAccount(session: IrcSession, message: IrcMessage):
   }
   if (session.closed) return;
   if (!result.ok) return session.fail("REGISTER", FAIL_CODES[result.reason], name, result.message);
-  session.account = result.account.name;
-  session.context.hub.announceChange(session, "account");
+  // A new account: no other user can be logged in to it.
+  session.logIn(result.account.name);
   session.send({
     command: "REGISTER",
     params: ["SUCCESS", result.account.name, "Account created"],
@@ -133,5 +133,5 @@ export async function registerAccount(session: IrcSession, message: IrcMessage):
     result.account.name,
     `You are now logged in as ${result.account.name}`,
   );
-  session.context.moderation?.enforce(session);
+  if (session.registered) session.context.moderation?.enforce(session.member);
 }

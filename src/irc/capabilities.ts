@@ -4,8 +4,11 @@
  *
  * @module
  */
+import { READ_MARKER_CAP } from "./commands/markread.ts";
+import { SESSION_TOKEN_CAP } from "./commands/token.ts";
 import { VARIANT_OF_CAPABILITY } from "./encode.ts";
 import { Numeric } from "./numerics.ts";
+import { SASL_MECHANISMS } from "./sasl.ts";
 import type { IrcSession } from "./session.ts";
 
 /**
@@ -31,6 +34,7 @@ export const CAPABILITIES: readonly string[] = [
   "chghost",
   "draft/account-registration",
   "draft/chathistory",
+  READ_MARKER_CAP,
   "echo-message",
   "extended-join",
   "extended-monitor",
@@ -41,12 +45,13 @@ export const CAPABILITIES: readonly string[] = [
   "sasl",
   "server-time",
   "setname",
+  SESSION_TOKEN_CAP,
   "standard-replies",
   "userhost-in-names",
 ];
 
 /** Values shown with a capability to clients that ask with `CAP LS 302`. */
-const VALUES: Readonly<Record<string, string>> = { sasl: "PLAIN" };
+const VALUES: Readonly<Record<string, string>> = { sasl: SASL_MECHANISMS };
 
 /** Longest `CAP LS` list on one line; a 302 client gets the rest on more lines. */
 const LS_BUDGET = 400;

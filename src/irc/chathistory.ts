@@ -1,6 +1,10 @@
 /**
  * IRCv3 `draft/chathistory`: the CHATHISTORY command (LATEST, BEFORE, AFTER, AROUND,
- * BETWEEN, TARGETS), answered from the history store inside a `chathistory` batch.
+ * BETWEEN, TARGETS), answered from the history store inside a `chathistory` batch. A message
+ * comes back with the client-only tags it was sent with (`+draft/reply`), and a stored
+ * reaction as the TAGMSG it was, both to clients with `message-tags`: a TAGMSG changes no state
+ * a client keeps (the line `draft/event-playback` exists for, which shmooze does not offer: it
+ * stores no JOIN, MODE or TOPIC to play back), and without tags it is nothing.
  *
  * Only members of a channel may read its history. Private history belongs to accounts, never
  * to nicks: a client logged in to an account reads the private messages that account sent or
@@ -17,11 +21,13 @@ import type {
   HistorySelector,
   PrivateConversation,
 } from "../chat/history.ts";
+import { getLogger } from "@logtape/logtape";
 import { RateLimiter } from "../chat/rate_limiter.ts";
-import { eventTags } from "./encode.ts";
+import { eventTags, VARIANT_TAGS } from "./encode.ts";
 import type { IrcMessage } from "./message.ts";
 import type { IrcSession } from "./session.ts";
 
+const log = getLogger(["shmooze", "irc", "history"]);
 const SUBCOMMANDS = new Set(["LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"]);
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 let batchCounter = 0;
@@ -62,23 +68,31 @@ export function parseAnchor(text: string): HistoryAnchor | undefined {
  * @param session The client.
  * @param message The command.
  *
- * @example A member of #lobby reads what was said there
+ * @example A member of #lobby reads what was said there, and nothing of a channel it is not in
  * ```ts
  * import assert from "node:assert/strict";
  * import { HistoryStore } from "../chat/history.ts";
  * import { ChatHub } from "../chat/hub.ts";
  * import { DEFAULT_LIMITS } from "./limits.ts";
- * import { parseMessage } from "./message.ts";
  * import { IrcSession } from "./session.ts";
- * import { chatHistory } from "./chathistory.ts";
  *
  * const dir = Deno.makeTempDirSync();
  * const hub = new ChatHub({ history: HistoryStore.open(dir) });
  * let output = "";
+ * const said = [
+ *   "NICK ann",
+ *   "USER ann 0 * :Ann",
+ *   "JOIN #lobby",
+ *   "PRIVMSG #lobby :hello",
+ *   "CHATHISTORY LATEST #lobby * 10",
+ *   "CHATHISTORY LATEST #elsewhere * 10",
+ * ];
  * const connection = {
  *   transport: "memory",
  *   remoteAddress: "127.0.0.1",
- *   async *lines() {},
+ *   async *lines() {
+ *     for (const line of said) yield new TextEncoder().encode(line);
+ *   },
  *   write(chunks: Uint8Array[]) {
  *     for (const chunk of chunks) output += new TextDecoder().decode(chunk);
  *     return Promise.resolve();
@@ -95,20 +109,15 @@ export function parseAnchor(text: string): HistoryAnchor | undefined {
  *   motd: [],
  *   counters: { sendQDrops: 0 },
  * }, () => {});
- * session.nick = session.user = "ann";
- * hub.add(session);
- * hub.join(session, "#lobby");
- * await hub.send(session, "privmsg", "#lobby", "hello");
- * await session.queue.drained();
- * output = "";
- * chatHistory(session, parseMessage("CHATHISTORY LATEST #lobby * 10")!);
- * chatHistory(session, parseMessage("CHATHISTORY LATEST #elsewhere * 10")!);
- * await session.queue.drained();
- * assert.deepEqual(output.split("\r\n"), [
+ * await session.run(); // handles every line (CHATHISTORY through chatHistory), then closes
+ * const lines = output.split("\r\n");
+ * // ann has no echo-message: the only PRIVMSG it got is the one from history.
+ * assert.deepEqual(lines.filter((line) => line.split(" ")[1] === "PRIVMSG"), [
  *   ":ann!ann@127.0.0.1 PRIVMSG #lobby :hello",
- *   ":irc.test FAIL CHATHISTORY INVALID_TARGET LATEST #elsewhere :Messages could not be retrieved",
- *   "",
  * ]);
+ * assert.ok(lines.includes(
+ *   ":irc.test FAIL CHATHISTORY INVALID_TARGET LATEST #elsewhere :Messages could not be retrieved",
+ * ));
  * hub.history!.close();
  * Deno.removeSync(dir, { recursive: true });
  * ```
@@ -162,13 +171,13 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
   let replyTarget = target;
   if (target.startsWith("#")) {
     const channel = hub.channel(target);
-    if (channel === undefined || !channel.members.has(session)) return invalidTarget();
+    if (channel === undefined || !channel.members.has(session.member)) return invalidTarget();
     conversation = channel.name;
     replyTarget = channel.name;
   } else if (target === "*" || target === "" || target.includes(",")) {
     return invalidTarget();
   } else {
-    const owner = ownerOf(session);
+    const owner = historyOwner(session);
     if (owner === undefined) {
       return session.fail(
         "CHATHISTORY",
@@ -184,7 +193,9 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
   let records: HistoryRecord[];
   try {
     if (history === undefined) throw new Error("this server keeps no history");
-    records = history.query(conversation, selector, limit);
+    records = history.query(conversation, selector, limit, {
+      tagmsg: (session.variant & VARIANT_TAGS) !== 0,
+    });
   } catch {
     return session.fail(
       "CHATHISTORY",
@@ -197,17 +208,132 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
   if (records.length === 0 && !session.hasCap("batch")) {
     return noMessages(session, sub, replyTarget);
   }
-  const batch = openBatch(session, "chathistory", replyTarget);
+  sendHistory(session, replyTarget, records);
+}
+
+/**
+ * Sends stored messages to a client as history: in a `chathistory` batch when it enabled
+ * `batch`, each with its time, id and client-only tags as its capabilities allow. A TAGMSG is
+ * sent only to a client with `message-tags` (without tags it is nothing).
+ */
+function sendHistory(session: IrcSession, target: string, records: HistoryRecord[]): void {
+  const variant = session.variant;
+  const batch = openBatch(session, "chathistory", target);
   for (const record of records) {
+    const tagmsg = record.command === "TAGMSG";
+    if (tagmsg && !(variant & VARIANT_TAGS)) continue;
     session.send({
-      tags: eventTags(record, session.variant, batch),
+      tags: eventTags(record, variant, batch),
       source: record.senderMask,
       command: record.command,
-      params: [record.target, record.text],
-      trailing: true,
+      params: tagmsg ? [record.target] : [record.target, record.text],
+      trailing: !tagmsg,
     });
   }
   closeBatch(session, batch);
+}
+
+/** The most messages replayed per conversation to a device that cannot ask for history. */
+const REPLAY_PER_TARGET = 100;
+/** The most messages replayed in all: the replay is a reply, which the SendQ does not bound. */
+const REPLAY_TOTAL = 1000;
+/** The most private conversations replayed to such a device. */
+const REPLAY_TARGETS = 100;
+
+/**
+ * Replays to a device what its always-on user was sent while no device was connected, when
+ * the device cannot ask for it (no `draft/chathistory`): for each of the user's channels and
+ * each private conversation since `since`, the last {@link REPLAY_PER_TARGET} messages (at
+ * most {@link REPLAY_TOTAL} in all, the channels first), as
+ * history (a `chathistory` batch for a client with `batch`; the `time` tag with
+ * `server-time`). Done once, as the device attaches.
+ *
+ * @param session The device, registered.
+ * @param since Since when the user had had no device, ms since the epoch.
+ *
+ * @example An always-on user's device without chathistory gets what was said in its absence
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HistoryStore } from "../chat/history.ts";
+ * import { ChatHub } from "../chat/hub.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
+ * import { IrcSession } from "./session.ts";
+ * import { replayMissed } from "./chathistory.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const history = HistoryStore.open(dir);
+ * const said = [{ msgid: "m1", time: 1000, text: "before" }, {
+ *   msgid: "m2",
+ *   time: 3000,
+ *   text: "while away",
+ * }];
+ * for (const { msgid, time, text } of said) {
+ *   const from = { sender: "bob", senderMask: "bob!bob@h", command: "PRIVMSG" } as const;
+ *   history.append({ msgid, time, target: "#lobby", text, ...from });
+ * }
+ * const hub = new ChatHub({ history });
+ * let output = "";
+ * const connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {
+ *     for (const line of ["NICK ann", "USER ann 0 * :Ann", "JOIN #lobby"]) {
+ *       yield new TextEncoder().encode(line);
+ *     }
+ *     // Every line above is handled when the session asks for the next one.
+ *     replayMissed(session, 2000);
+ *   },
+ *   write(chunks: Uint8Array[]) {
+ *     for (const chunk of chunks) output += new TextDecoder().decode(chunk);
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const session = new IrcSession(connection, {
+ *   hub,
+ *   flusher: hub.flusher,
+ *   limits: DEFAULT_LIMITS,
+ *   serverName: "irc.test",
+ *   version: "0.1.0",
+ *   createdAt: Date.now(),
+ *   motd: [],
+ *   counters: { sendQDrops: 0 },
+ * }, () => {});
+ * await session.run();
+ * assert.deepEqual(output.split("\r\n").filter((line) => line.split(" ")[1] === "PRIVMSG"), [
+ *   ":bob!bob@h PRIVMSG #lobby :while away",
+ * ]);
+ * history.close();
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export function replayMissed(session: IrcSession, since: number): void {
+  const { hub } = session.context;
+  const history = hub.history;
+  if (history === undefined) return;
+  // A message of the very millisecond the last device left may have come after it: include it.
+  const after = { kind: "latest", after: { time: since - 1 } } as const;
+  const options = { tagmsg: (session.variant & VARIANT_TAGS) !== 0 };
+  let left = REPLAY_TOTAL;
+  const replay = (conversation: string | PrivateConversation, target: string) => {
+    if (left === 0) return;
+    const records = history.query(conversation, after, Math.min(REPLAY_PER_TARGET, left), options);
+    left -= records.length;
+    if (records.length > 0) sendHistory(session, target, records);
+  };
+  try {
+    for (const key of session.member.channels) {
+      const channel = hub.channels.get(key);
+      if (channel !== undefined) replay(channel.name, channel.name);
+    }
+    const owner = historyOwner(session);
+    if (owner === undefined || left === 0) return;
+    const partners = history.targets(owner, [], since - 1, Date.now() + 1, REPLAY_TARGETS);
+    for (const { target } of partners) replay({ ...owner, partner: target }, target);
+  } catch (error) {
+    log.error("Replaying to {nick} what it missed failed: {error}", { nick: session.nick, error });
+    session.fail("*", "MESSAGE_ERROR", "What was said while you were away could not be read");
+  }
 }
 
 function parseSelector(sub: string, refs: string[]): HistorySelector | undefined {
@@ -232,11 +358,11 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
     return session.fail("CHATHISTORY", "INVALID_PARAMS", "TARGETS", "Invalid timestamp");
   }
   const { hub } = session.context;
-  const channels = [...session.channels].map((key) => hub.channels.get(key)?.name ?? key);
+  const channels = [...session.member.channels].map((key) => hub.channels.get(key)?.name ?? key);
   let found: { target: string; latest: number }[];
   try {
     if (hub.history === undefined) throw new Error("this server keeps no history");
-    found = hub.history.targets(ownerOf(session), channels, from.time, to.time, limit);
+    found = hub.history.targets(historyOwner(session), channels, from.time, to.time, limit);
   } catch {
     return session.fail(
       "CHATHISTORY",
@@ -263,7 +389,7 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
  * earlier account of the same name owned (one deleted and registered again) stays its own.
  * None when the client is not logged in, or its account no longer exists.
  */
-function ownerOf(session: IrcSession): HistoryOwner | undefined {
+function historyOwner(session: IrcSession): HistoryOwner | undefined {
   if (session.account === undefined) return undefined;
   const account = session.context.accounts?.find(session.account);
   return account && { account: account.name, since: account.createdAt };

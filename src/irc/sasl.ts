@@ -1,8 +1,10 @@
 /**
- * IRCv3 `sasl` with the PLAIN mechanism: `AUTHENTICATE PLAIN`, `AUTHENTICATE +`, then the
- * base64 of `authzid NUL account NUL password` (in 400-byte chunks), answered 900 + 903 or
- * 904. PLAIN sends the password itself, so it is refused on a link that is neither TLS nor
- * loopback: there anyone on the path could read it.
+ * IRCv3 `sasl` with two mechanisms: `AUTHENTICATE PLAIN` or `AUTHENTICATE IRCV3BEARER`,
+ * `AUTHENTICATE +`, then the base64 (in 400-byte chunks) of `authzid NUL account NUL
+ * password` (PLAIN) or `authzid NUL shmooze NUL token` (IRCV3BEARER, the draft bearer
+ * mechanism, with a session token from `TOKEN GENERATE`), answered 900 + 903 or 904. Both send
+ * a secret itself, so both are refused on a link that is neither TLS nor loopback: there
+ * anyone on the path could read it.
  *
  * @module
  */
@@ -16,6 +18,33 @@ import { addressKey } from "../net/address_key.ts";
 import { isLoopback } from "../net/loopback.ts";
 
 const log = getLogger(["shmooze", "irc", "sasl"]);
+/** The mechanisms offered, as `sasl=` and 908 list them. */
+const MECHANISMS = ["PLAIN", "IRCV3BEARER"] as const;
+type Mechanism = typeof MECHANISMS[number];
+/**
+ * The token type IRCV3BEARER takes: shmooze's own session tokens (see `session_tokens.ts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BEARER_TOKEN_TYPE } from "./sasl.ts";
+ *
+ * assert.equal(BEARER_TOKEN_TYPE, "shmooze");
+ * ```
+ */
+export const BEARER_TOKEN_TYPE = "shmooze";
+/**
+ * The `sasl` capability's value: the mechanisms, as `CAP LS 302` shows them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SASL_MECHANISMS } from "./sasl.ts";
+ *
+ * assert.equal(SASL_MECHANISMS, "PLAIN,IRCV3BEARER");
+ * ```
+ */
+export const SASL_MECHANISMS: string = MECHANISMS.join(",");
 /** A full AUTHENTICATE chunk: more follow. */
 const CHUNK = 400;
 /** Longest decoded PLAIN payload: two 32-byte names, a 256-character password, margin. */
@@ -80,7 +109,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export class SaslExchange {
   #session: IrcSession;
   #onDone: () => void;
-  #mechanism: "PLAIN" | undefined;
+  #mechanism: Mechanism | undefined;
   #payload = "";
   #checking = false;
 
@@ -138,10 +167,11 @@ export class SaslExchange {
     this.#end();
   }
 
-  #start(mechanism: string): void {
+  #start(asked: string): void {
     const session = this.#session;
-    if (mechanism.toUpperCase() !== "PLAIN") {
-      session.reply(Numeric.RPL_SASLMECHS, "PLAIN", "are available SASL mechanisms");
+    const mechanism = MECHANISMS.find((name) => name === asked.toUpperCase());
+    if (mechanism === undefined) {
+      session.reply(Numeric.RPL_SASLMECHS, SASL_MECHANISMS, "are available SASL mechanisms");
       return session.reply(Numeric.ERR_SASLFAIL, "SASL authentication failed");
     }
     if (session.context.accounts === undefined) {
@@ -151,24 +181,29 @@ export class SaslExchange {
       );
     }
     if (!session.secure && !isLoopback(session.address)) {
+      const secret = mechanism === "PLAIN" ? "password" : "session token";
       return session.reply(
         Numeric.ERR_SASLFAIL,
-        "SASL authentication failed: PLAIN would send your password in clear text; connect with TLS",
+        `SASL authentication failed: ${mechanism} would send your ${secret} in clear text; connect with TLS`,
       );
     }
-    this.#mechanism = "PLAIN";
+    this.#mechanism = mechanism;
     this.#payload = "";
     session.send({ command: "AUTHENTICATE", params: ["+"] });
   }
 
   async #check(): Promise<void> {
     const session = this.#session;
-    const accounts = session.context.accounts!;
-    const fields = decodePlain(this.#payload);
+    const fields = decodeFields(this.#payload);
     if (fields === undefined) {
       this.#end();
-      return session.reply(Numeric.ERR_SASLFAIL, "SASL authentication failed: malformed PLAIN");
+      return session.reply(
+        Numeric.ERR_SASLFAIL,
+        `SASL authentication failed: malformed ${this.#mechanism}`,
+      );
     }
+    if (this.#mechanism === "IRCV3BEARER") return this.#checkToken(fields);
+    const accounts = session.context.accounts!;
     const [authzid, name, password] = fields;
     this.#checking = true;
     let result: LoginResult;
@@ -182,18 +217,7 @@ export class SaslExchange {
     }
     if (session.closed) return;
     if (result.ok && (authzid === "" || foldCase(authzid) === foldCase(name))) {
-      session.account = result.account.name;
-      if (session.registered) session.context.hub.announceChange(session, "account");
-      session.reply(
-        Numeric.RPL_LOGGEDIN,
-        maskOf({ nick: session.nick || "*", user: session.user || "*", host: session.host }),
-        result.account.name,
-        `You are now logged in as ${result.account.name}`,
-      );
-      session.reply(Numeric.RPL_SASLSUCCESS, "SASL authentication successful");
-      // Logged in after registration: a ban on the account applies now.
-      session.context.moderation?.enforce(session);
-      log.info("{nick} logged in as {account}", { nick: session.nick, account: name });
+      this.#loggedIn(result.account.name);
     } else if (!result.ok && result.reason !== "invalid") {
       const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
       const why = result.reason === "throttled"
@@ -212,6 +236,52 @@ export class SaslExchange {
     this.#end();
   }
 
+  /** IRCV3BEARER: `authzid NUL token-type NUL token`, checked against the stored tokens. */
+  #checkToken([authzid, type, token]: [string, string, string]): void {
+    const session = this.#session;
+    let account: string | undefined;
+    try {
+      account = type === BEARER_TOKEN_TYPE
+        ? session.context.accounts!.sessionTokens.verify(token)
+        : undefined;
+    } catch (error) {
+      log.error("Checking a session token failed: {error}", { error });
+    }
+    if (account !== undefined && (authzid === "" || foldCase(authzid) === foldCase(account))) {
+      session.token = token;
+      this.#loggedIn(account);
+    } else {
+      session.reply(
+        Numeric.ERR_SASLFAIL,
+        type === BEARER_TOKEN_TYPE
+          ? "SASL authentication failed: invalid or expired session token"
+          : `SASL authentication failed: the only token type is ${BEARER_TOKEN_TYPE}`,
+      );
+    }
+    this.#end();
+  }
+
+  /** Logs the client in (900, 903), or says why not (904: its user is present elsewhere). */
+  #loggedIn(account: string): void {
+    const session = this.#session;
+    if (!session.logIn(account)) {
+      return session.reply(
+        Numeric.ERR_SASLFAIL,
+        `SASL authentication failed: ${account} is connected already; to share its nick, log in before registration ends (CAP END)`,
+      );
+    }
+    session.reply(
+      Numeric.RPL_LOGGEDIN,
+      maskOf({ nick: session.nick || "*", user: session.user || "*", host: session.host }),
+      account,
+      `You are now logged in as ${account}`,
+    );
+    session.reply(Numeric.RPL_SASLSUCCESS, "SASL authentication successful");
+    // Logged in after registration: a ban on the account applies now.
+    if (session.registered) session.context.moderation?.enforce(session.member);
+    log.info("{nick} logged in as {account}", { nick: session.nick, account });
+  }
+
   #end(): void {
     this.#mechanism = undefined;
     this.#payload = "";
@@ -219,8 +289,11 @@ export class SaslExchange {
   }
 }
 
-/** `authzid NUL authcid NUL password` from base64, or undefined when malformed. */
-function decodePlain(payload: string): [string, string, string] | undefined {
+/**
+ * Three NUL-separated fields from base64 (`authzid NUL authcid NUL password`, or `authzid NUL
+ * token-type NUL token`), or undefined when malformed.
+ */
+function decodeFields(payload: string): [string, string, string] | undefined {
   if (!BASE64.test(payload)) return undefined;
   let text: string;
   try {

@@ -1,14 +1,19 @@
 // Over 600 lines: one class, a client's whole conversation (reading and its limits,
-// registration, dispatch, labeled answers, closing), whose parts share its private state; about
-// 200 lines are documentation and the runnable example.
+// registration as a new user or one more device of a present one, dispatch, labeled answers,
+// closing), whose parts share its private state; about 240 lines are documentation and the
+// runnable example.
 /**
  * One IRC client on any transport: reads its lines, enforces the limits, runs registration
  * and capability negotiation, dispatches commands, and queues what it should receive.
  *
- * A session is a chat {@link Member} with a bounded {@link SendQueue}: its channels' events
- * reach the queue through each channel's stream, encoded once per capability variant for all
- * members; other events the hub hands to `deliver`, which pushes their bytes (also encoded
- * once per variant and shared). Nothing it does waits on another client.
+ * A session is one device of a chat member — its {@link Presence}: the user's nick,
+ * channels and modes, shared by every connection logged in to the same account (multiclient).
+ * A connection that logs in (SASL) to an account that is present becomes one more device of
+ * that presence (see `attach.ts`); any other gets a presence of its own. The session has a
+ * bounded {@link SendQueue}: its member's channels' events reach the queue through each
+ * channel's stream, encoded once per capability variant for all members; other events the hub
+ * hands to `deliver`, which pushes their bytes (also encoded once per variant and shared).
+ * Nothing it does waits on another client.
  *
  * @module
  */
@@ -19,10 +24,12 @@ import type { ChatEvent } from "../chat/chat_event.ts";
 import type { Connection } from "../chat/connection.ts";
 import type { ChatHub } from "../chat/hub.ts";
 import type { ServerModeration } from "../chat/server_moderation.ts";
-import { maskOf, type Member } from "../chat/member.ts";
+import { type Device, maskOf } from "../chat/member.ts";
 import { isLocalNick, LOCAL_SUFFIX, nickProblem, toUserName } from "../chat/names.ts";
+import { Presence, restorePresence } from "../chat/presence.ts";
 import { type Flusher, SendQueue } from "../chat/delivery.ts";
 import { COMMANDS } from "./_commands.ts";
+import { attachBurst } from "./attach.ts";
 import { welcome } from "./welcome.ts";
 import { encodeEvent, encodeLine } from "./encode.ts";
 import { LabeledResponse, type Outgoing } from "./labeled_response.ts";
@@ -133,45 +140,33 @@ const REGISTRATION = new Set([
  * assert.equal(closed, 1);
  * ```
  */
-export class IrcSession implements Member {
-  /** The nick; "" until NICK. */
-  nick = "";
-  /** The user name (ident); "" until USER. */
-  user = "";
-  /** The real name; "" until USER. */
-  realname = "";
-  /** The host shown: the peer's address, until an operator's CHGHOST changes it. */
-  host: string;
+export class IrcSession implements Device {
   /** The peer's address: what server bans, throttles and the loopback checks go by. */
   readonly address: string;
   /** The transport's name. */
   readonly transport: string;
   /** Whether the link is encrypted (TLS, WSS). */
   readonly secure: boolean;
-  /** The account the client logged in to (SASL or REGISTER), if any. */
-  account: string | undefined;
-  /** Folded names of the channels joined; the hub maintains it. */
-  readonly channels: Set<string> = new Set();
-  /** The away message, if away. */
-  away?: string;
-  /** User mode +i. */
-  invisible = false;
-  /** The server operator logged in as (user mode +o), if any. */
-  oper: string | undefined;
-  /** User mode +w: receives WALLOPS. */
-  wallops = false;
-  /** User mode +B: the client says it is a bot (IRCv3 bot mode). */
-  bot = false;
   /** When the connection was attached, ms since the epoch. */
   readonly connectedAt: number = Date.now();
-  /** When the client last sent a chat message (for WHOIS idle), ms since the epoch. */
-  lastMessageAt: number = Date.now();
   /** The shared context. */
   readonly context: IrcContext;
+  /**
+   * The session token this connection logged in with (SASL IRCV3BEARER) or made last (TOKEN
+   * GENERATE): the one `TOKEN REVOKE` revokes.
+   */
+  token: string | undefined;
   #connection: Connection;
   #queue: SendQueue;
   #onClose: (session: IrcSession) => void;
   readonly #caps = new Capabilities();
+  /** What the client asked for before registering; afterwards its member's are shown. */
+  #nick = "";
+  #user = "";
+  #realname = "";
+  /** The account logged in to before registering (SASL), until the member has it. */
+  #account: string | undefined;
+  #member: Presence | undefined;
   #registered = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -206,7 +201,6 @@ export class IrcSession implements Member {
     this.address = connection.remoteAddress.startsWith(":")
       ? `0${connection.remoteAddress}`
       : connection.remoteAddress;
-    this.host = this.address;
     this.#tokens = context.limits.floodBurst;
     this.#queue = new SendQueue(connection, {
       flusher: context.flusher,
@@ -222,6 +216,86 @@ export class IrcSession implements Member {
       },
       encode: encodeEvent,
     });
+  }
+
+  /**
+   * The host shown in `nick!user@host`: the member's once registered (an operator's CHGHOST
+   * changes it); before, the peer's address.
+   */
+  get host(): string {
+    return this.#member?.host ?? this.address;
+  }
+
+  /**
+   * The nick: the member's once registered (every device of it shares it); before, what the
+   * client asked for ("" until NICK). Set it only before registering.
+   */
+  get nick(): string {
+    return this.#member?.nick ?? this.#nick;
+  }
+
+  set nick(nick: string) {
+    this.#nick = nick;
+  }
+
+  /** The user name (ident): the member's once registered; "" until USER. */
+  get user(): string {
+    return this.#member?.user ?? this.#user;
+  }
+
+  set user(user: string) {
+    this.#user = user;
+  }
+
+  /** The real name: the member's once registered; "" until USER. */
+  get realname(): string {
+    return this.#member?.realname ?? this.#realname;
+  }
+
+  /** The account the client is logged in to (SASL or REGISTER), if any. */
+  get account(): string | undefined {
+    return this.#member ? this.#member.account : this.#account;
+  }
+
+  /**
+   * The member this session is a device of: the user as everyone else sees it.
+   *
+   * @throws Error before registration: there is no member yet (command handlers run after).
+   */
+  get member(): Presence {
+    if (this.#member === undefined) {
+      throw new Error("Cannot use the member of an IRC session before it has registered");
+    }
+    return this.#member;
+  }
+
+  /**
+   * Every session of this session's member (itself included): the client's other devices.
+   *
+   * @returns The sessions; only itself before registration.
+   */
+  devices(): IrcSession[] {
+    if (this.#member === undefined) return [this];
+    return [...this.#member.devices].filter((device): device is IrcSession =>
+      device instanceof IrcSession
+    );
+  }
+
+  /**
+   * Logs the client in to an account: before registration, for the registration to come
+   * (which joins the account's presence if it has one); after, its member (see
+   * `ChatHub.logIn`).
+   *
+   * @param account The account, as registered.
+   * @returns False when the client is registered and another user is logged in to the account
+   *   (nothing changed).
+   */
+  logIn(account: string): boolean {
+    if (this.#member === undefined) {
+      this.#account = account;
+      return true;
+    }
+    return this.context.hub.logIn(this, account);
   }
 
   /** Whether registration is complete (the client is a member of the hub). */
@@ -325,6 +399,17 @@ export class IrcSession implements Member {
   }
 
   /**
+   * Queues an event for this client only, as an answer to it (the JOINs a new device of a
+   * present user is shown): encoded for its capabilities, never counted against its SendQ.
+   *
+   * @param event The event.
+   */
+  replyEvent(event: ChatEvent): void {
+    const bytes = encodeEvent(event, this.#caps.variant);
+    if (bytes.length > 0) this.#queue.push(bytes, "reply", event);
+  }
+
+  /**
    * Tells the client that a nick it monitors came online (730, with its mask) or went
    * offline (731).
    *
@@ -412,9 +497,9 @@ export class IrcSession implements Member {
   }
 
   /**
-   * Ends the session: shows its QUIT to the others, sends `ERROR`, waits (briefly) for the
-   * queue to drain, closes the connection. Safe to call twice: both calls get the same
-   * promise.
+   * Ends the session: detaches it from its member — whose QUIT the others see when this was
+   * its last device, unless it is always-on —, sends `ERROR`, waits (briefly) for the queue to
+   * drain, closes the connection. Safe to call twice: both calls get the same promise.
    *
    * @param reason Why, for the client's ERROR line.
    * @param quit The quit message the others see.
@@ -423,7 +508,7 @@ export class IrcSession implements Member {
   close(reason: string, quit: string = reason): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
-    if (this.#registered) this.context.hub.remove(this, quit);
+    if (this.#registered) this.context.hub.detach(this, quit);
     this.#queue.push(
       encodeLine({ command: "ERROR", params: [`Closing Link: ${this.host} (${reason})`] }),
       "last",
@@ -591,8 +676,8 @@ export class IrcSession implements Member {
         if (params.length < 4 || params[0] === "" || params[3] === "") {
           return this.needMoreParams("USER");
         }
-        this.user = toUserName(params[0]) || "user";
-        this.realname = params[3];
+        this.#user = toUserName(params[0]) || "user";
+        this.#realname = params[3];
         return this.#completeRegistration();
       case "PASS":
         if (this.#registered) {
@@ -631,10 +716,15 @@ export class IrcSession implements Member {
     if (nick === this.nick) return;
     const hub = this.context.hub;
     if (!this.#registered) {
-      if (!hub.nickFree(nick)) {
+      // A user's nick may be asked for by its next device, which logs in to the user's account
+      // (SASL) before registration ends: while negotiation lasts, the check waits for the end.
+      const holder = hub.find(nick);
+      const mayBeOwn = holder?.account !== undefined &&
+        (this.#caps.negotiating || foldCase(holder.account) === foldCase(this.#account ?? ""));
+      if (holder !== undefined && !mayBeOwn) {
         return this.reply(Numeric.ERR_NICKNAMEINUSE, nick, "Nickname is already in use");
       }
-      this.nick = nick;
+      this.#nick = nick;
       return this.#completeRegistration();
     }
     if (this.#nickOfAnotherAccount(nick)) return this.#refuseRegisteredNick(nick);
@@ -660,28 +750,79 @@ export class IrcSession implements Member {
   }
 
   #completeRegistration(): void {
-    if (this.#registered || this.#caps.negotiating || this.nick === "" || this.user === "") return;
-    if (this.#sasl?.pending) return;
-    if (this.#nickOfAnotherAccount(this.nick)) {
-      const nick = this.nick;
-      this.nick = "";
-      this.#refuseRegisteredNick(nick);
+    if (this.#registered || this.#caps.negotiating || this.#nick === "" || this.#user === "") {
       return;
     }
+    if (this.#sasl?.pending) return;
     const ban = this.context.moderation?.refusal(this);
     if (ban !== undefined) {
       this.reply(Numeric.ERR_YOUREBANNEDCREEP, `You are banned from this server: ${ban.reason}`);
       this.close(`Banned: ${ban.reason}`);
       return;
     }
-    if (!this.context.hub.add(this)) {
-      this.reply(Numeric.ERR_NICKNAMEINUSE, this.nick, "Nickname is already in use");
-      this.nick = "";
+    const present = this.#account === undefined ? undefined : this.#presenceOf(this.#account);
+    if (present !== undefined) return this.#attachTo(present);
+    if (this.#nickOfAnotherAccount(this.#nick)) {
+      const nick = this.#nick;
+      this.#nick = "";
+      this.#refuseRegisteredNick(nick);
       return;
     }
+    const presence = new Presence({
+      nick: this.#nick,
+      user: this.#user,
+      host: this.host,
+      realname: this.#realname,
+      account: this.#account,
+      connectedAt: this.connectedAt,
+    });
+    if (!this.context.hub.add(presence)) {
+      this.reply(Numeric.ERR_NICKNAMEINUSE, this.#nick, "Nickname is already in use");
+      this.#nick = "";
+      return;
+    }
+    this.#register(presence);
+    this.context.hub.attach(this);
+    welcome(this);
+  }
+
+  /**
+   * The presence of an account, if it has one: the user connected on another device, or an
+   * always-on account (brought back in its channels if an operator had removed it).
+   */
+  #presenceOf(account: string): Presence | undefined {
+    const { hub, accounts } = this.context;
+    const member = hub.memberOfAccount(account);
+    if (member instanceof Presence) return member;
+    if (member !== undefined) return undefined;
+    const stored = accounts?.alwaysOn.get(account);
+    return stored && restorePresence(hub, stored);
+  }
+
+  /**
+   * Registers as one more device of a present user: its nick (a NICK line says so when the
+   * client asked for another), the welcome, then the user's channels (see `attachBurst`).
+   */
+  #attachTo(presence: Presence): void {
+    const asked = this.#nick;
+    this.#register(presence);
+    if (foldCase(asked) !== foldCase(presence.nick)) {
+      const source = maskOf({ nick: asked, user: this.#user, host: this.host });
+      this.send({ source, command: "NICK", params: [presence.nick] });
+    }
+    welcome(this);
+    attachBurst(this, this.context.hub.attach(this));
+    log.info("{nick} connected another device ({host}) for {account}", {
+      nick: presence.nick,
+      host: this.host,
+      account: presence.account,
+    });
+  }
+
+  #register(presence: Presence): void {
+    this.#member = presence;
     this.#registered = true;
     this.#tokenTime = performance.now();
-    welcome(this);
   }
 }
 

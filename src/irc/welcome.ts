@@ -161,6 +161,7 @@ export function welcome(session: IrcSession): void {
  * ```ts
  * import assert from "node:assert/strict";
  * import { ChatHub } from "../chat/hub.ts";
+ * import { Presence } from "../chat/presence.ts";
  * import { DEFAULT_LIMITS } from "./limits.ts";
  * import { IrcSession } from "./session.ts";
  * import { sendLusers } from "./welcome.ts";
@@ -188,7 +189,7 @@ export function welcome(session: IrcSession): void {
  *   counters: { sendQDrops: 0 },
  * }, () => {});
  * session.nick = session.user = "ann";
- * hub.add(session);
+ * hub.add(new Presence({ nick: "ann", user: "ann", host: "127.0.0.1", realname: "ann" }));
  * sendLusers(session);
  * await session.queue.drained();
  * const lines = output.split("\r\n");

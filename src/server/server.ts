@@ -13,6 +13,9 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { AccountStore } from "../chat/accounts.ts";
 import { ChannelStore } from "../chat/channel_store.ts";
 import { ChanServ } from "../chat/chanserv.ts";
+import { NickServ } from "../chat/nickserv.ts";
+import { restorePresence } from "../chat/presence.ts";
+import type { SessionTokenOptions } from "../chat/session_tokens.ts";
 import type { Connection } from "../chat/connection.ts";
 import { defaultDataDir } from "../chat/data_directory.ts";
 import { HistoryStore } from "../chat/history.ts";
@@ -85,6 +88,11 @@ export interface ServerOptions {
   operFile?: string;
   /** Shortest password a new account may have. @default {8} */
   minPasswordLength?: number;
+  /**
+   * How long session tokens last unused and how many an account keeps.
+   * @default {{ idleDays: 30, maxPerAccount: 20 }}
+   */
+  sessionTokens?: SessionTokenOptions;
 }
 
 /** A TLS listener's certificate and port. */
@@ -466,6 +474,29 @@ export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
   return Promise.resolve().then(() => createServer(options));
 }
 
+/**
+ * Brings every always-on account back in its channels, with no device (a banned one stays
+ * out): they were there when the server stopped.
+ */
+function restoreAlwaysOn(
+  hub: ChatHub,
+  accounts: AccountStore,
+  moderation: ServerModeration,
+): void {
+  let restored = 0;
+  for (const stored of accounts.alwaysOn.list()) {
+    const presence = restorePresence(hub, stored);
+    if (presence === undefined) {
+      log.warn("Always-on {account} could not be brought back: its nick is taken", {
+        account: stored.account,
+      });
+    } else if (!moderation.enforce(presence)) {
+      restored++;
+    }
+  }
+  if (restored > 0) log.info("Brought back {count} always-on account(s)", { count: restored });
+}
+
 function createServer(options: ServerOptions): ChatServer {
   const hostname = options.hostname ?? "0.0.0.0";
   const port = options.port ?? 54000;
@@ -482,6 +513,7 @@ function createServer(options: ServerOptions): ChatServer {
     maxNameLength: options.limits?.nickLength ?? DEFAULT_LIMITS.nickLength,
     hashBudget,
     minPasswordLength: options.minPasswordLength,
+    sessionTokens: options.sessionTokens,
   });
   let channels: ChannelStore | undefined;
   try {
@@ -523,14 +555,22 @@ function createServer(options: ServerOptions): ChatServer {
   const motd = options.motd ?? DEFAULT_MOTD;
   // The hub commits history once per flush, before it shows the flush's messages to anyone.
   const flusher = new Flusher(options.flushIntervalMs ?? 0);
-  const hub = new ChatHub({ history, serverName: name, flusher, channels });
+  const hub = new ChatHub({
+    history,
+    serverName: name,
+    flusher,
+    channels,
+    alwaysOn: accounts?.alwaysOn,
+  });
   if (channels) ChanServ.start(hub, channels);
+  if (accounts) NickServ.start(hub);
   const moderation = new ServerModeration(hub, {
     serverName: name,
     operators: new OperatorList(operators, { hashBudget }),
     operFile: options.operFile,
     bans,
   });
+  if (accounts) restoreAlwaysOn(hub, accounts, moderation);
   const context: IrcContext = {
     hub,
     flusher,

@@ -12,6 +12,7 @@ import type { IrcMessage } from "../message.ts";
 import { Numeric } from "../numerics.ts";
 import type { IrcSession } from "../session.ts";
 import type { Handler } from "./handler.ts";
+import { sendReadMarker } from "./markread.ts";
 
 /** Room left on a line for the prefix of a 353 reply before the names. */
 const NAMES_BUDGET = 400;
@@ -22,6 +23,10 @@ const JOIN_REFUSALS: Record<JoinRefusal, [string, string]> = {
   "invite-only": [Numeric.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"],
   "bad-key": [Numeric.ERR_BADCHANNELKEY, "Cannot join channel (+k)"],
   full: [Numeric.ERR_CHANNELISFULL, "Cannot join channel (+l)"],
+  unavailable: [
+    Numeric.ERR_UNAVAILRESOURCE,
+    "Cannot join channel: the server could not store it; try again later",
+  ],
 };
 
 /**
@@ -34,7 +39,7 @@ const JOIN_REFUSALS: Record<JoinRefusal, [string, string]> = {
  * @param channel The channel.
  */
 function sendNames(session: IrcSession, channel: Channel): void {
-  if (channel.visibleTo(session)) {
+  if (channel.visibleTo(session.member)) {
     const all = session.hasCap("multi-prefix");
     const masks = session.hasCap("userhost-in-names");
     const symbol = channel.hasFlag("s") ? "@" : "=";
@@ -58,6 +63,58 @@ function sendNames(session: IrcSession, channel: Channel): void {
     if (names.length > 0) flush();
   }
   session.reply(Numeric.RPL_ENDOFNAMES, channel.name, "End of /NAMES list");
+}
+
+/**
+ * What follows a JOIN for the client that joined (and the other devices of its user): the
+ * topic if there is one, its read marker (IRCv3 read-marker, to clients that enabled it), and
+ * NAMES.
+ *
+ * @param session The client.
+ * @param channel The channel it is now in.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ChatHub } from "../../chat/hub.ts";
+ * import { DEFAULT_LIMITS } from "../limits.ts";
+ * import { IrcSession } from "../session.ts";
+ * import { sendJoinReplies } from "./channels.ts";
+ *
+ * const hub = new ChatHub();
+ * let output = "";
+ * const connection = {
+ *   transport: "memory",
+ *   remoteAddress: "127.0.0.1",
+ *   async *lines() {
+ *     for (const line of ["NICK ann", "USER ann 0 * :Ann"]) yield new TextEncoder().encode(line);
+ *     sendJoinReplies(session, hub.channel("#lobby")!);
+ *   },
+ *   write(chunks: Uint8Array[]) {
+ *     for (const chunk of chunks) output += new TextDecoder().decode(chunk);
+ *     return Promise.resolve();
+ *   },
+ *   close() {},
+ * };
+ * const session = new IrcSession(connection, {
+ *   hub,
+ *   flusher: hub.flusher,
+ *   limits: DEFAULT_LIMITS,
+ *   serverName: "irc.test",
+ *   version: "0.1.0",
+ *   createdAt: Date.now(),
+ *   motd: [],
+ *   counters: { sendQDrops: 0 },
+ * }, () => {});
+ * await session.run(); // registers, sends the replies, then the lines end and it closes
+ * const lines = output.split("\r\n");
+ * assert.equal(lines.at(-3), ":irc.test 366 ann #lobby :End of /NAMES list");
+ * ```
+ */
+export function sendJoinReplies(session: IrcSession, channel: Channel): void {
+  if (channel.topic !== "") sendTopic(session, channel);
+  sendReadMarker(session, channel.name);
+  sendNames(session, channel);
 }
 
 function sendTopic(session: IrcSession, channel: Channel): void {
@@ -102,7 +159,7 @@ function join(session: IrcSession, message: IrcMessage): void {
   const list = message.params[0];
   if (!list) return session.needMoreParams("JOIN");
   if (list === "0") {
-    for (const key of [...session.channels]) {
+    for (const key of [...session.member.channels]) {
       const channel = hub.channels.get(key);
       if (channel) hub.part(session, channel.name, "Left all channels");
     }
@@ -113,8 +170,9 @@ function join(session: IrcSession, message: IrcMessage): void {
     if (channelProblem(name, limits.channelLength) !== undefined) {
       return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
     }
-    if (session.channels.has(foldCase(name))) return;
-    if (session.channels.size >= limits.maxChannels) {
+    const channels = session.member.channels;
+    if (channels.has(foldCase(name))) return;
+    if (channels.size >= limits.maxChannels) {
       return session.reply(Numeric.ERR_TOOMANYCHANNELS, name, "You have joined too many channels");
     }
     const channel = hub.join(session, name, keys[i] ?? "");
@@ -123,8 +181,8 @@ function join(session: IrcSession, message: IrcMessage): void {
       const [numeric, text] = JOIN_REFUSALS[channel];
       return session.reply(numeric, hub.channel(name)?.name ?? name, text);
     }
-    if (channel.topic !== "") sendTopic(session, channel);
-    sendNames(session, channel);
+    // Every device of the user is in it now: the others saw the JOIN, and get the rest.
+    for (const device of session.devices()) sendJoinReplies(device, channel);
   });
 }
 
@@ -134,9 +192,12 @@ function part(session: IrcSession, message: IrcMessage): void {
   if (!list) return session.needMoreParams("PART");
   for (const name of list.split(",")) {
     const channel = hub.channel(name);
+    const parted = channel && hub.part(session, name, reason);
     if (channel === undefined) {
       session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
-    } else if (!hub.part(session, name, reason)) {
+    } else if (parted === "unavailable") {
+      channelError(session, "PART", channel.name, parted);
+    } else if (!parted) {
       session.reply(Numeric.ERR_NOTONCHANNEL, channel.name, "You're not on that channel");
     }
   }
@@ -161,7 +222,7 @@ function topic(session: IrcSession, message: IrcMessage): void {
   const [name, text] = message.params;
   if (!name) return session.needMoreParams("TOPIC");
   const channel = hub.channel(name);
-  if (channel === undefined || !channel.visibleTo(session)) {
+  if (channel === undefined || !channel.visibleTo(session.member)) {
     return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
   }
   if (text === undefined) return sendTopic(session, channel);
@@ -175,7 +236,7 @@ function list(session: IrcSession, message: IrcMessage): void {
   session.reply(Numeric.RPL_LISTSTART, "Channel", "Users  Name");
   for (const channel of hub.channels.values()) {
     if (filter && !filter.includes(channel.key)) continue;
-    if (!channel.visibleTo(session)) continue;
+    if (!channel.visibleTo(session.member)) continue;
     session.reply(Numeric.RPL_LIST, channel.name, String(channel.members.size), channel.topic);
   }
   session.reply(Numeric.RPL_LISTEND, "End of /LIST");

@@ -17,7 +17,7 @@ function chanServ(session: IrcSession, message: IrcMessage): void {
   if (!(service instanceof ChanServ)) {
     return session.reply(Numeric.ERR_NOSUCHNICK, CHANSERV_NICK, "No such nick/channel");
   }
-  service.command(session, message.params.join(" "));
+  service.command(session.member, message.params.join(" "));
 }
 
 /** The ChanServ commands, by name. */

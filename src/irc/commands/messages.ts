@@ -41,7 +41,7 @@ function chatMessage(kind: "privmsg" | "notice"): Handler {
       return;
     }
     const clientTags = clientOnlyTags(message.tags);
-    session.lastMessageAt = Date.now();
+    session.member.lastMessageAt = Date.now();
     // Every target's message is appended now and stored by one commit; the replies follow
     // in the targets' order once it is done.
     const results = await Promise.all(
@@ -75,13 +75,21 @@ function chatMessage(kind: "privmsg" | "notice"): Handler {
   };
 }
 
-function tagMessage(session: IrcSession, message: IrcMessage): void {
+async function tagMessage(session: IrcSession, message: IrcMessage): Promise<void> {
   const target = message.params[0];
   const clientTags = clientOnlyTags(message.tags);
   if (!target) return session.reply(Numeric.ERR_NORECIPIENT, "No recipient given (TAGMSG)");
   if (clientTags === undefined || !session.hasCap("message-tags")) return;
-  const result = session.context.hub.tag(session, target, clientTags);
-  if (result === "no-such-nick") {
+  // A reaction is stored before anyone sees it: the next command waits for that.
+  const result = await session.context.hub.tag(session, target, clientTags);
+  if (result === "unavailable") {
+    session.fail(
+      "TAGMSG",
+      "TEMPORARILY_UNAVAILABLE",
+      target,
+      "The message could not be stored, so it was not sent; try again later",
+    );
+  } else if (result === "no-such-nick") {
     session.reply(Numeric.ERR_NOSUCHNICK, target, "No such nick/channel");
   } else if (result === "no-such-channel") {
     session.reply(Numeric.ERR_NOSUCHCHANNEL, target, "No such channel");

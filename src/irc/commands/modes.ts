@@ -96,7 +96,7 @@ function parseModes(modes: string, params: string[]): ParsedModes {
 function sendList(session: IrcSession, channel: Channel, list: ListMode): void {
   const [item, end, text] = LIST_REPLIES[list];
   // A secret channel's lists would name its members and operators to outsiders.
-  const entries = channel.visibleTo(session) ? channel.settings.lists[list] : [];
+  const entries = channel.visibleTo(session.member) ? channel.settings.lists[list] : [];
   for (const entry of entries) {
     session.reply(
       item,
@@ -177,7 +177,7 @@ function mode(session: IrcSession, message: IrcMessage): void {
   }
   if (change !== undefined) return channelMode(session, channel, change, params);
   // The key and limit are for the channel's members only.
-  const modes = channel.modeString(channel.members.has(session));
+  const modes = channel.modeString(channel.members.has(session.member));
   session.reply(Numeric.RPL_CHANNELMODEIS, channel.name, ...modes.split(" "));
   session.reply(
     Numeric.RPL_CREATIONTIME,

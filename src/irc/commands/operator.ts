@@ -16,7 +16,7 @@ import type { Handler } from "./handler.ts";
 /** The desk, when the client is an operator; else answers 481 and gives undefined. */
 function operDesk(session: IrcSession): ServerModeration | undefined {
   const desk = session.context.moderation;
-  if (desk === undefined || session.oper === undefined) {
+  if (desk === undefined || session.member.oper === undefined) {
     session.reply(Numeric.ERR_NOPRIVILEGES, "Permission Denied - You're not an IRC operator");
     return undefined;
   }
@@ -30,7 +30,7 @@ async function oper(session: IrcSession, message: IrcMessage): Promise<void> {
   if (desk === undefined || desk.operators.size === 0) {
     return session.reply(Numeric.ERR_NOOPERHOST, "No operators are configured on this server");
   }
-  const result = await desk.oper(session, name, password, addressKey(session.address));
+  const result = await desk.oper(session.member, name, password, addressKey(session.address));
   if (session.closed) return;
   if (result.ok) {
     session.reply(Numeric.RPL_YOUREOPER, `You are now an IRC operator (${result.operator.name})`);
@@ -51,7 +51,7 @@ function kill(session: IrcSession, message: IrcMessage): void {
   if (desk === undefined) return;
   const [nick, reason] = message.params;
   if (!nick) return session.needMoreParams("KILL");
-  if (!desk.kill(session, nick, reason || "No reason given")) {
+  if (!desk.kill(session.member, nick, reason || "No reason given")) {
     session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
   }
 }
@@ -65,7 +65,7 @@ function kline(session: IrcSession, message: IrcMessage): void {
     return session.fail("KLINE", "INVALID_PARAMS", request.problem);
   }
   try {
-    desk.ban(session, request);
+    desk.ban(session.member, request);
   } catch (error) {
     session.fail(
       "KLINE",
@@ -81,7 +81,7 @@ function unkline(session: IrcSession, message: IrcMessage): void {
   const [mask] = message.params;
   if (!mask) return session.needMoreParams("UNKLINE");
   try {
-    if (desk.unban(session, mask) === undefined) {
+    if (desk.unban(session.member, mask) === undefined) {
       session.fail("UNKLINE", "NO_SUCH_BAN", mask, `There is no server ban on ${mask}`);
     }
   } catch (error) {
@@ -104,7 +104,7 @@ function chghost(session: IrcSession, message: IrcMessage): void {
   if (desk === undefined) return;
   const [nick, user, host] = message.params;
   if (!nick || user === undefined || host === undefined) return session.needMoreParams("CHGHOST");
-  const outcome = desk.chghost(session, nick, user, host);
+  const outcome = desk.chghost(session.member, nick, user, host);
   if (outcome.ok) return;
   if (outcome.reason === "no-such-nick") {
     session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
@@ -119,15 +119,15 @@ function wallops(session: IrcSession, message: IrcMessage): void {
   const [text] = message.params;
   if (!text) return session.needMoreParams("WALLOPS");
   // The relayed line carries the sender's whole mask: cut the text so that it still fits.
-  const prefix = new TextEncoder().encode(`:${maskOf(session)} WALLOPS :\r\n`).length;
+  const prefix = new TextEncoder().encode(`:${maskOf(session.member)} WALLOPS :\r\n`).length;
   const budget = Math.max(session.context.limits.maxLine - prefix, 16);
-  for (const piece of splitWords(text, budget)) desk.wallops(session, piece);
+  for (const piece of splitWords(text, budget)) desk.wallops(session.member, piece);
 }
 
 function rehash(session: IrcSession): void {
   const desk = operDesk(session);
   if (desk === undefined) return;
-  const outcome = desk.rehash(session);
+  const outcome = desk.rehash(session.member);
   if (outcome.ok) {
     session.reply(Numeric.RPL_REHASHING, desk.operFile!, "Rehashing");
   } else {

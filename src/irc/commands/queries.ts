@@ -97,8 +97,8 @@ function who(session: IrcSession, message: IrcMessage): void {
   }
   if (isChannelName(mask)) {
     const channel = hub.channel(mask);
-    if (channel?.visibleTo(session)) {
-      const inside = channel.members.has(session);
+    if (channel?.visibleTo(session.member)) {
+      const inside = channel.members.has(session.member);
       for (const member of channel.members) {
         if (inside || !member.invisible) whoReply(session, member, channel, whox);
       }
@@ -123,8 +123,8 @@ function who(session: IrcSession, message: IrcMessage): void {
 
 /** Whether a wildcard search shows a member: not invisible, or sharing a channel, or oneself. */
 function visibleTo(session: IrcSession, member: Member): boolean {
-  if (member === session || !member.invisible) return true;
-  for (const key of member.channels) if (session.channels.has(key)) return true;
+  if (member === session.member || !member.invisible) return true;
+  for (const key of member.channels) if (session.member.channels.has(key)) return true;
   return false;
 }
 
@@ -146,7 +146,7 @@ function whois(session: IrcSession, message: IrcMessage): void {
   const multiPrefix = session.hasCap("multi-prefix");
   const channels = [...member.channels].flatMap((key) => {
     const channel = hub.channels.get(key);
-    if (channel === undefined || !channel.visibleTo(session)) return [];
+    if (channel === undefined || !channel.visibleTo(session.member)) return [];
     return [`${channel.prefixOf(member, multiPrefix)}${channel.name}`];
   });
   if (channels.length > 0) {
@@ -207,13 +207,14 @@ function whowas(session: IrcSession, message: IrcMessage): void {
 
 function away(session: IrcSession, message: IrcMessage): void {
   const text = message.params[0];
+  const member = session.member;
   if (text === undefined || text === "") {
-    const wasAway = session.away !== undefined;
-    session.away = undefined;
+    const wasAway = member.away !== undefined;
+    member.away = undefined;
     session.reply(Numeric.RPL_UNAWAY, "You are no longer marked as being away");
     if (wasAway) session.context.hub.announceChange(session, "away");
   } else {
-    session.away = text.slice(0, session.context.limits.topicLength);
+    member.away = text.slice(0, session.context.limits.topicLength);
     session.reply(Numeric.RPL_NOWAWAY, "You have been marked as being away");
     session.context.hub.announceChange(session, "away");
   }
@@ -234,7 +235,7 @@ function setname(session: IrcSession, message: IrcMessage): void {
       `A real name must be 1 to ${limit} characters long`,
     );
   }
-  session.realname = realname;
+  session.member.realname = realname;
   session.context.hub.announceChange(session, "setname");
 }
 

@@ -4,13 +4,14 @@
  *
  * @module
  */
+import type { Member } from "../../chat/member.ts";
 import { Numeric } from "../numerics.ts";
 import type { IrcSession } from "../session.ts";
 
 /**
  * The user modes a client has, as RPL_UMODEIS (221) shows them.
  *
- * @param session The client.
+ * @param member The user.
  * @returns `+` and the letters, in ASCII order (`B` first).
  *
  * @example
@@ -24,11 +25,11 @@ import type { IrcSession } from "../session.ts";
  * ```
  */
 export function userModeString(
-  session: Pick<IrcSession, "bot" | "invisible" | "oper" | "wallops">,
+  member: Pick<Member, "bot" | "invisible" | "oper" | "wallops">,
 ): string {
-  return `+${session.bot ? "B" : ""}${session.invisible ? "i" : ""}${
-    session.oper !== undefined ? "o" : ""
-  }${session.wallops ? "w" : ""}`;
+  return `+${member.bot ? "B" : ""}${member.invisible ? "i" : ""}${
+    member.oper !== undefined ? "o" : ""
+  }${member.wallops ? "w" : ""}`;
 }
 
 /**
@@ -45,10 +46,11 @@ export function userMode(session: IrcSession, target: string, change: string | u
   if (member === undefined) {
     return session.reply(Numeric.ERR_NOSUCHNICK, target, "No such nick/channel");
   }
-  if (member !== session) {
+  const self = session.member;
+  if (member !== self) {
     return session.reply(Numeric.ERR_USERSDONTMATCH, "Cannot change mode for other users");
   }
-  if (change === undefined) return session.reply(Numeric.RPL_UMODEIS, userModeString(session));
+  if (change === undefined) return session.reply(Numeric.RPL_UMODEIS, userModeString(self));
   let adding = true;
   let applied = "";
   let sign = "";
@@ -62,18 +64,18 @@ export function userMode(session: IrcSession, target: string, change: string | u
     if (c === "+" || c === "-") {
       adding = c === "+";
     } else if (c === "i") {
-      if (session.invisible !== adding) note("i");
-      session.invisible = adding;
+      if (self.invisible !== adding) note("i");
+      self.invisible = adding;
     } else if (c === "w") {
-      if (session.wallops !== adding) note("w");
-      session.wallops = adding;
+      if (self.wallops !== adding) note("w");
+      self.wallops = adding;
     } else if (c === "o") {
-      if (adding || session.oper === undefined) continue;
+      if (adding || self.oper === undefined) continue;
       note("o");
-      session.context.moderation?.deoper(session);
+      session.context.moderation?.deoper(self);
     } else if (c === "B") {
-      if (session.bot !== adding) note("B");
-      session.bot = adding;
+      if (self.bot !== adding) note("B");
+      self.bot = adding;
     } else {
       unknown = true;
     }
