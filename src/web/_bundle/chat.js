@@ -1302,6 +1302,135 @@ var History = class {
   }
 };
 
+// src/web/client/_members.ts
+var Members = class {
+  #conversations;
+  #typing;
+  #isSelf;
+  /**
+   * Keeps the member lists of a page.
+   *
+   * @param conversations The page's conversations.
+   * @param typing Who is typing (someone who leaves stops).
+   * @param isSelf Whether a nick is ours.
+   */
+  constructor(conversations2, typing, isSelf) {
+    this.#conversations = conversations2;
+    this.#typing = typing;
+    this.#isSelf = isSelf;
+  }
+  /**
+   * Someone else joined a channel.
+   *
+   * @param channel The channel.
+   * @param nick Who.
+   */
+  joined(channel, nick) {
+    const conversation = this.#conversations.open(channel, "channel");
+    addUser(conversation.users, nick);
+    this.#conversations.system(conversation, `${nick} joined`);
+    this.#conversations.usersChanged(conversation);
+  }
+  /**
+   * A PART or KICK. Ours (from this device or another of the account) leaves the channel's
+   * log in place, marked; a PART is not undone by joining again after a reconnect.
+   *
+   * @param m The line.
+   * @param from Its source's nick.
+   * @returns True when we are the one who left.
+   */
+  parted(m, from) {
+    const conversation = this.#conversations.get(m.params[0]);
+    if (!conversation) return false;
+    const kick = m.command === "KICK";
+    const gone = kick ? m.params[1] : from;
+    const reason = m.params[kick ? 2 : 1];
+    this.#typing.stopped(conversation, gone);
+    const self = this.#isSelf(gone);
+    if (self) {
+      conversation.joined = false;
+      if (!kick) conversation.wanted = false;
+      conversation.item.classList.add("parted");
+      this.#conversations.system(conversation, kick ? `You were kicked by ${from}` : `You left ${conversation.name}`);
+    } else {
+      conversation.users.delete(foldCase(gone));
+      this.#conversations.system(conversation, `${gone} left${reason ? ` (${reason})` : ""}`);
+    }
+    this.#conversations.usersChanged(conversation);
+    return self;
+  }
+  /**
+   * Someone quit: out of every channel they were in.
+   *
+   * @param m The line.
+   * @param from Who.
+   */
+  quit(m, from) {
+    for (const conversation of this.#conversations.values()) {
+      this.#typing.stopped(conversation, from);
+      if (!conversation.users.delete(foldCase(from))) continue;
+      this.#conversations.system(conversation, `${from} quit${m.params[0] ? ` (${m.params[0]})` : ""}`);
+      this.#conversations.usersChanged(conversation);
+    }
+  }
+  /**
+   * Someone changed nick: renamed in every channel they are in.
+   *
+   * @param from The old nick.
+   * @param to The new one.
+   */
+  renamed(from, to) {
+    for (const conversation of this.#conversations.values()) {
+      const user = conversation.users.get(foldCase(from));
+      if (!user) continue;
+      conversation.users.delete(foldCase(from));
+      conversation.users.set(foldCase(to), {
+        nick: to,
+        prefix: user.prefix
+      });
+      this.#conversations.system(conversation, `${from} is now known as ${to}`);
+      this.#conversations.usersChanged(conversation);
+    }
+  }
+  /**
+   * A NAMES line (353): members gathered until its end.
+   *
+   * @param m The line.
+   */
+  names(m) {
+    const conversation = this.#conversations.open(m.params[2], "channel");
+    conversation.names ??= /* @__PURE__ */ new Map();
+    for (const entry of (m.params[3] ?? "").split(" ")) {
+      if (entry) addUser(conversation.names, entry);
+    }
+  }
+  /**
+   * The end of NAMES (366): the members gathered are the channel's.
+   *
+   * @param m The line.
+   */
+  endOfNames(m) {
+    const conversation = this.#conversations.get(m.params[1]);
+    if (!conversation) return;
+    conversation.users = conversation.names ?? /* @__PURE__ */ new Map();
+    conversation.names = null;
+    this.#conversations.usersChanged(conversation);
+  }
+  /**
+   * A channel's topic: as it is on joining (332), or as someone set it (TOPIC).
+   *
+   * @param m The line.
+   * @param from Who set it (TOPIC).
+   */
+  topic(m, from) {
+    const numeric = m.command === "332";
+    const conversation = this.#conversations.open(m.params[numeric ? 1 : 0], "channel");
+    const topic = m.params[numeric ? 2 : 1] ?? "";
+    if (!numeric) this.#conversations.system(conversation, `${from} set the topic: ${topic}`);
+    this.#conversations.setTopic(conversation, topic);
+  }
+};
+
 // src/web/client/_outbox.ts
 var STATE_TEXT = {
   queued: "queued: sent when the connection is back",
@@ -1769,6 +1898,86 @@ function clearSession() {
   }
 }
 
+// src/web/client/_server_features.ts
+var LINE_LIMIT = 512;
+var ServerFeatures = class {
+  /** Capabilities offered, with their values ("" for none). */
+  offered = /* @__PURE__ */ new Map();
+  #acked = /* @__PURE__ */ new Set();
+  #deniedTags = [];
+  /** The most messages one CHATHISTORY answer holds; unlimited until the server says. */
+  historyMax = Infinity;
+  /** The longest line the server takes and relays. */
+  lineLimit = LINE_LIMIT;
+  /**
+   * Whether the server granted a capability.
+   *
+   * @param name The capability.
+   * @returns True when granted.
+   */
+  has(name) {
+    return this.#acked.has(name);
+  }
+  /**
+   * A `CAP LS` line: the capabilities it lists are offered.
+   *
+   * @param m The line.
+   * @returns True when it was the last line of the list.
+   */
+  listed(m) {
+    const more = m.params[2] === "*";
+    for (const cap of (m.params[more ? 3 : 2] ?? "").split(" ").filter(Boolean)) {
+      const equals = cap.indexOf("=");
+      if (equals < 0) this.offered.set(cap, "");
+      else this.offered.set(cap.slice(0, equals), cap.slice(equals + 1));
+    }
+    return !more;
+  }
+  /**
+   * A `CAP ACK` line: the capabilities it names are granted (or, with `-`, taken back).
+   *
+   * @param m The line.
+   * @returns True when it was the last line of the answer.
+   */
+  granted(m) {
+    const more = m.params[2] === "*";
+    for (const cap of (m.params[more ? 3 : 2] ?? "").split(" ").filter(Boolean)) {
+      if (cap.startsWith("-")) this.#acked.delete(cap.slice(1));
+      else this.#acked.add(cap);
+    }
+    return !more;
+  }
+  /** The capabilities granted. */
+  get acked() {
+    return this.#acked;
+  }
+  /**
+   * An ISUPPORT (005) line.
+   *
+   * @param m The line.
+   */
+  support(m) {
+    for (const token of m.params.slice(1, -1)) {
+      const [key, value = ""] = token.split("=");
+      if (key === "CHATHISTORY" && Number(value) > 0) this.historyMax = Number(value);
+      if (key === "LINELEN" && Number(value) > 0) this.lineLimit = Number(value);
+      if (key === "CLIENTTAGDENY") this.#deniedTags = value.split(",");
+    }
+  }
+  /**
+   * Whether the server relays a client tag: message-tags is on and `CLIENTTAGDENY` (`*` for
+   * all, `-name` for an exception) does not refuse it.
+   *
+   * @param name The tag's name, without its `+`.
+   * @returns True when it is relayed.
+   */
+  relays(name) {
+    if (!this.#acked.has("message-tags")) return false;
+    if (this.#deniedTags.includes(`-${name}`)) return true;
+    return !this.#deniedTags.includes(name) && !this.#deniedTags.includes("*");
+  }
+};
+
 // src/web/client/_typing.ts
 var THROTTLE_MS = 3e3;
 var PAUSE_MS = 5e3;
@@ -1951,7 +2160,6 @@ var WANTED_CAPS = [
   "echo-message",
   "multi-prefix"
 ];
-var LINE_LIMIT = 512;
 var ASSUMED_USER_HOST = `${"u".repeat(11)}@${"h".repeat(63)}`;
 var ChatClient = class {
   /** The page's conversations. */
@@ -1964,23 +2172,24 @@ var ChatClient = class {
   #auth;
   #history;
   #markers;
+  #members;
   #session = {
     nick: "",
     channels: [],
     queries: []
   };
+  /**
+   * The session is worth keeping: registered as a guest, or logged in. Until then nothing is
+   * saved, so a refused password leaves no session for the next visit to resume.
+   */
+  #established = false;
   /** Our nick, as the server knows it (or as asked, before it says). */
   #nick = "";
   /** The nick asked for at registration. */
   #wanted = "";
   #registered = false;
-  /** Capabilities the server offers (with their values), and those it granted. */
-  #available = /* @__PURE__ */ new Map();
-  #acked = /* @__PURE__ */ new Set();
-  /** Client tags the server does not relay (ISUPPORT CLIENTTAGDENY). */
-  #deniedTags = [];
-  #historyMax = Infinity;
-  #lineLimit = LINE_LIMIT;
+  /** What the server offers on this connection. */
+  #server = new ServerFeatures();
   /** Our `user@host` as the server shows it to others; "" until seen. */
   #userHost = "";
   /**
@@ -2014,13 +2223,14 @@ var ChatClient = class {
     });
     this.#outbox = new Outbox(this.conversations, {
       ready: () => this.#socket.connected && this.#registered,
-      hasCap: (name) => this.#acked.has(name),
+      hasCap: (name) => this.#server.has(name),
       send
     });
     this.#auth = new Auth({
       send,
       loggedIn: (account) => {
         this.#session.account = account;
+        this.#established = true;
         this.#save();
         this.#events.identity(this.#nick, account);
       },
@@ -2038,7 +2248,7 @@ var ChatClient = class {
     });
     this.#history = new History(this.conversations, {
       send,
-      pageSize: () => this.#historyMax,
+      pageSize: () => this.#server.historyMax,
       latest: (target, messages2) => {
         this.#outbox.reconcile(target, messages2);
         this.#outbox.flush();
@@ -2050,15 +2260,16 @@ var ChatClient = class {
     });
     this.#markers = new ReadMarkers(this.conversations, {
       send,
-      enabled: () => this.#acked.has("draft/read-marker") && this.#auth.account !== void 0
+      enabled: () => this.#server.has("draft/read-marker") && this.#auth.account !== void 0
     });
     this.typing = new Typing(this.conversations, {
       send,
-      allowed: () => this.#tagAllowed("typing")
+      allowed: () => this.#server.relays("typing")
     });
+    this.#members = new Members(this.conversations, this.typing, (nick) => this.isSelf(nick));
     this.reactions = new Reactions({
       send: (line) => {
-        if (!this.#registered || !this.#tagAllowed("draft/react")) return false;
+        if (!this.#registered || !this.#server.relays("draft/react")) return false;
         this.send(line);
         return true;
       },
@@ -2151,7 +2362,7 @@ var ChatClient = class {
   say(target, text, action2, replyTo) {
     const conversation = this.conversations.open(target, isChannelName(target) ? "channel" : "query");
     const mask = `${this.#nick}!${this.#userHost || ASSUMED_USER_HOST}`;
-    const budget = privmsgBudget(this.#lineLimit, mask, target) - (action2 ? ACTION_OVERHEAD : 0);
+    const budget = privmsgBudget(this.#server.lineLimit, mask, target) - (action2 ? ACTION_OVERHEAD : 0);
     this.typing.sent(target);
     this.#outbox.queue(conversation, splitWords(text, budget), action2, this.#nick, replyTo);
   }
@@ -2160,11 +2371,13 @@ var ChatClient = class {
    * forgotten.
    */
   logout() {
+    this.#established = false;
     for (const line of this.#auth.logout()) this.send(line);
     this.send("QUIT :Logged out");
     this.#socket.stop();
   }
   #save() {
+    if (!this.#established) return;
     this.#session.nick = this.#nick || this.#session.nick;
     this.#session.channels = this.conversations.names("channel");
     this.#session.queries = this.conversations.names("query");
@@ -2175,25 +2388,18 @@ var ChatClient = class {
     this.#socket.stop();
     this.#events.refused(reason);
   }
-  #tagAllowed(name) {
-    if (!this.#acked.has("message-tags")) return false;
-    if (this.#deniedTags.includes(`-${name}`)) return true;
-    return !this.#deniedTags.includes(name) && !this.#deniedTags.includes("*");
-  }
   #opened(conversation) {
     if (conversation.kind !== "query") return;
     this.#save();
     if (!this.#registered) return;
     this.#markers.ask(conversation);
-    if (this.#acked.has("draft/chathistory") && this.#auth.account !== void 0) {
+    if (this.#server.has("draft/chathistory") && this.#auth.account !== void 0) {
       this.#history.latest(conversation);
     }
   }
   #register() {
     this.#registered = false;
-    this.#available = /* @__PURE__ */ new Map();
-    this.#acked = /* @__PURE__ */ new Set();
-    this.#deniedTags = [];
+    this.#server = new ServerFeatures();
     this.#history.reset();
     this.#auth.reset(this.#wanted);
     this.send("CAP LS 302");
@@ -2253,7 +2459,7 @@ var ChatClient = class {
         this.#onWelcome(m);
         break;
       case "005":
-        this.#onSupport(m);
+        this.#server.support(m);
         break;
       case "433":
         if (this.#registered) this.#error(`Nickname ${m.params[1]} is already in use`);
@@ -2264,50 +2470,34 @@ var ChatClient = class {
         else this.#error(m.params.at(-1) ?? "");
         break;
       case "NICK":
-        this.#onNick(m, from, self);
+        if (self) {
+          this.#nick = m.params[0];
+          this.#save();
+          this.#events.identity(this.#nick, this.#auth.account);
+        }
+        this.#members.renamed(from, m.params[0]);
         break;
       case "JOIN":
-        this.#onJoin(m, from, self);
+        if (self) this.#onJoin(m);
+        else this.#members.joined(m.params[0], from);
         break;
       case "PART":
       case "KICK":
-        this.#onPart(m, from);
+        if (this.#members.parted(m, from)) this.#save();
         break;
       case "QUIT":
-        for (const conversation of conversations2.values()) {
-          this.typing.stopped(conversation, from);
-          if (!conversation.users.delete(foldCase(from))) continue;
-          conversations2.system(conversation, `${from} quit${m.params[0] ? ` (${m.params[0]})` : ""}`);
-          conversations2.usersChanged(conversation);
-        }
+        this.#members.quit(m, from);
         break;
-      case "353": {
-        const conversation = conversations2.open(m.params[2], "channel");
-        conversation.names ??= /* @__PURE__ */ new Map();
-        for (const entry of m.params[3].split(" ")) {
-          if (entry) addUser(conversation.names, entry);
-        }
+      case "353":
+        this.#members.names(m);
         break;
-      }
-      case "366": {
-        const conversation = conversations2.get(m.params[1]);
-        if (conversation) {
-          conversation.users = conversation.names ?? /* @__PURE__ */ new Map();
-          conversation.names = null;
-          conversations2.usersChanged(conversation);
-        }
+      case "366":
+        this.#members.endOfNames(m);
         break;
-      }
       case "332":
-        conversations2.setTopic(conversations2.open(m.params[1], "channel"), m.params[2] ?? "");
+      case "TOPIC":
+        this.#members.topic(m, from);
         break;
-      case "TOPIC": {
-        const conversation = conversations2.open(m.params[0], "channel");
-        const topic = m.params[1] ?? "";
-        conversations2.system(conversation, `${from} set the topic: ${topic}`);
-        conversations2.setTopic(conversation, topic);
-        break;
-      }
       case "BATCH":
         for (const nick of this.#history.batch(m)) this.#openQuery(nick);
         break;
@@ -2359,35 +2549,20 @@ var ChatClient = class {
   }
   #onCap(m) {
     const sub = m.params[1];
-    const more = m.params[2] === "*";
-    const list = (m.params[more ? 3 : 2] ?? "").split(" ").filter(Boolean);
     if (sub === "LS") {
-      for (const cap of list) {
-        const equals = cap.indexOf("=");
-        if (equals < 0) this.#available.set(cap, "");
-        else this.#available.set(cap.slice(0, equals), cap.slice(equals + 1));
-      }
-      if (more) return;
-      const login2 = this.#auth.capabilities(this.#available);
+      if (!this.#server.listed(m)) return;
+      const offered = this.#server.offered;
+      const login2 = this.#auth.capabilities(offered);
       if (login2 === void 0) return;
       const wanted = [
-        ...WANTED_CAPS.filter((cap) => this.#available.has(cap)),
+        ...WANTED_CAPS.filter((cap) => offered.has(cap)),
         ...login2
       ];
       this.send(wanted.length ? `CAP REQ :${wanted.join(" ")}` : "CAP END");
     } else if (sub === "ACK") {
-      for (const cap of list) this.#acked.add(cap.replace(/^-/, ""));
-      if (!more && !this.#auth.start(this.#acked)) this.send("CAP END");
+      if (this.#server.granted(m) && !this.#auth.start(this.#server.acked)) this.send("CAP END");
     } else if (sub === "NAK") {
       this.send("CAP END");
-    }
-  }
-  #onSupport(m) {
-    for (const token of m.params.slice(1, -1)) {
-      const [key, value = ""] = token.split("=");
-      if (key === "CHATHISTORY" && Number(value) > 0) this.#historyMax = Number(value);
-      if (key === "LINELEN" && Number(value) > 0) this.#lineLimit = Number(value);
-      if (key === "CLIENTTAGDENY") this.#deniedTags = value.split(",");
     }
   }
   #onWelcome(m) {
@@ -2397,7 +2572,9 @@ var ChatClient = class {
     this.#learnUserHost((m.params[1] ?? "").split(" ").pop());
     this.#events.identity(this.#nick, this.#auth.account);
     this.#events.status("Connected", "connected", false);
-    this.#outbox.registered(this.#acked.has("draft/chathistory"));
+    this.#outbox.registered(this.#server.has("draft/chathistory"));
+    if (this.#auth.credentials.kind === "guest") this.#established = true;
+    this.#save();
     if (this.#auth.registered()) return;
     this.#joinWanted();
   }
@@ -2406,7 +2583,7 @@ var ChatClient = class {
     const channels = this.conversations.names("channel");
     if (channels.length) this.send(`JOIN ${channels.join(",")}`);
     const queries = this.conversations.names("query");
-    if (this.#auth.account !== void 0 && this.#acked.has("draft/chathistory")) {
+    if (this.#auth.account !== void 0 && this.#server.has("draft/chathistory")) {
       for (const nick of queries) this.#opened(this.conversations.get(nick));
       if (queries.length === 0) this.#history.targets();
     }
@@ -2415,34 +2592,10 @@ var ChatClient = class {
   #openQuery(nick) {
     if (!this.isSelf(nick)) this.conversations.open(nick, "query");
   }
-  #onNick(m, from, self) {
-    const conversations2 = this.conversations;
-    if (self) {
-      this.#nick = m.params[0];
-      this.#save();
-      this.#events.identity(this.#nick, this.#auth.account);
-    }
-    for (const conversation of conversations2.values()) {
-      const user = conversation.users.get(foldCase(from));
-      if (!user) continue;
-      conversation.users.delete(foldCase(from));
-      conversation.users.set(foldCase(m.params[0]), {
-        nick: m.params[0],
-        prefix: user.prefix
-      });
-      conversations2.system(conversation, `${from} is now known as ${m.params[0]}`);
-      conversations2.usersChanged(conversation);
-    }
-  }
-  #onJoin(m, from, self) {
+  /** Our JOIN (from this device or another of the account): the channel's history comes. */
+  #onJoin(m) {
     const conversations2 = this.conversations;
     const conversation = conversations2.open(m.params[0], "channel");
-    if (!self) {
-      addUser(conversation.users, from);
-      conversations2.system(conversation, `${from} joined`);
-      conversations2.usersChanged(conversation);
-      return;
-    }
     this.#learnUserHost(m.source);
     const rejoined = conversation.joined;
     conversation.joined = true;
@@ -2450,29 +2603,12 @@ var ChatClient = class {
     conversation.item.classList.remove("parted");
     if (!rejoined) conversation.users.clear();
     this.#save();
-    if (this.#acked.has("draft/chathistory") && !rejoined) this.#history.latest(conversation);
+    if (this.#server.has("draft/chathistory") && !rejoined) this.#history.latest(conversation);
     if (conversations2.current?.name === SERVER || conversation.pendingShow) {
       conversation.pendingShow = false;
       conversations2.show(conversation.name);
     }
     this.#outbox.flush();
-  }
-  #onPart(m, from) {
-    const conversation = this.conversations.get(m.params[0]);
-    if (!conversation) return;
-    const kick = m.command === "KICK";
-    const gone = kick ? m.params[1] : from;
-    const reason = m.params[kick ? 2 : 1];
-    this.typing.stopped(conversation, gone);
-    if (this.isSelf(gone)) {
-      conversation.joined = false;
-      conversation.item.classList.add("parted");
-      this.conversations.system(conversation, kick ? `You were kicked by ${from}` : `You left ${conversation.name}`);
-    } else {
-      conversation.users.delete(foldCase(gone));
-      this.conversations.system(conversation, `${gone} left${reason ? ` (${reason})` : ""}`);
-    }
-    this.conversations.usersChanged(conversation);
   }
   #onFail(m) {
     const [command, code] = m.params;
@@ -2853,8 +2989,11 @@ function startReply(conversation, li) {
   message.focus();
 }
 function showUsers(open) {
+  const wasOpen = usersToggle.getAttribute("aria-expanded") === "true";
   byId("users").classList.toggle("open", open);
   usersToggle.setAttribute("aria-expanded", String(open));
+  if (open && !wasOpen) byId("user-list").querySelector("button")?.focus();
+  else if (!open && wasOpen && byId("users").contains(document.activeElement)) usersToggle.focus();
 }
 var url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/irc`;
 var client = new ChatClient(url, {
@@ -2960,8 +3099,8 @@ byId("logout").addEventListener("click", () => {
 usersToggle.addEventListener("click", () => {
   showUsers(usersToggle.getAttribute("aria-expanded") !== "true");
 });
-byId("users").addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && byId("users").classList.contains("open")) {
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && usersToggle.getAttribute("aria-expanded") === "true") {
     showUsers(false);
     usersToggle.focus();
   }

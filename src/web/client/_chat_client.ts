@@ -16,13 +16,15 @@ import { privmsgBudget, splitWords } from "../../chat/split_text.ts";
 import { type IrcMessage, nickOf, parseMessage } from "../../irc/message.ts";
 import { Auth, type Credentials } from "./_auth.ts";
 import { ReconnectingSocket } from "./_connection.ts";
-import { addUser, type Conversation, Conversations, pageInView, SERVER } from "./_conversations.ts";
+import { type Conversation, Conversations, pageInView, SERVER } from "./_conversations.ts";
 import { History } from "./_history.ts";
+import { Members } from "./_members.ts";
 import { Outbox } from "./_outbox.ts";
 import { Reactions } from "./_reactions.ts";
 import { ReadMarkers } from "./_read_markers.ts";
 import { type SavedSession, saveSession } from "./_session_store.ts";
 import { mentions } from "./_text.ts";
+import { ServerFeatures } from "./_server_features.ts";
 import { Typing } from "./_typing.ts";
 
 /** The IRCv3 capabilities the page uses, asked for when the server offers them. */
@@ -35,9 +37,8 @@ const WANTED_CAPS = [
   "echo-message",
   "multi-prefix",
 ];
-// Until the server says (LINELEN, and our nick!user@host in 001 or JOIN): RFC 1459's line and
-// the longest user (~ and USERLEN 10) and host (HOSTLEN 63) parts.
-const LINE_LIMIT = 512;
+// Until the server says our nick!user@host (in 001 or JOIN): the longest user (~ and USERLEN
+// 10) and host (HOSTLEN 63) parts.
 const ASSUMED_USER_HOST = `${"u".repeat(11)}@${"h".repeat(63)}`;
 
 /** What the client tells the rest of the page. */
@@ -76,19 +77,20 @@ export class ChatClient {
   readonly #auth: Auth;
   readonly #history: History;
   readonly #markers: ReadMarkers;
+  readonly #members: Members;
   #session: SavedSession = { nick: "", channels: [], queries: [] };
+  /**
+   * The session is worth keeping: registered as a guest, or logged in. Until then nothing is
+   * saved, so a refused password leaves no session for the next visit to resume.
+   */
+  #established = false;
   /** Our nick, as the server knows it (or as asked, before it says). */
   #nick = "";
   /** The nick asked for at registration. */
   #wanted = "";
   #registered = false;
-  /** Capabilities the server offers (with their values), and those it granted. */
-  #available = new Map<string, string>();
-  #acked = new Set<string>();
-  /** Client tags the server does not relay (ISUPPORT CLIENTTAGDENY). */
-  #deniedTags: string[] = [];
-  #historyMax = Infinity;
-  #lineLimit = LINE_LIMIT;
+  /** What the server offers on this connection. */
+  #server = new ServerFeatures();
   /** Our `user@host` as the server shows it to others; "" until seen. */
   #userHost = "";
 
@@ -123,13 +125,14 @@ export class ChatClient {
     });
     this.#outbox = new Outbox(this.conversations, {
       ready: () => this.#socket.connected && this.#registered,
-      hasCap: (name) => this.#acked.has(name),
+      hasCap: (name) => this.#server.has(name),
       send,
     });
     this.#auth = new Auth({
       send,
       loggedIn: (account) => {
         this.#session.account = account;
+        this.#established = true;
         this.#save();
         this.#events.identity(this.#nick, account);
       },
@@ -147,7 +150,7 @@ export class ChatClient {
     });
     this.#history = new History(this.conversations, {
       send,
-      pageSize: () => this.#historyMax,
+      pageSize: () => this.#server.historyMax,
       latest: (target, messages) => {
         this.#outbox.reconcile(target, messages);
         this.#outbox.flush();
@@ -160,15 +163,16 @@ export class ChatClient {
     });
     this.#markers = new ReadMarkers(this.conversations, {
       send,
-      enabled: () => this.#acked.has("draft/read-marker") && this.#auth.account !== undefined,
+      enabled: () => this.#server.has("draft/read-marker") && this.#auth.account !== undefined,
     });
     this.typing = new Typing(this.conversations, {
       send,
-      allowed: () => this.#tagAllowed("typing"),
+      allowed: () => this.#server.relays("typing"),
     });
+    this.#members = new Members(this.conversations, this.typing, (nick) => this.isSelf(nick));
     this.reactions = new Reactions({
       send: (line) => {
-        if (!this.#registered || !this.#tagAllowed("draft/react")) return false;
+        if (!this.#registered || !this.#server.relays("draft/react")) return false;
         this.send(line);
         return true;
       },
@@ -272,7 +276,8 @@ export class ChatClient {
       isChannelName(target) ? "channel" : "query",
     );
     const mask = `${this.#nick}!${this.#userHost || ASSUMED_USER_HOST}`;
-    const budget = privmsgBudget(this.#lineLimit, mask, target) - (action ? ACTION_OVERHEAD : 0);
+    const budget = privmsgBudget(this.#server.lineLimit, mask, target) -
+      (action ? ACTION_OVERHEAD : 0);
     this.typing.sent(target);
     this.#outbox.queue(conversation, splitWords(text, budget), action, this.#nick, replyTo);
   }
@@ -282,12 +287,14 @@ export class ChatClient {
    * forgotten.
    */
   logout(): void {
+    this.#established = false;
     for (const line of this.#auth.logout()) this.send(line);
     this.send("QUIT :Logged out");
     this.#socket.stop();
   }
 
   #save(): void {
+    if (!this.#established) return;
     this.#session.nick = this.#nick || this.#session.nick;
     this.#session.channels = this.conversations.names("channel");
     this.#session.queries = this.conversations.names("query");
@@ -300,27 +307,19 @@ export class ChatClient {
     this.#events.refused(reason);
   }
 
-  #tagAllowed(name: string): boolean {
-    if (!this.#acked.has("message-tags")) return false;
-    if (this.#deniedTags.includes(`-${name}`)) return true;
-    return !this.#deniedTags.includes(name) && !this.#deniedTags.includes("*");
-  }
-
   #opened(conversation: Conversation): void {
     if (conversation.kind !== "query") return;
     this.#save();
     if (!this.#registered) return;
     this.#markers.ask(conversation);
-    if (this.#acked.has("draft/chathistory") && this.#auth.account !== undefined) {
+    if (this.#server.has("draft/chathistory") && this.#auth.account !== undefined) {
       this.#history.latest(conversation);
     }
   }
 
   #register(): void {
     this.#registered = false;
-    this.#available = new Map();
-    this.#acked = new Set();
-    this.#deniedTags = [];
+    this.#server = new ServerFeatures();
     this.#history.reset();
     this.#auth.reset(this.#wanted);
     this.send("CAP LS 302");
@@ -384,7 +383,7 @@ export class ChatClient {
         this.#onWelcome(m);
         break;
       case "005":
-        this.#onSupport(m);
+        this.#server.support(m);
         break;
       case "433":
         if (this.#registered) this.#error(`Nickname ${m.params[1]} is already in use`);
@@ -395,53 +394,34 @@ export class ChatClient {
         else this.#error(m.params.at(-1) ?? "");
         break;
       case "NICK":
-        this.#onNick(m, from, self);
+        if (self) {
+          this.#nick = m.params[0];
+          this.#save();
+          this.#events.identity(this.#nick, this.#auth.account);
+        }
+        this.#members.renamed(from, m.params[0]);
         break;
       case "JOIN":
-        this.#onJoin(m, from, self);
+        if (self) this.#onJoin(m);
+        else this.#members.joined(m.params[0], from);
         break;
       case "PART":
       case "KICK":
-        this.#onPart(m, from);
+        if (this.#members.parted(m, from)) this.#save();
         break;
       case "QUIT":
-        for (const conversation of conversations.values()) {
-          this.typing.stopped(conversation, from);
-          if (!conversation.users.delete(foldCase(from))) continue;
-          conversations.system(
-            conversation,
-            `${from} quit${m.params[0] ? ` (${m.params[0]})` : ""}`,
-          );
-          conversations.usersChanged(conversation);
-        }
+        this.#members.quit(m, from);
         break;
-      case "353": {
-        const conversation = conversations.open(m.params[2], "channel");
-        conversation.names ??= new Map();
-        for (const entry of m.params[3].split(" ")) {
-          if (entry) addUser(conversation.names, entry);
-        }
+      case "353":
+        this.#members.names(m);
         break;
-      }
-      case "366": {
-        const conversation = conversations.get(m.params[1]);
-        if (conversation) {
-          conversation.users = conversation.names ?? new Map();
-          conversation.names = null;
-          conversations.usersChanged(conversation);
-        }
+      case "366":
+        this.#members.endOfNames(m);
         break;
-      }
       case "332":
-        conversations.setTopic(conversations.open(m.params[1], "channel"), m.params[2] ?? "");
+      case "TOPIC":
+        this.#members.topic(m, from);
         break;
-      case "TOPIC": {
-        const conversation = conversations.open(m.params[0], "channel");
-        const topic = m.params[1] ?? "";
-        conversations.system(conversation, `${from} set the topic: ${topic}`);
-        conversations.setTopic(conversation, topic);
-        break;
-      }
       case "BATCH":
         for (const nick of this.#history.batch(m)) this.#openQuery(nick);
         break;
@@ -499,33 +479,17 @@ export class ChatClient {
 
   #onCap(m: IrcMessage): void {
     const sub = m.params[1];
-    const more = m.params[2] === "*";
-    const list = (m.params[more ? 3 : 2] ?? "").split(" ").filter(Boolean);
     if (sub === "LS") {
-      for (const cap of list) {
-        const equals = cap.indexOf("=");
-        if (equals < 0) this.#available.set(cap, "");
-        else this.#available.set(cap.slice(0, equals), cap.slice(equals + 1));
-      }
-      if (more) return;
-      const login = this.#auth.capabilities(this.#available);
+      if (!this.#server.listed(m)) return;
+      const offered = this.#server.offered;
+      const login = this.#auth.capabilities(offered);
       if (login === undefined) return;
-      const wanted = [...WANTED_CAPS.filter((cap) => this.#available.has(cap)), ...login];
+      const wanted = [...WANTED_CAPS.filter((cap) => offered.has(cap)), ...login];
       this.send(wanted.length ? `CAP REQ :${wanted.join(" ")}` : "CAP END");
     } else if (sub === "ACK") {
-      for (const cap of list) this.#acked.add(cap.replace(/^-/, ""));
-      if (!more && !this.#auth.start(this.#acked)) this.send("CAP END");
+      if (this.#server.granted(m) && !this.#auth.start(this.#server.acked)) this.send("CAP END");
     } else if (sub === "NAK") {
       this.send("CAP END");
-    }
-  }
-
-  #onSupport(m: IrcMessage): void {
-    for (const token of m.params.slice(1, -1)) {
-      const [key, value = ""] = token.split("=");
-      if (key === "CHATHISTORY" && Number(value) > 0) this.#historyMax = Number(value);
-      if (key === "LINELEN" && Number(value) > 0) this.#lineLimit = Number(value);
-      if (key === "CLIENTTAGDENY") this.#deniedTags = value.split(",");
     }
   }
 
@@ -537,7 +501,9 @@ export class ChatClient {
     this.#learnUserHost((m.params[1] ?? "").split(" ").pop());
     this.#events.identity(this.#nick, this.#auth.account);
     this.#events.status("Connected", "connected", false);
-    this.#outbox.registered(this.#acked.has("draft/chathistory"));
+    this.#outbox.registered(this.#server.has("draft/chathistory"));
+    if (this.#auth.credentials.kind === "guest") this.#established = true;
+    this.#save();
     if (this.#auth.registered()) return;
     this.#joinWanted();
   }
@@ -547,7 +513,7 @@ export class ChatClient {
     const channels = this.conversations.names("channel");
     if (channels.length) this.send(`JOIN ${channels.join(",")}`);
     const queries = this.conversations.names("query");
-    if (this.#auth.account !== undefined && this.#acked.has("draft/chathistory")) {
+    if (this.#auth.account !== undefined && this.#server.has("draft/chathistory")) {
       for (const nick of queries) this.#opened(this.conversations.get(nick)!);
       if (queries.length === 0) this.#history.targets();
     }
@@ -558,32 +524,10 @@ export class ChatClient {
     if (!this.isSelf(nick)) this.conversations.open(nick, "query");
   }
 
-  #onNick(m: IrcMessage, from: string, self: boolean): void {
-    const conversations = this.conversations;
-    if (self) {
-      this.#nick = m.params[0];
-      this.#save();
-      this.#events.identity(this.#nick, this.#auth.account);
-    }
-    for (const conversation of conversations.values()) {
-      const user = conversation.users.get(foldCase(from));
-      if (!user) continue;
-      conversation.users.delete(foldCase(from));
-      conversation.users.set(foldCase(m.params[0]), { nick: m.params[0], prefix: user.prefix });
-      conversations.system(conversation, `${from} is now known as ${m.params[0]}`);
-      conversations.usersChanged(conversation);
-    }
-  }
-
-  #onJoin(m: IrcMessage, from: string, self: boolean): void {
+  /** Our JOIN (from this device or another of the account): the channel's history comes. */
+  #onJoin(m: IrcMessage): void {
     const conversations = this.conversations;
     const conversation = conversations.open(m.params[0], "channel");
-    if (!self) {
-      addUser(conversation.users, from);
-      conversations.system(conversation, `${from} joined`);
-      conversations.usersChanged(conversation);
-      return;
-    }
     this.#learnUserHost(m.source);
     const rejoined = conversation.joined;
     conversation.joined = true;
@@ -591,33 +535,12 @@ export class ChatClient {
     conversation.item.classList.remove("parted");
     if (!rejoined) conversation.users.clear();
     this.#save();
-    if (this.#acked.has("draft/chathistory") && !rejoined) this.#history.latest(conversation);
+    if (this.#server.has("draft/chathistory") && !rejoined) this.#history.latest(conversation);
     if (conversations.current?.name === SERVER || conversation.pendingShow) {
       conversation.pendingShow = false;
       conversations.show(conversation.name);
     }
     this.#outbox.flush();
-  }
-
-  #onPart(m: IrcMessage, from: string): void {
-    const conversation = this.conversations.get(m.params[0]);
-    if (!conversation) return;
-    const kick = m.command === "KICK";
-    const gone = kick ? m.params[1] : from;
-    const reason = m.params[kick ? 2 : 1];
-    this.typing.stopped(conversation, gone);
-    if (this.isSelf(gone)) {
-      conversation.joined = false;
-      conversation.item.classList.add("parted");
-      this.conversations.system(
-        conversation,
-        kick ? `You were kicked by ${from}` : `You left ${conversation.name}`,
-      );
-    } else {
-      conversation.users.delete(foldCase(gone));
-      this.conversations.system(conversation, `${gone} left${reason ? ` (${reason})` : ""}`);
-    }
-    this.conversations.usersChanged(conversation);
   }
 
   #onFail(m: IrcMessage): void {

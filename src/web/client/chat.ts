@@ -47,9 +47,13 @@ function startReply(conversation: Conversation, li: HTMLElement): void {
   message.focus();
 }
 
+/** Opens or closes the user list, which on a small screen slides over the conversation. */
 function showUsers(open: boolean): void {
+  const wasOpen = usersToggle.getAttribute("aria-expanded") === "true";
   byId("users").classList.toggle("open", open);
   usersToggle.setAttribute("aria-expanded", String(open));
+  if (open && !wasOpen) byId("user-list").querySelector("button")?.focus();
+  else if (!open && wasOpen && byId("users").contains(document.activeElement)) usersToggle.focus();
 }
 
 const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/irc`;
@@ -159,8 +163,8 @@ byId("logout").addEventListener("click", () => {
 usersToggle.addEventListener("click", () => {
   showUsers(usersToggle.getAttribute("aria-expanded") !== "true");
 });
-byId("users").addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && byId("users").classList.contains("open")) {
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && usersToggle.getAttribute("aria-expanded") === "true") {
     showUsers(false);
     usersToggle.focus();
   }
