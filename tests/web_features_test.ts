@@ -370,3 +370,126 @@ Deno.test({
       })
     ),
 });
+
+/** What has the keyboard focus: a name for it, and whether its focus ring shows. */
+interface Focused {
+  name: string;
+  ring: boolean;
+}
+
+/** The element with the focus, named by id, label or text (the tests have no DOM types). */
+function focused(page: Page): Promise<Focused> {
+  return page.evaluate(`(() => {
+    const e = document.activeElement;
+    if (e === document.body) return { name: "body", ring: false };
+    const style = getComputedStyle(e);
+    const name = e.id ? "#" + e.id
+      : e.getAttribute("aria-label") ?? (e.matches("li.msg") ? "message: " + e.querySelector(".text").textContent
+      : e.textContent.trim());
+    return { name, ring: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0 };
+  })()`);
+}
+
+Deno.test({
+  name: "the keyboard alone reaches every control of the chat page, with the focus shown",
+  ...BROWSER_TEST,
+  fn: () =>
+    withServe((serve) =>
+      withBrowser(async (browser) => {
+        await using tom = await IrcTestClient.register(serve.port, "tom", {
+          caps: ["message-tags"],
+        });
+        await tom.join("#lobby");
+        await tom.send("PRIVMSG #lobby :first, to answer");
+        await tom.send("PRIVMSG #lobby :second, see https://example.com/doc");
+        const { page } = await newPage(browser);
+        await page.goto(serve.url);
+        // The form: the nick has the focus; Tab goes through the fields in order.
+        await page.locator("#nick:focus").waitFor();
+        await page.keyboard.type("ann");
+        const form: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          await page.keyboard.press("Tab");
+          form.push((await focused(page)).name);
+        }
+        assert.deepEqual(form, ["#password", "#create-account", "#channels", "#login-submit"]);
+        await page.keyboard.press("Enter");
+        await page.locator("#status", { hasText: "Connected" }).waitFor();
+        await message(page, "second, see").waitFor();
+        await page.locator("#message:focus").waitFor();
+
+        // Once round the page with Tab, back to the message box.
+        const round: Focused[] = [];
+        for (let i = 0; i < 40; i++) {
+          await page.keyboard.press("Tab");
+          const now = await focused(page);
+          if (now.name === "#message") break;
+          // Past the last control the focus leaves the document (the browser's own UI).
+          if (now.name !== "body") round.push(now);
+        }
+        const names = round.map((f) => f.name);
+        for (
+          const control of [
+            "#send-form button",
+            "Private message ann",
+            "Private message tom",
+            "#notify",
+            "#logout",
+            "Monitor",
+            "#lobby",
+            "Leave #lobby",
+            "server",
+            "#join-input",
+            "Join",
+            "message: second, see https://example.com/doc",
+            "https://example.com/doc",
+            "Reply to tom",
+            "React to tom's message",
+          ]
+        ) {
+          const name = control === "#send-form button" ? "Send" : control;
+          assert.ok(names.includes(name), `Tab never reached ${name}: ${names.join(" | ")}`);
+        }
+        for (const f of round) assert.ok(f.ring, `no focus ring on ${f.name}`);
+
+        // In the log, ↑ goes to the message before; its reply button answers it.
+        while ((await focused(page)).name !== "#message") await page.keyboard.press("Tab");
+        await page.keyboard.press("Shift+Tab"); // the typing line and reply bar hold no stop
+        while (!(await focused(page)).name.startsWith("message:")) {
+          await page.keyboard.press("Shift+Tab");
+        }
+        await page.keyboard.press("ArrowUp");
+        assert.equal((await focused(page)).name, "message: first, to answer");
+        const first = await message(page, "first, to answer").getAttribute("data-msgid");
+        await page.keyboard.press("Tab");
+        assert.equal((await focused(page)).name, "Reply to tom");
+        await page.keyboard.press("Enter");
+        await page.locator("#message:focus").waitFor();
+        await page.keyboard.type("answered by keyboard");
+        await page.keyboard.press("Enter");
+        const reply = await tom.waitFor(/PRIVMSG #lobby :answered by keyboard$/);
+        assert.equal(reply.tags["+draft/reply"], first);
+
+        // Back in the log, the same message is still the active one: react with the second
+        // emoji of the picker, and Escape leaves the log for the message box.
+        await page.keyboard.press("Shift+Tab");
+        while (!(await focused(page)).name.startsWith("message:")) {
+          await page.keyboard.press("Shift+Tab");
+        }
+        assert.equal((await focused(page)).name, "message: first, to answer");
+        await page.keyboard.press("Tab");
+        await page.keyboard.press("Tab");
+        assert.equal((await focused(page)).name, "React to tom's message");
+        await page.keyboard.press("Enter");
+        assert.equal((await focused(page)).name, "React with 👍");
+        await page.keyboard.press("Tab");
+        await page.keyboard.press("Enter");
+        const reaction = await tom.waitFor((m) => m.command === "TAGMSG");
+        assert.equal(reaction.tags["+draft/react"], "❤️");
+        assert.equal(reaction.tags["+draft/reply"], first);
+        assert.equal((await focused(page)).name, "React to tom's message");
+        await page.keyboard.press("Escape");
+        assert.equal((await focused(page)).name, "#message");
+      })
+    ),
+});

@@ -1799,11 +1799,10 @@ var Reactions = class {
   closePicker(li) {
     const picker = li.querySelector(".picker");
     if (!picker) return;
-    const hadFocus = picker.contains(document.activeElement);
-    picker.remove();
     const button = li.querySelector(".react-button");
     button?.setAttribute("aria-expanded", "false");
-    if (hadFocus) button?.focus();
+    if (picker.contains(document.activeElement)) button?.focus();
+    picker.remove();
   }
 };
 

@@ -154,10 +154,11 @@ export class Reactions {
   closePicker(li: HTMLElement): void {
     const picker = li.querySelector(".picker");
     if (!picker) return;
-    const hadFocus = picker.contains(document.activeElement);
-    picker.remove();
     const button = li.querySelector<HTMLElement>(".react-button");
     button?.setAttribute("aria-expanded", "false");
-    if (hadFocus) button?.focus();
+    // Before the picker goes: while the focus is in the message its buttons are displayed,
+    // and a button that is not cannot take the focus.
+    if (picker.contains(document.activeElement)) button?.focus();
+    picker.remove();
   }
 }
