@@ -387,7 +387,7 @@ export class ChatClient {
         break;
       case "433":
         if (this.#registered) this.#error(`Nickname ${m.params[1]} is already in use`);
-        else this.#nickTaken();
+        else this.#nickTaken(m.params.at(-1) ?? "");
         break;
       case "432":
         if (!this.#registered) this.#stop(`The server refused that nickname: ${m.params.at(-1)}`);
@@ -463,10 +463,10 @@ export class ChatClient {
    * variant is taken: the user picks another rather than the page asking forever. A nick
    * to register as an account is that account: no variant will do.
    */
-  #nickTaken(): void {
+  #nickTaken(reason: string): void {
     const variant = `${this.#wanted.slice(0, NICK_LENGTH - 1)}_`;
     if (this.#auth.credentials.kind === "register") {
-      this.#stop(`The nickname ${this.#wanted} is in use: pick another for your account`);
+      this.#stop(`Cannot create the account ${this.#wanted}: ${reason}`);
       return;
     }
     if (variant === this.#wanted) {
