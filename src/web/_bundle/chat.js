@@ -330,8 +330,8 @@ var Auth = class {
    * @param m The line.
    */
   tokenReceived(m) {
-    const token = m.params.at(-1);
-    if (!token || m.params.length !== 1) return;
+    const token = m.params[0];
+    if (!token || m.params.length !== 1 || token === "REVOKED") return;
     this.credentials = {
       kind: "token",
       token

@@ -204,8 +204,9 @@ export class Auth {
    * @param m The line.
    */
   tokenReceived(m: IrcMessage): void {
-    const token = m.params.at(-1);
-    if (!token || m.params.length !== 1) return;
+    const token = m.params[0];
+    // `TOKEN REVOKED` answers a logout: no token there.
+    if (!token || m.params.length !== 1 || token === "REVOKED") return;
     this.credentials = { kind: "token", token };
     this.#link.token(token);
   }
