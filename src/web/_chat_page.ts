@@ -20,7 +20,7 @@ body { display: flex; flex-direction: column; }
 #login-error { color: var(--bad); min-height: 1.4em; margin: 0; }
 #login-note { margin: 0; font-size: 13px; }
 #chat-view {
-  flex: 1; min-height: 0; display: grid; grid-template-columns: 210px 1fr 190px;
+  flex: 1; min-height: 0; display: grid; grid-template-columns: 210px minmax(0, 1fr) 190px;
   grid-template-areas: "nav main users";
 }
 #buffers { grid-area: nav; border-right: 1px solid var(--line); background: var(--panel);
@@ -48,6 +48,9 @@ body { display: flex; flex-direction: column; }
 .log { position: absolute; inset: 0; overflow-y: auto; list-style: none; margin: 0;
   padding: 8px 12px; }
 .log > li { padding: 1px 4px; overflow-wrap: anywhere; }
+.log li.msg, .log li.system { display: grid; grid-template-columns: 64px minmax(0, 1fr);
+  column-gap: 8px; align-items: baseline; }
+.log li.msg > :not(time), .log li.system > :not(time) { grid-column: 2; }
 .log li.msg { position: relative; padding: 3px 76px 3px 6px; margin-top: 6px; border-radius: 6px; }
 .log li.msg.continued { margin-top: 0; }
 .log li.msg.continued .nick { position: absolute; width: 1px; height: 1px; overflow: hidden;
@@ -77,10 +80,11 @@ body { display: flex; flex-direction: column; }
 .log li .state { font-size: 12px; margin-left: 8px; color: var(--muted); }
 .log li[data-state="failed"] .state, .log li[data-state="unconfirmed"] .state {
   color: var(--bad); }
-.log time { font-size: 12px; margin-right: 8px; }
+.log time { font-size: 12px; grid-column: 1; white-space: nowrap; }
 .log .quote { font-size: 13px; color: var(--muted); border-left: 2px solid var(--line);
   padding-left: 8px; margin: 0 0 2px; overflow: hidden; text-overflow: ellipsis;
   white-space: nowrap; }
+.log li.msg > .actions { grid-column: auto; }
 .log .quote-nick { font-weight: 600; }
 .log .text a { color: var(--accent); text-decoration: underline; }
 .log .actions { position: absolute; right: 4px; top: 2px; display: none; gap: 2px; }
@@ -111,15 +115,18 @@ body { display: flex; flex-direction: column; }
   padding: 2px 6px; }
 #status.connected { color: var(--ok); } #status.down { color: var(--bad); }
 @media (max-width: 720px) {
-  .bar { gap: 8px; padding: 6px 10px; }
+  .bar { gap: 8px; padding: 6px 10px; flex-wrap: nowrap; }
+  .bar h1 { font-size: 16px; }
+  #status { font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   #me, .bar a { display: none; }
   #session button { padding: 4px 8px; font-size: 13px; }
-  #chat-view { grid-template-columns: 1fr; grid-template-rows: auto 1fr;
+  #chat-view { grid-template-columns: minmax(0, 1fr); grid-template-rows: auto minmax(0, 1fr);
     grid-template-areas: "nav" "main"; }
   #buffers { border-right: 0; border-bottom: 1px solid var(--line); flex-direction: row; }
   #buffer-list { display: flex; overflow-x: auto; padding: 4px; }
   #join-form { border-top: 0; padding: 4px; }
-  #join-form input { flex: none; width: 7.5em; }
+  #join-form input { flex: none; width: 6em; }
+  #join-form button { padding: 4px 8px; }
   #users-toggle { display: inline-block; font-size: 13px; padding: 4px 10px; }
   #users { display: none; position: fixed; top: 0; right: 0; bottom: 0; z-index: 10;
     width: min(280px, 85vw); box-shadow: -8px 0 24px rgb(0 0 0 / .25); }

@@ -656,12 +656,13 @@ function renderLine(line, actions) {
   }
   const shown = append(li, "time", "", clock(time));
   shown.dateTime = time.toISOString();
+  const row = append(li, "span", "line");
   if (line.nick) {
     const action2 = li.classList.contains("action");
-    const nick = append(li, "span", "nick", action2 ? `* ${line.nick}` : line.nick);
+    const nick = append(row, "span", "nick", action2 ? `* ${line.nick}` : line.nick);
     nick.style.setProperty("--h", String(nickHue(line.nick)));
   }
-  appendText(append(li, "span", "text"), line.text);
+  appendText(append(row, "span", "text"), line.text);
   if (line.nick && actions) addActions(li, line.nick);
   return li;
 }
@@ -1645,7 +1646,7 @@ var Outbox = class {
     if (!label) {
       label = document.createElement("span");
       label.className = "state";
-      entry.li.appendChild(label);
+      (entry.li.querySelector(".line") ?? entry.li).appendChild(label);
     }
     label.textContent = STATE_TEXT[state] + (why ? ` (${why})` : "");
   }

@@ -121,12 +121,15 @@ export function renderLine(line: Line, actions: boolean): HTMLLIElement {
   }
   const shown = append(li, "time", "", clock(time));
   shown.dateTime = time.toISOString();
+  // The nick and the text in one column beside the time; the quote above them, reactions
+  // below (the page's grid).
+  const row = append(li, "span", "line");
   if (line.nick) {
     const action = li.classList.contains("action");
-    const nick = append(li, "span", "nick", action ? `* ${line.nick}` : line.nick);
+    const nick = append(row, "span", "nick", action ? `* ${line.nick}` : line.nick);
     nick.style.setProperty("--h", String(nickHue(line.nick)));
   }
-  appendText(append(li, "span", "text"), line.text);
+  appendText(append(row, "span", "text"), line.text);
   if (line.nick && actions) addActions(li, line.nick);
   return li;
 }

@@ -310,7 +310,7 @@ export class Outbox {
     if (!label) {
       label = document.createElement("span");
       label.className = "state";
-      entry.li.appendChild(label);
+      (entry.li.querySelector(".line") ?? entry.li).appendChild(label);
     }
     label.textContent = STATE_TEXT[state] + (why ? ` (${why})` : "");
   }
