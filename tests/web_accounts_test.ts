@@ -285,9 +285,9 @@ Deno.test({
         await a.locator("#notify[aria-pressed=true]").waitFor();
         await using tom = await IrcTestClient.register(serve.port, "tom");
         await tom.join("#lobby");
-        await tom.send("PRIVMSG #lobby :before ann reads");
+        await tom.send("PRIVMSG #lobby :before she reads");
         await entry(a, "#lobby").locator("button.open").click();
-        await message(a, "before ann reads").waitFor();
+        await message(a, "before she reads").waitFor();
         await entry(a, "#other").locator("button.open").click();
 
         await tom.send("PRIVMSG #lobby :ann: are you there?");

@@ -436,6 +436,28 @@ var ReconnectingSocket = class {
     this.#ws = null;
     ws?.close();
   }
+  /**
+   * Stops retrying and waits for the server to close the socket (after a QUIT), so that what
+   * was sent before is handled; closes it itself after a while.
+   *
+   * @param timeoutMs How long to wait for the server.
+   * @returns Resolves once the socket is closed.
+   */
+  finish(timeoutMs) {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#countdown);
+    const ws = this.#ws;
+    this.#ws = null;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers();
+    const timer = setTimeout(() => ws.close(), timeoutMs);
+    ws.addEventListener("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    return promise;
+  }
   // Exponential backoff with jitter (1 s, 2 s, 4 s … at most 30 s), so a restarted server is
   // not hit by every browser at the same instant.
   #retryLater() {
@@ -2156,10 +2178,17 @@ var WANTED_CAPS = [
   "server-time",
   "batch",
   "draft/chathistory",
+  // Reactions are TAGMSGs: history holds them for clients with event-playback.
+  "draft/event-playback",
   "draft/read-marker",
   "echo-message",
   "multi-prefix"
 ];
+var HISTORY_COMMANDS = /* @__PURE__ */ new Set([
+  "PRIVMSG",
+  "NOTICE",
+  "TAGMSG"
+]);
 var ASSUMED_USER_HOST = `${"u".repeat(11)}@${"h".repeat(63)}`;
 var ChatClient = class {
   /** The page's conversations. */
@@ -2367,14 +2396,16 @@ var ChatClient = class {
     this.#outbox.queue(conversation, splitWords(text, budget), action2, this.#nick, replyTo);
   }
   /**
-   * Logs out: the session token is revoked, the connection closed, the saved session
-   * forgotten.
+   * Logs out: the session token is revoked and the connection closed by the server, which
+   * handles the lines in order, so the token is gone once the socket is.
+   *
+   * @returns Resolves when the connection is closed (after 3 s at most).
    */
   logout() {
     this.#established = false;
     for (const line of this.#auth.logout()) this.send(line);
     this.send("QUIT :Logged out");
-    this.#socket.stop();
+    return this.#socket.finish(3e3);
   }
   #save() {
     if (!this.#established) return;
@@ -2428,6 +2459,10 @@ var ChatClient = class {
     const from = nickOf(m.source);
     const self = this.isSelf(from);
     const conversations2 = this.conversations;
+    if (this.#history.inBatch(m) && !HISTORY_COMMANDS.has(m.command)) {
+      this.#history.collect(m, from);
+      return;
+    }
     switch (m.command) {
       case "PING":
         this.send(`PONG :${m.params[0] ?? ""}`);
@@ -3091,9 +3126,9 @@ byId("join-form").addEventListener("submit", (event) => {
   joinInput.value = "";
 });
 reconnect.addEventListener("click", () => client.reconnectNow());
-byId("logout").addEventListener("click", () => {
-  client.logout();
+byId("logout").addEventListener("click", async () => {
   clearSession();
+  await client.logout();
   location.reload();
 });
 usersToggle.addEventListener("click", () => {

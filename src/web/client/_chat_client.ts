@@ -33,10 +33,14 @@ const WANTED_CAPS = [
   "server-time",
   "batch",
   "draft/chathistory",
+  // Reactions are TAGMSGs: history holds them for clients with event-playback.
+  "draft/event-playback",
   "draft/read-marker",
   "echo-message",
   "multi-prefix",
 ];
+/** What the page shows of a history batch: messages, and reactions. */
+const HISTORY_COMMANDS = new Set(["PRIVMSG", "NOTICE", "TAGMSG"]);
 // Until the server says our nick!user@host (in 001 or JOIN): the longest user (~ and USERLEN
 // 10) and host (HOSTLEN 63) parts.
 const ASSUMED_USER_HOST = `${"u".repeat(11)}@${"h".repeat(63)}`;
@@ -283,14 +287,16 @@ export class ChatClient {
   }
 
   /**
-   * Logs out: the session token is revoked, the connection closed, the saved session
-   * forgotten.
+   * Logs out: the session token is revoked and the connection closed by the server, which
+   * handles the lines in order, so the token is gone once the socket is.
+   *
+   * @returns Resolves when the connection is closed (after 3 s at most).
    */
-  logout(): void {
+  logout(): Promise<void> {
     this.#established = false;
     for (const line of this.#auth.logout()) this.send(line);
     this.send("QUIT :Logged out");
-    this.#socket.stop();
+    return this.#socket.finish(3000);
   }
 
   #save(): void {
@@ -352,6 +358,11 @@ export class ChatClient {
     const from = nickOf(m.source);
     const self = this.isSelf(from);
     const conversations = this.conversations;
+    if (this.#history.inBatch(m) && !HISTORY_COMMANDS.has(m.command)) {
+      // Event playback may bring old JOINs, PARTs … : they are not news, and not shown.
+      this.#history.collect(m, from);
+      return;
+    }
     switch (m.command) {
       case "PING":
         this.send(`PONG :${m.params[0] ?? ""}`);

@@ -155,9 +155,9 @@ byId("join-form").addEventListener("submit", (event) => {
 });
 
 reconnect.addEventListener("click", () => client.reconnectNow());
-byId("logout").addEventListener("click", () => {
-  client.logout();
+byId("logout").addEventListener("click", async () => {
   clearSession();
+  await client.logout();
   location.reload();
 });
 usersToggle.addEventListener("click", () => {
