@@ -906,9 +906,8 @@ var Conversations = class {
    * by a "new" line above the first of them, and are read from now on.
    *
    * @param name The channel or nick; nothing happens when there is no such conversation.
-   * @param focus Whether the message box takes the focus. @default {true}
    */
-  show(name, focus2 = true) {
+  show(name) {
     const next = this.get(name);
     if (!next) return;
     for (const c of this.#all.values()) {
@@ -935,7 +934,7 @@ var Conversations = class {
       block: "center"
     });
     else next.log.scrollTop = next.log.scrollHeight;
-    if (focus2) byId("message").focus();
+    byId("message").focus();
     if (changed) this.#events.switched(next);
     if (pageInView()) this.#events.viewed(next);
   }
@@ -1325,6 +1324,95 @@ var History = class {
   }
 };
 
+// src/web/client/_incoming.ts
+var Incoming = class {
+  #parts;
+  /**
+   * Handles what arrives for the page's conversations.
+   *
+   * @param parts The client's parts.
+   */
+  constructor(parts) {
+    this.#parts = parts;
+  }
+  /**
+   * A PRIVMSG or NOTICE.
+   *
+   * @param m The line.
+   * @param self Whether it comes from our nick (this device's echo, or another device's).
+   */
+  chat(m, self) {
+    const { conversations: conversations2, history, outbox } = this.#parts;
+    const from = nickOf(m.source);
+    const target = m.params[0];
+    let text = m.params[1] ?? "";
+    const time = m.tags.time ? new Date(m.tags.time) : /* @__PURE__ */ new Date();
+    const old = history.inBatch(m);
+    if (old) history.collect(m, from);
+    if (self && !old && m.command === "PRIVMSG" && outbox.confirmEcho(target, text, m.tags.msgid, time)) return;
+    if (!m.source || from.includes(".") && !isChannelName(target) && !this.#parts.registered()) {
+      conversations2.system(void 0, text);
+      return;
+    }
+    const conversation = this.#conversationOf(target, from, self);
+    this.#parts.typing.stopped(conversation, from);
+    let cls = old ? "history" : "";
+    const action2 = actionText(text);
+    if (action2 !== void 0) {
+      text = action2;
+      cls += " action";
+    } else if (isCtcp(text)) {
+      return;
+    }
+    if (m.command === "NOTICE") cls += " notice";
+    const mention = !self && (conversation.kind === "query" || mentions(text, this.#parts.nick()));
+    const id = m.tags.msgid || (old ? `${time.getTime()}${from}${text}` : "");
+    const li = conversations2.addMessage(conversation, id, {
+      time,
+      msgid: m.tags.msgid,
+      nick: from,
+      text,
+      cls,
+      quiet: old,
+      self,
+      mention,
+      replyTo: m.tags["+draft/reply"]
+    });
+    if (!li) return;
+    this.#parts.reactions.render(conversation, li);
+    if (mention && !old && li.classList.contains("unseen")) {
+      this.#parts.mentioned(conversation, from, text);
+    }
+  }
+  /**
+   * A TAGMSG: a reaction (live or from history) or a typing notification (live only).
+   *
+   * @param m The line.
+   * @param self Whether it comes from our nick.
+   */
+  tags(m, self) {
+    const from = nickOf(m.source);
+    const target = m.params[0];
+    if (!target) return;
+    const old = this.#parts.history.inBatch(m);
+    if (old) this.#parts.history.collect(m, from);
+    const react = m.tags["+draft/react"];
+    const parent = m.tags["+draft/reply"];
+    if (react && parent) {
+      this.#parts.reactions.add(this.#conversationOf(target, from, self), parent, react, from);
+    }
+    const typing = m.tags["+typing"];
+    if (typing && !old && !self) {
+      this.#parts.typing.received(this.#conversationOf(target, from, self), from, typing);
+    }
+  }
+  /** The conversation a message or tag belongs to: the channel, or the other person. */
+  #conversationOf(target, from, self) {
+    const name = isChannelName(target) || self ? target : from;
+    return this.#parts.conversations.open(name, isChannelName(name) ? "channel" : "query");
+  }
+};
+
 // src/web/client/_members.ts
 var Members = class {
   #conversations;
@@ -1575,15 +1663,15 @@ var Outbox = class {
   }
   /**
    * Registered again: the lines in flight that no history can vouch for are left to the
-   * user. Private messages have none to check against (it needs an account).
+   * user. Private messages have history only for an account.
    *
    * @param historyAvailable Whether the server offers `draft/chathistory` on this connection.
+   * @param privateHistory Whether private history can be read too (logged in to an account).
    */
-  registered(historyAvailable) {
+  registered(historyAvailable, privateHistory) {
     for (const entry of this.#entries) {
-      if (entry.state === "checking" && (!isChannelName(entry.target) || !historyAvailable)) {
-        this.#mark(entry, "unconfirmed");
-      }
+      const checkable = historyAvailable && (isChannelName(entry.target) || privateHistory);
+      if (entry.state === "checking" && !checkable) this.#mark(entry, "unconfirmed");
     }
   }
   /** The server refused a history request: the lines being checked cannot be. */
@@ -1830,9 +1918,15 @@ var Reactions = class {
 };
 
 // src/web/client/_read_markers.ts
+var MARK_INTERVAL_MS = 1e3;
 var ReadMarkers = class {
   #conversations;
   #link;
+  /**
+   * Conversations whose marker was sent less than a second ago, by folded name: with the
+   * conversation when a newer marker waits to be sent.
+   */
+  #waiting = /* @__PURE__ */ new Map();
   /**
    * Markers of a page.
    *
@@ -1866,7 +1960,9 @@ var ReadMarkers = class {
     if (this.#link.enabled()) this.#link.send(`MARKREAD ${conversation.name}`);
   }
   /**
-   * The user has read a conversation to its end: its marker moves to its newest message.
+   * The user has read a conversation to its end: its marker moves to its newest message. In a
+   * busy conversation in view that is every message: the server hears of it at most once a
+   * second per conversation (the last position, when the second is over).
    *
    * @param conversation The conversation in view.
    */
@@ -1876,7 +1972,28 @@ var ReadMarkers = class {
     if (conversation.readMarker !== void 0 && newest <= conversation.readMarker) return;
     if (!this.#link.enabled()) return;
     conversation.readMarker = newest;
-    this.#link.send(`MARKREAD ${conversation.name} timestamp=${new Date(newest).toISOString()}`);
+    const key = foldCase(conversation.name);
+    if (this.#waiting.has(key)) {
+      this.#waiting.set(key, conversation);
+      return;
+    }
+    this.#send(conversation);
+    this.#waiting.set(key, void 0);
+    const settle = () => {
+      const next = this.#waiting.get(key);
+      if (next === void 0) {
+        this.#waiting.delete(key);
+        return;
+      }
+      this.#waiting.set(key, void 0);
+      this.#send(next);
+      setTimeout(settle, MARK_INTERVAL_MS);
+    };
+    setTimeout(settle, MARK_INTERVAL_MS);
+  }
+  #send(conversation) {
+    const time = new Date(conversation.readMarker).toISOString();
+    this.#link.send(`MARKREAD ${conversation.name} timestamp=${time}`);
   }
 };
 
@@ -2112,12 +2229,9 @@ var Typing = class {
     const nicks = [
       ...typing?.values() ?? []
     ].filter((e) => e.state === "active").map((e) => e.nick);
-    const paused = [
-      ...typing?.values() ?? []
-    ].filter((e) => e.state === "paused").length;
     const line = byId("typing");
     if (nicks.length === 0) {
-      line.textContent = paused ? "Someone has paused typing" : "";
+      line.textContent = "";
       return;
     }
     const who = nicks.length <= 2 ? nicks.join(" and ") : `${nicks.slice(0, 2).join(", ")} and ${nicks.length - 2} more`;
@@ -2193,7 +2307,9 @@ var ASSUMED_USER_HOST = `${"u".repeat(11)}@${"h".repeat(63)}`;
 var ChatClient = class {
   /** The page's conversations. */
   conversations;
+  /** Reactions to messages: the page's react buttons use it. */
   reactions;
+  /** Typing notifications: the message box tells it what is typed. */
   typing;
   #events;
   #socket;
@@ -2202,6 +2318,7 @@ var ChatClient = class {
   #history;
   #markers;
   #members;
+  #incoming;
   #session = {
     nick: "",
     channels: [],
@@ -2304,6 +2421,16 @@ var ChatClient = class {
       },
       isSelf: (nick) => this.isSelf(nick),
       nick: () => this.#nick
+    });
+    this.#incoming = new Incoming({
+      conversations: this.conversations,
+      history: this.#history,
+      outbox: this.#outbox,
+      reactions: this.reactions,
+      typing: this.typing,
+      nick: () => this.#nick,
+      registered: () => this.#registered,
+      mentioned: (conversation, nick, text) => events.mentioned(conversation, nick, text)
     });
   }
   /** Our nick. */
@@ -2547,10 +2674,10 @@ var ChatClient = class {
         break;
       case "PRIVMSG":
       case "NOTICE":
-        this.#onChat(m, from, self);
+        this.#incoming.chat(m, self);
         break;
       case "TAGMSG":
-        this.#onTags(m, from, self);
+        this.#incoming.tags(m, self);
         break;
       case "ERROR":
         conversations2.system(void 0, `Server closed the connection: ${m.params[0] ?? ""}`, "error");
@@ -2607,7 +2734,7 @@ var ChatClient = class {
     this.#learnUserHost((m.params[1] ?? "").split(" ").pop());
     this.#events.identity(this.#nick, this.#auth.account);
     this.#events.status("Connected", "connected", false);
-    this.#outbox.registered(this.#server.has("draft/chathistory"));
+    this.#outbox.registered(this.#server.has("draft/chathistory"), this.#auth.account !== void 0);
     if (this.#auth.credentials.kind === "guest") this.#established = true;
     this.#save();
     if (this.#auth.registered()) return;
@@ -2658,67 +2785,6 @@ var ChatClient = class {
       return;
     }
     this.#error(m.params.at(-1) ?? "");
-  }
-  /** The conversation a message or tag belongs to: the channel, or the other person. */
-  #conversationOf(target, from, self) {
-    const name = isChannelName(target) || self ? target : from;
-    return this.conversations.open(name, isChannelName(name) ? "channel" : "query");
-  }
-  #onChat(m, from, self) {
-    const target = m.params[0];
-    let text = m.params[1] ?? "";
-    const time = m.tags.time ? new Date(m.tags.time) : /* @__PURE__ */ new Date();
-    const history = this.#history.inBatch(m);
-    if (history) this.#history.collect(m, from);
-    if (self && !history && m.command === "PRIVMSG" && this.#outbox.confirmEcho(target, text, m.tags.msgid, time)) return;
-    if (!m.source || from.includes(".") && !isChannelName(target) && !this.#registered) {
-      this.conversations.system(void 0, text);
-      return;
-    }
-    const conversation = this.#conversationOf(target, from, self);
-    this.typing.stopped(conversation, from);
-    let cls = history ? "history" : "";
-    const action2 = actionText(text);
-    if (action2 !== void 0) {
-      text = action2;
-      cls += " action";
-    } else if (isCtcp(text)) {
-      return;
-    }
-    if (m.command === "NOTICE") cls += " notice";
-    const mention = !self && (conversation.kind === "query" || mentions(text, this.#nick));
-    const id = m.tags.msgid || (history ? `${time.getTime()}${from}${text}` : "");
-    const li = this.conversations.addMessage(conversation, id, {
-      time,
-      msgid: m.tags.msgid,
-      nick: from,
-      text,
-      cls,
-      quiet: history,
-      self,
-      mention,
-      replyTo: m.tags["+draft/reply"]
-    });
-    if (!li) return;
-    this.reactions.render(conversation, li);
-    if (mention && !history && li.classList.contains("unseen")) {
-      this.#events.mentioned(conversation, from, text);
-    }
-  }
-  #onTags(m, from, self) {
-    const target = m.params[0];
-    if (!target) return;
-    const history = this.#history.inBatch(m);
-    if (history) this.#history.collect(m, from);
-    const react = m.tags["+draft/react"];
-    const parent = m.tags["+draft/reply"];
-    if (react && parent) {
-      this.reactions.add(this.#conversationOf(target, from, self), parent, react, from);
-    }
-    const typing = m.tags["+typing"];
-    if (typing && !history && !self) {
-      this.typing.received(this.#conversationOf(target, from, self), from, typing);
-    }
   }
 };
 
@@ -3141,7 +3207,7 @@ document.addEventListener("keydown", (event) => {
   }
 });
 byId("user-list").addEventListener("click", () => showUsers(false));
-if (saved) byId("channels").value = saved.channels.join(" ");
+if (saved?.channels.length) byId("channels").value = saved.channels.join(" ");
 if (saved?.account !== void 0 && saved.token === void 0) {
   login.show("", saved.nick);
 } else if (saved) {

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ACTION_OVERHEAD, actionText, isCtcp } from "../../irc/ctcp.ts";
+import { ACTION_OVERHEAD } from "../../irc/ctcp.ts";
 import { foldCase } from "../../chat/casemap.ts";
 import { isChannelName, NICK_LENGTH } from "../../chat/names.ts";
 import { privmsgBudget, splitWords } from "../../chat/split_text.ts";
@@ -18,12 +18,12 @@ import { Auth, type Credentials } from "./_auth.ts";
 import { ReconnectingSocket } from "./_connection.ts";
 import { type Conversation, Conversations, pageInView, SERVER } from "./_conversations.ts";
 import { History } from "./_history.ts";
+import { Incoming } from "./_incoming.ts";
 import { Members } from "./_members.ts";
 import { Outbox } from "./_outbox.ts";
 import { Reactions } from "./_reactions.ts";
 import { ReadMarkers } from "./_read_markers.ts";
 import { type SavedSession, saveSession } from "./_session_store.ts";
-import { mentions } from "./_text.ts";
 import { ServerFeatures } from "./_server_features.ts";
 import { Typing } from "./_typing.ts";
 
@@ -73,7 +73,9 @@ export interface ChatClientEvents {
 export class ChatClient {
   /** The page's conversations. */
   readonly conversations: Conversations;
+  /** Reactions to messages: the page's react buttons use it. */
   readonly reactions: Reactions;
+  /** Typing notifications: the message box tells it what is typed. */
   readonly typing: Typing;
   readonly #events: ChatClientEvents;
   readonly #socket: ReconnectingSocket;
@@ -82,6 +84,7 @@ export class ChatClient {
   readonly #history: History;
   readonly #markers: ReadMarkers;
   readonly #members: Members;
+  readonly #incoming: Incoming;
   #session: SavedSession = { nick: "", channels: [], queries: [] };
   /**
    * The session is worth keeping: registered as a guest, or logged in. Until then nothing is
@@ -182,6 +185,16 @@ export class ChatClient {
       },
       isSelf: (nick) => this.isSelf(nick),
       nick: () => this.#nick,
+    });
+    this.#incoming = new Incoming({
+      conversations: this.conversations,
+      history: this.#history,
+      outbox: this.#outbox,
+      reactions: this.reactions,
+      typing: this.typing,
+      nick: () => this.#nick,
+      registered: () => this.#registered,
+      mentioned: (conversation, nick, text) => events.mentioned(conversation, nick, text),
     });
   }
 
@@ -447,10 +460,10 @@ export class ChatClient {
         break;
       case "PRIVMSG":
       case "NOTICE":
-        this.#onChat(m, from, self);
+        this.#incoming.chat(m, self);
         break;
       case "TAGMSG":
-        this.#onTags(m, from, self);
+        this.#incoming.tags(m, self);
         break;
       case "ERROR":
         conversations.system(
@@ -512,7 +525,10 @@ export class ChatClient {
     this.#learnUserHost((m.params[1] ?? "").split(" ").pop());
     this.#events.identity(this.#nick, this.#auth.account);
     this.#events.status("Connected", "connected", false);
-    this.#outbox.registered(this.#server.has("draft/chathistory"));
+    this.#outbox.registered(
+      this.#server.has("draft/chathistory"),
+      this.#auth.account !== undefined,
+    );
     if (this.#auth.credentials.kind === "guest") this.#established = true;
     this.#save();
     if (this.#auth.registered()) return;
@@ -567,72 +583,5 @@ export class ChatClient {
       return;
     }
     this.#error(m.params.at(-1) ?? "");
-  }
-
-  /** The conversation a message or tag belongs to: the channel, or the other person. */
-  #conversationOf(target: string, from: string, self: boolean): Conversation {
-    const name = isChannelName(target) || self ? target : from;
-    return this.conversations.open(name, isChannelName(name) ? "channel" : "query");
-  }
-
-  #onChat(m: IrcMessage, from: string, self: boolean): void {
-    const target = m.params[0];
-    let text = m.params[1] ?? "";
-    const time = m.tags.time ? new Date(m.tags.time) : new Date();
-    const history = this.#history.inBatch(m);
-    if (history) this.#history.collect(m, from);
-    if (
-      self && !history && m.command === "PRIVMSG" &&
-      this.#outbox.confirmEcho(target, text, m.tags.msgid, time)
-    ) return;
-    if (!m.source || (from.includes(".") && !isChannelName(target) && !this.#registered)) {
-      this.conversations.system(undefined, text);
-      return;
-    }
-    const conversation = this.#conversationOf(target, from, self);
-    this.typing.stopped(conversation, from);
-    let cls = history ? "history" : "";
-    const action = actionText(text);
-    if (action !== undefined) {
-      text = action;
-      cls += " action";
-    } else if (isCtcp(text)) {
-      return;
-    }
-    if (m.command === "NOTICE") cls += " notice";
-    const mention = !self && (conversation.kind === "query" || mentions(text, this.#nick));
-    const id = m.tags.msgid || (history ? `${time.getTime()}${from}${text}` : "");
-    const li = this.conversations.addMessage(conversation, id, {
-      time,
-      msgid: m.tags.msgid,
-      nick: from,
-      text,
-      cls,
-      quiet: history,
-      self,
-      mention,
-      replyTo: m.tags["+draft/reply"],
-    });
-    if (!li) return;
-    this.reactions.render(conversation, li);
-    if (mention && !history && li.classList.contains("unseen")) {
-      this.#events.mentioned(conversation, from, text);
-    }
-  }
-
-  #onTags(m: IrcMessage, from: string, self: boolean): void {
-    const target = m.params[0];
-    if (!target) return;
-    const history = this.#history.inBatch(m);
-    if (history) this.#history.collect(m, from);
-    const react = m.tags["+draft/react"];
-    const parent = m.tags["+draft/reply"];
-    if (react && parent) {
-      this.reactions.add(this.#conversationOf(target, from, self), parent, react, from);
-    }
-    const typing = m.tags["+typing"];
-    if (typing && !history && !self) {
-      this.typing.received(this.#conversationOf(target, from, self), from, typing);
-    }
   }
 }

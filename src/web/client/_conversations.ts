@@ -16,8 +16,6 @@ import { append, byId } from "./_dom.ts";
 import { attachLogFocus, forgetActive } from "./_log_focus.ts";
 import { fillQuote, type Line, placeLine, renderLine } from "./_message_view.ts";
 
-export type { Line } from "./_message_view.ts";
-
 /** The name of the server's conversation: notices and numerics that belong to no other. */
 export const SERVER = "";
 
@@ -65,6 +63,7 @@ export interface Conversation {
   pendingShow: boolean;
   /** The account's read marker (ms since the epoch); undefined while the server gave none. */
   readMarker: number | undefined;
+  /** Whether older history may be loaded (the top of its log says). */
   olderState: OlderState;
 }
 
@@ -242,9 +241,8 @@ export class Conversations {
    * by a "new" line above the first of them, and are read from now on.
    *
    * @param name The channel or nick; nothing happens when there is no such conversation.
-   * @param focus Whether the message box takes the focus. @default {true}
    */
-  show(name: string, focus = true): void {
+  show(name: string): void {
     const next = this.get(name);
     if (!next) return;
     for (const c of this.#all.values()) {
@@ -269,7 +267,7 @@ export class Conversations {
     }
     if (first) first.scrollIntoView({ block: "center" });
     else next.log.scrollTop = next.log.scrollHeight;
-    if (focus) byId("message").focus();
+    byId("message").focus();
     if (changed) this.#events.switched(next);
     if (pageInView()) this.#events.viewed(next);
   }

@@ -35,13 +35,8 @@ export interface Line {
 /** Within this, a person's messages one after another are one group: one nick shown. */
 const GROUP_MS = 5 * 60_000;
 
-/**
- * The time of a line as the log shows it.
- *
- * @param time The time.
- * @returns Hours and minutes in the user's locale.
- */
-export function clock(time: Date): string {
+/** The time of a line as the log shows it: hours and minutes in the user's locale. */
+function clock(time: Date): string {
   return time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
@@ -75,11 +70,8 @@ function dayTitle(time: Date): string {
 /**
  * Appends a text to an element, its http(s) addresses as links that open in a new tab and
  * tell the other site nothing about the page.
- *
- * @param parent Where the text goes.
- * @param text The text.
  */
-export function appendText(parent: HTMLElement, text: string): void {
+function appendText(parent: HTMLElement, text: string): void {
   for (const part of linkParts(text)) {
     if (part.href === undefined) {
       parent.appendChild(document.createTextNode(part.text));

@@ -14,7 +14,7 @@
  *
  * A `PING` after each burst of lines marks where the server's answers end, because the server
  * answers in order. After a reconnect, a line that was `checking` is looked for in its
- * channel's `CHATHISTORY LATEST`, after the newest message the page had shown when it sent
+ * conversation's `CHATHISTORY LATEST` (a private chat's needs an account), after the newest message the page had shown when it sent
  * the line, from the nick it had then: found, it is `sent`; not found while that anchor is in
  * the history, it never arrived and is queued again, once.
  *
@@ -207,15 +207,15 @@ export class Outbox {
 
   /**
    * Registered again: the lines in flight that no history can vouch for are left to the
-   * user. Private messages have none to check against (it needs an account).
+   * user. Private messages have history only for an account.
    *
    * @param historyAvailable Whether the server offers `draft/chathistory` on this connection.
+   * @param privateHistory Whether private history can be read too (logged in to an account).
    */
-  registered(historyAvailable: boolean): void {
+  registered(historyAvailable: boolean, privateHistory: boolean): void {
     for (const entry of this.#entries) {
-      if (entry.state === "checking" && (!isChannelName(entry.target) || !historyAvailable)) {
-        this.#mark(entry, "unconfirmed");
-      }
+      const checkable = historyAvailable && (isChannelName(entry.target) || privateHistory);
+      if (entry.state === "checking" && !checkable) this.#mark(entry, "unconfirmed");
     }
   }
 

@@ -7,7 +7,11 @@
  *
  * @module
  */
+import { foldCase } from "../../chat/casemap.ts";
 import type { Conversation, Conversations } from "./_conversations.ts";
+
+/** The least time between two MARKREADs of one conversation. */
+const MARK_INTERVAL_MS = 1000;
 
 /** What the markers need from the connection. */
 export interface MarkerLink {
@@ -21,6 +25,11 @@ export interface MarkerLink {
 export class ReadMarkers {
   readonly #conversations: Conversations;
   readonly #link: MarkerLink;
+  /**
+   * Conversations whose marker was sent less than a second ago, by folded name: with the
+   * conversation when a newer marker waits to be sent.
+   */
+  readonly #waiting = new Map<string, Conversation | undefined>();
 
   /**
    * Markers of a page.
@@ -58,7 +67,9 @@ export class ReadMarkers {
   }
 
   /**
-   * The user has read a conversation to its end: its marker moves to its newest message.
+   * The user has read a conversation to its end: its marker moves to its newest message. In a
+   * busy conversation in view that is every message: the server hears of it at most once a
+   * second per conversation (the last position, when the second is over).
    *
    * @param conversation The conversation in view.
    */
@@ -68,6 +79,28 @@ export class ReadMarkers {
     if (conversation.readMarker !== undefined && newest <= conversation.readMarker) return;
     if (!this.#link.enabled()) return;
     conversation.readMarker = newest;
-    this.#link.send(`MARKREAD ${conversation.name} timestamp=${new Date(newest).toISOString()}`);
+    const key = foldCase(conversation.name);
+    if (this.#waiting.has(key)) {
+      this.#waiting.set(key, conversation);
+      return;
+    }
+    this.#send(conversation);
+    this.#waiting.set(key, undefined);
+    const settle = () => {
+      const next = this.#waiting.get(key);
+      if (next === undefined) {
+        this.#waiting.delete(key);
+        return;
+      }
+      this.#waiting.set(key, undefined);
+      this.#send(next);
+      setTimeout(settle, MARK_INTERVAL_MS);
+    };
+    setTimeout(settle, MARK_INTERVAL_MS);
+  }
+
+  #send(conversation: Conversation): void {
+    const time = new Date(conversation.readMarker!).toISOString();
+    this.#link.send(`MARKREAD ${conversation.name} timestamp=${time}`);
   }
 }

@@ -152,12 +152,12 @@ export class Typing {
   render(): void {
     const current = this.#conversations.current;
     const typing = current ? this.#incoming.get(foldCase(current.name)) : undefined;
+    // Someone who paused has stopped typing for now: only the active are named.
     const nicks = [...typing?.values() ?? []].filter((e) => e.state === "active")
       .map((e) => e.nick);
-    const paused = [...typing?.values() ?? []].filter((e) => e.state === "paused").length;
     const line = byId("typing");
     if (nicks.length === 0) {
-      line.textContent = paused ? "Someone has paused typing" : "";
+      line.textContent = "";
       return;
     }
     const who = nicks.length <= 2

@@ -171,7 +171,7 @@ document.addEventListener("keydown", (event) => {
 });
 byId("user-list").addEventListener("click", () => showUsers(false));
 
-if (saved) byId<HTMLInputElement>("channels").value = saved.channels.join(" ");
+if (saved?.channels.length) byId<HTMLInputElement>("channels").value = saved.channels.join(" ");
 if (saved?.account !== undefined && saved.token === undefined) {
   // An account without a token (the server had none to give): the password is needed.
   login.show("", saved.nick);
