@@ -4,12 +4,23 @@
  * clients, against a real `serve` process on free ports.
  */
 import assert from "node:assert/strict";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { NICK_LENGTH } from "../src/chat/names.ts";
 import { objectName } from "../src/ipc/names.ts";
 import type { MonitorSnapshot } from "../src/web/monitor_snapshot.ts";
+import {
+  ARTIFACTS,
+  lineInState,
+  login,
+  newPage,
+  reconnectNow,
+  say,
+  shownLine,
+  startWebServe,
+  withBrowser,
+  withServe,
+} from "./_browser.ts";
 import { assertNoLeftovers, uniqueName } from "./_helpers.ts";
-import { IrcTestClient, type ServeProcess, startServe } from "./_irc.ts";
+import { IrcTestClient } from "./_irc.ts";
 import {
   handshakeStatus,
   IrcWebSocketClient,
@@ -17,74 +28,6 @@ import {
   withTimeout,
 } from "./fixtures/web_clients.ts";
 import { assertArrivedWhole, HISTORY_CAPS, historyTexts, longLine } from "./_long_lines.ts";
-
-const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
-const CHROMIUM = "/usr/bin/chromium";
-const BROWSER_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-/** Bound on every single browser wait. */
-const WAIT_MS = 15_000;
-
-/** A `serve` child with HTTP on a free port, and the address of its pages. */
-type WebServe = ServeProcess & { httpPort: number; url: string };
-
-async function startWebServe(args: string[] = [], dataDir?: string): Promise<WebServe> {
-  const serve = await startServe({ http: true, args, dataDir, timeoutMs: 120_000 });
-  const httpPort = serve.httpPort!;
-  return Object.assign(serve, { httpPort, url: `http://127.0.0.1:${httpPort}` });
-}
-
-async function withServe(fn: (serve: WebServe) => Promise<void>, args: string[] = []) {
-  await using serve = await startWebServe(args);
-  await fn(serve);
-}
-
-async function withBrowser(fn: (browser: Browser) => Promise<void>): Promise<void> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: BROWSER_ARGS,
-    timeout: 30_000,
-  });
-  try {
-    await fn(browser);
-  } finally {
-    await withTimeout(browser.close(), 15_000, "the browser to close");
-  }
-}
-
-async function newPage(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
-  // A context each, so the pages share no storage: two separate visitors.
-  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
-  context.setDefaultTimeout(WAIT_MS);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
-  return { context, page };
-}
-
-async function login(page: Page, url: string, nick: string): Promise<void> {
-  await page.goto(url);
-  await page.fill("#nick", nick);
-  await page.click("#login button[type=submit]");
-  await page.locator("#status", { hasText: "Connected" }).waitFor();
-  await page.locator("#user-list button", { hasText: nick }).waitFor();
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.fill("#message", text);
-  await page.press("#message", "Enter");
-}
-
-function shownLine(page: Page, text: string) {
-  return page.locator(".log:not([hidden]) li", { hasText: text });
-}
 
 Deno.test({
   name: "two browser pages and a TCP client chat in #lobby, and the monitor counts them",
@@ -386,27 +329,6 @@ Deno.test("IRC, HTTP and WebSocket connections from one address share one cap, a
     }
   }, ["--max-conn-per-ip", "2"]);
 });
-
-/**
- * Presses "Reconnect now" until the page is connected, rather than wait for its back-off
- * (which grows to 30 s): the button shows while the page waits to retry.
- */
-async function reconnectNow(page: Page): Promise<void> {
-  const connected = page.locator("#status.connected");
-  const button = page.locator("#reconnect:not([hidden])");
-  for (let attempt = 0; attempt < 5; attempt++) {
-    await connected.or(button).first().waitFor();
-    if (await connected.isVisible()) return;
-    // The page's own timer may fire between the look and the click, hiding the button.
-    await button.click({ timeout: 2000 }).catch(() => {});
-  }
-  await connected.waitFor();
-}
-
-/** A line of the visible conversation in a given composer state (`data-state`). */
-function lineInState(page: Page, state: string, text: string) {
-  return page.locator(`.log:not([hidden]) li[data-state="${state}"]`, { hasText: text });
-}
 
 Deno.test({
   name: "the chat page queues a line typed while disconnected and sends it once after the restart",

@@ -11,12 +11,16 @@ export const CHAT_PAGE: WebPage = page({
   title: "shmooze chat",
   css: String.raw`
 body { display: flex; flex-direction: column; }
-#login-view { flex: 1; display: grid; place-items: center; padding: 16px; }
-#login { width: min(380px, 100%); display: grid; gap: 8px; }
+.bar { flex-wrap: wrap; }
+#session { display: flex; align-items: center; gap: 8px; }
+#login-view { flex: 1; display: grid; place-items: center; padding: 16px; overflow: auto; }
+#login { width: min(400px, 100%); display: grid; gap: 8px; }
 #login h2 { font-size: 20px; text-transform: none; letter-spacing: 0; color: var(--text); }
+#login .check { display: flex; gap: 8px; align-items: center; }
 #login-error { color: var(--bad); min-height: 1.4em; margin: 0; }
+#login-note { margin: 0; font-size: 13px; }
 #chat-view {
-  flex: 1; min-height: 0; display: grid; grid-template-columns: 200px 1fr 180px;
+  flex: 1; min-height: 0; display: grid; grid-template-columns: 210px minmax(0, 1fr) 190px;
   grid-template-areas: "nav main users";
 }
 #buffers { grid-area: nav; border-right: 1px solid var(--line); background: var(--panel);
@@ -28,24 +32,47 @@ body { display: flex; flex-direction: column; }
   overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #buffer-list li.current .open { font-weight: 600; }
 #buffer-list li.parted .open { color: var(--muted); font-style: italic; }
-.unread { background: var(--accent); color: var(--accent-text); border-radius: 999px;
-  font-size: 12px; padding: 0 7px; }
+.unread { background: var(--muted); color: var(--panel); border-radius: 999px;
+  font-size: 12px; padding: 0 7px; font-weight: 600; }
+.unread.mention { background: var(--bad); color: #fff; }
 .unread:empty { display: none; }
 #join-form { display: flex; gap: 6px; padding: 8px; border-top: 1px solid var(--line); }
 #join-form input { flex: 1; width: 0; }
 #conversation { grid-area: main; display: flex; flex-direction: column; min-height: 0; }
 #conversation > header { padding: 8px 16px; border-bottom: 1px solid var(--line); }
-#buffer-title { font-size: 17px; margin: 0; }
+.title-row { display: flex; align-items: center; gap: 8px; }
+#buffer-title { font-size: 17px; margin: 0; flex: 1; }
+#users-toggle { display: none; }
 #topic { margin: 0; color: var(--muted); font-size: 13px; min-height: 1em; }
 #logs { flex: 1; min-height: 0; position: relative; }
 .log { position: absolute; inset: 0; overflow-y: auto; list-style: none; margin: 0;
-  padding: 8px 16px; }
-.log li { padding: 1px 0; overflow-wrap: anywhere; }
-.log li.history { opacity: .75; }
-.log li.system { color: var(--muted); font-size: 13px; }
+  padding: 8px 12px; }
+.log > li { padding: 1px 4px; overflow-wrap: anywhere; }
+.log li.msg, .log li.system { display: grid; grid-template-columns: 64px minmax(0, 1fr);
+  column-gap: 8px; align-items: baseline; }
+.log li.msg > :not(time), .log li.system > :not(time) { grid-column: 2; }
+.log li.msg { position: relative; padding: 3px 76px 3px 6px; margin-top: 6px; border-radius: 6px; }
+.log li.msg.continued { margin-top: 0; }
+.log li.msg.continued .nick { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
+.log li.msg.continued > time { visibility: hidden; }
+.log li.msg:hover, .log li.msg:focus-within { background: var(--soft); }
+.log li.msg:hover > time, .log li.msg:focus-within > time { visibility: visible; }
+.log li.msg:focus-visible { outline-offset: -2px; }
+.log li.mention { box-shadow: inset 3px 0 var(--warn); background: var(--mention); }
+.log li.history { opacity: .8; }
+.log li.system { color: var(--muted); font-size: 13px; padding-left: 6px; }
 .log li.error { color: var(--bad); }
 .log li.action .text { font-style: italic; }
 .log li.notice .text { color: var(--warn); }
+.log li.day, .log li.new-divider { display: flex; align-items: center; gap: 10px; margin: 12px 0 4px;
+  font-size: 12px; font-weight: 600; color: var(--muted); }
+.log li.day::before, .log li.day::after, .log li.new-divider::after {
+  content: ""; flex: 1; border-top: 1px solid var(--line); }
+.log li.new-divider { color: var(--bad); }
+.log li.new-divider::after { border-color: var(--bad); }
+.log li.more { text-align: center; padding: 6px; }
+.log li.more.start { font-size: 12px; }
 .log li[data-state="queued"], .log li[data-state="sending"], .log li[data-state="checking"] {
   opacity: .6; }
 .log li[data-state="failed"] .text, .log li[data-state="unconfirmed"] .text {
@@ -53,10 +80,30 @@ body { display: flex; flex-direction: column; }
 .log li .state { font-size: 12px; margin-left: 8px; color: var(--muted); }
 .log li[data-state="failed"] .state, .log li[data-state="unconfirmed"] .state {
   color: var(--bad); }
-.log time { font-size: 12px; margin-right: 8px; }
+.log time { font-size: 12px; grid-column: 1; white-space: nowrap; }
+.log .quote { font-size: 13px; color: var(--muted); border-left: 2px solid var(--line);
+  padding-left: 8px; margin: 0 0 2px; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; }
+.log li.msg > .actions { grid-column: auto; }
+.log .quote-nick { font-weight: 600; }
+.log .text a { color: var(--accent); text-decoration: underline; }
+.log .actions { position: absolute; right: 4px; top: 2px; display: none; gap: 2px; }
+.log li.msg:hover .actions, .log li.msg:focus-within .actions { display: flex; }
+.log .actions button { font-size: 15px; padding: 0 7px; border: 1px solid var(--line);
+  background: var(--panel); }
+.reactions, .picker { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 3px; }
+.reaction { background: var(--panel); color: var(--text); border: 1px solid var(--line);
+  border-radius: 999px; padding: 0 8px; font-size: 13px; }
+.reaction[aria-pressed="true"] { border-color: var(--accent); background: var(--soft); }
+.picker button { font-size: 18px; padding: 0 6px; }
 .nick { font-weight: 600; color: hsl(var(--h, 210) 65% var(--nick-l)); margin-right: 6px; }
-:root { --nick-l: 38%; }
-@media (prefers-color-scheme: dark) { :root { --nick-l: 70%; } }
+:root { --nick-l: 38%; --mention: #fff7e6; }
+@media (prefers-color-scheme: dark) { :root { --nick-l: 70%; --mention: #2b2414; } }
+#typing { margin: 0; padding: 0 16px; min-height: 1.5em; font-size: 13px; color: var(--muted);
+  font-style: italic; }
+#reply-bar { display: flex; align-items: center; gap: 8px; padding: 4px 16px; font-size: 13px;
+  background: var(--soft); border-top: 1px solid var(--line); }
+#reply-to { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #send-form { display: flex; gap: 8px; padding: 10px 16px; border-top: 1px solid var(--line);
   background: var(--panel); }
 #message { flex: 1; }
@@ -68,13 +115,28 @@ body { display: flex; flex-direction: column; }
   padding: 2px 6px; }
 #status.connected { color: var(--ok); } #status.down { color: var(--bad); }
 @media (max-width: 720px) {
-  #chat-view { grid-template-columns: 1fr; grid-template-rows: auto 1fr;
+  .bar { gap: 8px; padding: 6px 10px; flex-wrap: nowrap; }
+  .bar h1 { font-size: 16px; }
+  #status { font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  #me, .bar a { display: none; }
+  #session button { padding: 4px 8px; font-size: 13px; }
+  #chat-view { grid-template-columns: minmax(0, 1fr); grid-template-rows: auto minmax(0, 1fr);
     grid-template-areas: "nav" "main"; }
   #buffers { border-right: 0; border-bottom: 1px solid var(--line); flex-direction: row; }
   #buffer-list { display: flex; overflow-x: auto; padding: 4px; }
   #join-form { border-top: 0; padding: 4px; }
-  #join-form input { flex: none; width: 7.5em; }
-  #users, #me { display: none; }
+  #join-form input { flex: none; width: 6em; }
+  #join-form button { padding: 4px 8px; }
+  #users-toggle { display: inline-block; font-size: 13px; padding: 4px 10px; }
+  #users { display: none; position: fixed; top: 0; right: 0; bottom: 0; z-index: 10;
+    width: min(280px, 85vw); box-shadow: -8px 0 24px rgb(0 0 0 / .25); }
+  #users.open { display: block; }
+  .log li.msg { padding-right: 6px; }
+  .log .actions { top: -14px; }
+}
+@media (prefers-reduced-motion: reduce) {
+  *, *::before, *::after { animation: none !important; transition: none !important;
+    scroll-behavior: auto !important; }
 }
 `,
   body: `
@@ -83,19 +145,28 @@ body { display: flex; flex-direction: column; }
   <span id="status" role="status" aria-live="polite">Not connected</span>
   <button id="reconnect" type="button" hidden>Reconnect now</button>
   <span class="spacer"></span>
-  <span id="me" class="muted"></span>
+  <span id="session" hidden>
+    <span id="me" class="muted"></span>
+    <button id="notify" type="button" class="plain" aria-pressed="false">Notifications off</button>
+    <button id="logout" type="button" class="plain">Log out</button>
+  </span>
   <a href="/monitor">Monitor</a>
 </header>
-<main id="login-view">
+<main id="login-view" hidden>
   <form id="login" class="card" novalidate>
     <h2>Join the chat</h2>
-    <label for="nick">Nickname</label>
-    <input id="nick" name="nick" required maxlength="${NICK_LENGTH}" autocomplete="nickname"
-      autofocus>
+    <label for="nick">Nickname (your account's name, if you have one)</label>
+    <input id="nick" name="nick" required maxlength="${NICK_LENGTH}" autocomplete="username"
+      autocapitalize="none" spellcheck="false">
+    <label for="password">Password (none to chat as a guest)</label>
+    <input id="password" name="password" type="password" autocomplete="current-password">
+    <label class="check"><input id="create-account" type="checkbox"> Create this account</label>
     <label for="channels">Channels (separated by spaces)</label>
     <input id="channels" name="channels" value="#lobby">
     <p id="login-error" role="alert"></p>
-    <button type="submit">Connect</button>
+    <button id="login-submit" type="submit">Continue as a guest</button>
+    <p id="login-note" class="muted">Your password goes to the server once; this browser keeps
+      only a session token, which logging out revokes.</p>
   </form>
 </main>
 <main id="chat-view" hidden>
@@ -108,8 +179,20 @@ body { display: flex; flex-direction: column; }
     </form>
   </nav>
   <section id="conversation" aria-labelledby="buffer-title">
-    <header><h2 id="buffer-title"></h2><p id="topic"></p></header>
+    <header>
+      <div class="title-row">
+        <h2 id="buffer-title"></h2>
+        <button id="users-toggle" type="button" class="plain" aria-controls="users"
+          aria-expanded="false">Users</button>
+      </div>
+      <p id="topic"></p>
+    </header>
     <div id="logs"></div>
+    <p id="typing"></p>
+    <div id="reply-bar" hidden>
+      <span id="reply-to"></span>
+      <button id="reply-cancel" type="button" class="plain" aria-label="Cancel the reply">×</button>
+    </div>
     <form id="send-form">
       <label for="message" class="sr-only">Message</label>
       <input id="message" autocomplete="off" placeholder="Message (try /join, /msg, /me, /nick)">

@@ -1,21 +1,31 @@
 /**
- * The chat page's IRC client: it registers (IRCv3 capabilities, NICK, USER), keeps the
- * conversations in step with what the server says, loads each channel's history with
- * `CHATHISTORY LATEST` when the server offers `draft/chathistory`, and joins its channels
- * again after a reconnect. Lines go out through the outbox (`_outbox.ts`), cut between words
- * so that the line the server relays fits its `LINELEN` — by the same `splitWords` and
+ * The chat page's IRC client: it registers (IRCv3 capabilities, a login when there is one,
+ * NICK, USER), keeps the conversations in step with what the server says, and joins its
+ * channels again after a reconnect. The parts live beside it: logging in (`_auth.ts`),
+ * history (`_history.ts`), read markers (`_read_markers.ts`), typing (`_typing.ts`),
+ * reactions (`_reactions.ts`). Lines go out through the outbox (`_outbox.ts`), cut between
+ * words so that the line the server relays fits its `LINELEN` — by the same `splitWords` and
  * `privmsgBudget` the terminal client uses.
  *
  * @module
  */
-import { ACTION_OVERHEAD, actionText, isCtcp } from "../../irc/ctcp.ts";
+import { ACTION_OVERHEAD } from "../../irc/ctcp.ts";
 import { foldCase } from "../../chat/casemap.ts";
 import { isChannelName, NICK_LENGTH } from "../../chat/names.ts";
 import { privmsgBudget, splitWords } from "../../chat/split_text.ts";
 import { type IrcMessage, nickOf, parseMessage } from "../../irc/message.ts";
+import { Auth, type Credentials } from "./_auth.ts";
 import { ReconnectingSocket } from "./_connection.ts";
-import { addUser, type Conversation, Conversations, SERVER } from "./_conversations.ts";
-import { type HistoryMessage, Outbox } from "./_outbox.ts";
+import { type Conversation, Conversations, pageInView, SERVER } from "./_conversations.ts";
+import { History } from "./_history.ts";
+import { Incoming } from "./_incoming.ts";
+import { Members } from "./_members.ts";
+import { Outbox } from "./_outbox.ts";
+import { Reactions } from "./_reactions.ts";
+import { ReadMarkers } from "./_read_markers.ts";
+import { type SavedSession, saveSession } from "./_session_store.ts";
+import { ServerFeatures } from "./_server_features.ts";
+import { Typing } from "./_typing.ts";
 
 /** The IRCv3 capabilities the page uses, asked for when the server offers them. */
 const WANTED_CAPS = [
@@ -23,14 +33,16 @@ const WANTED_CAPS = [
   "server-time",
   "batch",
   "draft/chathistory",
+  // Reactions are TAGMSGs: history holds them for clients with event-playback.
+  "draft/event-playback",
+  "draft/read-marker",
   "echo-message",
   "multi-prefix",
 ];
-/** How many messages of history to load on join, at most. */
-const HISTORY_LIMIT = 100;
-// Until the server says (LINELEN, and our nick!user@host in 001 or JOIN): RFC 1459's line and
-// the longest user (~ and USERLEN 10) and host (HOSTLEN 63) parts.
-const LINE_LIMIT = 512;
+/** What the page shows of a history batch: messages, and reactions. */
+const HISTORY_COMMANDS = new Set(["PRIVMSG", "NOTICE", "TAGMSG"]);
+// Until the server says our nick!user@host (in 001 or JOIN): the longest user (~ and USERLEN
+// 10) and host (HOSTLEN 63) parts.
 const ASSUMED_USER_HOST = `${"u".repeat(11)}@${"h".repeat(63)}`;
 
 /** What the client tells the rest of the page. */
@@ -43,37 +55,49 @@ export interface ChatClientEvents {
    * @param waiting Whether the page waits to retry, when "Reconnect now" makes sense.
    */
   status(text: string, cls: string, waiting: boolean): void;
-  /** Our nick, set by the server. */
-  nick(nick: string): void;
-  /** The server refused the nick before registration: the connection is stopped. */
-  nickRefused(reason: string): void;
-}
-
-/** A `chathistory` batch being received. */
-interface HistoryBatch {
-  target: string;
-  messages: HistoryMessage[];
+  /** Who we are: the nick set by the server, and the account when logged in. */
+  identity(nick: string, account: string | undefined): void;
+  /**
+   * The server refused the nick or the login: the connection is stopped.
+   *
+   * @param reason What to tell the user.
+   */
+  refused(reason: string): void;
+  /** A message names us, or is a private message to us, while its conversation is not read. */
+  mentioned(conversation: Conversation, nick: string, text: string): void;
+  /** Another conversation is shown. */
+  switched(conversation: Conversation): void;
 }
 
 /** One visitor's IRC session over the page's WebSocket. */
 export class ChatClient {
   /** The page's conversations. */
   readonly conversations: Conversations;
+  /** Reactions to messages: the page's react buttons use it. */
+  readonly reactions: Reactions;
+  /** Typing notifications: the message box tells it what is typed. */
+  readonly typing: Typing;
   readonly #events: ChatClientEvents;
   readonly #socket: ReconnectingSocket;
   readonly #outbox: Outbox;
+  readonly #auth: Auth;
+  readonly #history: History;
+  readonly #markers: ReadMarkers;
+  readonly #members: Members;
+  readonly #incoming: Incoming;
+  #session: SavedSession = { nick: "", channels: [], queries: [] };
+  /**
+   * The session is worth keeping: registered as a guest, or logged in. Until then nothing is
+   * saved, so a refused password leaves no session for the next visit to resume.
+   */
+  #established = false;
   /** Our nick, as the server knows it (or as asked, before it says). */
   #nick = "";
   /** The nick asked for at registration. */
   #wanted = "";
   #registered = false;
-  /** Capabilities the server offers, and those it granted, on this connection. */
-  #available = new Set<string>();
-  #acked = new Set<string>();
-  /** History batches being received, by reference. */
-  #batches = new Map<string, HistoryBatch>();
-  #historyMax = HISTORY_LIMIT;
-  #lineLimit = LINE_LIMIT;
+  /** What the server offers on this connection. */
+  #server = new ServerFeatures();
   /** Our `user@host` as the server shows it to others; "" until seen. */
   #userHost = "";
 
@@ -85,9 +109,17 @@ export class ChatClient {
    */
   constructor(url: string, events: ChatClientEvents) {
     this.#events = events;
+    const send = (line: string) => this.send(line);
     this.conversations = new Conversations({
       close: (conversation) => this.leave(conversation),
-      isSelf: (nick) => foldCase(nick) === foldCase(this.#nick),
+      isSelf: (nick) => this.isSelf(nick),
+      opened: (conversation) => this.#opened(conversation),
+      viewed: (conversation) => this.#markers.read(conversation),
+      older: (conversation) => this.#history.older(conversation),
+      switched: (conversation) => {
+        this.typing.render();
+        events.switched(conversation);
+      },
     });
     this.#socket = new ReconnectingSocket(url, "text.ircv3.net", {
       open: () => this.#register(),
@@ -100,8 +132,69 @@ export class ChatClient {
     });
     this.#outbox = new Outbox(this.conversations, {
       ready: () => this.#socket.connected && this.#registered,
-      hasCap: (name) => this.#acked.has(name),
-      send: (line) => this.#socket.send(line),
+      hasCap: (name) => this.#server.has(name),
+      send,
+    });
+    this.#auth = new Auth({
+      send,
+      loggedIn: (account) => {
+        this.#session.account = account;
+        this.#established = true;
+        this.#save();
+        this.#events.identity(this.#nick, account);
+      },
+      token: (token) => {
+        this.#session.token = token;
+        this.#save();
+      },
+      failed: (reason, expired) => {
+        if (expired) {
+          delete this.#session.token;
+          this.#save();
+        }
+        this.#stop(reason);
+      },
+    });
+    this.#history = new History(this.conversations, {
+      send,
+      pageSize: () => this.#server.historyMax,
+      latest: (target, messages) => {
+        this.#outbox.reconcile(target, messages);
+        this.#outbox.flush();
+        // What came while the page was away is read now if its conversation is in view.
+        const conversation = this.conversations.get(target);
+        if (conversation && this.conversations.isCurrent(conversation) && pageInView()) {
+          this.#markers.read(conversation);
+        }
+      },
+    });
+    this.#markers = new ReadMarkers(this.conversations, {
+      send,
+      enabled: () => this.#server.has("draft/read-marker") && this.#auth.account !== undefined,
+    });
+    this.typing = new Typing(this.conversations, {
+      send,
+      allowed: () => this.#server.relays("typing"),
+    });
+    this.#members = new Members(this.conversations, this.typing, (nick) => this.isSelf(nick));
+    this.reactions = new Reactions({
+      send: (line) => {
+        if (!this.#registered || !this.#server.relays("draft/react")) return false;
+        this.send(line);
+        return true;
+      },
+      isSelf: (nick) => this.isSelf(nick),
+      nick: () => this.#nick,
+    });
+    this.#incoming = new Incoming({
+      conversations: this.conversations,
+      history: this.#history,
+      outbox: this.#outbox,
+      reactions: this.reactions,
+      typing: this.typing,
+      nick: () => this.#nick,
+      registered: () => this.#registered,
+      mentioned: (conversation, nick, text) => events.mentioned(conversation, nick, text),
     });
   }
 
@@ -111,22 +204,32 @@ export class ChatClient {
   }
 
   /**
-   * Starts chatting: opens the channels and connects.
+   * Whether a nick is ours.
    *
-   * @param nick The nick to ask for.
-   * @param channels The channels to join.
+   * @param nick The nick.
+   * @returns True when it is.
    */
-  start(nick: string, channels: string[]): void {
-    this.#wanted = nick;
-    this.#nick = nick;
-    try {
-      localStorage.setItem("shmooze.nick", nick);
-    } catch { /* private mode */ }
-    for (const name of channels) {
+  isSelf(nick: string): boolean {
+    return foldCase(nick) === foldCase(this.#nick);
+  }
+
+  /**
+   * Starts chatting: opens the conversations and connects.
+   *
+   * @param session The nick, channels and private chats (a new or a saved session).
+   * @param credentials How to log in.
+   */
+  start(session: SavedSession, credentials: Credentials): void {
+    this.#session = session;
+    this.#auth.credentials = credentials;
+    this.#wanted = session.nick;
+    this.#nick = session.nick;
+    for (const name of session.channels) {
       this.conversations.open(isChannelName(name) ? name : `#${name}`, "channel");
     }
-    this.#saveChannels();
+    for (const nick of session.queries) this.conversations.open(nick, "query");
     this.conversations.open(SERVER, "server");
+    this.#save();
     this.conversations.show(this.conversations.firstName());
     this.reconnectNow();
   }
@@ -172,7 +275,7 @@ export class ChatClient {
       if (conversation.joined) this.send(`PART ${conversation.name}`);
     }
     this.conversations.remove(conversation);
-    this.#saveChannels();
+    this.#save();
   }
 
   /**
@@ -182,22 +285,62 @@ export class ChatClient {
    * @param target The channel or nick.
    * @param text The text.
    * @param action Whether it is a `/me`.
+   * @param replyTo The msgid of the message it answers, if any.
    */
-  say(target: string, text: string, action: boolean): void {
+  say(target: string, text: string, action: boolean, replyTo?: string): void {
     const conversation = this.conversations.open(
       target,
       isChannelName(target) ? "channel" : "query",
     );
     const mask = `${this.#nick}!${this.#userHost || ASSUMED_USER_HOST}`;
-    const budget = privmsgBudget(this.#lineLimit, mask, target) - (action ? ACTION_OVERHEAD : 0);
-    this.#outbox.queue(conversation, splitWords(text, budget), action, this.#nick);
+    const budget = privmsgBudget(this.#server.lineLimit, mask, target) -
+      (action ? ACTION_OVERHEAD : 0);
+    this.typing.sent(target);
+    this.#outbox.queue(conversation, splitWords(text, budget), action, this.#nick, replyTo);
+  }
+
+  /**
+   * Logs out: the session token is revoked and the connection closed by the server, which
+   * handles the lines in order, so the token is gone once the socket is.
+   *
+   * @returns Resolves when the connection is closed (after 3 s at most).
+   */
+  logout(): Promise<void> {
+    this.#established = false;
+    for (const line of this.#auth.logout()) this.send(line);
+    this.send("QUIT :Logged out");
+    return this.#socket.finish(3000);
+  }
+
+  #save(): void {
+    if (!this.#established) return;
+    this.#session.nick = this.#nick || this.#session.nick;
+    this.#session.channels = this.conversations.names("channel");
+    this.#session.queries = this.conversations.names("query");
+    saveSession(this.#session);
+  }
+
+  #stop(reason: string): void {
+    this.send("QUIT");
+    this.#socket.stop();
+    this.#events.refused(reason);
+  }
+
+  #opened(conversation: Conversation): void {
+    if (conversation.kind !== "query") return;
+    this.#save();
+    if (!this.#registered) return;
+    this.#markers.ask(conversation);
+    if (this.#server.has("draft/chathistory") && this.#auth.account !== undefined) {
+      this.#history.latest(conversation);
+    }
   }
 
   #register(): void {
     this.#registered = false;
-    this.#available = new Set();
-    this.#acked = new Set();
-    this.#batches = new Map();
+    this.#server = new ServerFeatures();
+    this.#history.reset();
+    this.#auth.reset(this.#wanted);
     this.send("CAP LS 302");
     this.send(`NICK ${this.#wanted}`);
     this.send(`USER ${this.#wanted} 0 * :shmooze web`);
@@ -206,6 +349,7 @@ export class ChatClient {
   #dropped(): void {
     this.#registered = false;
     this.#outbox.dropped();
+    this.typing.clear();
     for (const conversation of this.conversations.values()) {
       conversation.joined = false;
       conversation.users.clear();
@@ -213,20 +357,9 @@ export class ChatClient {
     this.conversations.renderUsers();
   }
 
-  #saveChannels(): void {
-    try {
-      localStorage.setItem("shmooze.channels", this.conversations.wantedChannels().join(" "));
-    } catch { /* private mode */ }
-  }
-
   #learnUserHost(mask: string | undefined): void {
     const match = /^([^!@\s]+)!([^!@\s]+@[^!@\s]+)$/.exec(mask ?? "");
-    if (match && foldCase(match[1]) === foldCase(this.#nick)) this.#userHost = match[2];
-  }
-
-  #historyBatch(message: IrcMessage): HistoryBatch | undefined {
-    const ref = message.tags.batch;
-    return ref ? this.#batches.get(ref) : undefined;
+    if (match && this.isSelf(match[1])) this.#userHost = match[2];
   }
 
   /** Where the server's complaints go: the conversation shown. */
@@ -236,9 +369,13 @@ export class ChatClient {
 
   #onMessage(m: IrcMessage): void {
     const from = nickOf(m.source);
-    const self = foldCase(from) === foldCase(this.#nick);
-    const time = m.tags.time ? new Date(m.tags.time) : new Date();
+    const self = this.isSelf(from);
     const conversations = this.conversations;
+    if (this.#history.inBatch(m) && !HISTORY_COMMANDS.has(m.command)) {
+      // Event playback may bring old JOINs, PARTs … : they are not news, and not shown.
+      this.#history.collect(m, from);
+      return;
+    }
     switch (m.command) {
       case "PING":
         this.send(`PONG :${m.params[0] ?? ""}`);
@@ -249,99 +386,84 @@ export class ChatClient {
       case "CAP":
         this.#onCap(m);
         break;
+      case "AUTHENTICATE":
+        if (m.params[0] === "+") this.#auth.payload();
+        break;
+      case "900":
+      case "903":
+      case "904":
+      case "905":
+      case "906":
+        if (this.#auth.numeric(m) && !this.#registered) this.send("CAP END");
+        break;
+      case "REGISTER":
+        this.#auth.registerSucceeded(m);
+        this.#joinWanted();
+        break;
+      case "TOKEN":
+        this.#auth.tokenReceived(m);
+        break;
       case "001":
         this.#onWelcome(m);
         break;
       case "005":
-        for (const token of m.params.slice(1, -1)) {
-          const [key, value] = token.split("=");
-          if (key === "CHATHISTORY" && Number(value) > 0) this.#historyMax = Number(value);
-          if (key === "LINELEN" && Number(value) > 0) this.#lineLimit = Number(value);
-        }
+        this.#server.support(m);
         break;
       case "433":
         if (this.#registered) this.#error(`Nickname ${m.params[1]} is already in use`);
-        else this.#nickTaken();
+        else this.#nickTaken(m.params.at(-1) ?? "");
         break;
       case "432":
-        if (!this.#registered) {
-          this.#socket.stop();
-          this.#events.nickRefused(`The server refused that nickname: ${m.params.at(-1)}`);
-        } else {
-          this.#error(m.params.at(-1) ?? "");
-        }
+        if (!this.#registered) this.#stop(`The server refused that nickname: ${m.params.at(-1)}`);
+        else this.#error(m.params.at(-1) ?? "");
         break;
       case "NICK":
         if (self) {
           this.#nick = m.params[0];
-          this.#events.nick(this.#nick);
+          this.#save();
+          this.#events.identity(this.#nick, this.#auth.account);
         }
-        for (const conversation of conversations.values()) {
-          const user = conversation.users.get(foldCase(from));
-          if (!user) continue;
-          conversation.users.delete(foldCase(from));
-          conversation.users.set(foldCase(m.params[0]), { nick: m.params[0], prefix: user.prefix });
-          conversations.system(conversation, `${from} is now known as ${m.params[0]}`);
-          conversations.usersChanged(conversation);
-        }
+        this.#members.renamed(from, m.params[0]);
         break;
       case "JOIN":
-        this.#onJoin(m, from, self);
+        if (self) this.#onJoin(m);
+        else this.#members.joined(m.params[0], from);
         break;
       case "PART":
       case "KICK":
-        this.#onPart(m, from);
+        if (this.#members.parted(m, from)) this.#save();
         break;
       case "QUIT":
-        for (const conversation of conversations.values()) {
-          if (!conversation.users.delete(foldCase(from))) continue;
-          conversations.system(
-            conversation,
-            `${from} quit${m.params[0] ? ` (${m.params[0]})` : ""}`,
-          );
-          conversations.usersChanged(conversation);
-        }
+        this.#members.quit(m, from);
         break;
-      case "353": {
-        const conversation = conversations.open(m.params[2], "channel");
-        conversation.names ??= new Map();
-        for (const entry of m.params[3].split(" ")) {
-          if (entry) addUser(conversation.names, entry);
-        }
+      case "353":
+        this.#members.names(m);
         break;
-      }
-      case "366": {
-        const conversation = conversations.get(m.params[1]);
-        if (conversation) {
-          conversation.users = conversation.names ?? new Map();
-          conversation.names = null;
-          conversations.usersChanged(conversation);
-        }
+      case "366":
+        this.#members.endOfNames(m);
         break;
-      }
       case "332":
-        conversations.setTopic(conversations.open(m.params[1], "channel"), m.params[2] ?? "");
+      case "TOPIC":
+        this.#members.topic(m, from);
         break;
-      case "TOPIC": {
-        const conversation = conversations.open(m.params[0], "channel");
-        const topic = m.params[1] ?? "";
-        conversations.system(conversation, `${from} set the topic: ${topic}`);
-        conversations.setTopic(conversation, topic);
-        break;
-      }
       case "BATCH":
-        this.#onBatch(m);
+        for (const nick of this.#history.batch(m)) this.#openQuery(nick);
+        break;
+      case "CHATHISTORY":
+        if (m.params[0] === "TARGETS") this.#history.target(m);
+        break;
+      case "MARKREAD":
+        this.#markers.received(m.params[0], m.params[1]);
         break;
       case "FAIL":
-        if (m.params[0] === "CHATHISTORY") {
-          this.#outbox.historyRefused();
-          this.#outbox.flush();
-        }
-        this.#error(m.params.at(-1) ?? "");
+        this.#onFail(m);
         break;
       case "PRIVMSG":
       case "NOTICE":
-        this.#onChat(m, from, self, time);
+        this.#incoming.chat(m, self);
+        break;
+      case "TAGMSG":
+        this.#incoming.tags(m, self);
         break;
       case "ERROR":
         conversations.system(
@@ -362,13 +484,17 @@ export class ChatClient {
   /**
    * The nick asked for at registration is taken: ask for it with a `_` added, or, at
    * NICKLEN, in place of its last character. When that gives the same nick again, every
-   * variant is taken: the user picks another rather than the page asking forever.
+   * variant is taken: the user picks another rather than the page asking forever. A nick
+   * to register as an account is that account: no variant will do.
    */
-  #nickTaken(): void {
+  #nickTaken(reason: string): void {
     const variant = `${this.#wanted.slice(0, NICK_LENGTH - 1)}_`;
+    if (this.#auth.credentials.kind === "register") {
+      this.#stop(`Cannot create the account ${this.#wanted}: ${reason}`);
+      return;
+    }
     if (variant === this.#wanted) {
-      this.#socket.stop();
-      this.#events.nickRefused(`The nickname ${this.#nick} is in use, and so are its variants`);
+      this.#stop(`The nickname ${this.#nick} is in use, and so are its variants`);
       return;
     }
     this.#wanted = variant;
@@ -377,16 +503,15 @@ export class ChatClient {
 
   #onCap(m: IrcMessage): void {
     const sub = m.params[1];
-    const more = m.params[2] === "*";
-    const list = (m.params[more ? 3 : 2] ?? "").split(" ").filter(Boolean);
     if (sub === "LS") {
-      for (const cap of list) this.#available.add(cap.split("=")[0]);
-      if (more) return;
-      const wanted = WANTED_CAPS.filter((cap) => this.#available.has(cap));
+      if (!this.#server.listed(m)) return;
+      const offered = this.#server.offered;
+      const login = this.#auth.capabilities(offered);
+      if (login === undefined) return;
+      const wanted = [...WANTED_CAPS.filter((cap) => offered.has(cap)), ...login];
       this.send(wanted.length ? `CAP REQ :${wanted.join(" ")}` : "CAP END");
     } else if (sub === "ACK") {
-      for (const cap of list) this.#acked.add(cap.replace(/^-/, ""));
-      if (!more) this.send("CAP END");
+      if (this.#server.granted(m) && !this.#auth.start(this.#server.acked)) this.send("CAP END");
     } else if (sub === "NAK") {
       this.send("CAP END");
     }
@@ -398,33 +523,46 @@ export class ChatClient {
     this.#socket.resetBackoff();
     // Most servers end the welcome with our mask: "Welcome to … ann!ann@127.0.0.1".
     this.#learnUserHost((m.params[1] ?? "").split(" ").pop());
-    this.#events.nick(this.#nick);
+    this.#events.identity(this.#nick, this.#auth.account);
     this.#events.status("Connected", "connected", false);
-    this.#outbox.registered(this.#acked.has("draft/chathistory"));
-    const channels = this.conversations.wantedChannels();
+    this.#outbox.registered(
+      this.#server.has("draft/chathistory"),
+      this.#auth.account !== undefined,
+    );
+    if (this.#auth.credentials.kind === "guest") this.#established = true;
+    this.#save();
+    if (this.#auth.registered()) return;
+    this.#joinWanted();
+  }
+
+  /** Registered (and logged in, when asked): into the channels, and the private chats back. */
+  #joinWanted(): void {
+    const channels = this.conversations.names("channel");
     if (channels.length) this.send(`JOIN ${channels.join(",")}`);
+    const queries = this.conversations.names("query");
+    if (this.#auth.account !== undefined && this.#server.has("draft/chathistory")) {
+      for (const nick of queries) this.#opened(this.conversations.get(nick)!);
+      if (queries.length === 0) this.#history.targets();
+    }
     this.#outbox.flush();
   }
 
-  #onJoin(m: IrcMessage, from: string, self: boolean): void {
+  #openQuery(nick: string): void {
+    if (!this.isSelf(nick)) this.conversations.open(nick, "query");
+  }
+
+  /** Our JOIN (from this device or another of the account): the channel's history comes. */
+  #onJoin(m: IrcMessage): void {
     const conversations = this.conversations;
     const conversation = conversations.open(m.params[0], "channel");
-    if (!self) {
-      addUser(conversation.users, from);
-      conversations.system(conversation, `${from} joined`);
-      conversations.usersChanged(conversation);
-      return;
-    }
     this.#learnUserHost(m.source);
+    const rejoined = conversation.joined;
     conversation.joined = true;
     conversation.wanted = true;
     conversation.item.classList.remove("parted");
-    conversation.users.clear();
-    this.#saveChannels();
-    if (this.#acked.has("draft/chathistory")) {
-      const limit = Math.min(HISTORY_LIMIT, this.#historyMax);
-      this.send(`CHATHISTORY LATEST ${conversation.name} * ${limit}`);
-    }
+    if (!rejoined) conversation.users.clear();
+    this.#save();
+    if (this.#server.has("draft/chathistory") && !rejoined) this.#history.latest(conversation);
     if (conversations.current?.name === SERVER || conversation.pendingShow) {
       conversation.pendingShow = false;
       conversations.show(conversation.name);
@@ -432,75 +570,18 @@ export class ChatClient {
     this.#outbox.flush();
   }
 
-  #onPart(m: IrcMessage, from: string): void {
-    const conversation = this.conversations.get(m.params[0]);
-    if (!conversation) return;
-    const kick = m.command === "KICK";
-    const gone = kick ? m.params[1] : from;
-    const reason = m.params[kick ? 2 : 1];
-    if (foldCase(gone) === foldCase(this.#nick)) {
-      conversation.joined = false;
-      conversation.item.classList.add("parted");
-      this.conversations.system(
-        conversation,
-        kick ? `You were kicked by ${from}` : `You left ${conversation.name}`,
-      );
-    } else {
-      conversation.users.delete(foldCase(gone));
-      this.conversations.system(conversation, `${gone} left${reason ? ` (${reason})` : ""}`);
-    }
-    this.conversations.usersChanged(conversation);
-  }
-
-  #onBatch(m: IrcMessage): void {
-    const [reference, type, target] = m.params;
-    const ref = reference.slice(1);
-    if (reference[0] === "+" && type === "chathistory") {
-      this.#batches.set(ref, { target, messages: [] });
+  #onFail(m: IrcMessage): void {
+    const [command, code] = m.params;
+    if (command === "CHATHISTORY") {
+      if (this.#history.failed(m)) this.#outbox.historyRefused();
+      this.#outbox.flush();
+      if (code === "ACCOUNT_REQUIRED") return;
+    } else if (command === "REGISTER") {
+      this.#stop(m.params.at(-1) ?? "The server did not create the account");
+      return;
+    } else if (command === "MARKREAD" && code === "ACCOUNT_REQUIRED") {
       return;
     }
-    const batch = this.#batches.get(ref);
-    if (reference[0] !== "-" || !batch) return;
-    this.#batches.delete(ref);
-    const conversation = this.conversations.get(batch.target);
-    if (conversation) conversation.historyLoaded = true;
-    this.#outbox.reconcile(batch.target, batch.messages);
-    this.#outbox.flush();
-  }
-
-  #onChat(m: IrcMessage, from: string, self: boolean, time: Date): void {
-    const target = m.params[0];
-    let text = m.params[1] ?? "";
-    const history = this.#historyBatch(m);
-    history?.messages.push({ msgid: m.tags.msgid ?? "", nick: from, text });
-    if (
-      self && !history && m.command === "PRIVMSG" &&
-      this.#outbox.confirmEcho(target, text, m.tags.msgid, time)
-    ) return;
-    if (!m.source || (from.includes(".") && !isChannelName(target) && !this.#registered)) {
-      this.conversations.system(undefined, text);
-      return;
-    }
-    const name = isChannelName(target) || self ? target : from;
-    const conversation = this.conversations.open(name, isChannelName(name) ? "channel" : "query");
-    let cls = history ? "history" : "";
-    const action = actionText(text);
-    if (action !== undefined) {
-      text = action;
-      cls += " action";
-    } else if (isCtcp(text)) {
-      return;
-    }
-    if (m.command === "NOTICE") cls += " notice";
-    const id = m.tags.msgid || (history ? `${time.getTime()}${from}${text}` : "");
-    this.conversations.addMessage(conversation, id, {
-      time,
-      msgid: m.tags.msgid,
-      nick: from,
-      text,
-      cls,
-      quiet: !!history || self,
-      self,
-    });
+    this.#error(m.params.at(-1) ?? "");
   }
 }

@@ -109,6 +109,29 @@ export class ReconnectingSocket {
     ws?.close();
   }
 
+  /**
+   * Stops retrying and waits for the server to close the socket (after a QUIT), so that what
+   * was sent before is handled; closes it itself after a while.
+   *
+   * @param timeoutMs How long to wait for the server.
+   * @returns Resolves once the socket is closed.
+   */
+  finish(timeoutMs: number): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#countdown);
+    const ws = this.#ws;
+    this.#ws = null;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(() => ws.close(), timeoutMs);
+    ws.addEventListener("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    return promise;
+  }
+
   // Exponential backoff with jitter (1 s, 2 s, 4 s … at most 30 s), so a restarted server is
   // not hit by every browser at the same instant.
   #retryLater(): void {

@@ -1,13 +1,20 @@
 /**
  * The chat page's conversations (IRC clients call them buffers): a channel, a private chat
  * or the server's own messages, each with its message log, its entry in the list on the left
- * and, for a channel, its members on the right. This module owns that part of the page; what
- * arrives from the server is decided in `_chat_client.ts`.
+ * (with its unread count, marked when a message names us) and, for a channel, its members.
+ * This module owns that part of the page; what arrives from the server is decided in
+ * `_chat_client.ts`, and how a line looks in `_message_view.ts`.
+ *
+ * A message is unread (`li.unseen`) when it came after the account's read marker
+ * (`draft/read-marker`, kept by the server for every device), or, while the server has given
+ * no marker, when it arrived while its conversation was not in view.
  *
  * @module
  */
 import { foldCase } from "../../chat/casemap.ts";
 import { append, byId } from "./_dom.ts";
+import { attachLogFocus, forgetActive } from "./_log_focus.ts";
+import { fillQuote, type Line, placeLine, renderLine } from "./_message_view.ts";
 
 /** The name of the server's conversation: notices and numerics that belong to no other. */
 export const SERVER = "";
@@ -21,6 +28,9 @@ export interface ChannelUser {
   prefix: string;
 }
 
+/** Whether a conversation has older history to load: `unknown` before its first answer. */
+export type OlderState = "unknown" | "more" | "loading" | "none";
+
 /** One conversation and its part of the page. */
 export interface Conversation {
   /** The channel or nick, as first seen; {@link SERVER} for the server's. */
@@ -32,15 +42,16 @@ export interface Conversation {
   readonly item: HTMLLIElement;
   /** The entry's button that shows it. */
   readonly opener: HTMLButtonElement;
-  /** How many messages arrived while another conversation was shown. */
+  /** How many messages are unread; marked `mention` when one of them names us. */
   readonly badge: HTMLSpanElement;
+  /** The top of the log: the button that loads older history, or where it ends. */
+  readonly older: HTMLLIElement;
   /** A channel's members, by folded nick. */
   users: Map<string, ChannelUser>;
   /** Members gathered from NAMES replies until their end (366) replaces `users`. */
   names: Map<string, ChannelUser> | null;
   /** The msgids shown, so a message that comes again (history after live) shows once. */
   readonly seen: Set<string>;
-  unread: number;
   /** A channel we are in now. */
   joined: boolean;
   /** A channel the user wants to be in: joined again after a reconnect, kept for next time. */
@@ -50,22 +61,10 @@ export interface Conversation {
   historyLoaded: boolean;
   /** Shown once the server confirms the JOIN the user asked for. */
   pendingShow: boolean;
-}
-
-/** One line of a log. */
-export interface Line {
-  text: string;
-  /** The server's time; now when absent. */
-  time?: Date;
-  /** The message's IRCv3 msgid, kept on the line so a later copy of it is recognised. */
-  msgid?: string;
-  nick?: string;
-  /** Classes of the list item: `system`, `error`, `history`, `action`, `notice`. */
-  cls?: string;
-  /** No unread count: the user has seen it or need not. */
-  quiet?: boolean;
-  /** Typed by the user: scroll to it wherever the log was. */
-  self?: boolean;
+  /** The account's read marker (ms since the epoch); undefined while the server gave none. */
+  readMarker: number | undefined;
+  /** Whether older history may be loaded (the top of its log says). */
+  olderState: OlderState;
 }
 
 /** What the conversations ask of the rest of the page. */
@@ -74,16 +73,14 @@ export interface ConversationEvents {
   close(conversation: Conversation): void;
   /** Whether a nick is ours: clicking oneself in the user list opens no private chat. */
   isSelf(nick: string): boolean;
-}
-
-/**
- * The time of a line as the log shows it.
- *
- * @param time The time.
- * @returns Hours and minutes in the user's locale.
- */
-export function clock(time: Date): string {
-  return time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  /** A conversation was made: the page may want to remember it or ask about it. */
+  opened(conversation: Conversation): void;
+  /** The user has a conversation in view with something new in it: it is read. */
+  viewed(conversation: Conversation): void;
+  /** The user asked for older messages (the button, or scrolling to the top). */
+  older(conversation: Conversation): void;
+  /** The conversation shown changed. */
+  switched(conversation: Conversation): void;
 }
 
 /**
@@ -98,11 +95,16 @@ export function addUser(users: Map<string, ChannelUser>, entry: string): void {
   users.set(foldCase(nick), { nick, prefix: prefixes.slice(0, 1) });
 }
 
-/** A stable colour for a nick, so one person looks the same everywhere. */
-function nickHue(nick: string): number {
-  let hue = 0;
-  for (let i = 0; i < nick.length; i++) hue = (hue * 31 + nick.charCodeAt(i)) >>> 0;
-  return hue % 360;
+/** Near the top of a log by this much, older history is loaded. */
+const NEAR_TOP_PX = 40;
+
+/**
+ * Whether the user can be taken to be reading the page: it is visible and has the focus.
+ *
+ * @returns True when the page is in view.
+ */
+export function pageInView(): boolean {
+  return document.visibilityState === "visible" && document.hasFocus();
 }
 
 /** The page's conversations, by folded name, and which one is shown. */
@@ -118,6 +120,12 @@ export class Conversations {
    */
   constructor(events: ConversationEvents) {
     this.#events = events;
+    const viewCurrent = () => {
+      const current = this.current;
+      if (current && pageInView()) this.#events.viewed(current);
+    };
+    addEventListener("focus", viewCurrent);
+    document.addEventListener("visibilitychange", viewCurrent);
   }
 
   /**
@@ -151,12 +159,15 @@ export class Conversations {
   }
 
   /**
-   * The channels the user wants to be in.
+   * The names of the conversations of a kind; for channels, those the user wants to be in.
    *
+   * @param kind Channels or private chats.
    * @returns Their names.
    */
-  wantedChannels(): string[] {
-    return [...this.#all.values()].filter((c) => c.kind === "channel" && c.wanted)
+  names(kind: "channel" | "query"): string[] {
+    return [...this.#all.values()].filter((c) =>
+      c.kind === kind && (kind !== "channel" || c.wanted)
+    )
       .map((c) => c.name);
   }
 
@@ -173,16 +184,26 @@ export class Conversations {
     const log = document.createElement("ol");
     log.className = "log";
     log.setAttribute("role", "log");
-    log.setAttribute("aria-live", "polite");
-    log.setAttribute("aria-label", `Messages in ${name}`);
+    log.setAttribute("aria-label", `Messages in ${name === SERVER ? "server messages" : name}`);
     log.hidden = true;
+    attachLogFocus(log, () => byId("message"));
+    const older = append(log, "li", "more");
+    older.dataset.time = "-Infinity";
+    older.hidden = true;
+    const more = append(older, "button", "plain", "Load older messages");
+    more.type = "button";
+    more.addEventListener("click", () => this.#events.older(conversation));
+    log.addEventListener("scroll", () => {
+      if (log.scrollTop < NEAR_TOP_PX && conversation.olderState === "more") {
+        this.#events.older(conversation);
+      }
+    });
     byId("logs").appendChild(log);
     const item = document.createElement("li");
     const opener = append(item, "button", "open", name === SERVER ? "server" : name);
     opener.type = "button";
     opener.appendChild(document.createTextNode(" "));
     const badge = append(opener, "span", "unread");
-    badge.setAttribute("aria-label", "unread messages");
     const conversation: Conversation = {
       name,
       kind,
@@ -190,15 +211,17 @@ export class Conversations {
       item,
       opener,
       badge,
+      older,
       users: new Map(),
       names: null,
       seen: new Set(),
-      unread: 0,
       joined: false,
       wanted: kind === "channel",
       topic: "",
       historyLoaded: false,
       pendingShow: false,
+      readMarker: undefined,
+      olderState: "unknown",
     };
     opener.addEventListener("click", () => this.show(name));
     if (name !== SERVER) {
@@ -209,11 +232,13 @@ export class Conversations {
     }
     byId("buffer-list").appendChild(item);
     this.#all.set(foldCase(name), conversation);
+    this.#events.opened(conversation);
     return conversation;
   }
 
   /**
-   * Shows a conversation: its log, title, topic and members; its unread count goes.
+   * Shows a conversation: its log, title, topic and members. Its unread messages are marked
+   * by a "new" line above the first of them, and are read from now on.
    *
    * @param name The channel or nick; nothing happens when there is no such conversation.
    */
@@ -224,16 +249,27 @@ export class Conversations {
       c.log.hidden = c !== next;
       c.item.classList.toggle("current", c === next);
       c.opener.removeAttribute("aria-current");
+      if (c !== next) c.log.querySelector("li.new-divider")?.remove();
     }
     next.opener.setAttribute("aria-current", "page");
+    const changed = !this.isCurrent(next);
     this.#current = next.name;
-    next.unread = 0;
-    next.badge.textContent = "";
     byId("buffer-title").textContent = next.name === SERVER ? "Server messages" : next.name;
     byId("topic").textContent = next.topic;
     this.renderUsers();
-    next.log.scrollTop = next.log.scrollHeight;
+    const first = next.log.querySelector<HTMLElement>("li.unseen");
+    if (first && !next.log.querySelector("li.new-divider")) {
+      const divider = document.createElement("li");
+      divider.className = "new-divider";
+      divider.dataset.time = String(Number(first.dataset.time) - 0.25);
+      append(divider, "span", "", "New messages");
+      next.log.insertBefore(divider, first);
+    }
+    if (first) first.scrollIntoView({ block: "center" });
+    else next.log.scrollTop = next.log.scrollHeight;
     byId("message").focus();
+    if (changed) this.#events.switched(next);
+    if (pageInView()) this.#events.viewed(next);
   }
 
   /**
@@ -271,50 +307,53 @@ export class Conversations {
   }
 
   /**
-   * Adds a line to a log. Lines are ordered by their time, so a history batch that arrives
-   * after a live message still lands above it.
+   * Adds a line to a log, in time order (a history batch that arrives after a live message
+   * still lands above it). A message the user has not seen counts as unread.
    *
    * @param conversation Whose log.
    * @param line The line.
    * @returns The line's list item.
    */
   addLine(conversation: Conversation, line: Line): HTMLLIElement {
-    const time = line.time ?? new Date();
-    const cls = line.cls ?? "";
-    const li = document.createElement("li");
-    li.className = cls;
-    li.dataset.time = String(time.getTime());
-    if (line.msgid) li.dataset.msgid = line.msgid;
-    const shown = append(li, "time", "", clock(time));
-    shown.dateTime = time.toISOString();
-    if (line.nick) {
-      const nick = append(
-        li,
-        "span",
-        "nick",
-        cls.includes("action") ? `* ${line.nick}` : line.nick,
-      );
-      nick.style.setProperty("--h", String(nickHue(line.nick)));
-    }
-    append(li, "span", "text", line.text);
+    const li = renderLine(line, conversation.kind !== "server" && !!line.msgid);
     const { log } = conversation;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    let before: HTMLElement | null = null;
-    for (
-      let node = log.lastElementChild as HTMLElement | null;
-      node;
-      node = node.previousElementSibling as HTMLElement | null
-    ) {
-      if (Number(node.dataset.time) <= time.getTime()) break;
-      before = node;
+    placeLine(log, li);
+    if (line.replyTo) fillQuote(log, li);
+    if (line.msgid) {
+      for (
+        const reply of log.querySelectorAll<HTMLElement>(
+          `li[data-reply="${CSS.escape(line.msgid)}"]`,
+        )
+      ) {
+        fillQuote(log, reply);
+      }
     }
-    log.insertBefore(li, before);
     if (atBottom || line.self) log.scrollTop = log.scrollHeight;
-    if (!this.isCurrent(conversation) && !line.quiet) {
-      conversation.unread++;
-      conversation.badge.textContent = String(conversation.unread);
+    if (line.nick && !line.self) {
+      const viewing = this.isCurrent(conversation) && pageInView();
+      const marker = conversation.readMarker;
+      const unread = marker === undefined
+        ? !line.quiet && !viewing
+        : Number(li.dataset.time) > marker && !viewing;
+      if (unread) li.classList.add("unseen");
+      if (viewing && !line.quiet) this.#events.viewed(conversation);
     }
+    this.refreshBadge(conversation);
     return li;
+  }
+
+  /**
+   * Takes a line out of its log.
+   *
+   * @param conversation Whose log.
+   * @param li The line.
+   */
+  removeLine(conversation: Conversation, li: HTMLElement): void {
+    const next = li.nextElementSibling;
+    li.remove();
+    if (next instanceof HTMLElement) next.classList.remove("continued");
+    forgetActive(conversation.log);
   }
 
   /**
@@ -323,13 +362,14 @@ export class Conversations {
    * @param conversation Whose log.
    * @param id The message's msgid, or another key that tells it apart; "" for none.
    * @param line The line.
+   * @returns The line's list item, or undefined when it was there already.
    */
-  addMessage(conversation: Conversation, id: string, line: Line): void {
+  addMessage(conversation: Conversation, id: string, line: Line): HTMLLIElement | undefined {
     if (id) {
-      if (conversation.seen.has(id)) return;
+      if (conversation.seen.has(id)) return undefined;
       conversation.seen.add(id);
     }
-    this.addLine(conversation, line);
+    return this.addLine(conversation, line);
   }
 
   /**
@@ -345,6 +385,60 @@ export class Conversations {
       cls: `system ${cls}`,
       quiet: true,
     });
+  }
+
+  /**
+   * The account's read marker moved: the messages up to it are read, the later ones not.
+   *
+   * @param conversation The conversation.
+   * @param marker The marker, in ms since the epoch.
+   */
+  applyMarker(conversation: Conversation, marker: number): void {
+    conversation.readMarker = marker;
+    for (const li of conversation.log.querySelectorAll<HTMLElement>("li.msg:not(.self)")) {
+      li.classList.toggle("unseen", Number(li.dataset.time) > marker);
+    }
+    this.refreshBadge(conversation);
+    if (this.isCurrent(conversation) && pageInView()) this.#events.viewed(conversation);
+  }
+
+  /**
+   * The user has seen every message of a conversation.
+   *
+   * @param conversation The conversation.
+   * @returns The time of its newest message the server has (ms), or undefined when none.
+   */
+  clearUnread(conversation: Conversation): number | undefined {
+    for (const li of conversation.log.querySelectorAll("li.unseen")) {
+      li.classList.remove("unseen");
+    }
+    this.refreshBadge(conversation);
+    let newest: number | undefined;
+    for (const li of conversation.log.querySelectorAll<HTMLElement>("li.msg[data-msgid]")) {
+      newest = Math.max(newest ?? 0, Number(li.dataset.time));
+    }
+    return newest;
+  }
+
+  /**
+   * Shows a conversation's unread count, and whether a message among them names us.
+   *
+   * @param conversation The conversation.
+   */
+  refreshBadge(conversation: Conversation): void {
+    const unread = conversation.log.querySelectorAll("li.unseen").length;
+    const mentions = conversation.log.querySelectorAll("li.unseen.mention").length;
+    const { badge } = conversation;
+    badge.textContent = unread ? String(unread) : "";
+    badge.classList.toggle("mention", mentions > 0);
+    if (unread) {
+      badge.setAttribute(
+        "aria-label",
+        `${unread} unread${mentions ? `, ${mentions} mentioning you` : ""}`,
+      );
+    } else {
+      badge.removeAttribute("aria-label");
+    }
   }
 
   /**
@@ -366,6 +460,7 @@ export class Conversations {
       (y.prefix ? 1 : 0) - (x.prefix ? 1 : 0) || foldCase(x.nick).localeCompare(foldCase(y.nick))
     );
     byId("users-title").textContent = `Users${users.length ? ` (${users.length})` : ""}`;
+    byId("users-toggle").textContent = `Users${users.length ? ` (${users.length})` : ""}`;
     for (const user of users) {
       const button = append(append(list, "li"), "button", "", user.prefix + user.nick);
       button.type = "button";

@@ -14,7 +14,7 @@
  *
  * A `PING` after each burst of lines marks where the server's answers end, because the server
  * answers in order. After a reconnect, a line that was `checking` is looked for in its
- * channel's `CHATHISTORY LATEST`, after the newest message the page had shown when it sent
+ * conversation's `CHATHISTORY LATEST` (a private chat's needs an account), after the newest message the page had shown when it sent
  * the line, from the nick it had then: found, it is `sent`; not found while that anchor is in
  * the history, it never arrived and is queued again, once.
  *
@@ -24,7 +24,8 @@ import { action as ctcpAction } from "../../irc/ctcp.ts";
 import { foldCase } from "../../chat/casemap.ts";
 import { isChannelName } from "../../chat/names.ts";
 import { formatMessage } from "../../irc/message.ts";
-import { clock, type Conversation, type Conversations } from "./_conversations.ts";
+import type { Conversation, Conversations } from "./_conversations.ts";
+import { addActions, retime } from "./_message_view.ts";
 
 /** Where a typed line is on its way to the server. */
 export type LineState = "queued" | "sending" | "checking" | "sent" | "failed" | "unconfirmed";
@@ -66,6 +67,8 @@ interface Entry {
   readonly body: string;
   /** Our nick when it was typed: its copy in history comes from that nick. */
   readonly nick: string;
+  /** Its client tags: `+draft/reply` when it answers a message. */
+  readonly tags: Record<string, string>;
   /** Its list item; the history's copy when that was shown first. */
   li: HTMLLIElement;
   state: LineState;
@@ -116,20 +119,30 @@ export class Outbox {
    * @param pieces The line, cut to fit the server's line limit.
    * @param action Whether it is a `/me`.
    * @param nick Our nick now.
+   * @param replyTo The msgid of the message it answers (its first piece does), if any.
    */
-  queue(conversation: Conversation, pieces: string[], action: boolean, nick: string): void {
-    for (const piece of pieces) {
+  queue(
+    conversation: Conversation,
+    pieces: string[],
+    action: boolean,
+    nick: string,
+    replyTo?: string,
+  ): void {
+    for (const [i, piece] of pieces.entries()) {
+      const reply = i === 0 ? replyTo : undefined;
       const li = this.#conversations.addLine(conversation, {
         nick,
         text: piece,
         cls: action ? "action" : "",
         self: true,
         quiet: true,
+        replyTo: reply,
       });
       const entry: Entry = {
         target: conversation.name,
         body: action ? ctcpAction(piece) : piece,
         nick,
+        tags: reply ? { "+draft/reply": reply } : {},
         li,
         state: "queued",
         after: null,
@@ -157,9 +170,12 @@ export class Outbox {
         ? newestMsgid(entry.li)
         : null;
       entry.barrier = this.#barrier + 1;
-      this.#link.send(
-        formatMessage({ command: "PRIVMSG", params: [entry.target, entry.body], trailing: true }),
-      );
+      this.#link.send(formatMessage({
+        tags: this.#link.hasCap("message-tags") ? entry.tags : {},
+        command: "PRIVMSG",
+        params: [entry.target, entry.body],
+        trailing: true,
+      }));
       this.#mark(entry, "sending");
       any = true;
     }
@@ -191,15 +207,15 @@ export class Outbox {
 
   /**
    * Registered again: the lines in flight that no history can vouch for are left to the
-   * user. Private messages have none to check against (it needs an account).
+   * user. Private messages have history only for an account.
    *
    * @param historyAvailable Whether the server offers `draft/chathistory` on this connection.
+   * @param privateHistory Whether private history can be read too (logged in to an account).
    */
-  registered(historyAvailable: boolean): void {
+  registered(historyAvailable: boolean, privateHistory: boolean): void {
     for (const entry of this.#entries) {
-      if (entry.state === "checking" && (!isChannelName(entry.target) || !historyAvailable)) {
-        this.#mark(entry, "unconfirmed");
-      }
+      const checkable = historyAvailable && (isChannelName(entry.target) || privateHistory);
+      if (entry.state === "checking" && !checkable) this.#mark(entry, "unconfirmed");
     }
   }
 
@@ -294,7 +310,7 @@ export class Outbox {
     if (!label) {
       label = document.createElement("span");
       label.className = "state";
-      entry.li.appendChild(label);
+      (entry.li.querySelector(".line") ?? entry.li).appendChild(label);
     }
     label.textContent = STATE_TEXT[state] + (why ? ` (${why})` : "");
   }
@@ -307,18 +323,14 @@ export class Outbox {
         `li[data-msgid="${CSS.escape(msgid)}"]`,
       );
       if (shown && shown !== entry.li) {
-        entry.li.remove();
+        this.#conversations.removeLine(conversation, entry.li);
         entry.li = shown;
       }
       entry.li.dataset.msgid = msgid;
       conversation.seen.add(msgid);
+      addActions(entry.li, entry.nick);
     }
-    if (time) {
-      entry.li.dataset.time = String(time.getTime());
-      const shownTime = entry.li.querySelector("time")!;
-      shownTime.dateTime = time.toISOString();
-      shownTime.textContent = clock(time);
-    }
+    if (time) retime(entry.li, time);
     this.#mark(entry, "sent");
   }
 

@@ -1,21 +1,26 @@
 /**
  * The chat page's script (bundled by `deno task build` into `src/web/_bundle/chat.js`, and
- * served inside the page of `src/web/_chat_page.ts`): the login form, the message box and
- * its slash commands, the join form. The IRC side is `_chat_client.ts`.
+ * served inside the page of `src/web/_chat_page.ts`): it resumes the saved session or shows
+ * the login form, and wires the page's controls — the message box (with the message being
+ * answered, and typing notifications), the buttons on each message (reply, react), the
+ * header's notifications switch and logout, the user list on small screens. The IRC side is
+ * `_chat_client.ts`.
  *
  * @module
  */
-import { isChannelName, nickProblem } from "../../chat/names.ts";
+import type { Credentials } from "./_auth.ts";
 import { ChatClient } from "./_chat_client.ts";
-import { SERVER } from "./_conversations.ts";
+import { isCommand, runCommand } from "./_commands.ts";
+import type { Conversation } from "./_conversations.ts";
 import { byId } from "./_dom.ts";
+import { LoginView } from "./_login.ts";
+import { Notifier } from "./_notifications.ts";
+import { clearSession, loadSession, type SavedSession } from "./_session_store.ts";
 
-const nickInput = byId<HTMLInputElement>("nick");
-const channelsInput = byId<HTMLInputElement>("channels");
-const loginError = byId("login-error");
 const message = byId<HTMLInputElement>("message");
 const joinInput = byId<HTMLInputElement>("join-input");
 const reconnect = byId("reconnect");
+const usersToggle = byId<HTMLButtonElement>("users-toggle");
 
 function showStatus(text: string, cls: string, waiting: boolean): void {
   const status = byId("status");
@@ -24,84 +29,66 @@ function showStatus(text: string, cls: string, waiting: boolean): void {
   reconnect.hidden = !waiting;
 }
 
-function showLogin(error: string): void {
-  byId("chat-view").hidden = true;
-  byId("login-view").hidden = false;
-  loginError.textContent = error;
-  showStatus("Not connected", "", false);
-  nickInput.focus();
+/** The message the next line answers, if the user picked one. */
+let replying: { conversation: Conversation; msgid: string } | undefined;
+
+function cancelReply(): void {
+  replying = undefined;
+  byId("reply-bar").hidden = true;
+}
+
+function startReply(conversation: Conversation, li: HTMLElement): void {
+  const msgid = li.dataset.msgid;
+  if (!msgid) return;
+  replying = { conversation, msgid };
+  const nick = li.querySelector(".nick")?.textContent ?? "";
+  byId("reply-to").textContent = `${nick}: ${li.querySelector(".text")?.textContent ?? ""}`;
+  byId("reply-bar").hidden = false;
+  message.focus();
+}
+
+/** Opens or closes the user list, which on a small screen slides over the conversation. */
+function showUsers(open: boolean): void {
+  const wasOpen = usersToggle.getAttribute("aria-expanded") === "true";
+  byId("users").classList.toggle("open", open);
+  usersToggle.setAttribute("aria-expanded", String(open));
+  if (open && !wasOpen) byId("user-list").querySelector("button")?.focus();
+  else if (!open && wasOpen && byId("users").contains(document.activeElement)) usersToggle.focus();
 }
 
 const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/irc`;
 const client = new ChatClient(url, {
   status: showStatus,
-  nick: (nick) => {
-    byId("me").textContent = `you are ${nick}`;
+  identity: (nick, account) => {
+    byId("me").textContent = account ? `${nick} (logged in as ${account})` : `${nick} (guest)`;
   },
-  nickRefused: showLogin,
+  refused: (reason) => login.show(reason, client.nick),
+  mentioned: (conversation, nick, text) => {
+    const where = conversation.kind === "query" ? "" : ` in ${conversation.name}`;
+    notifier.notify(`${nick}${where}`, text, conversation.name, () => {
+      client.conversations.show(conversation.name);
+    });
+  },
+  switched: () => {
+    cancelReply();
+    showUsers(false);
+  },
 });
 const { conversations } = client;
+const notifier = new Notifier(byId<HTMLButtonElement>("notify"), (text) => {
+  conversations.system(conversations.current, text, "error");
+});
 
-/** Carries out a slash command typed in the message box. */
-function command(text: string): void {
-  const current = conversations.current;
-  const space = text.indexOf(" ");
-  const name = (space < 0 ? text.slice(1) : text.slice(1, space)).toLowerCase();
-  const arg = space < 0 ? "" : text.slice(space + 1).trim();
-  const [first] = arg.split(/\s+/);
-  switch (name) {
-    case "join":
-    case "j":
-      client.join(first);
-      break;
-    case "part":
-    case "leave":
-      if (current?.kind === "channel") client.leave(current);
-      break;
-    case "msg":
-    case "query": {
-      if (!first) break;
-      conversations.open(first, isChannelName(first) ? "channel" : "query");
-      conversations.show(first);
-      const rest = arg.slice(first.length).trim();
-      if (rest) client.say(first, rest, false);
-      break;
-    }
-    case "me":
-      if (current && current.name !== SERVER && arg) client.say(current.name, arg, true);
-      break;
-    case "nick":
-      if (first) client.send(`NICK ${first}`);
-      break;
-    case "topic":
-      if (current?.kind === "channel") {
-        client.send(`TOPIC ${current.name}${arg ? ` :${arg}` : ""}`);
-      }
-      break;
-    case "quote":
-    case "raw":
-      if (arg) client.send(arg);
-      break;
-    default:
-      conversations.system(
-        current,
-        `Unknown command /${name} (try /join, /part, /msg, /me, /nick, /topic)`,
-        "error",
-      );
-  }
+function start(session: SavedSession, credentials: Credentials): void {
+  login.hide();
+  client.start(session, credentials);
 }
 
-byId("login").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const nick = nickInput.value.trim();
-  const problem = nickProblem(nick);
-  if (problem !== undefined) {
-    loginError.textContent = `Cannot use that nickname: ${problem}`;
-    return;
-  }
-  byId("login-view").hidden = true;
-  byId("chat-view").hidden = false;
-  client.start(nick, channelsInput.value.split(/[\s,]+/).filter(Boolean));
+const saved = loadSession();
+const login = new LoginView(({ nick, channels, credentials }) => {
+  // The same nick again (a token that expired, say): its private chats come back too.
+  const queries = saved?.nick === nick ? saved.queries : [];
+  start({ nick, channels, queries }, credentials);
 });
 
 byId("send-form").addEventListener("submit", (event) => {
@@ -109,18 +96,57 @@ byId("send-form").addEventListener("submit", (event) => {
   let text = message.value;
   if (!text.trim()) return;
   message.value = "";
-  if (text[0] === "/" && text[1] !== "/") {
-    command(text);
+  if (isCommand(text)) {
+    runCommand(client, text);
     return;
   }
   if (text[0] === "/") text = text.slice(1);
   const current = conversations.current;
-  if (!current || current.name === SERVER) {
+  if (!current || current.kind === "server") {
     conversations.system(undefined, "Pick a channel or a person first", "error");
     return;
   }
-  client.say(current.name, text, false);
+  const reply = replying?.conversation === current ? replying.msgid : undefined;
+  cancelReply();
+  client.say(current.name, text, false, reply);
 });
+
+message.addEventListener("input", () => client.typing.input(conversations.current, message.value));
+message.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && replying) {
+    event.preventDefault();
+    cancelReply();
+  }
+});
+byId("reply-cancel").addEventListener("click", () => {
+  cancelReply();
+  message.focus();
+});
+
+// The buttons of every message, by delegation: logs come and go with conversations.
+byId("logs").addEventListener("click", (event) => {
+  const button = (event.target as HTMLElement).closest<HTMLElement>("button");
+  const li = button?.closest<HTMLElement>("li.msg");
+  const conversation = conversations.current;
+  if (!button || !li || !conversation) return;
+  if (button.classList.contains("reply-button")) {
+    startReply(conversation, li);
+  } else if (button.classList.contains("react-button")) {
+    client.reactions.togglePicker(li, button);
+  } else if (button.dataset.emoji) {
+    const mine = button.getAttribute("aria-pressed") === "true";
+    if (!mine && !client.reactions.react(conversation, li, button.dataset.emoji)) {
+      conversations.system(conversation, "Not connected: the reaction was not sent", "error");
+    }
+    client.reactions.closePicker(li);
+  }
+});
+byId("logs").addEventListener("keydown", (event) => {
+  const li = (event.target as HTMLElement).closest<HTMLElement>("li.msg");
+  if (event.key !== "Escape" || !li?.querySelector(".picker")) return;
+  event.stopPropagation();
+  client.reactions.closePicker(li);
+}, { capture: true });
 
 byId("join-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -129,8 +155,28 @@ byId("join-form").addEventListener("submit", (event) => {
 });
 
 reconnect.addEventListener("click", () => client.reconnectNow());
+byId("logout").addEventListener("click", async () => {
+  clearSession();
+  await client.logout();
+  location.reload();
+});
+usersToggle.addEventListener("click", () => {
+  showUsers(usersToggle.getAttribute("aria-expanded") !== "true");
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && usersToggle.getAttribute("aria-expanded") === "true") {
+    showUsers(false);
+    usersToggle.focus();
+  }
+});
+byId("user-list").addEventListener("click", () => showUsers(false));
 
-try {
-  nickInput.value = localStorage.getItem("shmooze.nick") || "";
-  channelsInput.value = localStorage.getItem("shmooze.channels") || "#lobby";
-} catch { /* private mode */ }
+if (saved?.channels.length) byId<HTMLInputElement>("channels").value = saved.channels.join(" ");
+if (saved?.account !== undefined && saved.token === undefined) {
+  // An account without a token (the server had none to give): the password is needed.
+  login.show("", saved.nick);
+} else if (saved) {
+  start(saved, saved.token ? { kind: "token", token: saved.token } : { kind: "guest" });
+} else {
+  login.show("");
+}
