@@ -15,6 +15,7 @@ import { ChannelStore } from "../chat/channel_store.ts";
 import { ChanServ } from "../chat/chanserv.ts";
 import type { Connection } from "../chat/connection.ts";
 import { defaultDataDir } from "../chat/data_directory.ts";
+import { FileStore, type FileStoreOptions } from "../chat/file_store.ts";
 import { HistoryStore } from "../chat/history.ts";
 import { OperatorList, readOperatorFile } from "../chat/operators.ts";
 import { ServerBans } from "../chat/server_bans.ts";
@@ -85,6 +86,12 @@ export interface ServerOptions {
   operFile?: string;
   /** Shortest password a new account may have. @default {8} */
   minPasswordLength?: number;
+  /**
+   * Uploaded files' limits (kept in `<dataDir>/files/` and `files.sqlite`, pruned with the
+   * history's retention), or `false` for no uploads. The HTTP transport serves them; there is
+   * no store without a data directory. @default {{}}
+   */
+  uploads?: Omit<FileStoreOptions, "retentionMs"> | false;
 }
 
 /** A TLS listener's certificate and port. */
@@ -177,6 +184,8 @@ export class ChatServer {
   readonly #context: IrcContext;
   readonly #history: HistoryStore | undefined;
   readonly #channelStore: ChannelStore | undefined;
+  /** Uploaded files, when uploads are on (see {@link ServerOptions.uploads}). */
+  readonly files: FileStore | undefined;
   readonly #status: StatusBoard | undefined;
   readonly #sessions = new Set<IrcSession>();
   readonly #acceptLoops: AcceptLoop[] = [];
@@ -193,11 +202,13 @@ export class ChatServer {
     status: StatusBoard | undefined,
     tlsListener?: Deno.TlsListener,
     channelStore?: ChannelStore,
+    files?: FileStore,
   ) {
     this.tlsPort = tlsListener && (tlsListener.addr as Deno.NetAddr).port;
     this.#context = context;
     this.#history = history;
     this.#channelStore = channelStore;
+    this.files = files;
     this.#status = status;
     this.hub = context.hub;
     this.moderation = context.moderation!;
@@ -217,6 +228,7 @@ export class ChatServer {
     this.#timers.push(setInterval(() => this.#tick(), tickMs));
     if (status) this.#timers.push(setInterval(() => this.#publish(), STATUS_INTERVAL_MS));
     if (history) this.#timers.push(setInterval(() => history.prune(), 60 * 60 * 1000));
+    if (files) this.#timers.push(setInterval(() => files.prune(), 60 * 60 * 1000));
     this.#publish();
     this.#accept(listener, "tcp", "irc");
     if (tlsListener) this.#accept(tlsListener, "tls", "irc-tls");
@@ -291,6 +303,21 @@ export class ChatServer {
     this.#sessions.add(session);
     session.run().catch((error) => log.error("Session failed: {error}", { error }));
     return true;
+  }
+
+  /** Registered accounts, when the server has a data directory. */
+  get accounts(): AccountStore | undefined {
+    return this.#context.accounts;
+  }
+
+  /**
+   * Advertises the upload URL to IRC clients (ISUPPORT `draft/FILEHOST`) from their next
+   * registration on; the HTTP transport calls it once it serves uploads.
+   *
+   * @param url The URL files are posted to.
+   */
+  advertiseFileHost(url: string): void {
+    this.#context.fileHost = url;
   }
 
   /**
@@ -390,6 +417,7 @@ export class ChatServer {
     this.#context.flusher.flush();
     this.#history?.close();
     this.#context.accounts?.close();
+    this.files?.close();
     this.moderation.close();
     this.#channelStore?.close();
     this.#status?.close();
@@ -484,11 +512,17 @@ function createServer(options: ServerOptions): ChatServer {
     minPasswordLength: options.minPasswordLength,
   });
   let channels: ChannelStore | undefined;
+  let files: FileStore | undefined;
   try {
     channels = dataDir === false ? undefined : ChannelStore.open(dataDir);
+    files = dataDir === false || options.uploads === false ? undefined : FileStore.open(dataDir, {
+      ...options.uploads,
+      retentionMs: (options.retentionDays ?? 30) * DAY_MS,
+    });
   } catch (error) {
     history?.close();
     accounts?.close();
+    channels?.close();
     throw error;
   }
   const listeners: Deno.Listener[] = [];
@@ -499,6 +533,7 @@ function createServer(options: ServerOptions): ChatServer {
     accounts?.close();
     bans?.close();
     channels?.close();
+    files?.close();
   };
   try {
     bans = ServerBans.open(dataDir);
@@ -550,5 +585,6 @@ function createServer(options: ServerOptions): ChatServer {
     status,
     tlsListener as Deno.TlsListener,
     channels,
+    files,
   );
 }
