@@ -160,8 +160,11 @@ function randomId(): string {
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
 }
 
-function mebibytes(bytes: number): string {
-  return `${Math.round((bytes / MiB) * 10) / 10} MiB`;
+/** A size for people: bytes below a KiB, else KiB or MiB with one decimal. */
+function sizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const [value, unit] = bytes < MiB ? [bytes / 1024, "KiB"] : [bytes / MiB, "MiB"];
+  return `${Math.round(value * 10) / 10} ${unit}`;
 }
 
 /** What one account has in flight: uploads begun and not yet committed or aborted. */
@@ -558,8 +561,8 @@ export class FileStore {
     if (used + size > this.quotaBytes) {
       return {
         reason: "quota",
-        message: `Your account stores ${mebibytes(used)} of its ${
-          mebibytes(this.quotaBytes)
+        message: `Your account stores ${sizeText(used)} of its ${
+          sizeText(this.quotaBytes)
         }; this file does not fit`,
         retryAfterMs: 0,
       };
@@ -567,7 +570,7 @@ export class FileStore {
     if (this.#storedBytes + this.#pendingBytes + size > this.totalBytes) {
       return {
         reason: "full",
-        message: `The server's space for uploads (${mebibytes(this.totalBytes)}) is full`,
+        message: `The server's space for uploads (${sizeText(this.totalBytes)}) is full`,
         retryAfterMs: 0,
       };
     }

@@ -209,7 +209,7 @@ export async function serveHttpConnection(
         if (head.method !== "HEAD" && sent !== reply.length) return false;
       }
       if (!bodyRead) {
-        await linger(conn, reader, requestBody!.remaining);
+        if (!requestBody!.timedOut) await linger(conn, reader, requestBody!.remaining);
         return false;
       }
       if (!keepAlive) return false;

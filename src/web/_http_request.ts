@@ -249,6 +249,7 @@ export class RequestBody {
   readonly #source: BodySource;
   #read = 0;
   #started = false;
+  #timedOut = false;
 
   /**
    * @param source The reader and socket, the length and the limits.
@@ -268,6 +269,11 @@ export class RequestBody {
     return this.#read === this.length;
   }
 
+  /** Whether it did not all arrive in time (the connection is then closed at once). */
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
   /** The bytes not read yet. */
   get remaining(): number {
     return this.length - this.#read;
@@ -278,7 +284,8 @@ export class RequestBody {
    *
    * @returns The chunks.
    * @throws HttpError 413 past the connection's body limit (before reading), 400 when the peer
-   *   ends the connection early, 408 when the body is not all there within its time.
+   *   ends the connection early, 408 when the body is not all there within its time (a read
+   *   is then left pending: the connection must be closed).
    */
   async *chunks(): AsyncGenerator<Uint8Array> {
     if (this.#started) throw new Error("A request body can be read only once");
@@ -287,13 +294,10 @@ export class RequestBody {
     if (this.length > maxBytes) {
       throw new HttpError(413, `The body is ${this.length} bytes; at most ${maxBytes} are read`);
     }
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    }, timeoutMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) =>
+      timer = setTimeout(() => resolve("late"), timeoutMs)
+    );
     try {
       const held = Math.min(this.remaining, reader.buffered.length);
       if (held > 0) {
@@ -306,7 +310,17 @@ export class RequestBody {
       }
       const buffer = new Uint8Array(Math.min(BODY_CHUNK_BYTES, this.remaining));
       while (this.remaining > 0) {
-        const count = await conn.read(buffer.subarray(0, Math.min(buffer.length, this.remaining)));
+        const reading = conn.read(buffer.subarray(0, Math.min(buffer.length, this.remaining)));
+        const count = await Promise.race([reading, late]);
+        if (count === "late") {
+          // The read stays pending until the connection closes, which it will now.
+          reading.catch(() => {});
+          this.#timedOut = true;
+          throw new HttpError(
+            408,
+            `The request body did not arrive within ${Math.round(timeoutMs / 1000)} s`,
+          );
+        }
         if (count === null) {
           throw new HttpError(
             400,
@@ -316,14 +330,6 @@ export class RequestBody {
         this.#read += count;
         yield buffer.subarray(0, count);
       }
-    } catch (error) {
-      if (timedOut) {
-        throw new HttpError(
-          408,
-          `The request body did not arrive within ${Math.round(timeoutMs / 1000)} s`,
-        );
-      }
-      throw error;
     } finally {
       clearTimeout(timer);
     }

@@ -48,6 +48,11 @@ export interface UploadsOptions {
 
 /** The largest file chunk read at once when serving. */
 const READ_CHUNK_BYTES = 64 * 1024;
+/**
+ * The longest name part of a file's path that is accepted: a cleaned name of 100 characters
+ * percent-encoded as UTF-8 fits in 1200.
+ */
+const MAX_NAME_SEGMENT = 1200;
 /** Files never change under their id: caches may keep them; shared caches may not (privacy). */
 const CACHE_CONTROL = "private, max-age=31536000, immutable";
 
@@ -345,8 +350,8 @@ export class Uploads {
 
   /**
    * Answers a request under {@link FILES_PATH}: `/files/<id>` or `/files/<id>/<name>` (the
-   * name is for people and ignored). Anything else, or an unknown id, is 404 without a look
-   * at the file system.
+   * name is for people and ignored, but at most 1200 characters). Anything else, or an
+   * unknown id, is 404 without a look at the file system.
    *
    * @param request The request.
    * @returns The file (200, or 206 for a range), 304, 404, 405 or 416.
@@ -356,9 +361,9 @@ export class Uploads {
       return withHeaders(textReply(405, "Method not allowed\n"), { allow: "GET, HEAD" });
     }
     const segments = request.path.slice(FILES_PATH.length).split("/");
-    const stored = segments.length <= 2 && isFileId(segments[0])
-      ? this.#store.find(segments[0])
-      : undefined;
+    const wellFormed = segments.length <= 2 && isFileId(segments[0]) &&
+      (segments[1] ?? "").length <= MAX_NAME_SEGMENT;
+    const stored = wellFormed ? this.#store.find(segments[0]) : undefined;
     if (stored === undefined) return textReply(404, "No such file\n");
     let file: Deno.FsFile;
     try {
