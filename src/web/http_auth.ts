@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { AccountStore } from "../chat/accounts.ts";
+import type { AccountStore, LoginResult } from "../chat/accounts.ts";
 import { addressKey } from "../net/address_key.ts";
 import { isLoopback } from "../net/loopback.ts";
 
@@ -64,6 +64,11 @@ export interface AccountAuthenticatorOptions {
  * {@link AccountStore.login}: throttled, and counted against the hash budget), and Bearer by
  * session token when `verifyToken` is given.
  *
+ * Requests that carry the same name and password from the same address while one of them is
+ * being checked share that check: a client uploading several files at once costs one password
+ * hash, and its parallel requests do not queue behind each other in the login throttle (which
+ * counts an attempt as a failure until its password proves right).
+ *
  * @param accounts The account store.
  * @param options The token check, the realm.
  * @returns The authenticator.
@@ -99,6 +104,16 @@ export function accountAuthenticator(
   const realm = options.realm ?? "shmooze";
   const basicChallenge = `Basic realm="${realm}", charset="UTF-8"`;
   const bearerChallenge = `Bearer realm="${realm}", error="invalid_token"`;
+  const checking = new Map<string, Promise<LoginResult>>();
+  const login = (name: string, password: string, address: string): Promise<LoginResult> => {
+    const key = JSON.stringify([name, password, address]);
+    let check = checking.get(key);
+    if (check === undefined) {
+      check = accounts.login(name, password, address).finally(() => checking.delete(key));
+      checking.set(key, check);
+    }
+    return check;
+  };
   const unauthorized = (message: string, challenge: string): AuthResult => ({
     ok: false,
     status: 401,
@@ -144,7 +159,7 @@ export function accountAuthenticator(
       if (pair === undefined) {
         return unauthorized("Malformed Basic credentials: base64 of name:password", basicChallenge);
       }
-      const result = await accounts.login(pair.name, pair.password, addressKey(remoteAddress));
+      const result = await login(pair.name, pair.password, addressKey(remoteAddress));
       if (result.ok) return { ok: true, account: result.account.name };
       if (result.reason === "invalid") {
         return unauthorized("Invalid account or password", basicChallenge);
