@@ -1,16 +1,20 @@
 /**
  * The README's pictures of the chat page, taken by this test from a real conversation on a
- * real server: docs/img/chat-desktop.png, chat-mobile.png (a phone) and chat-dark.png (the
- * dark colour scheme). Three visitors watch one scene: yesterday's messages from history,
+ * real server: chat-desktop.png, chat-mobile.png (a phone) and chat-dark.png (the dark colour
+ * scheme), in tests/artifacts/ — and in docs/img/, which the README shows, with
+ * `deno task screenshots` (a test run never changes the checkout). Three visitors watch one scene: yesterday's messages from history,
  * a link, a mention, a reply, reactions, someone typing, unread channels and a private chat.
  */
 import type { Page } from "playwright-core";
 import { HistoryStore } from "../src/chat/history.ts";
-import { DOC_IMAGES, newPage, say, startWebServe, withBrowser } from "./_browser.ts";
+import { ARTIFACTS, DOC_IMAGES, newPage, say, startWebServe, withBrowser } from "./_browser.ts";
 import { IrcTestClient } from "./_irc.ts";
 
 /** playwright-core keeps its pipe to the browser open in ways Deno's sanitizers count. */
 const BROWSER_TEST = { sanitizeResources: false, sanitizeOps: false };
+
+/** Where the pictures go: docs/img/ with `SHMOOZE_SCREENSHOTS=docs` (`deno task screenshots`). */
+const SHOTS_DIR = Deno.env.get("SHMOOZE_SCREENSHOTS") === "docs" ? DOC_IMAGES : ARTIFACTS;
 
 /** The list item of the message with this text (not quoting it), in the conversation shown. */
 function message(page: Page, text: string) {
@@ -106,7 +110,7 @@ Deno.test({
           // Typing shows for 6 s after each notification: one just before each picture.
           await tom.send("@+typing=active TAGMSG #lobby");
           await page.locator("#typing", { hasText: "tom is typing" }).waitFor();
-          await page.screenshot({ path: `${DOC_IMAGES}${file}` });
+          await page.screenshot({ path: `${SHOTS_DIR}${file}` });
         }
       });
     } finally {

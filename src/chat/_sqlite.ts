@@ -111,6 +111,35 @@ export function openPrivateDatabase(
   }
 }
 
+/**
+ * Makes (or checks) a directory for private files, as the data directory itself is made:
+ * 0700 and ours, group and other access taken away from one that has it.
+ *
+ * @param path The directory.
+ * @param what What it holds, for error messages ("uploads").
+ * @throws Error naming the directory, why it cannot be used, and what to do.
+ *
+ * @example A directory for uploads in the data directory
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { makePrivateDirectory } from "./_sqlite.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * makePrivateDirectory(join(dir, "files"), "uploads");
+ * if (Deno.build.os !== "windows") {
+ *   assert.equal(Deno.statSync(join(dir, "files")).mode! & 0o777, 0o700);
+ * }
+ * Deno.writeTextFileSync(join(dir, "plain"), "");
+ * assert.throws(() => makePrivateDirectory(join(dir, "plain"), "uploads"), /not a directory/);
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export function makePrivateDirectory(path: string, what: string): void {
+  createDataDir(path, `${what} directory`);
+  makePrivate(path, `${what} directory`);
+}
+
 /** Creates the data directory 0700 (and its missing parents), or checks it is a directory. */
 function createDataDir(dataDir: string, what: string): void {
   let info: Deno.FileInfo | undefined;

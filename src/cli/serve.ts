@@ -16,8 +16,14 @@ import { channelProblem } from "../chat/names.ts";
 import type { BridgeOptions } from "../bridge/bridge.ts";
 import { startHttpTransport } from "../server/http_transport.ts";
 import { hostName, normalizeOrigin } from "../web/origin_policy.ts";
+import { parsePublicUrl } from "../web/uploads.ts";
 import { CONSOLE_HELP, runConsole } from "../server/operator_console.ts";
-import { DEFAULT_MOTD, startServer, type TlsOptions } from "../server/server.ts";
+import {
+  DEFAULT_MOTD,
+  type ServerOptions,
+  startServer,
+  type TlsOptions,
+} from "../server/server.ts";
 import {
   CliError,
   intOption,
@@ -74,6 +80,18 @@ Options:
   --http-allowed-host NAME   A host name HTTP may be reached by; repeatable. IP addresses,
                              localhost and the --allowed-origin hosts always are; another
                              name is answered 421, which stops DNS rebinding
+  --http-public-url URL      The web side's address as users reach it, behind a reverse
+                             proxy (https://chat.example.com): upload links and the
+                             advertised upload URL are made from it, and its host and
+                             origin are allowed (default: the address HTTP listens on)
+  --upload-max-bytes BYTES   Largest file a logged-in account may upload at /upload
+                             (default: 10485760, 10 MiB); larger ones get 413 before a
+                             byte of them is read
+  --uploads-per-hour N       Uploads one account may make in any hour (default: 60)
+  --upload-quota-bytes BYTES Bytes one account may have stored (default: 268435456, 256 MiB)
+  --upload-total-bytes BYTES Bytes all uploads together may take (default: 10737418240,
+                             10 GiB)
+  --no-uploads               Accept no uploads (files already stored are no longer served)
   --tls-cert FILE            Also serve IRC over TLS with this PEM certificate (chain)
   --tls-key FILE             The certificate's PEM private key (both or neither)
   --tls-port PORT            TLS port; 0 picks a free one (default: 54443)
@@ -104,7 +122,16 @@ TLS, the next is "listening with TLS on HOST:PORT", and with --tls-self-signed t
 "self-signed TLS for NAMES; clients pass --ca FILE".
 With --local-room, "bridging local room NAME with CHANNEL" follows.
 Unless --no-http, a line "http on HOST:PORT" follows ("https on HOST:PORT" with TLS: the
-web side then uses the same certificate, and the chat page connects with WSS).
+web side then uses the same certificate, and the chat page connects with WSS), then, unless
+--no-uploads, "uploads at URL" with the upload URL IRC clients are told of (ISUPPORT
+draft/FILEHOST); listening on every address (0.0.0.0, ::) names no URL to tell, so the line
+says to give --http-public-url, and IRC clients are told none.
+
+Uploads (POST /upload) come from logged-in accounts (HTTP Basic with the account's password,
+over HTTPS or from this machine), are stored in DIR/files/ with their details in
+DIR/files.sqlite, kept --retention-days like history, and served at /files/ID/NAME to anyone
+with the link; an upload's type comes from its bytes (PNG, JPEG, GIF, WebP, PDF, text), and
+only images are shown in the browser: the rest is a download.
 Lines typed on standard input go to #lobby as *server*.
 ${CONSOLE_HELP}
 SIGINT or SIGTERM: every client is told "Server shutting down", history is closed and the
@@ -124,7 +151,8 @@ Examples:
   shmooze serve --tls-cert /etc/shmooze/cert.pem --tls-key /etc/shmooze/key.pem
   shmooze serve --tls-self-signed --tls-name chat.example.org --tls-name 192.0.2.7
   shmooze serve --local-room lobby --bridge-channel #lobby
-  shmooze serve --oper-file ~/.config/shmooze/opers.conf`;
+  shmooze serve --oper-file ~/.config/shmooze/opers.conf
+  shmooze serve --http-public-url https://chat.example.com --upload-max-bytes 26214400`;
 
 function defaultDataDirText(): string {
   try {
@@ -213,6 +241,41 @@ function readBridge(values: Values): BridgeOptions | undefined {
   return { room: String(room), channel };
 }
 
+function readPublicUrl(values: Values): URL | undefined {
+  const text = values["http-public-url"];
+  if (text === undefined) return undefined;
+  if (values["no-http"] === true) {
+    throw new UsageError("--http-public-url needs HTTP: remove --no-http");
+  }
+  try {
+    return parsePublicUrl(String(text));
+  } catch (error) {
+    throw new UsageError(`--http-public-url: ${(error as Error).message}`);
+  }
+}
+
+/** The upload limits, or false with --no-uploads (then none of them may be given). */
+function readUploads(values: Values): ServerOptions["uploads"] {
+  const flags = [
+    "upload-max-bytes",
+    "uploads-per-hour",
+    "upload-quota-bytes",
+    "upload-total-bytes",
+  ];
+  if (values["no-uploads"] === true) {
+    const given = flags.find((flag) => values[flag] !== undefined);
+    if (given !== undefined) throw new UsageError(`--${given} cannot be used with --no-uploads`);
+    return false;
+  }
+  const MiB = 1024 * 1024;
+  return {
+    maxFileBytes: intOption(values, "upload-max-bytes", 10 * MiB, { min: 1, max: 1024 * MiB }),
+    uploadsPerHour: intOption(values, "uploads-per-hour", 60, { min: 1 }),
+    quotaBytes: intOption(values, "upload-quota-bytes", 256 * MiB, { min: 1 }),
+    totalBytes: intOption(values, "upload-total-bytes", 10 * 1024 * MiB, { min: 1 }),
+  };
+}
+
 function readMotd(values: Record<string, unknown>): string {
   const file = values["motd-file"];
   if (file !== undefined && values.motd !== undefined) {
@@ -291,6 +354,12 @@ export const serveCommand: Command = {
       "bridge-channel": { type: "string" },
       "oper-file": { type: "string" },
       "min-password-length": { type: "string" },
+      "http-public-url": { type: "string" },
+      "upload-max-bytes": { type: "string" },
+      "uploads-per-hour": { type: "string" },
+      "upload-quota-bytes": { type: "string" },
+      "upload-total-bytes": { type: "string" },
+      "no-uploads": { type: "boolean" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {
@@ -333,6 +402,8 @@ export const serveCommand: Command = {
         `--http-allowed-host must be a host name such as chat.example.com, not "${badHost}"`,
       );
     }
+    const publicUrl = readPublicUrl(values);
+    const uploads = readUploads(values);
     const selfSigned = await readSelfSignedTls(values);
     const tls = selfSigned?.tls ?? readTls(values);
     const localRoom = readBridge(values);
@@ -342,6 +413,7 @@ export const serveCommand: Command = {
       allowedOrigins,
       allowedHosts,
       tls: tls && { cert: tls.cert, key: tls.key },
+      publicUrl,
     };
     const host = stringOption(values, "host", "0.0.0.0");
     const operFile = values["oper-file"] === undefined ? undefined : String(values["oper-file"]);
@@ -362,6 +434,7 @@ export const serveCommand: Command = {
         min: 1,
         max: MAX_PASSWORD_LENGTH,
       }),
+      uploads,
     }).catch((error) => {
       throw startFailure(error);
     });
@@ -397,6 +470,13 @@ export const serveCommand: Command = {
       throw startFailure(error);
     });
     if (web) console.log(`${tls ? "https" : "http"} on ${web.hostname}:${web.port}`);
+    if (web && server.files) {
+      console.log(
+        web.uploadUrl === undefined
+          ? `uploads at /upload, told to no IRC client: HTTP listens on every address; give --http-public-url`
+          : `uploads at ${web.uploadUrl}`,
+      );
+    }
     runConsole(server, {
       input: Deno.stdin.readable,
       interactive: Deno.stdin.isTerminal(),

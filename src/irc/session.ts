@@ -61,6 +61,8 @@ export interface IrcContext {
   readonly moderation?: ServerModeration;
   /** Counts that sessions add to, for metrics. */
   readonly counters: IrcCounters;
+  /** The upload URL advertised in ISUPPORT (`draft/FILEHOST`), once the HTTP side serves uploads. */
+  fileHost?: string;
 }
 
 /** What sessions count, for the server's metrics. */

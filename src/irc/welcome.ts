@@ -12,10 +12,28 @@ import type { IrcLimits } from "./limits.ts";
 import { Numeric } from "./numerics.ts";
 import type { IrcSession } from "./session.ts";
 
+/** What ISUPPORT says besides the limits. */
+export interface IsupportOptions {
+  /**
+   * The URL files are uploaded to, advertised as `draft/FILEHOST` (the IRCv3 work in progress)
+   * and `soju.im/FILEHOST` (soju's version of it, which gamja and senpai read). @default {undefined}
+   */
+  fileHost?: string;
+}
+
+/**
+ * An ISUPPORT value with the characters that would end or split it escaped (`\xHH` for
+ * backslash, space and `=`).
+ */
+function isupportValue(value: string): string {
+  return value.replace(/[\\ =]/g, (char) => `\\x${char.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 /**
  * The ISUPPORT tokens of a server with these limits.
  *
  * @param limits The limits.
+ * @param options The upload URL, when uploads are on.
  * @returns `NAME=value` tokens.
  *
  * @example
@@ -32,10 +50,16 @@ import type { IrcSession } from "./session.ts";
  * assert.ok(tokens.includes("PREFIX=(ov)@+"));
  * assert.ok(tokens.includes("EXTBAN=~,a"));
  * assert.ok(tokens.includes("WHOX"));
+ * assert.ok(!tokens.some((token) => token.includes("FILEHOST")));
+ * const upload = "https://chat.example/upload";
+ * const withUploads = isupportTokens(DEFAULT_LIMITS, { fileHost: upload });
+ * assert.ok(withUploads.includes(`draft/FILEHOST=${upload}`));
+ * assert.ok(withUploads.includes(`soju.im/FILEHOST=${upload}`));
  * ```
  */
-export function isupportTokens(limits: IrcLimits): string[] {
+export function isupportTokens(limits: IrcLimits, options: IsupportOptions = {}): string[] {
   const { lists, key, limit, flags } = CHANNEL_MODES;
+  const fileHost = options.fileHost === undefined ? undefined : isupportValue(options.fileHost);
   return [
     `ACCOUNTEXTBAN=${ACCOUNT_EXTBAN.slice(1, -1)}`,
     `AWAYLEN=${limits.topicLength}`,
@@ -64,7 +88,27 @@ export function isupportTokens(limits: IrcLimits): string[] {
     `TOPICLEN=${limits.topicLength}`,
     "UTF8ONLY",
     "WHOX",
+    ...(fileHost === undefined
+      ? []
+      : [`draft/FILEHOST=${fileHost}`, `soju.im/FILEHOST=${fileHost}`]),
   ];
+}
+
+/**
+ * Sends the ISUPPORT tokens (005), twelve to a line, as registration and VERSION do.
+ *
+ * @param session The client.
+ */
+export function sendIsupport(session: IrcSession): void {
+  const { limits, fileHost } = session.context;
+  const tokens = isupportTokens(limits, { fileHost });
+  for (let i = 0; i < tokens.length; i += 12) {
+    session.reply(
+      Numeric.RPL_ISUPPORT,
+      ...tokens.slice(i, i + 12),
+      "are supported by this server",
+    );
+  }
 }
 
 /**
@@ -117,7 +161,7 @@ export function isupportTokens(limits: IrcLimits): string[] {
  * ```
  */
 export function welcome(session: IrcSession): void {
-  const { serverName, version, createdAt, limits } = session.context;
+  const { serverName, version, createdAt } = session.context;
   const software = `shmooze-${version}`;
   session.reply(
     Numeric.RPL_WELCOME,
@@ -138,14 +182,7 @@ export function welcome(session: IrcSession): void {
     [...channelModes].sort().join(""),
     [...lists, key, limit, members].join(""),
   );
-  const tokens = isupportTokens(limits);
-  for (let i = 0; i < tokens.length; i += 12) {
-    session.reply(
-      Numeric.RPL_ISUPPORT,
-      ...tokens.slice(i, i + 12),
-      "are supported by this server",
-    );
-  }
+  sendIsupport(session);
   sendLusers(session);
   sendMotd(session);
 }

@@ -1,10 +1,12 @@
 /**
  * The chat server's HTTP transport: puts the web side (chat page, monitor, metrics, IRC over
- * WebSocket) in front of a running {@link ChatServer}. WebSocket clients go through
- * {@link ChatServer.attach} like TCP clients; the monitor reads {@link ChatServer.stats}.
+ * WebSocket, uploads) in front of a running {@link ChatServer}. WebSocket clients go through
+ * {@link ChatServer.attach} like TCP clients; the monitor reads {@link ChatServer.stats};
+ * uploads go to {@link ChatServer.files} from the server's accounts.
  *
  * @module
  */
+import { accountAuthenticator } from "../web/http_auth.ts";
 import type { MonitorSnapshot } from "../web/monitor_snapshot.ts";
 import { startWebServer, type WebServer, type WebServerOptions } from "../web/web_server.ts";
 import type { ChatServer, ServerStats } from "./server.ts";
@@ -69,7 +71,9 @@ export function monitorSnapshot(
  * @param server The running chat server.
  * @param options Where to listen (default: the server's own address, port 54080), the extra
  *   allowed origins and hosts, and the limits. Connections are admitted by the server's
- *   {@link ChatServer.gate}, so they count against the same per-address limits as IRC.
+ *   {@link ChatServer.gate}, so they count against the same per-address limits as IRC. When
+ *   the server keeps uploads and accounts, `/upload` takes files from logged-in accounts, and
+ *   its URL is advertised to IRC clients (`draft/FILEHOST`) when one can be told.
  * @returns The running web server; shut it down after the chat server has closed.
  *
  * @example Serve the monitor's numbers next to an IRC server, then shut both down
@@ -95,14 +99,21 @@ export function monitorSnapshot(
  * await web.shutdown();
  * ```
  */
-export function startHttpTransport(
+export async function startHttpTransport(
   server: ChatServer,
   options: WebServerOptions = {},
 ): Promise<WebServer> {
-  return startWebServer({
+  const { files, accounts } = server;
+  // A session token (TOKEN GENERATE) logs in as `Authorization: Bearer`, as it does with SASL.
+  const verifyToken = (token: string) => accounts?.sessionTokens.verify(token);
+  const uploads = files && accounts &&
+    { store: files, authenticator: accountAuthenticator(accounts, { verifyToken }) };
+  const web = await startWebServer({
     gate: server.gate,
     attach: (connection, admission) => void server.attach(connection, admission),
     snapshot: () => monitorSnapshot(server.stats()),
     acceptErrors: () => server.acceptErrors(),
-  }, { ...options, hostname: options.hostname ?? server.hostname });
+  }, { uploads, ...options, hostname: options.hostname ?? server.hostname });
+  if (web.uploadUrl !== undefined) server.advertiseFileHost(web.uploadUrl);
+  return web;
 }

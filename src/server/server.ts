@@ -18,6 +18,7 @@ import { restorePresence } from "../chat/presence.ts";
 import type { SessionTokenOptions } from "../chat/session_tokens.ts";
 import type { Connection } from "../chat/connection.ts";
 import { defaultDataDir } from "../chat/data_directory.ts";
+import { FileStore, type FileStoreOptions } from "../chat/file_store.ts";
 import { HistoryStore } from "../chat/history.ts";
 import { OperatorList, readOperatorFile } from "../chat/operators.ts";
 import { ServerBans } from "../chat/server_bans.ts";
@@ -93,6 +94,12 @@ export interface ServerOptions {
    * @default {{ idleDays: 30, maxPerAccount: 20 }}
    */
   sessionTokens?: SessionTokenOptions;
+  /**
+   * Uploaded files' limits (kept in `<dataDir>/files/` and `files.sqlite`, pruned with the
+   * history's retention), or `false` for no uploads. The HTTP transport serves them; there is
+   * no store without a data directory. @default {{}}
+   */
+  uploads?: Omit<FileStoreOptions, "retentionMs"> | false;
 }
 
 /** A TLS listener's certificate and port. */
@@ -185,6 +192,8 @@ export class ChatServer {
   readonly #context: IrcContext;
   readonly #history: HistoryStore | undefined;
   readonly #channelStore: ChannelStore | undefined;
+  /** Uploaded files, when uploads are on (see {@link ServerOptions.uploads}). */
+  readonly files: FileStore | undefined;
   readonly #status: StatusBoard | undefined;
   readonly #sessions = new Set<IrcSession>();
   readonly #acceptLoops: AcceptLoop[] = [];
@@ -201,11 +210,13 @@ export class ChatServer {
     status: StatusBoard | undefined,
     tlsListener?: Deno.TlsListener,
     channelStore?: ChannelStore,
+    files?: FileStore,
   ) {
     this.tlsPort = tlsListener && (tlsListener.addr as Deno.NetAddr).port;
     this.#context = context;
     this.#history = history;
     this.#channelStore = channelStore;
+    this.files = files;
     this.#status = status;
     this.hub = context.hub;
     this.moderation = context.moderation!;
@@ -225,6 +236,7 @@ export class ChatServer {
     this.#timers.push(setInterval(() => this.#tick(), tickMs));
     if (status) this.#timers.push(setInterval(() => this.#publish(), STATUS_INTERVAL_MS));
     if (history) this.#timers.push(setInterval(() => history.prune(), 60 * 60 * 1000));
+    if (files) this.#timers.push(setInterval(() => files.prune(), 60 * 60 * 1000));
     this.#publish();
     this.#accept(listener, "tcp", "irc");
     if (tlsListener) this.#accept(tlsListener, "tls", "irc-tls");
@@ -299,6 +311,21 @@ export class ChatServer {
     this.#sessions.add(session);
     session.run().catch((error) => log.error("Session failed: {error}", { error }));
     return true;
+  }
+
+  /** Registered accounts, when the server has a data directory. */
+  get accounts(): AccountStore | undefined {
+    return this.#context.accounts;
+  }
+
+  /**
+   * Advertises the upload URL to IRC clients (ISUPPORT `draft/FILEHOST`) from their next
+   * registration on; the HTTP transport calls it once it serves uploads.
+   *
+   * @param url The URL files are posted to.
+   */
+  advertiseFileHost(url: string): void {
+    this.#context.fileHost = url;
   }
 
   /**
@@ -398,6 +425,7 @@ export class ChatServer {
     this.#context.flusher.flush();
     this.#history?.close();
     this.#context.accounts?.close();
+    this.files?.close();
     this.moderation.close();
     this.#channelStore?.close();
     this.#status?.close();
@@ -516,11 +544,17 @@ function createServer(options: ServerOptions): ChatServer {
     sessionTokens: options.sessionTokens,
   });
   let channels: ChannelStore | undefined;
+  let files: FileStore | undefined;
   try {
     channels = dataDir === false ? undefined : ChannelStore.open(dataDir);
+    files = dataDir === false || options.uploads === false ? undefined : FileStore.open(dataDir, {
+      ...options.uploads,
+      retentionMs: (options.retentionDays ?? 30) * DAY_MS,
+    });
   } catch (error) {
     history?.close();
     accounts?.close();
+    channels?.close();
     throw error;
   }
   const listeners: Deno.Listener[] = [];
@@ -531,6 +565,7 @@ function createServer(options: ServerOptions): ChatServer {
     accounts?.close();
     bans?.close();
     channels?.close();
+    files?.close();
   };
   try {
     bans = ServerBans.open(dataDir);
@@ -590,5 +625,6 @@ function createServer(options: ServerOptions): ChatServer {
     status,
     tlsListener as Deno.TlsListener,
     channels,
+    files,
   );
 }

@@ -6,13 +6,25 @@
  * next request within `idleTimeoutMs` is closed silently; one that has started a head must
  * finish it within `headTimeoutMs` of the moment the server began waiting, however slowly it
  * drips the bytes (a new byte does not extend it), or it gets 408 and is closed. The head is
- * held in a buffer of at most `maxHeadBytes`; past it, 431. Bodies are never read, so a
- * request that announces one is answered and the connection closed.
+ * held in a buffer of at most `maxHeadBytes`; past it, 431.
+ *
+ * A body is read only by a handler that asks for it ({@link RequestBody}), after judging its
+ * announced length from the head: never more than `maxBodyBytes`, never chunked (411), all of
+ * it within `bodyTimeoutMs` of its first read. A body the handler did not read to its end
+ * closes the connection after the answer; the server first stops sending and reads what the
+ * client still sends for up to two seconds, so a client that sent its body without waiting
+ * reads the answer rather than a reset.
  *
  * @module
  */
 import { ByteReader } from "./_byte_reader.ts";
-import { HttpError, readRequestHead, type RequestHead } from "./_http_request.ts";
+import {
+  announcedBodyLength,
+  HttpError,
+  readRequestHead,
+  RequestBody,
+  type RequestHead,
+} from "./_http_request.ts";
 import {
   encodeHead,
   type HttpReply,
@@ -35,6 +47,10 @@ export interface HttpLimits {
    * also the time a client has to send anything at all. @default {5000}
    */
   idleTimeoutMs?: number;
+  /** The largest request body a handler may read, in bytes. @default {0} */
+  maxBodyBytes?: number;
+  /** The time a request body may take, from its handler's first read. @default {120000} */
+  bodyTimeoutMs?: number;
 }
 
 /** {@link HttpLimits} with every default filled in. */
@@ -55,6 +71,8 @@ export type ResolvedHttpLimits = Required<HttpLimits>;
  *   maxHeadBytes: 8192,
  *   headTimeoutMs: 10_000,
  *   idleTimeoutMs: 1000,
+ *   maxBodyBytes: 0,
+ *   bodyTimeoutMs: 120_000,
  * });
  * ```
  */
@@ -63,6 +81,8 @@ export function resolveHttpLimits(limits: HttpLimits = {}): ResolvedHttpLimits {
     maxHeadBytes: limits.maxHeadBytes ?? 8192,
     headTimeoutMs: limits.headTimeoutMs ?? 10_000,
     idleTimeoutMs: limits.idleTimeoutMs ?? 5000,
+    maxBodyBytes: limits.maxBodyBytes ?? 0,
+    bodyTimeoutMs: limits.bodyTimeoutMs ?? 120_000,
   };
 }
 
@@ -70,6 +90,10 @@ export function resolveHttpLimits(limits: HttpLimits = {}): ResolvedHttpLimits {
 export interface HttpRequest extends RequestHead {
   /** The peer's IP address. */
   remoteAddress: string;
+  /** Whether the connection is TLS. */
+  secure: boolean;
+  /** The body, when the head announced one with Content-Length; nothing of it is read yet. */
+  body?: RequestBody;
 }
 
 /** Answers one request. */
@@ -78,6 +102,8 @@ export type HttpHandler = (request: HttpRequest) => HttpReply | Promise<HttpRepl
 const encoder = new TextEncoder();
 /** How long the server waits for the peer to take a short error reply before closing. */
 const ERROR_WRITE_MS = 1000;
+/** How long an unread body is read and dropped after the answer, before the close. */
+const LINGER_MS = 2000;
 
 /** Why a wait for a request head ended without one. */
 type Expired = "idle" | "slow";
@@ -86,6 +112,8 @@ type Expired = "idle" | "slow";
 export interface HttpConnectionOptions {
   /** The peer's IP address. */
   remoteAddress: string;
+  /** Whether the connection is TLS. @default {false} */
+  secure?: boolean;
   /** The limits. */
   limits: ResolvedHttpLimits;
 }
@@ -123,19 +151,46 @@ export async function serveHttpConnection(
         await replyAndClose(conn, textReply(head.status, `${head.message}\n`), ERROR_WRITE_MS);
         return false;
       }
-      const request = { ...head, remoteAddress };
+      let length: number | undefined;
+      try {
+        length = announcedBodyLength(head.headers);
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        await replyAndClose(conn, textReply(error.status, `${error.message}\n`), ERROR_WRITE_MS);
+        return false;
+      }
+      const requestBody = length === undefined ? undefined : new RequestBody({
+        reader,
+        conn,
+        length,
+        timeoutMs: limits.bodyTimeoutMs,
+        maxBytes: limits.maxBodyBytes,
+        expectContinue: (head.headers.get("expect") ?? "").toLowerCase() === "100-continue",
+      });
+      const request: HttpRequest = {
+        ...head,
+        remoteAddress,
+        secure: options.secure ?? false,
+        body: requestBody,
+      };
       let reply: HttpReply;
       try {
         reply = await handle(request);
       } catch {
         reply = textReply(500, "Internal server error\n");
       }
-      const keepAlive = reply.stream === undefined && mayKeepAlive(head);
+      const bodyRead = requestBody === undefined || requestBody.complete;
+      const keepAlive = (reply.stream === undefined || reply.length !== undefined) &&
+        bodyRead && mayKeepAlive(head);
       const body = typeof reply.body === "string" ? encoder.encode(reply.body) : reply.body;
       const fields: Record<string, string> = {};
       if (reply.takeover === undefined) {
         fields.connection = keepAlive ? "keep-alive" : "close";
-        if (reply.stream === undefined) fields["content-length"] = String(body?.length ?? 0);
+        // RFC 9110: a 204 has no Content-Length; a 304's would be the full file's, unknown here.
+        const length = reply.stream === undefined ? body?.length ?? 0 : reply.length;
+        if (length !== undefined && reply.status !== 204 && reply.status !== 304) {
+          fields["content-length"] = String(length);
+        }
       }
       const headBytes = encodeHead(reply, fields);
       const sendBody = head.method !== "HEAD" && body !== undefined && body.length > 0;
@@ -150,7 +205,11 @@ export async function serveHttpConnection(
         return true;
       }
       if (reply.stream) {
-        await pipeStream(conn, reply.stream, head.method === "HEAD", limits);
+        const sent = await pipeStream(conn, reply.stream, head.method === "HEAD", limits);
+        if (head.method !== "HEAD" && sent !== reply.length) return false;
+      }
+      if (!bodyRead) {
+        if (!requestBody!.timedOut) await linger(conn, reader, requestBody!.remaining);
         return false;
       }
       if (!keepAlive) return false;
@@ -176,16 +235,36 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /**
- * Whether the connection may stay open after this request: HTTP/1.1 without `Connection:
- * close`, and no announced body (which is never read, so it would be taken for the next
- * request). In doubt — HTTP/1.0 — close.
+ * Whether the connection may stay open after this request, as far as its head says: HTTP/1.1
+ * without `Connection: close`. In doubt — HTTP/1.0 — close. (A body left unread closes it
+ * too: its bytes would be taken for the next request.)
  */
 function mayKeepAlive(head: RequestHead): boolean {
   const connection = (head.headers.get("connection") ?? "").toLowerCase().split(",")
     .map((token) => token.trim());
-  const hasBody = head.headers.has("transfer-encoding") ||
-    Number(head.headers.get("content-length") ?? "0") !== 0;
-  return head.version === "1.1" && !connection.includes("close") && !hasBody;
+  return head.version === "1.1" && !connection.includes("close");
+}
+
+/**
+ * After an answer to a request whose body was not read: stops sending (the client sees the
+ * answer end), then reads and drops what it still sends, for up to {@link LINGER_MS} or the
+ * body's end. Closing at once, with its bytes unread, would make the kernel reset the
+ * connection, and a reset can destroy the answer before the client has read it.
+ */
+async function linger(conn: Deno.Conn, reader: ByteReader, remaining: number): Promise<void> {
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }, LINGER_MS);
+  try {
+    await conn.closeWrite();
+    await reader.skip(remaining);
+  } catch {
+    // The peer reset, or the time ran out and the socket was closed under the read.
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -228,20 +307,25 @@ async function readHeadBefore(
 /**
  * Writes a stream's chunks as they come until it ends, fails, or the peer stops reading;
  * for a HEAD request, none (the stream is cancelled at once).
+ *
+ * @returns The bytes written.
  */
 async function pipeStream(
   conn: Deno.Conn,
   stream: ReadableStream<Uint8Array>,
   headOnly: boolean,
   limits: ResolvedHttpLimits,
-): Promise<void> {
+): Promise<number> {
   const chunks = stream.getReader();
+  let sent = 0;
   try {
     while (!headOnly) {
       const { value, done } = await chunks.read();
-      if (done) return;
+      if (done) break;
       await writeWithin(conn, value, limits.headTimeoutMs);
+      sent += value.length;
     }
+    return sent;
   } finally {
     await chunks.cancel().catch(() => {});
   }

@@ -1,10 +1,12 @@
 /**
- * The request head of HTTP/1.1 (RFC 9112): the request line and the header fields, up to the
- * empty line. The web server reads nothing else: it accepts no request bodies.
+ * A request of HTTP/1.1 (RFC 9112): the head (the request line and the header fields, up to
+ * the empty line), and a body of announced length, read only when its handler asks, so its
+ * size is judged from the head before a byte of it is read.
  *
  * @module
  */
 import type { ByteReader } from "./_byte_reader.ts";
+import { writeWithin } from "./_http_response.ts";
 
 /** A parsed request head. */
 export interface RequestHead {
@@ -171,4 +173,165 @@ export function parseRequestHead(text: string): RequestHead {
     version,
     headers,
   };
+}
+
+/**
+ * The length of the body a request head announces.
+ *
+ * @param headers The head's fields.
+ * @returns The Content-Length, or undefined when the request announces no body.
+ * @throws HttpError 400 for a Content-Length that is not one number, or one sent with
+ *   Transfer-Encoding (two framings are how requests get smuggled); 411 for a body with
+ *   Transfer-Encoding (chunked) alone, which is never read: its length is not known in advance.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { announcedBodyLength } from "./_http_request.ts";
+ *
+ * assert.equal(announcedBodyLength(new Headers({ "content-length": "42" })), 42);
+ * assert.equal(announcedBodyLength(new Headers()), undefined);
+ * assert.throws(
+ *   () => announcedBodyLength(new Headers({ "transfer-encoding": "chunked" })),
+ *   { status: 411 },
+ * );
+ * assert.throws(() => announcedBodyLength(new Headers({ "content-length": "4, 2" })), {
+ *   status: 400,
+ * });
+ * ```
+ */
+export function announcedBodyLength(headers: Headers): number | undefined {
+  const length = headers.get("content-length");
+  if (headers.has("transfer-encoding")) {
+    if (length !== null) {
+      throw new HttpError(400, "The request has both Transfer-Encoding and Content-Length");
+    }
+    throw new HttpError(
+      411,
+      "Send the body with a Content-Length: chunked bodies are not accepted",
+    );
+  }
+  if (length === null) return undefined;
+  if (!/^\d{1,15}$/.test(length)) {
+    throw new HttpError(400, `Content-Length "${length}" is not a number of bytes`);
+  }
+  return Number(length);
+}
+
+/** Where a {@link RequestBody} comes from, and its limits. */
+export interface BodySource {
+  /** The connection's reader, holding whatever was read past the head. */
+  reader: ByteReader;
+  /** The socket, read directly past what the reader holds. */
+  conn: Deno.Conn;
+  /** The announced length. */
+  length: number;
+  /** The time the whole body may take from its first read; past it the socket is closed. */
+  timeoutMs: number;
+  /** The most any handler may read; a longer body is refused before a byte is read. */
+  maxBytes: number;
+  /** The client sent `Expect: 100-continue`: say `100 Continue` before waiting for bytes. */
+  expectContinue: boolean;
+}
+
+/** The size of the buffer a body is read through, so a body is never held whole. */
+const BODY_CHUNK_BYTES = 64 * 1024;
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/**
+ * A request's body, of the length its head announced, read by its handler chunk by chunk (so
+ * it is never held whole) or not at all. The connection is kept alive only when the body was
+ * read to its end.
+ */
+export class RequestBody {
+  /** The announced length, in bytes. */
+  readonly length: number;
+  readonly #source: BodySource;
+  #read = 0;
+  #started = false;
+  #timedOut = false;
+
+  /**
+   * @param source The reader and socket, the length and the limits.
+   */
+  constructor(source: BodySource) {
+    this.#source = source;
+    this.length = source.length;
+  }
+
+  /** Whether a handler began reading it. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** Whether every byte has been read. */
+  get complete(): boolean {
+    return this.#read === this.length;
+  }
+
+  /** Whether it did not all arrive in time (the connection is then closed at once). */
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
+  /** The bytes not read yet. */
+  get remaining(): number {
+    return this.length - this.#read;
+  }
+
+  /**
+   * Reads the body, once, in order; each chunk is valid until the next is asked for.
+   *
+   * @returns The chunks.
+   * @throws HttpError 413 past the connection's body limit (before reading), 400 when the peer
+   *   ends the connection early, 408 when the body is not all there within its time (a read
+   *   is then left pending: the connection must be closed).
+   */
+  async *chunks(): AsyncGenerator<Uint8Array> {
+    if (this.#started) throw new Error("A request body can be read only once");
+    this.#started = true;
+    const { reader, conn, timeoutMs, maxBytes, expectContinue } = this.#source;
+    if (this.length > maxBytes) {
+      throw new HttpError(413, `The body is ${this.length} bytes; at most ${maxBytes} are read`);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) =>
+      timer = setTimeout(() => resolve("late"), timeoutMs)
+    );
+    try {
+      const held = Math.min(this.remaining, reader.buffered.length);
+      if (held > 0) {
+        yield reader.buffered.subarray(0, held);
+        reader.consume(held);
+        this.#read += held;
+      }
+      if (this.remaining > 0 && expectContinue && held === 0) {
+        await writeWithin(conn, CONTINUE, timeoutMs);
+      }
+      const buffer = new Uint8Array(Math.min(BODY_CHUNK_BYTES, this.remaining));
+      while (this.remaining > 0) {
+        const reading = conn.read(buffer.subarray(0, Math.min(buffer.length, this.remaining)));
+        const count = await Promise.race([reading, late]);
+        if (count === "late") {
+          // The read stays pending until the connection closes, which it will now.
+          reading.catch(() => {});
+          this.#timedOut = true;
+          throw new HttpError(
+            408,
+            `The request body did not arrive within ${Math.round(timeoutMs / 1000)} s`,
+          );
+        }
+        if (count === null) {
+          throw new HttpError(
+            400,
+            `The request body ended after ${this.#read} of its ${this.length} bytes`,
+          );
+        }
+        this.#read += count;
+        yield buffer.subarray(0, count);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }

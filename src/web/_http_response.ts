@@ -15,8 +15,13 @@ export interface HttpReply {
   headers?: Record<string, string>;
   /** The body. */
   body?: Uint8Array | string;
-  /** A body of unknown length, written as it comes; the connection closes after it. */
+  /**
+   * A body written as it comes (a file, Server-Sent Events): of unknown length unless
+   * `length` is given, and then the connection closes after it.
+   */
   stream?: ReadableStream<Uint8Array>;
+  /** The length of `stream`, when known: it is sent as Content-Length, and the connection may stay open. */
+  length?: number;
   /**
    * For 101 Switching Protocols: called once the head is written, with the socket and the
    * bytes already read past the request head; from then on the socket is the callee's.
@@ -29,17 +34,27 @@ const encoder = new TextEncoder();
 const REASONS: Record<number, string> = {
   101: "Switching Protocols",
   200: "OK",
+  201: "Created",
+  204: "No Content",
+  206: "Partial Content",
+  304: "Not Modified",
   400: "Bad Request",
+  401: "Unauthorized",
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
   408: "Request Timeout",
+  411: "Length Required",
+  413: "Content Too Large",
+  416: "Range Not Satisfiable",
   421: "Misdirected Request",
   426: "Upgrade Required",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   503: "Service Unavailable",
   505: "HTTP Version Not Supported",
+  507: "Insufficient Storage",
 };
 
 /**

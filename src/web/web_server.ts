@@ -12,6 +12,8 @@
  * | `/api/stats`      | the same snapshot once, as JSON                               |
  * | `/metrics`        | Prometheus text format                                        |
  * | `/healthz`        | `ok`                                                          |
+ * | `/upload`         | file upload by logged-in accounts (`POST`), when enabled      |
+ * | `/files/<id>/…`   | uploaded files (see `uploads.ts`)                             |
  *
  * It is its own small HTTP/1.1 server on `Deno.listen` (or `Deno.listenTls`), because a
  * server exposed to anyone needs a say over each connection, which `Deno.serve` does not
@@ -19,12 +21,14 @@
  * connection is admitted by the chat server's per-address gate, shared with IRC, before a
  * byte is read; a request head has a size cap and a deadline (`_http_connection.ts`); and
  * WebSocket frames are checked against their limit from the header, before their payload
- * is read (`websocket_connection.ts`). Only GET and HEAD are served, and no request body is
- * read.
+ * is read (`websocket_connection.ts`). GET and HEAD are served everywhere; `POST` (and
+ * `OPTIONS`) only at `/upload`, whose body is read once its size, sender and limits have been
+ * judged from the head (`uploads.ts`).
  *
  * @module
  */
 import type { Connection } from "../chat/connection.ts";
+import type { FileStore } from "../chat/file_store.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import type { AddressGate, Admission } from "../net/address_gate.ts";
 import { listen } from "../net/listen.ts";
@@ -36,6 +40,8 @@ import {
   serveHttpConnection,
 } from "./_http_connection.ts";
 import { type HttpReply, replyAndClose, textReply } from "./_http_response.ts";
+import type { Authenticator } from "./http_auth.ts";
+import { FILES_PATH, UPLOAD_PATH, Uploads, uploadUrl } from "./uploads.ts";
 import { MONITOR_PAGE } from "./_monitor_page.ts";
 import type { WebPage } from "./_page.ts";
 import { acceptKey } from "./_websocket_frame.ts";
@@ -100,6 +106,14 @@ export interface WebServerOptions {
   eventIntervalMs?: number;
   /** Serve HTTPS (and so WSS) with this PEM certificate and key instead of plain HTTP. */
   tls?: { cert: string; key: string };
+  /**
+   * The web side's address as its users reach it, when a reverse proxy stands in front (from
+   * `parsePublicUrl`): its host is allowed, its origin may upload, and upload links are made
+   * from it. @default {undefined}
+   */
+  publicUrl?: URL;
+  /** Accept uploads (`POST /upload`) into this store from whom the authenticator lets in. */
+  uploads?: { store: FileStore; authenticator: Authenticator };
 }
 
 /** A running web server. */
@@ -108,6 +122,11 @@ export interface WebServer {
   readonly hostname: string;
   /** The port it listens on (the real one when 0 was asked). */
   readonly port: number;
+  /**
+   * The upload URL to advertise (`draft/FILEHOST`), when uploads are on and a URL can be told
+   * (see `uploadUrl`).
+   */
+  readonly uploadUrl: string | undefined;
   /** Ends event streams, WebSockets and connections, stops listening, and waits for them. */
   shutdown(): Promise<void>;
 }
@@ -182,6 +201,7 @@ export async function startWebServer(
     if (normalized === undefined) throw new Error(`Allowed origin "${origin}" is not a URL`);
     return normalized;
   });
+  if (options.publicUrl) allowedOrigins.push(options.publicUrl.origin);
   const hostname = options.hostname ?? "127.0.0.1";
   const allowedHosts = [
     ...(options.allowedHosts ?? []),
@@ -192,8 +212,13 @@ export async function startWebServer(
     if (name === undefined) throw new Error(`Allowed host "${host}" is not a host name`);
     return name;
   });
-  const http = resolveHttpLimits(options.http);
   const secure = options.tls !== undefined;
+  const uploads = options.uploads && new Uploads({
+    ...options.uploads,
+    publicUrl: options.publicUrl,
+    allowedOrigins,
+  });
+  const http = resolveHttpLimits({ maxBodyBytes: uploads?.maxFileBytes, ...options.http });
   const chatPage = await pageReply(CHAT_PAGE);
   const monitorPage = await pageReply(MONITOR_PAGE);
   const events = new EventStreams(backend, options.eventIntervalMs ?? 1000);
@@ -256,6 +281,8 @@ export async function startWebServer(
       return textReply(isUpgrade ? 403 : 421, message);
     }
     if (isUpgrade) return upgrade(request, admission);
+    if (uploads && path === UPLOAD_PATH) return uploads.upload(request);
+    if (uploads && path.startsWith(FILES_PATH)) return uploads.serve(request);
     if (request.method !== "GET" && request.method !== "HEAD") {
       const reply = textReply(405, "Method not allowed\n");
       return { ...reply, headers: { ...reply.headers, allow: "GET, HEAD" } };
@@ -303,6 +330,7 @@ export async function startWebServer(
     }
     const task = serveHttpConnection(conn, (request) => route(request, admission), {
       remoteAddress,
+      secure,
       limits: http,
     }).then((upgraded) => {
       if (!upgraded) admission.release();
@@ -316,6 +344,8 @@ export async function startWebServer(
   return {
     hostname: address.hostname,
     port: address.port,
+    uploadUrl: uploads &&
+      uploadUrl(options.publicUrl, { hostname: address.hostname, port: address.port, secure }),
     async shutdown() {
       loop.close();
       events.closeAll();

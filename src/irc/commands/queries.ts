@@ -12,7 +12,7 @@ import { isChannelName } from "../../chat/names.ts";
 import type { IrcMessage } from "../message.ts";
 import { Numeric } from "../numerics.ts";
 import type { IrcSession } from "../session.ts";
-import { isupportTokens, sendLusers, sendMotd } from "../welcome.ts";
+import { sendIsupport, sendLusers, sendMotd } from "../welcome.ts";
 import type { Handler } from "./handler.ts";
 
 /** WHOX fields in the order a 354 reply carries them, whatever order they were asked in. */
@@ -278,16 +278,9 @@ function forThisServer(session: IrcSession, target: string | undefined): boolean
 
 function version(session: IrcSession, message: IrcMessage): void {
   if (!forThisServer(session, message.params[0])) return;
-  const { version, serverName, limits } = session.context;
+  const { version, serverName } = session.context;
   session.reply(Numeric.RPL_VERSION, `shmooze-${version}`, serverName, "IRCv3");
-  const tokens = isupportTokens(limits);
-  for (let i = 0; i < tokens.length; i += 12) {
-    session.reply(
-      Numeric.RPL_ISUPPORT,
-      ...tokens.slice(i, i + 12),
-      "are supported by this server",
-    );
-  }
+  sendIsupport(session);
 }
 
 function time(session: IrcSession, message: IrcMessage): void {
