@@ -114,6 +114,22 @@ export interface HubOptions {
   flusher?: Flusher;
   /** Where registered channels and topics are kept; none keeps them only in memory. */
   channels?: ChannelStore;
+  /**
+   * Called with each message a member sends once it is stored: after the commit that makes it
+   * durable (at once without history), never for one whose commit failed. Push notifications
+   * listen here. Must not block; what it throws is logged.
+   */
+  onStored?: (message: StoredMessage) => void;
+}
+
+/** A member's message that history stored, with the accounts of its two ends. */
+export interface StoredMessage {
+  /** The message as its recipients got it. */
+  readonly event: ChatEvent;
+  /** The sender's account, if it was logged in. */
+  readonly senderAccount?: string;
+  /** The recipient's account, for a private message to someone logged in. */
+  readonly targetAccount?: string;
 }
 
 /**
@@ -232,6 +248,7 @@ export class ChatHub {
   /** Deliveries to members without a queue, held while a commit is pending (see #hand). */
   #deferred: { member: Member; event: ChatEvent }[] = [];
   #channelStore: ChannelStore | undefined;
+  readonly #onStored: HubOptions["onStored"];
   /** Pseudo-users (ChanServ) by folded nick: found like members, never listed as users. */
   readonly #services: Map<string, Member> = new Map();
   /** Each member's pending invitations: folded channel name to the name invited to. */
@@ -250,6 +267,7 @@ export class ChatHub {
     this.serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
     this.#recentLimit = options.recentMessages ?? 50;
     this.#channelStore = options.channels;
+    this.#onStored = options.onStored;
     this.#createChannel(LOBBY);
     // A registered channel exists even when nobody is in it, as #lobby does.
     for (const key of this.#channelStore?.registeredKeys() ?? []) {
@@ -473,15 +491,25 @@ export class ChatHub {
       clientTags,
       commit: this.history ? { lost: false } : undefined,
     });
-    return this.#store(
-      {
-        sender: member.nick,
-        senderAccount: member.account,
-        targetAccount: route.recipient?.account,
-      },
-      event,
-      () => this.#fanOut(member, event, route),
-    );
+    const who = {
+      sender: member.nick,
+      senderAccount: member.account,
+      targetAccount: route.recipient?.account,
+    };
+    const stored = this.#store(who, event, () => this.#fanOut(member, event, route));
+    const onStored = this.#onStored;
+    if (onStored !== undefined) {
+      void stored.then((result) => {
+        if (result === "unavailable") return;
+        const { senderAccount, targetAccount } = who;
+        try {
+          onStored({ event: result, senderAccount, targetAccount });
+        } catch (error) {
+          log.error("A listener of stored messages failed: {error}", { error });
+        }
+      });
+    }
+    return stored;
   }
 
   /**
