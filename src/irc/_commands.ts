@@ -15,6 +15,7 @@ import { MODE_COMMANDS } from "./commands/modes.ts";
 import { MONITOR_COMMANDS } from "./commands/monitor.ts";
 import { OPERATOR_COMMANDS } from "./commands/operator.ts";
 import { QUERY_COMMANDS } from "./commands/queries.ts";
+import { WEBPUSH_COMMANDS } from "./commands/webpush.ts";
 
 export type { Handler };
 
@@ -38,6 +39,7 @@ export const COMMANDS: Record<string, Handler> = {
   ...MONITOR_COMMANDS,
   ...OPERATOR_COMMANDS,
   ...QUERY_COMMANDS,
+  ...WEBPUSH_COMMANDS,
   CHATHISTORY: chatHistory,
   REGISTER: registerAccount,
 };

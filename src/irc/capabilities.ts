@@ -30,6 +30,7 @@ export const CAPABILITIES: readonly string[] = [
   "cap-notify",
   "draft/account-registration",
   "draft/chathistory",
+  "draft/webpush",
   "echo-message",
   "extended-join",
   "extended-monitor",

@@ -139,6 +139,8 @@ export function welcome(session: IrcSession): void {
     [...lists, key, limit, members].join(""),
   );
   const tokens = isupportTokens(limits);
+  // IRCv3 draft/webpush: the key push subscriptions must be made for.
+  if (session.context.push) tokens.push(`VAPID=${session.context.push.vapidKey}`);
   for (let i = 0; i < tokens.length; i += 12) {
     session.reply(
       Numeric.RPL_ISUPPORT,

@@ -21,11 +21,14 @@ import { ServerBans } from "../chat/server_bans.ts";
 import { ServerModeration } from "../chat/server_moderation.ts";
 import { RateLimiter } from "../chat/rate_limiter.ts";
 import { ChatHub, LOBBY, type RecentMessage } from "../chat/hub.ts";
+import { PushStore } from "../chat/push_store.ts";
 import { privmsgBudget, splitWords } from "../chat/split_text.ts";
 import { Flusher } from "../chat/delivery.ts";
 import { encodeLine } from "../irc/encode.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { type IrcContext, IrcSession } from "../irc/session.ts";
+import { PushNotifications, type PushOptions } from "../irc/push_notifications.ts";
+import { generateVapidKey } from "../net/push/vapid.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import { AddressGate, type Admission } from "../net/address_gate.ts";
@@ -85,6 +88,13 @@ export interface ServerOptions {
   operFile?: string;
   /** Shortest password a new account may have. @default {8} */
   minPasswordLength?: number;
+  /**
+   * Push notifications (IRCv3 `draft/webpush`), on whenever there is a data directory: the
+   * VAPID contact (`subject`, default `mailto:push@<name>`), whether endpoints on internal
+   * addresses are allowed (`allowInternal`, default false), the sender's limits, and the most
+   * subscriptions an account may have (`maxPerAccount`, default 10).
+   */
+  push?: Partial<PushOptions> & { maxPerAccount?: number };
 }
 
 /** A TLS listener's certificate and port. */
@@ -392,6 +402,7 @@ export class ChatServer {
     this.#context.accounts?.close();
     this.moderation.close();
     this.#channelStore?.close();
+    await this.#context.push?.close();
     this.#status?.close();
     this.#finish();
   }
@@ -484,11 +495,17 @@ function createServer(options: ServerOptions): ChatServer {
     minPasswordLength: options.minPasswordLength,
   });
   let channels: ChannelStore | undefined;
+  let pushStore: PushStore | undefined;
   try {
     channels = dataDir === false ? undefined : ChannelStore.open(dataDir);
+    pushStore = dataDir === false ? undefined : PushStore.open(dataDir, {
+      maxPerAccount: options.push?.maxPerAccount,
+      createKey: generateVapidKey,
+    });
   } catch (error) {
     history?.close();
     accounts?.close();
+    channels?.close();
     throw error;
   }
   const listeners: Deno.Listener[] = [];
@@ -499,6 +516,7 @@ function createServer(options: ServerOptions): ChatServer {
     accounts?.close();
     bans?.close();
     channels?.close();
+    pushStore?.close();
   };
   try {
     bans = ServerBans.open(dataDir);
@@ -523,7 +541,26 @@ function createServer(options: ServerOptions): ChatServer {
   const motd = options.motd ?? DEFAULT_MOTD;
   // The hub commits history once per flush, before it shows the flush's messages to anyone.
   const flusher = new Flusher(options.flushIntervalMs ?? 0);
-  const hub = new ChatHub({ history, serverName: name, flusher, channels });
+  let push: PushNotifications | undefined;
+  const hub = new ChatHub({
+    history,
+    serverName: name,
+    flusher,
+    channels,
+    onStored: (message) => push?.notify(message),
+  });
+  if (pushStore) {
+    try {
+      push = new PushNotifications(hub, pushStore, {
+        subject: `mailto:push@${name}`,
+        ...options.push,
+      });
+    } catch (error) {
+      closeAll();
+      status?.close();
+      throw error;
+    }
+  }
   if (channels) ChanServ.start(hub, channels);
   const moderation = new ServerModeration(hub, {
     serverName: name,
@@ -542,6 +579,7 @@ function createServer(options: ServerOptions): ChatServer {
     accounts,
     moderation,
     counters: { sendQDrops: 0 },
+    push,
   };
   return new ChatServer(
     listener,

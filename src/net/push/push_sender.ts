@@ -33,8 +33,8 @@ export interface PushJob {
 /** How a job ended. */
 export type PushOutcome = "delivered" | "gone" | "failed" | "dropped";
 
-/** Options for {@link PushSender}. */
-export interface PushSenderOptions extends EndpointPolicy {
+/** Options for {@link PushSender}, whose jobs are of type `J`. */
+export interface PushSenderOptions<J extends PushJob = PushJob> extends EndpointPolicy {
   /** Who signs the requests. */
   readonly vapid: Vapid;
   /** Requests in flight at once. @default {4} */
@@ -56,7 +56,7 @@ export interface PushSenderOptions extends EndpointPolicy {
   /** How host names are resolved. @default {DNS} */
   readonly resolver?: Resolver;
   /** Told how each job ended (`gone`: forget the subscription). */
-  readonly onOutcome?: (job: PushJob, outcome: PushOutcome) => void;
+  readonly onOutcome?: (job: J, outcome: PushOutcome) => void;
 }
 
 /** Counts since start. */
@@ -71,14 +71,15 @@ export interface PushSenderStats {
   dropped: number;
 }
 
-interface Pending {
-  readonly job: PushJob;
+interface Pending<J> {
+  readonly job: J;
   attempts: number;
   body?: Uint8Array;
 }
 
 /**
- * The background sender.
+ * The background sender. Its jobs may carry more than a {@link PushJob} (the account a
+ * subscription belongs to): `onOutcome` gets them back as they were queued.
  *
  * @example A job reaches a push service on loopback
  * ```ts
@@ -93,7 +94,7 @@ interface Pending {
  * });
  * const done = Promise.withResolvers<string>();
  * const sender = new PushSender({
- *   vapid: await Vapid.fromJwk(generateVapidKey(), "mailto:ops@example.org"),
+ *   vapid: new Vapid(generateVapidKey(), "mailto:ops@example.org"),
  *   allowInternal: true,
  *   onOutcome: (_job, outcome) => done.resolve(outcome),
  * });
@@ -119,12 +120,12 @@ interface Pending {
  * assert.deepEqual(sender.stats, { delivered: 1, gone: 0, failed: 0, dropped: 0 });
  * ```
  */
-export class PushSender {
+export class PushSender<J extends PushJob = PushJob> {
   /** What became of the jobs so far. */
   readonly stats: PushSenderStats = { delivered: 0, gone: 0, failed: 0, dropped: 0 };
-  readonly #options: PushSenderOptions;
-  readonly #ready: Pending[] = [];
-  readonly #timers = new Map<ReturnType<typeof setTimeout>, Pending>();
+  readonly #options: PushSenderOptions<J>;
+  readonly #ready: Pending<J>[] = [];
+  readonly #timers = new Map<ReturnType<typeof setTimeout>, Pending<J>>();
   readonly #active = new Set<Promise<void>>();
   readonly #closing = new AbortController();
 
@@ -133,7 +134,7 @@ export class PushSender {
    *
    * @param options Who signs, the limits, and whom to tell of outcomes.
    */
-  constructor(options: PushSenderOptions) {
+  constructor(options: PushSenderOptions<J>) {
     this.#options = options;
   }
 
@@ -148,7 +149,7 @@ export class PushSender {
    * @param job The message and its subscription.
    * @returns False when it was dropped: the queue is full, or the sender closed.
    */
-  enqueue(job: PushJob): boolean {
+  enqueue(job: J): boolean {
     if (this.#closing.signal.aborted || this.pending >= (this.#options.queueLimit ?? 1000)) {
       this.#end({ job, attempts: 0 }, "dropped");
       return false;
@@ -187,7 +188,7 @@ export class PushSender {
   }
 
   /** One try of a job, and what follows from its answer. */
-  async #attempt(pending: Pending): Promise<void> {
+  async #attempt(pending: Pending<J>): Promise<void> {
     const { job } = pending;
     pending.attempts++;
     let response: PushResponse | undefined;
@@ -214,7 +215,7 @@ export class PushSender {
     this.#retryLater(pending, response?.retryAfterS);
   }
 
-  async #post(pending: Pending): Promise<PushResponse> {
+  async #post(pending: Pending<J>): Promise<PushResponse> {
     const { job } = pending;
     const options = this.#options;
     // Checked at every try, not only when registered: the name may point elsewhere now.
@@ -237,7 +238,7 @@ export class PushSender {
     });
   }
 
-  #retryLater(pending: Pending, retryAfterS: number | undefined): void {
+  #retryLater(pending: Pending<J>, retryAfterS: number | undefined): void {
     const base = this.#options.retryDelayMs ?? 1000;
     const cap = this.#options.maxRetryDelayMs ?? 60_000;
     const backoff = base * 2 ** (pending.attempts - 1);
@@ -250,7 +251,7 @@ export class PushSender {
     this.#timers.set(timer, pending);
   }
 
-  #end(pending: Pending, outcome: PushOutcome): void {
+  #end(pending: Pending<J>, outcome: PushOutcome): void {
     this.stats[outcome]++;
     try {
       this.#options.onOutcome?.(pending.job, outcome);

@@ -48,7 +48,7 @@ export function generateVapidKey(): JsonWebKey {
  * import assert from "node:assert/strict";
  * import { generateVapidKey, Vapid } from "./vapid.ts";
  *
- * const vapid = await Vapid.fromJwk(generateVapidKey(), "mailto:ops@example.org");
+ * const vapid = new Vapid(generateVapidKey(), "mailto:ops@example.org");
  * const header = await vapid.authorization("https://push.example:8443/abc", 1_700_000_000_000);
  * const [, token, key] = header.match(/^vapid t=([^,]+), k=(.+)$/)!;
  * assert.equal(key, vapid.publicKey);
@@ -83,40 +83,37 @@ export class Vapid {
   readonly publicKey: string;
   /** Who runs this server (a `mailto:` or `https:` URI), the `sub` claim of every token. */
   readonly subject: string;
-  readonly #signingKey: CryptoKey;
+  readonly #signingKey: Promise<CryptoKey>;
   /** Signed tokens by audience, with their expiry (seconds since the epoch). */
   readonly #tokens = new Map<string, { token: string; expires: number }>();
 
-  private constructor(signingKey: CryptoKey, publicKey: string, subject: string) {
-    this.#signingKey = signingKey;
-    this.publicKey = publicKey;
-    this.subject = subject;
-  }
-
   /**
-   * The identity of a stored key pair.
+   * The identity of a stored key pair. The public key is ready at once; the signing key is
+   * imported in the background and first needed by {@link Vapid.authorization}.
    *
    * @param jwk The private key (from {@link generateVapidKey}).
    * @param subject The contact URI (`mailto:` or `https:`) put in every token.
-   * @returns The identity.
    * @throws Error when the JWK is not a P-256 private key.
    */
-  static async fromJwk(jwk: JsonWebKey, subject: string): Promise<Vapid> {
+  constructor(jwk: JsonWebKey, subject: string) {
     if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.d || !jwk.x || !jwk.y) {
       throw new Error("Cannot use the stored VAPID key: it is not a P-256 private key");
     }
-    const signingKey = await crypto.subtle.importKey(
+    const point = new Uint8Array(65);
+    point[0] = 4;
+    point.set(Uint8Array.fromBase64(jwk.x, { alphabet: "base64url" }), 1);
+    point.set(Uint8Array.fromBase64(jwk.y, { alphabet: "base64url" }), 33);
+    this.publicKey = base64url(point);
+    this.subject = subject;
+    this.#signingKey = crypto.subtle.importKey(
       "jwk",
       { kty: "EC", crv: "P-256", d: jwk.d, x: jwk.x, y: jwk.y },
       { name: "ECDSA", namedCurve: "P-256" },
       false,
       ["sign"],
     );
-    const point = new Uint8Array(65);
-    point[0] = 4;
-    point.set(Uint8Array.fromBase64(jwk.x, { alphabet: "base64url" }), 1);
-    point.set(Uint8Array.fromBase64(jwk.y, { alphabet: "base64url" }), 33);
-    return new Vapid(signingKey, base64url(point), subject);
+    // Its failure is reported where the key is used; unobserved until then, it must not crash.
+    this.#signingKey.catch(() => {});
   }
 
   /**
@@ -149,7 +146,7 @@ export class Vapid {
     // WebCrypto's ECDSA signature is r || s, 64 bytes: the form JWS wants (not DER).
     const signature = await crypto.subtle.sign(
       { name: "ECDSA", hash: "SHA-256" },
-      this.#signingKey,
+      await this.#signingKey,
       encoder.encode(unsigned),
     );
     return `${unsigned}.${base64url(new Uint8Array(signature))}`;
