@@ -28,6 +28,7 @@ import { encodeLine } from "../irc/encode.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { type IrcContext, IrcSession } from "../irc/session.ts";
 import { PushNotifications, type PushOptions } from "../irc/push_notifications.ts";
+import type { PushSenderStats } from "../net/push/push_sender.ts";
 import { generateVapidKey } from "../net/push/vapid.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
@@ -137,6 +138,8 @@ export interface ServerStats {
   sendQDrops: number;
   /** The bridged local room's ring and participants, when {@link ChatServer.bridge} runs. */
   localRoom?: LocalRoomStats;
+  /** What became of push notifications, and how many wait to be sent (with a data directory). */
+  push?: PushSenderStats & { pending: number };
 }
 
 /**
@@ -374,6 +377,10 @@ export class ChatServer {
       storeFailures: this.hub.storeFailures,
       sendQDrops: this.#context.counters.sendQDrops,
       localRoom: this.#bridge?.stats(),
+      push: this.#context.push && {
+        ...this.#context.push.stats,
+        pending: this.#context.push.pending,
+      },
     };
   }
 
