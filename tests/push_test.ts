@@ -20,7 +20,9 @@ import {
 import { makeTestCertificate } from "./_tls.ts";
 import { parseMessage } from "../src/irc/message.ts";
 import { createEvent } from "../src/chat/chat_event.ts";
-import { ChatHub } from "../src/chat/hub.ts";
+import { ChatHub, type StoredMessage } from "../src/chat/hub.ts";
+import { HistoryStore } from "../src/chat/history.ts";
+import { canMount, fill, mountTmpfs, unmount } from "./_disk.ts";
 import { pushAudience } from "../src/chat/push_audience.ts";
 
 const PUSH_CAPS = ["server-time", "message-tags", "draft/webpush"];
@@ -347,4 +349,48 @@ Deno.test("a private message to an account with no device is pushed with high ur
     event: createEvent({ kind: "privmsg", source: "bob!b@h", target: "#lobby", text: "ann: hi" }),
   };
   assert.deepEqual(pushAudience(hub, elsewhere, subscribed, noDevice), []);
+});
+
+Deno.test({
+  name:
+    "the hub tells its push listener only of messages history committed: with the disk full, the refused ones are never pushed",
+  ignore: !canMount,
+  async fn() {
+    const mount = mountTmpfs("1m")!;
+    const history = HistoryStore.open(join(mount, "data"), { deferCommit: true });
+    try {
+      const told: StoredMessage[] = [];
+      const hub = new ChatHub({ history, onStored: (message) => told.push(message) });
+      const member = (nick: string) => ({
+        nick,
+        user: nick,
+        host: "h",
+        realname: nick,
+        transport: "test",
+        account: nick,
+        channels: new Set<string>(),
+        echo: false,
+        deliver() {},
+        disconnect() {},
+      });
+      const ann = member("ann");
+      hub.add(ann);
+      hub.join(ann, "#lobby");
+      await fill(join(mount, "filler"), 128 * 1024);
+      const stored: string[] = [];
+      let refused = 0;
+      for (let i = 0; i < 400; i++) {
+        const result = await hub.send(ann, "privmsg", "#lobby", `bob: ${i} ${"x".repeat(300)}`);
+        if (typeof result === "string") refused++;
+        else stored.push(result.msgid);
+      }
+      assert.ok(refused > 0, `the disk never filled up (${stored.length} stored)`);
+      assert.ok(stored.length > 0, "nothing was stored before the disk filled up");
+      assert.deepEqual(told.map((message) => message.event.msgid), stored);
+      assert.ok(told.every((message) => message.senderAccount === "ann"));
+    } finally {
+      history.close();
+      unmount(mount);
+    }
+  },
 });
