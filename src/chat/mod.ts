@@ -39,6 +39,7 @@ export {
   type SendError,
   SERVER_NICK,
   type StateChange,
+  type StoredMessage,
 } from "./hub.ts";
 export { maskOf, type Member } from "./member.ts";
 export {
