@@ -348,12 +348,13 @@ Deno.test("accountAuthenticator answers 429 with Retry-After seconds when attemp
   try {
     await accounts.register("ann", PASSWORD, "127.0.0.1");
     const auth = accountAuthenticator(accounts);
-    const request = {
-      headers: new Headers({ authorization: basic("ann", "wrong") }),
+    // Five different wrong passwords: the same one sent in parallel would share one check.
+    const request = (i: number) => ({
+      headers: new Headers({ authorization: basic("ann", `wrong${i}`) }),
       remoteAddress: "127.0.0.1",
       secure: false,
-    };
-    const results = await Promise.all([0, 1, 2, 3, 4].map(() => auth.authenticate(request)));
+    });
+    const results = await Promise.all([0, 1, 2, 3, 4].map((i) => auth.authenticate(request(i))));
     const refused = results.find((result) => !result.ok && result.status === 429);
     assert.ok(refused && !refused.ok, JSON.stringify(results));
     assert.ok(refused.retryAfterSeconds! >= 1);

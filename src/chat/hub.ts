@@ -133,6 +133,22 @@ export interface HubOptions {
    * none: nobody can be always-on.
    */
   alwaysOn?: AlwaysOnStore;
+  /**
+   * Called with each message a member sends once it is stored: after the commit that makes it
+   * durable (at once without history), never for one whose commit failed. Push notifications
+   * listen here. Must not block; what it throws is logged.
+   */
+  onStored?: (message: StoredMessage) => void;
+}
+
+/** A member's message that history stored, with the accounts of its two ends. */
+export interface StoredMessage {
+  /** The message as its recipients got it. */
+  readonly event: ChatEvent;
+  /** The sender's account, if it was logged in. */
+  readonly senderAccount?: string;
+  /** The recipient's account, for a private message to someone logged in. */
+  readonly targetAccount?: string;
 }
 
 /**
@@ -271,6 +287,7 @@ export class ChatHub {
   /** Deliveries to members without a queue, held while a commit is pending (see #hand). */
   #deferred: { member: Member; event: ChatEvent }[] = [];
   #channelStore: ChannelStore | undefined;
+  readonly #onStored: HubOptions["onStored"];
   /** Pseudo-users (ChanServ) by folded nick: found like members, never listed as users. */
   readonly #services: Map<string, Member> = new Map();
   /** Each member's pending invitations: folded channel name to the name invited to. */
@@ -295,6 +312,7 @@ export class ChatHub {
     this.#recentLimit = options.recentMessages ?? 50;
     this.#channelStore = options.channels;
     this.#alwaysOn = options.alwaysOn;
+    this.#onStored = options.onStored;
     this.#createChannel(LOBBY);
     // A registered channel exists even when nobody is in it, as #lobby does.
     for (const key of this.#channelStore?.registeredKeys() ?? []) {
@@ -689,7 +707,24 @@ export class ChatHub {
     text: string,
     clientTags?: Record<string, string>,
   ): Promise<ChatEvent | SendError> {
-    return this.#message(participant, kind, target, text, clientTags, true);
+    const stored = this.#message(participant, kind, target, text, clientTags, true);
+    const onStored = this.#onStored;
+    if (onStored !== undefined) {
+      // The accounts of both ends as they are now, not once the commit is done.
+      const member = memberOf(participant);
+      const route = this.#route(member, target);
+      const senderAccount = member.account;
+      const targetAccount = typeof route === "string" ? undefined : route.recipient?.account;
+      void stored.then((result) => {
+        if (typeof result === "string") return;
+        try {
+          onStored({ event: result, senderAccount, targetAccount });
+        } catch (error) {
+          log.error("A listener of stored messages failed: {error}", { error });
+        }
+      });
+    }
+    return stored;
   }
 
   /**

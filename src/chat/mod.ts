@@ -40,6 +40,7 @@ export {
   SERVER_NICK,
   type StateChange,
   STORED_TAGMSG_TAGS,
+  type StoredMessage,
 } from "./hub.ts";
 export {
   type Device,
@@ -198,3 +199,21 @@ export {
   type RehashOutcome,
   ServerModeration,
 } from "./server_moderation.ts";
+export {
+  FileStore,
+  type FileStoreOptions,
+  isFileId,
+  safeFileName,
+  type StoredFile,
+  Upload,
+  type UploadRefusalReason,
+  type UploadStart,
+} from "./file_store.ts";
+export {
+  contentTypeOf,
+  type FileType,
+  FileTypeSniffer,
+  isFileType,
+  isInlineType,
+  nameForType,
+} from "./file_type.ts";

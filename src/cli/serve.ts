@@ -112,10 +112,17 @@ Options:
 
   --min-password-length N    Shortest password REGISTER accepts for a new account, 1 to
                              256 (default: 8)
+  --push-contact URI         Who runs this server, told to push services with every push
+                             (VAPID): a mailto: or https: URI (default: mailto:push@NAME)
+  --push-allow-internal      Let push endpoints be on loopback or private addresses (and plain
+                             http to loopback): only for a push service on your own network
+                             or tests; otherwise a client could make the server send requests
+                             inside your network (default: refused)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
-/kline on the console) are kept there too, in bans.sqlite.
+/kline on the console) are kept there too, in bans.sqlite. Push notifications (IRCv3
+draft/webpush) for logged-in clients: subscriptions and the VAPID key are in push.sqlite.
 
 The first line printed is "listening on HOST:PORT" (the real port when 0 was asked); with
 TLS, the next is "listening with TLS on HOST:PORT", and with --tls-self-signed then
@@ -360,6 +367,8 @@ export const serveCommand: Command = {
       "upload-quota-bytes": { type: "string" },
       "upload-total-bytes": { type: "string" },
       "no-uploads": { type: "boolean" },
+      "push-contact": { type: "string" },
+      "push-allow-internal": { type: "boolean" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {
@@ -418,6 +427,12 @@ export const serveCommand: Command = {
     const host = stringOption(values, "host", "0.0.0.0");
     const operFile = values["oper-file"] === undefined ? undefined : String(values["oper-file"]);
     if (operFile === "") throw new UsageError("--oper-file must not be empty");
+    const pushContact = stringOption(values, "push-contact", `mailto:push@${name}`);
+    if (!/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(pushContact)) {
+      throw new UsageError(
+        `--push-contact must be a mailto: or https: URI such as mailto:ops@chat.example.com, not "${pushContact}"`,
+      );
+    }
     const server = await startServer({
       hostname: host,
       port: intOption(values, "port", 54000, { max: 65535 }),
@@ -435,6 +450,7 @@ export const serveCommand: Command = {
         max: MAX_PASSWORD_LENGTH,
       }),
       uploads,
+      push: { subject: pushContact, allowInternal: values["push-allow-internal"] === true },
     }).catch((error) => {
       throw startFailure(error);
     });

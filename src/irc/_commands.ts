@@ -18,6 +18,7 @@ import { NICKSERV_COMMANDS } from "./commands/nickserv.ts";
 import { OPERATOR_COMMANDS } from "./commands/operator.ts";
 import { QUERY_COMMANDS } from "./commands/queries.ts";
 import { TOKEN_COMMANDS } from "./commands/token.ts";
+import { WEBPUSH_COMMANDS } from "./commands/webpush.ts";
 
 export type { Handler };
 
@@ -44,6 +45,7 @@ export const COMMANDS: Record<string, Handler> = {
   ...OPERATOR_COMMANDS,
   ...QUERY_COMMANDS,
   ...TOKEN_COMMANDS,
+  ...WEBPUSH_COMMANDS,
   CHATHISTORY: chatHistory,
   REGISTER: registerAccount,
 };

@@ -35,6 +35,7 @@ export const CAPABILITIES: readonly string[] = [
   "draft/account-registration",
   "draft/chathistory",
   READ_MARKER_CAP,
+  "draft/webpush",
   "echo-message",
   "extended-join",
   "extended-monitor",

@@ -37,6 +37,7 @@ import { Capabilities, capCommand } from "./capabilities.ts";
 import type { IrcLimits } from "./limits.ts";
 import { type IrcMessage, parseMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
+import type { PushNotifications } from "./push_notifications.ts";
 import { SaslExchange } from "./sasl.ts";
 
 /** What sessions share: the chat core, the flusher, the limits and the server's identity. */
@@ -63,6 +64,8 @@ export interface IrcContext {
   readonly counters: IrcCounters;
   /** The upload URL advertised in ISUPPORT (`draft/FILEHOST`), once the HTTP side serves uploads. */
   fileHost?: string;
+  /** Push notifications (IRCv3 `draft/webpush`); none without a data directory. */
+  readonly push?: PushNotifications;
 }
 
 /** What sessions count, for the server's metrics. */

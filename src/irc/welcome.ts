@@ -102,6 +102,8 @@ export function isupportTokens(limits: IrcLimits, options: IsupportOptions = {})
 export function sendIsupport(session: IrcSession): void {
   const { limits, fileHost } = session.context;
   const tokens = isupportTokens(limits, { fileHost });
+  // IRCv3 draft/webpush: the key push subscriptions must be made for.
+  if (session.context.push) tokens.push(`VAPID=${session.context.push.vapidKey}`);
   for (let i = 0; i < tokens.length; i += 12) {
     session.reply(
       Numeric.RPL_ISUPPORT,

@@ -35,3 +35,21 @@ export type { MonitorMessage, MonitorRoom, MonitorSnapshot } from "../web/monito
 export { AddressGate, type AddressGateOptions, type Admission } from "../net/address_gate.ts";
 export { type ListenerKind, ListenError, type ListenProblem } from "../net/listen.ts";
 export { type AccountOptions, AccountStore } from "../chat/accounts.ts";
+export type { PushOptions } from "../irc/push_notifications.ts";
+export type {
+  PushJob,
+  PushOutcome,
+  PushSenderOptions,
+  PushSenderStats,
+  Urgency,
+} from "../net/push/push_sender.ts";
+export type { SubscriptionKeys } from "../net/push/push_encryption.ts";
+export type { Vapid } from "../net/push/vapid.ts";
+export type { EndpointPolicy, Resolver } from "../net/push/push_endpoint.ts";
+export {
+  accountAuthenticator,
+  type AccountAuthenticatorOptions,
+  type Authenticator,
+  type AuthRequest,
+  type AuthResult,
+} from "../web/http_auth.ts";

@@ -25,11 +25,15 @@ import { ServerBans } from "../chat/server_bans.ts";
 import { ServerModeration } from "../chat/server_moderation.ts";
 import { RateLimiter } from "../chat/rate_limiter.ts";
 import { ChatHub, LOBBY, type RecentMessage } from "../chat/hub.ts";
+import { PushStore } from "../chat/push_store.ts";
 import { privmsgBudget, splitWords } from "../chat/split_text.ts";
 import { Flusher } from "../chat/delivery.ts";
 import { encodeLine } from "../irc/encode.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { type IrcContext, IrcSession } from "../irc/session.ts";
+import { PushNotifications, type PushOptions } from "../irc/push_notifications.ts";
+import type { PushSenderStats } from "../net/push/push_sender.ts";
+import { generateVapidKey } from "../net/push/vapid.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import { AddressGate, type Admission } from "../net/address_gate.ts";
@@ -100,6 +104,13 @@ export interface ServerOptions {
    * no store without a data directory. @default {{}}
    */
   uploads?: Omit<FileStoreOptions, "retentionMs"> | false;
+  /**
+   * Push notifications (IRCv3 `draft/webpush`), on whenever there is a data directory: the
+   * VAPID contact (`subject`, default `mailto:push@<name>`), whether endpoints on internal
+   * addresses are allowed (`allowInternal`, default false), the sender's limits, and the most
+   * subscriptions an account may have (`maxPerAccount`, default 10).
+   */
+  push?: Partial<PushOptions> & { maxPerAccount?: number };
 }
 
 /** A TLS listener's certificate and port. */
@@ -142,6 +153,8 @@ export interface ServerStats {
   sendQDrops: number;
   /** The bridged local room's ring and participants, when {@link ChatServer.bridge} runs. */
   localRoom?: LocalRoomStats;
+  /** What became of push notifications, and how many wait to be sent (with a data directory). */
+  push?: PushSenderStats & { pending: number };
 }
 
 /**
@@ -399,6 +412,10 @@ export class ChatServer {
       storeFailures: this.hub.storeFailures,
       sendQDrops: this.#context.counters.sendQDrops,
       localRoom: this.#bridge?.stats(),
+      push: this.#context.push && {
+        ...this.#context.push.stats,
+        pending: this.#context.push.pending,
+      },
     };
   }
 
@@ -428,6 +445,7 @@ export class ChatServer {
     this.files?.close();
     this.moderation.close();
     this.#channelStore?.close();
+    await this.#context.push?.close();
     this.#status?.close();
     this.#finish();
   }
@@ -545,16 +563,22 @@ function createServer(options: ServerOptions): ChatServer {
   });
   let channels: ChannelStore | undefined;
   let files: FileStore | undefined;
+  let pushStore: PushStore | undefined;
   try {
     channels = dataDir === false ? undefined : ChannelStore.open(dataDir);
     files = dataDir === false || options.uploads === false ? undefined : FileStore.open(dataDir, {
       ...options.uploads,
       retentionMs: (options.retentionDays ?? 30) * DAY_MS,
     });
+    pushStore = dataDir === false ? undefined : PushStore.open(dataDir, {
+      maxPerAccount: options.push?.maxPerAccount,
+      createKey: generateVapidKey,
+    });
   } catch (error) {
     history?.close();
     accounts?.close();
     channels?.close();
+    files?.close();
     throw error;
   }
   const listeners: Deno.Listener[] = [];
@@ -566,6 +590,7 @@ function createServer(options: ServerOptions): ChatServer {
     bans?.close();
     channels?.close();
     files?.close();
+    pushStore?.close();
   };
   try {
     bans = ServerBans.open(dataDir);
@@ -590,13 +615,27 @@ function createServer(options: ServerOptions): ChatServer {
   const motd = options.motd ?? DEFAULT_MOTD;
   // The hub commits history once per flush, before it shows the flush's messages to anyone.
   const flusher = new Flusher(options.flushIntervalMs ?? 0);
+  let push: PushNotifications | undefined;
   const hub = new ChatHub({
     history,
     serverName: name,
     flusher,
     channels,
     alwaysOn: accounts?.alwaysOn,
+    onStored: (message) => push?.notify(message),
   });
+  if (pushStore) {
+    try {
+      push = new PushNotifications(hub, pushStore, {
+        subject: `mailto:push@${name}`,
+        ...options.push,
+      });
+    } catch (error) {
+      closeAll();
+      status?.close();
+      throw error;
+    }
+  }
   if (channels) ChanServ.start(hub, channels);
   if (accounts) NickServ.start(hub);
   const moderation = new ServerModeration(hub, {
@@ -617,6 +656,7 @@ function createServer(options: ServerOptions): ChatServer {
     accounts,
     moderation,
     counters: { sendQDrops: 0 },
+    push,
   };
   return new ChatServer(
     listener,
