@@ -397,10 +397,13 @@ export class ChatSession {
     const batch = message.tags.batch ? this.#batches.get(message.tags.batch) : undefined;
     if (batch?.unread) {
       // Shown when the batch ends, under a line that counts them; no more than were asked.
-      if (batch.unread.messages.length < batch.unread.limit) batch.unread.messages.push(message);
+      // A deletion follows the message it deletes and, as in the server's limit, does not count.
+      const { messages, limit } = batch.unread;
+      const counted = messages.filter((m) => m.command !== "REDACT").length;
+      if (message.command === "REDACT" || counted < limit) messages.push(message);
       return;
     }
-    if (batch) batch.count++;
+    if (batch && message.command !== "REDACT") batch.count++;
     if (message.command === "001") this.#welcomed = true;
     switch (message.command) {
       case "PRIVMSG":
