@@ -58,6 +58,10 @@ Deno.test("REDACT deletes one's own channel message: members with draft/message-
       assert.notEqual(redact.tags.msgid, msgid, "the REDACT has an id of its own");
     }
     assert.equal(relayed.tags.msgid, echo.tags.msgid);
+    // The monitor page and the status board show recent messages: not this one any more.
+    const recent = server.stats().recentMessages.map((m) => m.text);
+    assert.deepEqual(recent.filter((text) => text.includes("hunter2")), []);
+    assert.ok(recent.includes("after"));
     // cy never negotiated the capability: no REDACT, and no fallback either.
     assert.deepEqual((await cy.reply("PING :x")).filter((m) => m.command === "REDACT"), []);
 
@@ -254,5 +258,25 @@ Deno.test("REDACT answers bad input with the spec's FAIL codes and keeps the con
 
     const pong = await ann.reply("PING :still here");
     assert.ok(pong.some((m) => m.command === "PONG"), "the connection survived every refusal");
+  });
+});
+
+Deno.test("REDACT lines are paced by flood control like any other line", async () => {
+  await withAccounts({ limits: { floodBurst: 3, floodRate: 5 } }, async (server) => {
+    await using ann = await IrcTestClient.register(server.port, "ann", { caps: CAPS });
+    await ann.join("#team");
+    const count = 13;
+    const started = performance.now();
+    await ann.send(
+      Array.from({ length: count }, (_, i) => `REDACT #team nothing-${i}`).join("\r\n"),
+    );
+    const answers = await ann.waitForMany((m) => m.command === "FAIL", count, 20_000);
+    const elapsed = performance.now() - started;
+    assert.deepEqual(
+      answers.map((m) => m.params[3]),
+      Array.from({ length: count }, (_, i) => `nothing-${i}`),
+    );
+    // 3 at once, then 5 a second: the last of 13 waits (13 - 3) / 5 = 2 s.
+    assert.ok(elapsed >= 1800, `13 REDACTs answered in ${elapsed.toFixed(0)} ms`);
   });
 });
