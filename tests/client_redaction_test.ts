@@ -38,6 +38,8 @@ Deno.test({
     // ann deletes her own last message; both see the deletion, without its words again.
     await terminal.type("the wifi password is hunter2");
     await bobClient.waitForLine(`[#room] <${ann}> the wifi password is hunter2`);
+    // Our own line is ours to delete once the server has echoed it (and given it its id).
+    await terminal.waitFor(`[#room] <${ann}> the wifi password is hunter2`);
     await terminal.type(`/delete ${ann} wrong window`);
     const own = new RegExp(
       `\\[#room\\] ${ann} deleted their message of \\d\\d:\\d\\d:\\d\\d \\(wrong window\\)`,
