@@ -220,6 +220,16 @@ Deno.test("REDACT answers bad input with the spec's FAIL codes and keeps the con
     assert.deepEqual(failure(await answer(ann)), ["INVALID_TARGET", "#nowhere"]);
     await ann.send(`REDACT #team,#x ${msgid}`);
     assert.deepEqual(failure(await answer(ann)), ["INVALID_TARGET", "#team,#x"]);
+    // What is echoed back is cut, so that no FAIL is longer than a line.
+    const huge = ["m".repeat(470), `#${"c".repeat(470)}`, "n".repeat(470)];
+    for (
+      const line of [`REDACT #team ${huge[0]}`, `REDACT ${huge[1]} m1`, `REDACT ${huge[2]} m1`]
+    ) {
+      await ann.send(line);
+      const fail = await answer(ann);
+      assert.equal(fail.command, "FAIL");
+      assert.ok(new TextEncoder().encode(`${fail.line}\r\n`).length <= 512, fail.line);
+    }
 
     // A reason is cut to KICKLEN characters, and to what fits one relayed line (the sender's
     // prefix makes this one too long by some 20 bytes), never inside a character.

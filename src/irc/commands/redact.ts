@@ -43,40 +43,47 @@ async function redact(session: IrcSession, message: IrcMessage): Promise<void> {
     return invalidTarget(session, target);
   }
   const { hub, limits } = session.context;
-  const cut = cutReason(
-    reason,
-    limits.topicLength,
-    limits.maxLine - relayedBytes(session, target, msgid),
+  const bytes = limits.maxLine - relayedBytes(session, target, msgid);
+  const result = await hub.redact(
+    session,
+    target,
+    msgid,
+    cut(reason, limits.topicLength, bytes),
+    historyOwner(session),
   );
-  const result = await hub.redact(session, target, msgid, cut, historyOwner(session));
   if (typeof result !== "string") return;
+  // Echoed in a FAIL, a long target or msgid could push the line past 512 bytes: no name or id
+  // the server knows comes near ECHO_BYTES, so a cut one names nothing either.
+  const where = cut(target, ECHO_BYTES, ECHO_BYTES);
+  const which = cut(msgid, ECHO_BYTES, ECHO_BYTES);
   switch (result) {
     case "invalid-target":
       return invalidTarget(session, target);
     case "forbidden":
-      return session.fail("REDACT", "REDACT_FORBIDDEN", target, msgid, FORBIDDEN);
+      return session.fail("REDACT", "REDACT_FORBIDDEN", where, which, FORBIDDEN);
     case "unknown-msgid":
-      return session.fail("REDACT", "UNKNOWN_MSGID", target, msgid, UNKNOWN);
+      return session.fail("REDACT", "UNKNOWN_MSGID", where, which, UNKNOWN);
     case "no-history":
       return session.fail(
         "REDACT",
         "UNKNOWN_MSGID",
-        target,
-        msgid,
+        where,
+        which,
         "This server keeps no history, so it has no message to delete",
       );
     case "unavailable":
       return session.fail(
         "REDACT",
         "TEMPORARILY_UNAVAILABLE",
-        target,
+        where,
         "The deletion could not be stored, so nothing was deleted; try again later",
       );
   }
 }
 
 function invalidTarget(session: IrcSession, target: string): void {
-  session.fail("REDACT", "INVALID_TARGET", target, `You cannot delete messages from ${target}`);
+  const where = cut(target, ECHO_BYTES, ECHO_BYTES);
+  session.fail("REDACT", "INVALID_TARGET", where, `You cannot delete messages from ${where}`);
 }
 
 /** The bytes of the relayed `:mask REDACT target msgid :` and CR LF, before the reason. */
@@ -86,16 +93,19 @@ function relayedBytes(session: IrcSession, target: string, msgid: string): numbe
 
 const encoder = new TextEncoder();
 
+/** The most bytes of a client's target or msgid echoed back in a FAIL: its line stays short. */
+const ECHO_BYTES = 100;
+
 /**
- * The reason cut to at most `chars` characters (KICKLEN's, as a kick's reason is) and `bytes`
- * bytes of UTF-8, so the relayed line fits whatever the sender's mask: never in the middle of
- * a character.
+ * Text cut to at most `chars` characters and `bytes` bytes of UTF-8, never in the middle of a
+ * character: a reason to KICKLEN's characters (as a kick's is) and to what lets the relayed
+ * line fit whatever the sender's mask.
  */
-function cutReason(reason: string, chars: number, bytes: number): string {
+function cut(text: string, chars: number, bytes: number): string {
   let out = "";
   let used = 0;
   let count = 0;
-  for (const char of reason) {
+  for (const char of text) {
     const size = encoder.encode(char).length;
     if (count === chars || used + size > bytes) break;
     out += char;
