@@ -43,7 +43,8 @@ const ADD_TAGS = "ALTER TABLE messages ADD COLUMN tags TEXT;";
  * message `id` (its own `msgid`, time, source, the redactor's account and the reason, "" for
  * none); the message keeps its place, sender and time, and loses its text and tags in the same
  * transaction. A step of its own that applies on top of any later schema (the search index's
- * included): it only adds.
+ * included): it only adds. A search index leaves deleted messages out by joining
+ * `redactions (id)` to `messages.id`, or by indexing `messages.text`, which is "" once deleted.
  */
 const ADD_REDACTIONS = `
 ALTER TABLE messages ADD COLUMN account TEXT;
