@@ -7,7 +7,7 @@
 import type { DatabaseSync } from "node:sqlite";
 
 /** The schema this code writes; `PRAGMA user_version` of a database it created. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /**
  * The `conv` of every private message. No channel key is empty, so a channel query never
  * finds a private message; only its owners' `private_index` rows lead to it.
@@ -35,6 +35,53 @@ CREATE INDEX private_index_id ON private_index (id);
  */
 const ADD_TAGS = "ALTER TABLE messages ADD COLUMN tags TEXT;";
 
+/**
+ * Version 4: the full-text index and the channel presence search needs (see `search`).
+ *
+ * `messages_fts` is an FTS5 index over `messages.text` with external content (the text is
+ * stored once, in `messages`; the index holds only its tokens), kept in step by triggers, so
+ * every path that inserts, prunes or rewrites a message keeps it right, in the same
+ * transaction. A reaction (TAGMSG) has empty text, so it has no tokens. The tokenizer is
+ * unicode61 with diacritics removed: words split at every character that is not a letter,
+ * number or mark in any script, case folded, "café" found by "cafe" — no stemming (Porter is
+ * English only, and a chat mixes languages); scripts written without spaces (Chinese,
+ * Japanese, Thai) are not split into words, so only whole runs match.
+ *
+ * `channel_presence` holds when each account was in each channel, as message ids: the
+ * account was in `conv` for the messages with `after_id < id <= until_id` (`until_id` NULL
+ * while it is in it). Search reads a channel message only inside one of them. Nobody's
+ * presence is known for what was stored before version 4: `search_origin` holds the last id of
+ * those messages (0 in a new database), and they are searched for the channel's members of the
+ * day, as CHATHISTORY serves them.
+ */
+const SEARCH_INDEX = `
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+  text,
+  content = 'messages',
+  content_rowid = 'id',
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+  INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TABLE channel_presence (
+  account  TEXT    NOT NULL,
+  conv     TEXT    NOT NULL,
+  after_id INTEGER NOT NULL,
+  until_id INTEGER
+);
+CREATE INDEX channel_presence_account ON channel_presence (account, conv);
+CREATE TABLE search_origin (until_id INTEGER NOT NULL);
+INSERT INTO search_origin (until_id) SELECT coalesce(max(id), 0) FROM messages;
+`;
+
 export const SCHEMA = `
 CREATE TABLE messages (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,6 +98,7 @@ CREATE INDEX messages_conv_id ON messages (conv, id);
 ${ADD_TAGS}
 CREATE INDEX messages_time ON messages (time);
 ${PRIVATE_INDEX}
+${SEARCH_INDEX}
 `;
 
 /**
@@ -74,6 +122,11 @@ DROP INDEX messages_conv_time;
 `,
   // 2 → 3: client-only tags are stored with their message, and reactions (TAGMSG) are stored.
   ADD_TAGS,
+  // 3 → 4: message search. 'rebuild' indexes every stored message in this one transaction
+  // (see docs/benchmarks.md for what it costs on a million).
+  `${SEARCH_INDEX}
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+`,
 ];
 
 const COLUMNS = "id, msgid, time, sender, sender_mask, target, command, text, tags";
@@ -147,7 +200,65 @@ export function prepareStatements(db: DatabaseSync) {
       "DELETE FROM private_index WHERE id IN (SELECT id FROM messages WHERE time < ?)",
     ),
     prune: db.prepare("DELETE FROM messages WHERE time < ?"),
+    // A presence that ended before the oldest message left can no longer show anything.
+    prunePresence: db.prepare(
+      `DELETE FROM channel_presence WHERE until_id IS NOT NULL
+       AND until_id < coalesce((SELECT min(id) FROM messages), ${Number.MAX_SAFE_INTEGER})`,
+    ),
+    lastId: db.prepare("SELECT coalesce(max(id), 0) AS id FROM messages"),
+    searchOrigin: db.prepare("SELECT until_id FROM search_origin"),
+    openPresence: db.prepare(
+      "INSERT INTO channel_presence (account, conv, after_id) VALUES (?, ?, ?)",
+    ),
+    closePresence: db.prepare(
+      `UPDATE channel_presence SET until_id = ?
+       WHERE account = ? AND conv = ? AND until_id IS NULL`,
+    ),
+    closeEveryPresence: db.prepare(
+      "UPDATE channel_presence SET until_id = ? WHERE until_id IS NULL",
+    ),
+    presenceOf: db.prepare(
+      `SELECT conv, after_id, until_id FROM channel_presence
+       WHERE account = ? AND (until_id IS NULL OR until_id > ?)`,
+    ),
   };
+}
+
+/** How search walks the candidates: through the full-text index, or every message. */
+export type SearchWalk = "text" | "one-channel" | "all";
+
+/**
+ * A search's candidate messages, newest or oldest first, each with its `conv` and whether the
+ * account `?1` owns it (a private message, with partner `?2` when not NULL). Parameters:
+ * ?1 owner, ?2 partner, ?3 the JSON array of the convs worth reading, ?4 and ?5 the exclusive
+ * id bounds, ?6 the FTS5 query (`text`) or the one conv (`one-channel`). The caller decides
+ * what the reader may see (presence intervals) and stops when it has enough.
+ *
+ * Redacted messages must not be found: when the redaction table exists, its filter goes in
+ * this WHERE clause (`AND NOT EXISTS (SELECT 1 FROM <redactions> r WHERE r.id = m.id)`).
+ */
+export function prepareSearch(db: DatabaseSync, walk: SearchWalk, order: "" | "DESC") {
+  const owned = `(m.conv = '${PRIVATE_CONV}' AND EXISTS (SELECT 1 FROM private_index p
+    WHERE p.id = m.id AND p.owner = ?1 AND (?2 IS NULL OR p.partner = ?2))) AS owned`;
+  const columns = `${PRIVATE_COLUMNS}, m.conv, ${owned}`;
+  const convs = "m.conv IN (SELECT value FROM json_each(?3))";
+  if (walk === "text") {
+    // CROSS JOIN: the index leads, in rowid order, so the first matches end the walk.
+    return db.prepare(
+      `SELECT ${columns} FROM messages_fts f CROSS JOIN messages m ON m.id = f.rowid
+       WHERE messages_fts MATCH ?6 AND f.rowid > ?4 AND f.rowid < ?5
+       AND m.command <> 'TAGMSG' AND ${convs}
+       ORDER BY f.rowid ${order}`,
+    );
+  }
+  // One conv walks its (conv, id) index; several walk the ids, the unary + keeping SQLite
+  // from sorting every message of those convs first.
+  const where = walk === "one-channel" ? `m.conv = ?6 AND ${convs}` : `+${convs}`;
+  return db.prepare(
+    `SELECT ${columns} FROM messages m
+     WHERE ${where} AND m.id > ?4 AND m.id < ?5 AND m.command <> 'TAGMSG'
+     ORDER BY m.id ${order}`,
+  );
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;

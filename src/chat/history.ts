@@ -16,19 +16,22 @@
  *
  * @module
  */
-import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
+import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite";
 import { explainSqliteError, migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
 import { DataDirectoryError } from "./data_directory.ts";
 import { foldCase } from "./casemap.ts";
 import {
   MIGRATIONS,
+  prepareSearch,
   prepareStatements,
   PRIVATE_CONV,
   SCHEMA,
   SCHEMA_VERSION,
+  type SearchWalk,
   type Statements,
 } from "./_history_schema.ts";
 import { isChannelName } from "./names.ts";
+import { ftsQuery } from "./search_text.ts";
 
 /** One stored chat message. */
 export interface HistoryRecord {
@@ -110,6 +113,68 @@ export interface QueryOptions {
 }
 
 /**
+ * A stretch of messages a reader was in a channel for: those with `afterId < id <= untilId`
+ * (no `untilId`: it is in the channel still). Ids, not times, so a message sent in the very
+ * millisecond of a JOIN or PART falls on the right side.
+ */
+export interface ChannelPresence {
+  /** The channel, any case. */
+  channel: string;
+  /** The last message id stored before the reader joined. */
+  afterId: number;
+  /** The last message id stored before it left; none while it is in the channel. */
+  untilId?: number;
+}
+
+/** Who searches, which decides what it may find (see {@link HistoryStore.search}). */
+export interface SearchReader {
+  /**
+   * The account it is logged in to: the private messages that account owns, and the channel
+   * presence stored for it ({@link HistoryStore.beginPresence}).
+   */
+  owner?: HistoryOwner;
+  /** Presence known only in memory: a guest's, of its own connection. */
+  presence?: readonly ChannelPresence[];
+  /**
+   * The channels it is in now: it reads their messages stored before presence was recorded
+   * at all (before schema version 4), as CHATHISTORY serves a channel's members.
+   */
+  channels?: readonly string[];
+}
+
+/** What to search for; every given field must match. */
+export interface SearchQuery {
+  /** Words that must all be in the text (see `search_text.ts`). */
+  text?: string;
+  /** A channel, or the nick of the other party of a private conversation. */
+  in?: string;
+  /** The sender's nick at send time, any case. */
+  from?: string;
+  /** Only messages sent at or after this time, ms since the epoch. */
+  after?: number;
+  /** Only messages sent at or before this time, ms since the epoch. */
+  before?: number;
+}
+
+/** Options for {@link HistoryStore.search}. */
+export interface SearchOptions {
+  /**
+   * How long one search may walk the index, in ms: SQLite runs on the server's only thread,
+   * so a search that would read most of the history stops there and says it is incomplete.
+   * @default {250}
+   */
+  timeBudgetMs?: number;
+}
+
+/** What {@link HistoryStore.search} found. */
+export interface SearchResult {
+  /** The messages, oldest first. */
+  records: HistoryRecord[];
+  /** False when the time budget ran out before the search was done. */
+  complete: boolean;
+}
+
+/**
  * The most bytes of client-only tags stored with one message, as they are written on the wire
  * (`+name=value;…`, values unescaped): what one line may carry (IRCv3 message-tags' 4094 bytes
  * for client tags).
@@ -144,6 +209,7 @@ export interface HistoryOptions {
 }
 
 const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+const DEFAULT_SEARCH_BUDGET_MS = 250;
 /** An `id` above every stored one, for an open upper bound. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
@@ -188,6 +254,8 @@ type Scope =
 export class HistoryStore {
   #db: DatabaseSync;
   #statements: Statements;
+  /** The search statements, prepared on first use. */
+  #searches = new Map<string, StatementSync>();
   #retentionMs: number;
   #path: string;
   #closed = false;
@@ -556,6 +624,233 @@ export class HistoryStore {
   }
 
   /**
+   * Finds the messages `reader` may read that match `query`: channel messages sent while it
+   * was in the channel (a presence stored for its account, or one given in memory), and the
+   * private messages its account owns. Without `after`, the newest `limit` matches; with it,
+   * the first `limit` from then. Stored reactions (TAGMSG) are never found.
+   *
+   * @param reader Who searches.
+   * @param query What must match: words of the text, a conversation, a sender, a time range.
+   * @param limit The most messages to return, at least 1.
+   * @param options The time budget.
+   * @returns The matches, oldest first, and whether the search was done in its budget.
+   * @throws SearchTextError (search_text.ts) for text that is not a search; Error on a limit
+   *   below 1, a NUL or a space in a name, or a time that is not a number.
+   *
+   * @example Ann finds what was said in #lobby while she was in it, not before
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { HistoryStore } from "./history.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const history = HistoryStore.open(dir, { retentionMs: 0 });
+   * const say = (msgid: string, text: string) =>
+   *   history.append({
+   *     msgid,
+   *     time: Date.now(),
+   *     sender: "bob",
+   *     senderMask: "bob!bob@localhost",
+   *     target: "#lobby",
+   *     command: "PRIVMSG",
+   *     text,
+   *   });
+   * say("m1", "the deploy is tomorrow");
+   * history.beginPresence("ann", "#lobby", history.lastId());
+   * say("m2", "Deploy moved to Friday");
+   * const found = history.search({ owner: { account: "ann" } }, { text: "deploy" }, 10);
+   * assert.deepEqual(found.records.map((m) => m.text), ["Deploy moved to Friday"]);
+   * assert.equal(found.complete, true);
+   * assert.deepEqual(history.search({}, { text: "deploy" }, 10).records, []);
+   * history.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  search(
+    reader: SearchReader,
+    query: SearchQuery,
+    limit: number,
+    options: SearchOptions = {},
+  ): SearchResult {
+    this.#assertOpen("search history");
+    checkLimit("search history", limit);
+    const match = query.text === undefined ? undefined : ftsQuery(query.text);
+    const owner = reader.owner === undefined ? null : foldCase(reader.owner.account);
+    if (reader.owner !== undefined) checkName("search history", "account", reader.owner.account);
+    const floor = this.#floor(reader.owner?.since);
+    // What the reader may see of each channel (folded): its presence intervals.
+    const intervals = new Map<string, [after: number, until: number][]>();
+    const add = (conv: string, after: number, until: number | null | undefined) => {
+      let list = intervals.get(conv);
+      if (list === undefined) intervals.set(conv, list = []);
+      list.push([after, until ?? NO_UPPER_BOUND]);
+    };
+    if (owner !== null) {
+      for (const row of this.#statements.presenceOf.iterate(owner, floor)) {
+        add(row.conv as string, Math.max(row.after_id as number, floor), row.until_id as number);
+      }
+    }
+    for (const { channel, afterId, untilId } of reader.presence ?? []) {
+      checkName("search history", "channel", channel);
+      add(foldCase(channel), afterId, untilId);
+    }
+    const origin = this.#statements.searchOrigin.get()!.until_id as number;
+    if (origin > 0) {
+      for (const channel of reader.channels ?? []) add(foldCase(channel), 0, origin);
+    }
+    let partner: string | null = null;
+    let convs = [...intervals.keys()];
+    if (owner !== null) convs.push(PRIVATE_CONV);
+    if (query.in !== undefined) {
+      checkName("search history", "conversation", query.in);
+      const conv = isChannelName(query.in) ? foldCase(query.in) : PRIVATE_CONV;
+      if (conv === PRIVATE_CONV) partner = foldCase(query.in);
+      convs = convs.filter((c) => c === conv);
+    }
+    if (convs.length === 0) return { records: [], complete: true };
+    const from = query.from === undefined ? undefined : foldCase(query.from);
+    const lower = query.after === undefined ? 0 : this.#idAfterTime(checkTime(query.after) - 1);
+    const upper = Math.min(
+      query.before === undefined ? NO_UPPER_BOUND : this.#idBeforeTime(checkTime(query.before) + 1),
+      this.#firstUncommitted ?? NO_UPPER_BOUND,
+    );
+    const walk: SearchWalk = match !== undefined
+      ? "text"
+      : convs.length === 1 && convs[0] !== PRIVATE_CONV
+      ? "one-channel"
+      : "all";
+    const ascending = query.after !== undefined;
+    const statement = this.#searchStatement(walk, ascending);
+    const deadline = performance.now() + (options.timeBudgetMs ?? DEFAULT_SEARCH_BUDGET_MS);
+    const records: HistoryRecord[] = [];
+    let complete = true;
+    const rows = statement.iterate(
+      owner,
+      partner,
+      JSON.stringify(convs),
+      lower,
+      upper,
+      match ?? convs[0],
+    );
+    for (const row of rows) {
+      if (performance.now() > deadline) {
+        complete = false;
+        break;
+      }
+      const id = row.id as number;
+      const conv = row.conv as string;
+      const visible = conv === PRIVATE_CONV
+        ? row.owned === 1 && id > floor
+        : intervals.get(conv)!.some(([after, until]) => after < id && id <= until);
+      if (!visible || (from !== undefined && foldCase(row.sender as string) !== from)) continue;
+      records.push(toRecord(row));
+      if (records.length === limit) break;
+    }
+    // Ending the walk early leaves the statement open; reset it for the next search.
+    rows.return?.();
+    if (!ascending) records.reverse();
+    return { records, complete };
+  }
+
+  /**
+   * The id of the newest stored message (0 for none): where a presence that begins or ends
+   * now is cut. Messages of a deferred batch not yet committed count: they were sent first.
+   *
+   * @returns The id.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { HistoryStore } from "./history.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const history = HistoryStore.open(dir);
+   * assert.equal(history.lastId(), 0);
+   * const { id } = history.append({
+   *   msgid: "m1",
+   *   time: Date.now(),
+   *   sender: "ann",
+   *   senderMask: "ann!ann@localhost",
+   *   target: "#lobby",
+   *   command: "PRIVMSG",
+   *   text: "hi",
+   * });
+   * assert.equal(history.lastId(), id);
+   * history.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  lastId(): number {
+    this.#assertOpen("read history");
+    return this.#statements.lastId.get()!.id as number;
+  }
+
+  /**
+   * Stores that an account is in a channel from now on: search lets it find the channel's
+   * messages after `afterId` until {@link HistoryStore.endPresence}.
+   *
+   * @param account The account, any case.
+   * @param channel The channel, any case.
+   * @param afterId {@link HistoryStore.lastId} when it joined.
+   *
+   * @example An account finds what was said while it was in a channel, and nothing after
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { HistoryStore } from "./history.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const history = HistoryStore.open(dir);
+   * const say = (msgid: string) =>
+   *   history.append({
+   *     msgid,
+   *     time: Date.now(),
+   *     sender: "bob",
+   *     senderMask: "bob!bob@localhost",
+   *     target: "#ops",
+   *     command: "PRIVMSG",
+   *     text: `status ${msgid}`,
+   *   });
+   * history.beginPresence("ann", "#ops", history.lastId());
+   * say("m1");
+   * history.endPresence("ann", "#ops", history.lastId());
+   * say("m2");
+   * const found = history.search({ owner: { account: "ann" } }, { text: "status" }, 10);
+   * assert.deepEqual(found.records.map((m) => m.msgid), ["m1"]);
+   * history.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  beginPresence(account: string, channel: string, afterId: number): void {
+    this.#assertOpen("store channel presence");
+    checkName("store channel presence", "account", account);
+    checkName("store channel presence", "channel", channel);
+    this.#statements.openPresence.run(foldCase(account), foldCase(channel), afterId);
+  }
+
+  /**
+   * Stores that an account left a channel (see {@link HistoryStore.beginPresence}); nothing
+   * happens when it was not in it.
+   *
+   * @param account The account, any case.
+   * @param channel The channel, any case.
+   * @param untilId {@link HistoryStore.lastId} when it left.
+   */
+  endPresence(account: string, channel: string, untilId: number): void {
+    this.#assertOpen("store channel presence");
+    this.#statements.closePresence.run(untilId, foldCase(account), foldCase(channel));
+  }
+
+  /**
+   * Ends every presence still open, at the newest message: a server starting up has nobody in
+   * its channels yet (nothing was said while it was down), and puts back who comes back.
+   *
+   * @returns How many presences were ended.
+   */
+  endEveryPresence(): number {
+    this.#assertOpen("store channel presence");
+    return Number(this.#statements.closeEveryPresence.run(this.lastId()).changes);
+  }
+
+  /**
    * Deletes the messages older than the retention (none when it is 0).
    *
    * @param now The current time in ms since the epoch. @default {Date.now()}
@@ -591,7 +886,9 @@ export class HistoryStore {
     this.#assertOpen("prune history");
     if (this.#retentionMs === 0) return 0;
     this.#statements.pruneOwners.run(now - this.#retentionMs);
-    return Number(this.#statements.prune.run(now - this.#retentionMs).changes);
+    const pruned = Number(this.#statements.prune.run(now - this.#retentionMs).changes);
+    this.#statements.prunePresence.run();
+    return pruned;
   }
 
   /**
@@ -678,6 +975,16 @@ export class HistoryStore {
       );
     }
     return count;
+  }
+
+  #searchStatement(walk: SearchWalk, ascending: boolean): StatementSync {
+    const key = `${walk} ${ascending}`;
+    let statement = this.#searches.get(key);
+    if (statement === undefined) {
+      statement = prepareSearch(this.#db, walk, ascending ? "" : "DESC");
+      this.#searches.set(key, statement);
+    }
+    return statement;
   }
 
   #assertOpen(action: string): void {

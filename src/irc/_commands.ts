@@ -17,6 +17,7 @@ import { MONITOR_COMMANDS } from "./commands/monitor.ts";
 import { NICKSERV_COMMANDS } from "./commands/nickserv.ts";
 import { OPERATOR_COMMANDS } from "./commands/operator.ts";
 import { QUERY_COMMANDS } from "./commands/queries.ts";
+import { SEARCH_COMMANDS } from "./commands/search.ts";
 import { TOKEN_COMMANDS } from "./commands/token.ts";
 import { WEBPUSH_COMMANDS } from "./commands/webpush.ts";
 
@@ -44,6 +45,7 @@ export const COMMANDS: Record<string, Handler> = {
   ...NICKSERV_COMMANDS,
   ...OPERATOR_COMMANDS,
   ...QUERY_COMMANDS,
+  ...SEARCH_COMMANDS,
   ...TOKEN_COMMANDS,
   ...WEBPUSH_COMMANDS,
   CHATHISTORY: chatHistory,

@@ -388,8 +388,11 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
  * The account whose private history the client reads, with its creation time: what an
  * earlier account of the same name owned (one deleted and registered again) stays its own.
  * None when the client is not logged in, or its account no longer exists.
+ *
+ * @param session The client.
+ * @returns The account and since when it exists.
  */
-function historyOwner(session: IrcSession): HistoryOwner | undefined {
+export function historyOwner(session: IrcSession): HistoryOwner | undefined {
   if (session.account === undefined) return undefined;
   const account = session.context.accounts?.find(session.account);
   return account && { account: account.name, since: account.createdAt };
@@ -406,8 +409,15 @@ function noMessages(session: IrcSession, sub: string, target: string): void {
   });
 }
 
-/** Starts a batch when the client supports them; returns the tag its lines carry. */
-function openBatch(
+/**
+ * Starts a batch when the client supports them.
+ *
+ * @param session The client.
+ * @param type The batch type.
+ * @param params The batch's parameters.
+ * @returns The tag its lines carry, or undefined without `batch`.
+ */
+export function openBatch(
   session: IrcSession,
   type: string,
   ...params: string[]
@@ -418,6 +428,15 @@ function openBatch(
   return { batch: id };
 }
 
-function closeBatch(session: IrcSession, batch: Record<string, string> | undefined): void {
+/**
+ * Ends a batch that {@link openBatch} started.
+ *
+ * @param session The client.
+ * @param batch What `openBatch` returned.
+ */
+export function closeBatch(
+  session: IrcSession,
+  batch: Record<string, string> | undefined,
+): void {
   if (batch) session.send({ command: "BATCH", params: [`-${batch.batch}`] });
 }
