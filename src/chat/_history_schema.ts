@@ -206,6 +206,7 @@ export function prepareStatements(db: DatabaseSync) {
        AND until_id < coalesce((SELECT min(id) FROM messages), ${Number.MAX_SAFE_INTEGER})`,
     ),
     lastId: db.prepare("SELECT coalesce(max(id), 0) AS id FROM messages"),
+    byId: db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id = ?`),
     searchOrigin: db.prepare("SELECT until_id FROM search_origin"),
     openPresence: db.prepare(
       "INSERT INTO channel_presence (account, conv, after_id) VALUES (?, ?, ?)",
@@ -228,35 +229,49 @@ export function prepareStatements(db: DatabaseSync) {
 export type SearchWalk = "text" | "one-channel" | "all";
 
 /**
- * A search's candidate messages, newest or oldest first, each with its `conv` and whether the
- * account `?1` owns it (a private message, with partner `?2` when not NULL). Parameters:
- * ?1 owner, ?2 partner, ?3 the JSON array of the convs worth reading, ?4 and ?5 the exclusive
- * id bounds, ?6 the FTS5 query (`text`) or the one conv (`one-channel`). The caller decides
- * what the reader may see (presence intervals) and stops when it has enough.
+ * The name of the SQL function a search's statement calls to know whether its time is up:
+ * 1 while it may go on, 0 after (see `prepareSearch`).
+ */
+export const SEARCH_CLOCK = "shmooze_search_clock";
+
+/**
+ * A search's candidate messages, newest or oldest first: each one's id, conv, sender and
+ * whether the account `?1` owns it (a private message, with partner `?2` when not NULL).
+ * Parameters: ?1 owner, ?2 partner, ?3 and ?4 the exclusive id bounds, ?5 the JSON array of
+ * the convs worth reading, ?6 the FTS5 query (`text`) or the one conv (`one-channel`). The
+ * caller decides what the reader may see (presence intervals) and stops when it has enough.
+ *
+ * Rows of other convs are skipped inside SQLite, so a reader who may see few of the matches
+ * could keep one step walking the whole index; but once {@link SEARCH_CLOCK} says the time is
+ * up every row comes out, and the caller, seeing its clock run out, stops. (An SQL function
+ * that throws to interrupt the statement would be simpler, but it crashes Deno 2.9.6; and
+ * walking in slices of ids costs a whole doclist read per slice.)
  *
  * Redacted messages must not be found: when the redaction table exists, its filter goes in
  * this WHERE clause (`AND NOT EXISTS (SELECT 1 FROM <redactions> r WHERE r.id = m.id)`).
  */
 export function prepareSearch(db: DatabaseSync, walk: SearchWalk, order: "" | "DESC") {
-  const owned = `(m.conv = '${PRIVATE_CONV}' AND EXISTS (SELECT 1 FROM private_index p
+  const columns = `m.id, m.conv, m.sender, (m.conv = '${PRIVATE_CONV}' AND EXISTS (
+    SELECT 1 FROM private_index p
     WHERE p.id = m.id AND p.owner = ?1 AND (?2 IS NULL OR p.partner = ?2))) AS owned`;
-  const columns = `${PRIVATE_COLUMNS}, m.conv, ${owned}`;
-  const convs = "m.conv IN (SELECT value FROM json_each(?3))";
+  const convs = `(m.conv IN (SELECT value FROM json_each(?5)) OR ${SEARCH_CLOCK}() = 0)`;
   if (walk === "text") {
     // CROSS JOIN: the index leads, in rowid order, so the first matches end the walk.
     return db.prepare(
       `SELECT ${columns} FROM messages_fts f CROSS JOIN messages m ON m.id = f.rowid
-       WHERE messages_fts MATCH ?6 AND f.rowid > ?4 AND f.rowid < ?5
+       WHERE messages_fts MATCH ?6 AND f.rowid > ?3 AND f.rowid < ?4
        AND m.command <> 'TAGMSG' AND ${convs}
        ORDER BY f.rowid ${order}`,
     );
   }
-  // One conv walks its (conv, id) index; several walk the ids, the unary + keeping SQLite
-  // from sorting every message of those convs first.
-  const where = walk === "one-channel" ? `m.conv = ?6 AND ${convs}` : `+${convs}`;
+  // One conv walks its (conv, id) index; several walk the ids (the unary + keeps SQLite
+  // from reading every message of those convs through the conv index and sorting them).
+  const where = walk === "one-channel"
+    ? `m.conv = ?6 AND ${convs}`
+    : `?6 IS NULL AND ${convs.replace("(m.conv IN", "(+m.conv IN")}`;
   return db.prepare(
     `SELECT ${columns} FROM messages m
-     WHERE ${where} AND m.id > ?4 AND m.id < ?5 AND m.command <> 'TAGMSG'
+     WHERE ${where} AND m.id > ?3 AND m.id < ?4 AND m.command <> 'TAGMSG'
      ORDER BY m.id ${order}`,
   );
 }

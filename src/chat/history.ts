@@ -27,6 +27,7 @@ import {
   PRIVATE_CONV,
   SCHEMA,
   SCHEMA_VERSION,
+  SEARCH_CLOCK,
   type SearchWalk,
   type Statements,
 } from "./_history_schema.ts";
@@ -210,6 +211,7 @@ export interface HistoryOptions {
 
 const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 const DEFAULT_SEARCH_BUDGET_MS = 250;
+
 /** An `id` above every stored one, for an open upper bound. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
@@ -256,6 +258,8 @@ export class HistoryStore {
   #statements: Statements;
   /** The search statements, prepared on first use. */
   #searches = new Map<string, StatementSync>();
+  /** When the running search must stop (`performance.now()`); see `prepareSearch`. */
+  #searchDeadline = 0;
   #retentionMs: number;
   #path: string;
   #closed = false;
@@ -277,6 +281,7 @@ export class HistoryStore {
     this.#retentionMs = retentionMs;
     this.#deferCommit = deferCommit;
     this.#statements = prepareStatements(db);
+    db.function(SEARCH_CLOCK, () => performance.now() < this.#searchDeadline ? 1 : 0);
   }
 
   /**
@@ -708,10 +713,24 @@ export class HistoryStore {
     }
     if (convs.length === 0) return { records: [], complete: true };
     const from = query.from === undefined ? undefined : foldCase(query.from);
-    const lower = query.after === undefined ? 0 : this.#idAfterTime(checkTime(query.after) - 1);
+    // Nothing before the earliest stretch, or after the latest, can be read.
+    let earliest = owner !== null && convs.includes(PRIVATE_CONV) ? floor : NO_UPPER_BOUND;
+    let latest = owner !== null && convs.includes(PRIVATE_CONV) ? NO_UPPER_BOUND : 0;
+    for (const conv of convs) {
+      for (const [after, until] of intervals.get(conv) ?? []) {
+        earliest = Math.min(earliest, after);
+        latest = Math.max(latest, until);
+      }
+    }
+    const lower = Math.max(
+      earliest,
+      query.after === undefined ? 0 : this.#idAfterTime(checkTime(query.after) - 1),
+    );
     const upper = Math.min(
+      latest === NO_UPPER_BOUND ? NO_UPPER_BOUND : latest + 1,
       query.before === undefined ? NO_UPPER_BOUND : this.#idBeforeTime(checkTime(query.before) + 1),
       this.#firstUncommitted ?? NO_UPPER_BOUND,
+      this.lastId() + 1,
     );
     const walk: SearchWalk = match !== undefined
       ? "text"
@@ -721,18 +740,22 @@ export class HistoryStore {
     const ascending = query.after !== undefined;
     const statement = this.#searchStatement(walk, ascending);
     const deadline = performance.now() + (options.timeBudgetMs ?? DEFAULT_SEARCH_BUDGET_MS);
-    const records: HistoryRecord[] = [];
+    const convsJson = JSON.stringify(convs);
+    const ids: number[] = [];
     let complete = true;
+    // Walk the ids a slice at a time, from the newest (or from `after`), checking the clock
+    // between rows and between slices.
+    this.#searchDeadline = deadline;
     const rows = statement.iterate(
       owner,
       partner,
-      JSON.stringify(convs),
       lower,
       upper,
-      match ?? convs[0],
+      convsJson,
+      match ?? (walk === "one-channel" ? convs[0] : null),
     );
     for (const row of rows) {
-      if (performance.now() > deadline) {
+      if (performance.now() >= deadline) {
         complete = false;
         break;
       }
@@ -740,14 +763,15 @@ export class HistoryStore {
       const conv = row.conv as string;
       const visible = conv === PRIVATE_CONV
         ? row.owned === 1 && id > floor
-        : intervals.get(conv)!.some(([after, until]) => after < id && id <= until);
+        : intervals.get(conv)?.some(([after, until]) => after < id && id <= until) === true;
       if (!visible || (from !== undefined && foldCase(row.sender as string) !== from)) continue;
-      records.push(toRecord(row));
-      if (records.length === limit) break;
+      ids.push(id);
+      if (ids.length === limit) break;
     }
-    // Ending the walk early leaves the statement open; reset it for the next search.
+    // Ending the walk early leaves the statement open: return() resets it.
     rows.return?.();
-    if (!ascending) records.reverse();
+    if (!ascending) ids.reverse();
+    const records = ids.map((id) => toRecord(this.#statements.byId.get(id)!));
     return { records, complete };
   }
 

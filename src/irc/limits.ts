@@ -35,6 +35,8 @@ export interface IrcLimits {
   maxUnregisteredBytes: number;
   /** CHATHISTORY commands one client may send in any 10 seconds. @default {20} */
   historyBudget: number;
+  /** SEARCH commands one client may send in any 10 seconds. @default {10} */
+  searchBudget: number;
   /** NICKLEN. @default {32} */
   nickLength: number;
   /** CHANNELLEN. @default {64} */
@@ -78,6 +80,7 @@ export const DEFAULT_LIMITS: Readonly<IrcLimits> = Object.freeze({
   connectionsPerMinute: 30,
   maxUnregisteredBytes: 16 * 1024,
   historyBudget: 20,
+  searchBudget: 10,
   nickLength: NICK_LENGTH,
   channelLength: CHANNEL_LENGTH,
   topicLength: 390,

@@ -41,8 +41,7 @@ export const SEARCH_CAP = "soju.im/search";
 
 /** The most messages one SEARCH returns, and what it returns without `limit`. */
 export const SEARCH_LIMIT = 100;
-/** SEARCH commands one client may send in any {@link SEARCH_WINDOW_MS}. */
-export const SEARCH_BUDGET = 10;
+/** The window of a client's SEARCH budget (`IrcLimits.searchBudget`). */
 const SEARCH_WINDOW_MS = 10_000;
 /** How long one search may read the index before it stops and says it is incomplete. */
 export const SEARCH_TIME_BUDGET_MS = 250;
@@ -195,9 +194,10 @@ function unescapeValue(value: string): string {
  */
 export function search(session: IrcSession, message: IrcMessage): void {
   if (message.params.length === 0) return session.needMoreParams("SEARCH");
+  const { searchBudget } = session.context.limits;
   let budget = budgets.get(session);
   if (budget === undefined) {
-    budget = new RateLimiter({ limit: SEARCH_BUDGET, windowMs: SEARCH_WINDOW_MS });
+    budget = new RateLimiter({ limit: searchBudget, windowMs: SEARCH_WINDOW_MS });
     budgets.set(session, budget);
   }
   if (!budget.take("")) {
@@ -205,7 +205,7 @@ export function search(session: IrcSession, message: IrcMessage): void {
     return session.fail(
       "SEARCH",
       "RATE_LIMITED",
-      `Too many searches (${SEARCH_BUDGET} in ${
+      `Too many searches (${searchBudget} in ${
         SEARCH_WINDOW_MS / 1000
       } s); try again in ${seconds} s`,
     );
