@@ -372,3 +372,35 @@ Deno.test("HistoryStore.prune takes pruned messages out of the search index", ()
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("HistoryStore.search never finds a message whose text a deletion erased", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "shmooze-search-erase-test-" });
+  const history = HistoryStore.open(dir, { retentionMs: 0 });
+  try {
+    history.beginPresence("ann", "#a", 0);
+    for (const msgid of ["kept", "erased"]) {
+      history.append({
+        msgid,
+        time: Date.now(),
+        sender: "bob",
+        senderMask: "bob!b@h",
+        target: "#a",
+        command: "PRIVMSG",
+        text: `zanzibar ${msgid}`,
+      });
+    }
+    // What a deletion (draft/message-redaction) does to the stored message.
+    const db = new DatabaseSync(join(dir, "history.sqlite"));
+    db.exec("UPDATE messages SET text = '', tags = NULL WHERE msgid = 'erased'");
+    db.close();
+    const reader = { owner: { account: "ann" } };
+    const byText = history.search(reader, { text: "zanzibar" }, 10).records;
+    assert.deepEqual(byText.map((m) => m.msgid), ["kept"]);
+    const byChannel = history.search(reader, { in: "#a" }, 10).records;
+    assert.deepEqual(byChannel.map((m) => m.msgid), ["kept"]);
+    assert.deepEqual(history.search(reader, { text: "erased" }, 10).records, []);
+  } finally {
+    history.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -910,9 +910,14 @@ export class HistoryStore {
     this.#assertOpen("prune history");
     if (this.#retentionMs === 0) return 0;
     this.#statements.pruneOwners.run(now - this.#retentionMs);
-    const pruned = Number(this.#statements.prune.run(now - this.#retentionMs).changes);
-    this.#statements.prunePresence.run();
-    return pruned;
+    this.#statements.secureDeleteOff.run();
+    try {
+      const pruned = Number(this.#statements.prune.run(now - this.#retentionMs).changes);
+      this.#statements.prunePresence.run();
+      return pruned;
+    } finally {
+      this.#statements.secureDeleteOn.run();
+    }
   }
 
   /**
