@@ -777,8 +777,13 @@ export class HistoryStore {
 
   /**
    * The id of the newest stored message (0 for none): where a presence that begins or ends
-   * now is cut. Messages of a deferred batch not yet committed count: they were sent first.
+   * now is cut. With `committed`, the messages of a deferred batch not yet committed do not
+   * count: if the commit fails, their ids are given again to later messages, so a presence
+   * that ends is cut before them (it may miss them; it never reaches past its end), and one
+   * that begins after them (it may miss later messages that reuse them; it never reaches
+   * back before its start).
    *
+   * @param committed Only committed messages count. @default {false}
    * @returns The id.
    *
    * @example
@@ -799,12 +804,14 @@ export class HistoryStore {
    *   text: "hi",
    * });
    * assert.equal(history.lastId(), id);
+   * assert.equal(history.lastId(true), id);
    * history.close();
    * Deno.removeSync(dir, { recursive: true });
    * ```
    */
-  lastId(): number {
+  lastId(committed = false): number {
     this.#assertOpen("read history");
+    if (committed && this.#firstUncommitted !== undefined) return this.#firstUncommitted - 1;
     return this.#statements.lastId.get()!.id as number;
   }
 

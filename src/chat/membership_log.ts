@@ -92,7 +92,8 @@ export class MembershipLog {
    * @param channel The channel's name.
    */
   left(member: Member, channel: string): void {
-    const untilId = this.#lastId();
+    // Committed only: a failed commit gives its ids again, to messages sent after this.
+    const untilId = this.#lastId(true);
     if (untilId === undefined) return;
     for (const stretch of this.#open(member, channel)) stretch.untilId = untilId;
     const account = member.account;
@@ -115,7 +116,7 @@ export class MembershipLog {
   loggedIn(member: Member, previous?: string): void {
     const account = member.account;
     if (account === undefined || previous === account) return;
-    const untilId = previous === undefined ? undefined : this.#lastId();
+    const untilId = previous === undefined ? undefined : this.#lastId(true);
     for (const { channel, afterId, untilId: ended } of this.#stretches.get(member) ?? []) {
       if (ended !== undefined) continue;
       if (previous !== undefined && untilId !== undefined) {
@@ -148,9 +149,9 @@ export class MembershipLog {
     );
   }
 
-  #lastId(): number | undefined {
+  #lastId(committed = false): number | undefined {
     let id: number | undefined;
-    this.#store("read the last message id", () => id = this.#history.lastId());
+    this.#store("read the last message id", () => id = this.#history.lastId(committed));
     return id;
   }
 
