@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { IrcTestClient, type Received, startServe } from "./_irc.ts";
-import { connectDevice, registeredUser, withAccounts } from "./_accounts.ts";
+import { connectDevice, PASSWORD, registeredUser, withAccounts } from "./_accounts.ts";
 import { HistoryStore } from "../src/chat/history.ts";
 import { SEARCH_LIMIT } from "../src/irc/commands/search.ts";
 import { DEFAULT_LIMITS } from "../src/irc/limits.ts";
@@ -83,6 +83,27 @@ Deno.test("SEARCH finds a channel's messages only for those who were in it when 
     await guest.closed;
     await using guest2 = await IrcTestClient.register(server.port, "guest", { caps: CAPS });
     assert.deepEqual(await texts(guest2, "text=alpha"), []);
+  });
+});
+
+Deno.test("SEARCH gives an account the stretch of the channels its connection joined before it registered", async () => {
+  await withAccounts({}, async (server) => {
+    await using bob = await IrcTestClient.register(server.port, "bob", { caps: CAPS });
+    await bob.join("#team");
+    await using ann = await IrcTestClient.register(server.port, "ann", { caps: CAPS });
+    await ann.join("#team");
+    await say(bob, "#team", "kappa said before ann registered");
+    await ann.send(`REGISTER * * :${PASSWORD}`);
+    await ann.waitFor("900");
+    await say(bob, "#team", "kappa said after");
+    await ann.send("QUIT");
+    await ann.closed;
+    const { client: again } = await connectDevice(server.port, "ann", { caps: CAPS });
+    await using _ann = again;
+    assert.deepEqual(await texts(again, "text=kappa"), [
+      "kappa said before ann registered",
+      "kappa said after",
+    ]);
   });
 });
 
@@ -253,6 +274,11 @@ Deno.test("SEARCH finds a message echoed just before a kill -9 once the server i
     await using serve = await startServe({ dataDir });
     const { client: ann } = await connectDevice(serve.port, "ann", { caps: CAPS });
     await using _ann = ann;
+    // What is said in #crash now, with ann no longer in it, is not hers to find: the stretch
+    // the kill left open ended when the server came back.
+    await using bob = await IrcTestClient.register(serve.port, "bob", { caps: CAPS });
+    await bob.join("#crash");
+    await say(bob, "#crash", "crash aftermath");
     // Ann is in no channel now: she finds it because she was in #crash when it was said.
     assert.deepEqual(await texts(ann, "text=crash"), ["survives the crash"]);
   } finally {

@@ -690,8 +690,11 @@ export class HistoryStore {
       list.push([after, until ?? NO_UPPER_BOUND]);
     };
     if (owner !== null) {
+      // A stretch that ended before the account was created was an earlier account's of the
+      // same name; one that began before is this account's own connection's, from before it
+      // registered (see MembershipLog.loggedIn).
       for (const row of this.#statements.presenceOf.iterate(owner, floor)) {
-        add(row.conv as string, Math.max(row.after_id as number, floor), row.until_id as number);
+        add(row.conv as string, row.after_id as number, row.until_id as number);
       }
     }
     for (const { channel, afterId, untilId } of reader.presence ?? []) {

@@ -10,18 +10,59 @@
  * @module
  */
 
-/** The longest search text, in UTF-16 code units. */
+/**
+ * The longest search text, in UTF-16 code units.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ftsQuery, MAX_SEARCH_TEXT } from "./search_text.ts";
+ *
+ * assert.throws(() => ftsQuery("a".repeat(MAX_SEARCH_TEXT + 1)), /over 300/);
+ * ```
+ */
 export const MAX_SEARCH_TEXT = 300;
-/** The most words one search may require. */
+/**
+ * The most words one search may require.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ftsQuery, MAX_SEARCH_WORDS } from "./search_text.ts";
+ *
+ * assert.throws(() => ftsQuery("w ".repeat(MAX_SEARCH_WORDS + 1)), /9 words, over 8/);
+ * ```
+ */
 export const MAX_SEARCH_WORDS = 8;
 /**
  * The shortest word a `*` may end: a one-letter prefix matches a large part of the index,
  * which FTS5 merges before it can return the first message (see docs/security.md).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ftsQuery, MIN_PREFIX } from "./search_text.ts";
+ *
+ * assert.equal(MIN_PREFIX, 2);
+ * assert.equal(ftsQuery("de*"), '"de"*');
+ * assert.throws(() => ftsQuery("d*"), /too short a prefix/);
+ * ```
  */
 export const MIN_PREFIX = 2;
 
-/** Why a search text was refused; its message names what was wrong, for the user. */
+/**
+ * Why a search text was refused; its message names what was wrong, for the user.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ftsQuery, SearchTextError } from "./search_text.ts";
+ *
+ * assert.throws(() => ftsQuery("-"), SearchTextError);
+ * ```
+ */
 export class SearchTextError extends Error {
+  /** The error's name, for logs. */
   override name = "SearchTextError";
 }
 

@@ -39,11 +39,35 @@ const log = getLogger(["shmooze", "irc", "search"]);
  */
 export const SEARCH_CAP = "soju.im/search";
 
-/** The most messages one SEARCH returns, and what it returns without `limit`. */
+/**
+ * The most messages one SEARCH returns, and what it returns without `limit`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSearchAttributes, SEARCH_LIMIT } from "./search.ts";
+ *
+ * assert.deepEqual(parseSearchAttributes("text=x;limit=5000"), {
+ *   query: { text: "x" },
+ *   limit: SEARCH_LIMIT,
+ * });
+ * ```
+ */
 export const SEARCH_LIMIT = 100;
 /** The window of a client's SEARCH budget (`IrcLimits.searchBudget`). */
 const SEARCH_WINDOW_MS = 10_000;
-/** How long one search may read the index before it stops and says it is incomplete. */
+/**
+ * How long one search may read the index before it stops and says it is incomplete (see
+ * docs/security.md for the worst case it bounds).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SEARCH_TIME_BUDGET_MS } from "./search.ts";
+ *
+ * assert.equal(SEARCH_TIME_BUDGET_MS, 250);
+ * ```
+ */
 export const SEARCH_TIME_BUDGET_MS = 250;
 
 const ATTRIBUTES = new Set(["text", "in", "from", "after", "before", "limit"]);
@@ -267,5 +291,15 @@ export function search(session: IrcSession, message: IrcMessage): void {
   }
 }
 
-/** The commands of this file, for the session's table. */
+/**
+ * The commands of this file, for the session's table.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { search, SEARCH_COMMANDS } from "./search.ts";
+ *
+ * assert.equal(SEARCH_COMMANDS.SEARCH, search);
+ * ```
+ */
 export const SEARCH_COMMANDS: Record<string, Handler> = { SEARCH: search };
