@@ -55,34 +55,39 @@ const ADD_TAGS = "ALTER TABLE messages ADD COLUMN tags TEXT;";
  * presence is known for what was stored before version 4: `search_origin` holds the last id of
  * those messages (0 in a new database), and they are searched for the channel's members of the
  * day, as CHATHISTORY serves them.
+ *
+ * It only adds, and each statement may run twice (IF NOT EXISTS; 'rebuild' is idempotent), so
+ * the step applies on top of any other step that only adds (the redaction table's): whoever
+ * merges the two orders them freely.
  */
 const SEARCH_INDEX = `
-CREATE VIRTUAL TABLE messages_fts USING fts5(
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
   text,
   content = 'messages',
   content_rowid = 'id',
   tokenize = 'unicode61 remove_diacritics 2'
 );
 INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
-CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
   INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
 END;
-CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
   INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
-CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF text ON messages BEGIN
   INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
   INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
 END;
-CREATE TABLE channel_presence (
+CREATE TABLE IF NOT EXISTS channel_presence (
   account  TEXT    NOT NULL,
   conv     TEXT    NOT NULL,
   after_id INTEGER NOT NULL,
   until_id INTEGER
 );
-CREATE INDEX channel_presence_account ON channel_presence (account, conv);
-CREATE TABLE search_origin (until_id INTEGER NOT NULL);
-INSERT INTO search_origin (until_id) SELECT coalesce(max(id), 0) FROM messages;
+CREATE INDEX IF NOT EXISTS channel_presence_account ON channel_presence (account, conv);
+CREATE TABLE IF NOT EXISTS search_origin (until_id INTEGER NOT NULL);
+INSERT INTO search_origin (until_id) SELECT coalesce(max(id), 0) FROM messages
+  WHERE NOT EXISTS (SELECT 1 FROM search_origin);
 `;
 
 export const SCHEMA = `
