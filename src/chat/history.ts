@@ -746,8 +746,8 @@ export class HistoryStore {
     const convsJson = JSON.stringify(convs);
     const ids: number[] = [];
     let complete = true;
-    // Walk the ids a slice at a time, from the newest (or from `after`), checking the clock
-    // between rows and between slices.
+    // Newest first (or from `after`); the statement lets every row out once the clock has
+    // run out (see prepareSearch), so the loop notices and stops.
     this.#searchDeadline = deadline;
     const rows = statement.iterate(
       owner,
@@ -771,8 +771,6 @@ export class HistoryStore {
       ids.push(id);
       if (ids.length === limit) break;
     }
-    // Ending the walk early leaves the statement open: return() resets it.
-    rows.return?.();
     if (!ascending) ids.reverse();
     const records = ids.map((id) => toRecord(this.#statements.byId.get(id)!));
     return { records, complete };
