@@ -17,7 +17,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { HistoryStore, type SearchReader } from "../src/chat/history.ts";
-import { SEARCH_TIME_BUDGET_MS } from "../src/irc/commands/search.ts";
+import { DEFAULT_LIMITS } from "../src/irc/limits.ts";
 import { benchEnvironment, describeEnvironment } from "./_env.ts";
 import { markdownTable } from "./_table.ts";
 
@@ -277,9 +277,10 @@ try {
     measure(label, "in every channel", everywhere, text, match);
   }
   // The worst: every match walked, none readable; first with no budget (the full cost),
-  // then with the server's (SEARCH_TIME_BUDGET_MS), which stops it.
+  // then with the server's (searchTimeMs), which stops it.
   const worstQueries = Math.max(5, Math.floor(queries / 20));
-  for (const budget of [60_000, SEARCH_TIME_BUDGET_MS]) {
+  const serverBudget = DEFAULT_LIMITS.searchTimeMs;
+  for (const budget of [60_000, serverBudget]) {
     for (const [label, text, match] of [cases[0], cases[3]]) {
       const samples: number[] = [];
       let complete = true;
@@ -291,7 +292,7 @@ try {
       samples.sort((a, b) => a - b);
       rows.push({
         query: `${label}: ${text}`,
-        reader: budget === SEARCH_TIME_BUDGET_MS
+        reader: budget === serverBudget
           ? `may read nothing, ${budget} ms budget`
           : "may read nothing (worst)",
         matches: countOf(match),

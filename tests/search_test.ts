@@ -232,6 +232,18 @@ Deno.test("SEARCH caps the messages it returns and the searches a client may sen
   });
 });
 
+Deno.test("SEARCH that runs out of time sends what it found and WARN SEARCH INCOMPLETE", async () => {
+  await withAccounts({ limits: { searchTimeMs: 0 } }, async (server) => {
+    await using ann = await registeredUser(server.port, "ann", { caps: CAPS });
+    await ann.join("#team");
+    await say(ann, "#team", "slow search");
+    assert.deepEqual(await search(ann, "text=slow"), []);
+    const warning = await ann.waitFor("WARN");
+    assert.deepEqual(warning.params.slice(0, 2), ["SEARCH", "INCOMPLETE"]);
+    assert.match(warning.params[2], /stopped after 0 ms; narrow it with in=/);
+  });
+});
+
 Deno.test("SEARCH with a label answers inside the labeled batch, before the next command's answer", async () => {
   await withAccounts({}, async (server) => {
     await using ann = await registeredUser(server.port, "ann", {

@@ -56,20 +56,6 @@ export const SEARCH_CAP = "soju.im/search";
 export const SEARCH_LIMIT = 100;
 /** The window of a client's SEARCH budget (`IrcLimits.searchBudget`). */
 const SEARCH_WINDOW_MS = 10_000;
-/**
- * How long one search may read the index before it stops and says it is incomplete (see
- * docs/security.md for the worst case it bounds).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { SEARCH_TIME_BUDGET_MS } from "./search.ts";
- *
- * assert.equal(SEARCH_TIME_BUDGET_MS, 250);
- * ```
- */
-export const SEARCH_TIME_BUDGET_MS = 250;
-
 const ATTRIBUTES = new Set(["text", "in", "from", "after", "before", "limit"]);
 const budgets = new WeakMap<IrcSession, RateLimiter>();
 
@@ -253,7 +239,7 @@ export function search(session: IrcSession, message: IrcMessage): void {
   let found;
   try {
     found = history.search(reader, parsed.query, parsed.limit, {
-      timeBudgetMs: SEARCH_TIME_BUDGET_MS,
+      timeBudgetMs: session.context.limits.searchTimeMs,
     });
   } catch (error) {
     if (error instanceof SearchTextError) {
@@ -285,7 +271,7 @@ export function search(session: IrcSession, message: IrcMessage): void {
       params: [
         "SEARCH",
         "INCOMPLETE",
-        `The search stopped after ${SEARCH_TIME_BUDGET_MS} ms; narrow it with in=, from=, after= or before=`,
+        `The search stopped after ${session.context.limits.searchTimeMs} ms; narrow it with in=, from=, after= or before=`,
       ],
     });
   }
