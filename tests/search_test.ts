@@ -232,6 +232,20 @@ Deno.test("SEARCH caps the messages it returns and the searches a client may sen
   });
 });
 
+Deno.test("SEARCH without batch sends the lines alone, or NOTE SEARCH NO_MESSAGES for none", async () => {
+  await withAccounts({}, async (server) => {
+    await using ann = await registeredUser(server.port, "ann", { caps: ["echo-message"] });
+    await ann.join("#team");
+    await say(ann, "#team", "plain old lines");
+    await ann.send("SEARCH text=plain");
+    const found = await ann.waitFor("PRIVMSG");
+    assert.equal(found.line, ":ann!ann@127.0.0.1 PRIVMSG #team :plain old lines");
+    await ann.send("SEARCH text=nothing");
+    const none = await ann.waitFor("NOTE");
+    assert.deepEqual(none.params, ["SEARCH", "NO_MESSAGES", "No messages match"]);
+  });
+});
+
 Deno.test("SEARCH that runs out of time sends what it found and WARN SEARCH INCOMPLETE", async () => {
   await withAccounts({ limits: { searchTimeMs: 0 } }, async (server) => {
     await using ann = await registeredUser(server.port, "ann", { caps: CAPS });
