@@ -53,6 +53,7 @@ import {
   memberOf,
   type Participant,
 } from "./member.ts";
+import { MembershipLog } from "./membership_log.ts";
 import { DETACHED_AWAY } from "./presence.ts";
 import { RateCounter } from "./rate_counter.ts";
 import { ChannelStream, Flusher } from "./delivery.ts";
@@ -293,6 +294,8 @@ export class ChatHub {
   onMessage: ((message: RecentMessage) => void) | undefined;
   /** The history store, if any. */
   readonly history: HistoryStore | undefined;
+  /** Who was in which channel when, for search; kept when there is history. */
+  readonly memberships: MembershipLog | undefined;
   /** Writes members' queues on one timer; anything shown outside it calls `prepareWrite` first. */
   readonly flusher: Flusher;
   /** The operator console's `nick!user@host`, the source of {@link ChatHub.announce}. */
@@ -331,6 +334,7 @@ export class ChatHub {
    */
   constructor(options: HubOptions = {}) {
     this.history = options.history;
+    this.memberships = options.history && new MembershipLog(options.history);
     this.flusher = options.flusher ?? new Flusher(0);
     this.serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
     this.#recentLimit = options.recentMessages ?? 50;
@@ -508,8 +512,10 @@ export class ChatHub {
     const key = foldCase(account);
     const holder = this.#byAccount.get(key);
     if (holder !== undefined && holder !== member) return false;
-    if (member.account !== undefined) this.#byAccount.delete(foldCase(member.account));
+    const previous = member.account;
+    if (previous !== undefined) this.#byAccount.delete(foldCase(previous));
     member.account = account;
+    this.memberships?.loggedIn(member, previous);
     if (this.members.get(foldCase(member.nick)) === member) {
       this.#byAccount.set(key, member);
       this.announceChange(participant, "account");
@@ -614,6 +620,7 @@ export class ChatHub {
       channel.key !== LOBBY;
     channel.members.add(member);
     member.channels.add(channel.key);
+    this.memberships?.joined(member, channel.name);
     if (member.devices === undefined) channel.direct.add(member);
     else if (channel.stream?.open) {
       for (const device of member.devices) channel.stream.follow(device.queue);
@@ -1558,6 +1565,7 @@ export class ChatHub {
   }
 
   #leave(member: Member, channel: Channel): void {
+    this.memberships?.left(member, channel.name);
     channel.members.delete(member);
     channel.operators.delete(member);
     channel.voiced.delete(member);
