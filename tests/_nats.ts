@@ -44,7 +44,11 @@ interface Run {
 /**
  * Starts nats-server and waits (bounded) for it to accept clients; `port` -1 lets it pick one.
  */
-async function run(port: number, storeDir: string, timeoutMs: number): Promise<Run & { port: number }> {
+async function run(
+  port: number,
+  storeDir: string,
+  timeoutMs: number,
+): Promise<Run & { port: number }> {
   const process = new Deno.Command("nats-server", {
     args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir],
     stdin: "null",
@@ -53,19 +57,18 @@ async function run(port: number, storeDir: string, timeoutMs: number): Promise<R
   }).spawn();
   const exited = process.status;
   let log = "";
-  let ready: (port: number) => void;
-  const listening = new Promise<number>((resolve) => ready = resolve);
+  const listening = Promise.withResolvers<number>();
   const decoder = new TextDecoder();
   (async () => {
     for await (const chunk of process.stderr) {
       log += decoder.decode(chunk, { stream: true });
       const match = /Listening for client connections on [^\n]*:(\d+)/.exec(log);
-      if (match && /Server is ready/.test(log)) ready(Number(match[1]));
+      if (match && /Server is ready/.test(log)) listening.resolve(Number(match[1]));
     }
   })();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const result = await Promise.race([
-    listening,
+    listening.promise,
     exited.then(() => "exited" as const),
     new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs)),
   ]);

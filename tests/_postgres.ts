@@ -98,6 +98,7 @@ export async function startPostgres(timeoutMs = 30_000): Promise<PostgresServer>
   }
   const port = freePort();
   const start = async () => {
+    log = "";
     const child = new Deno.Command(`${bin}/postgres`, {
       args: ["-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", dir, "-c", "fsync=off"],
       uid: user.uid,
@@ -108,17 +109,16 @@ export async function startPostgres(timeoutMs = 30_000): Promise<PostgresServer>
     }).spawn();
     process = child;
     const decoder = new TextDecoder();
-    let ready: () => void;
-    const accepting = new Promise<void>((resolve) => ready = resolve);
+    const accepting = Promise.withResolvers<void>();
     (async () => {
       for await (const chunk of child.stderr) {
         log += decoder.decode(chunk, { stream: true });
-        if (log.includes("ready to accept connections")) ready();
+        if (log.includes("ready to accept connections")) accepting.resolve();
       }
     })();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const result = await Promise.race([
-      accepting.then(() => "ready" as const),
+      accepting.promise.then(() => "ready" as const),
       child.status.then(() => "exited" as const),
       new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs)),
     ]);
