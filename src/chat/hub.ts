@@ -141,6 +141,17 @@ export interface HubOptions {
   onStored?: (message: StoredMessage) => void;
 }
 
+/**
+ * The id and time a message is given when it was decided elsewhere: a cluster's node applies
+ * each message under its origin's msgid and time, so every node shows the same.
+ */
+export interface MessageStamp {
+  /** The IRCv3 msgid. */
+  readonly msgid: string;
+  /** When it was taken, ms since the epoch. */
+  readonly time: number;
+}
+
 /** A member's message that history stored, with the accounts of its two ends. */
 export interface StoredMessage {
   /** The message as its recipients got it. */
@@ -698,6 +709,7 @@ export class ChatHub {
    * @param target A channel name or a nick.
    * @param text The text.
    * @param clientTags Client-only tags to relay.
+   * @param stamp Its msgid and time, when decided elsewhere (a cluster's log); new ones if not.
    * @returns The event once it is stored and handed to its recipients, or why it was not sent.
    */
   send(
@@ -706,8 +718,9 @@ export class ChatHub {
     target: string,
     text: string,
     clientTags?: Record<string, string>,
+    stamp?: MessageStamp,
   ): Promise<ChatEvent | SendError> {
-    const stored = this.#message(participant, kind, target, text, clientTags, true);
+    const stored = this.#message(participant, kind, target, text, clientTags, true, stamp);
     const onStored = this.#onStored;
     if (onStored !== undefined) {
       // The accounts of both ends as they are now, not once the commit is done.
@@ -736,16 +749,18 @@ export class ChatHub {
    * @param participant The sender: a member, or the device that sent it.
    * @param target A channel name or a nick.
    * @param clientTags The tags.
+   * @param stamp Its msgid and time, when decided elsewhere (a cluster's log); new ones if not.
    * @returns The event once shown, or why it was not sent.
    */
   tag(
     participant: Participant,
     target: string,
     clientTags: Record<string, string>,
+    stamp?: MessageStamp,
   ): Promise<ChatEvent | SendError> {
     const stored = this.history !== undefined &&
       STORED_TAGMSG_TAGS.some((name) => clientTags[name] !== undefined);
-    return this.#message(participant, "tagmsg", target, "", clientTags, stored);
+    return this.#message(participant, "tagmsg", target, "", clientTags, stored, stamp);
   }
 
   /**
@@ -778,6 +793,7 @@ export class ChatHub {
     text: string,
     clientTags: Record<string, string> | undefined,
     stored: boolean,
+    stamp: MessageStamp | undefined,
   ): Promise<ChatEvent | SendError> {
     const member = memberOf(participant);
     const device = isDevice(participant) ? participant : undefined;
@@ -785,6 +801,7 @@ export class ChatHub {
     if (typeof route === "string") return Promise.resolve(route);
     const event = createEvent({
       kind,
+      ...stamp,
       ...sourceOf(member),
       target: route.channel ? route.channel.name : route.recipient.nick,
       text,

@@ -35,6 +35,7 @@ export {
   ChatHub,
   type HubOptions,
   LOBBY,
+  type MessageStamp,
   type RecentMessage,
   type SendError,
   SERVER_NICK,

@@ -1,0 +1,219 @@
+/**
+ * Replicated hubs on a real `nats-server -js`: three nodes in this process, each with its own
+ * hub and its own NATS connection, their users virtual members that record what they get.
+ * They must agree on membership, nick ownership and message order, and a silent node's users
+ * must quit everywhere.
+ */
+import assert from "node:assert/strict";
+import { ChatHub } from "../src/chat/hub.ts";
+import type { ChatEvent } from "../src/chat/chat_event.ts";
+import type { Member } from "../src/chat/member.ts";
+import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
+import { ReplicatedHub, type ReplicatedHubOptions } from "../src/cluster/replicated_hub.ts";
+import { natsAvailable, startNats } from "./_nats.ts";
+
+const ignore = !natsAvailable();
+
+/** A user that records every event it is handed, and lets a test wait for one. */
+class Recorder implements Member {
+  nick: string;
+  user: string;
+  host = "test";
+  realname: string;
+  transport = "test";
+  channels = new Set<string>();
+  echo = true;
+  readonly events: ChatEvent[] = [];
+  disconnected: string | undefined;
+  #listeners = new Set<() => void>();
+
+  constructor(nick: string) {
+    this.nick = nick;
+    this.user = nick;
+    this.realname = nick;
+  }
+
+  deliver(event: ChatEvent): void {
+    this.events.push(event);
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  disconnect(reason: string): void {
+    this.disconnected = reason;
+  }
+
+  /** Waits (bounded) until an event matches; returns it. */
+  waitFor(match: (event: ChatEvent) => boolean, timeoutMs = 10_000): Promise<ChatEvent> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.events.find(match);
+        if (found === undefined) return;
+        cleanup();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.nick} got no matching event in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+      };
+      this.#listeners.add(check);
+      check();
+    });
+  }
+}
+
+/** Starts `count` nodes on one cluster of a fresh nats-server; closes them all after `body`. */
+async function withNodes(
+  count: number,
+  body: (nodes: ReplicatedHub[], buses: JetStreamBus[]) => Promise<void>,
+  options: ReplicatedHubOptions = {},
+): Promise<void> {
+  await using nats = await startNats();
+  const cluster = `t${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
+  const nodes: ReplicatedHub[] = [];
+  const buses: JetStreamBus[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const bus = await JetStreamBus.open(nats.url, { cluster });
+      buses.push(bus);
+      nodes.push(await ReplicatedHub.start(new ChatHub(), bus, { node: `n${i}`, ...options }));
+    }
+    await body(nodes, buses);
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+}
+
+/** Registers one user per node, all in #lobby; resolves once every node has seen every join. */
+async function usersInLobby(nodes: ReplicatedHub[], nicks: string[]): Promise<Recorder[]> {
+  const users = nicks.map((nick) => new Recorder(nick));
+  for (const [i, user] of users.entries()) {
+    assert.equal(await nodes[i].connect(user), true);
+    assert.ok((await nodes[i].join(user, "#lobby")) !== undefined);
+  }
+  // The last join was applied on its own node; every node applies it too before long.
+  const last = nicks[nicks.length - 1];
+  for (const user of users) {
+    await user.waitFor((e) => e.kind === "join" && e.source.startsWith(`${last}!`));
+  }
+  return users;
+}
+
+Deno.test({
+  name: "cluster: a message from C reaches A and B once, with the same msgid and time",
+  ignore,
+  async fn() {
+    await withNodes(3, async (nodes) => {
+      const [ann, bob, cat] = await usersInLobby(nodes, ["ann", "bob", "cat"]);
+      const sent = await nodes[2].send(cat, "privmsg", "#lobby", "hello from C");
+      assert.ok(typeof sent !== "string", `the message was refused: ${sent}`);
+      for (const user of [ann, bob, cat]) {
+        const got = await user.waitFor((e) => e.kind === "privmsg");
+        assert.equal(got.msgid, sent.msgid);
+        assert.equal(got.time, sent.time);
+        assert.equal(got.source, "cat!cat@test");
+        assert.equal(got.text, "hello from C");
+      }
+      // Every node holds the three users, in #lobby, with their masks.
+      for (const node of nodes) {
+        const lobby = node.hub.channel("#lobby")!;
+        assert.deepEqual([...lobby.members].map((m) => m.nick).sort(), ["ann", "bob", "cat"]);
+      }
+      // A private message crosses to the one node its recipient is on.
+      const whisper = await nodes[0].send(ann, "privmsg", "bob", "psst");
+      assert.ok(typeof whisper !== "string");
+      assert.equal((await bob.waitFor((e) => e.text === "psst")).msgid, whisper.msgid);
+      assert.equal(await nodes[0].send(ann, "privmsg", "nobody", "hi"), "no-such-nick");
+      assert.equal(cat.events.filter((e) => e.text === "hello from C").length, 1);
+    });
+  },
+});
+
+Deno.test({
+  name: "cluster: three nodes sending at once show every user the same order",
+  ignore,
+  async fn() {
+    await withNodes(3, async (nodes) => {
+      const users = await usersInLobby(nodes, ["ann", "bob", "cat"]);
+      const perNode = 200;
+      await Promise.all(users.map((user, i) =>
+        Promise.all(
+          Array.from(
+            { length: perNode },
+            (_, n) => nodes[i].send(user, "privmsg", "#lobby", `${user.nick} ${n}`),
+          ),
+        )
+      ));
+      const total = perNode * users.length;
+      const orders = await Promise.all(users.map(async (user) => {
+        await user.waitFor(() => user.events.filter((e) => e.kind === "privmsg").length >= total);
+        return user.events.filter((e) => e.kind === "privmsg").map((e) => e.msgid);
+      }));
+      assert.equal(new Set(orders[0]).size, total, "no message lost or doubled");
+      assert.deepEqual(orders[1], orders[0]);
+      assert.deepEqual(orders[2], orders[0]);
+      // Each sender's own messages keep the order it sent them in.
+      const texts = users[0].events.filter((e) => e.kind === "privmsg").map((e) => e.text);
+      for (const user of users) {
+        const own = texts.filter((text) => text.startsWith(`${user.nick} `));
+        assert.deepEqual(own, Array.from({ length: perNode }, (_, n) => `${user.nick} ${n}`));
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "cluster: two nodes claiming one nick at once — exactly one wins, on every node",
+  ignore,
+  async fn() {
+    await withNodes(3, async (nodes) => {
+      const users = await usersInLobby(nodes, ["ann", "bob", "cat"]);
+      const [ann, , cat] = users;
+      const [fromA, fromC] = await Promise.all([
+        nodes[0].changeNick(ann, "zed"),
+        nodes[2].changeNick(cat, "ZED"),
+      ]);
+      assert.equal([fromA, fromC].filter((won) => won === true).length, 1);
+      assert.equal([fromA, fromC].filter((won) => won === false).length, 1);
+      const winner = fromA === true ? "ann" : "cat";
+      // Each node's user is shown the winner's rename, and only that one; then each node's
+      // hub gives the nick to the winner.
+      for (const [i, user] of users.entries()) {
+        await user.waitFor((e) => e.kind === "nick" && e.source.startsWith(`${winner}!`));
+        assert.equal(user.events.filter((e) => e.kind === "nick").length, 1);
+        assert.equal(nodes[i].hub.find("zed")?.user, winner);
+      }
+      // Two connects of one nick at once: one is added, the other refused, everywhere.
+      const [one, two] = await Promise.all([
+        nodes[0].connect(new Recorder("dup")),
+        nodes[1].connect(new Recorder("DUP")),
+      ]);
+      assert.deepEqual([one, two].sort(), [false, true]);
+    });
+  },
+});
+
+Deno.test({
+  name: "cluster: a node that falls silent has its users quit on every other node within 5 s",
+  ignore,
+  async fn() {
+    await withNodes(3, async (nodes, buses) => {
+      const [ann, bob, cat] = await usersInLobby(nodes, ["ann", "bob", "cat"]);
+      // B's connection to NATS goes with no goodbye: a crash, as far as the others can tell.
+      await buses[1].close();
+      const started = Date.now();
+      for (const user of [ann, cat]) {
+        const quit = await user.waitFor((e) => e.kind === "quit" && e.source.startsWith("bob!"));
+        assert.match(quit.text, /stopped responding/);
+      }
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 5000, `the quits took ${elapsed} ms`);
+      // bob's nick is free again: a user of A takes it.
+      assert.equal(await nodes[0].changeNick(ann, "bob"), true);
+      assert.equal(bob.disconnected, undefined);
+    }, { beatMs: 250, silenceMs: 1500 });
+  },
+});
