@@ -79,7 +79,9 @@ async function withNodes(
     for (let i = 0; i < count; i++) {
       const bus = await JetStreamBus.open(nats.url, { cluster });
       buses.push(bus);
-      nodes.push(await ReplicatedHub.start(new ChatHub(), bus, { node: `n${i}`, ...options }));
+      const node = new ReplicatedHub(new ChatHub(), bus, { node: `n${i}`, ...options });
+      nodes.push(node);
+      await node.start();
     }
     await body(nodes, buses);
   } finally {

@@ -105,12 +105,17 @@ export class JetStreamBus implements Bus {
     const cluster = options.cluster ?? "shmooze";
     const problem = clusterNameProblem(cluster);
     if (problem !== undefined) throw new TypeError(problem);
-    const nc = await connect({
-      servers: url,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      name: `shmooze-${Deno.pid}`,
-    });
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: url,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        name: `shmooze-${Deno.pid}`,
+      });
+    } catch (error) {
+      throw new Error(`Cannot connect to NATS at ${url}: ${(error as Error).message}`);
+    }
     try {
       const bus = new JetStreamBus(nc, cluster, options.appendTimeoutMs ?? 5000);
       const manager = await jetstreamManager(nc);

@@ -23,14 +23,14 @@ import { getLogger } from "@logtape/logtape";
 import type { Channel, JoinRefusal } from "../chat/channel.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { ChatHub, SendError } from "../chat/hub.ts";
-import { isDevice, type Member, memberOf, type Participant } from "../chat/member.ts";
+import { type Device, isDevice, type Member, memberOf, type Participant } from "../chat/member.ts";
 import type { Bus, LogEntry, LogReader } from "./bus.ts";
 import type { ClusterEvent, ConnectEvent } from "./cluster_event.ts";
 import { RemoteMember } from "./_remote_member.ts";
 
 const log = getLogger(["shmooze", "cluster"]);
 
-/** Options for {@link ReplicatedHub.start}. */
+/** Options for a {@link ReplicatedHub}. */
 export interface ReplicatedHubOptions {
   /** This node's name, unique in the cluster for this run. @default {a new random one} */
   node?: string;
@@ -68,8 +68,9 @@ let nodeCounter = 0;
  * import { ReplicatedHub } from "./replicated_hub.ts";
  *
  * const url = "nats://127.0.0.1:4222";
- * const a = await ReplicatedHub.start(new ChatHub(), await JetStreamBus.open(url));
- * const b = await ReplicatedHub.start(new ChatHub(), await JetStreamBus.open(url));
+ * const a = new ReplicatedHub(new ChatHub(), await JetStreamBus.open(url));
+ * const b = new ReplicatedHub(new ChatHub(), await JetStreamBus.open(url));
+ * await Promise.all([a.start(), b.start()]);
  * const member = (nick: string) => ({
  *   nick, user: nick, host: "h", realname: nick, transport: "tcp",
  *   channels: new Set<string>(), echo: false, deliver() {}, disconnect() {},
@@ -112,7 +113,15 @@ export class ReplicatedHub {
   #closed = false;
   readonly #waiters: { seq: number; resolve: () => void }[] = [];
 
-  private constructor(hub: ChatHub, bus: Bus, options: ReplicatedHubOptions) {
+  /**
+   * Makes a node for `hub` on a cluster's bus; {@link ReplicatedHub.start} brings it in. Users
+   * may connect before that: their events are applied after what the log already held.
+   *
+   * @param hub A new hub, which this node alone changes from now on.
+   * @param bus The cluster's bus; closed by {@link ReplicatedHub.close}.
+   * @param options This node's name and liveness timing.
+   */
+  constructor(hub: ChatHub, bus: Bus, options: ReplicatedHubOptions = {}) {
     this.hub = hub;
     this.#bus = bus;
     this.node = options.node ??
@@ -124,42 +133,35 @@ export class ReplicatedHub {
   }
 
   /**
-   * Joins a cluster: reads the whole log into `hub` (the state it describes; messages from
+   * Joins the cluster: reads the whole log into the hub (the state it describes; messages from
    * before this start are history, not shown again), then follows it, and sends heartbeats.
    *
-   * @param hub A new hub, which this node alone changes from now on.
-   * @param bus The cluster's bus; closed by {@link ReplicatedHub.close}.
-   * @param options This node's name and liveness timing.
-   * @returns The node, once it has applied everything the log held when it started.
+   * @returns Resolves once this node has applied everything the log held when it started.
    */
-  static async start(
-    hub: ChatHub,
-    bus: Bus,
-    options: ReplicatedHubOptions = {},
-  ): Promise<ReplicatedHub> {
-    const node = new ReplicatedHub(hub, bus, options);
-    bus.onBeat((beat) => {
-      const peer = node.#peers.get(beat.node);
+  async start(): Promise<void> {
+    this.#bus.onBeat((beat) => {
+      const peer = this.#peers.get(beat.node);
       if (peer !== undefined) peer.heardAt = Date.now();
     });
-    node.#startHead = await bus.head();
-    const caughtUp = node.#appliedUpTo(node.#startHead);
-    node.#reader = await bus.read(1, (entry) => node.#apply(entry));
+    this.#startHead = await this.#bus.head();
+    const caughtUp = this.#appliedUpTo(this.#startHead);
+    this.#reader = await this.#bus.read(1, (entry) => this.#apply(entry));
     await caughtUp;
-    node.#startedAt = Date.now();
-    node.#timer = setInterval(() => node.#tick(), node.#beatMs);
-    node.#tick();
-    return node;
+    this.#startedAt = Date.now();
+    this.#timer = setInterval(() => this.#tick(), this.#beatMs);
+    this.#tick();
   }
 
   /**
    * Registers a user of this node: it claims its nick in the log.
    *
    * @param member The user.
+   * @param device Its connection, attached to it (`ChatHub.attach`) as it is added, so it
+   *   misses nothing between the two.
    * @returns True when it was added (on every node); false when the nick (or its account) was
    *   taken first; `unavailable` when the log could not be reached.
    */
-  async connect(member: Member): Promise<Replicated<boolean>> {
+  async connect(member: Member, device?: Device): Promise<Replicated<boolean>> {
     const conn = (++this.#nextConn).toString(36);
     this.#local.set(conn, member);
     this.#conns.set(member, conn);
@@ -173,7 +175,7 @@ export class ReplicatedHub {
       ...(member.account === undefined ? {} : { account: member.account }),
       time: member.connectedAt ?? Date.now(),
     };
-    const result = await this.#publish(event, member);
+    const result = await this.#publish(event, device ?? member);
     if (result === "unavailable") {
       // It may be in the log all the same: a quit makes sure no node keeps it.
       this.#forget(member);
@@ -193,8 +195,10 @@ export class ReplicatedHub {
   async changeNick(participant: Participant, nick: string): Promise<Replicated<boolean>> {
     const conn = this.#connOf(participant);
     if (conn === undefined) return false;
-    return await this.#publish({ ...this.#origin(conn), kind: "nick", nick }, participant) as
-      Replicated<boolean>;
+    return await this.#publish(
+      { ...this.#origin(conn), kind: "nick", nick },
+      participant,
+    ) as Replicated<boolean>;
   }
 
   /**
@@ -358,7 +362,9 @@ export class ReplicatedHub {
       this.refused++;
       log.warn("Log entry {seq} was refused: {error}", { seq: entry.seq, error: entry.error });
     } else {
-      const pending = entry.event.node === this.node ? this.#pending.get(entry.event.id) : undefined;
+      const pending = entry.event.node === this.node
+        ? this.#pending.get(entry.event.id)
+        : undefined;
       if (pending !== undefined) this.#pending.delete(entry.event.id);
       let result: unknown;
       try {
@@ -379,7 +385,7 @@ export class ReplicatedHub {
   #change(seq: number, event: ClusterEvent, asked: Participant | undefined): unknown {
     if (this.#down.has(event.node)) return "unavailable";
     if (event.kind === "node-down") return this.#nodeDown(event.node, event.reason);
-    if (event.kind === "connect") return this.#connect(event);
+    if (event.kind === "connect") return this.#connect(event, asked);
     const participant = asked ?? this.#participant(event.node, event.conn);
     if (participant === undefined) return "unavailable";
     switch (event.kind) {
@@ -407,12 +413,13 @@ export class ReplicatedHub {
     return node === this.node ? this.#local.get(conn) : this.#remote.get(`${node}/${conn}`);
   }
 
-  #connect(event: ConnectEvent): boolean {
+  #connect(event: ConnectEvent, asked: Participant | undefined): boolean {
     if (event.node === this.node) {
       const member = this.#local.get(event.conn);
       if (member === undefined) return false;
       const added = this.hub.add(member);
       if (!added) this.#forget(member);
+      else if (asked !== undefined && isDevice(asked)) this.hub.attach(asked);
       return added;
     }
     const member = new RemoteMember(event);

@@ -21,6 +21,7 @@
  */
 export {
   ChatServer,
+  type ClusterOptions,
   DEFAULT_MOTD,
   type ServerOptions,
   type ServerStats,
