@@ -23,7 +23,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Channel, JoinRefusal } from "../chat/channel.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { ChatHub, SendError } from "../chat/hub.ts";
-import { type Device, isDevice, type Member, memberOf, type Participant } from "../chat/member.ts";
+import { isDevice, type Member, memberOf, type Participant } from "../chat/member.ts";
 import type { Bus, LogEntry, LogReader } from "./bus.ts";
 import type { ClusterEvent, ConnectEvent } from "./cluster_event.ts";
 import { RemoteMember } from "./_remote_member.ts";
@@ -47,6 +47,8 @@ export type Replicated<T> = T | "unavailable";
 interface Pending {
   participant: Participant;
   resolve: (result: unknown) => void;
+  /** A connect's: called as the member is added. */
+  added?: () => void;
 }
 
 /** What this node knows of another: when it was last heard from, and its users. */
@@ -156,12 +158,12 @@ export class ReplicatedHub {
    * Registers a user of this node: it claims its nick in the log.
    *
    * @param member The user.
-   * @param device Its connection, attached to it (`ChatHub.attach`) as it is added, so it
-   *   misses nothing between the two.
+   * @param added Called as it is added, in the same turn (a session registers and attaches
+   *   its device there, so it misses nothing between the two).
    * @returns True when it was added (on every node); false when the nick (or its account) was
    *   taken first; `unavailable` when the log could not be reached.
    */
-  async connect(member: Member, device?: Device): Promise<Replicated<boolean>> {
+  async connect(member: Member, added?: () => void): Promise<Replicated<boolean>> {
     const conn = (++this.#nextConn).toString(36);
     this.#local.set(conn, member);
     this.#conns.set(member, conn);
@@ -175,7 +177,7 @@ export class ReplicatedHub {
       ...(member.account === undefined ? {} : { account: member.account }),
       time: member.connectedAt ?? Date.now(),
     };
-    const result = await this.#publish(event, device ?? member);
+    const result = await this.#publish(event, member, added);
     if (result === "unavailable") {
       // It may be in the log all the same: a quit makes sure no node keeps it.
       this.#forget(member);
@@ -329,10 +331,14 @@ export class ReplicatedHub {
   }
 
   /** Appends an event and waits until it has been applied here; `unavailable` if not taken. */
-  async #publish(event: ClusterEvent, participant: Participant): Promise<unknown> {
+  async #publish(
+    event: ClusterEvent,
+    participant: Participant,
+    added?: () => void,
+  ): Promise<unknown> {
     if (this.#closed) return "unavailable";
     const applied = Promise.withResolvers<unknown>();
-    this.#pending.set(event.id, { participant, resolve: applied.resolve });
+    this.#pending.set(event.id, { participant, resolve: applied.resolve, added });
     try {
       await this.#bus.append(event);
     } catch (error) {
@@ -368,7 +374,7 @@ export class ReplicatedHub {
       if (pending !== undefined) this.#pending.delete(entry.event.id);
       let result: unknown;
       try {
-        result = this.#change(entry.seq, entry.event, pending?.participant);
+        result = this.#change(entry.seq, entry.event, pending?.participant, pending?.added);
       } catch (error) {
         // A bug, the same on every node: the entry changes nothing, the node goes on.
         log.error("Log entry {seq} could not be applied: {error}", { seq: entry.seq, error });
@@ -382,10 +388,15 @@ export class ReplicatedHub {
   }
 
   /** The change one event makes, and what it gave (for the user who asked). */
-  #change(seq: number, event: ClusterEvent, asked: Participant | undefined): unknown {
+  #change(
+    seq: number,
+    event: ClusterEvent,
+    asked: Participant | undefined,
+    added: (() => void) | undefined,
+  ): unknown {
     if (this.#down.has(event.node)) return "unavailable";
     if (event.kind === "node-down") return this.#nodeDown(event.node, event.reason);
-    if (event.kind === "connect") return this.#connect(event, asked);
+    if (event.kind === "connect") return this.#connect(event, added);
     const participant = asked ?? this.#participant(event.node, event.conn);
     if (participant === undefined) return "unavailable";
     switch (event.kind) {
@@ -413,13 +424,13 @@ export class ReplicatedHub {
     return node === this.node ? this.#local.get(conn) : this.#remote.get(`${node}/${conn}`);
   }
 
-  #connect(event: ConnectEvent, asked: Participant | undefined): boolean {
+  #connect(event: ConnectEvent, onAdded: (() => void) | undefined): boolean {
     if (event.node === this.node) {
       const member = this.#local.get(event.conn);
       if (member === undefined) return false;
       const added = this.hub.add(member);
       if (!added) this.#forget(member);
-      else if (asked !== undefined && isDevice(asked)) this.hub.attach(asked);
+      else onAdded?.();
       return added;
     }
     const member = new RemoteMember(event);

@@ -815,18 +815,23 @@ export class IrcSession implements Device {
     // Until the log answers, a second attempt (SASL's end racing CAP END) waits its turn.
     if (this.#connecting) return;
     this.#connecting = true;
-    return cluster.connect(presence, this).then((added) => {
+    // Registered as the log adds it, in the same turn, so it misses nothing in between.
+    const attach = () => {
+      if (this.#closed) return;
+      this.#register(presence);
+      this.context.hub.attach(this);
+    };
+    return cluster.connect(presence, attach).then((added) => {
       this.#connecting = false;
-      if (!this.#closed) return this.#added(presence, added, true);
-      if (added === true) void cluster.quit(this, "Connection closed");
+      if (this.#registered) return welcome(this);
+      // Closed before the log added it: it must not stay, on any node.
+      if (added === true) return cluster.quit(presence, "Connection closed");
+      if (!this.#closed) this.#added(presence, added);
     });
   }
 
-  /**
-   * Registers a new user once the hub added it (and attached this device, when `attached`), or
-   * says why it did not.
-   */
-  #added(presence: Presence, added: boolean | "unavailable", attached = false): void {
+  /** Registers a new user once the hub added it, or says why it did not. */
+  #added(presence: Presence, added: boolean | "unavailable"): void {
     if (added !== true) {
       if (added === "unavailable") {
         this.fail(
@@ -842,7 +847,7 @@ export class IrcSession implements Device {
       return;
     }
     this.#register(presence);
-    if (!attached) this.context.hub.attach(this);
+    this.context.hub.attach(this);
     welcome(this);
   }
 
