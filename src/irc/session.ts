@@ -523,8 +523,10 @@ export class IrcSession implements Device {
     this.#closed = true;
     if (this.#registered) {
       const cluster = this.context.cluster;
-      if (cluster === undefined) this.context.hub.detach(this, quit);
-      else void cluster.quit(this, quit);
+      // In a cluster the user quits through the log, when this was its last device.
+      if (cluster === undefined || this.member.devices.size > 1) {
+        this.context.hub.detach(this, quit);
+      } else void cluster.quit(this, quit);
     }
     this.#queue.push(
       encodeLine({ command: "ERROR", params: [`Closing Link: ${this.host} (${reason})`] }),
