@@ -194,6 +194,17 @@ export class JetStreamBus implements Bus {
     return (await manager.streams.info(this.#stream)).state.last_seq;
   }
 
+  /**
+   * What this node's NATS connection has carried since it opened, both ways: the per-node
+   * cost of the bus (log entries, their acknowledgements, heartbeats).
+   *
+   * @returns Bytes and NATS messages received and sent.
+   */
+  traffic(): { inBytes: number; outBytes: number; inMsgs: number; outMsgs: number } {
+    const { inBytes, outBytes, inMsgs, outMsgs } = this.#nc.stats();
+    return { inBytes, outBytes, inMsgs, outMsgs };
+  }
+
   beat(beat: Heartbeat): void {
     if (!this.#nc.isClosed()) this.#nc.publish(this.#beats, encodeEvent(beat));
   }
