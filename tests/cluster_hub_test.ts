@@ -68,7 +68,11 @@ class Recorder implements Member {
 /** Starts `count` nodes on one cluster of a fresh nats-server; closes them all after `body`. */
 async function withNodes(
   count: number,
-  body: (nodes: ReplicatedHub[], buses: JetStreamBus[]) => Promise<void>,
+  body: (
+    nodes: ReplicatedHub[],
+    buses: JetStreamBus[],
+    open: () => Promise<JetStreamBus>,
+  ) => Promise<void>,
   options: ReplicatedHubOptions = {},
 ): Promise<void> {
   await using nats = await startNats();
@@ -83,7 +87,7 @@ async function withNodes(
       nodes.push(node);
       await node.start();
     }
-    await body(nodes, buses);
+    await body(nodes, buses, () => JetStreamBus.open(nats.url, { cluster }));
   } finally {
     await Promise.all(nodes.map((node) => node.close()));
   }
@@ -217,5 +221,39 @@ Deno.test({
       assert.equal(await nodes[0].changeNick(ann, "bob"), true);
       assert.equal(bob.disconnected, undefined);
     }, { beatMs: 250, silenceMs: 1500 });
+  },
+});
+
+Deno.test({
+  name: "cluster: a node started again under the same name is a new node, not the one that left",
+  ignore,
+  async fn() {
+    await withNodes(1, async ([first], _, open) => {
+      const ann = new Recorder("ann");
+      assert.equal(await first.connect(ann), true);
+      assert.equal(await first.join(ann, "#lobby"), first.hub.channel("#lobby"));
+      await first.close();
+      // The same name on the same cluster, at once: within the log's duplicate window, and after
+      // the first run's node-down.
+      const again = new ReplicatedHub(new ChatHub(), await open(), { node: "n0" });
+      try {
+        await again.start();
+        assert.notEqual(again.node, first.node);
+        const bob = new Recorder("bob");
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const connected = await Promise.race([
+          again.connect(bob),
+          new Promise<string>((resolve) =>
+            timer = setTimeout(() => resolve("no answer in 5 s"), 5000)
+          ),
+        ]);
+        clearTimeout(timer);
+        assert.equal(connected, true);
+        const sent = await again.send(bob, "privmsg", "ann", "are you there?");
+        assert.equal(sent, "no-such-nick", "ann left with the first run");
+      } finally {
+        await again.close();
+      }
+    });
   },
 });

@@ -127,8 +127,8 @@ Options:
                              see docs/cluster.md (default: alone, no NATS)
   --cluster-name NAME        Nodes with the same name form one cluster: letters, digits, "-",
                              "_" (default: shmooze)
-  --node-name NAME           This node's name in the cluster, unique while it runs (default:
-                             host, pid and a random part)
+  --node-name NAME           This node's name in the cluster, in its msgids and logs; a random
+                             part is added, so each run is a new node (default: host and pid)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or

@@ -32,7 +32,11 @@ const log = getLogger(["shmooze", "cluster"]);
 
 /** Options for a {@link ReplicatedHub}. */
 export interface ReplicatedHubOptions {
-  /** This node's name, unique in the cluster for this run. @default {a new random one} */
+  /**
+   * This node's name. A random part is added, so that each run is a new node to the cluster:
+   * a node restarted under the same name is not taken for the one declared gone, and its
+   * event ids (msgids) never repeat the last run's. @default {the host's name and the pid}
+   */
   node?: string;
   /** How often this node sends a heartbeat, ms. @default {1000} */
   beatMs?: number;
@@ -126,10 +130,8 @@ export class ReplicatedHub {
   constructor(hub: ChatHub, bus: Bus, options: ReplicatedHubOptions = {}) {
     this.hub = hub;
     this.#bus = bus;
-    this.node = options.node ??
-      `${Deno.hostname()}-${Deno.pid}-${++nodeCounter}-${
-        crypto.getRandomValues(new Uint32Array(1))[0].toString(36)
-      }`;
+    const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
+    this.node = `${options.node ?? `${Deno.hostname()}-${Deno.pid}-${++nodeCounter}`}-${random}`;
     this.#beatMs = options.beatMs ?? 1000;
     this.#silenceMs = options.silenceMs ?? 3000;
   }

@@ -127,7 +127,7 @@ export interface ClusterOptions {
   url: string;
   /** The cluster's name: nodes with the same name share their state. @default {"shmooze"} */
   name?: string;
-  /** This node's name, unique in the cluster. @default {host, pid and a random part} */
+  /** This node's name; a random part is added for each run. @default {the host and the pid} */
   node?: string;
 }
 
