@@ -10,7 +10,7 @@ import type { ChatEvent } from "../src/chat/chat_event.ts";
 import type { Member } from "../src/chat/member.ts";
 import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
 import { ReplicatedHub, type ReplicatedHubOptions } from "../src/cluster/replicated_hub.ts";
-import { natsAvailable, startNats } from "./_nats.ts";
+import { natsAvailable, type NatsServer, startNats } from "./_nats.ts";
 
 const ignore = !natsAvailable();
 
@@ -72,6 +72,7 @@ async function withNodes(
     nodes: ReplicatedHub[],
     buses: JetStreamBus[],
     open: () => Promise<JetStreamBus>,
+    nats: NatsServer,
   ) => Promise<void>,
   options: ReplicatedHubOptions = {},
 ): Promise<void> {
@@ -87,7 +88,7 @@ async function withNodes(
       nodes.push(node);
       await node.start();
     }
-    await body(nodes, buses, () => JetStreamBus.open(nats.url, { cluster }));
+    await body(nodes, buses, () => JetStreamBus.open(nats.url, { cluster }), nats);
   } finally {
     await Promise.all(nodes.map((node) => node.close()));
   }
@@ -255,5 +256,34 @@ Deno.test({
         await again.close();
       }
     });
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: nats-server away for longer than the silence allowed quits nobody, and chat goes on",
+  ignore,
+  async fn() {
+    await withNodes(3, async (nodes, _buses, _open, nats) => {
+      const users = await usersInLobby(nodes, ["ann", "bob", "cat"]);
+      await nats.kill();
+      // The outage itself: every node hears nobody, itself included, for twice the silence.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await nats.restart();
+      const sent = await nodes[0].send(users[0], "privmsg", "#lobby", "still here?");
+      assert.ok(typeof sent !== "string", `the message was refused: ${sent}`);
+      for (const user of users.slice(1)) {
+        assert.equal((await user.waitFor((e) => e.text === "still here?")).msgid, sent.msgid);
+      }
+      // Two more beats and silences pass with NATS back: still nobody is declared gone.
+      const later = await nodes[2].send(users[2], "privmsg", "#lobby", "and now?");
+      assert.ok(typeof later !== "string");
+      await users[0].waitFor((e) => e.text === "and now?");
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      for (const user of users) {
+        assert.deepEqual(user.events.filter((e) => e.kind === "quit").map((e) => e.text), []);
+      }
+      for (const node of nodes) assert.equal(node.hub.members.size, 3);
+    }, { beatMs: 250, silenceMs: 1000 });
   },
 });

@@ -112,6 +112,10 @@ export class ReplicatedHub {
   /** Entries up to here were in the log before this node started: their messages are past. */
   #startHead = 0;
   #startedAt = Date.now();
+  /** When this node last heard its own heartbeat come back through NATS. */
+  #selfHeardAt = 0;
+  /** Since when it has heard itself again after a gap (NATS away, or this node stalled). */
+  #hearingSince = 0;
   #reader: LogReader | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #nextConn = 0;
@@ -144,8 +148,14 @@ export class ReplicatedHub {
    */
   async start(): Promise<void> {
     this.#bus.onBeat((beat) => {
+      const now = Date.now();
+      if (beat.node === this.node) {
+        if (now - this.#selfHeardAt > this.#silenceMs) this.#hearingSince = now;
+        this.#selfHeardAt = now;
+        return;
+      }
       const peer = this.#peers.get(beat.node);
-      if (peer !== undefined) peer.heardAt = Date.now();
+      if (peer !== undefined) peer.heardAt = now;
     });
     this.#startHead = await this.#bus.head();
     const caughtUp = this.#appliedUpTo(this.#startHead);
@@ -487,14 +497,21 @@ export class ReplicatedHub {
     }
   }
 
-  /** Each beat: a heartbeat out, and a check for nodes gone silent. */
+  /**
+   * Each beat: a heartbeat out, and a check for nodes gone silent. A node that does not hear
+   * its own heartbeats is the one cut off (NATS is away, or this node stalled): it declares
+   * nobody gone, and once it hears itself again every other node gets a full silence period to
+   * be heard, so an outage of NATS quits nobody.
+   */
   #tick(): void {
     if (this.#closed) return;
     this.#bus.beat({ v: 1, node: this.node, applied: this.applied, clients: this.#local.size });
     const now = Date.now();
+    if (now - this.#selfHeardAt > 2 * this.#beatMs) return;
+    const since = Math.max(this.#startedAt, this.#hearingSince);
     for (const [node, peer] of this.#peers) {
       if (this.#declared.has(node) || peer.members.size === 0) continue;
-      if (now - Math.max(peer.heardAt, this.#startedAt) <= this.#silenceMs) continue;
+      if (now - Math.max(peer.heardAt, since) <= this.#silenceMs) continue;
       log.warn("Node {node} has not been heard from for {ms} ms: declaring it gone", {
         node,
         ms: now - peer.heardAt,
