@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
 import type { LogEntry } from "../src/cluster/bus.ts";
 import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
@@ -204,6 +205,34 @@ Deno.test({
       assert.deepEqual([...await sql`select id from t`], [{ id: "1" }]);
     } finally {
       await sql.end();
+    }
+  },
+});
+
+Deno.test({
+  name: "JetStreamBus: a reader whose consumer is deleted under it reads on from where it was",
+  ignore,
+  async fn() {
+    await using nats = await startNats();
+    const bus = await JetStreamBus.open(nats.url, { cluster: "gone" });
+    const raw = await connect({ servers: nats.url });
+    try {
+      const seen = collector();
+      const reader = await bus.read(1, seen.apply);
+      await bus.append(quit("one"));
+      await seen.until(1);
+      const manager = await jetstreamManager(raw);
+      for await (const info of manager.consumers.list("SHMOOZE_gone")) {
+        await manager.consumers.delete("SHMOOZE_gone", info.name);
+      }
+      await bus.append(quit("two"));
+      await bus.append(quit("three"));
+      await seen.until(3, 15_000);
+      assert.deepEqual(seen.entries.map((e) => e.event?.id), ["one", "two", "three"]);
+      await reader.stop();
+    } finally {
+      await raw.close();
+      await bus.close();
     }
   },
 });

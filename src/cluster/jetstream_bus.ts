@@ -159,27 +159,49 @@ export class JetStreamBus implements Bus {
   }
 
   async read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
-    const consumer = await this.#js.consumers.get(this.#stream, {
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: Math.max(1, from),
-    });
-    // `expires` bounds each pull, so after NATS restarts the consumer asks again within 2 s
-    // instead of waiting out a pull the old server forgot.
-    const messages: ConsumerMessages = await consumer.consume({ expires: 2000 });
+    let next = Math.max(1, from);
+    let stopped = false;
+    const open = async () => {
+      const consumer = await this.#js.consumers.get(this.#stream, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: next,
+      });
+      // `expires` bounds each pull, so after NATS restarts the consumer asks again within 2 s
+      // instead of waiting out a pull the old server forgot.
+      return await consumer.consume({ expires: 2000 });
+    };
+    let messages: ConsumerMessages = await open();
     const done = (async () => {
-      for await (const message of messages) {
-        const seq = message.seq;
-        let entry: LogEntry;
+      while (!stopped) {
         try {
-          entry = { seq, event: decodeEvent(message.data) };
+          for await (const message of messages) {
+            next = message.seq + 1;
+            let entry: LogEntry;
+            try {
+              entry = { seq: message.seq, event: decodeEvent(message.data) };
+            } catch (error) {
+              entry = { seq: message.seq, error: error as TypeError };
+            }
+            apply(entry);
+          }
+          if (stopped || this.#nc.isClosed()) return;
+          throw new Error("the consumer ended");
         } catch (error) {
-          entry = { seq, error: error as TypeError };
+          if (stopped || this.#nc.isClosed()) return;
+          // A node that stopped reading would still send heartbeats: it must read again.
+          log.warn("Reading the log stopped before {next}: {error}; reading again in 1 s", {
+            next,
+            error,
+          });
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          if (stopped) return;
+          messages = await open().catch(() => messages);
         }
-        apply(entry);
       }
     })();
     const reader: LogReader = {
       stop: async () => {
+        stopped = true;
         this.#readers.delete(reader);
         await messages.close();
         await done;

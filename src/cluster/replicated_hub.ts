@@ -375,6 +375,8 @@ export class ReplicatedHub {
 
   /** Applies one log entry to the hub; called in the log's order, one at a time. */
   #apply(entry: LogEntry): void {
+    // A reader that started again may hand over an entry twice; applying is once.
+    if (entry.seq <= this.applied) return;
     this.applied = entry.seq;
     if (entry.error !== undefined) {
       this.refused++;
