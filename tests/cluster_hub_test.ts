@@ -135,6 +135,15 @@ Deno.test({
       assert.equal((await bob.waitFor((e) => e.text === "psst")).msgid, whisper.msgid);
       assert.equal(await nodes[0].send(ann, "privmsg", "nobody", "hi"), "no-such-nick");
       assert.equal(cat.events.filter((e) => e.text === "hello from C").length, 1);
+      // Each node counts its own user, and the two other nodes with one user each.
+      for (const node of nodes) {
+        const stats = node.stats();
+        assert.equal(stats.node, node.node);
+        assert.equal(stats.applied, node.applied);
+        assert.equal(stats.localUsers, 1);
+        assert.equal(stats.refused, 0);
+        assert.deepEqual(stats.peers.map((peer) => peer.users), [1, 1]);
+      }
     });
   },
 });

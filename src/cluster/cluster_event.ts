@@ -12,8 +12,8 @@
 /** The version of the format this node writes and reads. */
 export const EVENT_VERSION = 1;
 
-/** Where an event comes from: a connection (`conn`) of a node (`node`). */
-interface Origin {
+/** What every event has: its format, its id, and where it comes from (`conn` of `node`). */
+export interface EventOrigin {
   /** The format's version ({@link EVENT_VERSION}). */
   readonly v: typeof EVENT_VERSION;
   /** A unique id: the `Nats-Msg-Id` of its publish (and a message's IRC msgid). */
@@ -25,52 +25,72 @@ interface Origin {
 }
 
 /** A user registered on a node: it claims its nick (the first claim in the log wins). */
-export interface ConnectEvent extends Origin {
+export interface ConnectEvent extends EventOrigin {
+  /** What happened. */
   readonly kind: "connect";
+  /** The nick it claims. */
   readonly nick: string;
+  /** Its user name (ident). */
   readonly user: string;
+  /** The host shown in its mask. */
   readonly host: string;
+  /** Its real name. */
   readonly realname: string;
+  /** The account it logged in to before registering (SASL), if any. */
   readonly account?: string;
   /** When it connected, ms since the epoch. */
   readonly time: number;
 }
 
 /** A user asks for another nick (the first claim in the log wins). */
-export interface NickEvent extends Origin {
+export interface NickEvent extends EventOrigin {
+  /** What happened. */
   readonly kind: "nick";
+  /** The nick it claims. */
   readonly nick: string;
 }
 
 /** A user joins a channel. */
-export interface JoinEvent extends Origin {
+export interface JoinEvent extends EventOrigin {
+  /** What happened. */
   readonly kind: "join";
+  /** The channel. */
   readonly channel: string;
   /** The key it gave (`+k`), "" when none. */
   readonly key: string;
 }
 
 /** A user leaves a channel. */
-export interface PartEvent extends Origin {
+export interface PartEvent extends EventOrigin {
+  /** What happened. */
   readonly kind: "part";
+  /** The channel. */
   readonly channel: string;
+  /** The part message. */
   readonly reason: string;
 }
 
 /** A user quits (its connection closed). */
-export interface QuitEvent extends Origin {
+export interface QuitEvent extends EventOrigin {
+  /** What happened. */
   readonly kind: "quit";
+  /** The quit message. */
   readonly reason: string;
 }
 
 /** A chat message (PRIVMSG, NOTICE) or a TAGMSG; `id` is its IRC msgid on every node. */
-export interface MessageEvent extends Origin {
+export interface MessageEvent extends EventOrigin {
+  /** What happened. */
   readonly kind: "message";
+  /** The IRC command, lower case. */
   readonly command: "privmsg" | "notice" | "tagmsg";
+  /** A channel or a nick. */
   readonly target: string;
+  /** The text ("" for a TAGMSG). */
   readonly text: string;
   /** When its node took it, ms since the epoch: the `time` every node shows. */
   readonly time: number;
+  /** Client-only tags (`+name`) relayed with it. */
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -79,8 +99,10 @@ export interface MessageEvent extends Origin {
  * every node. Its `node` is the node gone, `conn` is empty; whoever noticed publishes it, and
  * the id (`down:<node>`) makes the stream keep one however many survivors noticed.
  */
-export interface NodeDownEvent extends Origin {
+export interface NodeDownEvent extends EventOrigin {
+  /** What happened. */
   readonly kind: "node-down";
+  /** The quit message its users get. */
   readonly reason: string;
 }
 
@@ -96,6 +118,7 @@ export type ClusterEvent =
 
 /** A node's sign of life, sent over core NATS (not stored) every second. */
 export interface Heartbeat {
+  /** The format's version ({@link EVENT_VERSION}). */
   readonly v: typeof EVENT_VERSION;
   /** The node. */
   readonly node: string;
@@ -189,7 +212,7 @@ function tags(fields: Fields): Record<string, string> | undefined {
 }
 
 /** The fields every event has, checked. */
-function origin(fields: Fields, conn = true): Origin {
+function origin(fields: Fields, conn = true): EventOrigin {
   return {
     v: EVENT_VERSION,
     id: name(fields, "id"),

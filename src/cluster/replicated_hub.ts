@@ -58,7 +58,28 @@ interface Pending {
 /** What this node knows of another: when it was last heard from, and its users. */
 interface Peer {
   heardAt: number;
+  /** The last log sequence it said it applied. */
+  applied: number;
   members: Set<RemoteMember>;
+}
+
+/** A node's view of the cluster, for status pages and metrics. */
+export interface ClusterNodeStats {
+  /** This node's name. */
+  node: string;
+  /** The last log sequence this node applied. */
+  applied: number;
+  /**
+   * How far behind the furthest node it has heard of it is, in log entries (0: level with the
+   * others, or alone).
+   */
+  lag: number;
+  /** Log entries refused as invalid since start. */
+  refused: number;
+  /** Users connected to this node. */
+  localUsers: number;
+  /** The other nodes with users: their names, users, last applied sequence, ms since heard. */
+  peers: { node: string; users: number; applied: number; silentMs: number }[];
 }
 
 let nodeCounter = 0;
@@ -155,7 +176,9 @@ export class ReplicatedHub {
         return;
       }
       const peer = this.#peers.get(beat.node);
-      if (peer !== undefined) peer.heardAt = now;
+      if (peer === undefined) return;
+      peer.heardAt = now;
+      peer.applied = beat.applied;
     });
     this.#startHead = await this.#bus.head();
     const caughtUp = this.#appliedUpTo(this.#startHead);
@@ -302,6 +325,30 @@ export class ReplicatedHub {
       ...(clientTags === undefined ? {} : { tags: clientTags }),
     }, participant);
     return result as ChatEvent | SendError;
+  }
+
+  /**
+   * This node's view of the cluster now.
+   *
+   * @returns Its sequence, lag, refusals, users, and the other nodes with users.
+   */
+  stats(): ClusterNodeStats {
+    const now = Date.now();
+    const peers = [...this.#peers].map(([node, peer]) => ({
+      node,
+      users: peer.members.size,
+      applied: peer.applied,
+      silentMs: now - peer.heardAt,
+    }));
+    const furthest = Math.max(this.applied, ...peers.map((peer) => peer.applied));
+    return {
+      node: this.node,
+      applied: this.applied,
+      lag: furthest - this.applied,
+      refused: this.refused,
+      localUsers: this.#local.size,
+      peers,
+    };
   }
 
   /**
@@ -452,7 +499,7 @@ export class ReplicatedHub {
     this.#remote.set(`${event.node}/${event.conn}`, member);
     let peer = this.#peers.get(event.node);
     if (peer === undefined) {
-      peer = { heardAt: Date.now(), members: new Set() };
+      peer = { heardAt: Date.now(), applied: 0, members: new Set() };
       this.#peers.set(event.node, peer);
     }
     peer.members.add(member);

@@ -36,7 +36,7 @@ import type { PushSenderStats } from "../net/push/push_sender.ts";
 import { generateVapidKey } from "../net/push/vapid.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { JetStreamBus } from "../cluster/jetstream_bus.ts";
-import { ReplicatedHub } from "../cluster/replicated_hub.ts";
+import { type ClusterNodeStats, ReplicatedHub } from "../cluster/replicated_hub.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import { AddressGate, type Admission } from "../net/address_gate.ts";
 import { listen } from "../net/listen.ts";
@@ -173,6 +173,8 @@ export interface ServerStats {
   localRoom?: LocalRoomStats;
   /** What became of push notifications, and how many wait to be sent (with a data directory). */
   push?: PushSenderStats & { pending: number };
+  /** This node's view of its cluster, when it is one (`clients` counts every node's users). */
+  cluster?: ClusterNodeStats;
 }
 
 /**
@@ -437,6 +439,7 @@ export class ChatServer {
         ...this.#context.push.stats,
         pending: this.#context.push.pending,
       },
+      cluster: this.cluster?.stats(),
     };
   }
 
