@@ -296,3 +296,22 @@ Deno.test({
     }, { beatMs: 250, silenceMs: 1000 });
   },
 });
+
+Deno.test({
+  name: "cluster: a topic set on one node is the same on every node, setter and time included",
+  ignore,
+  async fn() {
+    await withNodes(3, async (nodes) => {
+      const [ann, bob, cat] = await usersInLobby(nodes, ["ann", "bob", "cat"]);
+      assert.equal(await nodes[0].setTopic(ann, "#lobby", "one topic"), undefined);
+      assert.equal(await nodes[1].setTopic(bob, "#nowhere", "x"), "no-such-channel");
+      for (const [i, user] of [ann, bob, cat].entries()) {
+        await user.waitFor((e) => e.kind === "topic" && e.text === "one topic");
+        const lobby = nodes[i].hub.channel("#lobby")!;
+        assert.equal(lobby.topic, "one topic");
+        assert.equal(lobby.topicSetBy, "ann!ann@test");
+        assert.equal(lobby.topicSetAt, nodes[0].hub.channel("#lobby")!.topicSetAt);
+      }
+    });
+  },
+});

@@ -60,6 +60,22 @@ Deno.test({
         assert.deepEqual(list?.map((n) => n.replace(/^[@+]/, "")), ["ann", "bob", "cat"]);
       });
 
+      await t.step("a TOPIC set on A is shown on B and C, with one setter and time", async () => {
+        await ann.send("TOPIC #lobby :set on node a");
+        for (const client of [ann, bob, cat]) {
+          const line = await client.waitFor("TOPIC");
+          assert.equal(line.params[1], "set on node a");
+          assert.ok(line.source?.startsWith("ann!"));
+        }
+        const shown = await Promise.all([ann, cat].map(async (client) => {
+          const reply = await client.reply("TOPIC #lobby");
+          return reply.filter((m) => m.command === "332" || m.command === "333")
+            .map((m) => m.params.slice(1).join(" "));
+        }));
+        assert.equal(shown[0].length, 2);
+        assert.deepEqual(shown[1], shown[0]);
+      });
+
       await t.step("three nodes sending at once show every client the same order", async () => {
         // 1002 messages in all, as the issue asks for 1000.
         const perNode = 334;

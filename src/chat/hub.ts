@@ -828,9 +828,15 @@ export class ChatHub {
    * @param participant Who sets it: a member, or the device that asked.
    * @param channel The channel.
    * @param topic The new topic ("" clears it).
+   * @param at When it was set, ms since the epoch (a cluster's node applies its origin's time).
    * @returns Why it was refused, or undefined when it was set.
    */
-  setTopic(participant: Participant, channel: Channel, topic: string): ChannelError | undefined {
+  setTopic(
+    participant: Participant,
+    channel: Channel,
+    topic: string,
+    at: number = Date.now(),
+  ): ChannelError | undefined {
     const member = memberOf(participant);
     if (!channel.members.has(member)) return "not-on-channel";
     if (channel.hasFlag("t") && !channel.operators.has(member)) return "not-operator";
@@ -838,7 +844,7 @@ export class ChatHub {
       ...channel.settings,
       topic,
       topicSetBy: maskOf(member),
-      topicSetAt: Date.now(),
+      topicSetAt: at,
     };
     if (!this.#persist(channel, settings)) return "unavailable";
     channel.settings = settings;

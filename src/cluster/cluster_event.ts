@@ -70,6 +70,18 @@ export interface PartEvent extends EventOrigin {
   readonly reason: string;
 }
 
+/** A user sets a channel's topic. */
+export interface TopicEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "topic";
+  /** The channel. */
+  readonly channel: string;
+  /** The new topic ("" clears it). */
+  readonly topic: string;
+  /** When it was set, ms since the epoch: the time every node shows (333). */
+  readonly time: number;
+}
+
 /** A user quits (its connection closed). */
 export interface QuitEvent extends EventOrigin {
   /** What happened. */
@@ -112,6 +124,7 @@ export type ClusterEvent =
   | NickEvent
   | JoinEvent
   | PartEvent
+  | TopicEvent
   | QuitEvent
   | MessageEvent
   | NodeDownEvent;
@@ -292,6 +305,14 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
         kind: "part",
         channel: word(fields, "channel"),
         reason: text(fields, "reason"),
+      };
+    case "topic":
+      return {
+        ...origin(fields),
+        kind: "topic",
+        channel: word(fields, "channel"),
+        topic: text(fields, "topic"),
+        time: time(fields, "time"),
       };
     case "quit":
       return { ...origin(fields), kind: "quit", reason: text(fields, "reason") };

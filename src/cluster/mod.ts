@@ -30,6 +30,7 @@ export {
   type NodeDownEvent,
   type PartEvent,
   type QuitEvent,
+  type TopicEvent,
 } from "./cluster_event.ts";
 export { clusterNameProblem, JetStreamBus, type JetStreamBusOptions } from "./jetstream_bus.ts";
 export {

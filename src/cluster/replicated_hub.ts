@@ -22,7 +22,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Channel, JoinRefusal } from "../chat/channel.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
-import type { ChatHub, SendError } from "../chat/hub.ts";
+import type { ChannelError, ChatHub, SendError } from "../chat/hub.ts";
 import { isDevice, type Member, memberOf, type Participant } from "../chat/member.ts";
 import type { Bus, LogEntry, LogReader } from "./bus.ts";
 import type { ClusterEvent, ConnectEvent } from "./cluster_event.ts";
@@ -277,6 +277,28 @@ export class ReplicatedHub {
   }
 
   /**
+   * Sets a channel's topic as a user of this node (see `ChatHub.setTopic`); every node shows
+   * the same setter and time.
+   *
+   * @param participant The user, or the device that asked.
+   * @param name The channel.
+   * @param topic The new topic ("" clears it).
+   * @returns Why it was refused on applying it, `unavailable`, or undefined when it was set.
+   */
+  async setTopic(
+    participant: Participant,
+    name: string,
+    topic: string,
+  ): Promise<ChannelError | undefined> {
+    const conn = this.#connOf(participant);
+    if (conn === undefined) return "not-on-channel";
+    return await this.#publish(
+      { ...this.#origin(conn), kind: "topic", channel: name, topic, time: Date.now() },
+      participant,
+    ) as ChannelError | undefined;
+  }
+
+  /**
    * A user of this node quits (its connection closed): every node removes it.
    *
    * @param participant The user, or its device that closed.
@@ -467,6 +489,11 @@ export class ReplicatedHub {
         return this.hub.join(participant, event.channel, event.key);
       case "part":
         return this.hub.part(participant, event.channel, event.reason);
+      case "topic": {
+        const channel = this.hub.channel(event.channel);
+        if (channel === undefined) return "no-such-channel";
+        return this.hub.setTopic(participant, channel, event.topic, event.time);
+      }
       case "quit":
         return this.#remove(memberOf(participant), participant, event.reason);
       case "message": {

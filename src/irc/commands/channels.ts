@@ -248,8 +248,8 @@ function names(session: IrcSession, message: IrcMessage): void {
   }
 }
 
-function topic(session: IrcSession, message: IrcMessage): void {
-  const { hub, limits } = session.context;
+function topic(session: IrcSession, message: IrcMessage): Promise<void> | void {
+  const { hub, limits, cluster } = session.context;
   const [name, text] = message.params;
   if (!name) return session.needMoreParams("TOPIC");
   const channel = hub.channel(name);
@@ -257,8 +257,12 @@ function topic(session: IrcSession, message: IrcMessage): void {
     return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
   }
   if (text === undefined) return sendTopic(session, channel);
-  const error = hub.setTopic(session, channel, text.slice(0, limits.topicLength));
-  if (error !== undefined) channelError(session, "TOPIC", channel.name, error);
+  const topic = text.slice(0, limits.topicLength);
+  const answer = (error: ChannelError | undefined) => {
+    if (error !== undefined) channelError(session, "TOPIC", channel.name, error);
+  };
+  if (cluster === undefined) return answer(hub.setTopic(session, channel, topic));
+  return cluster.setTopic(session, channel.name, topic).then(answer);
 }
 
 function list(session: IrcSession, message: IrcMessage): void {
