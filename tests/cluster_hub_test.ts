@@ -9,6 +9,8 @@ import { ChatHub } from "../src/chat/hub.ts";
 import type { ChatEvent } from "../src/chat/chat_event.ts";
 import type { Member } from "../src/chat/member.ts";
 import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
+import type { Bus, LogEntry } from "../src/cluster/bus.ts";
+import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
 import { ReplicatedHub, type ReplicatedHubOptions } from "../src/cluster/replicated_hub.ts";
 import { natsAvailable, type NatsServer, startNats } from "./_nats.ts";
 
@@ -40,6 +42,28 @@ class Recorder implements Member {
 
   disconnect(reason: string): void {
     this.disconnected = reason;
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  /** Waits (bounded) until it is told to disconnect; returns why. */
+  waitForDisconnect(timeoutMs = 10_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.disconnected === undefined) return;
+        cleanup();
+        resolve(this.disconnected);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.nick} was not disconnected in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+      };
+      this.#listeners.add(check);
+      check();
+    });
   }
 
   /** Waits (bounded) until an event matches; returns it. */
@@ -313,5 +337,72 @@ Deno.test({
         assert.equal(lobby.topicSetAt, nodes[0].hub.channel("#lobby")!.topicSetAt);
       }
     });
+  },
+});
+
+/**
+ * A real bus whose heartbeats can be held back: how the others see a node that stalls (a
+ * paused VM, a blocked event loop) while its log keeps working.
+ */
+class StallingBus implements Bus {
+  stalled = false;
+  readonly #inner: Bus;
+  constructor(inner: Bus) {
+    this.#inner = inner;
+  }
+  append(event: ClusterEvent): Promise<number> {
+    return this.#inner.append(event);
+  }
+  read(from: number, apply: (entry: LogEntry) => void) {
+    return this.#inner.read(from, apply);
+  }
+  head(): Promise<number> {
+    return this.#inner.head();
+  }
+  beat(beat: Heartbeat): void {
+    if (!this.stalled) this.#inner.beat(beat);
+  }
+  onBeat(listener: (beat: Heartbeat) => void): void {
+    this.#inner.onBeat(listener);
+  }
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+Deno.test({
+  name: "cluster: a node declared gone while alive drops its users and goes on as a new node",
+  ignore,
+  async fn() {
+    const timing = { beatMs: 250, silenceMs: 1000 };
+    await withNodes(1, async ([other], _buses, open) => {
+      const bus = new StallingBus(await open());
+      const stalling = new ReplicatedHub(new ChatHub(), bus, { node: "s", ...timing });
+      try {
+        await stalling.start();
+        const ann = new Recorder("ann");
+        const bob = new Recorder("bob");
+        assert.equal(await other.connect(ann), true);
+        assert.ok(await other.join(ann, "#lobby"));
+        assert.equal(await stalling.connect(bob), true);
+        assert.ok(await stalling.join(bob, "#lobby"));
+        await ann.waitFor((e) => e.kind === "join" && e.source.startsWith("bob!"));
+        const oldName = stalling.node;
+        bus.stalled = true;
+        await ann.waitFor((e) => e.kind === "quit" && e.source.startsWith("bob!"));
+        // The stalled node applies its own node-down too: bob is told to reconnect.
+        assert.match(await bob.waitForDisconnect(5000), /stopped responding/);
+        bus.stalled = false;
+        assert.notEqual(stalling.node, oldName);
+        // A user connecting to it now is a user of the cluster like any other.
+        const cat = new Recorder("cat");
+        assert.equal(await stalling.connect(cat), true);
+        assert.ok(await stalling.join(cat, "#lobby"));
+        await ann.waitFor((e) => e.kind === "join" && e.source.startsWith("cat!"));
+        assert.equal(other.hub.find("bob"), undefined);
+      } finally {
+        await stalling.close();
+      }
+    }, timing);
   },
 });

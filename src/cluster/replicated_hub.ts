@@ -49,6 +49,8 @@ export type Replicated<T> = T | "unavailable";
 
 /** An event of this node waiting to come back from the log. */
 interface Pending {
+  /** The node name it was published under. */
+  node: string;
   participant: Participant;
   resolve: (result: unknown) => void;
   /** A connect's: called as the member is added. */
@@ -84,6 +86,11 @@ export interface ClusterNodeStats {
 
 let nodeCounter = 0;
 
+/** A name with a new random part: one run (incarnation) of a node. */
+function incarnation(name: string): string {
+  return `${name}-${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
+}
+
 /**
  * A hub replicated through a shared log.
  *
@@ -110,8 +117,9 @@ let nodeCounter = 0;
 export class ReplicatedHub {
   /** The hub this node applies the log to. */
   readonly hub: ChatHub;
-  /** This node's name in the cluster. */
-  readonly node: string;
+  /** The name this node was given, before its random part. */
+  readonly #name: string;
+  #node: string;
   /** The sequence of the last log entry applied. */
   applied = 0;
   /** Log entries refused because their bytes were no valid event (the same on every node). */
@@ -155,10 +163,20 @@ export class ReplicatedHub {
   constructor(hub: ChatHub, bus: Bus, options: ReplicatedHubOptions = {}) {
     this.hub = hub;
     this.#bus = bus;
-    const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
-    this.node = `${options.node ?? `${Deno.hostname()}-${Deno.pid}-${++nodeCounter}`}-${random}`;
+    this.#name = options.node ?? `${Deno.hostname()}-${Deno.pid}-${++nodeCounter}`;
+    this.#node = incarnation(this.#name);
     this.#beatMs = options.beatMs ?? 1000;
     this.#silenceMs = options.silenceMs ?? 3000;
+  }
+
+  /**
+   * This node's name in the cluster: the name it was given and a random part, new for each run
+   * (and each time the cluster declared it gone while it was alive).
+   *
+   * @returns The name.
+   */
+  get node(): string {
+    return this.#node;
   }
 
   /**
@@ -170,7 +188,7 @@ export class ReplicatedHub {
   async start(): Promise<void> {
     this.#bus.onBeat((beat) => {
       const now = Date.now();
-      if (beat.node === this.node) {
+      if (beat.node === this.#node) {
         if (now - this.#selfHeardAt > this.#silenceMs) this.#hearingSince = now;
         this.#selfHeardAt = now;
         return;
@@ -364,7 +382,7 @@ export class ReplicatedHub {
     }));
     const furthest = Math.max(this.applied, ...peers.map((peer) => peer.applied));
     return {
-      node: this.node,
+      node: this.#node,
       applied: this.applied,
       lag: furthest - this.applied,
       refused: this.refused,
@@ -385,8 +403,8 @@ export class ReplicatedHub {
     clearInterval(this.#timer);
     await this.#bus.append({
       v: 1,
-      id: `down:${this.node}`,
-      node: this.node,
+      id: `down:${this.#node}`,
+      node: this.#node,
       conn: "",
       kind: "node-down",
       reason: "Server shutting down",
@@ -401,8 +419,8 @@ export class ReplicatedHub {
   #origin(conn: string) {
     return {
       v: 1 as const,
-      id: `${this.node}-${(++this.#nextId).toString(36)}`,
-      node: this.node,
+      id: `${this.#node}-${(++this.#nextId).toString(36)}`,
+      node: this.#node,
       conn,
     };
   }
@@ -419,7 +437,12 @@ export class ReplicatedHub {
   ): Promise<unknown> {
     if (this.#closed) return "unavailable";
     const applied = Promise.withResolvers<unknown>();
-    this.#pending.set(event.id, { participant, resolve: applied.resolve, added });
+    this.#pending.set(event.id, {
+      node: event.node,
+      participant,
+      resolve: applied.resolve,
+      added,
+    });
     try {
       await this.#bus.append(event);
     } catch (error) {
@@ -451,10 +474,9 @@ export class ReplicatedHub {
       this.refused++;
       log.warn("Log entry {seq} was refused: {error}", { seq: entry.seq, error: entry.error });
     } else {
-      const pending = entry.event.node === this.node
-        ? this.#pending.get(entry.event.id)
-        : undefined;
-      if (pending !== undefined) this.#pending.delete(entry.event.id);
+      let pending = this.#pending.get(entry.event.id);
+      if (pending?.node !== entry.event.node) pending = undefined;
+      else this.#pending.delete(entry.event.id);
       let result: unknown;
       try {
         result = this.#change(entry.seq, entry.event, pending?.participant, pending?.added);
@@ -509,11 +531,11 @@ export class ReplicatedHub {
 
   /** Who acts in an event of a node: this node's user, or another node's. */
   #participant(node: string, conn: string): Participant | undefined {
-    return node === this.node ? this.#local.get(conn) : this.#remote.get(`${node}/${conn}`);
+    return node === this.#node ? this.#local.get(conn) : this.#remote.get(`${node}/${conn}`);
   }
 
   #connect(event: ConnectEvent, onAdded: (() => void) | undefined): boolean {
-    if (event.node === this.node) {
+    if (event.node === this.#node) {
       const member = this.#local.get(event.conn);
       if (member === undefined) return false;
       const added = this.hub.add(member);
@@ -553,16 +575,21 @@ export class ReplicatedHub {
     this.#local.delete(conn);
   }
 
-  /** A node is gone: its users quit. If it is this one, its users are told to reconnect. */
+  /**
+   * A node is gone: its users quit. If it is this one — declared gone while alive (stalled, or
+   * cut off from NATS) — its users are told to reconnect, and it goes on as a new node: the
+   * old name's events are ignored everywhere from now on.
+   */
   #nodeDown(node: string, reason: string): void {
     this.#down.add(node);
     this.#declared.delete(node);
-    if (node === this.node) {
+    if (node === this.#node) {
       for (const member of [...this.#local.values()]) {
         this.#forget(member);
         this.hub.remove(member, reason);
         member.disconnect(reason);
       }
+      if (!this.#closed) this.#node = incarnation(this.#name);
       return;
     }
     const peer = this.#peers.get(node);
@@ -581,7 +608,7 @@ export class ReplicatedHub {
    */
   #tick(): void {
     if (this.#closed) return;
-    this.#bus.beat({ v: 1, node: this.node, applied: this.applied, clients: this.#local.size });
+    this.#bus.beat({ v: 1, node: this.#node, applied: this.applied, clients: this.#local.size });
     const now = Date.now();
     if (now - this.#selfHeardAt > 2 * this.#beatMs) return;
     const since = Math.max(this.#startedAt, this.#hearingSince);
