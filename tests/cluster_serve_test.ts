@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { IrcTestClient, type Received, type ServeProcess, startServe } from "./_irc.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
 
-const CAPS = ["message-tags", "echo-message", "server-time"];
+const CAPS = ["message-tags", "echo-message", "server-time", "batch", "draft/chathistory"];
 
 Deno.test({
   name:
@@ -131,23 +131,45 @@ Deno.test({
         },
       );
 
-      await t.step("kill -9 of node B: its user quits on A and C within 5 s", async () => {
-        servers[1].child.process.kill("SIGKILL");
-        const started = Date.now();
-        const quits = await Promise.all(
-          [ann, cat].map((client) =>
-            client.waitFor((m) => m.command === "QUIT" && m.source?.startsWith("bob!") === true)
-          ),
-        );
-        const elapsed = Date.now() - started;
-        assert.ok(elapsed < 5000, `the quits came after ${elapsed} ms`);
-        for (const quit of quits) assert.match(quit.params[0], /stopped responding/);
-        // bob's nick is free again, everywhere: a client of A takes it.
-        await ann.send("NICK bob");
-        await ann.waitFor((m) => m.command === "NICK" && m.params[0] === "bob");
-        const seen = await cat.waitFor((m) => m.command === "NICK" && m.params[0] === "bob");
-        assert.ok(seen.source?.startsWith(`${ann.nick}!`));
-      });
+      await t.step(
+        "kill -9 of node B mid-traffic: its user quits on A and C within 5 s",
+        async () => {
+          // bob talks until the kill; what he was echoed is on the other nodes, in their history.
+          await bob.send(
+            Array.from({ length: 50 }, (_, n) => `PRIVMSG #lobby :last words ${n}`).join("\r\n"),
+          );
+          await bob.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === "last words 9");
+          servers[1].child.process.kill("SIGKILL");
+          const started = Date.now();
+          const quits = await Promise.all(
+            [ann, cat].map((client) =>
+              client.waitFor((m) => m.command === "QUIT" && m.source?.startsWith("bob!") === true)
+            ),
+          );
+          const elapsed = Date.now() - started;
+          assert.ok(elapsed < 5000, `the quits came after ${elapsed} ms`);
+          for (const quit of quits) assert.match(quit.params[0], /stopped responding/);
+          // bob's nick is free again, everywhere: a client of A takes it.
+          await ann.send("NICK bob");
+          await ann.waitFor((m) => m.command === "NICK" && m.params[0] === "bob");
+          const seen = await cat.waitFor((m) => m.command === "NICK" && m.params[0] === "bob");
+          assert.ok(seen.source?.startsWith(`${ann.nick}!`));
+          const echoed = bob.lines.filter((m) =>
+            m.command === "PRIVMSG" && m.source?.startsWith("bob!")
+          )
+            .filter((m) => m.params[1].startsWith("last words ")).map((m) => m.tags.msgid);
+          assert.ok(echoed.length >= 10);
+          const history = await cat.reply("CHATHISTORY LATEST #lobby * 100");
+          const stored = new Set(
+            history.filter((m) => m.command === "PRIVMSG").map((m) => m.tags.msgid),
+          );
+          assert.deepEqual(
+            echoed.filter((msgid) => !stored.has(msgid)),
+            [],
+            "echoed to bob, not in C's history",
+          );
+        },
+      );
     } finally {
       for (const client of clients) await client.close();
       for (const server of servers) await server[Symbol.asyncDispose]();
