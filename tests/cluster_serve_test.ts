@@ -34,6 +34,7 @@ Deno.test({
               "0",
             ],
             timeoutMs: 120_000,
+            http: node === "a",
           }),
         );
       }
@@ -55,6 +56,13 @@ Deno.test({
         assert.equal(onB.tags.msgid, echo.tags.msgid);
         assert.equal(onA.tags.time, echo.tags.time);
         assert.match(onA.line, /:cat!cat@127\.0\.0\.1 PRIVMSG #lobby :hello from C$/);
+        // Node A's /metrics: its own user, the two other nodes, every node's users as clients.
+        const response = await fetch(`http://127.0.0.1:${servers[0].httpPort}/metrics`);
+        const metrics = await response.text();
+        assert.match(metrics, /^shmooze_cluster_local_clients\{node="a-[0-9a-z]+"\} 1$/m);
+        assert.match(metrics, /^shmooze_cluster_peers\{node="a-[0-9a-z]+"\} 2$/m);
+        assert.match(metrics, /^shmooze_cluster_refused_total\{node="a-[0-9a-z]+"\} 0$/m);
+        assert.match(metrics, /^shmooze_clients\{transport="cluster"\} 2$/m);
         const names = await ann.reply("NAMES #lobby");
         const list = names.find((m) => m.command === "353")?.params.at(-1)?.split(" ").sort();
         assert.deepEqual(list?.map((n) => n.replace(/^[@+]/, "")), ["ann", "bob", "cat"]);
