@@ -818,17 +818,17 @@ export class IrcSession implements Device {
     if (this.#connecting) return;
     this.#connecting = true;
     // Registered as the log adds it, in the same turn, so it misses nothing in between.
-    const attach = () => {
-      if (this.#closed) return;
-      this.#register(presence);
-      this.context.hub.attach(this);
+    // Registered and welcomed as the log adds it, in the same turn: the next entry applied
+    // may already be a message to it, which must come after its 001.
+    const onAdded = () => {
+      if (!this.#closed) this.#added(presence, true);
     };
-    return cluster.connect(presence, attach).then((added) => {
+    return cluster.connect(presence, onAdded).then(async (result) => {
       this.#connecting = false;
-      if (this.#registered) return welcome(this);
+      if (this.#registered) return;
       // Closed before the log added it: it must not stay, on any node.
-      if (added === true) return cluster.quit(presence, "Connection closed");
-      if (!this.#closed) this.#added(presence, added);
+      if (result === true) await cluster.quit(presence, "Connection closed");
+      else if (!this.#closed) this.#added(presence, result);
     });
   }
 
