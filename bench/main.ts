@@ -18,6 +18,7 @@ const HELP = `Usage: deno task bench ipc [--messages N] [--json FILE]
        deno task bench fanout [options]
        deno task bench history [--messages N] [--queries N]
        deno task bench search [--messages N] [--queries N]
+       deno task bench cluster [--messages N] [--in-flight N]
 
 Runs a benchmark and prints its table; the full results go to a JSON file under
 bench/results/. docs/benchmarks.md has the numbers measured so far and what they mean.
@@ -30,6 +31,8 @@ bench/results/. docs/benchmarks.md has the numbers measured so far and what they
   history  Append throughput and query latency of the SQLite history store
   search   Full-text search over a million stored messages: the index's build time and
            size, one-word, two-word and prefix query latency (about a minute)
+  cluster  Three cluster nodes on a nats-server: a message's latency to its sender's answer
+           and to another node's user, the rate, and each node's bus bytes per message
 
 Options for ipc:
   --messages N   Messages per throughput run, 1000 to 10000000 (default: 100000)
@@ -57,7 +60,7 @@ async function ipc(args: string[]): Promise<number> {
   return 0;
 }
 
-/** bench/history.ts and search.ts are scripts: each runs as its own process with its options. */
+/** bench/history.ts, search.ts and cluster.ts are scripts: each runs as its own process. */
 async function script(name: string, args: string[]): Promise<number> {
   const script = new URL(`./${name}.ts`, import.meta.url).pathname;
   const { code } = await new Deno.Command(Deno.execPath(), {
@@ -84,6 +87,7 @@ export async function main(args: string[]): Promise<number> {
         return await runFanoutCommand(rest);
       case "history":
       case "search":
+      case "cluster":
         return await script(subject, rest);
       case undefined:
       case "-h":
@@ -92,7 +96,7 @@ export async function main(args: string[]): Promise<number> {
         return subject === undefined ? 2 : 0;
       default:
         throw new UsageError(
-          `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history, search`,
+          `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history, search, cluster`,
         );
     }
   } catch (error) {

@@ -143,6 +143,17 @@ export interface HubOptions {
   onStored?: (message: StoredMessage) => void;
 }
 
+/**
+ * The id and time a message is given when it was decided elsewhere: a cluster's node applies
+ * each message under its origin's msgid and time, so every node shows the same.
+ */
+export interface MessageStamp {
+  /** The IRCv3 msgid. */
+  readonly msgid: string;
+  /** When it was taken, ms since the epoch. */
+  readonly time: number;
+}
+
 /** A member's message that history stored, with the accounts of its two ends. */
 export interface StoredMessage {
   /** The message as its recipients got it. */
@@ -729,6 +740,7 @@ export class ChatHub {
    * @param target A channel name or a nick.
    * @param text The text.
    * @param clientTags Client-only tags to relay.
+   * @param stamp Its msgid and time, when decided elsewhere (a cluster's log); new ones if not.
    * @returns The event once it is stored and handed to its recipients, or why it was not sent.
    */
   send(
@@ -737,8 +749,9 @@ export class ChatHub {
     target: string,
     text: string,
     clientTags?: Record<string, string>,
+    stamp?: MessageStamp,
   ): Promise<ChatEvent | SendError> {
-    const stored = this.#message(participant, kind, target, text, clientTags, true);
+    const stored = this.#message(participant, kind, target, text, clientTags, true, stamp);
     const onStored = this.#onStored;
     if (onStored !== undefined) {
       // The accounts of both ends as they are now, not once the commit is done.
@@ -767,16 +780,18 @@ export class ChatHub {
    * @param participant The sender: a member, or the device that sent it.
    * @param target A channel name or a nick.
    * @param clientTags The tags.
+   * @param stamp Its msgid and time, when decided elsewhere (a cluster's log); new ones if not.
    * @returns The event once shown, or why it was not sent.
    */
   tag(
     participant: Participant,
     target: string,
     clientTags: Record<string, string>,
+    stamp?: MessageStamp,
   ): Promise<ChatEvent | SendError> {
     const stored = this.history !== undefined &&
       STORED_TAGMSG_TAGS.some((name) => clientTags[name] !== undefined);
-    return this.#message(participant, "tagmsg", target, "", clientTags, stored);
+    return this.#message(participant, "tagmsg", target, "", clientTags, stored, stamp);
   }
 
   /**
@@ -809,6 +824,7 @@ export class ChatHub {
     text: string,
     clientTags: Record<string, string> | undefined,
     stored: boolean,
+    stamp: MessageStamp | undefined,
   ): Promise<ChatEvent | SendError> {
     const member = memberOf(participant);
     const device = isDevice(participant) ? participant : undefined;
@@ -816,6 +832,7 @@ export class ChatHub {
     if (typeof route === "string") return Promise.resolve(route);
     const event = createEvent({
       kind,
+      ...stamp,
       ...sourceOf(member),
       target: route.channel ? route.channel.name : route.recipient.nick,
       text,
@@ -935,9 +952,15 @@ export class ChatHub {
    * @param participant Who sets it: a member, or the device that asked.
    * @param channel The channel.
    * @param topic The new topic ("" clears it).
+   * @param at When it was set, ms since the epoch (a cluster's node applies its origin's time).
    * @returns Why it was refused, or undefined when it was set.
    */
-  setTopic(participant: Participant, channel: Channel, topic: string): ChannelError | undefined {
+  setTopic(
+    participant: Participant,
+    channel: Channel,
+    topic: string,
+    at: number = Date.now(),
+  ): ChannelError | undefined {
     const member = memberOf(participant);
     if (!channel.members.has(member)) return "not-on-channel";
     if (channel.hasFlag("t") && !channel.operators.has(member)) return "not-operator";
@@ -945,7 +968,7 @@ export class ChatHub {
       ...channel.settings,
       topic,
       topicSetBy: maskOf(member),
-      topicSetAt: Date.now(),
+      topicSetAt: at,
     };
     if (!this.#persist(channel, settings)) return "unavailable";
     channel.settings = settings;

@@ -36,6 +36,7 @@ export {
   GUEST_REDACTABLE,
   type HubOptions,
   LOBBY,
+  type MessageStamp,
   type RecentMessage,
   type RedactError,
   type SendError,
