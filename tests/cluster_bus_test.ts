@@ -49,6 +49,22 @@ function collector() {
 }
 
 Deno.test({
+  name: "JetStreamBus: eight nodes opening a new cluster's stream at once all get it",
+  ignore,
+  async fn() {
+    await using nats = await startNats();
+    const buses = await Promise.all(
+      Array.from({ length: 8 }, () => JetStreamBus.open(nats.url, { cluster: "race" })),
+    );
+    try {
+      assert.equal(await buses[0].head(), 0);
+    } finally {
+      for (const bus of buses) await bus.close();
+    }
+  },
+});
+
+Deno.test({
   name: "JetStreamBus: every reader gets the same entries in the same order, each id once",
   ignore,
   async fn() {

@@ -127,8 +127,16 @@ export class JetStreamBus implements Bus {
       try {
         await manager.streams.info(bus.#stream);
       } catch {
-        // Two nodes starting at once may both get here: adding the same config twice is fine.
-        await manager.streams.add(config);
+        try {
+          await manager.streams.add(config);
+        } catch (error) {
+          // Two nodes starting at once both get here, and nats-server 2.9 may refuse the second
+          // add ("subjects overlap with an existing stream") while the first creates it: the
+          // stream is then there, which is all this needs.
+          await manager.streams.info(bus.#stream).catch(() => {
+            throw error;
+          });
+        }
       }
       return bus;
     } catch (error) {
