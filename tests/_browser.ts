@@ -10,6 +10,7 @@ import {
   chromium,
   type Page,
 } from "playwright-core";
+import { PASSWORD } from "./_accounts.ts";
 import { type ServeProcess, startServe } from "./_irc.ts";
 import { withTimeout } from "./fixtures/web_clients.ts";
 
@@ -111,6 +112,36 @@ export async function login(page: Page, url: string, nick: string): Promise<void
   await page.click("#login button[type=submit]");
   await page.locator("#status", { hasText: "Connected" }).waitFor();
   await page.locator("#user-list button", { hasText: nick }).waitFor();
+}
+
+/**
+ * Logs in from the form: with a password, creating the account when asked.
+ *
+ * @param page The page, on the login form.
+ * @param nick The nick (the account's name).
+ * @param options The password, whether to create the account, the channels.
+ */
+export async function submitLogin(
+  page: Page,
+  nick: string,
+  options: { password?: string; create?: boolean; channels?: string } = {},
+): Promise<void> {
+  await page.fill("#nick", nick);
+  await page.fill("#password", options.password ?? PASSWORD);
+  await page.setChecked("#create-account", options.create ?? false);
+  if (options.channels) await page.fill("#channels", options.channels);
+  await page.click("#login-submit");
+}
+
+/**
+ * Waits until the page is connected and logged in to an account.
+ *
+ * @param page The page.
+ * @param account The account.
+ */
+export async function loggedIn(page: Page, account: string): Promise<void> {
+  await page.locator("#status", { hasText: "Connected" }).waitFor();
+  await page.locator("#me", { hasText: `logged in as ${account}` }).waitFor();
 }
 
 /**

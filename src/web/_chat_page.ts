@@ -106,6 +106,15 @@ body { display: flex; flex-direction: column; }
 #reply-to { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #send-form { display: flex; gap: 8px; padding: 10px 16px; border-top: 1px solid var(--line);
   background: var(--panel); }
+#attach { font-size: 18px; padding: 2px 8px; }
+#upload-bar { display: flex; align-items: center; gap: 8px; padding: 4px 16px; font-size: 13px;
+  background: var(--soft); border-top: 1px solid var(--line); }
+#upload-text { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#upload-progress { width: min(160px, 30%); }
+#conversation.dropping { outline: 3px dashed var(--accent); outline-offset: -6px; }
+.log .previews { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 4px; }
+.log img.preview { display: block; height: 180px; width: auto; max-width: 100%;
+  object-fit: scale-down; border: 1px solid var(--line); border-radius: 6px; background: var(--soft); }
 #message { flex: 1; }
 #users { grid-area: users; border-left: 1px solid var(--line); background: var(--panel);
   padding: 8px; overflow: auto; }
@@ -148,6 +157,8 @@ body { display: flex; flex-direction: column; }
   <span id="session" hidden>
     <span id="me" class="muted"></span>
     <button id="notify" type="button" class="plain" aria-pressed="false">Notifications off</button>
+    <button id="push" type="button" class="plain" aria-pressed="false"
+      title="Notifications while no page of yours is open (Web Push)">Push off</button>
     <button id="logout" type="button" class="plain">Log out</button>
   </span>
   <a href="/monitor">Monitor</a>
@@ -193,7 +204,15 @@ body { display: flex; flex-direction: column; }
       <span id="reply-to"></span>
       <button id="reply-cancel" type="button" class="plain" aria-label="Cancel the reply">×</button>
     </div>
+    <div id="upload-bar" role="status" hidden>
+      <span id="upload-text"></span>
+      <progress id="upload-progress" max="1" value="0"></progress>
+      <button id="upload-cancel" type="button" class="plain">Cancel</button>
+    </div>
     <form id="send-form">
+      <button id="attach" type="button" class="plain" aria-label="Upload a file"
+        title="Upload a file (or paste one, or drop it on the conversation)">📎</button>
+      <input id="file-input" type="file" multiple hidden>
       <label for="message" class="sr-only">Message</label>
       <input id="message" autocomplete="off" placeholder="Message (try /join, /msg, /me, /nick)">
       <button type="submit">Send</button>

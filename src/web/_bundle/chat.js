@@ -47,9 +47,9 @@ function splitWords(text, limit) {
     let bytes = 0;
     for (const char of rest) {
       const code = char.codePointAt(0);
-      const size = code < 128 ? 1 : code < 2048 ? 2 : code < 65536 ? 3 : 4;
-      if (bytes + size > limit) break;
-      bytes += size;
+      const size2 = code < 128 ? 1 : code < 2048 ? 2 : code < 65536 ? 3 : 4;
+      if (bytes + size2 > limit) break;
+      bytes += size2;
       end += char.length;
     }
     let cut = end;
@@ -608,10 +608,10 @@ function linkParts(text) {
 function mentions(text, nick) {
   if (!nick) return false;
   const folded = foldCase(text);
-  const wanted = foldCase(nick);
-  for (let at = folded.indexOf(wanted); at >= 0; at = folded.indexOf(wanted, at + 1)) {
+  const wanted2 = foldCase(nick);
+  for (let at = folded.indexOf(wanted2); at >= 0; at = folded.indexOf(wanted2, at + 1)) {
     const before = folded[at - 1] ?? " ";
-    const after = folded[at + wanted.length] ?? " ";
+    const after = folded[at + wanted2.length] ?? " ";
     if (!NICK_CHAR.test(before) && !NICK_CHAR.test(after)) return true;
   }
   return false;
@@ -646,7 +646,8 @@ function dayTitle(time) {
     year: time.getFullYear() === today.getFullYear() ? void 0 : "numeric"
   });
 }
-function appendText(parent, text) {
+function appendText(parent, text, previewOf) {
+  const previews = [];
   for (const part of linkParts(text)) {
     if (part.href === void 0) {
       parent.appendChild(document.createTextNode(part.text));
@@ -657,9 +658,25 @@ function appendText(parent, text) {
     link.target = "_blank";
     link.rel = "noopener noreferrer nofollow";
     link.tabIndex = -1;
+    const preview = previewOf(part.href);
+    if (preview !== void 0 && !previews.includes(preview)) previews.push(preview);
+  }
+  return previews;
+}
+function appendPreviews(li, sources) {
+  if (sources.length === 0) return;
+  const box = append(li, "div", "previews");
+  for (const source of sources) {
+    const image = append(box, "img", "preview");
+    image.loading = "lazy";
+    image.decoding = "async";
+    image.referrerPolicy = "no-referrer";
+    image.alt = `Image ${decodeURIComponent(source.slice(source.lastIndexOf("/") + 1))}`;
+    image.addEventListener("error", () => image.remove());
+    image.src = source;
   }
 }
-function renderLine(line, actions) {
+function renderLine(line, actions, previewOf) {
   const time = line.time ?? /* @__PURE__ */ new Date();
   const li = document.createElement("li");
   li.className = line.cls ?? "";
@@ -684,7 +701,8 @@ function renderLine(line, actions) {
     const nick = append(row, "span", "nick", action2 ? `* ${line.nick}` : line.nick);
     nick.style.setProperty("--h", String(nickHue(line.nick)));
   }
-  appendText(append(row, "span", "text"), line.text);
+  const previews = appendText(append(row, "span", "text"), line.text, previewOf);
+  if (line.nick) appendPreviews(li, previews);
   if (line.nick && actions) addActions(li, line.nick);
   return li;
 }
@@ -980,7 +998,7 @@ var Conversations = class {
    * @returns The line's list item.
    */
   addLine(conversation, line) {
-    const li = renderLine(line, conversation.kind !== "server" && !!line.msgid);
+    const li = renderLine(line, conversation.kind !== "server" && !!line.msgid, (href) => this.#events.previewOf(href));
     const { log } = conversation;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     placeLine(log, li);
@@ -1121,6 +1139,55 @@ var Conversations = class {
     }
   }
 };
+
+// src/web/client/_file_links.ts
+var FILE_PATH = /^files\/[A-Za-z0-9_-]{24}\/([^/]+)$/;
+var IMAGE_NAME = /\.(?:png|jpe?g|gif|webp)$/i;
+function httpUrl(text, base) {
+  try {
+    const url2 = new URL(text, base);
+    return url2.protocol === "http:" || url2.protocol === "https:" ? url2 : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function uploadEndpoint(fileHost, page) {
+  if (fileHost === void 0) return void 0;
+  const advertised = httpUrl(fileHost, page);
+  if (advertised === void 0) return void 0;
+  const pageUrl = new URL(page);
+  if (advertised.origin === pageUrl.origin) return advertised.href;
+  return new URL("upload", pageUrl).href;
+}
+function folderOf(url2) {
+  return url2.origin + url2.pathname.slice(0, url2.pathname.lastIndexOf("/") + 1);
+}
+function imagePreview(href, page, fileHost) {
+  const link = httpUrl(href);
+  if (link === void 0 || link.search !== "" || link.hash !== "") return void 0;
+  const pageUrl = new URL(page);
+  const folders = [
+    folderOf(pageUrl)
+  ];
+  const advertised = fileHost === void 0 ? void 0 : httpUrl(fileHost, page);
+  if (advertised) folders.push(folderOf(advertised));
+  const address = link.origin + link.pathname;
+  for (const folder of folders) {
+    if (!address.startsWith(folder)) continue;
+    const rest = address.slice(folder.length);
+    const match = FILE_PATH.exec(rest);
+    if (!match) continue;
+    let name;
+    try {
+      name = decodeURIComponent(match[1]);
+    } catch {
+      return void 0;
+    }
+    if (!IMAGE_NAME.test(name)) return void 0;
+    return folderOf(pageUrl) + rest;
+  }
+  return void 0;
+}
 
 // src/web/client/_history.ts
 var HISTORY_PAGE = 100;
@@ -1342,13 +1409,13 @@ var Incoming = class {
    * @param self Whether it comes from our nick (this device's echo, or another device's).
    */
   chat(m, self) {
-    const { conversations: conversations2, history, outbox } = this.#parts;
+    const { conversations: conversations2, history: history2, outbox } = this.#parts;
     const from = nickOf(m.source);
     const target = m.params[0];
     let text = m.params[1] ?? "";
     const time = m.tags.time ? new Date(m.tags.time) : /* @__PURE__ */ new Date();
-    const old = history.inBatch(m);
-    if (old) history.collect(m, from);
+    const old = history2.inBatch(m);
+    if (old) history2.collect(m, from);
     if (self && !old && m.command === "PRIVMSG" && outbox.confirmEcho(target, text, m.tags.msgid, time)) return;
     if (!m.source || from.includes(".") && !isChannelName(target) && !this.#parts.registered()) {
       conversations2.system(void 0, text);
@@ -1780,6 +1847,221 @@ var Outbox = class {
   }
 };
 
+// src/web/client/_push.ts
+var KEY = "shmooze.push";
+var WORKER = "push-worker.js";
+function keysOf(subscription) {
+  const keys = subscription.toJSON().keys;
+  if (!keys?.p256dh || !keys.auth) return void 0;
+  return `p256dh=${keys.p256dh};auth=${keys.auth}`;
+}
+function fromBase64Url(text) {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+}
+function madeWith(subscription, key) {
+  const used = subscription.options.applicationServerKey;
+  if (!used) return false;
+  const bytes = new Uint8Array(used);
+  return bytes.length === key.length && bytes.every((byte, i) => byte === key[i]);
+}
+function wanted() {
+  try {
+    return localStorage.getItem(KEY) === "on";
+  } catch {
+    return false;
+  }
+}
+function remember(on) {
+  try {
+    if (on) localStorage.setItem(KEY, "on");
+    else localStorage.removeItem(KEY);
+  } catch {
+  }
+}
+function unsupported() {
+  if (!isSecureContext) {
+    return "Push notifications need this page over HTTPS (or on localhost)";
+  }
+  if (!("serviceWorker" in navigator) || typeof PushManager !== "function") {
+    return "This browser cannot receive push notifications";
+  }
+  return void 0;
+}
+var PushSwitch = class {
+  #button;
+  #link;
+  /** The endpoint registered with the server on this connection, or being registered. */
+  #endpoint;
+  #busy = false;
+  /**
+   * Takes over the switch.
+   *
+   * @param button The header's button; `aria-pressed` tells whether push is on.
+   * @param link The client.
+   */
+  constructor(button, link) {
+    this.#button = button;
+    this.#link = link;
+    this.#show(false);
+    button.addEventListener("click", () => this.#toggle());
+  }
+  /**
+   * Registered, and logged in if the user is: the subscription is registered again when push
+   * is on in this browser (a renewal; or a first registration after a reload).
+   */
+  async connected() {
+    this.#endpoint = void 0;
+    if (!wanted() || this.#refusal() !== void 0) {
+      this.#show(false);
+      return;
+    }
+    await this.#subscribe(false);
+  }
+  /**
+   * A `WEBPUSH` answer: the server registered (or unregistered) an endpoint.
+   *
+   * @param m The line.
+   */
+  answered(m) {
+    const [sub, endpoint] = m.params;
+    if (sub === "REGISTER" && endpoint === this.#endpoint) this.#show(true);
+  }
+  /**
+   * A `FAIL WEBPUSH`: the server refused the subscription.
+   *
+   * @param m The line.
+   */
+  failed(m) {
+    const [, , sub, endpoint] = m.params;
+    if (sub === "REGISTER" && endpoint === this.#endpoint) {
+      this.#endpoint = void 0;
+      remember(false);
+      this.#show(false);
+    }
+    this.#link.say(`Push notifications: ${m.params.at(-1) ?? "refused by the server"}`);
+  }
+  /**
+   * Logging out: the subscription goes, on the server and in the browser.
+   *
+   * @returns The lines to send before the session ends.
+   */
+  async logout() {
+    remember(false);
+    this.#show(false);
+    const subscription = await this.#current();
+    if (!subscription) return [];
+    const lines = [
+      `WEBPUSH UNREGISTER ${subscription.endpoint}`
+    ];
+    await subscription.unsubscribe().catch(() => {
+    });
+    return lines;
+  }
+  #refusal() {
+    if (this.#link.account() === void 0) {
+      return "Guests cannot get push notifications: log in to an account";
+    }
+    const reason = unsupported();
+    if (reason !== void 0) return reason;
+    if (this.#link.vapidKey() === void 0) return "This server sends no push notifications";
+    return void 0;
+  }
+  async #toggle() {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      if (this.#button.getAttribute("aria-pressed") === "true") await this.#turnOff();
+      else await this.#turnOn();
+    } finally {
+      this.#busy = false;
+    }
+  }
+  async #turnOn() {
+    const refusal = this.#refusal();
+    if (refusal !== void 0) {
+      this.#link.say(refusal);
+      return;
+    }
+    const permission = Notification.permission === "default" ? await Notification.requestPermission() : Notification.permission;
+    if (permission !== "granted") {
+      this.#link.say("Notifications are blocked for this page: allow them in the browser's settings");
+      return;
+    }
+    await this.#subscribe(true);
+  }
+  async #turnOff() {
+    remember(false);
+    this.#show(false);
+    this.#endpoint = void 0;
+    const subscription = await this.#current();
+    if (!subscription) return;
+    this.#link.send(`WEBPUSH UNREGISTER ${subscription.endpoint}`);
+    await subscription.unsubscribe().catch(() => {
+    });
+  }
+  /** The browser's subscription for this page, if any. */
+  async #current() {
+    if (unsupported() !== void 0) return null;
+    const registration = await navigator.serviceWorker.getRegistration();
+    return await registration?.pushManager.getSubscription() ?? null;
+  }
+  /**
+   * Makes (or finds) the browser's subscription and registers it with the server.
+   *
+   * @param asked Whether the user just asked (a failure is then told); otherwise a renewal.
+   */
+  async #subscribe(asked) {
+    const key = fromBase64Url(this.#link.vapidKey());
+    let subscription;
+    try {
+      const registration = await navigator.serviceWorker.register(WORKER);
+      await navigator.serviceWorker.ready;
+      const found = await registration.pushManager.getSubscription();
+      if (found && !madeWith(found, key)) await found.unsubscribe();
+      subscription = found && madeWith(found, key) ? found : await registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: key
+      });
+    } catch (error) {
+      if (asked) {
+        this.#link.say(`This browser could not subscribe to push notifications: ${error.message}`);
+      }
+      this.#show(false);
+      return;
+    }
+    const keys = keysOf(subscription);
+    if (keys === void 0) {
+      this.#link.say("This browser's push subscription has no encryption keys: push is off");
+      return;
+    }
+    remember(true);
+    this.#endpoint = subscription.endpoint;
+    this.#link.send(`WEBPUSH REGISTER ${subscription.endpoint} ${keys}`);
+  }
+  #show(on) {
+    this.#button.setAttribute("aria-pressed", String(on));
+    this.#button.textContent = on ? "Push on" : "Push off";
+  }
+};
+function listenForOpen(open) {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    const conversation = event.data?.open;
+    if (typeof conversation === "string" && conversation) open(conversation);
+  });
+}
+function conversationToOpen() {
+  const match = /^#open=(.+)$/.exec(location.hash);
+  if (!match) return void 0;
+  history.replaceState(null, "", location.pathname + location.search);
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return void 0;
+  }
+}
+
 // src/web/client/_reactions.ts
 var REACTIONS = [
   "\u{1F44D}",
@@ -1998,14 +2280,14 @@ var ReadMarkers = class {
 };
 
 // src/web/client/_session_store.ts
-var KEY = "shmooze.session";
+var KEY2 = "shmooze.session";
 function strings(value) {
   return Array.isArray(value) ? value.filter((v) => typeof v === "string") : [];
 }
 function loadSession() {
   let text;
   try {
-    text = localStorage.getItem(KEY);
+    text = localStorage.getItem(KEY2);
   } catch {
     return void 0;
   }
@@ -2026,18 +2308,30 @@ function loadSession() {
 }
 function saveSession(session) {
   try {
-    localStorage.setItem(KEY, JSON.stringify(session));
+    localStorage.setItem(KEY2, JSON.stringify(session));
   } catch {
   }
 }
 function clearSession() {
   try {
-    localStorage.removeItem(KEY);
+    localStorage.removeItem(KEY2);
   } catch {
   }
 }
 
 // src/web/client/_server_features.ts
+var WANTED_CAPS = [
+  "message-tags",
+  "server-time",
+  "batch",
+  "draft/chathistory",
+  // Reactions are TAGMSGs: history holds them for clients with event-playback.
+  "draft/event-playback",
+  "draft/read-marker",
+  "draft/webpush",
+  "echo-message",
+  "multi-prefix"
+];
 var LINE_LIMIT = 512;
 var ServerFeatures = class {
   /** Capabilities offered, with their values ("" for none). */
@@ -2048,6 +2342,10 @@ var ServerFeatures = class {
   historyMax = Infinity;
   /** The longest line the server takes and relays. */
   lineLimit = LINE_LIMIT;
+  /** Where files are uploaded (`draft/FILEHOST`); undefined when the server takes none. */
+  fileHost;
+  /** The server's VAPID public key (`VAPID`), for push subscriptions; undefined without. */
+  vapidKey;
   /**
    * Whether the server granted a capability.
    *
@@ -2086,9 +2384,31 @@ var ServerFeatures = class {
     }
     return !more;
   }
-  /** The capabilities granted. */
-  get acked() {
-    return this.#acked;
+  /**
+   * A `CAP` line of the registration: the capabilities the page uses (and those logging in
+   * needs) are asked for once the list is complete; registration ends once they are granted,
+   * unless logging in starts first.
+   *
+   * @param m The line.
+   * @param login The capabilities logging in needs, from those offered; undefined when it
+   *   cannot (and the user was told).
+   * @param start Starts logging in with the capabilities granted; true when it did.
+   * @returns The line to answer with, if any.
+   */
+  negotiate(m, login2, start2) {
+    const sub = m.params[1];
+    if (sub === "LS") {
+      if (!this.listed(m)) return void 0;
+      const needed = login2(this.offered);
+      if (needed === void 0) return void 0;
+      const wanted2 = [
+        ...WANTED_CAPS.filter((cap) => this.offered.has(cap)),
+        ...needed
+      ];
+      return wanted2.length ? `CAP REQ :${wanted2.join(" ")}` : "CAP END";
+    }
+    if (sub === "ACK") return this.granted(m) && !start2(this.#acked) ? "CAP END" : void 0;
+    return sub === "NAK" ? "CAP END" : void 0;
   }
   /**
    * An ISUPPORT (005) line.
@@ -2097,10 +2417,14 @@ var ServerFeatures = class {
    */
   support(m) {
     for (const token of m.params.slice(1, -1)) {
-      const [key, value = ""] = token.split("=");
+      const equals = token.indexOf("=");
+      const key = equals < 0 ? token : token.slice(0, equals);
+      const value = equals < 0 ? "" : token.slice(equals + 1).replace(/\\x([0-9a-fA-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
       if (key === "CHATHISTORY" && Number(value) > 0) this.historyMax = Number(value);
       if (key === "LINELEN" && Number(value) > 0) this.lineLimit = Number(value);
       if (key === "CLIENTTAGDENY") this.#deniedTags = value.split(",");
+      if (key === "draft/FILEHOST" && value) this.fileHost = value;
+      if (key === "VAPID" && value) this.vapidKey = value;
     }
   }
   /**
@@ -2287,17 +2611,6 @@ var Typing = class {
 };
 
 // src/web/client/_chat_client.ts
-var WANTED_CAPS = [
-  "message-tags",
-  "server-time",
-  "batch",
-  "draft/chathistory",
-  // Reactions are TAGMSGs: history holds them for clients with event-playback.
-  "draft/event-playback",
-  "draft/read-marker",
-  "echo-message",
-  "multi-prefix"
-];
 var HISTORY_COMMANDS = /* @__PURE__ */ new Set([
   "PRIVMSG",
   "NOTICE",
@@ -2311,6 +2624,8 @@ var ChatClient = class {
   reactions;
   /** Typing notifications: the message box tells it what is typed. */
   typing;
+  /** Web Push: the header's switch. */
+  push;
   #events;
   #socket;
   #outbox;
@@ -2356,7 +2671,8 @@ var ChatClient = class {
       switched: (conversation) => {
         this.typing.render();
         events.switched(conversation);
-      }
+      },
+      previewOf: (href) => imagePreview(href, location.href, this.#server.fileHost)
     });
     this.#socket = new ReconnectingSocket(url2, "text.ircv3.net", {
       open: () => this.#register(),
@@ -2422,6 +2738,12 @@ var ChatClient = class {
       isSelf: (nick) => this.isSelf(nick),
       nick: () => this.#nick
     });
+    this.push = new PushSwitch(byId("push"), {
+      send,
+      account: () => this.#auth.account,
+      vapidKey: () => this.#server.has("draft/webpush") ? this.#server.vapidKey : void 0,
+      say: (text) => this.#error(text)
+    });
     this.#incoming = new Incoming({
       conversations: this.conversations,
       history: this.#history,
@@ -2436,6 +2758,18 @@ var ChatClient = class {
   /** Our nick. */
   get nick() {
     return this.#nick;
+  }
+  /** The account logged in on this connection, if any. */
+  get account() {
+    return this.#auth.account;
+  }
+  /** The account's session token, if the server gave one. */
+  get token() {
+    return this.#session.token;
+  }
+  /** What the server offers on this connection. */
+  get server() {
+    return this.#server;
   }
   /**
    * Whether a nick is ours.
@@ -2523,13 +2857,15 @@ var ChatClient = class {
     this.#outbox.queue(conversation, splitWords(text, budget), action2, this.#nick, replyTo);
   }
   /**
-   * Logs out: the session token is revoked and the connection closed by the server, which
-   * handles the lines in order, so the token is gone once the socket is.
+   * Logs out: the push subscription is dropped, the session token revoked and the connection
+   * closed by the server, which handles the lines in order, so both are gone once the socket
+   * is.
    *
    * @returns Resolves when the connection is closed (after 3 s at most).
    */
-  logout() {
+  async logout() {
     this.#established = false;
+    for (const line of await this.push.logout()) this.send(line);
     for (const line of this.#auth.logout()) this.send(line);
     this.send("QUIT :Logged out");
     return this.#socket.finish(3e3);
@@ -2597,9 +2933,11 @@ var ChatClient = class {
       case "PONG":
         this.#outbox.pong(m.params.at(-1) ?? "");
         break;
-      case "CAP":
-        this.#onCap(m);
+      case "CAP": {
+        const answer = this.#server.negotiate(m, (offered) => this.#auth.capabilities(offered), (acked) => this.#auth.start(acked));
+        if (answer) this.send(answer);
         break;
+      }
       case "AUTHENTICATE":
         if (m.params[0] === "+") this.#auth.payload();
         break;
@@ -2666,6 +3004,14 @@ var ChatClient = class {
       case "CHATHISTORY":
         if (m.params[0] === "TARGETS") this.#history.target(m);
         break;
+      case "376":
+      case "422":
+        this.push.connected();
+        conversations2.system(void 0, m.params.slice(1).join(" "));
+        break;
+      case "WEBPUSH":
+        this.push.answered(m);
+        break;
       case "MARKREAD":
         this.#markers.received(m.params[0], m.params[1]);
         break;
@@ -2708,24 +3054,6 @@ var ChatClient = class {
     }
     this.#wanted = variant;
     this.send(`NICK ${variant}`);
-  }
-  #onCap(m) {
-    const sub = m.params[1];
-    if (sub === "LS") {
-      if (!this.#server.listed(m)) return;
-      const offered = this.#server.offered;
-      const login2 = this.#auth.capabilities(offered);
-      if (login2 === void 0) return;
-      const wanted = [
-        ...WANTED_CAPS.filter((cap) => offered.has(cap)),
-        ...login2
-      ];
-      this.send(wanted.length ? `CAP REQ :${wanted.join(" ")}` : "CAP END");
-    } else if (sub === "ACK") {
-      if (this.#server.granted(m) && !this.#auth.start(this.#server.acked)) this.send("CAP END");
-    } else if (sub === "NAK") {
-      this.send("CAP END");
-    }
   }
   #onWelcome(m) {
     this.#registered = true;
@@ -2782,6 +3110,9 @@ var ChatClient = class {
       this.#stop(m.params.at(-1) ?? "The server did not create the account");
       return;
     } else if (command === "MARKREAD" && code === "ACCOUNT_REQUIRED") {
+      return;
+    } else if (command === "WEBPUSH") {
+      this.push.failed(m);
       return;
     }
     this.#error(m.params.at(-1) ?? "");
@@ -2881,8 +3212,8 @@ function parseIpv6(text) {
   const head = groups(halves[0]);
   const rest = halves.length === 2 ? groups(halves[1]) : [];
   if (!head.concat(rest).every((group) => /^[0-9a-f]{1,4}$/.test(group))) return void 0;
-  const wanted = 8 - (tail.length > 0 ? 1 : 0);
-  const missing = wanted - head.length - rest.length;
+  const wanted2 = 8 - (tail.length > 0 ? 1 : 0);
+  const missing = wanted2 - head.length - rest.length;
   if (halves.length === 1 ? missing !== 0 : missing < 1) return void 0;
   const parsed = [
     ...head,
@@ -2984,7 +3315,7 @@ var LoginView = class {
 };
 
 // src/web/client/_notifications.ts
-var KEY2 = "shmooze.notifications";
+var KEY3 = "shmooze.notifications";
 function supported() {
   return typeof Notification === "function";
 }
@@ -3001,12 +3332,12 @@ var Notifier = class {
   constructor(button, say) {
     this.#button = button;
     this.#say = say;
-    let wanted = false;
+    let wanted2 = false;
     try {
-      wanted = localStorage.getItem(KEY2) === "on";
+      wanted2 = localStorage.getItem(KEY3) === "on";
     } catch {
     }
-    this.#set(wanted && supported() && Notification.permission === "granted");
+    this.#set(wanted2 && supported() && Notification.permission === "granted");
     button.addEventListener("click", () => this.#toggle());
   }
   /** Whether notifications are on. */
@@ -3054,10 +3385,135 @@ var Notifier = class {
     this.#button.setAttribute("aria-pressed", String(on));
     this.#button.textContent = on ? "Notifications on" : "Notifications off";
     try {
-      if (on) localStorage.setItem(KEY2, "on");
-      else localStorage.removeItem(KEY2);
+      if (on) localStorage.setItem(KEY3, "on");
+      else localStorage.removeItem(KEY3);
     } catch {
     }
+  }
+};
+
+// src/web/client/_uploads.ts
+function disposition(name) {
+  const exact = encodeURIComponent(name).replace(/['()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename*=UTF-8''${exact}`;
+}
+function size(bytes) {
+  if (bytes < 1e3) return `${bytes} B`;
+  if (bytes < 1e6) return `${Math.round(bytes / 1e3)} KB`;
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+var Uploads = class {
+  #conversations;
+  #link;
+  #queue = [];
+  #request;
+  /**
+   * Takes over the upload bar under the conversation.
+   *
+   * @param conversations The page's conversations.
+   * @param link The client.
+   */
+  constructor(conversations2, link) {
+    this.#conversations = conversations2;
+    this.#link = link;
+    byId("upload-cancel").addEventListener("click", () => this.#request?.abort());
+  }
+  /**
+   * Why the user cannot upload now, if they cannot.
+   *
+   * @returns What to tell them; undefined when uploading is possible.
+   */
+  refusal() {
+    if (this.#link.account() === void 0) {
+      return "Guests cannot upload files: log in to an account to share one";
+    }
+    if (this.#link.endpoint() === void 0) return "This server does not take uploads";
+    if (this.#link.token() === void 0) {
+      return "This server gave no session token to upload with: log out and in again";
+    }
+    const current = this.#conversations.current;
+    if (!current || current.kind === "server") return "Pick a channel or a person first";
+    return void 0;
+  }
+  /**
+   * Uploads files into the conversation shown, after those already waiting; when uploading
+   * is not possible, says why in the conversation.
+   *
+   * @param files The files (pasted, dropped or picked).
+   */
+  add(files) {
+    if (files.length === 0) return;
+    const refusal = this.refusal();
+    if (refusal !== void 0) {
+      this.#conversations.system(this.#conversations.current, refusal, "error");
+      return;
+    }
+    const conversation = this.#conversations.current;
+    for (const file of files) this.#queue.push({
+      file,
+      conversation
+    });
+    if (this.#request === void 0) this.#next();
+  }
+  #next() {
+    const job = this.#queue.shift();
+    const bar = byId("upload-bar");
+    if (job === void 0) {
+      bar.hidden = true;
+      return;
+    }
+    const { file } = job;
+    const endpoint = this.#link.endpoint();
+    const token = this.#link.token();
+    if (endpoint === void 0 || token === void 0) {
+      this.#failed(job, this.refusal() ?? "uploads are off");
+      this.#next();
+      return;
+    }
+    const request = new XMLHttpRequest();
+    this.#request = request;
+    const progress = byId("upload-progress");
+    const waiting = this.#queue.length ? ` (${this.#queue.length} more waiting)` : "";
+    byId("upload-text").textContent = `Uploading ${file.name || "a file"}, ${size(file.size)}${waiting}`;
+    progress.value = 0;
+    bar.hidden = false;
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) progress.value = event.loaded / event.total;
+    });
+    let cancelled = false;
+    request.addEventListener("abort", () => cancelled = true);
+    request.addEventListener("loadend", () => {
+      this.#request = void 0;
+      if (cancelled) this.#failed(job, "cancelled");
+      else this.#finished(job, request);
+      this.#next();
+    });
+    request.open("POST", endpoint);
+    request.setRequestHeader("Authorization", `Bearer ${token}`);
+    request.setRequestHeader("Content-Disposition", disposition(file.name || "file"));
+    request.send(file);
+  }
+  #finished(job, request) {
+    if (request.status === 201) {
+      let url2;
+      try {
+        url2 = JSON.parse(request.responseText).url;
+      } catch {
+      }
+      if (typeof url2 === "string") this.#link.post(job.conversation, url2);
+      else this.#failed(job, "the server's answer held no link");
+      return;
+    }
+    if (request.status === 0) {
+      this.#failed(job, "the connection to the server failed");
+      return;
+    }
+    const said = request.responseText.trim() || request.statusText;
+    const why = request.status === 401 ? `${said}: log out and in again` : said;
+    this.#failed(job, `${why} (HTTP ${request.status})`);
+  }
+  #failed(job, why) {
+    this.#conversations.system(job.conversation, `The upload of ${job.file.name || "a file"} failed: ${why}`, "error");
   }
 };
 
@@ -3118,9 +3574,26 @@ var { conversations } = client;
 var notifier = new Notifier(byId("notify"), (text) => {
   conversations.system(conversations.current, text, "error");
 });
+var uploads = new Uploads(conversations, {
+  endpoint: () => uploadEndpoint(client.server.fileHost, location.href),
+  account: () => client.account,
+  token: () => client.token,
+  post: (conversation, url2) => client.say(conversation.name, url2, false)
+});
+function openConversation(name) {
+  if (isChannelName(name) && !conversations.get(name)) {
+    client.join(name);
+    return;
+  }
+  conversations.open(name, isChannelName(name) ? "channel" : "query");
+  conversations.show(name);
+}
+var opening = conversationToOpen();
+listenForOpen(openConversation);
 function start(session, credentials) {
   login.hide();
   client.start(session, credentials);
+  if (opening) openConversation(opening);
 }
 var saved = loadSession();
 var login = new LoginView(({ nick, channels, credentials }) => {
@@ -3151,6 +3624,44 @@ byId("send-form").addEventListener("submit", (event) => {
   client.say(current.name, text, false, reply);
 });
 message.addEventListener("input", () => client.typing.input(conversations.current, message.value));
+message.addEventListener("paste", (event) => {
+  const files = [
+    ...event.clipboardData?.files ?? []
+  ];
+  if (files.length === 0) return;
+  event.preventDefault();
+  uploads.add(files);
+});
+var fileInput = byId("file-input");
+byId("attach").addEventListener("click", () => {
+  const refusal = uploads.refusal();
+  if (refusal) conversations.system(conversations.current, refusal, "error");
+  else fileInput.click();
+});
+fileInput.addEventListener("change", () => {
+  uploads.add([
+    ...fileInput.files ?? []
+  ]);
+  fileInput.value = "";
+});
+var dropZone = byId("conversation");
+var carriesFiles = (event) => event.dataTransfer?.types.includes("Files") ?? false;
+dropZone.addEventListener("dragover", (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  dropZone.classList.add("dropping");
+});
+dropZone.addEventListener("dragleave", (event) => {
+  if (!dropZone.contains(event.relatedTarget)) dropZone.classList.remove("dropping");
+});
+dropZone.addEventListener("drop", (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  dropZone.classList.remove("dropping");
+  uploads.add([
+    ...event.dataTransfer?.files ?? []
+  ]);
+});
 message.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && replying) {
     event.preventDefault();

@@ -3,7 +3,7 @@
  * NICK, USER), keeps the conversations in step with what the server says, and joins its
  * channels again after a reconnect. The parts live beside it: logging in (`_auth.ts`),
  * history (`_history.ts`), read markers (`_read_markers.ts`), typing (`_typing.ts`),
- * reactions (`_reactions.ts`). Lines go out through the outbox (`_outbox.ts`), cut between
+ * reactions (`_reactions.ts`), push subscriptions (`_push.ts`). Lines go out through the outbox (`_outbox.ts`), cut between
  * words so that the line the server relays fits its `LINELEN` — by the same `splitWords` and
  * `privmsgBudget` the terminal client uses.
  *
@@ -17,28 +17,19 @@ import { type IrcMessage, nickOf, parseMessage } from "../../irc/message.ts";
 import { Auth, type Credentials } from "./_auth.ts";
 import { ReconnectingSocket } from "./_connection.ts";
 import { type Conversation, Conversations, pageInView, SERVER } from "./_conversations.ts";
+import { byId } from "./_dom.ts";
+import { imagePreview } from "./_file_links.ts";
 import { History } from "./_history.ts";
 import { Incoming } from "./_incoming.ts";
 import { Members } from "./_members.ts";
 import { Outbox } from "./_outbox.ts";
+import { PushSwitch } from "./_push.ts";
 import { Reactions } from "./_reactions.ts";
 import { ReadMarkers } from "./_read_markers.ts";
 import { type SavedSession, saveSession } from "./_session_store.ts";
 import { ServerFeatures } from "./_server_features.ts";
 import { Typing } from "./_typing.ts";
 
-/** The IRCv3 capabilities the page uses, asked for when the server offers them. */
-const WANTED_CAPS = [
-  "message-tags",
-  "server-time",
-  "batch",
-  "draft/chathistory",
-  // Reactions are TAGMSGs: history holds them for clients with event-playback.
-  "draft/event-playback",
-  "draft/read-marker",
-  "echo-message",
-  "multi-prefix",
-];
 /** What the page shows of a history batch: messages, and reactions. */
 const HISTORY_COMMANDS = new Set(["PRIVMSG", "NOTICE", "TAGMSG"]);
 // Until the server says our nick!user@host (in 001 or JOIN): the longest user (~ and USERLEN
@@ -77,6 +68,8 @@ export class ChatClient {
   readonly reactions: Reactions;
   /** Typing notifications: the message box tells it what is typed. */
   readonly typing: Typing;
+  /** Web Push: the header's switch. */
+  readonly push: PushSwitch;
   readonly #events: ChatClientEvents;
   readonly #socket: ReconnectingSocket;
   readonly #outbox: Outbox;
@@ -120,6 +113,7 @@ export class ChatClient {
         this.typing.render();
         events.switched(conversation);
       },
+      previewOf: (href) => imagePreview(href, location.href, this.#server.fileHost),
     });
     this.#socket = new ReconnectingSocket(url, "text.ircv3.net", {
       open: () => this.#register(),
@@ -186,6 +180,12 @@ export class ChatClient {
       isSelf: (nick) => this.isSelf(nick),
       nick: () => this.#nick,
     });
+    this.push = new PushSwitch(byId<HTMLButtonElement>("push"), {
+      send,
+      account: () => this.#auth.account,
+      vapidKey: () => this.#server.has("draft/webpush") ? this.#server.vapidKey : undefined,
+      say: (text) => this.#error(text),
+    });
     this.#incoming = new Incoming({
       conversations: this.conversations,
       history: this.#history,
@@ -201,6 +201,21 @@ export class ChatClient {
   /** Our nick. */
   get nick(): string {
     return this.#nick;
+  }
+
+  /** The account logged in on this connection, if any. */
+  get account(): string | undefined {
+    return this.#auth.account;
+  }
+
+  /** The account's session token, if the server gave one. */
+  get token(): string | undefined {
+    return this.#session.token;
+  }
+
+  /** What the server offers on this connection. */
+  get server(): ServerFeatures {
+    return this.#server;
   }
 
   /**
@@ -300,13 +315,15 @@ export class ChatClient {
   }
 
   /**
-   * Logs out: the session token is revoked and the connection closed by the server, which
-   * handles the lines in order, so the token is gone once the socket is.
+   * Logs out: the push subscription is dropped, the session token revoked and the connection
+   * closed by the server, which handles the lines in order, so both are gone once the socket
+   * is.
    *
    * @returns Resolves when the connection is closed (after 3 s at most).
    */
-  logout(): Promise<void> {
+  async logout(): Promise<void> {
     this.#established = false;
+    for (const line of await this.push.logout()) this.send(line);
     for (const line of this.#auth.logout()) this.send(line);
     this.send("QUIT :Logged out");
     return this.#socket.finish(3000);
@@ -383,9 +400,15 @@ export class ChatClient {
       case "PONG":
         this.#outbox.pong(m.params.at(-1) ?? "");
         break;
-      case "CAP":
-        this.#onCap(m);
+      case "CAP": {
+        const answer = this.#server.negotiate(
+          m,
+          (offered) => this.#auth.capabilities(offered),
+          (acked) => this.#auth.start(acked),
+        );
+        if (answer) this.send(answer);
         break;
+      }
       case "AUTHENTICATE":
         if (m.params[0] === "+") this.#auth.payload();
         break;
@@ -452,6 +475,15 @@ export class ChatClient {
       case "CHATHISTORY":
         if (m.params[0] === "TARGETS") this.#history.target(m);
         break;
+      case "376":
+      case "422":
+        // The welcome is over, ISUPPORT (VAPID) included: push renews its subscription.
+        this.push.connected();
+        conversations.system(undefined, m.params.slice(1).join(" "));
+        break;
+      case "WEBPUSH":
+        this.push.answered(m);
+        break;
       case "MARKREAD":
         this.#markers.received(m.params[0], m.params[1]);
         break;
@@ -499,22 +531,6 @@ export class ChatClient {
     }
     this.#wanted = variant;
     this.send(`NICK ${variant}`);
-  }
-
-  #onCap(m: IrcMessage): void {
-    const sub = m.params[1];
-    if (sub === "LS") {
-      if (!this.#server.listed(m)) return;
-      const offered = this.#server.offered;
-      const login = this.#auth.capabilities(offered);
-      if (login === undefined) return;
-      const wanted = [...WANTED_CAPS.filter((cap) => offered.has(cap)), ...login];
-      this.send(wanted.length ? `CAP REQ :${wanted.join(" ")}` : "CAP END");
-    } else if (sub === "ACK") {
-      if (this.#server.granted(m) && !this.#auth.start(this.#server.acked)) this.send("CAP END");
-    } else if (sub === "NAK") {
-      this.send("CAP END");
-    }
   }
 
   #onWelcome(m: IrcMessage): void {
@@ -580,6 +596,9 @@ export class ChatClient {
       this.#stop(m.params.at(-1) ?? "The server did not create the account");
       return;
     } else if (command === "MARKREAD" && code === "ACCOUNT_REQUIRED") {
+      return;
+    } else if (command === "WEBPUSH") {
+      this.push.failed(m);
       return;
     }
     this.#error(m.params.at(-1) ?? "");

@@ -81,6 +81,8 @@ export interface ConversationEvents {
   older(conversation: Conversation): void;
   /** The conversation shown changed. */
   switched(conversation: Conversation): void;
+  /** The image to preview for a link in a message, if any (`_file_links.ts`). */
+  previewOf(href: string): string | undefined;
 }
 
 /**
@@ -315,7 +317,11 @@ export class Conversations {
    * @returns The line's list item.
    */
   addLine(conversation: Conversation, line: Line): HTMLLIElement {
-    const li = renderLine(line, conversation.kind !== "server" && !!line.msgid);
+    const li = renderLine(
+      line,
+      conversation.kind !== "server" && !!line.msgid,
+      (href) => this.#events.previewOf(href),
+    );
     const { log } = conversation;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     placeLine(log, li);

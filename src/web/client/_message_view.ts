@@ -1,7 +1,8 @@
 /**
  * How one line of a conversation looks, and where it goes in its log: the time, the nick
- * (left out when the same person goes on within a few minutes), the text with its links, the
- * message it answers, its reactions and the buttons to answer or react. Lines are kept in
+ * (left out when the same person goes on within a few minutes), the text with its links (and
+ * a preview of each image uploaded to this server), the message it answers, its reactions and
+ * the buttons to answer or react. Lines are kept in
  * time order, with a heading for each day, whatever order they arrive in (history after live
  * messages, older history on demand).
  *
@@ -68,10 +69,19 @@ function dayTitle(time: Date): string {
 }
 
 /**
+ * Which links of a message are previewed: the address of the image to show for a link, or
+ * undefined for none (see `_file_links.ts`).
+ */
+export type PreviewOf = (href: string) => string | undefined;
+
+/**
  * Appends a text to an element, its http(s) addresses as links that open in a new tab and
  * tell the other site nothing about the page.
+ *
+ * @returns The addresses of the previews its links have.
  */
-function appendText(parent: HTMLElement, text: string): void {
+function appendText(parent: HTMLElement, text: string, previewOf: PreviewOf): string[] {
+  const previews: string[] = [];
   for (const part of linkParts(text)) {
     if (part.href === undefined) {
       parent.appendChild(document.createTextNode(part.text));
@@ -82,6 +92,28 @@ function appendText(parent: HTMLElement, text: string): void {
     link.target = "_blank";
     link.rel = "noopener noreferrer nofollow";
     link.tabIndex = -1;
+    const preview = previewOf(part.href);
+    if (preview !== undefined && !previews.includes(preview)) previews.push(preview);
+  }
+  return previews;
+}
+
+/**
+ * Adds the previews of a message's images: a box of fixed height (so nothing below moves when
+ * one loads), loaded only when scrolled near, and taken away if it cannot be shown (a file
+ * gone with its retention, or not an image after all).
+ */
+function appendPreviews(li: HTMLElement, sources: string[]): void {
+  if (sources.length === 0) return;
+  const box = append(li, "div", "previews");
+  for (const source of sources) {
+    const image = append(box, "img", "preview");
+    image.loading = "lazy";
+    image.decoding = "async";
+    image.referrerPolicy = "no-referrer";
+    image.alt = `Image ${decodeURIComponent(source.slice(source.lastIndexOf("/") + 1))}`;
+    image.addEventListener("error", () => image.remove());
+    image.src = source;
   }
 }
 
@@ -92,9 +124,10 @@ function appendText(parent: HTMLElement, text: string): void {
  *
  * @param line The line.
  * @param actions Whether it can be answered: a message in a channel or private chat.
+ * @param previewOf Which of its links show a preview.
  * @returns The item.
  */
-export function renderLine(line: Line, actions: boolean): HTMLLIElement {
+export function renderLine(line: Line, actions: boolean, previewOf: PreviewOf): HTMLLIElement {
   const time = line.time ?? new Date();
   const li = document.createElement("li");
   li.className = line.cls ?? "";
@@ -121,7 +154,8 @@ export function renderLine(line: Line, actions: boolean): HTMLLIElement {
     const nick = append(row, "span", "nick", action ? `* ${line.nick}` : line.nick);
     nick.style.setProperty("--h", String(nickHue(line.nick)));
   }
-  appendText(append(row, "span", "text"), line.text);
+  const previews = appendText(append(row, "span", "text"), line.text, previewOf);
+  if (line.nick) appendPreviews(li, previews);
   if (line.nick && actions) addActions(li, line.nick);
   return li;
 }

@@ -2,20 +2,25 @@
  * The chat page's script (bundled by `deno task build` into `src/web/_bundle/chat.js`, and
  * served inside the page of `src/web/_chat_page.ts`): it resumes the saved session or shows
  * the login form, and wires the page's controls — the message box (with the message being
- * answered, and typing notifications), the buttons on each message (reply, react), the
- * header's notifications switch and logout, the user list on small screens. The IRC side is
- * `_chat_client.ts`.
+ * answered, typing notifications, and files pasted into it), files dropped on the
+ * conversation or picked with the upload button, the buttons on each message (reply, react),
+ * the header's notifications and push switches and logout, the user list on small screens —
+ * and opens the conversation a push notification was for. The IRC side is `_chat_client.ts`.
  *
  * @module
  */
 import type { Credentials } from "./_auth.ts";
 import { ChatClient } from "./_chat_client.ts";
+import { isChannelName } from "../../chat/names.ts";
 import { isCommand, runCommand } from "./_commands.ts";
 import type { Conversation } from "./_conversations.ts";
 import { byId } from "./_dom.ts";
+import { uploadEndpoint } from "./_file_links.ts";
 import { LoginView } from "./_login.ts";
 import { Notifier } from "./_notifications.ts";
+import { conversationToOpen, listenForOpen } from "./_push.ts";
 import { clearSession, loadSession, type SavedSession } from "./_session_store.ts";
+import { Uploads } from "./_uploads.ts";
 
 const message = byId<HTMLInputElement>("message");
 const joinInput = byId<HTMLInputElement>("join-input");
@@ -78,10 +83,30 @@ const { conversations } = client;
 const notifier = new Notifier(byId<HTMLButtonElement>("notify"), (text) => {
   conversations.system(conversations.current, text, "error");
 });
+const uploads = new Uploads(conversations, {
+  endpoint: () => uploadEndpoint(client.server.fileHost, location.href),
+  account: () => client.account,
+  token: () => client.token,
+  post: (conversation, url) => client.say(conversation.name, url, false),
+});
+
+/** Shows a conversation a push notification was for: a channel not open is joined. */
+function openConversation(name: string): void {
+  if (isChannelName(name) && !conversations.get(name)) {
+    client.join(name);
+    return;
+  }
+  conversations.open(name, isChannelName(name) ? "channel" : "query");
+  conversations.show(name);
+}
+
+const opening = conversationToOpen();
+listenForOpen(openConversation);
 
 function start(session: SavedSession, credentials: Credentials): void {
   login.hide();
   client.start(session, credentials);
+  if (opening) openConversation(opening);
 }
 
 const saved = loadSession();
@@ -112,6 +137,41 @@ byId("send-form").addEventListener("submit", (event) => {
 });
 
 message.addEventListener("input", () => client.typing.input(conversations.current, message.value));
+message.addEventListener("paste", (event) => {
+  const files = [...event.clipboardData?.files ?? []];
+  if (files.length === 0) return;
+  event.preventDefault();
+  uploads.add(files);
+});
+
+const fileInput = byId<HTMLInputElement>("file-input");
+byId("attach").addEventListener("click", () => {
+  const refusal = uploads.refusal();
+  if (refusal) conversations.system(conversations.current, refusal, "error");
+  else fileInput.click();
+});
+fileInput.addEventListener("change", () => {
+  uploads.add([...fileInput.files ?? []]);
+  fileInput.value = "";
+});
+
+// Files dragged over the conversation: it is outlined, and takes them when dropped.
+const dropZone = byId("conversation");
+const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes("Files") ?? false;
+dropZone.addEventListener("dragover", (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  dropZone.classList.add("dropping");
+});
+dropZone.addEventListener("dragleave", (event) => {
+  if (!dropZone.contains(event.relatedTarget as Node | null)) dropZone.classList.remove("dropping");
+});
+dropZone.addEventListener("drop", (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  dropZone.classList.remove("dropping");
+  uploads.add([...event.dataTransfer?.files ?? []]);
+});
 message.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && replying) {
     event.preventDefault();
