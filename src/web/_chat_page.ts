@@ -44,6 +44,25 @@ body { display: flex; flex-direction: column; }
 #buffer-title { font-size: 17px; margin: 0; flex: 1; }
 #users-toggle { display: none; }
 #topic { margin: 0; color: var(--muted); font-size: 13px; min-height: 1em; }
+#search-panel { flex: none; max-height: 45%; overflow: auto; padding: 8px 16px;
+  border-bottom: 1px solid var(--line); background: var(--panel); }
+#search-form { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+#search-input { flex: 1; min-width: 10em; }
+#search-form .check { display: flex; gap: 4px; align-items: center; font-size: 13px;
+  color: var(--muted); }
+#search-status, #search-note { margin: 6px 0 0; font-size: 13px; color: var(--muted); }
+#search-status.error { color: var(--bad); }
+#search-status:empty, #search-note:empty { display: none; }
+#search-results { list-style: none; margin: 6px 0 0; padding: 0; display: grid; gap: 2px; }
+#search-results .result { width: 100%; text-align: left; display: grid; gap: 1px;
+  padding: 4px 8px; border-radius: 6px; }
+#search-results .result:hover { background: var(--soft); }
+.result-head { display: flex; gap: 8px; align-items: baseline; font-size: 12px; }
+.result-head .where { font-weight: 600; }
+.result-text { overflow-wrap: anywhere; }
+mark { background: var(--mention); color: inherit; font-weight: 600; border-radius: 2px; }
+.log li.found { box-shadow: inset 3px 0 var(--accent); background: var(--soft); }
+.log li.gap { text-align: center; padding: 6px; }
 #logs { flex: 1; min-height: 0; position: relative; }
 .log { position: absolute; inset: 0; overflow-y: auto; list-style: none; margin: 0;
   padding: 8px 12px; }
@@ -91,6 +110,9 @@ body { display: flex; flex-direction: column; }
 .log li.msg:hover .actions, .log li.msg:focus-within .actions { display: flex; }
 .log .actions button { font-size: 15px; padding: 0 7px; border: 1px solid var(--line);
   background: var(--panel); }
+.log li.deleted .text { color: var(--muted); font-style: italic; }
+.log li.deleting { opacity: .5; }
+.log:not(.moderator) li.msg:not(.self) .delete-button { display: none; }
 .reactions, .picker { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 3px; }
 .reaction { background: var(--panel); color: var(--text); border: 1px solid var(--line);
   border-radius: 999px; padding: 0 8px; font-size: 13px; }
@@ -193,11 +215,27 @@ body { display: flex; flex-direction: column; }
     <header>
       <div class="title-row">
         <h2 id="buffer-title"></h2>
+        <button id="search-toggle" type="button" class="plain" aria-controls="search-panel"
+          aria-expanded="false" hidden>Search</button>
         <button id="users-toggle" type="button" class="plain" aria-controls="users"
           aria-expanded="false">Users</button>
       </div>
       <p id="topic"></p>
     </header>
+    <section id="search-panel" aria-label="Search messages" hidden>
+      <form id="search-form" role="search">
+        <label for="search-input" class="sr-only">Words to search for</label>
+        <input id="search-input" type="search" maxlength="300" autocomplete="off"
+          placeholder="Search messages (every word; word* for a prefix)">
+        <label id="search-here-label" class="check"><input id="search-here" type="checkbox">
+          only in <span id="search-here-name"></span></label>
+        <button type="submit">Search</button>
+        <button id="search-close" type="button" class="plain" aria-label="Close the search">×</button>
+      </form>
+      <p id="search-status" role="status"></p>
+      <p id="search-note"></p>
+      <ol id="search-results" aria-label="Messages found"></ol>
+    </section>
     <div id="logs"></div>
     <p id="typing"></p>
     <div id="reply-bar" hidden>

@@ -349,6 +349,34 @@ export class Conversations {
     return li;
   }
 
+  /** The connection dropped: no channel is joined, and none has members. */
+  dropped(): void {
+    for (const conversation of this.#all.values()) {
+      conversation.joined = false;
+      conversation.users.clear();
+    }
+    this.renderUsers();
+  }
+
+  /**
+   * Shows a message found by a search: scrolled to, focused and highlighted (until another
+   * is).
+   *
+   * @param conversation Whose log.
+   * @param msgid The message.
+   * @returns False when the message is not in the log.
+   */
+  highlight(conversation: Conversation, msgid: string): boolean {
+    const { log } = conversation;
+    const li = log.querySelector<HTMLElement>(`li.msg[data-msgid="${CSS.escape(msgid)}"]`);
+    if (!li) return false;
+    for (const other of byId("logs").querySelectorAll("li.found")) other.classList.remove("found");
+    li.classList.add("found");
+    li.scrollIntoView({ block: "center" });
+    li.focus({ preventScroll: true });
+    return true;
+  }
+
   /**
    * Takes a line out of its log.
    *
@@ -467,6 +495,11 @@ export class Conversations {
     );
     byId("users-title").textContent = `Users${users.length ? ` (${users.length})` : ""}`;
     byId("users-toggle").textContent = `Users${users.length ? ` (${users.length})` : ""}`;
+    // A channel's operators may delete anyone's message in it: their delete buttons show.
+    current?.log.classList.toggle(
+      "moderator",
+      users.some((user) => user.prefix === "@" && this.#events.isSelf(user.nick)),
+    );
     for (const user of users) {
       const button = append(append(list, "li"), "button", "", user.prefix + user.nick);
       button.type = "button";

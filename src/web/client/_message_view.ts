@@ -2,8 +2,7 @@
  * How one line of a conversation looks, and where it goes in its log: the time, the nick
  * (left out when the same person goes on within a few minutes), the text with its links (and
  * a preview of each image uploaded to this server), the message it answers, its reactions and
- * the buttons to answer or react. Lines are kept in
- * time order, with a heading for each day, whatever order they arrive in (history after live
+ * the buttons to answer, react or delete. Lines are kept in time order, with a heading for each day, whatever order they arrive in (history after live
  * messages, older history on demand).
  *
  * @module
@@ -119,8 +118,8 @@ function appendPreviews(li: HTMLElement, sources: string[]): void {
 
 /**
  * Makes the list item of a line (not yet in a log). A chat message (one with a nick and a
- * msgid) gets the buttons to answer it and react to it, out of the tab order until the
- * message is the log's active one (`_log_focus.ts`).
+ * msgid) gets the buttons to answer it, react to it and delete it, out of the tab order until
+ * the message is the log's active one (`_log_focus.ts`).
  *
  * @param line The line.
  * @param actions Whether it can be answered: a message in a channel or private chat.
@@ -161,8 +160,8 @@ export function renderLine(line: Line, actions: boolean, previewOf: PreviewOf): 
 }
 
 /**
- * Gives a message its buttons to answer it and react to it, in the tab order only while it
- * is its log's active message.
+ * Gives a message its buttons to answer it, react to it and delete it, in the tab order only
+ * while it is its log's active message.
  *
  * @param li The message.
  * @param nick Who sent it.
@@ -180,6 +179,12 @@ export function addActions(li: HTMLElement, nick: string): void {
   react.tabIndex = reachable;
   react.setAttribute("aria-label", `React to ${nick}'s message`);
   react.setAttribute("aria-expanded", "false");
+  // On every message: the page's style shows it on one's own, and on everyone's in a channel
+  // one operates (the log's `moderator` class).
+  const remove = append(bar, "button", "plain delete-button", "🗑");
+  remove.type = "button";
+  remove.tabIndex = reachable;
+  remove.setAttribute("aria-label", `Delete ${nick}'s message`);
 }
 
 /**

@@ -129,7 +129,7 @@ export class PushSwitch {
    *
    * @param m The line.
    */
-  failed(m: IrcMessage): void {
+  refused(m: IrcMessage): void {
     const [, , sub, endpoint] = m.params;
     if (sub === "REGISTER" && endpoint === this.#endpoint) {
       this.#endpoint = undefined;

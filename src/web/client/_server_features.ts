@@ -16,10 +16,12 @@ const WANTED_CAPS = [
   "draft/chathistory",
   // Reactions are TAGMSGs: history holds them for clients with event-playback.
   "draft/event-playback",
+  "draft/message-redaction",
   "draft/read-marker",
   "draft/webpush",
   "echo-message",
   "multi-prefix",
+  "soju.im/search",
 ];
 // Until the server says (LINELEN): RFC 1459's line.
 const LINE_LIMIT = 512;

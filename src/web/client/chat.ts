@@ -15,12 +15,10 @@ import { isChannelName } from "../../chat/names.ts";
 import { isCommand, runCommand } from "./_commands.ts";
 import type { Conversation } from "./_conversations.ts";
 import { byId } from "./_dom.ts";
-import { uploadEndpoint } from "./_file_links.ts";
 import { LoginView } from "./_login.ts";
 import { Notifier } from "./_notifications.ts";
 import { conversationToOpen, listenForOpen } from "./_push.ts";
 import { clearSession, loadSession, type SavedSession } from "./_session_store.ts";
-import { Uploads } from "./_uploads.ts";
 
 const message = byId<HTMLInputElement>("message");
 const joinInput = byId<HTMLInputElement>("join-input");
@@ -79,15 +77,9 @@ const client = new ChatClient(url, {
     showUsers(false);
   },
 });
-const { conversations } = client;
+const { conversations, uploads } = client;
 const notifier = new Notifier(byId<HTMLButtonElement>("notify"), (text) => {
   conversations.system(conversations.current, text, "error");
-});
-const uploads = new Uploads(conversations, {
-  endpoint: () => uploadEndpoint(client.server.fileHost, location.href),
-  account: () => client.account,
-  token: () => client.token,
-  post: (conversation, url) => client.say(conversation.name, url, false),
 });
 
 /** Shows a conversation a push notification was for: a channel not open is joined. */
@@ -193,6 +185,8 @@ byId("logs").addEventListener("click", (event) => {
     startReply(conversation, li);
   } else if (button.classList.contains("react-button")) {
     client.reactions.togglePicker(li, button);
+  } else if (button.classList.contains("delete-button")) {
+    client.redactions.ask(conversation, li);
   } else if (button.dataset.emoji) {
     const mine = button.getAttribute("aria-pressed") === "true";
     if (!mine && !client.reactions.react(conversation, li, button.dataset.emoji)) {
