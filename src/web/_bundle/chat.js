@@ -714,7 +714,13 @@ function insertByTime(log, li) {
   }
   log.insertBefore(li, before);
 }
-function placeLine(log, li) {
+function insertAfter(log, li, anchor) {
+  const time = Number(li.dataset.time);
+  let next = anchor.nextElementSibling;
+  while (next && Number(next.dataset.time) < time) next = next.nextElementSibling;
+  log.insertBefore(li, next);
+}
+function placeLine(log, li, after) {
   const time = new Date(Number(li.dataset.time));
   const key = dayKey(time);
   if (!log.querySelector(`li.day[data-day="${key}"]`)) {
@@ -728,7 +734,11 @@ function placeLine(log, li) {
     const next = day.nextElementSibling;
     if (next instanceof HTMLElement) next.classList.remove("continued");
   }
-  insertByTime(log, li);
+  if (after?.parentElement === log && Number(after.dataset.time) <= Number(li.dataset.time)) {
+    insertAfter(log, li, after);
+  } else {
+    insertByTime(log, li);
+  }
   regroup(li);
 }
 function retime(li, time) {
@@ -953,7 +963,7 @@ var Conversations = class {
     const li = renderLine(line, conversation.kind !== "server" && !!line.msgid, (href) => this.#events.previewOf(href));
     const { log } = conversation;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    placeLine(log, li);
+    placeLine(log, li, line.after);
     if (line.replyTo) fillQuote(log, li);
     if (line.msgid) {
       for (const reply of log.querySelectorAll(`li[data-reply="${CSS.escape(line.msgid)}"]`)) {
@@ -980,6 +990,17 @@ var Conversations = class {
     this.renderUsers();
   }
   /**
+   * A message's list item in a log.
+   *
+   * @param conversation Whose log.
+   * @param msgid The message's msgid, if any.
+   * @returns The item, or undefined when it is not shown.
+   */
+  find(conversation, msgid) {
+    if (!msgid) return void 0;
+    return conversation.log.querySelector(`li.msg[data-msgid="${CSS.escape(msgid)}"]`) ?? void 0;
+  }
+  /**
    * Shows a message found by a search: scrolled to, focused and highlighted (until another
    * is).
    *
@@ -988,8 +1009,7 @@ var Conversations = class {
    * @returns False when the message is not in the log.
    */
   highlight(conversation, msgid) {
-    const { log } = conversation;
-    const li = log.querySelector(`li.msg[data-msgid="${CSS.escape(msgid)}"]`);
+    const li = this.find(conversation, msgid);
     if (!li) return false;
     for (const other of byId("logs").querySelectorAll("li.found")) other.classList.remove("found");
     li.classList.add("found");
@@ -1316,6 +1336,25 @@ var History = class {
     }
   }
   /**
+   * The line before a message in its history batch, which it follows in the log.
+   *
+   * @param m A message of a batch.
+   * @returns The list item of the batch's previous message, if any.
+   */
+  previous(m) {
+    return this.#batches.get(m.tags.batch ?? "")?.last;
+  }
+  /**
+   * A message of a batch is in the log (or was already): the next one goes after it.
+   *
+   * @param m The message.
+   * @param li Its list item, if it is shown.
+   */
+  follow(m, li) {
+    const batch = this.#batches.get(m.tags.batch ?? "");
+    if (batch && li) batch.last = li;
+  }
+  /**
    * A `CHATHISTORY TARGETS` line in its batch: a private chat to offer.
    *
    * @param m The line.
@@ -1502,8 +1541,10 @@ var Incoming = class {
       quiet: old,
       self,
       mention,
-      replyTo: m.tags["+draft/reply"]
+      replyTo: m.tags["+draft/reply"],
+      after: old ? history2.previous(m) : void 0
     });
+    if (old) history2.follow(m, li ?? conversations2.find(conversation, m.tags.msgid));
     if (!li) return;
     this.#parts.reactions.render(conversation, li);
     this.#parts.redactions.render(conversation, li);

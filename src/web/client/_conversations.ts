@@ -324,7 +324,7 @@ export class Conversations {
     );
     const { log } = conversation;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    placeLine(log, li);
+    placeLine(log, li, line.after);
     if (line.replyTo) fillQuote(log, li);
     if (line.msgid) {
       for (
@@ -359,6 +359,20 @@ export class Conversations {
   }
 
   /**
+   * A message's list item in a log.
+   *
+   * @param conversation Whose log.
+   * @param msgid The message's msgid, if any.
+   * @returns The item, or undefined when it is not shown.
+   */
+  find(conversation: Conversation, msgid: string | undefined): HTMLElement | undefined {
+    if (!msgid) return undefined;
+    return conversation.log.querySelector<HTMLElement>(
+      `li.msg[data-msgid="${CSS.escape(msgid)}"]`,
+    ) ?? undefined;
+  }
+
+  /**
    * Shows a message found by a search: scrolled to, focused and highlighted (until another
    * is).
    *
@@ -367,8 +381,7 @@ export class Conversations {
    * @returns False when the message is not in the log.
    */
   highlight(conversation: Conversation, msgid: string): boolean {
-    const { log } = conversation;
-    const li = log.querySelector<HTMLElement>(`li.msg[data-msgid="${CSS.escape(msgid)}"]`);
+    const li = this.find(conversation, msgid);
     if (!li) return false;
     for (const other of byId("logs").querySelectorAll("li.found")) other.classList.remove("found");
     li.classList.add("found");

@@ -52,6 +52,8 @@ interface Batch {
   targets: string[];
   /** The time of its newest message (ms), -Infinity while none. */
   newest: number;
+  /** The list item of its last message so far (the next one goes after it). */
+  last?: HTMLElement;
 }
 
 /** The history requests of one connection. */
@@ -202,6 +204,27 @@ export class History {
     if (m.command === "PRIVMSG") {
       batch.messages.push({ msgid: m.tags.msgid ?? "", nick, text: m.params[1] ?? "" });
     }
+  }
+
+  /**
+   * The line before a message in its history batch, which it follows in the log.
+   *
+   * @param m A message of a batch.
+   * @returns The list item of the batch's previous message, if any.
+   */
+  previous(m: IrcMessage): HTMLElement | undefined {
+    return this.#batches.get(m.tags.batch ?? "")?.last;
+  }
+
+  /**
+   * A message of a batch is in the log (or was already): the next one goes after it.
+   *
+   * @param m The message.
+   * @param li Its list item, if it is shown.
+   */
+  follow(m: IrcMessage, li: HTMLElement | undefined): void {
+    const batch = this.#batches.get(m.tags.batch ?? "");
+    if (batch && li) batch.last = li;
   }
 
   /**

@@ -91,7 +91,9 @@ export class Incoming {
       self,
       mention,
       replyTo: m.tags["+draft/reply"],
+      after: old ? history.previous(m) : undefined,
     });
+    if (old) history.follow(m, li ?? conversations.find(conversation, m.tags.msgid));
     if (!li) return;
     this.#parts.reactions.render(conversation, li);
     this.#parts.redactions.render(conversation, li);

@@ -30,6 +30,11 @@ export interface Line {
   mention?: boolean;
   /** The msgid of the message it answers (`+draft/reply`). */
   replyTo?: string;
+  /**
+   * In a history batch, the line before it in the batch: it goes after that one, so that
+   * among lines of the same millisecond the server's order holds.
+   */
+  after?: HTMLElement;
 }
 
 /** Within this, a person's messages one after another are one group: one nick shown. */
@@ -248,13 +253,25 @@ function insertByTime(log: HTMLOListElement, li: HTMLElement): void {
 }
 
 /**
+ * Puts an item into a log after another and after every item earlier than it, but before
+ * those of its own time: they come after it in the server's order.
+ */
+function insertAfter(log: HTMLOListElement, li: HTMLElement, anchor: HTMLElement): void {
+  const time = Number(li.dataset.time);
+  let next = anchor.nextElementSibling as HTMLElement | null;
+  while (next && Number(next.dataset.time) < time) next = next.nextElementSibling as HTMLElement;
+  log.insertBefore(li, next);
+}
+
+/**
  * Puts a line into its log in time order, under the heading of its day (added when it is the
  * day's first line), and groups it with its neighbours.
  *
  * @param log The log.
  * @param li The line.
+ * @param after The line it follows in its history batch, if any.
  */
-export function placeLine(log: HTMLOListElement, li: HTMLElement): void {
+export function placeLine(log: HTMLOListElement, li: HTMLElement, after?: HTMLElement): void {
   const time = new Date(Number(li.dataset.time));
   const key = dayKey(time);
   if (!log.querySelector(`li.day[data-day="${key}"]`)) {
@@ -270,7 +287,11 @@ export function placeLine(log: HTMLOListElement, li: HTMLElement): void {
     const next = day.nextElementSibling;
     if (next instanceof HTMLElement) next.classList.remove("continued");
   }
-  insertByTime(log, li);
+  if (after?.parentElement === log && Number(after.dataset.time) <= Number(li.dataset.time)) {
+    insertAfter(log, li, after);
+  } else {
+    insertByTime(log, li);
+  }
   regroup(li);
 }
 
