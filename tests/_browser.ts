@@ -12,6 +12,7 @@ import {
 } from "playwright-core";
 import { PASSWORD } from "./_accounts.ts";
 import { type ServeProcess, startServe } from "./_irc.ts";
+import type { TestSubscription } from "./_push.ts";
 import { withTimeout } from "./fixtures/web_clients.ts";
 
 /** Where test runs leave screenshots that are not documentation. */
@@ -142,6 +143,103 @@ export async function submitLogin(
 export async function loggedIn(page: Page, account: string): Promise<void> {
   await page.locator("#status", { hasText: "Connected" }).waitFor();
   await page.locator("#me", { hasText: `logged in as ${account}` }).waitFor();
+}
+
+/**
+ * Makes a file in the page and hands it to the page as the user would: pasted into the
+ * message box or dropped on the conversation. The file is a PNG drawn on a canvas (a real
+ * image: a blue field with an orange disc, and a caption if asked), a text, or that many
+ * bytes.
+ *
+ * @param page The page.
+ * @param how Pasted or dropped.
+ * @param file Its name and what it holds.
+ */
+export async function giveFile(
+  page: Page,
+  how: "paste" | "drop",
+  file: {
+    name: string;
+    png?: { width: number; height: number; caption?: string };
+    text?: string;
+    bytes?: number;
+  },
+): Promise<void> {
+  await page.evaluate(`(async (how, file) => {
+    let blob;
+    if (file.png) {
+      const canvas = document.createElement("canvas");
+      canvas.width = file.png.width;
+      canvas.height = file.png.height;
+      const g = canvas.getContext("2d");
+      g.fillStyle = "#2563eb";
+      g.fillRect(0, 0, canvas.width, canvas.height);
+      g.fillStyle = "#f59e0b";
+      g.beginPath();
+      g.arc(canvas.width / 2, canvas.height / 2, canvas.height / 3, 0, 2 * Math.PI);
+      g.fill();
+      if (file.png.caption) {
+        g.fillStyle = "#ffffff";
+        g.font = "bold " + Math.round(canvas.height / 9) + "px sans-serif";
+        g.textAlign = "center";
+        g.fillText(file.png.caption, canvas.width / 2, canvas.height - canvas.height / 12);
+      }
+      blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+    } else if (file.text !== undefined) {
+      blob = new Blob([file.text], { type: "text/plain" });
+    } else {
+      blob = new Blob([new Uint8Array(file.bytes ?? 0).fill(7)]);
+    }
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([blob], file.name, { type: blob.type }));
+    const init = { bubbles: true, cancelable: true };
+    if (how === "paste") {
+      document.getElementById("message").dispatchEvent(
+        new ClipboardEvent("paste", { ...init, clipboardData: transfer }),
+      );
+    } else {
+      const log = document.querySelector(".log:not([hidden])");
+      log.dispatchEvent(new DragEvent("dragover", { ...init, dataTransfer: transfer }));
+      log.dispatchEvent(new DragEvent("drop", { ...init, dataTransfer: transfer }));
+    }
+  })(${JSON.stringify(how)}, ${JSON.stringify(file)})`);
+}
+
+/**
+ * Replaces the context's `PushManager.subscribe` and `getSubscription` with a stand-in for the
+ * browser's push service: the subscription's endpoint is the test's push service, its keys the
+ * test's. Each call is written to `localStorage["test.push"]`, which the page leaves alone.
+ * (A browser's real push service is on the Internet, out of the tests' reach.)
+ *
+ * @param context The browser context.
+ * @param endpoint The endpoint the subscription names.
+ * @param subscription The keys the test made (`newSubscription`).
+ */
+export async function standInPushService(
+  context: BrowserContext,
+  endpoint: string,
+  subscription: TestSubscription,
+): Promise<void> {
+  const [, p256dh, auth] = /^p256dh=([^;]+);auth=(.+)$/.exec(subscription.keys)!;
+  await context.addInitScript(`(() => {
+    const fake = ${JSON.stringify({ endpoint, p256dh, auth })};
+    const record = (call) => localStorage.setItem(
+      "test.push",
+      JSON.stringify([...JSON.parse(localStorage.getItem("test.push") ?? "[]"), call]),
+    );
+    let current = null;
+    PushManager.prototype.subscribe = async function (options) {
+      record("subscribe");
+      current = {
+        endpoint: fake.endpoint,
+        options: { userVisibleOnly: true, applicationServerKey: options.applicationServerKey },
+        toJSON: () => ({ endpoint: fake.endpoint, keys: { p256dh: fake.p256dh, auth: fake.auth } }),
+        unsubscribe: async () => { record("unsubscribe"); current = null; return true; },
+      };
+      return current;
+    };
+    PushManager.prototype.getSubscription = async function () { return current; };
+  })()`);
 }
 
 /**

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { Page } from "playwright-core";
 import {
+  giveFile,
   loggedIn,
   login,
   newPage,
@@ -40,49 +41,6 @@ function errorLine(page: Page, text: string | RegExp) {
 /** The address of a file link as the server makes it, on the page's origin. */
 function fileLink(origin: string, name: string): RegExp {
   return new RegExp(`^${origin.replace(/[.]/g, "\\.")}/files/[A-Za-z0-9_-]{24}/${name}$`);
-}
-
-/**
- * Makes a file in the page and hands it to the page as the user would: pasted into the
- * message box, dropped on the conversation, or an image drawn on a canvas (a real PNG).
- */
-async function give(
-  page: Page,
-  how: "paste" | "drop",
-  file: { name: string; png?: { width: number; height: number }; text?: string; bytes?: number },
-): Promise<void> {
-  await page.evaluate(`(async (how, file) => {
-    let blob;
-    if (file.png) {
-      const canvas = document.createElement("canvas");
-      canvas.width = file.png.width;
-      canvas.height = file.png.height;
-      const g = canvas.getContext("2d");
-      g.fillStyle = "#2563eb";
-      g.fillRect(0, 0, canvas.width, canvas.height);
-      g.fillStyle = "#f59e0b";
-      g.beginPath();
-      g.arc(canvas.width / 2, canvas.height / 2, canvas.height / 3, 0, 2 * Math.PI);
-      g.fill();
-      blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
-    } else if (file.text !== undefined) {
-      blob = new Blob([file.text], { type: "text/plain" });
-    } else {
-      blob = new Blob([new Uint8Array(file.bytes ?? 0).fill(7)]);
-    }
-    const transfer = new DataTransfer();
-    transfer.items.add(new File([blob], file.name, { type: blob.type }));
-    const init = { bubbles: true, cancelable: true };
-    if (how === "paste") {
-      document.getElementById("message").dispatchEvent(
-        new ClipboardEvent("paste", { ...init, clipboardData: transfer }),
-      );
-    } else {
-      const log = document.querySelector(".log:not([hidden])");
-      log.dispatchEvent(new DragEvent("dragover", { ...init, dataTransfer: transfer }));
-      log.dispatchEvent(new DragEvent("drop", { ...init, dataTransfer: transfer }));
-    }
-  })(${JSON.stringify(how)}, ${JSON.stringify(file)})`);
 }
 
 /** Creates the account `nick` from the page's form, at `origin`, into #lobby. */
@@ -136,7 +94,7 @@ Deno.test({
         const zoe = (await newPage(browser)).page;
         await login(zoe, origin, "zoe");
 
-        await give(ann, "paste", { name: "image.png", png: { width: 64, height: 48 } });
+        await giveFile(ann, "paste", { name: "image.png", png: { width: 64, height: 48 } });
         const posted = await bob.waitFor(/PRIVMSG #lobby :http/);
         const url = posted.params[1];
         // FILEHOST names the server 127.0.0.1; the page uploaded to its own name for it.
@@ -154,7 +112,7 @@ Deno.test({
           assert.equal(await li.locator("img.preview").getAttribute("src"), url);
         }
 
-        await give(ann, "drop", { name: "notes.txt", text: "minutes of the meeting\n" });
+        await giveFile(ann, "drop", { name: "notes.txt", text: "minutes of the meeting\n" });
         const notes = (await bob.waitFor(/PRIVMSG #lobby :http.*notes\.txt/)).params[1];
         assert.match(notes, fileLink(origin, "notes\\.txt"));
         assert.equal(await (await fetch(notes)).text(), "minutes of the meeting\n");
@@ -197,7 +155,7 @@ Deno.test({
           await login(guest, origin, "zoe");
           await guest.click("#attach");
           await errorLine(guest, "Guests cannot upload files: log in to an account").waitFor();
-          await give(guest, "paste", { name: "image.png", png: { width: 8, height: 8 } });
+          await giveFile(guest, "paste", { name: "image.png", png: { width: 8, height: 8 } });
           assert.equal(await errorLine(guest, "Guests cannot upload").count(), 2);
 
           const ann = (await newPage(browser)).page;
@@ -215,9 +173,9 @@ Deno.test({
             "The upload of big.bin failed: The file is 5000 bytes; at most 2000 are accepted (HTTP 413)",
           ).waitFor();
 
-          await give(ann, "drop", { name: "first.txt", text: "one\n" });
+          await giveFile(ann, "drop", { name: "first.txt", text: "one\n" });
           await bob.waitFor(/PRIVMSG #lobby :http.*first\.txt/);
-          await give(ann, "drop", { name: "second.txt", text: "two\n" });
+          await giveFile(ann, "drop", { name: "second.txt", text: "two\n" });
           await errorLine(ann, /The upload of second\.txt failed: .*\(HTTP 429\)/).waitFor();
           assert.equal(await ann.locator("#upload-bar").isHidden(), true);
         }),
@@ -241,7 +199,7 @@ Deno.test({
           downloadThroughput: -1,
           uploadThroughput: 64 * 1024,
         });
-        await give(page, "drop", { name: "slow.bin", bytes: 2_000_000 });
+        await giveFile(page, "drop", { name: "slow.bin", bytes: 2_000_000 });
         await page.locator("#upload-bar:not([hidden])", {
           hasText: "Uploading slow.bin, 2.0 MB",
         }).waitFor();

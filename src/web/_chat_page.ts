@@ -13,6 +13,9 @@ export const CHAT_PAGE: WebPage = page({
 body { display: flex; flex-direction: column; }
 .bar { flex-wrap: wrap; }
 #session { display: flex; align-items: center; gap: 8px; }
+#session .toggle { border-radius: 999px; white-space: nowrap; }
+#session .toggle[aria-pressed="true"] { background: var(--soft); color: var(--accent);
+  font-weight: 600; box-shadow: inset 0 0 0 1px var(--accent); }
 #login-view { flex: 1; display: grid; place-items: center; padding: 16px; overflow: auto; }
 #login { width: min(400px, 100%); display: grid; gap: 8px; }
 #login h2 { font-size: 20px; text-transform: none; letter-spacing: 0; color: var(--text); }
@@ -151,6 +154,8 @@ mark { background: var(--mention); color: inherit; font-weight: 600; border-radi
   #status { font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   #me, .bar a { display: none; }
   #session button { padding: 4px 8px; font-size: 13px; }
+  #session .toggle .label { position: absolute; width: 1px; height: 1px; overflow: hidden;
+    clip: rect(0 0 0 0); white-space: nowrap; }
   #chat-view { grid-template-columns: minmax(0, 1fr); grid-template-rows: auto minmax(0, 1fr);
     grid-template-areas: "nav" "main"; }
   #buffers { border-right: 0; border-bottom: 1px solid var(--line); flex-direction: row; }
@@ -178,9 +183,12 @@ mark { background: var(--mention); color: inherit; font-weight: 600; border-radi
   <span class="spacer"></span>
   <span id="session" hidden>
     <span id="me" class="muted"></span>
-    <button id="notify" type="button" class="plain" aria-pressed="false">Notifications off</button>
-    <button id="push" type="button" class="plain" aria-pressed="false"
-      title="Notifications while no page of yours is open (Web Push)">Push off</button>
+    <button id="notify" type="button" class="plain toggle" aria-pressed="false"
+      title="Desktop notifications of mentions while this page is open"><span
+      aria-hidden="true">🔔</span> <span class="label">Notifications</span></button>
+    <button id="push" type="button" class="plain toggle" aria-pressed="false"
+      title="Push notifications while no page of yours is open (Web Push)"><span
+      aria-hidden="true">📲</span> <span class="label">Push</span></button>
     <button id="logout" type="button" class="plain">Log out</button>
   </span>
   <a href="/monitor">Monitor</a>

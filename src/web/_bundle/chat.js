@@ -2249,7 +2249,6 @@ var PushSwitch = class {
   }
   #show(on) {
     this.#button.setAttribute("aria-pressed", String(on));
-    this.#button.textContent = on ? "Push on" : "Push off";
   }
 };
 function listenForOpen(open) {
@@ -4045,7 +4044,6 @@ var Notifier = class {
   #set(on) {
     this.#on = on;
     this.#button.setAttribute("aria-pressed", String(on));
-    this.#button.textContent = on ? "Notifications on" : "Notifications off";
     try {
       if (on) localStorage.setItem(KEY3, "on");
       else localStorage.removeItem(KEY3);

@@ -246,7 +246,6 @@ export class PushSwitch {
 
   #show(on: boolean): void {
     this.#button.setAttribute("aria-pressed", String(on));
-    this.#button.textContent = on ? "Push on" : "Push off";
   }
 }
 
