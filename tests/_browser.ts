@@ -145,70 +145,78 @@ export async function loggedIn(page: Page, account: string): Promise<void> {
   await page.locator("#me", { hasText: `logged in as ${account}` }).waitFor();
 }
 
+/** A file made in the page: a PNG drawn on a canvas, a text, or that many bytes. */
+export interface PageFile {
+  /** Its name. */
+  name: string;
+  /** A real image: a blue field with an orange disc, and a caption if asked. */
+  png?: { width: number; height: number; caption?: string };
+  /** A text file. */
+  text?: string;
+  /** That many bytes. */
+  bytes?: number;
+}
+
 /**
- * Makes a file in the page and hands it to the page as the user would: pasted into the
- * message box or dropped on the conversation. The file is a PNG drawn on a canvas (a real
- * image: a blue field with an orange disc, and a caption if asked), a text, or that many
- * bytes.
+ * Makes files in the page and hands them to the page as the user would: pasted into the
+ * message box, dropped on the conversation, or dropped outside it (on the page's header).
  *
  * @param page The page.
- * @param how Pasted or dropped.
- * @param file Its name and what it holds.
+ * @param how Pasted, dropped, or dropped outside the conversation.
+ * @param files The files (one, or several at once).
+ * @returns Whether the page took the event (prevented the browser's own handling of it).
  */
 export async function giveFile(
   page: Page,
-  how: "paste" | "drop",
-  file: {
-    name: string;
-    png?: { width: number; height: number; caption?: string };
-    text?: string;
-    bytes?: number;
-  },
-): Promise<void> {
-  await page.evaluate(`(async (how, file) => {
-    let blob;
-    if (file.png) {
-      const canvas = document.createElement("canvas");
-      canvas.width = file.png.width;
-      canvas.height = file.png.height;
-      const g = canvas.getContext("2d");
-      g.fillStyle = "#2563eb";
-      g.fillRect(0, 0, canvas.width, canvas.height);
-      g.fillStyle = "#f59e0b";
-      g.beginPath();
-      g.arc(canvas.width / 2, canvas.height / 2, canvas.height / 3, 0, 2 * Math.PI);
-      g.fill();
-      if (file.png.caption) {
-        g.fillStyle = "#ffffff";
-        g.font = "bold " + Math.round(canvas.height / 9) + "px sans-serif";
-        g.textAlign = "center";
-        g.fillText(file.png.caption, canvas.width / 2, canvas.height - canvas.height / 12);
-      }
-      blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
-    } else if (file.text !== undefined) {
-      blob = new Blob([file.text], { type: "text/plain" });
-    } else {
-      blob = new Blob([new Uint8Array(file.bytes ?? 0).fill(7)]);
-    }
+  how: "paste" | "drop" | "drop outside",
+  files: PageFile | PageFile[],
+): Promise<boolean> {
+  return await page.evaluate(`(async (how, files) => {
     const transfer = new DataTransfer();
-    transfer.items.add(new File([blob], file.name, { type: blob.type }));
+    for (const file of files) {
+      let blob;
+      if (file.png) {
+        const canvas = document.createElement("canvas");
+        canvas.width = file.png.width;
+        canvas.height = file.png.height;
+        const g = canvas.getContext("2d");
+        g.fillStyle = "#2563eb";
+        g.fillRect(0, 0, canvas.width, canvas.height);
+        g.fillStyle = "#f59e0b";
+        g.beginPath();
+        g.arc(canvas.width / 2, canvas.height / 2, canvas.height / 3, 0, 2 * Math.PI);
+        g.fill();
+        if (file.png.caption) {
+          g.fillStyle = "#ffffff";
+          g.font = "bold " + Math.round(canvas.height / 9) + "px sans-serif";
+          g.textAlign = "center";
+          g.fillText(file.png.caption, canvas.width / 2, canvas.height - canvas.height / 12);
+        }
+        blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+      } else if (file.text !== undefined) {
+        blob = new Blob([file.text], { type: "text/plain" });
+      } else {
+        blob = new Blob([new Uint8Array(file.bytes ?? 0).fill(7)]);
+      }
+      transfer.items.add(new File([blob], file.name, { type: blob.type }));
+    }
     const init = { bubbles: true, cancelable: true };
     if (how === "paste") {
-      document.getElementById("message").dispatchEvent(
+      return !document.getElementById("message").dispatchEvent(
         new ClipboardEvent("paste", { ...init, clipboardData: transfer }),
       );
-    } else {
-      const log = document.querySelector(".log:not([hidden])");
-      log.dispatchEvent(new DragEvent("dragover", { ...init, dataTransfer: transfer }));
-      log.dispatchEvent(new DragEvent("drop", { ...init, dataTransfer: transfer }));
     }
-  })(${JSON.stringify(how)}, ${JSON.stringify(file)})`);
+    const where = document.querySelector(how === "drop" ? ".log:not([hidden])" : "header");
+    where.dispatchEvent(new DragEvent("dragover", { ...init, dataTransfer: transfer }));
+    return !where.dispatchEvent(new DragEvent("drop", { ...init, dataTransfer: transfer }));
+  })(${JSON.stringify(how)}, ${JSON.stringify([files].flat())})`);
 }
 
 /**
  * Replaces the context's `PushManager.subscribe` and `getSubscription` with a stand-in for the
  * browser's push service: the subscription's endpoint is the test's push service, its keys the
- * test's. Each call is written to `localStorage["test.push"]`, which the page leaves alone.
+ * test's. It is kept, and each call written, in the page's storage (`test.push…` keys, which
+ * the page leaves alone).
  * (A browser's real push service is on the Internet, out of the tests' reach.)
  *
  * @param context The browser context.
@@ -227,18 +235,27 @@ export async function standInPushService(
       "test.push",
       JSON.stringify([...JSON.parse(localStorage.getItem("test.push") ?? "[]"), call]),
     );
-    let current = null;
+    // Kept in the page's storage, as a browser keeps a subscription across reloads and tabs.
+    const made = (key) => ({
+      endpoint: fake.endpoint,
+      options: { userVisibleOnly: true, applicationServerKey: new Uint8Array(key).buffer },
+      toJSON: () => ({ endpoint: fake.endpoint, keys: { p256dh: fake.p256dh, auth: fake.auth } }),
+      unsubscribe: async () => {
+        record("unsubscribe");
+        localStorage.removeItem("test.push.key");
+        return true;
+      },
+    });
     PushManager.prototype.subscribe = async function (options) {
       record("subscribe");
-      current = {
-        endpoint: fake.endpoint,
-        options: { userVisibleOnly: true, applicationServerKey: options.applicationServerKey },
-        toJSON: () => ({ endpoint: fake.endpoint, keys: { p256dh: fake.p256dh, auth: fake.auth } }),
-        unsubscribe: async () => { record("unsubscribe"); current = null; return true; },
-      };
-      return current;
+      const key = [...new Uint8Array(options.applicationServerKey)];
+      localStorage.setItem("test.push.key", JSON.stringify(key));
+      return made(key);
     };
-    PushManager.prototype.getSubscription = async function () { return current; };
+    PushManager.prototype.getSubscription = async function () {
+      const key = localStorage.getItem("test.push.key");
+      return key === null ? null : made(JSON.parse(key));
+    };
   })()`);
 }
 

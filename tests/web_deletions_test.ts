@@ -94,6 +94,17 @@ Deno.test({
       }
       assert.equal(await message(zoe, "hunter2").count(), 0);
 
+      // A deletion in a conversation that is not open opens none.
+      await bob.send("PRIVMSG zoe :psst, a secret");
+      const secret = await bob.waitFor(/PRIVMSG zoe :psst/);
+      await zoe.locator("#buffer-list li", { hasText: "bob" }).waitFor();
+      await zoe.click("button[aria-label='Close bob']");
+      await bob.send(`REDACT zoe ${secret.tags.msgid}`);
+      await bob.waitFor((m) => m.command === "REDACT" && m.params[1] === secret.tags.msgid);
+      await bob.send("PRIVMSG #lobby :after the deletion");
+      await message(zoe, "after the deletion").waitFor();
+      assert.equal(await zoe.locator("#buffer-list li", { hasText: "bob" }).count(), 0);
+
       // From history, after a reload: the placeholder and its REDACT.
       await ann.reload();
       await loggedIn(ann, "ann");

@@ -167,12 +167,43 @@ Deno.test({
       await again.click("#logout");
       await again.locator("#login-view:not([hidden])").waitFor();
       assert.deepEqual(storedEndpoints(serve, "ann"), []);
-      assert.deepEqual(await pushCalls(again), [
-        "subscribe", // the switch
-        "subscribe", // each page that connects: no subscription in the stand-in's memory
-        "subscribe",
-        "unsubscribe", // logging out
-      ]);
+      // Subscribed once (the switch); the pages that connected later renewed that one.
+      assert.deepEqual(await pushCalls(again), ["subscribe", "unsubscribe"]);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "push turned on by one account is dropped, not handed over, when another account logs in on the same browser",
+  ...BROWSER_TEST,
+  fn: async () => {
+    await using pushService = startPushService();
+    const endpoint = `${pushService.origin}/push/shared`;
+    await using serve = await startWebServe(["--push-allow-internal"]);
+    await withBrowser(async (browser) => {
+      const { context, page } = await newPage(browser, { permissions: ["notifications"] });
+      await standInPushService(context, endpoint, await newSubscription());
+      await page.goto(serve.url);
+      await submitLogin(page, "ann", { create: true });
+      await loggedIn(page, "ann");
+      await page.click("#push");
+      await page.locator("#push[aria-pressed=true]").waitFor();
+      assert.deepEqual(storedEndpoints(serve, "ann"), [endpoint]);
+
+      // ann leaves without logging out; bob logs in to his account in the same browser.
+      await page.evaluate(`localStorage.removeItem("shmooze.session")`);
+      await page.reload();
+      await submitLogin(page, "bob", { create: true });
+      await loggedIn(page, "bob");
+      await waitUntil(
+        async () => (await pushCalls(page)).includes("unsubscribe"),
+        WAIT_MS,
+        "the page to drop ann's subscription",
+      );
+      assert.equal(await page.evaluate(`localStorage.getItem("shmooze.push")`), null);
+      assert.equal(await page.getAttribute("#push", "aria-pressed"), "false");
+      assert.deepEqual(storedEndpoints(serve, "bob"), []);
     });
   },
 });

@@ -21,6 +21,7 @@ import {
   withBrowser,
 } from "./_browser.ts";
 import { waitUntil } from "./_helpers.ts";
+import { PASSWORD } from "./_accounts.ts";
 import { IrcTestClient } from "./_irc.ts";
 
 /** playwright-core keeps its pipe to the browser open in ways Deno's sanitizers count. */
@@ -119,6 +120,28 @@ Deno.test({
         await message(ann, notes).waitFor();
         assert.equal(await message(ann, notes).locator("img").count(), 0);
 
+        // Dropped outside the conversation: refused, so the browser does not leave the chat.
+        assert.equal(await giveFile(ann, "drop outside", { name: "x.txt", text: "x" }), true);
+
+        // At most 4 previews in one message.
+        const picture = await (await fetch(url)).arrayBuffer();
+        const album: string[] = [];
+        for (let i = 0; i < 6; i++) {
+          const response = await fetch(`${origin}/upload`, {
+            method: "POST",
+            headers: {
+              authorization: `Basic ${btoa(`ann:${PASSWORD}`)}`,
+              "content-disposition": `attachment; filename="p${i}.png"`,
+            },
+            body: picture,
+          });
+          album.push((await response.json()).url);
+        }
+        await bob.send(`PRIVMSG #lobby :album ${album.join(" ")}`);
+        await message(zoe, "album").locator("img.preview").nth(3).waitFor();
+        assert.equal(await message(zoe, "album").locator("img.preview").count(), 4);
+        assert.equal(await message(zoe, "album").locator("a").count(), 6);
+
         // Another site's image, or one with this server's path on another site: no preview,
         // so reading the conversation tells no other site anything.
         const id = new URL(url).pathname.split("/")[2];
@@ -175,8 +198,15 @@ Deno.test({
 
           await giveFile(ann, "drop", { name: "first.txt", text: "one\n" });
           await bob.waitFor(/PRIVMSG #lobby :http.*first\.txt/);
-          await giveFile(ann, "drop", { name: "second.txt", text: "two\n" });
+          // Refused for the account: the files dropped with it are not tried.
+          await giveFile(ann, "drop", [
+            { name: "second.txt", text: "two\n" },
+            { name: "third.txt", text: "three\n" },
+            { name: "fourth.txt", text: "four\n" },
+          ]);
           await errorLine(ann, /The upload of second\.txt failed: .*\(HTTP 429\)/).waitFor();
+          await errorLine(ann, "2 more files were not uploaded").waitFor();
+          assert.equal(await errorLine(ann, "third.txt").count(), 0);
           assert.equal(await ann.locator("#upload-bar").isHidden(), true);
         }),
     ),

@@ -556,16 +556,17 @@ function linkParts(text) {
 function mentions(text, nick) {
   if (!nick) return false;
   const folded = foldCase(text);
-  const wanted2 = foldCase(nick);
-  for (let at = folded.indexOf(wanted2); at >= 0; at = folded.indexOf(wanted2, at + 1)) {
+  const wanted = foldCase(nick);
+  for (let at = folded.indexOf(wanted); at >= 0; at = folded.indexOf(wanted, at + 1)) {
     const before = folded[at - 1] ?? " ";
-    const after = folded[at + wanted2.length] ?? " ";
+    const after = folded[at + wanted.length] ?? " ";
     if (!NICK_CHAR.test(before) && !NICK_CHAR.test(after)) return true;
   }
   return false;
 }
 
 // src/web/client/_message_view.ts
+var MAX_PREVIEWS = 4;
 var GROUP_MS = 5 * 6e4;
 function clock(time) {
   return time.toLocaleTimeString([], {
@@ -607,7 +608,9 @@ function appendText(parent, text, previewOf) {
     link.rel = "noopener noreferrer nofollow";
     link.tabIndex = -1;
     const preview = previewOf(part.href);
-    if (preview !== void 0 && !previews.includes(preview)) previews.push(preview);
+    if (preview !== void 0 && !previews.includes(preview) && previews.length < MAX_PREVIEWS) {
+      previews.push(preview);
+    }
   }
   return previews;
 }
@@ -1583,7 +1586,10 @@ var Incoming = class {
   redact(m, self) {
     const target = m.params[0];
     if (!target) return;
-    this.#parts.redactions.received(this.#conversationOf(target, nickOf(m.source), self), m);
+    const from = nickOf(m.source);
+    const name = isChannelName(target) || self ? target : from;
+    const conversation = this.#parts.conversations.get(name);
+    if (conversation) this.#parts.redactions.received(conversation, m);
   }
   /** The conversation a message or tag belongs to: the channel, or the other person. */
   #conversationOf(target, from, self) {
@@ -2073,16 +2079,16 @@ function madeWith(subscription, key) {
   const bytes = new Uint8Array(used);
   return bytes.length === key.length && bytes.every((byte, i) => byte === key[i]);
 }
-function wanted() {
+function subscriber() {
   try {
-    return localStorage.getItem(KEY) === "on";
+    return localStorage.getItem(KEY) ?? void 0;
   } catch {
-    return false;
+    return void 0;
   }
 }
-function remember(on) {
+function remember(account) {
   try {
-    if (on) localStorage.setItem(KEY, "on");
+    if (account !== void 0) localStorage.setItem(KEY, foldCase(account));
     else localStorage.removeItem(KEY);
   } catch {
   }
@@ -2115,16 +2121,23 @@ var PushSwitch = class {
     button.addEventListener("click", () => this.#toggle());
   }
   /**
-   * Registered, and logged in if the user is: the subscription is registered again when push
-   * is on in this browser (a renewal; or a first registration after a reload).
+   * Logged in, or registered: the subscription is registered again when this account turned
+   * push on in this browser (a renewal; or a first registration after a reload), once the
+   * server's key is known; another account's is dropped.
    */
   async connected() {
     this.#endpoint = void 0;
-    if (!wanted() || this.#refusal() !== void 0) {
-      this.#show(false);
+    this.#show(false);
+    const account = this.#link.account();
+    const owner = subscriber();
+    if (owner === void 0 || account === void 0) return;
+    if (owner !== foldCase(account)) {
+      remember(void 0);
+      await (await this.#current())?.unsubscribe().catch(() => {
+      });
       return;
     }
-    await this.#subscribe(false);
+    if (this.#refusal() === void 0) await this.#subscribe(false);
   }
   /**
    * A `WEBPUSH` answer: the server registered (or unregistered) an endpoint.
@@ -2144,7 +2157,7 @@ var PushSwitch = class {
     const [, , sub, endpoint] = m.params;
     if (sub === "REGISTER" && endpoint === this.#endpoint) {
       this.#endpoint = void 0;
-      remember(false);
+      remember(void 0);
       this.#show(false);
     }
     this.#link.say(`Push notifications: ${m.params.at(-1) ?? "refused by the server"}`);
@@ -2155,7 +2168,7 @@ var PushSwitch = class {
    * @returns The lines to send before the session ends.
    */
   async logout() {
-    remember(false);
+    remember(void 0);
     this.#show(false);
     const subscription = await this.#current();
     if (!subscription) return [];
@@ -2199,7 +2212,7 @@ var PushSwitch = class {
     await this.#subscribe(true);
   }
   async #turnOff() {
-    remember(false);
+    remember(void 0);
     this.#show(false);
     this.#endpoint = void 0;
     const subscription = await this.#current();
@@ -2243,7 +2256,7 @@ var PushSwitch = class {
       this.#link.say("This browser's push subscription has no encryption keys: push is off");
       return;
     }
-    remember(true);
+    remember(this.#link.account());
     this.#endpoint = subscription.endpoint;
     this.#link.send(`WEBPUSH REGISTER ${subscription.endpoint} ${keys}`);
   }
@@ -2567,6 +2580,9 @@ var Search = class {
    * @param offered True when the server offers `soju.im/search`.
    */
   offered(offered) {
+    if (this.#waiting) this.#status("", false);
+    this.#waiting = false;
+    this.#batch = void 0;
     byId("search-toggle").hidden = !offered;
     if (!offered) this.#open(false);
   }
@@ -2924,11 +2940,11 @@ var ServerFeatures = class {
       if (!this.listed(m)) return void 0;
       const needed = login2(this.offered);
       if (needed === void 0) return void 0;
-      const wanted2 = [
+      const wanted = [
         ...WANTED_CAPS.filter((cap) => this.offered.has(cap)),
         ...needed
       ];
-      return wanted2.length ? `CAP REQ :${wanted2.join(" ")}` : "CAP END";
+      return wanted.length ? `CAP REQ :${wanted.join(" ")}` : "CAP END";
     }
     if (sub === "ACK") return this.granted(m) && !start2(this.#acked) ? "CAP END" : void 0;
     return sub === "NAK" ? "CAP END" : void 0;
@@ -3252,6 +3268,14 @@ var Uploads = class {
     const said = request.responseText.trim() || request.statusText;
     const why = request.status === 401 ? `${said}: log out and in again` : said;
     this.#failed(job, `${why} (HTTP ${request.status})`);
+    if ([
+      401,
+      429,
+      507
+    ].includes(request.status) && this.#queue.length > 0) {
+      const left = this.#queue.splice(0);
+      this.#conversations.system(job.conversation, `${left.length} more file${left.length === 1 ? " was" : "s were"} not uploaded`, "error");
+    }
   }
   #failed(job, why) {
     this.#conversations.system(job.conversation, `The upload of ${job.file.name || "a file"} failed: ${why}`, "error");
@@ -3349,6 +3373,7 @@ var ChatClient = class {
         this.#established = true;
         this.#save();
         this.#events.identity(this.#nick, account);
+        this.push.connected();
       },
       token: (token) => {
         this.#session.token = token;
@@ -3588,7 +3613,7 @@ var ChatClient = class {
       case "CAP": {
         const answer = this.#server.negotiate(m, (offered) => this.#auth.capabilities(offered), (acked) => this.#auth.start(acked));
         if (answer) this.send(answer);
-        this.search.offered(this.#server.offered.has("soju.im/search"));
+        if (m.params[1] === "LS") this.search.offered(this.#server.offered.has("soju.im/search"));
         break;
       }
       case "AUTHENTICATE":
@@ -3873,8 +3898,8 @@ function parseIpv6(text) {
   const head = groups(halves[0]);
   const rest = halves.length === 2 ? groups(halves[1]) : [];
   if (!head.concat(rest).every((group) => /^[0-9a-f]{1,4}$/.test(group))) return void 0;
-  const wanted2 = 8 - (tail.length > 0 ? 1 : 0);
-  const missing = wanted2 - head.length - rest.length;
+  const wanted = 8 - (tail.length > 0 ? 1 : 0);
+  const missing = wanted - head.length - rest.length;
   if (halves.length === 1 ? missing !== 0 : missing < 1) return void 0;
   const parsed = [
     ...head,
@@ -3993,12 +4018,12 @@ var Notifier = class {
   constructor(button, say) {
     this.#button = button;
     this.#say = say;
-    let wanted2 = false;
+    let wanted = false;
     try {
-      wanted2 = localStorage.getItem(KEY3) === "on";
+      wanted = localStorage.getItem(KEY3) === "on";
     } catch {
     }
-    this.#set(wanted2 && supported() && Notification.permission === "granted");
+    this.#set(wanted && supported() && Notification.permission === "granted");
     button.addEventListener("click", () => this.#toggle());
   }
   /** Whether notifications are on. */
@@ -4173,8 +4198,16 @@ fileInput.addEventListener("change", () => {
   ]);
   fileInput.value = "";
 });
-var dropZone = byId("conversation");
 var carriesFiles = (event) => event.dataTransfer?.types.includes("Files") ?? false;
+for (const type of [
+  "dragover",
+  "drop"
+]) {
+  document.addEventListener(type, (event) => {
+    if (carriesFiles(event)) event.preventDefault();
+  });
+}
+var dropZone = byId("conversation");
 dropZone.addEventListener("dragover", (event) => {
   if (!carriesFiles(event)) return;
   event.preventDefault();

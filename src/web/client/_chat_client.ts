@@ -140,6 +140,7 @@ export class ChatClient {
         this.#established = true;
         this.#save();
         this.#events.identity(this.#nick, account);
+        this.push.connected();
       },
       token: (token) => {
         this.#session.token = token;
@@ -401,7 +402,7 @@ export class ChatClient {
           (acked) => this.#auth.start(acked),
         );
         if (answer) this.send(answer);
-        this.search.offered(this.#server.offered.has("soju.im/search"));
+        if (m.params[1] === "LS") this.search.offered(this.#server.offered.has("soju.im/search"));
         break;
       }
       case "AUTHENTICATE":
@@ -507,7 +508,8 @@ export class ChatClient {
         if (/^[45]\d\d$/.test(m.command)) {
           this.#error(m.params.slice(1).join(" "));
         } else if (/^\d\d\d$/.test(m.command)) {
-          // The welcome is over (ISUPPORT's VAPID known): push renews its subscription.
+          // The welcome is over (ISUPPORT's VAPID known): push renews its subscription (or, for
+          // an account made now, once REGISTER has logged it in).
           if (m.command === "376" || m.command === "422") this.push.connected();
           conversations.system(undefined, m.params.slice(1).join(" "));
         }

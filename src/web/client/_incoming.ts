@@ -134,7 +134,11 @@ export class Incoming {
   redact(m: IrcMessage, self: boolean): void {
     const target = m.params[0];
     if (!target) return;
-    this.#parts.redactions.received(this.#conversationOf(target, nickOf(m.source), self), m);
+    const from = nickOf(m.source);
+    // A deletion in a conversation not open concerns nothing shown: it opens none.
+    const name = isChannelName(target) || self ? target : from;
+    const conversation = this.#parts.conversations.get(name);
+    if (conversation) this.#parts.redactions.received(conversation, m);
   }
 
   /** The conversation a message or tag belongs to: the channel, or the other person. */

@@ -37,6 +37,8 @@ export interface Line {
   after?: HTMLElement;
 }
 
+/** The most previews one message shows (its other links stay links). */
+const MAX_PREVIEWS = 4;
 /** Within this, a person's messages one after another are one group: one nick shown. */
 const GROUP_MS = 5 * 60_000;
 
@@ -97,7 +99,9 @@ function appendText(parent: HTMLElement, text: string, previewOf: PreviewOf): st
     link.rel = "noopener noreferrer nofollow";
     link.tabIndex = -1;
     const preview = previewOf(part.href);
-    if (preview !== undefined && !previews.includes(preview)) previews.push(preview);
+    if (preview !== undefined && !previews.includes(preview) && previews.length < MAX_PREVIEWS) {
+      previews.push(preview);
+    }
   }
   return previews;
 }

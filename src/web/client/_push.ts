@@ -4,16 +4,19 @@
  * subscribes with the server's VAPID key (ISUPPORT `VAPID`) and gives the subscription to the
  * server (`WEBPUSH REGISTER`, IRCv3 `draft/webpush`). The server then pushes the messages
  * meant for the account while none of its devices is connected; the worker shows them. The
- * choice is kept in this browser: each later connection registers the subscription again
- * (the server drops one not renewed for 30 days). Turning it off, or logging out, unregisters
- * it (`WEBPUSH UNREGISTER`) and drops the browser's subscription. Guests cannot: a
+ * choice is kept in this browser, with the account's name: each later connection of that
+ * account registers the subscription again (the server drops one not renewed for 30 days).
+ * Turning it off, or logging out, unregisters it (`WEBPUSH UNREGISTER`) and drops the
+ * browser's subscription; so does another account logging in here, whose messages must not
+ * go to the first one's notifications, nor the first one's to it. Guests cannot: a
  * subscription belongs to an account.
  *
  * @module
  */
+import { foldCase } from "../../chat/casemap.ts";
 import type { IrcMessage } from "../../irc/message.ts";
 
-/** Where the choice is kept (about this browser, like the desktop notifications' switch). */
+/** Where the choice is kept: the account that turned push on in this browser. */
 const KEY = "shmooze.push";
 /** The service worker's script, beside the page; its scope is the page's folder. */
 const WORKER = "push-worker.js";
@@ -51,17 +54,19 @@ function madeWith(subscription: PushSubscription, key: Uint8Array): boolean {
   return bytes.length === key.length && bytes.every((byte, i) => byte === key[i]);
 }
 
-function wanted(): boolean {
+/** The account that turned push on in this browser (folded), if any. */
+function subscriber(): string | undefined {
   try {
-    return localStorage.getItem(KEY) === "on";
+    return localStorage.getItem(KEY) ?? undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-function remember(on: boolean): void {
+/** Keeps (or, with undefined, forgets) the account push is on for. */
+function remember(account: string | undefined): void {
   try {
-    if (on) localStorage.setItem(KEY, "on");
+    if (account !== undefined) localStorage.setItem(KEY, foldCase(account));
     else localStorage.removeItem(KEY);
   } catch { /* storage refused: the choice lasts as long as the page */ }
 }
@@ -102,16 +107,23 @@ export class PushSwitch {
   }
 
   /**
-   * Registered, and logged in if the user is: the subscription is registered again when push
-   * is on in this browser (a renewal; or a first registration after a reload).
+   * Logged in, or registered: the subscription is registered again when this account turned
+   * push on in this browser (a renewal; or a first registration after a reload), once the
+   * server's key is known; another account's is dropped.
    */
   async connected(): Promise<void> {
     this.#endpoint = undefined;
-    if (!wanted() || this.#refusal() !== undefined) {
-      this.#show(false);
+    this.#show(false);
+    const account = this.#link.account();
+    const owner = subscriber();
+    if (owner === undefined || account === undefined) return;
+    if (owner !== foldCase(account)) {
+      // Another account's subscription: this one must not receive its pushes.
+      remember(undefined);
+      await (await this.#current())?.unsubscribe().catch(() => {});
       return;
     }
-    await this.#subscribe(false);
+    if (this.#refusal() === undefined) await this.#subscribe(false);
   }
 
   /**
@@ -133,7 +145,7 @@ export class PushSwitch {
     const [, , sub, endpoint] = m.params;
     if (sub === "REGISTER" && endpoint === this.#endpoint) {
       this.#endpoint = undefined;
-      remember(false);
+      remember(undefined);
       this.#show(false);
     }
     this.#link.say(`Push notifications: ${m.params.at(-1) ?? "refused by the server"}`);
@@ -145,7 +157,7 @@ export class PushSwitch {
    * @returns The lines to send before the session ends.
    */
   async logout(): Promise<string[]> {
-    remember(false);
+    remember(undefined);
     this.#show(false);
     const subscription = await this.#current();
     if (!subscription) return [];
@@ -194,7 +206,7 @@ export class PushSwitch {
   }
 
   async #turnOff(): Promise<void> {
-    remember(false);
+    remember(undefined);
     this.#show(false);
     this.#endpoint = undefined;
     const subscription = await this.#current();
@@ -239,7 +251,7 @@ export class PushSwitch {
       this.#link.say("This browser's push subscription has no encryption keys: push is off");
       return;
     }
-    remember(true);
+    remember(this.#link.account());
     this.#endpoint = subscription.endpoint;
     this.#link.send(`WEBPUSH REGISTER ${subscription.endpoint} ${keys}`);
   }

@@ -100,6 +100,10 @@ export class Search {
    * @param offered True when the server offers `soju.im/search`.
    */
   offered(offered: boolean): void {
+    // A new connection: a search asked on the old one will not be answered.
+    if (this.#waiting) this.#status("", false);
+    this.#waiting = false;
+    this.#batch = undefined;
     byId("search-toggle").hidden = !offered;
     if (!offered) this.#open(false);
   }

@@ -165,6 +165,16 @@ export class Uploads {
     const said = request.responseText.trim() || request.statusText;
     const why = request.status === 401 ? `${said}: log out and in again` : said;
     this.#failed(job, `${why} (HTTP ${request.status})`);
+    // Refused for the account (its login, rate or room), not for the file: the files waiting
+    // would be refused the same way.
+    if ([401, 429, 507].includes(request.status) && this.#queue.length > 0) {
+      const left = this.#queue.splice(0);
+      this.#conversations.system(
+        job.conversation,
+        `${left.length} more file${left.length === 1 ? " was" : "s were"} not uploaded`,
+        "error",
+      );
+    }
   }
 
   #failed(job: Job, why: string): void {

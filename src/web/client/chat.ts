@@ -147,9 +147,15 @@ fileInput.addEventListener("change", () => {
   fileInput.value = "";
 });
 
+const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes("Files") ?? false;
+// Files dropped anywhere else are refused: the browser would leave the chat to open them.
+for (const type of ["dragover", "drop"]) {
+  document.addEventListener(type, (event) => {
+    if (carriesFiles(event as DragEvent)) event.preventDefault();
+  });
+}
 // Files dragged over the conversation: it is outlined, and takes them when dropped.
 const dropZone = byId("conversation");
-const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes("Files") ?? false;
 dropZone.addEventListener("dragover", (event) => {
   if (!carriesFiles(event)) return;
   event.preventDefault();
