@@ -93,6 +93,9 @@ Deno.test({
         assert.equal(await li.locator(".actions").count(), 0);
       }
       assert.equal(await message(zoe, "hunter2").count(), 0);
+      // The delete button had the focus and went: the message keeps it.
+      const deleted = ann.locator(".log:not([hidden]) li.msg.deleted");
+      assert.ok(await deleted.evaluate((li) => li === li.ownerDocument.activeElement));
 
       // A deletion in a conversation that is not open opens none.
       await bob.send("PRIVMSG zoe :psst, a secret");

@@ -242,6 +242,8 @@ Deno.test({
         await page.click("#upload-cancel");
         await errorLine(page, "The upload of slow.bin failed: cancelled").waitFor();
         await page.locator("#upload-bar[hidden]").waitFor({ state: "attached" });
+        // The Cancel button went with the bar: the focus is back in the message box.
+        await page.locator("#message:focus").waitFor();
         assert.equal(await page.locator(".log:not([hidden]) li.msg a").count(), 0);
       })),
 });

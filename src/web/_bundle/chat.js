@@ -2509,6 +2509,7 @@ var Redactions = class {
   #show(conversation, li, deletion) {
     li.classList.remove("deleting");
     li.classList.add("deleted");
+    if (li !== document.activeElement && li.contains(document.activeElement)) li.focus();
     for (const part of li.querySelectorAll(".previews, .actions, .picker, .reactions")) {
       part.remove();
     }
@@ -3216,6 +3217,7 @@ var Uploads = class {
     const job = this.#queue.shift();
     const bar = byId("upload-bar");
     if (job === void 0) {
+      if (bar.contains(document.activeElement)) byId("message").focus();
       bar.hidden = true;
       return;
     }

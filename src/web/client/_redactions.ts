@@ -133,6 +133,8 @@ export class Redactions {
   #show(conversation: Conversation, li: HTMLElement, deletion: Deletion): void {
     li.classList.remove("deleting");
     li.classList.add("deleted");
+    // Its buttons go: the focus, if one had it, stays on the message.
+    if (li !== document.activeElement && li.contains(document.activeElement)) li.focus();
     for (const part of li.querySelectorAll(".previews, .actions, .picker, .reactions")) {
       part.remove();
     }

@@ -110,6 +110,8 @@ export class Uploads {
     const job = this.#queue.shift();
     const bar = byId("upload-bar");
     if (job === undefined) {
+      // Its Cancel button goes with it: the focus goes back to the message box.
+      if (bar.contains(document.activeElement)) byId("message").focus();
       bar.hidden = true;
       return;
     }
