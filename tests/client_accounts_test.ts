@@ -3,9 +3,6 @@
  * messages from read markers, /markread across devices, several devices on one account, and
  * always-on. A real `shmooze serve` (a process with its data directory), clients on real
  * terminals (tmux) and piped ones beside them.
- *
- * The tests of read markers, multiclient and always-on need the server part of issue #13;
- * they are skipped until the server offers `draft/read-marker`, which lands with it.
  */
 import assert from "node:assert/strict";
 import { type Child, spawn } from "./_helpers.ts";
@@ -13,10 +10,6 @@ import { IrcTestClient, type ServeProcess, startServe } from "./_irc.ts";
 import { PASSWORD, registeredUser } from "./_accounts.ts";
 import { peerAvailable, startNgircd } from "./_peers.ts";
 import { Terminal, tmuxAvailable } from "./_terminal.ts";
-import { CAPABILITIES } from "../src/irc/capabilities.ts";
-
-/** Whether `shmooze serve` has the server part of issue #13 (read markers, multiclient). */
-const accountsServer = CAPABILITIES.includes("draft/read-marker");
 
 let nickCounter = 0;
 
@@ -130,7 +123,7 @@ Deno.test("shmooze client --account NAME without --nick asks for NAME as its nic
 Deno.test({
   name:
     "shmooze client --account shows each channel's unread messages, counted, after a reconnect (read markers)",
-  ignore: !tmuxAvailable || !accountsServer,
+  ignore: !tmuxAvailable,
   async fn() {
     await using server = await startServe({ timeoutMs: 120_000 });
     const ann = nick("ann");
@@ -183,7 +176,7 @@ Deno.test({
 
 Deno.test({
   name: "shmooze client /markread on one device of an account moves the read marker on the other",
-  ignore: !tmuxAvailable || !accountsServer,
+  ignore: !tmuxAvailable,
   async fn() {
     await using server = await startServe({ timeoutMs: 120_000 });
     const ann = nick("ann");
@@ -216,7 +209,7 @@ Deno.test({
 Deno.test({
   name:
     "two shmooze client --account sessions share the account's nick, see what the other sends, and one leaving keeps the other",
-  ignore: !tmuxAvailable || !accountsServer,
+  ignore: !tmuxAvailable,
   async fn() {
     await using server = await startServe({ timeoutMs: 120_000 });
     const ann = nick("ann");
@@ -264,7 +257,7 @@ Deno.test({
 Deno.test({
   name:
     "shmooze client /alwayson on keeps the account in #lobby with no client, and the next login shows the private messages it missed",
-  ignore: !tmuxAvailable || !accountsServer,
+  ignore: !tmuxAvailable,
   async fn() {
     await using server = await startServe({ timeoutMs: 120_000 });
     const ann = nick("ann");
@@ -301,7 +294,6 @@ Deno.test({
 
 Deno.test({
   name: "shmooze client /history shows stored replies as replies, and reactions",
-  ignore: !accountsServer,
   async fn() {
     await using server = await startServe({ timeoutMs: 120_000 });
     const ann = nick("ann");

@@ -96,6 +96,24 @@ Deno.test("account-notify tells those who share a channel when a user logs in", 
   });
 });
 
+Deno.test("a user with account-notify that logs in after registering gets 900 first and no ACCOUNT line of its own", async () => {
+  await withAccounts({}, async (server) => {
+    {
+      await using dee = await registeredUser(server.port, "dee");
+      await dee.send("QUIT");
+      await dee.closed;
+    }
+    await using late = await IrcTestClient.register(server.port, "late", {
+      caps: ["account-notify", "sasl"],
+    });
+    await late.send("AUTHENTICATE PLAIN");
+    await late.waitFor("AUTHENTICATE");
+    await late.send(`AUTHENTICATE ${plain("dee", PASSWORD)}`);
+    const answer = await late.reply("PING :after");
+    assert.deepEqual(answer.map((m) => m.command), ["900", "903", "PONG"]);
+  });
+});
+
 Deno.test("extended-join shows the account and real name of whoever joins", async () => {
   await withAccounts({}, async (server) => {
     await using ann = await IrcTestClient.register(server.port, "ann", { caps: ["extended-join"] });

@@ -177,6 +177,27 @@ Deno.test("an account with a connected session gets no push; the first mention a
   });
 });
 
+Deno.test("an always-on account with no device connected is pushed a private message and a mention, though it stays in its channels", async () => {
+  await using service = startPushService();
+  await withAccounts({ push: { allowInternal: true, concurrency: 1 } }, async (server) => {
+    const ann = await subscribedFounder(server.port, service, "ann", "#team");
+    await ann.client.send("NS SET ALWAYS-ON ON");
+    await ann.client.waitFor((m) => m.command === "NOTICE" && /^Always-on is on/.test(m.params[1]));
+    await using bob = await IrcTestClient.register(server.port, "bob", { caps: ["away-notify"] });
+    await bob.join("#team");
+    await leave(ann.client);
+    // ann stays in #team, away: no QUIT.
+    const away = await bob.waitFor((m) => m.command === "AWAY" || m.command === "QUIT");
+    assert.equal(away.command, "AWAY");
+    await bob.send("PRIVMSG ann :a private word");
+    const first = await service.nth(1);
+    assert.match(await decryptPush(first.body, ann.subscription), / PRIVMSG ann :a private word$/);
+    await bob.send("PRIVMSG #team :ann: lunch?");
+    const second = await service.nth(2);
+    assert.match(await decryptPush(second.body, ann.subscription), / PRIVMSG #team :ann: lunch\?$/);
+  });
+});
+
 Deno.test("a push service that answers 410 makes the server forget the subscription", async () => {
   await using service = startPushService();
   await withAccounts({ push: { allowInternal: true } }, async (server, dataDir) => {

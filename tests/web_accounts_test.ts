@@ -3,15 +3,9 @@
  * logging in (SASL PLAIN, REGISTER), the session kept across a reload by a token and never
  * the password, read markers shared by an account's devices, and what the server keeps of
  * replies and reactions.
- *
- * The tests marked "(server part of #13)" need the server side of issue #13 (session tokens,
- * `draft/read-marker`, multiclient, stored client tags), built at the same time on another
- * branch: until it is merged here they are ignored, by name, and they run as soon as the
- * server offers `draft/read-marker`.
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { CAPABILITIES } from "../src/irc/capabilities.ts";
 import {
   lineInState,
   loggedIn,
@@ -32,9 +26,6 @@ import { HISTORY_CAPS, historyTexts } from "./_long_lines.ts";
 
 /** playwright-core keeps its pipe to the browser open in ways Deno's sanitizers count. */
 const BROWSER_TEST = { sanitizeResources: false, sanitizeOps: false };
-/** Whether this tree has the server side of issue #13 (see the module's documentation). */
-const SERVER_13 = CAPABILITIES.includes("draft/read-marker");
-const NEEDS_SERVER_13 = { ...BROWSER_TEST, ignore: !SERVER_13 };
 
 /** Everything the page keeps in the browser: local and session storage, and cookies. */
 function browserStorage(page: Page): Promise<string> {
@@ -144,8 +135,8 @@ Deno.test({
 
 Deno.test({
   name:
-    "(server part of #13) log in, reload: still logged in with the same private chats, by a token and never the password",
-  ...NEEDS_SERVER_13,
+    "log in, reload: still logged in with the same private chats, by a token and never the password",
+  ...BROWSER_TEST,
   fn: async () => {
     const dataDir = await Deno.makeTempDir({ prefix: "shmooze-web-accounts-test-" });
     try {
@@ -198,8 +189,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "(server part of #13) logging out revokes the session token and forgets it",
-  ...NEEDS_SERVER_13,
+  name: "logging out revokes the session token and forgets it",
+  ...BROWSER_TEST,
   fn: () =>
     withServe((serve) =>
       withBrowser(async (browser) => {
@@ -246,8 +237,8 @@ const RECORD_NOTIFICATIONS = `{
 
 Deno.test({
   name:
-    "(server part of #13) a mention raises the unread badge and a notification, on every device, from the read marker; reading it on one clears it on the other",
-  ...NEEDS_SERVER_13,
+    "a mention raises the unread badge and a notification, on every device, from the read marker; reading it on one clears it on the other",
+  ...BROWSER_TEST,
   fn: () =>
     withServe((serve) =>
       withBrowser(async (browser) => {
@@ -293,9 +284,8 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "(server part of #13) a reply and a reaction made in one browser appear in the other and in history",
-  ...NEEDS_SERVER_13,
+  name: "a reply and a reaction made in one browser appear in the other and in history",
+  ...BROWSER_TEST,
   fn: () =>
     withServe((serve) =>
       withBrowser(async (browser) => {

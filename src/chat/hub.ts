@@ -488,7 +488,7 @@ export class ChatHub {
     member.account = account;
     if (this.members.get(foldCase(member.nick)) === member) {
       this.#byAccount.set(key, member);
-      this.announceChange(member, "account");
+      this.announceChange(participant, "account");
     }
     return true;
   }

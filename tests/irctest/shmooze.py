@@ -58,7 +58,7 @@ class ShmoozeController(BaseServerController, DirectoryBasedController):
     _port_wait_interval = 0.05
     supported_sasl_mechanisms: Set[str] = {"PLAIN"}
     supports_sts = False
-    nickserv = "NickServ"  # there is none: irctest only names it in services tests
+    nickserv = "NickServ"  # NickServ answers SET ALWAYS-ON; irctest names it in services tests
 
     capabilities = frozenset(
         (
