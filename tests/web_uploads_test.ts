@@ -213,6 +213,25 @@ Deno.test({
 });
 
 Deno.test({
+  name: "the chat page says when the account's room for files is full (507)",
+  ...BROWSER_TEST,
+  fn: () =>
+    withUploads(
+      ["--upload-quota-bytes", "1500"],
+      (_serve, origin) =>
+        withBrowser(async (browser) => {
+          const { page } = await newPage(browser);
+          await createAccount(page, origin, "ann");
+          await giveFile(page, "drop", { name: "one.bin", bytes: 1000 });
+          await message(page, /one\.bin$/).waitFor();
+          await giveFile(page, "drop", { name: "two.bin", bytes: 1000 });
+          await errorLine(page, /The upload of two\.bin failed: Your account stores .*\(HTTP 507\)/)
+            .waitFor();
+        }),
+    ),
+});
+
+Deno.test({
   name: "the chat page shows an upload's progress, and Cancel stops it with nothing posted",
   ...BROWSER_TEST,
   fn: () =>
