@@ -10,6 +10,7 @@ import {
   type PrivateConversation,
 } from "../src/chat/history.ts";
 import { migrateSchema } from "../src/chat/_sqlite.ts";
+import { SCHEMA_VERSION } from "../src/chat/_history_schema.ts";
 import { spawn } from "./_helpers.ts";
 
 /** A temporary data directory removed when the test ends. */
@@ -408,7 +409,7 @@ Deno.test("HistoryStore.open() creates a private directory and a WAL database", 
   }
   const db = new DatabaseSync(join(dataDir, "history.sqlite"), { readOnly: true });
   assert.equal(db.prepare("PRAGMA journal_mode").get()!.journal_mode, "wal");
-  assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, 3);
+  assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, SCHEMA_VERSION);
   db.close();
   history.close();
 });
@@ -419,7 +420,10 @@ Deno.test("HistoryStore.open() refuses a database from a newer schema version", 
   const db = new DatabaseSync(join(dir.path, "history.sqlite"));
   db.exec("PRAGMA user_version = 99");
   db.close();
-  assert.throws(() => HistoryStore.open(dir.path), /schema version 99, newer than the 3/);
+  assert.throws(
+    () => HistoryStore.open(dir.path),
+    new RegExp(`schema version 99, newer than the ${SCHEMA_VERSION} `),
+  );
 });
 
 /** A real version 1 database in `dir`, made by the v1 schema with v1 rows. */
@@ -470,7 +474,7 @@ Deno.test("HistoryStore.open() migrates a version 1 database: channel history ke
   HistoryStore.open(fresh.path).close();
   assert.deepEqual(schemaOf(path), schemaOf(join(fresh.path, "history.sqlite")));
   const db = new DatabaseSync(path, { readOnly: true });
-  assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, 3);
+  assert.equal(db.prepare("PRAGMA user_version").get()!.user_version, SCHEMA_VERSION);
   // The old private messages stay until retention prunes them, reachable by no query.
   const conversations = db.prepare("SELECT msgid, conv FROM messages ORDER BY id").all();
   assert.deepEqual(conversations.map((row) => [row.msgid, row.conv]), [

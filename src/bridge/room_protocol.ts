@@ -236,6 +236,7 @@ export function eventText(event: ChatEvent, nick: string): string | undefined {
     case "account":
     case "setname":
     case "chghost":
+    case "redact":
       return undefined;
   }
 }

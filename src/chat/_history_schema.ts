@@ -7,7 +7,7 @@
 import type { DatabaseSync } from "node:sqlite";
 
 /** The schema this code writes; `PRAGMA user_version` of a database it created. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /**
  * The `conv` of every private message. No channel key is empty, so a channel query never
  * finds a private message; only its owners' `private_index` rows lead to it.
@@ -35,6 +35,29 @@ CREATE INDEX private_index_id ON private_index (id);
  */
 const ADD_TAGS = "ALTER TABLE messages ADD COLUMN tags TEXT;";
 
+/**
+ * Version 4 (deleted messages, IRCv3 `draft/message-redaction`): who sent each message, and
+ * one row per deleted message. `account` is the sender's account at send time (NULL for a
+ * guest, and for every message stored before version 4): an account deletes its own messages
+ * from any device, after any reconnection. A `redactions` row is the REDACT that deleted the
+ * message `id` (its own `msgid`, time, source, the redactor's account and the reason, "" for
+ * none); the message keeps its place, sender and time, and loses its text and tags in the same
+ * transaction. A step of its own that applies on top of any later schema (the search index's
+ * included): it only adds. A search index leaves deleted messages out by joining
+ * `redactions (id)` to `messages.id`, or by indexing `messages.text`, which is "" once deleted.
+ */
+const ADD_REDACTIONS = `
+ALTER TABLE messages ADD COLUMN account TEXT;
+CREATE TABLE IF NOT EXISTS redactions (
+  id      INTEGER PRIMARY KEY,
+  msgid   TEXT    NOT NULL UNIQUE,
+  time    INTEGER NOT NULL,
+  source  TEXT    NOT NULL,
+  account TEXT,
+  reason  TEXT    NOT NULL
+);
+`;
+
 export const SCHEMA = `
 CREATE TABLE messages (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,6 +74,7 @@ CREATE INDEX messages_conv_id ON messages (conv, id);
 ${ADD_TAGS}
 CREATE INDEX messages_time ON messages (time);
 ${PRIVATE_INDEX}
+${ADD_REDACTIONS}
 `;
 
 /**
@@ -74,12 +98,23 @@ DROP INDEX messages_conv_time;
 `,
   // 2 → 3: client-only tags are stored with their message, and reactions (TAGMSG) are stored.
   ADD_TAGS,
+  // 3 → 4: senders' accounts and deleted messages (see ADD_REDACTIONS).
+  ADD_REDACTIONS,
 ];
 
-const COLUMNS = "id, msgid, time, sender, sender_mask, target, command, text, tags";
+const MESSAGE_COLUMNS = "id, msgid, time, sender, sender_mask, target, command, text, tags"
+  .split(", ").map((column) => `m.${column}`).join(", ");
+/** A message's columns and its redaction's, all NULL for a message nobody deleted. */
+const COLUMNS = `${MESSAGE_COLUMNS}, r.msgid AS r_msgid, r.time AS r_time,
+  r.source AS r_source, r.account AS r_account, r.reason AS r_reason`;
 /** Keeps TAGMSGs out unless its parameter is 1 (only clients with message-tags take them). */
-const TAGMSG_FILTER = "(? OR command <> 'TAGMSG')";
-const PRIVATE_COLUMNS = COLUMNS.split(", ").map((column) => `m.${column}`).join(", ");
+const TAGMSG_FILTER = "(? OR m.command <> 'TAGMSG')";
+/**
+ * Keeps deleted messages out unless its parameter is 1 (clients with draft/message-redaction
+ * take them, each followed by its REDACT).
+ */
+const REDACTED_FILTER = "(? OR r.id IS NULL)";
+const FILTERS = `${TAGMSG_FILTER} AND ${REDACTED_FILTER}`;
 
 /** The prepared statements, prepared once per open store. */
 export function prepareStatements(db: DatabaseSync) {
@@ -88,14 +123,21 @@ export function prepareStatements(db: DatabaseSync) {
   const privateRange = (columns: string, order: "" | "DESC", limit: "?" | "1", filter = "1") =>
     db.prepare(
       `SELECT ${columns} FROM private_index p CROSS JOIN messages m ON m.id = p.id
+       LEFT JOIN redactions r ON r.id = m.id
        WHERE p.owner = ? AND p.partner = ? AND p.id > ? AND p.id < ? AND ${filter}
        ORDER BY p.id ${order} LIMIT ${limit}`,
     );
-  const privateFilter = TAGMSG_FILTER.replace("command", "m.command");
+  const channelRange = (order: "" | "DESC") =>
+    db.prepare(
+      `SELECT ${COLUMNS} FROM messages m LEFT JOIN redactions r ON r.id = m.id
+       WHERE m.conv = ? AND m.id > ? AND m.id < ? AND ${FILTERS}
+       ORDER BY m.id ${order} LIMIT ?`,
+    );
   return {
     insert: db.prepare(
-      `INSERT INTO messages (conv, msgid, time, sender, sender_mask, target, command, text, tags)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages
+         (conv, msgid, time, sender, sender_mask, target, command, text, tags, account)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     // OR IGNORE: a message to oneself has the same owner and partner twice.
     insertOwner: db.prepare(
@@ -103,6 +145,18 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     byMsgid: db.prepare("SELECT id, conv, time FROM messages WHERE msgid = ?"),
     isOwned: db.prepare("SELECT 1 FROM private_index WHERE owner = ? AND partner = ? AND id = ?"),
+    locate: db.prepare(
+      `SELECT m.id, m.conv, m.time, m.sender, m.target, m.command, m.account, r.id IS NOT NULL AS redacted
+       FROM messages m LEFT JOIN redactions r ON r.id = m.id WHERE m.msgid = ?`,
+    ),
+    insertRedaction: db.prepare(
+      "INSERT INTO redactions (id, msgid, time, source, account, reason) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    // The words go in the redaction's own transaction: nothing but the row's place is left.
+    erase: db.prepare("UPDATE messages SET text = '', tags = NULL WHERE id = ?"),
+    // Moves every committed page into the database file and empties the WAL, whose older
+    // frames still hold a deleted message's words (secure_delete zeroes them in the file).
+    checkpoint: db.prepare("PRAGMA wal_checkpoint(TRUNCATE)"),
     // ORDER BY time, id follows the index: SQLite ends every index with the rowid.
     firstAtOrAfter: db.prepare(
       "SELECT id FROM messages WHERE time >= ? ORDER BY time, id LIMIT 1",
@@ -110,16 +164,10 @@ export function prepareStatements(db: DatabaseSync) {
     lastAtOrBefore: db.prepare(
       "SELECT id FROM messages WHERE time <= ? ORDER BY time DESC, id DESC LIMIT 1",
     ),
-    channelAscending: db.prepare(
-      `SELECT ${COLUMNS} FROM messages WHERE conv = ? AND id > ? AND id < ? AND ${TAGMSG_FILTER}
-       ORDER BY id LIMIT ?`,
-    ),
-    channelDescending: db.prepare(
-      `SELECT ${COLUMNS} FROM messages WHERE conv = ? AND id > ? AND id < ? AND ${TAGMSG_FILTER}
-       ORDER BY id DESC LIMIT ?`,
-    ),
-    privateAscending: privateRange(PRIVATE_COLUMNS, "", "?", privateFilter),
-    privateDescending: privateRange(PRIVATE_COLUMNS, "DESC", "?", privateFilter),
+    channelAscending: channelRange(""),
+    channelDescending: channelRange("DESC"),
+    privateAscending: privateRange(COLUMNS, "", "?", FILTERS),
+    privateDescending: privateRange(COLUMNS, "DESC", "?", FILTERS),
     // TARGETS reads one message per conversation: a constant LIMIT and three columns make
     // that several times faster than the general range (measured with bench/history.ts).
     channelLatest: db.prepare(
@@ -145,6 +193,9 @@ export function prepareStatements(db: DatabaseSync) {
     // row pointing at a later message.
     pruneOwners: db.prepare(
       "DELETE FROM private_index WHERE id IN (SELECT id FROM messages WHERE time < ?)",
+    ),
+    pruneRedactions: db.prepare(
+      "DELETE FROM redactions WHERE id IN (SELECT id FROM messages WHERE time < ?)",
     ),
     prune: db.prepare("DELETE FROM messages WHERE time < ?"),
   };

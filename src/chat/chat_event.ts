@@ -23,7 +23,8 @@ export type ChatEventKind =
   | "away"
   | "account"
   | "setname"
-  | "chghost";
+  | "chghost"
+  | "redact";
 
 /** One event, delivered to many members. Treat as immutable. */
 export interface ChatEvent {
@@ -36,7 +37,7 @@ export interface ChatEvent {
   /** Who did it: `nick!user@host`. */
   readonly source: string;
   /**
-   * privmsg/notice/tagmsg: the channel or the recipient's nick; join/part/topic/kick/mode/invite:
+   * privmsg/notice/tagmsg/redact: the channel or the recipient's nick; join/part/topic/kick/mode/invite:
    * the channel; nick: the new nick; account: the account logged in to ("" when logged out);
    * chghost: the new user name; quit/away/setname/wallops: empty.
    */
@@ -45,11 +46,13 @@ export interface ChatEvent {
    * The message, reason or topic text; join: the member's real name (IRCv3 extended-join);
    * away: the away message ("" when back); setname: the new real name; chghost: the new host
    * (the source is the old `nick!user@host`); mode: the changes as IRC writes them, letters then
-   * parameters (`+ov ann bob`). "" when there is none.
+   * parameters (`+ov ann bob`); redact: the reason. "" when there is none.
    */
   readonly text: string;
   /** kick: the nick removed; invite: the nick invited. */
   readonly victim?: string;
+  /** redact: the `msgid` of the message deleted (IRCv3 `draft/message-redaction`). */
+  readonly redacts?: string;
   /** Client-only tags (IRCv3 `+name`) relayed with a message, or alone (tagmsg). */
   readonly clientTags?: Readonly<Record<string, string>>;
   /** The account the source was logged in to when it happened, if any (IRCv3 `account-tag`). */

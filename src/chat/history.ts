@@ -50,13 +50,52 @@ export interface HistoryRecord {
   text: string;
   /** Its client-only tags (`+draft/reply`, `+draft/react` …), if it had any. */
   clientTags?: Record<string, string>;
+  /**
+   * The REDACT that deleted it (IRCv3 `draft/message-redaction`), if one did: its text is
+   * then "" and it has no client-only tags. Only queries with `redacted` return such a message.
+   */
+  redaction?: Redaction;
+}
+
+/** A message's deletion: the REDACT that deleted it, as it was relayed. */
+export interface Redaction {
+  /** The REDACT's own `msgid`. */
+  msgid: string;
+  /** When the server accepted it, in ms since the epoch. */
+  time: number;
+  /** Who deleted the message: `nick!user@host`. */
+  source: string;
+  /** The account the deleter was logged in to, if any. */
+  account?: string;
+  /** Why, as given ("" for no reason). */
+  reason: string;
+}
+
+/** A stored message as {@link HistoryStore.locate} finds it: enough to decide who may delete it. */
+export interface LocatedMessage {
+  /** Its `id`. */
+  id: number;
+  /** The channel it was sent to (folded), or undefined for a private message. */
+  channel?: string;
+  /** When it was sent, ms since the epoch. */
+  time: number;
+  /** The sender's nick at send time. */
+  sender: string;
+  /** `#channel`, or the recipient's nick at send time. */
+  target: string;
+  /** The IRC command it was sent with. */
+  command: HistoryRecord["command"];
+  /** The account the sender was logged in to, if any (never known for messages stored before schema 4). */
+  senderAccount?: string;
+  /** Whether it has been deleted already. */
+  redacted: boolean;
 }
 
 /** A message to store: a {@link HistoryRecord} without its `id`, with the accounts that own it. */
 export interface HistoryEntry extends Omit<HistoryRecord, "id"> {
   /**
-   * The account the sender was logged in to, if any: a private message belongs to it. Ignored
-   * for a channel message.
+   * The account the sender was logged in to, if any: it may delete the message later from any
+   * device, and a private message belongs to it.
    */
   senderAccount?: string;
   /**
@@ -107,6 +146,13 @@ export interface QueryOptions {
    * @default {false}
    */
   tagmsg?: boolean;
+  /**
+   * Whether deleted messages are returned (with their {@link HistoryRecord.redaction}) and
+   * counted against the limit: a client takes them only with IRCv3 `draft/message-redaction`;
+   * anyone else gets the conversation as if they had never been sent.
+   * @default {false}
+   */
+  redacted?: boolean;
 }
 
 /**
@@ -149,11 +195,12 @@ const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
 /**
  * Where a query looks: a channel's messages, or one account's side of a private conversation
- * (only messages after `floor`, an exclusive `id` bound); `tagmsg` is 1 when TAGMSGs count.
+ * (only messages after `floor`, an exclusive `id` bound); `tagmsg` is 1 when TAGMSGs count,
+ * `redacted` when deleted messages do.
  */
-type Scope =
-  & ({ conv: string } | { owner: string; partner: string; floor: number })
-  & { tagmsg: number };
+type Scope = (ChannelScope | PrivateScope) & { tagmsg: number; redacted: number };
+type ChannelScope = { conv: string };
+type PrivateScope = { owner: string; partner: string; floor: number };
 
 /**
  * The message history of one server, in `<dataDir>/history.sqlite`.
@@ -202,6 +249,8 @@ export class HistoryStore {
    * a message that the commit may still lose.
    */
   #firstUncommitted: number | undefined;
+  /** A deletion was written since the last checkpoint (see `#checkpoint`). */
+  #erased = false;
 
   private constructor(db: DatabaseSync, path: string, retentionMs: number, deferCommit: boolean) {
     this.#db = db;
@@ -255,6 +304,9 @@ export class HistoryStore {
     const { db, path } = openPrivateDatabase(dataDir, "history.sqlite", "history");
     try {
       migrateSchema(db, path, "history", SCHEMA, SCHEMA_VERSION, MIGRATIONS);
+      // A deleted message's words are overwritten with zeros where they were, not merely
+      // marked free: deleting must erase (see HistoryStore.redact).
+      db.exec("PRAGMA secure_delete = ON");
       const store = new HistoryStore(db, path, retentionMs, options.deferCommit ?? false);
       store.prune();
       return store;
@@ -330,29 +382,22 @@ export class HistoryStore {
     }
     const channel = isChannelName(target);
     const owners: [owner: string, partner: string][] = [];
+    const { senderAccount, targetAccount } = entry;
+    if (senderAccount !== undefined) {
+      checkName("append to history", "sender account", senderAccount);
+    }
     if (!channel) {
-      const { senderAccount, targetAccount } = entry;
-      if (senderAccount !== undefined) {
-        checkName("append to history", "sender account", senderAccount);
-        owners.push([foldCase(senderAccount), foldCase(target)]);
-      }
+      if (senderAccount !== undefined) owners.push([foldCase(senderAccount), foldCase(target)]);
       if (targetAccount !== undefined) {
         checkName("append to history", "target account", targetAccount);
         owners.push([foldCase(targetAccount), foldCase(sender)]);
       }
     }
-    // A message and its owners are stored together or not at all: outside a deferred batch
-    // that takes a transaction of its own.
-    const ownTransaction = !this.#deferCommit && owners.length > 0;
-    let id: number;
-    try {
-      if (this.#deferCommit && !this.#inTransaction) {
-        this.#statements.begin.run();
-        this.#inTransaction = true;
-      }
-      if (ownTransaction) this.#statements.begin.run();
-      try {
-        id = Number(
+    // A message and its owners are stored together or not at all.
+    const id = this.#write(
+      owners.length > 0,
+      () => {
+        const id = Number(
           this.#statements.insert.run(
             channel ? foldCase(target) : PRIVATE_CONV,
             msgid,
@@ -363,38 +408,171 @@ export class HistoryStore {
             command,
             text,
             tags,
+            entry.senderAccount ?? null,
           ).lastInsertRowid,
         );
         for (const [owner, partner] of owners) this.#statements.insertOwner.run(owner, partner, id);
-        if (ownTransaction) this.#statements.commit.run();
-      } catch (error) {
-        if (ownTransaction) this.#rollback();
-        throw error;
-      }
-      if (this.#deferCommit) {
-        this.#uncommitted++;
-        this.#firstUncommitted ??= id;
-      }
-    } catch (error) {
-      // Some errors (a full disk, I/O) make SQLite roll the whole transaction back: the
-      // batch's earlier appends are gone too, and the next commit must say so.
-      if (this.#inTransaction && !this.#db.isTransaction) {
-        this.#inTransaction = false;
-        this.#rolledBack += this.#uncommitted;
-        this.#uncommitted = 0;
-        this.#firstUncommitted = undefined;
-      }
-      const message = (error as Error).message;
-      throw new Error(
+        return id;
+      },
+      (message) =>
         /UNIQUE/.test(message)
           ? `Cannot append to history: msgid "${msgid}" is already stored`
           : `Cannot append to history in "${this.#path}": ${explainSqliteError(message)}`,
-        { cause: error },
-      );
-    }
+    );
+    if (this.#deferCommit) this.#firstUncommitted ??= id;
     const record: HistoryRecord = { id, msgid, time, sender, senderMask, target, command, text };
     if (tags !== null) record.clientTags = { ...clientTags };
     return record;
+  }
+
+  /**
+   * Finds a stored message by its `msgid`, wherever it was sent: what deciding who may delete
+   * it needs. A message of a deferred batch not yet committed is not found (nobody has seen it).
+   *
+   * @param msgid The message's id.
+   * @returns The message, or undefined when no message has that id (or it was pruned).
+   *
+   * @example Find a channel message and who sent it
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { HistoryStore } from "./history.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const history = HistoryStore.open(dir);
+   * const from = { sender: "ann", senderMask: "ann!ann@h", senderAccount: "Ann" } as const;
+   * history.append({ ...from, msgid: "m1", time: 1, target: "#Lobby", command: "PRIVMSG", text: "hi" });
+   * assert.deepEqual(history.locate("m1"), {
+   *   id: 1,
+   *   time: 1,
+   *   channel: "#lobby",
+   *   sender: "ann",
+   *   target: "#Lobby",
+   *   command: "PRIVMSG",
+   *   senderAccount: "Ann",
+   *   redacted: false,
+   * });
+   * assert.equal(history.locate("nope"), undefined);
+   * history.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  locate(msgid: string): LocatedMessage | undefined {
+    this.#assertOpen("find a message");
+    const row = this.#statements.locate.get(msgid);
+    if (row === undefined) return undefined;
+    const id = row.id as number;
+    if (this.#firstUncommitted !== undefined && id >= this.#firstUncommitted) return undefined;
+    const located: LocatedMessage = {
+      id,
+      time: row.time as number,
+      sender: row.sender as string,
+      target: row.target as string,
+      command: row.command as HistoryRecord["command"],
+      redacted: row.redacted === 1,
+    };
+    if (row.conv !== PRIVATE_CONV) located.channel = row.conv as string;
+    if (row.account !== null) located.senderAccount = row.account as string;
+    return located;
+  }
+
+  /**
+   * Whether a private message belongs to one account's side of a conversation: the account
+   * sent it to `partner` or received it from `partner`, and not before it was created.
+   *
+   * @param conversation The account, its creation time and the other party's nick.
+   * @param id The message's `id` (see {@link HistoryStore.locate}).
+   * @returns True when the account may read it.
+   *
+   * @example bob's account owns what ann sent it; cy's does not
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { HistoryStore } from "./history.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const history = HistoryStore.open(dir);
+   * const { id } = history.append({
+   *   msgid: "m1",
+   *   time: 1,
+   *   sender: "ann",
+   *   senderMask: "ann!ann@h",
+   *   target: "bob",
+   *   targetAccount: "bob",
+   *   command: "PRIVMSG",
+   *   text: "hi",
+   * });
+   * assert.ok(history.ownsPrivate({ account: "Bob", partner: "ANN" }, id));
+   * assert.ok(!history.ownsPrivate({ account: "cy", partner: "ann" }, id));
+   * history.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  ownsPrivate(conversation: PrivateConversation, id: number): boolean {
+    this.#assertOpen("find a message");
+    return this.#msgidOwned(this.#scope(conversation, 0, 0) as PrivateScope, id);
+  }
+
+  /**
+   * Deletes a stored message (IRCv3 `draft/message-redaction`): writes its {@link Redaction}
+   * and erases its text and client-only tags in the same transaction; it keeps its place,
+   * sender and time, so a client that has it can be told it was deleted. SQLite's
+   * `secure_delete` overwrites the words in the database file, and the commit empties the
+   * write-ahead log (a checkpoint), so neither file holds them once it returns. With
+   * `deferCommit` it is part of the batch, durable once {@link HistoryStore.commit} returns.
+   *
+   * @param id The message's `id` (see {@link HistoryStore.locate}).
+   * @param redaction The REDACT that deletes it.
+   * @throws Error when there is no such message, it is deleted already, the REDACT's msgid
+   *   is taken, or the database fails (a full disk): then nothing changed.
+   *
+   * @example Delete a message: queries skip it unless they ask for deleted ones
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { HistoryStore } from "./history.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const history = HistoryStore.open(dir);
+   * const from = { sender: "ann", senderMask: "ann!ann@h", target: "#lobby" } as const;
+   * const { id } = history.append({ ...from, msgid: "m1", time: 1, command: "PRIVMSG", text: "oops" });
+   * history.append({ ...from, msgid: "m2", time: 2, command: "PRIVMSG", text: "hi" });
+   * const redaction = { msgid: "r1", time: 3, source: "ann!ann@h", reason: "typo" };
+   * history.redact(id, redaction);
+   * assert.deepEqual(history.query("#lobby", { kind: "latest" }, 10).map((m) => m.text), ["hi"]);
+   * const [deleted] = history.query("#lobby", { kind: "latest" }, 10, { redacted: true });
+   * assert.equal(deleted.text, "");
+   * assert.deepEqual(deleted.redaction, redaction);
+   * assert.throws(() => history.redact(id, { ...redaction, msgid: "r2" }), /already deleted/);
+   * history.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  redact(id: number, redaction: Redaction): void {
+    this.#assertOpen("delete a message");
+    const { msgid, time, source, account, reason } = redaction;
+    if (msgid === "") throw new Error("Cannot delete a message: the REDACT's msgid is empty");
+    for (const [field, value] of [["msgid", msgid], ["source", source], ["reason", reason]]) {
+      checkNoNul("delete a message", field, value);
+    }
+    if (!Number.isSafeInteger(time) || time < 0) {
+      throw new Error(
+        `Cannot delete a message: time must be whole ms since the epoch, got ${time}`,
+      );
+    }
+    this.#write(
+      true,
+      () => {
+        if (this.#statements.erase.run(id).changes === 0) {
+          throw new Error(`there is no message with id ${id}`);
+        }
+        this.#statements.insertRedaction.run(id, msgid, time, source, account ?? null, reason);
+        return id;
+      },
+      (message) =>
+        /UNIQUE constraint failed: redactions\.id/.test(message)
+          ? `Cannot delete message ${id}: it is already deleted`
+          : `Cannot delete message ${id} in "${this.#path}": ${explainSqliteError(message)}`,
+    );
+    this.#erased = true;
+    if (!this.#deferCommit) this.#checkpoint();
   }
 
   /**
@@ -451,7 +629,7 @@ export class HistoryStore {
   ): HistoryRecord[] {
     this.#assertOpen("query history");
     checkLimit("query history", limit);
-    const scope = this.#scope(conversation, options.tagmsg ? 1 : 0);
+    const scope = this.#scope(conversation, options.tagmsg ? 1 : 0, options.redacted ? 1 : 0);
     switch (selector.kind) {
       case "latest": {
         const lower = selector.after ? this.#idAfter(scope, selector.after) : 0;
@@ -591,6 +769,7 @@ export class HistoryStore {
     this.#assertOpen("prune history");
     if (this.#retentionMs === 0) return 0;
     this.#statements.pruneOwners.run(now - this.#retentionMs);
+    this.#statements.pruneRedactions.run(now - this.#retentionMs);
     return Number(this.#statements.prune.run(now - this.#retentionMs).changes);
   }
 
@@ -669,6 +848,7 @@ export class HistoryStore {
       }
       this.#statements.commit.run();
     } catch (error) {
+      this.#erased = false;
       this.#rollback();
       throw new Error(
         `Cannot commit ${count} messages to history in "${this.#path}": ${
@@ -677,7 +857,58 @@ export class HistoryStore {
         { cause: error },
       );
     }
+    if (this.#erased) this.#checkpoint();
     return count;
+  }
+
+  /**
+   * Runs `body`, one write, in the open deferred batch (beginning it if need be), or in a
+   * transaction of its own when `grouped` (several statements that stand or fall together),
+   * or alone. Counts it in the batch; on failure throws `describe(SQLite's message)`.
+   */
+  #write<T>(grouped: boolean, body: () => T, describe: (message: string) => string): T {
+    const ownTransaction = !this.#deferCommit && grouped;
+    try {
+      if (this.#deferCommit && !this.#inTransaction) {
+        this.#statements.begin.run();
+        this.#inTransaction = true;
+      }
+      if (ownTransaction) this.#statements.begin.run();
+      let result: T;
+      try {
+        result = body();
+        if (ownTransaction) this.#statements.commit.run();
+      } catch (error) {
+        if (ownTransaction) this.#rollback();
+        throw error;
+      }
+      if (this.#deferCommit) this.#uncommitted++;
+      return result;
+    } catch (error) {
+      // Some errors (a full disk, I/O) make SQLite roll the whole transaction back: the
+      // batch's earlier writes are gone too, and the next commit must say so.
+      if (this.#inTransaction && !this.#db.isTransaction) {
+        this.#inTransaction = false;
+        this.#rolledBack += this.#uncommitted;
+        this.#uncommitted = 0;
+        this.#firstUncommitted = undefined;
+      }
+      throw new Error(describe((error as Error).message), { cause: error });
+    }
+  }
+
+  /**
+   * Empties the write-ahead log after a deletion: its older frames still hold the deleted
+   * words. Best effort: a checkpoint that cannot finish (another process reading) leaves them
+   * until SQLite reuses the log, and is not the deletion's failure.
+   */
+  #checkpoint(): void {
+    this.#erased = false;
+    try {
+      this.#statements.checkpoint.get();
+    } catch {
+      // Told in the docs (docs/security.md): the words stay in the log a while longer.
+    }
   }
 
   #assertOpen(action: string): void {
@@ -692,7 +923,7 @@ export class HistoryStore {
     }
   }
 
-  #scope(conversation: string | PrivateConversation, tagmsg: number): Scope {
+  #scope(conversation: string | PrivateConversation, tagmsg: number, redacted: number): Scope {
     if (typeof conversation === "string") {
       checkName("query history", "channel", conversation);
       if (!isChannelName(conversation)) {
@@ -700,7 +931,7 @@ export class HistoryStore {
           `Cannot query history: "${conversation}" is not a channel name; pass { account, partner } for a private conversation`,
         );
       }
-      return { conv: foldCase(conversation), tagmsg };
+      return { conv: foldCase(conversation), tagmsg, redacted };
     }
     const { account, partner, since } = conversation;
     checkName("query history", "account", account);
@@ -713,6 +944,7 @@ export class HistoryStore {
       partner: foldCase(partner),
       floor: this.#floor(since),
       tagmsg,
+      redacted,
     };
   }
 
@@ -751,21 +983,33 @@ export class HistoryStore {
     if (row === undefined) return undefined;
     const id = row.id as number;
     if ("conv" in scope) return row.conv === scope.conv ? id : undefined;
-    const owned = id > scope.floor &&
+    return this.#msgidOwned(scope, id) ? id : undefined;
+  }
+
+  /** Whether the private message `id` is on the account's side of the conversation. */
+  #msgidOwned(scope: PrivateScope, id: number): boolean {
+    return id > scope.floor &&
       this.#statements.isOwned.get(scope.owner, scope.partner, id) !== undefined;
-    return owned ? id : undefined;
   }
 
   #ascending(scope: Scope, lower: number, upper: number, limit: number): HistoryRecord[] {
     upper = Math.min(upper, this.#firstUncommitted ?? NO_UPPER_BOUND);
     const rows = "conv" in scope
-      ? this.#statements.channelAscending.all(scope.conv, lower, upper, scope.tagmsg, limit)
+      ? this.#statements.channelAscending.all(
+        scope.conv,
+        lower,
+        upper,
+        scope.tagmsg,
+        scope.redacted,
+        limit,
+      )
       : this.#statements.privateAscending.all(
         scope.owner,
         scope.partner,
         Math.max(lower, scope.floor),
         upper,
         scope.tagmsg,
+        scope.redacted,
         limit,
       );
     return rows.map(toRecord);
@@ -774,13 +1018,21 @@ export class HistoryStore {
   #descending(scope: Scope, lower: number, upper: number, limit: number): HistoryRecord[] {
     upper = Math.min(upper, this.#firstUncommitted ?? NO_UPPER_BOUND);
     const rows = "conv" in scope
-      ? this.#statements.channelDescending.all(scope.conv, lower, upper, scope.tagmsg, limit)
+      ? this.#statements.channelDescending.all(
+        scope.conv,
+        lower,
+        upper,
+        scope.tagmsg,
+        scope.redacted,
+        limit,
+      )
       : this.#statements.privateDescending.all(
         scope.owner,
         scope.partner,
         Math.max(lower, scope.floor),
         upper,
         scope.tagmsg,
+        scope.redacted,
         limit,
       );
     return rows.map(toRecord).reverse();
@@ -842,6 +1094,16 @@ function toRecord(row: Record<string, SQLOutputValue>): HistoryRecord {
     text: row.text as string,
   };
   if (row.tags !== null) record.clientTags = JSON.parse(row.tags as string);
+  if (row.r_msgid !== null) {
+    const redaction: Redaction = {
+      msgid: row.r_msgid as string,
+      time: row.r_time as number,
+      source: row.r_source as string,
+      reason: row.r_reason as string,
+    };
+    if (row.r_account !== null) redaction.account = row.r_account as string;
+    record.redaction = redaction;
+  }
   return record;
 }
 

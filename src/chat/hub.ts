@@ -42,7 +42,8 @@ import {
   createEvent,
   isLost,
 } from "./chat_event.ts";
-import type { HistoryRecord, HistoryStore } from "./history.ts";
+import type { HistoryOwner, HistoryRecord, HistoryStore } from "./history.ts";
+import { findRedactable, type RedactRefusal } from "./redaction.ts";
 import type { AlwaysOnStore } from "./always_on.ts";
 import {
   type Device,
@@ -205,6 +206,27 @@ export type ChannelError =
   | "no-such-channel"
   | "unavailable";
 
+/**
+ * Why a deletion (REDACT) was refused: see {@link RedactRefusal}; `no-history` when the server
+ * keeps none (nothing to delete, and no way to tell whose a message was), `unavailable` when it
+ * could not be stored (a full disk) — then nothing was deleted and nobody was told.
+ */
+export type RedactError = RedactRefusal | "no-history" | "unavailable";
+
+/**
+ * How many of its latest messages a guest (a member without an account) may delete: those it
+ * sent on this connection, remembered in memory since history knows no guest.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GUEST_REDACTABLE } from "./hub.ts";
+ *
+ * assert.equal(GUEST_REDACTABLE, 1000);
+ * ```
+ */
+export const GUEST_REDACTABLE = 1000;
+
 /** Room for a mode event's text, so a MODE line with any source and channel fits 512 bytes. */
 const MODE_TEXT_BUDGET = 300;
 
@@ -299,6 +321,8 @@ export class ChatHub {
   #alwaysOn: AlwaysOnStore | undefined;
   /** Always-on members marked away only because no device is connected. */
   readonly #autoAway = new WeakSet<Member>();
+  /** The latest stored messages each guest sent, which it may delete (see GUEST_REDACTABLE). */
+  readonly #sentAsGuest = new WeakMap<Member, Set<string>>();
 
   /**
    * Makes a hub with no members and one channel, {@link LOBBY}.
@@ -801,7 +825,100 @@ export class ChatHub {
       senderAccount: member.account,
       targetAccount: route.recipient?.account,
     };
-    return this.#store(who, event, fanOut);
+    const result = this.#store(who, event, fanOut);
+    if (member.account !== undefined) return result;
+    return result.then((outcome) => {
+      if (typeof outcome !== "string") this.#rememberGuestMessage(member, outcome.msgid);
+      return outcome;
+    });
+  }
+
+  /**
+   * Deletes a stored message (IRCv3 `draft/message-redaction`) and tells the conversation.
+   * Who may: see `redaction.ts`. The deletion is committed before anyone is told — the
+   * REDACT waits for it as a message does, and when the commit fails nobody is told and
+   * nothing was deleted. Everyone in the channel (or both parties of a private conversation,
+   * every device of each) gets the REDACT, the device that asked included: it is the asker's
+   * confirmation. The statistics' recent messages forget the message too.
+   *
+   * @param participant Who deletes: a member, or the device that asked.
+   * @param target The channel, or the other party's nick for a private message.
+   * @param msgid The id of the message to delete.
+   * @param reason Why ("" for no reason), relayed and stored.
+   * @param owner The asker's account with its creation time, if logged in (what it may delete
+   *   as its own, and which private conversations it reads).
+   * @returns The REDACT event once committed and handed out, or why not.
+   */
+  async redact(
+    participant: Participant,
+    target: string,
+    msgid: string,
+    reason: string,
+    owner?: HistoryOwner,
+  ): Promise<ChatEvent | RedactError> {
+    const history = this.history;
+    if (history === undefined) return "no-history";
+    const member = memberOf(participant);
+    const device = isDevice(participant) ? participant : undefined;
+    const channel = isChannelName(target) ? this.channel(target) : undefined;
+    if (isChannelName(target) && channel === undefined) return "invalid-target";
+    const redactor = { owner, sentAsGuest: this.#sentAsGuest.get(member) ?? new Set<string>() };
+    const scope = channel === undefined ? { partner: target } : {
+      channel: foldCase(channel.name),
+      member: channel.members.has(member),
+      moderator: channel.operators.has(member) || member.oper !== undefined,
+    };
+    const found = findRedactable(history, redactor, scope, msgid);
+    if (typeof found === "string") return found;
+    const recipient = channel === undefined ? this.find(target) : undefined;
+    const event = createEvent({
+      kind: "redact",
+      ...sourceOf(member),
+      target: channel?.name ?? recipient?.nick ?? target,
+      text: reason,
+      redacts: msgid,
+      commit: { lost: false },
+    });
+    try {
+      history.redact(found.id, {
+        msgid: event.msgid,
+        time: event.time,
+        source: event.source,
+        account: member.account,
+        reason,
+      });
+    } catch (error) {
+      log.error("History could not store {nick}'s deletion of {msgid}; nobody was told: {error}", {
+        nick: member.nick,
+        msgid,
+        error,
+      });
+      return "unavailable";
+    }
+    const outcome = new Promise<ChatEvent | "unavailable">((settle) => {
+      this.#uncommitted.push({ record: undefined, settle, event: event as Uncommitted["event"] });
+    });
+    if (channel !== undefined) {
+      this.#publish(channel, event, undefined, device);
+      if (!channel.members.has(member)) this.#copiesForSender(member, undefined, event);
+    } else {
+      if (recipient !== undefined) this.#hand(recipient, event);
+      if (recipient !== member) this.#copiesForSender(member, undefined, event);
+    }
+    // Committed now, not at the next flush: until then this connection's queries would see
+    // the message deleted while the deletion may still fail.
+    this.#commit();
+    const result = await outcome;
+    if (result !== "unavailable") this.#recent = this.#recent.filter((m) => m.msgid !== msgid);
+    return result;
+  }
+
+  /** Remembers a message a guest sent, so that it may delete it (see GUEST_REDACTABLE). */
+  #rememberGuestMessage(member: Member, msgid: string): void {
+    let sent = this.#sentAsGuest.get(member);
+    if (sent === undefined) this.#sentAsGuest.set(member, sent = new Set());
+    sent.add(msgid);
+    if (sent.size > GUEST_REDACTABLE) sent.delete(sent.values().next().value!);
   }
 
   /**

@@ -33,9 +33,11 @@ export {
   CHANSERV_MASK,
   CHANSERV_NICK,
   ChatHub,
+  GUEST_REDACTABLE,
   type HubOptions,
   LOBBY,
   type RecentMessage,
+  type RedactError,
   type SendError,
   SERVER_NICK,
   type StateChange,
@@ -58,6 +60,12 @@ export {
   restorePresence,
 } from "./presence.ts";
 export { type AlwaysOnAccount, AlwaysOnStore } from "./always_on.ts";
+export {
+  findRedactable,
+  type Redactor,
+  type RedactRefusal,
+  type RedactScope,
+} from "./redaction.ts";
 export { ReadMarkerStore } from "./read_markers.ts";
 export { type SessionTokenOptions, SessionTokens } from "./session_tokens.ts";
 export { NickServ, NICKSERV_NICK } from "./nickserv.ts";

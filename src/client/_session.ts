@@ -23,6 +23,9 @@ import { clean, clock, isChannel, quote, timeOf } from "./_text.ts";
 
 const NICK_STYLES: Style[] = ["cyan", "green", "yellow", "blue", "magenta", "red"];
 const DEFAULT_HISTORY = 20;
+const REDACTION = "draft/message-redaction";
+/** What a deleted message reads as when quoted (a reply or reaction to it); our own choice. */
+const DELETED = "[deleted]";
 
 /** A node:util style name, or several. */
 export type Style = Parameters<typeof styleText>[0];
@@ -198,6 +201,9 @@ export class ChatSession {
       case "react":
         await this.#answer(action.kind, action.to, action.text);
         return false;
+      case "delete":
+        await this.#delete(action.to, action.reason);
+        return false;
       case "markread":
         this.#markRead(action.target);
         return false;
@@ -266,6 +272,27 @@ export class ChatSession {
     if (!client.capabilities.has("echo-message")) {
       this.handle({ tags, source: client.nick, command: "TAGMSG", params: [parent.conversation] });
     }
+  }
+
+  /**
+   * Deletes a message (IRCv3 `draft/message-redaction`): our own last one when none is named.
+   * The server answers with the REDACT (shown as a deletion) or a FAIL saying why not.
+   */
+  async #delete(to: MessageRef | undefined, reason: string | undefined): Promise<void> {
+    const client = this.#client;
+    if (!client.capabilities.has(REDACTION)) {
+      this.error(
+        `deleting messages is not available on this server (${client.host}:${client.port} does not offer ${REDACTION})`,
+      );
+      return;
+    }
+    const message = this.#find(to ?? { nick: client.nick });
+    if (!message) return;
+    if (message.msgid === undefined) {
+      this.error("that message has no id from the server, so it cannot be deleted");
+      return;
+    }
+    await client.send("REDACT", message.conversation, message.msgid, ...(reason ? [reason] : []));
   }
 
   /** The message a reply or reaction points at; when there is none, says so. */
@@ -370,10 +397,13 @@ export class ChatSession {
     const batch = message.tags.batch ? this.#batches.get(message.tags.batch) : undefined;
     if (batch?.unread) {
       // Shown when the batch ends, under a line that counts them; no more than were asked.
-      if (batch.unread.messages.length < batch.unread.limit) batch.unread.messages.push(message);
+      // A deletion follows the message it deletes and, as in the server's limit, does not count.
+      const { messages, limit } = batch.unread;
+      const counted = messages.filter((m) => m.command !== "REDACT").length;
+      if (message.command === "REDACT" || counted < limit) messages.push(message);
       return;
     }
-    if (batch) batch.count++;
+    if (batch && message.command !== "REDACT") batch.count++;
     if (message.command === "001") this.#welcomed = true;
     switch (message.command) {
       case "PRIVMSG":
@@ -420,6 +450,30 @@ export class ChatSession {
           : "an earlier message";
         show(
           `${this.#where(p[0], self)} ${this.#nick(from)} reacted ${clean(reaction)} to ${what}`,
+        );
+        return;
+      }
+      case "REDACT": {
+        // A deletion: the message (if shown) is said to be deleted — its words not repeated —
+        // and a later reply or reaction to it no longer quotes it.
+        const [target, msgid = "", reason] = p;
+        if (!target) return;
+        const conversation = isChannel(target) || self ? target : from;
+        const shown = this.#recent.byId(msgid);
+        // The spec: a REDACT naming a message of another conversation is ignored.
+        if (shown && foldCase(shown.conversation) !== foldCase(conversation)) return;
+        const whose = !shown
+          ? "an earlier message"
+          : `${
+            foldCase(shown.nick) === foldCase(from) ? "their" : `${clean(shown.nick)}'s`
+          } message of ${clock(new Date(shown.time))}`;
+        if (shown) shown.text = DELETED;
+        const why = reason ? ` (${clean(reason)})` : "";
+        show(
+          this.#paint(
+            "yellow",
+            `${this.#where(target, self)} ${clean(from)} deleted ${whose}${why}`,
+          ),
         );
         return;
       }

@@ -20,6 +20,7 @@ export type Action =
   | { kind: "register"; password: string }
   | { kind: "reply"; to: MessageRef; text: string }
   | { kind: "react"; to: MessageRef; text: string }
+  | { kind: "delete"; to?: MessageRef; reason?: string }
   | { kind: "markread"; target?: string }
   | { kind: "alwayson"; on: boolean }
   | { kind: "quit"; reason?: string }
@@ -27,8 +28,8 @@ export type Action =
   | { kind: "nothing" };
 
 /**
- * Which message a reply or a reaction answers: the `n`th newest in the current channel
- * (1 = the last), or the newest one a nick sent (in a channel or privately).
+ * Which message a reply, a reaction or a deletion is about: the `n`th newest in the current
+ * channel (1 = the last), or the newest one a nick sent (in a channel or privately).
  */
 export type MessageRef = { back: number } | { nick: string };
 
@@ -68,7 +69,7 @@ export class InputError extends Error {
  * import { COMMAND_HELP, parseInput } from "./input.ts";
  *
  * const commands = COMMAND_HELP.match(/^  \/[a-z]+/gm)!.map((command) => command.trim());
- * assert.equal(commands.length, 15);
+ * assert.equal(commands.length, 16);
  * for (const command of commands) {
  *   const args = { "/alwayson": "on", "/markread": "ann" }[command] ?? "ann hi";
  *   const line = `${command} ${args}`;
@@ -93,6 +94,9 @@ export const COMMAND_HELP: string =
                          last), or NICK's last one; shown as a reply where the server has
                          message-tags, else sent as "NICK: TEXT"
   /react N|NICK TEXT     React to a message (an emoji or a word); needs message-tags
+  /delete [N|NICK [WHY]] Delete a message: your own last one, the Nth last in the current
+                         channel, or NICK's last one (yours, or anyone's in a channel you
+                         operate), saying WHY if you like; needs draft/message-redaction
   /markread [TARGET]     Mark a channel or private conversation (default: the current
                          channel) read up to its last message shown, on all your devices;
                          needs an account and draft/read-marker
@@ -181,6 +185,12 @@ function nickArgument(command: string, nick: string | undefined): string {
  *   text: "me too",
  * });
  * assert.deepEqual(parseInput("/react bob 👍"), { kind: "react", to: { nick: "bob" }, text: "👍" });
+ * assert.deepEqual(parseInput("/delete"), { kind: "delete", to: undefined, reason: undefined });
+ * assert.deepEqual(parseInput("/delete 2 wrong window"), {
+ *   kind: "delete",
+ *   to: { back: 2 },
+ *   reason: "wrong window",
+ * });
  * assert.throws(() => parseInput("/msg ann"), /\/msg ann needs a message/);
  * ```
  */
@@ -250,6 +260,18 @@ export function parseInput(line: string): Action {
         return { kind: command, to: { back: Number(ref) }, text };
       }
       return { kind: command, to: { nick: nickArgument(`/${command}`, ref) }, text };
+    }
+    case "delete": {
+      const ref = words[0];
+      const reason = words.length > 1 ? after(1) : undefined;
+      if (ref === undefined) return { kind: "delete", to: undefined, reason };
+      if (/^\d+$/.test(ref)) {
+        if (Number(ref) < 1) {
+          throw new InputError("usage: /delete [N|NICK [WHY]] (N = 1 for the last message)");
+        }
+        return { kind: "delete", to: { back: Number(ref) }, reason };
+      }
+      return { kind: "delete", to: { nick: nickArgument("/delete", ref) }, reason };
     }
     case "markread":
       if (words.length > 1) throw new InputError("usage: /markread [#CHANNEL or NICK]");

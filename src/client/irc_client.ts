@@ -46,6 +46,7 @@ export const WANTED_CAPABILITIES: readonly string[] = [
   "batch",
   "draft/chathistory",
   "draft/read-marker",
+  "draft/message-redaction",
 ];
 
 /** Options for {@link IrcClient.connect}. */

@@ -17,6 +17,7 @@ import { MONITOR_COMMANDS } from "./commands/monitor.ts";
 import { NICKSERV_COMMANDS } from "./commands/nickserv.ts";
 import { OPERATOR_COMMANDS } from "./commands/operator.ts";
 import { QUERY_COMMANDS } from "./commands/queries.ts";
+import { REDACT_COMMANDS } from "./commands/redact.ts";
 import { TOKEN_COMMANDS } from "./commands/token.ts";
 import { WEBPUSH_COMMANDS } from "./commands/webpush.ts";
 
@@ -44,6 +45,7 @@ export const COMMANDS: Record<string, Handler> = {
   ...NICKSERV_COMMANDS,
   ...OPERATOR_COMMANDS,
   ...QUERY_COMMANDS,
+  ...REDACT_COMMANDS,
   ...TOKEN_COMMANDS,
   ...WEBPUSH_COMMANDS,
   CHATHISTORY: chatHistory,

@@ -5,6 +5,7 @@
  * @module
  */
 import { READ_MARKER_CAP } from "./commands/markread.ts";
+import { REDACTION_CAP } from "./commands/redact.ts";
 import { SESSION_TOKEN_CAP } from "./commands/token.ts";
 import { VARIANT_OF_CAPABILITY } from "./encode.ts";
 import { Numeric } from "./numerics.ts";
@@ -35,6 +36,7 @@ export const CAPABILITIES: readonly string[] = [
   "draft/account-registration",
   "draft/chathistory",
   READ_MARKER_CAP,
+  REDACTION_CAP,
   "draft/webpush",
   "echo-message",
   "extended-join",

@@ -20,10 +20,11 @@ import type {
   HistoryRecord,
   HistorySelector,
   PrivateConversation,
+  QueryOptions,
 } from "../chat/history.ts";
 import { getLogger } from "@logtape/logtape";
 import { RateLimiter } from "../chat/rate_limiter.ts";
-import { eventTags, VARIANT_TAGS } from "./encode.ts";
+import { eventTags, VARIANT_REDACTION, VARIANT_TAGS } from "./encode.ts";
 import type { IrcMessage } from "./message.ts";
 import type { IrcSession } from "./session.ts";
 
@@ -193,9 +194,7 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
   let records: HistoryRecord[];
   try {
     if (history === undefined) throw new Error("this server keeps no history");
-    records = history.query(conversation, selector, limit, {
-      tagmsg: (session.variant & VARIANT_TAGS) !== 0,
-    });
+    records = history.query(conversation, selector, limit, queryOptions(session));
   } catch {
     return session.fail(
       "CHATHISTORY",
@@ -212,9 +211,23 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
 }
 
 /**
+ * What a client's history queries return: reactions (TAGMSG) with `message-tags`, deleted
+ * messages with `draft/message-redaction` (each followed by its REDACT, see `sendHistory`).
+ */
+function queryOptions(session: IrcSession): QueryOptions {
+  return {
+    tagmsg: (session.variant & VARIANT_TAGS) !== 0,
+    redacted: (session.variant & VARIANT_REDACTION) !== 0,
+  };
+}
+
+/**
  * Sends stored messages to a client as history: in a `chathistory` batch when it enabled
  * `batch`, each with its time, id and client-only tags as its capabilities allow. A TAGMSG is
- * sent only to a client with `message-tags` (without tags it is nothing).
+ * sent only to a client with `message-tags` (without tags it is nothing). A deleted message
+ * (only a client with `draft/message-redaction` is given one) comes as the spec's placeholder —
+ * its sender, time and id, {@link DELETED_TEXT} for text, no client-only tags — followed by the
+ * REDACT that deleted it, which the limit does not count.
  */
 function sendHistory(session: IrcSession, target: string, records: HistoryRecord[]): void {
   const variant = session.variant;
@@ -222,16 +235,43 @@ function sendHistory(session: IrcSession, target: string, records: HistoryRecord
   for (const record of records) {
     const tagmsg = record.command === "TAGMSG";
     if (tagmsg && !(variant & VARIANT_TAGS)) continue;
+    const { redaction } = record;
     session.send({
       tags: eventTags(record, variant, batch),
       source: record.senderMask,
       command: record.command,
-      params: tagmsg ? [record.target] : [record.target, record.text],
+      params: tagmsg ? [record.target] : [
+        record.target,
+        redaction === undefined ? record.text : DELETED_TEXT,
+      ],
       trailing: !tagmsg,
+    });
+    if (redaction === undefined) continue;
+    const { msgid, time, account, source, reason } = redaction;
+    session.send({
+      tags: eventTags({ msgid, time, account }, variant, batch),
+      source,
+      command: "REDACT",
+      params: reason === "" ? [record.target, record.msgid] : [record.target, record.msgid, reason],
+      trailing: reason !== "",
     });
   }
   closeBatch(session, batch);
 }
+
+/**
+ * The text a deleted PRIVMSG or NOTICE has in history, for clients with
+ * `draft/message-redaction`: the REDACT right after it says it was deleted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DELETED_TEXT } from "./chathistory.ts";
+ *
+ * assert.equal(DELETED_TEXT, "[deleted]");
+ * ```
+ */
+export const DELETED_TEXT = "[deleted]";
 
 /** The most messages replayed per conversation to a device that cannot ask for history. */
 const REPLAY_PER_TARGET = 100;
@@ -313,7 +353,7 @@ export function replayMissed(session: IrcSession, since: number): void {
   if (history === undefined) return;
   // A message of the very millisecond the last device left may have come after it: include it.
   const after = { kind: "latest", after: { time: since - 1 } } as const;
-  const options = { tagmsg: (session.variant & VARIANT_TAGS) !== 0 };
+  const options = queryOptions(session);
   let left = REPLAY_TOTAL;
   const replay = (conversation: string | PrivateConversation, target: string) => {
     if (left === 0) return;
@@ -385,11 +425,25 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
 }
 
 /**
- * The account whose private history the client reads, with its creation time: what an
- * earlier account of the same name owned (one deleted and registered again) stays its own.
- * None when the client is not logged in, or its account no longer exists.
+ * The account whose private history the client reads (and whose messages it may delete), with
+ * its creation time: what an earlier account of the same name owned (one deleted and
+ * registered again) stays its own. None when the client is not logged in, or its account no
+ * longer exists.
+ *
+ * @param session The client.
+ * @returns Its account and the account's creation time, or undefined.
+ *
+ * @example A client without an account owns no history
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { historyOwner } from "./chathistory.ts";
+ * import type { IrcSession } from "./session.ts";
+ *
+ * const guest = { account: undefined, context: {} } as unknown as IrcSession;
+ * assert.equal(historyOwner(guest), undefined);
+ * ```
  */
-function historyOwner(session: IrcSession): HistoryOwner | undefined {
+export function historyOwner(session: IrcSession): HistoryOwner | undefined {
   if (session.account === undefined) return undefined;
   const account = session.context.accounts?.find(session.account);
   return account && { account: account.name, since: account.createdAt };

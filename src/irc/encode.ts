@@ -46,6 +46,19 @@ const ACCOUNT_NOTIFY = 32;
 const SETNAME = 64;
 /** `chghost`: CHGHOST of users in a shared channel, and of oneself. */
 const CHGHOST = 128;
+/**
+ * Variant bit: the client asked for `draft/message-redaction`: it is sent REDACT, which a
+ * client without it never is (the spec's rule), and deleted messages in history.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VARIANT_OF_CAPABILITY, VARIANT_REDACTION } from "./encode.ts";
+ *
+ * assert.equal(VARIANT_OF_CAPABILITY["draft/message-redaction"], VARIANT_REDACTION);
+ * ```
+ */
+export const VARIANT_REDACTION = 256;
 
 /**
  * The capabilities that change the bytes of events, each with its variant bit: a client's
@@ -70,6 +83,7 @@ export const VARIANT_OF_CAPABILITY: Readonly<Record<string, number>> = Object.fr
   "account-notify": ACCOUNT_NOTIFY,
   "setname": SETNAME,
   "chghost": CHGHOST,
+  "draft/message-redaction": VARIANT_REDACTION,
 });
 
 /** The variant bits every kind of event depends on. */
@@ -81,6 +95,7 @@ const NEEDS: Partial<Record<ChatEvent["kind"], number>> = {
   account: ACCOUNT_NOTIFY,
   setname: SETNAME,
   chghost: CHGHOST,
+  redact: VARIANT_REDACTION,
 };
 
 const encoder = new TextEncoder();
@@ -121,6 +136,15 @@ const NOTHING = new Uint8Array(0);
  *   text: "staff.example",
  * });
  * assert.equal(formatMessage(eventMessage(chghost)), ":ann!a@h CHGHOST ann staff.example");
+ * const redact = createEvent({
+ *   kind: "redact",
+ *   source: "ann!a@h",
+ *   target: "#c",
+ *   redacts: "m1",
+ *   text: "typo",
+ * });
+ * assert.equal(formatMessage(eventMessage(redact)), ":ann!a@h REDACT #c m1 :typo");
+ * assert.equal(formatMessage(eventMessage({ ...redact, text: "" })), ":ann!a@h REDACT #c m1");
  * const extended = eventMessage(join, VARIANT_OF_CAPABILITY["extended-join"]);
  * assert.equal(formatMessage(extended), ":ann!a@h JOIN #lobby * :Ann");
  * ```
@@ -166,6 +190,10 @@ export function eventMessage(event: ChatEvent, variant = 0): IrcMessage & { trai
       case "chghost":
         trailing = false;
         return [event.target, event.text];
+      case "redact":
+        if (event.text !== "") return [event.target, event.redacts ?? "", event.text];
+        trailing = false;
+        return [event.target, event.redacts ?? ""];
     }
   })();
   return { tags: {}, source: event.source, command: event.kind.toUpperCase(), params, trailing };
@@ -236,7 +264,7 @@ export function encodeLine(message: Parameters<typeof formatMessage>[0]): Uint8A
  * The bytes of an event for one variant, encoded on first use and cached on the event (once
  * for all the variants that differ only in bits this kind of event does not depend on).
  * TAGMSG carries nothing but tags: for a variant without {@link VARIANT_TAGS} it is no bytes;
- * AWAY, ACCOUNT, SETNAME and CHGHOST are no bytes without their capability.
+ * AWAY, ACCOUNT, SETNAME, CHGHOST and REDACT are no bytes without their capability.
  *
  * @param event The event.
  * @param variant The recipient's variant bits.
