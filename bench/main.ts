@@ -1,5 +1,5 @@
 /**
- * The benchmarks' own entry point: `deno task bench <ipc|fanout|history> [options]`.
+ * The benchmarks' own entry point: `deno task bench <ipc|fanout|history|search> [options]`.
  *
  * Benchmarks are tooling, not product: they start peers and load generators and reuse the
  * tests' helpers, so nothing here is imported by `main.ts` or ends up in the compiled
@@ -17,6 +17,8 @@ const DEFAULT_IPC_JSON = new URL("./results/ipc.json", import.meta.url).pathname
 const HELP = `Usage: deno task bench ipc [--messages N] [--json FILE]
        deno task bench fanout [options]
        deno task bench history [--messages N] [--queries N]
+       deno task bench search [--messages N] [--queries N]
+       deno task bench cluster [--messages N] [--in-flight N]
 
 Runs a benchmark and prints its table; the full results go to a JSON file under
 bench/results/. docs/benchmarks.md has the numbers measured so far and what they mean.
@@ -27,6 +29,10 @@ bench/results/. docs/benchmarks.md has the numbers measured so far and what they
            half a minute on a 2-core machine.
   fanout   The chat server's fan-out to many clients, beside ngircd and InspIRCd (below)
   history  Append throughput and query latency of the SQLite history store
+  search   Full-text search over a million stored messages: the index's build time and
+           size, one-word, two-word and prefix query latency (about a minute)
+  cluster  Three cluster nodes on a nats-server: a message's latency to its sender's answer
+           and to another node's user, the rate, and each node's bus bytes per message
 
 Options for ipc:
   --messages N   Messages per throughput run, 1000 to 10000000 (default: 100000)
@@ -54,9 +60,9 @@ async function ipc(args: string[]): Promise<number> {
   return 0;
 }
 
-/** bench/history.ts is a script: it runs as its own process with the rest of the line. */
-async function history(args: string[]): Promise<number> {
-  const script = new URL("./history.ts", import.meta.url).pathname;
+/** bench/history.ts, search.ts and cluster.ts are scripts: each runs as its own process. */
+async function script(name: string, args: string[]): Promise<number> {
+  const script = new URL(`./${name}.ts`, import.meta.url).pathname;
   const { code } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", script, ...args],
     stdout: "inherit",
@@ -80,7 +86,9 @@ export async function main(args: string[]): Promise<number> {
       case "fanout":
         return await runFanoutCommand(rest);
       case "history":
-        return await history(rest);
+      case "search":
+      case "cluster":
+        return await script(subject, rest);
       case undefined:
       case "-h":
       case "--help":
@@ -88,7 +96,7 @@ export async function main(args: string[]): Promise<number> {
         return subject === undefined ? 2 : 0;
       default:
         throw new UsageError(
-          `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history`,
+          `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history, search, cluster`,
         );
     }
   } catch (error) {

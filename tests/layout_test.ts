@@ -10,6 +10,8 @@ const RANKS: Record<string, number> = {
   "ffi": 0,
   "src/ipc": 1,
   "src/chat": 2,
+  // The cluster's bus and replicated hub: above the chat core, beside the network helpers.
+  "src/cluster": 3,
   "src/net": 3,
   "src/irc": 4,
   "src/bridge": 5,

@@ -102,9 +102,10 @@ const prefix = `${Date.now().toString(36)}${Deno.pid.toString(36)}`;
 let counter = 0;
 
 /**
- * Makes a new event with a fresh id.
+ * Makes a new event with a fresh id (or the one it was given: a cluster's node applies an
+ * event under the id its origin gave it, so every node shows the same msgid).
  *
- * @param fields Everything but `msgid` and `encoded`; `time` defaults to now.
+ * @param fields Everything but `encoded`; `time` defaults to now, `msgid` to a new one.
  * @returns The event.
  *
  * @example Each event gets its own id and, unless given, the time now
@@ -120,16 +121,17 @@ let counter = 0;
  * assert.notEqual(createEvent(fields).msgid, event.msgid);
  * assert.ok(event.time >= before && event.time <= Date.now());
  * assert.equal(createEvent({ ...fields, time: 5 }).time, 5);
+ * assert.equal(createEvent({ ...fields, msgid: "m1" }).msgid, "m1");
  * assert.deepEqual(event.encoded, []);
  * ```
  */
 export function createEvent(
-  fields: Omit<ChatEvent, "msgid" | "encoded" | "time"> & { time?: number },
+  fields: Omit<ChatEvent, "msgid" | "encoded" | "time"> & { time?: number; msgid?: string },
 ): ChatEvent {
   return {
     ...fields,
     time: fields.time ?? Date.now(),
-    msgid: newMsgId(),
+    msgid: fields.msgid ?? newMsgId(),
     encoded: [],
   };
 }

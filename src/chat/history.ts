@@ -16,19 +16,23 @@
  *
  * @module
  */
-import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
+import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite";
 import { explainSqliteError, migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
 import { DataDirectoryError } from "./data_directory.ts";
 import { foldCase } from "./casemap.ts";
 import {
   MIGRATIONS,
+  prepareSearch,
   prepareStatements,
   PRIVATE_CONV,
   SCHEMA,
   SCHEMA_VERSION,
+  SEARCH_CLOCK,
+  type SearchWalk,
   type Statements,
 } from "./_history_schema.ts";
 import { isChannelName } from "./names.ts";
+import { ftsQuery } from "./search_text.ts";
 
 /** One stored chat message. */
 export interface HistoryRecord {
@@ -156,6 +160,68 @@ export interface QueryOptions {
 }
 
 /**
+ * A stretch of messages a reader was in a channel for: those with `afterId < id <= untilId`
+ * (no `untilId`: it is in the channel still). Ids, not times, so a message sent in the very
+ * millisecond of a JOIN or PART falls on the right side.
+ */
+export interface ChannelPresence {
+  /** The channel, any case. */
+  channel: string;
+  /** The last message id stored before the reader joined. */
+  afterId: number;
+  /** The last message id stored before it left; none while it is in the channel. */
+  untilId?: number;
+}
+
+/** Who searches, which decides what it may find (see {@link HistoryStore.search}). */
+export interface SearchReader {
+  /**
+   * The account it is logged in to: the private messages that account owns, and the channel
+   * presence stored for it ({@link HistoryStore.beginPresence}).
+   */
+  owner?: HistoryOwner;
+  /** Presence known only in memory: a guest's, of its own connection. */
+  presence?: readonly ChannelPresence[];
+  /**
+   * The channels it is in now: it reads their messages stored before presence was recorded
+   * at all (before schema version 5), as CHATHISTORY serves a channel's members.
+   */
+  channels?: readonly string[];
+}
+
+/** What to search for; every given field must match. */
+export interface SearchQuery {
+  /** Words that must all be in the text (see `search_text.ts`). */
+  text?: string;
+  /** A channel, or the nick of the other party of a private conversation. */
+  in?: string;
+  /** The sender's nick at send time, any case. */
+  from?: string;
+  /** Only messages sent at or after this time, ms since the epoch. */
+  after?: number;
+  /** Only messages sent at or before this time, ms since the epoch. */
+  before?: number;
+}
+
+/** Options for {@link HistoryStore.search}. */
+export interface SearchOptions {
+  /**
+   * How long one search may walk the index, in ms: SQLite runs on the server's only thread,
+   * so a search that would read most of the history stops there and says it is incomplete.
+   * @default {250}
+   */
+  timeBudgetMs?: number;
+}
+
+/** What {@link HistoryStore.search} found. */
+export interface SearchResult {
+  /** The messages, oldest first. */
+  records: HistoryRecord[];
+  /** False when the time budget ran out before the search was done. */
+  complete: boolean;
+}
+
+/**
  * The most bytes of client-only tags stored with one message, as they are written on the wire
  * (`+name=value;…`, values unescaped): what one line may carry (IRCv3 message-tags' 4094 bytes
  * for client tags).
@@ -190,6 +256,8 @@ export interface HistoryOptions {
 }
 
 const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+const DEFAULT_SEARCH_BUDGET_MS = 250;
+
 /** An `id` above every stored one, for an open upper bound. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
@@ -235,6 +303,10 @@ type PrivateScope = { owner: string; partner: string; floor: number };
 export class HistoryStore {
   #db: DatabaseSync;
   #statements: Statements;
+  /** The search statements, prepared on first use. */
+  #searches = new Map<string, StatementSync>();
+  /** When the running search must stop (`performance.now()`); see `prepareSearch`. */
+  #searchDeadline = 0;
   #retentionMs: number;
   #path: string;
   #closed = false;
@@ -258,6 +330,7 @@ export class HistoryStore {
     this.#retentionMs = retentionMs;
     this.#deferCommit = deferCommit;
     this.#statements = prepareStatements(db);
+    db.function(SEARCH_CLOCK, () => performance.now() < this.#searchDeadline ? 1 : 0);
   }
 
   /**
@@ -734,6 +807,260 @@ export class HistoryStore {
   }
 
   /**
+   * Finds the messages `reader` may read that match `query`: channel messages sent while it
+   * was in the channel (a presence stored for its account, or one given in memory), and the
+   * private messages its account owns. Without `after`, the newest `limit` matches; with it,
+   * the first `limit` from then. Stored reactions (TAGMSG) are never found.
+   *
+   * @param reader Who searches.
+   * @param query What must match: words of the text, a conversation, a sender, a time range.
+   * @param limit The most messages to return, at least 1.
+   * @param options The time budget.
+   * @returns The matches, oldest first, and whether the search was done in its budget.
+   * @throws SearchTextError (search_text.ts) for text that is not a search; Error on a limit
+   *   below 1, a NUL or a space in a name, or a time that is not a number.
+   *
+   * @example Ann finds what was said in #lobby while she was in it, not before
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { HistoryStore } from "./history.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const history = HistoryStore.open(dir, { retentionMs: 0 });
+   * const say = (msgid: string, text: string) =>
+   *   history.append({
+   *     msgid,
+   *     time: Date.now(),
+   *     sender: "bob",
+   *     senderMask: "bob!bob@localhost",
+   *     target: "#lobby",
+   *     command: "PRIVMSG",
+   *     text,
+   *   });
+   * say("m1", "the deploy is tomorrow");
+   * history.beginPresence("ann", "#lobby", history.lastId());
+   * say("m2", "Deploy moved to Friday");
+   * const found = history.search({ owner: { account: "ann" } }, { text: "deploy" }, 10);
+   * assert.deepEqual(found.records.map((m) => m.text), ["Deploy moved to Friday"]);
+   * assert.equal(found.complete, true);
+   * assert.deepEqual(history.search({}, { text: "deploy" }, 10).records, []);
+   * history.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  search(
+    reader: SearchReader,
+    query: SearchQuery,
+    limit: number,
+    options: SearchOptions = {},
+  ): SearchResult {
+    this.#assertOpen("search history");
+    checkLimit("search history", limit);
+    const match = query.text === undefined ? undefined : ftsQuery(query.text);
+    const owner = reader.owner === undefined ? null : foldCase(reader.owner.account);
+    if (reader.owner !== undefined) checkName("search history", "account", reader.owner.account);
+    const floor = this.#floor(reader.owner?.since);
+    // What the reader may see of each channel (folded): its presence intervals.
+    const intervals = new Map<string, [after: number, until: number][]>();
+    const add = (conv: string, after: number, until: number | null | undefined) => {
+      let list = intervals.get(conv);
+      if (list === undefined) intervals.set(conv, list = []);
+      list.push([after, until ?? NO_UPPER_BOUND]);
+    };
+    if (owner !== null) {
+      // A stretch that ended before the account was created was an earlier account's of the
+      // same name; one that began before is this account's own connection's, from before it
+      // registered (see MembershipLog.loggedIn).
+      for (const row of this.#statements.presenceOf.iterate(owner, floor)) {
+        add(row.conv as string, row.after_id as number, row.until_id as number);
+      }
+    }
+    for (const { channel, afterId, untilId } of reader.presence ?? []) {
+      checkName("search history", "channel", channel);
+      add(foldCase(channel), afterId, untilId);
+    }
+    const origin = this.#statements.searchOrigin.get()!.until_id as number;
+    if (origin > 0) {
+      for (const channel of reader.channels ?? []) add(foldCase(channel), 0, origin);
+    }
+    let partner: string | null = null;
+    let convs = [...intervals.keys()];
+    if (owner !== null) convs.push(PRIVATE_CONV);
+    if (query.in !== undefined) {
+      checkName("search history", "conversation", query.in);
+      const conv = isChannelName(query.in) ? foldCase(query.in) : PRIVATE_CONV;
+      if (conv === PRIVATE_CONV) partner = foldCase(query.in);
+      convs = convs.filter((c) => c === conv);
+    }
+    if (convs.length === 0) return { records: [], complete: true };
+    const from = query.from === undefined ? undefined : foldCase(query.from);
+    // Nothing before the earliest stretch, or after the latest, can be read.
+    let earliest = owner !== null && convs.includes(PRIVATE_CONV) ? floor : NO_UPPER_BOUND;
+    let latest = owner !== null && convs.includes(PRIVATE_CONV) ? NO_UPPER_BOUND : 0;
+    for (const conv of convs) {
+      for (const [after, until] of intervals.get(conv) ?? []) {
+        earliest = Math.min(earliest, after);
+        latest = Math.max(latest, until);
+      }
+    }
+    const lower = Math.max(
+      earliest,
+      query.after === undefined ? 0 : this.#idAfterTime(checkTime(query.after) - 1),
+    );
+    const upper = Math.min(
+      latest === NO_UPPER_BOUND ? NO_UPPER_BOUND : latest + 1,
+      query.before === undefined ? NO_UPPER_BOUND : this.#idBeforeTime(checkTime(query.before) + 1),
+      this.#firstUncommitted ?? NO_UPPER_BOUND,
+      this.lastId() + 1,
+    );
+    const walk: SearchWalk = match !== undefined
+      ? "text"
+      : convs.length === 1 && convs[0] !== PRIVATE_CONV
+      ? "one-channel"
+      : "all";
+    const ascending = query.after !== undefined;
+    const statement = this.#searchStatement(walk, ascending);
+    const deadline = performance.now() + (options.timeBudgetMs ?? DEFAULT_SEARCH_BUDGET_MS);
+    const convsJson = JSON.stringify(convs);
+    const ids: number[] = [];
+    let complete = true;
+    // Newest first (or from `after`); the statement lets every row out once the clock has
+    // run out (see prepareSearch), so the loop notices and stops.
+    this.#searchDeadline = deadline;
+    const rows = statement.iterate(
+      owner,
+      partner,
+      lower,
+      upper,
+      convsJson,
+      match ?? (walk === "one-channel" ? convs[0] : null),
+    );
+    for (const row of rows) {
+      if (performance.now() >= deadline) {
+        complete = false;
+        break;
+      }
+      const id = row.id as number;
+      const conv = row.conv as string;
+      const visible = conv === PRIVATE_CONV
+        ? row.owned === 1 && id > floor
+        : intervals.get(conv)?.some(([after, until]) => after < id && id <= until) === true;
+      if (!visible || (from !== undefined && foldCase(row.sender as string) !== from)) continue;
+      ids.push(id);
+      if (ids.length === limit) break;
+    }
+    if (!ascending) ids.reverse();
+    const records = ids.map((id) => toRecord(this.#statements.byId.get(id)!));
+    return { records, complete };
+  }
+
+  /**
+   * The id of the newest stored message (0 for none): where a presence that begins or ends
+   * now is cut. With `committed`, the messages of a deferred batch not yet committed do not
+   * count: if the commit fails, their ids are given again to later messages, so a presence
+   * that ends is cut before them (it may miss them; it never reaches past its end), and one
+   * that begins after them (it may miss later messages that reuse them; it never reaches
+   * back before its start).
+   *
+   * @param committed Only committed messages count. @default {false}
+   * @returns The id.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { HistoryStore } from "./history.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const history = HistoryStore.open(dir);
+   * assert.equal(history.lastId(), 0);
+   * const { id } = history.append({
+   *   msgid: "m1",
+   *   time: Date.now(),
+   *   sender: "ann",
+   *   senderMask: "ann!ann@localhost",
+   *   target: "#lobby",
+   *   command: "PRIVMSG",
+   *   text: "hi",
+   * });
+   * assert.equal(history.lastId(), id);
+   * assert.equal(history.lastId(true), id);
+   * history.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  lastId(committed = false): number {
+    this.#assertOpen("read history");
+    if (committed && this.#firstUncommitted !== undefined) return this.#firstUncommitted - 1;
+    return this.#statements.lastId.get()!.id as number;
+  }
+
+  /**
+   * Stores that an account is in a channel from now on: search lets it find the channel's
+   * messages after `afterId` until {@link HistoryStore.endPresence}.
+   *
+   * @param account The account, any case.
+   * @param channel The channel, any case.
+   * @param afterId {@link HistoryStore.lastId} when it joined.
+   *
+   * @example An account finds what was said while it was in a channel, and nothing after
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { HistoryStore } from "./history.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const history = HistoryStore.open(dir);
+   * const say = (msgid: string) =>
+   *   history.append({
+   *     msgid,
+   *     time: Date.now(),
+   *     sender: "bob",
+   *     senderMask: "bob!bob@localhost",
+   *     target: "#ops",
+   *     command: "PRIVMSG",
+   *     text: `status ${msgid}`,
+   *   });
+   * history.beginPresence("ann", "#ops", history.lastId());
+   * say("m1");
+   * history.endPresence("ann", "#ops", history.lastId());
+   * say("m2");
+   * const found = history.search({ owner: { account: "ann" } }, { text: "status" }, 10);
+   * assert.deepEqual(found.records.map((m) => m.msgid), ["m1"]);
+   * history.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  beginPresence(account: string, channel: string, afterId: number): void {
+    this.#assertOpen("store channel presence");
+    checkName("store channel presence", "account", account);
+    checkName("store channel presence", "channel", channel);
+    this.#statements.openPresence.run(foldCase(account), foldCase(channel), afterId);
+  }
+
+  /**
+   * Stores that an account left a channel (see {@link HistoryStore.beginPresence}); nothing
+   * happens when it was not in it.
+   *
+   * @param account The account, any case.
+   * @param channel The channel, any case.
+   * @param untilId {@link HistoryStore.lastId} when it left.
+   */
+  endPresence(account: string, channel: string, untilId: number): void {
+    this.#assertOpen("store channel presence");
+    this.#statements.closePresence.run(untilId, foldCase(account), foldCase(channel));
+  }
+
+  /**
+   * Ends every presence still open, at the newest message: a server starting up has nobody in
+   * its channels yet (nothing was said while it was down), and puts back who comes back.
+   *
+   * @returns How many presences were ended.
+   */
+  endEveryPresence(): number {
+    this.#assertOpen("store channel presence");
+    return Number(this.#statements.closeEveryPresence.run(this.lastId()).changes);
+  }
+
+  /**
    * Deletes the messages older than the retention (none when it is 0).
    *
    * @param now The current time in ms since the epoch. @default {Date.now()}
@@ -770,7 +1097,14 @@ export class HistoryStore {
     if (this.#retentionMs === 0) return 0;
     this.#statements.pruneOwners.run(now - this.#retentionMs);
     this.#statements.pruneRedactions.run(now - this.#retentionMs);
-    return Number(this.#statements.prune.run(now - this.#retentionMs).changes);
+    this.#statements.secureDeleteOff.run();
+    try {
+      const pruned = Number(this.#statements.prune.run(now - this.#retentionMs).changes);
+      this.#statements.prunePresence.run();
+      return pruned;
+    } finally {
+      this.#statements.secureDeleteOn.run();
+    }
   }
 
   /**
@@ -909,6 +1243,16 @@ export class HistoryStore {
     } catch {
       // Told in the docs (docs/security.md): the words stay in the log a while longer.
     }
+  }
+
+  #searchStatement(walk: SearchWalk, ascending: boolean): StatementSync {
+    const key = `${walk} ${ascending}`;
+    let statement = this.#searches.get(key);
+    if (statement === undefined) {
+      statement = prepareSearch(this.#db, walk, ascending ? "" : "DESC");
+      this.#searches.set(key, statement);
+    }
+    return statement;
   }
 
   #assertOpen(action: string): void {

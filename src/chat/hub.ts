@@ -53,6 +53,7 @@ import {
   memberOf,
   type Participant,
 } from "./member.ts";
+import { MembershipLog } from "./membership_log.ts";
 import { DETACHED_AWAY } from "./presence.ts";
 import { RateCounter } from "./rate_counter.ts";
 import { ChannelStream, Flusher } from "./delivery.ts";
@@ -140,6 +141,17 @@ export interface HubOptions {
    * listen here. Must not block; what it throws is logged.
    */
   onStored?: (message: StoredMessage) => void;
+}
+
+/**
+ * The id and time a message is given when it was decided elsewhere: a cluster's node applies
+ * each message under its origin's msgid and time, so every node shows the same.
+ */
+export interface MessageStamp {
+  /** The IRCv3 msgid. */
+  readonly msgid: string;
+  /** When it was taken, ms since the epoch. */
+  readonly time: number;
 }
 
 /** A member's message that history stored, with the accounts of its two ends. */
@@ -293,6 +305,8 @@ export class ChatHub {
   onMessage: ((message: RecentMessage) => void) | undefined;
   /** The history store, if any. */
   readonly history: HistoryStore | undefined;
+  /** Who was in which channel when, for search; kept when there is history. */
+  readonly memberships: MembershipLog | undefined;
   /** Writes members' queues on one timer; anything shown outside it calls `prepareWrite` first. */
   readonly flusher: Flusher;
   /** The operator console's `nick!user@host`, the source of {@link ChatHub.announce}. */
@@ -331,6 +345,7 @@ export class ChatHub {
    */
   constructor(options: HubOptions = {}) {
     this.history = options.history;
+    this.memberships = options.history && new MembershipLog(options.history);
     this.flusher = options.flusher ?? new Flusher(0);
     this.serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
     this.#recentLimit = options.recentMessages ?? 50;
@@ -508,8 +523,10 @@ export class ChatHub {
     const key = foldCase(account);
     const holder = this.#byAccount.get(key);
     if (holder !== undefined && holder !== member) return false;
-    if (member.account !== undefined) this.#byAccount.delete(foldCase(member.account));
+    const previous = member.account;
+    if (previous !== undefined) this.#byAccount.delete(foldCase(previous));
     member.account = account;
+    this.memberships?.loggedIn(member, previous);
     if (this.members.get(foldCase(member.nick)) === member) {
       this.#byAccount.set(key, member);
       this.announceChange(participant, "account");
@@ -614,6 +631,7 @@ export class ChatHub {
       channel.key !== LOBBY;
     channel.members.add(member);
     member.channels.add(channel.key);
+    this.memberships?.joined(member, channel.name);
     if (member.devices === undefined) channel.direct.add(member);
     else if (channel.stream?.open) {
       for (const device of member.devices) channel.stream.follow(device.queue);
@@ -722,6 +740,7 @@ export class ChatHub {
    * @param target A channel name or a nick.
    * @param text The text.
    * @param clientTags Client-only tags to relay.
+   * @param stamp Its msgid and time, when decided elsewhere (a cluster's log); new ones if not.
    * @returns The event once it is stored and handed to its recipients, or why it was not sent.
    */
   send(
@@ -730,8 +749,9 @@ export class ChatHub {
     target: string,
     text: string,
     clientTags?: Record<string, string>,
+    stamp?: MessageStamp,
   ): Promise<ChatEvent | SendError> {
-    const stored = this.#message(participant, kind, target, text, clientTags, true);
+    const stored = this.#message(participant, kind, target, text, clientTags, true, stamp);
     const onStored = this.#onStored;
     if (onStored !== undefined) {
       // The accounts of both ends as they are now, not once the commit is done.
@@ -760,16 +780,18 @@ export class ChatHub {
    * @param participant The sender: a member, or the device that sent it.
    * @param target A channel name or a nick.
    * @param clientTags The tags.
+   * @param stamp Its msgid and time, when decided elsewhere (a cluster's log); new ones if not.
    * @returns The event once shown, or why it was not sent.
    */
   tag(
     participant: Participant,
     target: string,
     clientTags: Record<string, string>,
+    stamp?: MessageStamp,
   ): Promise<ChatEvent | SendError> {
     const stored = this.history !== undefined &&
       STORED_TAGMSG_TAGS.some((name) => clientTags[name] !== undefined);
-    return this.#message(participant, "tagmsg", target, "", clientTags, stored);
+    return this.#message(participant, "tagmsg", target, "", clientTags, stored, stamp);
   }
 
   /**
@@ -802,6 +824,7 @@ export class ChatHub {
     text: string,
     clientTags: Record<string, string> | undefined,
     stored: boolean,
+    stamp: MessageStamp | undefined,
   ): Promise<ChatEvent | SendError> {
     const member = memberOf(participant);
     const device = isDevice(participant) ? participant : undefined;
@@ -809,6 +832,7 @@ export class ChatHub {
     if (typeof route === "string") return Promise.resolve(route);
     const event = createEvent({
       kind,
+      ...stamp,
       ...sourceOf(member),
       target: route.channel ? route.channel.name : route.recipient.nick,
       text,
@@ -928,9 +952,15 @@ export class ChatHub {
    * @param participant Who sets it: a member, or the device that asked.
    * @param channel The channel.
    * @param topic The new topic ("" clears it).
+   * @param at When it was set, ms since the epoch (a cluster's node applies its origin's time).
    * @returns Why it was refused, or undefined when it was set.
    */
-  setTopic(participant: Participant, channel: Channel, topic: string): ChannelError | undefined {
+  setTopic(
+    participant: Participant,
+    channel: Channel,
+    topic: string,
+    at: number = Date.now(),
+  ): ChannelError | undefined {
     const member = memberOf(participant);
     if (!channel.members.has(member)) return "not-on-channel";
     if (channel.hasFlag("t") && !channel.operators.has(member)) return "not-operator";
@@ -938,7 +968,7 @@ export class ChatHub {
       ...channel.settings,
       topic,
       topicSetBy: maskOf(member),
-      topicSetAt: Date.now(),
+      topicSetAt: at,
     };
     if (!this.#persist(channel, settings)) return "unavailable";
     channel.settings = settings;
@@ -1558,6 +1588,7 @@ export class ChatHub {
   }
 
   #leave(member: Member, channel: Channel): void {
+    this.memberships?.left(member, channel.name);
     channel.members.delete(member);
     channel.operators.delete(member);
     channel.voiced.delete(member);

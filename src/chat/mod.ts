@@ -36,6 +36,7 @@ export {
   GUEST_REDACTABLE,
   type HubOptions,
   LOBBY,
+  type MessageStamp,
   type RecentMessage,
   type RedactError,
   type SendError,
@@ -124,6 +125,14 @@ export {
   isLost,
   newMsgId,
 } from "./chat_event.ts";
+export { MembershipLog } from "./membership_log.ts";
+export {
+  ftsQuery,
+  MAX_SEARCH_TEXT,
+  MAX_SEARCH_WORDS,
+  MIN_PREFIX,
+  SearchTextError,
+} from "./search_text.ts";
 export { WatchList } from "./watch_list.ts";
 export { WhowasLog, type WhowasOptions, type WhowasRecord } from "./whowas.ts";
 export type { Connection } from "./connection.ts";

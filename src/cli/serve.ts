@@ -12,6 +12,7 @@ import { IpcError } from "../ipc/ipc_error.ts";
 import { advised, roomAdvice, withHint } from "./_hints.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { LOBBY } from "../chat/hub.ts";
+import { clusterNameProblem } from "../cluster/jetstream_bus.ts";
 import { channelProblem } from "../chat/names.ts";
 import type { BridgeOptions } from "../bridge/bridge.ts";
 import { startHttpTransport } from "../server/http_transport.ts";
@@ -19,6 +20,7 @@ import { hostName, normalizeOrigin } from "../web/origin_policy.ts";
 import { parsePublicUrl } from "../web/uploads.ts";
 import { CONSOLE_HELP, runConsole } from "../server/operator_console.ts";
 import {
+  type ClusterOptions,
   DEFAULT_MOTD,
   type ServerOptions,
   startServer,
@@ -119,6 +121,15 @@ Options:
                              or tests; otherwise a client could make the server send requests
                              inside your network (default: refused)
 
+  --cluster URL              Run as one node of a cluster through NATS JetStream at URL
+                             (nats://HOST:PORT; nats-server -js): users, nicks, channel
+                             membership and messages are shared by every node of the cluster,
+                             see docs/cluster.md (default: alone, no NATS)
+  --cluster-name NAME        Nodes with the same name form one cluster: letters, digits, "-",
+                             "_" (default: shmooze)
+  --node-name NAME           This node's name in the cluster, in its msgids and logs; a random
+                             part is added, so each run is a new node (default: host and pid)
+
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
 /kline on the console) are kept there too, in bans.sqlite. Push notifications (IRCv3
@@ -127,6 +138,7 @@ draft/webpush) for logged-in clients: subscriptions and the VAPID key are in pus
 The first line printed is "listening on HOST:PORT" (the real port when 0 was asked); with
 TLS, the next is "listening with TLS on HOST:PORT", and with --tls-self-signed then
 "self-signed TLS for NAMES; clients pass --ca FILE".
+With --cluster, "node NODE of cluster NAME at URL" follows.
 With --local-room, "bridging local room NAME with CHANNEL" follows.
 Unless --no-http, a line "http on HOST:PORT" follows ("https on HOST:PORT" with TLS: the
 web side then uses the same certificate, and the chat page connects with WSS), then, unless
@@ -231,6 +243,33 @@ function startFailure(error: unknown): unknown {
   }
   const hinted = withHint(error);
   return hinted instanceof CliError ? hinted : new CliError(error.message);
+}
+
+function readCluster(
+  values: Values,
+): Required<Omit<ClusterOptions, "node">> & ClusterOptions | undefined {
+  const url = values.cluster;
+  if (url === undefined) {
+    for (const flag of ["cluster-name", "node-name"]) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --cluster`);
+    }
+    return undefined;
+  }
+  if (!/^nats:\/\/[^\s/]+$/.test(String(url))) {
+    throw new UsageError(
+      `--cluster must be a NATS URL such as nats://127.0.0.1:4222, not "${url}"`,
+    );
+  }
+  const name = stringOption(values, "cluster-name", "shmooze");
+  const problem = clusterNameProblem(name);
+  if (problem !== undefined) throw new UsageError(`--cluster-name: ${problem}`);
+  const node = values["node-name"] === undefined ? undefined : String(values["node-name"]);
+  if (node !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(node)) {
+    throw new UsageError(
+      `--node-name must be 1 to 64 letters, digits, ".", "-" or "_", not "${node}"`,
+    );
+  }
+  return { url: String(url), name, node };
 }
 
 function readBridge(values: Values): BridgeOptions | undefined {
@@ -369,6 +408,9 @@ export const serveCommand: Command = {
       "no-uploads": { type: "boolean" },
       "push-contact": { type: "string" },
       "push-allow-internal": { type: "boolean" },
+      cluster: { type: "string" },
+      "cluster-name": { type: "string" },
+      "node-name": { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {
@@ -416,6 +458,12 @@ export const serveCommand: Command = {
     const selfSigned = await readSelfSignedTls(values);
     const tls = selfSigned?.tls ?? readTls(values);
     const localRoom = readBridge(values);
+    const cluster = readCluster(values);
+    if (cluster !== undefined && localRoom !== undefined) {
+      throw new UsageError(
+        "--local-room cannot be used with --cluster (yet): the bridge's users are not replicated",
+      );
+    }
     const http = values["no-http"] === true ? undefined : {
       hostname: stringOption(values, "http-host", stringOption(values, "host", "0.0.0.0")),
       port: intOption(values, "http-port", 54080, { max: 65535 }),
@@ -451,6 +499,7 @@ export const serveCommand: Command = {
       }),
       uploads,
       push: { subject: pushContact, allowInternal: values["push-allow-internal"] === true },
+      cluster,
     }).catch((error) => {
       throw startFailure(error);
     });
@@ -472,6 +521,9 @@ export const serveCommand: Command = {
       console.log(`listening with TLS on ${server.hostname}:${server.tlsPort}`);
     }
     if (selfSigned) console.log(selfSignedLine(selfSigned.selfSigned));
+    if (server.cluster !== undefined && cluster !== undefined) {
+      console.log(`node ${server.cluster.node} of cluster ${cluster.name} at ${cluster.url}`);
+    }
     if (localRoom) {
       try {
         server.bridge(localRoom);

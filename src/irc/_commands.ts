@@ -18,6 +18,7 @@ import { NICKSERV_COMMANDS } from "./commands/nickserv.ts";
 import { OPERATOR_COMMANDS } from "./commands/operator.ts";
 import { QUERY_COMMANDS } from "./commands/queries.ts";
 import { REDACT_COMMANDS } from "./commands/redact.ts";
+import { SEARCH_COMMANDS } from "./commands/search.ts";
 import { TOKEN_COMMANDS } from "./commands/token.ts";
 import { WEBPUSH_COMMANDS } from "./commands/webpush.ts";
 
@@ -46,6 +47,7 @@ export const COMMANDS: Record<string, Handler> = {
   ...OPERATOR_COMMANDS,
   ...QUERY_COMMANDS,
   ...REDACT_COMMANDS,
+  ...SEARCH_COMMANDS,
   ...TOKEN_COMMANDS,
   ...WEBPUSH_COMMANDS,
   CHATHISTORY: chatHistory,

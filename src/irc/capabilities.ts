@@ -6,6 +6,7 @@
  */
 import { READ_MARKER_CAP } from "./commands/markread.ts";
 import { REDACTION_CAP } from "./commands/redact.ts";
+import { SEARCH_CAP } from "./commands/search.ts";
 import { SESSION_TOKEN_CAP } from "./commands/token.ts";
 import { VARIANT_OF_CAPABILITY } from "./encode.ts";
 import { Numeric } from "./numerics.ts";
@@ -49,6 +50,7 @@ export const CAPABILITIES: readonly string[] = [
   "server-time",
   "setname",
   SESSION_TOKEN_CAP,
+  SEARCH_CAP,
   "standard-replies",
   "userhost-in-names",
 ];

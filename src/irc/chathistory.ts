@@ -460,8 +460,15 @@ function noMessages(session: IrcSession, sub: string, target: string): void {
   });
 }
 
-/** Starts a batch when the client supports them; returns the tag its lines carry. */
-function openBatch(
+/**
+ * Starts a batch when the client supports them.
+ *
+ * @param session The client.
+ * @param type The batch type.
+ * @param params The batch's parameters.
+ * @returns The tag its lines carry, or undefined without `batch`.
+ */
+export function openBatch(
   session: IrcSession,
   type: string,
   ...params: string[]
@@ -472,6 +479,15 @@ function openBatch(
   return { batch: id };
 }
 
-function closeBatch(session: IrcSession, batch: Record<string, string> | undefined): void {
+/**
+ * Ends a batch that {@link openBatch} started.
+ *
+ * @param session The client.
+ * @param batch What `openBatch` returned.
+ */
+export function closeBatch(
+  session: IrcSession,
+  batch: Record<string, string> | undefined,
+): void {
   if (batch) session.send({ command: "BATCH", params: [`-${batch.batch}`] });
 }

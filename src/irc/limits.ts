@@ -35,6 +35,13 @@ export interface IrcLimits {
   maxUnregisteredBytes: number;
   /** CHATHISTORY commands one client may send in any 10 seconds. @default {20} */
   historyBudget: number;
+  /** SEARCH commands one client may send in any 10 seconds. @default {10} */
+  searchBudget: number;
+  /**
+   * Milliseconds one SEARCH may read the index (the server has one thread) before it stops
+   * and answers with what it found and `WARN SEARCH INCOMPLETE`. @default {250}
+   */
+  searchTimeMs: number;
   /** NICKLEN. @default {32} */
   nickLength: number;
   /** CHANNELLEN. @default {64} */
@@ -78,6 +85,8 @@ export const DEFAULT_LIMITS: Readonly<IrcLimits> = Object.freeze({
   connectionsPerMinute: 30,
   maxUnregisteredBytes: 16 * 1024,
   historyBudget: 20,
+  searchBudget: 10,
+  searchTimeMs: 250,
   nickLength: NICK_LENGTH,
   channelLength: CHANNEL_LENGTH,
   topicLength: 390,

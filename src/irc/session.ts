@@ -39,6 +39,7 @@ import { type IrcMessage, parseMessage } from "./message.ts";
 import { Numeric } from "./numerics.ts";
 import type { PushNotifications } from "./push_notifications.ts";
 import { SaslExchange } from "./sasl.ts";
+import type { ReplicatedHub } from "../cluster/replicated_hub.ts";
 
 /** What sessions share: the chat core, the flusher, the limits and the server's identity. */
 export interface IrcContext {
@@ -66,6 +67,11 @@ export interface IrcContext {
   fileHost?: string;
   /** Push notifications (IRCv3 `draft/webpush`); none without a data directory. */
   readonly push?: PushNotifications;
+  /**
+   * This server as a node of a cluster (`serve --cluster`): registrations, nick changes,
+   * joins, parts, quits and messages go through its log, and are answered once applied.
+   */
+  readonly cluster?: ReplicatedHub;
 }
 
 /** What sessions count, for the server's metrics. */
@@ -174,6 +180,8 @@ export class IrcSession implements Device {
   #member: Presence | undefined;
   #registered = false;
   #closed = false;
+  /** A registration waits for the cluster's log (see `#completeRegistration`). */
+  #connecting = false;
   #closing: Promise<void> | undefined;
   #lastActivity = Date.now();
   #pingSentAt = 0;
@@ -513,7 +521,13 @@ export class IrcSession implements Device {
   close(reason: string, quit: string = reason): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
-    if (this.#registered) this.context.hub.detach(this, quit);
+    if (this.#registered) {
+      const cluster = this.context.cluster;
+      // In a cluster the user quits through the log, when this was its last device.
+      if (cluster === undefined || this.member.devices.size > 1) {
+        this.context.hub.detach(this, quit);
+      } else void cluster.quit(this, quit);
+    }
     this.#queue.push(
       encodeLine({ command: "ERROR", params: [`Closing Link: ${this.host} (${reason})`] }),
       "last",
@@ -668,7 +682,8 @@ export class IrcSession implements Device {
           // Ending negotiation with a SASL exchange open abandons it (IRCv3 SASL 3.1): 906,
           // then register without an account, instead of waiting for the timeout.
           if (this.#sasl?.pending) this.#sasl.abort();
-          this.#completeRegistration();
+          this.#queue.variant = this.#caps.variant;
+          return this.#completeRegistration();
         }
         this.#queue.variant = this.#caps.variant;
         return;
@@ -703,7 +718,7 @@ export class IrcSession implements Device {
     }
   }
 
-  #nickCommand(nick: string | undefined): void {
+  #nickCommand(nick: string | undefined): Promise<void> | void {
     const limits = this.context.limits;
     if (nick === undefined || nick === "") {
       return this.reply(Numeric.ERR_NONICKNAMEGIVEN, "No nickname given");
@@ -733,7 +748,23 @@ export class IrcSession implements Device {
       return this.#completeRegistration();
     }
     if (this.#nickOfAnotherAccount(nick)) return this.#refuseRegisteredNick(nick);
-    if (!hub.changeNick(this, nick)) {
+    const cluster = this.context.cluster;
+    if (cluster !== undefined) {
+      return cluster.changeNick(this, nick).then((changed) => this.#nickChanged(nick, changed));
+    }
+    this.#nickChanged(nick, hub.changeNick(this, nick));
+  }
+
+  /** Answers a NICK that was refused: taken, or (in a cluster) not taken by the log. */
+  #nickChanged(nick: string, changed: boolean | "unavailable"): void {
+    if (changed === "unavailable") {
+      this.fail(
+        "NICK",
+        "TEMPORARILY_UNAVAILABLE",
+        nick,
+        "The nick change could not be made; try again later",
+      );
+    } else if (!changed) {
       this.reply(Numeric.ERR_NICKNAMEINUSE, nick, "Nickname is already in use");
     }
   }
@@ -754,7 +785,7 @@ export class IrcSession implements Device {
     );
   }
 
-  #completeRegistration(): void {
+  #completeRegistration(): Promise<void> | void {
     if (this.#registered || this.#caps.negotiating || this.#nick === "" || this.#user === "") {
       return;
     }
@@ -781,8 +812,39 @@ export class IrcSession implements Device {
       account: this.#account,
       connectedAt: this.connectedAt,
     });
-    if (!this.context.hub.add(presence)) {
-      this.reply(Numeric.ERR_NICKNAMEINUSE, this.#nick, "Nickname is already in use");
+    const cluster = this.context.cluster;
+    if (cluster === undefined) return this.#added(presence, this.context.hub.add(presence));
+    // Until the log answers, a second attempt (SASL's end racing CAP END) waits its turn.
+    if (this.#connecting) return;
+    this.#connecting = true;
+    // Registered as the log adds it, in the same turn, so it misses nothing in between.
+    // Registered and welcomed as the log adds it, in the same turn: the next entry applied
+    // may already be a message to it, which must come after its 001.
+    const onAdded = () => {
+      if (!this.#closed) this.#added(presence, true);
+    };
+    return cluster.connect(presence, onAdded).then(async (result) => {
+      this.#connecting = false;
+      if (this.#registered) return;
+      // Closed before the log added it: it must not stay, on any node.
+      if (result === true) await cluster.quit(presence, "Connection closed");
+      else if (!this.#closed) this.#added(presence, result);
+    });
+  }
+
+  /** Registers a new user once the hub added it, or says why it did not. */
+  #added(presence: Presence, added: boolean | "unavailable"): void {
+    if (added !== true) {
+      if (added === "unavailable") {
+        this.fail(
+          "NICK",
+          "TEMPORARILY_UNAVAILABLE",
+          this.#nick,
+          "Registration could not be completed; try again later",
+        );
+      } else {
+        this.reply(Numeric.ERR_NICKNAMEINUSE, this.#nick, "Nickname is already in use");
+      }
       this.#nick = "";
       return;
     }

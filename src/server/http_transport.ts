@@ -62,6 +62,18 @@ export function monitorSnapshot(
     storeFailures: stats.storeFailures,
     sendQDrops: stats.sendQDrops,
     ...(stats.localRoom ? { localRoom: stats.localRoom } : {}),
+    ...(stats.cluster
+      ? {
+        cluster: {
+          node: stats.cluster.node,
+          applied: stats.cluster.applied,
+          lag: stats.cluster.lag,
+          refused: stats.cluster.refused,
+          localClients: stats.cluster.localUsers,
+          peers: stats.cluster.peers.length,
+        },
+      }
+      : {}),
   };
 }
 

@@ -21,6 +21,7 @@
  */
 export {
   ChatServer,
+  type ClusterOptions,
   DEFAULT_MOTD,
   type ServerOptions,
   type ServerStats,
@@ -31,7 +32,12 @@ export { monitorSnapshot, startHttpTransport } from "./http_transport.ts";
 export type { WebServer, WebServerOptions } from "../web/web_server.ts";
 export type { WebSocketLimits } from "../web/websocket_connection.ts";
 export type { HttpLimits } from "../web/_http_connection.ts";
-export type { MonitorMessage, MonitorRoom, MonitorSnapshot } from "../web/monitor_snapshot.ts";
+export type {
+  MonitorCluster,
+  MonitorMessage,
+  MonitorRoom,
+  MonitorSnapshot,
+} from "../web/monitor_snapshot.ts";
 export { AddressGate, type AddressGateOptions, type Admission } from "../net/address_gate.ts";
 export { type ListenerKind, ListenError, type ListenProblem } from "../net/listen.ts";
 export { type AccountOptions, AccountStore } from "../chat/accounts.ts";

@@ -35,6 +35,8 @@ import { PushNotifications, type PushOptions } from "../irc/push_notifications.t
 import type { PushSenderStats } from "../net/push/push_sender.ts";
 import { generateVapidKey } from "../net/push/vapid.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
+import { JetStreamBus } from "../cluster/jetstream_bus.ts";
+import { type ClusterNodeStats, ReplicatedHub } from "../cluster/replicated_hub.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import { AddressGate, type Admission } from "../net/address_gate.ts";
 import { listen } from "../net/listen.ts";
@@ -111,6 +113,22 @@ export interface ServerOptions {
    * subscriptions an account may have (`maxPerAccount`, default 10).
    */
   push?: Partial<PushOptions> & { maxPerAccount?: number };
+  /**
+   * Run as one node of a cluster on NATS JetStream (`docs/cluster.md`): users, nicks, channel
+   * membership and messages are shared with every node of the same cluster name. None: this
+   * server is alone, and nothing of the cluster runs.
+   */
+  cluster?: ClusterOptions;
+}
+
+/** Where a clustered server finds its cluster. */
+export interface ClusterOptions {
+  /** The NATS server, `nats://host:port` (JetStream on). */
+  url: string;
+  /** The cluster's name: nodes with the same name share their state. @default {"shmooze"} */
+  name?: string;
+  /** This node's name; a random part is added for each run. @default {the host and the pid} */
+  node?: string;
 }
 
 /** A TLS listener's certificate and port. */
@@ -155,6 +173,8 @@ export interface ServerStats {
   localRoom?: LocalRoomStats;
   /** What became of push notifications, and how many wait to be sent (with a data directory). */
   push?: PushSenderStats & { pending: number };
+  /** This node's view of its cluster, when it is one (`clients` counts every node's users). */
+  cluster?: ClusterNodeStats;
 }
 
 /**
@@ -203,6 +223,8 @@ export class ChatServer {
    */
   readonly gate: AddressGate;
   readonly #context: IrcContext;
+  /** This server as a node of its cluster, when it is one ({@link ServerOptions.cluster}). */
+  readonly cluster: ReplicatedHub | undefined;
   readonly #history: HistoryStore | undefined;
   readonly #channelStore: ChannelStore | undefined;
   /** Uploaded files, when uploads are on (see {@link ServerOptions.uploads}). */
@@ -227,6 +249,7 @@ export class ChatServer {
   ) {
     this.tlsPort = tlsListener && (tlsListener.addr as Deno.NetAddr).port;
     this.#context = context;
+    this.cluster = context.cluster;
     this.#history = history;
     this.#channelStore = channelStore;
     this.files = files;
@@ -416,6 +439,7 @@ export class ChatServer {
         ...this.#context.push.stats,
         pending: this.#context.push.pending,
       },
+      cluster: this.cluster?.stats(),
     };
   }
 
@@ -436,6 +460,8 @@ export class ChatServer {
     for (const loop of this.#acceptLoops) loop.close();
     for (const timer of this.#timers) clearInterval(timer);
     this.hub.detachChannelStore();
+    // First, so every node sees this node's users quit (one node-down) rather than one by one.
+    await this.cluster?.close();
     await this.#bridge?.close();
     await Promise.all([...this.#sessions].map((session) => session.close(reason)));
     for (const member of [...this.hub.members.values()]) this.hub.kick(member.nick, reason);
@@ -517,7 +543,28 @@ export class ChatServer {
  * ```
  */
 export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
-  return Promise.resolve().then(() => createServer(options));
+  const cluster = options.cluster;
+  if (cluster === undefined) return Promise.resolve().then(() => createServer(options));
+  return startNode(options, cluster);
+}
+
+/** Starts a server as a node of a cluster: connected to NATS, caught up with the log. */
+async function startNode(options: ServerOptions, cluster: ClusterOptions): Promise<ChatServer> {
+  const bus = await JetStreamBus.open(cluster.url, { cluster: cluster.name });
+  let server: ChatServer;
+  try {
+    server = createServer(options, (hub) => new ReplicatedHub(hub, bus, { node: cluster.node }));
+  } catch (error) {
+    await bus.close();
+    throw error;
+  }
+  try {
+    await server.cluster!.start();
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  return server;
 }
 
 /**
@@ -543,7 +590,10 @@ function restoreAlwaysOn(
   if (restored > 0) log.info("Brought back {count} always-on account(s)", { count: restored });
 }
 
-function createServer(options: ServerOptions): ChatServer {
+function createServer(
+  options: ServerOptions,
+  replicate?: (hub: ChatHub) => ReplicatedHub,
+): ChatServer {
   const hostname = options.hostname ?? "0.0.0.0";
   const port = options.port ?? 54000;
   const name = options.name ?? "shmooze";
@@ -644,7 +694,8 @@ function createServer(options: ServerOptions): ChatServer {
     operFile: options.operFile,
     bans,
   });
-  if (accounts) restoreAlwaysOn(hub, accounts, moderation);
+  // Always-on presences are not replicated yet: a node restoring them alone would disagree.
+  if (accounts && replicate === undefined) restoreAlwaysOn(hub, accounts, moderation);
   const context: IrcContext = {
     hub,
     flusher,
@@ -657,6 +708,7 @@ function createServer(options: ServerOptions): ChatServer {
     moderation,
     counters: { sendQDrops: 0 },
     push,
+    cluster: replicate?.(hub),
   };
   return new ChatServer(
     listener,

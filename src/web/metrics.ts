@@ -130,5 +130,33 @@ export function formatMetrics(
       [[labels, room.participants.length]],
     );
   }
+  const cluster = snapshot.cluster;
+  if (cluster) {
+    const labels = { node: cluster.node };
+    metric(
+      "shmooze_cluster_applied_sequence",
+      "gauge",
+      "The last log sequence this node applied.",
+      [
+        [labels, cluster.applied],
+      ],
+    );
+    metric(
+      "shmooze_cluster_lag_entries",
+      "gauge",
+      "Log entries this node is behind the furthest node it has heard of.",
+      [[labels, cluster.lag]],
+    );
+    metric(
+      "shmooze_cluster_refused_total",
+      "counter",
+      "Log entries refused as invalid (the same on every node).",
+      [[labels, cluster.refused]],
+    );
+    metric("shmooze_cluster_local_clients", "gauge", "Users connected to this node.", [
+      [labels, cluster.localClients],
+    ]);
+    metric("shmooze_cluster_peers", "gauge", "Other nodes with users.", [[labels, cluster.peers]]);
+  }
   return out.join("\n") + "\n";
 }

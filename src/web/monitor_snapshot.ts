@@ -35,6 +35,22 @@ export interface MonitorRoom {
   participants: string[];
 }
 
+/** This server as a node of a cluster (`serve --cluster`), as `/metrics` shows it. */
+export interface MonitorCluster {
+  /** The node's name. */
+  node: string;
+  /** The last log sequence it applied. */
+  applied: number;
+  /** How many log entries it is behind the furthest node it has heard of. */
+  lag: number;
+  /** Log entries refused as invalid since start. */
+  refused: number;
+  /** Users connected to this node (the snapshot's `clients` counts every node's). */
+  localClients: number;
+  /** Other nodes with users. */
+  peers: number;
+}
+
 /** One moment of the server, as the dashboard draws it. */
 export interface MonitorSnapshot {
   /** When the snapshot was taken, ms since the epoch. */
@@ -64,4 +80,6 @@ export interface MonitorSnapshot {
   sendQDrops?: number;
   /** The bridged local room, when the server bridges one. */
   localRoom?: MonitorRoom;
+  /** The cluster, when the server is one of its nodes. */
+  cluster?: MonitorCluster;
 }

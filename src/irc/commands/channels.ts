@@ -154,28 +154,37 @@ function channelError(session: IrcSession, command: string, name: string, error:
   }
 }
 
-function join(session: IrcSession, message: IrcMessage): void {
-  const { hub, limits } = session.context;
+function join(session: IrcSession, message: IrcMessage): Promise<void> | void {
+  const { hub, limits, cluster } = session.context;
   const list = message.params[0];
   if (!list) return session.needMoreParams("JOIN");
   if (list === "0") {
-    for (const key of [...session.member.channels]) {
-      const channel = hub.channels.get(key);
-      if (channel) hub.part(session, channel.name, "Left all channels");
+    const names = [...session.member.channels].flatMap((key) => hub.channels.get(key)?.name ?? []);
+    if (cluster === undefined) {
+      for (const name of names) hub.part(session, name, "Left all channels");
+      return;
     }
-    return;
+    return (async () => {
+      for (const name of names) await cluster.part(session, name, "Left all channels");
+    })();
   }
   const keys = (message.params[1] ?? "").split(",");
-  list.split(",").forEach((name, i) => {
+  const wanted = list.split(",").map((name, i) => ({ name, key: keys[i] ?? "" }));
+  // Whether a channel may be asked for at all; the hub (or, in a cluster, its log) decides.
+  const admitted = ({ name }: { name: string }) => {
     if (channelProblem(name, limits.channelLength) !== undefined) {
-      return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
+      session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
+      return false;
     }
     const channels = session.member.channels;
-    if (channels.has(foldCase(name))) return;
+    if (channels.has(foldCase(name))) return false;
     if (channels.size >= limits.maxChannels) {
-      return session.reply(Numeric.ERR_TOOMANYCHANNELS, name, "You have joined too many channels");
+      session.reply(Numeric.ERR_TOOMANYCHANNELS, name, "You have joined too many channels");
+      return false;
     }
-    const channel = hub.join(session, name, keys[i] ?? "");
+    return true;
+  };
+  const answer = (name: string, channel: Channel | JoinRefusal | undefined) => {
     if (channel === undefined) return;
     if (typeof channel === "string") {
       const [numeric, text] = JOIN_REFUSALS[channel];
@@ -183,24 +192,46 @@ function join(session: IrcSession, message: IrcMessage): void {
     }
     // Every device of the user is in it now: the others saw the JOIN, and get the rest.
     for (const device of session.devices()) sendJoinReplies(device, channel);
-  });
+  };
+  if (cluster === undefined) {
+    for (const item of wanted) {
+      if (admitted(item)) answer(item.name, hub.join(session, item.name, item.key));
+    }
+    return;
+  }
+  return (async () => {
+    for (const item of wanted) {
+      if (admitted(item)) answer(item.name, await cluster.join(session, item.name, item.key));
+    }
+  })();
 }
 
-function part(session: IrcSession, message: IrcMessage): void {
-  const hub = session.context.hub;
+function part(session: IrcSession, message: IrcMessage): Promise<void> | void {
+  const { hub, cluster } = session.context;
   const [list, reason = ""] = message.params;
   if (!list) return session.needMoreParams("PART");
-  for (const name of list.split(",")) {
+  const answer = (name: string, parted: boolean | "unavailable" | undefined) => {
     const channel = hub.channel(name);
-    const parted = channel && hub.part(session, name, reason);
-    if (channel === undefined) {
+    if (channel === undefined && !parted) {
       session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
     } else if (parted === "unavailable") {
-      channelError(session, "PART", channel.name, parted);
+      channelError(session, "PART", channel?.name ?? name, parted);
     } else if (!parted) {
-      session.reply(Numeric.ERR_NOTONCHANNEL, channel.name, "You're not on that channel");
+      session.reply(Numeric.ERR_NOTONCHANNEL, channel?.name ?? name, "You're not on that channel");
     }
+  };
+  const names = list.split(",");
+  if (cluster === undefined) {
+    for (const name of names) {
+      answer(name, hub.channel(name) && hub.part(session, name, reason));
+    }
+    return;
   }
+  return (async () => {
+    for (const name of names) {
+      answer(name, hub.channel(name) && await cluster.part(session, name, reason));
+    }
+  })();
 }
 
 function names(session: IrcSession, message: IrcMessage): void {
@@ -217,8 +248,8 @@ function names(session: IrcSession, message: IrcMessage): void {
   }
 }
 
-function topic(session: IrcSession, message: IrcMessage): void {
-  const { hub, limits } = session.context;
+function topic(session: IrcSession, message: IrcMessage): Promise<void> | void {
+  const { hub, limits, cluster } = session.context;
   const [name, text] = message.params;
   if (!name) return session.needMoreParams("TOPIC");
   const channel = hub.channel(name);
@@ -226,8 +257,12 @@ function topic(session: IrcSession, message: IrcMessage): void {
     return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
   }
   if (text === undefined) return sendTopic(session, channel);
-  const error = hub.setTopic(session, channel, text.slice(0, limits.topicLength));
-  if (error !== undefined) channelError(session, "TOPIC", channel.name, error);
+  const topic = text.slice(0, limits.topicLength);
+  const answer = (error: ChannelError | undefined) => {
+    if (error !== undefined) channelError(session, "TOPIC", channel.name, error);
+  };
+  if (cluster === undefined) return answer(hub.setTopic(session, channel, topic));
+  return cluster.setTopic(session, channel.name, topic).then(answer);
 }
 
 function list(session: IrcSession, message: IrcMessage): void {

@@ -13,7 +13,7 @@ import type { Handler } from "./handler.ts";
 function chatMessage(kind: "privmsg" | "notice"): Handler {
   const command = kind.toUpperCase();
   return async (session, message) => {
-    const { hub, limits } = session.context;
+    const { hub, limits, cluster } = session.context;
     const quiet = kind === "notice";
     const [targets, text] = message.params;
     if (!targets) {
@@ -45,7 +45,11 @@ function chatMessage(kind: "privmsg" | "notice"): Handler {
     // Every target's message is appended now and stored by one commit; the replies follow
     // in the targets' order once it is done.
     const results = await Promise.all(
-      list.map((target) => hub.send(session, kind, target, text, clientTags)),
+      list.map((target) =>
+        cluster === undefined
+          ? hub.send(session, kind, target, text, clientTags)
+          : cluster.send(session, kind, target, text, clientTags)
+      ),
     );
     list.forEach((target, i) => {
       const result = results[i];
@@ -81,7 +85,10 @@ async function tagMessage(session: IrcSession, message: IrcMessage): Promise<voi
   if (!target) return session.reply(Numeric.ERR_NORECIPIENT, "No recipient given (TAGMSG)");
   if (clientTags === undefined || !session.hasCap("message-tags")) return;
   // A reaction is stored before anyone sees it: the next command waits for that.
-  const result = await session.context.hub.tag(session, target, clientTags);
+  const { hub, cluster } = session.context;
+  const result = cluster === undefined
+    ? await hub.tag(session, target, clientTags)
+    : await cluster.send(session, "tagmsg", target, "", clientTags);
   if (result === "unavailable") {
     session.fail(
       "TAGMSG",

@@ -1,0 +1,251 @@
+/**
+ * The cluster's {@link Bus} on NATS: the log is a JetStream stream (`SHMOOZE_<cluster>`, one
+ * subject, file storage), read by an ordered consumer; appends carry the event's id as
+ * `Nats-Msg-Id`, so within the stream's duplicate window a retried append is stored once.
+ * Heartbeats go over core NATS, unstored.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
+import {
+  type ConsumerMessages,
+  DeliverPolicy,
+  jetstream,
+  type JetStreamClient,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import type { Bus, LogEntry, LogReader } from "./bus.ts";
+import {
+  type ClusterEvent,
+  decodeEvent,
+  decodeHeartbeat,
+  encodeEvent,
+  type Heartbeat,
+} from "./cluster_event.ts";
+
+const log = getLogger(["shmooze", "cluster"]);
+
+/** Options for {@link JetStreamBus.open}. */
+export interface JetStreamBusOptions {
+  /** The cluster's name: its stream and subjects. Letters, digits, `-`, `_`. @default {"shmooze"} */
+  cluster?: string;
+  /** How long one append may keep retrying while NATS does not answer, ms. @default {5000} */
+  appendTimeoutMs?: number;
+  /**
+   * How long the stream remembers ids to drop a repeated append, ms: longer than any retry.
+   * @default {120000}
+   */
+  duplicateWindowMs?: number;
+}
+
+/**
+ * Whether a cluster name is usable in NATS subjects and stream names.
+ *
+ * @param name The name.
+ * @returns Why not, or undefined when it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clusterNameProblem } from "./jetstream_bus.ts";
+ *
+ * assert.equal(clusterNameProblem("team-1"), undefined);
+ * assert.match(clusterNameProblem("a.b") ?? "", /letters, digits/);
+ * ```
+ */
+export function clusterNameProblem(name: string): string | undefined {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(name)
+    ? undefined
+    : `Cluster name "${name}" must be 1 to 64 letters, digits, "-" or "_"`;
+}
+
+/**
+ * A cluster's log and heartbeats on a NATS server with JetStream.
+ *
+ * @example Two connections share one log (needs `nats-server -js` on port 4222)
+ * ```ts ignore
+ * import assert from "node:assert/strict";
+ * import { JetStreamBus } from "./jetstream_bus.ts";
+ *
+ * const bus = await JetStreamBus.open("nats://127.0.0.1:4222", { cluster: "demo" });
+ * const seq = await bus.append({ v: 1, id: "q1", node: "a", conn: "1", kind: "quit", reason: "" });
+ * assert.equal(await bus.head(), seq);
+ * await bus.close();
+ * ```
+ */
+export class JetStreamBus implements Bus {
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #stream: string;
+  readonly #subject: string;
+  readonly #beats: string;
+  readonly #appendTimeoutMs: number;
+  readonly #readers = new Set<LogReader>();
+
+  private constructor(nc: NatsConnection, cluster: string, appendTimeoutMs: number) {
+    this.#nc = nc;
+    this.#js = jetstream(nc);
+    this.#stream = `SHMOOZE_${cluster}`;
+    this.#subject = `shmooze.${cluster}.log`;
+    this.#beats = `shmooze.${cluster}.beat`;
+    this.#appendTimeoutMs = appendTimeoutMs;
+  }
+
+  /**
+   * Connects to NATS (reconnecting for ever after a loss) and makes the cluster's stream if it
+   * does not exist yet.
+   *
+   * @param url The NATS server, `nats://host:port`.
+   * @param options The cluster's name and time limits.
+   * @returns The bus.
+   * @throws When the name is unusable, NATS cannot be reached, or it has no JetStream.
+   */
+  static async open(url: string, options: JetStreamBusOptions = {}): Promise<JetStreamBus> {
+    const cluster = options.cluster ?? "shmooze";
+    const problem = clusterNameProblem(cluster);
+    if (problem !== undefined) throw new TypeError(problem);
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: url,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        name: `shmooze-${Deno.pid}`,
+      });
+    } catch (error) {
+      throw new Error(`Cannot connect to NATS at ${url}: ${(error as Error).message}`);
+    }
+    try {
+      const bus = new JetStreamBus(nc, cluster, options.appendTimeoutMs ?? 5000);
+      const manager = await jetstreamManager(nc);
+      const config = {
+        name: bus.#stream,
+        subjects: [bus.#subject],
+        duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+      };
+      try {
+        await manager.streams.info(bus.#stream);
+      } catch {
+        // Two nodes starting at once may both get here: adding the same config twice is fine.
+        await manager.streams.add(config);
+      }
+      return bus;
+    } catch (error) {
+      await nc.close();
+      throw new Error(`Cannot use JetStream at ${url}: ${(error as Error).message}`);
+    }
+  }
+
+  async append(event: ClusterEvent): Promise<number> {
+    const data = encodeEvent(event);
+    const deadline = Date.now() + this.#appendTimeoutMs;
+    let wait = 50;
+    for (;;) {
+      try {
+        const timeout = Math.max(250, Math.min(2000, deadline - Date.now()));
+        const ack = await this.#js.publish(this.#subject, data, { msgID: event.id, timeout });
+        return ack.seq;
+      } catch (error) {
+        if (this.#nc.isClosed() || Date.now() + wait >= deadline) throw error;
+        log.warn("Append of {id} failed, retrying with the same id: {error}", {
+          id: event.id,
+          error,
+        });
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, 1000);
+      }
+    }
+  }
+
+  async read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
+    let next = Math.max(1, from);
+    let stopped = false;
+    const open = async () => {
+      const consumer = await this.#js.consumers.get(this.#stream, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: next,
+      });
+      // `expires` bounds each pull, so after NATS restarts the consumer asks again within 2 s
+      // instead of waiting out a pull the old server forgot.
+      return await consumer.consume({ expires: 2000 });
+    };
+    let messages: ConsumerMessages = await open();
+    const done = (async () => {
+      while (!stopped) {
+        try {
+          for await (const message of messages) {
+            next = message.seq + 1;
+            let entry: LogEntry;
+            try {
+              entry = { seq: message.seq, event: decodeEvent(message.data) };
+            } catch (error) {
+              entry = { seq: message.seq, error: error as TypeError };
+            }
+            apply(entry);
+          }
+          if (stopped || this.#nc.isClosed()) return;
+          throw new Error("the consumer ended");
+        } catch (error) {
+          if (stopped || this.#nc.isClosed()) return;
+          // A node that stopped reading would still send heartbeats: it must read again.
+          log.warn("Reading the log stopped before {next}: {error}; reading again in 1 s", {
+            next,
+            error,
+          });
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          if (stopped) return;
+          messages = await open().catch(() => messages);
+        }
+      }
+    })();
+    const reader: LogReader = {
+      stop: async () => {
+        stopped = true;
+        this.#readers.delete(reader);
+        await messages.close();
+        await done;
+      },
+    };
+    this.#readers.add(reader);
+    return reader;
+  }
+
+  async head(): Promise<number> {
+    const manager = await jetstreamManager(this.#nc);
+    return (await manager.streams.info(this.#stream)).state.last_seq;
+  }
+
+  /**
+   * What this node's NATS connection has carried since it opened, both ways: the per-node
+   * cost of the bus (log entries, their acknowledgements, heartbeats).
+   *
+   * @returns Bytes and NATS messages received and sent.
+   */
+  traffic(): { inBytes: number; outBytes: number; inMsgs: number; outMsgs: number } {
+    const { inBytes, outBytes, inMsgs, outMsgs } = this.#nc.stats();
+    return { inBytes, outBytes, inMsgs, outMsgs };
+  }
+
+  beat(beat: Heartbeat): void {
+    if (!this.#nc.isClosed()) this.#nc.publish(this.#beats, encodeEvent(beat));
+  }
+
+  onBeat(listener: (beat: Heartbeat) => void): void {
+    this.#nc.subscribe(this.#beats, {
+      callback: (error, message) => {
+        if (error) return;
+        try {
+          listener(decodeHeartbeat(message.data));
+        } catch (problem) {
+          log.warn("A heartbeat was dropped: {problem}", { problem });
+        }
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const reader of [...this.#readers]) await reader.stop();
+    if (!this.#nc.isClosed()) await this.#nc.close();
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Several servers as one chat: the state changes nodes share through a log (the event format),
+ * the bus that carries them (an interface, and NATS JetStream behind it), and the replicated hub
+ * each node runs. `docs/cluster.md` explains the design and what it guarantees.
+ *
+ * @example An event as it travels on the bus, checked on the way in
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeEvent, encodeEvent, type ClusterEvent } from "./mod.ts";
+ *
+ * const join: ClusterEvent = { v: 1, id: "a-1", node: "a", conn: "1", kind: "join", channel: "#c", key: "" };
+ * assert.deepEqual(decodeEvent(encodeEvent(join)), join);
+ * ```
+ *
+ * @module
+ */
+export type { Bus, LogEntry, LogReader } from "./bus.ts";
+export {
+  type ClusterEvent,
+  type ConnectEvent,
+  decodeEvent,
+  decodeHeartbeat,
+  encodeEvent,
+  EVENT_VERSION,
+  type EventOrigin,
+  type Heartbeat,
+  type JoinEvent,
+  type MessageEvent,
+  type NickEvent,
+  type NodeDownEvent,
+  type PartEvent,
+  type QuitEvent,
+  type TopicEvent,
+} from "./cluster_event.ts";
+export { clusterNameProblem, JetStreamBus, type JetStreamBusOptions } from "./jetstream_bus.ts";
+export {
+  type ClusterNodeStats,
+  type Replicated,
+  ReplicatedHub,
+  type ReplicatedHubOptions,
+} from "./replicated_hub.ts";
