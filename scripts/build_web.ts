@@ -19,6 +19,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 export const BUNDLES: Record<string, string> = {
   "chat.js": "src/web/client/chat.ts",
   "monitor.js": "src/web/client/monitor.ts",
+  "push_worker.js": "src/web/client/push_worker.ts",
 };
 
 /** Where the bundles go, from the repository. */

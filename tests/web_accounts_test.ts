@@ -8,11 +8,13 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import {
   lineInState,
+  loggedIn,
   login,
   newPage,
   reconnectNow,
   say,
   startWebServe,
+  submitLogin,
   WAIT_MS,
   withBrowser,
   withServe,
@@ -24,31 +26,6 @@ import { HISTORY_CAPS, historyTexts } from "./_long_lines.ts";
 
 /** playwright-core keeps its pipe to the browser open in ways Deno's sanitizers count. */
 const BROWSER_TEST = { sanitizeResources: false, sanitizeOps: false };
-
-/**
- * Logs in from the form: with a password, creating the account when asked.
- *
- * @param page The page, on the login form.
- * @param nick The nick (the account's name).
- * @param options The password, whether to create the account, the channels.
- */
-async function submitLogin(
-  page: Page,
-  nick: string,
-  options: { password?: string; create?: boolean; channels?: string } = {},
-): Promise<void> {
-  await page.fill("#nick", nick);
-  await page.fill("#password", options.password ?? PASSWORD);
-  await page.setChecked("#create-account", options.create ?? false);
-  if (options.channels) await page.fill("#channels", options.channels);
-  await page.click("#login-submit");
-}
-
-/** Waits until the page is connected and logged in to an account. */
-async function loggedIn(page: Page, account: string): Promise<void> {
-  await page.locator("#status", { hasText: "Connected" }).waitFor();
-  await page.locator("#me", { hasText: `logged in as ${account}` }).waitFor();
-}
 
 /** Everything the page keeps in the browser: local and session storage, and cookies. */
 function browserStorage(page: Page): Promise<string> {

@@ -434,6 +434,8 @@ Deno.test({
             "Private message ann",
             "Private message tom",
             "#notify",
+            "#push",
+            "#attach",
             "#logout",
             "Monitor",
             "#lobby",

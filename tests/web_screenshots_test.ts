@@ -1,14 +1,31 @@
 /**
- * The README's pictures of the chat page, taken by this test from a real conversation on a
+ * The README's pictures of the chat page, taken by these tests from a real conversation on a
  * real server: chat-desktop.png, chat-mobile.png (a phone) and chat-dark.png (the dark colour
- * scheme), in tests/artifacts/ — and in docs/img/, which the README shows, with
- * `deno task screenshots` (a test run never changes the checkout). Three visitors watch one scene: yesterday's messages from history,
- * a link, a mention, a reply, reactions, someone typing, unread channels and a private chat.
+ * scheme) — three visitors watch one scene: yesterday's messages from history, a link, a
+ * mention, a reply, reactions, someone typing, unread channels and a private chat — then
+ * chat-uploads.png (an image's preview, an upload under way, push on), chat-search.png and
+ * chat-deletion.png. They go to tests/artifacts/, and to docs/img/, which the README shows,
+ * with `deno task screenshots` (a test run never changes the checkout).
  */
 import type { Page } from "playwright-core";
 import { HistoryStore } from "../src/chat/history.ts";
-import { ARTIFACTS, DOC_IMAGES, newPage, say, startWebServe, withBrowser } from "./_browser.ts";
+import { CAPABILITIES } from "../src/irc/capabilities.ts";
+import {
+  ARTIFACTS,
+  DOC_IMAGES,
+  giveFile,
+  loggedIn,
+  newPage,
+  say,
+  standInPushService,
+  startWebServe,
+  submitLogin,
+  WAIT_MS,
+  withBrowser,
+} from "./_browser.ts";
+import { waitUntil } from "./_helpers.ts";
 import { IrcTestClient } from "./_irc.ts";
+import { newSubscription, startPushService } from "./_push.ts";
 
 /** playwright-core keeps its pipe to the browser open in ways Deno's sanitizers count. */
 const BROWSER_TEST = { sanitizeResources: false, sanitizeOps: false };
@@ -118,3 +135,149 @@ Deno.test({
     }
   },
 });
+
+/** The account `nick`, created from the page's form, in the channels given. */
+async function createAccount(page: Page, url: string, nick: string, channels: string) {
+  await page.goto(url);
+  await submitLogin(page, nick, { create: true, channels });
+  await loggedIn(page, nick);
+}
+
+/** No message under the pointer (its buttons hidden), and the message box without focus. */
+async function settle(page: Page): Promise<void> {
+  await page.locator("#message").blur();
+  await page.mouse.move(0, 0);
+}
+
+Deno.test({
+  name:
+    "the README's picture of uploads and push: an image's preview, an upload under way, push on",
+  ...BROWSER_TEST,
+  fn: async () => {
+    await using pushService = startPushService();
+    await using serve = await startWebServe(["--push-allow-internal"]);
+    const caps = { caps: ["message-tags", "server-time", "echo-message"] };
+    await using tom = await IrcTestClient.register(serve.port, "tom", caps);
+    await using bob = await IrcTestClient.register(serve.port, "bob", caps);
+    for (const client of [tom, bob]) await client.join("#lobby");
+    await withBrowser(async (browser) => {
+      const { context, page } = await newPage(browser, { permissions: ["notifications"] });
+      await standInPushService(context, `${pushService.origin}/push/ann`, await newSubscription());
+      await createAccount(page, serve.url, "ann", "#lobby #dev");
+      await page.locator("#user-list button", { hasText: "bob" }).waitFor();
+      await page.click("#push");
+      await page.locator("#push[aria-pressed=true]").waitFor();
+      await tom.send("PRIVMSG #lobby :ann: could you share the ring diagram from the talk?");
+      await message(page, "could you share the ring diagram").waitFor();
+      const token = `JSON.parse(localStorage.getItem("shmooze.session") ?? "{}").token`;
+      await waitUntil(async () => (await page.evaluate(token)) !== undefined, WAIT_MS, "a token");
+      await giveFile(page, "paste", {
+        name: "ring-diagram.png",
+        png: { width: 480, height: 270, caption: "shared-memory ring" },
+      });
+      const posted = await tom.waitFor(/PRIVMSG #lobby :http.*ring-diagram\.png/);
+      await bob.send("PRIVMSG #lobby :Thanks! The wrap-around is much clearer like that");
+      const preview = message(page, posted.params[1]).locator("img.preview");
+      await preview.evaluate((img) => (img as unknown as { decode(): Promise<void> }).decode());
+      await message(page, "The wrap-around is much clearer").waitFor();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("Network.enable");
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: 256 * 1024,
+      });
+      await giveFile(page, "drop", { name: "ring-benchmark.csv", bytes: 3_000_000 });
+      const progress = page.locator("#upload-progress");
+      await waitUntil(
+        () => progress.evaluate((bar) => (bar as unknown as { value: number }).value > 0.3),
+        WAIT_MS,
+        "the upload to be under way",
+      );
+      await settle(page);
+      await page.screenshot({ path: `${SHOTS_DIR}chat-uploads.png` });
+      await page.click("#upload-cancel");
+    });
+  },
+});
+
+Deno.test({
+  name: "the README's picture of search: results listed, one shown in its conversation",
+  ...BROWSER_TEST,
+  ignore: !CAPABILITIES.includes("soju.im/search"),
+  fn: async () => {
+    await using serve = await startWebServe();
+    const caps = { caps: ["message-tags", "server-time", "echo-message"] };
+    await using tom = await IrcTestClient.register(serve.port, "tom", caps);
+    await using bob = await IrcTestClient.register(serve.port, "bob", caps);
+    for (const client of [tom, bob]) await client.join("#lobby");
+    await withBrowser(async (browser) => {
+      const { page } = await newPage(browser);
+      await createAccount(page, serve.url, "ann", "#lobby");
+      await page.locator("#user-list button", { hasText: "bob" }).waitFor();
+      const lines: [IrcTestClient, string][] = [
+        [tom, "The deploy of 0.9 is tonight, after the benchmarks"],
+        [bob, "I will keep the monitor open during the deploy"],
+        [tom, "Benchmarks: 1.1 µs per message through the ring"],
+        [bob, "and no lost messages with a slow reader"],
+        [tom, "Deploying now"],
+        [tom, "Deploy done: 0.9 is out, thanks all"],
+        [bob, "Monitor looks calm, 40 clients back in a second"],
+      ];
+      for (const [client, text] of lines) await client.send(`PRIVMSG #lobby :${text}`);
+      await message(page, "Monitor looks calm").waitFor();
+      await page.click("#search-toggle");
+      await page.fill("#search-input", "deplo*");
+      await page.press("#search-input", "Enter");
+      await page.locator("#search-status", { hasText: "4 messages found" }).waitFor();
+      await page.locator("#search-results .result", { hasText: "monitor open" }).click();
+      await page.locator(".log:not([hidden]) li.found").waitFor();
+      await settle(page);
+      await page.screenshot({ path: `${SHOTS_DIR}chat-search.png` });
+    });
+  },
+});
+
+Deno.test({
+  name: "the README's picture of deletion: one's own message and a moderator's deletion",
+  ...BROWSER_TEST,
+  ignore: !CAPABILITIES.includes("draft/message-redaction"),
+  fn: async () => {
+    await using serve = await startWebServe();
+    const caps = { caps: ["message-tags", "server-time", "echo-message"] };
+    await using tom = await IrcTestClient.register(serve.port, "tom", caps);
+    await using bob = await IrcTestClient.register(serve.port, "bob", caps);
+    await withBrowser(async (browser) => {
+      const { page } = await newPage(browser);
+      await page.goto(serve.url);
+      await page.fill("#nick", "ann");
+      await page.fill("#channels", "#team");
+      await page.click("#login-submit");
+      await page.locator("#user-list button", { hasText: "@ann" }).waitFor();
+      for (const client of [tom, bob]) await client.join("#team");
+      page.on("dialog", (dialog) => dialog.accept());
+      await say(page, "the wifi password is hunter2");
+      await bob.waitFor(/PRIVMSG #team :the wifi password/);
+      await remove(page, "the wifi password is hunter2");
+      await say(page, "sorry, wrong window: the password is on the wiki");
+      await tom.send("PRIVMSG #team :BUY CHEAP WATCHES at watches.example");
+      await remove(page, "BUY CHEAP WATCHES");
+      await bob.send("PRIVMSG #team :thanks ann");
+      await message(page, "thanks ann").waitFor();
+      // The focus left with the deleted message's buttons on it: back to the box, then away.
+      await page.focus("#message");
+      await page.locator("#message").blur();
+      await message(page, "sorry, wrong window").hover();
+      await page.screenshot({ path: `${SHOTS_DIR}chat-deletion.png` });
+    });
+  },
+});
+
+/** Deletes a message from its delete button (the confirmation is accepted by the test). */
+async function remove(page: Page, text: string): Promise<void> {
+  const li = message(page, text);
+  await li.hover();
+  await li.locator(".delete-button").click();
+  await li.waitFor({ state: "detached" }); // its text is gone
+}

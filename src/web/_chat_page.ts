@@ -13,6 +13,9 @@ export const CHAT_PAGE: WebPage = page({
 body { display: flex; flex-direction: column; }
 .bar { flex-wrap: wrap; }
 #session { display: flex; align-items: center; gap: 8px; }
+#session .toggle { border-radius: 999px; white-space: nowrap; }
+#session .toggle[aria-pressed="true"] { background: var(--soft); color: var(--accent);
+  font-weight: 600; box-shadow: inset 0 0 0 1px var(--accent); }
 #login-view { flex: 1; display: grid; place-items: center; padding: 16px; overflow: auto; }
 #login { width: min(400px, 100%); display: grid; gap: 8px; }
 #login h2 { font-size: 20px; text-transform: none; letter-spacing: 0; color: var(--text); }
@@ -44,6 +47,25 @@ body { display: flex; flex-direction: column; }
 #buffer-title { font-size: 17px; margin: 0; flex: 1; }
 #users-toggle { display: none; }
 #topic { margin: 0; color: var(--muted); font-size: 13px; min-height: 1em; }
+#search-panel { flex: none; max-height: 45%; overflow: auto; padding: 8px 16px;
+  border-bottom: 1px solid var(--line); background: var(--panel); }
+#search-form { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+#search-input { flex: 1; min-width: 10em; }
+#search-form .check { display: flex; gap: 4px; align-items: center; font-size: 13px;
+  color: var(--muted); }
+#search-status, #search-note { margin: 6px 0 0; font-size: 13px; color: var(--muted); }
+#search-status.error { color: var(--bad); }
+#search-status:empty, #search-note:empty { display: none; }
+#search-results { list-style: none; margin: 6px 0 0; padding: 0; display: grid; gap: 2px; }
+#search-results .result { width: 100%; text-align: left; display: grid; gap: 1px;
+  padding: 4px 8px; border-radius: 6px; }
+#search-results .result:hover { background: var(--soft); }
+.result-head { display: flex; gap: 8px; align-items: baseline; font-size: 12px; }
+.result-head .where { font-weight: 600; }
+.result-text { overflow-wrap: anywhere; }
+mark { background: var(--mention); color: inherit; font-weight: 600; border-radius: 2px; }
+.log li.found { box-shadow: inset 3px 0 var(--accent); background: var(--soft); }
+.log li.gap { text-align: center; padding: 6px; }
 #logs { flex: 1; min-height: 0; position: relative; }
 .log { position: absolute; inset: 0; overflow-y: auto; list-style: none; margin: 0;
   padding: 8px 12px; }
@@ -91,6 +113,9 @@ body { display: flex; flex-direction: column; }
 .log li.msg:hover .actions, .log li.msg:focus-within .actions { display: flex; }
 .log .actions button { font-size: 15px; padding: 0 7px; border: 1px solid var(--line);
   background: var(--panel); }
+.log li.deleted .text { color: var(--muted); font-style: italic; }
+.log li.deleting { opacity: .5; }
+.log:not(.moderator) li.msg:not(.self) .delete-button { display: none; }
 .reactions, .picker { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 3px; }
 .reaction { background: var(--panel); color: var(--text); border: 1px solid var(--line);
   border-radius: 999px; padding: 0 8px; font-size: 13px; }
@@ -106,6 +131,15 @@ body { display: flex; flex-direction: column; }
 #reply-to { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #send-form { display: flex; gap: 8px; padding: 10px 16px; border-top: 1px solid var(--line);
   background: var(--panel); }
+#attach { font-size: 18px; padding: 2px 8px; }
+#upload-bar { display: flex; align-items: center; gap: 8px; padding: 4px 16px; font-size: 13px;
+  background: var(--soft); border-top: 1px solid var(--line); }
+#upload-text { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#upload-progress { width: min(160px, 30%); }
+#conversation.dropping { outline: 3px dashed var(--accent); outline-offset: -6px; }
+.log .previews { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 4px; }
+.log img.preview { display: block; height: 180px; width: auto; max-width: 100%;
+  object-fit: scale-down; border: 1px solid var(--line); border-radius: 6px; background: var(--soft); }
 #message { flex: 1; }
 #users { grid-area: users; border-left: 1px solid var(--line); background: var(--panel);
   padding: 8px; overflow: auto; }
@@ -120,6 +154,8 @@ body { display: flex; flex-direction: column; }
   #status { font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   #me, .bar a { display: none; }
   #session button { padding: 4px 8px; font-size: 13px; }
+  #session .toggle .label { position: absolute; width: 1px; height: 1px; overflow: hidden;
+    clip: rect(0 0 0 0); white-space: nowrap; }
   #chat-view { grid-template-columns: minmax(0, 1fr); grid-template-rows: auto minmax(0, 1fr);
     grid-template-areas: "nav" "main"; }
   #buffers { border-right: 0; border-bottom: 1px solid var(--line); flex-direction: row; }
@@ -147,7 +183,12 @@ body { display: flex; flex-direction: column; }
   <span class="spacer"></span>
   <span id="session" hidden>
     <span id="me" class="muted"></span>
-    <button id="notify" type="button" class="plain" aria-pressed="false">Notifications off</button>
+    <button id="notify" type="button" class="plain toggle" aria-pressed="false"
+      title="Desktop notifications of mentions while this page is open"><span
+      aria-hidden="true">🔔</span> <span class="label">Notifications</span></button>
+    <button id="push" type="button" class="plain toggle" aria-pressed="false"
+      title="Push notifications while no page of yours is open (Web Push)"><span
+      aria-hidden="true">📲</span> <span class="label">Push</span></button>
     <button id="logout" type="button" class="plain">Log out</button>
   </span>
   <a href="/monitor">Monitor</a>
@@ -182,18 +223,42 @@ body { display: flex; flex-direction: column; }
     <header>
       <div class="title-row">
         <h2 id="buffer-title"></h2>
+        <button id="search-toggle" type="button" class="plain" aria-controls="search-panel"
+          aria-expanded="false" hidden>Search</button>
         <button id="users-toggle" type="button" class="plain" aria-controls="users"
           aria-expanded="false">Users</button>
       </div>
       <p id="topic"></p>
     </header>
+    <section id="search-panel" aria-label="Search messages" hidden>
+      <form id="search-form" role="search">
+        <label for="search-input" class="sr-only">Words to search for</label>
+        <input id="search-input" type="search" maxlength="300" autocomplete="off"
+          placeholder="Search messages (every word; word* for a prefix)">
+        <label id="search-here-label" class="check"><input id="search-here" type="checkbox">
+          only in <span id="search-here-name"></span></label>
+        <button type="submit">Search</button>
+        <button id="search-close" type="button" class="plain" aria-label="Close the search">×</button>
+      </form>
+      <p id="search-status" role="status"></p>
+      <p id="search-note"></p>
+      <ol id="search-results" aria-label="Messages found"></ol>
+    </section>
     <div id="logs"></div>
     <p id="typing"></p>
     <div id="reply-bar" hidden>
       <span id="reply-to"></span>
       <button id="reply-cancel" type="button" class="plain" aria-label="Cancel the reply">×</button>
     </div>
+    <div id="upload-bar" role="status" hidden>
+      <span id="upload-text"></span>
+      <progress id="upload-progress" max="1" value="0"></progress>
+      <button id="upload-cancel" type="button" class="plain">Cancel</button>
+    </div>
     <form id="send-form">
+      <button id="attach" type="button" class="plain" aria-label="Upload a file"
+        title="Upload a file (or paste one, or drop it on the conversation)">📎</button>
+      <input id="file-input" type="file" multiple hidden>
       <label for="message" class="sr-only">Message</label>
       <input id="message" autocomplete="off" placeholder="Message (try /join, /msg, /me, /nick)">
       <button type="submit">Send</button>

@@ -14,6 +14,7 @@
  * | `/healthz`        | `ok`                                                          |
  * | `/upload`         | file upload by logged-in accounts (`POST`), when enabled      |
  * | `/files/<id>/…`   | uploaded files (see `uploads.ts`)                             |
+ * | `/push-worker.js` | the chat page's service worker (Web Push notifications)       |
  *
  * It is its own small HTTP/1.1 server on `Deno.listen` (or `Deno.listenTls`), because a
  * server exposed to anyone needs a say over each connection, which `Deno.serve` does not
@@ -32,6 +33,7 @@ import type { FileStore } from "../chat/file_store.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import type { AddressGate, Admission } from "../net/address_gate.ts";
 import { listen } from "../net/listen.ts";
+import PUSH_WORKER_JS from "./_bundle/push_worker.js" with { type: "text" };
 import { CHAT_PAGE } from "./_chat_page.ts";
 import {
   type HttpLimits,
@@ -143,14 +145,16 @@ async function sha256Base64(text: string): Promise<string> {
 }
 
 // The pages' one inline script and style are allowed by hash and nothing else is: an
-// injected script or a request to another site would be refused by the browser.
-async function pageReply(page: WebPage): Promise<() => HttpReply> {
+// injected script or a request to another site would be refused by the browser. The chat
+// page also shows images from this server (upload previews) and runs its service worker.
+async function pageReply(page: WebPage, chat = false): Promise<() => HttpReply> {
   const csp = [
     "default-src 'none'",
     `script-src 'sha256-${await sha256Base64(page.script)}'`,
     `style-src 'sha256-${await sha256Base64(page.style)}'`,
     "connect-src 'self'",
-    "img-src data:",
+    chat ? "img-src 'self' data:" : "img-src data:",
+    ...(chat ? ["worker-src 'self'"] : []),
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
@@ -167,6 +171,24 @@ async function pageReply(page: WebPage): Promise<() => HttpReply> {
     },
     body,
   });
+}
+
+/**
+ * The service worker's script. At the root, so its scope is the chat page's; its own CSP
+ * lets it fetch nothing (it only shows notifications and focuses pages); `no-cache` so an
+ * update is seen on the page's next visit.
+ */
+function workerReply(): HttpReply {
+  return {
+    status: 200,
+    headers: {
+      "content-type": "text/javascript; charset=utf-8",
+      "content-security-policy": "default-src 'none'",
+      "x-content-type-options": "nosniff",
+      "cache-control": "no-cache",
+    },
+    body: encoder.encode(PUSH_WORKER_JS),
+  };
 }
 
 /** The tokens of a comma-separated header, lowercased. */
@@ -219,7 +241,7 @@ export async function startWebServer(
     allowedOrigins,
   });
   const http = resolveHttpLimits({ maxBodyBytes: uploads?.maxFileBytes, ...options.http });
-  const chatPage = await pageReply(CHAT_PAGE);
+  const chatPage = await pageReply(CHAT_PAGE, true);
   const monitorPage = await pageReply(MONITOR_PAGE);
   const events = new EventStreams(backend, options.eventIntervalMs ?? 1000);
   /** Sockets still speaking HTTP, and the tasks serving them. */
@@ -306,6 +328,8 @@ export async function startWebServer(
         );
       case "/healthz":
         return textReply(200, "ok\n");
+      case "/push-worker.js":
+        return workerReply();
       case "/irc":
         return textReply(
           426,

@@ -3,47 +3,36 @@
  * NICK, USER), keeps the conversations in step with what the server says, and joins its
  * channels again after a reconnect. The parts live beside it: logging in (`_auth.ts`),
  * history (`_history.ts`), read markers (`_read_markers.ts`), typing (`_typing.ts`),
- * reactions (`_reactions.ts`). Lines go out through the outbox (`_outbox.ts`), cut between
- * words so that the line the server relays fits its `LINELEN` — by the same `splitWords` and
- * `privmsgBudget` the terminal client uses.
+ * reactions (`_reactions.ts`), deletions (`_redactions.ts`), search (`_search.ts`), uploads
+ * (`_uploads.ts`), push subscriptions (`_push.ts`). Lines go out through the outbox
+ * (`_outbox.ts`), cut between words so that the line the server relays fits its `LINELEN`.
  *
  * @module
  */
-import { ACTION_OVERHEAD } from "../../irc/ctcp.ts";
 import { foldCase } from "../../chat/casemap.ts";
 import { isChannelName, NICK_LENGTH } from "../../chat/names.ts";
-import { privmsgBudget, splitWords } from "../../chat/split_text.ts";
 import { type IrcMessage, nickOf, parseMessage } from "../../irc/message.ts";
 import { Auth, type Credentials } from "./_auth.ts";
 import { ReconnectingSocket } from "./_connection.ts";
 import { type Conversation, Conversations, pageInView, SERVER } from "./_conversations.ts";
+import { byId } from "./_dom.ts";
+import { imagePreview, uploadEndpoint } from "./_file_links.ts";
 import { History } from "./_history.ts";
 import { Incoming } from "./_incoming.ts";
 import { Members } from "./_members.ts";
 import { Outbox } from "./_outbox.ts";
+import { PushSwitch } from "./_push.ts";
 import { Reactions } from "./_reactions.ts";
+import { Redactions } from "./_redactions.ts";
+import { Search } from "./_search.ts";
 import { ReadMarkers } from "./_read_markers.ts";
 import { type SavedSession, saveSession } from "./_session_store.ts";
 import { ServerFeatures } from "./_server_features.ts";
 import { Typing } from "./_typing.ts";
+import { Uploads } from "./_uploads.ts";
 
-/** The IRCv3 capabilities the page uses, asked for when the server offers them. */
-const WANTED_CAPS = [
-  "message-tags",
-  "server-time",
-  "batch",
-  "draft/chathistory",
-  // Reactions are TAGMSGs: history holds them for clients with event-playback.
-  "draft/event-playback",
-  "draft/read-marker",
-  "echo-message",
-  "multi-prefix",
-];
-/** What the page shows of a history batch: messages, and reactions. */
-const HISTORY_COMMANDS = new Set(["PRIVMSG", "NOTICE", "TAGMSG"]);
-// Until the server says our nick!user@host (in 001 or JOIN): the longest user (~ and USERLEN
-// 10) and host (HOSTLEN 63) parts.
-const ASSUMED_USER_HOST = `${"u".repeat(11)}@${"h".repeat(63)}`;
+/** What the page shows of a history batch: messages, reactions and deletions. */
+const HISTORY_COMMANDS = new Set(["PRIVMSG", "NOTICE", "TAGMSG", "REDACT"]);
 
 /** What the client tells the rest of the page. */
 export interface ChatClientEvents {
@@ -77,6 +66,14 @@ export class ChatClient {
   readonly reactions: Reactions;
   /** Typing notifications: the message box tells it what is typed. */
   readonly typing: Typing;
+  /** Deletions: the page's delete buttons use it. */
+  readonly redactions: Redactions;
+  /** Message search: the header's box. */
+  readonly search: Search;
+  /** Web Push: the header's switch. */
+  readonly push: PushSwitch;
+  /** Uploads: the page gives it the files pasted, dropped or picked. */
+  readonly uploads: Uploads;
   readonly #events: ChatClientEvents;
   readonly #socket: ReconnectingSocket;
   readonly #outbox: Outbox;
@@ -98,8 +95,6 @@ export class ChatClient {
   #registered = false;
   /** What the server offers on this connection. */
   #server = new ServerFeatures();
-  /** Our `user@host` as the server shows it to others; "" until seen. */
-  #userHost = "";
 
   /**
    * A client, not connected yet.
@@ -118,8 +113,10 @@ export class ChatClient {
       older: (conversation) => this.#history.older(conversation),
       switched: (conversation) => {
         this.typing.render();
+        this.search.switched();
         events.switched(conversation);
       },
+      previewOf: (href) => imagePreview(href, location.href, this.#server.fileHost),
     });
     this.#socket = new ReconnectingSocket(url, "text.ircv3.net", {
       open: () => this.#register(),
@@ -133,6 +130,7 @@ export class ChatClient {
     this.#outbox = new Outbox(this.conversations, {
       ready: () => this.#socket.connected && this.#registered,
       hasCap: (name) => this.#server.has(name),
+      lineLimit: () => this.#server.lineLimit,
       send,
     });
     this.#auth = new Auth({
@@ -142,6 +140,7 @@ export class ChatClient {
         this.#established = true;
         this.#save();
         this.#events.identity(this.#nick, account);
+        this.push.connected();
       },
       token: (token) => {
         this.#session.token = token;
@@ -186,11 +185,35 @@ export class ChatClient {
       isSelf: (nick) => this.isSelf(nick),
       nick: () => this.#nick,
     });
+    this.redactions = new Redactions(this.conversations, {
+      send: (line) => this.#registered && (this.send(line), true),
+      enabled: () => this.#server.has("draft/message-redaction"),
+      isSelf: (nick) => this.isSelf(nick),
+    });
+    this.search = new Search({
+      send: (line) => this.#registered && (this.send(line), true),
+      isSelf: (nick) => this.isSelf(nick),
+      conversations: this.conversations,
+      history: this.#history,
+    });
+    this.push = new PushSwitch(byId<HTMLButtonElement>("push"), {
+      send,
+      account: () => this.#auth.account,
+      vapidKey: () => this.#server.has("draft/webpush") ? this.#server.vapidKey : undefined,
+      say: (text) => this.#error(text),
+    });
+    this.uploads = new Uploads(this.conversations, {
+      endpoint: () => uploadEndpoint(this.#server.fileHost, location.href),
+      account: () => this.#auth.account,
+      token: () => this.#session.token,
+      post: (conversation, url) => this.say(conversation.name, url, false),
+    });
     this.#incoming = new Incoming({
       conversations: this.conversations,
       history: this.#history,
       outbox: this.#outbox,
       reactions: this.reactions,
+      redactions: this.redactions,
       typing: this.typing,
       nick: () => this.#nick,
       registered: () => this.#registered,
@@ -288,25 +311,22 @@ export class ChatClient {
    * @param replyTo The msgid of the message it answers, if any.
    */
   say(target: string, text: string, action: boolean, replyTo?: string): void {
-    const conversation = this.conversations.open(
-      target,
-      isChannelName(target) ? "channel" : "query",
-    );
-    const mask = `${this.#nick}!${this.#userHost || ASSUMED_USER_HOST}`;
-    const budget = privmsgBudget(this.#server.lineLimit, mask, target) -
-      (action ? ACTION_OVERHEAD : 0);
+    const kind = isChannelName(target) ? "channel" : "query";
+    const conversation = this.conversations.open(target, kind);
     this.typing.sent(target);
-    this.#outbox.queue(conversation, splitWords(text, budget), action, this.#nick, replyTo);
+    this.#outbox.say(conversation, text, action, this.#nick, replyTo);
   }
 
   /**
-   * Logs out: the session token is revoked and the connection closed by the server, which
-   * handles the lines in order, so the token is gone once the socket is.
+   * Logs out: the push subscription is dropped, the session token revoked and the connection
+   * closed by the server, which handles the lines in order, so both are gone once the socket
+   * is.
    *
    * @returns Resolves when the connection is closed (after 3 s at most).
    */
-  logout(): Promise<void> {
+  async logout(): Promise<void> {
     this.#established = false;
+    for (const line of await this.push.logout()) this.send(line);
     for (const line of this.#auth.logout()) this.send(line);
     this.send("QUIT :Logged out");
     return this.#socket.finish(3000);
@@ -350,16 +370,7 @@ export class ChatClient {
     this.#registered = false;
     this.#outbox.dropped();
     this.typing.clear();
-    for (const conversation of this.conversations.values()) {
-      conversation.joined = false;
-      conversation.users.clear();
-    }
-    this.conversations.renderUsers();
-  }
-
-  #learnUserHost(mask: string | undefined): void {
-    const match = /^([^!@\s]+)!([^!@\s]+@[^!@\s]+)$/.exec(mask ?? "");
-    if (match && this.isSelf(match[1])) this.#userHost = match[2];
+    this.conversations.dropped();
   }
 
   /** Where the server's complaints go: the conversation shown. */
@@ -371,6 +382,7 @@ export class ChatClient {
     const from = nickOf(m.source);
     const self = this.isSelf(from);
     const conversations = this.conversations;
+    if (this.search.collect(m)) return;
     if (this.#history.inBatch(m) && !HISTORY_COMMANDS.has(m.command)) {
       // Event playback may bring old JOINs, PARTs … : they are not news, and not shown.
       this.#history.collect(m, from);
@@ -383,9 +395,16 @@ export class ChatClient {
       case "PONG":
         this.#outbox.pong(m.params.at(-1) ?? "");
         break;
-      case "CAP":
-        this.#onCap(m);
+      case "CAP": {
+        const answer = this.#server.negotiate(
+          m,
+          (offered) => this.#auth.capabilities(offered),
+          (acked) => this.#auth.start(acked),
+        );
+        if (answer) this.send(answer);
+        if (m.params[1] === "LS") this.search.offered(this.#server.offered.has("soju.im/search"));
         break;
+      }
       case "AUTHENTICATE":
         if (m.params[0] === "+") this.#auth.payload();
         break;
@@ -442,15 +461,22 @@ export class ChatClient {
       case "366":
         this.#members.endOfNames(m);
         break;
+      case "MODE":
+        this.#members.mode(m);
+        break;
       case "332":
       case "TOPIC":
         this.#members.topic(m, from);
         break;
       case "BATCH":
+        if (this.search.batch(m)) break;
         for (const nick of this.#history.batch(m)) this.#openQuery(nick);
         break;
       case "CHATHISTORY":
         if (m.params[0] === "TARGETS") this.#history.target(m);
+        break;
+      case "WEBPUSH":
+        this.push.answered(m);
         break;
       case "MARKREAD":
         this.#markers.received(m.params[0], m.params[1]);
@@ -458,12 +484,18 @@ export class ChatClient {
       case "FAIL":
         this.#onFail(m);
         break;
+      case "WARN":
+        if (m.params[0] === "SEARCH") this.search.refused(m);
+        break;
       case "PRIVMSG":
       case "NOTICE":
         this.#incoming.chat(m, self);
         break;
       case "TAGMSG":
         this.#incoming.tags(m, self);
+        break;
+      case "REDACT":
+        this.#incoming.redact(m, self);
         break;
       case "ERROR":
         conversations.system(
@@ -476,6 +508,9 @@ export class ChatClient {
         if (/^[45]\d\d$/.test(m.command)) {
           this.#error(m.params.slice(1).join(" "));
         } else if (/^\d\d\d$/.test(m.command)) {
+          // The welcome is over (ISUPPORT's VAPID known): push renews its subscription (or, for
+          // an account made now, once REGISTER has logged it in).
+          if (m.command === "376" || m.command === "422") this.push.connected();
           conversations.system(undefined, m.params.slice(1).join(" "));
         }
     }
@@ -491,29 +526,11 @@ export class ChatClient {
     const variant = `${this.#wanted.slice(0, NICK_LENGTH - 1)}_`;
     if (this.#auth.credentials.kind === "register") {
       this.#stop(`Cannot create the account ${this.#wanted}: ${reason}`);
-      return;
-    }
-    if (variant === this.#wanted) {
+    } else if (variant === this.#wanted) {
       this.#stop(`The nickname ${this.#nick} is in use, and so are its variants`);
-      return;
-    }
-    this.#wanted = variant;
-    this.send(`NICK ${variant}`);
-  }
-
-  #onCap(m: IrcMessage): void {
-    const sub = m.params[1];
-    if (sub === "LS") {
-      if (!this.#server.listed(m)) return;
-      const offered = this.#server.offered;
-      const login = this.#auth.capabilities(offered);
-      if (login === undefined) return;
-      const wanted = [...WANTED_CAPS.filter((cap) => offered.has(cap)), ...login];
-      this.send(wanted.length ? `CAP REQ :${wanted.join(" ")}` : "CAP END");
-    } else if (sub === "ACK") {
-      if (this.#server.granted(m) && !this.#auth.start(this.#server.acked)) this.send("CAP END");
-    } else if (sub === "NAK") {
-      this.send("CAP END");
+    } else {
+      this.#wanted = variant;
+      this.send(`NICK ${variant}`);
     }
   }
 
@@ -522,7 +539,7 @@ export class ChatClient {
     this.#nick = m.params[0];
     this.#socket.resetBackoff();
     // Most servers end the welcome with our mask: "Welcome to … ann!ann@127.0.0.1".
-    this.#learnUserHost((m.params[1] ?? "").split(" ").pop());
+    this.#outbox.learnUserHost((m.params[1] ?? "").split(" ").pop(), this.#nick);
     this.#events.identity(this.#nick, this.#auth.account);
     this.#events.status("Connected", "connected", false);
     this.#outbox.registered(
@@ -555,7 +572,7 @@ export class ChatClient {
   #onJoin(m: IrcMessage): void {
     const conversations = this.conversations;
     const conversation = conversations.open(m.params[0], "channel");
-    this.#learnUserHost(m.source);
+    this.#outbox.learnUserHost(m.source, this.#nick);
     const rejoined = conversation.joined;
     conversation.joined = true;
     conversation.wanted = true;
@@ -580,6 +597,9 @@ export class ChatClient {
       this.#stop(m.params.at(-1) ?? "The server did not create the account");
       return;
     } else if (command === "MARKREAD" && code === "ACCOUNT_REQUIRED") {
+      return;
+    } else if (command === "WEBPUSH" || command === "REDACT" || command === "SEARCH") {
+      ({ WEBPUSH: this.push, REDACT: this.redactions, SEARCH: this.search })[command].refused(m);
       return;
     }
     this.#error(m.params.at(-1) ?? "");

@@ -81,6 +81,8 @@ export interface ConversationEvents {
   older(conversation: Conversation): void;
   /** The conversation shown changed. */
   switched(conversation: Conversation): void;
+  /** The image to preview for a link in a message, if any (`_file_links.ts`). */
+  previewOf(href: string): string | undefined;
 }
 
 /**
@@ -315,10 +317,14 @@ export class Conversations {
    * @returns The line's list item.
    */
   addLine(conversation: Conversation, line: Line): HTMLLIElement {
-    const li = renderLine(line, conversation.kind !== "server" && !!line.msgid);
+    const li = renderLine(
+      line,
+      conversation.kind !== "server" && !!line.msgid,
+      (href) => this.#events.previewOf(href),
+    );
     const { log } = conversation;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    placeLine(log, li);
+    placeLine(log, li, line.after);
     if (line.replyTo) fillQuote(log, li);
     if (line.msgid) {
       for (
@@ -341,6 +347,47 @@ export class Conversations {
     }
     this.refreshBadge(conversation);
     return li;
+  }
+
+  /** The connection dropped: no channel is joined, and none has members. */
+  dropped(): void {
+    for (const conversation of this.#all.values()) {
+      conversation.joined = false;
+      conversation.users.clear();
+    }
+    this.renderUsers();
+  }
+
+  /**
+   * A message's list item in a log.
+   *
+   * @param conversation Whose log.
+   * @param msgid The message's msgid, if any.
+   * @returns The item, or undefined when it is not shown.
+   */
+  find(conversation: Conversation, msgid: string | undefined): HTMLElement | undefined {
+    if (!msgid) return undefined;
+    return conversation.log.querySelector<HTMLElement>(
+      `li.msg[data-msgid="${CSS.escape(msgid)}"]`,
+    ) ?? undefined;
+  }
+
+  /**
+   * Shows a message found by a search: scrolled to, focused and highlighted (until another
+   * is).
+   *
+   * @param conversation Whose log.
+   * @param msgid The message.
+   * @returns False when the message is not in the log.
+   */
+  highlight(conversation: Conversation, msgid: string): boolean {
+    const li = this.find(conversation, msgid);
+    if (!li) return false;
+    for (const other of byId("logs").querySelectorAll("li.found")) other.classList.remove("found");
+    li.classList.add("found");
+    li.scrollIntoView({ block: "center" });
+    li.focus({ preventScroll: true });
+    return true;
   }
 
   /**
@@ -461,6 +508,11 @@ export class Conversations {
     );
     byId("users-title").textContent = `Users${users.length ? ` (${users.length})` : ""}`;
     byId("users-toggle").textContent = `Users${users.length ? ` (${users.length})` : ""}`;
+    // A channel's operators may delete anyone's message in it: their delete buttons show.
+    current?.log.classList.toggle(
+      "moderator",
+      users.some((user) => user.prefix === "@" && this.#events.isSelf(user.nick)),
+    );
     for (const user of users) {
       const button = append(append(list, "li"), "button", "", user.prefix + user.nick);
       button.type = "button";

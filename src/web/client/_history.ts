@@ -2,8 +2,9 @@
  * The page's `draft/chathistory` requests and the batches that answer them: the latest
  * messages of a conversation when it is joined or opened, older ones when the user scrolls
  * back (`CHATHISTORY BEFORE`, from the oldest message shown, keeping what is on screen where
- * it was), and the private chats an account had (`CHATHISTORY TARGETS`) on a device that
- * knows none. The server answers one connection's requests in order, so each target's
+ * it was), the messages around one a search found (`CHATHISTORY AROUND`, then `AFTER` to
+ * fill the gap up to the newer ones shown, when the user asks), and the private chats an
+ * account had (`CHATHISTORY TARGETS`) on a device that knows none. The server answers one connection's requests in order, so each target's
  * requests wait in a queue for their batches.
  *
  * @module
@@ -31,8 +32,10 @@ export interface HistoryLink {
 
 /** A request waiting for its batch. */
 interface Request {
-  kind: "latest" | "before";
+  kind: "latest" | "before" | "around" | "after";
   limit: number;
+  /** For `around`: called once the messages are in the log. */
+  then?: () => void;
 }
 
 /** A batch being received. */
@@ -47,6 +50,10 @@ interface Batch {
   fromBottom: number;
   /** For `targets`: the private chats found. */
   targets: string[];
+  /** The time of its newest message (ms), -Infinity while none. */
+  newest: number;
+  /** The list item of its last message so far (the next one goes after it). */
+  last?: HTMLElement;
 }
 
 /** The history requests of one connection. */
@@ -114,6 +121,22 @@ export class History {
     );
   }
 
+  /**
+   * Asks for the messages around one (a search result), to show it in its conversation.
+   *
+   * @param conversation The channel or private chat.
+   * @param msgid The message.
+   * @param then Called once they are in the log.
+   */
+  around(conversation: Conversation, msgid: string, then: () => void): void {
+    const limit = Math.min(HISTORY_PAGE, this.#link.pageSize());
+    this.#ask(
+      conversation.name,
+      { kind: "around", limit, then },
+      `CHATHISTORY AROUND ${conversation.name} msgid=${msgid} ${limit}`,
+    );
+  }
+
   /** Asks which private chats the account had in the last year. */
   targets(): void {
     const now = Date.now();
@@ -142,6 +165,7 @@ export class History {
           count: 0,
           fromBottom: 0,
           targets: [],
+          newest: -Infinity,
         });
       }
       return [];
@@ -176,9 +200,31 @@ export class History {
     const batch = this.#batches.get(m.tags.batch ?? "");
     if (!batch) return;
     batch.count++;
+    if (m.tags.time) batch.newest = Math.max(batch.newest, Date.parse(m.tags.time));
     if (m.command === "PRIVMSG") {
       batch.messages.push({ msgid: m.tags.msgid ?? "", nick, text: m.params[1] ?? "" });
     }
+  }
+
+  /**
+   * The line before a message in its history batch, which it follows in the log.
+   *
+   * @param m A message of a batch.
+   * @returns The list item of the batch's previous message, if any.
+   */
+  previous(m: IrcMessage): HTMLElement | undefined {
+    return this.#batches.get(m.tags.batch ?? "")?.last;
+  }
+
+  /**
+   * A message of a batch is in the log (or was already): the next one goes after it.
+   *
+   * @param m The message.
+   * @param li Its list item, if it is shown.
+   */
+  follow(m: IrcMessage, li: HTMLElement | undefined): void {
+    const batch = this.#batches.get(m.tags.batch ?? "");
+    if (batch && li) batch.last = li;
   }
 
   /**
@@ -202,10 +248,11 @@ export class History {
    */
   failed(m: IrcMessage): boolean {
     const [, , sub, target] = m.params;
-    if (!target || (sub !== "LATEST" && sub !== "BEFORE")) return false;
+    if (!target || !["LATEST", "BEFORE", "AROUND", "AFTER"].includes(sub)) return false;
     const request = this.#queues.get(foldCase(target))?.shift();
     const conversation = this.#conversations.get(target);
     if (conversation && request?.kind === "before") this.#setOlder(conversation, "more");
+    if (conversation && request?.kind === "after") this.#gapAfter(conversation, -Infinity);
     return request?.kind === "latest";
   }
 
@@ -220,12 +267,20 @@ export class History {
       count: 0,
       fromBottom: log ? log.scrollHeight - log.scrollTop : 0,
       targets: [],
+      newest: -Infinity,
     });
   }
 
   #end(batch: Batch): void {
     const conversation = this.#conversations.get(batch.target);
     const request = batch.request;
+    if (conversation && (request?.kind === "around" || request?.kind === "after")) {
+      // The messages of a window may not reach the newer ones already shown: a gap, marked.
+      const full = batch.count >= request.limit && batch.newest > -Infinity;
+      this.#gapAfter(conversation, full ? batch.newest : -Infinity);
+      request.then?.();
+      return;
+    }
     if (conversation && request) {
       const more = batch.count >= request.limit;
       if (request.kind === "before") {
@@ -236,10 +291,43 @@ export class History {
         this.#setOlder(conversation, more ? "more" : "none");
       }
     }
-    if (request?.kind !== "before") {
+    if (request === undefined || request.kind === "latest") {
       if (conversation) conversation.historyLoaded = true;
       this.#link.latest(batch.target, batch.messages);
     }
+  }
+
+  /**
+   * Marks a gap after the newest message of a window (when newer messages are shown past
+   * it), with a button that loads what is missing; -Infinity takes the mark away.
+   */
+  #gapAfter(conversation: Conversation, newest: number): void {
+    const { log } = conversation;
+    log.querySelector("li.gap")?.remove();
+    const later = [...log.querySelectorAll<HTMLElement>("li.msg[data-msgid]")]
+      .filter((li) => Number(li.dataset.time) > newest);
+    const last = [...log.querySelectorAll<HTMLElement>("li.msg[data-msgid]")]
+      .filter((li) => Number(li.dataset.time) <= newest).at(-1);
+    if (newest === -Infinity || later.length === 0 || !last) return;
+    const gap = document.createElement("li");
+    gap.className = "gap";
+    gap.dataset.time = String(newest + 0.25);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "plain";
+    button.textContent = "Load the messages in between";
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      button.textContent = "Loading…";
+      const limit = Math.min(HISTORY_PAGE, this.#link.pageSize());
+      this.#ask(
+        conversation.name,
+        { kind: "after", limit },
+        `CHATHISTORY AFTER ${conversation.name} msgid=${last.dataset.msgid} ${limit}`,
+      );
+    });
+    gap.appendChild(button);
+    log.insertBefore(gap, later[0]);
   }
 
   #setOlder(conversation: Conversation, state: Conversation["olderState"]): void {

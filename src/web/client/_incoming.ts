@@ -1,7 +1,7 @@
 /**
  * What others (and the account's other devices) say: PRIVMSG and NOTICE shown in their
  * conversation, live or from history, as a reply when they answer a message, marked when
- * they name us; TAGMSG for reactions and typing. An echo of a line typed here settles it in
+ * they name us; TAGMSG for reactions and typing; REDACT for deletions. An echo of a line typed here settles it in
  * the outbox instead.
  *
  * @module
@@ -13,6 +13,7 @@ import type { Conversation, Conversations } from "./_conversations.ts";
 import type { History } from "./_history.ts";
 import type { Outbox } from "./_outbox.ts";
 import type { Reactions } from "./_reactions.ts";
+import type { Redactions } from "./_redactions.ts";
 import { mentions } from "./_text.ts";
 import type { Typing } from "./_typing.ts";
 
@@ -22,6 +23,7 @@ export interface IncomingParts {
   history: History;
   outbox: Outbox;
   reactions: Reactions;
+  redactions: Redactions;
   typing: Typing;
   /** Our nick now. */
   nick(): string;
@@ -89,9 +91,12 @@ export class Incoming {
       self,
       mention,
       replyTo: m.tags["+draft/reply"],
+      after: old ? history.previous(m) : undefined,
     });
+    if (old) history.follow(m, li ?? conversations.find(conversation, m.tags.msgid));
     if (!li) return;
     this.#parts.reactions.render(conversation, li);
+    this.#parts.redactions.render(conversation, li);
     if (mention && !old && li.classList.contains("unseen")) {
       this.#parts.mentioned(conversation, from, text);
     }
@@ -118,6 +123,22 @@ export class Incoming {
     if (typing && !old && !self) {
       this.#parts.typing.received(this.#conversationOf(target, from, self), from, typing);
     }
+  }
+
+  /**
+   * A REDACT: a message deleted (live, or in history after its placeholder).
+   *
+   * @param m The line.
+   * @param self Whether it comes from our nick.
+   */
+  redact(m: IrcMessage, self: boolean): void {
+    const target = m.params[0];
+    if (!target) return;
+    const from = nickOf(m.source);
+    // A deletion in a conversation not open concerns nothing shown: it opens none.
+    const name = isChannelName(target) || self ? target : from;
+    const conversation = this.#parts.conversations.get(name);
+    if (conversation) this.#parts.redactions.received(conversation, m);
   }
 
   /** The conversation a message or tag belongs to: the channel, or the other person. */

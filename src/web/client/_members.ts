@@ -136,6 +136,35 @@ export class Members {
   }
 
   /**
+   * A channel MODE: members given or taken operator (`o`) or voice (`v`) status get the prefix
+   * that shows it (the highest one known; the next NAMES corrects the rest).
+   *
+   * @param m The line.
+   */
+  mode(m: IrcMessage): void {
+    const [channel, modes = "", ...args] = m.params;
+    const conversation = this.#conversations.get(channel ?? "");
+    if (conversation?.kind !== "channel") return;
+    let adding = true;
+    let changed = false;
+    for (const char of modes) {
+      if (char === "+" || char === "-") {
+        adding = char === "+";
+        continue;
+      }
+      // The modes with an argument: lists, key and prefixes always, the limit when set.
+      const arg = "beIkov".includes(char) || (char === "l" && adding) ? args.shift() : undefined;
+      const user = arg === undefined ? undefined : conversation.users.get(foldCase(arg));
+      if ((char !== "o" && char !== "v") || !user) continue;
+      const prefix = char === "o" ? "@" : "+";
+      if (adding && (prefix === "@" || user.prefix !== "@")) user.prefix = prefix;
+      else if (!adding && user.prefix === prefix) user.prefix = "";
+      changed = true;
+    }
+    if (changed) this.#conversations.usersChanged(conversation);
+  }
+
+  /**
    * A channel's topic: as it is on joining (332), or as someone set it (TOPIC).
    *
    * @param m The line.

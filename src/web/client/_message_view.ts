@@ -1,8 +1,8 @@
 /**
  * How one line of a conversation looks, and where it goes in its log: the time, the nick
- * (left out when the same person goes on within a few minutes), the text with its links, the
- * message it answers, its reactions and the buttons to answer or react. Lines are kept in
- * time order, with a heading for each day, whatever order they arrive in (history after live
+ * (left out when the same person goes on within a few minutes), the text with its links (and
+ * a preview of each image uploaded to this server), the message it answers, its reactions and
+ * the buttons to answer, react or delete. Lines are kept in time order, with a heading for each day, whatever order they arrive in (history after live
  * messages, older history on demand).
  *
  * @module
@@ -30,8 +30,15 @@ export interface Line {
   mention?: boolean;
   /** The msgid of the message it answers (`+draft/reply`). */
   replyTo?: string;
+  /**
+   * In a history batch, the line before it in the batch: it goes after that one, so that
+   * among lines of the same millisecond the server's order holds.
+   */
+  after?: HTMLElement;
 }
 
+/** The most previews one message shows (its other links stay links). */
+const MAX_PREVIEWS = 4;
 /** Within this, a person's messages one after another are one group: one nick shown. */
 const GROUP_MS = 5 * 60_000;
 
@@ -68,10 +75,19 @@ function dayTitle(time: Date): string {
 }
 
 /**
+ * Which links of a message are previewed: the address of the image to show for a link, or
+ * undefined for none (see `_file_links.ts`).
+ */
+export type PreviewOf = (href: string) => string | undefined;
+
+/**
  * Appends a text to an element, its http(s) addresses as links that open in a new tab and
  * tell the other site nothing about the page.
+ *
+ * @returns The addresses of the previews its links have.
  */
-function appendText(parent: HTMLElement, text: string): void {
+function appendText(parent: HTMLElement, text: string, previewOf: PreviewOf): string[] {
+  const previews: string[] = [];
   for (const part of linkParts(text)) {
     if (part.href === undefined) {
       parent.appendChild(document.createTextNode(part.text));
@@ -82,19 +98,44 @@ function appendText(parent: HTMLElement, text: string): void {
     link.target = "_blank";
     link.rel = "noopener noreferrer nofollow";
     link.tabIndex = -1;
+    const preview = previewOf(part.href);
+    if (preview !== undefined && !previews.includes(preview) && previews.length < MAX_PREVIEWS) {
+      previews.push(preview);
+    }
+  }
+  return previews;
+}
+
+/**
+ * Adds the previews of a message's images: a box of fixed height (so nothing below moves when
+ * one loads), loaded only when scrolled near, and taken away if it cannot be shown (a file
+ * gone with its retention, or not an image after all).
+ */
+function appendPreviews(li: HTMLElement, sources: string[]): void {
+  if (sources.length === 0) return;
+  const box = append(li, "div", "previews");
+  for (const source of sources) {
+    const image = append(box, "img", "preview");
+    image.loading = "lazy";
+    image.decoding = "async";
+    image.referrerPolicy = "no-referrer";
+    image.alt = `Image ${decodeURIComponent(source.slice(source.lastIndexOf("/") + 1))}`;
+    image.addEventListener("error", () => image.remove());
+    image.src = source;
   }
 }
 
 /**
  * Makes the list item of a line (not yet in a log). A chat message (one with a nick and a
- * msgid) gets the buttons to answer it and react to it, out of the tab order until the
- * message is the log's active one (`_log_focus.ts`).
+ * msgid) gets the buttons to answer it, react to it and delete it, out of the tab order until
+ * the message is the log's active one (`_log_focus.ts`).
  *
  * @param line The line.
  * @param actions Whether it can be answered: a message in a channel or private chat.
+ * @param previewOf Which of its links show a preview.
  * @returns The item.
  */
-export function renderLine(line: Line, actions: boolean): HTMLLIElement {
+export function renderLine(line: Line, actions: boolean, previewOf: PreviewOf): HTMLLIElement {
   const time = line.time ?? new Date();
   const li = document.createElement("li");
   li.className = line.cls ?? "";
@@ -121,14 +162,15 @@ export function renderLine(line: Line, actions: boolean): HTMLLIElement {
     const nick = append(row, "span", "nick", action ? `* ${line.nick}` : line.nick);
     nick.style.setProperty("--h", String(nickHue(line.nick)));
   }
-  appendText(append(row, "span", "text"), line.text);
+  const previews = appendText(append(row, "span", "text"), line.text, previewOf);
+  if (line.nick) appendPreviews(li, previews);
   if (line.nick && actions) addActions(li, line.nick);
   return li;
 }
 
 /**
- * Gives a message its buttons to answer it and react to it, in the tab order only while it
- * is its log's active message.
+ * Gives a message its buttons to answer it, react to it and delete it, in the tab order only
+ * while it is its log's active message.
  *
  * @param li The message.
  * @param nick Who sent it.
@@ -146,6 +188,12 @@ export function addActions(li: HTMLElement, nick: string): void {
   react.tabIndex = reachable;
   react.setAttribute("aria-label", `React to ${nick}'s message`);
   react.setAttribute("aria-expanded", "false");
+  // On every message: the page's style shows it on one's own, and on everyone's in a channel
+  // one operates (the log's `moderator` class).
+  const remove = append(bar, "button", "plain delete-button", "🗑");
+  remove.type = "button";
+  remove.tabIndex = reachable;
+  remove.setAttribute("aria-label", `Delete ${nick}'s message`);
 }
 
 /**
@@ -209,13 +257,25 @@ function insertByTime(log: HTMLOListElement, li: HTMLElement): void {
 }
 
 /**
+ * Puts an item into a log after another and after every item earlier than it, but before
+ * those of its own time: they come after it in the server's order.
+ */
+function insertAfter(log: HTMLOListElement, li: HTMLElement, anchor: HTMLElement): void {
+  const time = Number(li.dataset.time);
+  let next = anchor.nextElementSibling as HTMLElement | null;
+  while (next && Number(next.dataset.time) < time) next = next.nextElementSibling as HTMLElement;
+  log.insertBefore(li, next);
+}
+
+/**
  * Puts a line into its log in time order, under the heading of its day (added when it is the
  * day's first line), and groups it with its neighbours.
  *
  * @param log The log.
  * @param li The line.
+ * @param after The line it follows in its history batch, if any.
  */
-export function placeLine(log: HTMLOListElement, li: HTMLElement): void {
+export function placeLine(log: HTMLOListElement, li: HTMLElement, after?: HTMLElement): void {
   const time = new Date(Number(li.dataset.time));
   const key = dayKey(time);
   if (!log.querySelector(`li.day[data-day="${key}"]`)) {
@@ -231,7 +291,11 @@ export function placeLine(log: HTMLOListElement, li: HTMLElement): void {
     const next = day.nextElementSibling;
     if (next instanceof HTMLElement) next.classList.remove("continued");
   }
-  insertByTime(log, li);
+  if (after?.parentElement === log && Number(after.dataset.time) <= Number(li.dataset.time)) {
+    insertAfter(log, li, after);
+  } else {
+    insertByTime(log, li);
+  }
   regroup(li);
 }
 

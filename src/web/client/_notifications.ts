@@ -81,8 +81,8 @@ export class Notifier {
 
   #set(on: boolean): void {
     this.#on = on;
+    // A toggle's name stays; its state is aria-pressed (and the page's style of it).
     this.#button.setAttribute("aria-pressed", String(on));
-    this.#button.textContent = on ? "Notifications on" : "Notifications off";
     try {
       if (on) localStorage.setItem(KEY, "on");
       else localStorage.removeItem(KEY);

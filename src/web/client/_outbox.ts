@@ -20,9 +20,10 @@
  *
  * @module
  */
-import { action as ctcpAction } from "../../irc/ctcp.ts";
+import { action as ctcpAction, ACTION_OVERHEAD } from "../../irc/ctcp.ts";
 import { foldCase } from "../../chat/casemap.ts";
 import { isChannelName } from "../../chat/names.ts";
+import { privmsgBudget, splitWords } from "../../chat/split_text.ts";
 import { formatMessage } from "../../irc/message.ts";
 import type { Conversation, Conversations } from "./_conversations.ts";
 import { addActions, retime } from "./_message_view.ts";
@@ -44,6 +45,8 @@ export interface OutboxLink {
   ready(): boolean;
   /** Whether the server granted an IRCv3 capability on this connection. */
   hasCap(name: string): boolean;
+  /** The longest line the server takes and relays (ISUPPORT `LINELEN`). */
+  lineLimit(): number;
   /** Sends one IRC line. */
   send(line: string): void;
 }
@@ -56,6 +59,10 @@ const STATE_TEXT: Record<Exclude<LineState, "sent">, string> = {
   failed: "not sent",
   unconfirmed: "not confirmed: the connection dropped before the server answered",
 };
+
+// Until the server says our nick!user@host (in 001 or JOIN): the longest user (~ and USERLEN
+// 10) and host (HOSTLEN 63) parts.
+const ASSUMED_USER_HOST = `${"u".repeat(11)}@${"h".repeat(63)}`;
 
 /** The PING token of a barrier: this prefix and the barrier's number. */
 const BARRIER = "shmooze-sent-";
@@ -100,6 +107,8 @@ export class Outbox {
   readonly #link: OutboxLink;
   #entries: Entry[] = [];
   #barrier = 0;
+  /** Our `user@host` as the server shows it to others; "" until seen. */
+  #userHost = "";
 
   /**
    * An empty outbox.
@@ -113,6 +122,42 @@ export class Outbox {
   }
 
   /**
+   * Learns our `user@host` from a mask the server shows, when it is ours: the line the server
+   * relays starts with it.
+   *
+   * @param mask A `nick!user@host`, if any.
+   * @param nick Our nick.
+   */
+  learnUserHost(mask: string | undefined, nick: string): void {
+    const match = /^([^!@\s]+)!([^!@\s]+@[^!@\s]+)$/.exec(mask ?? "");
+    if (match && foldCase(match[1]) === foldCase(nick)) this.#userHost = match[2];
+  }
+
+  /**
+   * Shows a line at once and sends it as soon as it can, cut between words into pieces that
+   * fit the line the server relays (`LINELEN`, less our mask and the target), by the same
+   * `splitWords` and `privmsgBudget` the terminal client uses.
+   *
+   * @param conversation Where the line goes.
+   * @param text The line.
+   * @param action Whether it is a `/me`.
+   * @param nick Our nick now.
+   * @param replyTo The msgid of the message it answers, if any.
+   */
+  say(
+    conversation: Conversation,
+    text: string,
+    action: boolean,
+    nick: string,
+    replyTo?: string,
+  ): void {
+    const mask = `${nick}!${this.#userHost || ASSUMED_USER_HOST}`;
+    const budget = privmsgBudget(this.#link.lineLimit(), mask, conversation.name) -
+      (action ? ACTION_OVERHEAD : 0);
+    this.#queue(conversation, splitWords(text, budget), action, nick, replyTo);
+  }
+
+  /**
    * Shows each piece of a line at once, queued, and sends what can be sent.
    *
    * @param conversation Where the line goes.
@@ -121,7 +166,7 @@ export class Outbox {
    * @param nick Our nick now.
    * @param replyTo The msgid of the message it answers (its first piece does), if any.
    */
-  queue(
+  #queue(
     conversation: Conversation,
     pieces: string[],
     action: boolean,

@@ -78,7 +78,7 @@ export class Reactions {
   render(conversation: Conversation, li: HTMLElement): void {
     const msgid = li.dataset.msgid;
     const tally = msgid ? this.#tallies.get(`${foldCase(conversation.name)} ${msgid}`) : undefined;
-    if (!tally) return;
+    if (!tally || li.classList.contains("deleted")) return;
     li.querySelector(".reactions")?.remove();
     const list = document.createElement("div");
     list.className = "reactions";

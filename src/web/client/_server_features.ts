@@ -1,12 +1,28 @@
 /**
  * What the server offers on one connection: the IRCv3 capabilities it lists (`CAP LS`, with
  * their values) and grants (`CAP ACK`), and what its ISUPPORT (005) says about line length,
- * history pages and the client tags it refuses to relay (`CLIENTTAGDENY`).
+ * history pages, the client tags it refuses to relay (`CLIENTTAGDENY`), where files are
+ * uploaded (`draft/FILEHOST`) and the key push subscriptions are made with (`VAPID`).
  *
  * @module
  */
 import type { IrcMessage } from "../../irc/message.ts";
 
+/** The IRCv3 capabilities the page uses, asked for when the server offers them. */
+const WANTED_CAPS = [
+  "message-tags",
+  "server-time",
+  "batch",
+  "draft/chathistory",
+  // Reactions are TAGMSGs: history holds them for clients with event-playback.
+  "draft/event-playback",
+  "draft/message-redaction",
+  "draft/read-marker",
+  "draft/webpush",
+  "echo-message",
+  "multi-prefix",
+  "soju.im/search",
+];
 // Until the server says (LINELEN): RFC 1459's line.
 const LINE_LIMIT = 512;
 
@@ -20,6 +36,10 @@ export class ServerFeatures {
   historyMax = Infinity;
   /** The longest line the server takes and relays. */
   lineLimit = LINE_LIMIT;
+  /** Where files are uploaded (`draft/FILEHOST`); undefined when the server takes none. */
+  fileHost: string | undefined;
+  /** The server's VAPID public key (`VAPID`), for push subscriptions; undefined without. */
+  vapidKey: string | undefined;
 
   /**
    * Whether the server granted a capability.
@@ -62,9 +82,32 @@ export class ServerFeatures {
     return !more;
   }
 
-  /** The capabilities granted. */
-  get acked(): Set<string> {
-    return this.#acked;
+  /**
+   * A `CAP` line of the registration: the capabilities the page uses (and those logging in
+   * needs) are asked for once the list is complete; registration ends once they are granted,
+   * unless logging in starts first.
+   *
+   * @param m The line.
+   * @param login The capabilities logging in needs, from those offered; undefined when it
+   *   cannot (and the user was told).
+   * @param start Starts logging in with the capabilities granted; true when it did.
+   * @returns The line to answer with, if any.
+   */
+  negotiate(
+    m: IrcMessage,
+    login: (offered: Map<string, string>) => string[] | undefined,
+    start: (acked: Set<string>) => boolean,
+  ): string | undefined {
+    const sub = m.params[1];
+    if (sub === "LS") {
+      if (!this.listed(m)) return undefined;
+      const needed = login(this.offered);
+      if (needed === undefined) return undefined;
+      const wanted = [...WANTED_CAPS.filter((cap) => this.offered.has(cap)), ...needed];
+      return wanted.length ? `CAP REQ :${wanted.join(" ")}` : "CAP END";
+    }
+    if (sub === "ACK") return this.granted(m) && !start(this.#acked) ? "CAP END" : undefined;
+    return sub === "NAK" ? "CAP END" : undefined;
   }
 
   /**
@@ -74,10 +117,18 @@ export class ServerFeatures {
    */
   support(m: IrcMessage): void {
     for (const token of m.params.slice(1, -1)) {
-      const [key, value = ""] = token.split("=");
+      const equals = token.indexOf("=");
+      const key = equals < 0 ? token : token.slice(0, equals);
+      // ISUPPORT escapes a space, `\` and `=` in values as \xHH.
+      const value = equals < 0 ? "" : token.slice(equals + 1).replace(
+        /\\x([0-9a-fA-F]{2})/g,
+        (_, hex: string) => String.fromCharCode(parseInt(hex, 16)),
+      );
       if (key === "CHATHISTORY" && Number(value) > 0) this.historyMax = Number(value);
       if (key === "LINELEN" && Number(value) > 0) this.lineLimit = Number(value);
       if (key === "CLIENTTAGDENY") this.#deniedTags = value.split(",");
+      if (key === "draft/FILEHOST" && value) this.fileHost = value;
+      if (key === "VAPID" && value) this.vapidKey = value;
     }
   }
 

@@ -2,19 +2,22 @@
  * The chat page's script (bundled by `deno task build` into `src/web/_bundle/chat.js`, and
  * served inside the page of `src/web/_chat_page.ts`): it resumes the saved session or shows
  * the login form, and wires the page's controls — the message box (with the message being
- * answered, and typing notifications), the buttons on each message (reply, react), the
- * header's notifications switch and logout, the user list on small screens. The IRC side is
- * `_chat_client.ts`.
+ * answered, typing notifications, and files pasted into it), files dropped on the
+ * conversation or picked with the upload button, the buttons on each message (reply, react),
+ * the header's notifications and push switches and logout, the user list on small screens —
+ * and opens the conversation a push notification was for. The IRC side is `_chat_client.ts`.
  *
  * @module
  */
 import type { Credentials } from "./_auth.ts";
 import { ChatClient } from "./_chat_client.ts";
+import { isChannelName } from "../../chat/names.ts";
 import { isCommand, runCommand } from "./_commands.ts";
 import type { Conversation } from "./_conversations.ts";
 import { byId } from "./_dom.ts";
 import { LoginView } from "./_login.ts";
 import { Notifier } from "./_notifications.ts";
+import { conversationToOpen, listenForOpen } from "./_push.ts";
 import { clearSession, loadSession, type SavedSession } from "./_session_store.ts";
 
 const message = byId<HTMLInputElement>("message");
@@ -74,14 +77,28 @@ const client = new ChatClient(url, {
     showUsers(false);
   },
 });
-const { conversations } = client;
+const { conversations, uploads } = client;
 const notifier = new Notifier(byId<HTMLButtonElement>("notify"), (text) => {
   conversations.system(conversations.current, text, "error");
 });
 
+/** Shows a conversation a push notification was for: a channel not open is joined. */
+function openConversation(name: string): void {
+  if (isChannelName(name) && !conversations.get(name)) {
+    client.join(name);
+    return;
+  }
+  conversations.open(name, isChannelName(name) ? "channel" : "query");
+  conversations.show(name);
+}
+
+const opening = conversationToOpen();
+listenForOpen(openConversation);
+
 function start(session: SavedSession, credentials: Credentials): void {
   login.hide();
   client.start(session, credentials);
+  if (opening) openConversation(opening);
 }
 
 const saved = loadSession();
@@ -112,6 +129,47 @@ byId("send-form").addEventListener("submit", (event) => {
 });
 
 message.addEventListener("input", () => client.typing.input(conversations.current, message.value));
+message.addEventListener("paste", (event) => {
+  const files = [...event.clipboardData?.files ?? []];
+  if (files.length === 0) return;
+  event.preventDefault();
+  uploads.add(files);
+});
+
+const fileInput = byId<HTMLInputElement>("file-input");
+byId("attach").addEventListener("click", () => {
+  const refusal = uploads.refusal();
+  if (refusal) conversations.system(conversations.current, refusal, "error");
+  else fileInput.click();
+});
+fileInput.addEventListener("change", () => {
+  uploads.add([...fileInput.files ?? []]);
+  fileInput.value = "";
+});
+
+const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes("Files") ?? false;
+// Files dropped anywhere else are refused: the browser would leave the chat to open them.
+for (const type of ["dragover", "drop"]) {
+  document.addEventListener(type, (event) => {
+    if (carriesFiles(event as DragEvent)) event.preventDefault();
+  });
+}
+// Files dragged over the conversation: it is outlined, and takes them when dropped.
+const dropZone = byId("conversation");
+dropZone.addEventListener("dragover", (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  dropZone.classList.add("dropping");
+});
+dropZone.addEventListener("dragleave", (event) => {
+  if (!dropZone.contains(event.relatedTarget as Node | null)) dropZone.classList.remove("dropping");
+});
+dropZone.addEventListener("drop", (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  dropZone.classList.remove("dropping");
+  uploads.add([...event.dataTransfer?.files ?? []]);
+});
 message.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && replying) {
     event.preventDefault();
@@ -133,6 +191,8 @@ byId("logs").addEventListener("click", (event) => {
     startReply(conversation, li);
   } else if (button.classList.contains("react-button")) {
     client.reactions.togglePicker(li, button);
+  } else if (button.classList.contains("delete-button")) {
+    client.redactions.ask(conversation, li);
   } else if (button.dataset.emoji) {
     const mine = button.getAttribute("aria-pressed") === "true";
     if (!mine && !client.reactions.react(conversation, li, button.dataset.emoji)) {
