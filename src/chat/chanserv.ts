@@ -21,7 +21,8 @@ import { getLogger } from "@logtape/logtape";
 import { foldCase } from "./casemap.ts";
 import type { Channel } from "./channel.ts";
 import { MAX_LIST_LENGTH, type MemberMode } from "./channel_modes.ts";
-import { type ChatEvent, isLost } from "./chat_event.ts";
+import type { ChatEvent } from "./chat_event.ts";
+import { takeCommand } from "./_service_command.ts";
 import type { ChannelStore } from "./channel_store.ts";
 import { CHANSERV_NICK, type ChatHub, LOBBY } from "./hub.ts";
 import type { Member } from "./member.ts";
@@ -133,14 +134,7 @@ export class ChanServ implements Member {
    * @param event What the hub hands ChanServ.
    */
   deliver(event: ChatEvent): void {
-    if (event.kind !== "privmsg" || isLost(event)) return;
-    if (foldCase(event.target) !== foldCase(this.nick)) return;
-    const nick = event.source.slice(0, event.source.indexOf("!"));
-    // deliver must not act: the command runs once the hub is done handing events out.
-    queueMicrotask(() => {
-      const member = this.#hub.find(nick);
-      if (member !== undefined && member !== this) this.command(member, event.text);
-    });
+    takeCommand(this.#hub, this, event);
   }
 
   /** ChanServ never leaves. */

@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { type ChatEvent, isLost } from "./chat_event.ts";
-import { foldCase } from "./casemap.ts";
+import type { ChatEvent } from "./chat_event.ts";
+import { takeCommand } from "./_service_command.ts";
 import type { ChatHub } from "./hub.ts";
 import type { Member } from "./member.ts";
 
@@ -110,14 +110,7 @@ export class NickServ implements Member {
    * @param event What the hub hands NickServ.
    */
   deliver(event: ChatEvent): void {
-    if (event.kind !== "privmsg" || isLost(event)) return;
-    if (foldCase(event.target) !== foldCase(this.nick)) return;
-    const nick = event.source.slice(0, event.source.indexOf("!"));
-    // deliver must not act: the command runs once the hub is done handing events out.
-    queueMicrotask(() => {
-      const member = this.#hub.find(nick);
-      if (member !== undefined && member !== this) this.command(member, event.text);
-    });
+    takeCommand(this.#hub, this, event);
   }
 
   /** NickServ never leaves. */
