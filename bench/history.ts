@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { type HistoryAnchor, type HistorySelector, HistoryStore } from "../src/chat/history.ts";
+import { positiveOption, quantile, timeOf } from "./_samples.ts";
 
 const CHANNELS = 20;
 const PRIVATE_PAIRS = 50;
@@ -20,34 +21,18 @@ const { values } = parseArgs({
   options: { messages: { type: "string" }, queries: { type: "string" } },
   strict: true,
 });
-const messages = positive("messages", values.messages ?? "50000");
-const queries = positive("queries", values.queries ?? "2000");
-
-function positive(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    console.error(`--${name} must be a whole number of at least 1, not "${text}"`);
-    Deno.exit(2);
-  }
-  return value;
-}
+const messages = positiveOption("messages", values.messages ?? "50000");
+const queries = positiveOption("queries", values.queries ?? "2000");
 
 /** Percentiles of samples in ms, reported in µs. */
 function summarize(samples: number[]): { p50: number; p99: number; mean: number } {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   const micro = (ms: number) => Math.round(ms * 1000 * 10) / 10;
   return {
-    p50: micro(at(0.5)),
-    p99: micro(at(0.99)),
+    p50: micro(quantile(sorted, 0.5)),
+    p99: micro(quantile(sorted, 0.99)),
     mean: micro(samples.reduce((sum, x) => sum + x, 0) / samples.length),
   };
-}
-
-function time(action: () => unknown): number {
-  const start = performance.now();
-  action();
-  return performance.now() - start;
 }
 
 const dir = Deno.makeTempDirSync({ prefix: "shmooze-bench-history-" });
@@ -63,7 +48,7 @@ try {
     const sender = isPrivate ? `nick${i % PRIVATE_PAIRS}` : `nick${i % 97}`;
     const channel = isPrivate ? 0 : channelMessages++ % CHANNELS;
     if (!isPrivate) msgidsByChannel[channel].push(`m${i}`);
-    appendSamples.push(time(() =>
+    appendSamples.push(timeOf(() =>
       history.append({
         msgid: `m${i}`,
         time: start + i,
@@ -101,7 +86,7 @@ try {
     for (let q = 0; q < queries; q++) {
       const c = random(CHANNELS);
       const chosen = selector(c);
-      samples.push(time(() => history.query(`#chan${c}`, chosen, LIMIT)));
+      samples.push(timeOf(() => history.query(`#chan${c}`, chosen, LIMIT)));
     }
     rows[`query ${name}`] = summarize(samples);
   }
@@ -109,7 +94,7 @@ try {
   for (let q = 0; q < queries; q++) {
     const p = random(PRIVATE_PAIRS);
     privateSamples.push(
-      time(() =>
+      timeOf(() =>
         history.query({ account: `nick${p}`, partner: `peer${p}` }, { kind: "latest" }, LIMIT)
       ),
     );
@@ -120,14 +105,14 @@ try {
   for (let q = 0; q < queries; q++) {
     const n = random(PRIVATE_PAIRS);
     targetSamples.push(
-      time(() =>
+      timeOf(() =>
         history.targets({ account: `nick${n}` }, channelNames, start, start + messages, LIMIT)
       ),
     );
   }
   rows["targets"] = summarize(targetSamples);
   history.close();
-  const reopenMs = time(() => {
+  const reopenMs = timeOf(() => {
     history = HistoryStore.open(dir, { retentionMs: 0 });
   });
   history.close();

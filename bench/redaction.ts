@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { HistoryStore } from "../src/chat/history.ts";
+import { positiveOption, quantile, timeOf } from "./_samples.ts";
 
 const CHANNELS = 20;
 const QUERIES = 2000;
@@ -18,29 +19,13 @@ const { values } = parseArgs({
   options: { messages: { type: "string" }, deletions: { type: "string" } },
   strict: true,
 });
-const messages = positive("messages", values.messages ?? "100000");
-const deletions = positive("deletions", values.deletions ?? "200");
-
-function positive(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    console.error(`--${name} must be a whole number of at least 1, not "${text}"`);
-    Deno.exit(2);
-  }
-  return value;
-}
+const messages = positiveOption("messages", values.messages ?? "100000");
+const deletions = positiveOption("deletions", values.deletions ?? "200");
 
 /** p50 and p99 of samples in ms, as text in ms. */
 function percentiles(samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return `p50 ${at(0.5).toFixed(3)} ms, p99 ${at(0.99).toFixed(3)} ms`;
-}
-
-function timeOf(action: () => unknown): number {
-  const start = performance.now();
-  action();
-  return performance.now() - start;
+  return `p50 ${quantile(sorted, 0.5).toFixed(3)} ms, p99 ${quantile(sorted, 0.99).toFixed(3)} ms`;
 }
 
 const dir = Deno.makeTempDirSync({ prefix: "shmooze-bench-redaction-" });

@@ -20,6 +20,7 @@ import { HistoryStore, type SearchReader } from "../src/chat/history.ts";
 import { DEFAULT_LIMITS } from "../src/irc/limits.ts";
 import { benchEnvironment, describeEnvironment } from "./_env.ts";
 import { markdownTable } from "./_table.ts";
+import { positiveOption, quantile } from "./_samples.ts";
 
 const CHANNELS = 40;
 const ACCOUNTS = 200;
@@ -30,17 +31,8 @@ const { values } = parseArgs({
   options: { messages: { type: "string" }, queries: { type: "string" } },
   strict: true,
 });
-const messages = positive("messages", values.messages ?? "1000000");
-const queries = positive("queries", values.queries ?? "200");
-
-function positive(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    console.error(`--${name} must be a whole number of at least 1, not "${text}"`);
-    Deno.exit(2);
-  }
-  return value;
-}
+const messages = positiveOption("messages", values.messages ?? "1000000");
+const queries = positiveOption("queries", values.queries ?? "200");
 
 /** A small deterministic generator (mulberry32), so every run searches the same text. */
 function generator(seed: number): () => number {
@@ -262,13 +254,12 @@ try {
       samples.push(performance.now() - t0);
     }
     samples.sort((a, b) => a - b);
-    const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
     rows.push({
       query: `${label}: ${text}`,
       reader: who,
       matches: countOf(match),
-      p50: Math.round(at(0.5) * 100) / 100,
-      p99: Math.round(at(0.99) * 100) / 100,
+      p50: Math.round(quantile(samples, 0.5) * 100) / 100,
+      p99: Math.round(quantile(samples, 0.99) * 100) / 100,
       found: last.records.length,
       complete: last.complete,
     });
