@@ -230,6 +230,44 @@ function octal(mode: number): string {
 }
 
 /**
+ * Runs `body` in one write transaction (`BEGIN IMMEDIATE`): all of it is committed, or, when
+ * it throws, none of it (rolled back, unless SQLite already did, as after a full disk), and the
+ * error is thrown again.
+ *
+ * @param db The database.
+ * @param body The writes.
+ * @throws What `body` or the commit throws.
+ *
+ * @example A body that throws leaves nothing written
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatabaseSync } from "node:sqlite";
+ * import { inTransaction } from "./_sqlite.ts";
+ *
+ * const db = new DatabaseSync(":memory:");
+ * db.exec("CREATE TABLE t (x INTEGER)");
+ * inTransaction(db, () => db.exec("INSERT INTO t VALUES (1)"));
+ * assert.throws(() =>
+ *   inTransaction(db, () => {
+ *     db.exec("INSERT INTO t VALUES (2)");
+ *     throw new Error("no");
+ *   }), /no/);
+ * assert.deepEqual(db.prepare("SELECT x FROM t").all().map((row) => row.x), [1]);
+ * db.close();
+ * ```
+ */
+export function inTransaction(db: DatabaseSync, body: () => void): void {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    body();
+    db.exec("COMMIT");
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/**
  * Brings a database to schema `version` in one transaction: a new one (`user_version` 0) gets
  * `schema`; an older one runs the migration steps from its version up, `migrations[n - 1]`
  * taking version n to n + 1. A database newer than `version` is refused, and so is one this

@@ -8,6 +8,7 @@
  * @module
  */
 import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite";
+import { inTransaction } from "./_sqlite.ts";
 import { foldCase } from "./casemap.ts";
 
 /** An always-on account as stored. */
@@ -132,7 +133,7 @@ export class AlwaysOnStore {
    */
   enable(account: string, channels: readonly string[]): void {
     const key = foldCase(account);
-    this.#transaction(() => {
+    inTransaction(this.#db, () => {
       this.#statements.enable.run(key);
       this.#statements.dropChannels.run(key);
       for (const name of channels) this.#statements.addChannel.run(key, foldCase(name), name);
@@ -147,7 +148,7 @@ export class AlwaysOnStore {
    */
   disable(account: string): void {
     const key = foldCase(account);
-    this.#transaction(() => {
+    inTransaction(this.#db, () => {
       this.#statements.disable.run(key);
       this.#statements.dropChannels.run(key);
     });
@@ -184,16 +185,5 @@ export class AlwaysOnStore {
    */
   setDetachedAt(account: string, since: number | undefined): void {
     this.#statements.setDetachedAt.run(since ?? null, foldCase(account));
-  }
-
-  #transaction(body: () => void): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      body();
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
   }
 }

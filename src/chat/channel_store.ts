@@ -13,7 +13,7 @@
  * @module
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
+import { inTransaction, migrateSchema, openPrivateDatabase } from "./_sqlite.ts";
 import { foldCase } from "./casemap.ts";
 import type { AccessEntry, Channel, ChannelRegistration } from "./channel.ts";
 import {
@@ -333,7 +333,10 @@ export class ChannelStore {
     }
     // A list holds up to 100 masks: they are rewritten only when one of them changed.
     const lists = settings.lists !== channel.settings.lists;
-    this.#transaction(() => this.#writeRegistered(channel, channel.registration!, settings, lists));
+    inTransaction(
+      this.#db,
+      () => this.#writeRegistered(channel, channel.registration!, settings, lists),
+    );
   }
 
   /**
@@ -344,7 +347,10 @@ export class ChannelStore {
    * @throws Error when SQLite cannot write; nothing is changed then.
    */
   register(channel: Channel, registration: ChannelRegistration): void {
-    this.#transaction(() => this.#writeRegistered(channel, registration, channel.settings, true));
+    inTransaction(
+      this.#db,
+      () => this.#writeRegistered(channel, registration, channel.settings, true),
+    );
   }
 
   /**
@@ -356,7 +362,7 @@ export class ChannelStore {
    * @throws Error when SQLite cannot write; nothing is changed then.
    */
   drop(key: string, existing?: Channel): void {
-    this.#transaction(() => {
+    inTransaction(this.#db, () => {
       this.#statements.deleteLists.run(key);
       this.#statements.deleteAccess.run(key);
       this.#statements.deleteRow.run(key);
@@ -485,16 +491,5 @@ export class ChannelStore {
       settings.topicSetBy,
       settings.topicSetAt,
     );
-  }
-
-  #transaction(body: () => void): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      body();
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw error;
-    }
   }
 }
