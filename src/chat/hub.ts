@@ -751,24 +751,7 @@ export class ChatHub {
     clientTags?: Record<string, string>,
     stamp?: MessageStamp,
   ): Promise<ChatEvent | SendError> {
-    const stored = this.#message(participant, kind, target, text, clientTags, true, stamp);
-    const onStored = this.#onStored;
-    if (onStored !== undefined) {
-      // The accounts of both ends as they are now, not once the commit is done.
-      const member = memberOf(participant);
-      const route = this.#route(member, target);
-      const senderAccount = member.account;
-      const targetAccount = typeof route === "string" ? undefined : route.recipient?.account;
-      void stored.then((result) => {
-        if (typeof result === "string") return;
-        try {
-          onStored({ event: result, senderAccount, targetAccount });
-        } catch (error) {
-          log.error("A listener of stored messages failed: {error}", { error });
-        }
-      });
-    }
-    return stored;
+    return this.#message(participant, kind, target, text, clientTags, true, stamp);
   }
 
   /**
@@ -850,10 +833,32 @@ export class ChatHub {
       targetAccount: route.recipient?.account,
     };
     const result = this.#store(who, event, fanOut);
+    if (kind !== "tagmsg") this.#tellStored(result, who);
     if (member.account !== undefined) return result;
     return result.then((outcome) => {
       if (typeof outcome !== "string") this.#rememberGuestMessage(member, outcome.msgid);
       return outcome;
+    });
+  }
+
+  /**
+   * Tells the stored-message listener of a message once its commit succeeded, with the
+   * accounts of both ends as they were when it was sent.
+   */
+  #tellStored(
+    result: Promise<ChatEvent | SendError>,
+    who: { senderAccount?: string; targetAccount?: string },
+  ): void {
+    const onStored = this.#onStored;
+    if (onStored === undefined) return;
+    void result.then((outcome) => {
+      if (typeof outcome === "string") return;
+      try {
+        const { senderAccount, targetAccount } = who;
+        onStored({ event: outcome, senderAccount, targetAccount });
+      } catch (error) {
+        log.error("A listener of stored messages failed: {error}", { error });
+      }
     });
   }
 
