@@ -28,6 +28,7 @@ import type { Bus, LogEntry, LogReader } from "./bus.ts";
 import type { ClusterEvent, ConnectEvent, EventOrigin, UserStateEvent } from "./cluster_event.ts";
 import type { AccountStore } from "../chat/accounts.ts";
 import { createEvent } from "../chat/chat_event.ts";
+import { foldCase } from "../chat/casemap.ts";
 import { RemoteMember } from "./_remote_member.ts";
 
 const log = getLogger(["shmooze", "cluster"]);
@@ -730,14 +731,9 @@ export class ReplicatedHub {
       case "login":
         return this.hub.logIn(participant, event.account);
       case "chghost": {
-        const target = this.hub.find(event.target);
-        // Services and a bridged room's participants keep their masks.
-        if (
-          target === undefined ||
-          (target.devices === undefined && !(target instanceof RemoteMember))
-        ) {
-          return "no-such-nick";
-        }
+        // Users only: services keep their masks (a cluster has no bridged rooms).
+        const target = this.hub.members.get(foldCase(event.target));
+        if (target === undefined) return "no-such-nick";
         if (!this.hub.changeHost(target, event.user, event.host)) return false;
         if (target !== memberOf(participant) && !(target instanceof RemoteMember)) {
           target.deliver(createEvent({
