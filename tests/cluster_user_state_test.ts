@@ -282,6 +282,14 @@ Deno.test({
           { ...origin("r4"), kind: "setname", realname: "" },
           { ...origin("r5"), kind: "chghost", target: "ann", user: "a b", host: "h" },
           { ...origin("r6"), kind: "login", account: 7 },
+          {
+            ...origin("r7"),
+            kind: "account-register",
+            account: "mallory",
+            // A real hash's form, of a cost that would take 4 TiB to check a password against.
+            hash: "$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+            time: 1,
+          },
         ];
         for (const event of bad) {
           await raw.request(`shmooze.${name}.log`, new TextEncoder().encode(JSON.stringify(event)));
@@ -290,7 +298,10 @@ Deno.test({
         assert.equal(await nodes[0].setAway(ann, "after"), true);
         await onEveryNode(nodes, "ann", (m) => m.away === "after", "the good event");
         for (const node of nodes) assert.equal(node.refused, bad.length);
-        for (const store of accounts) assert.equal(store.find("eve"), undefined);
+        for (const store of accounts) {
+          assert.equal(store.find("eve"), undefined);
+          assert.equal(store.find("mallory"), undefined);
+        }
         await onEveryNode(nodes, "ann", (m) => m.host === "test", "ann's host unchanged");
       } finally {
         await raw.close();

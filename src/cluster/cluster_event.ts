@@ -445,10 +445,22 @@ function matching(fields: Fields, key: string, shape: RegExp): string {
   return value;
 }
 
-/** A password hash as `hashPassword` writes it (argon2id, PHC string). */
+/**
+ * The costliest hash accepted (1 GiB, 16 passes): checking a password against a hash costs what
+ * the hash says, so a bad publisher must not make a node's login allocate without limit.
+ */
+const MAX_HASH_COST = { memoryKiB: 1 << 20, iterations: 16 };
+
+/** A password hash as `hashPassword` writes it (argon2id, PHC string), of a bounded cost. */
 function passwordHash(fields: Fields): string {
   const value = text(fields, "hash");
   if (!isPasswordHash(value)) throw new TypeError(`"hash" is not an argon2id password hash`);
+  const [, memory, passes] = /\$m=(\d+),t=(\d+),/.exec(value)!.map(Number);
+  if (memory > MAX_HASH_COST.memoryKiB || passes > MAX_HASH_COST.iterations) {
+    throw new TypeError(
+      `"hash" costs more than ${MAX_HASH_COST.memoryKiB} KiB or ${MAX_HASH_COST.iterations} passes`,
+    );
+  }
   return value;
 }
 
