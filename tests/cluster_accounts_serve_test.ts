@@ -10,7 +10,14 @@ import { connectDevice, PASSWORD, plain, registeredUser } from "./_accounts.ts";
 import { IrcTestClient, type ServeProcess, startServe } from "./_irc.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
 
-const CAPS = ["account-notify", "away-notify", "setname", "message-tags", "echo-message"];
+const CAPS = [
+  "account-notify",
+  "away-notify",
+  "setname",
+  "message-tags",
+  "echo-message",
+  "draft/read-marker",
+];
 
 Deno.test({
   name:
@@ -102,6 +109,9 @@ Deno.test({
 
       await t.step("a token made through C logs in through A until revoked through A", async () => {
         const onC = clients.at(-1)!;
+        const marker = "timestamp=2026-01-02T03:04:05.678Z";
+        await onC.send(`MARKREAD #lobby ${marker}`);
+        await onC.waitFor((m) => m.command === "MARKREAD" && m.params[1] === marker);
         await onC.send("TOKEN GENERATE");
         const made = await onC.waitFor((m) => m.command === "TOKEN" || m.command === "FAIL");
         assert.equal(made.command, "TOKEN", made.line);
@@ -111,7 +121,11 @@ Deno.test({
         const { client: onA } = await connectDevice(a, "ann", { token, caps: CAPS });
         clients.push(onA);
         assert.equal(onA.nick, "ann");
-        await onA.join("#lobby");
+        // The read marker set through C is ann's through A too (sent after the JOIN).
+        await onA.send("JOIN #lobby");
+        const read = await onA.waitFor((m) => m.command === "MARKREAD");
+        assert.deepEqual(read.params, ["#lobby", marker]);
+        await onA.waitFor("366");
         const revoked = await onA.reply(`TOKEN REVOKE ${token}`);
         assert.equal(revoked.find((m) => m.command === "TOKEN")?.params[0], "REVOKED");
         const late = await IrcTestClient.connect(c);

@@ -240,7 +240,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "cluster: a session token issued through A works through C until revoked through B",
+  name:
+    "cluster: a session token issued through A works through C until revoked through B; read markers follow",
   ignore,
   async fn() {
     await withCluster(async ({ nodes, accounts }) => {
@@ -260,6 +261,13 @@ Deno.test({
         assert.equal(store.sessionTokens.verify(minted.token), undefined);
       }
       assert.equal(await nodes[1].revokeToken(minted.hash), false, "revoked once");
+
+      // A read marker moved through A is in every store; an older one through C changes nothing.
+      assert.equal(await nodes[0].markRead("ann", "#lobby", 5_000), 5_000);
+      assert.equal(await nodes[2].markRead("ann", "#LOBBY", 4_000), 5_000);
+      for (const store of accounts) {
+        await waitUntil(() => store.readMarkers.get("ann", "#lobby") === 5_000, 10_000, "marker");
+      }
     });
   },
 });

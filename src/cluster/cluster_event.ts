@@ -194,6 +194,18 @@ export interface TokenRevokeEvent extends EventOrigin {
   readonly hash: string;
 }
 
+/** An account's read marker of a conversation moves forward (IRCv3 MARKREAD). */
+export interface ReadMarkerEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "read-marker";
+  /** The account. */
+  readonly account: string;
+  /** The channel or nick. */
+  readonly target: string;
+  /** The marker, ms since the epoch (an earlier one than stored leaves it where it is). */
+  readonly time: number;
+}
+
 /** The user and account events (state15b's part of {@link ClusterEvent}). */
 export type UserStateEvent =
   | AwayEvent
@@ -202,7 +214,8 @@ export type UserStateEvent =
   | LoginEvent
   | AccountRegisterEvent
   | TokenIssueEvent
-  | TokenRevokeEvent;
+  | TokenRevokeEvent
+  | ReadMarkerEvent;
 
 /** One entry of the cluster's log. */
 export type ClusterEvent =
@@ -428,6 +441,7 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
     case "account-register":
     case "token-issue":
     case "token-revoke":
+    case "read-marker":
       return decodeUserState(fields, fields.kind);
     default:
       throw new TypeError(`Kind ${JSON.stringify(fields.kind)} is unknown`);
@@ -502,6 +516,14 @@ function decodeUserState(fields: Fields, kind: UserStateEvent["kind"]): UserStat
       };
     case "token-revoke":
       return { ...origin(fields, false), kind, hash: matching(fields, "hash", SHA256_HEX) };
+    case "read-marker":
+      return {
+        ...origin(fields, false),
+        kind,
+        account: word(fields, "account"),
+        target: word(fields, "target"),
+        time: time(fields, "time"),
+      };
   }
 }
 

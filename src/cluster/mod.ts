@@ -38,6 +38,7 @@ export type {
   AwayEvent,
   ChghostEvent,
   LoginEvent,
+  ReadMarkerEvent,
   SetnameEvent,
   TokenIssueEvent,
   TokenRevokeEvent,

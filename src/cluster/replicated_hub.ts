@@ -97,6 +97,12 @@ export interface ClusterNodeStats {
 
 let nodeCounter = 0;
 
+/** The user-state events that write the account store. */
+type AccountEvent = Extract<
+  UserStateEvent,
+  { kind: "account-register" | "token-issue" | "token-revoke" | "read-marker" }
+>;
+
 /** `Omit` applied to each member of a union. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -511,6 +517,22 @@ export class ReplicatedHub {
     ) as Replicated<boolean>;
   }
 
+  /**
+   * Moves an account's read marker of a conversation forward on every node's store (see
+   * `ReadMarkerStore.set`: the latest wins, whatever the order).
+   *
+   * @param account The account.
+   * @param target The channel or nick.
+   * @param time The marker, ms since the epoch.
+   * @returns The marker now, on this node, or `unavailable`.
+   */
+  async markRead(account: string, target: string, time: number): Promise<Replicated<number>> {
+    return await this.#publish(
+      { ...this.#origin(""), kind: "read-marker", account, target, time },
+      undefined,
+    ) as Replicated<number>;
+  }
+
   /** Publishes a user event about a registered user of this node. */
   #publishFor(
     participant: Participant,
@@ -661,26 +683,27 @@ export class ReplicatedHub {
     if (event.kind === "connect") return this.#connect(event, added);
     if (
       event.kind === "account-register" || event.kind === "token-issue" ||
-      event.kind === "token-revoke"
+      event.kind === "token-revoke" || event.kind === "read-marker"
     ) return this.#accountChange(event, asked);
     const participant = asked ?? this.#participant(event.node, event.conn);
     if (participant === undefined) return "unavailable";
-    // The JOIN, PART, NICK and QUIT lines carry the event's id and time on every node.
-    const stamp = { msgid: event.id, time: Date.now() };
+    // The JOIN, PART, NICK and QUIT lines carry the event's id on every node (its time is each
+    // node's own: these events carry none).
+    const line = { msgid: event.id, time: Date.now() };
     switch (event.kind) {
       case "nick":
-        return this.hub.changeNick(participant, event.nick, stamp);
+        return this.hub.changeNick(participant, event.nick, line);
       case "join":
-        return this.hub.join(participant, event.channel, event.key, stamp);
+        return this.hub.join(participant, event.channel, event.key, line);
       case "part":
-        return this.hub.part(participant, event.channel, event.reason, stamp);
+        return this.hub.part(participant, event.channel, event.reason, line);
       case "topic": {
         const channel = this.hub.channel(event.channel);
         if (channel === undefined) return "no-such-channel";
         return this.hub.setTopic(participant, channel, event.topic, event.time);
       }
       case "quit":
-        return this.#remove(memberOf(participant), participant, event.reason, stamp);
+        return this.#remove(memberOf(participant), participant, event.reason, line);
       case "message": {
         // A message from before this node started is history: nobody here was there to see it.
         if (seq <= this.#startHead) return "unavailable";
@@ -721,7 +744,7 @@ export class ReplicatedHub {
   }
 
   /** Applies a user event (state15b) to the user it is about. */
-  #userChange(event: UserStateEvent, participant: Participant): unknown {
+  #userChange(event: Exclude<UserStateEvent, AccountEvent>, participant: Participant): unknown {
     switch (event.kind) {
       case "away":
         return this.hub.setAway(participant, event.text);
@@ -747,7 +770,6 @@ export class ReplicatedHub {
         return true;
       }
     }
-    return "unavailable";
   }
 
   /**
@@ -755,7 +777,7 @@ export class ReplicatedHub {
    * its order, so all stores agree (the first registration of a name wins everywhere).
    */
   #accountChange(
-    event: UserStateEvent & { kind: "account-register" | "token-issue" | "token-revoke" },
+    event: AccountEvent,
     asked: Participant | undefined,
   ): unknown {
     const accounts = this.#accounts;
@@ -773,6 +795,8 @@ export class ReplicatedHub {
         return true;
       case "token-revoke":
         return accounts?.sessionTokens.revokeHash(event.hash) ?? false;
+      case "read-marker":
+        return accounts?.readMarkers.set(event.account, event.target, event.time) ?? event.time;
     }
   }
 
