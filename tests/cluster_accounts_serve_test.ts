@@ -6,6 +6,7 @@
  * on the other node.
  */
 import assert from "node:assert/strict";
+import { AccountStore } from "../src/chat/accounts.ts";
 import { connectDevice, PASSWORD, plain, registeredUser } from "./_accounts.ts";
 import { IrcTestClient, type ServeProcess, startServe } from "./_irc.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
@@ -153,6 +154,39 @@ Deno.test({
         await guest.send("NICK cat");
         const taken = await guest.waitFor("433");
         assert.match(taken.params.at(-1)!, /registered to an account/);
+      });
+
+      await t.step("a node does not bring back an always-on account it had stored", async () => {
+        // zoe was always-on in #lobby on this server before it became node b.
+        const dataDir = await Deno.makeTempDir({ prefix: "shmooze-cluster-always-on-test-" });
+        const store = AccountStore.open(dataDir);
+        await store.register("zoe", PASSWORD, "127.0.0.1");
+        store.alwaysOn.enable("zoe", ["#lobby"]);
+        store.close();
+        const b = await startServe({
+          dataDir,
+          args: ["--cluster", nats.url, "--cluster-name", cluster, "--node-name", "b"],
+          timeoutMs: 120_000,
+        });
+        try {
+          const guest = await IrcTestClient.register(b.port, "viewer", {});
+          clients.push(guest);
+          const names = await guest.reply("NAMES #lobby");
+          const list = names.find((m) => m.command === "353")?.params.at(-1)?.split(" ") ?? [];
+          assert.ok(!list.includes("zoe"), `zoe is not brought back: ${list.join(" ")}`);
+          // zoe logs in through node b as an ordinary user.
+          const { client: zoe } = await connectDevice(b.port, "zoe");
+          clients.push(zoe);
+          assert.equal(zoe.nick, "zoe");
+          // Registered through the log, not brought back on node b alone: node a knows her.
+          const watcher = await IrcTestClient.register(a, "watcher", {});
+          clients.push(watcher);
+          const whois = await watcher.reply("WHOIS zoe");
+          assert.ok(whois.some((m) => m.command === "311"), whois.map((m) => m.line).join("\n"));
+        } finally {
+          await b[Symbol.asyncDispose]();
+          await Deno.remove(dataDir, { recursive: true });
+        }
       });
     } finally {
       for (const client of clients) await client.close();
