@@ -9,49 +9,13 @@ import { ChatHub } from "../src/chat/hub.ts";
 import type { ChatEvent } from "../src/chat/chat_event.ts";
 import type { Connection } from "../src/chat/connection.ts";
 import type { Member } from "../src/chat/member.ts";
-import type { Bus, LogEntry } from "../src/cluster/bus.ts";
-import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
 import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
 import { ReplicatedHub } from "../src/cluster/replicated_hub.ts";
 import { DEFAULT_LIMITS } from "../src/irc/limits.ts";
 import { IrcSession } from "../src/irc/session.ts";
+import { BatchingBus } from "./_batching_bus.ts";
 import { waitUntil } from "./_helpers.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
-
-/** A real bus whose log entries can be held, then handed over together in one turn. */
-class BatchingBus implements Bus {
-  held: LogEntry[] | undefined;
-  #apply: ((entry: LogEntry) => void) | undefined;
-  readonly #inner: Bus;
-  constructor(inner: Bus) {
-    this.#inner = inner;
-  }
-  append(event: ClusterEvent): Promise<number> {
-    return this.#inner.append(event);
-  }
-  read(from: number, apply: (entry: LogEntry) => void) {
-    this.#apply = apply;
-    return this.#inner.read(from, (entry) => this.held ? this.held.push(entry) : apply(entry));
-  }
-  /** Hands over every held entry, one after the other, in this turn. */
-  release(): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const entry of held) this.#apply!(entry);
-  }
-  head(): Promise<number> {
-    return this.#inner.head();
-  }
-  beat(beat: Heartbeat): void {
-    this.#inner.beat(beat);
-  }
-  onBeat(listener: (beat: Heartbeat) => void): void {
-    this.#inner.onBeat(listener);
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-}
 
 Deno.test({
   name:

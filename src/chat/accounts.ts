@@ -98,9 +98,10 @@ export type RegisterFailure =
   | "temporarily-unavailable";
 
 /** The outcome of {@link AccountStore.register}. */
-export type RegisterResult =
-  | { ok: true; account: Account }
-  | { ok: false; reason: RegisterFailure; message: string };
+export type RegisterResult = { ok: true; account: Account } | RegisterRefusal;
+
+/** Why a registration was refused, with a message for the user. */
+export type RegisterRefusal = { ok: false; reason: RegisterFailure; message: string };
 
 /**
  * Shortest password accepted by default (see {@link AccountOptions.minPasswordLength}).
@@ -319,6 +320,27 @@ export class AccountStore {
    * ```
    */
   async register(name: string, password: string, address: string): Promise<RegisterResult> {
+    const prepared = await this.prepareRegistration(name, password, address);
+    if (!prepared.ok) return prepared;
+    if (!this.store(name, prepared.hash, prepared.createdAt)) return exists(name);
+    this.rememberAddress(name, address);
+    return { ok: true, account: { name, createdAt: prepared.createdAt } };
+  }
+
+  /**
+   * Checks and hashes a registration without storing it ({@link AccountStore.store} does): a
+   * cluster's node puts the hash in the log, and every node stores what it reads there.
+   *
+   * @param name The account name.
+   * @param password The password.
+   * @param address The requester's address key, for the per-address registration limit.
+   * @returns The hash and time to store, or why not.
+   */
+  async prepareRegistration(
+    name: string,
+    password: string,
+    address: string,
+  ): Promise<{ ok: true; hash: string; createdAt: number } | RegisterRefusal> {
     if (!validAccountName(name, this.#maxNameLength)) {
       return {
         ok: false,
@@ -343,13 +365,31 @@ export class AccountStore {
         message: "Too many registrations from your address; try again later",
       };
     }
-    const hash = await hashPassword(password, this.#cost);
-    const createdAt = Date.now();
-    const { changes } = this.#insert.run(foldCase(name), name, hash, createdAt);
-    // Another registration of the same name may have finished while this one hashed.
-    if (changes === 0) return exists(name);
+    return { ok: true, hash: await hashPassword(password, this.#cost), createdAt: Date.now() };
+  }
+
+  /**
+   * Stores an account whose password was hashed already (see
+   * {@link AccountStore.prepareRegistration}); the first of a name wins.
+   *
+   * @param name The account name.
+   * @param hash Its password hash ({@link hashPassword}).
+   * @param createdAt When it was registered, ms since the epoch.
+   * @returns False when the name was registered already (nothing changed).
+   * @throws Error when the database cannot be written.
+   */
+  store(name: string, hash: string, createdAt: number): boolean {
+    return Number(this.#insert.run(foldCase(name), name, hash, createdAt).changes) > 0;
+  }
+
+  /**
+   * Counts an address as known to an account (its logins from there skip the busy check).
+   *
+   * @param name The account name.
+   * @param address The address key.
+   */
+  rememberAddress(name: string, address: string): void {
     this.#throttle.remember(foldCase(name), address);
-    return { ok: true, account: { name, createdAt } };
   }
 
   /**
@@ -424,7 +464,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-function exists(name: string): RegisterResult {
+function exists(name: string): RegisterRefusal {
   return {
     ok: false,
     reason: "account-exists",

@@ -311,6 +311,8 @@ export class ChatHub {
   readonly flusher: Flusher;
   /** The operator console's `nick!user@host`, the source of {@link ChatHub.announce}. */
   readonly serverMask: string;
+  /** The server's name ({@link HubOptions.serverName}), the source of its notices. */
+  readonly serverName: string;
   /** Who used each nick before (IRC's WHOWAS): written when a member quits or renames. */
   readonly whowas: WhowasLog = new WhowasLog();
   /** Who watches which nick (IRC's MONITOR): watchers are told through `Device.presence`. */
@@ -347,7 +349,8 @@ export class ChatHub {
     this.history = options.history;
     this.memberships = options.history && new MembershipLog(options.history);
     this.flusher = options.flusher ?? new Flusher(0);
-    this.serverMask = `${SERVER_NICK}!operator@${options.serverName ?? "shmooze"}`;
+    this.serverName = options.serverName ?? "shmooze";
+    this.serverMask = `${SERVER_NICK}!operator@${this.serverName}`;
     this.#recentLimit = options.recentMessages ?? 50;
     this.#channelStore = options.channels;
     this.#alwaysOn = options.alwaysOn;
@@ -488,8 +491,9 @@ export class ChatHub {
    *
    * @param device The device.
    * @param reason The quit message, if the member quits.
+   * @param stamp The QUIT's msgid and time, when decided elsewhere (a cluster's log).
    */
-  detach(device: Device, reason: string): void {
+  detach(device: Device, reason: string, stamp?: MessageStamp): void {
     const member = device.member;
     if (member.devices?.delete(device) !== true) return;
     this.watchList.clear(device);
@@ -499,7 +503,7 @@ export class ChatHub {
       if (stream?.open) stream.unfollow(device.queue);
     }
     if (member.devices.size > 0 || this.members.get(foldCase(member.nick)) !== member) return;
-    if (!member.alwaysOn) return this.remove(member, reason);
+    if (!member.alwaysOn) return this.remove(member, reason, stamp);
     member.detachedAt = Date.now();
     this.#storeDetached(member, member.detachedAt);
     if (member.away === undefined) {
@@ -583,12 +587,13 @@ export class ChatHub {
    *
    * @param participant The member, or the device that asked.
    * @param nick The new nick.
+   * @param stamp The NICK's msgid and time, when decided elsewhere (a cluster's log).
    * @returns False when the nick is taken.
    */
-  changeNick(participant: Participant, nick: string): boolean {
+  changeNick(participant: Participant, nick: string, stamp?: MessageStamp): boolean {
     const member = memberOf(participant);
     if (!this.nickFree(nick, member)) return false;
-    const event = this.#event("nick", member, nick, "");
+    const event = this.#event("nick", member, nick, "", stamp);
     const renamed = foldCase(member.nick) !== foldCase(nick);
     if (renamed) this.#offline(member);
     this.members.delete(foldCase(member.nick));
@@ -612,9 +617,15 @@ export class ChatHub {
    * @param participant The member, or the device that asked.
    * @param name The channel's name.
    * @param key The key it gave (`+k`). @default {""}
+   * @param stamp The JOIN's msgid and time, when decided elsewhere (a cluster's log).
    * @returns The channel; why the member may not join; or undefined when it was already in.
    */
-  join(participant: Participant, name: string, key = ""): Channel | JoinRefusal | undefined {
+  join(
+    participant: Participant,
+    name: string,
+    key = "",
+    stamp?: MessageStamp,
+  ): Channel | JoinRefusal | undefined {
     const member = memberOf(participant);
     const origin = isDevice(participant) ? participant : undefined;
     const channel = this.channel(name) ?? this.#createChannel(name);
@@ -639,7 +650,7 @@ export class ChatHub {
     if (creator) channel.operators.add(member);
     this.#publish(
       channel,
-      this.#event("join", member, channel.name, member.realname),
+      this.#event("join", member, channel.name, member.realname, stamp),
       undefined,
       origin,
     );
@@ -666,17 +677,23 @@ export class ChatHub {
    * @param participant The member, or the device that asked.
    * @param name The channel's name.
    * @param reason The part message.
+   * @param stamp The PART's msgid and time, when decided elsewhere (a cluster's log).
    * @returns False when the member was not in it; `unavailable` when the channels of an
    *   always-on member could not be stored (it is still in it).
    */
-  part(participant: Participant, name: string, reason: string): boolean | "unavailable" {
+  part(
+    participant: Participant,
+    name: string,
+    reason: string,
+    stamp?: MessageStamp,
+  ): boolean | "unavailable" {
     const member = memberOf(participant);
     const channel = this.channel(name);
     if (channel === undefined || !channel.members.has(member)) return false;
     if (this.#storeMembership(member, channel, false) !== undefined) return "unavailable";
     this.#publish(
       channel,
-      this.#event("part", member, channel.name, reason),
+      this.#event("part", member, channel.name, reason, stamp),
       undefined,
       isDevice(participant) ? participant : undefined,
     );
@@ -692,15 +709,16 @@ export class ChatHub {
    *
    * @param member The member.
    * @param reason The quit message.
+   * @param stamp The QUIT's msgid and time, when decided elsewhere (a cluster's log).
    */
-  remove(member: Member, reason: string): void {
+  remove(member: Member, reason: string, stamp?: MessageStamp): void {
     const key = foldCase(member.nick);
     if (this.members.get(key) !== member) return;
     this.members.delete(key);
     if (member.account !== undefined) this.#byAccount.delete(foldCase(member.account));
     this.#invites.delete(member);
     this.#offline(member);
-    const event = this.#event("quit", member, "", reason);
+    const event = this.#event("quit", member, "", reason, stamp);
     for (const recipient of this.#neighbours(member)) this.#hand(recipient, event);
     for (const channelKey of [...member.channels]) {
       const channel = this.channels.get(channelKey);
@@ -1192,6 +1210,67 @@ export class ChatHub {
   }
 
   /**
+   * Marks a member away with a message, or back (`text` ""), and tells those who asked (see
+   * {@link ChatHub.announceChange}) when that changed anything.
+   *
+   * @param participant The member, or the device that asked.
+   * @param text The away message (the caller has cut it to length), or "" when back.
+   * @returns Whether anything changed (coming back when not away changes nothing).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ChatHub } from "./hub.ts";
+   *
+   * const hub = new ChatHub();
+   * const ann = {
+   *   nick: "ann", user: "ann", host: "h", realname: "Ann", transport: "local",
+   *   away: undefined as string | undefined, channels: new Set<string>(), echo: false,
+   *   deliver() {}, disconnect() {},
+   * };
+   * hub.add(ann);
+   * assert.ok(hub.setAway(ann, "lunch"));
+   * assert.equal(ann.away, "lunch");
+   * assert.ok(hub.setAway(ann, ""));
+   * assert.ok(!hub.setAway(ann, ""), "back already");
+   * ```
+   */
+  setAway(participant: Participant, text: string): boolean {
+    const member = memberOf(participant);
+    if (text === "" && member.away === undefined) return false;
+    member.away = text === "" ? undefined : text;
+    this.announceChange(participant, "away");
+    return true;
+  }
+
+  /**
+   * Changes a member's real name (IRCv3 SETNAME) and tells those who asked (see
+   * {@link ChatHub.announceChange}), the member included.
+   *
+   * @param participant The member, or the device that asked.
+   * @param realname The new real name (the caller has checked it).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ChatHub } from "./hub.ts";
+   *
+   * const hub = new ChatHub();
+   * const ann = {
+   *   nick: "ann", user: "ann", host: "h", realname: "Ann", transport: "local",
+   *   channels: new Set<string>(), echo: false, deliver() {}, disconnect() {},
+   * };
+   * hub.add(ann);
+   * hub.setRealname(ann, "Ann Smith");
+   * assert.equal(ann.realname, "Ann Smith");
+   * ```
+   */
+  setRealname(participant: Participant, realname: string): void {
+    (memberOf(participant) as { realname: string }).realname = realname;
+    this.announceChange(participant, "setname");
+  }
+
+  /**
    * Tells everyone who shares a channel with a member, and the devices watching it that asked
    * for it (`Device.watchesChanges`), that its own state changed: `away` (its away message, ""
    * when back), `account` (the account it logged in to) or `setname` (its real name). The
@@ -1520,8 +1599,14 @@ export class ChatHub {
     if (responding !== undefined && responding !== except) responding.deliver(event);
   }
 
-  #event(kind: ChatEventKind, member: Member, target: string, text: string): ChatEvent {
-    return createEvent({ kind, ...sourceOf(member), target, text });
+  #event(
+    kind: ChatEventKind,
+    member: Member,
+    target: string,
+    text: string,
+    stamp?: MessageStamp,
+  ): ChatEvent {
+    return createEvent({ kind, ...sourceOf(member), target, text, ...stamp });
   }
 
   /** Tells the watchers of a member's nick that it is online. */

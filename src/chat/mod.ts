@@ -68,7 +68,7 @@ export {
   type RedactScope,
 } from "./redaction.ts";
 export { ReadMarkerStore } from "./read_markers.ts";
-export { type SessionTokenOptions, SessionTokens } from "./session_tokens.ts";
+export { mintToken, type SessionTokenOptions, SessionTokens, tokenHash } from "./session_tokens.ts";
 export { NickServ, NICKSERV_NICK } from "./nickserv.ts";
 export {
   type AccessEntry,
@@ -175,6 +175,7 @@ export {
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
   type RegisterFailure,
+  type RegisterRefusal,
   type RegisterResult,
   validAccountName,
   verifyPassword,

@@ -79,25 +79,30 @@ export class NickServ implements Member {
   /** No echo. */
   readonly echo: boolean = false;
   readonly #hub: ChatHub;
+  readonly #clustered: boolean;
 
   /**
    * Use {@link NickServ.start}.
    *
    * @param hub The chat.
+   * @param clustered Whether the hub is a cluster's node, where always-on is refused (it is
+   *   not replicated yet). @default {false}
    */
-  constructor(hub: ChatHub) {
+  constructor(hub: ChatHub, clustered = false) {
     this.#hub = hub;
+    this.#clustered = clustered;
   }
 
   /**
    * Makes NickServ and adds it to a hub as a pseudo-user.
    *
    * @param hub The chat.
+   * @param clustered Whether the hub is a cluster's node (see the constructor). @default {false}
    * @returns NickServ.
    * @throws Error when a user holds the nick NickServ.
    */
-  static start(hub: ChatHub): NickServ {
-    const nickServ = new NickServ(hub);
+  static start(hub: ChatHub, clustered = false): NickServ {
+    const nickServ = new NickServ(hub, clustered);
     if (!hub.addService(nickServ)) {
       throw new Error(`Cannot start ${NICKSERV_NICK}: the nick is taken`);
     }
@@ -143,6 +148,11 @@ export class NickServ implements Member {
   #alwaysOn(member: Member, value: string, reply: (line: string) => void): void {
     if (!ON.has(value) && !OFF.has(value)) return reply("Usage: SET ALWAYS-ON ON|OFF");
     const on = ON.has(value);
+    if (this.#clustered) {
+      return reply(
+        "Always-on is not available on a cluster yet: you leave IRC when your last device disconnects",
+      );
+    }
     const refusal = this.#hub.setAlwaysOn(member, on);
     if (refusal === "account-required") {
       return reply("Log in to an account first (SASL, or REGISTER): always-on belongs to accounts");

@@ -101,13 +101,25 @@ export class SessionTokens {
    * @throws Error when the database cannot be written.
    */
   generate(account: string, now: number = Date.now()): string {
-    const bytes = crypto.getRandomValues(new Uint8Array(TOKEN_BYTES));
-    const token = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
-      .replace(/=+$/, "");
-    const key = foldCase(account);
-    this.#statements.insert.run(hashToken(token), key, now, now);
-    this.#statements.trim.run(key, this.#max);
+    const { token, hash } = mintToken();
+    this.store(account, hash, now);
     return token;
+  }
+
+  /**
+   * Keeps a token made elsewhere by its hash (a cluster's node applying another node's
+   * `TOKEN GENERATE`), dropping the account's oldest beyond the most it keeps: the same
+   * tokens, in the same order, leave the same ones on every node.
+   *
+   * @param account The account, any case.
+   * @param hash The token's hash ({@link mintToken}).
+   * @param now When it was made, ms since the epoch. @default {Date.now()}
+   * @throws Error when the database cannot be written, or the hash is not 64 hex digits.
+   */
+  store(account: string, hash: string, now: number = Date.now()): void {
+    const key = foldCase(account);
+    this.#statements.insert.run(fromHex(hash), key, now, now);
+    this.#statements.trim.run(key, this.#max);
   }
 
   /**
@@ -137,8 +149,19 @@ export class SessionTokens {
    * @throws Error when the database cannot be written.
    */
   revoke(token: string): boolean {
-    if (!TOKEN_SHAPE.test(token)) return false;
-    return Number(this.#statements.revoke.run(hashToken(token)).changes) > 0;
+    const hash = tokenHash(token);
+    return hash !== undefined && this.revokeHash(hash);
+  }
+
+  /**
+   * Revokes a token by its hash ({@link tokenHash}): what a cluster's node applies.
+   *
+   * @param hash The token's hash.
+   * @returns False when there was no such token.
+   * @throws Error when the database cannot be written, or the hash is not 64 hex digits.
+   */
+  revokeHash(hash: string): boolean {
+    return Number(this.#statements.revoke.run(fromHex(hash)).changes) > 0;
   }
 
   /**
@@ -154,4 +177,53 @@ export class SessionTokens {
 
 function hashToken(token: string): Uint8Array {
   return new Uint8Array(createHash("sha256").update(token).digest());
+}
+
+function fromHex(hash: string): Uint8Array {
+  if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error("A session token's hash must be 64 hex digits");
+  return Uint8Array.from(hash.match(/../g)!, (pair) => parseInt(pair, 16));
+}
+
+/**
+ * Makes a new session token and its hash, without storing it ({@link SessionTokens.store}
+ * does): a cluster's node puts the hash in the log, and gives the token to its client only.
+ *
+ * @returns The token (43 base64url characters) and its SHA-256 in hex.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mintToken, tokenHash } from "./session_tokens.ts";
+ *
+ * const { token, hash } = mintToken();
+ * assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+ * assert.equal(tokenHash(token), hash);
+ * ```
+ */
+export function mintToken(): { token: string; hash: string } {
+  const bytes = crypto.getRandomValues(new Uint8Array(TOKEN_BYTES));
+  const token = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+  return { token, hash: tokenHash(token)! };
+}
+
+/**
+ * The hash under which a token is kept (SHA-256, hex), or undefined when the text cannot be a
+ * token.
+ *
+ * @param token The token a client gave.
+ * @returns Its hash.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tokenHash } from "./session_tokens.ts";
+ *
+ * assert.equal(tokenHash("not a token"), undefined);
+ * assert.match(tokenHash("A".repeat(43))!, /^[0-9a-f]{64}$/);
+ * ```
+ */
+export function tokenHash(token: string): string | undefined {
+  if (!TOKEN_SHAPE.test(token)) return undefined;
+  return [...hashToken(token)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

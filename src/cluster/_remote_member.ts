@@ -14,7 +14,7 @@ export class RemoteMember implements Member {
   nick: string;
   user: string;
   host: string;
-  readonly realname: string;
+  realname: string;
   readonly transport = "cluster";
   readonly channels: Set<string> = new Set();
   readonly connectedAt: number;

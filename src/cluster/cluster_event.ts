@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { isPasswordHash } from "../chat/accounts.ts";
 
 /** The version of the format this node writes and reads. */
 export const EVENT_VERSION = 1;
@@ -118,6 +119,104 @@ export interface NodeDownEvent extends EventOrigin {
   readonly reason: string;
 }
 
+// User and account state (issue #15, state15b).
+
+/** A user sets its away message, or comes back (`text` ""). */
+export interface AwayEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "away";
+  /** The away message; "" when it is back. */
+  readonly text: string;
+}
+
+/** A user changes its real name (IRCv3 SETNAME). */
+export interface SetnameEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "setname";
+  /** The new real name. */
+  readonly realname: string;
+}
+
+/** An operator (the user of `conn`) gives the holder of `target` another user name and host. */
+export interface ChghostEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "chghost";
+  /** The nick whose mask changes. */
+  readonly target: string;
+  /** The new user name. */
+  readonly user: string;
+  /** The new host. */
+  readonly host: string;
+}
+
+/** A registered user logs in to an account (SASL after registration). */
+export interface LoginEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "login";
+  /** The account, as registered. */
+  readonly account: string;
+}
+
+/**
+ * An account is registered: every node stores it (the first registration of a name in the log
+ * wins). It carries the password hash its origin computed — never the password. `conn` is the
+ * user who registered, logged in to it on applying; "" when it had not registered its
+ * connection yet (its node logs it in for the registration to come).
+ */
+export interface AccountRegisterEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "account-register";
+  /** The account name, as registered. */
+  readonly account: string;
+  /** Its password hash (argon2id, PHC string). */
+  readonly hash: string;
+  /** When it was registered, ms since the epoch. */
+  readonly time: number;
+}
+
+/** A session token is issued to an account: every node stores its SHA-256 (never the token). */
+export interface TokenIssueEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "token-issue";
+  /** The account. */
+  readonly account: string;
+  /** The token's SHA-256, 64 hex digits. */
+  readonly hash: string;
+  /** When it was issued, ms since the epoch. */
+  readonly time: number;
+}
+
+/** A session token is revoked on every node. */
+export interface TokenRevokeEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "token-revoke";
+  /** The token's SHA-256, 64 hex digits. */
+  readonly hash: string;
+}
+
+/** An account's read marker of a conversation moves forward (IRCv3 MARKREAD). */
+export interface ReadMarkerEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "read-marker";
+  /** The account. */
+  readonly account: string;
+  /** The channel or nick. */
+  readonly target: string;
+  /** The marker, ms since the epoch (an earlier one than stored leaves it where it is). */
+  readonly time: number;
+}
+
+/** The user and account events (state15b's part of {@link ClusterEvent}). */
+export type UserStateEvent =
+  | AwayEvent
+  | SetnameEvent
+  | ChghostEvent
+  | LoginEvent
+  | AccountRegisterEvent
+  | TokenIssueEvent
+  | TokenRevokeEvent
+  | ReadMarkerEvent;
+
 /** One entry of the cluster's log. */
 export type ClusterEvent =
   | ConnectEvent
@@ -127,7 +226,8 @@ export type ClusterEvent =
   | TopicEvent
   | QuitEvent
   | MessageEvent
-  | NodeDownEvent;
+  | NodeDownEvent
+  | UserStateEvent;
 
 /** A node's sign of life, sent over core NATS (not stored) every second. */
 export interface Heartbeat {
@@ -334,8 +434,96 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
     }
     case "node-down":
       return { ...origin(fields, false), kind: "node-down", reason: text(fields, "reason") };
+    case "away":
+    case "setname":
+    case "chghost":
+    case "login":
+    case "account-register":
+    case "token-issue":
+    case "token-revoke":
+    case "read-marker":
+      return decodeUserState(fields, fields.kind);
     default:
       throw new TypeError(`Kind ${JSON.stringify(fields.kind)} is unknown`);
+  }
+}
+
+/** A SHA-256 in hex. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function matching(fields: Fields, key: string, shape: RegExp): string {
+  const value = fields[key];
+  if (typeof value !== "string" || !shape.test(value)) {
+    throw new TypeError(`"${key}" is not of the expected form`);
+  }
+  return value;
+}
+
+/**
+ * The costliest hash accepted (1 GiB, 16 passes): checking a password against a hash costs what
+ * the hash says, so a bad publisher must not make a node's login allocate without limit.
+ */
+const MAX_HASH_COST = { memoryKiB: 1 << 20, iterations: 16 };
+
+/** A password hash as `hashPassword` writes it (argon2id, PHC string), of a bounded cost. */
+function passwordHash(fields: Fields): string {
+  const value = text(fields, "hash");
+  if (!isPasswordHash(value)) throw new TypeError(`"hash" is not an argon2id password hash`);
+  const [, memory, passes] = /\$m=(\d+),t=(\d+),/.exec(value)!.map(Number);
+  if (memory > MAX_HASH_COST.memoryKiB || passes > MAX_HASH_COST.iterations) {
+    throw new TypeError(
+      `"hash" costs more than ${MAX_HASH_COST.memoryKiB} KiB or ${MAX_HASH_COST.iterations} passes`,
+    );
+  }
+  return value;
+}
+
+/** The user and account events, checked (see {@link decodeEvent}). */
+function decodeUserState(fields: Fields, kind: UserStateEvent["kind"]): UserStateEvent {
+  switch (kind) {
+    case "away":
+      return { ...origin(fields), kind, text: text(fields, "text") };
+    case "setname": {
+      const realname = text(fields, "realname");
+      if (realname === "") throw new TypeError(`"realname" is empty`);
+      return { ...origin(fields), kind, realname };
+    }
+    case "chghost":
+      return {
+        ...origin(fields),
+        kind,
+        target: word(fields, "target"),
+        user: word(fields, "user"),
+        host: word(fields, "host"),
+      };
+    case "login":
+      return { ...origin(fields), kind, account: word(fields, "account") };
+    case "account-register":
+      return {
+        ...origin(fields, false),
+        kind,
+        account: word(fields, "account"),
+        hash: passwordHash(fields),
+        time: time(fields, "time"),
+      };
+    case "token-issue":
+      return {
+        ...origin(fields, false),
+        kind,
+        account: word(fields, "account"),
+        hash: matching(fields, "hash", SHA256_HEX),
+        time: time(fields, "time"),
+      };
+    case "token-revoke":
+      return { ...origin(fields, false), kind, hash: matching(fields, "hash", SHA256_HEX) };
+    case "read-marker":
+      return {
+        ...origin(fields, false),
+        kind,
+        account: word(fields, "account"),
+        target: word(fields, "target"),
+        time: time(fields, "time"),
+      };
   }
 }
 

@@ -32,6 +32,18 @@ export {
   type QuitEvent,
   type TopicEvent,
 } from "./cluster_event.ts";
+// User and account state (state15b).
+export type {
+  AccountRegisterEvent,
+  AwayEvent,
+  ChghostEvent,
+  LoginEvent,
+  ReadMarkerEvent,
+  SetnameEvent,
+  TokenIssueEvent,
+  TokenRevokeEvent,
+  UserStateEvent,
+} from "./cluster_event.ts";
 export { clusterNameProblem, JetStreamBus, type JetStreamBusOptions } from "./jetstream_bus.ts";
 export {
   type ClusterNodeStats,

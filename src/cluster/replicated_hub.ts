@@ -22,10 +22,13 @@
 import { getLogger } from "@logtape/logtape";
 import type { Channel, JoinRefusal } from "../chat/channel.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
-import type { ChannelError, ChatHub, SendError } from "../chat/hub.ts";
+import type { ChannelError, ChatHub, MessageStamp, SendError } from "../chat/hub.ts";
 import { isDevice, type Member, memberOf, type Participant } from "../chat/member.ts";
 import type { Bus, LogEntry, LogReader } from "./bus.ts";
-import type { ClusterEvent, ConnectEvent } from "./cluster_event.ts";
+import type { ClusterEvent, ConnectEvent, EventOrigin, UserStateEvent } from "./cluster_event.ts";
+import type { AccountStore } from "../chat/accounts.ts";
+import { createEvent } from "../chat/chat_event.ts";
+import { foldCase } from "../chat/casemap.ts";
 import { RemoteMember } from "./_remote_member.ts";
 
 const log = getLogger(["shmooze", "cluster"]);
@@ -42,6 +45,11 @@ export interface ReplicatedHubOptions {
   beatMs?: number;
   /** How long a node may stay silent before it is declared gone, ms. @default {3000} */
   silenceMs?: number;
+  /**
+   * This node's account store, which applying the log's account events writes (registrations,
+   * session tokens); none: this node keeps no accounts and skips them.
+   */
+  accounts?: AccountStore;
 }
 
 /** What a replicated call gives: what applying its event gave, or `unavailable`. */
@@ -51,10 +59,13 @@ export type Replicated<T> = T | "unavailable";
 interface Pending {
   /** The node name it was published under. */
   node: string;
-  participant: Participant;
+  /** Who asked; none for an account event of a client not registered yet. */
+  participant?: Participant;
   resolve: (result: unknown) => void;
   /** A connect's: called as the member is added. */
   added?: () => void;
+  /** Called with the result as the event is applied, in the same turn. */
+  applied?: (result: unknown) => void;
 }
 
 /** What this node knows of another: when it was last heard from, and its users. */
@@ -85,6 +96,15 @@ export interface ClusterNodeStats {
 }
 
 let nodeCounter = 0;
+
+/** The user-state events that write the account store. */
+type AccountEvent = Extract<
+  UserStateEvent,
+  { kind: "account-register" | "token-issue" | "token-revoke" | "read-marker" }
+>;
+
+/** `Omit` applied to each member of a union. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** A name with a new random part: one run (incarnation) of a node. */
 function incarnation(name: string): string {
@@ -127,6 +147,7 @@ export class ReplicatedHub {
   readonly #bus: Bus;
   readonly #beatMs: number;
   readonly #silenceMs: number;
+  readonly #accounts: AccountStore | undefined;
   /** This node's users by connection name, from their `connect` until their `quit`. */
   readonly #local = new Map<string, Member>();
   readonly #conns = new Map<Member, string>();
@@ -167,6 +188,7 @@ export class ReplicatedHub {
     this.#node = incarnation(this.#name);
     this.#beatMs = options.beatMs ?? 1000;
     this.#silenceMs = options.silenceMs ?? 3000;
+    this.#accounts = options.accounts;
   }
 
   /**
@@ -262,19 +284,31 @@ export class ReplicatedHub {
    * @param participant The user, or the device that asked.
    * @param name The channel.
    * @param key The key it gave. @default {""}
+   * @param answer Called with the result once: as the event is applied, in the same turn, so
+   *   that the replies it sends (topic, NAMES) come before anything applied after it.
    * @returns What `ChatHub.join` gave on applying it, or `unavailable`.
    */
   async join(
     participant: Participant,
     name: string,
     key = "",
+    answer?: (result: Channel | JoinRefusal | undefined) => void,
   ): Promise<Channel | JoinRefusal | undefined> {
+    type Result = Channel | JoinRefusal | undefined;
+    let answered = false;
+    const applied = (result: unknown) => {
+      answered = true;
+      answer?.(result as Result);
+    };
     const conn = this.#connOf(participant);
-    if (conn === undefined) return "unavailable";
-    return await this.#publish(
+    const result = conn === undefined ? "unavailable" : await this.#publish(
       { ...this.#origin(conn), kind: "join", channel: name, key },
       participant,
-    ) as Channel | JoinRefusal | undefined;
+      undefined,
+      applied,
+    ) as Result;
+    if (!answered) answer?.(result);
+    return result;
   }
 
   /**
@@ -367,6 +401,148 @@ export class ReplicatedHub {
     return result as ChatEvent | SendError;
   }
 
+  // User and account state (issue #15, state15b): each a log event applied on every node.
+
+  /**
+   * Marks a user of this node away, or back (see `ChatHub.setAway`), on every node.
+   *
+   * @param participant The user, or the device that asked.
+   * @param text The away message, "" when back.
+   * @returns Whether it changed anything, or `unavailable`.
+   */
+  async setAway(participant: Participant, text: string): Promise<Replicated<boolean>> {
+    return await this.#publishFor(participant, { kind: "away", text }) as Replicated<boolean>;
+  }
+
+  /**
+   * Changes the real name of a user of this node (see `ChatHub.setRealname`), on every node.
+   *
+   * @param participant The user, or the device that asked.
+   * @param realname The new real name (checked by the caller).
+   * @returns True when done, or `unavailable`.
+   */
+  async setRealname(participant: Participant, realname: string): Promise<Replicated<boolean>> {
+    return await this.#publishFor(participant, { kind: "setname", realname }) as Replicated<
+      boolean
+    >;
+  }
+
+  /**
+   * Gives the holder of a nick, on whichever node it is, another user name and host (an
+   * operator's CHGHOST, checked by the caller), on every node (see `ChatHub.changeHost`).
+   *
+   * @param participant The operator, a user of this node.
+   * @param target The nick.
+   * @param user The new user name.
+   * @param host The new host.
+   * @returns Whether it changed anything, `no-such-nick` when nobody held the nick (or it is
+   *   no network client) as it was applied, or `unavailable`.
+   */
+  async changeHost(
+    participant: Participant,
+    target: string,
+    user: string,
+    host: string,
+  ): Promise<Replicated<boolean | "no-such-nick">> {
+    return await this.#publishFor(participant, {
+      kind: "chghost",
+      target,
+      user,
+      host,
+    }) as Replicated<boolean | "no-such-nick">;
+  }
+
+  /**
+   * Logs a registered user of this node in to an account (SASL after registration), on every
+   * node (see `ChatHub.logIn`).
+   *
+   * @param participant The user, or the device that logged in.
+   * @param account The account, as registered.
+   * @returns False when another user is logged in to it, or `unavailable`.
+   */
+  async logIn(participant: Participant, account: string): Promise<Replicated<boolean>> {
+    return await this.#publishFor(participant, { kind: "login", account }) as Replicated<
+      boolean
+    >;
+  }
+
+  /**
+   * Registers an account on every node's store, with the hash this node computed; the user who
+   * asked, if it is registered on this node, is logged in to it as it is applied.
+   *
+   * @param participant The user who asked, or its device; undefined before its registration.
+   * @param account The account name.
+   * @param hash Its password hash (`hashPassword`).
+   * @param time When it was registered, ms since the epoch.
+   * @returns False when the name was registered first (the first in the log wins), or
+   *   `unavailable`.
+   */
+  async registerAccount(
+    participant: Participant | undefined,
+    account: string,
+    hash: string,
+    time: number,
+  ): Promise<Replicated<boolean>> {
+    const conn = participant === undefined ? "" : this.#connOf(participant) ?? "";
+    return await this.#publish(
+      { ...this.#origin(conn), kind: "account-register", account, hash, time },
+      participant,
+    ) as Replicated<boolean>;
+  }
+
+  /**
+   * Stores a new session token's hash on every node (see `SessionTokens.store`).
+   *
+   * @param account The account.
+   * @param hash The token's hash (`mintToken`).
+   * @returns True when stored here, or `unavailable`.
+   */
+  async issueToken(account: string, hash: string): Promise<Replicated<boolean>> {
+    return await this.#publish(
+      { ...this.#origin(""), kind: "token-issue", account, hash, time: Date.now() },
+      undefined,
+    ) as Replicated<boolean>;
+  }
+
+  /**
+   * Revokes a session token on every node (see `SessionTokens.revokeHash`).
+   *
+   * @param hash The token's hash (`tokenHash`).
+   * @returns False when there was no such token, or `unavailable`.
+   */
+  async revokeToken(hash: string): Promise<Replicated<boolean>> {
+    return await this.#publish(
+      { ...this.#origin(""), kind: "token-revoke", hash },
+      undefined,
+    ) as Replicated<boolean>;
+  }
+
+  /**
+   * Moves an account's read marker of a conversation forward on every node's store (see
+   * `ReadMarkerStore.set`: the latest wins, whatever the order).
+   *
+   * @param account The account.
+   * @param target The channel or nick.
+   * @param time The marker, ms since the epoch.
+   * @returns The marker now, on this node, or `unavailable`.
+   */
+  async markRead(account: string, target: string, time: number): Promise<Replicated<number>> {
+    return await this.#publish(
+      { ...this.#origin(""), kind: "read-marker", account, target, time },
+      undefined,
+    ) as Replicated<number>;
+  }
+
+  /** Publishes a user event about a registered user of this node. */
+  #publishFor(
+    participant: Participant,
+    fields: DistributiveOmit<UserStateEvent, keyof EventOrigin>,
+  ): Promise<unknown> {
+    const conn = this.#connOf(participant);
+    if (conn === undefined) return Promise.resolve("unavailable");
+    return this.#publish({ ...this.#origin(conn), ...fields } as UserStateEvent, participant);
+  }
+
   /**
    * This node's view of the cluster now.
    *
@@ -432,8 +608,9 @@ export class ReplicatedHub {
   /** Appends an event and waits until it has been applied here; `unavailable` if not taken. */
   async #publish(
     event: ClusterEvent,
-    participant: Participant,
+    participant: Participant | undefined,
     added?: () => void,
+    onApplied?: (result: unknown) => void,
   ): Promise<unknown> {
     if (this.#closed) return "unavailable";
     const applied = Promise.withResolvers<unknown>();
@@ -442,6 +619,7 @@ export class ReplicatedHub {
       participant,
       resolve: applied.resolve,
       added,
+      applied: onApplied,
     });
     try {
       await this.#bus.append(event);
@@ -485,6 +663,7 @@ export class ReplicatedHub {
         log.error("Log entry {seq} could not be applied: {error}", { seq: entry.seq, error });
         result = "unavailable";
       }
+      pending?.applied?.(result);
       pending?.resolve(result);
     }
     while (this.#waiters.length > 0 && this.#waiters[0].seq <= this.applied) {
@@ -502,22 +681,29 @@ export class ReplicatedHub {
     if (this.#down.has(event.node)) return "unavailable";
     if (event.kind === "node-down") return this.#nodeDown(event.node, event.reason);
     if (event.kind === "connect") return this.#connect(event, added);
+    if (
+      event.kind === "account-register" || event.kind === "token-issue" ||
+      event.kind === "token-revoke" || event.kind === "read-marker"
+    ) return this.#accountChange(event, asked);
     const participant = asked ?? this.#participant(event.node, event.conn);
     if (participant === undefined) return "unavailable";
+    // The JOIN, PART, NICK and QUIT lines carry the event's id on every node (its time is each
+    // node's own: these events carry none).
+    const line = { msgid: event.id, time: Date.now() };
     switch (event.kind) {
       case "nick":
-        return this.hub.changeNick(participant, event.nick);
+        return this.hub.changeNick(participant, event.nick, line);
       case "join":
-        return this.hub.join(participant, event.channel, event.key);
+        return this.hub.join(participant, event.channel, event.key, line);
       case "part":
-        return this.hub.part(participant, event.channel, event.reason);
+        return this.hub.part(participant, event.channel, event.reason, line);
       case "topic": {
         const channel = this.hub.channel(event.channel);
         if (channel === undefined) return "no-such-channel";
         return this.hub.setTopic(participant, channel, event.topic, event.time);
       }
       case "quit":
-        return this.#remove(memberOf(participant), participant, event.reason);
+        return this.#remove(memberOf(participant), participant, event.reason, line);
       case "message": {
         // A message from before this node started is history: nobody here was there to see it.
         if (seq <= this.#startHead) return "unavailable";
@@ -526,6 +712,8 @@ export class ReplicatedHub {
           ? this.hub.tag(participant, event.target, event.tags ?? {}, stamp)
           : this.hub.send(participant, event.command, event.target, event.text, event.tags, stamp);
       }
+      default:
+        return this.#userChange(event, participant);
     }
   }
 
@@ -555,17 +743,74 @@ export class ReplicatedHub {
     return true;
   }
 
+  /** Applies a user event (state15b) to the user it is about. */
+  #userChange(event: Exclude<UserStateEvent, AccountEvent>, participant: Participant): unknown {
+    switch (event.kind) {
+      case "away":
+        return this.hub.setAway(participant, event.text);
+      case "setname":
+        this.hub.setRealname(participant, event.realname);
+        return true;
+      case "login":
+        return this.hub.logIn(participant, event.account);
+      case "chghost": {
+        // Users only: services keep their masks (a cluster has no bridged rooms).
+        const target = this.hub.members.get(foldCase(event.target));
+        if (target === undefined) return "no-such-nick";
+        if (!this.hub.changeHost(target, event.user, event.host)) return false;
+        if (target !== memberOf(participant) && !(target instanceof RemoteMember)) {
+          target.deliver(createEvent({
+            kind: "notice",
+            source: this.hub.serverName,
+            target: target.nick,
+            text:
+              `*** Your user name and host are now ${event.user}@${event.host} (an operator changed them)`,
+          }));
+        }
+        return true;
+      }
+    }
+  }
+
+  /**
+   * Applies an account event to this node's store: every node writes what the log holds, in
+   * its order, so all stores agree (the first registration of a name wins everywhere).
+   */
+  #accountChange(
+    event: AccountEvent,
+    asked: Participant | undefined,
+  ): unknown {
+    const accounts = this.#accounts;
+    switch (event.kind) {
+      case "account-register": {
+        const stored = accounts === undefined ||
+          accounts.store(event.account, event.hash, event.time);
+        if (!stored || event.conn === "") return stored;
+        const participant = asked ?? this.#participant(event.node, event.conn);
+        if (participant !== undefined) this.hub.logIn(participant, event.account);
+        return true;
+      }
+      case "token-issue":
+        accounts?.sessionTokens.store(event.account, event.hash, event.time);
+        return true;
+      case "token-revoke":
+        return accounts?.sessionTokens.revokeHash(event.hash) ?? false;
+      case "read-marker":
+        return accounts?.readMarkers.set(event.account, event.target, event.time) ?? event.time;
+    }
+  }
+
   /** Removes a user from the hub (its QUIT shown) and from this node's books. */
-  #remove(member: Member, participant: Participant, reason: string): void {
+  #remove(member: Member, participant: Participant, reason: string, stamp?: MessageStamp): void {
     if (member instanceof RemoteMember) {
       this.#remote.delete(`${member.node}/${member.conn}`);
       this.#peers.get(member.node)?.members.delete(member);
-      this.hub.remove(member, reason);
+      this.hub.remove(member, reason, stamp);
       return;
     }
     this.#forget(member);
-    if (isDevice(participant)) this.hub.detach(participant, reason);
-    else this.hub.remove(member, reason);
+    if (isDevice(participant)) this.hub.detach(participant, reason, stamp);
+    else this.hub.remove(member, reason, stamp);
   }
 
   #forget(member: Member): void {
@@ -584,9 +829,10 @@ export class ReplicatedHub {
     this.#down.add(node);
     this.#declared.delete(node);
     if (node === this.#node) {
-      for (const member of [...this.#local.values()]) {
+      const time = Date.now();
+      for (const [conn, member] of [...this.#local]) {
         this.#forget(member);
-        this.hub.remove(member, reason);
+        this.hub.remove(member, reason, { msgid: `down:${node}/${conn}`, time });
         member.disconnect(reason);
       }
       if (!this.#closed) this.#node = incarnation(this.#name);
@@ -594,9 +840,11 @@ export class ReplicatedHub {
     }
     const peer = this.#peers.get(node);
     this.#peers.delete(node);
+    const time = Date.now();
     for (const member of peer?.members ?? []) {
       this.#remote.delete(`${member.node}/${member.conn}`);
-      this.hub.remove(member, reason);
+      // One QUIT per user, each with an id every node derives alike from the event's.
+      this.hub.remove(member, reason, { msgid: `down:${node}/${member.conn}`, time });
     }
   }
 

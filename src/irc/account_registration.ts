@@ -114,15 +114,21 @@ export async function registerAccount(session: IrcSession, message: IrcMessage):
   }
   let result: RegisterResult;
   try {
-    result = await accounts.register(name, password, addressKey(session.address));
+    const cluster = session.context.cluster;
+    result = cluster === undefined
+      ? await accounts.register(name, password, addressKey(session.address))
+      : await registerThroughLog(session, name, password);
   } catch (error) {
     log.error("Registering {name} failed: {error}", { name, error });
     return session.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", name, "The account store failed");
   }
   if (session.closed) return;
   if (!result.ok) return session.fail("REGISTER", FAIL_CODES[result.reason], name, result.message);
-  // A new account: no other user can be logged in to it.
-  session.logIn(result.account.name);
+  // A new account: no other user can be logged in to it. (In a cluster, a registered user was
+  // logged in on every node as the registration was applied.)
+  if (session.context.cluster === undefined || !session.registered) {
+    session.logIn(result.account.name);
+  }
   session.send({
     command: "REGISTER",
     params: ["SUCCESS", result.account.name, "Account created"],
@@ -134,4 +140,41 @@ export async function registerAccount(session: IrcSession, message: IrcMessage):
     `You are now logged in as ${result.account.name}`,
   );
   if (session.registered) session.context.moderation?.enforce(session.member);
+}
+
+/**
+ * Registers through a cluster's log: this node checks and hashes, every node stores the hash
+ * as it applies the event (the first registration of a name in the log wins, everywhere).
+ */
+async function registerThroughLog(
+  session: IrcSession,
+  name: string,
+  password: string,
+): Promise<RegisterResult> {
+  const accounts = session.context.accounts!;
+  const address = addressKey(session.address);
+  const prepared = await accounts.prepareRegistration(name, password, address);
+  if (!prepared.ok) return prepared;
+  const stored = await session.context.cluster!.registerAccount(
+    session.registered ? session : undefined,
+    name,
+    prepared.hash,
+    prepared.createdAt,
+  );
+  if (stored === "unavailable") {
+    return {
+      ok: false,
+      reason: "temporarily-unavailable",
+      message: "The account could not be registered now; try again later",
+    };
+  }
+  if (!stored) {
+    return {
+      ok: false,
+      reason: "account-exists",
+      message: `Account "${name}" is already registered`,
+    };
+  }
+  accounts.rememberAddress(name, address);
+  return { ok: true, account: { name, createdAt: prepared.createdAt } };
 }

@@ -202,7 +202,7 @@ export class SaslExchange {
         `SASL authentication failed: malformed ${this.#mechanism}`,
       );
     }
-    if (this.#mechanism === "IRCV3BEARER") return this.#checkToken(fields);
+    if (this.#mechanism === "IRCV3BEARER") return await this.#checkToken(fields);
     const accounts = session.context.accounts!;
     const [authzid, name, password] = fields;
     this.#checking = true;
@@ -217,7 +217,7 @@ export class SaslExchange {
     }
     if (session.closed) return;
     if (result.ok && (authzid === "" || foldCase(authzid) === foldCase(name))) {
-      this.#loggedIn(result.account.name);
+      await this.#loggedIn(result.account.name);
     } else if (!result.ok && result.reason !== "invalid") {
       const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
       const why = result.reason === "throttled"
@@ -237,7 +237,7 @@ export class SaslExchange {
   }
 
   /** IRCV3BEARER: `authzid NUL token-type NUL token`, checked against the stored tokens. */
-  #checkToken([authzid, type, token]: [string, string, string]): void {
+  async #checkToken([authzid, type, token]: [string, string, string]): Promise<void> {
     const session = this.#session;
     let account: string | undefined;
     try {
@@ -249,7 +249,7 @@ export class SaslExchange {
     }
     if (account !== undefined && (authzid === "" || foldCase(authzid) === foldCase(account))) {
       session.token = token;
-      this.#loggedIn(account);
+      await this.#loggedIn(account);
     } else {
       session.reply(
         Numeric.ERR_SASLFAIL,
@@ -262,9 +262,17 @@ export class SaslExchange {
   }
 
   /** Logs the client in (900, 903), or says why not (904: its user is present elsewhere). */
-  #loggedIn(account: string): void {
+  async #loggedIn(account: string): Promise<void> {
     const session = this.#session;
-    if (!session.logIn(account)) {
+    const done = await session.logIn(account);
+    if (session.closed) return;
+    if (done === "unavailable") {
+      return session.reply(
+        Numeric.ERR_SASLFAIL,
+        "SASL authentication failed: the login could not be recorded; try again later",
+      );
+    }
+    if (!done) {
       return session.reply(
         Numeric.ERR_SASLFAIL,
         `SASL authentication failed: ${account} is connected already; to share its nick, log in before registration ends (CAP END)`,

@@ -301,13 +301,16 @@ export class IrcSession implements Device {
    *
    * @param account The account, as registered.
    * @returns False when the client is registered and another user is logged in to the account
-   *   (nothing changed).
+   *   (nothing changed); in a cluster, once every node applied it, or `unavailable` when the
+   *   log could not take it.
    */
-  logIn(account: string): boolean {
+  logIn(account: string): boolean | Promise<boolean | "unavailable"> {
     if (this.#member === undefined) {
       this.#account = account;
       return true;
     }
+    const cluster = this.context.cluster;
+    if (cluster !== undefined) return cluster.logIn(this, account);
     return this.context.hub.logIn(this, account);
   }
 
@@ -797,6 +800,17 @@ export class IrcSession implements Device {
       return;
     }
     const present = this.#account === undefined ? undefined : this.#presenceOf(this.#account);
+    if (present === "elsewhere") {
+      // Multiclient across nodes needs the presence in the log: until then, refused clearly.
+      this.fail(
+        "*",
+        "ACCOUNT_ON_ANOTHER_NODE",
+        this.#account!,
+        `${this.#account} is connected through another server of this cluster; connect this device to the same server`,
+      );
+      this.close("Account connected through another server of the cluster");
+      return;
+    }
     if (present !== undefined) return this.#attachTo(present);
     if (this.#nickOfAnotherAccount(this.#nick)) {
       const nick = this.#nick;
@@ -857,10 +871,12 @@ export class IrcSession implements Device {
    * The presence of an account, if it has one: the user connected on another device, or an
    * always-on account (brought back in its channels if an operator had removed it).
    */
-  #presenceOf(account: string): Presence | undefined {
-    const { hub, accounts } = this.context;
+  #presenceOf(account: string): Presence | "elsewhere" | undefined {
+    const { hub, accounts, cluster } = this.context;
     const member = hub.memberOfAccount(account);
     if (member instanceof Presence) return member;
+    // In a cluster, another node's user (a Presence only on its own node).
+    if (cluster !== undefined) return member === undefined ? undefined : "elsewhere";
     if (member !== undefined) return undefined;
     const stored = accounts?.alwaysOn.get(account);
     return stored && restorePresence(hub, stored);

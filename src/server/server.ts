@@ -553,7 +553,10 @@ async function startNode(options: ServerOptions, cluster: ClusterOptions): Promi
   const bus = await JetStreamBus.open(cluster.url, { cluster: cluster.name });
   let server: ChatServer;
   try {
-    server = createServer(options, (hub) => new ReplicatedHub(hub, bus, { node: cluster.node }));
+    server = createServer(
+      options,
+      (hub, accounts) => new ReplicatedHub(hub, bus, { node: cluster.node, accounts }),
+    );
   } catch (error) {
     await bus.close();
     throw error;
@@ -592,7 +595,7 @@ function restoreAlwaysOn(
 
 function createServer(
   options: ServerOptions,
-  replicate?: (hub: ChatHub) => ReplicatedHub,
+  replicate?: (hub: ChatHub, accounts: AccountStore | undefined) => ReplicatedHub,
 ): ChatServer {
   const hostname = options.hostname ?? "0.0.0.0";
   const port = options.port ?? 54000;
@@ -687,7 +690,7 @@ function createServer(
     }
   }
   if (channels) ChanServ.start(hub, channels);
-  if (accounts) NickServ.start(hub);
+  if (accounts) NickServ.start(hub, replicate !== undefined);
   const moderation = new ServerModeration(hub, {
     serverName: name,
     operators: new OperatorList(operators, { hashBudget }),
@@ -696,6 +699,11 @@ function createServer(
   });
   // Always-on presences are not replicated yet: a node restoring them alone would disagree.
   if (accounts && replicate === undefined) restoreAlwaysOn(hub, accounts, moderation);
+  else if (accounts && accounts.alwaysOn.list().length > 0) {
+    log.warn(
+      "Always-on accounts are not brought back on a cluster's node: it is not replicated yet",
+    );
+  }
   const context: IrcContext = {
     hub,
     flusher,
@@ -708,7 +716,7 @@ function createServer(
     moderation,
     counters: { sendQDrops: 0 },
     push,
-    cluster: replicate?.(hub),
+    cluster: replicate?.(hub, accounts),
   };
   return new ChatServer(
     listener,

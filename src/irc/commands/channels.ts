@@ -201,7 +201,10 @@ function join(session: IrcSession, message: IrcMessage): Promise<void> | void {
   }
   return (async () => {
     for (const item of wanted) {
-      if (admitted(item)) answer(item.name, await cluster.join(session, item.name, item.key));
+      // Answered as it is applied: nothing applied after it comes before its replies.
+      if (admitted(item)) {
+        await cluster.join(session, item.name, item.key, (result) => answer(item.name, result));
+      }
     }
   })();
 }

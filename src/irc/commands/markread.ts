@@ -75,7 +75,7 @@ function answerMarker(session: IrcSession, target: string): void {
   sendMarker([session], target, time);
 }
 
-function markread(session: IrcSession, message: IrcMessage): void {
+function markread(session: IrcSession, message: IrcMessage): Promise<void> | void {
   const [target, value] = message.params;
   if (target === undefined || target === "") {
     return session.fail("MARKREAD", "NEED_MORE_PARAMS", "Missing parameters");
@@ -95,6 +95,10 @@ function markread(session: IrcSession, message: IrcMessage): void {
   }
   // Never past the present: a client's clock ahead of ours must not hide messages to come.
   const time = Math.min(anchor.time, Date.now());
+  const { cluster } = session.context;
+  if (cluster !== undefined && session.account !== undefined && session.context.accounts) {
+    return markThroughLog(session, target, time);
+  }
   let before: number | undefined;
   let after: number;
   try {
@@ -108,12 +112,42 @@ function markread(session: IrcSession, message: IrcMessage): void {
       "The read timestamp could not be set",
     );
   }
+  markerMoved(session, target, before, after);
+}
+
+/** Tells the client where its marker is, and its other devices when it moved. */
+function markerMoved(
+  session: IrcSession,
+  target: string,
+  before: number | undefined,
+  after: number,
+): void {
   sendMarker([session], target, after);
   if (after === before) return;
   const others = session.devices().filter((other) =>
     other !== session && other.hasCap(READ_MARKER_CAP)
   );
   sendMarker(others, target, after);
+}
+
+/** MARKREAD of an account in a cluster: the marker moves in every node's store. */
+async function markThroughLog(session: IrcSession, target: string, time: number): Promise<void> {
+  let before: number | undefined;
+  try {
+    before = readMarker(session, target);
+  } catch {
+    before = undefined;
+  }
+  const after = await session.context.cluster!.markRead(session.account!, target, time);
+  if (after === "unavailable") {
+    return session.fail(
+      "MARKREAD",
+      "INTERNAL_ERROR",
+      target,
+      "The read timestamp could not be set",
+    );
+  }
+  markerMoved(session, target, before, after);
 }
 
 /** Moves the marker forward to `time`; returns where it is now. */

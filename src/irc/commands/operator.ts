@@ -5,6 +5,7 @@
  * @module
  */
 import { maskOf } from "../../chat/member.ts";
+import { hostProblem, userNameProblem } from "../../chat/names.ts";
 import type { ServerModeration } from "../../chat/server_moderation.ts";
 import { splitWords } from "../../chat/split_text.ts";
 import { addressKey } from "../../net/address_key.ts";
@@ -99,11 +100,14 @@ function unkline(session: IrcSession, message: IrcMessage): void {
  * the audit notice; a wrong nick gets 401, a user name or host that cannot be given
  * `FAIL CHGHOST INVALID_PARAMS`.
  */
-function chghost(session: IrcSession, message: IrcMessage): void {
+function chghost(session: IrcSession, message: IrcMessage): Promise<void> | void {
   const desk = operDesk(session);
   if (desk === undefined) return;
   const [nick, user, host] = message.params;
   if (!nick || user === undefined || host === undefined) return session.needMoreParams("CHGHOST");
+  if (session.context.cluster !== undefined) {
+    return chghostThroughLog(session, desk, nick, user, host);
+  }
   const outcome = desk.chghost(session.member, nick, user, host);
   if (outcome.ok) return;
   if (outcome.reason === "no-such-nick") {
@@ -111,6 +115,38 @@ function chghost(session: IrcSession, message: IrcMessage): void {
   } else {
     session.fail("CHGHOST", "INVALID_PARAMS", nick, outcome.problem);
   }
+}
+
+/** CHGHOST in a cluster: the change is applied on every node, to whichever node's user has the nick. */
+async function chghostThroughLog(
+  session: IrcSession,
+  desk: ServerModeration,
+  nick: string,
+  user: string,
+  host: string,
+): Promise<void> {
+  const problem = userNameProblem(user) ?? hostProblem(host);
+  if (problem !== undefined) {
+    return session.fail(
+      "CHGHOST",
+      "INVALID_PARAMS",
+      nick,
+      `Cannot change the host of ${nick}: ${problem}`,
+    );
+  }
+  const changed = await session.context.cluster!.changeHost(session, nick, user, host);
+  if (changed === "no-such-nick") {
+    return session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
+  }
+  if (changed === "unavailable") {
+    return session.fail(
+      "CHGHOST",
+      "TEMPORARILY_UNAVAILABLE",
+      nick,
+      "The change could not be made; try again later",
+    );
+  }
+  if (changed) desk.audit(`CHGHOST ${nick} is now ${user}@${host}, by ${session.member.nick}`);
 }
 
 function wallops(session: IrcSession, message: IrcMessage): void {

@@ -205,26 +205,25 @@ function whowas(session: IrcSession, message: IrcMessage): void {
   session.reply(Numeric.RPL_ENDOFWHOWAS, nick, "End of WHOWAS");
 }
 
-function away(session: IrcSession, message: IrcMessage): void {
-  const text = message.params[0];
-  const member = session.member;
-  if (text === undefined || text === "") {
-    const wasAway = member.away !== undefined;
-    member.away = undefined;
-    session.reply(Numeric.RPL_UNAWAY, "You are no longer marked as being away");
-    if (wasAway) session.context.hub.announceChange(session, "away");
-  } else {
-    member.away = text.slice(0, session.context.limits.topicLength);
-    session.reply(Numeric.RPL_NOWAWAY, "You have been marked as being away");
-    session.context.hub.announceChange(session, "away");
-  }
+function away(session: IrcSession, message: IrcMessage): Promise<void> | void {
+  const text = (message.params[0] ?? "").slice(0, session.context.limits.topicLength);
+  const answer = (changed: boolean | "unavailable") => {
+    if (changed === "unavailable") {
+      session.fail("AWAY", "TEMPORARILY_UNAVAILABLE", "Your away status could not be changed");
+    } else if (text === "") {
+      session.reply(Numeric.RPL_UNAWAY, "You are no longer marked as being away");
+    } else session.reply(Numeric.RPL_NOWAWAY, "You have been marked as being away");
+  };
+  const { hub, cluster } = session.context;
+  if (cluster === undefined) return answer(hub.setAway(session, text));
+  return cluster.setAway(session, text).then(answer);
 }
 
 /**
  * `SETNAME :<real name>` (IRCv3 setname): changes the real name; everyone sharing a channel,
  * and the client itself, get `SETNAME` if they enabled the capability.
  */
-function setname(session: IrcSession, message: IrcMessage): void {
+function setname(session: IrcSession, message: IrcMessage): Promise<void> | void {
   const realname = message.params[0];
   if (realname === undefined) return session.needMoreParams("SETNAME");
   const limit = session.context.limits.topicLength;
@@ -235,8 +234,13 @@ function setname(session: IrcSession, message: IrcMessage): void {
       `A real name must be 1 to ${limit} characters long`,
     );
   }
-  session.member.realname = realname;
-  session.context.hub.announceChange(session, "setname");
+  const cluster = session.context.cluster;
+  if (cluster === undefined) return session.context.hub.setRealname(session, realname);
+  return cluster.setRealname(session, realname).then((done) => {
+    if (done === "unavailable") {
+      session.fail("SETNAME", "TEMPORARILY_UNAVAILABLE", "Your real name could not be changed");
+    }
+  });
 }
 
 function userhost(session: IrcSession, message: IrcMessage): void {

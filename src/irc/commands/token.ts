@@ -18,6 +18,8 @@ import { getLogger } from "@logtape/logtape";
 import type { IrcMessage } from "../message.ts";
 import type { IrcSession } from "../session.ts";
 import type { Handler } from "./handler.ts";
+import type { ReplicatedHub } from "../../cluster/replicated_hub.ts";
+import { mintToken, tokenHash } from "../../chat/session_tokens.ts";
 
 const log = getLogger(["shmooze", "irc", "accounts"]);
 
@@ -36,7 +38,7 @@ const log = getLogger(["shmooze", "irc", "accounts"]);
  */
 export const SESSION_TOKEN_CAP = "shmooze.example/session-token";
 
-function token(session: IrcSession, message: IrcMessage): void {
+function token(session: IrcSession, message: IrcMessage): Promise<void> | void {
   const [sub, given] = message.params;
   const accounts = session.context.accounts;
   switch (sub?.toUpperCase()) {
@@ -51,6 +53,8 @@ function token(session: IrcSession, message: IrcMessage): void {
           "Log in to an account (SASL or REGISTER) before asking for a session token",
         );
       }
+      const cluster = session.context.cluster;
+      if (cluster !== undefined) return generateThroughLog(session, cluster, account);
       let made: string;
       try {
         made = accounts.sessionTokens.generate(account);
@@ -69,6 +73,8 @@ function token(session: IrcSession, message: IrcMessage): void {
       if (revoked === undefined || accounts === undefined) {
         return session.fail("TOKEN", "NO_TOKEN", "This connection has no session token to revoke");
       }
+      const cluster = session.context.cluster;
+      if (cluster !== undefined) return revokeThroughLog(session, cluster, revoked);
       let found: boolean;
       try {
         found = accounts.sessionTokens.revoke(revoked);
@@ -86,4 +92,34 @@ function token(session: IrcSession, message: IrcMessage): void {
 }
 
 /** The TOKEN command. */
+/** `TOKEN GENERATE` in a cluster: the token's hash goes through the log to every node's store. */
+async function generateThroughLog(
+  session: IrcSession,
+  cluster: ReplicatedHub,
+  account: string,
+): Promise<void> {
+  const { token, hash } = mintToken();
+  if (await cluster.issueToken(account, hash) === "unavailable") {
+    return session.fail("TOKEN", "TEMPORARILY_UNAVAILABLE", "The token could not be stored");
+  }
+  session.token = token;
+  session.send({ command: "TOKEN", params: [token] });
+}
+
+/** `TOKEN REVOKE` in a cluster: revoked on every node. */
+async function revokeThroughLog(
+  session: IrcSession,
+  cluster: ReplicatedHub,
+  revoked: string,
+): Promise<void> {
+  const hash = tokenHash(revoked);
+  const found = hash === undefined ? false : await cluster.revokeToken(hash);
+  if (found === "unavailable") {
+    return session.fail("TOKEN", "TEMPORARILY_UNAVAILABLE", "The token could not be revoked");
+  }
+  if (revoked === session.token) session.token = undefined;
+  if (!found) return session.fail("TOKEN", "INVALID_TOKEN", "No such session token");
+  session.send({ command: "TOKEN", params: ["REVOKED"] });
+}
+
 export const TOKEN_COMMANDS: Record<string, Handler> = { TOKEN: token };
