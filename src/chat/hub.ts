@@ -782,9 +782,11 @@ export class ChatHub {
    * shown like any message (see {@link ChatHub.send}).
    *
    * @param text The text.
+   * @param stamp The msgid and time to give it (a cluster's node applies its origin's).
+   *   @default {new ones}
    * @returns The event once shown, or `unavailable` when history could not store it.
    */
-  announce(text: string): Promise<ChatEvent | "unavailable"> {
+  announce(text: string, stamp?: MessageStamp): Promise<ChatEvent | "unavailable"> {
     const lobby = this.channel(LOBBY)!;
     const event = createEvent({
       kind: "privmsg",
@@ -792,6 +794,7 @@ export class ChatHub {
       target: lobby.name,
       text,
       commit: this.history ? { lost: false } : undefined,
+      ...stamp,
     });
     return this.#store({ sender: SERVER_NICK }, event, () => this.#publish(lobby, event));
   }
@@ -994,14 +997,15 @@ export class ChatHub {
    * @param participant Who changes them: a member, or the device that asked.
    * @param channel The channel.
    * @param changes The changes, in order.
-   * @param options `privileged`: skip the operator check (ChanServ). @default {{}}
+   * @param options `privileged`: skip the operator check (ChanServ); `at`: the time list
+   *   entries are set at (a cluster's node applies its origin's time). @default {{}}
    * @returns The plan (what was applied and refused), or why nothing was.
    */
   changeModes(
     participant: Participant,
     channel: Channel,
     changes: readonly ModeChange[],
-    options: { privileged?: boolean } = {},
+    options: { privileged?: boolean; at?: number } = {},
   ): ModePlan | ChannelError {
     const member = memberOf(participant);
     if (!options.privileged && !channel.operators.has(member)) {
@@ -1009,7 +1013,7 @@ export class ChatHub {
     }
     const plan = planModes(channel, changes, {
       setBy: maskOf(member),
-      now: Date.now(),
+      now: options.at ?? Date.now(),
       find: (nick) => this.find(nick),
     });
     if (plan.applied.length === 0) return plan;
@@ -1141,10 +1145,11 @@ export class ChatHub {
    *
    * @param channel The channel.
    * @param founder The founder's account.
+   * @param at When, ms since the epoch (a cluster's node applies its origin's time).
    * @returns False when there is no channel store or it could not store the registration.
    */
-  registerChannel(channel: Channel, founder: string): boolean {
-    const registration = { founder, registeredAt: Date.now() };
+  registerChannel(channel: Channel, founder: string, at: number = Date.now()): boolean {
+    const registration = { founder, registeredAt: at };
     try {
       if (this.#channelStore === undefined) return false;
       this.#channelStore.register(channel, registration);

@@ -118,6 +118,131 @@ export interface NodeDownEvent extends EventOrigin {
   readonly reason: string;
 }
 
+// Channel and server state (MODE, KICK, INVITE, ChanServ, KILL, KLINE, UNKLINE, announcements).
+// Whether the one who asked may do it is decided on applying, on every node alike.
+
+/** One channel mode change of a {@link ModeEvent}. */
+export interface ModeEventChange {
+  /** Set (`+`) or unset (`-`). */
+  readonly add: boolean;
+  /** The mode letter. */
+  readonly mode: string;
+  /** Its parameter, when it has one. */
+  readonly param?: string;
+}
+
+/** A user changes a channel's modes (flags, key, limit, ops and voice, lists). */
+export interface ModeEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "mode";
+  /** The channel. */
+  readonly channel: string;
+  /** The changes, in order. */
+  readonly changes: readonly ModeEventChange[];
+  /** When, ms since the epoch: a list entry's time on every node. */
+  readonly time: number;
+}
+
+/** A user kicks another out of a channel. */
+export interface KickEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "kick";
+  /** The channel. */
+  readonly channel: string;
+  /** The nick of who is kicked. */
+  readonly victim: string;
+  /** Why. */
+  readonly reason: string;
+}
+
+/** A user invites another to a channel. */
+export interface InviteEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "invite";
+  /** The channel. */
+  readonly channel: string;
+  /** The nick of who is invited. */
+  readonly target: string;
+}
+
+/** A user gives a service (ChanServ) a command. */
+export interface ServiceEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "service";
+  /** The service's nick. */
+  readonly service: string;
+  /** The command line. */
+  readonly text: string;
+  /** When, ms since the epoch: a registration's time on every node. */
+  readonly time: number;
+}
+
+/**
+ * A server operator (or the operator console: `conn` empty) disconnects a user; `reason` is the
+ * quit message everyone sees.
+ */
+export interface KillEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "kill";
+  /** The nick of who is disconnected. */
+  readonly victim: string;
+  /** The quit message. */
+  readonly reason: string;
+  /** Who did it, as audit lines name it. */
+  readonly by: string;
+  /** What the audit line says after "KILL nick (mask) by …: ". */
+  readonly audit: string;
+}
+
+/** A server ban is set (`KLINE`): every node keeps it and disconnects its users it matches. */
+export interface KlineEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "kline";
+  /** The mask, as `banMask` gives it. */
+  readonly mask: string;
+  /** Why. */
+  readonly reason: string;
+  /** How long, ms; 0 for no expiry. */
+  readonly durationMs: number;
+  /** Who set it, as audit lines name it. */
+  readonly by: string;
+  /** When, ms since the epoch. */
+  readonly time: number;
+}
+
+/** A server ban is lifted (`UNKLINE`). */
+export interface UnklineEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "unkline";
+  /** The ban's mask. */
+  readonly mask: string;
+  /** Who lifted it, as audit lines name it. */
+  readonly by: string;
+  /** When, ms since the epoch. */
+  readonly time: number;
+}
+
+/** The operator console says something in #lobby as the server. */
+export interface AnnounceEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "announce";
+  /** The text. */
+  readonly text: string;
+  /** When, ms since the epoch: the `time` every node shows. */
+  readonly time: number;
+}
+
+/** The kinds of channel and server state. */
+export type StateEvent =
+  | ModeEvent
+  | KickEvent
+  | InviteEvent
+  | ServiceEvent
+  | KillEvent
+  | KlineEvent
+  | UnklineEvent
+  | AnnounceEvent;
+
 /** One entry of the cluster's log. */
 export type ClusterEvent =
   | ConnectEvent
@@ -127,7 +252,8 @@ export type ClusterEvent =
   | TopicEvent
   | QuitEvent
   | MessageEvent
-  | NodeDownEvent;
+  | NodeDownEvent
+  | StateEvent;
 
 /** A node's sign of life, sent over core NATS (not stored) every second. */
 export interface Heartbeat {
@@ -149,6 +275,8 @@ const MAX_FIELD = 512;
 const MAX_TEXT = 8192;
 /** The most client tags on one message. */
 const MAX_TAGS = 32;
+/** The most changes in one MODE event (a MODE command makes at most 6 with a parameter). */
+const MAX_MODE_CHANGES = 64;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -222,6 +350,26 @@ function tags(fields: Fields): Record<string, string> | undefined {
     out[key] = text({ [key]: tag }, key);
   }
   return out;
+}
+
+/** A MODE event's changes: each a letter, a sign and an optional one-word parameter. */
+function modeChanges(fields: Fields): ModeEventChange[] {
+  const value = fields.changes;
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_MODE_CHANGES) {
+    throw new TypeError(`"changes" is not a list of 1 to ${MAX_MODE_CHANGES} changes`);
+  }
+  return value.map((change: unknown) => {
+    if (change === null || typeof change !== "object" || Array.isArray(change)) {
+      throw new TypeError(`A change is not an object`);
+    }
+    const entry = change as Fields;
+    if (typeof entry.add !== "boolean") throw new TypeError(`A change's "add" is not a boolean`);
+    if (typeof entry.mode !== "string" || !/^[A-Za-z]$/.test(entry.mode)) {
+      throw new TypeError(`A change's "mode" is not one letter`);
+    }
+    if (entry.param === undefined) return { add: entry.add, mode: entry.mode };
+    return { add: entry.add, mode: entry.mode, param: word(entry, "param") };
+  });
 }
 
 /** The fields every event has, checked. */
@@ -334,6 +482,79 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
     }
     case "node-down":
       return { ...origin(fields, false), kind: "node-down", reason: text(fields, "reason") };
+    default:
+      return decodeStateEvent(fields);
+  }
+}
+
+/** The channel and server state kinds of {@link decodeEvent}. */
+function decodeStateEvent(fields: Fields): StateEvent {
+  switch (fields.kind) {
+    case "mode":
+      return {
+        ...origin(fields),
+        kind: "mode",
+        channel: word(fields, "channel"),
+        changes: modeChanges(fields),
+        time: time(fields, "time"),
+      };
+    case "kick":
+      return {
+        ...origin(fields),
+        kind: "kick",
+        channel: word(fields, "channel"),
+        victim: word(fields, "victim"),
+        reason: text(fields, "reason"),
+      };
+    case "invite":
+      return {
+        ...origin(fields),
+        kind: "invite",
+        channel: word(fields, "channel"),
+        target: word(fields, "target"),
+      };
+    case "service":
+      return {
+        ...origin(fields),
+        kind: "service",
+        service: word(fields, "service"),
+        text: text(fields, "text"),
+        time: time(fields, "time"),
+      };
+    case "kill":
+      return {
+        ...origin(fields, false),
+        kind: "kill",
+        victim: word(fields, "victim"),
+        reason: text(fields, "reason"),
+        by: text(fields, "by"),
+        audit: text(fields, "audit"),
+      };
+    case "kline":
+      return {
+        ...origin(fields, false),
+        kind: "kline",
+        mask: word(fields, "mask"),
+        reason: text(fields, "reason"),
+        durationMs: time(fields, "durationMs"),
+        by: text(fields, "by"),
+        time: time(fields, "time"),
+      };
+    case "unkline":
+      return {
+        ...origin(fields, false),
+        kind: "unkline",
+        mask: word(fields, "mask"),
+        by: text(fields, "by"),
+        time: time(fields, "time"),
+      };
+    case "announce":
+      return {
+        ...origin(fields, false),
+        kind: "announce",
+        text: text(fields, "text", MAX_TEXT),
+        time: time(fields, "time"),
+      };
     default:
       throw new TypeError(`Kind ${JSON.stringify(fields.kind)} is unknown`);
   }

@@ -21,11 +21,35 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Channel, JoinRefusal } from "../chat/channel.ts";
-import type { ChatEvent } from "../chat/chat_event.ts";
-import type { ChannelError, ChatHub, SendError } from "../chat/hub.ts";
-import { isDevice, type Member, memberOf, type Participant } from "../chat/member.ts";
+import type { ModeChange, ModePlan } from "../chat/channel_modes.ts";
+import { ChanServ } from "../chat/chanserv.ts";
+import { type ChatEvent, createEvent } from "../chat/chat_event.ts";
+import { type ChannelError, CHANSERV_NICK, type ChatHub, type SendError } from "../chat/hub.ts";
+import { isDevice, maskOf, type Member, memberOf, type Participant } from "../chat/member.ts";
+import { banMatcher, type ServerBan } from "../chat/server_bans.ts";
+import {
+  type Actor,
+  actorName,
+  banLength,
+  type BanRequest,
+  type ServerModeration,
+} from "../chat/server_moderation.ts";
 import type { Bus, LogEntry, LogReader } from "./bus.ts";
-import type { ClusterEvent, ConnectEvent } from "./cluster_event.ts";
+import {
+  type ClusterEvent,
+  type ConnectEvent,
+  decodeEvent,
+  encodeEvent,
+  type EventOrigin,
+  type InviteEvent,
+  type KickEvent,
+  type KillEvent,
+  type KlineEvent,
+  type ModeEvent,
+  type ServiceEvent,
+  type StateEvent,
+  type UnklineEvent,
+} from "./cluster_event.ts";
 import { RemoteMember } from "./_remote_member.ts";
 
 const log = getLogger(["shmooze", "cluster"]);
@@ -51,7 +75,8 @@ export type Replicated<T> = T | "unavailable";
 interface Pending {
   /** The node name it was published under. */
   node: string;
-  participant: Participant;
+  /** Who asked; none for the operator console. */
+  participant?: Participant;
   resolve: (result: unknown) => void;
   /** A connect's: called as the member is added. */
   added?: () => void;
@@ -151,6 +176,7 @@ export class ReplicatedHub {
   #nextId = 0;
   #closed = false;
   readonly #waiters: { seq: number; resolve: () => void }[] = [];
+  #moderation: ServerModeration | undefined;
 
   /**
    * Makes a node for `hub` on a cluster's bus; {@link ReplicatedHub.start} brings it in. Users
@@ -355,6 +381,15 @@ export class ReplicatedHub {
   ): Promise<ChatEvent | SendError> {
     const conn = this.#connOf(participant);
     if (conn === undefined) return "unavailable";
+    // ChanServ's commands change state: every node runs them in the log's order (not as a
+    // message each node's ChanServ would take after the entry, each at its own time).
+    if (command === "privmsg" && this.hub.find(target) instanceof ChanServ) {
+      const ran = await this.chanServ(participant, text);
+      if (ran === "invalid") return "unavailable";
+      if (ran !== undefined) return ran;
+      const source = maskOf(memberOf(participant));
+      return createEvent({ kind: "privmsg", source, target: CHANSERV_NICK, text });
+    }
     const result = await this.#publish({
       ...this.#origin(conn),
       kind: "message",
@@ -365,6 +400,354 @@ export class ReplicatedHub {
       ...(clientTags === undefined ? {} : { tags: clientTags }),
     }, participant);
     return result as ChatEvent | SendError;
+  }
+
+  // Channel and server state: MODE, KICK, INVITE, ChanServ, KILL, KLINE, UNKLINE, announcements.
+
+  /**
+   * The server operators' desk this node applies KILL, KLINE and UNKLINE with (its ban store,
+   * its audit lines to its own operators). Without one, those entries change nothing here.
+   *
+   * @param desk The desk of this node's server.
+   */
+  moderate(desk: ServerModeration): void {
+    this.#moderation = desk;
+  }
+
+  /**
+   * Changes a channel's modes as a user of this node (see `ChatHub.changeModes`): whether it
+   * may is decided on applying, on every node alike.
+   *
+   * @param participant The user, or the device that asked.
+   * @param name The channel.
+   * @param changes The changes, in order.
+   * @returns What applying it gave, `invalid` when a parameter cannot travel in the log (a
+   *   space, a comma, an empty one), or `unavailable`.
+   */
+  async changeModes(
+    participant: Participant,
+    name: string,
+    changes: readonly ModeChange[],
+  ): Promise<ModePlan | ChannelError | "invalid"> {
+    return await this.#publishState(participant, (origin) => ({
+      ...origin,
+      kind: "mode",
+      channel: name,
+      changes: changes.map(({ add, mode, param }) =>
+        param === undefined ? { add, mode } : {
+          add,
+          mode,
+          param,
+        }
+      ),
+      time: Date.now(),
+    })) as ModePlan | ChannelError | "invalid";
+  }
+
+  /**
+   * Kicks a user out of a channel as a user of this node (see `ChatHub.kickFromChannel`).
+   *
+   * @param participant The operator, or the device that asked.
+   * @param name The channel.
+   * @param victim The nick of who is kicked.
+   * @param reason Why.
+   * @returns Why it was refused on applying it (`no-such-nick` when nobody had that nick then),
+   *   `invalid`, `unavailable`, or undefined when the user was kicked.
+   */
+  async kick(
+    participant: Participant,
+    name: string,
+    victim: string,
+    reason: string,
+  ): Promise<ChannelError | "no-such-nick" | "invalid" | undefined> {
+    return await this.#publishState(participant, (origin) => ({
+      ...origin,
+      kind: "kick",
+      channel: name,
+      victim,
+      reason,
+    })) as ChannelError | "no-such-nick" | "invalid" | undefined;
+  }
+
+  /**
+   * Invites a user to a channel as a user of this node (see `ChatHub.invite`): every node
+   * remembers the invitation, so the invited user may join through any node.
+   *
+   * @param participant Who invites, or the device that asked.
+   * @param name The channel.
+   * @param target The nick of who is invited.
+   * @returns The invite event, or why not (`no-such-nick` when nobody had that nick then).
+   */
+  async invite(
+    participant: Participant,
+    name: string,
+    target: string,
+  ): Promise<ChatEvent | ChannelError | "no-such-nick" | "invalid"> {
+    return await this.#publishState(participant, (origin) => ({
+      ...origin,
+      kind: "invite",
+      channel: name,
+      target,
+    })) as ChatEvent | ChannelError | "no-such-nick" | "invalid";
+  }
+
+  /**
+   * Gives ChanServ a command as a user of this node: every node runs it on its own hub and
+   * channel store, so registrations, access lists and a registered channel's stored state are
+   * the same everywhere. ChanServ answers the user on its own node.
+   *
+   * @param participant Who asks, or the device that asked.
+   * @param text The command line (`REGISTER #chan`).
+   * @returns Undefined once run; `no-such-nick` without ChanServ; `invalid` for a line that
+   *   cannot travel in the log; `unavailable`.
+   */
+  async chanServ(
+    participant: Participant,
+    text: string,
+  ): Promise<"no-such-nick" | "invalid" | "unavailable" | undefined> {
+    return await this.#publishState(participant, (origin) => ({
+      ...origin,
+      kind: "service",
+      service: CHANSERV_NICK,
+      text,
+      time: Date.now(),
+    })) as "no-such-nick" | "invalid" | "unavailable" | undefined;
+  }
+
+  /**
+   * Disconnects a user of any node as a server operator (`KILL`) or the operator console
+   * (`/kick`, `/kill`): every node removes it with the same quit message, its own node closes
+   * its connection, and every node tells its operators.
+   *
+   * @param by Who: an operator of this node, or `console`.
+   * @param nick Whom.
+   * @param reason The quit message everyone sees.
+   * @param audit What the audit line says of it.
+   * @returns False when nobody (but a service) had that nick on applying it; `invalid`;
+   *   `unavailable`.
+   */
+  async kill(
+    by: Actor,
+    nick: string,
+    reason: string,
+    audit: string,
+  ): Promise<boolean | "invalid" | "unavailable"> {
+    return await this.#publishServer(by, (origin) => ({
+      ...origin,
+      kind: "kill",
+      victim: nick,
+      reason,
+      by: actorName(by),
+      audit,
+    })) as boolean | "invalid" | "unavailable";
+  }
+
+  /**
+   * Bans from every node (`KLINE`): each node stores the ban in its own ban store, refuses
+   * matching users from then on, and disconnects those of its users it matches now (operators
+   * excepted) — their quits go through the log like any other.
+   *
+   * @param by Who: an operator of this node, or `console`.
+   * @param request The mask, duration and reason.
+   * @returns The ban as this node stored it; `unstored` when this node's store failed (other
+   *   nodes may have it); `invalid`; `unavailable`.
+   */
+  async ban(
+    by: Actor,
+    request: BanRequest,
+  ): Promise<ServerBan | "unstored" | "invalid" | "unavailable"> {
+    return await this.#publishServer(by, (origin) => ({
+      ...origin,
+      kind: "kline",
+      mask: request.mask,
+      reason: request.reason,
+      durationMs: request.durationMs,
+      by: actorName(by),
+      time: Date.now(),
+    })) as ServerBan | "unstored" | "invalid" | "unavailable";
+  }
+
+  /**
+   * Lifts a server ban on every node (`UNKLINE`).
+   *
+   * @param by Who: an operator of this node, or `console`.
+   * @param mask The ban's mask.
+   * @returns The ban lifted here, undefined when there was none, `unstored`, `invalid`, or
+   *   `unavailable`.
+   */
+  async unban(
+    by: Actor,
+    mask: string,
+  ): Promise<ServerBan | undefined | "unstored" | "invalid" | "unavailable"> {
+    return await this.#publishServer(by, (origin) => ({
+      ...origin,
+      kind: "unkline",
+      mask,
+      by: actorName(by),
+      time: Date.now(),
+    })) as ServerBan | undefined | "unstored" | "invalid" | "unavailable";
+  }
+
+  /**
+   * Says something in #lobby as the server (the operator console), on every node, with the
+   * same msgid and time everywhere.
+   *
+   * @param text The text (one line that fits).
+   * @returns The event as shown here, or `unavailable`.
+   */
+  async announce(text: string): Promise<ChatEvent | "invalid" | "unavailable"> {
+    return await this.#publishServer("console", (origin) => ({
+      ...origin,
+      kind: "announce",
+      text,
+      time: Date.now(),
+    })) as ChatEvent | "invalid" | "unavailable";
+  }
+
+  /** Publishes a channel state event of a user of this node; `invalid` if it cannot travel. */
+  async #publishState(
+    participant: Participant,
+    make: (origin: EventOrigin) => StateEvent,
+  ): Promise<unknown> {
+    const conn = this.#connOf(participant);
+    if (conn === undefined) return "unavailable";
+    const event = make(this.#origin(conn));
+    if (!travels(event)) return "invalid";
+    return await this.#publish(event, participant);
+  }
+
+  /** Publishes a server state event of an operator of this node or of its console. */
+  async #publishServer(
+    by: Actor,
+    make: (origin: EventOrigin) => StateEvent,
+  ): Promise<unknown> {
+    const conn = by === "console" ? "" : this.#conns.get(by);
+    if (conn === undefined) return "unavailable";
+    const event = make(this.#origin(conn));
+    if (!travels(event)) return "invalid";
+    return await this.#publish(event, by === "console" ? undefined : by);
+  }
+
+  /** Applies a MODE, KICK, INVITE or ChanServ entry of a user. */
+  #channelState(
+    participant: Participant,
+    event: ModeEvent | KickEvent | InviteEvent | ServiceEvent,
+  ): unknown {
+    switch (event.kind) {
+      case "mode": {
+        const channel = this.hub.channel(event.channel);
+        if (channel === undefined) return "no-such-channel";
+        return this.hub.changeModes(participant, channel, event.changes, { at: event.time });
+      }
+      case "kick": {
+        const channel = this.hub.channel(event.channel);
+        if (channel === undefined) return "no-such-channel";
+        const victim = this.hub.find(event.victim);
+        if (victim === undefined) return "no-such-nick";
+        return this.hub.kickFromChannel(participant, channel, victim, event.reason);
+      }
+      case "invite": {
+        const target = this.hub.find(event.target);
+        if (target === undefined) return "no-such-nick";
+        return this.hub.invite(participant, event.channel, target);
+      }
+      case "service": {
+        const service = this.hub.find(event.service);
+        if (!(service instanceof ChanServ)) return "no-such-nick";
+        service.command(memberOf(participant), event.text, event.time);
+        return undefined;
+      }
+    }
+  }
+
+  /** Applies a KILL, KLINE or UNKLINE entry. */
+  #serverState(event: KillEvent | KlineEvent | UnklineEvent): unknown {
+    const desk = this.#moderation;
+    switch (event.kind) {
+      case "kill": {
+        const victim = this.hub.find(event.victim);
+        if (victim === undefined || !this.#isUser(victim)) return false;
+        const mask = maskOf(victim);
+        this.#expel(victim, event.reason);
+        desk?.audit(`KILL ${victim.nick} (${mask}) by ${event.by}: ${event.audit}`);
+        return true;
+      }
+      case "kline": {
+        if (desk === undefined) return "unstored";
+        let ban: ServerBan;
+        try {
+          ban = desk.bans.add(
+            {
+              mask: event.mask,
+              reason: event.reason,
+              setBy: event.by,
+              durationMs: event.durationMs,
+            },
+            event.time,
+          );
+        } catch (error) {
+          log.error("This node could not store the server ban on {mask}: {error}", {
+            mask: event.mask,
+            error,
+          });
+          return "unstored";
+        }
+        // Each node judges its own users: only it knows their addresses and operators.
+        const matches = banMatcher(ban.mask);
+        const disconnected: string[] = [];
+        for (const member of [...this.#local.values()]) {
+          if (member.oper !== undefined || !matches(member)) continue;
+          disconnected.push(member.nick);
+          this.#expel(member, `Banned: ${ban.reason}`, true);
+        }
+        const whom = disconnected.length === 0 ? "" : `; disconnected ${disconnected.join(", ")}`;
+        desk.audit(`KLINE ${ban.mask} (${banLength(ban)}) by ${ban.setBy}: ${ban.reason}${whom}`);
+        return ban;
+      }
+      case "unkline": {
+        if (desk === undefined) return "unstored";
+        let ban: ServerBan | undefined;
+        try {
+          ban = desk.bans.remove(event.mask, event.time);
+        } catch (error) {
+          log.error("This node could not lift the server ban on {mask}: {error}", {
+            mask: event.mask,
+            error,
+          });
+          return "unstored";
+        }
+        if (ban !== undefined) {
+          desk.audit(`UNKLINE ${ban.mask} by ${event.by} (set by ${ban.setBy}: ${ban.reason})`);
+        }
+        return ban;
+      }
+    }
+  }
+
+  /** Whether a member is a user of a node (not a service or a bridged participant). */
+  #isUser(member: Member): boolean {
+    return member instanceof RemoteMember || this.#conns.has(member);
+  }
+
+  /**
+   * Removes a user on this node with a quit message; a user of this node is also disconnected,
+   * and — when only this node decided it (a ban it matched) — its quit is appended for the
+   * others.
+   */
+  #expel(member: Member, reason: string, tellOthers = false): void {
+    if (member instanceof RemoteMember) return this.#remove(member, member, reason);
+    const conn = this.#conns.get(member);
+    if (conn !== undefined && tellOthers) {
+      void this.#bus.append({ ...this.#origin(conn), kind: "quit", reason }).catch((error) =>
+        log.warn("Could not tell the cluster that {nick} was banned: {error}", {
+          nick: member.nick,
+          error,
+        })
+      );
+    }
+    this.#forget(member);
+    this.hub.remove(member, reason);
+    member.disconnect(reason);
   }
 
   /**
@@ -432,7 +815,7 @@ export class ReplicatedHub {
   /** Appends an event and waits until it has been applied here; `unavailable` if not taken. */
   async #publish(
     event: ClusterEvent,
-    participant: Participant,
+    participant: Participant | undefined,
     added?: () => void,
   ): Promise<unknown> {
     if (this.#closed) return "unavailable";
@@ -502,6 +885,13 @@ export class ReplicatedHub {
     if (this.#down.has(event.node)) return "unavailable";
     if (event.kind === "node-down") return this.#nodeDown(event.node, event.reason);
     if (event.kind === "connect") return this.#connect(event, added);
+    if (event.kind === "kill" || event.kind === "kline" || event.kind === "unkline") {
+      return this.#serverState(event);
+    }
+    if (event.kind === "announce") {
+      if (seq <= this.#startHead) return "unavailable";
+      return this.hub.announce(event.text, { msgid: event.id, time: event.time });
+    }
     const participant = asked ?? this.#participant(event.node, event.conn);
     if (participant === undefined) return "unavailable";
     switch (event.kind) {
@@ -526,6 +916,11 @@ export class ReplicatedHub {
           ? this.hub.tag(participant, event.target, event.tags ?? {}, stamp)
           : this.hub.send(participant, event.command, event.target, event.text, event.tags, stamp);
       }
+      case "mode":
+      case "kick":
+      case "invite":
+      case "service":
+        return this.#channelState(participant, event);
     }
   }
 
@@ -633,5 +1028,15 @@ export class ReplicatedHub {
         log.warn("Could not declare {node} gone: {error}", { node, error });
       });
     }
+  }
+}
+
+/** Whether an event is one every node will accept (else it would wait for an answer forever). */
+function travels(event: ClusterEvent): boolean {
+  try {
+    decodeEvent(encodeEvent(event));
+    return true;
+  } catch {
+    return false;
   }
 }

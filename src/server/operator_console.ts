@@ -159,8 +159,17 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
         return true;
       }
       const reason = rest.length > 0 ? rest.join(" ") : "no reason given";
-      const kicked = server.hub.kick(nick, `Kicked by operator: ${reason}`);
-      print(kicked ? `kicked ${nick}` : `no user named ${nick}`);
+      const quit = `Kicked by operator: ${reason}`;
+      const done = (kicked: boolean | string) =>
+        print(
+          kicked === true
+            ? `kicked ${nick}`
+            : kicked
+            ? `not kicked: ${kicked}`
+            : `no user named ${nick}`,
+        );
+      if (server.cluster === undefined) done(server.hub.kick(nick, quit));
+      else server.cluster.kill("console", nick, quit, reason).then(done);
       return true;
     }
     case "kill": {
@@ -168,8 +177,20 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
         print("usage: /kill NICK [REASON]");
         return true;
       }
-      const killed = desk.kill("console", nick, rest.join(" ") || "No reason given");
-      print(killed ? `killed ${nick}` : `no user named ${nick}`);
+      const reason = rest.join(" ") || "No reason given";
+      const done = (killed: boolean | string) =>
+        print(
+          killed === true
+            ? `killed ${nick}`
+            : killed
+            ? `not killed: ${killed}`
+            : `no user named ${nick}`,
+        );
+      if (server.cluster === undefined) done(desk.kill("console", nick, reason));
+      else {
+        const { quit, audit } = desk.killReason("console", reason);
+        server.cluster.kill("console", nick, quit, audit).then(done);
+      }
       return true;
     }
     case "kline":
@@ -178,6 +199,18 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
     case "unkline":
       if (!nick) {
         print("usage: /unkline MASK");
+        return true;
+      }
+      if (server.cluster !== undefined) {
+        server.cluster.unban("console", nick).then((lifted) =>
+          print(
+            typeof lifted === "object"
+              ? `lifted the ban on ${lifted.mask}`
+              : lifted === undefined || lifted === "invalid"
+              ? `no server ban on ${nick}`
+              : `not lifted: ${lifted}`,
+          )
+        );
         return true;
       }
       try {
@@ -254,6 +287,17 @@ function kline(server: ChatServer, words: string[], print: (line: string) => voi
   const request = server.moderation.banRequest(words);
   if ("problem" in request) {
     print(request.problem);
+    return;
+  }
+  if (server.cluster !== undefined) {
+    // Each node disconnects its own users the ban matches, and says so in its audit lines.
+    server.cluster.ban("console", request).then((ban) =>
+      print(
+        typeof ban === "object"
+          ? `banned ${ban.mask} (${banLength(ban)}): ${ban.reason}`
+          : `not banned here: ${ban}`,
+      )
+    );
     return;
   }
   try {

@@ -400,7 +400,10 @@ export class ChatServer {
   async announce(text: string): Promise<boolean> {
     const budget = privmsgBudget(this.#context.limits.maxLine, this.hub.serverMask, LOBBY);
     for (const piece of splitWords(text, budget)) {
-      if (await this.hub.announce(piece) === "unavailable") return false;
+      const sent = this.cluster === undefined
+        ? await this.hub.announce(piece)
+        : await this.cluster.announce(piece);
+      if (typeof sent === "string") return false;
     }
     return true;
   }
@@ -710,6 +713,7 @@ function createServer(
     push,
     cluster: replicate?.(hub),
   };
+  context.cluster?.moderate(moderation);
   return new ChatServer(
     listener,
     context,
