@@ -34,7 +34,9 @@ Deno.test({
       }
       const [a, b, c] = servers;
       const register = async (server: ServeProcess, nick: string) => {
-        const client = await IrcTestClient.register(server.port, nick, { caps: ["invite-notify"] });
+        const client = await IrcTestClient.register(server.port, nick, {
+          caps: ["invite-notify", "message-tags"],
+        });
         clients.push(client);
         return client;
       };
@@ -52,7 +54,8 @@ Deno.test({
         await ann.send("MODE #team +k sesame");
         const onA = await ann.waitFor("MODE");
         const onB = await bob.waitFor("MODE");
-        assert.equal(onB.line.replace(/^@\S+ /, ""), onA.line.replace(/^@\S+ /, ""));
+        assert.equal(onB.line, onA.line, "the same line, msgid and time included");
+        assert.ok(onA.tags.msgid);
         assert.match(onB.line, /:ann!ann@127\.0\.0\.1 MODE #team \+k sesame$/);
         await cat.send("JOIN #team");
         assert.equal((await cat.waitFor("475")).params[1], "#team");

@@ -176,6 +176,9 @@ Deno.test({
       assert.equal(plan.applied.length, 3, "+n was set already");
       const line = (event: ChatEvent) => `${event.source} ${event.text}`;
       const seen = await bob.waitFor((e) => e.kind === "mode", "the MODE line");
+      const echoed = await ann.waitFor((e) => e.kind === "mode", "the MODE line");
+      assert.equal(seen.msgid, echoed.msgid, "one MODE, one msgid on every node");
+      assert.equal(seen.time, echoed.time);
       assert.equal(line(seen), "ann!ann@test +kvb sesame bob *!*@cat.example");
       await level(nodes);
 
@@ -236,13 +239,16 @@ Deno.test({
       assert.equal(await b.kick(bob, "#team", "cat", "no"), "not-operator");
       assert.equal(await a.kick(ann, "#team", "nobody", "no"), "no-such-nick");
       assert.equal(await a.kick(ann, "#team", "cat", "spam"), undefined);
+      const msgids = new Set<string>();
       for (const member of [ann, bob, cat]) {
         const kick = await member.waitFor((e) => e.kind === "kick", "the KICK line");
+        msgids.add(kick.msgid);
         assert.equal(
           `${kick.source} ${kick.target} ${kick.victim} ${kick.text}`,
           "ann!ann@test #team cat spam",
         );
       }
+      assert.equal(msgids.size, 1, "one KICK, one msgid on every node");
       await level(nodes);
       for (const { node } of nodes) {
         const names = [...node.hub.channel("#team")!.members].map((m) => m.nick).sort();
@@ -278,7 +284,8 @@ Deno.test({
       const told = await cat.waitFor((e) => e.kind === "invite", "the INVITE");
       assert.equal(`${told.source} ${told.victim} ${told.target}`, "ann!ann@test cat #team");
       const notified = await bob.waitFor((e) => e.kind === "invite", "the invite-notify");
-      assert.equal(notified.text, told.text);
+      assert.equal(notified.msgid, told.msgid, "one INVITE, one msgid on every node");
+      assert.equal(notified.msgid.startsWith(a.node), true, "the log entry's id");
       assert.deepEqual(c.hub.invitesOf(cat), ["#team"]);
       await joined(c, cat, "#team");
       await level(nodes);
@@ -508,6 +515,27 @@ Deno.test({
             time: 1,
           },
           { ...origin, id: "b8", kind: "service", service: "ChanServ", text: "DROP #team" },
+          // Well-formed but for a mask that would ban everyone (KLINE refuses it; so does the log).
+          {
+            ...origin,
+            id: "b9",
+            kind: "kline",
+            mask: "*!*@*",
+            reason: "x",
+            by: "x",
+            durationMs: 0,
+            time: 1,
+          },
+          {
+            ...origin,
+            id: "b10",
+            kind: "kline",
+            mask: "*@spam",
+            reason: "x",
+            by: "x",
+            durationMs: 0,
+            time: 1,
+          },
         ];
         for (const event of bad) {
           await raw.request(
@@ -515,12 +543,13 @@ Deno.test({
             new TextEncoder().encode(JSON.stringify(event)),
           );
         }
-        // A good entry after them is applied by every node, which skipped the same eight.
+        // A good entry after them is applied by every node, which skipped the same ten.
         const plan = await a.changeModes(ann, "#team", [{ add: true, mode: "m" }]);
         assert.ok(typeof plan === "object", `refused: ${plan}`);
         await level(nodes);
         for (const { node } of nodes) {
           assert.equal(node.stats().refused, bad.length);
+          assert.deepEqual(nodes.map(({ desk }) => desk.bans.list()), [[], [], []]);
           assert.equal(node.hub.channel("#team")!.modeString(true), "+mnt");
         }
         assert.equal(b.hub.channel("#team")!.key, "#team");

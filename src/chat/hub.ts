@@ -997,15 +997,16 @@ export class ChatHub {
    * @param participant Who changes them: a member, or the device that asked.
    * @param channel The channel.
    * @param changes The changes, in order.
-   * @param options `privileged`: skip the operator check (ChanServ); `at`: the time list
-   *   entries are set at (a cluster's node applies its origin's time). @default {{}}
+   * @param options `privileged`: skip the operator check (ChanServ); `stamp`: the msgid and
+   *   time of the first MODE line (the next ones add `-2`, `-3` …) and of list entries (a
+   *   cluster's node applies its origin's, so every node shows the same). @default {{}}
    * @returns The plan (what was applied and refused), or why nothing was.
    */
   changeModes(
     participant: Participant,
     channel: Channel,
     changes: readonly ModeChange[],
-    options: { privileged?: boolean; at?: number } = {},
+    options: { privileged?: boolean; stamp?: MessageStamp } = {},
   ): ModePlan | ChannelError {
     const member = memberOf(participant);
     if (!options.privileged && !channel.operators.has(member)) {
@@ -1013,7 +1014,7 @@ export class ChatHub {
     }
     const plan = planModes(channel, changes, {
       setBy: maskOf(member),
-      now: options.at ?? Date.now(),
+      now: options.stamp?.time ?? Date.now(),
       find: (nick) => this.find(nick),
     });
     if (plan.applied.length === 0) return plan;
@@ -1025,11 +1026,16 @@ export class ChatHub {
     replace(channel.operators, plan.operators);
     replace(channel.voiced, plan.voiced);
     let group: ModeChange[] = [];
+    let lines = 0;
     const flush = () => {
       const text = modeString(group);
+      const stamp = options.stamp && {
+        time: options.stamp.time,
+        msgid: ++lines === 1 ? options.stamp.msgid : `${options.stamp.msgid}-${lines}`,
+      };
       this.#publish(
         channel,
-        createEvent({ kind: "mode", ...sourceOf(member), target: channel.name, text }),
+        createEvent({ kind: "mode", ...sourceOf(member), target: channel.name, text, ...stamp }),
         undefined,
         isDevice(participant) ? participant : undefined,
       );
@@ -1051,6 +1057,8 @@ export class ChatHub {
    * @param channel The channel.
    * @param victim Who is kicked.
    * @param reason Why.
+   * @param stamp The KICK line's msgid and time (a cluster's node applies its origin's).
+   *   @default {new ones}
    * @returns Why it was refused, or undefined when the member was kicked.
    */
   kickFromChannel(
@@ -1058,6 +1066,7 @@ export class ChatHub {
     channel: Channel,
     victim: Member,
     reason: string,
+    stamp?: MessageStamp,
   ): ChannelError | undefined {
     const member = memberOf(participant);
     if (!channel.members.has(member)) return "not-on-channel";
@@ -1072,6 +1081,7 @@ export class ChatHub {
         target: channel.name,
         victim: victim.nick,
         text: reason,
+        ...stamp,
       }),
       undefined,
       isDevice(participant) ? participant : undefined,
@@ -1089,9 +1099,16 @@ export class ChatHub {
    * @param participant Who invites: a member, or the device that asked.
    * @param name The channel's name.
    * @param target Who is invited.
+   * @param stamp The INVITE line's msgid and time (a cluster's node applies its origin's).
+   *   @default {new ones}
    * @returns The invite event, or why it was refused.
    */
-  invite(participant: Participant, name: string, target: Member): ChatEvent | ChannelError {
+  invite(
+    participant: Participant,
+    name: string,
+    target: Member,
+    stamp?: MessageStamp,
+  ): ChatEvent | ChannelError {
     const member = memberOf(participant);
     const channel = this.channel(name);
     if (channel === undefined) return "no-such-channel";
@@ -1107,6 +1124,7 @@ export class ChatHub {
       target: channel.name,
       victim: target.nick,
       text: "",
+      ...stamp,
     });
     this.#hand(target, event);
     for (const operator of channel.operators) {

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { banMask } from "../chat/server_bans.ts";
 
 /** The version of the format this node writes and reads. */
 export const EVENT_VERSION = 1;
@@ -139,7 +140,7 @@ export interface ModeEvent extends EventOrigin {
   readonly channel: string;
   /** The changes, in order. */
   readonly changes: readonly ModeEventChange[];
-  /** When, ms since the epoch: a list entry's time on every node. */
+  /** When, ms since the epoch: the MODE line's `time` and a list entry's on every node. */
   readonly time: number;
 }
 
@@ -153,6 +154,8 @@ export interface KickEvent extends EventOrigin {
   readonly victim: string;
   /** Why. */
   readonly reason: string;
+  /** When, ms since the epoch: the KICK line's `time` on every node. */
+  readonly time: number;
 }
 
 /** A user invites another to a channel. */
@@ -163,6 +166,8 @@ export interface InviteEvent extends EventOrigin {
   readonly channel: string;
   /** The nick of who is invited. */
   readonly target: string;
+  /** When, ms since the epoch: the INVITE line's `time` on every node. */
+  readonly time: number;
 }
 
 /** A user gives a service (ChanServ) a command. */
@@ -372,6 +377,15 @@ function modeChanges(fields: Fields): ModeEventChange[] {
   });
 }
 
+/** A KLINE's mask: one `banMask` gives back as it is (so never one that bans everyone). */
+function serverBanMask(fields: Fields): string {
+  const mask = word(fields, "mask");
+  const normal = banMask(mask);
+  if (typeof normal !== "string") throw new TypeError(`"mask" is no ban mask: ${normal.problem}`);
+  if (normal !== mask) throw new TypeError(`"mask" is not written as a ban mask (${normal})`);
+  return mask;
+}
+
 /** The fields every event has, checked. */
 function origin(fields: Fields, conn = true): EventOrigin {
   return {
@@ -505,6 +519,7 @@ function decodeStateEvent(fields: Fields): StateEvent {
         channel: word(fields, "channel"),
         victim: word(fields, "victim"),
         reason: text(fields, "reason"),
+        time: time(fields, "time"),
       };
     case "invite":
       return {
@@ -512,6 +527,7 @@ function decodeStateEvent(fields: Fields): StateEvent {
         kind: "invite",
         channel: word(fields, "channel"),
         target: word(fields, "target"),
+        time: time(fields, "time"),
       };
     case "service":
       return {
@@ -534,7 +550,7 @@ function decodeStateEvent(fields: Fields): StateEvent {
       return {
         ...origin(fields, false),
         kind: "kline",
-        mask: word(fields, "mask"),
+        mask: serverBanMask(fields),
         reason: text(fields, "reason"),
         durationMs: time(fields, "durationMs"),
         by: text(fields, "by"),

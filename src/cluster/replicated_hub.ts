@@ -466,6 +466,7 @@ export class ReplicatedHub {
       channel: name,
       victim,
       reason,
+      time: Date.now(),
     })) as ChannelError | "no-such-nick" | "invalid" | undefined;
   }
 
@@ -488,6 +489,7 @@ export class ReplicatedHub {
       kind: "invite",
       channel: name,
       target,
+      time: Date.now(),
     })) as ChatEvent | ChannelError | "no-such-nick" | "invalid";
   }
 
@@ -637,19 +639,22 @@ export class ReplicatedHub {
       case "mode": {
         const channel = this.hub.channel(event.channel);
         if (channel === undefined) return "no-such-channel";
-        return this.hub.changeModes(participant, channel, event.changes, { at: event.time });
+        const stamp = { msgid: event.id, time: event.time };
+        return this.hub.changeModes(participant, channel, event.changes, { stamp });
       }
       case "kick": {
         const channel = this.hub.channel(event.channel);
         if (channel === undefined) return "no-such-channel";
         const victim = this.hub.find(event.victim);
         if (victim === undefined) return "no-such-nick";
-        return this.hub.kickFromChannel(participant, channel, victim, event.reason);
+        const stamp = { msgid: event.id, time: event.time };
+        return this.hub.kickFromChannel(participant, channel, victim, event.reason, stamp);
       }
       case "invite": {
         const target = this.hub.find(event.target);
         if (target === undefined) return "no-such-nick";
-        return this.hub.invite(participant, event.channel, target);
+        const stamp = { msgid: event.id, time: event.time };
+        return this.hub.invite(participant, event.channel, target, stamp);
       }
       case "service": {
         const service = this.hub.find(event.service);
