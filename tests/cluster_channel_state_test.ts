@@ -325,6 +325,16 @@ Deno.test({
       // Through a private message to ChanServ as well (as most clients send it).
       const sent = await a.send(ann, "privmsg", "ChanServ", "AMODE #team +o cat");
       assert.ok(typeof sent === "object", `refused: ${sent}`);
+      const echo = await ann.waitFor(
+        (e) => e.kind === "privmsg" && e.target === "ChanServ",
+        "the echo",
+      );
+      assert.equal(echo.msgid, sent.msgid);
+      // Run once, on applying (not again as each node's ChanServ is handed the message).
+      await a.chanServ(ann, "INFO #team");
+      await ann.waitFor((e) => /has modes/.test(e.text), "INFO's answer");
+      const amodes = ann.events.filter((e) => e.text === "cat gets +o on joining #team");
+      assert.equal(amodes.length, 1);
       await a.changeModes(ann, "#team", [{ add: true, mode: "t" }]);
       await level(nodes);
       const stored = nodes.map(({ store }) => store.load("#team"));

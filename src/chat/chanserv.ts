@@ -94,6 +94,11 @@ export class ChanServ implements Member {
   readonly channels: Set<string> = new Set();
   /** No echo. */
   readonly echo: boolean = false;
+  /**
+   * Whether a private message it is handed runs as a command. A cluster's node sets it false:
+   * there every node runs each command as it applies its log entry, in the log's order.
+   */
+  commandsFromMessages = true;
   readonly #hub: ChatHub;
   readonly #store: ChannelStore;
   readonly #maxChannels: number;
@@ -134,7 +139,7 @@ export class ChanServ implements Member {
    * @param event What the hub hands ChanServ.
    */
   deliver(event: ChatEvent): void {
-    takeCommand(this.#hub, this, event);
+    if (this.commandsFromMessages) takeCommand(this.#hub, this, event);
   }
 
   /** ChanServ never leaves. */

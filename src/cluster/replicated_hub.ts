@@ -23,7 +23,8 @@ import { getLogger } from "@logtape/logtape";
 import type { Channel, JoinRefusal } from "../chat/channel.ts";
 import type { ModeChange, ModePlan } from "../chat/channel_modes.ts";
 import { ChanServ } from "../chat/chanserv.ts";
-import { type ChatEvent, createEvent } from "../chat/chat_event.ts";
+import type { ChatEvent } from "../chat/chat_event.ts";
+import { foldCase } from "../chat/casemap.ts";
 import { type ChannelError, CHANSERV_NICK, type ChatHub, type SendError } from "../chat/hub.ts";
 import { isDevice, maskOf, type Member, memberOf, type Participant } from "../chat/member.ts";
 import { banMatcher, type ServerBan } from "../chat/server_bans.ts";
@@ -381,15 +382,6 @@ export class ReplicatedHub {
   ): Promise<ChatEvent | SendError> {
     const conn = this.#connOf(participant);
     if (conn === undefined) return "unavailable";
-    // ChanServ's commands change state: every node runs them in the log's order (not as a
-    // message each node's ChanServ would take after the entry, each at its own time).
-    if (command === "privmsg" && this.hub.find(target) instanceof ChanServ) {
-      const ran = await this.chanServ(participant, text);
-      if (ran === "invalid") return "unavailable";
-      if (ran !== undefined) return ran;
-      const source = maskOf(memberOf(participant));
-      return createEvent({ kind: "privmsg", source, target: CHANSERV_NICK, text });
-    }
     const result = await this.#publish({
       ...this.#origin(conn),
       kind: "message",
@@ -657,12 +649,25 @@ export class ReplicatedHub {
         return this.hub.invite(participant, event.channel, target, stamp);
       }
       case "service": {
-        const service = this.hub.find(event.service);
-        if (!(service instanceof ChanServ)) return "no-such-nick";
+        const service = this.#chanServ(event.service);
+        if (service === undefined) return "no-such-nick";
         service.command(memberOf(participant), event.text, event.time);
         return undefined;
       }
     }
+  }
+
+  /**
+   * The hub's ChanServ when `nick` names it. Every node runs its commands as it applies them,
+   * so ChanServ must not also take the messages it is handed as commands (each node would run
+   * them after the entry, at its own time).
+   */
+  #chanServ(nick: string): ChanServ | undefined {
+    if (foldCase(nick) !== foldCase(CHANSERV_NICK)) return undefined;
+    const service = this.hub.find(nick);
+    if (!(service instanceof ChanServ)) return undefined;
+    service.commandsFromMessages = false;
+    return service;
   }
 
   /** Applies a KILL, KLINE or UNKLINE entry. */
@@ -914,12 +919,17 @@ export class ReplicatedHub {
       case "quit":
         return this.#remove(memberOf(participant), participant, event.reason);
       case "message": {
-        // A message from before this node started is history: nobody here was there to see it.
-        if (seq <= this.#startHead) return "unavailable";
         const stamp = { msgid: event.id, time: event.time };
-        return event.command === "tagmsg"
+        // ChanServ's command changes state: it runs here, in the log's order, on every node.
+        const chanServ = event.command === "privmsg" ? this.#chanServ(event.target) : undefined;
+        // A message from before this node started is history: nobody here was there to see it.
+        const sent = seq <= this.#startHead
+          ? "unavailable"
+          : event.command === "tagmsg"
           ? this.hub.tag(participant, event.target, event.tags ?? {}, stamp)
           : this.hub.send(participant, event.command, event.target, event.text, event.tags, stamp);
+        chanServ?.command(memberOf(participant), event.text, event.time);
+        return sent;
       }
       case "mode":
       case "kick":
