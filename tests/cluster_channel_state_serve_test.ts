@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { IrcTestClient, type Received, type ServeProcess, startServe } from "./_irc.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
-import { closedWithin, refusedRegistration, writeOperFile } from "./_opers.ts";
-import { OPER_PASSWORD } from "./_opers.ts";
+import { closedWithin, OPER_PASSWORD, refusedRegistration, writeOperFile } from "./_opers.ts";
+import { connectDevice, registeredUser } from "./_accounts.ts";
 
 Deno.test({
   name:
@@ -136,6 +136,63 @@ Deno.test({
       await Promise.all(clients.map((client) => client.close()));
       for (const server of servers) await server[Symbol.asyncDispose]();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serve --cluster: a node restarted on its data directory agrees with the others on a registered channel",
+  ignore: !natsAvailable(),
+  async fn() {
+    await using nats = await startNats();
+    const cluster = `restart${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
+    const dirC = await Deno.makeTempDir({ prefix: "shmooze-state-restart-" });
+    const args = (node: string) => [
+      ...["--cluster", nats.url, "--cluster-name", cluster, "--node-name", node],
+      ...["--flood-burst", "0"],
+    ];
+    const clients: IrcTestClient[] = [];
+    let c: ServeProcess | undefined;
+    try {
+      await using a = await startServe({ args: args("a"), timeoutMs: 120_000 });
+      c = await startServe({ args: args("c"), dataDir: dirC, timeoutMs: 120_000 });
+      // ann's account exists on A; logged in at registration, every node knows it.
+      (await registeredUser(a.port, "ann")).close();
+      const { client: ann } = await connectDevice(a.port, "ann");
+      clients.push(ann);
+      await ann.join("#team");
+      // dan joins before the key is set: every node let him in.
+      const dan = await IrcTestClient.register(a.port, "dan");
+      clients.push(dan);
+      await dan.join("#team");
+      await ann.send("MODE #team +k sesame");
+      await ann.waitFor("MODE");
+      await ann.send("CS REGISTER #team");
+      await ann.waitFor((m) => m.command === "NOTICE" && /is registered to ann/.test(m.params[1]));
+      const bob = await IrcTestClient.register(c.port, "bob");
+      clients.push(bob);
+      await bob.send("CS INFO #team");
+      assert.match((await bob.waitFor("NOTICE")).params[1], /^#team is registered to ann/);
+
+      // C stops and starts again on the same data directory: it reads the log from the start.
+      await c[Symbol.asyncDispose]();
+      await bob.closed;
+      c = await startServe({ args: args("c"), dataDir: dirC, timeoutMs: 120_000 });
+      const cat = await IrcTestClient.register(c.port, "cat");
+      clients.push(cat);
+      await cat.send("JOIN #team sesame");
+      await cat.waitFor((m) => m.command === "JOIN" && m.source?.startsWith("cat!") === true);
+      const names = await cat.reply("NAMES #team");
+      const list = names.find((m) => m.command === "353")?.params.at(-1)?.split(" ").sort();
+      assert.deepEqual(list, ["@ann", "cat", "dan"], "the JOINs are applied on C as on A");
+      await cat.send("CS INFO #team");
+      assert.match((await cat.waitFor("NOTICE")).params[1], /^#team is registered to ann/);
+      await ann.waitFor((m) => m.command === "JOIN" && m.source?.startsWith("cat!") === true);
+    } finally {
+      await Promise.all(clients.map((client) => client.close()));
+      await c?.[Symbol.asyncDispose]();
+      await Deno.remove(dirC, { recursive: true });
     }
   },
 });

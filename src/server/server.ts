@@ -619,6 +619,8 @@ function createServer(
   let pushStore: PushStore | undefined;
   try {
     channels = dataDir === false ? undefined : ChannelStore.open(dataDir);
+    // A node rebuilds its channels from the cluster's log, which it reads from the start.
+    if (replicate !== undefined) channels?.clear();
     files = dataDir === false || options.uploads === false ? undefined : FileStore.open(dataDir, {
       ...options.uploads,
       retentionMs: (options.retentionDays ?? 30) * DAY_MS,
