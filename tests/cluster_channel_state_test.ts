@@ -19,6 +19,7 @@ import { ServerModeration } from "../src/chat/server_moderation.ts";
 import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
 import { ReplicatedHub } from "../src/cluster/replicated_hub.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
+import { waitUntil } from "./_helpers.ts";
 
 const ignore = !natsAvailable();
 
@@ -570,6 +571,53 @@ Deno.test({
         );
       } finally {
         await raw.close();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: users who connect to a node still reading the log are judged by the bans before their connect in it",
+  ignore,
+  async fn() {
+    await withNodes(async (nodes, url, cluster) => {
+      const a = nodes[0].node;
+      const ban = (mask: string) => a.ban("console", { mask, durationMs: 0, reason: "old" });
+      assert.ok(typeof await ban("*!*@kept.example") === "object");
+      assert.ok(typeof await ban("*!*@lifted.example") === "object");
+      assert.ok(typeof await a.unban("console", "*!*@lifted.example") === "object");
+      const late = new ReplicatedHub(new ChatHub(), await JetStreamBus.open(url, { cluster }), {
+        node: "late",
+      });
+      const bans = ServerBans.open(false);
+      const desk = new ServerModeration(late.hub, {
+        serverName: "late.test",
+        operators: new OperatorList([]),
+        bans,
+      });
+      late.moderate(desk);
+      try {
+        // Both register before the node has read the log (its ban store is still empty): their
+        // connects are appended after the three ban entries.
+        const eve = new Recorder("eve", { host: "kept.example" });
+        const fay = new Recorder("fay", { host: "lifted.example" });
+        const added = Promise.all([late.connect(eve), late.connect(fay)]);
+        await late.start();
+        assert.deepEqual(await added, [true, true]);
+        assert.equal(await eve.until(() => eve.disconnected, "eve's disconnection"), "Banned: old");
+        assert.equal(fay.disconnected, undefined, "a lifted ban does not count");
+        // eve's quit, which her node appended, removes her everywhere.
+        const all = [...nodes.map(({ node }) => node), late];
+        await waitUntil(
+          () => all.every((node) => node.hub.find("eve") === undefined),
+          10_000,
+          "eve to be gone from every node",
+        );
+        for (const node of all) assert.ok(node.hub.find("fay"), node.node);
+      } finally {
+        await late.close();
+        desk.close();
       }
     });
   },

@@ -706,6 +706,8 @@ export class ReplicatedHub {
         const matches = banMatcher(ban.mask);
         const disconnected: string[] = [];
         for (const member of [...this.#local.values()]) {
+          // A user whose connect comes later in the log was not there when the ban was set.
+          if (this.hub.find(member.nick) !== member) continue;
           if (member.oper !== undefined || !matches(member)) continue;
           disconnected.push(member.nick);
           this.#expel(member, `Banned: ${ban.reason}`, true);
@@ -732,6 +734,16 @@ export class ReplicatedHub {
         return ban;
       }
     }
+  }
+
+  /**
+   * Disconnects a user of this node whose connect was just applied when a server ban matches
+   * it: its node checked the bans it had when the user registered, which may be fewer than the
+   * log holds before the user's connect (a node still reading the log as users arrive).
+   */
+  #enforceBans(member: Member): void {
+    const ban = member.oper === undefined ? this.#moderation?.refusal(member) : undefined;
+    if (ban !== undefined) this.#expel(member, `Banned: ${ban.reason}`, true);
   }
 
   /** Whether a member is a user of a node (not a service or a bridged participant). */
@@ -950,7 +962,10 @@ export class ReplicatedHub {
       if (member === undefined) return false;
       const added = this.hub.add(member);
       if (!added) this.#forget(member);
-      else onAdded?.();
+      else {
+        onAdded?.();
+        this.#enforceBans(member);
+      }
       return added;
     }
     const member = new RemoteMember(event);
