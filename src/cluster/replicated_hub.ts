@@ -425,13 +425,12 @@ export class ReplicatedHub {
       ...origin,
       kind: "mode",
       channel: name,
-      changes: changes.map(({ add, mode, param }) =>
-        param === undefined ? { add, mode } : {
-          add,
-          mode,
-          param,
-        }
-      ),
+      // Only the fields a change has: nothing else rides along into the log.
+      changes: changes.map(({ add, mode, param }) => ({
+        add,
+        mode,
+        ...(param === undefined ? {} : { param }),
+      })),
       time: Date.now(),
     })) as ModePlan | ChannelError | "invalid";
   }
