@@ -165,7 +165,7 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
           kicked === true
             ? `kicked ${nick}`
             : kicked
-            ? `not kicked: ${kicked}`
+            ? `not kicked: ${clusterProblem(kicked)}`
             : `no user named ${nick}`,
         );
       if (server.cluster === undefined) done(server.hub.kick(nick, quit));
@@ -183,7 +183,7 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
           killed === true
             ? `killed ${nick}`
             : killed
-            ? `not killed: ${killed}`
+            ? `not killed: ${clusterProblem(killed)}`
             : `no user named ${nick}`,
         );
       if (server.cluster === undefined) done(desk.kill("console", nick, reason));
@@ -208,7 +208,7 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
               ? `lifted the ban on ${lifted.mask}`
               : lifted === undefined || lifted === "invalid"
               ? `no server ban on ${nick}`
-              : `not lifted: ${lifted}`,
+              : `not lifted: ${clusterProblem(lifted)}`,
           )
         );
         return true;
@@ -295,7 +295,7 @@ function kline(server: ChatServer, words: string[], print: (line: string) => voi
       print(
         typeof ban === "object"
           ? `banned ${ban.mask} (${banLength(ban)}): ${ban.reason}`
-          : `not banned here: ${ban}`,
+          : `not banned: ${clusterProblem(ban)}`,
       )
     );
     return;
@@ -306,5 +306,17 @@ function kline(server: ChatServer, words: string[], print: (line: string) => voi
     print(`banned ${ban.mask} (${banLength(ban)}): ${ban.reason}${whom}`);
   } catch (error) {
     print(`not banned: the ban could not be stored: ${(error as Error).message}`);
+  }
+}
+
+/** Why the cluster did not do what the console asked, in words. */
+function clusterProblem(code: string): string {
+  switch (code) {
+    case "invalid":
+      return "the line cannot be sent to the cluster (too long, or a character it refuses)";
+    case "unstored":
+      return "this server could not store it (see the log); the other nodes may have";
+    default:
+      return "the cluster could not be reached (see the log)";
   }
 }
