@@ -431,6 +431,42 @@ export class ChannelStore {
     return this.#statements.countFounded.get(foldCase(account))!.n as number;
   }
 
+  /**
+   * Forgets every channel: registrations, their state and access lists, remembered topics. A
+   * cluster's node starts so, since it rebuilds its channels by applying the cluster's log from
+   * the start; what it kept from its last run would decide JOINs of that log differently than
+   * the other nodes did (a key set later refusing a JOIN made before).
+   *
+   * @throws Error when SQLite cannot write; nothing is changed then.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ChannelStore } from "./channel_store.ts";
+   * import { ChatHub } from "./hub.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const store = ChannelStore.open(dir);
+   * const hub = new ChatHub({ channels: store });
+   * const ann = {
+   *   nick: "ann", user: "a", host: "h", realname: "Ann", transport: "local",
+   *   channels: new Set<string>(), echo: false, deliver() {}, disconnect() {},
+   * };
+   * hub.add(ann);
+   * hub.registerChannel(hub.join(ann, "#team") as never, "ann");
+   * assert.deepEqual(store.registeredKeys(), ["#team"]);
+   * store.clear();
+   * assert.deepEqual(store.registeredKeys(), []);
+   * store.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  clear(): void {
+    inTransaction(this.#db, () => {
+      this.#db.exec("DELETE FROM channel_lists; DELETE FROM channel_access; DELETE FROM channels");
+    });
+  }
+
   /** Closes the database. */
   close(): void {
     if (this.#db.isOpen) this.#db.close();

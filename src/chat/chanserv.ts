@@ -94,6 +94,11 @@ export class ChanServ implements Member {
   readonly channels: Set<string> = new Set();
   /** No echo. */
   readonly echo: boolean = false;
+  /**
+   * Whether a private message it is handed runs as a command. A cluster's node sets it false:
+   * there every node runs each command as it applies its log entry, in the log's order.
+   */
+  commandsFromMessages = true;
   readonly #hub: ChatHub;
   readonly #store: ChannelStore;
   readonly #maxChannels: number;
@@ -134,7 +139,7 @@ export class ChanServ implements Member {
    * @param event What the hub hands ChanServ.
    */
   deliver(event: ChatEvent): void {
-    takeCommand(this.#hub, this, event);
+    if (this.commandsFromMessages) takeCommand(this.#hub, this, event);
   }
 
   /** ChanServ never leaves. */
@@ -145,13 +150,15 @@ export class ChanServ implements Member {
    *
    * @param member Who asks.
    * @param text The command line (`REGISTER #chan`).
+   * @param now The time it is taken at: a registration's and an AMODE entry's (a cluster's
+   *   node applies its origin's time, so every node keeps the same). @default {now}
    */
-  command(member: Member, text: string): void {
+  command(member: Member, text: string, now: number = Date.now()): void {
     const [verb = "", ...args] = text.trim().split(/\s+/);
     const reply = (line: string) => this.#hub.notify(this, member, line);
     switch (verb.toUpperCase()) {
       case "REGISTER":
-        return this.#register(member, args, reply);
+        return this.#register(member, args, now, reply);
       case "DROP":
         return this.#drop(member, args, reply);
       case "INFO":
@@ -161,7 +168,7 @@ export class ChanServ implements Member {
       case "DEOP":
         return this.#op(member, args, false, reply);
       case "AMODE":
-        return this.#amode(member, args, reply);
+        return this.#amode(member, args, now, reply);
       case "HELP":
       case "":
         for (const line of HELP) reply(line);
@@ -171,7 +178,12 @@ export class ChanServ implements Member {
     }
   }
 
-  #register(member: Member, [name]: string[], reply: (line: string) => void): void {
+  #register(
+    member: Member,
+    [name]: string[],
+    now: number,
+    reply: (line: string) => void,
+  ): void {
     if (name === undefined || channelProblem(name) !== undefined) {
       return reply("Usage: REGISTER #channel");
     }
@@ -196,7 +208,7 @@ export class ChanServ implements Member {
         `${account} has registered ${this.#maxChannels} channels, the most one account may`,
       );
     }
-    if (!this.#hub.registerChannel(channel, account)) return reply(unstored(channel));
+    if (!this.#hub.registerChannel(channel, account, now)) return reply(unstored(channel));
     reply(
       `${channel.name} is registered to ${account}: you get operator status when you join it, and its topic, modes and lists are kept across restarts`,
     );
@@ -242,7 +254,12 @@ export class ChanServ implements Member {
     }
   }
 
-  #amode(member: Member, [name, change, account]: string[], reply: (line: string) => void): void {
+  #amode(
+    member: Member,
+    [name, change, account]: string[],
+    now: number,
+    reply: (line: string) => void,
+  ): void {
     const channel = this.#founded(member, name, "AMODE", reply);
     if (channel === undefined) return;
     if (change === undefined) {
@@ -267,7 +284,7 @@ export class ChanServ implements Member {
     if (channel.access.size >= MAX_LIST_LENGTH && !channel.access.has(foldCase(account))) {
       return reply(`${channel.name}'s AMODE list is full (${MAX_LIST_LENGTH} accounts)`);
     }
-    const entry = { account, mode, setBy: member.account!, setAt: Date.now() };
+    const entry = { account, mode, setBy: member.account!, setAt: now };
     if (!this.#stored(() => this.#store.setAccess(channel.key, entry), channel, reply)) return;
     channel.access.set(foldCase(account), entry);
     reply(`${account} gets +${mode} on joining ${channel.name}`);

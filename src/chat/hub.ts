@@ -800,9 +800,11 @@ export class ChatHub {
    * shown like any message (see {@link ChatHub.send}).
    *
    * @param text The text.
+   * @param stamp The msgid and time to give it (a cluster's node applies its origin's).
+   *   @default {new ones}
    * @returns The event once shown, or `unavailable` when history could not store it.
    */
-  announce(text: string): Promise<ChatEvent | "unavailable"> {
+  announce(text: string, stamp?: MessageStamp): Promise<ChatEvent | "unavailable"> {
     const lobby = this.channel(LOBBY)!;
     const event = createEvent({
       kind: "privmsg",
@@ -810,6 +812,7 @@ export class ChatHub {
       target: lobby.name,
       text,
       commit: this.history ? { lost: false } : undefined,
+      ...stamp,
     });
     return this.#store({ sender: SERVER_NICK }, event, () => this.#publish(lobby, event));
   }
@@ -1012,14 +1015,16 @@ export class ChatHub {
    * @param participant Who changes them: a member, or the device that asked.
    * @param channel The channel.
    * @param changes The changes, in order.
-   * @param options `privileged`: skip the operator check (ChanServ). @default {{}}
+   * @param options `privileged`: skip the operator check (ChanServ); `stamp`: the msgid and
+   *   time of the first MODE line (the next ones add `-2`, `-3` …) and of list entries (a
+   *   cluster's node applies its origin's, so every node shows the same). @default {{}}
    * @returns The plan (what was applied and refused), or why nothing was.
    */
   changeModes(
     participant: Participant,
     channel: Channel,
     changes: readonly ModeChange[],
-    options: { privileged?: boolean } = {},
+    options: { privileged?: boolean; stamp?: MessageStamp } = {},
   ): ModePlan | ChannelError {
     const member = memberOf(participant);
     if (!options.privileged && !channel.operators.has(member)) {
@@ -1027,7 +1032,7 @@ export class ChatHub {
     }
     const plan = planModes(channel, changes, {
       setBy: maskOf(member),
-      now: Date.now(),
+      now: options.stamp?.time ?? Date.now(),
       find: (nick) => this.find(nick),
     });
     if (plan.applied.length === 0) return plan;
@@ -1039,11 +1044,16 @@ export class ChatHub {
     replace(channel.operators, plan.operators);
     replace(channel.voiced, plan.voiced);
     let group: ModeChange[] = [];
+    let lines = 0;
     const flush = () => {
       const text = modeString(group);
+      const stamp = options.stamp && {
+        time: options.stamp.time,
+        msgid: ++lines === 1 ? options.stamp.msgid : `${options.stamp.msgid}-${lines}`,
+      };
       this.#publish(
         channel,
-        createEvent({ kind: "mode", ...sourceOf(member), target: channel.name, text }),
+        createEvent({ kind: "mode", ...sourceOf(member), target: channel.name, text, ...stamp }),
         undefined,
         isDevice(participant) ? participant : undefined,
       );
@@ -1065,6 +1075,8 @@ export class ChatHub {
    * @param channel The channel.
    * @param victim Who is kicked.
    * @param reason Why.
+   * @param stamp The KICK line's msgid and time (a cluster's node applies its origin's).
+   *   @default {new ones}
    * @returns Why it was refused, or undefined when the member was kicked.
    */
   kickFromChannel(
@@ -1072,6 +1084,7 @@ export class ChatHub {
     channel: Channel,
     victim: Member,
     reason: string,
+    stamp?: MessageStamp,
   ): ChannelError | undefined {
     const member = memberOf(participant);
     if (!channel.members.has(member)) return "not-on-channel";
@@ -1086,6 +1099,7 @@ export class ChatHub {
         target: channel.name,
         victim: victim.nick,
         text: reason,
+        ...stamp,
       }),
       undefined,
       isDevice(participant) ? participant : undefined,
@@ -1103,9 +1117,16 @@ export class ChatHub {
    * @param participant Who invites: a member, or the device that asked.
    * @param name The channel's name.
    * @param target Who is invited.
+   * @param stamp The INVITE line's msgid and time (a cluster's node applies its origin's).
+   *   @default {new ones}
    * @returns The invite event, or why it was refused.
    */
-  invite(participant: Participant, name: string, target: Member): ChatEvent | ChannelError {
+  invite(
+    participant: Participant,
+    name: string,
+    target: Member,
+    stamp?: MessageStamp,
+  ): ChatEvent | ChannelError {
     const member = memberOf(participant);
     const channel = this.channel(name);
     if (channel === undefined) return "no-such-channel";
@@ -1121,6 +1142,7 @@ export class ChatHub {
       target: channel.name,
       victim: target.nick,
       text: "",
+      ...stamp,
     });
     this.#hand(target, event);
     for (const operator of channel.operators) {
@@ -1159,10 +1181,11 @@ export class ChatHub {
    *
    * @param channel The channel.
    * @param founder The founder's account.
+   * @param at When, ms since the epoch (a cluster's node applies its origin's time).
    * @returns False when there is no channel store or it could not store the registration.
    */
-  registerChannel(channel: Channel, founder: string): boolean {
-    const registration = { founder, registeredAt: Date.now() };
+  registerChannel(channel: Channel, founder: string, at: number = Date.now()): boolean {
+    const registration = { founder, registeredAt: at };
     try {
       if (this.#channelStore === undefined) return false;
       this.#channelStore.register(channel, registration);

@@ -292,10 +292,41 @@ export class ServerModeration {
   kill(by: Actor, nick: string, reason: string): boolean {
     const victim = this.#hub.find(nick);
     if (victim === undefined) return false;
-    const killer = by === "console" ? this.#serverName : by.nick;
-    this.#hub.kick(victim.nick, `Killed (${killer} (${reason}))`);
-    this.audit(`KILL ${victim.nick} (${maskOf(victim)}) by ${actorName(by)}: ${reason}`);
+    const { quit, audit } = this.killReason(by, reason);
+    this.#hub.kick(victim.nick, quit);
+    this.audit(`KILL ${victim.nick} (${maskOf(victim)}) by ${actorName(by)}: ${audit}`);
     return true;
+  }
+
+  /**
+   * What a KILL says: the quit message everyone sees, and the reason its audit line gives.
+   *
+   * @param by Who kills.
+   * @param reason Why.
+   * @returns The quit message (`Killed (killer (reason))`) and the audit's reason.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ServerModeration } from "./server_moderation.ts";
+   * import { ServerBans } from "./server_bans.ts";
+   * import { OperatorList } from "./operators.ts";
+   * import { ChatHub } from "./hub.ts";
+   *
+   * const bans = ServerBans.open(false);
+   * const desk = new ServerModeration(new ChatHub(), {
+   *   serverName: "irc.test", operators: new OperatorList([]), bans,
+   * });
+   * assert.deepEqual(desk.killReason("console", "spam"), {
+   *   quit: "Killed (irc.test (spam))",
+   *   audit: "spam",
+   * });
+   * desk.close();
+   * ```
+   */
+  killReason(by: Actor, reason: string): { quit: string; audit: string } {
+    const killer = by === "console" ? this.#serverName : by.nick;
+    return { quit: `Killed (${killer} (${reason}))`, audit: reason };
   }
 
   /**
@@ -503,8 +534,21 @@ export class ServerModeration {
 /**
  * How an actor is named in audit lines and a ban's `set by`: the nick, with the operator name
  * in braces when it differs (as Hybrid names K-line setters), or `console`.
+ *
+ * @param by The actor.
+ * @returns Its name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { actorName } from "./server_moderation.ts";
+ * import type { Member } from "./member.ts";
+ *
+ * assert.equal(actorName("console"), "console");
+ * assert.equal(actorName({ nick: "ann", oper: "root" } as Member), "ann{root}");
+ * ```
  */
-function actorName(by: Actor): string {
+export function actorName(by: Actor): string {
   if (by === "console") return "console";
   const oper = by.oper;
   return oper === undefined || foldCase(oper) === foldCase(by.nick)

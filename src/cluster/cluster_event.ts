@@ -9,6 +9,7 @@
  * @module
  */
 import { isPasswordHash } from "../chat/accounts.ts";
+import { banMask } from "../chat/server_bans.ts";
 
 /** The version of the format this node writes and reads. */
 export const EVENT_VERSION = 1;
@@ -216,6 +217,134 @@ export type UserStateEvent =
   | TokenIssueEvent
   | TokenRevokeEvent
   | ReadMarkerEvent;
+// Channel and server state (MODE, KICK, INVITE, ChanServ, KILL, KLINE, UNKLINE, announcements).
+// Whether the one who asked may do it is decided on applying, on every node alike.
+
+/** One channel mode change of a {@link ModeEvent}. */
+export interface ModeEventChange {
+  /** Set (`+`) or unset (`-`). */
+  readonly add: boolean;
+  /** The mode letter. */
+  readonly mode: string;
+  /** Its parameter, when it has one. */
+  readonly param?: string;
+}
+
+/** A user changes a channel's modes (flags, key, limit, ops and voice, lists). */
+export interface ModeEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "mode";
+  /** The channel. */
+  readonly channel: string;
+  /** The changes, in order. */
+  readonly changes: readonly ModeEventChange[];
+  /** When, ms since the epoch: the MODE line's `time` and a list entry's on every node. */
+  readonly time: number;
+}
+
+/** A user kicks another out of a channel. */
+export interface KickEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "kick";
+  /** The channel. */
+  readonly channel: string;
+  /** The nick of who is kicked. */
+  readonly victim: string;
+  /** Why. */
+  readonly reason: string;
+  /** When, ms since the epoch: the KICK line's `time` on every node. */
+  readonly time: number;
+}
+
+/** A user invites another to a channel. */
+export interface InviteEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "invite";
+  /** The channel. */
+  readonly channel: string;
+  /** The nick of who is invited. */
+  readonly target: string;
+  /** When, ms since the epoch: the INVITE line's `time` on every node. */
+  readonly time: number;
+}
+
+/** A user gives a service (ChanServ) a command. */
+export interface ServiceEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "service";
+  /** The service's nick. */
+  readonly service: string;
+  /** The command line. */
+  readonly text: string;
+  /** When, ms since the epoch: a registration's time on every node. */
+  readonly time: number;
+}
+
+/**
+ * A server operator (or the operator console: `conn` empty) disconnects a user; `reason` is the
+ * quit message everyone sees.
+ */
+export interface KillEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "kill";
+  /** The nick of who is disconnected. */
+  readonly victim: string;
+  /** The quit message. */
+  readonly reason: string;
+  /** Who did it, as audit lines name it. */
+  readonly by: string;
+  /** What the audit line says after "KILL nick (mask) by …: ". */
+  readonly audit: string;
+}
+
+/** A server ban is set (`KLINE`): every node keeps it and disconnects its users it matches. */
+export interface KlineEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "kline";
+  /** The mask, as `banMask` gives it. */
+  readonly mask: string;
+  /** Why. */
+  readonly reason: string;
+  /** How long, ms; 0 for no expiry. */
+  readonly durationMs: number;
+  /** Who set it, as audit lines name it. */
+  readonly by: string;
+  /** When, ms since the epoch. */
+  readonly time: number;
+}
+
+/** A server ban is lifted (`UNKLINE`). */
+export interface UnklineEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "unkline";
+  /** The ban's mask. */
+  readonly mask: string;
+  /** Who lifted it, as audit lines name it. */
+  readonly by: string;
+  /** When, ms since the epoch. */
+  readonly time: number;
+}
+
+/** The operator console says something in #lobby as the server. */
+export interface AnnounceEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "announce";
+  /** The text. */
+  readonly text: string;
+  /** When, ms since the epoch: the `time` every node shows. */
+  readonly time: number;
+}
+
+/** The kinds of channel and server state. */
+export type StateEvent =
+  | ModeEvent
+  | KickEvent
+  | InviteEvent
+  | ServiceEvent
+  | KillEvent
+  | KlineEvent
+  | UnklineEvent
+  | AnnounceEvent;
 
 /** One entry of the cluster's log. */
 export type ClusterEvent =
@@ -227,7 +356,8 @@ export type ClusterEvent =
   | QuitEvent
   | MessageEvent
   | NodeDownEvent
-  | UserStateEvent;
+  | UserStateEvent
+  | StateEvent;
 
 /** A node's sign of life, sent over core NATS (not stored) every second. */
 export interface Heartbeat {
@@ -249,6 +379,8 @@ const MAX_FIELD = 512;
 const MAX_TEXT = 8192;
 /** The most client tags on one message. */
 const MAX_TAGS = 32;
+/** The most changes in one MODE event (a MODE command makes at most 6 with a parameter). */
+const MAX_MODE_CHANGES = 64;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -322,6 +454,35 @@ function tags(fields: Fields): Record<string, string> | undefined {
     out[key] = text({ [key]: tag }, key);
   }
   return out;
+}
+
+/** A MODE event's changes: each a letter, a sign and an optional one-word parameter. */
+function modeChanges(fields: Fields): ModeEventChange[] {
+  const value = fields.changes;
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_MODE_CHANGES) {
+    throw new TypeError(`"changes" is not a list of 1 to ${MAX_MODE_CHANGES} changes`);
+  }
+  return value.map((change: unknown) => {
+    if (change === null || typeof change !== "object" || Array.isArray(change)) {
+      throw new TypeError(`A change is not an object`);
+    }
+    const entry = change as Fields;
+    if (typeof entry.add !== "boolean") throw new TypeError(`A change's "add" is not a boolean`);
+    if (typeof entry.mode !== "string" || !/^[A-Za-z]$/.test(entry.mode)) {
+      throw new TypeError(`A change's "mode" is not one letter`);
+    }
+    if (entry.param === undefined) return { add: entry.add, mode: entry.mode };
+    return { add: entry.add, mode: entry.mode, param: word(entry, "param") };
+  });
+}
+
+/** A KLINE's mask: one `banMask` gives back as it is (so never one that bans everyone). */
+function serverBanMask(fields: Fields): string {
+  const mask = word(fields, "mask");
+  const normal = banMask(mask);
+  if (typeof normal !== "string") throw new TypeError(`"mask" is no ban mask: ${normal.problem}`);
+  if (normal !== mask) throw new TypeError(`"mask" is not written as a ban mask (${normal})`);
+  return mask;
 }
 
 /** The fields every event has, checked. */
@@ -443,6 +604,81 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
     case "token-revoke":
     case "read-marker":
       return decodeUserState(fields, fields.kind);
+    default:
+      return decodeStateEvent(fields);
+  }
+}
+
+/** The channel and server state kinds of {@link decodeEvent}. */
+function decodeStateEvent(fields: Fields): StateEvent {
+  switch (fields.kind) {
+    case "mode":
+      return {
+        ...origin(fields),
+        kind: "mode",
+        channel: word(fields, "channel"),
+        changes: modeChanges(fields),
+        time: time(fields, "time"),
+      };
+    case "kick":
+      return {
+        ...origin(fields),
+        kind: "kick",
+        channel: word(fields, "channel"),
+        victim: word(fields, "victim"),
+        reason: text(fields, "reason"),
+        time: time(fields, "time"),
+      };
+    case "invite":
+      return {
+        ...origin(fields),
+        kind: "invite",
+        channel: word(fields, "channel"),
+        target: word(fields, "target"),
+        time: time(fields, "time"),
+      };
+    case "service":
+      return {
+        ...origin(fields),
+        kind: "service",
+        service: word(fields, "service"),
+        text: text(fields, "text"),
+        time: time(fields, "time"),
+      };
+    case "kill":
+      return {
+        ...origin(fields, false),
+        kind: "kill",
+        victim: word(fields, "victim"),
+        reason: text(fields, "reason"),
+        by: text(fields, "by"),
+        audit: text(fields, "audit"),
+      };
+    case "kline":
+      return {
+        ...origin(fields, false),
+        kind: "kline",
+        mask: serverBanMask(fields),
+        reason: text(fields, "reason"),
+        durationMs: time(fields, "durationMs"),
+        by: text(fields, "by"),
+        time: time(fields, "time"),
+      };
+    case "unkline":
+      return {
+        ...origin(fields, false),
+        kind: "unkline",
+        mask: word(fields, "mask"),
+        by: text(fields, "by"),
+        time: time(fields, "time"),
+      };
+    case "announce":
+      return {
+        ...origin(fields, false),
+        kind: "announce",
+        text: text(fields, "text", MAX_TEXT),
+        time: time(fields, "time"),
+      };
     default:
       throw new TypeError(`Kind ${JSON.stringify(fields.kind)} is unknown`);
   }

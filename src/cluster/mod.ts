@@ -44,6 +44,19 @@ export type {
   TokenRevokeEvent,
   UserStateEvent,
 } from "./cluster_event.ts";
+// Channel and server state.
+export type {
+  AnnounceEvent,
+  InviteEvent,
+  KickEvent,
+  KillEvent,
+  KlineEvent,
+  ModeEvent,
+  ModeEventChange,
+  ServiceEvent,
+  StateEvent,
+  UnklineEvent,
+} from "./cluster_event.ts";
 export { clusterNameProblem, JetStreamBus, type JetStreamBusOptions } from "./jetstream_bus.ts";
 export {
   type ClusterNodeStats,

@@ -21,14 +21,45 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Channel, JoinRefusal } from "../chat/channel.ts";
+import type { ModeChange, ModePlan } from "../chat/channel_modes.ts";
+import { ChanServ } from "../chat/chanserv.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
-import type { ChannelError, ChatHub, MessageStamp, SendError } from "../chat/hub.ts";
-import { isDevice, type Member, memberOf, type Participant } from "../chat/member.ts";
-import type { Bus, LogEntry, LogReader } from "./bus.ts";
-import type { ClusterEvent, ConnectEvent, EventOrigin, UserStateEvent } from "./cluster_event.ts";
 import type { AccountStore } from "../chat/accounts.ts";
-import { createEvent } from "../chat/chat_event.ts";
 import { foldCase } from "../chat/casemap.ts";
+import { createEvent } from "../chat/chat_event.ts";
+import {
+  type ChannelError,
+  CHANSERV_NICK,
+  type ChatHub,
+  type MessageStamp,
+  type SendError,
+} from "../chat/hub.ts";
+import { isDevice, maskOf, type Member, memberOf, type Participant } from "../chat/member.ts";
+import { banMatcher, type ServerBan } from "../chat/server_bans.ts";
+import {
+  type Actor,
+  actorName,
+  banLength,
+  type BanRequest,
+  type ServerModeration,
+} from "../chat/server_moderation.ts";
+import type { Bus, LogEntry, LogReader } from "./bus.ts";
+import {
+  type ClusterEvent,
+  type ConnectEvent,
+  decodeEvent,
+  encodeEvent,
+  type EventOrigin,
+  type InviteEvent,
+  type KickEvent,
+  type KillEvent,
+  type KlineEvent,
+  type ModeEvent,
+  type ServiceEvent,
+  type StateEvent,
+  type UnklineEvent,
+  type UserStateEvent,
+} from "./cluster_event.ts";
 import { RemoteMember } from "./_remote_member.ts";
 
 const log = getLogger(["shmooze", "cluster"]);
@@ -59,7 +90,7 @@ export type Replicated<T> = T | "unavailable";
 interface Pending {
   /** The node name it was published under. */
   node: string;
-  /** Who asked; none for an account event of a client not registered yet. */
+  /** Who asked; none for the operator console, or for an account event of a client not registered yet. */
   participant?: Participant;
   resolve: (result: unknown) => void;
   /** A connect's: called as the member is added. */
@@ -172,6 +203,7 @@ export class ReplicatedHub {
   #nextId = 0;
   #closed = false;
   readonly #waiters: { seq: number; resolve: () => void }[] = [];
+  #moderation: ServerModeration | undefined;
 
   /**
    * Makes a node for `hub` on a cluster's bus; {@link ReplicatedHub.start} brings it in. Users
@@ -543,6 +575,383 @@ export class ReplicatedHub {
     return this.#publish({ ...this.#origin(conn), ...fields } as UserStateEvent, participant);
   }
 
+  // Channel and server state: MODE, KICK, INVITE, ChanServ, KILL, KLINE, UNKLINE, announcements.
+
+  /**
+   * The server operators' desk this node applies KILL, KLINE and UNKLINE with (its ban store,
+   * its audit lines to its own operators). Without one, those entries change nothing here.
+   *
+   * @param desk The desk of this node's server.
+   */
+  moderate(desk: ServerModeration): void {
+    this.#moderation = desk;
+  }
+
+  /**
+   * Changes a channel's modes as a user of this node (see `ChatHub.changeModes`): whether it
+   * may is decided on applying, on every node alike.
+   *
+   * @param participant The user, or the device that asked.
+   * @param name The channel.
+   * @param changes The changes, in order.
+   * @returns What applying it gave, `invalid` when a parameter cannot travel in the log (a
+   *   space, a comma, an empty one), or `unavailable`.
+   */
+  async changeModes(
+    participant: Participant,
+    name: string,
+    changes: readonly ModeChange[],
+  ): Promise<ModePlan | ChannelError | "invalid"> {
+    return await this.#publishState(participant, (origin) => ({
+      ...origin,
+      kind: "mode",
+      channel: name,
+      // Only the fields a change has: nothing else rides along into the log.
+      changes: changes.map(({ add, mode, param }) => ({
+        add,
+        mode,
+        ...(param === undefined ? {} : { param }),
+      })),
+      time: Date.now(),
+    })) as ModePlan | ChannelError | "invalid";
+  }
+
+  /**
+   * Kicks a user out of a channel as a user of this node (see `ChatHub.kickFromChannel`).
+   *
+   * @param participant The operator, or the device that asked.
+   * @param name The channel.
+   * @param victim The nick of who is kicked.
+   * @param reason Why.
+   * @returns Why it was refused on applying it (`no-such-nick` when nobody had that nick then),
+   *   `invalid`, `unavailable`, or undefined when the user was kicked.
+   */
+  async kick(
+    participant: Participant,
+    name: string,
+    victim: string,
+    reason: string,
+  ): Promise<ChannelError | "no-such-nick" | "invalid" | undefined> {
+    return await this.#publishState(participant, (origin) => ({
+      ...origin,
+      kind: "kick",
+      channel: name,
+      victim,
+      reason,
+      time: Date.now(),
+    })) as ChannelError | "no-such-nick" | "invalid" | undefined;
+  }
+
+  /**
+   * Invites a user to a channel as a user of this node (see `ChatHub.invite`): every node
+   * remembers the invitation, so the invited user may join through any node.
+   *
+   * @param participant Who invites, or the device that asked.
+   * @param name The channel.
+   * @param target The nick of who is invited.
+   * @returns The invite event, or why not (`no-such-nick` when nobody had that nick then).
+   */
+  async invite(
+    participant: Participant,
+    name: string,
+    target: string,
+  ): Promise<ChatEvent | ChannelError | "no-such-nick" | "invalid"> {
+    return await this.#publishState(participant, (origin) => ({
+      ...origin,
+      kind: "invite",
+      channel: name,
+      target,
+      time: Date.now(),
+    })) as ChatEvent | ChannelError | "no-such-nick" | "invalid";
+  }
+
+  /**
+   * Gives ChanServ a command as a user of this node: every node runs it on its own hub and
+   * channel store, so registrations, access lists and a registered channel's stored state are
+   * the same everywhere. ChanServ answers the user on its own node.
+   *
+   * @param participant Who asks, or the device that asked.
+   * @param text The command line (`REGISTER #chan`).
+   * @returns Undefined once run; `no-such-nick` without ChanServ; `invalid` for a line that
+   *   cannot travel in the log; `unavailable`.
+   */
+  async chanServ(
+    participant: Participant,
+    text: string,
+  ): Promise<"no-such-nick" | "invalid" | "unavailable" | undefined> {
+    return await this.#publishState(participant, (origin) => ({
+      ...origin,
+      kind: "service",
+      service: CHANSERV_NICK,
+      text,
+      time: Date.now(),
+    })) as "no-such-nick" | "invalid" | "unavailable" | undefined;
+  }
+
+  /**
+   * Disconnects a user of any node as a server operator (`KILL`) or the operator console
+   * (`/kick`, `/kill`): every node removes it with the same quit message, its own node closes
+   * its connection, and every node tells its operators.
+   *
+   * @param by Who: an operator of this node, or `console`.
+   * @param nick Whom.
+   * @param reason The quit message everyone sees.
+   * @param audit What the audit line says of it.
+   * @returns False when nobody (but a service) had that nick on applying it; `invalid`;
+   *   `unavailable`.
+   */
+  async kill(
+    by: Actor,
+    nick: string,
+    reason: string,
+    audit: string,
+  ): Promise<boolean | "invalid" | "unavailable"> {
+    return await this.#publishServer(by, (origin) => ({
+      ...origin,
+      kind: "kill",
+      victim: nick,
+      reason,
+      by: actorName(by),
+      audit,
+    })) as boolean | "invalid" | "unavailable";
+  }
+
+  /**
+   * Bans from every node (`KLINE`): each node stores the ban in its own ban store, refuses
+   * matching users from then on, and disconnects those of its users it matches now (operators
+   * excepted) — their quits go through the log like any other.
+   *
+   * @param by Who: an operator of this node, or `console`.
+   * @param request The mask, duration and reason.
+   * @returns The ban as this node stored it; `unstored` when this node's store failed (other
+   *   nodes may have it); `invalid`; `unavailable`.
+   */
+  async ban(
+    by: Actor,
+    request: BanRequest,
+  ): Promise<ServerBan | "unstored" | "invalid" | "unavailable"> {
+    return await this.#publishServer(by, (origin) => ({
+      ...origin,
+      kind: "kline",
+      mask: request.mask,
+      reason: request.reason,
+      durationMs: request.durationMs,
+      by: actorName(by),
+      time: Date.now(),
+    })) as ServerBan | "unstored" | "invalid" | "unavailable";
+  }
+
+  /**
+   * Lifts a server ban on every node (`UNKLINE`).
+   *
+   * @param by Who: an operator of this node, or `console`.
+   * @param mask The ban's mask.
+   * @returns The ban lifted here, undefined when there was none, `unstored`, `invalid`, or
+   *   `unavailable`.
+   */
+  async unban(
+    by: Actor,
+    mask: string,
+  ): Promise<ServerBan | undefined | "unstored" | "invalid" | "unavailable"> {
+    return await this.#publishServer(by, (origin) => ({
+      ...origin,
+      kind: "unkline",
+      mask,
+      by: actorName(by),
+      time: Date.now(),
+    })) as ServerBan | undefined | "unstored" | "invalid" | "unavailable";
+  }
+
+  /**
+   * Says something in #lobby as the server (the operator console), on every node, with the
+   * same msgid and time everywhere.
+   *
+   * @param text The text (one line that fits).
+   * @returns The event as shown here, or `unavailable`.
+   */
+  async announce(text: string): Promise<ChatEvent | "invalid" | "unavailable"> {
+    return await this.#publishServer("console", (origin) => ({
+      ...origin,
+      kind: "announce",
+      text,
+      time: Date.now(),
+    })) as ChatEvent | "invalid" | "unavailable";
+  }
+
+  /** Publishes a channel state event of a user of this node; `invalid` if it cannot travel. */
+  async #publishState(
+    participant: Participant,
+    make: (origin: EventOrigin) => StateEvent,
+  ): Promise<unknown> {
+    const conn = this.#connOf(participant);
+    if (conn === undefined) return "unavailable";
+    const event = make(this.#origin(conn));
+    if (!travels(event)) return "invalid";
+    return await this.#publish(event, participant);
+  }
+
+  /** Publishes a server state event of an operator of this node or of its console. */
+  async #publishServer(
+    by: Actor,
+    make: (origin: EventOrigin) => StateEvent,
+  ): Promise<unknown> {
+    const conn = by === "console" ? "" : this.#conns.get(by);
+    if (conn === undefined) return "unavailable";
+    const event = make(this.#origin(conn));
+    if (!travels(event)) return "invalid";
+    return await this.#publish(event, by === "console" ? undefined : by);
+  }
+
+  /** Applies a MODE, KICK, INVITE or ChanServ entry of a user. */
+  #channelState(
+    participant: Participant,
+    event: ModeEvent | KickEvent | InviteEvent | ServiceEvent,
+  ): unknown {
+    switch (event.kind) {
+      case "mode": {
+        const channel = this.hub.channel(event.channel);
+        if (channel === undefined) return "no-such-channel";
+        const stamp = { msgid: event.id, time: event.time };
+        return this.hub.changeModes(participant, channel, event.changes, { stamp });
+      }
+      case "kick": {
+        const channel = this.hub.channel(event.channel);
+        if (channel === undefined) return "no-such-channel";
+        const victim = this.hub.find(event.victim);
+        if (victim === undefined) return "no-such-nick";
+        const stamp = { msgid: event.id, time: event.time };
+        return this.hub.kickFromChannel(participant, channel, victim, event.reason, stamp);
+      }
+      case "invite": {
+        const target = this.hub.find(event.target);
+        if (target === undefined) return "no-such-nick";
+        const stamp = { msgid: event.id, time: event.time };
+        return this.hub.invite(participant, event.channel, target, stamp);
+      }
+      case "service": {
+        const service = this.#chanServ(event.service);
+        if (service === undefined) return "no-such-nick";
+        service.command(memberOf(participant), event.text, event.time);
+        return undefined;
+      }
+    }
+  }
+
+  /**
+   * The hub's ChanServ when `nick` names it. Every node runs its commands as it applies them,
+   * so ChanServ must not also take the messages it is handed as commands (each node would run
+   * them after the entry, at its own time).
+   */
+  #chanServ(nick: string): ChanServ | undefined {
+    if (foldCase(nick) !== foldCase(CHANSERV_NICK)) return undefined;
+    const service = this.hub.find(nick);
+    if (!(service instanceof ChanServ)) return undefined;
+    service.commandsFromMessages = false;
+    return service;
+  }
+
+  /** Applies a KILL, KLINE or UNKLINE entry. */
+  #serverState(event: KillEvent | KlineEvent | UnklineEvent): unknown {
+    const desk = this.#moderation;
+    switch (event.kind) {
+      case "kill": {
+        const victim = this.hub.find(event.victim);
+        if (victim === undefined || !this.#isUser(victim)) return false;
+        const mask = maskOf(victim);
+        this.#expel(victim, event.reason);
+        desk?.audit(`KILL ${victim.nick} (${mask}) by ${event.by}: ${event.audit}`);
+        return true;
+      }
+      case "kline": {
+        if (desk === undefined) return "unstored";
+        let ban: ServerBan;
+        try {
+          ban = desk.bans.add(
+            {
+              mask: event.mask,
+              reason: event.reason,
+              setBy: event.by,
+              durationMs: event.durationMs,
+            },
+            event.time,
+          );
+        } catch (error) {
+          log.error("This node could not store the server ban on {mask}: {error}", {
+            mask: event.mask,
+            error,
+          });
+          return "unstored";
+        }
+        // Each node judges its own users: only it knows their addresses and operators.
+        const matches = banMatcher(ban.mask);
+        const disconnected: string[] = [];
+        for (const member of [...this.#local.values()]) {
+          // A user whose connect comes later in the log was not there when the ban was set.
+          if (this.hub.find(member.nick) !== member) continue;
+          if (member.oper !== undefined || !matches(member)) continue;
+          disconnected.push(member.nick);
+          this.#expel(member, `Banned: ${ban.reason}`, true);
+        }
+        const whom = disconnected.length === 0 ? "" : `; disconnected ${disconnected.join(", ")}`;
+        desk.audit(`KLINE ${ban.mask} (${banLength(ban)}) by ${ban.setBy}: ${ban.reason}${whom}`);
+        return ban;
+      }
+      case "unkline": {
+        if (desk === undefined) return "unstored";
+        let ban: ServerBan | undefined;
+        try {
+          ban = desk.bans.remove(event.mask, event.time);
+        } catch (error) {
+          log.error("This node could not lift the server ban on {mask}: {error}", {
+            mask: event.mask,
+            error,
+          });
+          return "unstored";
+        }
+        if (ban !== undefined) {
+          desk.audit(`UNKLINE ${ban.mask} by ${event.by} (set by ${ban.setBy}: ${ban.reason})`);
+        }
+        return ban;
+      }
+    }
+  }
+
+  /**
+   * Disconnects a user of this node whose connect was just applied when a server ban matches
+   * it: its node checked the bans it had when the user registered, which may be fewer than the
+   * log holds before the user's connect (a node still reading the log as users arrive).
+   */
+  #enforceBans(member: Member): void {
+    const ban = member.oper === undefined ? this.#moderation?.refusal(member) : undefined;
+    if (ban !== undefined) this.#expel(member, `Banned: ${ban.reason}`, true);
+  }
+
+  /** Whether a member is a user of a node (not a service or a bridged participant). */
+  #isUser(member: Member): boolean {
+    return member instanceof RemoteMember || this.#conns.has(member);
+  }
+
+  /**
+   * Removes a user on this node with a quit message; a user of this node is also disconnected,
+   * and — when only this node decided it (a ban it matched) — its quit is appended for the
+   * others.
+   */
+  #expel(member: Member, reason: string, tellOthers = false): void {
+    if (member instanceof RemoteMember) return this.#remove(member, member, reason);
+    const conn = this.#conns.get(member);
+    if (conn !== undefined && tellOthers) {
+      void this.#bus.append({ ...this.#origin(conn), kind: "quit", reason }).catch((error) =>
+        log.warn("Could not tell the cluster that {nick} was banned: {error}", {
+          nick: member.nick,
+          error,
+        })
+      );
+    }
+    this.#forget(member);
+    this.hub.remove(member, reason);
+    member.disconnect(reason);
+  }
+
   /**
    * This node's view of the cluster now.
    *
@@ -685,6 +1094,13 @@ export class ReplicatedHub {
       event.kind === "account-register" || event.kind === "token-issue" ||
       event.kind === "token-revoke" || event.kind === "read-marker"
     ) return this.#accountChange(event, asked);
+    if (event.kind === "kill" || event.kind === "kline" || event.kind === "unkline") {
+      return this.#serverState(event);
+    }
+    if (event.kind === "announce") {
+      if (seq <= this.#startHead) return "unavailable";
+      return this.hub.announce(event.text, { msgid: event.id, time: event.time });
+    }
     const participant = asked ?? this.#participant(event.node, event.conn);
     if (participant === undefined) return "unavailable";
     // The JOIN, PART, NICK and QUIT lines carry the event's id on every node (its time is each
@@ -705,13 +1121,23 @@ export class ReplicatedHub {
       case "quit":
         return this.#remove(memberOf(participant), participant, event.reason, line);
       case "message": {
-        // A message from before this node started is history: nobody here was there to see it.
-        if (seq <= this.#startHead) return "unavailable";
         const stamp = { msgid: event.id, time: event.time };
-        return event.command === "tagmsg"
+        // ChanServ's command changes state: it runs here, in the log's order, on every node.
+        const chanServ = event.command === "privmsg" ? this.#chanServ(event.target) : undefined;
+        // A message from before this node started is history: nobody here was there to see it.
+        const sent = seq <= this.#startHead
+          ? "unavailable"
+          : event.command === "tagmsg"
           ? this.hub.tag(participant, event.target, event.tags ?? {}, stamp)
           : this.hub.send(participant, event.command, event.target, event.text, event.tags, stamp);
+        chanServ?.command(memberOf(participant), event.text, event.time);
+        return sent;
       }
+      case "mode":
+      case "kick":
+      case "invite":
+      case "service":
+        return this.#channelState(participant, event);
       default:
         return this.#userChange(event, participant);
     }
@@ -728,7 +1154,10 @@ export class ReplicatedHub {
       if (member === undefined) return false;
       const added = this.hub.add(member);
       if (!added) this.#forget(member);
-      else onAdded?.();
+      else {
+        onAdded?.();
+        this.#enforceBans(member);
+      }
       return added;
     }
     const member = new RemoteMember(event);
@@ -881,5 +1310,15 @@ export class ReplicatedHub {
         log.warn("Could not declare {node} gone: {error}", { node, error });
       });
     }
+  }
+}
+
+/** Whether an event is one every node will accept (else it would wait for an answer forever). */
+function travels(event: ClusterEvent): boolean {
+  try {
+    decodeEvent(encodeEvent(event));
+    return true;
+  } catch {
+    return false;
   }
 }

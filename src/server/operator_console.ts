@@ -159,8 +159,17 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
         return true;
       }
       const reason = rest.length > 0 ? rest.join(" ") : "no reason given";
-      const kicked = server.hub.kick(nick, `Kicked by operator: ${reason}`);
-      print(kicked ? `kicked ${nick}` : `no user named ${nick}`);
+      const quit = `Kicked by operator: ${reason}`;
+      const done = (kicked: boolean | string) =>
+        print(
+          kicked === true
+            ? `kicked ${nick}`
+            : kicked
+            ? `not kicked: ${clusterProblem(kicked)}`
+            : `no user named ${nick}`,
+        );
+      if (server.cluster === undefined) done(server.hub.kick(nick, quit));
+      else server.cluster.kill("console", nick, quit, reason).then(done);
       return true;
     }
     case "kill": {
@@ -168,8 +177,20 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
         print("usage: /kill NICK [REASON]");
         return true;
       }
-      const killed = desk.kill("console", nick, rest.join(" ") || "No reason given");
-      print(killed ? `killed ${nick}` : `no user named ${nick}`);
+      const reason = rest.join(" ") || "No reason given";
+      const done = (killed: boolean | string) =>
+        print(
+          killed === true
+            ? `killed ${nick}`
+            : killed
+            ? `not killed: ${clusterProblem(killed)}`
+            : `no user named ${nick}`,
+        );
+      if (server.cluster === undefined) done(desk.kill("console", nick, reason));
+      else {
+        const { quit, audit } = desk.killReason("console", reason);
+        server.cluster.kill("console", nick, quit, audit).then(done);
+      }
       return true;
     }
     case "kline":
@@ -178,6 +199,18 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
     case "unkline":
       if (!nick) {
         print("usage: /unkline MASK");
+        return true;
+      }
+      if (server.cluster !== undefined) {
+        server.cluster.unban("console", nick).then((lifted) =>
+          print(
+            typeof lifted === "object"
+              ? `lifted the ban on ${lifted.mask}`
+              : lifted === undefined || lifted === "invalid"
+              ? `no server ban on ${nick}`
+              : `not lifted: ${clusterProblem(lifted)}`,
+          )
+        );
         return true;
       }
       try {
@@ -256,11 +289,34 @@ function kline(server: ChatServer, words: string[], print: (line: string) => voi
     print(request.problem);
     return;
   }
+  if (server.cluster !== undefined) {
+    // Each node disconnects its own users the ban matches, and says so in its audit lines.
+    server.cluster.ban("console", request).then((ban) =>
+      print(
+        typeof ban === "object"
+          ? `banned ${ban.mask} (${banLength(ban)}): ${ban.reason}`
+          : `not banned: ${clusterProblem(ban)}`,
+      )
+    );
+    return;
+  }
   try {
     const { ban, disconnected } = server.moderation.ban("console", request);
     const whom = disconnected.length === 0 ? "" : `; disconnected ${disconnected.join(", ")}`;
     print(`banned ${ban.mask} (${banLength(ban)}): ${ban.reason}${whom}`);
   } catch (error) {
     print(`not banned: the ban could not be stored: ${(error as Error).message}`);
+  }
+}
+
+/** Why the cluster did not do what the console asked, in words. */
+function clusterProblem(code: string): string {
+  switch (code) {
+    case "invalid":
+      return "the line cannot be sent to the cluster (too long, or a character it refuses)";
+    case "unstored":
+      return "this server could not store it (see the log); the other nodes may have";
+    default:
+      return "the cluster could not be reached (see the log)";
   }
 }

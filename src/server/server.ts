@@ -400,7 +400,10 @@ export class ChatServer {
   async announce(text: string): Promise<boolean> {
     const budget = privmsgBudget(this.#context.limits.maxLine, this.hub.serverMask, LOBBY);
     for (const piece of splitWords(text, budget)) {
-      if (await this.hub.announce(piece) === "unavailable") return false;
+      const sent = this.cluster === undefined
+        ? await this.hub.announce(piece)
+        : await this.cluster.announce(piece);
+      if (typeof sent === "string") return false;
     }
     return true;
   }
@@ -619,6 +622,8 @@ function createServer(
   let pushStore: PushStore | undefined;
   try {
     channels = dataDir === false ? undefined : ChannelStore.open(dataDir);
+    // A node rebuilds its channels from the cluster's log, which it reads from the start.
+    if (replicate !== undefined) channels?.clear();
     files = dataDir === false || options.uploads === false ? undefined : FileStore.open(dataDir, {
       ...options.uploads,
       retentionMs: (options.retentionDays ?? 30) * DAY_MS,
@@ -718,6 +723,7 @@ function createServer(
     push,
     cluster: replicate?.(hub, accounts),
   };
+  context.cluster?.moderate(moderation);
   return new ChatServer(
     listener,
     context,

@@ -5,6 +5,7 @@
  */
 import type { Channel, JoinRefusal } from "../../chat/channel.ts";
 import { foldCase } from "../../chat/casemap.ts";
+import type { ChatEvent } from "../../chat/chat_event.ts";
 import type { ChannelError } from "../../chat/hub.ts";
 import { maskOf } from "../../chat/member.ts";
 import { channelProblem } from "../../chat/names.ts";
@@ -284,8 +285,8 @@ function list(session: IrcSession, message: IrcMessage): void {
  * `KICK #chan nick[,nick…] [:reason]`, or as many channels as nicks, paired. The reason
  * defaults to the kicker's nick (RFC 2812).
  */
-function kick(session: IrcSession, message: IrcMessage): void {
-  const { hub, limits } = session.context;
+function kick(session: IrcSession, message: IrcMessage): Promise<void> | void {
+  const { hub, limits, cluster } = session.context;
   const [channelList, nickList, text] = message.params;
   if (!channelList || !nickList) return session.needMoreParams("KICK");
   const channels = channelList.split(",");
@@ -294,33 +295,59 @@ function kick(session: IrcSession, message: IrcMessage): void {
     return session.needMoreParams("KICK");
   }
   const reason = (text || session.nick).slice(0, limits.topicLength);
-  nicks.forEach((nick, i) => {
-    const name = channels.length === 1 ? channels[0] : channels[i];
+  const answer = (
+    name: string,
+    nick: string,
+    error: ChannelError | "no-such-nick" | "invalid" | undefined,
+  ) => {
     const channel = hub.channel(name);
-    if (channel === undefined) {
-      return session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
-    }
-    const victim = hub.find(nick);
-    if (victim === undefined) {
-      return session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
-    }
-    const error = hub.kickFromChannel(session, channel, victim, reason);
-    if (error === "not-in-channel") {
+    if (error === "no-such-channel" || channel === undefined) {
+      session.reply(Numeric.ERR_NOSUCHCHANNEL, name, "No such channel");
+    } else if (error === "no-such-nick") {
+      session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
+    } else if (error === "invalid") {
+      session.fail("KICK", "INVALID_PARAMS", channel.name, "The reason cannot be sent");
+    } else if (error === "not-in-channel") {
       session.reply(
         Numeric.ERR_USERNOTINCHANNEL,
-        victim.nick,
+        hub.find(nick)?.nick ?? nick,
         channel.name,
         "They aren't on that channel",
       );
     } else if (error !== undefined) {
       channelError(session, "KICK", channel.name, error);
     }
-  });
+  };
+  const targets = nicks.map((nick, i) => ({
+    name: channels.length === 1 ? channels[0] : channels[i],
+    nick,
+  }));
+  // What a node can tell at once; whether the kicker may, the log decides on every node.
+  const known = ({ name, nick }: { name: string; nick: string }) => {
+    if (hub.channel(name) === undefined) answer(name, nick, "no-such-channel");
+    else if (hub.find(nick) === undefined) answer(name, nick, "no-such-nick");
+    else return true;
+    return false;
+  };
+  if (cluster === undefined) {
+    for (const { name, nick } of targets) {
+      if (!known({ name, nick })) continue;
+      answer(name, nick, hub.kickFromChannel(session, hub.channel(name)!, hub.find(nick)!, reason));
+    }
+    return;
+  }
+  return (async () => {
+    for (const target of targets) {
+      if (!known(target)) continue;
+      const { name, nick } = target;
+      answer(name, nick, await cluster.kick(session, hub.channel(name)!.name, nick, reason));
+    }
+  })();
 }
 
 /** `INVITE nick #chan`; with no parameter, the channels the client is invited to (336, 337). */
-function invite(session: IrcSession, message: IrcMessage): void {
-  const hub = session.context.hub;
+function invite(session: IrcSession, message: IrcMessage): Promise<void> | void {
+  const { hub, cluster } = session.context;
   const [nick, name] = message.params;
   if (nick === undefined) {
     for (const invited of hub.invitesOf(session)) {
@@ -329,23 +356,30 @@ function invite(session: IrcSession, message: IrcMessage): void {
     return session.reply(Numeric.RPL_ENDOFINVITELIST, "End of /INVITE list");
   }
   if (name === undefined) return session.needMoreParams("INVITE");
-  const target = hub.find(nick);
-  if (target === undefined) {
+  if (hub.find(nick) === undefined) {
     return session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
   }
-  const result = hub.invite(session, name, target);
-  if (result === "already-on-channel") {
-    const channel = hub.channel(name)!;
-    return session.reply(
-      Numeric.ERR_USERONCHANNEL,
-      target.nick,
-      channel.name,
-      "is already on channel",
-    );
-  }
-  if (typeof result === "string") return channelError(session, "INVITE", name, result);
-  session.reply(Numeric.RPL_INVITING, target.nick, result.target);
-  if (target.away !== undefined) session.reply(Numeric.RPL_AWAY, target.nick, target.away);
+  const answer = (result: ChatEvent | ChannelError | "no-such-nick" | "invalid") => {
+    const target = hub.find(nick);
+    if (result === "no-such-nick" || target === undefined) {
+      return session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
+    }
+    if (result === "already-on-channel") {
+      const channel = hub.channel(name)!;
+      return session.reply(
+        Numeric.ERR_USERONCHANNEL,
+        target.nick,
+        channel.name,
+        "is already on channel",
+      );
+    }
+    if (result === "invalid") return channelError(session, "INVITE", name, "no-such-channel");
+    if (typeof result === "string") return channelError(session, "INVITE", name, result);
+    session.reply(Numeric.RPL_INVITING, target.nick, result.target);
+    if (target.away !== undefined) session.reply(Numeric.RPL_AWAY, target.nick, target.away);
+  };
+  if (cluster === undefined) return answer(hub.invite(session, name, hub.find(nick)!));
+  return cluster.invite(session, name, nick).then(answer);
 }
 
 /** The channel commands, by name. */

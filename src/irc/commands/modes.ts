@@ -13,9 +13,11 @@ import type { Channel } from "../../chat/channel.ts";
 import {
   type ListMode,
   type ModeChange,
+  type ModePlan,
   type ModeRefusal,
   paramRule,
 } from "../../chat/channel_modes.ts";
+import type { ChannelError } from "../../chat/hub.ts";
 import { isChannelName } from "../../chat/names.ts";
 import type { IrcMessage } from "../message.ts";
 import { Numeric } from "../numerics.ts";
@@ -140,15 +142,45 @@ function refusal(session: IrcSession, channel: Channel, refused: ModeRefusal): v
   }
 }
 
-function channelMode(session: IrcSession, channel: Channel, modes: string, params: string[]) {
-  const hub = session.context.hub;
+function channelMode(
+  session: IrcSession,
+  channel: Channel,
+  modes: string,
+  params: string[],
+): Promise<void> | void {
+  const { hub, cluster } = session.context;
   const { changes, queries, unknown } = parseModes(modes, params);
   for (const mode of unknown) {
     session.reply(Numeric.ERR_UNKNOWNMODE, mode, "is unknown mode char to me");
   }
   for (const list of queries) sendList(session, channel, list);
   if (changes.length === 0) return;
-  const result = hub.changeModes(session, channel, changes);
+  if (cluster === undefined) {
+    return modeAnswer(session, channel, hub.changeModes(session, channel, changes));
+  }
+  // Lists are read here (every node holds the same); changes go through the cluster's log.
+  return cluster.changeModes(session, channel.name, changes).then((result) =>
+    modeAnswer(session, channel, result)
+  );
+}
+
+/** Answers a MODE change with what it gave. */
+function modeAnswer(
+  session: IrcSession,
+  channel: Channel,
+  result: ModePlan | ChannelError | "invalid",
+): void {
+  if (result === "invalid") {
+    return session.fail(
+      "MODE",
+      "INVALID_PARAMS",
+      channel.name,
+      "A mode parameter is empty or holds a space or a comma",
+    );
+  }
+  if (result === "no-such-channel") {
+    return session.reply(Numeric.ERR_NOSUCHCHANNEL, channel.name, "No such channel");
+  }
   if (result === "not-operator") {
     return session.reply(Numeric.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator");
   }
@@ -166,7 +198,7 @@ function channelMode(session: IrcSession, channel: Channel, modes: string, param
   for (const refused of result.refused) refusal(session, channel, refused);
 }
 
-function mode(session: IrcSession, message: IrcMessage): void {
+function mode(session: IrcSession, message: IrcMessage): Promise<void> | void {
   const hub = session.context.hub;
   const [target, change, ...params] = message.params;
   if (!target) return session.needMoreParams("MODE");

@@ -47,17 +47,27 @@ async function oper(session: IrcSession, message: IrcMessage): Promise<void> {
   }
 }
 
-function kill(session: IrcSession, message: IrcMessage): void {
+function kill(session: IrcSession, message: IrcMessage): Promise<void> | void {
   const desk = operDesk(session);
   if (desk === undefined) return;
   const [nick, reason] = message.params;
   if (!nick) return session.needMoreParams("KILL");
-  if (!desk.kill(session.member, nick, reason || "No reason given")) {
-    session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
+  const answer = (killed: boolean | "invalid" | "unavailable") => {
+    if (killed === "unavailable") {
+      session.fail("KILL", "TEMPORARILY_UNAVAILABLE", nick, "The cluster could not be reached");
+    } else if (killed !== true) {
+      session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
+    }
+  };
+  const cluster = session.context.cluster;
+  if (cluster === undefined) {
+    return answer(desk.kill(session.member, nick, reason || "No reason given"));
   }
+  const { quit, audit } = desk.killReason(session.member, reason || "No reason given");
+  return cluster.kill(session.member, nick, quit, audit).then(answer);
 }
 
-function kline(session: IrcSession, message: IrcMessage): void {
+function kline(session: IrcSession, message: IrcMessage): Promise<void> | void {
   const desk = operDesk(session);
   if (desk === undefined) return;
   if (message.params.length === 0) return session.needMoreParams("KLINE");
@@ -65,34 +75,68 @@ function kline(session: IrcSession, message: IrcMessage): void {
   if ("problem" in request) {
     return session.fail("KLINE", "INVALID_PARAMS", request.problem);
   }
-  try {
-    desk.ban(session.member, request);
-  } catch (error) {
-    session.fail(
-      "KLINE",
-      "TEMPORARILY_UNAVAILABLE",
-      `Could not store the ban: ${(error as Error).message}`,
-    );
+  const cluster = session.context.cluster;
+  if (cluster === undefined) {
+    try {
+      desk.ban(session.member, request);
+    } catch (error) {
+      session.fail(
+        "KLINE",
+        "TEMPORARILY_UNAVAILABLE",
+        `Could not store the ban: ${(error as Error).message}`,
+      );
+    }
+    return;
   }
+  return cluster.ban(session.member, request).then((ban) => {
+    if (ban === "unavailable" || ban === "unstored") {
+      session.fail(
+        "KLINE",
+        "TEMPORARILY_UNAVAILABLE",
+        ban === "unstored"
+          ? "This server could not store the ban (the other servers of the cluster may have)"
+          : "The cluster could not be reached, so nothing was banned",
+      );
+    } else if (ban === "invalid") {
+      session.fail("KLINE", "INVALID_PARAMS", "The mask or reason cannot be sent to the cluster");
+    }
+  });
 }
 
-function unkline(session: IrcSession, message: IrcMessage): void {
+function unkline(session: IrcSession, message: IrcMessage): Promise<void> | void {
   const desk = operDesk(session);
   if (desk === undefined) return;
   const [mask] = message.params;
   if (!mask) return session.needMoreParams("UNKLINE");
-  try {
-    if (desk.unban(session.member, mask) === undefined) {
-      session.fail("UNKLINE", "NO_SUCH_BAN", mask, `There is no server ban on ${mask}`);
+  const none = () =>
+    session.fail("UNKLINE", "NO_SUCH_BAN", mask, `There is no server ban on ${mask}`);
+  const cluster = session.context.cluster;
+  if (cluster === undefined) {
+    try {
+      if (desk.unban(session.member, mask) === undefined) none();
+    } catch (error) {
+      session.fail(
+        "UNKLINE",
+        "TEMPORARILY_UNAVAILABLE",
+        mask,
+        `Could not store the change: ${(error as Error).message}`,
+      );
     }
-  } catch (error) {
-    session.fail(
-      "UNKLINE",
-      "TEMPORARILY_UNAVAILABLE",
-      mask,
-      `Could not store the change: ${(error as Error).message}`,
-    );
+    return;
   }
+  return cluster.unban(session.member, mask).then((ban) => {
+    if (ban === undefined || ban === "invalid") return none();
+    if (ban === "unavailable" || ban === "unstored") {
+      session.fail(
+        "UNKLINE",
+        "TEMPORARILY_UNAVAILABLE",
+        mask,
+        ban === "unstored"
+          ? "This server could not store the change (the other servers of the cluster may have)"
+          : "The cluster could not be reached, so nothing changed",
+      );
+    }
+  });
 }
 
 /**
