@@ -169,6 +169,9 @@ function explain(error: Error): string {
   if (/does not support 'tls'/.test(message)) {
     return "the server offers no TLS, and a tls:// URL requires it";
   }
+  if (/certificate/i.test(message)) {
+    return `the server's certificate was refused (${message}): check --cluster-ca`;
+  }
   const cause = (error as { cause?: Error }).cause?.message;
   return cause === undefined || message.includes(cause) ? message : `${message}: ${cause}`;
 }

@@ -38,7 +38,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; width: 5em; }
 .meter { height: 14px; background: var(--soft); border-radius: 7px; overflow: hidden; margin: 8px 0; }
 .meter > div { height: 100%; background: var(--accent); width: 0; transition: width .3s; }
 .empty { color: var(--muted); font-style: italic; }
-#cluster .pill { margin: 0 2px; }
+#cluster .pill { margin: 0 2px; } #cluster thead th.num { text-align: right; }
 #cluster-nodes tr.this th::after { content: " (this node)"; color: var(--muted); font-weight: 400; }
 #cluster-nodes td.late { color: var(--warn); }
 `,
