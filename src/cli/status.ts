@@ -88,6 +88,8 @@ function byTransport(snapshot: StatusSnapshot): string {
   const parts = Object.entries(snapshot.clientsByTransport ?? {})
     .filter(([, count]) => count > 0)
     .map(([transport, count]) => `${transport} ${count}`);
+  const elsewhere = snapshot.cluster?.peers.reduce((sum, peer) => sum + peer.users, 0) ?? 0;
+  if (elsewhere > 0) parts.push(`on other nodes ${elsewhere}`);
   return parts.length === 0 ? "" : `  (${parts.join(", ")})`;
 }
 

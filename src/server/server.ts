@@ -496,9 +496,11 @@ export class ChatServer {
     const stats = this.stats();
     const last = stats.recentMessages.at(-1);
     try {
+      // Other nodes' users are the cluster part's (its peers), not a transport of this server.
+      const { cluster: _others, ...clientsByTransport } = stats.clientsByTransport;
       this.#status?.publish({
         clients: stats.clients,
-        clientsByTransport: stats.clientsByTransport,
+        clientsByTransport,
         channels: stats.channels.length,
         totalMessages: stats.totalMessages,
         messagesPerSecond: stats.messagesPerSecond,
