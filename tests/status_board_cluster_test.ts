@@ -63,6 +63,11 @@ Deno.test("shmooze status refuses a board of a newer layout in one line naming i
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   using board = StatusBoard.create(listener.addr.port);
   setVersion(board, 3);
+  // Listing skips it, and says why to whoever asks (status does, when it finds no other board).
+  assert.ok(!StatusBoard.list().some((seen) => seen.name === board.name));
+  assert.ok(
+    StatusBoard.unreadable().some((e) => e.objectName === board.name && e.code === "EVERSION"),
+  );
   await using child = spawn(["main.ts", "status", "--port", String(board.port)]);
   await child.closeStdin();
   const result = await child.done;

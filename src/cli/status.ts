@@ -18,6 +18,9 @@ import { paint } from "./logging.ts";
 /** Exit code when the board's server is gone: its numbers are the last it wrote. */
 const EXIT_STALE = 3;
 
+/** Advice for a board of another layout version: most likely a live server of another shmooze. */
+const OTHER_VERSION = "read it with the shmooze that serves on that port";
+
 /** How much of the last message the human view shows (the JSON has all of it). */
 const SHOWN_TEXT = 120;
 
@@ -275,7 +278,7 @@ function look(port: number | undefined): View {
     } catch (error) {
       if (error instanceof IpcError && error.code === "EVERSION") {
         // Most likely a live server of another shmooze version: removing its board is wrong.
-        throw new CliError(`${error.message}; read it with the shmooze that serves on that port`);
+        throw new CliError(`${error.message}; ${OTHER_VERSION}`);
       }
       if (!(error instanceof IpcError) || error.code !== "ENOENT") {
         throw withAdvice(error, removalAdvice);
@@ -290,6 +293,11 @@ function look(port: number | undefined): View {
   const snapshots = StatusBoard.list();
   if (snapshots.length === 1) return { kind: "one", snapshot: snapshots[0] };
   if (snapshots.length > 1) return { kind: "several", snapshots };
+  // A board that is there but unreadable (another version's) must not read as no server at all.
+  const [unreadable] = StatusBoard.unreadable();
+  if (unreadable?.code === "EVERSION") {
+    return { kind: "none", message: `${unreadable.message}; ${OTHER_VERSION}` };
+  }
   return {
     kind: "none",
     message: "No status board found: no shmooze server of yours is running " +

@@ -797,4 +797,33 @@ export class StatusBoard {
       a.port - b.port || a.name.localeCompare(b.name)
     );
   }
+
+  /**
+   * Why this user's boards that {@link StatusBoard.list} skips could not be read: a layout of
+   * another version (`EVERSION`), not a board (`EBADMAGIC`) …; other users' are left out.
+   *
+   * @returns One error per unreadable board of this user.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { StatusBoard } from "./mod.ts";
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * using board = StatusBoard.create(listener.addr.port);
+   * assert.ok(!StatusBoard.unreadable().some((error) => error.objectName === board.name));
+   * ```
+   */
+  static unreadable(): IpcError[] {
+    const errors: IpcError[] = [];
+    for (const name of boardNames()) {
+      try {
+        using shm = SharedMemory.open(name);
+        readSegment(shm);
+      } catch (error) {
+        if (!(error instanceof IpcError)) throw error;
+        if (!["ENOENT", ...NOT_OURS].includes(error.code)) errors.push(error);
+      }
+    }
+    return errors;
+  }
 }
