@@ -88,6 +88,11 @@ Deno.test({
         1,
         /: cannot read the credentials file \S+missing\.creds: No such file/,
       );
+      assertOneLine(
+        await serve(flags(dir)),
+        1,
+        /: cannot read the credentials file \S+: it is not a regular file$/,
+      );
       const jwt = await file(dir, "user.creds", "-----BEGIN NATS USER JWT-----\neyJ0\n");
       assertOneLine(await serve(flags(jwt)), 1, /user\.creds is a NATS \.creds \(JWT\) file/);
 
@@ -144,6 +149,11 @@ Deno.test({
       1,
       /^error: Cannot connect to NATS at tls:\/\/127\.0\.0\.1:\d+: the server's certificate was refused \(.+\): check --cluster-ca$/,
     );
+    assertOneLine(
+      await serve(["--cluster", url, "--cluster-ca", cert.keyFile]),
+      1,
+      /: the CA file \S+key\.pem holds no PEM certificate$/,
+    );
     // Without the CA the system's CAs are used, and none of them signed the test certificate.
     assertOneLine(await serve(["--cluster", url]), 1, /certificate was refused/);
     assertOneLine(
@@ -159,4 +169,26 @@ Deno.test({
       /the server offers no TLS, and a tls:\/\/ URL requires it$/,
     );
   },
+});
+
+Deno.test("serve --cluster at a port where no NATS server answers says so in one line within 5 s", async () => {
+  // Something accepts connections there and says nothing, as a wrong port often does.
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  const started = Date.now();
+  try {
+    assertOneLine(
+      await serve(["--cluster", `nats://127.0.0.1:${listener.addr.port}`]),
+      1,
+      /: no NATS server answered within 5 s$/,
+    );
+    assert.ok(Date.now() - started < 15_000);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
+  }
 });

@@ -124,13 +124,18 @@ export async function connectNats(
     servers: url.replace(/^tls:/, "nats:"),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    timeout: CONNECT_TIMEOUT_MS,
     name,
   };
   if (tls) {
     if (access.ca !== undefined) {
-      await readable(access.ca, "the CA file").catch((e) => {
+      const pem = await readable(access.ca, "the CA file").catch((e) => {
         throw fail(e.message);
       });
+      // TLS ignores what is no certificate, and would then blame the server's certificate.
+      if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+        throw fail(`the CA file ${access.ca} holds no PEM certificate`);
+      }
     }
     options.tls = access.ca === undefined ? {} : { caFile: access.ca };
   }
@@ -151,9 +156,18 @@ export async function connectNats(
   }
 }
 
-/** Reads a file, or says which one could not be read and why. */
+/** How long connecting may take before whatever listens there is taken for no NATS server. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+/** The largest credentials or CA file read: both are a few hundred bytes to a few KiB. */
+const MAX_FILE_BYTES = 64 * 1024;
+
+/** Reads a small regular file, or says which one could not be read and why. */
 async function readable(file: string, what: string): Promise<string> {
   try {
+    const info = await Deno.stat(file);
+    if (!info.isFile) throw new Error("it is not a regular file");
+    if (info.size > MAX_FILE_BYTES) throw new Error(`it is larger than ${MAX_FILE_BYTES} bytes`);
     return await Deno.readTextFile(file);
   } catch (error) {
     throw new Error(`cannot read ${what} ${file}: ${(error as Error).message}`);
@@ -168,6 +182,9 @@ function explain(error: Error): string {
   }
   if (/does not support 'tls'/.test(message)) {
     return "the server offers no TLS, and a tls:// URL requires it";
+  }
+  if (message === "timeout") {
+    return `no NATS server answered within ${CONNECT_TIMEOUT_MS / 1000} s`;
   }
   if (/certificate/i.test(message)) {
     return `the server's certificate was refused (${message}): check --cluster-ca`;
