@@ -244,7 +244,8 @@ export class JetStreamBus implements Bus {
   }
 
   async head(): Promise<number> {
-    const manager = await jetstreamManager(this.#nc);
+    // Asked each heartbeat (lag): no account-info request first, one request in all.
+    const manager = await jetstreamManager(this.#nc, { checkAPI: false });
     return (await manager.streams.info(this.#stream)).state.last_seq;
   }
 

@@ -402,10 +402,8 @@ export class ReplicatedHub {
       silentMs: now - peer.heardAt,
     }));
     for (const [node, { at, beat }] of this.#heard) {
-      if (this.#peers.has(node) || this.#down.has(node)) continue;
-      // A node without users is forgotten once silent: nobody declares it gone.
-      if (now - at > this.#silenceMs) this.#heard.delete(node);
-      else peers.push({ node, users: beat.clients, applied: beat.applied, silentMs: now - at });
+      if (this.#peers.has(node) || this.#down.has(node) || now - at > this.#silenceMs) continue;
+      peers.push({ node, users: beat.clients, applied: beat.applied, silentMs: now - at });
     }
     peers.sort((a, b) => a.node.localeCompare(b.node));
     const head = Math.max(this.#head, this.applied);
@@ -667,6 +665,11 @@ export class ReplicatedHub {
     });
     this.#askHead();
     const now = Date.now();
+    // A node without users is forgotten once silent (nobody declares it gone), and a node
+    // declared gone at once: each run of a node is a new name, so this would only grow.
+    for (const [node, { at }] of this.#heard) {
+      if (now - at > this.#silenceMs || this.#down.has(node)) this.#heard.delete(node);
+    }
     if (now - this.#selfHeardAt > 2 * this.#beatMs) return;
     const since = Math.max(this.#startedAt, this.#hearingSince);
     for (const [node, peer] of this.#peers) {
