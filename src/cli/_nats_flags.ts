@@ -16,6 +16,19 @@ import { UsageError, type Values } from "./_args.ts";
  * @param url The `--cluster` URL.
  * @returns The access to give the connection.
  * @throws {UsageError} For a URL that is no NATS URL, or a CA without a `tls://` URL.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readNatsAccess } from "./_nats_flags.ts";
+ *
+ * const values = { "cluster-creds": "/etc/shmooze/nats.creds", "cluster-ca": "ca.pem" };
+ * assert.deepEqual(readNatsAccess(values, "tls://10.0.0.5:4222"), {
+ *   creds: "/etc/shmooze/nats.creds",
+ *   ca: "ca.pem",
+ * });
+ * assert.throws(() => readNatsAccess(values, "nats://10.0.0.5:4222"), /needs a tls:\/\/ URL/);
+ * ```
  */
 export function readNatsAccess(values: Values, url: string): NatsAccess {
   const problem = natsUrlProblem(url);

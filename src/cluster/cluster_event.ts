@@ -372,7 +372,7 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
  * assert.throws(() => decodeHeartbeat(encodeEvent({ ...beat, applied: -1 })), /"applied"/);
  * // The optional numbers are checked too, when a node sends them.
  * assert.deepEqual(decodeHeartbeat(encodeEvent({ ...beat, head: 9 })), { ...beat, head: 9 });
- * assert.throws(() => decodeHeartbeat(encodeEvent({ ...beat, inBytes: "x" })), /"inBytes"/);
+ * assert.throws(() => decodeHeartbeat(encodeEvent({ ...beat, inBytes: -1 })), /"inBytes"/);
  * ```
  */
 export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
