@@ -334,6 +334,17 @@ function checkHeader(
   return { words, recordBytes };
 }
 
+/**
+ * How many words of a version-2 record are in use, from its words as `word(i)` gives them: the
+ * cluster part's flag, and with a cluster part its numbers and the peers it lists. The writer
+ * stores and the reader copies only these (without a cluster part, about version 1's size).
+ */
+function usedWords(word: (i: number) => number): number {
+  if (word(C_HAS / 4) !== 1) return (C_HAS + 4) / 4;
+  const peers = Math.min(word(C_PEER_COUNT / 4) >>> 0, STATUS_PEERS);
+  return (C_PEERS + peers * PEER_BYTES) / 4;
+}
+
 /** Copies the record out under the seqlock: a consistent copy, or EBUSY after the budget. */
 function copyRecord(shm: SharedMemory, words: Int32Array, recordBytes: number): DataView {
   const recordWords = recordBytes / 4;
@@ -343,7 +354,11 @@ function copyRecord(shm: SharedMemory, words: Int32Array, recordBytes: number): 
   for (let attempt = 0;; attempt++) {
     const before = Atomics.load(words, H_SEQ);
     if ((before & 1) === 0) {
-      for (let i = 0; i < recordWords; i++) copy[i] = Atomics.load(words, base + i);
+      // Only the words in use: a longer copy is likelier to overlap the writer's next update.
+      const used = recordWords === RECORD_WORDS
+        ? usedWords((i) => Atomics.load(words, base + i))
+        : recordWords;
+      for (let i = 0; i < used; i++) copy[i] = Atomics.load(words, base + i);
       if (Atomics.load(words, H_SEQ) === before) return new DataView(copy.buffer);
     }
     // Checking the clock every try would cost more than the copy itself.
@@ -688,8 +703,9 @@ export class StatusBoard {
     const words = this.#words;
     const staged = this.#stagingWords;
     const base = HEADER_BYTES / 4;
+    const used = usedWords((i) => staged[i]);
     Atomics.add(words, H_SEQ, 1); // odd: readers retry
-    for (let i = 0; i < RECORD_WORDS; i++) Atomics.store(words, base + i, staged[i]);
+    for (let i = 0; i < used; i++) Atomics.store(words, base + i, staged[i]);
     Atomics.add(words, H_SEQ, 1); // even: the record is whole again
   }
 
