@@ -45,10 +45,15 @@ Options:
                    not a terminal; one JSON object per line with --json)
   --interval MS    Time between updates with --watch, 50 to 3600000 (default: 1000)
   --json           Print the board as JSON (an array when listing several)
-  --cluster URL    A cluster's NATS server: nats://HOST:PORT or tls://HOST:PORT
-  --cluster-name NAME   The cluster (default: shmooze)
-  --cluster-creds FILE  NATS credentials: one line, USER:PASSWORD or a token
-  --cluster-ca FILE     With tls://: the PEM certificate of the CA that signed the server's
+  --cluster URL    Read every node from the cluster's NATS server: nats://HOST:PORT or
+                   tls://HOST:PORT
+  --cluster-name NAME
+                   The cluster (default: shmooze)
+  --cluster-creds FILE
+                   NATS credentials: FILE holds one line, USER:PASSWORD or a token
+  --cluster-ca FILE
+                   With tls://: the PEM certificate of the CA that signed nats-server's
+                   certificate (default: the system's CAs)
 
 Exit codes:
   0  the board was read (always, after --watch ends with Ctrl-C)
