@@ -48,9 +48,19 @@ async function run(
   port: number,
   storeDir: string,
   timeoutMs: number,
+  configFile?: string,
 ): Promise<Run & { port: number }> {
   const process = new Deno.Command("nats-server", {
-    args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir],
+    args: [
+      ...(configFile === undefined ? [] : ["-c", configFile]),
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-js",
+      "-sd",
+      storeDir,
+    ],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -81,18 +91,36 @@ async function run(
   throw new Error(`nats-server did not start (${result}):\n${log}`);
 }
 
+/** Options for {@link startNats}. */
+export interface NatsOptions {
+  /**
+   * A nats-server.conf (authorization, tls …), written next to the store; the command line's
+   * address, port and store override its own. @default {none}
+   */
+  config?: string;
+}
+
 /**
  * Starts `nats-server -js` on 127.0.0.1 and a free port, with a new temporary store.
  *
  * @param timeoutMs How long it may take to become ready. @default {10000}
+ * @param options A config file's text.
  * @returns The running server.
  */
-export async function startNats(timeoutMs = 10_000): Promise<NatsServer> {
+export async function startNats(
+  timeoutMs = 10_000,
+  options: NatsOptions = {},
+): Promise<NatsServer> {
   const storeDir = await Deno.makeTempDir({ prefix: "shmooze-nats-test-" });
   let current: Run | undefined;
   let port: number;
+  let configFile: string | undefined;
   try {
-    const first = await run(-1, storeDir, timeoutMs);
+    if (options.config !== undefined) {
+      configFile = `${storeDir}/nats-server.conf`;
+      await Deno.writeTextFile(configFile, options.config);
+    }
+    const first = await run(-1, storeDir, timeoutMs, configFile);
     current = first;
     port = first.port;
   } catch (error) {
@@ -127,7 +155,7 @@ export async function startNats(timeoutMs = 10_000): Promise<NatsServer> {
     kill: () => stop("SIGKILL"),
     async restart() {
       if (current !== undefined) throw new Error("nats-server is still running");
-      current = await run(port, storeDir, timeoutMs);
+      current = await run(port, storeDir, timeoutMs, configFile);
     },
     async [Symbol.asyncDispose]() {
       await stop("SIGTERM");

@@ -13,6 +13,7 @@ import { advised, roomAdvice, withHint } from "./_hints.ts";
 import { DEFAULT_LIMITS, type IrcLimits } from "../irc/limits.ts";
 import { LOBBY } from "../chat/hub.ts";
 import { clusterNameProblem } from "../cluster/jetstream_bus.ts";
+import { readNatsAccess } from "./_nats_flags.ts";
 import { channelProblem } from "../chat/names.ts";
 import type { BridgeOptions } from "../bridge/bridge.ts";
 import { startHttpTransport } from "../server/http_transport.ts";
@@ -122,13 +123,18 @@ Options:
                              inside your network (default: refused)
 
   --cluster URL              Run as one node of a cluster through NATS JetStream at URL
-                             (nats://HOST:PORT; nats-server -js): users, nicks, channel
-                             membership and messages are shared by every node of the cluster,
-                             see docs/cluster.md (default: alone, no NATS)
+                             (nats://HOST:PORT, or tls://HOST:PORT to require TLS;
+                             nats-server -js): users, nicks, channel membership and messages
+                             are shared by every node of the cluster, see docs/cluster.md
+                             (default: alone, no NATS)
   --cluster-name NAME        Nodes with the same name form one cluster: letters, digits, "-",
                              "_" (default: shmooze)
   --node-name NAME           This node's name in the cluster, in its msgids and logs; a random
                              part is added, so each run is a new node (default: host and pid)
+  --cluster-creds FILE       NATS credentials: FILE holds one line, USER:PASSWORD or a token
+                             (nats-server.conf's authorization block; default: none)
+  --cluster-ca FILE          With a tls:// URL: the PEM certificate of the private CA that
+                             signed nats-server's certificate (default: the system's CAs)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
@@ -250,16 +256,12 @@ function readCluster(
 ): Required<Omit<ClusterOptions, "node">> & ClusterOptions | undefined {
   const url = values.cluster;
   if (url === undefined) {
-    for (const flag of ["cluster-name", "node-name"]) {
+    for (const flag of ["cluster-name", "node-name", "cluster-creds", "cluster-ca"]) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --cluster`);
     }
     return undefined;
   }
-  if (!/^nats:\/\/[^\s/]+$/.test(String(url))) {
-    throw new UsageError(
-      `--cluster must be a NATS URL such as nats://127.0.0.1:4222, not "${url}"`,
-    );
-  }
+  const access = readNatsAccess(values, String(url));
   const name = stringOption(values, "cluster-name", "shmooze");
   const problem = clusterNameProblem(name);
   if (problem !== undefined) throw new UsageError(`--cluster-name: ${problem}`);
@@ -269,7 +271,7 @@ function readCluster(
       `--node-name must be 1 to 64 letters, digits, ".", "-" or "_", not "${node}"`,
     );
   }
-  return { url: String(url), name, node };
+  return { url: String(url), name, node, access };
 }
 
 function readBridge(values: Values): BridgeOptions | undefined {
@@ -411,6 +413,8 @@ export const serveCommand: Command = {
       cluster: { type: "string" },
       "cluster-name": { type: "string" },
       "node-name": { type: "string" },
+      "cluster-creds": { type: "string" },
+      "cluster-ca": { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {

@@ -25,6 +25,24 @@ export type LogEntry = { seq: number; event: ClusterEvent; error?: undefined } |
 };
 
 /**
+ * A bus's link to its engine: `connected`; `reconnecting` (lost, trying again by itself: appends
+ * wait or fail, nothing is read); `closed` (for good).
+ */
+export type BusState = "connected" | "reconnecting" | "closed";
+
+/** What a bus has carried since it opened, both ways: bytes and the engine's messages. */
+export interface BusTraffic {
+  /** Bytes received. */
+  inBytes: number;
+  /** Bytes sent. */
+  outBytes: number;
+  /** Messages received. */
+  inMsgs: number;
+  /** Messages sent. */
+  outMsgs: number;
+}
+
+/**
  * The log and heartbeats of one cluster.
  *
  * @example Any bus is used the same way (here a log kept in memory)
@@ -96,4 +114,16 @@ export interface Bus {
   onBeat(listener: (beat: Heartbeat) => void): void;
   /** Stops reading and disconnects. */
   close(): Promise<void>;
+  /**
+   * Its link to the engine now, for status and metrics; a bus without one is always there.
+   *
+   * @returns The state.
+   */
+  state?(): BusState;
+  /**
+   * What it has carried since it opened, for status and metrics.
+   *
+   * @returns Bytes and messages, in and out.
+   */
+  traffic?(): BusTraffic;
 }

@@ -369,6 +369,22 @@ export interface Heartbeat {
   readonly applied: number;
   /** How many users are connected to it. */
   readonly clients: number;
+  // What `shmooze status --cluster` shows of each node; optional, as nodes built before them
+  // send none (and nodes built after read those beats still).
+  /** When it started, ms since the epoch. */
+  readonly startedAt?: number;
+  /** Log entries it refused as invalid. */
+  readonly refused?: number;
+  /** The log's last sequence as it last asked the log. */
+  readonly head?: number;
+  /** Bytes its bus received. */
+  readonly inBytes?: number;
+  /** Bytes its bus sent. */
+  readonly outBytes?: number;
+  /** Messages its bus received. */
+  readonly inMsgs?: number;
+  /** Messages its bus sent. */
+  readonly outMsgs?: number;
 }
 
 /** The longest id, node or connection name accepted. */
@@ -778,6 +794,9 @@ function decodeUserState(fields: Fields, kind: UserStateEvent["kind"]): UserStat
  * const beat = { v: 1, node: "a", applied: 7, clients: 2 } as const;
  * assert.deepEqual(decodeHeartbeat(encodeEvent(beat)), beat);
  * assert.throws(() => decodeHeartbeat(encodeEvent({ ...beat, applied: -1 })), /"applied"/);
+ * // The optional numbers are checked too, when a node sends them.
+ * assert.deepEqual(decodeHeartbeat(encodeEvent({ ...beat, head: 9 })), { ...beat, head: 9 });
+ * assert.throws(() => decodeHeartbeat(encodeEvent({ ...beat, inBytes: -1 })), /"inBytes"/);
  * ```
  */
 export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
@@ -789,10 +808,23 @@ export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
     }
     return value;
   };
-  return {
+  const beat: Record<string, unknown> = {
     v: EVENT_VERSION,
     node: name(fields, "node"),
     applied: count("applied"),
     clients: count("clients"),
   };
+  for (const key of HEARTBEAT_OPTIONAL) if (fields[key] !== undefined) beat[key] = count(key);
+  return beat as unknown as Heartbeat;
 }
+
+/** The heartbeat's optional counts, each checked when present. */
+const HEARTBEAT_OPTIONAL = [
+  "startedAt",
+  "refused",
+  "head",
+  "inBytes",
+  "outBytes",
+  "inMsgs",
+  "outMsgs",
+] as const;

@@ -7,7 +7,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import {
   type ConsumerMessages,
   DeliverPolicy,
@@ -15,7 +15,7 @@ import {
   type JetStreamClient,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import type { Bus, LogEntry, LogReader } from "./bus.ts";
+import type { Bus, BusState, BusTraffic, LogEntry, LogReader } from "./bus.ts";
 import {
   type ClusterEvent,
   decodeEvent,
@@ -23,6 +23,7 @@ import {
   encodeEvent,
   type Heartbeat,
 } from "./cluster_event.ts";
+import { connectNats, type NatsAccess } from "./nats_access.ts";
 
 const log = getLogger(["shmooze", "cluster"]);
 
@@ -37,6 +38,8 @@ export interface JetStreamBusOptions {
    * @default {120000}
    */
   duplicateWindowMs?: number;
+  /** Credentials and CA for a NATS server that asks for them (`nats_access.ts`). @default {{}} */
+  access?: NatsAccess;
 }
 
 /**
@@ -61,6 +64,30 @@ export function clusterNameProblem(name: string): string | undefined {
 }
 
 /**
+ * Where a cluster lives on NATS: its stream, the stream's one subject, and the heartbeats'.
+ *
+ * @param cluster The cluster's name (see {@link clusterNameProblem}).
+ * @returns The names.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clusterSubjects } from "./jetstream_bus.ts";
+ *
+ * assert.deepEqual(clusterSubjects("team"), {
+ *   stream: "SHMOOZE_team", log: "shmooze.team.log", beats: "shmooze.team.beat",
+ * });
+ * ```
+ */
+export function clusterSubjects(cluster: string): { stream: string; log: string; beats: string } {
+  return {
+    stream: `SHMOOZE_${cluster}`,
+    log: `shmooze.${cluster}.log`,
+    beats: `shmooze.${cluster}.beat`,
+  };
+}
+
+/**
  * A cluster's log and heartbeats on a NATS server with JetStream.
  *
  * @example Two connections share one log (needs `nats-server -js` on port 4222)
@@ -82,13 +109,19 @@ export class JetStreamBus implements Bus {
   readonly #beats: string;
   readonly #appendTimeoutMs: number;
   readonly #readers = new Set<LogReader>();
+  #state: BusState = "connected";
 
   private constructor(nc: NatsConnection, cluster: string, appendTimeoutMs: number) {
     this.#nc = nc;
+    (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === "disconnect" || status.type === "reconnecting") {
+          this.#state = "reconnecting";
+        } else if (status.type === "reconnect") this.#state = "connected";
+      }
+    })();
     this.#js = jetstream(nc);
-    this.#stream = `SHMOOZE_${cluster}`;
-    this.#subject = `shmooze.${cluster}.log`;
-    this.#beats = `shmooze.${cluster}.beat`;
+    ({ stream: this.#stream, log: this.#subject, beats: this.#beats } = clusterSubjects(cluster));
     this.#appendTimeoutMs = appendTimeoutMs;
   }
 
@@ -96,26 +129,17 @@ export class JetStreamBus implements Bus {
    * Connects to NATS (reconnecting for ever after a loss) and makes the cluster's stream if it
    * does not exist yet.
    *
-   * @param url The NATS server, `nats://host:port`.
-   * @param options The cluster's name and time limits.
+   * @param url The NATS server, `nats://host:port` or `tls://host:port`.
+   * @param options The cluster's name, time limits, credentials and CA.
    * @returns The bus.
-   * @throws When the name is unusable, NATS cannot be reached, or it has no JetStream.
+   * @throws When the name is unusable, NATS cannot be reached (or refuses the credentials or
+   *   the TLS), or it has no JetStream.
    */
   static async open(url: string, options: JetStreamBusOptions = {}): Promise<JetStreamBus> {
     const cluster = options.cluster ?? "shmooze";
     const problem = clusterNameProblem(cluster);
     if (problem !== undefined) throw new TypeError(problem);
-    let nc: NatsConnection;
-    try {
-      nc = await connect({
-        servers: url,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 250,
-        name: `shmooze-${Deno.pid}`,
-      });
-    } catch (error) {
-      throw new Error(`Cannot connect to NATS at ${url}: ${(error as Error).message}`);
-    }
+    const nc = await connectNats(url, options.access ?? {}, `shmooze-${Deno.pid}`);
     try {
       const bus = new JetStreamBus(nc, cluster, options.appendTimeoutMs ?? 5000);
       const manager = await jetstreamManager(nc);
@@ -220,8 +244,18 @@ export class JetStreamBus implements Bus {
   }
 
   async head(): Promise<number> {
-    const manager = await jetstreamManager(this.#nc);
+    // Asked each heartbeat (lag): no account-info request first, one request in all.
+    const manager = await jetstreamManager(this.#nc, { checkAPI: false });
     return (await manager.streams.info(this.#stream)).state.last_seq;
+  }
+
+  /**
+   * The NATS connection now: `reconnecting` from its loss until NATS is back.
+   *
+   * @returns The state.
+   */
+  state(): BusState {
+    return this.#nc.isClosed() ? "closed" : this.#state;
   }
 
   /**
@@ -230,7 +264,7 @@ export class JetStreamBus implements Bus {
    *
    * @returns Bytes and NATS messages received and sent.
    */
-  traffic(): { inBytes: number; outBytes: number; inMsgs: number; outMsgs: number } {
+  traffic(): BusTraffic {
     const { inBytes, outBytes, inMsgs, outMsgs } = this.#nc.stats();
     return { inBytes, outBytes, inMsgs, outMsgs };
   }

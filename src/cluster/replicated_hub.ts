@@ -43,13 +43,14 @@ import {
   type BanRequest,
   type ServerModeration,
 } from "../chat/server_moderation.ts";
-import type { Bus, LogEntry, LogReader } from "./bus.ts";
+import type { Bus, BusState, BusTraffic, LogEntry, LogReader } from "./bus.ts";
 import {
   type ClusterEvent,
   type ConnectEvent,
   decodeEvent,
   encodeEvent,
   type EventOrigin,
+  type Heartbeat,
   type InviteEvent,
   type KickEvent,
   type KillEvent,
@@ -72,6 +73,8 @@ export interface ReplicatedHubOptions {
    * event ids (msgids) never repeat the last run's. @default {the host's name and the pid}
    */
   node?: string;
+  /** The cluster's name, for status pages. @default {"shmooze"} */
+  cluster?: string;
   /** How often this node sends a heartbeat, ms. @default {1000} */
   beatMs?: number;
   /** How long a node may stay silent before it is declared gone, ms. @default {3000} */
@@ -109,20 +112,30 @@ interface Peer {
 
 /** A node's view of the cluster, for status pages and metrics. */
 export interface ClusterNodeStats {
+  /** The cluster's name. */
+  cluster: string;
   /** This node's name. */
   node: string;
+  /** When this node started, ms since the epoch. */
+  startedAt: number;
   /** The last log sequence this node applied. */
   applied: number;
-  /**
-   * How far behind the furthest node it has heard of it is, in log entries (0: level with the
-   * others, or alone).
-   */
+  /** The log's last sequence, as this node last asked the log (each heartbeat). */
+  head: number;
+  /** How far behind the log's last sequence this node is, in entries (0: caught up). */
   lag: number;
+  /** Its bus's link (none: the bus does not tell). */
+  bus?: BusState;
+  /** What its bus carried since it opened (none: the bus does not tell). */
+  traffic?: BusTraffic;
   /** Log entries refused as invalid since start. */
   refused: number;
   /** Users connected to this node. */
   localUsers: number;
-  /** The other nodes with users: their names, users, last applied sequence, ms since heard. */
+  /**
+   * The other nodes: those with users, and those without heard within the silence period —
+   * their names, users, last applied sequence (0: not heard yet), ms since heard.
+   */
   peers: { node: string; users: number; applied: number; silentMs: number }[];
 }
 
@@ -170,6 +183,7 @@ export class ReplicatedHub {
   readonly hub: ChatHub;
   /** The name this node was given, before its random part. */
   readonly #name: string;
+  readonly #cluster: string;
   #node: string;
   /** The sequence of the last log entry applied. */
   applied = 0;
@@ -185,6 +199,11 @@ export class ReplicatedHub {
   /** Other nodes' users by `node/conn`. */
   readonly #remote = new Map<string, RemoteMember>();
   readonly #peers = new Map<string, Peer>();
+  /** Every other node's last heartbeat, and when it came: the nodes without users too. */
+  readonly #heard = new Map<string, { at: number; beat: Heartbeat }>();
+  /** The log's last sequence, as last asked (each beat). */
+  #head = 0;
+  #askingHead = false;
   /** Nodes declared gone: what they append later is ignored. */
   readonly #down = new Set<string>();
   /** Nodes this node has declared gone, until the declaration is applied. */
@@ -218,6 +237,7 @@ export class ReplicatedHub {
     this.#bus = bus;
     this.#name = options.node ?? `${Deno.hostname()}-${Deno.pid}-${++nodeCounter}`;
     this.#node = incarnation(this.#name);
+    this.#cluster = options.cluster ?? "shmooze";
     this.#beatMs = options.beatMs ?? 1000;
     this.#silenceMs = options.silenceMs ?? 3000;
     this.#accounts = options.accounts;
@@ -247,12 +267,14 @@ export class ReplicatedHub {
         this.#selfHeardAt = now;
         return;
       }
+      if (!this.#down.has(beat.node)) this.#heard.set(beat.node, { at: now, beat });
       const peer = this.#peers.get(beat.node);
       if (peer === undefined) return;
       peer.heardAt = now;
       peer.applied = beat.applied;
     });
     this.#startHead = await this.#bus.head();
+    this.#head = this.#startHead;
     const caughtUp = this.#appliedUpTo(this.#startHead);
     this.#reader = await this.#bus.read(1, (entry) => this.#apply(entry));
     await caughtUp;
@@ -965,11 +987,21 @@ export class ReplicatedHub {
       applied: peer.applied,
       silentMs: now - peer.heardAt,
     }));
-    const furthest = Math.max(this.applied, ...peers.map((peer) => peer.applied));
+    for (const [node, { at, beat }] of this.#heard) {
+      if (this.#peers.has(node) || this.#down.has(node) || now - at > this.#silenceMs) continue;
+      peers.push({ node, users: beat.clients, applied: beat.applied, silentMs: now - at });
+    }
+    peers.sort((a, b) => a.node.localeCompare(b.node));
+    const head = Math.max(this.#head, this.applied);
     return {
+      cluster: this.#cluster,
       node: this.#node,
+      startedAt: this.#startedAt,
       applied: this.applied,
-      lag: furthest - this.applied,
+      head,
+      lag: head - this.applied,
+      ...(this.#bus.state ? { bus: this.#bus.state() } : {}),
+      ...(this.#bus.traffic ? { traffic: this.#bus.traffic() } : {}),
       refused: this.refused,
       localUsers: this.#local.size,
       peers,
@@ -1042,6 +1074,20 @@ export class ReplicatedHub {
       return "unavailable";
     }
     return await applied.promise;
+  }
+
+  /**
+   * Asks the log for its last sequence, one question at a time: lag is measured against the
+   * log itself, so a node whose reading stalled sees its lag grow even when no other node
+   * says how far it got.
+   */
+  #askHead(): void {
+    if (this.#askingHead) return;
+    this.#askingHead = true;
+    this.#bus.head()
+      .then((head) => this.#head = Math.max(this.#head, head))
+      .catch(() => {}) // NATS away: the state says so; the last answer stands
+      .finally(() => this.#askingHead = false);
   }
 
   /** Resolves once the entry `seq` has been applied. */
@@ -1285,8 +1331,23 @@ export class ReplicatedHub {
    */
   #tick(): void {
     if (this.#closed) return;
-    this.#bus.beat({ v: 1, node: this.#node, applied: this.applied, clients: this.#local.size });
+    this.#bus.beat({
+      v: 1,
+      node: this.#node,
+      applied: this.applied,
+      clients: this.#local.size,
+      startedAt: this.#startedAt,
+      refused: this.refused,
+      head: Math.max(this.#head, this.applied),
+      ...this.#bus.traffic?.(),
+    });
+    this.#askHead();
     const now = Date.now();
+    // A node without users is forgotten once silent (nobody declares it gone), and a node
+    // declared gone at once: each run of a node is a new name, so this would only grow.
+    for (const [node, { at }] of this.#heard) {
+      if (now - at > this.#silenceMs || this.#down.has(node)) this.#heard.delete(node);
+    }
     if (now - this.#selfHeardAt > 2 * this.#beatMs) return;
     const since = Math.max(this.#startedAt, this.#hearingSince);
     for (const [node, peer] of this.#peers) {

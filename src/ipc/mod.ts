@@ -37,9 +37,12 @@ export {
 } from "./platform.ts";
 export {
   STATUS_NAME_BYTES,
+  STATUS_PEERS,
   STATUS_TEXT_BYTES,
   STATUS_TRANSPORTS,
   StatusBoard,
+  type StatusCluster,
+  type StatusPeer,
   type StatusSnapshot,
   type StatusUpdate,
 } from "./status_board.ts";

@@ -49,6 +49,46 @@ export interface StatusUpdate {
    * text to {@link STATUS_TEXT_BYTES} bytes of UTF-8, at a character boundary.
    */
   lastMessage?: { sender: string; target: string; text: string; time: number };
+  /** The server as a node of a cluster (`serve --cluster`); none when it runs alone. */
+  cluster?: StatusCluster;
+}
+
+/** Another node, as a node of a cluster sees it. */
+export interface StatusPeer {
+  /** Its name (cut to {@link STATUS_NAME_BYTES} bytes of UTF-8). */
+  node: string;
+  /** Its users. */
+  users: number;
+  /** The last log sequence it said it applied (0: not heard yet). */
+  applied: number;
+  /** Milliseconds since it was last heard from, when published. */
+  silentMs: number;
+}
+
+/** A server's numbers as a node of a cluster. */
+export interface StatusCluster {
+  /** The cluster's name (cut to 64 bytes). */
+  cluster: string;
+  /** This node's name (cut to {@link STATUS_NAME_BYTES} bytes). */
+  node: string;
+  /** Its link to the cluster's bus; `unknown` when the bus does not tell. */
+  bus: "connected" | "reconnecting" | "closed" | "unknown";
+  /** The last log sequence it applied. */
+  applied: number;
+  /** The log's last sequence, as it last asked. */
+  head: number;
+  /** Entries it is behind the log's last sequence. */
+  lag: number;
+  /** Log entries it refused as invalid. */
+  refused: number;
+  /** Users connected to this node. */
+  localClients: number;
+  /** What its bus carried since it opened. */
+  traffic: { inBytes: number; outBytes: number; inMsgs: number; outMsgs: number };
+  /** The other nodes it knows of; the board keeps the first {@link STATUS_PEERS}. */
+  peers: StatusPeer[];
+  /** How many other nodes there were in all (more than `peers` holds when past the board's room). */
+  peerCount?: number;
 }
 
 /** What a reader sees: the last update plus who wrote it and whether it is still alive. */
@@ -124,9 +164,38 @@ export const STATUS_TEXT_BYTES = 1024;
  */
 export const STATUS_NAME_BYTES = 256;
 
+/**
+ * The most other nodes a board lists (the count of all is kept: `peerCount`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { STATUS_PEERS, StatusBoard } from "./mod.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using board = StatusBoard.create(listener.addr.port);
+ * const peers = Array.from({ length: 40 }, (_, i) => ({ node: `n${i}`, users: 1, applied: 3, silentMs: 0 }));
+ * const traffic = { inBytes: 0, outBytes: 0, inMsgs: 0, outMsgs: 0 };
+ * board.publish({
+ *   clients: 0, channels: 1, totalMessages: 0, messagesPerSecond: 0,
+ *   cluster: { cluster: "team", node: "a-1", bus: "connected", applied: 3, head: 3, lag: 0,
+ *     refused: 0, localClients: 0, traffic, peers },
+ * });
+ * const seen = StatusBoard.read(board.port).cluster;
+ * assert.equal(seen?.peers.length, STATUS_PEERS);
+ * assert.equal(seen?.peerCount, 40);
+ * ```
+ */
+export const STATUS_PEERS = 32;
+
 /** "SZSB" (shmooze status board) read as a little-endian word. */
 const MAGIC = 0x4253_5a53;
-const VERSION = 1;
+/**
+ * 2 added the cluster part after version 1's record. A reader of 1 refuses a board of 2 by its
+ * version word (EVERSION, naming it); this reader reads both.
+ */
+const VERSION = 2;
+const BUS_STATES = ["unknown", "connected", "reconnecting", "closed"] as const;
 
 // Header words. Magic, version and pid stay at these offsets in every future version, so an
 // old reader can still tell whose board it is and why it cannot read it.
@@ -156,9 +225,34 @@ const R_LAST_TIME = 80;
 const R_SENDER = 88;
 const R_TARGET = R_SENDER + STATUS_NAME_BYTES;
 const R_TEXT = R_TARGET + STATUS_NAME_BYTES;
-const RECORD_BYTES = R_TEXT + STATUS_TEXT_BYTES;
+const V1_RECORD_BYTES = R_TEXT + STATUS_TEXT_BYTES;
+// The cluster part (version 2).
+const C = V1_RECORD_BYTES;
+const C_HAS = C;
+const C_BUS = C + 4;
+const C_LOCAL = C + 8;
+const C_PEER_COUNT = C + 12;
+const C_APPLIED = C + 16;
+const C_HEAD = C + 24;
+const C_LAG = C + 32;
+const C_REFUSED = C + 40;
+const C_TRAFFIC = C + 48; // inBytes, outBytes, inMsgs, outMsgs: f64 each
+const C_NODE_LEN = C + 80;
+const C_CLUSTER_LEN = C + 84;
+const C_NODE = C + 88;
+const CLUSTER_NAME_BYTES = 64;
+const C_CLUSTER = C_NODE + STATUS_NAME_BYTES;
+const C_PEERS = C_CLUSTER + CLUSTER_NAME_BYTES;
+// Each peer: name length u32, users u32, applied f64, silentMs f64, name.
+const P_USERS = 4;
+const P_APPLIED = 8;
+const P_SILENT = 16;
+const P_NAME = 24;
+const PEER_BYTES = P_NAME + STATUS_NAME_BYTES;
+const RECORD_BYTES = C_PEERS + STATUS_PEERS * PEER_BYTES;
 const RECORD_WORDS = RECORD_BYTES / 4;
 const SEGMENT_BYTES = HEADER_BYTES + RECORD_BYTES;
+const TRAFFIC_KEYS = ["inBytes", "outBytes", "inMsgs", "outMsgs"] as const;
 
 /** How long a reader keeps retrying while the writer is mid-update before saying "busy". */
 const READ_BUDGET_MS = 250;
@@ -197,8 +291,14 @@ function checkPort(port: number, action: string): void {
   }
 }
 
-/** Throws unless the mapped segment is a status board this code can read. */
-function checkHeader(shm: SharedMemory, action: string): Int32Array {
+/**
+ * Throws unless the mapped segment is a status board this code can read; gives its words and
+ * the size of its record (version 1's is shorter).
+ */
+function checkHeader(
+  shm: SharedMemory,
+  action: string,
+): { words: Int32Array; recordBytes: number } {
   if (shm.size < HEADER_BYTES) {
     throw new IpcError(action, "StatusBoard", "EBADMAGIC", 0, {
       objectName: shm.name,
@@ -222,26 +322,43 @@ function checkHeader(shm: SharedMemory, action: string): Int32Array {
     });
   }
   const version = Atomics.load(words, H_VERSION);
-  if (version !== VERSION || shm.size < SEGMENT_BYTES) {
+  const recordBytes = version === 1 ? V1_RECORD_BYTES : RECORD_BYTES;
+  if ((version !== 1 && version !== VERSION) || shm.size < HEADER_BYTES + recordBytes) {
     throw new IpcError(action, "StatusBoard", "EVERSION", 0, {
       objectName: shm.name,
       reason: `it has layout version ${version} (pid ${
         Atomics.load(words, H_PID)
-      }); this shmooze reads version ${VERSION}`,
+      }); this shmooze reads versions 1 to ${VERSION}`,
     });
   }
-  return words;
+  return { words, recordBytes };
+}
+
+/**
+ * How many words of a version-2 record are in use, from its words as `word(i)` gives them: the
+ * cluster part's flag, and with a cluster part its numbers and the peers it lists. The writer
+ * stores and the reader copies only these (without a cluster part, about version 1's size).
+ */
+function usedWords(word: (i: number) => number): number {
+  if (word(C_HAS / 4) !== 1) return (C_HAS + 4) / 4;
+  const peers = Math.min(word(C_PEER_COUNT / 4) >>> 0, STATUS_PEERS);
+  return (C_PEERS + peers * PEER_BYTES) / 4;
 }
 
 /** Copies the record out under the seqlock: a consistent copy, or EBUSY after the budget. */
-function copyRecord(shm: SharedMemory, words: Int32Array): DataView {
-  const copy = new Int32Array(RECORD_WORDS);
+function copyRecord(shm: SharedMemory, words: Int32Array, recordBytes: number): DataView {
+  const recordWords = recordBytes / 4;
+  const copy = new Int32Array(recordWords);
   const base = HEADER_BYTES / 4;
   const deadline = Date.now() + READ_BUDGET_MS;
   for (let attempt = 0;; attempt++) {
     const before = Atomics.load(words, H_SEQ);
     if ((before & 1) === 0) {
-      for (let i = 0; i < RECORD_WORDS; i++) copy[i] = Atomics.load(words, base + i);
+      // Only the words in use: a longer copy is likelier to overlap the writer's next update.
+      const used = recordWords === RECORD_WORDS
+        ? usedWords((i) => Atomics.load(words, base + i))
+        : recordWords;
+      for (let i = 0; i < used; i++) copy[i] = Atomics.load(words, base + i);
       if (Atomics.load(words, H_SEQ) === before) return new DataView(copy.buffer);
     }
     // Checking the clock every try would cost more than the copy itself.
@@ -294,13 +411,42 @@ function decodeSnapshot(
       time: f64(R_LAST_TIME),
     };
   }
+  if (record.byteLength >= RECORD_BYTES && u32(C_HAS) === 1) {
+    const text = (offset: number, length: number, size: number) =>
+      decoder.decode(bytes.subarray(offset, offset + Math.min(length, size)));
+    const peerCount = u32(C_PEER_COUNT);
+    const peers: StatusPeer[] = [];
+    for (let i = 0; i < Math.min(peerCount, STATUS_PEERS); i++) {
+      const at = C_PEERS + i * PEER_BYTES;
+      peers.push({
+        node: text(at + P_NAME, u32(at), STATUS_NAME_BYTES),
+        users: u32(at + P_USERS),
+        applied: f64(at + P_APPLIED),
+        silentMs: f64(at + P_SILENT),
+      });
+    }
+    const [inBytes, outBytes, inMsgs, outMsgs] = TRAFFIC_KEYS.map((_, i) => f64(C_TRAFFIC + 8 * i));
+    snapshot.cluster = {
+      cluster: text(C_CLUSTER, u32(C_CLUSTER_LEN), CLUSTER_NAME_BYTES),
+      node: text(C_NODE, u32(C_NODE_LEN), STATUS_NAME_BYTES),
+      bus: BUS_STATES[u32(C_BUS)] ?? "unknown",
+      applied: f64(C_APPLIED),
+      head: f64(C_HEAD),
+      lag: f64(C_LAG),
+      refused: f64(C_REFUSED),
+      localClients: u32(C_LOCAL),
+      traffic: { inBytes, outBytes, inMsgs, outMsgs },
+      peers,
+      peerCount,
+    };
+  }
   return snapshot;
 }
 
 /** Reads the board in an already opened segment. */
 function readSegment(shm: SharedMemory): StatusSnapshot {
-  const words = checkHeader(shm, "read status board");
-  const record = copyRecord(shm, words);
+  const { words, recordBytes } = checkHeader(shm, "read status board");
+  const record = copyRecord(shm, words, recordBytes);
   const writer = { pid: Atomics.load(words, H_PID), start: Atomics.load(words, H_START) >>> 0 };
   return decodeSnapshot(shm.name, writer, record);
 }
@@ -530,12 +676,36 @@ export class StatusBoard {
     u32(R_TARGET_LEN, field(R_TARGET, STATUS_NAME_BYTES, last?.target));
     u32(R_TEXT_LEN, field(R_TEXT, STATUS_TEXT_BYTES, last?.text));
     record.setFloat64(R_LAST_TIME, last?.time ?? 0, true);
+    const cluster = update.cluster;
+    u32(C_HAS, cluster === undefined ? 0 : 1);
+    if (cluster !== undefined) {
+      u32(C_BUS, Math.max(0, BUS_STATES.indexOf(cluster.bus)));
+      u32(C_LOCAL, cluster.localClients);
+      u32(C_PEER_COUNT, cluster.peerCount ?? cluster.peers.length);
+      record.setFloat64(C_APPLIED, cluster.applied, true);
+      record.setFloat64(C_HEAD, cluster.head, true);
+      record.setFloat64(C_LAG, cluster.lag, true);
+      record.setFloat64(C_REFUSED, cluster.refused, true);
+      TRAFFIC_KEYS.forEach((key, i) =>
+        record.setFloat64(C_TRAFFIC + 8 * i, cluster.traffic[key], true)
+      );
+      u32(C_NODE_LEN, field(C_NODE, STATUS_NAME_BYTES, cluster.node));
+      u32(C_CLUSTER_LEN, field(C_CLUSTER, CLUSTER_NAME_BYTES, cluster.cluster));
+      cluster.peers.slice(0, STATUS_PEERS).forEach((peer, i) => {
+        const at = C_PEERS + i * PEER_BYTES;
+        u32(at, field(at + P_NAME, STATUS_NAME_BYTES, peer.node));
+        u32(at + P_USERS, peer.users);
+        record.setFloat64(at + P_APPLIED, peer.applied, true);
+        record.setFloat64(at + P_SILENT, peer.silentMs, true);
+      });
+    }
 
     const words = this.#words;
     const staged = this.#stagingWords;
     const base = HEADER_BYTES / 4;
+    const used = usedWords((i) => staged[i]);
     Atomics.add(words, H_SEQ, 1); // odd: readers retry
-    for (let i = 0; i < RECORD_WORDS; i++) Atomics.store(words, base + i, staged[i]);
+    for (let i = 0; i < used; i++) Atomics.store(words, base + i, staged[i]);
     Atomics.add(words, H_SEQ, 1); // even: the record is whole again
   }
 
@@ -642,5 +812,34 @@ export class StatusBoard {
     return readBoards(boardNames()).boards.sort((a, b) =>
       a.port - b.port || a.name.localeCompare(b.name)
     );
+  }
+
+  /**
+   * Why this user's boards that {@link StatusBoard.list} skips could not be read: a layout of
+   * another version (`EVERSION`), not a board (`EBADMAGIC`) …; other users' are left out.
+   *
+   * @returns One error per unreadable board of this user.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { StatusBoard } from "./mod.ts";
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * using board = StatusBoard.create(listener.addr.port);
+   * assert.ok(!StatusBoard.unreadable().some((error) => error.objectName === board.name));
+   * ```
+   */
+  static unreadable(): IpcError[] {
+    const errors: IpcError[] = [];
+    for (const name of boardNames()) {
+      try {
+        using shm = SharedMemory.open(name);
+        readSegment(shm);
+      } catch (error) {
+        if (!(error instanceof IpcError)) throw error;
+        if (!["ENOENT", ...NOT_OURS].includes(error.code)) errors.push(error);
+      }
+    }
+    return errors;
   }
 }

@@ -65,12 +65,17 @@ export function monitorSnapshot(
     ...(stats.cluster
       ? {
         cluster: {
+          cluster: stats.cluster.cluster,
           node: stats.cluster.node,
           applied: stats.cluster.applied,
+          head: stats.cluster.head,
           lag: stats.cluster.lag,
+          bus: stats.cluster.bus ?? "unknown",
+          ...(stats.cluster.traffic ? { traffic: stats.cluster.traffic } : {}),
           refused: stats.cluster.refused,
           localClients: stats.cluster.localUsers,
           peers: stats.cluster.peers.length,
+          nodes: stats.cluster.peers,
         },
       }
       : {}),

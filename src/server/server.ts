@@ -36,6 +36,7 @@ import type { PushSenderStats } from "../net/push/push_sender.ts";
 import { generateVapidKey } from "../net/push/vapid.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { JetStreamBus } from "../cluster/jetstream_bus.ts";
+import type { NatsAccess } from "../cluster/nats_access.ts";
 import { type ClusterNodeStats, ReplicatedHub } from "../cluster/replicated_hub.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import { AddressGate, type Admission } from "../net/address_gate.ts";
@@ -123,12 +124,14 @@ export interface ServerOptions {
 
 /** Where a clustered server finds its cluster. */
 export interface ClusterOptions {
-  /** The NATS server, `nats://host:port` (JetStream on). */
+  /** The NATS server, `nats://host:port` or `tls://host:port` (JetStream on). */
   url: string;
   /** The cluster's name: nodes with the same name share their state. @default {"shmooze"} */
   name?: string;
   /** This node's name; a random part is added for each run. @default {the host and the pid} */
   node?: string;
+  /** Credentials and a private CA for NATS (`src/cluster/nats_access.ts`). @default {{}} */
+  access?: NatsAccess;
 }
 
 /** A TLS listener's certificate and port. */
@@ -496,9 +499,11 @@ export class ChatServer {
     const stats = this.stats();
     const last = stats.recentMessages.at(-1);
     try {
+      // Other nodes' users are the cluster part's (its peers), not a transport of this server.
+      const { cluster: _others, ...clientsByTransport } = stats.clientsByTransport;
       this.#status?.publish({
         clients: stats.clients,
-        clientsByTransport: stats.clientsByTransport,
+        clientsByTransport,
         channels: stats.channels.length,
         totalMessages: stats.totalMessages,
         messagesPerSecond: stats.messagesPerSecond,
@@ -507,6 +512,18 @@ export class ChatServer {
           target: last.target,
           text: last.text,
           time: last.time,
+        },
+        cluster: stats.cluster && {
+          cluster: stats.cluster.cluster,
+          node: stats.cluster.node,
+          bus: stats.cluster.bus ?? "unknown",
+          applied: stats.cluster.applied,
+          head: stats.cluster.head,
+          lag: stats.cluster.lag,
+          refused: stats.cluster.refused,
+          localClients: stats.cluster.localUsers,
+          traffic: stats.cluster.traffic ?? { inBytes: 0, outBytes: 0, inMsgs: 0, outMsgs: 0 },
+          peers: stats.cluster.peers,
         },
       });
     } catch (error) {
@@ -553,12 +570,16 @@ export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
 
 /** Starts a server as a node of a cluster: connected to NATS, caught up with the log. */
 async function startNode(options: ServerOptions, cluster: ClusterOptions): Promise<ChatServer> {
-  const bus = await JetStreamBus.open(cluster.url, { cluster: cluster.name });
+  const bus = await JetStreamBus.open(cluster.url, {
+    cluster: cluster.name,
+    access: cluster.access,
+  });
   let server: ChatServer;
   try {
     server = createServer(
       options,
-      (hub, accounts) => new ReplicatedHub(hub, bus, { node: cluster.node, accounts }),
+      (hub, accounts) =>
+        new ReplicatedHub(hub, bus, { node: cluster.node, cluster: cluster.name, accounts }),
     );
   } catch (error) {
     await bus.close();

@@ -38,6 +38,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; width: 5em; }
 .meter { height: 14px; background: var(--soft); border-radius: 7px; overflow: hidden; margin: 8px 0; }
 .meter > div { height: 100%; background: var(--accent); width: 0; transition: width .3s; }
 .empty { color: var(--muted); font-style: italic; }
+#cluster .pill { margin: 0 2px; } #cluster thead th.num { text-align: right; }
+#cluster-nodes tr.this th::after { content: " (this node)"; color: var(--muted); font-weight: 400; }
+#cluster-nodes td.late { color: var(--warn); }
 `,
   body: `
 <header class="bar">
@@ -89,6 +92,18 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; width: 5em; }
     <div class="meter" role="meter" id="room-meter" aria-valuemin="0"><div id="room-fill"></div></div>
     <div class="muted"><b id="room-used">0</b> of <b id="room-capacity">0</b> slots in use ·
       write sequence <b id="room-seq">0</b> · <span id="room-participants"></span></div>
+  </section>
+  <section class="card span-12" id="cluster" aria-labelledby="cluster-title" hidden>
+    <h2 id="cluster-title">Cluster <span id="cluster-name" class="name"></span></h2>
+    <div class="muted">bus <span id="cluster-bus" class="pill">–</span> · log at
+      <b id="cluster-head">0</b> · refused <b id="cluster-refused">0</b> · NATS traffic
+      <span id="cluster-traffic">–</span></div>
+    <table>
+      <thead><tr><th scope="col">Node</th><th scope="col" class="num">Users</th>
+        <th scope="col" class="num">Applied</th><th scope="col" class="num">Lag</th>
+        <th scope="col" class="num">Heard</th></tr></thead>
+      <tbody id="cluster-nodes"></tbody>
+    </table>
   </section>
 </main>
 `,

@@ -4,7 +4,10 @@
  *
  * @module
  */
-import type { MonitorSnapshot } from "./monitor_snapshot.ts";
+import type { MonitorPeer, MonitorSnapshot } from "./monitor_snapshot.ts";
+
+/** The states of a node's bus, each a sample of `shmooze_cluster_bus_state`. */
+const BUS_STATES = ["connected", "reconnecting", "closed", "unknown"];
 
 /** The Content-Type of the Prometheus text format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -42,6 +45,26 @@ export interface MetricsOptions {
  * }, Deno.memoryUsage(), { acceptErrors: { irc: 3, http: 0 } });
  * assert.match(text, /^shmooze_clients\{transport="tcp"\} 1$/m);
  * assert.match(text, /^shmooze_accept_errors_total\{listener="irc"\} 3$/m);
+ * ```
+ *
+ * @example A node of a cluster: its lag behind the log, its link to NATS, the other nodes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatMetrics } from "./metrics.ts";
+ *
+ * const text = formatMetrics({
+ *   time: 61_000, startedAt: 1_000, uptimeMs: 60_000, clients: 2, clientsByTransport: {},
+ *   totalMessages: 0, messagesPerSecond: [], channels: [], recent: [],
+ *   cluster: {
+ *     cluster: "team", node: "a-1", applied: 40, head: 42, lag: 2, bus: "reconnecting",
+ *     traffic: { inBytes: 900, outBytes: 300, inMsgs: 9, outMsgs: 3 }, refused: 0,
+ *     localClients: 1, peers: 1, nodes: [{ node: "b-2", users: 1, applied: 42, silentMs: 500 }],
+ *   },
+ * }, Deno.memoryUsage());
+ * assert.match(text, /^shmooze_cluster_lag_entries\{node="a-1"\} 2$/m);
+ * assert.match(text, /^shmooze_cluster_bus_state\{node="a-1",state="reconnecting"\} 1$/m);
+ * assert.match(text, /^shmooze_cluster_bus_bytes_total\{node="a-1",direction="in"\} 900$/m);
+ * assert.match(text, /^shmooze_cluster_peer_silent_seconds\{node="a-1",peer="b-2"\} 0\.5$/m);
  * ```
  */
 export function formatMetrics(
@@ -137,14 +160,18 @@ export function formatMetrics(
       "shmooze_cluster_applied_sequence",
       "gauge",
       "The last log sequence this node applied.",
-      [
-        [labels, cluster.applied],
-      ],
+      [[labels, cluster.applied]],
+    );
+    metric(
+      "shmooze_cluster_log_last_sequence",
+      "gauge",
+      "The log's last sequence, as this node last asked the log (each heartbeat).",
+      [[labels, cluster.head]],
     );
     metric(
       "shmooze_cluster_lag_entries",
       "gauge",
-      "Log entries this node is behind the furthest node it has heard of.",
+      "Log entries this node is behind the log's last sequence.",
       [[labels, cluster.lag]],
     );
     metric(
@@ -156,7 +183,59 @@ export function formatMetrics(
     metric("shmooze_cluster_local_clients", "gauge", "Users connected to this node.", [
       [labels, cluster.localClients],
     ]);
-    metric("shmooze_cluster_peers", "gauge", "Other nodes with users.", [[labels, cluster.peers]]);
+    metric("shmooze_cluster_peers", "gauge", "Other nodes this node knows of.", [
+      [labels, cluster.peers],
+    ]);
+    metric(
+      "shmooze_cluster_bus_state",
+      "gauge",
+      "This node's link to NATS: 1 for the state it is in, 0 for the others.",
+      BUS_STATES.map((state) => [{ ...labels, state }, cluster.bus === state ? 1 : 0]),
+    );
+    const traffic = cluster.traffic;
+    if (traffic) {
+      metric(
+        "shmooze_cluster_bus_bytes_total",
+        "counter",
+        "Bytes this node's NATS connection carried since it opened.",
+        [[{ ...labels, direction: "in" }, traffic.inBytes], [
+          { ...labels, direction: "out" },
+          traffic.outBytes,
+        ]],
+      );
+      metric(
+        "shmooze_cluster_bus_messages_total",
+        "counter",
+        "NATS messages this node's connection carried since it opened.",
+        [[{ ...labels, direction: "in" }, traffic.inMsgs], [
+          { ...labels, direction: "out" },
+          traffic.outMsgs,
+        ]],
+      );
+    }
+    const peers = (value: (peer: MonitorPeer) => number) =>
+      cluster.nodes.map((peer): [Record<string, string>, number] => [
+        { ...labels, peer: peer.node },
+        value(peer),
+      ]);
+    metric(
+      "shmooze_cluster_peer_users",
+      "gauge",
+      "Users of each other node.",
+      peers((p) => p.users),
+    );
+    metric(
+      "shmooze_cluster_peer_applied_sequence",
+      "gauge",
+      "The last log sequence each other node said it applied.",
+      peers((p) => p.applied),
+    );
+    metric(
+      "shmooze_cluster_peer_silent_seconds",
+      "gauge",
+      "Seconds since each other node was last heard from.",
+      peers((p) => p.silentMs / 1000),
+    );
   }
   return out.join("\n") + "\n";
 }

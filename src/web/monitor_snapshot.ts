@@ -35,20 +35,42 @@ export interface MonitorRoom {
   participants: string[];
 }
 
+/** Another node of the cluster, as this node knows it. */
+export interface MonitorPeer {
+  /** Its name. */
+  node: string;
+  /** Its users. */
+  users: number;
+  /** The last log sequence it said it applied (0: not heard yet). */
+  applied: number;
+  /** Milliseconds since it was last heard from. */
+  silentMs: number;
+}
+
 /** This server as a node of a cluster (`serve --cluster`), as `/metrics` shows it. */
 export interface MonitorCluster {
+  /** The cluster's name. */
+  cluster: string;
   /** The node's name. */
   node: string;
   /** The last log sequence it applied. */
   applied: number;
-  /** How many log entries it is behind the furthest node it has heard of. */
+  /** The log's last sequence, as the node last asked. */
+  head: number;
+  /** How many log entries it is behind the log's last sequence. */
   lag: number;
+  /** Its link to the bus (NATS); `unknown` when the bus does not tell. */
+  bus: "connected" | "reconnecting" | "closed" | "unknown";
+  /** What its bus carried since it opened. */
+  traffic?: { inBytes: number; outBytes: number; inMsgs: number; outMsgs: number };
   /** Log entries refused as invalid since start. */
   refused: number;
   /** Users connected to this node (the snapshot's `clients` counts every node's). */
   localClients: number;
-  /** Other nodes with users. */
+  /** How many other nodes it knows of. */
   peers: number;
+  /** The other nodes. */
+  nodes: MonitorPeer[];
 }
 
 /** One moment of the server, as the dashboard draws it. */

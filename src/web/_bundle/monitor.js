@@ -212,6 +212,56 @@ function drawRoom(room) {
   meter.setAttribute("aria-valuenow", String(room.used));
   byId("room-fill").style.width = `${room.capacity ? 100 * room.used / room.capacity : 0}%`;
 }
+function bytes(count) {
+  const units = [
+    "B",
+    "kB",
+    "MB",
+    "GB",
+    "TB"
+  ];
+  let value = count;
+  let unit = 0;
+  while (value >= 1e3 && unit < units.length - 1) {
+    value /= 1e3;
+    unit++;
+  }
+  return unit ? `${value.toFixed(1)} ${units[unit]}` : `${value} B`;
+}
+var LATE_MS = 2e3;
+function drawCluster(cluster) {
+  byId("cluster").hidden = !cluster;
+  if (!cluster) return;
+  text("cluster-name", cluster.cluster);
+  const bus = byId("cluster-bus");
+  bus.textContent = cluster.bus;
+  bus.className = `pill ${cluster.bus === "connected" ? "ok" : "warn"}`;
+  text("cluster-head", cluster.head);
+  text("cluster-refused", cluster.refused);
+  const t = cluster.traffic;
+  text("cluster-traffic", t ? `in ${bytes(t.inBytes)} \xB7 out ${bytes(t.outBytes)}` : "\u2013");
+  const body = byId("cluster-nodes");
+  body.textContent = "";
+  const rows = [
+    {
+      node: cluster.node,
+      users: cluster.localClients,
+      applied: cluster.applied,
+      silentMs: 0
+    },
+    ...cluster.nodes
+  ];
+  for (const [i, node] of rows.entries()) {
+    const row = append(body, "tr", i === 0 ? "this" : "");
+    row.dataset.node = node.node;
+    append(row, "th", "", node.node).scope = "row";
+    append(row, "td", "num", node.users);
+    append(row, "td", "num", node.applied);
+    append(row, "td", "num", Math.max(0, cluster.head - node.applied));
+    const late = node.silentMs > LATE_MS;
+    append(row, "td", late ? "num late" : "num", node.silentMs < 1e3 ? "now" : `${duration(node.silentMs)} ago`);
+  }
+}
 function render(snapshot) {
   const by = snapshot.clientsByTransport;
   text("count-total", snapshot.clients);
@@ -227,6 +277,7 @@ function render(snapshot) {
   drawChannels(snapshot.channels);
   drawRecent(snapshot.recent);
   drawRoom(snapshot.localRoom);
+  drawCluster(snapshot.cluster);
   document.body.dataset.updated = String(snapshot.time);
 }
 function setLive(label, cls) {

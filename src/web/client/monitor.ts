@@ -2,13 +2,18 @@
  * The live monitor's script (bundled by `deno task build` into `src/web/_bundle/monitor.js`,
  * and served inside the page of `src/web/_monitor_page.ts`): it listens to `/monitor/events`
  * (Server-Sent Events, one {@link MonitorSnapshot} a second) and draws clients by transport,
- * the message rate, channels with their members, the last messages and, when the server
- * bridges a local room, that room's ring occupancy.
+ * the message rate, channels with their members, the last messages, when the server
+ * bridges a local room, that room's ring occupancy, and for a node of a cluster, every node.
  *
  * @module
  */
 import { actionText } from "../../irc/ctcp.ts";
-import type { MonitorMessage, MonitorRoom, MonitorSnapshot } from "../monitor_snapshot.ts";
+import type {
+  MonitorCluster,
+  MonitorMessage,
+  MonitorRoom,
+  MonitorSnapshot,
+} from "../monitor_snapshot.ts";
 import { append, byId } from "./_dom.ts";
 import { RateChart } from "./_rate_chart.ts";
 
@@ -90,6 +95,54 @@ function drawRoom(room: MonitorRoom | undefined): void {
   byId("room-fill").style.width = `${room.capacity ? 100 * room.used / room.capacity : 0}%`;
 }
 
+function bytes(count: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let value = count;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit ? `${value.toFixed(1)} ${units[unit]}` : `${value} B`;
+}
+
+/** A node is late once it has been silent past two heartbeats (it is declared gone at 3 s). */
+const LATE_MS = 2000;
+
+function drawCluster(cluster: MonitorCluster | undefined): void {
+  byId("cluster").hidden = !cluster;
+  if (!cluster) return;
+  text("cluster-name", cluster.cluster);
+  const bus = byId("cluster-bus");
+  bus.textContent = cluster.bus;
+  bus.className = `pill ${cluster.bus === "connected" ? "ok" : "warn"}`;
+  text("cluster-head", cluster.head);
+  text("cluster-refused", cluster.refused);
+  const t = cluster.traffic;
+  text("cluster-traffic", t ? `in ${bytes(t.inBytes)} · out ${bytes(t.outBytes)}` : "–");
+  const body = byId("cluster-nodes");
+  body.textContent = "";
+  const rows = [
+    { node: cluster.node, users: cluster.localClients, applied: cluster.applied, silentMs: 0 },
+    ...cluster.nodes,
+  ];
+  for (const [i, node] of rows.entries()) {
+    const row = append(body, "tr", i === 0 ? "this" : "");
+    row.dataset.node = node.node;
+    append(row, "th", "", node.node).scope = "row";
+    append(row, "td", "num", node.users);
+    append(row, "td", "num", node.applied);
+    append(row, "td", "num", Math.max(0, cluster.head - node.applied));
+    const late = node.silentMs > LATE_MS;
+    append(
+      row,
+      "td",
+      late ? "num late" : "num",
+      node.silentMs < 1000 ? "now" : `${duration(node.silentMs)} ago`,
+    );
+  }
+}
+
 function render(snapshot: MonitorSnapshot): void {
   const by = snapshot.clientsByTransport;
   text("count-total", snapshot.clients);
@@ -109,6 +162,7 @@ function render(snapshot: MonitorSnapshot): void {
   drawChannels(snapshot.channels);
   drawRecent(snapshot.recent);
   drawRoom(snapshot.localRoom);
+  drawCluster(snapshot.cluster);
   document.body.dataset.updated = String(snapshot.time);
 }
 
