@@ -48,14 +48,21 @@ Deno.test("NamedSemaphore.wait() does not block the event loop", async () => {
   const name = uniqueName("loop");
   using sem = NamedSemaphore.create(name, 0);
   try {
+    // Three timer ticks while the wait is pending prove the loop runs: if the wait blocked
+    // it, the ticks would come only after the wait had timed out.
     let ticks = 0;
-    const interval = setInterval(() => ticks++, 10);
-    const waiting = sem.wait({ timeoutMs: 2000 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    sem.post();
-    assert.deepEqual(await waiting, true);
-    clearInterval(interval);
-    assert.ok(ticks >= 3, `the event loop ran only ${ticks} timer ticks while waiting`);
+    const threeTicks = Promise.withResolvers<void>();
+    const interval = setInterval(() => ++ticks === 3 && threeTicks.resolve(), 10);
+    let settled = false;
+    const waiting = sem.wait({ timeoutMs: 10_000 }).finally(() => settled = true);
+    try {
+      await threeTicks.promise;
+      assert.equal(settled, false, "the timers ran only after the wait had ended");
+      sem.post();
+      assert.deepEqual(await waiting, true);
+    } finally {
+      clearInterval(interval);
+    }
   } finally {
     NamedSemaphore.unlink(name);
   }
