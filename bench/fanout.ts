@@ -117,6 +117,8 @@ export interface NodeBusCost {
   /** Bytes and NATS messages from the node to nats-server (appends, pulls, heartbeats). */
   outBytes: number;
   outMsgs: number;
+  /** The node's CPU time (user + system) per chat message, µs. */
+  cpuMicros: number;
 }
 
 /** One server under one load. */
@@ -580,9 +582,10 @@ async function runScenario(
       });
     }
     if (busBefore && busAfter) {
-      run.busPerMessage = serverPids.map((pid) =>
-        busCost(`shmooze-${pid}`, busBefore, busAfter, run.sent)
-      );
+      run.busPerMessage = serverPids.map((pid, i) => ({
+        ...busCost(`shmooze-${pid}`, busBefore, busAfter, run.sent),
+        cpuMicros: Math.round((after[i] - before[i]) / CLOCK_TICKS * 1e6 / run.sent),
+      }));
     }
   } catch (error) {
     run.error = error instanceof Error ? error.message.split("\n")[0] : String(error);
@@ -603,7 +606,7 @@ function busCost(
   before: ConnectionTraffic[],
   after: ConnectionTraffic[],
   messages: number,
-): NodeBusCost {
+): Omit<NodeBusCost, "cpuMicros"> {
   const zero = { name, inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
   const from = before.find((c) => c.name === name) ?? zero;
   const to = after.find((c) => c.name === name) ?? zero;
@@ -857,11 +860,13 @@ function formatClusterReport(report: FanoutReport): string {
       cost.outBytes.toFixed(0),
       cost.inMsgs.toFixed(2),
       cost.outMsgs.toFixed(2),
+      String(cost.cpuMicros),
     ])
   );
   if (costRows.length > 0) {
     sections.push(
-      "Each node's NATS connection per chat message (nats-server /connz, over the window):\n\n" +
+      "Per chat message sent in the window, each node's NATS connection (nats-server /connz) " +
+        "and CPU time:\n\n" +
         markdownTable(
           [
             "clients, senders × msg/s",
@@ -872,6 +877,7 @@ function formatClusterReport(report: FanoutReport): string {
             "bytes out",
             "NATS msgs in",
             "NATS msgs out",
+            "node CPU µs",
           ],
           costRows,
           4,
