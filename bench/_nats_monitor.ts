@@ -26,6 +26,8 @@ export interface MonitoredNats {
   readonly pid: number;
   /** Every open client connection's traffic so far. */
   connections(): Promise<ConnectionTraffic[]>;
+  /** Messages JetStream holds, all streams together (/jsz): the log entries appended so far. */
+  storedMessages(): Promise<number>;
   /** Stops the server and removes its store. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -117,6 +119,10 @@ export async function startMonitoredNats(timeoutMs = 10_000): Promise<MonitoredN
         outMsgs: c.out_msgs,
         outBytes: c.out_bytes,
       }));
+    },
+    async storedMessages() {
+      const response = await fetch(`http://127.0.0.1:${started.monitor}/jsz`);
+      return ((await response.json()) as { messages?: number }).messages ?? 0;
     },
     [Symbol.asyncDispose]: stop,
   };

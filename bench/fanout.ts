@@ -109,7 +109,7 @@ export interface FanoutOptions {
   progress?: (line: string) => void;
 }
 
-/** What one node's NATS connection carried per chat message sent in the window. */
+/** What one node's NATS connection carried, and its CPU time, per log entry of the window. */
 export interface NodeBusCost {
   /** Bytes and NATS messages from nats-server to the node (log entries, acks, heartbeats). */
   inBytes: number;
@@ -117,7 +117,7 @@ export interface NodeBusCost {
   /** Bytes and NATS messages from the node to nats-server (appends, pulls, heartbeats). */
   outBytes: number;
   outMsgs: number;
-  /** The node's CPU time (user + system) per chat message, µs. */
+  /** The node's CPU time (user + system) per log entry, µs. */
   cpuMicros: number;
 }
 
@@ -138,8 +138,14 @@ export interface FanoutRun {
   round: number;
   /** Cluster mode: latency at the samplers of each node (node 0 holds the senders). */
   latencyByNode?: Percentiles[];
-  /** Cluster mode: each node's bus traffic per chat message, from nats-server's /connz. */
+  /**
+   * Cluster mode: each node's bus traffic and CPU per log entry appended in the window (from
+   * nats-server's /connz and /jsz). Entries, not messages sent: a node that falls behind
+   * appends fewer than its clients sent.
+   */
   busPerMessage?: NodeBusCost[];
+  /** Cluster mode: log entries appended in the window (nats-server's /jsz). */
+  appended?: number;
   /** Cluster mode: nats-server's CPU in the window, % of one core. */
   natsCpuPercent?: number;
   /** Clients registered and in the channel. */
@@ -537,9 +543,11 @@ async function runScenario(
     await sleepUntil(at);
     const before = pids.map(cpuTicks);
     const busBefore = await nats?.connections();
+    const storedBefore = await nats?.storedMessages();
     await sleepUntil(at + seconds * 1000);
     const after = pids.map(cpuTicks);
     const busAfter = await nats?.connections();
+    const storedAfter = await nats?.storedMessages();
     run.serverRssKiB = serverPids.reduce((sum, pid) => sum + rssKiB(pid), 0);
     const percent = (from: number, count: number) =>
       Math.round(
@@ -581,10 +589,12 @@ async function runScenario(
         return percentiles(merged);
       });
     }
-    if (busBefore && busAfter) {
+    if (busBefore && busAfter && storedBefore !== undefined && storedAfter !== undefined) {
+      const entries = storedAfter - storedBefore;
+      run.appended = entries;
       run.busPerMessage = serverPids.map((pid, i) => ({
-        ...busCost(`shmooze-${pid}`, busBefore, busAfter, run.sent),
-        cpuMicros: Math.round((after[i] - before[i]) / CLOCK_TICKS * 1e6 / run.sent),
+        ...busCost(`shmooze-${pid}`, busBefore, busAfter, entries),
+        cpuMicros: Math.round((after[i] - before[i]) / CLOCK_TICKS * 1e6 / Math.max(1, entries)),
       }));
     }
   } catch (error) {
@@ -856,6 +866,7 @@ function formatClusterReport(report: FanoutReport): string {
       sideName(r.server, r.nodes),
       String(r.round),
       node === 0 ? "0 (senders)" : String(node),
+      `${fmt(r.appended ?? 0)} / ${fmt(r.sent)}`,
       cost.inBytes.toFixed(0),
       cost.outBytes.toFixed(0),
       cost.inMsgs.toFixed(2),
@@ -865,14 +876,16 @@ function formatClusterReport(report: FanoutReport): string {
   );
   if (costRows.length > 0) {
     sections.push(
-      "Per chat message sent in the window, each node's NATS connection (nats-server /connz) " +
-        "and CPU time:\n\n" +
+      "Per log entry appended in the window (nats-server /jsz), each node's NATS connection " +
+        "(/connz) and CPU time; appended = entries in the window against messages its clients " +
+        "sent:\n\n" +
         markdownTable(
           [
             "clients, senders × msg/s",
             "side",
             "round",
             "node",
+            "appended / sent",
             "bytes in",
             "bytes out",
             "NATS msgs in",
@@ -880,7 +893,7 @@ function formatClusterReport(report: FanoutReport): string {
             "node CPU µs",
           ],
           costRows,
-          4,
+          5,
         ),
     );
   }

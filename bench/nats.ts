@@ -1,10 +1,13 @@
 /**
  * The ceiling of one ordering domain: how many appends a second one JetStream stream takes on
- * this machine, the way a shmooze node appends (`js.publish` with a `Nats-Msg-Id`, waiting
- * for the acknowledgement; file storage, a 2-minute duplicate window, a real chat event of
- * about 170 bytes), with 1, 64 and 512 appends in flight from one process, from two processes
- * into one stream, and from two processes into two streams (what sharding by channel buys).
- * Each side gets a fresh `nats-server -js`; the sides run in turn, `--rounds` times.
+ * this machine (file storage, a 2-minute duplicate window, every append with a `Nats-Msg-Id`,
+ * the 189-byte event a node appends for a 40-byte PRIVMSG). First the way a shmooze node
+ * appends (`js.publish`, one request and promise per append, waiting for the acknowledgement):
+ * 1, 64 and 512 in flight from one process, two processes into one stream, two processes into
+ * two streams (what sharding by channel buys); then raw — core publishes whose acknowledgements
+ * all come to one inbox subscription — to see the stream with less of the client's cost in
+ * front of it. Each side gets a fresh `nats-server -js`; the sides run in turn, `--rounds`
+ * times.
  *
  * Run: `deno task bench nats [--seconds 3] [--rounds 2] [--json FILE]`.
  *
@@ -22,19 +25,26 @@ import { type Histogram, merge, type Percentiles, percentiles } from "./_histogr
 import type { PublisherPlan, PublisherResult } from "./_nats_publisher.ts";
 import { markdownTable } from "./_table.ts";
 
-/** One way of appending: how many streams, publisher processes, and appends in flight each. */
+/**
+ * One way of appending: how many streams, publisher processes, appends in flight each, and
+ * how (`js`: as a node does; `raw`: core publishes with acknowledgements to one inbox).
+ */
 interface Side {
   streams: number;
   publishers: number;
   inFlight: number;
+  mode: "js" | "raw";
 }
 
 const SIDES: Side[] = [
-  { streams: 1, publishers: 1, inFlight: 1 },
-  { streams: 1, publishers: 1, inFlight: 64 },
-  { streams: 1, publishers: 1, inFlight: 512 },
-  { streams: 1, publishers: 2, inFlight: 256 },
-  { streams: 2, publishers: 2, inFlight: 256 },
+  { streams: 1, publishers: 1, inFlight: 1, mode: "js" },
+  { streams: 1, publishers: 1, inFlight: 64, mode: "js" },
+  { streams: 1, publishers: 1, inFlight: 512, mode: "js" },
+  { streams: 1, publishers: 2, inFlight: 256, mode: "js" },
+  { streams: 2, publishers: 2, inFlight: 256, mode: "js" },
+  { streams: 1, publishers: 1, inFlight: 512, mode: "raw" },
+  { streams: 1, publishers: 2, inFlight: 256, mode: "raw" },
+  { streams: 2, publishers: 2, inFlight: 256, mode: "raw" },
 ];
 
 /** One side's measurement. */
@@ -116,6 +126,7 @@ async function runSide(side: Side, round: number): Promise<SideRun> {
         inFlight: side.inFlight,
         ms: seconds * 1000,
         idPrefix: `p${p}`,
+        mode: side.mode,
       };
       publishers.push(
         spawn(["bench/_nats_publisher.ts", JSON.stringify(plan)], {
@@ -159,7 +170,7 @@ const runs: SideRun[] = [];
 for (let round = 1; round <= rounds; round++) {
   for (const side of SIDES) {
     console.error(
-      `${side.streams} stream(s), ${side.publishers} publisher(s) × ${side.inFlight} in flight (round ${round}) …`,
+      `${side.streams} stream(s), ${side.publishers} ${side.mode} publisher(s) × ${side.inFlight} in flight (round ${round}) …`,
     );
     const run = await runSide(side, round);
     console.error(run.error ?? `  ${run.rate.toLocaleString("en-US")} appends/s`);
@@ -172,6 +183,7 @@ console.log(markdownTable(
   [
     "streams",
     "publisher processes × in flight",
+    "publish",
     "round",
     "appends/s",
     "ack p50 ms",
@@ -182,6 +194,7 @@ console.log(markdownTable(
   runs.map((r) => [
     String(r.streams),
     `${r.publishers} × ${r.inFlight}`,
+    r.mode === "js" ? "js.publish (as a node)" : "raw, one ack inbox",
     String(r.round),
     r.error ? `failed: ${r.error}` : r.rate.toLocaleString("en-US"),
     r.latency.p50.toFixed(2),
@@ -189,7 +202,7 @@ console.log(markdownTable(
     String(r.natsCpuPercent),
     String(r.publishersCpuPercent),
   ]),
-  3,
+  4,
 ));
 console.log(
   `\n${payload.length}-byte events (a 40-byte PRIVMSG as a node appends it), ${seconds} s per ` +
