@@ -120,7 +120,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 // The server's CPU time per 1000 lines delivered: the work a delivery costs, which a shared
 // machine's scheduling changes far less than the rate a starved server reaches.
 const cpuPerThousand = (run: FanoutRun) =>
-  run.deliveriesPerSecond > 0 ? run.serverCpuPercent * 10_000 / run.deliveriesPerSecond : 0;
+  run.deliveriesPerSecond > 0 ? run.serverCpuPercent * 1e7 / run.deliveriesPerSecond : 0;
 const median = (numbers: number[]) => {
   const sorted = [...numbers].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
