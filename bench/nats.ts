@@ -24,6 +24,7 @@ import { benchEnvironment, describeEnvironment } from "./_env.ts";
 import { type Histogram, merge, type Percentiles, percentiles } from "./_histogram.ts";
 import type { PublisherPlan, PublisherResult } from "./_nats_publisher.ts";
 import { markdownTable } from "./_table.ts";
+import { readOptions } from "./_usage.ts";
 
 /**
  * One way of appending: how many streams, publisher processes, appends in flight each, and
@@ -60,18 +61,18 @@ interface SideRun extends Side {
   error?: string;
 }
 
-const { values } = parseCommandArgs("bench nats", Deno.args, {
-  seconds: { type: "string" },
-  rounds: { type: "string" },
-  json: { type: "string" },
+const { seconds, rounds, json } = readOptions(() => {
+  const { values } = parseCommandArgs("bench nats", Deno.args, {
+    seconds: { type: "string" },
+    rounds: { type: "string" },
+    json: { type: "string" },
+  });
+  return {
+    seconds: intOption(values, "seconds", 3, { min: 1, max: 60 }),
+    rounds: intOption(values, "rounds", 2, { min: 1, max: 20 }),
+    json: stringOption(values, "json", new URL("./results/nats.json", import.meta.url).pathname),
+  };
 });
-const seconds = intOption(values, "seconds", 3, { min: 1, max: 60 });
-const rounds = intOption(values, "rounds", 2, { min: 1, max: 20 });
-const json = stringOption(
-  values,
-  "json",
-  new URL("./results/nats.json", import.meta.url).pathname,
-);
 
 // What a node appends for a 40-byte PRIVMSG to #lobby.
 const payload = new TextDecoder().decode(encodeEvent({

@@ -16,27 +16,33 @@ import { ROOT } from "../tests/_helpers.ts";
 import { benchEnvironment, describeEnvironment } from "./_env.ts";
 import type { FanoutReport, FanoutRun } from "./fanout.ts";
 import { markdownTable } from "./_table.ts";
+import { readOptions } from "./_usage.ts";
 
 /** main just before the merge of the cluster's first part (b9c210d): its first parent. */
 const DEFAULT_BEFORE = "b9c210d^1";
 
-const { values } = parseCommandArgs("bench single-node", Deno.args, {
-  before: { type: "string" },
-  rounds: { type: "string" },
-  clients: { type: "string" },
-  rate: { type: "string" },
-  seconds: { type: "string" },
-  json: { type: "string" },
+const { before, rounds, clients, rate, seconds, json } = readOptions(() => {
+  const { values } = parseCommandArgs("bench single-node", Deno.args, {
+    before: { type: "string" },
+    rounds: { type: "string" },
+    clients: { type: "string" },
+    rate: { type: "string" },
+    seconds: { type: "string" },
+    json: { type: "string" },
+  });
+  return {
+    before: stringOption(values, "before", DEFAULT_BEFORE),
+    rounds: intOption(values, "rounds", 3, { min: 1, max: 20 }),
+    clients: intOption(values, "clients", 1000, { min: 2, max: 50_000 }),
+    rate: intOption(values, "rate", 3, { min: 1, max: 100 }),
+    seconds: intOption(values, "seconds", 5, { min: 1, max: 600 }),
+    json: stringOption(
+      values,
+      "json",
+      new URL("./results/single_node.json", import.meta.url).pathname,
+    ),
+  };
 });
-const rounds = intOption(values, "rounds", 3, { min: 1, max: 20 });
-const clients = intOption(values, "clients", 1000, { min: 2, max: 50_000 });
-const rate = intOption(values, "rate", 3, { min: 1, max: 100 });
-const seconds = intOption(values, "seconds", 5, { min: 1, max: 600 });
-const json = stringOption(
-  values,
-  "json",
-  new URL("./results/single_node.json", import.meta.url).pathname,
-);
 
 /** Runs a command in this checkout and returns its standard output; throws on failure. */
 async function git(args: string[]): Promise<string> {
@@ -46,11 +52,12 @@ async function git(args: string[]): Promise<string> {
   return decoder.decode(stdout).trim();
 }
 
-const beforeCommit = await git([
-  "rev-parse",
-  "--short",
-  stringOption(values, "before", DEFAULT_BEFORE),
-]);
+const beforeCommit = await git(["rev-parse", "--short", "--verify", `${before}^{commit}`]).catch(
+  () => {
+    console.error(`error: --before "${before}" is not a commit of this repository`);
+    Deno.exit(2);
+  },
+);
 const afterCommit = await git(["rev-parse", "--short", "HEAD"]);
 const dirty = (await git(["status", "--porcelain", "--untracked-files=no"])) !== "";
 const work = await Deno.makeTempDir({ prefix: "shmooze-bench-before-" });
