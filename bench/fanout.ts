@@ -15,6 +15,12 @@
  * generators' CPU use, and the server's memory. Then the idle test: N registered clients
  * that do nothing, and the server's resident memory (VmRSS) per connection.
  *
+ * Cluster mode (`cluster: [1, 2, 3]`, `--cluster 1,2,3`) compares one `serve` alone with
+ * N-node clusters under the same load: a fresh `nats-server -js` with its monitoring port and N
+ * `serve --cluster` processes per run, client i on node i mod N, the senders on node 0; latency
+ * per node, and each node's NATS traffic and CPU per log entry from nats-server's /connz and
+ * /jsz. Sides run in turn, `rounds` times.
+ *
  * Run it with `deno task bench fanout` (`--help` lists the options).
  *
  * @module
@@ -143,7 +149,7 @@ export interface FanoutRun {
    * nats-server's /connz and /jsz). Entries, not messages sent: a node that falls behind
    * appends fewer than its clients sent.
    */
-  busPerMessage?: NodeBusCost[];
+  busPerEntry?: NodeBusCost[];
   /** Cluster mode: log entries appended in the window (nats-server's /jsz). */
   appended?: number;
   /** Cluster mode: nats-server's CPU in the window, % of one core. */
@@ -251,7 +257,7 @@ export async function runFanout(options: FanoutOptions = {}): Promise<FanoutRepo
       (cluster.length > 0 ? [DEFAULT_CLUSTER_SCENARIO] : DEFAULT_SCENARIOS),
     seconds: options.seconds ?? 10,
     servers,
-    idle: options.idle ?? 10_000,
+    idle: options.idle ?? (cluster.length > 0 ? 0 : 10_000),
     idleServers: (options.idleServers ?? servers).filter((s) => servers.includes(s)),
     workers: options.workers ?? 2,
     samplers: options.samplers ?? 8,
@@ -592,7 +598,7 @@ async function runScenario(
     if (busBefore && busAfter && storedBefore !== undefined && storedAfter !== undefined) {
       const entries = storedAfter - storedBefore;
       run.appended = entries;
-      run.busPerMessage = serverPids.map((pid, i) => ({
+      run.busPerEntry = serverPids.map((pid, i) => ({
         ...busCost(`shmooze-${pid}`, busBefore, busAfter, entries),
         cpuMicros: Math.round((after[i] - before[i]) / CLOCK_TICKS * 1e6 / Math.max(1, entries)),
       }));
@@ -860,8 +866,8 @@ function formatClusterReport(report: FanoutReport): string {
     }),
     3,
   )];
-  const costRows = report.runs.filter((r) => r.busPerMessage && !r.error).flatMap((r) =>
-    r.busPerMessage!.map((cost, node) => [
+  const costRows = report.runs.filter((r) => r.busPerEntry && !r.error).flatMap((r) =>
+    r.busPerEntry!.map((cost, node) => [
       `${r.clients}, ${r.senders} × ${r.rate}`,
       sideName(r.server, r.nodes),
       String(r.round),
