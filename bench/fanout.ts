@@ -1030,9 +1030,12 @@ export function parseFanoutArgs(
   const senders = values.senders === undefined
     ? undefined
     : intOption(values, "senders", 0, { min: 1, max: clients });
-  const single = clients === undefined
+  const sending = senders ?? (clustered ? Math.min(30, clients ?? 0) : undefined);
+  const single: FanoutScenario | undefined = clients === undefined
     ? undefined
-    : { clients, rate, senders: senders ?? (clustered ? Math.min(30, clients) : undefined) };
+    : sending === undefined
+    ? { clients, rate }
+    : { clients, rate, senders: sending };
   return {
     options: {
       scenarios: single === undefined
