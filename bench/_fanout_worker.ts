@@ -21,6 +21,16 @@ import { type Histogram, record } from "./_histogram.ts";
 export interface WorkerPlan {
   host: string;
   port: number;
+  /**
+   * The ports of a cluster's nodes: client i connects to `ports[i % ports.length]` (its node),
+   * and the samplers' latency is kept per node. None: every client connects to `port`.
+   */
+  ports?: number[];
+  /**
+   * Global indexes of the clients that send, in turn, each at the start command's rate. None:
+   * every client sends.
+   */
+  senders?: number[];
   /** Global index of this worker's first client. */
   first: number;
   /** How many clients this worker runs. */
@@ -102,6 +112,8 @@ export interface ResultReport {
   receivedTotal: number;
   /** Latency of messages sent in the window, as seen by the samplers. */
   histogram: Histogram;
+  /** The same per node (the index in the plan's `ports`; one entry without them). */
+  nodeHistograms: Histogram[];
   /** Window messages the samplers received (each sampler should see everyone else's). */
   sampled: number;
   /** Window messages the samplers should have received: everyone else's. */
@@ -119,6 +131,8 @@ class Client {
   readonly index: number;
   readonly nick: string;
   readonly sampler: boolean;
+  /** Which of the plan's ports (cluster nodes) this client connects to. */
+  readonly node: number;
   conn?: Deno.TcpConn;
   joined = false;
   closed = false;
@@ -132,10 +146,11 @@ class Client {
   /** Messages this client sent in the measured window. */
   windowSent = 0;
 
-  constructor(index: number, prefix: string, sampler: boolean) {
+  constructor(index: number, prefix: string, sampler: boolean, node: number) {
     this.index = index;
     this.nick = `${prefix}${String(index).padStart(5, "0")}`;
     this.sampler = sampler;
+    this.node = node;
   }
 
   /** Queues a line; one write at a time per connection, later lines gather meanwhile. */
@@ -180,6 +195,7 @@ const totals = { lines: 0, disconnects: 0, sampled: 0 };
 let onSampled: (() => void) | undefined;
 let window: { start: number; end: number } | undefined;
 const histogram: Histogram = {};
+const nodeHistograms: Histogram[] = [];
 const decoder = new TextDecoder();
 
 /** Counts the lines of a chunk without decoding it, answering PING on the way. */
@@ -221,6 +237,7 @@ function sampleLines(client: Client, bytes: Uint8Array, channel: string): void {
     const sent = Number(line.slice(start, line.indexOf(" ", start)));
     if (window && sent >= window.start && sent < window.end) {
       record(histogram, (received - sent) * 1000);
+      record(nodeHistograms[client.node] ??= {}, (received - sent) * 1000);
       totals.sampled++;
       onSampled?.();
     }
@@ -234,7 +251,8 @@ function answerPing(client: Client, line: string): void {
 /** Connects, registers, joins; then reads until the connection closes. */
 async function runClient(client: Client, plan: WorkerPlan, joined: () => void): Promise<void> {
   const buffer = new Uint8Array(plan.idle ? 4096 : 32768);
-  const conn = await Deno.connect({ hostname: plan.host, port: plan.port });
+  const port = plan.ports?.[client.node] ?? plan.port;
+  const conn = await Deno.connect({ hostname: plan.host, port });
   client.conn = conn;
   conn.setNoDelay(true);
   client.send(`NICK ${client.nick}\r\nUSER ${client.nick} 0 * :fan-out benchmark\r\n`);
@@ -321,11 +339,13 @@ async function joinAll(plan: WorkerPlan, clients: Client[]): Promise<JoinedRepor
 }
 
 /**
- * Sends on the schedule — message j leaves at first + j / (total × rate), from client
- * j mod total — and returns how many were sent inside the window.
+ * Sends on the schedule — message j leaves at first + j / (senders × rate), from sender
+ * j mod senders (every client when the plan names none) — and returns how many were sent
+ * inside the window.
  */
 async function sendAll(plan: WorkerPlan, clients: Client[], start: StartCommand): Promise<number> {
-  const interval = 1000 / (plan.total * start.rate);
+  const senders = plan.senders ?? Array.from({ length: plan.total }, (_, i) => i);
+  const interval = 1000 / (senders.length * start.rate);
   const first = start.at - start.warmupMs;
   const end = start.at + start.seconds * 1000;
   const pad = "x".repeat(Math.max(0, plan.textBytes - 18));
@@ -335,7 +355,7 @@ async function sendAll(plan: WorkerPlan, clients: Client[], start: StartCommand)
     const time = wallClock();
     if (time >= end) return sent;
     for (; first + next * interval <= time; next++) {
-      const client = clients[(next % plan.total) - plan.first];
+      const client = clients[senders[next % senders.length] - plan.first];
       if (!client?.joined || client.closed) continue;
       const stamp = wallClock();
       client.send(`PRIVMSG ${plan.channel} :${stamp.toFixed(3)} ${pad}\r\n`);
@@ -367,7 +387,13 @@ async function main(): Promise<void> {
   const samplers = new Set(plan.samplers);
   const clients = Array.from(
     { length: plan.count },
-    (_, i) => new Client(plan.first + i, plan.prefix, samplers.has(plan.first + i)),
+    (_, i) =>
+      new Client(
+        plan.first + i,
+        plan.prefix,
+        samplers.has(plan.first + i),
+        (plan.first + i) % (plan.ports?.length ?? 1),
+      ),
   );
   const print = (report: JoinedReport | SentReport | ResultReport) =>
     console.log(JSON.stringify(report));
@@ -407,6 +433,7 @@ async function main(): Promise<void> {
       receivedInWindow: inWindow,
       receivedTotal: totals.lines - before,
       histogram,
+      nodeHistograms,
       sampled: totals.sampled,
       expected,
       disconnects: totals.disconnects,

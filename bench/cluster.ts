@@ -19,13 +19,18 @@ import { intOption, parseCommandArgs } from "../src/cli/_args.ts";
 import { startNats } from "../tests/_nats.ts";
 import { type Histogram, percentiles, record } from "./_histogram.ts";
 import { markdownTable } from "./_table.ts";
+import { readOptions } from "./_usage.ts";
 
-const { values } = parseCommandArgs("bench cluster", Deno.args, {
-  messages: { type: "string" },
-  "in-flight": { type: "string" },
+const { messages, inFlight } = readOptions(() => {
+  const { values } = parseCommandArgs("bench cluster", Deno.args, {
+    messages: { type: "string" },
+    "in-flight": { type: "string" },
+  });
+  return {
+    messages: intOption(values, "messages", 20_000, { min: 100, max: 1_000_000 }),
+    inFlight: intOption(values, "in-flight", 64, { min: 1, max: 10_000 }),
+  };
 });
-const messages = intOption(values, "messages", 20_000, { min: 100, max: 1_000_000 });
-const inFlight = intOption(values, "in-flight", 64, { min: 1, max: 10_000 });
 
 /** A user that notes when each message reached it. */
 function user(nick: string, arrived: Map<string, number>, done: () => void): Member {

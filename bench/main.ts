@@ -1,5 +1,6 @@
 /**
- * The benchmarks' own entry point: `deno task bench <ipc|fanout|history|search> [options]`.
+ * The benchmarks' own entry point:
+ * `deno task bench <ipc|fanout|history|search|cluster|nats|single-node> [options]`.
  *
  * Benchmarks are tooling, not product: they start peers and load generators and reuse the
  * tests' helpers, so nothing here is imported by `main.ts` or ends up in the compiled
@@ -19,6 +20,9 @@ const HELP = `Usage: deno task bench ipc [--messages N] [--json FILE]
        deno task bench history [--messages N] [--queries N]
        deno task bench search [--messages N] [--queries N]
        deno task bench cluster [--messages N] [--in-flight N]
+       deno task bench nats [--seconds 3] [--rounds 2] [--json FILE]
+       deno task bench single-node [--before REV] [--rounds 3] [--clients 1000] [--rate 3]
+                                   [--seconds 5] [--json FILE]
 
 Runs a benchmark and prints its table; the full results go to a JSON file under
 bench/results/. docs/benchmarks.md has the numbers measured so far and what they mean.
@@ -33,6 +37,14 @@ bench/results/. docs/benchmarks.md has the numbers measured so far and what they
            size, one-word, two-word and prefix query latency (about a minute)
   cluster  Three cluster nodes on a nats-server: a message's latency to its sender's answer
            and to another node's user, the rate, and each node's bus bytes per message
+  nats     One JetStream stream's append rate (one ordering domain): 1, 64, 512 in flight,
+           two publishers into one stream, two into two streams (about 40 s)
+  single-node
+           The fan-out benchmark of one serve from an earlier commit (default: main before
+           the cluster merge) and from this tree, in turn (about 80 s)
+  fanout --cluster 1,2,3
+           One serve alone beside 1, 2 and 3 serve --cluster nodes under the same load:
+           latency on the senders' node and the others, each node's NATS cost (fanout help)
 
 Options for ipc:
   --messages N   Messages per throughput run, 1000 to 10000000 (default: 100000)
@@ -60,7 +72,10 @@ async function ipc(args: string[]): Promise<number> {
   return 0;
 }
 
-/** bench/history.ts, search.ts and cluster.ts are scripts: each runs as its own process. */
+/**
+ * bench/history.ts, search.ts, cluster.ts, nats.ts and single_node.ts are scripts: each runs as
+ * its own process.
+ */
 async function script(name: string, args: string[]): Promise<number> {
   const script = new URL(`./${name}.ts`, import.meta.url).pathname;
   const { code } = await new Deno.Command(Deno.execPath(), {
@@ -88,7 +103,10 @@ export async function main(args: string[]): Promise<number> {
       case "history":
       case "search":
       case "cluster":
+      case "nats":
         return await script(subject, rest);
+      case "single-node":
+        return await script("single_node", rest);
       case undefined:
       case "-h":
       case "--help":
@@ -96,7 +114,8 @@ export async function main(args: string[]): Promise<number> {
         return subject === undefined ? 2 : 0;
       default:
         throw new UsageError(
-          `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history, search, cluster`,
+          `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history, search, ` +
+            "cluster, nats, single-node",
         );
     }
   } catch (error) {
