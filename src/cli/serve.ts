@@ -129,6 +129,10 @@ Options:
                              "_" (default: shmooze)
   --node-name NAME           This node's name in the cluster, in its msgids and logs; a random
                              part is added, so each run is a new node (default: host and pid)
+  --history URL              With --cluster: keep the cluster's history in PostgreSQL at URL
+                             (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE), written by
+                             every node and read by CHATHISTORY on any node; kept
+                             --retention-days (default: each node's own SQLite, as alone)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
@@ -247,13 +251,24 @@ function startFailure(error: unknown): unknown {
 
 function readCluster(
   values: Values,
-): Required<Omit<ClusterOptions, "node">> & ClusterOptions | undefined {
+): Required<Omit<ClusterOptions, "node" | "history">> & ClusterOptions | undefined {
   const url = values.cluster;
   if (url === undefined) {
+    if (values.history !== undefined) {
+      throw new UsageError(
+        "--history needs --cluster: a server alone keeps its history in SQLite in its data directory",
+      );
+    }
     for (const flag of ["cluster-name", "node-name"]) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --cluster`);
     }
     return undefined;
+  }
+  const history = values.history === undefined ? undefined : String(values.history);
+  if (history !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(history)) {
+    throw new UsageError(
+      "--history must be a PostgreSQL URL such as postgres://shmooze@127.0.0.1:5432/shmooze",
+    );
   }
   if (!/^nats:\/\/[^\s/]+$/.test(String(url))) {
     throw new UsageError(
@@ -269,7 +284,7 @@ function readCluster(
       `--node-name must be 1 to 64 letters, digits, ".", "-" or "_", not "${node}"`,
     );
   }
-  return { url: String(url), name, node };
+  return { url: String(url), name, node, ...(history === undefined ? {} : { history }) };
 }
 
 function readBridge(values: Values): BridgeOptions | undefined {
@@ -411,6 +426,7 @@ export const serveCommand: Command = {
       cluster: { type: "string" },
       "cluster-name": { type: "string" },
       "node-name": { type: "string" },
+      history: { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {

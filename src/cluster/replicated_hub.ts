@@ -25,7 +25,7 @@ import type { ChatEvent } from "../chat/chat_event.ts";
 import type { ChannelError, ChatHub, SendError } from "../chat/hub.ts";
 import { isDevice, type Member, memberOf, type Participant } from "../chat/member.ts";
 import type { Bus, LogEntry, LogReader } from "./bus.ts";
-import type { ClusterEvent, ConnectEvent } from "./cluster_event.ts";
+import type { ClusterEvent, ConnectEvent, MessageEvent } from "./cluster_event.ts";
 import { RemoteMember } from "./_remote_member.ts";
 
 const log = getLogger(["shmooze", "cluster"]);
@@ -42,6 +42,12 @@ export interface ReplicatedHubOptions {
   beatMs?: number;
   /** How long a node may stay silent before it is declared gone, ms. @default {3000} */
   silenceMs?: number;
+  /**
+   * Called with every message entry of the log (those from before this node started included),
+   * its sequence and its sender, just before it is applied: the history archiver's feed. Must
+   * not block; what it throws is logged.
+   */
+  onMessage?: (seq: number, event: MessageEvent, sender: Member) => void;
 }
 
 /** What a replicated call gives: what applying its event gave, or `unavailable`. */
@@ -127,6 +133,7 @@ export class ReplicatedHub {
   readonly #bus: Bus;
   readonly #beatMs: number;
   readonly #silenceMs: number;
+  readonly #onMessage: ReplicatedHubOptions["onMessage"];
   /** This node's users by connection name, from their `connect` until their `quit`. */
   readonly #local = new Map<string, Member>();
   readonly #conns = new Map<Member, string>();
@@ -167,6 +174,7 @@ export class ReplicatedHub {
     this.#node = incarnation(this.#name);
     this.#beatMs = options.beatMs ?? 1000;
     this.#silenceMs = options.silenceMs ?? 3000;
+    this.#onMessage = options.onMessage;
   }
 
   /**
@@ -519,6 +527,7 @@ export class ReplicatedHub {
       case "quit":
         return this.#remove(memberOf(participant), participant, event.reason);
       case "message": {
+        this.#tellMessage(seq, event, participant);
         // A message from before this node started is history: nobody here was there to see it.
         if (seq <= this.#startHead) return "unavailable";
         const stamp = { msgid: event.id, time: event.time };
@@ -526,6 +535,15 @@ export class ReplicatedHub {
           ? this.hub.tag(participant, event.target, event.tags ?? {}, stamp)
           : this.hub.send(participant, event.command, event.target, event.text, event.tags, stamp);
       }
+    }
+  }
+
+  /** Hands a message entry to the `onMessage` listener; its failure is not the entry's. */
+  #tellMessage(seq: number, event: MessageEvent, participant: Participant): void {
+    try {
+      this.#onMessage?.(seq, event, memberOf(participant));
+    } catch (error) {
+      log.error("A listener of log messages failed on entry {seq}: {error}", { seq, error });
     }
   }
 
