@@ -62,7 +62,7 @@ function sameList(a: string[], b: string[]): boolean {
 
 Deno.test({
   name:
-    "serve --cluster --history postgres: CHATHISTORY on every node has every message once, in order, through a kill -9 of a node and a PostgreSQL outage",
+    "serve --cluster --history postgres: CHATHISTORY on every node has every message once, in order, through a kill -9 of a node, a PostgreSQL outage, and the death of every node while it is away",
   ignore: !natsAvailable() || !postgresAvailable(),
   async fn(t) {
     await using nats = await startNats();
@@ -198,13 +198,52 @@ Deno.test({
           await pg.restart();
           const back = Date.now();
           const shown = seenByAnn();
-          await historyBecomes(ann, shown);
-          await historyBecomes(cat, shown);
+          // Complete within 5 s of its return on both nodes: the archiver tries again at least
+          // every 2 s, and CHATHISTORY connects again at once.
+          await historyBecomes(ann, shown, 5000);
+          await historyBecomes(cat, shown, Math.max(1, back + 5000 - Date.now()));
           console.log(
             `${sent} messages during the outage; history complete on A and C ${
               Date.now() - back
             } ms after PostgreSQL was back`,
           );
+        },
+      );
+
+      await t.step(
+        "every node killed while PostgreSQL is away: a node started later archives the rest from the log",
+        async () => {
+          await pg.stop();
+          await ann.send(
+            Array.from({ length: 20 }, (_, n) => `PRIVMSG #lobby :unarchived ${n}`).join("\r\n"),
+          );
+          await ann.waitFor((m) => isChat(m) && m.params[1] === "unarchived 19");
+          await cat.waitFor((m) => isChat(m) && m.params[1] === "unarchived 19");
+          // No node that applied them is left to write them.
+          for (const i of [0, 2]) servers[i].child.process.kill("SIGKILL");
+          await Promise.all([ann.closed, cat.closed]);
+          await pg.restart();
+          servers.push(
+            await startServe({
+              args: [
+                "--cluster",
+                nats.url,
+                "--cluster-name",
+                cluster,
+                "--node-name",
+                "d",
+                "--history",
+                pg.url,
+                "--history-budget",
+                "100000",
+              ],
+              timeoutMs: 120_000,
+            }),
+          );
+          const dan = await IrcTestClient.register(servers[3].port, "dan", { caps: CAPS });
+          clients.push(dan);
+          await dan.join("#lobby");
+          await historyBecomes(dan, seenByAnn());
         },
       );
     } finally {

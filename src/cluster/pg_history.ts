@@ -204,6 +204,10 @@ export class PgHistory {
       max: 4,
       connect_timeout: Math.ceil(timeoutMs / 1000),
       idle_timeout: 60,
+      // Reconnect at once: postgres.js's own backoff grows to 20 s after an outage's failed
+      // connects, which would keep CHATHISTORY failing and the archiver waiting long after
+      // PostgreSQL is back. The archiver paces its own retries.
+      backoff: () => 0.1,
       onnotice: () => {},
     });
     return new PgHistory(sql, retentionMs, timeoutMs);
