@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { type HistorySelector, HistoryStore } from "../src/chat/history.ts";
+import { HistoryArchiver } from "../src/cluster/history_archiver.ts";
 import { type ArchivedMessage, PgHistory } from "../src/cluster/pg_history.ts";
 import { postgresAvailable, startPostgres } from "./_postgres.ts";
 
@@ -222,4 +223,42 @@ Deno.test({
       await pg.close();
     }
   },
+});
+
+Deno.test("HistoryArchiver keeps at most its memory bound while the store refuses, and writes it in order later", async () => {
+  let up = false;
+  const written: string[] = [];
+  const refused = Promise.withResolvers<void>();
+  const store = {
+    write(batch: readonly ArchivedMessage[]) {
+      if (!up) {
+        refused.resolve();
+        return Promise.reject(new Error("PostgreSQL is away"));
+      }
+      written.push(...batch.map((m) => m.msgid));
+      return Promise.resolve();
+    },
+    prune: () => Promise.resolve(),
+  };
+  const archiver = new HistoryArchiver(store, {
+    maxPendingBytes: 100_000,
+    retryMs: 1,
+    maxRetryMs: 20,
+    batch: 7,
+  });
+  try {
+    // ~2.2 KB each as held: about 45 fit in 100 KB.
+    const big = (seq: number) => message(seq, { text: "x".repeat(1000) });
+    for (let seq = 1; seq <= 100; seq++) archiver.add(big(seq));
+    await refused.promise;
+    const { pending, dropped } = archiver.stats();
+    assert.ok(pending > 0 && pending < 50, `${pending} waiting`);
+    assert.equal(pending + dropped, 100);
+    up = true;
+    await archiver.idle();
+    assert.deepEqual(written, Array.from({ length: pending }, (_, i) => `m${i + 1}`));
+    assert.equal(archiver.stats().pending, 0);
+  } finally {
+    await archiver.close();
+  }
 });

@@ -34,10 +34,11 @@ export interface HistoryArchiverOptions {
   /** The most messages in one write. @default {1000} */
   batch?: number;
   /**
-   * The most messages kept while PostgreSQL is away; past that the newest are dropped (a
-   * restarted node archives them from the log). @default {200000}
+   * The most memory the messages waiting for PostgreSQL may take, in bytes (estimated: their
+   * strings as JavaScript holds them, and a fixed cost each); past that the newest are dropped (a
+   * node started later archives them from the log). @default {67108864} (64 MiB)
    */
-  maxPending?: number;
+  maxPendingBytes?: number;
   /** The first delay before a failed write is tried again, ms; it doubles. @default {100} */
   retryMs?: number;
   /** The longest delay between tries, ms. @default {2000} */
@@ -166,7 +167,8 @@ export function archivedMessage(
 export class HistoryArchiver {
   readonly #store: ArchiveStore;
   readonly #batch: number;
-  readonly #maxPending: number;
+  readonly #maxPendingBytes: number;
+  #pendingBytes = 0;
   readonly #retryMs: number;
   readonly #maxRetryMs: number;
   #queue: ArchivedMessage[] = [];
@@ -193,7 +195,7 @@ export class HistoryArchiver {
   constructor(store: ArchiveStore, options: HistoryArchiverOptions = {}) {
     this.#store = store;
     this.#batch = options.batch ?? 1000;
-    this.#maxPending = options.maxPending ?? 200_000;
+    this.#maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
     this.#retryMs = options.retryMs ?? 100;
     this.#maxRetryMs = options.maxRetryMs ?? 2000;
     this.#pruneMs = options.pruneMs ?? 60 * 60 * 1000;
@@ -206,7 +208,8 @@ export class HistoryArchiver {
    */
   add(message: ArchivedMessage): void {
     if (this.#closed) return;
-    if (this.#queue.length >= this.#maxPending) {
+    const bytes = sizeOf(message);
+    if (this.#pendingBytes + bytes > this.#maxPendingBytes) {
       if (this.#dropped++ === 0) {
         log.error(
           "{count} messages are waiting for PostgreSQL: newer ones are not archived until this node restarts and reads them from the log again",
@@ -216,6 +219,7 @@ export class HistoryArchiver {
       return;
     }
     this.#queue.push(message);
+    this.#pendingBytes += bytes;
     if (!this.#running) void this.#drain();
   }
 
@@ -297,6 +301,7 @@ export class HistoryArchiver {
       this.#failing = false;
       delay = this.#retryMs;
       this.#queue.splice(0, batch.length);
+      for (const message of batch) this.#pendingBytes -= sizeOf(message);
       this.#archived += batch.length;
       if (Date.now() - this.#prunedAt >= this.#pruneMs) {
         this.#prunedAt = Date.now();
@@ -311,4 +316,14 @@ export class HistoryArchiver {
       this.#idle = undefined;
     }
   }
+}
+
+/** What a waiting message takes in memory, roughly: two bytes a character, and 200 for the rest. */
+function sizeOf(message: ArchivedMessage): number {
+  let characters = message.msgid.length + message.sender.length + message.senderMask.length +
+    message.target.length + message.text.length;
+  for (const [name, value] of Object.entries(message.clientTags ?? {})) {
+    characters += name.length + value.length;
+  }
+  return 200 + 2 * characters;
 }
