@@ -87,25 +87,8 @@ function monthOf(time: number): { name: string; from: number; to: number } {
 /**
  * The rows a message is stored as: one per reader (see the module's notes); none for a private
  * message between two parties without accounts, which nobody could read back.
- *
- * @param message The message.
- * @returns The rows, ready for an insert.
- *
- * @example A private message is its sender's and its recipient's, each under the other's nick
- * ```ts
- * import assert from "node:assert/strict";
- * import { rowsOf } from "./pg_history.ts";
- *
- * const message = {
- *   seq: 7, msgid: "m7", time: 1, sender: "Ann", senderMask: "Ann!a@h", target: "Bob",
- *   command: "PRIVMSG", text: "hi", senderAccount: "ann", targetAccount: "BOB",
- * } as const;
- * assert.deepEqual(rowsOf(message).map((row) => [row.owner, row.conv]), [["ann", "bob"], ["bob", "ann"]]);
- * assert.deepEqual(rowsOf({ ...message, target: "#Lobby" }).map((row) => [row.owner, row.conv]), [["", "#lobby"]]);
- * assert.deepEqual(rowsOf({ ...message, senderAccount: undefined, targetAccount: undefined }), []);
- * ```
  */
-export function rowsOf(message: ArchivedMessage): Row[] {
+function rowsOf(message: ArchivedMessage): Row[] {
   const { senderAccount, targetAccount } = message;
   const readers: [owner: string, conv: string][] = [];
   if (isChannelName(message.target)) readers.push(["", foldCase(message.target)]);
