@@ -213,10 +213,17 @@ export class PgHistory {
       await this.#partition(time);
     }
     const sql = this.#sql;
-    await this.#timed(
-      sql`INSERT INTO ${sql(TABLE)} ${sql(rows)} ON CONFLICT DO NOTHING`,
-      "write history",
-    );
+    try {
+      await this.#timed(
+        sql`INSERT INTO ${sql(TABLE)} ${sql(rows)} ON CONFLICT DO NOTHING`,
+        "write history",
+      );
+    } catch (error) {
+      // Another node dropped a month this one thought was there (retention, at a clock's
+      // edge): ask again next time, so the retry makes it rather than failing forever.
+      if ((error as { code?: string }).code === "23514") this.#months.clear();
+      throw error;
+    }
   }
 
   /**

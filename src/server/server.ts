@@ -561,11 +561,18 @@ export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
 
 /** Starts a server as a node of a cluster: connected to NATS, caught up with the log. */
 async function startNode(options: ServerOptions, cluster: ClusterOptions): Promise<ChatServer> {
-  const bus = await JetStreamBus.open(cluster.url, { cluster: cluster.name });
+  // Opening the history only checks its URL: nothing connects until it is used.
   const history = cluster.history === undefined ? undefined : ClusterHistory.open(
     cluster.history,
     { retentionMs: (options.retentionDays ?? 30) * DAY_MS },
   );
+  let bus: JetStreamBus;
+  try {
+    bus = await JetStreamBus.open(cluster.url, { cluster: cluster.name });
+  } catch (error) {
+    await history?.close();
+    throw error;
+  }
   let server: ChatServer;
   try {
     server = createServer(
