@@ -270,3 +270,29 @@ Deno.test("HistoryArchiver keeps at most its memory bound while the store refuse
     await archiver.close();
   }
 });
+
+Deno.test("PgHistory gives a query up after its timeout when the server accepts and never answers", async () => {
+  // A PostgreSQL that hangs (stopped with SIGSTOP, a full disk, a lock): the port takes the
+  // connection and says nothing.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  const { port } = listener.addr as Deno.NetAddr;
+  const pg = PgHistory.open(`postgres://nobody@127.0.0.1:${port}/none`, { timeoutMs: 500 });
+  try {
+    const started = performance.now();
+    await assert.rejects(
+      pg.query("#lobby", { kind: "latest" }, 10),
+      /PostgreSQL did not answer in 500 ms/,
+    );
+    const waited = performance.now() - started;
+    assert.ok(waited >= 450 && waited < 3000, `gave up after ${waited} ms`);
+  } finally {
+    listener.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
+    await pg.close();
+  }
+});
