@@ -135,6 +135,10 @@ Options:
                              (nats-server.conf's authorization block; default: none)
   --cluster-ca FILE          With a tls:// URL: the PEM certificate of the private CA that
                              signed nats-server's certificate (default: the system's CAs)
+  --history URL              With --cluster: keep the cluster's history in PostgreSQL at URL
+                             (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE), written by
+                             every node and read by CHATHISTORY on any node; kept
+                             --retention-days (default: each node's own SQLite, as alone)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
@@ -253,15 +257,26 @@ function startFailure(error: unknown): unknown {
 
 function readCluster(
   values: Values,
-): Required<Omit<ClusterOptions, "node">> & ClusterOptions | undefined {
+): Required<Omit<ClusterOptions, "node" | "history">> & ClusterOptions | undefined {
   const url = values.cluster;
   if (url === undefined) {
+    if (values.history !== undefined) {
+      throw new UsageError(
+        "--history needs --cluster: a server alone keeps its history in SQLite in its data directory",
+      );
+    }
     for (const flag of ["cluster-name", "node-name", "cluster-creds", "cluster-ca"]) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --cluster`);
     }
     return undefined;
   }
   const access = readNatsAccess(values, String(url));
+  const history = values.history === undefined ? undefined : String(values.history);
+  if (history !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(history)) {
+    throw new UsageError(
+      "--history must be a PostgreSQL URL such as postgres://shmooze@127.0.0.1:5432/shmooze",
+    );
+  }
   const name = stringOption(values, "cluster-name", "shmooze");
   const problem = clusterNameProblem(name);
   if (problem !== undefined) throw new UsageError(`--cluster-name: ${problem}`);
@@ -271,7 +286,7 @@ function readCluster(
       `--node-name must be 1 to 64 letters, digits, ".", "-" or "_", not "${node}"`,
     );
   }
-  return { url: String(url), name, node, access };
+  return { url: String(url), name, node, access, ...(history === undefined ? {} : { history }) };
 }
 
 function readBridge(values: Values): BridgeOptions | undefined {
@@ -415,6 +430,7 @@ export const serveCommand: Command = {
       "node-name": { type: "string" },
       "cluster-creds": { type: "string" },
       "cluster-ca": { type: "string" },
+      history: { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {

@@ -1,7 +1,7 @@
 /**
  * Several servers as one chat: the state changes nodes share through a log (the event format),
- * the bus that carries them (an interface, and NATS JetStream behind it), and the replicated hub
- * each node runs. `docs/cluster.md` explains the design and what it guarantees.
+ * the bus that carries them (an interface, and NATS JetStream behind it), the replicated hub
+ * each node runs, and the cluster's history in PostgreSQL with the archiver that feeds it. `docs/cluster.md` explains the design and what it guarantees.
  *
  * @example An event as it travels on the bus, checked on the way in
  * ```ts
@@ -57,7 +57,16 @@ export type {
   StateEvent,
   UnklineEvent,
 } from "./cluster_event.ts";
+export { ClusterHistory } from "./cluster_history.ts";
+export {
+  archivedMessage,
+  type ArchiverStats,
+  type ArchiveStore,
+  HistoryArchiver,
+  type HistoryArchiverOptions,
+} from "./history_archiver.ts";
 export { clusterNameProblem, JetStreamBus, type JetStreamBusOptions } from "./jetstream_bus.ts";
+export { type ArchivedMessage, PgHistory, type PgHistoryOptions } from "./pg_history.ts";
 export {
   type ClusterNodeStats,
   type Replicated,

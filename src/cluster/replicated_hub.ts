@@ -55,6 +55,7 @@ import {
   type KickEvent,
   type KillEvent,
   type KlineEvent,
+  type MessageEvent,
   type ModeEvent,
   type ServiceEvent,
   type StateEvent,
@@ -84,6 +85,12 @@ export interface ReplicatedHubOptions {
    * session tokens); none: this node keeps no accounts and skips them.
    */
   accounts?: AccountStore;
+  /**
+   * Called with every message entry of the log (those from before this node started included),
+   * its sequence and its sender, just before it is applied: the history archiver's feed. Must
+   * not block; what it throws is logged.
+   */
+  onMessage?: (seq: number, event: MessageEvent, sender: Member) => void;
 }
 
 /** What a replicated call gives: what applying its event gave, or `unavailable`. */
@@ -193,6 +200,7 @@ export class ReplicatedHub {
   readonly #beatMs: number;
   readonly #silenceMs: number;
   readonly #accounts: AccountStore | undefined;
+  readonly #onMessage: ReplicatedHubOptions["onMessage"];
   /** This node's users by connection name, from their `connect` until their `quit`. */
   readonly #local = new Map<string, Member>();
   readonly #conns = new Map<Member, string>();
@@ -241,6 +249,7 @@ export class ReplicatedHub {
     this.#beatMs = options.beatMs ?? 1000;
     this.#silenceMs = options.silenceMs ?? 3000;
     this.#accounts = options.accounts;
+    this.#onMessage = options.onMessage;
   }
 
   /**
@@ -1167,6 +1176,7 @@ export class ReplicatedHub {
       case "quit":
         return this.#remove(memberOf(participant), participant, event.reason, line);
       case "message": {
+        this.#tellMessage(seq, event, participant);
         const stamp = { msgid: event.id, time: event.time };
         // ChanServ's command changes state: it runs here, in the log's order, on every node.
         const chanServ = event.command === "privmsg" ? this.#chanServ(event.target) : undefined;
@@ -1186,6 +1196,15 @@ export class ReplicatedHub {
         return this.#channelState(participant, event);
       default:
         return this.#userChange(event, participant);
+    }
+  }
+
+  /** Hands a message entry to the `onMessage` listener; its failure is not the entry's. */
+  #tellMessage(seq: number, event: MessageEvent, participant: Participant): void {
+    try {
+      this.#onMessage?.(seq, event, memberOf(participant));
+    } catch (error) {
+      log.error("A listener of log messages failed on entry {seq}: {error}", { seq, error });
     }
   }
 

@@ -37,6 +37,53 @@ const BUDGET_WINDOW_MS = 10_000;
 const budgets = new WeakMap<IrcSession, RateLimiter>();
 
 /**
+ * Where CHATHISTORY reads: the hub's `HistoryStore` (SQLite, answering at once), or a
+ * cluster's shared history (PostgreSQL, answering later). While a query waits, the client's
+ * next command waits too (the session handles one at a time), so replies stay in order.
+ */
+export interface HistoryReader {
+  /**
+   * Reads one conversation (see `HistoryStore.query`).
+   *
+   * @param conversation A channel name, or one account's side of a private conversation.
+   * @param selector Which messages.
+   * @param limit The most messages.
+   * @param options Whether reactions and deleted messages are included.
+   * @returns The messages, oldest first.
+   */
+  query(
+    conversation: string | PrivateConversation,
+    selector: HistorySelector,
+    limit: number,
+    options?: QueryOptions,
+  ): HistoryRecord[] | Promise<HistoryRecord[]>;
+  /**
+   * Lists the conversations active in a window (see `HistoryStore.targets`).
+   *
+   * @param owner The account whose private conversations count.
+   * @param channels The channels that count.
+   * @param from One end of the window, ms since the epoch.
+   * @param to The other end.
+   * @param limit The most conversations.
+   * @returns Each conversation and the time of its latest message, oldest first.
+   */
+  targets(
+    owner: HistoryOwner | undefined,
+    channels: string[],
+    from: number,
+    to: number,
+    limit: number,
+  ): TargetList | Promise<TargetList>;
+}
+
+type TargetList = { target: string; latest: number }[];
+
+/** The history CHATHISTORY reads: the cluster's when there is one, else the hub's. */
+function readerOf(session: IrcSession): HistoryReader | undefined {
+  return session.context.historyReader ?? session.context.hub.history;
+}
+
+/**
  * Parses a `timestamp=…` or `msgid=…` message reference.
  *
  * @param text The parameter.
@@ -123,7 +170,7 @@ export function parseAnchor(text: string): HistoryAnchor | undefined {
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
-export function chatHistory(session: IrcSession, message: IrcMessage): void {
+export async function chatHistory(session: IrcSession, message: IrcMessage): Promise<void> {
   const [rawSub, ...args] = message.params;
   const sub = (rawSub ?? "").toUpperCase();
   if (rawSub === undefined) return session.needMoreParams("CHATHISTORY");
@@ -158,7 +205,7 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
     return session.fail("CHATHISTORY", "INVALID_PARAMS", sub, limitText, "Invalid limit");
   }
   const limit = Math.min(asked, session.context.limits.historyLimit);
-  if (sub === "TARGETS") return targets(session, args[0], args[1], limit);
+  if (sub === "TARGETS") return await targets(session, args[0], args[1], limit);
 
   const target = args[0];
   const selector = parseSelector(sub, args.slice(1, needed - 1));
@@ -190,12 +237,13 @@ export function chatHistory(session: IrcSession, message: IrcMessage): void {
     }
     conversation = { ...owner, partner: target };
   }
-  const history = hub.history;
+  const history = readerOf(session);
   let records: HistoryRecord[];
   try {
     if (history === undefined) throw new Error("this server keeps no history");
-    records = history.query(conversation, selector, limit, queryOptions(session));
-  } catch {
+    records = await history.query(conversation, selector, limit, queryOptions(session));
+  } catch (error) {
+    if (history !== hub.history) log.warn("CHATHISTORY failed: {error}", { error });
     return session.fail(
       "CHATHISTORY",
       "MESSAGE_ERROR",
@@ -391,7 +439,12 @@ function parseSelector(sub: string, refs: string[]): HistorySelector | undefined
   return { kind: sub.toLowerCase() as "before" | "after" | "around", anchor };
 }
 
-function targets(session: IrcSession, fromText: string, toText: string, limit: number): void {
+async function targets(
+  session: IrcSession,
+  fromText: string,
+  toText: string,
+  limit: number,
+): Promise<void> {
   const from = parseAnchor(fromText);
   const to = parseAnchor(toText);
   if (from === undefined || to === undefined || !("time" in from) || !("time" in to)) {
@@ -399,11 +452,13 @@ function targets(session: IrcSession, fromText: string, toText: string, limit: n
   }
   const { hub } = session.context;
   const channels = [...session.member.channels].map((key) => hub.channels.get(key)?.name ?? key);
+  const history = readerOf(session);
   let found: { target: string; latest: number }[];
   try {
-    if (hub.history === undefined) throw new Error("this server keeps no history");
-    found = hub.history.targets(historyOwner(session), channels, from.time, to.time, limit);
-  } catch {
+    if (history === undefined) throw new Error("this server keeps no history");
+    found = await history.targets(historyOwner(session), channels, from.time, to.time, limit);
+  } catch (error) {
+    if (history !== hub.history) log.warn("CHATHISTORY TARGETS failed: {error}", { error });
     return session.fail(
       "CHATHISTORY",
       "MESSAGE_ERROR",

@@ -40,6 +40,7 @@ import { Numeric } from "./numerics.ts";
 import type { PushNotifications } from "./push_notifications.ts";
 import { SaslExchange } from "./sasl.ts";
 import type { ReplicatedHub } from "../cluster/replicated_hub.ts";
+import type { HistoryReader } from "./chathistory.ts";
 
 /** What sessions share: the chat core, the flusher, the limits and the server's identity. */
 export interface IrcContext {
@@ -72,6 +73,8 @@ export interface IrcContext {
    * joins, parts, quits and messages go through its log, and are answered once applied.
    */
   readonly cluster?: ReplicatedHub;
+  /** Where CHATHISTORY reads instead of the hub's history: a cluster's PostgreSQL. */
+  readonly historyReader?: HistoryReader;
 }
 
 /** What sessions count, for the server's metrics. */

@@ -38,6 +38,7 @@ import { StatusBoard } from "../ipc/status_board.ts";
 import { JetStreamBus } from "../cluster/jetstream_bus.ts";
 import type { NatsAccess } from "../cluster/nats_access.ts";
 import { type ClusterNodeStats, ReplicatedHub } from "../cluster/replicated_hub.ts";
+import { ClusterHistory } from "../cluster/cluster_history.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import { AddressGate, type Admission } from "../net/address_gate.ts";
 import { listen } from "../net/listen.ts";
@@ -132,6 +133,11 @@ export interface ClusterOptions {
   node?: string;
   /** Credentials and a private CA for NATS (`src/cluster/nats_access.ts`). @default {{}} */
   access?: NatsAccess;
+  /**
+   * The cluster's shared history, `postgres://…` (docs/cluster.md): every node archives the log's
+   * messages there and CHATHISTORY reads it. None: each node answers from its own SQLite.
+   */
+  history?: string;
 }
 
 /** A TLS listener's certificate and port. */
@@ -228,6 +234,8 @@ export class ChatServer {
   readonly #context: IrcContext;
   /** This server as a node of its cluster, when it is one ({@link ServerOptions.cluster}). */
   readonly cluster: ReplicatedHub | undefined;
+  /** The cluster's shared history, when it has one ({@link ClusterOptions.history}). */
+  readonly clusterHistory: ClusterHistory | undefined;
   readonly #history: HistoryStore | undefined;
   readonly #channelStore: ChannelStore | undefined;
   /** Uploaded files, when uploads are on (see {@link ServerOptions.uploads}). */
@@ -249,10 +257,12 @@ export class ChatServer {
     tlsListener?: Deno.TlsListener,
     channelStore?: ChannelStore,
     files?: FileStore,
+    clusterHistory?: ClusterHistory,
   ) {
     this.tlsPort = tlsListener && (tlsListener.addr as Deno.NetAddr).port;
     this.#context = context;
     this.cluster = context.cluster;
+    this.clusterHistory = clusterHistory;
     this.#history = history;
     this.#channelStore = channelStore;
     this.files = files;
@@ -468,6 +478,7 @@ export class ChatServer {
     this.hub.detachChannelStore();
     // First, so every node sees this node's users quit (one node-down) rather than one by one.
     await this.cluster?.close();
+    await this.clusterHistory?.close();
     await this.#bridge?.close();
     await Promise.all([...this.#sessions].map((session) => session.close(reason)));
     for (const member of [...this.hub.members.values()]) this.hub.kick(member.nick, reason);
@@ -570,19 +581,37 @@ export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
 
 /** Starts a server as a node of a cluster: connected to NATS, caught up with the log. */
 async function startNode(options: ServerOptions, cluster: ClusterOptions): Promise<ChatServer> {
-  const bus = await JetStreamBus.open(cluster.url, {
-    cluster: cluster.name,
-    access: cluster.access,
-  });
+  // Opening the history only checks its URL: nothing connects until it is used.
+  const history = cluster.history === undefined ? undefined : ClusterHistory.open(
+    cluster.history,
+    { retentionMs: (options.retentionDays ?? 30) * DAY_MS },
+  );
+  let bus: JetStreamBus;
+  try {
+    bus = await JetStreamBus.open(cluster.url, {
+      cluster: cluster.name,
+      access: cluster.access,
+    });
+  } catch (error) {
+    await history?.close();
+    throw error;
+  }
   let server: ChatServer;
   try {
     server = createServer(
       options,
       (hub, accounts) =>
-        new ReplicatedHub(hub, bus, { node: cluster.node, cluster: cluster.name, accounts }),
+        new ReplicatedHub(hub, bus, {
+          node: cluster.node,
+          cluster: cluster.name,
+          accounts,
+          onMessage: history?.feed(hub),
+        }),
+      history,
     );
   } catch (error) {
     await bus.close();
+    await history?.close();
     throw error;
   }
   try {
@@ -620,6 +649,7 @@ function restoreAlwaysOn(
 function createServer(
   options: ServerOptions,
   replicate?: (hub: ChatHub, accounts: AccountStore | undefined) => ReplicatedHub,
+  clusterHistory?: ClusterHistory,
 ): ChatServer {
   const hostname = options.hostname ?? "0.0.0.0";
   const port = options.port ?? 54000;
@@ -743,6 +773,7 @@ function createServer(
     counters: { sendQDrops: 0 },
     push,
     cluster: replicate?.(hub, accounts),
+    historyReader: clusterHistory,
   };
   context.cluster?.moderate(moderation);
   return new ChatServer(
@@ -753,5 +784,6 @@ function createServer(
     tlsListener as Deno.TlsListener,
     channels,
     files,
+    clusterHistory,
   );
 }
