@@ -12,10 +12,13 @@ import {
   type ConsumerMessages,
   DeliverPolicy,
   jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamClient,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import type { Bus, LogEntry, LogReader } from "./bus.ts";
+import type { Bus, LogEntry, LogReader, SnapshotStore } from "./bus.ts";
+import { KvSnapshotStore } from "./_kv_snapshot_store.ts";
 import {
   type ClusterEvent,
   decodeEvent,
@@ -37,7 +40,18 @@ export interface JetStreamBusOptions {
    * @default {120000}
    */
   duplicateWindowMs?: number;
+  /**
+   * How long the log keeps an entry, ms: older ones are removed, and a node starts from the
+   * cluster's snapshot (written far more often, see `ReplicatedHubOptions.snapshotEveryMs`).
+   * Applied to the stream each time a node opens it. @default {86400000} (a day)
+   */
+  maxAgeMs?: number;
+  /** How many entries the log keeps at most (the oldest go first); 0 for no limit. @default {0} */
+  maxEntries?: number;
 }
+
+/** Far past any log's last sequence: an append that expects it is never stored. */
+const NEVER = Number.MAX_SAFE_INTEGER;
 
 /**
  * Whether a cluster name is usable in NATS subjects and stream names.
@@ -81,15 +95,25 @@ export class JetStreamBus implements Bus {
   readonly #subject: string;
   readonly #beats: string;
   readonly #appendTimeoutMs: number;
+  readonly #duplicateWindowMs: number;
   readonly #readers = new Set<LogReader>();
+  /** The cluster's snapshot, in a key-value bucket beside the stream. */
+  readonly snapshots: SnapshotStore;
 
-  private constructor(nc: NatsConnection, cluster: string, appendTimeoutMs: number) {
+  private constructor(
+    nc: NatsConnection,
+    cluster: string,
+    snapshots: SnapshotStore,
+    options: JetStreamBusOptions,
+  ) {
     this.#nc = nc;
     this.#js = jetstream(nc);
     this.#stream = `SHMOOZE_${cluster}`;
     this.#subject = `shmooze.${cluster}.log`;
     this.#beats = `shmooze.${cluster}.beat`;
-    this.#appendTimeoutMs = appendTimeoutMs;
+    this.#appendTimeoutMs = options.appendTimeoutMs ?? 5000;
+    this.#duplicateWindowMs = options.duplicateWindowMs ?? 120_000;
+    this.snapshots = snapshots;
   }
 
   /**
@@ -117,15 +141,18 @@ export class JetStreamBus implements Bus {
       throw new Error(`Cannot connect to NATS at ${url}: ${(error as Error).message}`);
     }
     try {
-      const bus = new JetStreamBus(nc, cluster, options.appendTimeoutMs ?? 5000);
+      const bus = new JetStreamBus(nc, cluster, await KvSnapshotStore.open(nc, cluster), options);
       const manager = await jetstreamManager(nc);
       const config = {
         name: bus.#stream,
         subjects: [bus.#subject],
-        duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+        duplicate_window: nanos(bus.#duplicateWindowMs),
+        max_age: nanos(options.maxAgeMs ?? 86_400_000),
+        max_msgs: options.maxEntries || -1,
       };
+      let info;
       try {
-        await manager.streams.info(bus.#stream);
+        info = await manager.streams.info(bus.#stream);
       } catch {
         try {
           await manager.streams.add(config);
@@ -137,6 +164,16 @@ export class JetStreamBus implements Bus {
             throw error;
           });
         }
+      }
+      // The retention is the latest opener's: a stream made before there was one gets it too.
+      if (
+        info !== undefined &&
+        (info.config.max_age !== config.max_age || info.config.max_msgs !== config.max_msgs)
+      ) {
+        await manager.streams.update(bus.#stream, {
+          max_age: config.max_age,
+          max_msgs: config.max_msgs,
+        });
       }
       return bus;
     } catch (error) {
@@ -160,6 +197,38 @@ export class JetStreamBus implements Bus {
           id: event.id,
           error,
         });
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, 1000);
+      }
+    }
+  }
+
+  async confirm(event: ClusterEvent, since: number): Promise<number | undefined> {
+    const data = encodeEvent(event);
+    // Asking once the window has passed would say "not there" for an entry that is.
+    const until = since + this.#duplicateWindowMs - this.#appendTimeoutMs;
+    let wait = 50;
+    for (;;) {
+      try {
+        // The same id again, with an expectation no new entry meets: within the duplicate
+        // window a stored attempt is answered as a duplicate (with its sequence) before the
+        // expectation is looked at, and anything else is refused, never stored. Sent after
+        // every earlier attempt on this connection, so none of those can be stored later.
+        const timeout = Math.max(250, Math.min(2000, until - Date.now()));
+        const ack = await this.#js.publish(this.#subject, data, {
+          msgID: event.id,
+          expect: { lastSequence: NEVER },
+          timeout,
+        });
+        return ack.seq;
+      } catch (error) {
+        if (
+          error instanceof JetStreamApiError &&
+          error.code === JetStreamApiCodes.StreamWrongLastSequence
+        ) {
+          return undefined;
+        }
+        if (this.#nc.isClosed() || Date.now() + wait >= until) throw error;
         await new Promise((resolve) => setTimeout(resolve, wait));
         wait = Math.min(wait * 2, 1000);
       }
@@ -222,6 +291,13 @@ export class JetStreamBus implements Bus {
   async head(): Promise<number> {
     const manager = await jetstreamManager(this.#nc);
     return (await manager.streams.info(this.#stream)).state.last_seq;
+  }
+
+  async first(): Promise<number> {
+    const manager = await jetstreamManager(this.#nc);
+    const { state } = await manager.streams.info(this.#stream);
+    // An empty stream reports first_seq as last_seq + 1 once entries were removed, 0 if never any.
+    return Math.max(1, state.first_seq);
   }
 
   /**

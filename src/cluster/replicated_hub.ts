@@ -443,16 +443,31 @@ export class ReplicatedHub {
       resolve: applied.resolve,
       added,
     });
+    const since = Date.now();
     try {
       await this.#bus.append(event);
     } catch (error) {
-      log.warn("The log did not take {kind} {id}: {error}", {
-        kind: event.kind,
-        id: event.id,
-        error,
-      });
-      this.#pending.delete(event.id);
-      return "unavailable";
+      // Its acknowledgement may be what was lost, not the entry: the command stays pending
+      // until the log says whether it holds it, so that its user is told what every node did.
+      let seq: number | undefined;
+      try {
+        seq = await this.#bus.confirm?.(event, since);
+      } catch (unknown) {
+        log.warn("Whether the log took {kind} {id} is unknown: {unknown}", {
+          kind: event.kind,
+          id: event.id,
+          unknown,
+        });
+      }
+      if (seq === undefined && this.#pending.get(event.id)?.resolve === applied.resolve) {
+        log.warn("The log did not take {kind} {id}: {error}", {
+          kind: event.kind,
+          id: event.id,
+          error,
+        });
+        this.#pending.delete(event.id);
+        return "unavailable";
+      }
     }
     return await applied.promise;
   }

@@ -1,0 +1,160 @@
+/**
+ * The cluster's snapshot in a NATS key-value bucket (`SHMOOZE_<cluster>_snapshot`, one value
+ * per key). A snapshot can outgrow one NATS message (1 MiB by default), so it is stored in
+ * chunks under a key of its own (`chunk.<id>.<n>`), and `head` names the current one: its
+ * sequence, time, id, chunk count and size. A writer stores its chunks first, then swaps `head`
+ * by compare-and-set on the revision it read — so of nodes racing to write, one wins, and a
+ * reader never sees half a snapshot — then removes the chunks of the one it replaced. A reader
+ * that finds a chunk gone (replaced meanwhile) reads `head` again.
+ *
+ * @module
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import type { SnapshotStore, StoredSnapshot } from "./bus.ts";
+
+/** What `head` holds. */
+interface Head {
+  seq: number;
+  time: number;
+  id: string;
+  chunks: number;
+  size: number;
+}
+
+/** `head` as read: what it holds (none when absent) and its revision, for the swap. */
+type HeadEntry = { head?: Head; revision: number };
+
+const HEAD = "head";
+/** Under the server's default 1 MiB payload, with room for headers. */
+const MAX_CHUNK = 512 * 1024;
+/** How many times a reader starts again when a newer snapshot replaced the one it read. */
+const READ_ATTEMPTS = 5;
+
+/** A value, not a deletion's marker. */
+function present(entry: KvEntry | null): entry is KvEntry {
+  return entry?.operation === "PUT";
+}
+
+/** Checks `head`'s bytes: they come from the bus, like any entry. */
+function decodeHead(bytes: Uint8Array): Head {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new TypeError(`The snapshot's head is not UTF-8 JSON: ${(error as Error).message}`);
+  }
+  const head = value as Partial<Head> | null;
+  const count = (n: unknown) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+  if (
+    head === null || typeof head !== "object" || !count(head.seq) || !count(head.time) ||
+    !count(head.chunks) || !count(head.size) || typeof head.id !== "string" ||
+    !/^[a-z0-9]{1,32}$/.test(head.id) || head.chunks! > 100_000
+  ) {
+    throw new TypeError("The snapshot's head is not {seq, time, id, chunks, size}");
+  }
+  return head as Head;
+}
+
+/** A cluster's snapshot in a NATS key-value bucket. */
+export class KvSnapshotStore implements SnapshotStore {
+  readonly #kv: KV;
+  readonly #chunk: number;
+
+  private constructor(kv: KV, chunk: number) {
+    this.#kv = kv;
+    this.#chunk = chunk;
+  }
+
+  /**
+   * Opens (making it if needed) the bucket of a cluster.
+   *
+   * @param nc The node's NATS connection.
+   * @param cluster The cluster's name.
+   * @returns The store.
+   */
+  static async open(nc: NatsConnection, cluster: string): Promise<KvSnapshotStore> {
+    const kv = await new Kvm(nc).create(`SHMOOZE_${cluster}_snapshot`, { history: 1 });
+    const payload = nc.info?.max_payload ?? 1024 * 1024;
+    return new KvSnapshotStore(kv, Math.max(1024, Math.min(MAX_CHUNK, payload - 4096)));
+  }
+
+  async #head(): Promise<HeadEntry> {
+    const entry = await this.#kv.get(HEAD);
+    if (entry?.operation !== "PUT") return { revision: entry?.revision ?? 0 };
+    return { head: decodeHead(entry.value), revision: entry.revision };
+  }
+
+  async newest(): Promise<{ seq: number; time: number } | undefined> {
+    try {
+      const { head } = await this.#head();
+      return head === undefined ? undefined : { seq: head.seq, time: head.time };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async load(): Promise<StoredSnapshot | undefined> {
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      const { head } = await this.#head();
+      if (head === undefined) return undefined;
+      const bytes = new Uint8Array(head.size);
+      let at = 0;
+      let complete = true;
+      for (let n = 0; n < head.chunks && complete; n++) {
+        const entry = await this.#kv.get(`chunk.${head.id}.${n}`);
+        if (!present(entry)) complete = false;
+        else if (at + entry.value.length > head.size) {
+          throw new TypeError(`The snapshot's chunks hold more than its ${head.size} bytes`);
+        } else {
+          bytes.set(entry.value, at);
+          at += entry.value.length;
+        }
+      }
+      if (!complete) continue;
+      if (at !== head.size) {
+        throw new TypeError(`The snapshot's chunks hold ${at} bytes, not ${head.size}`);
+      }
+      return { seq: head.seq, time: head.time, bytes };
+    }
+    throw new Error(`The snapshot was replaced ${READ_ATTEMPTS} times while it was read`);
+  }
+
+  async save(seq: number, bytes: Uint8Array): Promise<boolean> {
+    let current: HeadEntry;
+    try {
+      current = await this.#head();
+    } catch {
+      // An unreadable head is replaced like an old one (its revision is what the swap needs).
+      const entry = await this.#kv.get(HEAD);
+      current = { revision: entry?.revision ?? 0 };
+    }
+    if (current.head !== undefined && current.head.seq >= seq) return false;
+    const id = crypto.getRandomValues(new Uint32Array(2)).reduce((s, n) => s + n.toString(36), "");
+    const chunks = Math.ceil(bytes.length / this.#chunk);
+    for (let n = 0; n < chunks; n++) {
+      await this.#kv.put(
+        `chunk.${id}.${n}`,
+        bytes.subarray(n * this.#chunk, (n + 1) * this.#chunk),
+      );
+    }
+    const head: Head = { seq, time: Date.now(), id, chunks, size: bytes.length };
+    const value = new TextEncoder().encode(JSON.stringify(head));
+    try {
+      if (current.revision === 0) await this.#kv.create(HEAD, value);
+      else await this.#kv.update(HEAD, value, current.revision);
+    } catch {
+      // Another node swapped it first: its snapshot stands, these chunks are nobody's.
+      await this.#purge(id, chunks);
+      return false;
+    }
+    if (current.head !== undefined) await this.#purge(current.head.id, current.head.chunks);
+    return true;
+  }
+
+  async #purge(id: string, chunks: number): Promise<void> {
+    for (let n = 0; n < chunks; n++) {
+      await this.#kv.purge(`chunk.${id}.${n}`).catch(() => {});
+    }
+  }
+}

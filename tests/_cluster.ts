@@ -1,0 +1,139 @@
+/**
+ * Helpers for tests of cluster nodes in one process: a user that records what it is handed,
+ * and a bus that wraps a real one to hold back or lose what a test says.
+ */
+import type { ChatEvent } from "../src/chat/chat_event.ts";
+import type { Member } from "../src/chat/member.ts";
+import type { Bus, LogEntry, LogReader, SnapshotStore } from "../src/cluster/bus.ts";
+import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
+
+/** A user that records every event it is handed, and lets a test wait for one. */
+export class Recorder implements Member {
+  nick: string;
+  user: string;
+  host = "test";
+  realname: string;
+  transport = "test";
+  channels = new Set<string>();
+  echo = true;
+  readonly events: ChatEvent[] = [];
+  #listeners = new Set<() => void>();
+
+  /**
+   * Makes a user named `nick` (its user and real name too).
+   *
+   * @param nick The nick.
+   */
+  constructor(nick: string) {
+    this.nick = nick;
+    this.user = nick;
+    this.realname = nick;
+  }
+
+  /** Records the event. */
+  deliver(event: ChatEvent): void {
+    this.events.push(event);
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  /** Nothing to close. */
+  disconnect(_reason: string): void {}
+
+  /**
+   * Waits (bounded) until an event matches.
+   *
+   * @param match Which event.
+   * @param timeoutMs How long at most.
+   * @returns The first that matches.
+   */
+  waitFor(match: (event: ChatEvent) => boolean, timeoutMs = 10_000): Promise<ChatEvent> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.events.find(match);
+        if (found === undefined) return;
+        cleanup();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.nick} got no matching event in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+      };
+      this.#listeners.add(check);
+      check();
+    });
+  }
+}
+
+/**
+ * A real bus whose appends can lose their acknowledgement (the entry is stored, the caller is
+ * told it failed, as when the acknowledgement did not come back before the deadline), and that
+ * tells a test when an append failed.
+ */
+export class AckLosingBus implements Bus {
+  /** While true, every append is stored and then reported as failed. */
+  loseAcks = false;
+  readonly #inner: Bus;
+  #failed = Promise.withResolvers<void>();
+
+  /**
+   * Wraps a bus.
+   *
+   * @param inner The real bus.
+   */
+  constructor(inner: Bus) {
+    this.#inner = inner;
+  }
+
+  /** Resolves at the next append that fails (or failed since the last call). */
+  appendFailed(): Promise<void> {
+    return this.#failed.promise;
+  }
+
+  async append(event: ClusterEvent): Promise<number> {
+    try {
+      const seq = await this.#inner.append(event);
+      if (this.loseAcks) throw new Error(`The acknowledgement of ${event.id} was lost`);
+      return seq;
+    } catch (error) {
+      this.#failed.resolve();
+      this.#failed = Promise.withResolvers<void>();
+      throw error;
+    }
+  }
+
+  get confirm(): Bus["confirm"] {
+    return this.#inner.confirm?.bind(this.#inner);
+  }
+
+  get first(): Bus["first"] {
+    return this.#inner.first?.bind(this.#inner);
+  }
+
+  get snapshots(): SnapshotStore | undefined {
+    return this.#inner.snapshots;
+  }
+
+  read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
+    return this.#inner.read(from, apply);
+  }
+
+  head(): Promise<number> {
+    return this.#inner.head();
+  }
+
+  beat(beat: Heartbeat): void {
+    this.#inner.beat(beat);
+  }
+
+  onBeat(listener: (beat: Heartbeat) => void): void {
+    this.#inner.onBeat(listener);
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
