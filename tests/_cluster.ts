@@ -137,3 +137,44 @@ export class AckLosingBus implements Bus {
     return this.#inner.close();
   }
 }
+
+/**
+ * A real bus whose reading can be paused and resumed (reading again after the last entry
+ * handed over), as a node that stalled or lost its connection for a while.
+ */
+export class PausingBus extends AckLosingBus {
+  readonly #bus: Bus;
+  #reader: LogReader | undefined;
+  #apply: ((entry: LogEntry) => void) | undefined;
+  #next = 1;
+
+  /**
+   * Wraps a bus.
+   *
+   * @param inner The real bus.
+   */
+  constructor(inner: Bus) {
+    super(inner);
+    this.#bus = inner;
+  }
+
+  override async read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
+    this.#apply = apply;
+    this.#next = from;
+    this.#reader = await this.#bus.read(from, (entry) => {
+      this.#next = entry.seq + 1;
+      apply(entry);
+    });
+    return { stop: () => this.#reader?.stop() ?? Promise.resolve() };
+  }
+
+  /** Stops reading until {@link PausingBus.resume}. */
+  async pause(): Promise<void> {
+    await this.#reader?.stop();
+  }
+
+  /** Reads on from the entry after the last one handed over. */
+  async resume(): Promise<void> {
+    await this.read(this.#next, this.#apply!);
+  }
+}

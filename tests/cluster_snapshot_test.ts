@@ -8,7 +8,8 @@ import { ChatHub } from "../src/chat/hub.ts";
 import { maskOf } from "../src/chat/member.ts";
 import { JetStreamBus, type JetStreamBusOptions } from "../src/cluster/jetstream_bus.ts";
 import { ReplicatedHub } from "../src/cluster/replicated_hub.ts";
-import { Recorder } from "./_cluster.ts";
+import { PausingBus, Recorder } from "./_cluster.ts";
+import { spawn } from "./_helpers.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
 
 const ignore = !natsAvailable();
@@ -34,6 +35,7 @@ async function cluster(maxEntries: number) {
   const nodes: ReplicatedHub[] = [];
   return {
     nats,
+    name,
     open: () => JetStreamBus.open(nats.url, options),
     /** A node on a new bus (closed with the cluster); `start` is the test's to call. */
     node: async (node: string) => {
@@ -171,5 +173,90 @@ Deno.test({
     } finally {
       await bus.close();
     }
+  },
+});
+
+Deno.test({
+  name: "cluster: a running node that falls behind the log's retention stops applying and says why",
+  ignore,
+  async fn() {
+    await using test = await cluster(5);
+    const a = await test.node("a");
+    await a.start();
+    const bus = new PausingBus(await test.open());
+    const b = new ReplicatedHub(new ChatHub(), bus, { node: "b", snapshotEveryMs: 0 });
+    try {
+      await b.start();
+      const ann = new Recorder("ann");
+      assert.equal(await a.connect(ann), true);
+      assert.ok(await a.join(ann, "#lobby"));
+      await bus.pause();
+      const seen = b.applied;
+      for (let n = 0; n < 10; n++) {
+        assert.ok(typeof await a.send(ann, "privmsg", "#lobby", `m${n}`) !== "string");
+      }
+      await bus.resume();
+      const error = await b.failed;
+      assert.match(
+        error.message,
+        new RegExp(
+          `^Cluster node ${b.node} cannot go on: log entries ${
+            seen + 1
+          } to \\d+ were removed \\(the log's retention\\) before it applied them$`,
+        ),
+      );
+      assert.equal(b.applied, seen, "nothing after the gap was applied");
+    } finally {
+      await b.close();
+    }
+  },
+});
+
+/** Runs `serve` with `args` on a throwaway data directory until it exits. */
+async function serve(args: string[]) {
+  const data = await Deno.makeTempDir({ prefix: "shmooze-snapshot-cli-" });
+  try {
+    await using child = spawn([
+      "main.ts",
+      "serve",
+      "--port",
+      "0",
+      "--no-http",
+      "--no-status",
+      "--data",
+      data,
+      ...args,
+    ]);
+    await child.closeStdin();
+    return await child.done;
+  } finally {
+    await Deno.remove(data, { recursive: true });
+  }
+}
+
+Deno.test({
+  name:
+    "serve --cluster refuses to start in one line (exit 1) when the log lost entries and there is no snapshot",
+  ignore,
+  async fn() {
+    await using test = await cluster(3);
+    const bus = await test.open();
+    try {
+      for (let n = 0; n < 6; n++) {
+        await bus.append({ v: 1, id: `q${n}`, node: "x", conn: "1", kind: "quit", reason: "" });
+      }
+    } finally {
+      await bus.close();
+    }
+    const result = await serve(["--cluster", test.nats.url, "--cluster-name", test.name]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.match(
+      result.stderr.trimEnd(),
+      /^error: Cannot start cluster node \S+: the log starts at entry 4 \(its retention removed the older ones\) and the cluster has no snapshot$/,
+    );
+    const usage = await serve(["--cluster", test.nats.url, "--cluster-retention", "5"]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /^error: --cluster-retention must be a whole number from 10 to /);
   },
 });

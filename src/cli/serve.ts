@@ -129,6 +129,9 @@ Options:
                              "_" (default: shmooze)
   --node-name NAME           This node's name in the cluster, in its msgids and logs; a random
                              part is added, so each run is a new node (default: host and pid)
+  --cluster-retention MIN    How long the cluster's log keeps an entry, in minutes; a node
+                             starts from the cluster's snapshot, written every quarter of it
+                             (at most every 5 minutes) (default: 1440, a day; at least 10)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
@@ -250,7 +253,7 @@ function readCluster(
 ): Required<Omit<ClusterOptions, "node">> & ClusterOptions | undefined {
   const url = values.cluster;
   if (url === undefined) {
-    for (const flag of ["cluster-name", "node-name"]) {
+    for (const flag of ["cluster-name", "node-name", "cluster-retention"]) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --cluster`);
     }
     return undefined;
@@ -269,7 +272,9 @@ function readCluster(
       `--node-name must be 1 to 64 letters, digits, ".", "-" or "_", not "${node}"`,
     );
   }
-  return { url: String(url), name, node };
+  const retentionMs = intOption(values, "cluster-retention", 1440, { min: 10, max: 525_600 }) *
+    60_000;
+  return { url: String(url), name, node, retentionMs };
 }
 
 function readBridge(values: Values): BridgeOptions | undefined {
@@ -410,6 +415,7 @@ export const serveCommand: Command = {
       "push-allow-internal": { type: "boolean" },
       cluster: { type: "string" },
       "cluster-name": { type: "string" },
+      "cluster-retention": { type: "string" },
       "node-name": { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
@@ -524,6 +530,12 @@ export const serveCommand: Command = {
     if (server.cluster !== undefined && cluster !== undefined) {
       console.log(`node ${server.cluster.node} of cluster ${cluster.name} at ${cluster.url}`);
     }
+    // A node that fell behind the log's retention cannot know the state any more: it stops.
+    let lost: Error | undefined;
+    void server.cluster?.failed.then((error) => {
+      lost = error;
+      server.close();
+    });
     if (localRoom) {
       try {
         server.bridge(localRoom);
@@ -555,6 +567,7 @@ export const serveCommand: Command = {
     stopListening();
     if (hangUp) Deno.removeSignalListener("SIGHUP", rehash);
     log.info("Server stopped");
+    if (lost !== undefined) throw new CliError(lost.message);
     return 0;
   },
 };

@@ -28,6 +28,8 @@ type HeadEntry = { head?: Head; revision: number };
 const HEAD = "head";
 /** Under the server's default 1 MiB payload, with room for headers. */
 const MAX_CHUNK = 512 * 1024;
+/** The largest snapshot a node reads: a bad head must not make it allocate without bound. */
+const MAX_SIZE = 256 * 1024 * 1024;
 /** How many times a reader starts again when a newer snapshot replaced the one it read. */
 const READ_ATTEMPTS = 5;
 
@@ -49,9 +51,12 @@ function decodeHead(bytes: Uint8Array): Head {
   if (
     head === null || typeof head !== "object" || !count(head.seq) || !count(head.time) ||
     !count(head.chunks) || !count(head.size) || typeof head.id !== "string" ||
-    !/^[a-z0-9]{1,32}$/.test(head.id) || head.chunks! > 100_000
+    !/^[a-z0-9]{1,32}$/.test(head.id)
   ) {
     throw new TypeError("The snapshot's head is not {seq, time, id, chunks, size}");
+  }
+  if (head.size! > MAX_SIZE || head.chunks! > head.size! + 1) {
+    throw new TypeError(`The snapshot's head says ${head.size} bytes, over ${MAX_SIZE}`);
   }
   return head as Head;
 }

@@ -129,6 +129,12 @@ export interface ClusterOptions {
   name?: string;
   /** This node's name; a random part is added for each run. @default {the host and the pid} */
   node?: string;
+  /**
+   * How long the cluster's log keeps an entry, ms (applied to the stream by each node that
+   * opens it); the snapshot is written every quarter of it, at most every 5 minutes.
+   * @default {86400000}
+   */
+  retentionMs?: number;
 }
 
 /** A TLS listener's certificate and port. */
@@ -550,10 +556,18 @@ export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
 
 /** Starts a server as a node of a cluster: connected to NATS, caught up with the log. */
 async function startNode(options: ServerOptions, cluster: ClusterOptions): Promise<ChatServer> {
-  const bus = await JetStreamBus.open(cluster.url, { cluster: cluster.name });
+  const retentionMs = cluster.retentionMs ?? 86_400_000;
+  const bus = await JetStreamBus.open(cluster.url, {
+    cluster: cluster.name,
+    maxAgeMs: retentionMs,
+  });
   let server: ChatServer;
   try {
-    server = createServer(options, (hub) => new ReplicatedHub(hub, bus, { node: cluster.node }));
+    server = createServer(options, (hub) =>
+      new ReplicatedHub(hub, bus, {
+        node: cluster.node,
+        snapshotEveryMs: Math.min(300_000, retentionMs / 4),
+      }));
   } catch (error) {
     await bus.close();
     throw error;
