@@ -4,6 +4,8 @@
  * the rest, and agrees with the others; a node that cannot know the state refuses to start.
  */
 import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { ChatHub } from "../src/chat/hub.ts";
 import { maskOf } from "../src/chat/member.ts";
 import { JetStreamBus, type JetStreamBusOptions } from "../src/cluster/jetstream_bus.ts";
@@ -52,6 +54,87 @@ async function cluster(maxEntries: number) {
     },
   };
 }
+
+Deno.test({
+  name:
+    "JetStreamBus: the snapshot is stored in chunks, read back whole, replaced by one of two racing writers, and leaves nothing behind",
+  ignore,
+  async fn() {
+    await using test = await cluster(0);
+    const [one, two] = [await test.open(), await test.open()];
+    const nc = await connect({ servers: test.nats.url });
+    try {
+      assert.equal(await one.snapshots.load(), undefined);
+      // 1.3 MB: more than a NATS message (1 MiB by default) holds.
+      const big = crypto.getRandomValues(new Uint8Array(65_536));
+      const bytes = new Uint8Array(1_300_000).map((_, i) => big[i % big.length] ^ (i >> 16));
+      assert.equal(await one.snapshots.save(10, bytes), true);
+      const loaded = await two.snapshots.load();
+      assert.equal(loaded?.seq, 10);
+      assert.deepEqual(loaded?.bytes, bytes);
+      assert.equal(await two.snapshots.save(10, new Uint8Array([1])), false, "not newer");
+      // Two writers at once: one wins, and what is read is all of one of them.
+      const results = await Promise.all([
+        one.snapshots.save(11, new Uint8Array(700_000).fill(1)),
+        two.snapshots.save(11, new Uint8Array(700_000).fill(2)),
+      ]);
+      assert.equal(results.filter(Boolean).length, 1, `${results}`);
+      const winner = (await one.snapshots.load())!;
+      assert.equal(winner.seq, 11);
+      assert.equal(winner.bytes.length, 700_000);
+      assert.ok(winner.bytes.every((b) => b === winner.bytes[0]));
+      assert.deepEqual(await one.snapshots.newest(), { seq: 11, time: winner.time });
+      // The bucket holds the head and the winner's two chunks: no old chunk, no marker.
+      const manager = await jetstreamManager(nc);
+      const info = await manager.streams.info(`KV_SHMOOZE_${test.name}_snapshot`);
+      assert.equal(info.state.messages, 3);
+    } finally {
+      await nc.close();
+      await one.close();
+      await two.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: nodes write the snapshot by themselves when it is due, and a node that stops leaves one holding its end",
+  ignore,
+  async fn() {
+    await using test = await cluster(0);
+    const bus = await test.open();
+    const timing = { beatMs: 100, silenceMs: 1000, snapshotEveryMs: 300 };
+    const a = new ReplicatedHub(new ChatHub(), await test.open(), { node: "a", ...timing });
+    const b = new ReplicatedHub(new ChatHub(), await test.open(), { node: "b", ...timing });
+    try {
+      await a.start();
+      await b.start();
+      const [ann, bob] = [new Recorder("ann"), new Recorder("bob")];
+      assert.equal(await a.connect(ann), true);
+      assert.equal(await b.connect(bob), true);
+      assert.ok(await b.join(bob, "#lobby"));
+      const joined = b.applied;
+      // Waits (bounded) for a snapshot at `seq` or later: the nodes write it on their own.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const newest = await bus.snapshots.newest();
+        if (newest !== undefined && newest.seq >= joined) break;
+        assert.ok(Date.now() < deadline, `no snapshot at entry ${joined} within 10 s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await b.close();
+      // b's own node-down is the log's last entry, and the snapshot holds it.
+      const last = await bus.head();
+      assert.equal((await bus.snapshots.newest())?.seq, last);
+      const c = await test.node("c");
+      await c.start();
+      assert.equal(c.hub.find("bob"), undefined);
+      assert.equal(c.hub.find("ann")?.nick, "ann");
+    } finally {
+      await Promise.all([a.close(), b.close(), bus.close()]);
+    }
+  },
+});
 
 Deno.test({
   name:

@@ -4,12 +4,14 @@
  * chunks under a key of its own (`chunk.<id>.<n>`), and `head` names the current one: its
  * sequence, time, id, chunk count and size. A writer stores its chunks first, then swaps `head`
  * by compare-and-set on the revision it read — so of nodes racing to write, one wins, and a
- * reader never sees half a snapshot — then removes the chunks of the one it replaced. A reader
- * that finds a chunk gone (replaced meanwhile) reads `head` again.
+ * reader never sees half a snapshot — then purges the chunks of the one it replaced from the
+ * bucket's stream (a key-value delete would leave a marker per chunk, for ever). A reader that
+ * finds a chunk gone (replaced meanwhile) reads `head` again.
  *
  * @module
  */
 import type { NatsConnection } from "@nats-io/transport-node";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { SnapshotStore, StoredSnapshot } from "./bus.ts";
 
@@ -64,10 +66,14 @@ function decodeHead(bytes: Uint8Array): Head {
 /** A cluster's snapshot in a NATS key-value bucket. */
 export class KvSnapshotStore implements SnapshotStore {
   readonly #kv: KV;
+  readonly #manager: JetStreamManager;
+  readonly #bucket: string;
   readonly #chunk: number;
 
-  private constructor(kv: KV, chunk: number) {
+  private constructor(kv: KV, manager: JetStreamManager, bucket: string, chunk: number) {
     this.#kv = kv;
+    this.#manager = manager;
+    this.#bucket = bucket;
     this.#chunk = chunk;
   }
 
@@ -79,9 +85,11 @@ export class KvSnapshotStore implements SnapshotStore {
    * @returns The store.
    */
   static async open(nc: NatsConnection, cluster: string): Promise<KvSnapshotStore> {
-    const kv = await new Kvm(nc).create(`SHMOOZE_${cluster}_snapshot`, { history: 1 });
+    const bucket = `SHMOOZE_${cluster}_snapshot`;
+    const kv = await new Kvm(nc).create(bucket, { history: 1 });
     const payload = nc.info?.max_payload ?? 1024 * 1024;
-    return new KvSnapshotStore(kv, Math.max(1024, Math.min(MAX_CHUNK, payload - 4096)));
+    const chunk = Math.max(1024, Math.min(MAX_CHUNK, payload - 4096));
+    return new KvSnapshotStore(kv, await jetstreamManager(nc), bucket, chunk);
   }
 
   async #head(): Promise<HeadEntry> {
@@ -150,16 +158,17 @@ export class KvSnapshotStore implements SnapshotStore {
       else await this.#kv.update(HEAD, value, current.revision);
     } catch {
       // Another node swapped it first: its snapshot stands, these chunks are nobody's.
-      await this.#purge(id, chunks);
+      await this.#purge(id);
       return false;
     }
-    if (current.head !== undefined) await this.#purge(current.head.id, current.head.chunks);
+    if (current.head !== undefined) await this.#purge(current.head.id);
     return true;
   }
 
-  async #purge(id: string, chunks: number): Promise<void> {
-    for (let n = 0; n < chunks; n++) {
-      await this.#kv.purge(`chunk.${id}.${n}`).catch(() => {});
-    }
+  /** Removes a snapshot's chunks, markers and all (a failure only leaves them behind). */
+  async #purge(id: string): Promise<void> {
+    await this.#manager.streams.purge(`KV_${this.#bucket}`, {
+      filter: `$KV.${this.#bucket}.chunk.${id}.>`,
+    }).catch(() => {});
   }
 }
