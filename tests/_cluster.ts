@@ -68,16 +68,10 @@ export class Recorder implements Member {
   }
 }
 
-/**
- * A real bus whose appends can lose their acknowledgement (the entry is stored, the caller is
- * told it failed, as when the acknowledgement did not come back before the deadline), and that
- * tells a test when an append failed.
- */
-export class AckLosingBus implements Bus {
-  /** While true, every append is stored and then reported as failed. */
-  loseAcks = false;
-  readonly #inner: Bus;
-  #failed = Promise.withResolvers<void>();
+/** A real bus, every call handed to it: what the buses below change, they override. */
+export class WrappedBus implements Bus {
+  /** The real bus. */
+  readonly inner: Bus;
 
   /**
    * Wraps a bus.
@@ -85,17 +79,68 @@ export class AckLosingBus implements Bus {
    * @param inner The real bus.
    */
   constructor(inner: Bus) {
-    this.#inner = inner;
+    this.inner = inner;
   }
 
-  /** Resolves at the next append that fails (or failed since the last call). */
+  append(event: ClusterEvent): Promise<number> {
+    return this.inner.append(event);
+  }
+
+  get confirm(): Bus["confirm"] {
+    return this.inner.confirm?.bind(this.inner);
+  }
+
+  get first(): Bus["first"] {
+    return this.inner.first?.bind(this.inner);
+  }
+
+  get snapshots(): SnapshotStore | undefined {
+    return this.inner.snapshots;
+  }
+
+  read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
+    return this.inner.read(from, apply);
+  }
+
+  head(): Promise<number> {
+    return this.inner.head();
+  }
+
+  beat(beat: Heartbeat): void {
+    this.inner.beat(beat);
+  }
+
+  onBeat(listener: (beat: Heartbeat) => void): void {
+    this.inner.onBeat(listener);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/**
+ * A real bus whose appends can lose their acknowledgement (the entry is stored, the caller is
+ * told it failed, as when the acknowledgement did not come back before the deadline), and that
+ * tells a test when an append failed.
+ */
+export class AckLosingBus extends WrappedBus {
+  /** While true, every append is stored and then reported as failed. */
+  loseAcks = false;
+  #failed = Promise.withResolvers<void>();
+
+  /**
+   * Resolves at the next append that fails.
+   *
+   * @returns The promise.
+   */
   appendFailed(): Promise<void> {
     return this.#failed.promise;
   }
 
-  async append(event: ClusterEvent): Promise<number> {
+  override async append(event: ClusterEvent): Promise<number> {
     try {
-      const seq = await this.#inner.append(event);
+      const seq = await this.inner.append(event);
       if (this.loseAcks) throw new Error(`The acknowledgement of ${event.id} was lost`);
       return seq;
     } catch (error) {
@@ -104,64 +149,21 @@ export class AckLosingBus implements Bus {
       throw error;
     }
   }
-
-  get confirm(): Bus["confirm"] {
-    return this.#inner.confirm?.bind(this.#inner);
-  }
-
-  get first(): Bus["first"] {
-    return this.#inner.first?.bind(this.#inner);
-  }
-
-  get snapshots(): SnapshotStore | undefined {
-    return this.#inner.snapshots;
-  }
-
-  read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
-    return this.#inner.read(from, apply);
-  }
-
-  head(): Promise<number> {
-    return this.#inner.head();
-  }
-
-  beat(beat: Heartbeat): void {
-    this.#inner.beat(beat);
-  }
-
-  onBeat(listener: (beat: Heartbeat) => void): void {
-    this.#inner.onBeat(listener);
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
 }
 
 /**
  * A real bus whose reading can be paused and resumed (reading again after the last entry
  * handed over), as a node that stalled or lost its connection for a while.
  */
-export class PausingBus extends AckLosingBus {
-  readonly #bus: Bus;
+export class PausingBus extends WrappedBus {
   #reader: LogReader | undefined;
   #apply: ((entry: LogEntry) => void) | undefined;
   #next = 1;
 
-  /**
-   * Wraps a bus.
-   *
-   * @param inner The real bus.
-   */
-  constructor(inner: Bus) {
-    super(inner);
-    this.#bus = inner;
-  }
-
   override async read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
     this.#apply = apply;
     this.#next = from;
-    this.#reader = await this.#bus.read(from, (entry) => {
+    this.#reader = await this.inner.read(from, (entry) => {
       this.#next = entry.seq + 1;
       apply(entry);
     });
