@@ -57,7 +57,7 @@ async function cluster(maxEntries: number) {
 
 Deno.test({
   name:
-    "JetStreamBus: the snapshot is stored in chunks, read back whole, replaced by one of two racing writers, and leaves nothing behind",
+    "JetStreamBus: the snapshot is stored in chunks, read back whole, replaced by one of two racing writers, leaves nothing behind, and is refused for a log made again",
   ignore,
   async fn() {
     await using test = await cluster(0);
@@ -88,6 +88,17 @@ Deno.test({
       const manager = await jetstreamManager(nc);
       const info = await manager.streams.info(`KV_SHMOOZE_${test.name}_snapshot`);
       assert.equal(info.state.messages, 3);
+      // The log made again (deleted): the old snapshot's sequences mean nothing in it.
+      await manager.streams.delete(`SHMOOZE_${test.name}`);
+      const again = await test.open();
+      try {
+        await assert.rejects(() => again.snapshots.load(), /It was taken from another log/);
+        assert.equal(await again.snapshots.newest(), undefined);
+        assert.equal(await again.snapshots.save(1, new Uint8Array([3])), true);
+        assert.deepEqual((await again.snapshots.load())?.bytes, new Uint8Array([3]));
+      } finally {
+        await again.close();
+      }
     } finally {
       await nc.close();
       await one.close();

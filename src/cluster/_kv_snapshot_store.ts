@@ -17,6 +17,8 @@ import type { SnapshotStore, StoredSnapshot } from "./bus.ts";
 
 /** What `head` holds. */
 interface Head {
+  /** The log it was taken from (its stream's creation time). */
+  log: string;
   seq: number;
   time: number;
   id: string;
@@ -53,9 +55,9 @@ function decodeHead(bytes: Uint8Array): Head {
   if (
     head === null || typeof head !== "object" || !count(head.seq) || !count(head.time) ||
     !count(head.chunks) || !count(head.size) || typeof head.id !== "string" ||
-    !/^[a-z0-9]{1,32}$/.test(head.id)
+    !/^[a-z0-9]{1,32}$/.test(head.id) || typeof head.log !== "string" || head.log.length > 64
   ) {
-    throw new TypeError("The snapshot's head is not {seq, time, id, chunks, size}");
+    throw new TypeError("The snapshot's head is not {log, seq, time, id, chunks, size}");
   }
   if (head.size! > MAX_SIZE || head.chunks! > head.size! + 1) {
     throw new TypeError(`The snapshot's head says ${head.size} bytes, over ${MAX_SIZE}`);
@@ -69,12 +71,18 @@ export class KvSnapshotStore implements SnapshotStore {
   readonly #manager: JetStreamManager;
   readonly #bucket: string;
   readonly #chunk: number;
+  readonly #log: string;
 
-  private constructor(kv: KV, manager: JetStreamManager, bucket: string, chunk: number) {
+  private constructor(
+    kv: KV,
+    manager: JetStreamManager,
+    options: { bucket: string; chunk: number; log: string },
+  ) {
     this.#kv = kv;
     this.#manager = manager;
-    this.#bucket = bucket;
-    this.#chunk = chunk;
+    this.#bucket = options.bucket;
+    this.#chunk = options.chunk;
+    this.#log = options.log;
   }
 
   /**
@@ -82,14 +90,16 @@ export class KvSnapshotStore implements SnapshotStore {
    *
    * @param nc The node's NATS connection.
    * @param cluster The cluster's name.
+   * @param log Which log its snapshots must be of (the stream's creation time): one of
+   *   another is refused, and replaced by the next write.
    * @returns The store.
    */
-  static async open(nc: NatsConnection, cluster: string): Promise<KvSnapshotStore> {
+  static async open(nc: NatsConnection, cluster: string, log: string): Promise<KvSnapshotStore> {
     const bucket = `SHMOOZE_${cluster}_snapshot`;
     const kv = await new Kvm(nc).create(bucket, { history: 1 });
     const payload = nc.info?.max_payload ?? 1024 * 1024;
     const chunk = Math.max(1024, Math.min(MAX_CHUNK, payload - 4096));
-    return new KvSnapshotStore(kv, await jetstreamManager(nc), bucket, chunk);
+    return new KvSnapshotStore(kv, await jetstreamManager(nc), { bucket, chunk, log });
   }
 
   async #head(): Promise<HeadEntry> {
@@ -101,7 +111,9 @@ export class KvSnapshotStore implements SnapshotStore {
   async newest(): Promise<{ seq: number; time: number } | undefined> {
     try {
       const { head } = await this.#head();
-      return head === undefined ? undefined : { seq: head.seq, time: head.time };
+      return head === undefined || head.log !== this.#log
+        ? undefined
+        : { seq: head.seq, time: head.time };
     } catch {
       return undefined;
     }
@@ -111,6 +123,11 @@ export class KvSnapshotStore implements SnapshotStore {
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       const { head } = await this.#head();
       if (head === undefined) return undefined;
+      if (head.log !== this.#log) {
+        throw new TypeError(
+          `It was taken from another log (made ${head.log}; this one was made ${this.#log})`,
+        );
+      }
       const bytes = new Uint8Array(head.size);
       let at = 0;
       let complete = true;
@@ -142,7 +159,7 @@ export class KvSnapshotStore implements SnapshotStore {
       const entry = await this.#kv.get(HEAD);
       current = { revision: entry?.revision ?? 0 };
     }
-    if (current.head !== undefined && current.head.seq >= seq) return false;
+    if (current.head?.log === this.#log && current.head.seq >= seq) return false;
     const id = crypto.getRandomValues(new Uint32Array(2)).reduce((s, n) => s + n.toString(36), "");
     const chunks = Math.ceil(bytes.length / this.#chunk);
     for (let n = 0; n < chunks; n++) {
@@ -151,7 +168,7 @@ export class KvSnapshotStore implements SnapshotStore {
         bytes.subarray(n * this.#chunk, (n + 1) * this.#chunk),
       );
     }
-    const head: Head = { seq, time: Date.now(), id, chunks, size: bytes.length };
+    const head: Head = { log: this.#log, seq, time: Date.now(), id, chunks, size: bytes.length };
     const value = new TextEncoder().encode(JSON.stringify(head));
     try {
       if (current.revision === 0) await this.#kv.create(HEAD, value);

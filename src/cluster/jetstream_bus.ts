@@ -141,18 +141,18 @@ export class JetStreamBus implements Bus {
       throw new Error(`Cannot connect to NATS at ${url}: ${(error as Error).message}`);
     }
     try {
-      const bus = new JetStreamBus(nc, cluster, await KvSnapshotStore.open(nc, cluster), options);
+      const stream = `SHMOOZE_${cluster}`;
       const manager = await jetstreamManager(nc);
       const config = {
-        name: bus.#stream,
-        subjects: [bus.#subject],
-        duplicate_window: nanos(bus.#duplicateWindowMs),
+        name: stream,
+        subjects: [`shmooze.${cluster}.log`],
+        duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
         max_age: nanos(options.maxAgeMs ?? 86_400_000),
         max_msgs: options.maxEntries || -1,
       };
       let info;
       try {
-        info = await manager.streams.info(bus.#stream);
+        info = await manager.streams.info(stream);
       } catch {
         try {
           await manager.streams.add(config);
@@ -160,7 +160,7 @@ export class JetStreamBus implements Bus {
           // Two nodes starting at once both get here, and nats-server 2.9 may refuse the second
           // add ("subjects overlap with an existing stream") while the first creates it: the
           // stream is then there, which is all this needs.
-          await manager.streams.info(bus.#stream).catch(() => {
+          await manager.streams.info(stream).catch(() => {
             throw error;
           });
         }
@@ -170,12 +170,16 @@ export class JetStreamBus implements Bus {
         info !== undefined &&
         (info.config.max_age !== config.max_age || info.config.max_msgs !== config.max_msgs)
       ) {
-        await manager.streams.update(bus.#stream, {
+        await manager.streams.update(stream, {
           max_age: config.max_age,
           max_msgs: config.max_msgs,
         });
       }
-      return bus;
+      // The snapshot belongs to this stream: one made again (deleted, its store wiped) starts
+      // at entry 1 again, and an older snapshot's sequences would mean other entries.
+      const { created } = await manager.streams.info(stream);
+      const snapshots = await KvSnapshotStore.open(nc, cluster, created);
+      return new JetStreamBus(nc, cluster, snapshots, options);
     } catch (error) {
       await nc.close();
       throw new Error(`Cannot use JetStream at ${url}: ${(error as Error).message}`);
