@@ -218,35 +218,59 @@ Deno.test({
       await ann.join("#lobby");
       await bob.join("#lobby");
       await ann.waitFor((m) => m.command === "JOIN" && m.source?.startsWith("bob!") === true);
+      // Both nodes send (ann "a0"…, bob "b0"…), so both are checked for lost and doubled.
+      const users = [{ client: ann, prefix: "a" }, { client: bob, prefix: "b" }];
       const batch = (from: number) =>
-        ann.send(
-          Array.from({ length: 100 }, (_, n) => `PRIVMSG #lobby :m${from + n}`).join("\r\n"),
-        );
-      const isAnswer = (m: Received) =>
-        (m.command === "PRIVMSG" && m.source?.startsWith("ann!") === true) ||
+        Promise.all(users.map(({ client, prefix }) =>
+          client.send(
+            Array.from({ length: 100 }, (_, n) => `PRIVMSG #lobby :${prefix}${from + n}`)
+              .join("\r\n"),
+          )
+        ));
+      const isAnswer = (nick: string) => (m: Received) =>
+        (m.command === "PRIVMSG" && m.source?.startsWith(`${nick}!`) === true) ||
         (m.command === "FAIL" && m.params[1] === "TEMPORARILY_UNAVAILABLE");
       await batch(0);
-      const first = await ann.waitForMany(isAnswer, 50, 30_000);
-      // Mid-traffic: half of the first hundred answered, the rest in flight or queued.
+      await ann.waitForMany(isAnswer("ann"), 50, 30_000);
+      // Mid-traffic: half of ann's first hundred answered, the rest in flight or queued.
       await nats.kill();
       await batch(100);
       await nats.restart();
       await batch(200);
-      const all = [...first, ...await ann.waitForMany(isAnswer, 250, 60_000)];
-      const echoed = all.filter((m) => m.command === "PRIVMSG").map((m) => m.params[1]);
-      const failed = all.filter((m) => m.command === "FAIL").length;
-      assert.equal(echoed.length + failed, 300);
-      // bob has every message ann was answered for, once, in ann's order.
-      const got = await bob.waitForMany(
-        (m) => m.command === "PRIVMSG" && /^m\d+$/.test(m.params[1]),
-        echoed.length,
-        60_000,
+      // Every message is answered once: echoed (accepted) or FAIL TEMPORARILY_UNAVAILABLE.
+      await ann.waitForMany(isAnswer("ann"), 250, 60_000);
+      await bob.waitForMany(isAnswer("bob"), 300, 60_000);
+      // A last message from each, after all of its others in the log: once the other node's
+      // user has it, it has everything before it.
+      await Promise.all(
+        users.map(({ client, prefix }) => client.send(`PRIVMSG #lobby :${prefix}-end`)),
       );
-      assert.deepEqual(got.map((m) => m.params[1]), echoed);
-      // Nothing more arrives: a message is never shown twice (a PING's answer closes the wait).
-      const rest = await bob.reply("PING extra");
-      assert.deepEqual(rest.filter((m) => m.command === "PRIVMSG"), []);
-      console.log(`echoed ${echoed.length}, failed ${failed} of 300 across the restart`);
+      await ann.waitFor((m) => m.params[1] === "b-end", 30_000);
+      await bob.waitFor((m) => m.params[1] === "a-end", 30_000);
+      const texts = (client: IrcTestClient, nick: string, prefix: string) =>
+        client.lines.filter((m) =>
+          m.command === "PRIVMSG" && m.source?.startsWith(`${nick}!`) === true &&
+          new RegExp(`^${prefix}\\d+$`).test(m.params[1])
+        ).map((m) => m.params[1]);
+      const echoed = users.map(({ client, prefix }) => texts(client, client.nick, prefix));
+      const summary: string[] = [];
+      for (const [i, { client, prefix }] of users.entries()) {
+        const failed = client.lines.filter((m) =>
+          m.command === "FAIL" && m.params[1] === "TEMPORARILY_UNAVAILABLE"
+        ).length;
+        assert.equal(echoed[i].length + failed, 300, `${client.nick}: answers`);
+        // Echoed once each, in the order sent.
+        const numbers = echoed[i].map((text) =>
+          Number(text.slice(1))
+        );
+        assert.deepEqual(numbers, [...new Set(numbers)].sort((x, y) => x - y));
+        // The other node's user has exactly those, once, in that order: none lost, none
+        // doubled, none it was told FAIL for.
+        const other = users[1 - i];
+        assert.deepEqual(texts(other.client, client.nick, prefix), echoed[i]);
+        summary.push(`${client.nick}: ${echoed[i].length} echoed, ${failed} failed`);
+      }
+      console.log(`${summary.join("; ")} of 300 each across the restart`);
     } finally {
       for (const client of clients) await client.close();
       for (const server of servers) await server[Symbol.asyncDispose]();

@@ -139,6 +139,9 @@ Options:
                              (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE), written by
                              every node and read by CHATHISTORY on any node; kept
                              --retention-days (default: each node's own SQLite, as alone)
+  --cluster-retention MIN    How long the cluster's log keeps an entry, in minutes; a node
+                             starts from the cluster's snapshot, written every quarter of it
+                             (at most every 5 minutes) (default: 1440, a day; at least 10)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
@@ -265,7 +268,15 @@ function readCluster(
         "--history needs --cluster: a server alone keeps its history in SQLite in its data directory",
       );
     }
-    for (const flag of ["cluster-name", "node-name", "cluster-creds", "cluster-ca"]) {
+    for (
+      const flag of [
+        "cluster-name",
+        "node-name",
+        "cluster-creds",
+        "cluster-ca",
+        "cluster-retention",
+      ]
+    ) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --cluster`);
     }
     return undefined;
@@ -286,7 +297,16 @@ function readCluster(
       `--node-name must be 1 to 64 letters, digits, ".", "-" or "_", not "${node}"`,
     );
   }
-  return { url: String(url), name, node, access, ...(history === undefined ? {} : { history }) };
+  const retentionMs = intOption(values, "cluster-retention", 1440, { min: 10, max: 525_600 }) *
+    60_000;
+  return {
+    url: String(url),
+    name,
+    node,
+    access,
+    retentionMs,
+    ...(history === undefined ? {} : { history }),
+  };
 }
 
 function readBridge(values: Values): BridgeOptions | undefined {
@@ -427,6 +447,7 @@ export const serveCommand: Command = {
       "push-allow-internal": { type: "boolean" },
       cluster: { type: "string" },
       "cluster-name": { type: "string" },
+      "cluster-retention": { type: "string" },
       "node-name": { type: "string" },
       "cluster-creds": { type: "string" },
       "cluster-ca": { type: "string" },
@@ -544,6 +565,12 @@ export const serveCommand: Command = {
     if (server.cluster !== undefined && cluster !== undefined) {
       console.log(`node ${server.cluster.node} of cluster ${cluster.name} at ${cluster.url}`);
     }
+    // A node that fell behind the log's retention cannot know the state any more: it stops.
+    let lost: Error | undefined;
+    void server.cluster?.failed.then((error) => {
+      lost = error;
+      server.close();
+    });
     if (localRoom) {
       try {
         server.bridge(localRoom);
@@ -575,6 +602,7 @@ export const serveCommand: Command = {
     stopListening();
     if (hangUp) Deno.removeSignalListener("SIGHUP", rehash);
     log.info("Server stopped");
+    if (lost !== undefined) throw new CliError(lost.message);
     return 0;
   },
 };

@@ -24,6 +24,45 @@ export type LogEntry = { seq: number; event: ClusterEvent; error?: undefined } |
   error: TypeError;
 };
 
+/** A snapshot as stored: the state of the cluster after the log's entries up to its `seq`. */
+export interface StoredSnapshot {
+  /** The last log entry the state includes. */
+  seq: number;
+  /** Its bytes (see `cluster_snapshot.ts`), not trusted: the reader decodes and checks them. */
+  bytes: Uint8Array;
+  /** When it was written, ms since the epoch. */
+  time: number;
+}
+
+/**
+ * Where a cluster keeps its newest snapshot, so that a node can start from it rather than from
+ * the log's first entry (which the log's retention removes in time).
+ */
+export interface SnapshotStore {
+  /**
+   * The newest snapshot.
+   *
+   * @returns It, or undefined when none was written yet.
+   * @throws When it cannot be read, or what is stored is no snapshot.
+   */
+  load(): Promise<StoredSnapshot | undefined>;
+  /**
+   * When the newest snapshot was written and up to which entry, without reading it.
+   *
+   * @returns Its sequence and time, or undefined when there is none (or it is unreadable).
+   */
+  newest(): Promise<{ seq: number; time: number } | undefined>;
+  /**
+   * Stores a snapshot, unless one at the same or a later sequence is there already. Nodes may
+   * race to write: one wins (compare-and-set), the others are told false.
+   *
+   * @param seq The last log entry it includes.
+   * @param bytes The snapshot.
+   * @returns Whether it was written.
+   */
+  save(seq: number, bytes: Uint8Array): Promise<boolean>;
+}
+
 /**
  * A bus's link to its engine: `connected`; `reconnecting` (lost, trying again by itself: appends
  * wait or fail, nothing is read); `closed` (for good).
@@ -100,6 +139,28 @@ export interface Bus {
    * @returns The sequence.
    */
   head(): Promise<number>;
+  /**
+   * The log's first sequence still held (its limits remove old entries): 1 for a log that never
+   * lost one, the head + 1 when every entry was removed. A bus without limits need not have it.
+   *
+   * @returns The sequence.
+   */
+  first?(): Promise<number>;
+  /**
+   * After {@link Bus.append} failed: whether the event is in the log all the same (an attempt
+   * was stored, its acknowledgement lost), found out without ever adding it. It keeps asking
+   * until the log answers; once it has answered, no earlier attempt can be stored any more.
+   * A bus that cannot tell need not have it (the append is then taken as refused).
+   *
+   * @param event The event whose append failed.
+   * @param since When its first append attempt was made, ms since the epoch: the log can tell
+   *   only within its duplicate window from then.
+   * @returns Its entry's sequence, or undefined when it is not in the log.
+   * @throws When the log did not answer before the duplicate window passed.
+   */
+  confirm?(event: ClusterEvent, since: number): Promise<number | undefined>;
+  /** Where the cluster's snapshot is kept; a bus without one starts every node from entry 1. */
+  readonly snapshots?: SnapshotStore;
   /**
    * Sends a heartbeat to every node (unstored: a missed one is not sent again).
    *

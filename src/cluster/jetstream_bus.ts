@@ -12,10 +12,13 @@ import {
   type ConsumerMessages,
   DeliverPolicy,
   jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamClient,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import type { Bus, BusState, BusTraffic, LogEntry, LogReader } from "./bus.ts";
+import type { Bus, BusState, BusTraffic, LogEntry, LogReader, SnapshotStore } from "./bus.ts";
+import { KvSnapshotStore } from "./_kv_snapshot_store.ts";
 import {
   type ClusterEvent,
   decodeEvent,
@@ -40,7 +43,18 @@ export interface JetStreamBusOptions {
   duplicateWindowMs?: number;
   /** Credentials and CA for a NATS server that asks for them (`nats_access.ts`). @default {{}} */
   access?: NatsAccess;
+  /**
+   * How long the log keeps an entry, ms: older ones are removed, and a node starts from the
+   * cluster's snapshot (written far more often, see `ReplicatedHubOptions.snapshotEveryMs`).
+   * Applied to the stream each time a node opens it. @default {86400000} (a day)
+   */
+  maxAgeMs?: number;
+  /** How many entries the log keeps at most (the oldest go first); 0 for no limit. @default {0} */
+  maxEntries?: number;
 }
+
+/** Far past any log's last sequence: an append that expects it is never stored. */
+const NEVER = Number.MAX_SAFE_INTEGER;
 
 /**
  * Whether a cluster name is usable in NATS subjects and stream names.
@@ -108,10 +122,18 @@ export class JetStreamBus implements Bus {
   readonly #subject: string;
   readonly #beats: string;
   readonly #appendTimeoutMs: number;
+  readonly #duplicateWindowMs: number;
   readonly #readers = new Set<LogReader>();
   #state: BusState = "connected";
+  /** The cluster's snapshot, in a key-value bucket beside the stream. */
+  readonly snapshots: SnapshotStore;
 
-  private constructor(nc: NatsConnection, cluster: string, appendTimeoutMs: number) {
+  private constructor(
+    nc: NatsConnection,
+    cluster: string,
+    snapshots: SnapshotStore,
+    options: JetStreamBusOptions,
+  ) {
     this.#nc = nc;
     (async () => {
       for await (const status of nc.status()) {
@@ -122,7 +144,9 @@ export class JetStreamBus implements Bus {
     })();
     this.#js = jetstream(nc);
     ({ stream: this.#stream, log: this.#subject, beats: this.#beats } = clusterSubjects(cluster));
-    this.#appendTimeoutMs = appendTimeoutMs;
+    this.#appendTimeoutMs = options.appendTimeoutMs ?? 5000;
+    this.#duplicateWindowMs = options.duplicateWindowMs ?? 120_000;
+    this.snapshots = snapshots;
   }
 
   /**
@@ -141,15 +165,18 @@ export class JetStreamBus implements Bus {
     if (problem !== undefined) throw new TypeError(problem);
     const nc = await connectNats(url, options.access ?? {}, `shmooze-${Deno.pid}`);
     try {
-      const bus = new JetStreamBus(nc, cluster, options.appendTimeoutMs ?? 5000);
+      const stream = `SHMOOZE_${cluster}`;
       const manager = await jetstreamManager(nc);
       const config = {
-        name: bus.#stream,
-        subjects: [bus.#subject],
+        name: stream,
+        subjects: [`shmooze.${cluster}.log`],
         duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+        max_age: nanos(options.maxAgeMs ?? 86_400_000),
+        max_msgs: options.maxEntries || -1,
       };
+      let info;
       try {
-        await manager.streams.info(bus.#stream);
+        info = await manager.streams.info(stream);
       } catch {
         try {
           await manager.streams.add(config);
@@ -157,12 +184,26 @@ export class JetStreamBus implements Bus {
           // Two nodes starting at once both get here, and nats-server 2.9 may refuse the second
           // add ("subjects overlap with an existing stream") while the first creates it: the
           // stream is then there, which is all this needs.
-          await manager.streams.info(bus.#stream).catch(() => {
+          await manager.streams.info(stream).catch(() => {
             throw error;
           });
         }
       }
-      return bus;
+      // The retention is the latest opener's: a stream made before there was one gets it too.
+      if (
+        info !== undefined &&
+        (info.config.max_age !== config.max_age || info.config.max_msgs !== config.max_msgs)
+      ) {
+        await manager.streams.update(stream, {
+          max_age: config.max_age,
+          max_msgs: config.max_msgs,
+        });
+      }
+      // The snapshot belongs to this stream: one made again (deleted, its store wiped) starts
+      // at entry 1 again, and an older snapshot's sequences would mean other entries.
+      const { created } = await manager.streams.info(stream);
+      const snapshots = await KvSnapshotStore.open(nc, cluster, created);
+      return new JetStreamBus(nc, cluster, snapshots, options);
     } catch (error) {
       await nc.close();
       throw new Error(`Cannot use JetStream at ${url}: ${(error as Error).message}`);
@@ -184,6 +225,38 @@ export class JetStreamBus implements Bus {
           id: event.id,
           error,
         });
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, 1000);
+      }
+    }
+  }
+
+  async confirm(event: ClusterEvent, since: number): Promise<number | undefined> {
+    const data = encodeEvent(event);
+    // Asking once the window has passed would say "not there" for an entry that is.
+    const until = since + this.#duplicateWindowMs - this.#appendTimeoutMs;
+    let wait = 50;
+    for (;;) {
+      try {
+        // The same id again, with an expectation no new entry meets: within the duplicate
+        // window a stored attempt is answered as a duplicate (with its sequence) before the
+        // expectation is looked at, and anything else is refused, never stored. Sent after
+        // every earlier attempt on this connection, so none of those can be stored later.
+        const timeout = Math.max(250, Math.min(2000, until - Date.now()));
+        const ack = await this.#js.publish(this.#subject, data, {
+          msgID: event.id,
+          expect: { lastSequence: NEVER },
+          timeout,
+        });
+        return ack.seq;
+      } catch (error) {
+        if (
+          error instanceof JetStreamApiError &&
+          error.code === JetStreamApiCodes.StreamWrongLastSequence
+        ) {
+          return undefined;
+        }
+        if (this.#nc.isClosed() || Date.now() + wait >= until) throw error;
         await new Promise((resolve) => setTimeout(resolve, wait));
         wait = Math.min(wait * 2, 1000);
       }
@@ -247,6 +320,13 @@ export class JetStreamBus implements Bus {
     // Asked each heartbeat (lag): no account-info request first, one request in all.
     const manager = await jetstreamManager(this.#nc, { checkAPI: false });
     return (await manager.streams.info(this.#stream)).state.last_seq;
+  }
+
+  async first(): Promise<number> {
+    const manager = await jetstreamManager(this.#nc);
+    const { state } = await manager.streams.info(this.#stream);
+    // An empty stream reports first_seq as last_seq + 1 once entries were removed, 0 if never any.
+    return Math.max(1, state.first_seq);
   }
 
   /**

@@ -14,7 +14,7 @@
  *
  * @module
  */
-export type { Bus, LogEntry, LogReader } from "./bus.ts";
+export type { Bus, LogEntry, LogReader, SnapshotStore, StoredSnapshot } from "./bus.ts";
 export {
   type ClusterEvent,
   type ConnectEvent,

@@ -62,6 +62,13 @@ import {
   type UnklineEvent,
   type UserStateEvent,
 } from "./cluster_event.ts";
+import {
+  type ChannelState,
+  type ClusterSnapshot,
+  decodeSnapshot,
+  encodeSnapshot,
+  type MemberRef,
+} from "./cluster_snapshot.ts";
 import { RemoteMember } from "./_remote_member.ts";
 
 const log = getLogger(["shmooze", "cluster"]);
@@ -91,6 +98,12 @@ export interface ReplicatedHubOptions {
    * not block; what it throws is logged.
    */
   onMessage?: (seq: number, event: MessageEvent, sender: Member) => void;
+  /**
+   * How often the cluster's snapshot is written (by whichever node finds it due first), ms:
+   * far more often than the log's retention removes entries, so that a new node always finds
+   * one to start from. 0: this node never writes one. @default {300000}
+   */
+  snapshotEveryMs?: number;
 }
 
 /** What a replicated call gives: what applying its event gave, or `unavailable`. */
@@ -231,6 +244,13 @@ export class ReplicatedHub {
   #closed = false;
   readonly #waiters: { seq: number; resolve: () => void }[] = [];
   #moderation: ServerModeration | undefined;
+  readonly #snapshotEveryMs: number;
+  /** When this node next looks whether the snapshot is due. */
+  #snapshotDue = 0;
+  #snapshotting = false;
+  readonly #failed = Promise.withResolvers<Error>();
+  /** Why this node cannot go on, once it cannot: it applies nothing more. */
+  #failure: Error | undefined;
 
   /**
    * Makes a node for `hub` on a cluster's bus; {@link ReplicatedHub.start} brings it in. Users
@@ -250,6 +270,20 @@ export class ReplicatedHub {
     this.#silenceMs = options.silenceMs ?? 3000;
     this.#accounts = options.accounts;
     this.#onMessage = options.onMessage;
+    this.#snapshotEveryMs = options.snapshotEveryMs ?? 300_000;
+    // Nodes started together do not all find the snapshot due at the same beat.
+    this.#snapshotDue = Date.now() + this.#snapshotEveryMs * Math.random() / 10;
+  }
+
+  /**
+   * Resolves when this node cannot go on with a state it knows to be right — entries it had not
+   * applied were removed from the log (it fell behind the log's retention) — and has stopped
+   * applying; the server should stop. Never resolves otherwise.
+   *
+   * @returns Why.
+   */
+  get failed(): Promise<Error> {
+    return this.#failed.promise;
   }
 
   /**
@@ -263,10 +297,14 @@ export class ReplicatedHub {
   }
 
   /**
-   * Joins the cluster: reads the whole log into the hub (the state it describes; messages from
-   * before this start are history, not shown again), then follows it, and sends heartbeats.
+   * Joins the cluster: loads the cluster's snapshot and reads the log after it (or the whole
+   * log, when it still holds its first entry and there is no snapshot) into the hub (the state
+   * they describe; messages from before this start are history, not shown again), then follows
+   * the log, sends heartbeats, and writes the snapshot when it is due.
    *
    * @returns Resolves once this node has applied everything the log held when it started.
+   * @throws When the log no longer holds entries this node needs and no usable snapshot
+   *   covers them: it never runs with a state it knows to be wrong.
    */
   async start(): Promise<void> {
     this.#bus.onBeat((beat) => {
@@ -282,11 +320,16 @@ export class ReplicatedHub {
       peer.heardAt = now;
       peer.applied = beat.applied;
     });
+    const from = await this.#load();
     this.#startHead = await this.#bus.head();
     this.#head = this.#startHead;
     const caughtUp = this.#appliedUpTo(this.#startHead);
-    this.#reader = await this.#bus.read(1, (entry) => this.#apply(entry));
-    await caughtUp;
+    this.#reader = await this.#bus.read(from, (entry) => this.#apply(entry));
+    const failed = await Promise.race([caughtUp, this.#failed.promise]);
+    if (failed !== undefined) {
+      await this.#reader.stop();
+      throw failed;
+    }
     this.#startedAt = Date.now();
     this.#timer = setInterval(() => this.#tick(), this.#beatMs);
     this.#tick();
@@ -1027,7 +1070,7 @@ export class ReplicatedHub {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    await this.#bus.append({
+    const seq = await this.#bus.append({
       v: 1,
       id: `down:${this.#node}`,
       node: this.#node,
@@ -1035,10 +1078,182 @@ export class ReplicatedHub {
       kind: "node-down",
       reason: "Server shutting down",
     }).catch((error) => log.warn("Could not announce this node's end: {error}", { error }));
+    // The last node to stop leaves a snapshot that holds its own end: a cluster stopped for
+    // longer than the log's retention can start again from it.
+    if (seq !== undefined && this.#reader !== undefined && this.#snapshotEveryMs > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#appliedUpTo(seq),
+        new Promise((resolve) => timer = setTimeout(resolve, 2000)),
+      ]);
+      clearTimeout(timer);
+      if (this.applied >= seq) {
+        await this.writeSnapshot().catch((error) =>
+          log.warn("Could not write the snapshot: {error}", { error })
+        );
+      }
+    }
     await this.#reader?.stop();
     await this.#bus.close();
     for (const { resolve } of this.#pending.values()) resolve("unavailable");
     this.#pending.clear();
+  }
+
+  /**
+   * Writes the cluster's snapshot now: this node's state at the last entry it applied (unless
+   * a snapshot at that entry or a later one is stored already).
+   *
+   * @returns Whether it was written; false too when the bus keeps no snapshots.
+   */
+  async writeSnapshot(): Promise<boolean> {
+    const store = this.#bus.snapshots;
+    if (store === undefined || this.#failure !== undefined || this.applied === 0) return false;
+    // Taken in one turn, between two entries: the state at exactly `applied`.
+    const snapshot = this.#snapshot();
+    return await store.save(snapshot.seq, encodeSnapshot(snapshot));
+  }
+
+  /**
+   * The state as the snapshot's contract says (`cluster_snapshot.ts`): events that, applied to
+   * an empty hub through `#change`, give this hub's state. **An event kind that changes
+   * lasting state adds here the events that set it** (as `connect` carries a user's nick,
+   * mask and account, and each `join` a membership); a channel's settings and its members'
+   * modes ride in its `ChannelState`.
+   */
+  #snapshot(): ClusterSnapshot {
+    const events: ClusterEvent[] = [];
+    const refs = new Map<Member, MemberRef>();
+    const origin = (ref: MemberRef) => ({ v: 1 as const, id: "snapshot", ...ref });
+    // Gone nodes first: what they appended after their node-down is ignored by every node.
+    for (const node of this.#down) {
+      events.push({ ...origin({ node, conn: "" }), kind: "node-down", reason: "" });
+    }
+    for (const member of this.hub.members.values()) {
+      const conn = this.#conns.get(member);
+      const ref = member instanceof RemoteMember
+        ? { node: member.node, conn: member.conn }
+        : conn === undefined
+        ? undefined
+        : { node: this.#node, conn };
+      // Services and whatever else no node connected are not the cluster's to restore.
+      if (ref === undefined) continue;
+      refs.set(member, ref);
+      events.push({
+        ...origin(ref),
+        kind: "connect",
+        nick: member.nick,
+        user: member.user,
+        host: member.host,
+        realname: member.realname,
+        ...(member.account === undefined ? {} : { account: member.account }),
+        time: member.connectedAt ?? 0,
+      });
+    }
+    const channels: ChannelState[] = [];
+    for (const channel of this.hub.channels.values()) {
+      const members = [...channel.members].filter((member) => refs.has(member));
+      if (members.length === 0) continue;
+      for (const member of members) {
+        events.push({ ...origin(refs.get(member)!), kind: "join", channel: channel.name, key: "" });
+      }
+      const pick = (set: Set<Member>) =>
+        [...set].filter((member) => refs.has(member)).map((member) => refs.get(member)!);
+      channels.push({
+        channel: channel.name,
+        settings: channel.settings,
+        operators: pick(channel.operators),
+        voiced: pick(channel.voiced),
+      });
+    }
+    return { seq: this.applied, time: Date.now(), events, channels };
+  }
+
+  /**
+   * Where this node starts reading the log: after the cluster's snapshot, loaded into the hub,
+   * when there is a usable one; else at 1 when the log still holds its first entry.
+   */
+  async #load(): Promise<number> {
+    const first = await this.#bus.first?.() ?? 1;
+    let problem = "the cluster has no snapshot";
+    let snapshot: ClusterSnapshot | undefined;
+    try {
+      const stored = await this.#bus.snapshots?.load();
+      if (stored !== undefined) {
+        snapshot = decodeSnapshot(stored.bytes);
+        if (snapshot.seq !== stored.seq) {
+          throw new TypeError(`it says entry ${snapshot.seq}, its store ${stored.seq}`);
+        }
+        const head = await this.#bus.head();
+        if (snapshot.seq > head) {
+          throw new TypeError(`it is at entry ${snapshot.seq}, past the log's last, ${head}`);
+        }
+        if (snapshot.seq + 1 < first) {
+          problem = `the newest snapshot is at entry ${snapshot.seq}, older than that`;
+          snapshot = undefined;
+        }
+      }
+    } catch (error) {
+      problem = `the cluster's snapshot was refused: ${(error as Error).message}`;
+      snapshot = undefined;
+    }
+    if (snapshot !== undefined) {
+      this.#restore(snapshot);
+      log.info("Node {node} loaded the snapshot at entry {seq}", {
+        node: this.#node,
+        seq: snapshot.seq,
+      });
+      return snapshot.seq + 1;
+    }
+    if (first <= 1) {
+      if (problem !== "the cluster has no snapshot") {
+        log.warn("{problem}; reading the log from entry 1", { problem });
+      }
+      return 1;
+    }
+    throw new Error(
+      `Cannot start cluster node ${this.#name}: the log starts at entry ${first} (its retention removed the older ones) and ${problem}`,
+    );
+  }
+
+  /** Applies a snapshot to the hub, as history: the state it holds at its `seq`. */
+  #restore(snapshot: ClusterSnapshot): void {
+    for (const event of snapshot.events) {
+      try {
+        this.#change(0, event, undefined, undefined);
+      } catch (error) {
+        // As for a log entry: a bug, the same on every node that loads this snapshot.
+        log.error("A snapshot event could not be applied: {error}", { error });
+      }
+    }
+    for (const state of snapshot.channels) {
+      const channel = this.hub.channel(state.channel);
+      if (channel === undefined) continue;
+      const member = (ref: MemberRef) => this.#remote.get(`${ref.node}/${ref.conn}`);
+      channel.settings = state.settings;
+      for (
+        const [set, refs] of [[channel.operators, state.operators], [
+          channel.voiced,
+          state.voiced,
+        ]] as const
+      ) {
+        set.clear();
+        for (const ref of refs) {
+          const found = member(ref);
+          if (found !== undefined && channel.members.has(found)) set.add(found);
+        }
+      }
+    }
+    this.applied = snapshot.seq;
+  }
+
+  /** Stops applying for good: this node's state can no longer be right. */
+  #fail(error: Error): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = error;
+    log.error("{error}", { error });
+    for (const { resolve } of this.#pending.values()) resolve("unavailable");
+    this.#pending.clear();
+    this.#failed.resolve(error);
   }
 
   /** The fields of a new event of this node about `conn`. */
@@ -1071,16 +1286,31 @@ export class ReplicatedHub {
       added,
       applied: onApplied,
     });
+    const since = Date.now();
     try {
       await this.#bus.append(event);
     } catch (error) {
-      log.warn("The log did not take {kind} {id}: {error}", {
-        kind: event.kind,
-        id: event.id,
-        error,
-      });
-      this.#pending.delete(event.id);
-      return "unavailable";
+      // Its acknowledgement may be what was lost, not the entry: the command stays pending
+      // until the log says whether it holds it, so that its user is told what every node did.
+      let seq: number | undefined;
+      try {
+        seq = await this.#bus.confirm?.(event, since);
+      } catch (unknown) {
+        log.warn("Whether the log took {kind} {id} is unknown: {unknown}", {
+          kind: event.kind,
+          id: event.id,
+          unknown,
+        });
+      }
+      if (seq === undefined && this.#pending.get(event.id)?.resolve === applied.resolve) {
+        log.warn("The log did not take {kind} {id}: {error}", {
+          kind: event.kind,
+          id: event.id,
+          error,
+        });
+        this.#pending.delete(event.id);
+        return "unavailable";
+      }
     }
     return await applied.promise;
   }
@@ -1110,7 +1340,17 @@ export class ReplicatedHub {
   /** Applies one log entry to the hub; called in the log's order, one at a time. */
   #apply(entry: LogEntry): void {
     // A reader that started again may hand over an entry twice; applying is once.
-    if (entry.seq <= this.applied) return;
+    if (entry.seq <= this.applied || this.#failure !== undefined) return;
+    if (entry.seq > this.applied + 1) {
+      this.#fail(
+        new Error(
+          `Cluster node ${this.#node} cannot go on: log entries ${this.applied + 1} to ${
+            entry.seq - 1
+          } were removed (the log's retention) before it applied them`,
+        ),
+      );
+      return;
+    }
     this.applied = entry.seq;
     if (entry.error !== undefined) {
       this.refused++;
@@ -1343,6 +1583,33 @@ export class ReplicatedHub {
   }
 
   /**
+   * Writes the snapshot if nobody did for a period. Every node looks; the first to find it due
+   * writes it, and a race between two is settled by the store (one compare-and-set wins).
+   */
+  #snapshotIfDue(now: number): void {
+    if (this.#snapshotEveryMs <= 0 || this.#snapshotting || this.#bus.snapshots === undefined) {
+      return;
+    }
+    this.#snapshotting = true;
+    this.#snapshotDue = now + this.#snapshotEveryMs;
+    void (async () => {
+      const newest = await this.#bus.snapshots!.newest();
+      if (newest !== undefined && now - newest.time < this.#snapshotEveryMs) {
+        this.#snapshotDue = newest.time + this.#snapshotEveryMs +
+          this.#snapshotEveryMs * Math.random() / 10;
+        return;
+      }
+      if (await this.writeSnapshot()) {
+        log.info("Node {node} wrote the snapshot at entry {seq}", {
+          node: this.#node,
+          seq: this.applied,
+        });
+      }
+    })().catch((error) => log.warn("Could not write the snapshot: {error}", { error }))
+      .finally(() => this.#snapshotting = false);
+  }
+
+  /**
    * Each beat: a heartbeat out, and a check for nodes gone silent. A node that does not hear
    * its own heartbeats is the one cut off (NATS is away, or this node stalled): it declares
    * nobody gone, and once it hears itself again every other node gets a full silence period to
@@ -1368,6 +1635,7 @@ export class ReplicatedHub {
       if (now - at > this.#silenceMs || this.#down.has(node)) this.#heard.delete(node);
     }
     if (now - this.#selfHeardAt > 2 * this.#beatMs) return;
+    if (now >= this.#snapshotDue) this.#snapshotIfDue(now);
     const since = Math.max(this.#startedAt, this.#hearingSince);
     for (const [node, peer] of this.#peers) {
       if (this.#declared.has(node) || peer.members.size === 0) continue;

@@ -138,6 +138,12 @@ export interface ClusterOptions {
    * messages there and CHATHISTORY reads it. None: each node answers from its own SQLite.
    */
   history?: string;
+  /**
+   * How long the cluster's log keeps an entry, ms (applied to the stream by each node that
+   * opens it); the snapshot is written every quarter of it, at most every 5 minutes.
+   * @default {86400000}
+   */
+  retentionMs?: number;
 }
 
 /** A TLS listener's certificate and port. */
@@ -581,6 +587,7 @@ export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
 
 /** Starts a server as a node of a cluster: connected to NATS, caught up with the log. */
 async function startNode(options: ServerOptions, cluster: ClusterOptions): Promise<ChatServer> {
+  const retentionMs = cluster.retentionMs ?? 86_400_000;
   // Opening the history only checks its URL: nothing connects until it is used.
   const history = cluster.history === undefined ? undefined : ClusterHistory.open(
     cluster.history,
@@ -591,6 +598,7 @@ async function startNode(options: ServerOptions, cluster: ClusterOptions): Promi
     bus = await JetStreamBus.open(cluster.url, {
       cluster: cluster.name,
       access: cluster.access,
+      maxAgeMs: retentionMs,
     });
   } catch (error) {
     await history?.close();
@@ -606,6 +614,7 @@ async function startNode(options: ServerOptions, cluster: ClusterOptions): Promi
           cluster: cluster.name,
           accounts,
           onMessage: history?.feed(hub),
+          snapshotEveryMs: Math.min(300_000, retentionMs / 4),
         }),
       history,
     );

@@ -1,0 +1,182 @@
+/**
+ * Helpers for tests of cluster nodes in one process: a user that records what it is handed,
+ * and a bus that wraps a real one to hold back or lose what a test says.
+ */
+import type { ChatEvent } from "../src/chat/chat_event.ts";
+import type { Member } from "../src/chat/member.ts";
+import type { Bus, LogEntry, LogReader, SnapshotStore } from "../src/cluster/bus.ts";
+import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
+
+/** A user that records every event it is handed, and lets a test wait for one. */
+export class Recorder implements Member {
+  nick: string;
+  user: string;
+  host = "test";
+  realname: string;
+  transport = "test";
+  channels = new Set<string>();
+  echo = true;
+  readonly events: ChatEvent[] = [];
+  #listeners = new Set<() => void>();
+
+  /**
+   * Makes a user named `nick` (its user and real name too).
+   *
+   * @param nick The nick.
+   */
+  constructor(nick: string) {
+    this.nick = nick;
+    this.user = nick;
+    this.realname = nick;
+  }
+
+  /** Records the event. */
+  deliver(event: ChatEvent): void {
+    this.events.push(event);
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  /** Nothing to close. */
+  disconnect(_reason: string): void {}
+
+  /**
+   * Waits (bounded) until an event matches.
+   *
+   * @param match Which event.
+   * @param timeoutMs How long at most.
+   * @returns The first that matches.
+   */
+  waitFor(match: (event: ChatEvent) => boolean, timeoutMs = 10_000): Promise<ChatEvent> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.events.find(match);
+        if (found === undefined) return;
+        cleanup();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.nick} got no matching event in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+      };
+      this.#listeners.add(check);
+      check();
+    });
+  }
+}
+
+/** A real bus, every call handed to it: what the buses below change, they override. */
+export class WrappedBus implements Bus {
+  /** The real bus. */
+  readonly inner: Bus;
+
+  /**
+   * Wraps a bus.
+   *
+   * @param inner The real bus.
+   */
+  constructor(inner: Bus) {
+    this.inner = inner;
+  }
+
+  append(event: ClusterEvent): Promise<number> {
+    return this.inner.append(event);
+  }
+
+  get confirm(): Bus["confirm"] {
+    return this.inner.confirm?.bind(this.inner);
+  }
+
+  get first(): Bus["first"] {
+    return this.inner.first?.bind(this.inner);
+  }
+
+  get snapshots(): SnapshotStore | undefined {
+    return this.inner.snapshots;
+  }
+
+  read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
+    return this.inner.read(from, apply);
+  }
+
+  head(): Promise<number> {
+    return this.inner.head();
+  }
+
+  beat(beat: Heartbeat): void {
+    this.inner.beat(beat);
+  }
+
+  onBeat(listener: (beat: Heartbeat) => void): void {
+    this.inner.onBeat(listener);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/**
+ * A real bus whose appends can lose their acknowledgement (the entry is stored, the caller is
+ * told it failed, as when the acknowledgement did not come back before the deadline), and that
+ * tells a test when an append failed.
+ */
+export class AckLosingBus extends WrappedBus {
+  /** While true, every append is stored and then reported as failed. */
+  loseAcks = false;
+  #failed = Promise.withResolvers<void>();
+
+  /**
+   * Resolves at the next append that fails.
+   *
+   * @returns The promise.
+   */
+  appendFailed(): Promise<void> {
+    return this.#failed.promise;
+  }
+
+  override async append(event: ClusterEvent): Promise<number> {
+    try {
+      const seq = await this.inner.append(event);
+      if (this.loseAcks) throw new Error(`The acknowledgement of ${event.id} was lost`);
+      return seq;
+    } catch (error) {
+      this.#failed.resolve();
+      this.#failed = Promise.withResolvers<void>();
+      throw error;
+    }
+  }
+}
+
+/**
+ * A real bus whose reading can be paused and resumed (reading again after the last entry
+ * handed over), as a node that stalled or lost its connection for a while.
+ */
+export class PausingBus extends WrappedBus {
+  #reader: LogReader | undefined;
+  #apply: ((entry: LogEntry) => void) | undefined;
+  #next = 1;
+
+  override async read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
+    this.#apply = apply;
+    this.#next = from;
+    this.#reader = await this.inner.read(from, (entry) => {
+      this.#next = entry.seq + 1;
+      apply(entry);
+    });
+    return { stop: () => this.#reader?.stop() ?? Promise.resolve() };
+  }
+
+  /** Stops reading until {@link PausingBus.resume}. */
+  async pause(): Promise<void> {
+    await this.#reader?.stop();
+  }
+
+  /** Reads on from the entry after the last one handed over. */
+  async resume(): Promise<void> {
+    await this.read(this.#next, this.#apply!);
+  }
+}
