@@ -1,0 +1,313 @@
+/**
+ * The smaller gaps of the replicated channel state, on a real `nats-server -js`: three replicated
+ * hubs in this process, each with its own NATS connection, channel store and ban store. The
+ * time of a JOIN, PART, NICK or QUIT line and a channel's creation time are the origin's on every
+ * node (and an entry written before events carried a time gets the same one on every node);
+ * ChanServ's MODE lines have one msgid everywhere; WALLOPS reaches every node's operators; a
+ * KLINE on another node's user bans its address.
+ */
+import assert from "node:assert/strict";
+import { ChannelStore } from "../src/chat/channel_store.ts";
+import { ChanServ } from "../src/chat/chanserv.ts";
+import type { ChatEvent } from "../src/chat/chat_event.ts";
+import { ChatHub } from "../src/chat/hub.ts";
+import type { Member } from "../src/chat/member.ts";
+import { OperatorList } from "../src/chat/operators.ts";
+import { ServerBans } from "../src/chat/server_bans.ts";
+import { ServerModeration } from "../src/chat/server_moderation.ts";
+import type { ClusterEvent } from "../src/cluster/cluster_event.ts";
+import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
+import { ReplicatedHub } from "../src/cluster/replicated_hub.ts";
+import { natsAvailable, startNats } from "./_nats.ts";
+
+const ignore = !natsAvailable();
+
+/** A user that records what it is handed, and lets a test wait (bounded) for an event. */
+class Recorder implements Member {
+  nick: string;
+  user: string;
+  host: string;
+  realname: string;
+  transport = "test";
+  channels = new Set<string>();
+  echo = true;
+  account?: string;
+  oper?: string;
+  wallops?: boolean;
+  address?: string;
+  readonly events: ChatEvent[] = [];
+  disconnected: string | undefined;
+  #listeners = new Set<() => void>();
+
+  constructor(
+    nick: string,
+    options: { host?: string; address?: string; account?: string; oper?: boolean } = {},
+  ) {
+    this.nick = nick;
+    this.user = nick;
+    this.realname = nick;
+    this.host = options.host ?? "test";
+    this.address = options.address;
+    this.account = options.account;
+    if (options.oper) this.oper = nick;
+  }
+
+  deliver(event: ChatEvent): void {
+    this.events.push(event);
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  disconnect(reason: string): void {
+    this.disconnected = reason;
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  /** Waits until `check` gives something other than undefined; returns it. */
+  until<T>(check: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const listener = () => {
+        const found = check();
+        if (found === undefined) return;
+        cleanup();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.nick}: ${what} did not happen in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(listener);
+      };
+      this.#listeners.add(listener);
+      listener();
+    });
+  }
+
+  /** Waits for an event that matches. */
+  waitFor(match: (event: ChatEvent) => boolean, what: string): Promise<ChatEvent> {
+    return this.until(() => this.events.find(match), what);
+  }
+}
+
+/** One node and what it keeps apart from the hub. */
+interface Node {
+  node: ReplicatedHub;
+  desk: ServerModeration;
+}
+
+/**
+ * Starts three nodes of one cluster on a fresh nats-server (each with its own channel store,
+ * ChanServ and ban store), and a raw bus a test may append entries to by hand; closes and
+ * removes everything after `body`.
+ */
+async function withNodes(
+  body: (nodes: Node[], raw: JetStreamBus) => Promise<void>,
+): Promise<void> {
+  await using nats = await startNats();
+  const cluster = `g${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
+  const nodes: Node[] = [];
+  const kept: { store: ChannelStore; dir: string }[] = [];
+  const raw = await JetStreamBus.open(nats.url, { cluster });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const dir = await Deno.makeTempDir({ prefix: "shmooze-gaps-" });
+      const store = ChannelStore.open(dir);
+      kept.push({ store, dir });
+      const hub = new ChatHub({ channels: store });
+      ChanServ.start(hub, store);
+      const desk = new ServerModeration(hub, {
+        serverName: `node${i}.test`,
+        operators: new OperatorList([]),
+        bans: ServerBans.open(dir),
+      });
+      // A hand-written node never beats: it must not be declared gone while a test runs.
+      const node = new ReplicatedHub(hub, await JetStreamBus.open(nats.url, { cluster }), {
+        node: `n${i}`,
+        silenceMs: 120_000,
+      });
+      node.moderate(desk);
+      nodes.push({ node, desk });
+      await node.start();
+    }
+    await body(nodes, raw);
+  } finally {
+    await Promise.all(nodes.map(({ node }) => node.close()));
+    await raw.close();
+    for (const { desk } of nodes) desk.close();
+    for (const { store, dir } of kept) {
+      store.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+}
+
+/** Connects a recorder through a node; fails the test when it is not added. */
+async function connectTo(node: ReplicatedHub, member: Recorder): Promise<Recorder> {
+  assert.equal(await node.connect(member), true, `${member.nick} was not added`);
+  return member;
+}
+
+/** Joins a channel through a node; fails the test when refused. */
+async function joined(node: ReplicatedHub, member: Recorder, name: string): Promise<void> {
+  const channel = await node.join(member, name);
+  assert.ok(typeof channel === "object", `${member.nick} could not join ${name}: ${channel}`);
+}
+
+/** Waits until every node has applied the entry `seq`. */
+async function applied(nodes: Node[], seq: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (nodes.some(({ node }) => node.applied < seq)) {
+    if (Date.now() > deadline) throw new Error(`The nodes did not reach entry ${seq}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Waits until every node has applied what the furthest has. */
+function level(nodes: Node[]): Promise<void> {
+  return applied(nodes, Math.max(...nodes.map(({ node }) => node.applied)));
+}
+
+/** Each node's creation time of a channel. */
+function createdAt(nodes: Node[], name: string): (number | undefined)[] {
+  return nodes.map(({ node }) => node.hub.channel(name)?.createdAt);
+}
+
+Deno.test({
+  name:
+    "cluster: JOIN, PART, NICK and QUIT lines and a new channel's creation time carry the origin's time on every node",
+  ignore,
+  async fn() {
+    await withNodes(async (nodes, raw) => {
+      const [a, , c] = nodes.map(({ node }) => node);
+      const ann = await connectTo(a, new Recorder("ann"));
+      const bob = await connectTo(c, new Recorder("bob"));
+      await joined(a, ann, "#talk");
+      await joined(c, bob, "#talk");
+
+      // Through the API: the channel ann creates through A is as old on every node as her JOIN.
+      await joined(a, ann, "#new");
+      const join = await ann.waitFor((e) => e.kind === "join" && e.target === "#new", "JOIN");
+      await level(nodes);
+      assert.deepEqual(createdAt(nodes, "#new"), [join.time, join.time, join.time]);
+      assert.equal(await c.changeNick(bob, "bobby"), true);
+      const nicks = await Promise.all(
+        [ann, bob].map((m) => m.waitFor((e) => e.kind === "nick", "NICK")),
+      );
+      assert.equal(nicks[0].time, nicks[1].time);
+      assert.equal(nicks[0].msgid, nicks[1].msgid);
+
+      // Entries written by hand with times no clock gives now: every node shows those times.
+      const from = { v: 1, node: "raw", conn: "1" } as const;
+      const append = (event: ClusterEvent) => raw.append(event);
+      await append({
+        ...from,
+        id: "raw-1",
+        kind: "connect",
+        nick: "rex",
+        user: "rex",
+        host: "rex.test",
+        realname: "rex",
+        time: 1_000,
+      });
+      const lineOf = async (kind: string, what: string) => {
+        const lines = await Promise.all(
+          [ann, bob].map((m) =>
+            m.waitFor((e) => e.kind === kind && e.source.startsWith(what), `${kind} of ${what}`)
+          ),
+        );
+        assert.equal(lines[0].msgid, lines[1].msgid);
+        return { time: lines[0].time, other: lines[1].time };
+      };
+      await append({ ...from, id: "raw-2", kind: "join", channel: "#talk", key: "", time: 2_000 });
+      assert.deepEqual(await lineOf("join", "rex!"), { time: 2_000, other: 2_000 });
+      await append({ ...from, id: "raw-3", kind: "nick", nick: "rox", time: 3_000 });
+      assert.deepEqual(await lineOf("nick", "rex!"), { time: 3_000, other: 3_000 });
+      await append({
+        ...from,
+        id: "raw-4",
+        kind: "part",
+        channel: "#talk",
+        reason: "",
+        time: 4_000,
+      });
+      assert.deepEqual(await lineOf("part", "rox!"), { time: 4_000, other: 4_000 });
+      const created = await append({
+        ...from,
+        id: "raw-5",
+        kind: "join",
+        channel: "#rex",
+        key: "",
+        time: 5_000,
+      });
+      await applied(nodes, created);
+      assert.deepEqual(createdAt(nodes, "#rex"), [5_000, 5_000, 5_000]);
+
+      // An entry of the format before times (no `time`) gets the latest time an earlier entry
+      // carried — here a message's, an hour ahead of every clock — on every node alike.
+      const latest = Date.now() + 3_600_000;
+      await append({
+        ...from,
+        id: "raw-6",
+        kind: "message",
+        command: "privmsg",
+        target: "#rex",
+        text: "hi",
+        time: latest,
+      });
+      const old = await append({ ...from, id: "raw-7", kind: "join", channel: "#old", key: "" });
+      await applied(nodes, old);
+      assert.deepEqual(createdAt(nodes, "#old"), [latest, latest, latest]);
+      await append({ ...from, id: "raw-8", kind: "join", channel: "#talk", key: "" });
+      const rejoin = await Promise.all([ann, bob].map((m) =>
+        m.until(
+          () => m.events.filter((e) => e.kind === "join" && e.source.startsWith("rox!"))[0],
+          "the old-format JOIN",
+        )
+      ));
+      assert.deepEqual(rejoin.map((e) => e.time), [latest, latest]);
+      await append({ ...from, id: "raw-9", kind: "quit", reason: "bye", time: 6_000 });
+      assert.deepEqual(await lineOf("quit", "rox!"), { time: 6_000, other: 6_000 });
+    });
+  },
+});
+
+Deno.test({
+  name: "cluster: ChanServ's MODE lines (OP, DEOP, a founder's JOIN) have one msgid on every node",
+  ignore,
+  async fn() {
+    await withNodes(async (nodes) => {
+      const [a, , c] = nodes.map(({ node }) => node);
+      const ann = await connectTo(a, new Recorder("ann", { account: "ann" }));
+      const bob = await connectTo(c, new Recorder("bob"));
+      await joined(a, ann, "#cs");
+      await joined(c, bob, "#cs");
+      assert.equal(await a.chanServ(ann, "REGISTER #cs"), undefined);
+      await ann.waitFor((e) => e.kind === "notice" && /is registered/.test(e.text), "REGISTER");
+
+      const modes = () =>
+        [ann, bob].map((m) =>
+          m.events.filter((e) => e.kind === "mode" && e.source.startsWith("ChanServ!"))
+        );
+      const sameLine = async (count: number, text: string) => {
+        const [onA, onC] = await Promise.all(
+          [ann, bob].map((m, i) => m.until(() => modes()[i][count - 1], `ChanServ's MODE ${text}`)),
+        );
+        assert.equal(onA.text, text);
+        assert.equal(onC.text, text);
+        assert.equal(onA.msgid, onC.msgid, `one msgid for ${text}`);
+        assert.equal(onA.time, onC.time);
+      };
+      // As a command of its own (CS DEOP) and as a message to ChanServ (PRIVMSG OP).
+      assert.equal(await a.chanServ(ann, "DEOP #cs"), undefined);
+      await sameLine(1, "-o ann");
+      const sent = await a.send(ann, "privmsg", "ChanServ", "OP #cs");
+      assert.equal(typeof sent, "object");
+      await sameLine(2, "+o ann");
+      // The founder's +o as it joins again.
+      assert.equal(await a.part(ann, "#cs", ""), true);
+      await joined(a, ann, "#cs");
+      await sameLine(3, "+o ann");
+    });
+  },
+});
