@@ -311,3 +311,83 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "cluster: WALLOPS through one node reaches the operators and +w users of every node",
+  ignore,
+  async fn() {
+    await withNodes(async (nodes) => {
+      const [a, b, c] = nodes.map(({ node }) => node);
+      const ann = await connectTo(a, new Recorder("ann", { oper: true }));
+      const olga = await connectTo(c, new Recorder("olga", { oper: true }));
+      const wendy = new Recorder("wendy");
+      wendy.wallops = true;
+      await connectTo(b, wendy);
+      const bob = await connectTo(c, new Recorder("bob"));
+      assert.equal(await a.wallops(ann, "maintenance at noon"), 1, "ann herself, on A");
+      const seen = await Promise.all(
+        [ann, olga, wendy].map((m) => m.waitFor((e) => e.kind === "wallops", "WALLOPS")),
+      );
+      for (const event of seen) {
+        assert.equal(event.source, "ann!ann@test");
+        assert.equal(event.text, "maintenance at noon");
+        assert.equal(event.msgid, seen[0].msgid);
+        assert.equal(event.time, seen[0].time);
+      }
+      // The console writes as its own node's server.
+      assert.equal(await c.wallops("console", "from C"), 1, "olga, on C");
+      await ann.waitFor((e) => e.kind === "wallops" && e.source === c.hub.serverName, "console");
+      await level(nodes);
+      assert.equal(bob.events.filter((e) => e.kind === "wallops").length, 0);
+    });
+  },
+});
+
+Deno.test({
+  name: "cluster: a KLINE on another node's user's nick bans the address its node knows",
+  ignore,
+  async fn() {
+    await withNodes(async (nodes) => {
+      const [a, , c] = nodes.map(({ node }) => node);
+      const ann = await connectTo(a, new Recorder("ann", { oper: true }));
+      const bob = await connectTo(
+        c,
+        new Recorder("bob", { host: "bob.example", address: "203.0.113.7" }),
+      );
+      const cat = await connectTo(a, new Recorder("cat", { address: "198.51.100.4" }));
+      const dan = await connectTo(c, new Recorder("dan", { address: "203.0.113.7" }));
+
+      // A's user: A knows the address, and makes the mask itself.
+      assert.deepEqual(a.banRequest(["1h", "cat", "spam"]), {
+        mask: "*!*@198.51.100.4",
+        durationMs: 3_600_000,
+        reason: "spam",
+      });
+      // C's user: only C knows it.
+      const request = a.banRequest(["bob", "flood"]);
+      assert.deepEqual(request, { nick: "bob", durationMs: 0, reason: "flood" });
+      assert.ok(!("problem" in request));
+      const ban = await a.ban(ann, request);
+      assert.ok(typeof ban === "object", `not banned: ${ban}`);
+      assert.equal(ban.mask, "*!*@203.0.113.7");
+      assert.equal(ban.setBy, "ann");
+      await bob.until(() => bob.disconnected, "bob's disconnection");
+      await dan.until(() => dan.disconnected, "dan's disconnection (the same address)");
+      assert.equal(bob.disconnected, "Banned: flood");
+      await level(nodes);
+      for (const { desk } of nodes) {
+        assert.deepEqual(desk.bans.list().map(({ mask, setAt }) => ({ mask, setAt })), [
+          { mask: "*!*@203.0.113.7", setAt: ban.setAt },
+        ]);
+      }
+      assert.equal(cat.disconnected, undefined);
+      // A nick nobody holds as the entry is applied bans nothing, anywhere.
+      assert.equal(
+        await a.ban(ann, { nick: "bob", durationMs: 0, reason: "again" }),
+        "no-such-nick",
+      );
+      await level(nodes);
+      for (const { desk } of nodes) assert.equal(desk.bans.list().length, 1);
+    });
+  },
+});
