@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { IrcTestClient, type Received, type ServeProcess, startServe } from "./_irc.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
+import { PASSWORD } from "./_accounts.ts";
 import { closedWithin, operUser, refusedRegistration, writeOperFile } from "./_opers.ts";
 
 Deno.test({
@@ -56,6 +57,37 @@ Deno.test({
         assert.ok(onA !== undefined);
         assert.equal(onB, onA);
       });
+
+      await t.step(
+        "a user of B who logs in to an account KLINEd through A quits with one msgid",
+        async () => {
+          await ann.send("KLINE ~a:spammer :spam account");
+          await olga.waitFor((m) => m.command === "NOTICE" && /KLINE ~a:spammer/.test(m.params[1]));
+          const watchers = [
+            await IrcTestClient.register(a.port, "wa", { caps: ["message-tags"] }),
+            await IrcTestClient.register(b.port, "wb", { caps: ["message-tags"] }),
+          ];
+          clients.push(...watchers);
+          const spammer = await IrcTestClient.register(b.port, "spammer");
+          clients.push(spammer);
+          for (const client of [...watchers, spammer]) await client.join("#lobby");
+          await watchers[0].waitFor((m) =>
+            m.command === "JOIN" && m.source?.startsWith("spammer!") === true
+          );
+          await spammer.send(`REGISTER * * :${PASSWORD}`);
+          await closedWithin(spammer);
+          const quits = await Promise.all(
+            watchers.map((client) =>
+              client.waitFor((m) =>
+                m.command === "QUIT" && m.source?.startsWith("spammer!") === true
+              )
+            ),
+          );
+          assert.equal(quits[0].params[0], "Banned: spam account");
+          assert.ok(quits[0].tags.msgid);
+          assert.equal(quits[1].tags.msgid, quits[0].tags.msgid, "one QUIT, one msgid");
+        },
+      );
 
       await t.step(
         "KLINE bob through A bans bob's address on B, not its CHGHOST host",

@@ -391,3 +391,31 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "cluster: a user who logs in after registration to an account KLINEd through another node is disconnected as the login is applied",
+  ignore,
+  async fn() {
+    await withNodes(async (nodes) => {
+      const [a, , c] = nodes.map(({ node }) => node);
+      const ann = await connectTo(a, new Recorder("ann", { oper: true }));
+      const sam = await connectTo(c, new Recorder("sam"));
+      const dan = await connectTo(c, new Recorder("dan"));
+      for (const [node, member] of [[a, ann], [c, sam], [c, dan]] as const) {
+        await joined(node, member, "#talk");
+      }
+      const ban = await a.ban(ann, { mask: "~a:spammer", durationMs: 0, reason: "spam" });
+      assert.ok(typeof ban === "object", `not banned: ${ban}`);
+      assert.equal(await c.logIn(sam, "spammer"), true);
+      assert.equal(sam.disconnected, "Banned: spam", "disconnected as the login was applied");
+      const quits = await Promise.all(
+        [ann, dan].map((m) =>
+          m.waitFor((e) => e.kind === "quit" && e.source.startsWith("sam!"), "sam's QUIT")
+        ),
+      );
+      assert.equal(quits[0].msgid, quits[1].msgid);
+      assert.equal(quits[0].time, quits[1].time);
+    });
+  },
+});

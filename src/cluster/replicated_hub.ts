@@ -1075,6 +1075,16 @@ export class ReplicatedHub {
     if (ban !== undefined) this.#expel(member, `Banned: ${ban.reason}`, true);
   }
 
+  /**
+   * A user of this node has just logged in to an account (SASL or REGISTER after registration):
+   * a ban on the account disconnects it now, in the log's order, its quit in the log — so its
+   * QUIT has one msgid on every node (the session's own check then finds it gone).
+   */
+  #enforceLogin(participant: Participant): void {
+    const member = memberOf(participant);
+    if (this.#conns.has(member)) this.#enforceBans(member);
+  }
+
   /** Whether a member is a user of a node (not a service or a bridged participant). */
   #isUser(member: Member): boolean {
     return member instanceof RemoteMember || this.#conns.has(member);
@@ -1338,8 +1348,11 @@ export class ReplicatedHub {
       case "setname":
         this.hub.setRealname(participant, event.realname);
         return true;
-      case "login":
-        return this.hub.logIn(participant, event.account);
+      case "login": {
+        const loggedIn = this.hub.logIn(participant, event.account);
+        if (loggedIn) this.#enforceLogin(participant);
+        return loggedIn;
+      }
       case "chghost": {
         // Users only: services keep their masks (a cluster has no bridged rooms).
         const target = this.hub.members.get(foldCase(event.target));
@@ -1374,7 +1387,9 @@ export class ReplicatedHub {
           accounts.store(event.account, event.hash, event.time);
         if (!stored || event.conn === "") return stored;
         const participant = asked ?? this.#participant(event.node, event.conn);
-        if (participant !== undefined) this.hub.logIn(participant, event.account);
+        if (participant !== undefined && this.hub.logIn(participant, event.account)) {
+          this.#enforceLogin(participant);
+        }
         return true;
       }
       case "token-issue":
