@@ -175,7 +175,7 @@ function createdAt(nodes: Node[], name: string): (number | undefined)[] {
 
 Deno.test({
   name:
-    "cluster: JOIN, PART, NICK and QUIT lines and a new channel's creation time carry the origin's time on every node",
+    "cluster: JOIN, PART, NICK, QUIT, KILL and node-down lines and a new channel's creation time carry the origin's time on every node",
   ignore,
   async fn() {
     await withNodes(async (nodes, raw) => {
@@ -268,6 +268,49 @@ Deno.test({
       assert.deepEqual(rejoin.map((e) => e.time), [latest, latest]);
       await append({ ...from, id: "raw-9", kind: "quit", reason: "bye", time: 6_000 });
       assert.deepEqual(await lineOf("quit", "rox!"), { time: 6_000, other: 6_000 });
+
+      // A node gone: each of its users' QUITs has the time of the node-down everywhere.
+      await append({
+        ...from,
+        id: "raw-10",
+        conn: "2",
+        kind: "connect",
+        nick: "rix",
+        user: "rix",
+        host: "rix.test",
+        realname: "rix",
+        time: 6_500,
+      });
+      await append({
+        ...from,
+        id: "raw-11",
+        conn: "2",
+        kind: "join",
+        channel: "#talk",
+        key: "",
+        time: 6_600,
+      });
+      await append({
+        ...from,
+        id: "down:raw",
+        conn: "",
+        kind: "node-down",
+        reason: "gone",
+        time: 7_000,
+      });
+      assert.deepEqual(await lineOf("quit", "rix!"), { time: 7_000, other: 7_000 });
+
+      // A KILL's QUIT has its entry's id and time on every node, the victim's own included.
+      const cat = await connectTo(nodes[1].node, new Recorder("cat"));
+      await joined(nodes[1].node, cat, "#talk");
+      assert.equal(await a.kill("console", "cat", "Killed (spam)", "spam"), true);
+      const kills = await Promise.all(
+        [ann, bob].map((m) =>
+          m.waitFor((e) => e.kind === "quit" && e.source.startsWith("cat!"), "cat's QUIT")
+        ),
+      );
+      assert.equal(kills[0].msgid, kills[1].msgid);
+      assert.equal(kills[0].time, kills[1].time);
     });
   },
 });
