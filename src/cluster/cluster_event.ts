@@ -51,9 +51,9 @@ export interface NickEvent extends EventOrigin {
   /** The nick it claims. */
   readonly nick: string;
   /**
-   * When, ms since the epoch: the line's `time` on every node (a JOIN's is also the time of the
-   * channel it creates, 329). Absent in entries written before it was added: a node then uses the
-   * latest time an earlier entry of the log carried ({@link carriedTime}), the same on every node.
+   * When, ms since the epoch: the line's `time` on every node. Absent in entries written before
+   * it was added: a node then uses the latest time an earlier entry of the log carried
+   * ({@link carriedTime}), the same on every node.
    */
   readonly time?: number;
 }
@@ -67,8 +67,8 @@ export interface JoinEvent extends EventOrigin {
   /** The key it gave (`+k`), "" when none. */
   readonly key: string;
   /**
-   * When, ms since the epoch: the line's `time` on every node (a JOIN's is also the time of the
-   * channel it creates, 329). Absent in entries written before it was added: a node then uses the
+   * When, ms since the epoch: the line's `time` on every node, and the creation time (329) of a
+   * channel it creates. Absent in entries written before it was added: a node then uses the
    * latest time an earlier entry of the log carried ({@link carriedTime}), the same on every node.
    */
   readonly time?: number;
@@ -83,9 +83,9 @@ export interface PartEvent extends EventOrigin {
   /** The part message. */
   readonly reason: string;
   /**
-   * When, ms since the epoch: the line's `time` on every node (a JOIN's is also the time of the
-   * channel it creates, 329). Absent in entries written before it was added: a node then uses the
-   * latest time an earlier entry of the log carried ({@link carriedTime}), the same on every node.
+   * When, ms since the epoch: the line's `time` on every node. Absent in entries written before
+   * it was added: a node then uses the latest time an earlier entry of the log carried
+   * ({@link carriedTime}), the same on every node.
    */
   readonly time?: number;
 }
@@ -109,9 +109,9 @@ export interface QuitEvent extends EventOrigin {
   /** The quit message. */
   readonly reason: string;
   /**
-   * When, ms since the epoch: the line's `time` on every node (a JOIN's is also the time of the
-   * channel it creates, 329). Absent in entries written before it was added: a node then uses the
-   * latest time an earlier entry of the log carried ({@link carriedTime}), the same on every node.
+   * When, ms since the epoch: the line's `time` on every node. Absent in entries written before
+   * it was added: a node then uses the latest time an earlier entry of the log carried
+   * ({@link carriedTime}), the same on every node.
    */
   readonly time?: number;
 }
@@ -896,7 +896,7 @@ function decodeUserState(fields: Fields, kind: UserStateEvent["kind"]): UserStat
  * @param event An entry's event.
  * @returns Its origin's time when it was taken, or undefined.
  *
- * @example An old JOIN carries no time; a message does
+ * @example An old JOIN carries no time; a new one does
  * ```ts
  * import assert from "node:assert/strict";
  * import { carriedTime, decodeEvent } from "./cluster_event.ts";
