@@ -24,7 +24,7 @@ import { MAX_LIST_LENGTH, type MemberMode } from "./channel_modes.ts";
 import type { ChatEvent } from "./chat_event.ts";
 import { takeCommand } from "./_service_command.ts";
 import type { ChannelStore } from "./channel_store.ts";
-import { CHANSERV_NICK, type ChatHub, LOBBY } from "./hub.ts";
+import { CHANSERV_NICK, type ChatHub, LOBBY, type MessageStamp } from "./hub.ts";
 import type { Member } from "./member.ts";
 import { channelProblem, nickProblem } from "./names.ts";
 
@@ -152,8 +152,11 @@ export class ChanServ implements Member {
    * @param text The command line (`REGISTER #chan`).
    * @param now The time it is taken at: a registration's and an AMODE entry's (a cluster's
    *   node applies its origin's time, so every node keeps the same). @default {now}
+   * @param msgid What the MODE lines it makes (`OP`, `DEOP`) take their msgid from:
+   *   `<msgid>/mode`, at `now` (a cluster's node gives its entry's id, so every node shows the
+   *   same). @default {new msgids}
    */
-  command(member: Member, text: string, now: number = Date.now()): void {
+  command(member: Member, text: string, now: number = Date.now(), msgid?: string): void {
     const [verb = "", ...args] = text.trim().split(/\s+/);
     const reply = (line: string) => this.#hub.notify(this, member, line);
     switch (verb.toUpperCase()) {
@@ -164,9 +167,10 @@ export class ChanServ implements Member {
       case "INFO":
         return this.#info(args, reply);
       case "OP":
-        return this.#op(member, args, true, reply);
-      case "DEOP":
-        return this.#op(member, args, false, reply);
+      case "DEOP": {
+        const stamp = msgid === undefined ? undefined : { msgid: `${msgid}/mode`, time: now };
+        return this.#op(member, args, verb.toUpperCase() === "OP", stamp, reply);
+      }
       case "AMODE":
         return this.#amode(member, args, now, reply);
       case "HELP":
@@ -233,7 +237,13 @@ export class ChanServ implements Member {
     reply(`${channel!.name} has modes ${channel!.modeString(false)}`);
   }
 
-  #op(member: Member, [name, nick]: string[], add: boolean, reply: (line: string) => void): void {
+  #op(
+    member: Member,
+    [name, nick]: string[],
+    add: boolean,
+    stamp: MessageStamp | undefined,
+    reply: (line: string) => void,
+  ): void {
     const verb = add ? "OP" : "DEOP";
     if (name === undefined || channelProblem(name) !== undefined) {
       return reply(`Usage: ${verb} #channel [nick]`);
@@ -246,7 +256,7 @@ export class ChanServ implements Member {
     const target = nick ?? member.nick;
     const result = this.#hub.changeModes(this, channel, [
       { add, mode: "o", param: target },
-    ], { privileged: true });
+    ], { privileged: true, stamp });
     if (result === "unavailable") {
       reply(`${channel.name} could not be changed: the server could not store it`);
     } else if (typeof result !== "string" && result.refused.length > 0) {

@@ -617,7 +617,8 @@ export class ChatHub {
    * @param participant The member, or the device that asked.
    * @param name The channel's name.
    * @param key The key it gave (`+k`). @default {""}
-   * @param stamp The JOIN's msgid and time, when decided elsewhere (a cluster's log).
+   * @param stamp The JOIN's msgid and time, when decided elsewhere (a cluster's log): the time
+   *   is also that of the channel it creates, and ChanServ's MODE after it gets `<msgid>/mode`.
    * @returns The channel; why the member may not join; or undefined when it was already in.
    */
   join(
@@ -628,7 +629,7 @@ export class ChatHub {
   ): Channel | JoinRefusal | undefined {
     const member = memberOf(participant);
     const origin = isDevice(participant) ? participant : undefined;
-    const channel = this.channel(name) ?? this.#createChannel(name);
+    const channel = this.channel(name) ?? this.#createChannel(name, stamp?.time);
     if (channel.members.has(member)) return undefined;
     const invites = this.#invites.get(member);
     const refusal = channel.joinRefusal(member, key, invites?.has(channel.key) ?? false) ??
@@ -658,9 +659,10 @@ export class ChatHub {
     if (mode !== undefined) {
       (mode === "o" ? channel.operators : channel.voiced).add(member);
       const text = modeString([{ add: true, mode, param: member.nick }]);
+      const line = stamp && { msgid: `${stamp.msgid}/mode`, time: stamp.time };
       this.#publish(
         channel,
-        createEvent({ kind: "mode", source: CHANSERV_MASK, target: channel.name, text }),
+        createEvent({ kind: "mode", source: CHANSERV_MASK, target: channel.name, text, ...line }),
       );
     }
     // An away member's away message follows its JOIN (IRCv3 away-notify), to the others only.
@@ -1650,9 +1652,10 @@ export class ChatHub {
   /**
    * Creates a channel: a registered one as it was stored, an unregistered one with the
    * topic it had before a restart, if any. #lobby starts `+n` (nobody creates it, so nobody
-   * is its operator to lift `+t`), every other channel `+nt`.
+   * is its operator to lift `+t`), every other channel `+nt`. An unregistered one is created at
+   * `createdAt` (a cluster's node gives its JOIN's origin time), else now.
    */
-  #createChannel(name: string): Channel {
+  #createChannel(name: string, createdAt?: number): Channel {
     const key = foldCase(name);
     let stored: ReturnType<ChannelStore["load"]>;
     try {
@@ -1674,6 +1677,7 @@ export class ChatHub {
     } else {
       const settings = defaultSettings(key === LOBBY ? "n" : "nt");
       channel = new Channel(stored?.name ?? name, key, {
+        createdAt,
         settings: stored === undefined ? settings : {
           ...settings,
           topic: stored.topic,

@@ -50,6 +50,12 @@ export interface NickEvent extends EventOrigin {
   readonly kind: "nick";
   /** The nick it claims. */
   readonly nick: string;
+  /**
+   * When, ms since the epoch: the line's `time` on every node. Absent in entries written before
+   * it was added: a node then uses the latest time an earlier entry of the log carried
+   * ({@link carriedTime}), the same on every node.
+   */
+  readonly time?: number;
 }
 
 /** A user joins a channel. */
@@ -60,6 +66,12 @@ export interface JoinEvent extends EventOrigin {
   readonly channel: string;
   /** The key it gave (`+k`), "" when none. */
   readonly key: string;
+  /**
+   * When, ms since the epoch: the line's `time` on every node, and the creation time (329) of a
+   * channel it creates. Absent in entries written before it was added: a node then uses the
+   * latest time an earlier entry of the log carried ({@link carriedTime}), the same on every node.
+   */
+  readonly time?: number;
 }
 
 /** A user leaves a channel. */
@@ -70,6 +82,12 @@ export interface PartEvent extends EventOrigin {
   readonly channel: string;
   /** The part message. */
   readonly reason: string;
+  /**
+   * When, ms since the epoch: the line's `time` on every node. Absent in entries written before
+   * it was added: a node then uses the latest time an earlier entry of the log carried
+   * ({@link carriedTime}), the same on every node.
+   */
+  readonly time?: number;
 }
 
 /** A user sets a channel's topic. */
@@ -90,6 +108,12 @@ export interface QuitEvent extends EventOrigin {
   readonly kind: "quit";
   /** The quit message. */
   readonly reason: string;
+  /**
+   * When, ms since the epoch: the line's `time` on every node. Absent in entries written before
+   * it was added: a node then uses the latest time an earlier entry of the log carried
+   * ({@link carriedTime}), the same on every node.
+   */
+  readonly time?: number;
 }
 
 /** A chat message (PRIVMSG, NOTICE) or a TAGMSG; `id` is its IRC msgid on every node. */
@@ -118,6 +142,8 @@ export interface NodeDownEvent extends EventOrigin {
   readonly kind: "node-down";
   /** The quit message its users get. */
   readonly reason: string;
+  /** When, ms since the epoch: its QUIT lines' `time` on every node (absent: see {@link carriedTime}). */
+  readonly time?: number;
 }
 
 // User and account state (issue #15, state15b).
@@ -295,6 +321,8 @@ export interface KillEvent extends EventOrigin {
   readonly by: string;
   /** What the audit line says after "KILL nick (mask) by …: ". */
   readonly audit: string;
+  /** When, ms since the epoch: the QUIT line's `time` on every node (absent: see {@link carriedTime}). */
+  readonly time?: number;
 }
 
 /** A server ban is set (`KLINE`): every node keeps it and disconnects its users it matches. */
@@ -346,6 +374,48 @@ export type StateEvent =
   | UnklineEvent
   | AnnounceEvent;
 
+// The smaller gaps (issue #15, gaps15): WALLOPS on every node, a KLINE on another node's user.
+
+/**
+ * A server operator (or the operator console: `conn` empty) writes to the operators and `+w`
+ * users of every node.
+ */
+export interface WallopsEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "wallops";
+  /** The line's source: the operator's mask, or its node's server name for the console. */
+  readonly source: string;
+  /** The text. */
+  readonly text: string;
+  /** When, ms since the epoch: the `time` every node shows. */
+  readonly time: number;
+}
+
+/**
+ * A server ban on the address of the user who holds a nick, when that user is on another node
+ * than the operator's: only the user's own node knows its address, so as it applies this entry
+ * that node appends the `kline` on it (id `<id>/mask`, same reason, setter and time); every
+ * other node applies nothing until that `kline` comes. A nick nobody holds then bans nothing,
+ * on every node alike.
+ */
+export interface KlineNickEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "kline-nick";
+  /** The nick whose address is banned. */
+  readonly nick: string;
+  /** Why. */
+  readonly reason: string;
+  /** How long, ms; 0 for no expiry. */
+  readonly durationMs: number;
+  /** Who set it, as audit lines name it. */
+  readonly by: string;
+  /** When, ms since the epoch. */
+  readonly time: number;
+}
+
+/** The kinds of the smaller gaps (gaps15's part of {@link ClusterEvent}). */
+export type GapEvent = WallopsEvent | KlineNickEvent;
+
 /** One entry of the cluster's log. */
 export type ClusterEvent =
   | ConnectEvent
@@ -357,7 +427,8 @@ export type ClusterEvent =
   | MessageEvent
   | NodeDownEvent
   | UserStateEvent
-  | StateEvent;
+  | StateEvent
+  | GapEvent;
 
 /** A node's sign of life, sent over core NATS (not stored) every second. */
 export interface Heartbeat {
@@ -454,6 +525,11 @@ function time(fields: Fields, key: string): number {
     throw new TypeError(`"${key}" is not a time in ms`);
   }
   return value;
+}
+
+/** A time that entries written before it was added lack: absent stays absent. */
+function optionalTime(fields: Fields): { time?: number } {
+  return fields.time === undefined ? {} : { time: time(fields, "time") };
 }
 
 function tags(fields: Fields): Record<string, string> | undefined {
@@ -568,13 +644,19 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
       };
     }
     case "nick":
-      return { ...origin(fields), kind: "nick", nick: word(fields, "nick") };
+      return {
+        ...origin(fields),
+        kind: "nick",
+        nick: word(fields, "nick"),
+        ...optionalTime(fields),
+      };
     case "join":
       return {
         ...origin(fields),
         kind: "join",
         channel: word(fields, "channel"),
         key: text(fields, "key"),
+        ...optionalTime(fields),
       };
     case "part":
       return {
@@ -582,6 +664,7 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
         kind: "part",
         channel: word(fields, "channel"),
         reason: text(fields, "reason"),
+        ...optionalTime(fields),
       };
     case "topic":
       return {
@@ -592,7 +675,12 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
         time: time(fields, "time"),
       };
     case "quit":
-      return { ...origin(fields), kind: "quit", reason: text(fields, "reason") };
+      return {
+        ...origin(fields),
+        kind: "quit",
+        reason: text(fields, "reason"),
+        ...optionalTime(fields),
+      };
     case "message": {
       const command = fields.command;
       if (command !== "privmsg" && command !== "notice" && command !== "tagmsg") {
@@ -610,7 +698,12 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
       };
     }
     case "node-down":
-      return { ...origin(fields, false), kind: "node-down", reason: text(fields, "reason") };
+      return {
+        ...origin(fields, false),
+        kind: "node-down",
+        reason: text(fields, "reason"),
+        ...optionalTime(fields),
+      };
     case "away":
     case "setname":
     case "chghost":
@@ -626,7 +719,7 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
 }
 
 /** The channel and server state kinds of {@link decodeEvent}. */
-function decodeStateEvent(fields: Fields): StateEvent {
+function decodeStateEvent(fields: Fields): StateEvent | GapEvent {
   switch (fields.kind) {
     case "mode":
       return {
@@ -669,6 +762,7 @@ function decodeStateEvent(fields: Fields): StateEvent {
         reason: text(fields, "reason"),
         by: text(fields, "by"),
         audit: text(fields, "audit"),
+        ...optionalTime(fields),
       };
     case "kline":
       return {
@@ -693,6 +787,35 @@ function decodeStateEvent(fields: Fields): StateEvent {
         ...origin(fields, false),
         kind: "announce",
         text: text(fields, "text", MAX_TEXT),
+        time: time(fields, "time"),
+      };
+    default:
+      return decodeGapEvent(fields);
+  }
+}
+
+/** The kinds of the smaller gaps, checked (see {@link decodeEvent}). */
+function decodeGapEvent(fields: Fields): GapEvent {
+  switch (fields.kind) {
+    case "wallops": {
+      const said = text(fields, "text");
+      if (said === "") throw new TypeError(`"text" is empty`);
+      return {
+        ...origin(fields, false),
+        kind: "wallops",
+        source: word(fields, "source"),
+        text: said,
+        time: time(fields, "time"),
+      };
+    }
+    case "kline-nick":
+      return {
+        ...origin(fields, false),
+        kind: "kline-nick",
+        nick: word(fields, "nick"),
+        reason: text(fields, "reason"),
+        durationMs: time(fields, "durationMs"),
+        by: text(fields, "by"),
         time: time(fields, "time"),
       };
     default:
@@ -777,6 +900,32 @@ function decodeUserState(fields: Fields, kind: UserStateEvent["kind"]): UserStat
         time: time(fields, "time"),
       };
   }
+}
+
+/**
+ * The clock time an entry carries, which a node keeps the latest of as it applies the log: an
+ * entry written before JOIN, PART, NICK, QUIT, node-down and KILL events carried a `time` shows
+ * that latest time of the entries before it (every node read the same ones, so it is the same on
+ * every node, and close: a user's `connect`, messages and topics carry their origin's time). A
+ * read marker's time is a client's word, not a clock's: it counts for nothing.
+ *
+ * @param event An entry's event.
+ * @returns Its origin's time when it was taken, or undefined.
+ *
+ * @example An old JOIN carries no time; a new one does
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { carriedTime, decodeEvent } from "./cluster_event.ts";
+ *
+ * const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+ * const join = { v: 1, id: "j", node: "a", conn: "1", kind: "join", channel: "#c", key: "" };
+ * assert.equal(carriedTime(decodeEvent(bytes(join))), undefined);
+ * assert.equal(carriedTime(decodeEvent(bytes({ ...join, time: 7 }))), 7);
+ * ```
+ */
+export function carriedTime(event: ClusterEvent): number | undefined {
+  if (event.kind === "read-marker" || !("time" in event)) return undefined;
+  return event.time;
 }
 
 /**

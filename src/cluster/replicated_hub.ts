@@ -35,32 +35,37 @@ import {
   type SendError,
 } from "../chat/hub.ts";
 import { isDevice, maskOf, type Member, memberOf, type Participant } from "../chat/member.ts";
-import { banMatcher, type ServerBan } from "../chat/server_bans.ts";
+import { banMask, banMatcher, type ServerBan } from "../chat/server_bans.ts";
 import {
   type Actor,
   actorName,
   banLength,
   type BanRequest,
+  parseBanRequest,
   type ServerModeration,
 } from "../chat/server_moderation.ts";
 import type { Bus, BusState, BusTraffic, LogEntry, LogReader } from "./bus.ts";
 import {
+  carriedTime,
   type ClusterEvent,
   type ConnectEvent,
   decodeEvent,
   encodeEvent,
   type EventOrigin,
   type Heartbeat,
+  type GapEvent,
   type InviteEvent,
   type KickEvent,
   type KillEvent,
   type KlineEvent,
   type MessageEvent,
+  type KlineNickEvent,
   type ModeEvent,
   type ServiceEvent,
   type StateEvent,
   type UnklineEvent,
   type UserStateEvent,
+  type WallopsEvent,
 } from "./cluster_event.ts";
 import {
   type ChannelState,
@@ -105,6 +110,25 @@ export interface ReplicatedHubOptions {
    */
   snapshotEveryMs?: number;
 }
+
+/**
+ * A `KLINE` on the address of the user who holds a nick on another node (see
+ * {@link ReplicatedHub.banRequest}): that node, which knows the address, makes the mask.
+ */
+export interface NickBanRequest {
+  /** The nick. */
+  nick: string;
+  /** How long, ms; 0 for no expiry. */
+  durationMs: number;
+  /** Why. */
+  reason: string;
+}
+
+/**
+ * How long an operator waits for the ban a `kline-nick` asked another node to append (that
+ * node's append is retried for 5 s) before it is told the cluster could not be reached.
+ */
+const RESOLVE_MS = 10_000;
 
 /** What a replicated call gives: what applying its event gave, or `unavailable`. */
 export type Replicated<T> = T | "unavailable";
@@ -230,6 +254,11 @@ export class ReplicatedHub {
   /** Nodes this node has declared gone, until the declaration is applied. */
   readonly #declared = new Set<string>();
   readonly #pending = new Map<string, Pending>();
+  /**
+   * The latest time an applied entry carried (see `carriedTime`): the time of an old entry's
+   * line, which carries none — the same on every node, which all applied the same entries.
+   */
+  #clock = 0;
   /** Entries up to here were in the log before this node started: their messages are past. */
   #startHead = 0;
   #startedAt = Date.now();
@@ -362,7 +391,8 @@ export class ReplicatedHub {
     if (result === "unavailable") {
       // It may be in the log all the same: a quit makes sure no node keeps it.
       this.#forget(member);
-      void this.#bus.append({ ...this.#origin(conn), kind: "quit", reason: "Not registered" })
+      const quit = { kind: "quit", reason: "Not registered", time: Date.now() } as const;
+      void this.#bus.append({ ...this.#origin(conn), ...quit })
         .catch(() => {});
     }
     return result as Replicated<boolean>;
@@ -379,7 +409,7 @@ export class ReplicatedHub {
     const conn = this.#connOf(participant);
     if (conn === undefined) return false;
     return await this.#publish(
-      { ...this.#origin(conn), kind: "nick", nick },
+      { ...this.#origin(conn), kind: "nick", nick, time: Date.now() },
       participant,
     ) as Replicated<boolean>;
   }
@@ -408,7 +438,7 @@ export class ReplicatedHub {
     };
     const conn = this.#connOf(participant);
     const result = conn === undefined ? "unavailable" : await this.#publish(
-      { ...this.#origin(conn), kind: "join", channel: name, key },
+      { ...this.#origin(conn), kind: "join", channel: name, key, time: Date.now() },
       participant,
       undefined,
       applied,
@@ -429,7 +459,7 @@ export class ReplicatedHub {
     const conn = this.#connOf(participant);
     if (conn === undefined) return false;
     return await this.#publish(
-      { ...this.#origin(conn), kind: "part", channel: name, reason },
+      { ...this.#origin(conn), kind: "part", channel: name, reason, time: Date.now() },
       participant,
     ) as Replicated<boolean>;
   }
@@ -467,7 +497,7 @@ export class ReplicatedHub {
     const conn = this.#connOf(participant);
     if (conn === undefined || this.#closed) return;
     const result = await this.#publish(
-      { ...this.#origin(conn), kind: "quit", reason },
+      { ...this.#origin(conn), kind: "quit", reason, time: Date.now() },
       participant,
     );
     // The log could not take it: this node removes the user now; the others will when they
@@ -787,6 +817,7 @@ export class ReplicatedHub {
       reason,
       by: actorName(by),
       audit,
+      time: Date.now(),
     })) as boolean | "invalid" | "unavailable";
   }
 
@@ -796,23 +827,71 @@ export class ReplicatedHub {
    * excepted) — their quits go through the log like any other.
    *
    * @param by Who: an operator of this node, or `console`.
-   * @param request The mask, duration and reason.
+   * @param request The mask, duration and reason; or the nick of another node's user, whose
+   *   node then makes the mask from the user's address (see {@link ReplicatedHub.banRequest}).
    * @returns The ban as this node stored it; `unstored` when this node's store failed (other
-   *   nodes may have it); `invalid`; `unavailable`.
+   *   nodes may have it); `no-such-nick` when nobody held the nick as the entry was applied;
+   *   `invalid`; `unavailable`.
    */
   async ban(
     by: Actor,
-    request: BanRequest,
-  ): Promise<ServerBan | "unstored" | "invalid" | "unavailable"> {
+    request: BanRequest | NickBanRequest,
+  ): Promise<ServerBan | "unstored" | "no-such-nick" | "invalid" | "unavailable"> {
+    const { reason, durationMs } = request;
     return await this.#publishServer(by, (origin) => ({
       ...origin,
-      kind: "kline",
-      mask: request.mask,
-      reason: request.reason,
-      durationMs: request.durationMs,
+      ...("nick" in request
+        ? { kind: "kline-nick", nick: request.nick }
+        : { kind: "kline", mask: request.mask }),
+      reason,
+      durationMs,
       by: actorName(by),
       time: Date.now(),
-    })) as ServerBan | "unstored" | "invalid" | "unavailable";
+    } as KlineEvent | KlineNickEvent)) as
+      | ServerBan
+      | "unstored"
+      | "no-such-nick"
+      | "invalid"
+      | "unavailable";
+  }
+
+  /**
+   * Reads `KLINE [duration] mask [reason…]` (see `parseBanRequest`) as a node of a cluster: a
+   * nick in place of the mask bans its user's address, not the host it shows — this node's
+   * user's at once, and for another node's user a {@link NickBanRequest}, since only that
+   * user's node knows its address.
+   *
+   * @param words The command's parameters.
+   * @returns The request, or `{ problem }` saying what is wrong.
+   */
+  banRequest(words: readonly string[]): BanRequest | NickBanRequest | { problem: string } {
+    let remote: string | undefined;
+    const request = parseBanRequest(words, (nick) => {
+      const member = this.hub.find(nick);
+      if (member instanceof RemoteMember) remote = member.nick;
+      return member && (member.address ?? member.host);
+    });
+    if ("problem" in request || remote === undefined) return request;
+    return { nick: remote, durationMs: request.durationMs, reason: request.reason };
+  }
+
+  /**
+   * Writes to the operators and `+w` users of every node (`WALLOPS`), with the same msgid and
+   * time everywhere; each node delivers to its own users.
+   *
+   * @param by Who writes: an operator of this node, or `console` (as this node's server).
+   * @param text The text (one line that fits).
+   * @returns How many users of this node it reached, `invalid`, or `unavailable`.
+   */
+  async wallops(by: Actor, text: string): Promise<number | "invalid" | "unavailable"> {
+    const source = by === "console" ? this.hub.serverName : maskOf(by);
+    return await this.#publishServer(by, (origin) => ({
+      ...origin,
+      kind: "wallops",
+      source,
+      text,
+      time: Date.now(),
+    })) as number | "invalid" | "unavailable";
   }
 
   /**
@@ -867,7 +946,7 @@ export class ReplicatedHub {
   /** Publishes a server state event of an operator of this node or of its console. */
   async #publishServer(
     by: Actor,
-    make: (origin: EventOrigin) => StateEvent,
+    make: (origin: EventOrigin) => StateEvent | GapEvent,
   ): Promise<unknown> {
     const conn = by === "console" ? "" : this.#conns.get(by);
     if (conn === undefined) return "unavailable";
@@ -905,7 +984,7 @@ export class ReplicatedHub {
       case "service": {
         const service = this.#chanServ(event.service);
         if (service === undefined) return "no-such-nick";
-        service.command(memberOf(participant), event.text, event.time);
+        service.command(memberOf(participant), event.text, event.time, event.id);
         return undefined;
       }
     }
@@ -932,7 +1011,10 @@ export class ReplicatedHub {
         const victim = this.hub.find(event.victim);
         if (victim === undefined || !this.#isUser(victim)) return false;
         const mask = maskOf(victim);
-        this.#expel(victim, event.reason);
+        this.#expel(victim, event.reason, false, {
+          msgid: event.id,
+          time: event.time ?? this.#clock,
+        });
         desk?.audit(`KILL ${victim.nick} (${mask}) by ${event.by}: ${event.audit}`);
         return true;
       }
@@ -990,6 +1072,73 @@ export class ReplicatedHub {
     }
   }
 
+  /** Delivers a WALLOPS entry to this node's operators and `+w` users; how many it reached. */
+  #wallops(event: WallopsEvent): number {
+    const line = createEvent({
+      kind: "wallops",
+      source: event.source,
+      target: "",
+      text: event.text,
+      msgid: event.id,
+      time: event.time,
+    });
+    let reached = 0;
+    for (const member of this.#local.values()) {
+      if (member.oper === undefined && member.wallops !== true) continue;
+      if (this.hub.find(member.nick) !== member) continue;
+      member.deliver(line);
+      reached++;
+    }
+    return reached;
+  }
+
+  /**
+   * Applies a KLINE on a nick's user: its own node appends the ban on its address; the node that
+   * asked waits for that ban (and gives what applying it gave). Nobody holding the nick, or a
+   * service holding it, bans nothing — the same on every node.
+   */
+  #klineNick(event: KlineNickEvent): unknown {
+    const holder = this.hub.find(event.nick);
+    if (holder === undefined || !this.#isUser(holder)) return "no-such-nick";
+    const node = holder instanceof RemoteMember ? holder.node : this.#node;
+    const id = `${event.id}/mask`;
+    let answer: Promise<unknown> | undefined;
+    if (event.node === this.#node) {
+      const waiting = Promise.withResolvers<unknown>();
+      const timer = setTimeout(() => {
+        if (this.#pending.get(id)?.resolve !== settle) return;
+        this.#pending.delete(id);
+        settle("unavailable");
+      }, RESOLVE_MS);
+      const settle = (result: unknown) => {
+        clearTimeout(timer);
+        waiting.resolve(result);
+      };
+      this.#pending.set(id, { node, resolve: settle });
+      answer = waiting.promise;
+    }
+    if (node === this.#node) {
+      const mask = banMask(`*@${holder.address ?? holder.host}`);
+      if (typeof mask !== "string") {
+        log.warn("The address of {nick} cannot be banned: {problem}", {
+          nick: holder.nick,
+          problem: mask.problem,
+        });
+      } else {
+        const { reason, durationMs, by, time } = event;
+        const ban = { reason, durationMs, by, time };
+        void this.#bus.append({ v: 1, id, node, conn: "", kind: "kline", mask, ...ban })
+          .catch((error) =>
+            log.warn("Could not append the ban on {nick}: {error}", {
+              nick: holder.nick,
+              error,
+            })
+          );
+      }
+    }
+    return answer;
+  }
+
   /**
    * Disconnects a user of this node whose connect was just applied when a server ban matches
    * it: its node checked the bans it had when the user registered, which may be fewer than the
@@ -998,6 +1147,16 @@ export class ReplicatedHub {
   #enforceBans(member: Member): void {
     const ban = member.oper === undefined ? this.#moderation?.refusal(member) : undefined;
     if (ban !== undefined) this.#expel(member, `Banned: ${ban.reason}`, true);
+  }
+
+  /**
+   * A user of this node has just logged in to an account (SASL or REGISTER after registration):
+   * a ban on the account disconnects it now, in the log's order, its quit in the log — so its
+   * QUIT has one msgid on every node (the session's own check then finds it gone).
+   */
+  #enforceLogin(participant: Participant): void {
+    const member = memberOf(participant);
+    if (this.#conns.has(member)) this.#enforceBans(member);
   }
 
   /** Whether a member is a user of a node (not a service or a bridged participant). */
@@ -1010,11 +1169,14 @@ export class ReplicatedHub {
    * and — when only this node decided it (a ban it matched) — its quit is appended for the
    * others.
    */
-  #expel(member: Member, reason: string, tellOthers = false): void {
-    if (member instanceof RemoteMember) return this.#remove(member, member, reason);
+  #expel(member: Member, reason: string, tellOthers = false, stamp?: MessageStamp): void {
+    if (member instanceof RemoteMember) return this.#remove(member, member, reason, stamp);
     const conn = this.#conns.get(member);
     if (conn !== undefined && tellOthers) {
-      void this.#bus.append({ ...this.#origin(conn), kind: "quit", reason }).catch((error) =>
+      // Its QUIT here shows the msgid and time the others will show as they apply the quit.
+      const quit = { ...this.#origin(conn), kind: "quit", reason, time: Date.now() } as const;
+      stamp = { msgid: quit.id, time: quit.time };
+      void this.#bus.append(quit).catch((error) =>
         log.warn("Could not tell the cluster that {nick} was banned: {error}", {
           nick: member.nick,
           error,
@@ -1022,7 +1184,7 @@ export class ReplicatedHub {
       );
     }
     this.#forget(member);
-    this.hub.remove(member, reason);
+    this.hub.remove(member, reason, stamp);
     member.disconnect(reason);
   }
 
@@ -1077,6 +1239,7 @@ export class ReplicatedHub {
       conn: "",
       kind: "node-down",
       reason: "Server shutting down",
+      time: Date.now(),
     }).catch((error) => log.warn("Could not announce this node's end: {error}", { error }));
     // The last node to stop leaves a snapshot that holds its own end: a cluster stopped for
     // longer than the log's retention can start again from it.
@@ -1359,6 +1522,8 @@ export class ReplicatedHub {
       let pending = this.#pending.get(entry.event.id);
       if (pending?.node !== entry.event.node) pending = undefined;
       else this.#pending.delete(entry.event.id);
+      const carried = carriedTime(entry.event);
+      if (carried !== undefined && carried > this.#clock) this.#clock = carried;
       let result: unknown;
       try {
         result = this.#change(entry.seq, entry.event, pending?.participant, pending?.added);
@@ -1383,7 +1548,9 @@ export class ReplicatedHub {
     added: (() => void) | undefined,
   ): unknown {
     if (this.#down.has(event.node)) return "unavailable";
-    if (event.kind === "node-down") return this.#nodeDown(event.node, event.reason);
+    if (event.kind === "node-down") {
+      return this.#nodeDown(event.node, event.reason, event.time ?? this.#clock);
+    }
     if (event.kind === "connect") return this.#connect(event, added);
     if (
       event.kind === "account-register" || event.kind === "token-issue" ||
@@ -1392,15 +1559,16 @@ export class ReplicatedHub {
     if (event.kind === "kill" || event.kind === "kline" || event.kind === "unkline") {
       return this.#serverState(event);
     }
+    if (event.kind === "wallops") return this.#wallops(event);
+    if (event.kind === "kline-nick") return this.#klineNick(event);
     if (event.kind === "announce") {
       if (seq <= this.#startHead) return "unavailable";
       return this.hub.announce(event.text, { msgid: event.id, time: event.time });
     }
     const participant = asked ?? this.#participant(event.node, event.conn);
     if (participant === undefined) return "unavailable";
-    // The JOIN, PART, NICK and QUIT lines carry the event's id on every node (its time is each
-    // node's own: these events carry none).
-    const line = { msgid: event.id, time: Date.now() };
+    // The JOIN, PART, NICK and QUIT lines carry the event's id and time on every node.
+    const line = { msgid: event.id, time: carriedTime(event) ?? this.#clock };
     switch (event.kind) {
       case "nick":
         return this.hub.changeNick(participant, event.nick, line);
@@ -1426,7 +1594,7 @@ export class ReplicatedHub {
           : event.command === "tagmsg"
           ? this.hub.tag(participant, event.target, event.tags ?? {}, stamp)
           : this.hub.send(participant, event.command, event.target, event.text, event.tags, stamp);
-        chanServ?.command(memberOf(participant), event.text, event.time);
+        chanServ?.command(memberOf(participant), event.text, event.time, event.id);
         return sent;
       }
       case "mode":
@@ -1485,8 +1653,11 @@ export class ReplicatedHub {
       case "setname":
         this.hub.setRealname(participant, event.realname);
         return true;
-      case "login":
-        return this.hub.logIn(participant, event.account);
+      case "login": {
+        const loggedIn = this.hub.logIn(participant, event.account);
+        if (loggedIn) this.#enforceLogin(participant);
+        return loggedIn;
+      }
       case "chghost": {
         // Users only: services keep their masks (a cluster has no bridged rooms).
         const target = this.hub.members.get(foldCase(event.target));
@@ -1521,7 +1692,9 @@ export class ReplicatedHub {
           accounts.store(event.account, event.hash, event.time);
         if (!stored || event.conn === "") return stored;
         const participant = asked ?? this.#participant(event.node, event.conn);
-        if (participant !== undefined) this.hub.logIn(participant, event.account);
+        if (participant !== undefined && this.hub.logIn(participant, event.account)) {
+          this.#enforceLogin(participant);
+        }
         return true;
       }
       case "token-issue":
@@ -1559,11 +1732,10 @@ export class ReplicatedHub {
    * cut off from NATS) — its users are told to reconnect, and it goes on as a new node: the
    * old name's events are ignored everywhere from now on.
    */
-  #nodeDown(node: string, reason: string): void {
+  #nodeDown(node: string, reason: string, time: number): void {
     this.#down.add(node);
     this.#declared.delete(node);
     if (node === this.#node) {
-      const time = Date.now();
       for (const [conn, member] of [...this.#local]) {
         this.#forget(member);
         this.hub.remove(member, reason, { msgid: `down:${node}/${conn}`, time });
@@ -1572,9 +1744,14 @@ export class ReplicatedHub {
       if (!this.#closed) this.#node = incarnation(this.#name);
       return;
     }
+    // A ban this node waits for that node to append will not come.
+    for (const [id, pending] of [...this.#pending]) {
+      if (pending.node !== node) continue;
+      this.#pending.delete(id);
+      pending.resolve("unavailable");
+    }
     const peer = this.#peers.get(node);
     this.#peers.delete(node);
-    const time = Date.now();
     for (const member of peer?.members ?? []) {
       this.#remote.delete(`${member.node}/${member.conn}`);
       // One QUIT per user, each with an id every node derives alike from the event's.
@@ -1652,6 +1829,7 @@ export class ReplicatedHub {
         conn: "",
         kind: "node-down",
         reason: `Node ${node} stopped responding`,
+        time: now,
       }).catch((error) => {
         // Someone has to say it: try again at the next beat.
         this.#declared.delete(node);

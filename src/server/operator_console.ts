@@ -247,7 +247,17 @@ function handle(server: ChatServer, line: string, print: (line: string) => void)
         print("usage: /wallops TEXT");
         return true;
       }
-      print(`wallops sent to ${desk.wallops("console", text)} user(s)`);
+      if (server.cluster === undefined) {
+        print(`wallops sent to ${desk.wallops("console", text)} user(s)`);
+      } else {
+        server.cluster.wallops("console", text).then((reached) =>
+          print(
+            typeof reached === "number"
+              ? `wallops sent to every node (${reached} user(s) on this one)`
+              : `not sent: ${clusterProblem(reached)}`,
+          )
+        );
+      }
       return true;
     }
     case "opers": {
@@ -284,12 +294,13 @@ function kline(server: ChatServer, words: string[], print: (line: string) => voi
     print("usage: /kline [TIME] MASK [REASON]");
     return;
   }
-  const request = server.moderation.banRequest(words);
-  if ("problem" in request) {
-    print(request.problem);
-    return;
-  }
   if (server.cluster !== undefined) {
+    // Another node's user's address is known to its node alone, which makes the mask.
+    const request = server.cluster.banRequest(words);
+    if ("problem" in request) {
+      print(request.problem);
+      return;
+    }
     // Each node disconnects its own users the ban matches, and says so in its audit lines.
     server.cluster.ban("console", request).then((ban) =>
       print(
@@ -298,6 +309,11 @@ function kline(server: ChatServer, words: string[], print: (line: string) => voi
           : `not banned: ${clusterProblem(ban)}`,
       )
     );
+    return;
+  }
+  const request = server.moderation.banRequest(words);
+  if ("problem" in request) {
+    print(request.problem);
     return;
   }
   try {
@@ -316,6 +332,8 @@ function clusterProblem(code: string): string {
       return "the line cannot be sent to the cluster (too long, or a character it refuses)";
     case "unstored":
       return "this server could not store it (see the log); the other nodes may have";
+    case "no-such-nick":
+      return "nobody had that nick when the cluster applied it";
     default:
       return "the cluster could not be reached (see the log)";
   }

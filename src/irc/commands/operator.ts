@@ -71,36 +71,47 @@ function kline(session: IrcSession, message: IrcMessage): Promise<void> | void {
   const desk = operDesk(session);
   if (desk === undefined) return;
   if (message.params.length === 0) return session.needMoreParams("KLINE");
+  if (session.context.cluster !== undefined) return klineThroughLog(session, message.params);
   const request = desk.banRequest(message.params);
   if ("problem" in request) {
     return session.fail("KLINE", "INVALID_PARAMS", request.problem);
   }
-  const cluster = session.context.cluster;
-  if (cluster === undefined) {
-    try {
-      desk.ban(session.member, request);
-    } catch (error) {
-      session.fail(
-        "KLINE",
-        "TEMPORARILY_UNAVAILABLE",
-        `Could not store the ban: ${(error as Error).message}`,
-      );
-    }
-    return;
+  try {
+    desk.ban(session.member, request);
+  } catch (error) {
+    session.fail(
+      "KLINE",
+      "TEMPORARILY_UNAVAILABLE",
+      `Could not store the ban: ${(error as Error).message}`,
+    );
   }
-  return cluster.ban(session.member, request).then((ban) => {
-    if (ban === "unavailable" || ban === "unstored") {
-      session.fail(
-        "KLINE",
-        "TEMPORARILY_UNAVAILABLE",
-        ban === "unstored"
-          ? "This server could not store the ban (the other servers of the cluster may have)"
-          : "The cluster could not be reached, so nothing was banned",
-      );
-    } else if (ban === "invalid") {
-      session.fail("KLINE", "INVALID_PARAMS", "The mask or reason cannot be sent to the cluster");
-    }
-  });
+}
+
+/**
+ * KLINE in a cluster: every node stores the ban. A nick of another node's user is resolved to
+ * its address by that node, the one that knows it.
+ */
+async function klineThroughLog(session: IrcSession, words: readonly string[]): Promise<void> {
+  const cluster = session.context.cluster!;
+  const request = cluster.banRequest(words);
+  if ("problem" in request) {
+    return session.fail("KLINE", "INVALID_PARAMS", request.problem);
+  }
+  const ban = await cluster.ban(session.member, request);
+  if (ban === "unavailable" || ban === "unstored") {
+    session.fail(
+      "KLINE",
+      "TEMPORARILY_UNAVAILABLE",
+      ban === "unstored"
+        ? "This server could not store the ban (the other servers of the cluster may have)"
+        : "The cluster could not be reached, so nothing was banned",
+    );
+  } else if (ban === "invalid") {
+    session.fail("KLINE", "INVALID_PARAMS", "The mask or reason cannot be sent to the cluster");
+  } else if (ban === "no-such-nick") {
+    const nick = "nick" in request ? request.nick : "*";
+    session.reply(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
+  }
 }
 
 function unkline(session: IrcSession, message: IrcMessage): Promise<void> | void {
@@ -193,7 +204,7 @@ async function chghostThroughLog(
   if (changed) desk.audit(`CHGHOST ${nick} is now ${user}@${host}, by ${session.member.nick}`);
 }
 
-function wallops(session: IrcSession, message: IrcMessage): void {
+function wallops(session: IrcSession, message: IrcMessage): Promise<void> | void {
   const desk = operDesk(session);
   if (desk === undefined) return;
   const [text] = message.params;
@@ -201,7 +212,22 @@ function wallops(session: IrcSession, message: IrcMessage): void {
   // The relayed line carries the sender's whole mask: cut the text so that it still fits.
   const prefix = new TextEncoder().encode(`:${maskOf(session.member)} WALLOPS :\r\n`).length;
   const budget = Math.max(session.context.limits.maxLine - prefix, 16);
-  for (const piece of splitWords(text, budget)) desk.wallops(session.member, piece);
+  const pieces = splitWords(text, budget);
+  if (session.context.cluster !== undefined) return wallopsThroughLog(session, pieces);
+  for (const piece of pieces) desk.wallops(session.member, piece);
+}
+
+/** WALLOPS in a cluster: each piece reaches the operators and `+w` users of every node, in order. */
+async function wallopsThroughLog(session: IrcSession, pieces: readonly string[]): Promise<void> {
+  for (const piece of pieces) {
+    const sent = await session.context.cluster!.wallops(session.member, piece);
+    if (sent === "unavailable") {
+      return session.fail("WALLOPS", "TEMPORARILY_UNAVAILABLE", "The cluster could not be reached");
+    }
+    if (sent === "invalid") {
+      return session.fail("WALLOPS", "INVALID_PARAMS", "The text cannot be sent to the cluster");
+    }
+  }
 }
 
 function rehash(session: IrcSession): void {
