@@ -1230,8 +1230,15 @@ export class ReplicatedHub {
     switch (event.kind) {
       case "nick":
         return this.hub.changeNick(participant, event.nick, line);
-      case "join":
-        return this.hub.join(participant, event.channel, event.key, line);
+      case "join": {
+        const joined = this.hub.join(participant, event.channel, event.key, line);
+        // This node's devices of a user who joined through another node's device: the rest
+        // of the join (the asking node shows its own devices theirs).
+        if (event.node !== this.#node && typeof joined === "object") {
+          for (const device of memberOf(participant).devices ?? []) device.joined?.(joined);
+        }
+        return joined;
+      }
       case "part":
         return this.hub.part(participant, event.channel, event.reason, line);
       case "topic": {

@@ -20,6 +20,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { AccountStore } from "../chat/accounts.ts";
 import { foldCase } from "../chat/casemap.ts";
+import type { Channel } from "../chat/channel.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { Connection } from "../chat/connection.ts";
 import type { ChatHub } from "../chat/hub.ts";
@@ -30,6 +31,7 @@ import { Presence, restorePresence } from "../chat/presence.ts";
 import { type Flusher, SendQueue } from "../chat/delivery.ts";
 import { COMMANDS } from "./_commands.ts";
 import { attachBurst } from "./attach.ts";
+import { sendJoinReplies } from "./commands/channels.ts";
 import { welcome } from "./welcome.ts";
 import { encodeEvent, encodeLine } from "./encode.ts";
 import { LabeledResponse, type Outgoing } from "./labeled_response.ts";
@@ -423,6 +425,16 @@ export class IrcSession implements Device {
   replyEvent(event: ChatEvent): void {
     const bytes = encodeEvent(event, this.#caps.variant);
     if (bytes.length > 0) this.#queue.push(bytes, "reply", event);
+  }
+
+  /**
+   * Shows the client a channel its user joined through a device of another node of a cluster
+   * (the JOIN came through the channel): its topic and names.
+   *
+   * @param channel The channel.
+   */
+  joined(channel: Channel): void {
+    sendJoinReplies(this, channel);
   }
 
   /**
