@@ -208,7 +208,13 @@ Deno.test({
         }
       }
 
-      // The device on A leaves: ann stays on every node, through C.
+      // A second device on A is one more connection of the same user, through the log too.
+      const onA2 = await connect(devices, a, "ann", "ann");
+      await onA2.waitFor(/ 366 ann #e /);
+      assert.equal(bob.count(" JOIN #c"), 2);
+
+      // The devices on A leave: ann stays on every node, through C.
+      await onA2.close();
       await onA.close();
       await waitUntil(
         () => a.replicated.stats().localUsers === 0,

@@ -205,6 +205,8 @@ export class ReplicatedHub {
    * unless it is always-on (then it stays, with none).
    */
   readonly #homes = new Map<Member, Set<string>>();
+  /** The accounts (folded) the log registered so far: its first entry of a name wins. */
+  readonly #registered = new Set<string>();
   readonly #peers = new Map<string, Peer>();
   /** Nodes declared gone: what they append later is ignored. */
   readonly #down = new Set<string>();
@@ -1376,10 +1378,14 @@ export class ReplicatedHub {
     const accounts = this.#accounts;
     switch (event.kind) {
       case "account-register": {
-        // A node reading the log again finds what it stored in its last run: the same entry.
+        // A node reading the log again finds what it stored in its last run: the name's first
+        // entry in the log, then, is the one its store holds.
+        const key = foldCase(event.account);
+        const first = !this.#registered.has(key);
+        this.#registered.add(key);
         const stored = accounts === undefined ||
           accounts.store(event.account, event.hash, event.time) ||
-          accounts.holds(event.account, event.hash);
+          (first && accounts.holds(event.account, event.hash));
         if (!stored || event.conn === "") return stored;
         const participant = asked ?? this.#participant(event.node, event.conn);
         if (participant !== undefined) this.hub.logIn(participant, event.account);
