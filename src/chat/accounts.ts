@@ -383,6 +383,36 @@ export class AccountStore {
   }
 
   /**
+   * Whether an account is stored with this very hash (salted: one registration's own), as a
+   * cluster's node that reads its log again from the start finds what it stored in its last
+   * run.
+   *
+   * @param name The account name.
+   * @param hash The password hash.
+   * @returns True when the account has that hash.
+   *
+   * @example A registration stored once is found again by its hash, not by another's
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AccountStore, hashPassword } from "./accounts.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const accounts = AccountStore.open(dir);
+   * const cost = { memoryKiB: 64, iterations: 1 };
+   * const hash = await hashPassword("a long password", cost);
+   * assert.ok(accounts.store("ann", hash, 1));
+   * assert.ok(!accounts.store("ann", hash, 1), "stored once");
+   * assert.ok(accounts.holds("Ann", hash));
+   * assert.ok(!accounts.holds("ann", await hashPassword("a long password", cost)));
+   * accounts.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  holds(name: string, hash: string): boolean {
+    return this.#find.get(foldCase(name))?.hash === hash;
+  }
+
+  /**
    * Counts an address as known to an account (its logins from there skip the busy check).
    *
    * @param name The account name.

@@ -471,15 +471,28 @@ export class ChatHub {
       const stream = this.channels.get(key)?.stream;
       if (stream?.open) stream.follow(device.queue);
     }
-    const missedSince = devices.size === 1 ? member.detachedAt : undefined;
+    return devices.size === 1 ? this.deviceReturned(device) : undefined;
+  }
+
+  /**
+   * An always-on member that had no device has one again (in a cluster, maybe on another
+   * node): it is no longer marked away.
+   *
+   * @param participant The device that came (not told it was away), or the member when the
+   *   device is on another node.
+   * @returns Since when the member had had no device (ms since the epoch), or undefined when
+   *   it had one.
+   */
+  deviceReturned(participant: Participant): number | undefined {
+    const member = memberOf(participant);
+    const missedSince = member.detachedAt;
     if (missedSince === undefined) return undefined;
     member.detachedAt = undefined;
     this.#storeDetached(member, undefined);
     if (this.#autoAway.has(member)) {
       this.#autoAway.delete(member);
       member.away = undefined;
-      // Not to the device itself: it is not told it was away.
-      this.announceChange(device, "away");
+      this.announceChange(participant, "away");
     }
     return missedSince;
   }
@@ -492,8 +505,10 @@ export class ChatHub {
    * @param device The device.
    * @param reason The quit message, if the member quits.
    * @param stamp The QUIT's msgid and time, when decided elsewhere (a cluster's log).
+   * @param elsewhere Whether the member has devices elsewhere (on another node of a cluster):
+   *   then it stays, whatever was its last device here. @default {false}
    */
-  detach(device: Device, reason: string, stamp?: MessageStamp): void {
+  detach(device: Device, reason: string, stamp?: MessageStamp, elsewhere = false): void {
     const member = device.member;
     if (member.devices?.delete(device) !== true) return;
     this.watchList.clear(device);
@@ -502,7 +517,21 @@ export class ChatHub {
       const stream = this.channels.get(key)?.stream;
       if (stream?.open) stream.unfollow(device.queue);
     }
-    if (member.devices.size > 0 || this.members.get(foldCase(member.nick)) !== member) return;
+    if (member.devices.size > 0 || elsewhere) return;
+    this.lastDeviceLeft(member, reason, stamp);
+  }
+
+  /**
+   * A member's last device anywhere left (in a cluster, maybe on another node): it quits (its
+   * QUIT is shown) — unless it is always-on: then it stays in its channels, marked away if it
+   * was not, and what it misses is counted from now.
+   *
+   * @param member The member, which has no device left.
+   * @param reason The quit message, if it quits.
+   * @param stamp The QUIT's msgid and time, when decided elsewhere (a cluster's log).
+   */
+  lastDeviceLeft(member: Member, reason: string, stamp?: MessageStamp): void {
+    if (this.members.get(foldCase(member.nick)) !== member) return;
     if (!member.alwaysOn) return this.remove(member, reason, stamp);
     member.detachedAt = Date.now();
     this.#storeDetached(member, member.detachedAt);

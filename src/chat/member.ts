@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Channel } from "./channel.ts";
 import type { ChatEvent } from "./chat_event.ts";
 import type { SendQueue } from "./delivery.ts";
 
@@ -129,6 +130,13 @@ export interface Device {
    * @param mask The holder's mask when it came online; undefined when it went offline.
    */
   presence?(nick: string, mask: string | undefined): void;
+  /**
+   * Called when its member joined a channel through a device of another node (a cluster): the
+   * device saw the JOIN, and is shown the rest (topic, names) as the asking device is.
+   *
+   * @param channel The channel.
+   */
+  joined?(channel: Channel): void;
   /**
    * Asked to close (its member was removed by an operator, or the server stops).
    *

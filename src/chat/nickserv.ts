@@ -85,8 +85,9 @@ export class NickServ implements Member {
    * Use {@link NickServ.start}.
    *
    * @param hub The chat.
-   * @param clustered Whether the hub is a cluster's node, where always-on is refused (it is
-   *   not replicated yet). @default {false}
+   * @param clustered Whether the hub is a cluster's node: then NickServ takes no message as a
+   *   command by itself — the node runs each command as it applies its log entry, so that
+   *   every node changes its own store alike, in the log's order. @default {false}
    */
   constructor(hub: ChatHub, clustered = false) {
     this.#hub = hub;
@@ -115,7 +116,7 @@ export class NickServ implements Member {
    * @param event What the hub hands NickServ.
    */
   deliver(event: ChatEvent): void {
-    takeCommand(this.#hub, this, event);
+    if (!this.#clustered) takeCommand(this.#hub, this, event);
   }
 
   /** NickServ never leaves. */
@@ -148,11 +149,6 @@ export class NickServ implements Member {
   #alwaysOn(member: Member, value: string, reply: (line: string) => void): void {
     if (!ON.has(value) && !OFF.has(value)) return reply("Usage: SET ALWAYS-ON ON|OFF");
     const on = ON.has(value);
-    if (this.#clustered) {
-      return reply(
-        "Always-on is not available on a cluster yet: you leave IRC when your last device disconnects",
-      );
-    }
     const refusal = this.#hub.setAlwaysOn(member, on);
     if (refusal === "account-required") {
       return reply("Log in to an account first (SASL, or REGISTER): always-on belongs to accounts");

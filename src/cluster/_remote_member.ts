@@ -1,49 +1,36 @@
 /**
- * A user connected to another node, as this node's hub holds it: it has a nick, channels and a
- * mask like anyone, and no device — what it should see, its own node shows it (that node
- * applies the same log), so here every event for it is dropped.
+ * A user whose presence began on another node, as this node's hub holds it: a presence like
+ * any, with a nick, channels and a mask, and — unless the same account attached a device
+ * through this node too (multiclient across nodes) — no device here. What it should see on its
+ * other nodes' devices, those nodes show it (they apply the same log); here the hub hands it
+ * to this node's devices of it, if any.
  *
  * @module
  */
-import type { ChatEvent } from "../chat/chat_event.ts";
-import type { Member } from "../chat/member.ts";
+import { Presence } from "../chat/presence.ts";
 import type { ConnectEvent } from "./cluster_event.ts";
 
-/** A user of another node. */
-export class RemoteMember implements Member {
-  nick: string;
-  user: string;
-  host: string;
-  realname: string;
-  readonly transport = "cluster";
-  readonly channels: Set<string> = new Set();
-  readonly connectedAt: number;
-  account?: string;
-  readonly echo = false;
-  /** The node it is connected to. */
-  readonly node: string;
-  /** Its connection on that node. */
-  readonly conn: string;
-
+/** A user whose `connect` came from another node. */
+export class RemoteMember extends Presence {
   /**
    * Makes the user a `connect` event announced.
    *
    * @param event The event.
    */
   constructor(event: ConnectEvent) {
-    this.nick = event.nick;
-    this.user = event.user;
-    this.host = event.host;
-    this.realname = event.realname;
-    this.account = event.account;
-    this.connectedAt = event.time;
-    this.node = event.node;
-    this.conn = event.conn;
+    super({
+      nick: event.nick,
+      user: event.user,
+      host: event.host,
+      realname: event.realname,
+      account: event.account,
+      connectedAt: event.time,
+    });
   }
 
-  /** Its own node delivers to it. */
-  deliver(_event: ChatEvent): void {}
-
-  /** Its own node closes its connection. */
-  disconnect(_reason: string): void {}
+  /** The transport of its first device here; `cluster` while it has none here. */
+  override get transport(): string {
+    for (const device of this.devices) return device.transport;
+    return "cluster";
+  }
 }

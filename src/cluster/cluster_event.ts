@@ -416,8 +416,23 @@ export interface KlineNickEvent extends EventOrigin {
 /** The kinds of the smaller gaps (gaps15's part of {@link ClusterEvent}). */
 export type GapEvent = WallopsEvent | KlineNickEvent;
 
+// Presence across nodes (presence15).
+
+/**
+ * A device (a connection of this node, `conn`) logs in to an account that is present already —
+ * connected through any node, or always-on with no device — and becomes one more device of it.
+ * Its `quit` is its detach: the user quits when its last device on any node has left.
+ */
+export interface AttachEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "attach";
+  /** The account whose presence the device joins. */
+  readonly account: string;
+}
+
 /** One entry of the cluster's log. */
 export type ClusterEvent =
+  | AttachEvent
   | ConnectEvent
   | NickEvent
   | JoinEvent
@@ -704,6 +719,8 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
         reason: text(fields, "reason"),
         ...optionalTime(fields),
       };
+    case "attach":
+      return { ...origin(fields), kind: "attach", account: word(fields, "account") };
     case "away":
     case "setname":
     case "chghost":

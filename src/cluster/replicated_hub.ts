@@ -23,6 +23,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Channel, JoinRefusal } from "../chat/channel.ts";
 import type { ModeChange, ModePlan } from "../chat/channel_modes.ts";
 import { ChanServ } from "../chat/chanserv.ts";
+import { NickServ, NICKSERV_NICK } from "../chat/nickserv.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { AccountStore } from "../chat/accounts.ts";
 import { foldCase } from "../chat/casemap.ts";
@@ -34,7 +35,14 @@ import {
   type MessageStamp,
   type SendError,
 } from "../chat/hub.ts";
-import { isDevice, maskOf, type Member, memberOf, type Participant } from "../chat/member.ts";
+import {
+  type Device,
+  isDevice,
+  maskOf,
+  type Member,
+  memberOf,
+  type Participant,
+} from "../chat/member.ts";
 import { banMask, banMatcher, type ServerBan } from "../chat/server_bans.ts";
 import {
   type Actor,
@@ -46,20 +54,21 @@ import {
 } from "../chat/server_moderation.ts";
 import type { Bus, BusState, BusTraffic, LogEntry, LogReader } from "./bus.ts";
 import {
+  type AttachEvent,
   carriedTime,
   type ClusterEvent,
   type ConnectEvent,
   decodeEvent,
   encodeEvent,
   type EventOrigin,
-  type Heartbeat,
   type GapEvent,
+  type Heartbeat,
   type InviteEvent,
   type KickEvent,
   type KillEvent,
   type KlineEvent,
-  type MessageEvent,
   type KlineNickEvent,
+  type MessageEvent,
   type ModeEvent,
   type ServiceEvent,
   type StateEvent,
@@ -146,12 +155,13 @@ interface Pending {
   applied?: (result: unknown) => void;
 }
 
-/** What this node knows of another: when it was last heard from, and its users. */
+/** What this node knows of another: when it was last heard from, and its users' devices. */
 interface Peer {
   heardAt: number;
   /** The last log sequence it said it applied. */
   applied: number;
-  members: Set<RemoteMember>;
+  /** The user of each of its connections (devices), by connection name. */
+  members: Map<string, Member>;
 }
 
 /** A node's view of the cluster, for status pages and metrics. */
@@ -193,6 +203,12 @@ type AccountEvent = Extract<
 
 /** `Omit` applied to each member of a union. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The node and connection of a `node/conn` key. */
+function memberRef(key: string): MemberRef {
+  const slash = key.lastIndexOf("/");
+  return { node: key.slice(0, slash), conn: key.slice(slash + 1) };
+}
 
 /** A name with a new random part: one run (incarnation) of a node. */
 function incarnation(name: string): string {
@@ -238,11 +254,24 @@ export class ReplicatedHub {
   readonly #silenceMs: number;
   readonly #accounts: AccountStore | undefined;
   readonly #onMessage: ReplicatedHubOptions["onMessage"];
-  /** This node's users by connection name, from their `connect` until their `quit`. */
+  /**
+   * The user of each of this node's connections (devices), by connection name, from their
+   * `connect` or `attach` until their `quit`.
+   */
   readonly #local = new Map<string, Member>();
-  readonly #conns = new Map<Member, string>();
-  /** Other nodes' users by `node/conn`. */
-  readonly #remote = new Map<string, RemoteMember>();
+  /** The connection name of each of this node's devices (or of a user without devices). */
+  readonly #conns = new Map<Participant, string>();
+  /** This node's devices by connection name. */
+  readonly #devices = new Map<string, Device>();
+  /** The user of each of the other nodes' connections, by `node/conn`. */
+  readonly #remote = new Map<string, Member>();
+  /**
+   * Every user's connections on every node (`node/conn`): it quits when the last one leaves,
+   * unless it is always-on (then it stays, with none).
+   */
+  readonly #homes = new Map<Member, Set<string>>();
+  /** The accounts (folded) the log registered so far: its first entry of a name wins. */
+  readonly #registered = new Set<string>();
   readonly #peers = new Map<string, Peer>();
   /** Every other node's last heartbeat, and when it came: the nodes without users too. */
   readonly #heard = new Map<string, { at: number; beat: Heartbeat }>();
@@ -370,13 +399,20 @@ export class ReplicatedHub {
    * @param member The user.
    * @param added Called as it is added, in the same turn (a session registers and attaches
    *   its device there, so it misses nothing between the two).
+   * @param device Its first device, when it has devices (an IRC session): the connection is
+   *   that device's, and the user quits when its last device on any node has left.
    * @returns True when it was added (on every node); false when the nick (or its account) was
    *   taken first; `unavailable` when the log could not be reached.
    */
-  async connect(member: Member, added?: () => void): Promise<Replicated<boolean>> {
+  async connect(
+    member: Member,
+    added?: () => void,
+    device?: Device,
+  ): Promise<Replicated<boolean>> {
     const conn = (++this.#nextConn).toString(36);
     this.#local.set(conn, member);
-    this.#conns.set(member, conn);
+    this.#conns.set(device ?? member, conn);
+    if (device !== undefined) this.#devices.set(conn, device);
     const event: ConnectEvent = {
       ...this.#origin(conn),
       kind: "connect",
@@ -390,12 +426,45 @@ export class ReplicatedHub {
     const result = await this.#publish(event, member, added);
     if (result === "unavailable") {
       // It may be in the log all the same: a quit makes sure no node keeps it.
-      this.#forget(member);
+      this.#forget(conn);
       const quit = { kind: "quit", reason: "Not registered", time: Date.now() } as const;
       void this.#bus.append({ ...this.#origin(conn), ...quit })
         .catch(() => {});
     }
     return result as Replicated<boolean>;
+  }
+
+  /**
+   * Attaches a device of this node to the presence of an account, wherever it was connected
+   * (any node) or with no device (always-on): an `attach` entry, applied by every node. The
+   * user quits when its last device on any node has left (see {@link ReplicatedHub.quit}).
+   *
+   * @param device The new device (not yet in the hub).
+   * @param account The account it logged in to.
+   * @param attached Called with the presence as the entry is applied, in the same turn (the
+   *   device attaches there, so it misses nothing in between).
+   * @returns True when it was attached; false when the account had no presence any more as the
+   *   entry was applied; `unavailable` when the log could not be reached.
+   */
+  async attach(
+    device: Device,
+    account: string,
+    attached: (member: Member) => void,
+  ): Promise<Replicated<boolean>> {
+    const conn = (++this.#nextConn).toString(36);
+    this.#conns.set(device, conn);
+    this.#devices.set(conn, device);
+    const event: AttachEvent = { ...this.#origin(conn), kind: "attach", account };
+    const result = await this.#publish(event, undefined, undefined, (member) => {
+      if (member !== false && member !== "unavailable") attached(member as Member);
+    });
+    if (result === "unavailable") {
+      this.#forget(conn);
+      void this.#bus.append({ ...this.#origin(conn), kind: "quit", reason: "Not registered" })
+        .catch(() => {});
+      return result;
+    }
+    return result !== false;
   }
 
   /**
@@ -487,9 +556,10 @@ export class ReplicatedHub {
   }
 
   /**
-   * A user of this node quits (its connection closed): every node removes it.
+   * A device of this node leaves (its connection closed): every node takes it from its user,
+   * which quits when this was its last device on any node (unless it is always-on).
    *
-   * @param participant The user, or its device that closed.
+   * @param participant The device that closed, or a user without devices.
    * @param reason The quit message.
    * @returns Resolves once applied (at once when it was not registered in the cluster).
    */
@@ -500,9 +570,9 @@ export class ReplicatedHub {
       { ...this.#origin(conn), kind: "quit", reason, time: Date.now() },
       participant,
     );
-    // The log could not take it: this node removes the user now; the others will when they
+    // The log could not take it: this node lets the device go now; the others will when they
     // declare this node gone, or apply the quit if it did get in.
-    if (result === "unavailable") this.#remove(memberOf(participant), participant, reason);
+    if (result === "unavailable") this.#leave(this.#node, conn, reason);
   }
 
   /**
@@ -793,6 +863,29 @@ export class ReplicatedHub {
   }
 
   /**
+   * Gives NickServ a command as a user of this node (`NS SET ALWAYS-ON ON`): every node runs it
+   * as it applies the entry, on its own hub and always-on store, so an always-on presence is the
+   * same everywhere. NickServ answers each node's own devices of the user.
+   *
+   * @param participant Who asks, or the device that asked.
+   * @param text The command line.
+   * @returns What NickServ gave on applying it (undefined); `no-such-nick` without NickServ;
+   *   `invalid` for a line that cannot travel in the log; `unavailable`.
+   */
+  async nickServ(
+    participant: Participant,
+    text: string,
+  ): Promise<"no-such-nick" | "invalid" | "unavailable" | undefined> {
+    return await this.#publishState(participant, (origin) => ({
+      ...origin,
+      kind: "service",
+      service: NICKSERV_NICK,
+      text,
+      time: Date.now(),
+    })) as "no-such-nick" | "invalid" | "unavailable" | undefined;
+  }
+
+  /**
    * Disconnects a user of any node as a server operator (`KILL`) or the operator console
    * (`/kick`, `/kill`): every node removes it with the same quit message, its own node closes
    * its connection, and every node tells its operators.
@@ -948,7 +1041,7 @@ export class ReplicatedHub {
     by: Actor,
     make: (origin: EventOrigin) => StateEvent | GapEvent,
   ): Promise<unknown> {
-    const conn = by === "console" ? "" : this.#conns.get(by);
+    const conn = by === "console" ? "" : this.#connOf(by);
     if (conn === undefined) return "unavailable";
     const event = make(this.#origin(conn));
     if (!travels(event)) return "invalid";
@@ -982,6 +1075,8 @@ export class ReplicatedHub {
         return this.hub.invite(participant, event.channel, target, stamp);
       }
       case "service": {
+        const nickServ = this.#nickServ(event.service);
+        if (nickServ !== undefined) return nickServ.command(memberOf(participant), event.text);
         const service = this.#chanServ(event.service);
         if (service === undefined) return "no-such-nick";
         service.command(memberOf(participant), event.text, event.time, event.id);
@@ -1003,6 +1098,16 @@ export class ReplicatedHub {
     return service;
   }
 
+  /**
+   * The hub's NickServ when `nick` names it (a cluster's NickServ takes no message as a
+   * command by itself: every node runs its commands as it applies them).
+   */
+  #nickServ(nick: string): NickServ | undefined {
+    if (foldCase(nick) !== foldCase(NICKSERV_NICK)) return undefined;
+    const service = this.hub.find(nick);
+    return service instanceof NickServ ? service : undefined;
+  }
+
   /** Applies a KILL, KLINE or UNKLINE entry. */
   #serverState(event: KillEvent | KlineEvent | UnklineEvent): unknown {
     const desk = this.#moderation;
@@ -1011,10 +1116,7 @@ export class ReplicatedHub {
         const victim = this.hub.find(event.victim);
         if (victim === undefined || !this.#isUser(victim)) return false;
         const mask = maskOf(victim);
-        this.#expel(victim, event.reason, false, {
-          msgid: event.id,
-          time: event.time ?? this.#clock,
-        });
+        this.#drop(victim, event.reason, { msgid: event.id, time: event.time ?? this.#clock });
         desk?.audit(`KILL ${victim.nick} (${mask}) by ${event.by}: ${event.audit}`);
         return true;
       }
@@ -1041,12 +1143,12 @@ export class ReplicatedHub {
         // Each node judges its own users: only it knows their addresses and operators.
         const matches = banMatcher(ban.mask);
         const disconnected: string[] = [];
-        for (const member of [...this.#local.values()]) {
+        for (const member of new Set(this.#local.values())) {
           // A user whose connect comes later in the log was not there when the ban was set.
           if (this.hub.find(member.nick) !== member) continue;
           if (member.oper !== undefined || !matches(member)) continue;
           disconnected.push(member.nick);
-          this.#expel(member, `Banned: ${ban.reason}`, true);
+          this.#expelHere(member, `Banned: ${ban.reason}`);
         }
         const whom = disconnected.length === 0 ? "" : `; disconnected ${disconnected.join(", ")}`;
         desk.audit(`KLINE ${ban.mask} (${banLength(ban)}) by ${ban.setBy}: ${ban.reason}${whom}`);
@@ -1100,7 +1202,8 @@ export class ReplicatedHub {
   #klineNick(event: KlineNickEvent): unknown {
     const holder = this.hub.find(event.nick);
     if (holder === undefined || !this.#isUser(holder)) return "no-such-nick";
-    const node = holder instanceof RemoteMember ? holder.node : this.#node;
+    // The node that appends the ban: one every node picks alike among those holding a device.
+    const node = [...this.#homes.get(holder) ?? []].map((key) => memberRef(key).node).sort()[0];
     const id = `${event.id}/mask`;
     let answer: Promise<unknown> | undefined;
     if (event.node === this.#node) {
@@ -1146,7 +1249,7 @@ export class ReplicatedHub {
    */
   #enforceBans(member: Member): void {
     const ban = member.oper === undefined ? this.#moderation?.refusal(member) : undefined;
-    if (ban !== undefined) this.#expel(member, `Banned: ${ban.reason}`, true);
+    if (ban !== undefined) this.#expelHere(member, `Banned: ${ban.reason}`);
   }
 
   /**
@@ -1156,34 +1259,48 @@ export class ReplicatedHub {
    */
   #enforceLogin(participant: Participant): void {
     const member = memberOf(participant);
-    if (this.#conns.has(member)) this.#enforceBans(member);
+    const homes = this.#homes.get(member) ?? [];
+    if ([...homes].some((key) => memberRef(key).node === this.#node)) this.#enforceBans(member);
   }
 
   /** Whether a member is a user of a node (not a service or a bridged participant). */
   #isUser(member: Member): boolean {
-    return member instanceof RemoteMember || this.#conns.has(member);
+    return this.#homes.has(member);
   }
 
   /**
-   * Removes a user on this node with a quit message; a user of this node is also disconnected,
-   * and — when only this node decided it (a ban it matched) — its quit is appended for the
-   * others.
+   * Disconnects this node's devices of a user, when only this node decided it (a ban it
+   * matched): each leaves here now, and its quit is appended for the others. The user quits
+   * when those were its last devices (unless it is always-on).
    */
-  #expel(member: Member, reason: string, tellOthers = false, stamp?: MessageStamp): void {
-    if (member instanceof RemoteMember) return this.#remove(member, member, reason, stamp);
-    const conn = this.#conns.get(member);
-    if (conn !== undefined && tellOthers) {
+  #expelHere(member: Member, reason: string): void {
+    for (const [conn, holder] of [...this.#local]) {
+      if (holder !== member) continue;
       // Its QUIT here shows the msgid and time the others will show as they apply the quit.
       const quit = { ...this.#origin(conn), kind: "quit", reason, time: Date.now() } as const;
-      stamp = { msgid: quit.id, time: quit.time };
       void this.#bus.append(quit).catch((error) =>
         log.warn("Could not tell the cluster that {nick} was banned: {error}", {
           nick: member.nick,
           error,
         })
       );
+      const device = this.#devices.get(conn);
+      this.#leave(this.#node, conn, reason, { msgid: quit.id, time: quit.time });
+      (device ?? member).disconnect(reason);
     }
-    this.#forget(member);
+  }
+
+  /** Removes a user, with all its devices on every node (a KILL); this node's are closed. */
+  #drop(member: Member, reason: string, stamp?: MessageStamp): void {
+    for (const key of this.#homes.get(member) ?? []) {
+      const { node, conn } = memberRef(key);
+      if (node === this.#node) this.#forget(conn);
+      else {
+        this.#remote.delete(key);
+        this.#peers.get(node)?.members.delete(conn);
+      }
+    }
+    this.#homes.delete(member);
     this.hub.remove(member, reason, stamp);
     member.disconnect(reason);
   }
@@ -1292,17 +1409,13 @@ export class ReplicatedHub {
       events.push({ ...origin({ node, conn: "" }), kind: "node-down", reason: "" });
     }
     for (const member of this.hub.members.values()) {
-      const conn = this.#conns.get(member);
-      const ref = member instanceof RemoteMember
-        ? { node: member.node, conn: member.conn }
-        : conn === undefined
-        ? undefined
-        : { node: this.#node, conn };
+      // A user's first connection (device) connects it; its others attach to it.
+      const [first, ...others] = [...this.#homes.get(member) ?? []].map(memberRef);
       // Services and whatever else no node connected are not the cluster's to restore.
-      if (ref === undefined) continue;
-      refs.set(member, ref);
+      if (first === undefined) continue;
+      refs.set(member, first);
       events.push({
-        ...origin(ref),
+        ...origin(first),
         kind: "connect",
         nick: member.nick,
         user: member.user,
@@ -1311,6 +1424,11 @@ export class ReplicatedHub {
         ...(member.account === undefined ? {} : { account: member.account }),
         time: member.connectedAt ?? 0,
       });
+      for (const ref of others) {
+        if (member.account !== undefined) {
+          events.push({ ...origin(ref), kind: "attach", account: member.account });
+        }
+      }
     }
     const channels: ChannelState[] = [];
     for (const channel of this.hub.channels.values()) {
@@ -1429,8 +1547,15 @@ export class ReplicatedHub {
     };
   }
 
+  /**
+   * The connection an event of a participant of this node is about: a device's own, or — for
+   * a user without devices, or asked as a user — one of its connections here.
+   */
   #connOf(participant: Participant): string | undefined {
-    return this.#conns.get(memberOf(participant));
+    const conn = this.#conns.get(participant);
+    if (conn !== undefined || isDevice(participant)) return conn;
+    for (const [local, member] of this.#local) if (member === participant) return local;
+    return undefined;
   }
 
   /** Appends an event and waits until it has been applied here; `unavailable` if not taken. */
@@ -1552,6 +1677,7 @@ export class ReplicatedHub {
       return this.#nodeDown(event.node, event.reason, event.time ?? this.#clock);
     }
     if (event.kind === "connect") return this.#connect(event, added);
+    if (event.kind === "attach") return this.#attach(event);
     if (
       event.kind === "account-register" || event.kind === "token-issue" ||
       event.kind === "token-revoke" || event.kind === "read-marker"
@@ -1572,8 +1698,15 @@ export class ReplicatedHub {
     switch (event.kind) {
       case "nick":
         return this.hub.changeNick(participant, event.nick, line);
-      case "join":
-        return this.hub.join(participant, event.channel, event.key, line);
+      case "join": {
+        const joined = this.hub.join(participant, event.channel, event.key, line);
+        // This node's devices of a user who joined through another node's device: the rest
+        // of the join (the asking node shows its own devices theirs).
+        if (event.node !== this.#node && typeof joined === "object") {
+          for (const device of memberOf(participant).devices ?? []) device.joined?.(joined);
+        }
+        return joined;
+      }
       case "part":
         return this.hub.part(participant, event.channel, event.reason, line);
       case "topic": {
@@ -1582,12 +1715,14 @@ export class ReplicatedHub {
         return this.hub.setTopic(participant, channel, event.topic, event.time);
       }
       case "quit":
-        return this.#remove(memberOf(participant), participant, event.reason, line);
+        return this.#leave(event.node, event.conn, event.reason, line);
       case "message": {
         this.#tellMessage(seq, event, participant);
         const stamp = { msgid: event.id, time: event.time };
-        // ChanServ's command changes state: it runs here, in the log's order, on every node.
+        // ChanServ's and NickServ's commands change state: they run here, in the log's order,
+        // on every node.
         const chanServ = event.command === "privmsg" ? this.#chanServ(event.target) : undefined;
+        const nickServ = event.command === "privmsg" ? this.#nickServ(event.target) : undefined;
         // A message from before this node started is history: nobody here was there to see it.
         const sent = seq <= this.#startHead
           ? "unavailable"
@@ -1595,6 +1730,7 @@ export class ReplicatedHub {
           ? this.hub.tag(participant, event.target, event.tags ?? {}, stamp)
           : this.hub.send(participant, event.command, event.target, event.text, event.tags, stamp);
         chanServ?.command(memberOf(participant), event.text, event.time, event.id);
+        nickServ?.command(memberOf(participant), event.text);
         return sent;
       }
       case "mode":
@@ -1626,8 +1762,9 @@ export class ReplicatedHub {
       const member = this.#local.get(event.conn);
       if (member === undefined) return false;
       const added = this.hub.add(member);
-      if (!added) this.#forget(member);
+      if (!added) this.#forget(event.conn);
       else {
+        this.#homes.set(member, new Set([`${event.node}/${event.conn}`]));
         onAdded?.();
         this.#enforceBans(member);
       }
@@ -1635,14 +1772,45 @@ export class ReplicatedHub {
     }
     const member = new RemoteMember(event);
     if (!this.hub.add(member)) return false;
-    this.#remote.set(`${event.node}/${event.conn}`, member);
-    let peer = this.#peers.get(event.node);
-    if (peer === undefined) {
-      peer = { heardAt: Date.now(), applied: 0, members: new Set() };
-      this.#peers.set(event.node, peer);
-    }
-    peer.members.add(member);
+    const key = `${event.node}/${event.conn}`;
+    this.#remote.set(key, member);
+    this.#homes.set(member, new Set([key]));
+    this.#peer(event.node).members.set(event.conn, member);
     return true;
+  }
+
+  /** What this node knows of another node, made when it is first named by the log. */
+  #peer(node: string): Peer {
+    let peer = this.#peers.get(node);
+    if (peer === undefined) {
+      peer = { heardAt: Date.now(), applied: 0, members: new Map() };
+      this.#peers.set(node, peer);
+    }
+    return peer;
+  }
+
+  /**
+   * A device joins the presence of an account (see {@link ReplicatedHub.attach}): one more
+   * connection of the user, on every node. Its own node attaches the device in the same turn
+   * (the asker's callback); the others, when the user had no device left (always-on), mark it
+   * back.
+   */
+  #attach(event: AttachEvent): Member | false {
+    const member = this.hub.memberOfAccount(event.account);
+    const homes = member === undefined ? undefined : this.#homes.get(member);
+    if (member === undefined || homes === undefined) {
+      if (event.node === this.#node) this.#forget(event.conn);
+      return false;
+    }
+    const key = `${event.node}/${event.conn}`;
+    homes.add(key);
+    if (event.node === this.#node) this.#local.set(event.conn, member);
+    else {
+      this.#remote.set(key, member);
+      this.#peer(event.node).members.set(event.conn, member);
+      if (homes.size === 1) this.hub.deviceReturned(member);
+    }
+    return member;
   }
 
   /** Applies a user event (state15b) to the user it is about. */
@@ -1663,7 +1831,8 @@ export class ReplicatedHub {
         const target = this.hub.members.get(foldCase(event.target));
         if (target === undefined) return "no-such-nick";
         if (!this.hub.changeHost(target, event.user, event.host)) return false;
-        if (target !== memberOf(participant) && !(target instanceof RemoteMember)) {
+        // Each node tells its own devices of the user (none here: nothing is sent).
+        if (target !== memberOf(participant)) {
           target.deliver(createEvent({
             kind: "notice",
             source: this.hub.serverName,
@@ -1688,8 +1857,14 @@ export class ReplicatedHub {
     const accounts = this.#accounts;
     switch (event.kind) {
       case "account-register": {
+        // A node reading the log again finds what it stored in its last run: the name's first
+        // entry in the log, then, is the one its store holds.
+        const key = foldCase(event.account);
+        const first = !this.#registered.has(key);
+        this.#registered.add(key);
         const stored = accounts === undefined ||
-          accounts.store(event.account, event.hash, event.time);
+          accounts.store(event.account, event.hash, event.time) ||
+          (first && accounts.holds(event.account, event.hash));
         if (!stored || event.conn === "") return stored;
         const participant = asked ?? this.#participant(event.node, event.conn);
         if (participant !== undefined && this.hub.logIn(participant, event.account)) {
@@ -1707,24 +1882,39 @@ export class ReplicatedHub {
     }
   }
 
-  /** Removes a user from the hub (its QUIT shown) and from this node's books. */
-  #remove(member: Member, participant: Participant, reason: string, stamp?: MessageStamp): void {
-    if (member instanceof RemoteMember) {
-      this.#remote.delete(`${member.node}/${member.conn}`);
-      this.#peers.get(member.node)?.members.delete(member);
-      this.hub.remove(member, reason, stamp);
-      return;
+  /**
+   * A connection (device) of a user leaves — its quit, its node gone, or this node's own
+   * decision —: the user quits (its QUIT shown) when it was its last one on any node, unless it
+   * is always-on; this node's device is taken from the hub.
+   */
+  #leave(node: string, conn: string, reason: string, stamp?: MessageStamp): void {
+    const key = `${node}/${conn}`;
+    const mine = node === this.#node;
+    const member = mine ? this.#local.get(conn) : this.#remote.get(key);
+    if (member === undefined) return;
+    const device = mine ? this.#devices.get(conn) : undefined;
+    if (mine) this.#forget(conn);
+    else {
+      this.#remote.delete(key);
+      this.#peers.get(node)?.members.delete(conn);
     }
-    this.#forget(member);
-    if (isDevice(participant)) this.hub.detach(participant, reason, stamp);
-    else this.hub.remove(member, reason, stamp);
+    const homes = this.#homes.get(member);
+    homes?.delete(key);
+    const elsewhere = homes !== undefined && homes.size > 0;
+    if (device !== undefined && member.devices?.has(device)) {
+      this.hub.detach(device, reason, stamp, elsewhere);
+    } else if (!elsewhere) this.hub.lastDeviceLeft(member, reason, stamp);
+    if (this.hub.members.get(foldCase(member.nick)) !== member) this.#homes.delete(member);
   }
 
-  #forget(member: Member): void {
-    const conn = this.#conns.get(member);
-    if (conn === undefined) return;
-    this.#conns.delete(member);
+  /** Forgets one of this node's connections. */
+  #forget(conn: string): void {
+    const device = this.#devices.get(conn);
+    const member = this.#local.get(conn);
+    this.#devices.delete(conn);
     this.#local.delete(conn);
+    if (device !== undefined) this.#conns.delete(device);
+    if (member !== undefined && this.#conns.get(member) === conn) this.#conns.delete(member);
   }
 
   /**
@@ -1737,9 +1927,9 @@ export class ReplicatedHub {
     this.#declared.delete(node);
     if (node === this.#node) {
       for (const [conn, member] of [...this.#local]) {
-        this.#forget(member);
-        this.hub.remove(member, reason, { msgid: `down:${node}/${conn}`, time });
-        member.disconnect(reason);
+        const device = this.#devices.get(conn);
+        this.#leave(node, conn, reason, { msgid: `down:${node}/${conn}`, time });
+        (device ?? member).disconnect(reason);
       }
       if (!this.#closed) this.#node = incarnation(this.#name);
       return;
@@ -1752,10 +1942,10 @@ export class ReplicatedHub {
     }
     const peer = this.#peers.get(node);
     this.#peers.delete(node);
-    for (const member of peer?.members ?? []) {
-      this.#remote.delete(`${member.node}/${member.conn}`);
-      // One QUIT per user, each with an id every node derives alike from the event's.
-      this.hub.remove(member, reason, { msgid: `down:${node}/${member.conn}`, time });
+    // Its devices leave; a user quits when those were its last (devices on other nodes keep
+    // it), each QUIT with an id every node derives alike from the event's.
+    for (const conn of peer?.members.keys() ?? []) {
+      this.#leave(node, conn, reason, { msgid: `down:${node}/${conn}`, time });
     }
   }
 

@@ -20,16 +20,18 @@
 import { getLogger } from "@logtape/logtape";
 import type { AccountStore } from "../chat/accounts.ts";
 import { foldCase } from "../chat/casemap.ts";
+import type { Channel } from "../chat/channel.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { Connection } from "../chat/connection.ts";
 import type { ChatHub } from "../chat/hub.ts";
 import type { ServerModeration } from "../chat/server_moderation.ts";
-import { type Device, maskOf } from "../chat/member.ts";
+import { type Device, maskOf, type Member } from "../chat/member.ts";
 import { isLocalNick, LOCAL_SUFFIX, nickProblem, toUserName } from "../chat/names.ts";
 import { Presence, restorePresence } from "../chat/presence.ts";
 import { type Flusher, SendQueue } from "../chat/delivery.ts";
 import { COMMANDS } from "./_commands.ts";
 import { attachBurst } from "./attach.ts";
+import { sendJoinReplies } from "./commands/channels.ts";
 import { welcome } from "./welcome.ts";
 import { encodeEvent, encodeLine } from "./encode.ts";
 import { LabeledResponse, type Outgoing } from "./labeled_response.ts";
@@ -429,6 +431,16 @@ export class IrcSession implements Device {
   }
 
   /**
+   * Shows the client a channel its user joined through a device of another node of a cluster
+   * (the JOIN came through the channel): its topic and names.
+   *
+   * @param channel The channel.
+   */
+  joined(channel: Channel): void {
+    sendJoinReplies(this, channel);
+  }
+
+  /**
    * Tells the client that a nick it monitors came online (730, with its mask) or went
    * offline (731).
    *
@@ -529,10 +541,10 @@ export class IrcSession implements Device {
     this.#closed = true;
     if (this.#registered) {
       const cluster = this.context.cluster;
-      // In a cluster the user quits through the log, when this was its last device.
-      if (cluster === undefined || this.member.devices.size > 1) {
-        this.context.hub.detach(this, quit);
-      } else void cluster.quit(this, quit);
+      // In a cluster each device leaves through the log: the user quits when its last device
+      // on any node has left.
+      if (cluster === undefined) this.context.hub.detach(this, quit);
+      else void cluster.quit(this, quit);
     }
     this.#queue.push(
       encodeLine({ command: "ERROR", params: [`Closing Link: ${this.host} (${reason})`] }),
@@ -803,17 +815,7 @@ export class IrcSession implements Device {
       return;
     }
     const present = this.#account === undefined ? undefined : this.#presenceOf(this.#account);
-    if (present === "elsewhere") {
-      // Multiclient across nodes needs the presence in the log: until then, refused clearly.
-      this.fail(
-        "*",
-        "ACCOUNT_ON_ANOTHER_NODE",
-        this.#account!,
-        `${this.#account} is connected through another server of this cluster; connect this device to the same server`,
-      );
-      this.close("Account connected through another server of the cluster");
-      return;
-    }
+    if (present === "cluster") return this.#attachThroughLog(this.#account!);
     if (present !== undefined) return this.#attachTo(present);
     if (this.#nickOfAnotherAccount(this.#nick)) {
       const nick = this.#nick;
@@ -840,12 +842,48 @@ export class IrcSession implements Device {
     const onAdded = () => {
       if (!this.#closed) this.#added(presence, true);
     };
-    return cluster.connect(presence, onAdded).then(async (result) => {
+    return cluster.connect(presence, onAdded, this).then(async (result) => {
       this.#connecting = false;
       if (this.#registered) return;
       // Closed before the log added it: it must not stay, on any node.
-      if (result === true) await cluster.quit(presence, "Connection closed");
-      else if (!this.#closed) this.#added(presence, result);
+      if (result === true) await cluster.quit(this, "Connection closed");
+      else if (this.#closed) return;
+      // Another device of the account connected first (through any node): join it.
+      else if (result === false && this.#presenceOf(this.#account ?? "") === "cluster") {
+        return this.#completeRegistration();
+      } else this.#added(presence, result);
+    });
+  }
+
+  /**
+   * Registers as one more device of an account's presence in a cluster (connected through any
+   * node, or always-on): an `attach` entry in the log, applied by every node; the device
+   * attaches as it is applied here.
+   */
+  #attachThroughLog(account: string): Promise<void> | void {
+    const cluster = this.context.cluster!;
+    if (this.#connecting) return;
+    this.#connecting = true;
+    const attached = (member: Member) => {
+      if (!this.#closed && member instanceof Presence) this.#attachTo(member);
+    };
+    return cluster.attach(this, account, attached).then(async (result) => {
+      this.#connecting = false;
+      if (this.#registered) return;
+      // Closed before the log attached it: its connection must not stay, on any node.
+      if (result === true) await cluster.quit(this, "Connection closed");
+      else if (this.#closed) return;
+      // The presence quit in between: this device starts a new one.
+      else if (result === false) return this.#completeRegistration();
+      else {
+        this.fail(
+          "NICK",
+          "TEMPORARILY_UNAVAILABLE",
+          this.#nick,
+          "Registration could not be completed; try again later",
+        );
+        this.#nick = "";
+      }
     });
   }
 
@@ -874,12 +912,12 @@ export class IrcSession implements Device {
    * The presence of an account, if it has one: the user connected on another device, or an
    * always-on account (brought back in its channels if an operator had removed it).
    */
-  #presenceOf(account: string): Presence | "elsewhere" | undefined {
+  #presenceOf(account: string): Presence | "cluster" | undefined {
     const { hub, accounts, cluster } = this.context;
     const member = hub.memberOfAccount(account);
+    // In a cluster every device attaches through the log, whichever node holds the others.
+    if (cluster !== undefined) return member instanceof Presence ? "cluster" : undefined;
     if (member instanceof Presence) return member;
-    // In a cluster, another node's user (a Presence only on its own node).
-    if (cluster !== undefined) return member === undefined ? undefined : "elsewhere";
     if (member !== undefined) return undefined;
     const stored = accounts?.alwaysOn.get(account);
     return stored && restorePresence(hub, stored);

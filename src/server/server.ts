@@ -762,12 +762,11 @@ function createServer(
     operFile: options.operFile,
     bans,
   });
-  // Always-on presences are not replicated yet: a node restoring them alone would disagree.
   if (accounts && replicate === undefined) restoreAlwaysOn(hub, accounts, moderation);
-  else if (accounts && accounts.alwaysOn.list().length > 0) {
-    log.warn(
-      "Always-on accounts are not brought back on a cluster's node: it is not replicated yet",
-    );
+  else if (accounts) {
+    // A cluster's always-on presences are in its log, which the node reads from its start and
+    // writes this store by (as it does the channel store): what it kept from before is dropped.
+    for (const stored of accounts.alwaysOn.list()) accounts.alwaysOn.disable(stored.account);
   }
   const context: IrcContext = {
     hub,

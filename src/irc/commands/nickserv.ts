@@ -10,13 +10,26 @@ import { Numeric } from "../numerics.ts";
 import type { IrcSession } from "../session.ts";
 import type { Handler } from "./handler.ts";
 
-function nickServ(session: IrcSession, message: IrcMessage): void {
-  const service = session.context.hub.find(NICKSERV_NICK);
+function nickServ(session: IrcSession, message: IrcMessage): Promise<void> | void {
+  const { hub, cluster } = session.context;
+  const service = hub.find(NICKSERV_NICK);
+  const missing = () =>
+    session.reply(Numeric.ERR_NOSUCHNICK, NICKSERV_NICK, "No such nick/channel");
   // Without a data directory there are no accounts, and there is no NickServ.
-  if (!(service instanceof NickServ)) {
-    return session.reply(Numeric.ERR_NOSUCHNICK, NICKSERV_NICK, "No such nick/channel");
-  }
-  service.command(session.member, message.params.join(" "));
+  if (!(service instanceof NickServ)) return missing();
+  const text = message.params.join(" ");
+  if (cluster === undefined) return service.command(session.member, text);
+  // Every node runs it, in the log's order, on its own always-on store.
+  return cluster.nickServ(session, text).then((result) => {
+    if (result === "no-such-nick") return missing();
+    if (result !== undefined) {
+      session.fail(
+        "NS",
+        "TEMPORARILY_UNAVAILABLE",
+        "The command could not be sent to NickServ; try again later",
+      );
+    }
+  });
 }
 
 /** The NickServ commands, by name. */
