@@ -1,0 +1,217 @@
+/**
+ * The cluster's bus in shared memory (`ShmBus` on a `LogRing`): one order for every reader
+ * across processes, each id once, reading from a sequence, a reader that falls a whole ring
+ * behind, bytes that are no event, heartbeats. Every ring is unlinked and checked gone.
+ */
+import assert from "node:assert/strict";
+import { LogRing } from "../src/ipc/log_ring.ts";
+import { ShmBus } from "../src/cluster/shm_bus.ts";
+import type { LogEntry } from "../src/cluster/bus.ts";
+import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
+import { assertNoLeftovers, spawn, uniqueName } from "./_helpers.ts";
+
+function quit(id: string, node = "a"): ClusterEvent {
+  return { v: 1, id, node, conn: "1", kind: "quit", reason: id };
+}
+
+/** Collects a reader's entries; `until(n)` waits (bounded) for the n-th. */
+function collector() {
+  const entries: LogEntry[] = [];
+  let wake = () => {};
+  return {
+    entries,
+    apply(entry: LogEntry) {
+      entries.push(entry);
+      wake();
+    },
+    async until(count: number, timeoutMs = 10_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (entries.length < count) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`Only ${entries.length} of ${count} entries`);
+        const woken = Promise.withResolvers<void>();
+        wake = woken.resolve;
+        const timer = setTimeout(woken.resolve, left);
+        await woken.promise;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** A ring for one test, removed (and checked gone) after `body`. */
+async function withRing(
+  label: string,
+  body: (name: string) => Promise<void>,
+  ringBytes?: number,
+): Promise<void> {
+  const name = uniqueName(label);
+  const ring = LogRing.create(name, { ringBytes });
+  try {
+    await body(name);
+  } finally {
+    ring.close();
+    LogRing.unlink(name);
+  }
+  assertNoLeftovers(name);
+}
+
+Deno.test("ShmBus: two processes appending the same 200 ids at once make 200 entries, read in one order by every reader", async () => {
+  await withRing("bus-order", async (name) => {
+    const one = ShmBus.open(name);
+    const two = ShmBus.open(name);
+    await using a = spawn(["tests/fixtures/bus_writer.ts", name, "a", "200"]);
+    await using b = spawn(["tests/fixtures/bus_writer.ts", name, "b", "200"]);
+    try {
+      const first = collector();
+      const second = collector();
+      const readers = [await one.read(1, first.apply), await two.read(1, second.apply)];
+      await Promise.all([a.waitForLine("open"), b.waitForLine("open")]);
+      await Promise.all([a.writeLine("go"), b.writeLine("go")]);
+      await Promise.all([a.waitForLine("sent"), b.waitForLine("sent")]);
+      await Promise.all([first.until(200), second.until(200)]);
+      assert.equal(await one.head(), 200, "each id once: 200 entries, not 400");
+      const ids = (entries: LogEntry[]) => entries.map((entry) => entry.event?.id);
+      assert.deepEqual(ids(first.entries), ids(second.entries), "one order for both readers");
+      assert.deepEqual(first.entries.map((entry) => entry.seq), [...Array(200)].map((_, i) => i + 1));
+      assert.equal(new Set(ids(first.entries)).size, 200);
+      const writers = new Set(first.entries.map((entry) => entry.event?.node));
+      assert.ok(writers.size >= 1);
+      for (const reader of readers) await reader.stop();
+    } finally {
+      await Promise.all([a.closeStdin(), b.closeStdin()]);
+      await Promise.all([a.done, b.done]);
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+});
+
+Deno.test("ShmBus: a reader from sequence 151 gets 151 on, then what comes later", async () => {
+  await withRing("bus-from", async (name) => {
+    const bus = ShmBus.open(name);
+    try {
+      for (let i = 1; i <= 200; i++) await bus.append(quit(`q${i}`));
+      const seen = collector();
+      const reader = await bus.read(151, seen.apply);
+      await seen.until(50);
+      await bus.append(quit("q201"));
+      await seen.until(51);
+      assert.deepEqual(seen.entries.map((entry) => entry.seq), [...Array(51)].map((_, i) => 151 + i));
+      assert.equal(seen.entries[0].event?.id, "q151");
+      assert.equal(seen.entries[50].event?.id, "q201");
+      await reader.stop();
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
+Deno.test("ShmBus: a reader that falls a whole ring behind stops at the gap and is told; a start before the ring's tail is refused", async () => {
+  await withRing("bus-lapped", async (name) => {
+    const lapped = Promise.withResolvers<Error>();
+    const slow = ShmBus.open(name, { onLapped: lapped.resolve });
+    const writer = ShmBus.open(name);
+    try {
+      const seen = collector();
+      const reader = await slow.read(1, seen.apply);
+      for (let i = 1; i <= 10; i++) await writer.append(quit(`q${i}`));
+      await seen.until(10);
+      // Appended in one synchronous run: the slow reader gets no turn until the ring has gone
+      // round three times past it.
+      const text = "x".repeat(400);
+      for (let i = 11; i <= 600; i++) {
+        void writer.append({ ...quit(`q${i}`), reason: text } as ClusterEvent);
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const error = await Promise.race([
+        lapped.promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("the reader was not told")), 5000);
+        }),
+      ]);
+      clearTimeout(timer);
+      assert.match(error.message, /fell a whole ring behind the log at entry 11/);
+      assert.deepEqual(
+        seen.entries.map((entry) => entry.seq),
+        [...Array(10)].map((_, i) => i + 1),
+        "nothing after the gap was applied",
+      );
+      await reader.stop();
+      await assert.rejects(
+        writer.read(1, () => {}),
+        /Cannot read the log from entry 1: .*entry 1 was overwritten: the ring holds entries \d+ to 600 only/,
+      );
+    } finally {
+      await Promise.all([slow.close(), writer.close()]);
+    }
+  }, 64 * 1024);
+});
+
+Deno.test("ShmBus: bytes in the ring that are no event are handed over as errors in their place", async () => {
+  await withRing("bus-bad", async (name) => {
+    const bus = ShmBus.open(name);
+    const raw = LogRing.open(name);
+    try {
+      await bus.append(quit("good-1"));
+      raw.append("bad", new Uint8Array([0xff, 0xfe, 0x0d, 0x0a]));
+      raw.append("bad-version", new TextEncoder().encode(JSON.stringify({ ...quit("x"), v: 9 })));
+      await bus.append(quit("good-2"));
+      const seen = collector();
+      const reader = await bus.read(1, seen.apply);
+      await seen.until(4);
+      assert.deepEqual(seen.entries.map((entry) => entry.event?.id ?? "error"), [
+        "good-1",
+        "error",
+        "error",
+        "good-2",
+      ]);
+      assert.ok(seen.entries[1].error instanceof TypeError);
+      await reader.stop();
+    } finally {
+      raw.close();
+      await bus.close();
+    }
+  });
+});
+
+Deno.test("ShmBus: heartbeats of one handle reach the others, and a node hears its own", async () => {
+  await withRing("bus-beat", async (name) => {
+    const a = ShmBus.open(name);
+    const b = ShmBus.open(name);
+    try {
+      const heardByB = Promise.withResolvers<Heartbeat>();
+      const heardByA = Promise.withResolvers<Heartbeat>();
+      b.onBeat((beat) => beat.node === "a" && heardByB.resolve(beat));
+      a.onBeat((beat) => beat.node === "a" && heardByA.resolve(beat));
+      a.beat({ v: 1, node: "a", applied: 7, clients: 2 });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const beats = await Promise.race([
+        Promise.all([heardByB.promise, heardByA.promise]),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("no heartbeat within 2 s")), 2000);
+        }),
+      ]);
+      clearTimeout(timer);
+      assert.deepEqual(beats[0], { v: 1, node: "a", applied: 7, clients: 2 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+Deno.test("LogRing refuses a size out of range and an entry larger than a quarter of the ring", () => {
+  const name = uniqueName("ring-limits");
+  assert.throws(() => LogRing.create(name, { ringBytes: 1000 }), /must be a multiple of 16 bytes/);
+  const ring = LogRing.create(name, { ringBytes: 64 * 1024 });
+  try {
+    assert.throws(
+      () => ring.append("big", new Uint8Array(20_000)),
+      (error: Error & { code?: string }) => error.code === "EMSGSIZE",
+    );
+    assert.equal(ring.lastSeq, 0);
+  } finally {
+    ring.close();
+    LogRing.unlink(name);
+  }
+  assertNoLeftovers(name);
+});
