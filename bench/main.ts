@@ -19,6 +19,7 @@ const HELP = `Usage: deno task bench ipc [--messages N] [--json FILE]
        deno task bench history [--messages N] [--queries N]
        deno task bench search [--messages N] [--queries N]
        deno task bench cluster [--messages N] [--in-flight N]
+       deno task bench bus [--messages N] [--json FILE]
 
 Runs a benchmark and prints its table; the full results go to a JSON file under
 bench/results/. docs/benchmarks.md has the numbers measured so far and what they mean.
@@ -33,6 +34,8 @@ bench/results/. docs/benchmarks.md has the numbers measured so far and what they
            size, one-word, two-word and prefix query latency (about a minute)
   cluster  Three cluster nodes on a nats-server: a message's latency to its sender's answer
            and to another node's user, the rate, and each node's bus bytes per message
+  bus      The one-box bus of serve --workers: the shared-memory ring beside a local
+           nats-server, 1, 2 and 4 writer processes: append rate, append→read p50/p99
 
 Options for ipc:
   --messages N   Messages per throughput run, 1000 to 10000000 (default: 100000)
@@ -60,7 +63,7 @@ async function ipc(args: string[]): Promise<number> {
   return 0;
 }
 
-/** bench/history.ts, search.ts and cluster.ts are scripts: each runs as its own process. */
+/** bench/history.ts, search.ts, cluster.ts and bus.ts are scripts: each runs as its own process. */
 async function script(name: string, args: string[]): Promise<number> {
   const script = new URL(`./${name}.ts`, import.meta.url).pathname;
   const { code } = await new Deno.Command(Deno.execPath(), {
@@ -88,6 +91,7 @@ export async function main(args: string[]): Promise<number> {
       case "history":
       case "search":
       case "cluster":
+      case "bus":
         return await script(subject, rest);
       case undefined:
       case "-h":
@@ -96,7 +100,7 @@ export async function main(args: string[]): Promise<number> {
         return subject === undefined ? 2 : 0;
       default:
         throw new UsageError(
-          `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history, search, cluster`,
+          `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history, search, cluster, bus`,
         );
     }
   } catch (error) {
