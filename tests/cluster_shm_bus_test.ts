@@ -73,7 +73,10 @@ Deno.test("ShmBus: two processes appending the same 200 ids at once make 200 ent
       assert.equal(await one.head(), 200, "each id once: 200 entries, not 400");
       const ids = (entries: LogEntry[]) => entries.map((entry) => entry.event?.id);
       assert.deepEqual(ids(first.entries), ids(second.entries), "one order for both readers");
-      assert.deepEqual(first.entries.map((entry) => entry.seq), [...Array(200)].map((_, i) => i + 1));
+      assert.deepEqual(
+        first.entries.map((entry) => entry.seq),
+        [...Array(200)].map((_, i) => i + 1),
+      );
       assert.equal(new Set(ids(first.entries)).size, 200);
       const writers = new Set(first.entries.map((entry) => entry.event?.node));
       assert.ok(writers.size >= 1);
@@ -96,7 +99,10 @@ Deno.test("ShmBus: a reader from sequence 151 gets 151 on, then what comes later
       await seen.until(50);
       await bus.append(quit("q201"));
       await seen.until(51);
-      assert.deepEqual(seen.entries.map((entry) => entry.seq), [...Array(51)].map((_, i) => 151 + i));
+      assert.deepEqual(
+        seen.entries.map((entry) => entry.seq),
+        [...Array(51)].map((_, i) => 151 + i),
+      );
       assert.equal(seen.entries[0].event?.id, "q151");
       assert.equal(seen.entries[50].event?.id, "q201");
       await reader.stop();

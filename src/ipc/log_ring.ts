@@ -506,7 +506,12 @@ export class LogRing {
         return slot;
       }
     }
-    throw ringError("beat in log ring", this.name, "ENOSPC", `${BEAT_SLOTS} handles hold every slot`);
+    throw ringError(
+      "beat in log ring",
+      this.name,
+      "ENOSPC",
+      `${BEAT_SLOTS} handles hold every slot`,
+    );
   }
 
   /** Indexes the ids appended since this handle last looked (called under the lock). */

@@ -36,6 +36,7 @@ import type { PushSenderStats } from "../net/push/push_sender.ts";
 import { generateVapidKey } from "../net/push/vapid.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
 import { JetStreamBus } from "../cluster/jetstream_bus.ts";
+import { ShmBus } from "../cluster/shm_bus.ts";
 import { type ClusterNodeStats, ReplicatedHub } from "../cluster/replicated_hub.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
 import { AddressGate, type Admission } from "../net/address_gate.ts";
@@ -119,12 +120,28 @@ export interface ServerOptions {
    * server is alone, and nothing of the cluster runs.
    */
   cluster?: ClusterOptions;
+  /**
+   * Share the IRC ports with other processes that set it too (the workers of
+   * `serve --workers`: Linux spreads connections over them; Deno needs `--unstable-net`).
+   * @default {false}
+   */
+  reusePort?: boolean;
 }
 
 /** Where a clustered server finds its cluster. */
 export interface ClusterOptions {
-  /** The NATS server, `nats://host:port` (JetStream on). */
+  /** The NATS server, `nats://host:port` (JetStream on); ignored with `ring`. */
   url: string;
+  /**
+   * The shared-memory ring (`LogRing`) of a `serve --workers` server on this machine: the bus
+   * instead of NATS. @default {undefined}
+   */
+  ring?: string;
+  /**
+   * Called when this node fell a whole ring behind (`ring` only): it stopped following the
+   * log and must stop. @default {logs an error}
+   */
+  onLapped?: (error: Error) => void;
   /** The cluster's name: nodes with the same name share their state. @default {"shmooze"} */
   name?: string;
   /** This node's name; a random part is added for each run. @default {the host and the pid} */
@@ -550,7 +567,9 @@ export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
 
 /** Starts a server as a node of a cluster: connected to NATS, caught up with the log. */
 async function startNode(options: ServerOptions, cluster: ClusterOptions): Promise<ChatServer> {
-  const bus = await JetStreamBus.open(cluster.url, { cluster: cluster.name });
+  const bus = cluster.ring === undefined
+    ? await JetStreamBus.open(cluster.url, { cluster: cluster.name })
+    : ShmBus.open(cluster.ring, { onLapped: cluster.onLapped });
   let server: ChatServer;
   try {
     server = createServer(options, (hub) => new ReplicatedHub(hub, bus, { node: cluster.node }));
@@ -644,9 +663,10 @@ function createServer(
   };
   try {
     bans = ServerBans.open(dataDir);
-    listeners.push(listen("irc", hostname, port));
+    const shared = { reusePort: options.reusePort };
+    listeners.push(listen("irc", hostname, port, undefined, shared));
     if (options.tls) {
-      listeners.push(listen("irc-tls", hostname, options.tls.port ?? 54443, options.tls));
+      listeners.push(listen("irc-tls", hostname, options.tls.port ?? 54443, options.tls, shared));
     }
   } catch (error) {
     closeAll();

@@ -1,0 +1,231 @@
+/**
+ * `serve --workers N`: real processes sharing one port (SO_REUSEPORT), one chat through the
+ * shared-memory ring (or NATS with --cluster). Connections land on both workers; a channel
+ * spans them with one msgid; a worker killed with SIGKILL has its users quit for the others
+ * within 5 s and the parent says so and starts a new one; SIGTERM leaves no process and no
+ * shared memory behind; a worker that cannot start makes the parent exit 1.
+ */
+import assert from "node:assert/strict";
+import { IrcTestClient, type Received, type ServeProcess, startServe } from "./_irc.ts";
+import { spawn } from "./_helpers.ts";
+import { natsAvailable, startNats } from "./_nats.ts";
+
+const CAPS = ["message-tags", "echo-message", "server-time"];
+const linux = Deno.build.os === "linux";
+
+/** The worker pids the parent printed, worker 1 first. */
+async function workerPids(server: ServeProcess): Promise<number[]> {
+  const line = await server.child.waitForLine(/^\d+ workers \(pids [\d, ]+\) share these ports/);
+  return /pids ([\d, ]+)\)/.exec(line)![1].split(", ").map(Number);
+}
+
+function running(pid: number): boolean {
+  try {
+    return !Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].startsWith("Z");
+  } catch {
+    return false;
+  }
+}
+
+/** The worker a client landed on: its echo's msgid starts with the worker's node name. */
+async function workerOf(client: IrcTestClient, nick: string): Promise<string> {
+  const text = `where is ${nick}`;
+  await client.send(`PRIVMSG #lobby :${text}`);
+  const echo = await client.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === text);
+  return /^(w\d+)-/.exec(echo.tags.msgid ?? "")?.[1] ?? "";
+}
+
+/**
+ * Registers clients in #lobby until one is on worker 1 and one on worker 2 (Linux spreads
+ * connections by a hash of their addresses: a handful is enough), at most 40.
+ */
+async function clientsOnBoth(
+  port: number,
+  clients: IrcTestClient[],
+  prefix = "u",
+): Promise<{ on1: IrcTestClient; on2: IrcTestClient; landed: Map<IrcTestClient, string> }> {
+  const landed = new Map<IrcTestClient, string>();
+  for (let i = 0; i < 40; i++) {
+    const nick = `${prefix}${i}`;
+    const client = await IrcTestClient.register(port, nick, { caps: CAPS });
+    clients.push(client);
+    await client.join("#lobby");
+    landed.set(client, await workerOf(client, nick));
+    const on1 = [...landed].find(([, worker]) => worker === "w1")?.[0];
+    const on2 = [...landed].find(([, worker]) => worker === "w2")?.[0];
+    if (on1 && on2) return { on1, on2, landed };
+  }
+  throw new Error(`40 connections all landed on ${[...new Set(landed.values())]}`);
+}
+
+async function channelSpansWorkers(server: ServeProcess, clients: IrcTestClient[]) {
+  const { on1, on2, landed } = await clientsOnBoth(server.port, clients);
+  assert.deepEqual(new Set(landed.values()), new Set(["w1", "w2"]));
+  await on2.waitFor((m) => m.command === "JOIN" && m.source?.startsWith(`${on1.nick}!`) === true)
+    .catch(() => undefined);
+  const text = "hello across workers";
+  await on1.send(`PRIVMSG #lobby :${text}`);
+  const isHello = (m: Received) => m.command === "PRIVMSG" && m.params[1] === text;
+  const [echo, there] = await Promise.all([on1.waitFor(isHello), on2.waitFor(isHello)]);
+  assert.ok(echo.tags.msgid?.startsWith("w1-"));
+  assert.equal(there.tags.msgid, echo.tags.msgid, "the same msgid on both workers");
+  assert.match(there.line, new RegExp(`:${on1.nick}!${on1.nick}@127\\.0\\.0\\.1 PRIVMSG #lobby`));
+}
+
+Deno.test({
+  name:
+    "serve --workers 2: connections land on both workers, a channel spans them with one msgid, SIGTERM leaves no process and no shared memory",
+  ignore: !linux,
+  async fn() {
+    const clients: IrcTestClient[] = [];
+    const server = await startServe({ args: ["--workers", "2"], timeoutMs: 120_000 });
+    let pids: number[] = [];
+    try {
+      pids = await workerPids(server);
+      assert.equal(pids.length, 2);
+      const ring = /over the shared-memory ring (\S+)$/.exec(server.child.lines.at(-1)!)?.[1];
+      assert.ok(ring && Deno.statSync(`/dev/shm/${ring}`).isFile, "the ring is in /dev/shm");
+      await channelSpansWorkers(server, clients);
+      for (const client of clients) await client.close();
+      clients.length = 0;
+      server.child.process.kill("SIGTERM");
+      const { code } = await server.child.done;
+      assert.equal(code, 0);
+      assert.deepEqual(pids.filter(running), [], "no worker is left");
+      assert.equal(
+        [...Deno.readDirSync("/dev/shm")].some((entry) => entry.name === ring),
+        false,
+        "the ring is removed",
+      );
+      const ls = spawn(["main.ts", "ipc", "ls"]);
+      const listed = await ls.done;
+      assert.equal(listed.stdout.includes(ring), false, "`ipc ls` does not list it");
+    } finally {
+      for (const client of clients) await client.close();
+      await server[Symbol.asyncDispose]();
+      for (const pid of pids.filter(running)) Deno.kill(pid, "SIGKILL");
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serve --workers 2: a worker killed with SIGKILL has its users quit for the others within 5 s; the parent says so and starts a new worker",
+  ignore: !linux,
+  async fn() {
+    const clients: IrcTestClient[] = [];
+    const server = await startServe({ args: ["--workers", "2"], timeoutMs: 120_000 });
+    let pids: number[] = [];
+    try {
+      pids = await workerPids(server);
+      const { on1, on2 } = await clientsOnBoth(server.port, clients);
+      Deno.kill(pids[1], "SIGKILL");
+      const started = Date.now();
+      const quit = await on1.waitFor(
+        (m) => m.command === "QUIT" && m.source?.startsWith(`${on2.nick}!`) === true,
+      );
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 5000, `the quit came after ${elapsed} ms`);
+      assert.match(quit.params[0], /stopped responding/);
+      // Worker 1 serves on, and the worker started in 2's place joins the chat: a new client
+      // on it reaches on1.
+      const before = clients.length;
+      const { on2: again } = await clientsOnBoth(server.port, clients, "v");
+      assert.ok(clients.indexOf(again) >= before, "a client of the new worker 2");
+      const text = "from the new worker";
+      await again.send(`PRIVMSG #lobby :${text}`);
+      await on1.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === text);
+      server.child.process.kill("SIGTERM");
+      const { code, stderr } = await server.child.done;
+      assert.equal(code, 0);
+      assert.match(
+        stderr,
+        new RegExp(
+          `Worker 2 \\(pid ${
+            pids[1]
+          }\\) ended \\("?signal SIGKILL"?\\): the others quit its users; starting a new worker 2`,
+        ),
+      );
+      assert.match(stderr, /Worker 2 started again \(pid \d+\)/);
+    } finally {
+      for (const client of clients) await client.close();
+      await server[Symbol.asyncDispose]();
+      for (const pid of pids.filter(running)) Deno.kill(pid, "SIGKILL");
+    }
+  },
+});
+
+Deno.test({
+  name: "serve --workers 2 --cluster nats://…: the workers are one chat through NATS",
+  ignore: !linux || !natsAvailable(),
+  async fn() {
+    await using nats = await startNats();
+    const cluster = `workers${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
+    const clients: IrcTestClient[] = [];
+    const server = await startServe({
+      args: ["--workers", "2", "--cluster", nats.url, "--cluster-name", cluster],
+      timeoutMs: 120_000,
+    });
+    try {
+      const line = await server.child.waitForLine(/^2 workers/);
+      assert.match(line, new RegExp(`as nodes of cluster ${cluster} at ${nats.url}$`));
+      await channelSpansWorkers(server, clients);
+    } finally {
+      for (const client of clients) await client.close();
+      await server[Symbol.asyncDispose]();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serve --workers: a worker that cannot start stops the others and the parent exits 1 saying why",
+  ignore: !linux,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "shmooze-workers-test-" });
+    try {
+      // The data directory is a file: no worker can keep its data under it.
+      const file = `${dir}/file`;
+      await Deno.writeTextFile(file, "");
+      await using child = spawn([
+        "main.ts",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--no-http",
+        "--no-status",
+        "--data",
+        file,
+        "--workers",
+        "2",
+      ], { timeoutMs: 60_000 });
+      const { code, stderr } = await child.done;
+      assert.equal(code, 1);
+      assert.match(stderr, /^error: Worker [12] could not start: .*file/m);
+      assert.equal(
+        [...Deno.readDirSync("/dev/shm")].some((entry) =>
+          /-bus-serve-/.test(entry.name) && entry.name.includes(String(Deno.pid))
+        ),
+        false,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("serve --workers refuses a count out of range and --local-room", async () => {
+  for (
+    const [args, message] of [
+      [["--workers", "0"], /--workers must be/],
+      [["--workers", "2", "--local-room", "lobby"], /--local-room cannot be used with --workers/],
+    ] as const
+  ) {
+    await using child = spawn(["main.ts", "serve", "--no-http", "--no-status", ...args]);
+    const { code, stderr } = await child.done;
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, message);
+  }
+});
