@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { IrcTestClient, type Received, type ServeProcess, startServe } from "./_irc.ts";
-import { spawn } from "./_helpers.ts";
+import { spawn, waitUntil } from "./_helpers.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
 
 const CAPS = ["message-tags", "echo-message", "server-time"];
@@ -149,6 +149,35 @@ Deno.test({
       assert.match(stderr, /Worker 2 started again \(pid \d+\)/);
     } finally {
       for (const client of clients) await client.close();
+      await server[Symbol.asyncDispose]();
+      for (const pid of pids.filter(running)) Deno.kill(pid, "SIGKILL");
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serve --workers 2: workers stop when their parent is killed with SIGKILL, and `ipc clean` removes the ring it left",
+  ignore: !linux,
+  async fn() {
+    const server = await startServe({ args: ["--workers", "2"], timeoutMs: 120_000 });
+    let pids: number[] = [];
+    try {
+      pids = await workerPids(server);
+      const ring = /over the shared-memory ring (\S+)$/.exec(server.child.lines.at(-1)!)![1];
+      server.child.process.kill("SIGKILL");
+      await server.child.done;
+      await waitUntil(() => !pids.some(running), 10_000, "the workers to stop");
+      assert.deepEqual(pids.filter(running), [], "the workers stopped");
+      const ls = await spawn(["main.ts", "ipc", "ls", "--filter", ring]).done;
+      assert.match(
+        ls.stdout,
+        new RegExp(`^bus\\s+${ring}\\s+\\d+\\s+\\d+\\s+stale\\s+serve --workers ring`, "m"),
+      );
+      const clean = await spawn(["main.ts", "ipc", "clean", "--filter", ring]).done;
+      assert.match(clean.stdout, new RegExp(`^removed ${ring}$`, "m"));
+      assert.equal([...Deno.readDirSync("/dev/shm")].some((entry) => entry.name === ring), false);
+    } finally {
       await server[Symbol.asyncDispose]();
       for (const pid of pids.filter(running)) Deno.kill(pid, "SIGKILL");
     }

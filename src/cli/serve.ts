@@ -522,6 +522,12 @@ export const serveCommand: Command = {
     const workers = values.workers === undefined
       ? undefined
       : intOption(values, "workers", 1, { min: 1, max: 64 });
+    if (workers !== undefined && Deno.build.os !== "linux") {
+      // Elsewhere Deno ignores SO_REUSEPORT, and the second worker could not listen.
+      throw new CliError(
+        `--workers needs Linux, which spreads connections over processes sharing a port; ${Deno.build.os} does not: run one serve`,
+      );
+    }
     if (workers !== undefined && localRoom !== undefined) {
       throw new UsageError(
         "--local-room cannot be used with --workers (yet): the bridge's users are not replicated",
