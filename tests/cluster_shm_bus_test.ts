@@ -8,7 +8,11 @@ import { LogRing } from "../src/ipc/log_ring.ts";
 import { ShmBus } from "../src/cluster/shm_bus.ts";
 import type { LogEntry } from "../src/cluster/bus.ts";
 import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
-import { assertNoLeftovers, spawn, uniqueName } from "./_helpers.ts";
+import { assertNoLeftovers, spawn, uniqueName, waitUntil } from "./_helpers.ts";
+import { ChatHub } from "../src/chat/hub.ts";
+import type { ChatEvent } from "../src/chat/chat_event.ts";
+import type { Member } from "../src/chat/member.ts";
+import { ReplicatedHub } from "../src/cluster/replicated_hub.ts";
 
 function quit(id: string, node = "a"): ClusterEvent {
   return { v: 1, id, node, conn: "1", kind: "quit", reason: id };
@@ -220,4 +224,65 @@ Deno.test("LogRing refuses a size out of range and an entry larger than a quarte
     LogRing.unlink(name);
   }
   assertNoLeftovers(name);
+});
+
+/** A user of a node that keeps what it is handed. */
+function user(nick: string): Member & { events: ChatEvent[] } {
+  const events: ChatEvent[] = [];
+  return {
+    nick,
+    user: nick,
+    host: "test",
+    realname: nick,
+    transport: "test",
+    channels: new Set<string>(),
+    echo: true,
+    events,
+    deliver: (event: ChatEvent) => void events.push(event),
+    disconnect: () => {},
+  };
+}
+
+Deno.test("ReplicatedHub on ShmBus: three nodes share a message with one msgid, and a node gone silent has its users quit within 5 s", async () => {
+  await withRing("bus-hub", async (name) => {
+    const buses = [0, 1, 2].map(() => ShmBus.open(name));
+    const nodes = buses.map((bus, i) =>
+      new ReplicatedHub(new ChatHub(), bus, { node: `n${i}`, beatMs: 250, silenceMs: 1500 })
+    );
+    try {
+      for (const node of nodes) await node.start();
+      const users = ["ann", "bob", "cat"].map(user);
+      for (const [i, member] of users.entries()) {
+        assert.equal(await nodes[i].connect(member), true);
+        assert.ok(await nodes[i].join(member, "#lobby") !== undefined);
+      }
+      const [ann, bob, cat] = users;
+      const has = (member: typeof ann, match: (event: ChatEvent) => boolean) => () =>
+        member.events.some(match);
+      await waitUntil(
+        has(ann, (e) => e.kind === "join" && e.source.startsWith("cat!")),
+        5000,
+        "cat's join on A",
+      );
+      const sent = await nodes[2].send(cat, "privmsg", "#lobby", "hello from C");
+      assert.equal(typeof sent, "object");
+      const hello = (e: ChatEvent) => e.kind === "privmsg" && e.text === "hello from C";
+      await waitUntil(has(ann, hello), 5000, "the message on A");
+      await waitUntil(has(bob, hello), 5000, "the message on B");
+      const msgids = users.map((member) => member.events.find(hello)?.msgid);
+      assert.ok(msgids[0]?.startsWith("n2-"));
+      assert.equal(new Set(msgids).size, 1, "one msgid on every node");
+      // B's bus goes with no goodbye: a crash, as far as the others can tell.
+      await buses[1].close();
+      const started = Date.now();
+      const quit = (e: ChatEvent) => e.kind === "quit" && e.source.startsWith("bob!");
+      await waitUntil(has(ann, quit), 5000, "bob's quit on A");
+      await waitUntil(has(cat, quit), 5000, "bob's quit on C");
+      assert.ok(Date.now() - started < 5000);
+      assert.match(ann.events.find(quit)!.text, /stopped responding/);
+      assert.equal(await nodes[0].changeNick(ann, "bob"), true, "bob's nick is free again");
+    } finally {
+      await Promise.all(nodes.map((node) => node.close()));
+    }
+  });
 });

@@ -126,7 +126,7 @@ Deno.test({
       );
       const elapsed = Date.now() - started;
       assert.ok(elapsed < 5000, `the quit came after ${elapsed} ms`);
-      assert.match(quit.params[0], /stopped responding/);
+      assert.equal(quit.params[0], "Worker 2 stopped", "the parent declared it gone");
       // Worker 1 serves on, and the worker started in 2's place joins the chat: a new client
       // on it reaches on1.
       const before = clients.length;

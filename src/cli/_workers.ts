@@ -6,8 +6,9 @@
  *
  * - it is up when every worker is (each prints `worker ready`); a worker that cannot start
  *   stops the others, and the parent exits 1 with that worker's reason;
- * - a worker that dies is noticed: the others quit its users (the cluster's heartbeats), the
- *   parent logs it and starts a new one in its place; one that cannot start again (its ring
+ * - a worker that dies is noticed: on the ring the parent declares its node gone at once, and
+ *   the others quit its users (with NATS, the cluster's heartbeats do, within 3 s); the parent
+ *   logs it and starts a new one in its place; one that cannot start again (its ring
  *   no longer holds the log from entry 1, or it keeps dying) is not retried, and the rest
  *   serve on; with none left the parent exits 1;
  * - SIGINT or SIGTERM stops every worker cleanly (each says goodbye to its clients), waits
@@ -20,6 +21,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
+import { encodeEvent } from "../cluster/cluster_event.ts";
 import { LogRing } from "../ipc/log_ring.ts";
 import { objectName } from "../ipc/names.ts";
 import { listen } from "../net/listen.ts";
@@ -71,6 +73,8 @@ interface Worker {
   ready: Promise<string[]>;
   exited: Promise<Deno.CommandStatus>;
   lastError: () => string;
+  /** Its node name in the cluster (from its `node …` line), once known. */
+  node: () => string | undefined;
 }
 
 /** A free port now on `host` (0), or `port` checked free: throws the listener's error. */
@@ -157,8 +161,10 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
     const ready = Promise.withResolvers<string[]>();
     let isReady = false;
     let lastError = "";
+    let node: string | undefined;
     const out = eachLine(process.stdout, (line) => {
       if (isReady) return console.log(line);
+      node ??= /^node (\S+) of cluster /.exec(line)?.[1];
       if (line === WORKER_READY) {
         isReady = true;
         ready.resolve(lines);
@@ -178,7 +184,14 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
       return status;
     });
     ready.promise.catch(() => {});
-    const worker = { index, process, ready: ready.promise, exited, lastError: () => lastError };
+    const worker = {
+      index,
+      process,
+      ready: ready.promise,
+      exited,
+      lastError: () => lastError,
+      node: () => node,
+    };
     workers.set(index, worker);
     void exited.then((status) => onExit(worker, status));
     return worker;
@@ -207,6 +220,7 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
     if (workers.get(worker.index) === worker) workers.delete(worker.index);
     if (stopping || !up) return;
     const how = status.signal === null ? `exit code ${status.code}` : `signal ${status.signal}`;
+    announceGone(worker);
     const now = Date.now();
     const recent = (restarts.get(worker.index) ?? []).filter((at) => now - at < 60_000);
     if (recent.length >= MAX_RESTARTS_PER_MINUTE) {
@@ -244,6 +258,31 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
       log.error("No worker is left: stopping");
       await stopAll();
       finished.resolve(1);
+    }
+  };
+
+  /**
+   * The parent sees a worker die at once (its child ended): on the ring it declares the node
+   * gone itself, so the others quit its users now rather than after 3 s of silence. The id is
+   * the one the heartbeat check uses, so a survivor's own declaration is the same entry.
+   */
+  const announceGone = (worker: Worker) => {
+    const node = worker.node();
+    if (ring === undefined || node === undefined) return;
+    try {
+      ring.append(
+        `down:${node}`,
+        encodeEvent({
+          v: 1,
+          id: `down:${node}`,
+          node,
+          conn: "",
+          kind: "node-down",
+          reason: `Worker ${worker.index} stopped`,
+        }),
+      );
+    } catch (error) {
+      log.warn("Could not declare worker {index} gone: {error}", { index: worker.index, error });
     }
   };
 
