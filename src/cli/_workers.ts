@@ -286,7 +286,9 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
     }
   };
 
-  const stopAll = async () => {
+  let stopped: Promise<void> | undefined;
+  const stopAll = () => stopped ??= stopWorkers();
+  const stopWorkers = async () => {
     stopping = true;
     const all = [...workers.values()];
     for (const worker of all) {
@@ -314,26 +316,22 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
     }
   };
 
+  let signalled = false;
   const stopListening = onStopSignals((signal) => {
     if (stopping) return;
+    signalled = true;
     log.info(`${signal}: stopping the workers`);
     void stopAll().then(() => finished.resolve(0));
   });
   try {
     const first = Array.from({ length: plan.count }, (_, i) => start(i + 1));
-    let startLines: string[];
-    try {
-      [startLines] = await Promise.all(first.map(async (worker) => {
-        try {
-          return await waitReady(worker);
-        } catch (error) {
-          throw new CliError(`Worker ${worker.index} could not start: ${(error as Error).message}`);
-        }
-      }));
-    } catch (error) {
-      await stopAll();
-      throw error;
-    }
+    const [startLines] = await Promise.all(first.map(async (worker) => {
+      try {
+        return await waitReady(worker);
+      } catch (error) {
+        throw new CliError(`Worker ${worker.index} could not start: ${(error as Error).message}`);
+      }
+    }));
     up = true;
     for (const line of startLines) if (!line.startsWith("node ")) console.log(line);
     const pids = first.map((worker) => worker.process.pid).join(", ");
@@ -343,6 +341,11 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
         : `${plan.count} workers (pids ${pids}) share these ports over the shared-memory ring ${ringName}`,
     );
     return await finished.promise;
+  } catch (error) {
+    await stopAll();
+    // A stop signal during start-up is a stop, not a failure.
+    if (signalled) return await finished.promise;
+    throw error;
   } finally {
     stopListening();
   }

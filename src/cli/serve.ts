@@ -351,6 +351,22 @@ function readMotd(values: Record<string, unknown>): string {
   return values.motd === undefined ? DEFAULT_MOTD : String(values.motd).replaceAll("\\n", "\n");
 }
 
+/**
+ * A worker stops on SIGTERM from its parent. Ctrl-C in a terminal sends SIGINT to the whole
+ * process group, workers included: they leave it to the parent, which stops them in order (a
+ * worker that stopped on its own first would look dead to it).
+ */
+function workerSignals(stop: (signal: string) => void): () => void {
+  const ignore = () => {};
+  const terminate = () => stop("SIGTERM");
+  Deno.addSignalListener("SIGINT", ignore);
+  Deno.addSignalListener("SIGTERM", terminate);
+  return () => {
+    Deno.removeSignalListener("SIGINT", ignore);
+    Deno.removeSignalListener("SIGTERM", terminate);
+  };
+}
+
 /** The `serve` options a worker of `--workers` gets from its parent, not from the user. */
 const PER_WORKER = new Set([
   "workers",
@@ -606,7 +622,7 @@ export const serveCommand: Command = {
       log.info(`${signal}: shutting down`);
       server.close();
     };
-    const stopListening = onStopSignals(stop);
+    const stopListening = worker === undefined ? onStopSignals(stop) : workerSignals(stop);
     // SIGHUP re-reads the operator file, as REHASH does; without one it keeps its default
     // meaning (the terminal went away: stop). Windows has no SIGHUP.
     const rehash = () => server.moderation.rehash("SIGHUP");
