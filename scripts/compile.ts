@@ -20,7 +20,7 @@ const targets: Record<string, string> = {
 // Deno opens only under --allow-all. Narrower flags would only make those commands fail.
 // `serve --workers` shares its ports with SO_REUSEPORT, which Deno allows only under
 // --unstable-net; a compiled executable starts its workers as itself, so the flag is built in.
-const permissions = ["--allow-all", "--unstable-net"];
+const flags = ["--allow-all", "--unstable-net"];
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(targets);
 for (const name of wanted) {
@@ -32,7 +32,7 @@ for (const name of wanted) {
   const output = `dist/shmooze-${name}${name.startsWith("windows") ? ".exe" : ""}`;
   console.log(`Compiling ${output} (${target})`);
   const { code } = await new Deno.Command(Deno.execPath(), {
-    args: ["compile", ...permissions, "--target", target, "--output", output, "main.ts"],
+    args: ["compile", ...flags, "--target", target, "--output", output, "main.ts"],
     stdout: "inherit",
     stderr: "inherit",
   }).spawn().status;
