@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { LogRing } from "../src/ipc/log_ring.ts";
+import { SharedMemory } from "../src/ipc/shared_memory.ts";
 import { ShmBus } from "../src/cluster/shm_bus.ts";
 import type { LogEntry } from "../src/cluster/bus.ts";
 import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
@@ -119,7 +120,7 @@ Deno.test("ShmBus: a reader from sequence 151 gets 151 on, then what comes later
 Deno.test("ShmBus: a reader that falls a whole ring behind stops at the gap and is told; a start before the ring's tail is refused", async () => {
   await withRing("bus-lapped", async (name) => {
     const lapped = Promise.withResolvers<Error>();
-    const slow = ShmBus.open(name, { onLapped: lapped.resolve });
+    const slow = ShmBus.open(name, { onLost: lapped.resolve });
     const writer = ShmBus.open(name);
     try {
       const seen = collector();
@@ -179,6 +180,41 @@ Deno.test("ShmBus: bytes in the ring that are no event are handed over as errors
       await reader.stop();
     } finally {
       raw.close();
+      await bus.close();
+    }
+  });
+});
+
+Deno.test("ShmBus: a record whose length another program overwrote stops the reader, which is told, instead of reading out of bounds", async () => {
+  await withRing("bus-corrupt", async (name) => {
+    const lost = Promise.withResolvers<Error>();
+    const bus = ShmBus.open(name, { onLost: lost.resolve });
+    const shm = SharedMemory.open(name);
+    try {
+      await bus.append(quit("first"));
+      await bus.append(quit("second"));
+      // The ring starts after the 256-byte header and 64 heartbeat slots of 256 bytes; the first
+      // record is 16-byte aligned, so the second one's length word is found from the first's.
+      const view = new DataView(shm.buffer);
+      const ringStart = 256 + 64 * 256;
+      const second = ringStart + view.getInt32(ringStart + 4, true);
+      view.setInt32(second + 4, 0x7fff_fff0, true);
+      const seen = collector();
+      const reader = await bus.read(1, seen.apply);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const error = await Promise.race([
+        lost.promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("the reader was not told")), 5000);
+        }),
+      ]);
+      clearTimeout(timer);
+      assert.match(error.message, /stopped reading the log at entry 2/);
+      assert.match(String((error.cause as Error).message), /is not sound/);
+      assert.deepEqual(seen.entries.map((entry) => entry.event?.id), ["first"]);
+      await reader.stop();
+    } finally {
+      shm.close();
       await bus.close();
     }
   });

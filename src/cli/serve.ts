@@ -256,7 +256,7 @@ function startFailure(error: unknown): unknown {
 
 function readCluster(
   values: Values,
-): Required<Omit<ClusterOptions, "node" | "ring" | "onLapped">> & ClusterOptions | undefined {
+): Required<Omit<ClusterOptions, "node" | "ring" | "onLost">> & ClusterOptions | undefined {
   const url = values.cluster;
   const ring = values["worker-ring"];
   if (url === undefined && ring !== undefined) {
@@ -584,7 +584,7 @@ export const serveCommand: Command = {
         throw startFailure(error);
       });
     }
-    let lapped = false;
+    let lost = false;
     const server = await startServer({
       hostname: host,
       port: intOption(values, "port", 54000, { max: 65535 }),
@@ -605,10 +605,10 @@ export const serveCommand: Command = {
       push: { subject: pushContact, allowInternal: values["push-allow-internal"] === true },
       cluster: cluster && {
         ...cluster,
-        onLapped: (error) => {
+        onLost: (error) => {
           // Its hub can no longer follow the others': stop, and let the parent know (exit 1).
           log.error("{error}: stopping this worker", { error });
-          lapped = true;
+          lost = true;
           void server.close();
         },
       },
@@ -681,6 +681,6 @@ export const serveCommand: Command = {
     stopListening();
     if (hangUp) Deno.removeSignalListener("SIGHUP", rehash);
     log.info("Server stopped");
-    return lapped ? 1 : 0;
+    return lost ? 1 : 0;
   },
 };

@@ -33,6 +33,7 @@ export {
   type TopicEvent,
 } from "./cluster_event.ts";
 export { clusterNameProblem, JetStreamBus, type JetStreamBusOptions } from "./jetstream_bus.ts";
+export { ShmBus, type ShmBusOptions } from "./shm_bus.ts";
 export {
   type ClusterNodeStats,
   type Replicated,

@@ -6,13 +6,13 @@
  *
  * A ring has a fixed size. A reader that falls a whole ring behind has lost entries for good:
  * it stops reading (nothing after the gap is applied, so its hub never holds a wrong state)
- * and `onLapped` is told; `serve` then stops that worker. Reading from a sequence the ring no
+ * and `onLost` is told; `serve` then stops that worker. Reading from a sequence the ring no
  * longer holds (a node that starts after the ring went round) is refused the same way.
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { LogRing, type LogRingCursor } from "../ipc/log_ring.ts";
+import { LogRing, type LogRingCursor, type LogRingRead } from "../ipc/log_ring.ts";
 import type { Bus, LogEntry, LogReader } from "./bus.ts";
 import { decodeEvent, decodeHeartbeat, encodeEvent, type Heartbeat } from "./cluster_event.ts";
 import type { ClusterEvent } from "./cluster_event.ts";
@@ -27,10 +27,11 @@ const BEAT_POLL_MS = 100;
 /** Options for {@link ShmBus.open}. */
 export interface ShmBusOptions {
   /**
-   * Called when a reader fell a whole ring behind and stopped: the node can no longer follow
-   * the log and must stop. @default {logs an error}
+   * Called when a reader stopped because it can no longer follow the log: it fell a whole ring
+   * behind, or found a record it cannot read (another program wrote into the ring). The node
+   * must stop. @default {logs an error}
    */
-  onLapped?: (error: Error) => void;
+  onLost?: (error: Error) => void;
 }
 
 /**
@@ -61,14 +62,14 @@ export interface ShmBusOptions {
  */
 export class ShmBus implements Bus {
   readonly #ring: LogRing;
-  readonly #onLapped: (error: Error) => void;
+  readonly #onLost: (error: Error) => void;
   readonly #readers = new Set<LogReader>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
 
   private constructor(ring: LogRing, options: ShmBusOptions) {
     this.#ring = ring;
-    this.#onLapped = options.onLapped ??
+    this.#onLost = options.onLost ??
       ((error) => log.error("{error}", { error }));
   }
 
@@ -114,16 +115,24 @@ export class ShmBus implements Bus {
     };
     const done = (async () => {
       while (!stop.signal.aborted) {
-        const { count, lapped } = ring.read(cursor, hand, { max: BATCH, from });
-        if (lapped) {
-          this.#onLapped(
+        let result: LogRingRead;
+        try {
+          result = ring.read(cursor, hand, { max: BATCH, from });
+        } catch (error) {
+          this.#onLost(
+            new Error(`This node stopped reading the log at entry ${cursor.seq}`, { cause: error }),
+          );
+          return;
+        }
+        if (result.lapped) {
+          this.#onLost(
             new Error(
               `This node fell a whole ring behind the log at entry ${cursor.seq}: entries were overwritten before it read them, so it stopped reading`,
             ),
           );
           return;
         }
-        if (count === BATCH) await new Promise((resolve) => setTimeout(resolve, 0));
+        if (result.count === BATCH) await new Promise((resolve) => setTimeout(resolve, 0));
         else await ring.wait(cursor, stop.signal);
       }
     })();
@@ -144,7 +153,13 @@ export class ShmBus implements Bus {
   }
 
   beat(beat: Heartbeat): void {
-    if (!this.#closed) this.#ring.beat(encodeEvent(beat));
+    if (this.#closed) return;
+    try {
+      this.#ring.beat(encodeEvent(beat));
+    } catch (error) {
+      // Unstored, like a heartbeat on NATS: a missed one is not sent again.
+      log.warn("A heartbeat could not be sent: {error}", { error });
+    }
   }
 
   onBeat(listener: (beat: Heartbeat) => void): void {

@@ -141,7 +141,7 @@ export interface ClusterOptions {
    * Called when this node fell a whole ring behind (`ring` only): it stopped following the
    * log and must stop. @default {logs an error}
    */
-  onLapped?: (error: Error) => void;
+  onLost?: (error: Error) => void;
   /** The cluster's name: nodes with the same name share their state. @default {"shmooze"} */
   name?: string;
   /** This node's name; a random part is added for each run. @default {the host and the pid} */
@@ -569,7 +569,7 @@ export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
 async function startNode(options: ServerOptions, cluster: ClusterOptions): Promise<ChatServer> {
   const bus = cluster.ring === undefined
     ? await JetStreamBus.open(cluster.url, { cluster: cluster.name })
-    : ShmBus.open(cluster.ring, { onLapped: cluster.onLapped });
+    : ShmBus.open(cluster.ring, { onLost: cluster.onLost });
   let server: ChatServer;
   try {
     server = createServer(options, (hub) => new ReplicatedHub(hub, bus, { node: cluster.node }));
