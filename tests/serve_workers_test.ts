@@ -172,6 +172,91 @@ Deno.test({
   },
 });
 
+/** The pids of the processes (of any state, not yet reaped) whose command line holds `words`. */
+function processesWith(words: string[]): number[] {
+  const wanted = words.join("\0");
+  return [...Deno.readDirSync("/proc")].filter((entry) => /^\d+$/.test(entry.name)).filter(
+    (entry) => {
+      try {
+        return Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).includes(wanted);
+      } catch {
+        return false; // gone meanwhile
+      }
+    },
+  ).map((entry) => Number(entry.name));
+}
+
+Deno.test({
+  name:
+    "serve --workers 2: once the ring has gone round, a dead worker cannot be replaced; the parent says so and worker 1 serves on",
+  ignore: !linux,
+  async fn() {
+    const clients: IrcTestClient[] = [];
+    const server = await startServe({
+      args: ["--workers", "2", "--ring-size", "65536", "--flood-burst", "0"],
+      timeoutMs: 120_000,
+    });
+    let pids: number[] = [];
+    try {
+      pids = await workerPids(server);
+      const { on1, on2 } = await clientsOnBoth(server.port, clients);
+      // 300 events of some 300 bytes: the 64 KiB ring goes round more than once.
+      const filler = "x".repeat(200);
+      await on1.send(
+        Array.from({ length: 300 }, (_, n) => `PRIVMSG #lobby :${n} ${filler}`).join("\r\n"),
+      );
+      await on1.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === `299 ${filler}`);
+      Deno.kill(pids[1], "SIGKILL");
+      await on1.waitFor((m) =>
+        m.command === "QUIT" && m.source?.startsWith(`${on2.nick}!`) === true
+      );
+      // The parent started a new worker 2 as it declared the old one gone; it cannot read the log
+      // from entry 1 and exits, leaving worker 1 alone (once it is reaped, the parent has seen it).
+      const ring = /over the shared-memory ring (\S+)$/.exec(server.child.lines.at(-1)!)![1];
+      // Between fork and exec a child still shows its parent's command line: wait for its own.
+      let again = 0;
+      await waitUntil(
+        () => {
+          again = processesWith(["--worker", "2", "--worker-ring", ring])
+            .find((pid) => pid !== pids[1]) ?? 0;
+          return again !== 0;
+        },
+        10_000,
+        "a new worker 2",
+      );
+      await waitUntil(
+        () => {
+          try {
+            Deno.statSync(`/proc/${again}`);
+            return false;
+          } catch {
+            return true; // reaped: its parent has seen it end
+          }
+        },
+        20_000,
+        "the new worker 2 to give up",
+      );
+      await on1.send("PRIVMSG #lobby :still here");
+      await on1.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === "still here");
+      const late = await IrcTestClient.register(server.port, "late", { caps: CAPS });
+      clients.push(late);
+      await late.join("#lobby");
+      assert.equal(await workerOf(late, "late"), "w1", "new connections go to worker 1");
+      server.child.process.kill("SIGTERM");
+      const { code, stderr } = await server.child.done;
+      assert.equal(code, 0);
+      assert.match(
+        stderr,
+        /Worker 2 could not start again: .*entry 1 was overwritten: the ring holds entries \d+ to \d+ only.*; 1 worker\(s\) serve on/,
+      );
+    } finally {
+      for (const client of clients) await client.close();
+      await server[Symbol.asyncDispose]();
+      for (const pid of pids.filter(running)) Deno.kill(pid, "SIGKILL");
+    }
+  },
+});
+
 Deno.test({
   name:
     "serve --workers 2: workers stop when their parent is killed with SIGKILL, and `ipc clean` removes the ring it left",

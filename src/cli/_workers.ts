@@ -64,6 +64,8 @@ export interface WorkersPlan {
   nodeName: string;
   /** `--cluster`'s URL and name; undefined: the workers' bus is a shared-memory ring. */
   cluster?: { url: string; name: string };
+  /** The ring's size in bytes. @default {DEFAULT_RING_BYTES} */
+  ringBytes?: number;
 }
 
 interface Worker {
@@ -75,6 +77,8 @@ interface Worker {
   lastError: () => string;
   /** Its node name in the cluster (from its `node …` line), once known. */
   node: () => string | undefined;
+  /** Whether it printed `worker ready`. */
+  served: () => boolean;
 }
 
 /** A free port now on `host` (0), or `port` checked free: throws the listener's error. */
@@ -122,7 +126,9 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
     : claimPort("irc-tls", plan.host, plan.tlsPort);
   const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
   const ringName = plan.cluster === undefined ? objectName("bus", `serve-${port}-${random}`) : "";
-  const ring = plan.cluster === undefined ? LogRing.create(ringName) : undefined;
+  const ring = plan.cluster === undefined
+    ? LogRing.create(ringName, { ringBytes: plan.ringBytes })
+    : undefined;
   const workers = new Map<number, Worker>();
   let stopping = false;
   /** Until every first worker is ready, an exit is a failure to start, not a death. */
@@ -191,6 +197,7 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
       exited,
       lastError: () => lastError,
       node: () => node,
+      served: () => isReady,
     };
     workers.set(index, worker);
     void exited.then((status) => onExit(worker, status));
@@ -218,7 +225,8 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
 
   const onExit = async (worker: Worker, status: Deno.CommandStatus) => {
     if (workers.get(worker.index) === worker) workers.delete(worker.index);
-    if (stopping || !up) return;
+    // A worker that never served is one that could not start: whoever started it says so.
+    if (stopping || !up || !worker.served()) return;
     const how = status.signal === null ? `exit code ${status.code}` : `signal ${status.signal}`;
     announceGone(worker);
     const now = Date.now();
@@ -248,6 +256,7 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
           pid: next.process.pid,
         });
       } catch (error) {
+        if (stopping) return;
         log.error(
           "Worker {index} could not start again: {reason}; {left} worker(s) serve on",
           { index: worker.index, reason: (error as Error).message, left: workers.size },

@@ -38,6 +38,7 @@ import type { Command } from "./command.ts";
 import { onStopSignals } from "./_signals.ts";
 import { caCertificateWarning, readSelfSignedTls, selfSignedLine } from "./_self_signed_tls.ts";
 import { runWorkers, WORKER_READY } from "./_workers.ts";
+import { DEFAULT_RING_BYTES, RING_SIZE_RANGE } from "../ipc/log_ring.ts";
 
 const d = DEFAULT_LIMITS;
 
@@ -136,6 +137,10 @@ Options:
                              data in DIR/worker-K; worker 1 publishes the status board; a worker
                              that dies is started again; no operator console. See
                              docs/cluster.md (default: one process)
+  --ring-size BYTES          With --workers: the shared-memory ring's size, a multiple of 16
+                             from 65536 to 1073741824; a worker further behind than the ring
+                             stops, and a worker started after the ring went round cannot
+                             start (default: 16777216, some 80 000 messages)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
@@ -381,6 +386,7 @@ const PER_WORKER = new Set([
   "tls-name",
   "worker",
   "worker-ring",
+  "ring-size",
 ]);
 const BOOLEAN = new Set(["no-http", "no-status", "tls-self-signed"]);
 
@@ -478,6 +484,7 @@ export const serveCommand: Command = {
       "cluster-name": { type: "string" },
       "node-name": { type: "string" },
       workers: { type: "string" },
+      "ring-size": { type: "string" },
       // Set by the parent of `serve --workers` on its workers only.
       worker: { type: "string" },
       "worker-ring": { type: "string" },
@@ -549,6 +556,13 @@ export const serveCommand: Command = {
         "--local-room cannot be used with --workers (yet): the bridge's users are not replicated",
       );
     }
+    if (values["ring-size"] !== undefined && (workers === undefined || cluster !== undefined)) {
+      throw new UsageError("--ring-size needs --workers without --cluster");
+    }
+    const ringBytes = intOption(values, "ring-size", DEFAULT_RING_BYTES, RING_SIZE_RANGE);
+    if (ringBytes % 16 !== 0) {
+      throw new UsageError(`--ring-size must be a multiple of 16, not ${ringBytes}`);
+    }
     const worker = values.worker === undefined ? undefined : Number(values.worker);
     const http = values["no-http"] === true ? undefined : {
       hostname: stringOption(values, "http-host", stringOption(values, "host", "0.0.0.0")),
@@ -580,6 +594,7 @@ export const serveCommand: Command = {
         status: values["no-status"] !== true,
         nodeName: values["node-name"] === undefined ? "w" : `${values["node-name"]}-w`,
         cluster: cluster && { url: cluster.url, name: cluster.name },
+        ringBytes,
       }).catch((error) => {
         throw startFailure(error);
       });

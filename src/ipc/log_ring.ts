@@ -371,13 +371,16 @@ export class LogRing {
       const at = RING_OFFSET + cursor.pos % size;
       const kind = view.getInt32(at, true);
       const bytes = view.getInt32(at + 4, true);
-      const idLength = view.getInt32(at + 8, true);
-      const length = view.getInt32(at + 12, true);
-      const seq = view.getFloat64(at + 16, true);
-      const sound = bytes >= ALIGN && bytes % ALIGN === 0 && (kind === KIND_PAD ||
-        (kind === KIND_ENTRY && idLength >= 0 && length >= 0 &&
-          RECORD_HEADER + idLength + length <= bytes && bytes <= size - cursor.pos % size));
-      const payload = sound && kind === KIND_ENTRY
+      // A padding record may be the ring's last 16 bytes: only an entry's size allows reading
+      // the rest of a header.
+      const fits = bytes >= ALIGN && bytes % ALIGN === 0 && bytes <= size - cursor.pos % size;
+      const entry = fits && kind === KIND_ENTRY && bytes >= RECORD_HEADER;
+      const idLength = entry ? view.getInt32(at + 8, true) : 0;
+      const length = entry ? view.getInt32(at + 12, true) : 0;
+      const seq = entry ? view.getFloat64(at + 16, true) : 0;
+      const sound = (fits && kind === KIND_PAD) ||
+        (entry && idLength >= 0 && length >= 0 && RECORD_HEADER + idLength + length <= bytes);
+      const payload = sound && entry
         ? this.#bytes.slice(at + RECORD_HEADER + idLength, at + RECORD_HEADER + idLength + length)
         : undefined;
       // The copy above counts only if the writer had not begun to overwrite it.
