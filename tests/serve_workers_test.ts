@@ -347,11 +347,14 @@ Deno.test({
   },
 });
 
-Deno.test("serve --workers refuses a count out of range and --local-room", async () => {
+Deno.test("serve --workers refuses a count out of range and --local-room; --ring-size needs --workers and a size in range", async () => {
   for (
     const [args, message] of [
       [["--workers", "0"], /--workers must be/],
       [["--workers", "2", "--local-room", "lobby"], /--local-room cannot be used with --workers/],
+      [["--ring-size", "65536"], /--ring-size needs --workers without --cluster/],
+      [["--workers", "2", "--ring-size", "1000"], /--ring-size must be a whole number from 65536/],
+      [["--workers", "2", "--ring-size", "65544"], /--ring-size must be a multiple of 16/],
     ] as const
   ) {
     await using child = spawn(["main.ts", "serve", "--no-http", "--no-status", ...args]);
