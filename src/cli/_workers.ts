@@ -74,7 +74,6 @@ interface Worker {
   /** Resolves when it has printed `worker ready` (with its lines before), rejects if it ends first. */
   ready: Promise<string[]>;
   exited: Promise<Deno.CommandStatus>;
-  lastError: () => string;
   /** Its node name in the cluster (from its `node …` line), once known. */
   node: () => string | undefined;
   /** Whether it printed `worker ready`. */
@@ -195,7 +194,6 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
       process,
       ready: ready.promise,
       exited,
-      lastError: () => lastError,
       node: () => node,
       served: () => isReady,
     };
