@@ -12,10 +12,10 @@
  *
  * How an append works: take the segment's lock (`_lock.ts`: a pid in a word, recovered when its
  * owner dies), look the id up among the entries still in the ring (each handle keeps an index
- * it brings up to date under the lock, so a repeated id returns the first entry's sequence),
- * move the tail past the records the new one will overwrite — **before** writing a byte — then
- * write the record, publish the write position and the sequence, and wake sleeping readers
- * (futex on Linux). A reader copies a record, then checks that the tail has not passed it: a
+ * it brings up to date as it reads, and under the lock for what it has not read yet, so a
+ * repeated id returns the first entry's sequence), move the tail past the records the new one
+ * will overwrite — **before** writing a byte — then write the record, publish the write position
+ * and the sequence, and wake sleeping readers (futex on Linux). A reader copies a record, then checks that the tail has not passed it: a
  * record it copied is either intact or it knows the ring lapped it. A lapped reader is told
  * (`lapped`), never handed bytes the writer was overwriting.
  *
@@ -130,6 +130,7 @@ export class LogRing {
   #order: { pos: number; id: string }[] = [];
   #orderHead = 0;
   #indexed: LogRingCursor = { seq: 1, pos: 0 };
+  readonly #decoder = new TextDecoder();
   #beatSlot = -1;
   #closed = false;
   /** The segment's name. */
@@ -383,8 +384,15 @@ export class LogRing {
       const payload = sound && entry
         ? this.#bytes.slice(at + RECORD_HEADER + idLength, at + RECORD_HEADER + idLength + length)
         : undefined;
-      // The copy above counts only if the writer had not begun to overwrite it.
-      if (Number(Atomics.load(this.#b64, B_TAIL_POS)) > cursor.pos) return { count, lapped: true };
+      // Reading keeps this handle's index of ids up to date, so an append (under the lock) has
+      // only the entries since to index, not a whole ring's.
+      const indexing = this.#indexed.pos === cursor.pos;
+      const id = indexing && payload !== undefined
+        ? this.#bytes.slice(at + RECORD_HEADER, at + RECORD_HEADER + idLength)
+        : undefined;
+      // The copies above count only if the writer had not begun to overwrite them.
+      const tailPos = Number(Atomics.load(this.#b64, B_TAIL_POS));
+      if (tailPos > cursor.pos) return { count, lapped: true };
       if (!sound || (kind === KIND_ENTRY && seq !== cursor.seq)) {
         throw ringError(
           "read log ring",
@@ -393,13 +401,15 @@ export class LogRing {
           `the record at byte ${cursor.pos} is not sound (another program wrote into the ring)`,
         );
       }
+      if (id !== undefined) this.#remember(this.#decoder.decode(id), seq, cursor.pos);
       cursor.pos += bytes;
-      if (payload === undefined) continue;
-      cursor.seq++;
-      if (seq < from) continue;
+      if (payload !== undefined) cursor.seq++;
+      if (indexing) this.#indexed = { seq: cursor.seq, pos: cursor.pos };
+      if (payload === undefined || seq < from) continue;
       count++;
       handler(seq, payload);
     }
+    this.#forgetBefore(Number(Atomics.load(this.#b64, B_TAIL_POS)));
     return { count, lapped: false };
   }
 
@@ -521,6 +531,29 @@ export class LogRing {
   #catchUpIndex(): void {
     const b64 = this.#b64;
     const tailPos = Number(b64[B_TAIL_POS]);
+    this.#forgetBefore(tailPos);
+    if (this.#indexed.pos < tailPos) {
+      this.#indexed = { seq: Number(b64[B_TAIL_SEQ]), pos: tailPos };
+    }
+    const end = Number(b64[B_WRITE_POS]);
+    while (this.#indexed.pos < end) {
+      const pos = this.#indexed.pos;
+      const at = RING_OFFSET + pos % this.#size;
+      const bytes = this.#recordBytes(pos);
+      if (this.#view.getInt32(at, true) === KIND_ENTRY) {
+        const idLength = this.#view.getInt32(at + 8, true);
+        const id = this.#decoder.decode(
+          this.#bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + idLength),
+        );
+        this.#remember(id, this.#indexed.seq, pos);
+        this.#indexed.seq++;
+      }
+      this.#indexed.pos += bytes;
+    }
+  }
+
+  /** Forgets the indexed ids of the records the tail has passed: they left the ring. */
+  #forgetBefore(tailPos: number): void {
     const order = this.#order;
     while (this.#orderHead < order.length && order[this.#orderHead].pos < tailPos) {
       this.#ids.delete(order[this.#orderHead++].id);
@@ -528,25 +561,6 @@ export class LogRing {
     if (this.#orderHead > 4096 && this.#orderHead * 2 > order.length) {
       this.#order = order.slice(this.#orderHead);
       this.#orderHead = 0;
-    }
-    if (this.#indexed.pos < tailPos) {
-      this.#indexed = { seq: Number(b64[B_TAIL_SEQ]), pos: tailPos };
-    }
-    const end = Number(b64[B_WRITE_POS]);
-    const decoder = new TextDecoder();
-    while (this.#indexed.pos < end) {
-      const pos = this.#indexed.pos;
-      const at = RING_OFFSET + pos % this.#size;
-      const bytes = this.#recordBytes(pos);
-      if (this.#view.getInt32(at, true) === KIND_ENTRY) {
-        const idLength = this.#view.getInt32(at + 8, true);
-        const id = decoder.decode(
-          this.#bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + idLength),
-        );
-        this.#remember(id, this.#indexed.seq, pos);
-        this.#indexed.seq++;
-      }
-      this.#indexed.pos += bytes;
     }
   }
 
