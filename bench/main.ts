@@ -23,6 +23,7 @@ const HELP = `Usage: deno task bench ipc [--messages N] [--json FILE]
        deno task bench nats [--seconds 3] [--rounds 2] [--json FILE]
        deno task bench single-node [--before REV] [--rounds 3] [--clients 1000] [--rate 3]
                                    [--seconds 5] [--json FILE]
+       deno task bench bus [--messages N] [--json FILE]
 
 Runs a benchmark and prints its table; the full results go to a JSON file under
 bench/results/. docs/benchmarks.md has the numbers measured so far and what they mean.
@@ -45,6 +46,8 @@ bench/results/. docs/benchmarks.md has the numbers measured so far and what they
   fanout --cluster 1,2,3
            One serve alone beside 1, 2 and 3 serve --cluster nodes under the same load:
            latency on the senders' node and the others, each node's NATS cost (fanout help)
+  bus      The one-box bus of serve --workers: the shared-memory ring beside a local
+           nats-server, 1, 2 and 4 writer processes: append rate, append→read p50/p99
 
 Options for ipc:
   --messages N   Messages per throughput run, 1000 to 10000000 (default: 100000)
@@ -73,8 +76,8 @@ async function ipc(args: string[]): Promise<number> {
 }
 
 /**
- * bench/history.ts, search.ts, cluster.ts, nats.ts and single_node.ts are scripts: each runs as
- * its own process.
+ * bench/history.ts, search.ts, cluster.ts, nats.ts, single_node.ts and bus.ts are scripts: each
+ * runs as its own process.
  */
 async function script(name: string, args: string[]): Promise<number> {
   const script = new URL(`./${name}.ts`, import.meta.url).pathname;
@@ -104,6 +107,7 @@ export async function main(args: string[]): Promise<number> {
       case "search":
       case "cluster":
       case "nats":
+      case "bus":
         return await script(subject, rest);
       case "single-node":
         return await script("single_node", rest);
@@ -115,7 +119,7 @@ export async function main(args: string[]): Promise<number> {
       default:
         throw new UsageError(
           `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history, search, ` +
-            "cluster, nats, single-node",
+            "cluster, nats, single-node, bus",
         );
     }
   } catch (error) {

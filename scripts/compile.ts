@@ -18,7 +18,9 @@ const targets: Record<string, string> = {
 // shmooze calls libc/kernel32 through FFI, which is full trust whatever else is granted,
 // and it must read /dev/shm (ipc ls, status) and /proc (pid liveness, benchmarks), which
 // Deno opens only under --allow-all. Narrower flags would only make those commands fail.
-const permissions = ["--allow-all"];
+// `serve --workers` shares its ports with SO_REUSEPORT, which Deno allows only under
+// --unstable-net; a compiled executable starts its workers as itself, so the flag is built in.
+const flags = ["--allow-all", "--unstable-net"];
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(targets);
 for (const name of wanted) {
@@ -30,7 +32,7 @@ for (const name of wanted) {
   const output = `dist/shmooze-${name}${name.startsWith("windows") ? ".exe" : ""}`;
   console.log(`Compiling ${output} (${target})`);
   const { code } = await new Deno.Command(Deno.execPath(), {
-    args: ["compile", ...permissions, "--target", target, "--output", output, "main.ts"],
+    args: ["compile", ...flags, "--target", target, "--output", output, "main.ts"],
     stdout: "inherit",
     stderr: "inherit",
   }).spawn().status;

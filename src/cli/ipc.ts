@@ -11,6 +11,7 @@ import { NAME_PREFIX } from "../ipc/names.ts";
 import { inspectRoom, removeStaleRoom } from "../ipc/room_admin.ts";
 import { SharedMemory } from "../ipc/shared_memory.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
+import { LogRing } from "../ipc/log_ring.ts";
 import { CliError, parseCommandArgs, stringOption, UsageError } from "./_args.ts";
 import type { Command } from "./command.ts";
 
@@ -25,14 +26,15 @@ Lists or removes shmooze's OS objects of this user: shared memory segments and n
 semaphores whose names start with "shmooze-" (Linux: the files in /dev/shm). Other users'
 objects are neither listed nor touched.
 
-  ls      Every object: its kind (room, status, relay, semaphore, other), size in bytes,
+  ls      Every object: its kind (room, status, relay, bus: the ring of serve --workers,
+          semaphore, other), size in bytes,
           owner pids and its state: "alive" (an owner runs), "stale" (no owner runs: every
           participant or the server was killed), "corrupt" (a room or status board whose
           header holds impossible values, so its owners cannot be read) or "unknown" (the
           owners cannot be read from the object: another kind, or another layout version).
           A process counts as running only if it is not a zombie and its start time matches
           (Linux), so a pid given to a later process does not keep an object alive.
-  clean   Removes the stale rooms and status boards. Never removes an object with a live
+  clean   Removes the stale rooms, status boards and rings. Never removes an object with a live
           owner, nor, without --force, one whose owners it cannot read.
 
 Options:
@@ -53,7 +55,7 @@ Examples:
 interface IpcObject {
   /** The OS name (semaphores with their `sem.` prefix). */
   name: string;
-  kind: "room" | "status" | "relay" | "semaphore" | "other";
+  kind: "room" | "status" | "relay" | "bus" | "semaphore" | "other";
   size: number;
   owners: number[];
   /** Whether an owner runs; null when the object's owners cannot be read. */
@@ -68,7 +70,7 @@ const FOREIGN = ["EVERSION"];
 
 function kindOf(name: string): IpcObject["kind"] {
   if (name.startsWith(SEMAPHORE_PREFIX)) return "semaphore";
-  const match = /^shmooze-\d+-(room|status|relay)-/.exec(name);
+  const match = /^shmooze-\d+-(room|status|relay|bus)-/.exec(name);
   return match === null ? "other" : match[1] as IpcObject["kind"];
 }
 
@@ -127,6 +129,13 @@ function describe(name: string, size: number): IpcObject | undefined {
     if (kind === "status") {
       const board = StatusBoard.readNamed(name);
       return owned(unknown, [board.pid], !board.stale, `server on port ${board.port}`);
+    }
+    if (kind === "bus") {
+      const ring = LogRing.open(name);
+      const owner = ring.owner();
+      const entries = ring.lastSeq;
+      ring.close();
+      return owned(unknown, [owner.pid], owner.alive, `serve --workers ring, ${entries} entries`);
     }
     return unknown;
   } catch (error) {

@@ -38,6 +38,8 @@ import {
 import type { Command } from "./command.ts";
 import { onStopSignals } from "./_signals.ts";
 import { caCertificateWarning, readSelfSignedTls, selfSignedLine } from "./_self_signed_tls.ts";
+import { runWorkers, WORKER_READY } from "./_workers.ts";
+import { DEFAULT_RING_BYTES, RING_SIZE_RANGE } from "../ipc/log_ring.ts";
 
 const d = DEFAULT_LIMITS;
 
@@ -142,6 +144,16 @@ Options:
   --cluster-retention MIN    How long the cluster's log keeps an entry, in minutes; a node
                              starts from the cluster's snapshot, written every quarter of it
                              (at most every 5 minutes) (default: 1440, a day; at least 10)
+  --workers N                Serve from N processes on this machine, 1 to 64: they share the
+                             ports (SO_REUSEPORT, Linux) and are one chat through a shared-memory
+                             ring (with --cluster: through NATS instead). Worker K keeps its
+                             data in DIR/worker-K; worker 1 publishes the status board; a worker
+                             that dies is started again; no operator console. See
+                             docs/cluster.md (default: one process)
+  --ring-size BYTES          With --workers: the shared-memory ring's size, a multiple of 16
+                             from 65536 to 1073741824; a worker further behind than the ring
+                             stops, and a worker started after the ring went round cannot
+                             start (default: 16777216, some 80 000 messages)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
@@ -151,7 +163,9 @@ draft/webpush) for logged-in clients: subscriptions and the VAPID key are in pus
 The first line printed is "listening on HOST:PORT" (the real port when 0 was asked); with
 TLS, the next is "listening with TLS on HOST:PORT", and with --tls-self-signed then
 "self-signed TLS for NAMES; clients pass --ca FILE".
-With --cluster, "node NODE of cluster NAME at URL" follows.
+With --cluster, "node NODE of cluster NAME at URL" follows. With --workers, the last line is
+"N workers (pids …) share these ports over the shared-memory ring NAME" (or "as nodes of
+cluster NAME at URL").
 With --local-room, "bridging local room NAME with CHANNEL" follows.
 Unless --no-http, a line "http on HOST:PORT" follows ("https on HOST:PORT" with TLS: the
 web side then uses the same certificate, and the chat page connects with WSS), then, unless
@@ -260,8 +274,23 @@ function startFailure(error: unknown): unknown {
 
 function readCluster(
   values: Values,
-): Required<Omit<ClusterOptions, "node" | "history">> & ClusterOptions | undefined {
+):
+  | Required<Omit<ClusterOptions, "node" | "history" | "ring" | "onLost">> & ClusterOptions
+  | undefined {
   const url = values.cluster;
+  const ring = values["worker-ring"];
+  if (url === undefined && ring !== undefined) {
+    // A worker of `serve --workers`: its parent named the ring and this node.
+    return {
+      url: "",
+      ring: String(ring),
+      name: "workers",
+      node: String(values["node-name"]),
+      access: {},
+      // The ring keeps what fits in it; no snapshots there (docs/cluster.md).
+      retentionMs: 0,
+    };
+  }
   if (url === undefined) {
     if (values.history !== undefined) {
       throw new UsageError(
@@ -375,6 +404,59 @@ function readMotd(values: Record<string, unknown>): string {
 }
 
 /**
+ * A worker stops on SIGTERM from its parent. Ctrl-C in a terminal sends SIGINT to the whole
+ * process group, workers included: they leave it to the parent, which stops them in order (a
+ * worker that stopped on its own first would look dead to it).
+ */
+function workerSignals(stop: (signal: string) => void): () => void {
+  const ignore = () => {};
+  const terminate = () => stop("SIGTERM");
+  Deno.addSignalListener("SIGINT", ignore);
+  Deno.addSignalListener("SIGTERM", terminate);
+  return () => {
+    Deno.removeSignalListener("SIGINT", ignore);
+    Deno.removeSignalListener("SIGTERM", terminate);
+  };
+}
+
+/** The `serve` options a worker of `--workers` gets from its parent, not from the user. */
+const PER_WORKER = new Set([
+  "workers",
+  "port",
+  "http-port",
+  "tls-port",
+  "no-http",
+  "data",
+  "node-name",
+  "no-status",
+  "tls-self-signed",
+  "tls-name",
+  "worker",
+  "worker-ring",
+  "ring-size",
+]);
+const BOOLEAN = new Set(["no-http", "no-status", "tls-self-signed"]);
+
+/**
+ * The arguments every worker gets: the user's, without those set per worker, and with a
+ * self-signed certificate the parent made (or found) given as files, so all share it.
+ */
+function workerArgs(args: string[], selfSigned?: { certFile: string; keyFile: string }): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--([^=]+)(=.*)?$/.exec(args[i]);
+    if (match === null || !PER_WORKER.has(match[1])) {
+      kept.push(args[i]);
+      continue;
+    }
+    if (match[2] === undefined && !BOOLEAN.has(match[1])) i++;
+  }
+  return selfSigned === undefined
+    ? kept
+    : [...kept, "--tls-cert", selfSigned.certFile, "--tls-key", selfSigned.keyFile];
+}
+
+/**
  * `shmooze serve`: the chat server.
  *
  * @example Mistakes on the command line are refused before anything listens
@@ -452,6 +534,11 @@ export const serveCommand: Command = {
       "cluster-creds": { type: "string" },
       "cluster-ca": { type: "string" },
       history: { type: "string" },
+      workers: { type: "string" },
+      "ring-size": { type: "string" },
+      // Set by the parent of `serve --workers` on its workers only.
+      worker: { type: "string" },
+      "worker-ring": { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {
@@ -505,6 +592,29 @@ export const serveCommand: Command = {
         "--local-room cannot be used with --cluster (yet): the bridge's users are not replicated",
       );
     }
+    const log = getLogger(["shmooze", "serve"]);
+    const workers = values.workers === undefined
+      ? undefined
+      : intOption(values, "workers", 1, { min: 1, max: 64 });
+    if (workers !== undefined && Deno.build.os !== "linux") {
+      // Elsewhere Deno ignores SO_REUSEPORT, and the second worker could not listen.
+      throw new CliError(
+        `--workers needs Linux, which spreads connections over processes sharing a port; ${Deno.build.os} does not: run one serve`,
+      );
+    }
+    if (workers !== undefined && localRoom !== undefined) {
+      throw new UsageError(
+        "--local-room cannot be used with --workers (yet): the bridge's users are not replicated",
+      );
+    }
+    if (values["ring-size"] !== undefined && (workers === undefined || cluster !== undefined)) {
+      throw new UsageError("--ring-size needs --workers without --cluster");
+    }
+    const ringBytes = intOption(values, "ring-size", DEFAULT_RING_BYTES, RING_SIZE_RANGE);
+    if (ringBytes % 16 !== 0) {
+      throw new UsageError(`--ring-size must be a multiple of 16, not ${ringBytes}`);
+    }
+    const worker = values.worker === undefined ? undefined : Number(values.worker);
     const http = values["no-http"] === true ? undefined : {
       hostname: stringOption(values, "http-host", stringOption(values, "host", "0.0.0.0")),
       port: intOption(values, "http-port", 54080, { max: 65535 }),
@@ -522,6 +632,27 @@ export const serveCommand: Command = {
         `--push-contact must be a mailto: or https: URI such as mailto:ops@chat.example.com, not "${pushContact}"`,
       );
     }
+    if (workers !== undefined) {
+      return await runWorkers({
+        count: workers,
+        args: workerArgs(args, selfSigned?.selfSigned),
+        host,
+        port: intOption(values, "port", 54000, { max: 65535 }),
+        httpPort: http?.port,
+        httpHost: values["http-host"] === undefined ? undefined : http?.hostname,
+        tlsPort: tls?.port,
+        dataDir: data === "" ? defaultDataDir() : data,
+        status: values["no-status"] !== true,
+        nodeName: values["node-name"] === undefined ? "w" : `${values["node-name"]}-w`,
+        cluster: cluster && { url: cluster.url, name: cluster.name },
+        ringBytes,
+      }).catch((error) => {
+        throw startFailure(error);
+      });
+    }
+    // Set when this node can no longer follow the others (it fell a whole shared-memory ring
+    // behind, or behind the log's retention): it stops, exit 1.
+    let lost: Error | undefined;
     const server = await startServer({
       hostname: host,
       port: intOption(values, "port", 54000, { max: 65535 }),
@@ -540,18 +671,26 @@ export const serveCommand: Command = {
       }),
       uploads,
       push: { subject: pushContact, allowInternal: values["push-allow-internal"] === true },
-      cluster,
+      cluster: cluster && {
+        ...cluster,
+        onLost: (error) => {
+          // Its hub can no longer follow the others': stop, and let the parent know (exit 1).
+          log.error("{error}: stopping this worker", { error });
+          lost = error;
+          void server.close();
+        },
+      },
+      reusePort: worker !== undefined,
     }).catch((error) => {
       throw startFailure(error);
     });
     // Listen for signals before telling anyone we are up: a SIGTERM that follows the first
     // printed line must shut down cleanly, not kill the process.
-    const log = getLogger(["shmooze", "serve"]);
     const stop = (signal: string) => {
       log.info(`${signal}: shutting down`);
       server.close();
     };
-    const stopListening = onStopSignals(stop);
+    const stopListening = worker === undefined ? onStopSignals(stop) : workerSignals(stop);
     // SIGHUP re-reads the operator file, as REHASH does; without one it keeps its default
     // meaning (the terminal went away: stop). Windows has no SIGHUP.
     const rehash = () => server.moderation.rehash("SIGHUP");
@@ -566,7 +705,6 @@ export const serveCommand: Command = {
       console.log(`node ${server.cluster.node} of cluster ${cluster.name} at ${cluster.url}`);
     }
     // A node that fell behind the log's retention cannot know the state any more: it stops.
-    let lost: Error | undefined;
     void server.cluster?.failed.then((error) => {
       lost = error;
       server.close();
@@ -580,10 +718,13 @@ export const serveCommand: Command = {
       }
       console.log(`bridging local room ${localRoom.room} with ${localRoom.channel}`);
     }
-    const web = http && await startHttpTransport(server, http).catch(async (error) => {
-      await server.close();
-      throw startFailure(error);
-    });
+    const web = http &&
+      await startHttpTransport(server, { ...http, reusePort: worker !== undefined }).catch(
+        async (error) => {
+          await server.close();
+          throw startFailure(error);
+        },
+      );
     if (web) console.log(`${tls ? "https" : "http"} on ${web.hostname}:${web.port}`);
     if (web && server.files) {
       console.log(
@@ -592,11 +733,22 @@ export const serveCommand: Command = {
           : `uploads at ${web.uploadUrl}`,
       );
     }
-    runConsole(server, {
-      input: Deno.stdin.readable,
-      interactive: Deno.stdin.isTerminal(),
-      print: (line) => console.log(line),
-    });
+    if (worker === undefined) {
+      runConsole(server, {
+        input: Deno.stdin.readable,
+        interactive: Deno.stdin.isTerminal(),
+        print: (line) => console.log(line),
+      });
+    } else {
+      // A worker's standard input is its parent's pipe: it closes when the parent ends, even
+      // by kill -9, and the worker must not outlive it.
+      console.log(WORKER_READY);
+      void (async () => {
+        for await (const _ of Deno.stdin.readable) { /* nothing is sent on it */ }
+        log.info("The parent of this worker is gone: shutting down");
+        server.close();
+      })();
+    }
     await server.finished;
     await web?.shutdown();
     stopListening();

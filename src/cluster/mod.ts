@@ -67,6 +67,7 @@ export {
 } from "./history_archiver.ts";
 export { clusterNameProblem, JetStreamBus, type JetStreamBusOptions } from "./jetstream_bus.ts";
 export { type ArchivedMessage, PgHistory, type PgHistoryOptions } from "./pg_history.ts";
+export { ShmBus, type ShmBusOptions } from "./shm_bus.ts";
 export {
   type ClusterNodeStats,
   type Replicated,

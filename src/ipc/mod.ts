@@ -36,6 +36,14 @@ export {
   type SemaphoreHandle,
 } from "./platform.ts";
 export {
+  DEFAULT_RING_BYTES,
+  LogRing,
+  type LogRingCursor,
+  type LogRingRead,
+  MAX_BEAT_BYTES,
+  RING_SIZE_RANGE,
+} from "./log_ring.ts";
+export {
   STATUS_NAME_BYTES,
   STATUS_PEERS,
   STATUS_TEXT_BYTES,

@@ -86,6 +86,8 @@ export class ListenError extends Error {
  * @param hostname The address to listen on.
  * @param port The port; 0 picks a free one.
  * @param tls The PEM certificate (chain) and key, for TLS.
+ * @param options `reusePort`: share the port with other processes that set it too (Linux
+ *   spreads connections over them; Deno needs `--unstable-net`). @default {{ reusePort: false }}
  * @returns The listener.
  * @throws {ListenError} When it cannot open.
  *
@@ -104,11 +106,14 @@ export function listen(
   hostname: string,
   port: number,
   tls?: { cert: string; key: string },
+  options: { reusePort?: boolean } = {},
 ): Deno.Listener {
+  // Only set when asked: Deno refuses the option itself without --unstable-net.
+  const shared = options.reusePort ? { reusePort: true } : {};
   try {
     return tls
-      ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
-      : Deno.listen({ hostname, port });
+      ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key, ...shared })
+      : Deno.listen({ hostname, port, ...shared });
   } catch (error) {
     const problem: ListenProblem = error instanceof Deno.errors.AddrInUse
       ? "in-use"

@@ -35,8 +35,10 @@ import { PushNotifications, type PushOptions } from "../irc/push_notifications.t
 import type { PushSenderStats } from "../net/push/push_sender.ts";
 import { generateVapidKey } from "../net/push/vapid.ts";
 import { StatusBoard } from "../ipc/status_board.ts";
+import type { Bus } from "../cluster/bus.ts";
 import { JetStreamBus } from "../cluster/jetstream_bus.ts";
 import type { NatsAccess } from "../cluster/nats_access.ts";
+import { ShmBus } from "../cluster/shm_bus.ts";
 import { type ClusterNodeStats, ReplicatedHub } from "../cluster/replicated_hub.ts";
 import { ClusterHistory } from "../cluster/cluster_history.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
@@ -121,12 +123,28 @@ export interface ServerOptions {
    * server is alone, and nothing of the cluster runs.
    */
   cluster?: ClusterOptions;
+  /**
+   * Share the IRC ports with other processes that set it too (the workers of
+   * `serve --workers`: Linux spreads connections over them; Deno needs `--unstable-net`).
+   * @default {false}
+   */
+  reusePort?: boolean;
 }
 
 /** Where a clustered server finds its cluster. */
 export interface ClusterOptions {
-  /** The NATS server, `nats://host:port` or `tls://host:port` (JetStream on). */
+  /** The NATS server, `nats://host:port` or `tls://host:port` (JetStream on); ignored with `ring`. */
   url: string;
+  /**
+   * The shared-memory ring (`LogRing`) of a `serve --workers` server on this machine: the bus
+   * instead of NATS. @default {undefined}
+   */
+  ring?: string;
+  /**
+   * Called when this node fell a whole ring behind (`ring` only): it stopped following the
+   * log and must stop. @default {logs an error}
+   */
+  onLost?: (error: Error) => void;
   /** The cluster's name: nodes with the same name share their state. @default {"shmooze"} */
   name?: string;
   /** This node's name; a random part is added for each run. @default {the host and the pid} */
@@ -593,13 +611,15 @@ async function startNode(options: ServerOptions, cluster: ClusterOptions): Promi
     cluster.history,
     { retentionMs: (options.retentionDays ?? 30) * DAY_MS },
   );
-  let bus: JetStreamBus;
+  let bus: Bus;
   try {
-    bus = await JetStreamBus.open(cluster.url, {
-      cluster: cluster.name,
-      access: cluster.access,
-      maxAgeMs: retentionMs,
-    });
+    bus = cluster.ring === undefined
+      ? await JetStreamBus.open(cluster.url, {
+        cluster: cluster.name,
+        access: cluster.access,
+        maxAgeMs: retentionMs,
+      })
+      : ShmBus.open(cluster.ring, { onLost: cluster.onLost });
   } catch (error) {
     await history?.close();
     throw error;
@@ -712,9 +732,10 @@ function createServer(
   };
   try {
     bans = ServerBans.open(dataDir);
-    listeners.push(listen("irc", hostname, port));
+    const shared = { reusePort: options.reusePort };
+    listeners.push(listen("irc", hostname, port, undefined, shared));
     if (options.tls) {
-      listeners.push(listen("irc-tls", hostname, options.tls.port ?? 54443, options.tls));
+      listeners.push(listen("irc-tls", hostname, options.tls.port ?? 54443, options.tls, shared));
     }
   } catch (error) {
     closeAll();

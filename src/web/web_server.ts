@@ -116,6 +116,11 @@ export interface WebServerOptions {
   publicUrl?: URL;
   /** Accept uploads (`POST /upload`) into this store from whom the authenticator lets in. */
   uploads?: { store: FileStore; authenticator: Authenticator };
+  /**
+   * Share the port with other processes (the workers of `serve --workers`; Linux spreads
+   * connections over them; Deno needs `--unstable-net`). @default {false}
+   */
+  reusePort?: boolean;
 }
 
 /** A running web server. */
@@ -362,7 +367,9 @@ export async function startWebServer(
     connections.set(conn, task);
   }
 
-  const listener = listen("http", hostname, options.port ?? 54080, options.tls);
+  const listener = listen("http", hostname, options.port ?? 54080, options.tls, {
+    reusePort: options.reusePort,
+  });
   const loop = new AcceptLoop(listener, accept, { name: secure ? "https" : "http" });
   const address = listener.addr as Deno.NetAddr;
   return {
