@@ -14,8 +14,21 @@
  *
  * @module
  */
-export type { Bus, LogEntry, LogReader, SnapshotStore, StoredSnapshot } from "./bus.ts";
+export type {
+  Bus,
+  BusState,
+  BusTraffic,
+  LogEntry,
+  LogReader,
+  SnapshotStore,
+  StoredSnapshot,
+} from "./bus.ts";
 export {
+  type AccountRegisterEvent,
+  type AnnounceEvent,
+  type AttachEvent,
+  type AwayEvent,
+  type ChghostEvent,
   type ClusterEvent,
   type ConnectEvent,
   decodeEvent,
@@ -23,40 +36,34 @@ export {
   encodeEvent,
   EVENT_VERSION,
   type EventOrigin,
+  type GapEvent,
   type Heartbeat,
+  type InviteEvent,
   type JoinEvent,
+  type KickEvent,
+  type KillEvent,
+  type KlineEvent,
+  type KlineNickEvent,
+  type LoginEvent,
   type MessageEvent,
+  type ModeEvent,
+  type ModeEventChange,
   type NickEvent,
   type NodeDownEvent,
   type PartEvent,
   type QuitEvent,
+  type ReadMarkerEvent,
+  type ServiceEvent,
+  type SetnameEvent,
+  type StateEvent,
+  type TokenIssueEvent,
+  type TokenRevokeEvent,
   type TopicEvent,
+  type UnklineEvent,
+  type UserStateEvent,
+  type WallopsEvent,
 } from "./cluster_event.ts";
-// User and account state (state15b).
-export type {
-  AccountRegisterEvent,
-  AwayEvent,
-  ChghostEvent,
-  LoginEvent,
-  ReadMarkerEvent,
-  SetnameEvent,
-  TokenIssueEvent,
-  TokenRevokeEvent,
-  UserStateEvent,
-} from "./cluster_event.ts";
-// Channel and server state.
-export type {
-  AnnounceEvent,
-  InviteEvent,
-  KickEvent,
-  KillEvent,
-  KlineEvent,
-  ModeEvent,
-  ModeEventChange,
-  ServiceEvent,
-  StateEvent,
-  UnklineEvent,
-} from "./cluster_event.ts";
+export type { NatsAccess } from "./nats_access.ts";
 export { ClusterHistory } from "./cluster_history.ts";
 export {
   archivedMessage,
@@ -70,6 +77,7 @@ export { type ArchivedMessage, PgHistory, type PgHistoryOptions } from "./pg_his
 export { ShmBus, type ShmBusOptions } from "./shm_bus.ts";
 export {
   type ClusterNodeStats,
+  type NickBanRequest,
   type Replicated,
   ReplicatedHub,
   type ReplicatedHubOptions,

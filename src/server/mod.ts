@@ -35,6 +35,7 @@ export type { HttpLimits } from "../web/_http_connection.ts";
 export type {
   MonitorCluster,
   MonitorMessage,
+  MonitorPeer,
   MonitorRoom,
   MonitorSnapshot,
 } from "../web/monitor_snapshot.ts";
