@@ -73,7 +73,9 @@ export class SessionTokens {
     this.#max = max;
     this.#statements = {
       insert: db.prepare(
-        "INSERT INTO session_tokens (hash, account, created_at, last_used_at) VALUES (?, ?, ?, ?)",
+        // A token stored already (a cluster's node reading its log or snapshot again) stays.
+        `INSERT OR IGNORE INTO session_tokens (hash, account, created_at, last_used_at)
+         VALUES (?, ?, ?, ?)`,
       ),
       // The newest `max` stay; ties in creation time are broken by the hash, arbitrarily.
       trim: db.prepare(
