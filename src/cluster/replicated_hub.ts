@@ -1528,7 +1528,9 @@ export class ReplicatedHub {
         time: ban.setAt,
       });
     }
-    return events;
+    // What this node stored before it joined the cluster may not pass as an entry (a ban mask
+    // of an older form): left out, rather than every node refusing the whole snapshot.
+    return events.filter(travels);
   }
 
   /**
@@ -1645,7 +1647,9 @@ export class ReplicatedHub {
   #restoreUser(member: Member, state: UserState): void {
     for (const name of state.invites) {
       const channel = this.hub.channel(name);
-      if (channel !== undefined && !channel.members.has(member)) this.hub.addInvite(member, channel);
+      if (channel !== undefined && !channel.members.has(member)) {
+        this.hub.addInvite(member, channel);
+      }
     }
     const account = member.account;
     if (state.alwaysOn && account !== undefined) {
