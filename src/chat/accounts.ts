@@ -413,6 +413,36 @@ export class AccountStore {
   }
 
   /**
+   * An account's password hash, as a cluster's snapshot carries it to a node that starts from
+   * it (the hash, never a password).
+   *
+   * @param name The account name, any case.
+   * @returns The hash and when it was registered, or undefined when there is no such account.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AccountStore } from "./accounts.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const accounts = AccountStore.open(dir);
+   * accounts.store("Ann", "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", 5);
+   * assert.equal(accounts.hashOf("ann")?.createdAt, 5);
+   * assert.equal(accounts.hashOf("bob"), undefined);
+   * accounts.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  hashOf(name: string): { name: string; hash: string; createdAt: number } | undefined {
+    const row = this.#find.get(foldCase(name));
+    return row === undefined ? undefined : {
+      name: row.name as string,
+      hash: row.hash as string,
+      createdAt: row.created_at as number,
+    };
+  }
+
+  /**
    * Counts an address as known to an account (its logins from there skip the busy check).
    *
    * @param name The account name.

@@ -106,6 +106,9 @@ CREATE TABLE channel_access (
 `;
 const LISTS: readonly ListMode[] = ["b", "e", "I"];
 
+/** What a row names a channel by. */
+type StoredName = Pick<Channel, "key" | "name" | "createdAt">;
+
 /**
  * The registered channels and remembered topics of one server.
  *
@@ -413,6 +416,44 @@ export class ChannelStore {
   }
 
   /**
+   * Writes a registered channel as another store held it (a cluster's snapshot, loaded by a
+   * node that starts from it): its registration, state and access list, replacing what this
+   * store held of it.
+   *
+   * @param stored The channel, as {@link ChannelStore.load} gives it.
+   * @throws Error when SQLite cannot write; nothing is changed then.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ChannelStore } from "./channel_store.ts";
+   * import { defaultSettings } from "./channel_modes.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const store = ChannelStore.open(dir);
+   * const access = [{ account: "bob", mode: "v" as const, setBy: "ann", setAt: 9 }];
+   * store.restore({
+   *   kind: "registered", name: "#Team", createdAt: 3, settings: defaultSettings("nt"),
+   *   registration: { founder: "ann", registeredAt: 7 }, access,
+   * });
+   * const stored = store.load("#team");
+   * assert.equal(stored?.kind === "registered" && stored.registration.founder, "ann");
+   * assert.deepEqual(stored?.kind === "registered" && stored.access, access);
+   * store.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  restore(stored: RegisteredChannel): void {
+    const key = foldCase(stored.name);
+    const channel = { key, name: stored.name, createdAt: stored.createdAt };
+    inTransaction(this.#db, () => {
+      this.#writeRegistered(channel, stored.registration, stored.settings, true);
+      this.#statements.deleteAccess.run(key);
+      for (const entry of stored.access) this.setAccess(key, entry);
+    });
+  }
+
+  /**
    * The folded names of every registered channel.
    *
    * @returns The keys, in order.
@@ -486,7 +527,7 @@ export class ChannelStore {
   }
 
   #writeRegistered(
-    channel: Channel,
+    channel: StoredName,
     registration: ChannelRegistration,
     settings: ChannelSettings,
     lists: boolean,
@@ -509,7 +550,7 @@ export class ChannelStore {
   }
 
   #upsert(
-    channel: Channel,
+    channel: StoredName,
     registration: ChannelRegistration | undefined,
     settings: ChannelSettings,
   ): void {

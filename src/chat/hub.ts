@@ -1183,6 +1183,19 @@ export class ChatHub {
   }
 
   /**
+   * Remembers an invitation without telling anyone (a cluster's node loading its snapshot: the
+   * invitation was shown when it was made).
+   *
+   * @param member Who is invited.
+   * @param channel The channel.
+   */
+  addInvite(member: Member, channel: Channel): void {
+    let invites = this.#invites.get(member);
+    if (invites === undefined) this.#invites.set(member, invites = new Map());
+    invites.set(channel.key, channel.name);
+  }
+
+  /**
    * The channels a member is invited to and has not joined yet.
    *
    * @param participant The member, or one of its devices.

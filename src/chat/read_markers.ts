@@ -31,6 +31,7 @@ import { foldCase } from "./casemap.ts";
 export class ReadMarkerStore {
   readonly #get: StatementSync;
   readonly #set: StatementSync;
+  readonly #ofAccount: StatementSync;
 
   /**
    * Prepares the statements over an open accounts database (see `AccountStore.open`).
@@ -43,6 +44,9 @@ export class ReadMarkerStore {
       `INSERT INTO read_markers (account, target, time) VALUES (?, ?, ?)
        ON CONFLICT (account, target) DO UPDATE SET time = max(time, excluded.time)
        RETURNING time`,
+    );
+    this.#ofAccount = db.prepare(
+      "SELECT target, time FROM read_markers WHERE account = ? ORDER BY target",
     );
   }
 
@@ -70,5 +74,32 @@ export class ReadMarkerStore {
    */
   set(account: string, target: string, time: number): number {
     return this.#set.get(foldCase(account), foldCase(target), time)!.time as number;
+  }
+
+  /**
+   * An account's markers: what a cluster's snapshot carries (as `read-marker` events) to a
+   * node that starts from it.
+   *
+   * @param account The account, any case.
+   * @returns Each conversation (folded) and its marker.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AccountStore } from "./accounts.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const accounts = AccountStore.open(dir);
+   * accounts.readMarkers.set("ann", "#Lobby", 2000);
+   * assert.deepEqual(accounts.readMarkers.ofAccount("Ann"), [{ target: "#lobby", time: 2000 }]);
+   * accounts.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  ofAccount(account: string): { target: string; time: number }[] {
+    return this.#ofAccount.all(foldCase(account)).map((row) => ({
+      target: row.target as string,
+      time: row.time as number,
+    }));
   }
 }

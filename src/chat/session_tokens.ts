@@ -73,7 +73,9 @@ export class SessionTokens {
     this.#max = max;
     this.#statements = {
       insert: db.prepare(
-        "INSERT INTO session_tokens (hash, account, created_at, last_used_at) VALUES (?, ?, ?, ?)",
+        // A token stored already (a cluster's node reading its log or snapshot again) stays.
+        `INSERT OR IGNORE INTO session_tokens (hash, account, created_at, last_used_at)
+         VALUES (?, ?, ?, ?)`,
       ),
       // The newest `max` stay; ties in creation time are broken by the hash, arbitrarily.
       trim: db.prepare(
@@ -89,6 +91,9 @@ export class SessionTokens {
       touch: db.prepare("UPDATE session_tokens SET last_used_at = ? WHERE hash = ?"),
       revoke: db.prepare("DELETE FROM session_tokens WHERE hash = ?"),
       count: db.prepare("SELECT count(*) AS n FROM session_tokens WHERE account = ?"),
+      ofAccount: db.prepare(
+        "SELECT hash, created_at FROM session_tokens WHERE account = ? ORDER BY created_at, hash",
+      ),
     };
   }
 
@@ -172,6 +177,37 @@ export class SessionTokens {
    */
   count(account: string): number {
     return this.#statements.count.get(foldCase(account))!.n as number;
+  }
+
+  /**
+   * An account's tokens by their hashes, oldest first: what a cluster's snapshot carries (as
+   * `token-issue` events) to a node that starts from it.
+   *
+   * @param account The account, any case.
+   * @returns Each token's hash (64 hex digits) and when it was made.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AccountStore } from "./accounts.ts";
+   * import { mintToken } from "./session_tokens.ts";
+   *
+   * const dir = Deno.makeTempDirSync();
+   * const accounts = AccountStore.open(dir);
+   * accounts.store("ann", "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", 1);
+   * const { hash } = mintToken();
+   * accounts.sessionTokens.store("Ann", hash, 7);
+   * assert.deepEqual(accounts.sessionTokens.hashesOf("ANN"), [{ hash, time: 7 }]);
+   * accounts.close();
+   * Deno.removeSync(dir, { recursive: true });
+   * ```
+   */
+  hashesOf(account: string): { hash: string; time: number }[] {
+    return this.#statements.ofAccount.all(foldCase(account)).map((row) => ({
+      hash: Array.from(row.hash as Uint8Array, (byte) => byte.toString(16).padStart(2, "0"))
+        .join(""),
+      time: row.created_at as number,
+    }));
   }
 }
 

@@ -6,17 +6,22 @@
  * through the same `#change` as the log's entries (as history: messages are not shown), gives
  * the state every node has after applying the log up to `seq`** — plus, for each channel, the
  * one thing events cannot restore (they are users' commands, checked against modes and
- * permissions): its settings and who holds `+o`/`+v`, set after its members' joins.
+ * permissions): its settings and who holds `+o`/`+v`, set after its members' joins. Three more
+ * kinds of rows hold what no event sets as such: each registered channel as the ChanServ
+ * store holds it (written before the events, so that their joins find it), and for each user
+ * its always-on flag, since when it has had no device (an always-on user with none), and the
+ * channels it is invited to.
  *
  * Its bytes are lines (UTF-8, `\n` between): a header `{"v":1,"kind":"snapshot","seq":…,
  * "time":…}`, then each event exactly as the log carries it (read by `decodeEvent`, checked
- * field by field like any entry), then `{"v":1,"kind":"channel-state",…}` lines. Nothing read
- * from the bus is trusted: {@link decodeSnapshot} checks every line, and a node refuses the
- * whole snapshot at the first bad one.
+ * field by field like any entry), then `channel-state`, `registered-channel` and `user-state`
+ * lines. Nothing read from the bus is trusted: {@link decodeSnapshot} checks every line, and a
+ * node refuses the whole snapshot at the first bad one.
  *
  * @module
  */
-import type { ChannelSettings, ListEntry, ListMode } from "../chat/channel_modes.ts";
+import type { ChannelSettings, ListEntry, ListMode, MemberMode } from "../chat/channel_modes.ts";
+import type { RegisteredChannel } from "../chat/channel_store.ts";
 import { type ClusterEvent, decodeEvent, EVENT_VERSION } from "./cluster_event.ts";
 
 /** A user as a snapshot names it: the node it is connected to and its connection there. */
@@ -39,6 +44,23 @@ export interface ChannelState {
   readonly voiced: readonly MemberRef[];
 }
 
+/** What a user's events do not restore. */
+export interface UserState {
+  /** The user, by the connection its `connect` names. */
+  readonly node: string;
+  /** Its connection on that node. */
+  readonly conn: string;
+  /** Whether it stays with no device (always-on). */
+  readonly alwaysOn: boolean;
+  /**
+   * Since when it has had no device, ms since the epoch (an always-on user): its `connect`
+   * names no real connection, which it leaves as the snapshot is loaded.
+   */
+  readonly detachedAt?: number;
+  /** The channels it is invited to and has not joined. */
+  readonly invites: readonly string[];
+}
+
 /** The state of a cluster after the log's entries up to {@link ClusterSnapshot.seq}. */
 export interface ClusterSnapshot {
   /** The last log entry the state includes: a node goes on reading from `seq + 1`. */
@@ -49,6 +71,10 @@ export interface ClusterSnapshot {
   readonly events: readonly ClusterEvent[];
   /** Each channel's settings and modes, set after the events. */
   readonly channels: readonly ChannelState[];
+  /** The registered channels (ChanServ's store), written before the events. */
+  readonly registered: readonly RegisteredChannel[];
+  /** Each user's always-on state and invitations, set after the channels. */
+  readonly users: readonly UserState[];
 }
 
 const encoder = new TextEncoder();
@@ -60,6 +86,10 @@ const MAX_TEXT = 8192;
 /** The most entries in one ban, exception or invite-exception list. */
 const MAX_LIST = 10_000;
 const LISTS: readonly ListMode[] = ["b", "e", "I"];
+/** The most accounts with a mode on joining one registered channel. */
+const MAX_ACCESS = 10_000;
+/** The most channels one user is invited to. */
+const MAX_INVITES = 10_000;
 
 /**
  * The bytes of a snapshot.
@@ -80,6 +110,12 @@ const LISTS: readonly ListMode[] = ["b", "e", "I"];
  *     { v: 1, id: "s", node: "a-1", conn: "1", kind: "join", channel: "#c", key: "" },
  *   ] as const,
  *   channels: [{ channel: "#c", settings: defaultSettings("nt"), operators: [{ node: "a-1", conn: "1" }], voiced: [] }],
+ *   registered: [{
+ *     kind: "registered", name: "#c", createdAt: 4, settings: defaultSettings("nt"),
+ *     registration: { founder: "ann", registeredAt: 6 },
+ *     access: [{ account: "bob", mode: "v", setBy: "ann", setAt: 7 }],
+ *   }] as const,
+ *   users: [{ node: "a-1", conn: "1", alwaysOn: true, detachedAt: 9, invites: ["#d"] }],
  * };
  * assert.deepEqual(decodeSnapshot(encodeSnapshot(snapshot)), snapshot);
  * ```
@@ -91,6 +127,12 @@ export function encodeSnapshot(snapshot: ClusterSnapshot): Uint8Array {
   for (const event of snapshot.events) lines.push(JSON.stringify(event));
   for (const state of snapshot.channels) {
     lines.push(JSON.stringify({ v: EVENT_VERSION, kind: "channel-state", ...state }));
+  }
+  for (const { kind: _, ...stored } of snapshot.registered) {
+    lines.push(JSON.stringify({ v: EVENT_VERSION, kind: "registered-channel", ...stored }));
+  }
+  for (const state of snapshot.users) {
+    lines.push(JSON.stringify({ v: EVENT_VERSION, kind: "user-state", ...state }));
   }
   return encoder.encode(lines.join("\n"));
 }
@@ -177,6 +219,51 @@ function channelState(fields: Fields): ChannelState {
   };
 }
 
+/** One `registered-channel` line, checked. */
+function registeredChannel(fields: Fields): RegisteredChannel {
+  const name = text(fields, "name", MAX_FIELD, true);
+  if (name === "") throw new TypeError(`"name" is empty`);
+  const registration = object(fields.registration, `"registration"`);
+  const founder = text(registration, "founder", MAX_NAME, true);
+  if (founder === "") throw new TypeError(`"founder" is empty`);
+  const access = array(fields, "access", MAX_ACCESS).map((item) => {
+    const entry = object(item, `An entry of "access"`);
+    const account = text(entry, "account", MAX_NAME, true);
+    if (account === "") throw new TypeError(`An entry of "access" names no account`);
+    const mode = entry.mode;
+    if (mode !== "o" && mode !== "v") throw new TypeError(`"mode" is not o or v`);
+    return {
+      account,
+      mode: mode as MemberMode,
+      setBy: text(entry, "setBy", MAX_NAME),
+      setAt: count(entry, "setAt"),
+    };
+  });
+  return {
+    kind: "registered",
+    name,
+    createdAt: count(fields, "createdAt"),
+    settings: settings(fields.settings),
+    registration: { founder, registeredAt: count(registration, "registeredAt") },
+    access,
+  };
+}
+
+/** One `user-state` line, checked. */
+function userState(fields: Fields): UserState {
+  const [ref] = refs({ ref: [{ node: fields.node, conn: fields.conn }] }, "ref");
+  if (typeof fields.alwaysOn !== "boolean") throw new TypeError(`"alwaysOn" is not true or false`);
+  const invites = array(fields, "invites", MAX_INVITES).map((item) =>
+    text({ channel: item }, "channel", MAX_FIELD, true)
+  );
+  return {
+    ...ref,
+    alwaysOn: fields.alwaysOn,
+    ...(fields.detachedAt === undefined ? {} : { detachedAt: count(fields, "detachedAt") }),
+    invites,
+  };
+}
+
 /**
  * Reads a snapshot from the bus, checking every line: the header, each event (as
  * `decodeEvent` checks a log entry), each channel's state.
@@ -201,6 +288,9 @@ function channelState(fields: Fields): ChannelState {
 export function decodeSnapshot(bytes: Uint8Array): ClusterSnapshot {
   const events: ClusterEvent[] = [];
   const channels: ChannelState[] = [];
+  const registered: RegisteredChannel[] = [];
+  const users: UserState[] = [];
+  let rows = false;
   let seq = 0;
   let time = 0;
   let line = 0;
@@ -219,15 +309,27 @@ export function decodeSnapshot(bytes: Uint8Array): ClusterSnapshot {
         continue;
       }
       const fields = parse(piece);
-      if (fields.kind === "channel-state") channels.push(channelState(fields));
-      else if (channels.length > 0) throw new TypeError("An event follows the channels' state");
+      const row = ROWS[fields.kind as string];
+      if (row !== undefined) {
+        rows = true;
+        if (row === "channel-state") channels.push(channelState(fields));
+        else if (row === "registered-channel") registered.push(registeredChannel(fields));
+        else users.push(userState(fields));
+      } else if (rows) throw new TypeError("An event follows the state rows");
       else events.push(decodeEvent(piece));
     } catch (error) {
       throw new TypeError(`Snapshot line ${line}: ${(error as Error).message}`);
     }
   }
-  return { seq, time, events, channels };
+  return { seq, time, events, channels, registered, users };
 }
+
+const ROWS: Record<string, "channel-state" | "registered-channel" | "user-state"> = {
+  __proto__: null,
+  "channel-state": "channel-state",
+  "registered-channel": "registered-channel",
+  "user-state": "user-state",
+} as never;
 
 /** Parses one line into an object of this version, or says why not. */
 function parse(bytes: Uint8Array): Fields {

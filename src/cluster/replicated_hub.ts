@@ -26,6 +26,8 @@ import { ChanServ } from "../chat/chanserv.ts";
 import { NickServ, NICKSERV_NICK } from "../chat/nickserv.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { AccountStore } from "../chat/accounts.ts";
+import type { ChannelStore } from "../chat/channel_store.ts";
+import { DETACHED_AWAY } from "../chat/presence.ts";
 import { foldCase } from "../chat/casemap.ts";
 import { createEvent } from "../chat/chat_event.ts";
 import {
@@ -82,6 +84,7 @@ import {
   decodeSnapshot,
   encodeSnapshot,
   type MemberRef,
+  type UserState,
 } from "./cluster_snapshot.ts";
 import { RemoteMember } from "./_remote_member.ts";
 
@@ -106,6 +109,11 @@ export interface ReplicatedHubOptions {
    * session tokens); none: this node keeps no accounts and skips them.
    */
   accounts?: AccountStore;
+  /**
+   * This node's ChanServ store, which applying the log writes: a snapshot carries its
+   * registered channels, and loading one writes them here.
+   */
+  channels?: ChannelStore;
   /**
    * Called with every message entry of the log (those from before this node started included),
    * its sequence and its sender, just before it is applied: the history archiver's feed. Must
@@ -205,6 +213,12 @@ type AccountEvent = Extract<
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** The node and connection of a `node/conn` key. */
+/**
+ * The node a snapshot names for what no node holds: accounts, tokens and markers, and always-on
+ * users with no device (a real node's name always ends in its run's random part).
+ */
+const SNAPSHOT_NODE = "snapshot";
+
 function memberRef(key: string): MemberRef {
   const slash = key.lastIndexOf("/");
   return { node: key.slice(0, slash), conn: key.slice(slash + 1) };
@@ -253,6 +267,7 @@ export class ReplicatedHub {
   readonly #beatMs: number;
   readonly #silenceMs: number;
   readonly #accounts: AccountStore | undefined;
+  readonly #channelStore: ChannelStore | undefined;
   readonly #onMessage: ReplicatedHubOptions["onMessage"];
   /**
    * The user of each of this node's connections (devices), by connection name, from their
@@ -327,6 +342,7 @@ export class ReplicatedHub {
     this.#beatMs = options.beatMs ?? 1000;
     this.#silenceMs = options.silenceMs ?? 3000;
     this.#accounts = options.accounts;
+    this.#channelStore = options.channels;
     this.#onMessage = options.onMessage;
     this.#snapshotEveryMs = options.snapshotEveryMs ?? 300_000;
     // Nodes started together do not all find the snapshot due at the same beat.
@@ -1408,14 +1424,22 @@ export class ReplicatedHub {
     for (const node of this.#down) {
       events.push({ ...origin({ node, conn: "" }), kind: "node-down", reason: "" });
     }
+    events.push(...this.#accountEvents(origin({ node: SNAPSHOT_NODE, conn: "" })));
+    const users: UserState[] = [];
+    let detached = 0;
     for (const member of this.hub.members.values()) {
-      // A user's first connection (device) connects it; its others attach to it.
-      const [first, ...others] = [...this.#homes.get(member) ?? []].map(memberRef);
+      const homes = this.#homes.get(member);
       // Services and whatever else no node connected are not the cluster's to restore.
-      if (first === undefined) continue;
-      refs.set(member, first);
+      if (homes === undefined) continue;
+      // A user's first connection (device) connects it; its others attach to it.
+      const [first, ...others] = [...homes].map(memberRef);
+      // An always-on user with no device connects from a connection of no node, left as the
+      // snapshot is loaded.
+      if (first === undefined && (!member.alwaysOn || member.account === undefined)) continue;
+      const ref = first ?? { node: SNAPSHOT_NODE, conn: (++detached).toString(36) };
+      refs.set(member, ref);
       events.push({
-        ...origin(first),
+        ...origin(ref),
         kind: "connect",
         nick: member.nick,
         user: member.user,
@@ -1424,10 +1448,23 @@ export class ReplicatedHub {
         ...(member.account === undefined ? {} : { account: member.account }),
         time: member.connectedAt ?? 0,
       });
-      for (const ref of others) {
+      for (const other of others) {
         if (member.account !== undefined) {
-          events.push({ ...origin(ref), kind: "attach", account: member.account });
+          events.push({ ...origin(other), kind: "attach", account: member.account });
         }
+      }
+      // The away of a user with no device comes back as it leaves its connection.
+      if (member.away !== undefined && (first !== undefined || member.away !== DETACHED_AWAY)) {
+        events.push({ ...origin(ref), kind: "away", text: member.away });
+      }
+      const invites = this.hub.invitesOf(member).filter((name) => this.hub.channel(name));
+      if (member.alwaysOn === true || first === undefined || invites.length > 0) {
+        users.push({
+          ...ref,
+          alwaysOn: member.alwaysOn === true,
+          ...(first === undefined ? { detachedAt: member.detachedAt ?? Date.now() } : {}),
+          invites,
+        });
       }
     }
     const channels: ChannelState[] = [];
@@ -1435,7 +1472,14 @@ export class ReplicatedHub {
       const members = [...channel.members].filter((member) => refs.has(member));
       if (members.length === 0) continue;
       for (const member of members) {
-        events.push({ ...origin(refs.get(member)!), kind: "join", channel: channel.name, key: "" });
+        events.push({
+          ...origin(refs.get(member)!),
+          kind: "join",
+          channel: channel.name,
+          key: "",
+          // The first join creates the channel at this time (329).
+          time: channel.createdAt,
+        });
       }
       const pick = (set: Set<Member>) =>
         [...set].filter((member) => refs.has(member)).map((member) => refs.get(member)!);
@@ -1446,7 +1490,47 @@ export class ReplicatedHub {
         voiced: pick(channel.voiced),
       });
     }
-    return { seq: this.applied, time: Date.now(), events, channels };
+    const registered = [];
+    for (const key of this.#channelStore?.registeredKeys() ?? []) {
+      const stored = this.#channelStore!.load(key);
+      if (stored?.kind === "registered") registered.push(stored);
+    }
+    return { seq: this.applied, time: Date.now(), events, channels, registered, users };
+  }
+
+  /**
+   * The events that write this node's account store as the log did: each account the log
+   * registered (with its hash), its session tokens and read markers; and the server bans.
+   */
+  #accountEvents(from: EventOrigin): ClusterEvent[] {
+    const events: ClusterEvent[] = [];
+    const accounts = this.#accounts;
+    for (const key of accounts === undefined ? [] : this.#registered) {
+      const stored = accounts!.hashOf(key);
+      if (stored === undefined) continue;
+      const { name: account, hash, createdAt: time } = stored;
+      events.push({ ...from, kind: "account-register", account, hash, time });
+      for (const token of accounts!.sessionTokens.hashesOf(key)) {
+        events.push({ ...from, kind: "token-issue", account, ...token });
+      }
+      for (const { target, time } of accounts!.readMarkers.ofAccount(key)) {
+        events.push({ ...from, kind: "read-marker", account, target, time });
+      }
+    }
+    for (const ban of this.#moderation?.bans.list() ?? []) {
+      events.push({
+        ...from,
+        kind: "kline",
+        mask: ban.mask,
+        reason: ban.reason,
+        durationMs: ban.expiresAt === undefined ? 0 : ban.expiresAt - ban.setAt,
+        by: ban.setBy,
+        time: ban.setAt,
+      });
+    }
+    // What this node stored before it joined the cluster may not pass as an entry (a ban mask
+    // of an older form): left out, rather than every node refusing the whole snapshot.
+    return events.filter(travels);
   }
 
   /**
@@ -1500,16 +1584,34 @@ export class ReplicatedHub {
   #restore(snapshot: ClusterSnapshot): void {
     for (const event of snapshot.events) {
       try {
-        this.#change(0, event, undefined, undefined);
+        // A ban is stored as it was set; nobody here is there to be disconnected or told.
+        if (event.kind === "kline") this.#restoreBan(event);
+        else this.#change(0, event, undefined, undefined);
       } catch (error) {
         // As for a log entry: a bug, the same on every node that loads this snapshot.
         log.error("A snapshot event could not be applied: {error}", { error });
       }
     }
+    const member = (ref: MemberRef) => this.#remote.get(`${ref.node}/${ref.conn}`);
+    // After the joins: a registered channel's modes would refuse its own members' joins.
+    for (const stored of snapshot.registered) {
+      try {
+        this.#channelStore?.restore(stored);
+      } catch (error) {
+        log.error("The registration of {channel} could not be stored: {error}", {
+          channel: stored.name,
+          error,
+        });
+      }
+      const channel = this.hub.channel(stored.name);
+      if (channel === undefined) continue;
+      channel.registration = stored.registration;
+      channel.access.clear();
+      for (const entry of stored.access) channel.access.set(foldCase(entry.account), entry);
+    }
     for (const state of snapshot.channels) {
       const channel = this.hub.channel(state.channel);
       if (channel === undefined) continue;
-      const member = (ref: MemberRef) => this.#remote.get(`${ref.node}/${ref.conn}`);
       channel.settings = state.settings;
       for (
         const [set, refs] of [[channel.operators, state.operators], [
@@ -1524,7 +1626,55 @@ export class ReplicatedHub {
         }
       }
     }
+    for (const state of snapshot.users) {
+      const found = member(state);
+      if (found !== undefined) this.#restoreUser(found, state);
+    }
+    if (this.#peers.get(SNAPSHOT_NODE)?.members.size === 0) this.#peers.delete(SNAPSHOT_NODE);
     this.applied = snapshot.seq;
+  }
+
+  /** Stores a server ban a snapshot carries. */
+  #restoreBan(event: KlineEvent): void {
+    const { mask, reason, by: setBy, durationMs, time } = event;
+    this.#moderation?.bans.add({ mask, reason, setBy, durationMs }, time);
+  }
+
+  /**
+   * Gives a user what its events did not: its invitations, always-on (in the hub and this
+   * node's always-on store), and — when it had no device — its leaving its snapshot connection.
+   */
+  #restoreUser(member: Member, state: UserState): void {
+    for (const name of state.invites) {
+      const channel = this.hub.channel(name);
+      if (channel !== undefined && !channel.members.has(member)) {
+        this.hub.addInvite(member, channel);
+      }
+    }
+    const account = member.account;
+    if (state.alwaysOn && account !== undefined) {
+      member.alwaysOn = true;
+      const channels = [...member.channels].map((key) => this.hub.channels.get(key)?.name ?? key);
+      try {
+        this.#accounts?.alwaysOn.enable(account, channels);
+      } catch (error) {
+        log.error("Always-on of {account} could not be stored: {error}", { account, error });
+      }
+    }
+    if (state.detachedAt === undefined) return;
+    const key = `${state.node}/${state.conn}`;
+    this.#remote.delete(key);
+    this.#peers.get(state.node)?.members.delete(state.conn);
+    this.#homes.get(member)?.delete(key);
+    // Marked away, as when its last device left; a user that is not always-on quits.
+    this.hub.lastDeviceLeft(member, "Not connected");
+    if (member.alwaysOn !== true || account === undefined) return;
+    member.detachedAt = state.detachedAt;
+    try {
+      this.#accounts?.alwaysOn.setDetachedAt(account, state.detachedAt);
+    } catch (error) {
+      log.error("Always-on of {account} could not be stored: {error}", { account, error });
+    }
   }
 
   /** Stops applying for good: this node's state can no longer be right. */

@@ -628,11 +628,12 @@ async function startNode(options: ServerOptions, cluster: ClusterOptions): Promi
   try {
     server = createServer(
       options,
-      (hub, accounts) =>
+      (hub, accounts, channels) =>
         new ReplicatedHub(hub, bus, {
           node: cluster.node,
           cluster: cluster.name,
           accounts,
+          channels,
           onMessage: history?.feed(hub),
           snapshotEveryMs: Math.min(300_000, retentionMs / 4),
         }),
@@ -677,7 +678,11 @@ function restoreAlwaysOn(
 
 function createServer(
   options: ServerOptions,
-  replicate?: (hub: ChatHub, accounts: AccountStore | undefined) => ReplicatedHub,
+  replicate?: (
+    hub: ChatHub,
+    accounts: AccountStore | undefined,
+    channels: ChannelStore | undefined,
+  ) => ReplicatedHub,
   clusterHistory?: ClusterHistory,
 ): ChatServer {
   const hostname = options.hostname ?? "0.0.0.0";
@@ -801,7 +806,7 @@ function createServer(
     moderation,
     counters: { sendQDrops: 0 },
     push,
-    cluster: replicate?.(hub, accounts),
+    cluster: replicate?.(hub, accounts, channels),
     historyReader: clusterHistory,
   };
   context.cluster?.moderate(moderation);
