@@ -643,8 +643,9 @@ export class ChatHub {
     channel.members.add(member);
     member.channels.add(channel.key);
     this.memberships?.joined(member, channel.name);
-    if (member.devices === undefined) channel.direct.add(member);
-    else if (channel.stream?.open) {
+    if (member.devices === undefined) {
+      if (!member.deliveredElsewhere) channel.direct.add(member);
+    } else if (channel.stream?.open) {
       for (const device of member.devices) channel.stream.follow(device.queue);
     }
     if (creator) channel.operators.add(member);

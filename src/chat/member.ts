@@ -77,6 +77,13 @@ export interface Member {
    */
   detachedAt?: number;
   /**
+   * Whether what the member should see is shown by some other process (a user of another
+   * cluster node, which applies the same log to its own hub): the hub leaves it out of its
+   * channels' delivery, so a channel message costs nothing per such member. Read when the
+   * member joins a channel.
+   */
+  readonly deliveredElsewhere?: boolean;
+  /**
    * Called with each event the member should see (for a member with devices: each event but
    * its channels' events, for every device). Must not block or throw: queue the event and
    * return.

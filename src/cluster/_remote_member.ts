@@ -20,6 +20,8 @@ export class RemoteMember implements Member {
   readonly connectedAt: number;
   account?: string;
   readonly echo = false;
+  /** Its own node shows it its channels' messages: this node's hub skips it. */
+  readonly deliveredElsewhere = true;
   /** The node it is connected to. */
   readonly node: string;
   /** Its connection on that node. */

@@ -1,0 +1,78 @@
+/**
+ * Members whose node is another (a cluster's remote users) are in the channel for everything
+ * the channel shows (NAMES, WHO, the member count) but out of its delivery: the hub hands them
+ * none of the channel's events, so a large channel spread over many nodes costs each node only
+ * its own users.
+ */
+import assert from "node:assert/strict";
+import { ChatHub } from "../src/chat/hub.ts";
+import type { ChatEvent } from "../src/chat/chat_event.ts";
+import type { Member } from "../src/chat/member.ts";
+
+/** A device-less member that records the kinds and texts of what it is handed. */
+function recorder(nick: string, deliveredElsewhere = false): Member & { seen: string[] } {
+  const seen: string[] = [];
+  return {
+    nick,
+    user: nick,
+    host: "test",
+    realname: nick,
+    transport: "test",
+    channels: new Set<string>(),
+    echo: false,
+    deliveredElsewhere,
+    seen,
+    deliver: (event: ChatEvent) => seen.push(`${event.kind} ${event.text}`),
+    disconnect() {},
+  };
+}
+
+Deno.test("a channel message is not handed to a member delivered elsewhere", async () => {
+  const hub = new ChatHub();
+  const ann = recorder("ann");
+  const bob = recorder("bob");
+  const far = recorder("far", true);
+  for (const member of [ann, bob, far]) {
+    assert.ok(hub.add(member));
+    hub.join(member, "#lobby");
+  }
+  bob.seen.length = 0;
+  far.seen.length = 0;
+  const sent = await hub.send(ann, "privmsg", "#lobby", "hello all");
+  assert.notEqual(typeof sent, "string");
+  assert.deepEqual(bob.seen, ["privmsg hello all"]);
+  assert.deepEqual(far.seen, []);
+  // Still a member for what the channel shows.
+  assert.ok(hub.channel("#lobby")?.members.has(far));
+  assert.deepEqual([...far.channels], ["#lobby"]);
+});
+
+Deno.test("a member delivered elsewhere still sends to the channel and gets private messages", async () => {
+  const hub = new ChatHub();
+  const ann = recorder("ann");
+  const far = recorder("far", true);
+  for (const member of [ann, far]) {
+    assert.ok(hub.add(member));
+    hub.join(member, "#lobby");
+  }
+  ann.seen.length = 0;
+  far.seen.length = 0;
+  await hub.send(far, "privmsg", "#lobby", "from afar");
+  assert.deepEqual(ann.seen, ["privmsg from afar"]);
+  await hub.send(ann, "privmsg", "far", "just you");
+  assert.deepEqual(far.seen, ["privmsg just you"]);
+});
+
+Deno.test("a member delivered elsewhere that parts and joins again stays out of delivery", async () => {
+  const hub = new ChatHub();
+  const ann = recorder("ann");
+  const far = recorder("far", true);
+  for (const member of [ann, far]) assert.ok(hub.add(member));
+  hub.join(ann, "#lobby");
+  hub.join(far, "#lobby");
+  hub.part(far, "#lobby", "");
+  hub.join(far, "#lobby");
+  far.seen.length = 0;
+  await hub.send(ann, "privmsg", "#lobby", "again");
+  assert.deepEqual(far.seen, []);
+});
