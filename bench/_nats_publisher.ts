@@ -3,7 +3,8 @@
  * with a fixed number of appends in flight, for a fixed time — either the way a shmooze node
  * does (`js.publish` with a `Nats-Msg-Id`, one request and promise per append), or raw: a core
  * NATS publish with the same header and a reply subject under one inbox whose single
- * subscription takes every acknowledgement (what the stream takes when the client costs little).
+ * subscription takes every acknowledgement (what the stream takes when the client costs little),
+ * or through `JetStreamBus.append` itself (what a node does now).
  *
  * Protocol: the plan arrives as the first argument; the process connects, prints
  * `{"type":"ready"}`, waits for a line on stdin, publishes until the plan's time is up, and
@@ -13,6 +14,8 @@
  */
 import { connect, createInbox, headers } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
+import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
+import { decodeEvent } from "../src/cluster/cluster_event.ts";
 import { type Histogram, record } from "./_histogram.ts";
 import { wallClock } from "./_clock.ts";
 
@@ -20,6 +23,8 @@ import { wallClock } from "./_clock.ts";
 export interface PublisherPlan {
   url: string;
   subject: string;
+  /** The cluster whose stream a `bus` publisher appends to. */
+  cluster: string;
   /** The bytes of every message (a real chat event, JSON). */
   payload: string;
   /** Appends in flight at once. */
@@ -28,8 +33,11 @@ export interface PublisherPlan {
   ms: number;
   /** Makes this process's msgids unique. */
   idPrefix: string;
-  /** `js`: `js.publish` per append; `raw`: core publishes, acknowledgements to one inbox. */
-  mode: "js" | "raw";
+  /**
+   * `js`: `js.publish` per append; `raw`: core publishes, acknowledgements to one inbox;
+   * `bus`: `JetStreamBus.append`.
+   */
+  mode: "js" | "raw" | "bus";
 }
 
 /** Printed when publishing stops. */
@@ -59,7 +67,20 @@ async function main(): Promise<void> {
   let next = 0;
   let acked = 0;
   let end = start;
-  if (plan.mode === "js") {
+  if (plan.mode === "bus") {
+    const bus = await JetStreamBus.open(plan.url, { cluster: plan.cluster });
+    const event = decodeEvent(data);
+    await Promise.all(Array.from({ length: plan.inFlight }, async () => {
+      while (wallClock() < stop) {
+        const at = performance.now();
+        await bus.append({ ...event, id: `${plan.idPrefix}-${next++}` });
+        record(histogram, (performance.now() - at) * 1000);
+        acked++;
+        end = wallClock();
+      }
+    }));
+    await bus.close();
+  } else if (plan.mode === "js") {
     await Promise.all(Array.from({ length: plan.inFlight }, async () => {
       while (wallClock() < stop) {
         const at = performance.now();

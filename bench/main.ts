@@ -1,6 +1,6 @@
 /**
  * The benchmarks' own entry point:
- * `deno task bench <ipc|fanout|history|search|cluster|nats|single-node> [options]`.
+ * `deno task bench <ipc|fanout|history|search|cluster|nats|single-node|remote-members> [options]`.
  *
  * Benchmarks are tooling, not product: they start peers and load generators and reuse the
  * tests' helpers, so nothing here is imported by `main.ts` or ends up in the compiled
@@ -24,6 +24,7 @@ const HELP = `Usage: deno task bench ipc [--messages N] [--json FILE]
        deno task bench single-node [--before REV] [--rounds 3] [--clients 1000] [--rate 3]
                                    [--seconds 5] [--json FILE]
        deno task bench bus [--messages N] [--json FILE]
+       deno task bench remote-members [--sends 20000] [--rounds 3]
 
 Runs a benchmark and prints its table; the full results go to a JSON file under
 bench/results/. docs/benchmarks.md has the numbers measured so far and what they mean.
@@ -43,6 +44,9 @@ bench/results/. docs/benchmarks.md has the numbers measured so far and what they
   single-node
            The fan-out benchmark of one serve from an earlier commit (default: main before
            the cluster merge) and from this tree, in turn (about 80 s)
+  remote-members
+           A hub's send to a channel holding 0 to 10 000 other nodes' users: left out
+           of delivery (now) vs handed each message (before), in one process
   fanout --cluster 1,2,3
            One serve alone beside 1, 2 and 3 serve --cluster nodes under the same load:
            latency on the senders' node and the others, each node's NATS cost (fanout help)
@@ -111,6 +115,8 @@ export async function main(args: string[]): Promise<number> {
         return await script(subject, rest);
       case "single-node":
         return await script("single_node", rest);
+      case "remote-members":
+        return await script("remote_members", rest);
       case undefined:
       case "-h":
       case "--help":
@@ -119,7 +125,7 @@ export async function main(args: string[]): Promise<number> {
       default:
         throw new UsageError(
           `unknown benchmark "${subject}"; the benchmarks are ipc, fanout, history, search, ` +
-            "cluster, nats, single-node, bus",
+            "cluster, nats, single-node, bus, remote-members",
         );
     }
   } catch (error) {

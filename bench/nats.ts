@@ -6,7 +6,8 @@
  * 1, 64 and 512 in flight from one process, two processes into one stream, two processes into
  * two streams (what sharding by channel buys); then raw — core publishes whose acknowledgements
  * all come to one inbox subscription — to see the stream with less of the client's cost in
- * front of it. Each side gets a fresh `nats-server -js`; the sides run in turn, `--rounds`
+ * front of it; then through `JetStreamBus.append`, as a node appends now (one acknowledgement
+ * subscription, `bus`). Each side gets a fresh `nats-server -js`; the sides run in turn, `--rounds`
  * times.
  *
  * Run: `deno task bench nats [--seconds 3] [--rounds 2] [--json FILE]`.
@@ -34,7 +35,7 @@ interface Side {
   streams: number;
   publishers: number;
   inFlight: number;
-  mode: "js" | "raw";
+  mode: "js" | "raw" | "bus";
 }
 
 const SIDES: Side[] = [
@@ -46,6 +47,9 @@ const SIDES: Side[] = [
   { streams: 1, publishers: 1, inFlight: 512, mode: "raw" },
   { streams: 1, publishers: 2, inFlight: 256, mode: "raw" },
   { streams: 2, publishers: 2, inFlight: 256, mode: "raw" },
+  { streams: 1, publishers: 1, inFlight: 1, mode: "bus" },
+  { streams: 1, publishers: 1, inFlight: 64, mode: "bus" },
+  { streams: 1, publishers: 1, inFlight: 512, mode: "bus" },
 ];
 
 /** One side's measurement. */
@@ -123,6 +127,7 @@ async function runSide(side: Side, round: number): Promise<SideRun> {
       const plan: PublisherPlan = {
         url: nats.url,
         subject: `bench.${p % side.streams}.log`,
+        cluster: `bench${p % side.streams}`,
         payload,
         inFlight: side.inFlight,
         ms: seconds * 1000,
@@ -195,7 +200,11 @@ console.log(markdownTable(
   runs.map((r) => [
     String(r.streams),
     `${r.publishers} × ${r.inFlight}`,
-    r.mode === "js" ? "js.publish (as a node)" : "raw, one ack inbox",
+    r.mode === "js"
+      ? "js.publish (as a node did)"
+      : r.mode === "raw"
+      ? "raw, one ack inbox"
+      : "JetStreamBus.append (now)",
     String(r.round),
     r.error ? `failed: ${r.error}` : r.rate.toLocaleString("en-US"),
     r.latency.p50.toFixed(2),
