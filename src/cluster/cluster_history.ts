@@ -77,6 +77,26 @@ export class ClusterHistory {
   }
 
   /**
+   * The listener a node's `ReplicatedHub` calls with each deletion it applied (`onRedact`): the
+   * archiver erases the message from PostgreSQL, after whatever it queued before.
+   *
+   * @returns The listener.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ClusterHistory } from "./cluster_history.ts";
+   *
+   * const history = ClusterHistory.open("postgres://nobody@127.0.0.1:1/none");
+   * assert.equal(typeof history.feedRedactions(), "function");
+   * await history.close(0);
+   * ```
+   */
+  feedRedactions(): (seq: number, msgid: string, time: number) => void {
+    return (seq, redacts, time) => this.archiver.add({ seq, redacts, time });
+  }
+
+  /**
    * Reads one conversation from PostgreSQL (see {@link PgHistory.query}).
    *
    * @param conversation A channel, or one account's side of a private conversation.

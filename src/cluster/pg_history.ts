@@ -39,6 +39,22 @@ export interface ArchivedMessage extends HistoryEntry {
   seq: number;
 }
 
+/**
+ * A deletion to archive (IRCv3 `draft/message-redaction`): the message `redacts` is erased from
+ * PostgreSQL, and stays erased whichever of the two is written first.
+ */
+export interface ArchivedRedaction {
+  /** The log sequence of the deletion's entry. */
+  seq: number;
+  /** The msgid of the message deleted. */
+  redacts: string;
+  /** That message's time, ms since the epoch: the deletion is kept as long as it would be. */
+  time: number;
+}
+
+/** What an archiver writes: a message, or the deletion of one. */
+export type Archived = ArchivedMessage | ArchivedRedaction;
+
 /** Options for {@link PgHistory.open}. */
 export interface PgHistoryOptions {
   /**
@@ -51,6 +67,11 @@ export interface PgHistoryOptions {
 }
 
 const TABLE = "shmooze_history";
+/**
+ * The msgids deleted: a message row written after its deletion (a node that archives late, or
+ * reads the log again) is erased in the same transaction, so a deletion always wins.
+ */
+const REDACTED = "shmooze_redacted";
 const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** A lock key of this table's own: schema and partition changes are made by one node at a time. */
 const DDL_LOCK = 0x5348_4d5a;
@@ -197,25 +218,40 @@ export class PgHistory {
   }
 
   /**
-   * Writes messages in one statement; one already stored (same reader, msgid and time) is left
-   * as it is. Messages older than the retention are not written.
+   * Writes messages and deletions in one transaction; a message already stored (same reader,
+   * msgid and time) is left as it is, and one deleted — in this batch or any earlier — is erased
+   * (kept deleted). Messages older than the retention are not written.
    *
-   * @param messages The messages.
+   * @param items The messages and deletions, in any order.
    * @returns Resolves when PostgreSQL has committed them.
    * @throws Error when PostgreSQL cannot be reached or refuses the statement: then none is written.
    */
-  async write(messages: readonly ArchivedMessage[]): Promise<void> {
+  async write(items: readonly Archived[]): Promise<void> {
     const cutoff = this.#retentionMs === 0 ? 0 : Date.now() - this.#retentionMs;
-    const rows = messages.filter((m) => m.time >= cutoff).flatMap(rowsOf);
-    if (rows.length === 0) return;
+    const kept = items.filter((item) => item.time >= cutoff);
+    const messages = kept.filter((item): item is ArchivedMessage => !("redacts" in item));
+    const deleted = kept.filter((item): item is ArchivedRedaction => "redacts" in item);
+    const rows = messages.flatMap(rowsOf);
+    if (rows.length === 0 && deleted.length === 0) return;
     await this.#schema();
     for (const time of new Set(rows.map((row) => monthOf(row.time as number).from))) {
       await this.#partition(time);
     }
     const sql = this.#sql;
+    const msgids = [...new Set(kept.map((item) => "redacts" in item ? item.redacts : item.msgid))];
     try {
       await this.#timed(
-        sql`INSERT INTO ${sql(TABLE)} ${sql(rows)} ON CONFLICT DO NOTHING`,
+        sql.begin(async (tx) => {
+          if (rows.length > 0) {
+            await tx`INSERT INTO ${sql(TABLE)} ${sql(rows)} ON CONFLICT DO NOTHING`;
+          }
+          if (deleted.length > 0) {
+            const tombstones = deleted.map((item) => ({ msgid: item.redacts, time: item.time }));
+            await tx`INSERT INTO ${sql(REDACTED)} ${sql(tombstones)} ON CONFLICT DO NOTHING`;
+          }
+          await tx`DELETE FROM ${sql(TABLE)} h USING ${sql(REDACTED)} r
+                   WHERE h.msgid = r.msgid AND h.msgid IN ${sql(msgids)}`;
+        }),
         "write history",
       );
     } catch (error) {
@@ -229,7 +265,7 @@ export class PgHistory {
   /**
    * Reads one conversation, as `CHATHISTORY` does and as `HistoryStore.query` answers (the same
    * selectors, anchors and limits; a `msgid` anchor outside the conversation gives nothing).
-   * Deleted messages are not known here (see docs/cluster.md), so `redacted` changes nothing.
+   * Deleted messages are erased here (see {@link PgHistory.write}), so `redacted` changes nothing.
    *
    * @param conversation A channel name, or one account's side of a private conversation.
    * @param selector Which messages.
@@ -355,6 +391,7 @@ export class PgHistory {
       this.#months.delete(`${match[1]}${match[2]}`);
       dropped.push(`${match[1]}${match[2]}`);
     }
+    await sql`DELETE FROM ${sql(REDACTED)} WHERE time < ${cutoff}`;
     return dropped;
   }
 
@@ -390,6 +427,12 @@ export class PgHistory {
         await tx.unsafe(
           `CREATE INDEX IF NOT EXISTS ${TABLE}_order ON ${TABLE} (owner, conv, seq)`,
         );
+        // A deletion names only the msgid: this finds its rows (every reader's copy).
+        await tx.unsafe(`CREATE INDEX IF NOT EXISTS ${TABLE}_msgid ON ${TABLE} (msgid)`);
+        await tx.unsafe(`CREATE TABLE IF NOT EXISTS ${REDACTED} (
+          msgid text   PRIMARY KEY,
+          time  bigint NOT NULL
+        )`);
       }),
       "prepare the history table",
     ).then(async () => {

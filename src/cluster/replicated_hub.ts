@@ -33,6 +33,7 @@ import {
   CHANSERV_NICK,
   type ChatHub,
   type MessageStamp,
+  type RedactError,
   type SendError,
 } from "../chat/hub.ts";
 import {
@@ -70,6 +71,7 @@ import {
   type KlineNickEvent,
   type MessageEvent,
   type ModeEvent,
+  type RedactEvent,
   type ServiceEvent,
   type StateEvent,
   type UnklineEvent,
@@ -86,6 +88,9 @@ import {
 import { RemoteMember } from "./_remote_member.ts";
 
 const log = getLogger(["shmooze", "cluster"]);
+
+/** A target or msgid a `redact` entry can carry (see `cluster_event.ts`): one word, bounded. */
+const ENTRY_WORD = /^[^\s,\0]{1,400}$/;
 
 /** Options for a {@link ReplicatedHub}. */
 export interface ReplicatedHubOptions {
@@ -112,6 +117,12 @@ export interface ReplicatedHubOptions {
    * not block; what it throws is logged.
    */
   onMessage?: (seq: number, event: MessageEvent, sender: Member) => void;
+  /**
+   * Called with every deletion this node applied (those from before it started included): its
+   * sequence, the msgid deleted and that message's time — the archiver's feed of deletions.
+   * Must not block; what it throws is logged.
+   */
+  onRedact?: (seq: number, msgid: string, time: number) => void;
   /**
    * How often the cluster's snapshot is written (by whichever node finds it due first), ms:
    * far more often than the log's retention removes entries, so that a new node always finds
@@ -254,6 +265,7 @@ export class ReplicatedHub {
   readonly #silenceMs: number;
   readonly #accounts: AccountStore | undefined;
   readonly #onMessage: ReplicatedHubOptions["onMessage"];
+  readonly #onRedact: ReplicatedHubOptions["onRedact"];
   /**
    * The user of each of this node's connections (devices), by connection name, from their
    * `connect` or `attach` until their `quit`.
@@ -328,6 +340,7 @@ export class ReplicatedHub {
     this.#silenceMs = options.silenceMs ?? 3000;
     this.#accounts = options.accounts;
     this.#onMessage = options.onMessage;
+    this.#onRedact = options.onRedact;
     this.#snapshotEveryMs = options.snapshotEveryMs ?? 300_000;
     // Nodes started together do not all find the snapshot due at the same beat.
     this.#snapshotDue = Date.now() + this.#snapshotEveryMs * Math.random() / 10;
@@ -747,6 +760,70 @@ export class ReplicatedHub {
     const conn = this.#connOf(participant);
     if (conn === undefined) return Promise.resolve("unavailable");
     return this.#publish({ ...this.#origin(conn), ...fields } as UserStateEvent, participant);
+  }
+
+  // Deleting stored messages (redact15).
+
+  /**
+   * Deletes a stored message for a user of this node (see `ChatHub.redact`), on every node: each
+   * decides on applying the entry whether the user may, with its own history and the state of
+   * that point of the log, erases the message and tells its users; the entry's id is the
+   * REDACT's msgid everywhere. The user's account (and its creation time) is what the log says
+   * at that point, not what the asking node claims.
+   *
+   * @param participant The user, or its device that asked.
+   * @param target The channel, or the other party's nick.
+   * @param msgid The id of the message to delete.
+   * @param reason Why ("" for no reason).
+   * @returns What applying it here gave (the REDACT event, or why not), or `unavailable`.
+   */
+  async redact(
+    participant: Participant,
+    target: string,
+    msgid: string,
+    reason: string,
+  ): Promise<ChatEvent | RedactError> {
+    const conn = this.#connOf(participant);
+    if (conn === undefined) return "unavailable";
+    // What no entry could carry names no message here either: every node would refuse the
+    // entry as invalid, and its asker would wait for an answer no node gives.
+    if (!ENTRY_WORD.test(target)) return "invalid-target";
+    if (!ENTRY_WORD.test(msgid)) return "unknown-msgid";
+    return await this.#publish(
+      { ...this.#origin(conn), kind: "redact", target, msgid, reason, time: Date.now() },
+      participant,
+    ) as ChatEvent | RedactError;
+  }
+
+  /**
+   * Applies a deletion: decided here as alone, on this node's history; once committed, the
+   * archiver is told, so that PostgreSQL forgets the message too.
+   */
+  #redact(seq: number, event: RedactEvent, participant: Participant): Promise<unknown> {
+    const account = memberOf(participant).account;
+    const found = account === undefined ? undefined : this.#accounts?.find(account);
+    const owner = account === undefined
+      ? undefined
+      : { account: found?.name ?? account, since: found?.createdAt };
+    const located = this.hub.history?.locate(event.msgid);
+    const done = this.hub.redact(
+      participant,
+      event.target,
+      event.msgid,
+      event.reason,
+      owner,
+      { msgid: event.id, time: event.time },
+    );
+    return done.then((result) => {
+      if (typeof result === "object" && located !== undefined) {
+        try {
+          this.#onRedact?.(seq, event.msgid, located.time);
+        } catch (error) {
+          log.error("A listener of deletions failed on entry {seq}: {error}", { seq, error });
+        }
+      }
+      return result;
+    });
   }
 
   // Channel and server state: MODE, KICK, INVITE, ChanServ, KILL, KLINE, UNKLINE, announcements.
@@ -1738,6 +1815,8 @@ export class ReplicatedHub {
       case "invite":
       case "service":
         return this.#channelState(participant, event);
+      case "redact":
+        return this.#redact(seq, event, participant);
       default:
         return this.#userChange(event, participant);
     }

@@ -614,6 +614,7 @@ async function startNode(options: ServerOptions, cluster: ClusterOptions): Promi
           cluster: cluster.name,
           accounts,
           onMessage: history?.feed(hub),
+          onRedact: history?.feedRedactions(),
           snapshotEveryMs: Math.min(300_000, retentionMs / 4),
         }),
       history,
