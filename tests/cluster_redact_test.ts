@@ -27,13 +27,23 @@ const CAPS = [
 const isChat = (m: Received) =>
   m.command === "PRIVMSG" && m.params[0] === "#lobby" && m.tags.batch === undefined;
 
-/** The msgids of #lobby's latest 100 in a node's CHATHISTORY; a FAIL throws. */
+/**
+ * The msgids of #lobby's latest 100 in a node's CHATHISTORY, a deleted one (shown to clients
+ * with draft/message-redaction) as `<msgid> deleted` when its REDACT follows it; a FAIL throws.
+ */
 async function history(client: IrcTestClient): Promise<string[]> {
   const lines = await client.reply("CHATHISTORY LATEST #lobby * 100");
   const failed = lines.find((m) => m.command === "FAIL");
   if (failed) throw new Error(`${client.nick}: ${failed.line}`);
-  return lines.filter((m) => m.command === "PRIVMSG" && m.tags.batch !== undefined)
-    .map((m) => m.tags.msgid!);
+  const batch = lines.filter((m) => m.tags.batch !== undefined);
+  return batch.flatMap((m, i) => {
+    if (m.command !== "PRIVMSG") return [];
+    const id = m.tags.msgid!;
+    const next = batch[i + 1];
+    const deleted = m.params[1] === "[deleted]" && next?.command === "REDACT" &&
+      next.params[1] === id;
+    return [deleted ? `${id} deleted` : id];
+  });
 }
 
 /** Reads a node's history until it is `want` (the archiver writes behind the chat), bounded. */
@@ -63,7 +73,7 @@ async function say(from: IrcTestClient, everyone: IrcTestClient[], text: string)
 
 Deno.test({
   name:
-    "serve --cluster: a REDACT reaches every node's users once with one msgid, is refused alike on every node, and erases the message from PostgreSQL history, also when it was away",
+    "serve --cluster: a REDACT reaches every node's users once with one msgid, is refused alike on every node, and erases its text from PostgreSQL history, also when it was away",
   ignore: !natsAvailable() || !postgresAvailable(),
   async fn(t) {
     await using nats = await startNats();
@@ -102,6 +112,7 @@ Deno.test({
       const secret = await say(ann, clients, "secret");
       const mine = await say(ann, clients, "mine");
       await historyBecomes(cat, [kept, secret, mine]);
+      const erased = `${secret} deleted`;
 
       await t.step("a REDACT through A reaches A, B and C once, with one msgid", async () => {
         await ann.send(`REDACT #lobby ${secret} :oops`);
@@ -117,9 +128,12 @@ Deno.test({
         assert.ok(got.every((m) => m.source?.startsWith("ann!")));
       });
 
-      await t.step("CHATHISTORY through every node no longer has the message", async () => {
-        for (const client of clients) await historyBecomes(client, [kept, mine]);
-      });
+      await t.step(
+        "CHATHISTORY through every node shows it deleted (its placeholder and REDACT), as one server does",
+        async () => {
+          for (const client of clients) await historyBecomes(client, [kept, erased, mine]);
+        },
+      );
 
       await t.step("a REDACT by someone not allowed is refused alike through B and C", async () => {
         for (const client of [bob, cat]) {
@@ -145,19 +159,50 @@ Deno.test({
             `${client.nick} was told of a refused deletion`,
           );
         }
-        for (const client of clients) await historyBecomes(client, [kept, mine]);
+        for (const client of clients) await historyBecomes(client, [kept, erased, mine]);
       });
 
+      let late = "";
       await t.step("a REDACT while PostgreSQL is away is applied when it returns", async () => {
         await pg.stop();
-        const late = await say(cat, clients, "said while away");
+        late = await say(cat, clients, "said while away");
         await cat.send(`REDACT #lobby ${late}`);
         await Promise.all(
           clients.map((c) => c.waitFor((m) => m.command === "REDACT" && m.params[1] === late)),
         );
         await pg.restart();
-        for (const client of clients) await historyBecomes(client, [kept, mine]);
+        const after = [kept, erased, mine, `${late} deleted`];
+        for (const client of clients) await historyBecomes(client, after);
       });
+
+      await t.step(
+        "a node started later archives the whole log again: the deleted messages stay deleted",
+        async () => {
+          servers.push(
+            await startServe({
+              args: [
+                "--cluster",
+                nats.url,
+                "--cluster-name",
+                cluster,
+                "--node-name",
+                "d",
+                "--history",
+                pg.url,
+              ],
+              timeoutMs: 120_000,
+            }),
+          );
+          const dan = await IrcTestClient.register(servers[3].port, "dan", { caps: CAPS });
+          clients.push(dan);
+          await dan.join("#lobby");
+          // Its archiver has written the log's messages once this one is in its history.
+          const last = await say(dan, clients, "dan is here");
+          const all = [kept, erased, mine, `${late} deleted`, last];
+          await historyBecomes(dan, all);
+          await historyBecomes(ann, all);
+        },
+      );
     } finally {
       for (const client of clients) await client.close();
       for (const server of servers) await server[Symbol.asyncDispose]();
@@ -241,6 +286,52 @@ Deno.test({
       await Promise.all(nodes.map((node) => node.close()));
       for (const node of nodes) node.hub.history?.close();
       for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serve --cluster without --history: a REDACT through A erases the message from CHATHISTORY on B too (each node's SQLite)",
+  ignore: !natsAvailable(),
+  async fn() {
+    await using nats = await startNats();
+    const cluster = `rs${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
+    const servers: ServeProcess[] = [];
+    const clients: IrcTestClient[] = [];
+    try {
+      for (const node of ["a", "b"]) {
+        servers.push(
+          await startServe({
+            args: ["--cluster", nats.url, "--cluster-name", cluster, "--node-name", node],
+            timeoutMs: 120_000,
+          }),
+        );
+      }
+      for (const [i, nick] of ["ann", "bob"].entries()) {
+        clients.push(await IrcTestClient.register(servers[i].port, nick, { caps: CAPS }));
+      }
+      // cy has no draft/message-redaction: deleted messages are not in its history at all.
+      clients.push(
+        await IrcTestClient.register(servers[1].port, "cy", {
+          caps: CAPS.filter((cap) => cap !== "draft/message-redaction"),
+        }),
+      );
+      const [ann, bob, cy] = clients;
+      for (const client of clients) await client.join("#lobby");
+      await ann.waitFor((m) => m.command === "JOIN" && m.source?.startsWith("cy!") === true);
+      const kept = await say(ann, clients, "kept");
+      const secret = await say(ann, clients, "secret");
+      await historyBecomes(bob, [kept, secret]);
+      await ann.send(`REDACT #lobby ${secret}`);
+      await bob.waitFor((m) => m.command === "REDACT" && m.params[1] === secret);
+      for (const client of [ann, bob]) {
+        await historyBecomes(client, [kept, `${secret} deleted`], 5000);
+      }
+      await historyBecomes(cy, [kept], 5000);
+    } finally {
+      for (const client of clients) await client.close();
+      for (const server of servers) await server[Symbol.asyncDispose]();
     }
   },
 });

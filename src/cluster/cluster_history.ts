@@ -11,6 +11,7 @@ import type {
   HistorySelector,
   PrivateConversation,
   QueryOptions,
+  Redaction,
 } from "../chat/history.ts";
 import type { Member } from "../chat/member.ts";
 import type { MessageEvent } from "./cluster_event.ts";
@@ -92,8 +93,8 @@ export class ClusterHistory {
    * await history.close(0);
    * ```
    */
-  feedRedactions(): (seq: number, msgid: string, time: number) => void {
-    return (seq, redacts, time) => this.archiver.add({ seq, redacts, time });
+  feedRedactions(): (seq: number, msgid: string, time: number, redaction: Redaction) => void {
+    return (seq, redacts, time, redaction) => this.archiver.add({ seq, redacts, time, redaction });
   }
 
   /**

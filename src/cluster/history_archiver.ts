@@ -320,7 +320,10 @@ export class HistoryArchiver {
 
 /** What a waiting message takes in memory, roughly: two bytes a character, and 200 for the rest. */
 function sizeOf(message: Archived): number {
-  if ("redacts" in message) return 200 + 2 * message.redacts.length;
+  if ("redacts" in message) {
+    const { msgid, source, reason } = message.redaction;
+    return 200 + 2 * (message.redacts.length + msgid.length + source.length + reason.length);
+  }
   let characters = message.msgid.length + message.sender.length + message.senderMask.length +
     message.target.length + message.text.length;
   for (const [name, value] of Object.entries(message.clientTags ?? {})) {

@@ -27,6 +27,7 @@ import { NickServ, NICKSERV_NICK } from "../chat/nickserv.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { AccountStore } from "../chat/accounts.ts";
 import { foldCase } from "../chat/casemap.ts";
+import type { Redaction } from "../chat/history.ts";
 import { createEvent } from "../chat/chat_event.ts";
 import {
   type ChannelError,
@@ -119,10 +120,10 @@ export interface ReplicatedHubOptions {
   onMessage?: (seq: number, event: MessageEvent, sender: Member) => void;
   /**
    * Called with every deletion this node applied (those from before it started included): its
-   * sequence, the msgid deleted and that message's time — the archiver's feed of deletions.
-   * Must not block; what it throws is logged.
+   * sequence, the msgid deleted, that message's time and the deletion as stored — the
+   * archiver's feed of deletions. Must not block; what it throws is logged.
    */
-  onRedact?: (seq: number, msgid: string, time: number) => void;
+  onRedact?: (seq: number, msgid: string, time: number, redaction: Redaction) => void;
   /**
    * How often the cluster's snapshot is written (by whichever node finds it due first), ms:
    * far more often than the log's retention removes entries, so that a new node always finds
@@ -816,8 +817,10 @@ export class ReplicatedHub {
     );
     return done.then((result) => {
       if (typeof result === "object" && located !== undefined) {
+        const { msgid, time, source } = result;
+        const redaction = { msgid, time, source, account, reason: event.reason };
         try {
-          this.#onRedact?.(seq, event.msgid, located.time);
+          this.#onRedact?.(seq, event.msgid, located.time, redaction);
         } catch (error) {
           log.error("A listener of deletions failed on entry {seq}: {error}", { seq, error });
         }
