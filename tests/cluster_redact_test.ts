@@ -24,15 +24,16 @@ const CAPS = [
   "draft/chathistory",
   "draft/message-redaction",
 ];
+// Not #lobby: nobody is its operator, and the channel's creator is here.
 const isChat = (m: Received) =>
-  m.command === "PRIVMSG" && m.params[0] === "#lobby" && m.tags.batch === undefined;
+  m.command === "PRIVMSG" && m.params[0] === "#team" && m.tags.batch === undefined;
 
 /**
- * The msgids of #lobby's latest 100 in a node's CHATHISTORY, a deleted one (shown to clients
+ * The msgids of #team's latest 100 in a node's CHATHISTORY, a deleted one (shown to clients
  * with draft/message-redaction) as `<msgid> deleted` when its REDACT follows it; a FAIL throws.
  */
 async function history(client: IrcTestClient): Promise<string[]> {
-  const lines = await client.reply("CHATHISTORY LATEST #lobby * 100");
+  const lines = await client.reply("CHATHISTORY LATEST #team * 100");
   const failed = lines.find((m) => m.command === "FAIL");
   if (failed) throw new Error(`${client.nick}: ${failed.line}`);
   const batch = lines.filter((m) => m.tags.batch !== undefined);
@@ -62,9 +63,9 @@ async function historyBecomes(client: IrcTestClient, want: string[], timeoutMs =
   assert.deepEqual(got, want, `${client.nick}'s history`);
 }
 
-/** Sends a message to #lobby and returns its msgid once every client has it. */
+/** Sends a message to #team and returns its msgid once every client has it. */
 async function say(from: IrcTestClient, everyone: IrcTestClient[], text: string) {
-  await from.send(`PRIVMSG #lobby :${text}`);
+  await from.send(`PRIVMSG #team :${text}`);
   const seen = await Promise.all(
     everyone.map((c) => c.waitFor((m) => isChat(m) && m.params[1] === text)),
   );
@@ -103,8 +104,8 @@ Deno.test({
         clients.push(await IrcTestClient.register(servers[i].port, nick, { caps: CAPS }));
       }
       const [ann, bob, cat] = clients;
-      // ann is the channel's operator (first in); bob and cat are not.
-      for (const client of clients) await client.join("#lobby");
+      // ann is the channel's operator (it made it); bob and cat are not.
+      for (const client of clients) await client.join("#team");
       await ann.waitFor((m) => m.command === "JOIN" && m.source?.startsWith("cat!") === true);
       await bob.waitFor((m) => m.command === "JOIN" && m.source?.startsWith("cat!") === true);
 
@@ -115,7 +116,7 @@ Deno.test({
       const erased = `${secret} deleted`;
 
       await t.step("a REDACT through A reaches A, B and C once, with one msgid", async () => {
-        await ann.send(`REDACT #lobby ${secret} :oops`);
+        await ann.send(`REDACT #team ${secret} :oops`);
         const isRedact = (m: Received) => m.command === "REDACT" && m.params[1] === secret;
         const got = await Promise.all(clients.map((c) => c.waitFor(isRedact)));
         // A PING round trip after it: no second REDACT line can still be on its way.
@@ -124,7 +125,7 @@ Deno.test({
           assert.equal(client.lines.filter(isRedact).length, 1, `${client.nick}: REDACT lines`);
         }
         assert.equal(new Set(got.map((m) => m.tags.msgid)).size, 1, "one msgid");
-        assert.deepEqual(got.map((m) => m.params), Array(3).fill(["#lobby", secret, "oops"]));
+        assert.deepEqual(got.map((m) => m.params), Array(3).fill(["#team", secret, "oops"]));
         assert.ok(got.every((m) => m.source?.startsWith("ann!")));
       });
 
@@ -137,19 +138,17 @@ Deno.test({
 
       await t.step("a REDACT by someone not allowed is refused alike through B and C", async () => {
         for (const client of [bob, cat]) {
-          const lines = await client.reply(`REDACT #lobby ${mine} :not yours`);
+          const lines = await client.reply(`REDACT #team ${mine} :not yours`);
           const failed = lines.find((m) => m.command === "FAIL");
           assert.deepEqual(failed?.params.slice(0, 4), [
             "REDACT",
             "REDACT_FORBIDDEN",
-            "#lobby",
+            "#team",
             mine,
           ]);
         }
         // Deleting it already once: a second REDACT of the secret is unknown on every node.
-        const again = (await bob.reply(`REDACT #lobby ${secret}`)).find((m) =>
-          m.command === "FAIL"
-        );
+        const again = (await bob.reply(`REDACT #team ${secret}`)).find((m) => m.command === "FAIL");
         assert.equal(again?.params[1], "UNKNOWN_MSGID");
         for (const client of clients) await client.reply("PING end");
         for (const client of clients) {
@@ -166,7 +165,7 @@ Deno.test({
       await t.step("a REDACT while PostgreSQL is away is applied when it returns", async () => {
         await pg.stop();
         late = await say(cat, clients, "said while away");
-        await cat.send(`REDACT #lobby ${late}`);
+        await cat.send(`REDACT #team ${late}`);
         await Promise.all(
           clients.map((c) => c.waitFor((m) => m.command === "REDACT" && m.params[1] === late)),
         );
@@ -176,7 +175,7 @@ Deno.test({
       });
 
       await t.step(
-        "a node started later archives the whole log again: the deleted messages stay deleted",
+        "a node started later archives the whole log again: the deleted messages stay deleted; it refuses to delete what it does not hold, and so does every node",
         async () => {
           servers.push(
             await startServe({
@@ -195,11 +194,28 @@ Deno.test({
           );
           const dan = await IrcTestClient.register(servers[3].port, "dan", { caps: CAPS });
           clients.push(dan);
-          await dan.join("#lobby");
+          await dan.join("#team");
           // Its archiver has written the log's messages once this one is in its history.
           const last = await say(dan, clients, "dan is here");
           const all = [kept, erased, mine, `${late} deleted`, last];
           await historyBecomes(dan, all);
+          await historyBecomes(ann, all);
+          // dan, a channel operator now, may delete anyone's message, but D started after
+          // "kept" was sent and does not hold it: refused there, as alone, and no node deletes it.
+          await ann.send("MODE #team +o dan");
+          await dan.waitFor((m) => m.command === "MODE" && m.params.at(-1) === "dan");
+          const refused = (await dan.reply(`REDACT #team ${kept}`)).find((m) =>
+            m.command === "FAIL"
+          );
+          assert.deepEqual(refused?.params.slice(0, 2), ["REDACT", "UNKNOWN_MSGID"]);
+          for (const client of clients) await client.reply("PING done");
+          for (const client of clients) {
+            assert.deepEqual(
+              client.lines.filter((m) => m.command === "REDACT" && m.params[1] === kept),
+              [],
+              `${client.nick} was told of a deletion its asker was refused`,
+            );
+          }
           await historyBecomes(ann, all);
         },
       );
@@ -318,12 +334,12 @@ Deno.test({
         }),
       );
       const [ann, bob, cy] = clients;
-      for (const client of clients) await client.join("#lobby");
+      for (const client of clients) await client.join("#team");
       await ann.waitFor((m) => m.command === "JOIN" && m.source?.startsWith("cy!") === true);
       const kept = await say(ann, clients, "kept");
       const secret = await say(ann, clients, "secret");
       await historyBecomes(bob, [kept, secret]);
-      await ann.send(`REDACT #lobby ${secret}`);
+      await ann.send(`REDACT #team ${secret}`);
       await bob.waitFor((m) => m.command === "REDACT" && m.params[1] === secret);
       for (const client of [ann, bob]) {
         await historyBecomes(client, [kept, `${secret} deleted`], 5000);

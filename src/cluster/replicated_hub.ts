@@ -27,7 +27,7 @@ import { NickServ, NICKSERV_NICK } from "../chat/nickserv.ts";
 import type { ChatEvent } from "../chat/chat_event.ts";
 import type { AccountStore } from "../chat/accounts.ts";
 import { foldCase } from "../chat/casemap.ts";
-import type { Redaction } from "../chat/history.ts";
+import type { HistoryOwner, Redaction } from "../chat/history.ts";
 import { createEvent } from "../chat/chat_event.ts";
 import {
   type ChannelError,
@@ -790,6 +790,13 @@ export class ReplicatedHub {
     // entry as invalid, and its asker would wait for an answer no node gives.
     if (!ENTRY_WORD.test(target)) return "invalid-target";
     if (!ENTRY_WORD.test(msgid)) return "unknown-msgid";
+    // A message this node does not hold (sent before it started, pruned, deleted already) is
+    // refused here, as alone and without a log entry: the nodes that do hold it must not delete
+    // what its asker is told was not deleted. The hub gives the refusal alone would give.
+    const held = this.hub.history?.locate(msgid);
+    if (held === undefined || held.redacted) {
+      return await this.hub.redact(participant, target, msgid, reason, this.#ownerOf(participant));
+    }
     return await this.#publish(
       { ...this.#origin(conn), kind: "redact", target, msgid, reason, time: Date.now() },
       participant,
@@ -802,10 +809,7 @@ export class ReplicatedHub {
    */
   #redact(seq: number, event: RedactEvent, participant: Participant): Promise<unknown> {
     const account = memberOf(participant).account;
-    const found = account === undefined ? undefined : this.#accounts?.find(account);
-    const owner = account === undefined
-      ? undefined
-      : { account: found?.name ?? account, since: found?.createdAt };
+    const owner = this.#ownerOf(participant);
     const located = this.hub.history?.locate(event.msgid);
     const done = this.hub.redact(
       participant,
@@ -827,6 +831,14 @@ export class ReplicatedHub {
       }
       return result;
     });
+  }
+
+  /** A user's account and its creation time, as this node's account store has them. */
+  #ownerOf(participant: Participant): HistoryOwner | undefined {
+    const account = memberOf(participant).account;
+    if (account === undefined) return undefined;
+    const found = this.#accounts?.find(account);
+    return { account: found?.name ?? account, since: found?.createdAt };
   }
 
   // Channel and server state: MODE, KICK, INVITE, ChanServ, KILL, KLINE, UNKLINE, announcements.
