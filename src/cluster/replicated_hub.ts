@@ -830,6 +830,10 @@ export class ReplicatedHub {
         }
       }
       return result;
+    }, (error) => {
+      // A bug, the same on every node: the entry deletes nothing, the node goes on.
+      log.error("Log entry {seq} could not be applied: {error}", { seq, error });
+      return "unavailable";
     });
   }
 
