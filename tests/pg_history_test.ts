@@ -296,3 +296,61 @@ Deno.test("PgHistory gives a query up after its timeout when the server accepts 
     await pg.close();
   }
 });
+
+Deno.test({
+  name:
+    "PgHistory keeps a deleted message as the SQLite store does — text erased, its REDACT kept, shown only to those who ask — also when the message is written after its deletion",
+  ignore,
+  async fn() {
+    await using server = await startPostgres();
+    const a = PgHistory.open(server.url, { retentionMs: 0 });
+    const late = PgHistory.open(server.url, { retentionMs: 0 });
+    const dir = await Deno.makeTempDir({ prefix: "shmooze-pg-redact-" });
+    const sqlite = HistoryStore.open(dir, { retentionMs: 0 });
+    try {
+      const kept = message(1);
+      const secret = message(2, { clientTags: { "+draft/reply": "m1" } });
+      const whisper = message(3, {
+        target: "bob",
+        senderAccount: "ann",
+        targetAccount: "bob",
+        text: "private",
+      });
+      const gone = (m: ArchivedMessage, seq: number) => ({
+        seq,
+        redacts: m.msgid,
+        time: m.time,
+        redaction: { msgid: `r${seq}`, time: m.time + 5, source: "ann!a@h", reason: "oops" },
+      });
+      await a.write([kept, secret, whisper]);
+      await a.write([gone(secret, 4), gone(whisper, 5)]);
+      // A node that archives late writes the messages again after the deletions: they stay
+      // deleted; and a deletion written twice changes nothing more.
+      await late.write([kept, secret, whisper, { ...gone(secret, 4), redaction: {} as never }]);
+      const latest = (options = {}) => a.query("#lobby", { kind: "latest" }, 10, options);
+      assert.deepEqual((await latest()).map((m) => m.msgid), ["m1"]);
+      for (const [account, partner] of [["ann", "bob"], ["bob", "ann"]]) {
+        assert.deepEqual(await a.query({ account, partner }, { kind: "latest" }, 10), []);
+      }
+      // Asked with deleted messages, as the SQLite store answers the same history.
+      for (const m of [kept, secret]) sqlite.append(m);
+      sqlite.redact(sqlite.locate("m2")!.id, gone(secret, 4).redaction);
+      const strip = (records: { id?: number }[]) => records.map(({ id: _, ...rest }) => rest);
+      assert.deepEqual(
+        strip(await latest({ redacted: true })),
+        strip(sqlite.query("#lobby", { kind: "latest" }, 10, { redacted: true })),
+      );
+      // The deletion first, on a store that never saw the message: it is never shown either.
+      const fresh = message(6);
+      await late.write([gone(fresh, 7)]);
+      await a.write([fresh]);
+      assert.deepEqual((await latest()).map((m) => m.msgid), ["m1"]);
+      assert.equal((await latest({ redacted: true })).at(-1)?.redaction?.msgid, "r7");
+    } finally {
+      sqlite.close();
+      await Deno.remove(dir, { recursive: true });
+      await a.close();
+      await late.close();
+    }
+  },
+});

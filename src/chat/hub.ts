@@ -928,6 +928,7 @@ export class ChatHub {
    * @param reason Why ("" for no reason), relayed and stored.
    * @param owner The asker's account with its creation time, if logged in (what it may delete
    *   as its own, and which private conversations it reads).
+   * @param stamp The REDACT's msgid and time, when decided elsewhere (a cluster's log).
    * @returns The REDACT event once committed and handed out, or why not.
    */
   async redact(
@@ -936,6 +937,7 @@ export class ChatHub {
     msgid: string,
     reason: string,
     owner?: HistoryOwner,
+    stamp?: MessageStamp,
   ): Promise<ChatEvent | RedactError> {
     const history = this.history;
     if (history === undefined) return "no-history";
@@ -959,6 +961,7 @@ export class ChatHub {
       text: reason,
       redacts: msgid,
       commit: { lost: false },
+      ...stamp,
     });
     try {
       history.redact(found.id, {

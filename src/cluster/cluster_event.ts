@@ -430,8 +430,30 @@ export interface AttachEvent extends EventOrigin {
   readonly account: string;
 }
 
+// Deleting a stored message (redact15).
+
+/**
+ * A user of this node deletes a stored message (IRCv3 `draft/message-redaction`): every node
+ * decides on applying it whether the user may (`chat/redaction.ts`, with the state it has at
+ * that point of the log), erases it from its own history and tells its users; the event's id
+ * is the REDACT's msgid on every node.
+ */
+export interface RedactEvent extends EventOrigin {
+  /** What happened. */
+  readonly kind: "redact";
+  /** The channel, or the other party's nick, as the REDACT names it. */
+  readonly target: string;
+  /** The msgid of the message deleted. */
+  readonly msgid: string;
+  /** Why ("" for no reason). */
+  readonly reason: string;
+  /** When its node took it, ms since the epoch: the `time` every node shows. */
+  readonly time: number;
+}
+
 /** One entry of the cluster's log. */
 export type ClusterEvent =
+  | RedactEvent
   | AttachEvent
   | ConnectEvent
   | NickEvent
@@ -712,6 +734,15 @@ export function decodeEvent(bytes: Uint8Array): ClusterEvent {
         ...(checked === undefined ? {} : { tags: checked }),
       };
     }
+    case "redact":
+      return {
+        ...origin(fields),
+        kind: "redact",
+        target: word(fields, "target"),
+        msgid: word(fields, "msgid"),
+        reason: text(fields, "reason"),
+        time: time(fields, "time"),
+      };
     case "node-down":
       return {
         ...origin(fields, false),

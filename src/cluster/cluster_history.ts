@@ -11,6 +11,7 @@ import type {
   HistorySelector,
   PrivateConversation,
   QueryOptions,
+  Redaction,
 } from "../chat/history.ts";
 import type { Member } from "../chat/member.ts";
 import type { MessageEvent } from "./cluster_event.ts";
@@ -74,6 +75,26 @@ export class ClusterHistory {
       const message = archivedMessage(hub, sender, event, seq);
       if (message !== undefined) this.archiver.add(message);
     };
+  }
+
+  /**
+   * The listener a node's `ReplicatedHub` calls with each deletion it applied (`onRedact`): the
+   * archiver erases the message from PostgreSQL, after whatever it queued before.
+   *
+   * @returns The listener.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ClusterHistory } from "./cluster_history.ts";
+   *
+   * const history = ClusterHistory.open("postgres://nobody@127.0.0.1:1/none");
+   * assert.equal(typeof history.feedRedactions(), "function");
+   * await history.close(0);
+   * ```
+   */
+  feedRedactions(): (seq: number, msgid: string, time: number, redaction: Redaction) => void {
+    return (seq, redacts, time, redaction) => this.archiver.add({ seq, redacts, time, redaction });
   }
 
   /**

@@ -17,14 +17,14 @@ import { STORED_TAGMSG_TAGS } from "../chat/hub.ts";
 import { maskOf, type Member } from "../chat/member.ts";
 import { isChannelName } from "../chat/names.ts";
 import type { MessageEvent } from "./cluster_event.ts";
-import type { ArchivedMessage } from "./pg_history.ts";
+import type { Archived, ArchivedMessage } from "./pg_history.ts";
 
 const log = getLogger(["shmooze", "cluster", "history"]);
 
 /** Where an archiver writes: {@link PgHistory}, or anything that writes the same way. */
 export interface ArchiveStore {
-  /** Writes a batch, idempotently; rejects when nothing was written. */
-  write(messages: readonly ArchivedMessage[]): Promise<void>;
+  /** Writes a batch of messages and deletions, idempotently; rejects when nothing was written. */
+  write(items: readonly Archived[]): Promise<void>;
   /** Drops what is past the retention. */
   prune(): Promise<unknown>;
 }
@@ -139,7 +139,7 @@ export function archivedMessage(
  * ```ts
  * import assert from "node:assert/strict";
  * import { HistoryArchiver } from "./history_archiver.ts";
- * import type { ArchivedMessage } from "./pg_history.ts";
+ * import type { Archived, ArchivedMessage } from "./pg_history.ts";
  *
  * const written: string[] = [];
  * let tries = 0;
@@ -171,7 +171,7 @@ export class HistoryArchiver {
   #pendingBytes = 0;
   readonly #retryMs: number;
   readonly #maxRetryMs: number;
-  #queue: ArchivedMessage[] = [];
+  #queue: Archived[] = [];
   #running = false;
   #closed = false;
   #archived = 0;
@@ -202,11 +202,11 @@ export class HistoryArchiver {
   }
 
   /**
-   * Queues a message for writing; never waits.
+   * Queues a message, or the deletion of one, for writing; never waits.
    *
-   * @param message The message, in log order after those added before.
+   * @param message The message or deletion, in log order after those added before.
    */
-  add(message: ArchivedMessage): void {
+  add(message: Archived): void {
     if (this.#closed) return;
     const bytes = sizeOf(message);
     if (this.#pendingBytes + bytes > this.#maxPendingBytes) {
@@ -319,7 +319,11 @@ export class HistoryArchiver {
 }
 
 /** What a waiting message takes in memory, roughly: two bytes a character, and 200 for the rest. */
-function sizeOf(message: ArchivedMessage): number {
+function sizeOf(message: Archived): number {
+  if ("redacts" in message) {
+    const { msgid, source, reason } = message.redaction;
+    return 200 + 2 * (message.redacts.length + msgid.length + source.length + reason.length);
+  }
   let characters = message.msgid.length + message.sender.length + message.senderMask.length +
     message.target.length + message.text.length;
   for (const [name, value] of Object.entries(message.clientTags ?? {})) {

@@ -30,6 +30,7 @@ import type {
   HistorySelector,
   PrivateConversation,
   QueryOptions,
+  Redaction,
 } from "../chat/history.ts";
 import { isChannelName } from "../chat/names.ts";
 
@@ -38,6 +39,25 @@ export interface ArchivedMessage extends HistoryEntry {
   /** The log sequence of the message's entry: its place in the cluster's order. */
   seq: number;
 }
+
+/**
+ * A deletion to archive (IRCv3 `draft/message-redaction`): the message `redacts` keeps its place
+ * with its text erased and the REDACT that deleted it, as the SQLite store keeps it — whichever
+ * of the two is written first.
+ */
+export interface ArchivedRedaction {
+  /** The log sequence of the deletion's entry. */
+  seq: number;
+  /** The msgid of the message deleted. */
+  redacts: string;
+  /** That message's time, ms since the epoch: the deletion is kept as long as it would be. */
+  time: number;
+  /** The REDACT that deleted it. */
+  redaction: Redaction;
+}
+
+/** What an archiver writes: a message, or the deletion of one. */
+export type Archived = ArchivedMessage | ArchivedRedaction;
 
 /** Options for {@link PgHistory.open}. */
 export interface PgHistoryOptions {
@@ -51,6 +71,12 @@ export interface PgHistoryOptions {
 }
 
 const TABLE = "shmooze_history";
+/**
+ * The deletions, by the msgid deleted: a message row written after its deletion (a node that
+ * archives late, or reads the log again) is erased in the same transaction, so a deletion
+ * always wins.
+ */
+const REDACTED = "shmooze_redacted";
 const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** A lock key of this table's own: schema and partition changes are made by one node at a time. */
 const DDL_LOCK = 0x5348_4d5a;
@@ -64,12 +90,13 @@ const COLUMNS = [
   "command",
   "text",
   "tags",
+  "redaction",
 ];
 
 /** An exclusive bound of a range: a log sequence, or a time (ms). */
 type Bound = { seq: number } | { time: number };
 /** One reader's side of a conversation: `owner` "" for a channel. */
-type Scope = { owner: string; conv: string; since: number; tagmsg: boolean };
+type Scope = { owner: string; conv: string; since: number; tagmsg: boolean; redacted: boolean };
 type Row = Record<string, unknown>;
 
 /** The month a time falls in, as `YYYYMM`, and its bounds in ms. */
@@ -197,25 +224,46 @@ export class PgHistory {
   }
 
   /**
-   * Writes messages in one statement; one already stored (same reader, msgid and time) is left
-   * as it is. Messages older than the retention are not written.
+   * Writes messages and deletions in one transaction; a message already stored (same reader,
+   * msgid and time) is left as it is, and one deleted — in this batch or any earlier — loses its
+   * text and client-only tags and keeps its deletion (the first written). Messages older than the
+   * retention are not written.
    *
-   * @param messages The messages.
+   * @param items The messages and deletions, in any order.
    * @returns Resolves when PostgreSQL has committed them.
    * @throws Error when PostgreSQL cannot be reached or refuses the statement: then none is written.
    */
-  async write(messages: readonly ArchivedMessage[]): Promise<void> {
+  async write(items: readonly Archived[]): Promise<void> {
     const cutoff = this.#retentionMs === 0 ? 0 : Date.now() - this.#retentionMs;
-    const rows = messages.filter((m) => m.time >= cutoff).flatMap(rowsOf);
-    if (rows.length === 0) return;
+    const kept = items.filter((item) => item.time >= cutoff);
+    const messages = kept.filter((item): item is ArchivedMessage => !("redacts" in item));
+    const deleted = kept.filter((item): item is ArchivedRedaction => "redacts" in item);
+    const rows = messages.flatMap(rowsOf);
+    if (rows.length === 0 && deleted.length === 0) return;
     await this.#schema();
     for (const time of new Set(rows.map((row) => monthOf(row.time as number).from))) {
       await this.#partition(time);
     }
     const sql = this.#sql;
+    const msgids = [...new Set(kept.map((item) => "redacts" in item ? item.redacts : item.msgid))];
     try {
       await this.#timed(
-        sql`INSERT INTO ${sql(TABLE)} ${sql(rows)} ON CONFLICT DO NOTHING`,
+        sql.begin(async (tx) => {
+          if (rows.length > 0) {
+            await tx`INSERT INTO ${sql(TABLE)} ${sql(rows)} ON CONFLICT DO NOTHING`;
+          }
+          if (deleted.length > 0) {
+            const tombstones = deleted.map((item) => ({
+              msgid: item.redacts,
+              time: item.time,
+              redaction: JSON.stringify(item.redaction),
+            }));
+            await tx`INSERT INTO ${sql(REDACTED)} ${sql(tombstones)} ON CONFLICT DO NOTHING`;
+          }
+          await tx`UPDATE ${sql(TABLE)} h SET text = '', tags = NULL, redaction = r.redaction
+                   FROM ${sql(REDACTED)} r
+                   WHERE h.msgid = r.msgid AND h.redaction IS NULL AND h.msgid IN ${sql(msgids)}`;
+        }),
         "write history",
       );
     } catch (error) {
@@ -229,7 +277,7 @@ export class PgHistory {
   /**
    * Reads one conversation, as `CHATHISTORY` does and as `HistoryStore.query` answers (the same
    * selectors, anchors and limits; a `msgid` anchor outside the conversation gives nothing).
-   * Deleted messages are not known here (see docs/cluster.md), so `redacted` changes nothing.
+   * A deleted message comes (with its {@link HistoryRecord.redaction}) only with `redacted`, as the SQLite store's does.
    *
    * @param conversation A channel name, or one account's side of a private conversation.
    * @param selector Which messages.
@@ -249,7 +297,7 @@ export class PgHistory {
         `Cannot query history: limit must be a whole number of at least 1, got ${limit}`,
       );
     }
-    const scope = scopeOf(conversation, options.tagmsg === true);
+    const scope = scopeOf(conversation, options.tagmsg === true, options.redacted === true);
     await this.#schema();
     switch (selector.kind) {
       case "latest": {
@@ -355,6 +403,7 @@ export class PgHistory {
       this.#months.delete(`${match[1]}${match[2]}`);
       dropped.push(`${match[1]}${match[2]}`);
     }
+    await sql`DELETE FROM ${sql(REDACTED)} WHERE time < ${cutoff}`;
     return dropped;
   }
 
@@ -387,9 +436,18 @@ export class PgHistory {
           tags           text,
           PRIMARY KEY (owner, conv, msgid, time)
         ) PARTITION BY RANGE (time)`);
+        // Deletions came after the table: a table made before them gains the column.
+        await tx.unsafe(`ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS redaction text`);
         await tx.unsafe(
           `CREATE INDEX IF NOT EXISTS ${TABLE}_order ON ${TABLE} (owner, conv, seq)`,
         );
+        // A deletion names only the msgid: this finds its rows (every reader's copy).
+        await tx.unsafe(`CREATE INDEX IF NOT EXISTS ${TABLE}_msgid ON ${TABLE} (msgid)`);
+        await tx.unsafe(`CREATE TABLE IF NOT EXISTS ${REDACTED} (
+          msgid     text   PRIMARY KEY,
+          time      bigint NOT NULL,
+          redaction text   NOT NULL
+        )`);
       }),
       "prepare the history table",
     ).then(async () => {
@@ -460,6 +518,7 @@ export class PgHistory {
       sql`SELECT ${sql(COLUMNS)} FROM ${sql(TABLE)}
           WHERE owner = ${scope.owner} AND conv = ${scope.conv} AND time >= ${scope.since}
           ${above} ${below} ${scope.tagmsg ? sql`` : sql`AND command <> 'TAGMSG'`}
+          ${scope.redacted ? sql`` : sql`AND redaction IS NULL`}
           ORDER BY ${order === "ASC" ? sql`seq ASC` : sql`seq DESC`} LIMIT ${limit}`,
       "query history",
     );
@@ -527,20 +586,30 @@ export class PgHistory {
   }
 }
 
-function scopeOf(conversation: string | PrivateConversation, tagmsg: boolean): Scope {
+function scopeOf(
+  conversation: string | PrivateConversation,
+  tagmsg: boolean,
+  redacted: boolean,
+): Scope {
   if (typeof conversation === "string") {
     if (!isChannelName(conversation)) {
       throw new Error(
         `Cannot query history: "${conversation}" is not a channel name; pass { account, partner } for a private conversation`,
       );
     }
-    return { owner: "", conv: foldCase(conversation), since: 0, tagmsg };
+    return { owner: "", conv: foldCase(conversation), since: 0, tagmsg, redacted };
   }
   const { account, partner, since } = conversation;
   if (account === "" || partner === "" || isChannelName(partner)) {
     throw new Error(`Cannot query history: "${partner}" is not a nick of ${account}'s`);
   }
-  return { owner: foldCase(account), conv: foldCase(partner), since: since ?? 0, tagmsg };
+  return {
+    owner: foldCase(account),
+    conv: foldCase(partner),
+    since: since ?? 0,
+    tagmsg,
+    redacted,
+  };
 }
 
 /** A row as a record; `bigint` columns come as strings. */
@@ -556,5 +625,6 @@ function toRecord(row: Row): HistoryRecord {
     text: row.text as string,
   };
   if (row.tags !== null) record.clientTags = JSON.parse(row.tags as string);
+  if (typeof row.redaction === "string") record.redaction = JSON.parse(row.redaction);
   return record;
 }

@@ -29,12 +29,14 @@ import type { AccountStore } from "../chat/accounts.ts";
 import type { ChannelStore } from "../chat/channel_store.ts";
 import { DETACHED_AWAY } from "../chat/presence.ts";
 import { foldCase } from "../chat/casemap.ts";
+import type { HistoryOwner, Redaction } from "../chat/history.ts";
 import { createEvent } from "../chat/chat_event.ts";
 import {
   type ChannelError,
   CHANSERV_NICK,
   type ChatHub,
   type MessageStamp,
+  type RedactError,
   type SendError,
 } from "../chat/hub.ts";
 import {
@@ -72,6 +74,7 @@ import {
   type KlineNickEvent,
   type MessageEvent,
   type ModeEvent,
+  type RedactEvent,
   type ServiceEvent,
   type StateEvent,
   type UnklineEvent,
@@ -89,6 +92,9 @@ import {
 import { RemoteMember } from "./_remote_member.ts";
 
 const log = getLogger(["shmooze", "cluster"]);
+
+/** A target or msgid a `redact` entry can carry (see `cluster_event.ts`): one word, bounded. */
+const ENTRY_WORD = /^[^\s,\0]{1,400}$/;
 
 /** Options for a {@link ReplicatedHub}. */
 export interface ReplicatedHubOptions {
@@ -120,6 +126,12 @@ export interface ReplicatedHubOptions {
    * not block; what it throws is logged.
    */
   onMessage?: (seq: number, event: MessageEvent, sender: Member) => void;
+  /**
+   * Called with every deletion this node applied (those from before it started included): its
+   * sequence, the msgid deleted, that message's time and the deletion as stored — the
+   * archiver's feed of deletions. Must not block; what it throws is logged.
+   */
+  onRedact?: (seq: number, msgid: string, time: number, redaction: Redaction) => void;
   /**
    * How often the cluster's snapshot is written (by whichever node finds it due first), ms:
    * far more often than the log's retention removes entries, so that a new node always finds
@@ -269,6 +281,7 @@ export class ReplicatedHub {
   readonly #accounts: AccountStore | undefined;
   readonly #channelStore: ChannelStore | undefined;
   readonly #onMessage: ReplicatedHubOptions["onMessage"];
+  readonly #onRedact: ReplicatedHubOptions["onRedact"];
   /**
    * The user of each of this node's connections (devices), by connection name, from their
    * `connect` or `attach` until their `quit`.
@@ -344,6 +357,7 @@ export class ReplicatedHub {
     this.#accounts = options.accounts;
     this.#channelStore = options.channels;
     this.#onMessage = options.onMessage;
+    this.#onRedact = options.onRedact;
     this.#snapshotEveryMs = options.snapshotEveryMs ?? 300_000;
     // Nodes started together do not all find the snapshot due at the same beat.
     this.#snapshotDue = Date.now() + this.#snapshotEveryMs * Math.random() / 10;
@@ -763,6 +777,88 @@ export class ReplicatedHub {
     const conn = this.#connOf(participant);
     if (conn === undefined) return Promise.resolve("unavailable");
     return this.#publish({ ...this.#origin(conn), ...fields } as UserStateEvent, participant);
+  }
+
+  // Deleting stored messages (redact15).
+
+  /**
+   * Deletes a stored message for a user of this node (see `ChatHub.redact`), on every node: each
+   * decides on applying the entry whether the user may, with its own history and the state of
+   * that point of the log, erases the message and tells its users; the entry's id is the
+   * REDACT's msgid everywhere. The user's account (and its creation time) is what the log says
+   * at that point, not what the asking node claims.
+   *
+   * @param participant The user, or its device that asked.
+   * @param target The channel, or the other party's nick.
+   * @param msgid The id of the message to delete.
+   * @param reason Why ("" for no reason).
+   * @returns What applying it here gave (the REDACT event, or why not), or `unavailable`.
+   */
+  async redact(
+    participant: Participant,
+    target: string,
+    msgid: string,
+    reason: string,
+  ): Promise<ChatEvent | RedactError> {
+    const conn = this.#connOf(participant);
+    if (conn === undefined) return "unavailable";
+    // What no entry could carry names no message here either: every node would refuse the
+    // entry as invalid, and its asker would wait for an answer no node gives.
+    if (!ENTRY_WORD.test(target)) return "invalid-target";
+    if (!ENTRY_WORD.test(msgid)) return "unknown-msgid";
+    // A message this node does not hold (sent before it started, pruned, deleted already) is
+    // refused here, as alone and without a log entry: the nodes that do hold it must not delete
+    // what its asker is told was not deleted. The hub gives the refusal alone would give.
+    const held = this.hub.history?.locate(msgid);
+    if (held === undefined || held.redacted) {
+      return await this.hub.redact(participant, target, msgid, reason, this.#ownerOf(participant));
+    }
+    return await this.#publish(
+      { ...this.#origin(conn), kind: "redact", target, msgid, reason, time: Date.now() },
+      participant,
+    ) as ChatEvent | RedactError;
+  }
+
+  /**
+   * Applies a deletion: decided here as alone, on this node's history; once committed, the
+   * archiver is told, so that PostgreSQL forgets the message too.
+   */
+  #redact(seq: number, event: RedactEvent, participant: Participant): Promise<unknown> {
+    const account = memberOf(participant).account;
+    const owner = this.#ownerOf(participant);
+    const located = this.hub.history?.locate(event.msgid);
+    const done = this.hub.redact(
+      participant,
+      event.target,
+      event.msgid,
+      event.reason,
+      owner,
+      { msgid: event.id, time: event.time },
+    );
+    return done.then((result) => {
+      if (typeof result === "object" && located !== undefined) {
+        const { msgid, time, source } = result;
+        const redaction = { msgid, time, source, account, reason: event.reason };
+        try {
+          this.#onRedact?.(seq, event.msgid, located.time, redaction);
+        } catch (error) {
+          log.error("A listener of deletions failed on entry {seq}: {error}", { seq, error });
+        }
+      }
+      return result;
+    }, (error) => {
+      // A bug, the same on every node: the entry deletes nothing, the node goes on.
+      log.error("Log entry {seq} could not be applied: {error}", { seq, error });
+      return "unavailable";
+    });
+  }
+
+  /** A user's account and its creation time, as this node's account store has them. */
+  #ownerOf(participant: Participant): HistoryOwner | undefined {
+    const account = memberOf(participant).account;
+    if (account === undefined) return undefined;
+    const found = this.#accounts?.find(account);
+    return { account: found?.name ?? account, since: found?.createdAt };
   }
 
   // Channel and server state: MODE, KICK, INVITE, ChanServ, KILL, KLINE, UNKLINE, announcements.
@@ -1888,6 +1984,8 @@ export class ReplicatedHub {
       case "invite":
       case "service":
         return this.#channelState(participant, event);
+      case "redact":
+        return this.#redact(seq, event, participant);
       default:
         return this.#userChange(event, participant);
     }

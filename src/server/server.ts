@@ -635,6 +635,7 @@ async function startNode(options: ServerOptions, cluster: ClusterOptions): Promi
           accounts,
           channels,
           onMessage: history?.feed(hub),
+          onRedact: history?.feedRedactions(),
           snapshotEveryMs: Math.min(300_000, retentionMs / 4),
         }),
       history,

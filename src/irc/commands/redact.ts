@@ -42,15 +42,14 @@ async function redact(session: IrcSession, message: IrcMessage): Promise<void> {
   if (target.includes(",") || (!isChannelName(target) && target.startsWith("#"))) {
     return invalidTarget(session, target);
   }
-  const { hub, limits } = session.context;
+  const { hub, limits, cluster } = session.context;
   const bytes = limits.maxLine - relayedBytes(session, target, msgid);
-  const result = await hub.redact(
-    session,
-    target,
-    msgid,
-    cut(reason, limits.topicLength, bytes),
-    historyOwner(session),
-  );
+  const why = cut(reason, limits.topicLength, bytes);
+  // In a cluster every node decides and deletes as it applies the log's entry (who the asker
+  // is, and its account, are the log's there).
+  const result = cluster === undefined
+    ? await hub.redact(session, target, msgid, why, historyOwner(session))
+    : await cluster.redact(session, target, msgid, why);
   if (typeof result !== "string") return;
   // Echoed in a FAIL, a long target or msgid could push the line past 512 bytes: no name or id
   // the server knows comes near ECHO_BYTES, so a cut one names nothing either.
