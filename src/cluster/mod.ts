@@ -53,6 +53,7 @@ export {
   type PartEvent,
   type QuitEvent,
   type ReadMarkerEvent,
+  type RedactEvent,
   type ServiceEvent,
   type SetnameEvent,
   type StateEvent,
@@ -73,7 +74,13 @@ export {
   type HistoryArchiverOptions,
 } from "./history_archiver.ts";
 export { clusterNameProblem, JetStreamBus, type JetStreamBusOptions } from "./jetstream_bus.ts";
-export { type ArchivedMessage, PgHistory, type PgHistoryOptions } from "./pg_history.ts";
+export {
+  type Archived,
+  type ArchivedMessage,
+  type ArchivedRedaction,
+  PgHistory,
+  type PgHistoryOptions,
+} from "./pg_history.ts";
 export { ShmBus, type ShmBusOptions } from "./shm_bus.ts";
 export {
   type ClusterNodeStats,
