@@ -238,6 +238,17 @@ export class HistoryArchiver {
   }
 
   /**
+   * Whether everything it was given is stored: nothing waiting, nothing being written, and
+   * nothing dropped for want of room. A snapshot of the cluster may be written only then: a
+   * node started from it is not given the entries before it again.
+   *
+   * @returns True when caught up.
+   */
+  caughtUp(): boolean {
+    return this.#queue.length === 0 && !this.#running && this.#dropped === 0;
+  }
+
+  /**
    * Resolves when nothing is waiting to be written.
    *
    * @returns Resolves then.

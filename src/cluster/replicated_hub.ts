@@ -138,6 +138,13 @@ export interface ReplicatedHubOptions {
    * one to start from. 0: this node never writes one. @default {300000}
    */
   snapshotEveryMs?: number;
+  /**
+   * Whether a snapshot may be written now. A node started from a snapshot is not given the log's
+   * entries before it, so whatever is fed from the log (the history archiver) must have stored
+   * all it was given first: while it has not (PostgreSQL away), no snapshot is written and a node
+   * that starts reads those entries again. @default {() => true}
+   */
+  snapshotReady?: () => boolean;
 }
 
 /**
@@ -331,6 +338,7 @@ export class ReplicatedHub {
   readonly #waiters: { seq: number; resolve: () => void }[] = [];
   #moderation: ServerModeration | undefined;
   readonly #snapshotEveryMs: number;
+  readonly #snapshotReady: () => boolean;
   /** When this node next looks whether the snapshot is due. */
   #snapshotDue = 0;
   #snapshotting = false;
@@ -359,6 +367,7 @@ export class ReplicatedHub {
     this.#onMessage = options.onMessage;
     this.#onRedact = options.onRedact;
     this.#snapshotEveryMs = options.snapshotEveryMs ?? 300_000;
+    this.#snapshotReady = options.snapshotReady ?? (() => true);
     // Nodes started together do not all find the snapshot due at the same beat.
     this.#snapshotDue = Date.now() + this.#snapshotEveryMs * Math.random() / 10;
   }
@@ -1500,6 +1509,12 @@ export class ReplicatedHub {
   async writeSnapshot(): Promise<boolean> {
     const store = this.#bus.snapshots;
     if (store === undefined || this.#failure !== undefined || this.applied === 0) return false;
+    if (!this.#snapshotReady()) {
+      log.info("No snapshot at entry {seq}: the history archiver has not stored all before it", {
+        seq: this.applied,
+      });
+      return false;
+    }
     // Taken in one turn, between two entries: the state at exactly `applied`.
     const snapshot = this.#snapshot();
     return await store.save(snapshot.seq, encodeSnapshot(snapshot));

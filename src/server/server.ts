@@ -500,6 +500,14 @@ export class ChatServer {
     for (const loop of this.#acceptLoops) loop.close();
     for (const timer of this.#timers) clearInterval(timer);
     this.hub.detachChannelStore();
+    // The history archiver gets a moment to store what it holds: the node's last snapshot, next,
+    // is written only when it has (a node started from it is not given those entries again).
+    const archived = this.clusterHistory?.archiver.idle();
+    if (archived !== undefined) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([archived, new Promise((resolve) => timer = setTimeout(resolve, 2000))]);
+      clearTimeout(timer);
+    }
     // First, so every node sees this node's users quit (one node-down) rather than one by one.
     await this.cluster?.close();
     await this.clusterHistory?.close();
@@ -635,6 +643,7 @@ async function startNode(options: ServerOptions, cluster: ClusterOptions): Promi
           accounts,
           channels,
           onMessage: history?.feed(hub),
+          snapshotReady: history && (() => history.archiver.caughtUp()),
           onRedact: history?.feedRedactions(),
           snapshotEveryMs: Math.min(300_000, retentionMs / 4),
         }),
