@@ -2116,6 +2116,8 @@ export class ReplicatedHub {
           this.#snapshotEveryMs * Math.random() / 10;
         return;
       }
+      // Nothing was appended since: the stored one is this state (an idle log costs nothing).
+      if (newest !== undefined && newest.seq >= this.applied) return;
       if (await this.writeSnapshot()) {
         log.info("Node {node} wrote the snapshot at entry {seq}", {
           node: this.#node,
