@@ -1603,8 +1603,8 @@ export class ReplicatedHub {
           error,
         });
       }
-      const channel = this.hub.channel(stored.name);
-      if (channel === undefined) continue;
+      // A registered channel exists with nobody in it, as on a server started on its store.
+      const channel = this.hub.openChannel(stored.name);
       channel.registration = stored.registration;
       channel.access.clear();
       for (const entry of stored.access) channel.access.set(foldCase(entry.account), entry);
