@@ -8,9 +8,11 @@
  *   stops the others, and the parent exits 1 with that worker's reason;
  * - a worker that dies is noticed: on the ring the parent declares its node gone at once, and
  *   the others quit its users (with NATS, the cluster's heartbeats do, within 3 s); the parent
- *   logs it and starts a new one in its place; one that cannot start again (its ring
- *   no longer holds the log from entry 1, or it keeps dying) is not retried, and the rest
+ *   logs it and starts a new one in its place; one that cannot start again (the ring
+ *   went round since the last snapshot, or it keeps dying) is not retried, and the rest
  *   serve on; with none left the parent exits 1;
+ * - the workers' snapshot (`DIR/workers.snapshot`) carries the state across restarts: the
+ *   parent checks it and creates the ring after its sequence, and every worker loads it first;
  * - SIGINT or SIGTERM stops every worker cleanly (each says goodbye to its clients), waits
  *   for them, removes the ring, and exits 0.
  *

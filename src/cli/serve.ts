@@ -152,8 +152,9 @@ Options:
                              docs/cluster.md (default: one process)
   --ring-size BYTES          With --workers: the shared-memory ring's size, a multiple of 16
                              from 65536 to 1073741824; a worker further behind than the ring
-                             stops, and a worker started after the ring went round cannot
-                             start (default: 16777216, some 80 000 messages)
+                             stops; a new worker starts from the workers' snapshot
+                             (DIR/workers.snapshot, written every 10 s and on stop) and the
+                             ring after it (default: 16777216, some 80 000 messages)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
