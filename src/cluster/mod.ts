@@ -75,6 +75,7 @@ export {
 export { clusterNameProblem, JetStreamBus, type JetStreamBusOptions } from "./jetstream_bus.ts";
 export { type ArchivedMessage, PgHistory, type PgHistoryOptions } from "./pg_history.ts";
 export { ShmBus, type ShmBusOptions } from "./shm_bus.ts";
+export { FileSnapshotStore } from "./file_snapshot_store.ts";
 export {
   type ClusterNodeStats,
   type NickBanRequest,
