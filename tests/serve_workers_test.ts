@@ -275,12 +275,16 @@ Deno.test({
         for (const made of clients.splice(0)) await made.close();
       }
       assert.ok(await snapshotSeq(dataDir) > 0, "the workers left their snapshot");
+      // As a worker killed while writing would leave it.
+      const leftover = `${dataDir}/.${SNAPSHOT_FILE}.k1ll3d.tmp`;
+      await Deno.writeTextFile(leftover, "half a snapshot");
       await using server = await startServe({
         args: ["--workers", "2", "--flood-burst", "0"],
         dataDir,
         timeoutMs: 120_000,
       });
       pids = await workerPids(server);
+      await assert.rejects(Deno.stat(leftover), Deno.errors.NotFound, "the leftover is removed");
       const { on1, on2 } = await clientsOnBoth(server.port, clients);
       for (const viewer of [on1, on2]) {
         await viewer.send("CS INFO #reg");

@@ -106,9 +106,12 @@ async function ringStart(path: string): Promise<number> {
     new CliError(
       `The workers' snapshot ${path} is refused (${reason}): the server's state is in it, so no worker starts; move the file away to start without that state`,
     );
+  const store = new FileSnapshotStore(path);
   let stored;
   try {
-    stored = await new FileSnapshotStore(path).load();
+    // What a worker killed while writing left: no worker runs now to be writing one.
+    await store.removeLeftovers();
+    stored = await store.load();
   } catch (error) {
     // A data directory that is a file: the first worker says so.
     if (error instanceof Deno.errors.NotADirectory) return 1;

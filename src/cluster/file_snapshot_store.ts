@@ -54,6 +54,8 @@ function readHeader(bytes: Uint8Array, path: string): { seq: number; time: numbe
  * assert.equal(await store.save(3, bytes(3)), false, "an older one does not replace it");
  * assert.deepEqual(await store.newest(), { seq: 5, time: 1 });
  * assert.equal((await store.load())?.seq, 5);
+ * await Deno.writeTextFile(`${dir}/.workers.snapshot.x1.tmp`, "half");
+ * assert.equal(await store.removeLeftovers(), 1, "what a killed writer left");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -125,6 +127,29 @@ export class FileSnapshotStore implements SnapshotStore {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Removes the temporary files of writes that never finished (a writer killed midway). Call
+   * it only when no process is writing to this store.
+   *
+   * @returns How many were removed.
+   */
+  async removeLeftovers(): Promise<number> {
+    const prefix = `.${basename(this.path)}.`;
+    let removed = 0;
+    try {
+      for await (const entry of Deno.readDir(dirname(this.path))) {
+        if (entry.isFile && entry.name.startsWith(prefix) && entry.name.endsWith(".tmp")) {
+          await Deno.remove(join(dirname(this.path), entry.name));
+          removed++;
+        }
+      }
+    } catch (error) {
+      // No directory yet: nothing was ever written.
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return removed;
   }
 
   /**
