@@ -117,6 +117,41 @@ Deno.test("ShmBus: a reader from sequence 151 gets 151 on, then what comes later
   });
 });
 
+Deno.test("ShmBus on a ring that goes on after a snapshot: entries start at its first sequence, first() says so, and a second handle dedupes with the right sequences", async () => {
+  const name = uniqueName("bus-first");
+  const ring = LogRing.create(name, { firstSeq: 41 });
+  const a = ShmBus.open(name);
+  const b = ShmBus.open(name);
+  try {
+    assert.equal(await a.first(), 41, "nothing held yet: the head + 1");
+    assert.equal(await a.head(), 40);
+    assert.equal(await a.append(quit("q1")), 41);
+    assert.equal(await a.append(quit("q2")), 42);
+    assert.equal(await b.append(quit("q1")), 41, "the same id: the first entry's sequence");
+    assert.equal(await b.append(quit("q3")), 43);
+    assert.equal(await b.first(), 41);
+    await assert.rejects(
+      a.read(40, () => {}),
+      /entry 40 was overwritten: the ring holds entries 41 to 43/,
+    );
+    const seen = collector();
+    const reader = await b.read(41, seen.apply);
+    await seen.until(3);
+    assert.deepEqual(seen.entries.map((entry) => [entry.seq, entry.event?.id]), [
+      [41, "q1"],
+      [42, "q2"],
+      [43, "q3"],
+    ]);
+    await reader.stop();
+    assert.throws(() => LogRing.create(uniqueName("bus-first"), { firstSeq: 0 }), /first sequence/);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    ring.close();
+    LogRing.unlink(name);
+  }
+  assertNoLeftovers(name);
+});
+
 Deno.test("ShmBus: a reader that falls a whole ring behind stops at the gap and is told; a start before the ring's tail is refused", async () => {
   await withRing("bus-lapped", async (name) => {
     const lapped = Promise.withResolvers<Error>();

@@ -9,6 +9,10 @@ import assert from "node:assert/strict";
 import { IrcTestClient, type Received, type ServeProcess, startServe } from "./_irc.ts";
 import { spawn, waitUntil } from "./_helpers.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
+import { connectDevice, registeredUser } from "./_accounts.ts";
+import { FileSnapshotStore } from "../src/cluster/file_snapshot_store.ts";
+import { SNAPSHOT_FILE } from "../src/cli/_workers.ts";
+import { LogRing } from "../src/ipc/log_ring.ts";
 
 const CAPS = ["message-tags", "echo-message", "server-time"];
 const linux = Deno.build.os === "linux";
@@ -172,23 +176,14 @@ Deno.test({
   },
 });
 
-/** The pids of the processes (of any state, not yet reaped) whose command line holds `words`. */
-function processesWith(words: string[]): number[] {
-  const wanted = words.join("\0");
-  return [...Deno.readDirSync("/proc")].filter((entry) => /^\d+$/.test(entry.name)).filter(
-    (entry) => {
-      try {
-        return Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).includes(wanted);
-      } catch {
-        return false; // gone meanwhile
-      }
-    },
-  ).map((entry) => Number(entry.name));
+/** The sequence of the workers' snapshot in a data directory, or 0 when there is none. */
+async function snapshotSeq(dataDir: string): Promise<number> {
+  return (await new FileSnapshotStore(`${dataDir}/${SNAPSHOT_FILE}`).newest())?.seq ?? 0;
 }
 
 Deno.test({
   name:
-    "serve --workers 2: once the ring has gone round, a dead worker cannot be replaced; the parent says so and worker 1 serves on",
+    "serve --workers 2: once the ring has gone round, a dead worker is replaced from the workers' snapshot and agrees with the other",
   ignore: !linux,
   async fn() {
     const clients: IrcTestClient[] = [];
@@ -200,59 +195,148 @@ Deno.test({
     try {
       pids = await workerPids(server);
       const { on1, on2 } = await clientsOnBoth(server.port, clients);
+      await on1.send("TOPIC #lobby :set before the ring went round");
+      await on1.waitFor("TOPIC");
       // 300 events of some 300 bytes: the 64 KiB ring goes round more than once.
       const filler = "x".repeat(200);
       await on1.send(
         Array.from({ length: 300 }, (_, n) => `PRIVMSG #lobby :${n} ${filler}`).join("\r\n"),
       );
       await on1.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === `299 ${filler}`);
+      await on2.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === `299 ${filler}`);
+      const ring = /over the shared-memory ring (\S+)$/.exec(server.child.lines.at(-1)!)![1];
+      const opened = LogRing.open(ring);
+      const last = opened.lastSeq;
+      const tail = opened.tailSeq;
+      opened.close();
+      assert.ok(tail > 1, `the ring went round (it holds entries ${tail} to ${last})`);
+      // The workers write their snapshot every 10 s when the log moved.
+      await waitUntil(async () => await snapshotSeq(server.dataDir) >= last, 20_000, "a snapshot");
       Deno.kill(pids[1], "SIGKILL");
       await on1.waitFor((m) =>
         m.command === "QUIT" && m.source?.startsWith(`${on2.nick}!`) === true
       );
-      // The parent started a new worker 2 as it declared the old one gone; it cannot read the log
-      // from entry 1 and exits, leaving worker 1 alone (once it is reaped, the parent has seen it).
-      const ring = /over the shared-memory ring (\S+)$/.exec(server.child.lines.at(-1)!)![1];
-      // Between fork and exec a child still shows its parent's command line: wait for its own.
-      let again = 0;
-      await waitUntil(
-        () => {
-          again = processesWith(["--worker", "2", "--worker-ring", ring])
-            .find((pid) => pid !== pids[1]) ?? 0;
-          return again !== 0;
-        },
-        10_000,
-        "a new worker 2",
+      const { on2: again } = await clientsOnBoth(server.port, clients, "v");
+      const topic = await again.reply("TOPIC #lobby");
+      assert.equal(
+        topic.find((m) => m.command === "332")?.params.at(-1),
+        "set before the ring went round",
+        "the new worker 2 knows what the ring no longer holds",
       );
-      await waitUntil(
-        () => {
-          try {
-            Deno.statSync(`/proc/${again}`);
-            return false;
-          } catch {
-            return true; // reaped: its parent has seen it end
-          }
-        },
-        20_000,
-        "the new worker 2 to give up",
-      );
-      await on1.send("PRIVMSG #lobby :still here");
-      await on1.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === "still here");
-      const late = await IrcTestClient.register(server.port, "late", { caps: CAPS });
-      clients.push(late);
-      await late.join("#lobby");
-      assert.equal(await workerOf(late, "late"), "w1", "new connections go to worker 1");
+      const names = async (client: IrcTestClient) =>
+        (await client.reply("NAMES #lobby")).find((m) => m.command === "353")?.params.at(-1)
+          ?.split(" ").map((nick) => nick.replace(/^[@+]/, "")).sort();
+      assert.deepEqual(await names(again), await names(on1), "both workers see one channel");
+      const text = "from the new worker";
+      await again.send(`PRIVMSG #lobby :${text}`);
+      await on1.waitFor((m) => m.command === "PRIVMSG" && m.params[1] === text);
       server.child.process.kill("SIGTERM");
       const { code, stderr } = await server.child.done;
       assert.equal(code, 0);
-      assert.match(
-        stderr,
-        /Worker 2 could not start again: .*entry 1 was overwritten: the ring holds entries \d+ to \d+ only.*; 1 worker\(s\) serve on/,
-      );
+      assert.match(stderr, /Worker 2 started again \(pid \d+\)/);
     } finally {
       for (const client of clients) await client.close();
       await server[Symbol.asyncDispose]();
       for (const pid of pids.filter(running)) Deno.kill(pid, "SIGKILL");
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serve --workers 2 started again on its data directory keeps its ChanServ registrations and always-on users",
+  ignore: !linux,
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "shmooze-workers-restart-" });
+    const clients: IrcTestClient[] = [];
+    const client = (made: IrcTestClient) => (clients.push(made), made);
+    let pids: number[] = [];
+    try {
+      {
+        await using server = await startServe({
+          args: ["--workers", "2", "--flood-burst", "0"],
+          dataDir,
+          timeoutMs: 120_000,
+        });
+        pids = await workerPids(server);
+        const ann = client(await registeredUser(server.port, "ann"));
+        await ann.join("#reg");
+        await ann.send("CS REGISTER #reg");
+        await ann.waitFor((m) =>
+          m.command === "NOTICE" && /is registered to ann/.test(m.params[1])
+        );
+        const zoe = client(await registeredUser(server.port, "zoe"));
+        await zoe.join("#c");
+        await zoe.send("NICKSERV SET ALWAYS-ON ON");
+        await zoe.waitFor((m) => m.command === "NOTICE" && /^Always-on is on/.test(m.params[1]));
+        server.child.process.kill("SIGTERM");
+        const { code } = await server.child.done;
+        assert.equal(code, 0);
+        for (const made of clients.splice(0)) await made.close();
+      }
+      assert.ok(await snapshotSeq(dataDir) > 0, "the workers left their snapshot");
+      // As a worker killed while writing would leave it.
+      const leftover = `${dataDir}/.${SNAPSHOT_FILE}.k1ll3d.tmp`;
+      await Deno.writeTextFile(leftover, "half a snapshot");
+      await using server = await startServe({
+        args: ["--workers", "2", "--flood-burst", "0"],
+        dataDir,
+        timeoutMs: 120_000,
+      });
+      pids = await workerPids(server);
+      await assert.rejects(Deno.stat(leftover), Deno.errors.NotFound, "the leftover is removed");
+      const { on1, on2 } = await clientsOnBoth(server.port, clients);
+      for (const viewer of [on1, on2]) {
+        await viewer.send("CS INFO #reg");
+        const info = await viewer.waitFor("NOTICE");
+        assert.match(info.params[1], /^#reg is registered to ann/, `${viewer.nick}: ${info.line}`);
+        const names = (await viewer.reply("NAMES #c")).find((m) => m.command === "353");
+        const nicks = names?.params.at(-1)?.split(" ").map((nick) => nick.replace(/^[@+]/, ""));
+        assert.ok(nicks?.includes("zoe"), `zoe in #c (${viewer.nick})`);
+      }
+      // zoe is still always-on: a device of hers is put back in #c.
+      const { client: zoe } = await connectDevice(server.port, "zoe");
+      client(zoe);
+      await zoe.waitFor((m) => m.command === "JOIN" && m.params[0] === "#c");
+    } finally {
+      for (const made of clients) await made.close();
+      for (const pid of pids.filter(running)) Deno.kill(pid, "SIGKILL");
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "serve --workers refuses a corrupt snapshot file with one line and exit 1, starting no worker",
+  ignore: !linux,
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "shmooze-workers-corrupt-" });
+    try {
+      for (
+        const [bytes, reason] of [
+          ["not a snapshot\n", /its first line is not a snapshot header/],
+          [
+            '{"v":1,"kind":"snapshot","seq":7,"time":1}\n{"v":1,"kind":"quit"}\n',
+            /Snapshot line 2/,
+          ],
+        ] as const
+      ) {
+        await Deno.writeTextFile(`${dataDir}/${SNAPSHOT_FILE}`, bytes);
+        await using child = spawn([
+          ...["main.ts", "serve", "--host", "127.0.0.1", "--port", "0", "--no-http"],
+          ...["--no-status", "--data", dataDir, "--workers", "2"],
+        ], { timeoutMs: 60_000 });
+        const { code, stdout, stderr } = await child.done;
+        assert.equal(code, 1, stderr);
+        const lines = stderr.split("\n").filter((line) => line.trim() !== "");
+        assert.equal(lines.length, 1, stderr);
+        assert.match(lines[0], /^error: The workers' snapshot \S+workers\.snapshot is refused/);
+        assert.match(lines[0], reason);
+        assert.doesNotMatch(stdout, /listening on/);
+      }
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
     }
   },
 });

@@ -386,6 +386,29 @@ export class ChatHub {
   }
 
   /**
+   * The channel with a name, made when it does not exist, with what the channel store holds for
+   * it: a registered channel exists even when nobody is in it (a cluster node loading a
+   * snapshot brings back the empty ones this way).
+   *
+   * @param name The name (any case).
+   * @returns The channel.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ChatHub } from "./hub.ts";
+   *
+   * const hub = new ChatHub();
+   * assert.equal(hub.channel("#empty"), undefined);
+   * assert.equal(hub.openChannel("#Empty").name, "#Empty");
+   * assert.equal(hub.channel("#empty")?.members.size, 0);
+   * ```
+   */
+  openChannel(name: string): Channel {
+    return this.channel(name) ?? this.#createChannel(name);
+  }
+
+  /**
    * Whether a nick is free to take (by `member`, who may hold it in another case).
    *
    * @param nick The nick.

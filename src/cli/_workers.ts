@@ -8,9 +8,11 @@
  *   stops the others, and the parent exits 1 with that worker's reason;
  * - a worker that dies is noticed: on the ring the parent declares its node gone at once, and
  *   the others quit its users (with NATS, the cluster's heartbeats do, within 3 s); the parent
- *   logs it and starts a new one in its place; one that cannot start again (its ring
- *   no longer holds the log from entry 1, or it keeps dying) is not retried, and the rest
+ *   logs it and starts a new one in its place; one that cannot start again (the ring
+ *   went round since the last snapshot, or it keeps dying) is not retried, and the rest
  *   serve on; with none left the parent exits 1;
+ * - the workers' snapshot (`DIR/workers.snapshot`) carries the state across restarts: the
+ *   parent checks it and creates the ring after its sequence, and every worker loads it first;
  * - SIGINT or SIGTERM stops every worker cleanly (each says goodbye to its clients), waits
  *   for them, removes the ring, and exits 0.
  *
@@ -22,6 +24,8 @@
 import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
 import { encodeEvent } from "../cluster/cluster_event.ts";
+import { decodeSnapshot } from "../cluster/cluster_snapshot.ts";
+import { FileSnapshotStore } from "../cluster/file_snapshot_store.ts";
 import { LogRing } from "../ipc/log_ring.ts";
 import { objectName } from "../ipc/names.ts";
 import { listen } from "../net/listen.ts";
@@ -36,6 +40,9 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** A worker started again more often than this in a minute is left stopped. */
 const MAX_RESTARTS_PER_MINUTE = 3;
+
+/** The workers' snapshot file in the data directory (on the ring; NATS keeps its own). */
+export const SNAPSHOT_FILE = "workers.snapshot";
 
 /** The line a worker prints once it serves. */
 export const WORKER_READY = "worker ready";
@@ -88,6 +95,38 @@ function claimPort(kind: "irc" | "irc-tls" | "http", host: string, port: number)
   return free;
 }
 
+/**
+ * The sequence a new ring starts at: 1 past the workers' snapshot, which every worker loads
+ * (as a cluster node does) before reading the ring; 1 without one. A snapshot that does not
+ * decode is refused here, before any worker starts: it holds the server's state, and starting
+ * without it would serve a wrong one.
+ */
+async function ringStart(path: string): Promise<number> {
+  const refused = (reason: string) =>
+    new CliError(
+      `The workers' snapshot ${path} is refused (${reason}): the server's state is in it, so no worker starts; move the file away to start without that state`,
+    );
+  const store = new FileSnapshotStore(path);
+  let stored;
+  try {
+    // What a worker killed while writing left: no worker runs now to be writing one.
+    await store.removeLeftovers();
+    stored = await store.load();
+  } catch (error) {
+    // A data directory that is a file: the first worker says so.
+    if (error instanceof Deno.errors.NotADirectory) return 1;
+    throw refused((error as Error).message);
+  }
+  if (stored === undefined) return 1;
+  try {
+    const snapshot = decodeSnapshot(stored.bytes);
+    if (snapshot.seq !== stored.seq) throw new TypeError("its sequence is not its header's");
+  } catch (error) {
+    throw refused((error as Error).message);
+  }
+  return stored.seq + 1;
+}
+
 /** How to start `shmooze` again as a child: the compiled executable, or Deno on main.ts. */
 function selfCommand(): string[] {
   return Deno.build.standalone
@@ -125,8 +164,12 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
     : claimPort("irc-tls", plan.host, plan.tlsPort);
   const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
   const ringName = plan.cluster === undefined ? objectName("bus", `serve-${port}-${random}`) : "";
+  const snapshotFile = join(plan.dataDir, SNAPSHOT_FILE);
   const ring = plan.cluster === undefined
-    ? LogRing.create(ringName, { ringBytes: plan.ringBytes })
+    ? LogRing.create(ringName, {
+      ringBytes: plan.ringBytes,
+      firstSeq: await ringStart(snapshotFile),
+    })
     : undefined;
   const workers = new Map<number, Worker>();
   let stopping = false;
@@ -154,7 +197,7 @@ export async function runWorkers(plan: WorkersPlan): Promise<number> {
       ...(plan.status && index === 1 ? [] : ["--no-status"]),
       "--worker",
       String(index),
-      ...(ring === undefined ? [] : ["--worker-ring", ringName]),
+      ...(ring === undefined ? [] : ["--worker-ring", ringName, "--worker-snapshot", snapshotFile]),
     ];
     const process = new Deno.Command(command, {
       args,

@@ -152,8 +152,9 @@ Options:
                              docs/cluster.md (default: one process)
   --ring-size BYTES          With --workers: the shared-memory ring's size, a multiple of 16
                              from 65536 to 1073741824; a worker further behind than the ring
-                             stops, and a worker started after the ring went round cannot
-                             start (default: 16777216, some 80 000 messages)
+                             stops; a new worker starts from the workers' snapshot
+                             (DIR/workers.snapshot, written every 10 s and on stop) and the
+                             ring after it (default: 16777216, some 80 000 messages)
 
 Accounts (REGISTER, SASL PLAIN) are kept in the data directory, accounts.sqlite. SASL PLAIN
 and REGISTER are refused on plain TCP except from loopback: use TLS. Server bans (KLINE, or
@@ -275,20 +276,23 @@ function startFailure(error: unknown): unknown {
 function readCluster(
   values: Values,
 ):
-  | Required<Omit<ClusterOptions, "node" | "history" | "ring" | "onLost">> & ClusterOptions
+  | Required<Omit<ClusterOptions, "node" | "history" | "ring" | "onLost" | "snapshotFile">>
+    & ClusterOptions
   | undefined {
   const url = values.cluster;
   const ring = values["worker-ring"];
   if (url === undefined && ring !== undefined) {
-    // A worker of `serve --workers`: its parent named the ring and this node.
+    // A worker of `serve --workers`: its parent named the ring, the snapshot file and this node.
+    const snapshot = values["worker-snapshot"];
     return {
       url: "",
       ring: String(ring),
       name: "workers",
       node: String(values["node-name"]),
       access: {},
-      // The ring keeps what fits in it; no snapshots there (docs/cluster.md).
+      // The ring keeps what fits in it; the snapshot file what came before (docs/cluster.md).
       retentionMs: 0,
+      ...(snapshot === undefined ? {} : { snapshotFile: String(snapshot) }),
     };
   }
   if (url === undefined) {
@@ -433,6 +437,7 @@ const PER_WORKER = new Set([
   "tls-name",
   "worker",
   "worker-ring",
+  "worker-snapshot",
   "ring-size",
 ]);
 const BOOLEAN = new Set(["no-http", "no-status", "tls-self-signed"]);
@@ -539,6 +544,7 @@ export const serveCommand: Command = {
       // Set by the parent of `serve --workers` on its workers only.
       worker: { type: "string" },
       "worker-ring": { type: "string" },
+      "worker-snapshot": { type: "string" },
     });
     const name = stringOption(values, "name", "shmooze");
     if (!/^[A-Za-z0-9.-]+$/.test(name)) {

@@ -82,6 +82,7 @@ export {
   type PgHistoryOptions,
 } from "./pg_history.ts";
 export { ShmBus, type ShmBusOptions } from "./shm_bus.ts";
+export { FileSnapshotStore } from "./file_snapshot_store.ts";
 export {
   type ClusterNodeStats,
   type NickBanRequest,

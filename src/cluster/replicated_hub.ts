@@ -1714,8 +1714,8 @@ export class ReplicatedHub {
           error,
         });
       }
-      const channel = this.hub.channel(stored.name);
-      if (channel === undefined) continue;
+      // A registered channel exists with nobody in it, as on a server started on its store.
+      const channel = this.hub.openChannel(stored.name);
       channel.registration = stored.registration;
       channel.access.clear();
       for (const entry of stored.access) channel.access.set(foldCase(entry.account), entry);
@@ -2229,6 +2229,8 @@ export class ReplicatedHub {
           this.#snapshotEveryMs * Math.random() / 10;
         return;
       }
+      // Nothing was appended since: the stored one is this state (an idle log costs nothing).
+      if (newest !== undefined && newest.seq >= this.applied) return;
       if (await this.writeSnapshot()) {
         log.info("Node {node} wrote the snapshot at entry {seq}", {
           node: this.#node,

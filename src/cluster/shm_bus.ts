@@ -13,7 +13,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { LogRing, type LogRingCursor, type LogRingRead } from "../ipc/log_ring.ts";
-import type { Bus, LogEntry, LogReader } from "./bus.ts";
+import type { Bus, LogEntry, LogReader, SnapshotStore } from "./bus.ts";
 import { decodeEvent, decodeHeartbeat, encodeEvent, type Heartbeat } from "./cluster_event.ts";
 import type { ClusterEvent } from "./cluster_event.ts";
 
@@ -32,6 +32,13 @@ export interface ShmBusOptions {
    * must stop. @default {logs an error}
    */
   onLost?: (error: Error) => void;
+  /**
+   * Where the cluster's snapshot is kept (`serve --workers`: one file in the data directory),
+   * so that a node starts from it when the ring no longer holds entry 1 — a ring created again
+   * goes on after the snapshot's sequence. None: every node reads the ring from entry 1.
+   * @default {undefined}
+   */
+  snapshots?: SnapshotStore;
 }
 
 /**
@@ -63,6 +70,8 @@ export interface ShmBusOptions {
 export class ShmBus implements Bus {
   readonly #ring: LogRing;
   readonly #onLost: (error: Error) => void;
+  /** Where the snapshot is kept, when it is. */
+  readonly snapshots?: SnapshotStore;
   readonly #readers = new Set<LogReader>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
@@ -71,13 +80,14 @@ export class ShmBus implements Bus {
     this.#ring = ring;
     this.#onLost = options.onLost ??
       ((error) => log.error("{error}", { error }));
+    this.snapshots = options.snapshots;
   }
 
   /**
    * Opens the bus on a ring that exists (the `serve --workers` parent creates it).
    *
    * @param name The ring's segment name.
-   * @param options What to do when a reader is lapped.
+   * @param options What to do when a reader is lapped; where the snapshot is kept.
    * @returns The bus.
    * @throws {IpcError} When there is no such ring, or it is no ring.
    */
@@ -152,6 +162,15 @@ export class ShmBus implements Bus {
     // A rejection, as NATS gives when its connection is closed: the ring is unmapped then.
     if (this.#closed) return Promise.reject(new Error("The shared-memory bus is closed"));
     return Promise.resolve(this.#ring.lastSeq);
+  }
+
+  first(): Promise<number> {
+    if (this.#closed) return Promise.reject(new Error("The shared-memory bus is closed"));
+    try {
+      return Promise.resolve(this.#ring.tailSeq);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   beat(beat: Heartbeat): void {

@@ -147,6 +147,12 @@ export class LogRing {
     this.#size = this.#i32[I_SIZE];
     this.#lock = new SegmentLock(shm.buffer, LOCK_OFFSET, `log ring "${shm.name}"`);
     this.#seqPointer = Deno.UnsafePointer.offset(shm.pointer, I_SEQ_WORD * 4)!;
+    // A ring may start past entry 1 (it goes on from a snapshot's sequence): the index starts
+    // at its tail, read whole under the lock.
+    this.#indexed = this.#lock.with(LOCK_TIMEOUT_MS, () => ({
+      seq: Number(this.#b64[B_TAIL_SEQ]),
+      pos: Number(this.#b64[B_TAIL_POS]),
+    }));
   }
 
   /**
@@ -154,12 +160,23 @@ export class LogRing {
    * it alive while this process runs.
    *
    * @param name A name starting with `shmooze-`.
-   * @param options The ring's size.
+   * @param options The ring's size; `firstSeq`, the sequence its first entry gets (a ring that
+   *   goes on after a snapshot of an earlier log: 1 past the snapshot's). @default {1}
    * @returns The open ring; the creator unlinks it with {@link LogRing.unlink} when done.
-   * @throws {IpcError} `EEXIST` when the name is taken, `EINVAL` for a size out of range.
+   * @throws {IpcError} `EEXIST` when the name is taken, `EINVAL` for a size or first sequence
+   *   out of range.
    */
-  static create(name: string, options: { ringBytes?: number } = {}): LogRing {
+  static create(name: string, options: { ringBytes?: number; firstSeq?: number } = {}): LogRing {
     const size = options.ringBytes ?? DEFAULT_RING_BYTES;
+    const firstSeq = options.firstSeq ?? 1;
+    if (!Number.isSafeInteger(firstSeq) || firstSeq < 1) {
+      throw ringError(
+        "create log ring",
+        name,
+        "EINVAL",
+        `the first sequence must be a whole number from 1, not ${firstSeq}`,
+      );
+    }
     if (
       !Number.isInteger(size) || size % ALIGN !== 0 || size < RING_SIZE_RANGE.min ||
       size > RING_SIZE_RANGE.max
@@ -179,7 +196,9 @@ export class LogRing {
     i32[I_SIZE] = size;
     i32[I_PID] = me.pid;
     i32[I_START] = me.start;
-    b64[B_TAIL_SEQ] = 1n;
+    b64[B_TAIL_SEQ] = BigInt(firstSeq);
+    b64[B_LAST_SEQ] = BigInt(firstSeq - 1);
+    i32[I_SEQ_WORD] = (firstSeq - 1) | 0;
     Atomics.store(i32, I_MAGIC, MAGIC);
     Atomics.store(i32, I_STATE, STATE_READY);
     return new LogRing(shm);

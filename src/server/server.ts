@@ -39,6 +39,7 @@ import type { Bus } from "../cluster/bus.ts";
 import { JetStreamBus } from "../cluster/jetstream_bus.ts";
 import type { NatsAccess } from "../cluster/nats_access.ts";
 import { ShmBus } from "../cluster/shm_bus.ts";
+import { FileSnapshotStore } from "../cluster/file_snapshot_store.ts";
 import { type ClusterNodeStats, ReplicatedHub } from "../cluster/replicated_hub.ts";
 import { ClusterHistory } from "../cluster/cluster_history.ts";
 import { AcceptLoop } from "../net/accept_loop.ts";
@@ -145,6 +146,12 @@ export interface ClusterOptions {
    * log and must stop. @default {logs an error}
    */
   onLost?: (error: Error) => void;
+  /**
+   * The file that keeps the cluster's snapshot (`ring` only: the workers of `serve --workers`
+   * share it); written every 10 s when the log moved, and by each node that stops.
+   * @default {undefined: no snapshot, every node reads the ring from entry 1}
+   */
+  snapshotFile?: string;
   /** The cluster's name: nodes with the same name share their state. @default {"shmooze"} */
   name?: string;
   /** This node's name; a random part is added for each run. @default {the host and the pid} */
@@ -611,6 +618,13 @@ export function startServer(options: ServerOptions = {}): Promise<ChatServer> {
   return startNode(options, cluster);
 }
 
+/**
+ * How often the workers of `serve --workers` write their snapshot file (when the log moved):
+ * what a `kill -9` of the whole server can lose, and how far a replacement worker may find the
+ * ring gone round.
+ */
+const RING_SNAPSHOT_MS = 10_000;
+
 /** Starts a server as a node of a cluster: connected to NATS, caught up with the log. */
 async function startNode(options: ServerOptions, cluster: ClusterOptions): Promise<ChatServer> {
   const retentionMs = cluster.retentionMs ?? 86_400_000;
@@ -627,7 +641,12 @@ async function startNode(options: ServerOptions, cluster: ClusterOptions): Promi
         access: cluster.access,
         maxAgeMs: retentionMs,
       })
-      : ShmBus.open(cluster.ring, { onLost: cluster.onLost });
+      : ShmBus.open(cluster.ring, {
+        onLost: cluster.onLost,
+        snapshots: cluster.snapshotFile === undefined
+          ? undefined
+          : new FileSnapshotStore(cluster.snapshotFile),
+      });
   } catch (error) {
     await history?.close();
     throw error;
@@ -645,7 +664,9 @@ async function startNode(options: ServerOptions, cluster: ClusterOptions): Promi
           onMessage: history?.feed(hub),
           snapshotReady: history && (() => history.archiver.caughtUp()),
           onRedact: history?.feedRedactions(),
-          snapshotEveryMs: Math.min(300_000, retentionMs / 4),
+          snapshotEveryMs: cluster.ring === undefined
+            ? Math.min(300_000, retentionMs / 4)
+            : RING_SNAPSHOT_MS,
         }),
       history,
     );
