@@ -11,23 +11,36 @@ import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
 export class Recorder implements Member {
   nick: string;
   user: string;
-  host = "test";
+  host: string;
   realname: string;
   transport = "test";
   channels = new Set<string>();
   echo = true;
+  account?: string;
+  oper?: string;
+  wallops?: boolean;
+  address?: string;
   readonly events: ChatEvent[] = [];
+  disconnected: string | undefined;
   #listeners = new Set<() => void>();
 
   /**
    * Makes a user named `nick` (its user and real name too).
    *
    * @param nick The nick.
+   * @param options Its host, address, account, and whether it is a server operator.
    */
-  constructor(nick: string) {
+  constructor(
+    nick: string,
+    options: { host?: string; address?: string; account?: string; oper?: boolean } = {},
+  ) {
     this.nick = nick;
     this.user = nick;
     this.realname = nick;
+    this.host = options.host ?? "test";
+    this.address = options.address;
+    this.account = options.account;
+    if (options.oper) this.oper = nick;
   }
 
   /** Records the event. */
@@ -36,35 +49,46 @@ export class Recorder implements Member {
     for (const listener of [...this.#listeners]) listener();
   }
 
-  /** Nothing to close. */
-  disconnect(_reason: string): void {}
+  /** Records why it was disconnected. */
+  disconnect(reason: string): void {
+    this.disconnected = reason;
+    for (const listener of [...this.#listeners]) listener();
+  }
 
-  /**
-   * Waits (bounded) until an event matches.
-   *
-   * @param match Which event.
-   * @param timeoutMs How long at most.
-   * @returns The first that matches.
-   */
-  waitFor(match: (event: ChatEvent) => boolean, timeoutMs = 10_000): Promise<ChatEvent> {
+  /** Waits until `check` gives something other than undefined; returns it. */
+  until<T>(check: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
     return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.events.find(match);
+      const listener = () => {
+        const found = check();
         if (found === undefined) return;
         cleanup();
         resolve(found);
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`${this.nick} got no matching event in ${timeoutMs} ms`));
+        reject(new Error(`${this.nick}: ${what} did not happen in ${timeoutMs} ms`));
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
-        this.#listeners.delete(check);
+        this.#listeners.delete(listener);
       };
-      this.#listeners.add(check);
-      check();
+      this.#listeners.add(listener);
+      listener();
     });
+  }
+
+  /** Waits (bounded) for an event that matches. */
+  waitFor(
+    match: (event: ChatEvent) => boolean,
+    what = "a matching event",
+    timeoutMs = 10_000,
+  ): Promise<ChatEvent> {
+    return this.until(() => this.events.find(match), what, timeoutMs);
+  }
+
+  /** Waits (bounded) until it is told to disconnect; returns why. */
+  waitForDisconnect(timeoutMs = 10_000): Promise<string> {
+    return this.until(() => this.disconnected, "a disconnection", timeoutMs);
   }
 }
 

@@ -9,9 +9,7 @@
 import assert from "node:assert/strict";
 import { ChannelStore } from "../src/chat/channel_store.ts";
 import { ChanServ } from "../src/chat/chanserv.ts";
-import type { ChatEvent } from "../src/chat/chat_event.ts";
 import { ChatHub } from "../src/chat/hub.ts";
-import type { Member } from "../src/chat/member.ts";
 import { OperatorList } from "../src/chat/operators.ts";
 import { ServerBans } from "../src/chat/server_bans.ts";
 import { ServerModeration } from "../src/chat/server_moderation.ts";
@@ -19,76 +17,9 @@ import { type ClusterEvent, decodeEvent, encodeEvent } from "../src/cluster/clus
 import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
 import { ReplicatedHub } from "../src/cluster/replicated_hub.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
+import { Recorder } from "./_cluster.ts";
 
 const ignore = !natsAvailable();
-
-/** A user that records what it is handed, and lets a test wait (bounded) for an event. */
-class Recorder implements Member {
-  nick: string;
-  user: string;
-  host: string;
-  realname: string;
-  transport = "test";
-  channels = new Set<string>();
-  echo = true;
-  account?: string;
-  oper?: string;
-  wallops?: boolean;
-  address?: string;
-  readonly events: ChatEvent[] = [];
-  disconnected: string | undefined;
-  #listeners = new Set<() => void>();
-
-  constructor(
-    nick: string,
-    options: { host?: string; address?: string; account?: string; oper?: boolean } = {},
-  ) {
-    this.nick = nick;
-    this.user = nick;
-    this.realname = nick;
-    this.host = options.host ?? "test";
-    this.address = options.address;
-    this.account = options.account;
-    if (options.oper) this.oper = nick;
-  }
-
-  deliver(event: ChatEvent): void {
-    this.events.push(event);
-    for (const listener of [...this.#listeners]) listener();
-  }
-
-  disconnect(reason: string): void {
-    this.disconnected = reason;
-    for (const listener of [...this.#listeners]) listener();
-  }
-
-  /** Waits until `check` gives something other than undefined; returns it. */
-  until<T>(check: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const listener = () => {
-        const found = check();
-        if (found === undefined) return;
-        cleanup();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`${this.nick}: ${what} did not happen in ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.#listeners.delete(listener);
-      };
-      this.#listeners.add(listener);
-      listener();
-    });
-  }
-
-  /** Waits for an event that matches. */
-  waitFor(match: (event: ChatEvent) => boolean, what: string): Promise<ChatEvent> {
-    return this.until(() => this.events.find(match), what);
-  }
-}
 
 /** One node and what it keeps apart from the hub. */
 interface Node {

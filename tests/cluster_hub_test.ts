@@ -6,88 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { ChatHub } from "../src/chat/hub.ts";
-import type { ChatEvent } from "../src/chat/chat_event.ts";
-import type { Member } from "../src/chat/member.ts";
 import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
 import type { Bus, LogEntry } from "../src/cluster/bus.ts";
 import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
 import { ReplicatedHub, type ReplicatedHubOptions } from "../src/cluster/replicated_hub.ts";
 import { natsAvailable, type NatsServer, startNats } from "./_nats.ts";
+import { Recorder } from "./_cluster.ts";
 
 const ignore = !natsAvailable();
-
-/** A user that records every event it is handed, and lets a test wait for one. */
-class Recorder implements Member {
-  nick: string;
-  user: string;
-  host = "test";
-  realname: string;
-  transport = "test";
-  channels = new Set<string>();
-  echo = true;
-  readonly events: ChatEvent[] = [];
-  disconnected: string | undefined;
-  #listeners = new Set<() => void>();
-
-  constructor(nick: string) {
-    this.nick = nick;
-    this.user = nick;
-    this.realname = nick;
-  }
-
-  deliver(event: ChatEvent): void {
-    this.events.push(event);
-    for (const listener of [...this.#listeners]) listener();
-  }
-
-  disconnect(reason: string): void {
-    this.disconnected = reason;
-    for (const listener of [...this.#listeners]) listener();
-  }
-
-  /** Waits (bounded) until it is told to disconnect; returns why. */
-  waitForDisconnect(timeoutMs = 10_000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.disconnected === undefined) return;
-        cleanup();
-        resolve(this.disconnected);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`${this.nick} was not disconnected in ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.#listeners.delete(check);
-      };
-      this.#listeners.add(check);
-      check();
-    });
-  }
-
-  /** Waits (bounded) until an event matches; returns it. */
-  waitFor(match: (event: ChatEvent) => boolean, timeoutMs = 10_000): Promise<ChatEvent> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.events.find(match);
-        if (found === undefined) return;
-        cleanup();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`${this.nick} got no matching event in ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.#listeners.delete(check);
-      };
-      this.#listeners.add(check);
-      check();
-    });
-  }
-}
 
 /** Starts `count` nodes on one cluster of a fresh nats-server; closes them all after `body`. */
 async function withNodes(

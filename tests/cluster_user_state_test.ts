@@ -16,42 +16,11 @@ import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
 import { ReplicatedHub } from "../src/cluster/replicated_hub.ts";
 import { waitUntil } from "./_helpers.ts";
 import { natsAvailable, type NatsServer, startNats } from "./_nats.ts";
+import { Recorder } from "./_cluster.ts";
 
 const ignore = !natsAvailable();
 const COST = { memoryKiB: 64, iterations: 1 };
 const PASSWORD = "a long password";
-
-/** A user that keeps every event it is handed. */
-class Recorder implements Member {
-  nick: string;
-  user: string;
-  host = "test";
-  realname: string;
-  transport = "test";
-  channels = new Set<string>();
-  echo = true;
-  away?: string;
-  account?: string;
-  readonly events: ChatEvent[] = [];
-
-  constructor(nick: string) {
-    this.nick = nick;
-    this.user = nick;
-    this.realname = nick;
-  }
-
-  deliver(event: ChatEvent): void {
-    this.events.push(event);
-  }
-
-  disconnect(): void {}
-
-  /** Waits (bounded) for an event that matches; returns it. */
-  async waitFor(match: (event: ChatEvent) => boolean): Promise<ChatEvent> {
-    await waitUntil(() => this.events.some(match), 10_000, `an event for ${this.nick}`);
-    return this.events.find(match)!;
-  }
-}
 
 interface Cluster {
   nats: NatsServer;

@@ -974,13 +974,7 @@ export class ReplicatedHub {
     participant: Participant,
     text: string,
   ): Promise<"no-such-nick" | "invalid" | "unavailable" | undefined> {
-    return await this.#publishState(participant, (origin) => ({
-      ...origin,
-      kind: "service",
-      service: CHANSERV_NICK,
-      text,
-      time: Date.now(),
-    })) as "no-such-nick" | "invalid" | "unavailable" | undefined;
+    return await this.#service(participant, CHANSERV_NICK, text);
   }
 
   /**
@@ -997,10 +991,19 @@ export class ReplicatedHub {
     participant: Participant,
     text: string,
   ): Promise<"no-such-nick" | "invalid" | "unavailable" | undefined> {
+    return await this.#service(participant, NICKSERV_NICK, text);
+  }
+
+  /** Publishes a service command (`service` entry) as a user of this node. */
+  async #service(
+    participant: Participant,
+    service: string,
+    text: string,
+  ): Promise<"no-such-nick" | "invalid" | "unavailable" | undefined> {
     return await this.#publishState(participant, (origin) => ({
       ...origin,
       kind: "service",
-      service: NICKSERV_NICK,
+      service,
       text,
       time: Date.now(),
     })) as "no-such-nick" | "invalid" | "unavailable" | undefined;
