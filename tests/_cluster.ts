@@ -122,6 +122,14 @@ export class WrappedBus implements Bus {
     return this.inner.snapshots;
   }
 
+  get state(): Bus["state"] {
+    return this.inner.state?.bind(this.inner);
+  }
+
+  get traffic(): Bus["traffic"] {
+    return this.inner.traffic?.bind(this.inner);
+  }
+
   read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
     return this.inner.read(from, apply);
   }
@@ -140,6 +148,29 @@ export class WrappedBus implements Bus {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/**
+ * A real bus whose log entries a test can hold, then hand over together in one turn, as NATS
+ * delivers a batch: to check what a node does when several entries are applied at once, or how
+ * far behind the log a node whose reading stalled says it is.
+ */
+export class BatchingBus extends WrappedBus {
+  /** The entries held back while it is set (an array); undefined: entries pass at once. */
+  held: LogEntry[] | undefined;
+  #apply: ((entry: LogEntry) => void) | undefined;
+
+  override read(from: number, apply: (entry: LogEntry) => void): Promise<LogReader> {
+    this.#apply = apply;
+    return this.inner.read(from, (entry) => this.held ? this.held.push(entry) : apply(entry));
+  }
+
+  /** Hands over every held entry, one after the other, in this turn. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const entry of held) this.#apply!(entry);
   }
 }
 

@@ -6,53 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { ChatHub } from "../src/chat/hub.ts";
-import type { Bus, LogEntry } from "../src/cluster/bus.ts";
-import type { ClusterEvent, Heartbeat } from "../src/cluster/cluster_event.ts";
 import { takeCensus } from "../src/cluster/cluster_census.ts";
 import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
 import { ReplicatedHub } from "../src/cluster/replicated_hub.ts";
 import { waitUntil } from "./_helpers.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
-
-/** A real bus whose reader can be held back: entries wait until released. */
-class HeldBus implements Bus {
-  held: LogEntry[] | undefined;
-  #apply: ((entry: LogEntry) => void) | undefined;
-  readonly #inner: JetStreamBus;
-  constructor(inner: JetStreamBus) {
-    this.#inner = inner;
-  }
-  append(event: ClusterEvent): Promise<number> {
-    return this.#inner.append(event);
-  }
-  read(from: number, apply: (entry: LogEntry) => void) {
-    this.#apply = apply;
-    return this.#inner.read(from, (entry) => this.held ? this.held.push(entry) : apply(entry));
-  }
-  release(): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const entry of held) this.#apply!(entry);
-  }
-  head(): Promise<number> {
-    return this.#inner.head();
-  }
-  beat(beat: Heartbeat): void {
-    this.#inner.beat(beat);
-  }
-  onBeat(listener: (beat: Heartbeat) => void): void {
-    this.#inner.onBeat(listener);
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-  state() {
-    return this.#inner.state();
-  }
-  traffic() {
-    return this.#inner.traffic();
-  }
-}
+import { BatchingBus } from "./_cluster.ts";
 
 function cluster(): string {
   return `ops${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
@@ -64,7 +23,7 @@ Deno.test({
   async fn() {
     await using nats = await startNats();
     const name = cluster();
-    const held = new HeldBus(await JetStreamBus.open(nats.url, { cluster: name }));
+    const held = new BatchingBus(await JetStreamBus.open(nats.url, { cluster: name }));
     const node = new ReplicatedHub(new ChatHub(), held, { node: "a", beatMs: 100 });
     const writer = await JetStreamBus.open(nats.url, { cluster: name });
     try {

@@ -13,7 +13,7 @@ import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
 import { ReplicatedHub } from "../src/cluster/replicated_hub.ts";
 import { DEFAULT_LIMITS } from "../src/irc/limits.ts";
 import { IrcSession } from "../src/irc/session.ts";
-import { BatchingBus } from "./_batching_bus.ts";
+import { BatchingBus } from "./_cluster.ts";
 import { waitUntil } from "./_helpers.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
 
