@@ -194,11 +194,11 @@ export class JetStreamBus implements Bus {
     if (problem !== undefined) throw new TypeError(problem);
     const nc = await connectNats(url, options.access ?? {}, `shmooze-${Deno.pid}`);
     try {
-      const stream = `SHMOOZE_${cluster}`;
+      const { stream, log: subject } = clusterSubjects(cluster);
       const manager = await jetstreamManager(nc);
       const config = {
         name: stream,
-        subjects: [`shmooze.${cluster}.log`],
+        subjects: [subject],
         duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
         max_age: nanos(options.maxAgeMs ?? 86_400_000),
         max_msgs: options.maxEntries || -1,
