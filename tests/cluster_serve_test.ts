@@ -1,21 +1,23 @@
 /**
- * Three `shmooze serve --cluster` processes and a real `nats-server -js`, with IRC clients on
- * real sockets: a client on each node. The nodes must agree on message ids and order, on who
+ * Three `shmooze serve --cluster` processes, a real `nats-server -js` and a real PostgreSQL (the
+ * cluster's history), with IRC clients on real sockets: a client on each node. The nodes must agree on message ids and order, on who
  * wins a nick, and a node killed with SIGKILL must have its users quit on the others within
  * 5 s.
  */
 import assert from "node:assert/strict";
 import { IrcTestClient, type Received, type ServeProcess, startServe } from "./_irc.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
+import { postgresAvailable, startPostgres } from "./_postgres.ts";
 
 const CAPS = ["message-tags", "echo-message", "server-time", "batch", "draft/chathistory"];
 
 Deno.test({
   name:
     "serve --cluster: three nodes share messages, their order, nicks, and a killed node's quits",
-  ignore: !natsAvailable(),
+  ignore: !natsAvailable() || !postgresAvailable(),
   async fn(t) {
     await using nats = await startNats();
+    await using pg = await startPostgres();
     const cluster = `serve${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
     const servers: ServeProcess[] = [];
     const clients: IrcTestClient[] = [];
@@ -30,6 +32,8 @@ Deno.test({
               cluster,
               "--node-name",
               node,
+              "--history",
+              pg.url,
               "--flood-burst",
               "0",
             ],
@@ -174,7 +178,7 @@ Deno.test({
           assert.deepEqual(
             echoed.filter((msgid) => !stored.has(msgid)),
             [],
-            "echoed to bob, not in C's history",
+            "echoed to bob, not in the history C reads (PostgreSQL)",
           );
         },
       );
