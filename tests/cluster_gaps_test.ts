@@ -18,6 +18,7 @@ import { JetStreamBus } from "../src/cluster/jetstream_bus.ts";
 import { ReplicatedHub } from "../src/cluster/replicated_hub.ts";
 import { natsAvailable, startNats } from "./_nats.ts";
 import { Recorder } from "./_cluster.ts";
+import { waitUntil } from "./_helpers.ts";
 
 const ignore = !natsAvailable();
 
@@ -355,6 +356,13 @@ Deno.test({
         ]);
       }
       assert.equal(cat.disconnected, undefined);
+      // bob leaves every node as his quit is applied — C included, which decided the ban: a
+      // node that let him go first disagreed with the others about him until then.
+      await waitUntil(
+        () => nodes.every(({ node }) => node.hub.find("bob") === undefined),
+        10_000,
+        "bob's quit applied on every node",
+      );
       // A nick nobody holds as the entry is applied bans nothing, anywhere.
       assert.equal(
         await a.ban(ann, { nick: "bob", durationMs: 0, reason: "again" }),

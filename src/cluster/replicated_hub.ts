@@ -1394,23 +1394,17 @@ export class ReplicatedHub {
 
   /**
    * Disconnects this node's devices of a user, when only this node decided it (a ban it
-   * matched): each leaves here now, and its quit is appended for the others. The user quits
-   * when those were its last devices (unless it is always-on).
+   * matched): each is closed now, and leaves — here as everywhere — when its quit, appended
+   * now, is applied. Leaving here first would make this node disagree with the others about the
+   * user until then (a KLINE on its nick, applied in between, found it on one node and not on
+   * another). The user quits when those were its last devices (unless it is always-on).
    */
   #expelHere(member: Member, reason: string): void {
     for (const [conn, holder] of [...this.#local]) {
       if (holder !== member) continue;
-      // Its QUIT here shows the msgid and time the others will show as they apply the quit.
-      const quit = { ...this.#origin(conn), kind: "quit", reason, time: Date.now() } as const;
-      void this.#bus.append(quit).catch((error) =>
-        log.warn("Could not tell the cluster that {nick} was banned: {error}", {
-          nick: member.nick,
-          error,
-        })
-      );
-      const device = this.#devices.get(conn);
-      this.#leave(this.#node, conn, reason, { msgid: quit.id, time: quit.time });
-      (device ?? member).disconnect(reason);
+      const participant = this.#devices.get(conn) ?? member;
+      void this.quit(participant, reason);
+      participant.disconnect(reason);
     }
   }
 
