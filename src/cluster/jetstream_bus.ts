@@ -241,36 +241,27 @@ export class JetStreamBus implements Bus {
 
   async append(event: ClusterEvent): Promise<number> {
     const data = encodeEvent(event);
-    const deadline = Date.now() + this.#appendTimeoutMs;
-    let wait = 50;
-    for (;;) {
-      try {
-        const timeout = Math.max(250, Math.min(2000, deadline - Date.now()));
-        return await this.#publish(data, event.id, timeout);
-      } catch (error) {
-        if (this.#nc.isClosed() || Date.now() + wait >= deadline) throw error;
+    return await this.#retrying(
+      Date.now() + this.#appendTimeoutMs,
+      (timeout) => this.#publish(data, event.id, timeout),
+      (error) =>
         log.warn("Append of {id} failed, retrying with the same id: {error}", {
           id: event.id,
           error,
-        });
-        await new Promise((resolve) => setTimeout(resolve, wait));
-        wait = Math.min(wait * 2, 1000);
-      }
-    }
+        }),
+    );
   }
 
   async confirm(event: ClusterEvent, since: number): Promise<number | undefined> {
     const data = encodeEvent(event);
     // Asking once the window has passed would say "not there" for an entry that is.
     const until = since + this.#duplicateWindowMs - this.#appendTimeoutMs;
-    let wait = 50;
-    for (;;) {
+    return await this.#retrying(until, async (timeout) => {
       try {
         // The same id again, with an expectation no new entry meets: within the duplicate
         // window a stored attempt is answered as a duplicate (with its sequence) before the
         // expectation is looked at, and anything else is refused, never stored. Sent after
         // every earlier attempt on this connection, so none of those can be stored later.
-        const timeout = Math.max(250, Math.min(2000, until - Date.now()));
         const ack = await this.#js.publish(this.#subject, data, {
           msgID: event.id,
           expect: { lastSequence: NEVER },
@@ -284,7 +275,28 @@ export class JetStreamBus implements Bus {
         ) {
           return undefined;
         }
-        if (this.#nc.isClosed() || Date.now() + wait >= until) throw error;
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Tries `attempt` until it succeeds or `deadline` passes: 50 ms between the first tries,
+   * doubling to 1 s; each try may take the time left, between 250 ms and 2 s. Gives up at once
+   * when the connection is closed.
+   */
+  async #retrying<T>(
+    deadline: number,
+    attempt: (timeoutMs: number) => Promise<T>,
+    onRetry?: (error: unknown) => void,
+  ): Promise<T> {
+    let wait = 50;
+    for (;;) {
+      try {
+        return await attempt(Math.max(250, Math.min(2000, deadline - Date.now())));
+      } catch (error) {
+        if (this.#nc.isClosed() || Date.now() + wait >= deadline) throw error;
+        onRetry?.(error);
         await new Promise((resolve) => setTimeout(resolve, wait));
         wait = Math.min(wait * 2, 1000);
       }
