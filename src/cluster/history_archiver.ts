@@ -249,14 +249,22 @@ export class HistoryArchiver {
   }
 
   /**
-   * Resolves when nothing is waiting to be written.
+   * Resolves when nothing is waiting to be written — or, given `withinMs`, after that long at
+   * most, whether or not it has.
    *
+   * @param withinMs The longest to wait. @default {Infinity}
    * @returns Resolves then.
    */
-  idle(): Promise<void> {
-    if (this.#queue.length === 0 && !this.#running) return Promise.resolve();
+  async idle(withinMs = Infinity): Promise<void> {
+    if (this.#queue.length === 0 && !this.#running) return;
     this.#idle ??= Promise.withResolvers<void>();
-    return this.#idle.promise;
+    if (withinMs === Infinity) return await this.#idle.promise;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#idle.promise,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, withinMs)),
+    ]);
+    clearTimeout(timer);
   }
 
   /**
@@ -267,12 +275,7 @@ export class HistoryArchiver {
    * @returns Resolves when stopped.
    */
   async close(graceMs = 2000): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.idle(),
-      new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
-    ]);
-    clearTimeout(timer);
+    await this.idle(graceMs);
     this.#closed = true;
     this.#wake?.();
     if (this.#queue.length > 0) {

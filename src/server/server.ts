@@ -509,12 +509,7 @@ export class ChatServer {
     this.hub.detachChannelStore();
     // The history archiver gets a moment to store what it holds: the node's last snapshot, next,
     // is written only when it has (a node started from it is not given those entries again).
-    const archived = this.clusterHistory?.archiver.idle();
-    if (archived !== undefined) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([archived, new Promise((resolve) => timer = setTimeout(resolve, 2000))]);
-      clearTimeout(timer);
-    }
+    await this.clusterHistory?.archiver.idle(2000);
     // First, so every node sees this node's users quit (one node-down) rather than one by one.
     await this.cluster?.close();
     await this.clusterHistory?.close();
