@@ -265,6 +265,32 @@ function userState(fields: Fields): UserState {
 }
 
 /**
+ * Reads a snapshot's header line: the sequence it is at and when it was taken.
+ *
+ * @param line The first line of a snapshot's bytes (without its `\n`).
+ * @returns Its sequence and time.
+ * @throws {TypeError} When the line is no snapshot header.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeSnapshotHeader } from "./cluster_snapshot.ts";
+ *
+ * const bytes = (text: string) => new TextEncoder().encode(text);
+ * assert.deepEqual(
+ *   decodeSnapshotHeader(bytes('{"v":1,"kind":"snapshot","seq":3,"time":1}')),
+ *   { seq: 3, time: 1 },
+ * );
+ * assert.throws(() => decodeSnapshotHeader(bytes('{"v":1,"kind":"quit"}')), /no snapshot header/);
+ * ```
+ */
+export function decodeSnapshotHeader(line: Uint8Array): { seq: number; time: number } {
+  const header = parse(line);
+  if (header.kind !== "snapshot") throw new TypeError("The first line is no snapshot header");
+  return { seq: count(header, "seq"), time: count(header, "time") };
+}
+
+/**
  * Reads a snapshot from the bus, checking every line: the header, each event (as
  * `decodeEvent` checks a log entry), each channel's state.
  *
@@ -302,10 +328,7 @@ export function decodeSnapshot(bytes: Uint8Array): ClusterSnapshot {
     line++;
     try {
       if (line === 1) {
-        const header = parse(piece);
-        if (header.kind !== "snapshot") throw new TypeError("The first line is no snapshot header");
-        seq = count(header, "seq");
-        time = count(header, "time");
+        ({ seq, time } = decodeSnapshotHeader(piece));
         continue;
       }
       const fields = parse(piece);

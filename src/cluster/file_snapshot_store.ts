@@ -13,28 +13,33 @@
  */
 import { basename, dirname, join } from "node:path";
 import type { SnapshotStore, StoredSnapshot } from "./bus.ts";
+import { decodeSnapshotHeader } from "./cluster_snapshot.ts";
 
 /** The largest snapshot read: a wrong file must not make a node allocate without bound. */
 const MAX_SIZE = 256 * 1024 * 1024;
 /** Enough bytes for any header line. */
 const HEAD_BYTES = 4096;
 
+/** Reads at most `size` bytes from the start of a file (fewer when it is shorter). */
+async function readUpTo(file: Deno.FsFile, size: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size);
+  let read = 0;
+  while (read < size) {
+    const n = await file.read(bytes.subarray(read));
+    if (n === null) break;
+    read += n;
+  }
+  return bytes.subarray(0, read);
+}
+
 /** The sequence and time of a snapshot's header line; throws a TypeError when it has none. */
 function readHeader(bytes: Uint8Array, path: string): { seq: number; time: number } {
   const end = bytes.indexOf(0x0a);
-  let header: { seq?: unknown; time?: unknown } | null = null;
   try {
-    header = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true }).decode(end < 0 ? bytes : bytes.subarray(0, end)),
-    );
+    return decodeSnapshotHeader(end < 0 ? bytes : bytes.subarray(0, end));
   } catch {
-    // Refused below.
-  }
-  const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
-  if (header === null || typeof header !== "object" || !count(header.seq) || !count(header.time)) {
     throw new TypeError(`${path} is no snapshot: its first line is not a snapshot header`);
   }
-  return { seq: header.seq, time: header.time };
 }
 
 /**
@@ -94,14 +99,7 @@ export class FileSnapshotStore implements SnapshotStore {
           `${this.path} is ${size} bytes, over the ${MAX_SIZE} a snapshot may be`,
         );
       }
-      const bytes = new Uint8Array(size);
-      let read = 0;
-      while (read < size) {
-        const n = await file.read(bytes.subarray(read));
-        if (n === null) break;
-        read += n;
-      }
-      const whole = bytes.subarray(0, read);
+      const whole = await readUpTo(file, size);
       return { ...readHeader(whole, this.path), bytes: whole };
     } finally {
       file.close();
@@ -116,14 +114,7 @@ export class FileSnapshotStore implements SnapshotStore {
   async newest(): Promise<{ seq: number; time: number } | undefined> {
     try {
       using file = await Deno.open(this.path, { read: true });
-      const bytes = new Uint8Array(HEAD_BYTES);
-      let read = 0;
-      while (read < HEAD_BYTES) {
-        const n = await file.read(bytes.subarray(read));
-        if (n === null) break;
-        read += n;
-      }
-      return readHeader(bytes.subarray(0, read), this.path);
+      return readHeader(await readUpTo(file, HEAD_BYTES), this.path);
     } catch {
       return undefined;
     }
