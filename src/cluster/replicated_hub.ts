@@ -897,7 +897,7 @@ export class ReplicatedHub {
     name: string,
     changes: readonly ModeChange[],
   ): Promise<ModePlan | ChannelError | "invalid"> {
-    return await this.#publishState(participant, (origin) => ({
+    return await this.#publishChange(participant, (origin) => ({
       ...origin,
       kind: "mode",
       channel: name,
@@ -927,7 +927,7 @@ export class ReplicatedHub {
     victim: string,
     reason: string,
   ): Promise<ChannelError | "no-such-nick" | "invalid" | undefined> {
-    return await this.#publishState(participant, (origin) => ({
+    return await this.#publishChange(participant, (origin) => ({
       ...origin,
       kind: "kick",
       channel: name,
@@ -951,7 +951,7 @@ export class ReplicatedHub {
     name: string,
     target: string,
   ): Promise<ChatEvent | ChannelError | "no-such-nick" | "invalid"> {
-    return await this.#publishState(participant, (origin) => ({
+    return await this.#publishChange(participant, (origin) => ({
       ...origin,
       kind: "invite",
       channel: name,
@@ -1000,7 +1000,7 @@ export class ReplicatedHub {
     service: string,
     text: string,
   ): Promise<"no-such-nick" | "invalid" | "unavailable" | undefined> {
-    return await this.#publishState(participant, (origin) => ({
+    return await this.#publishChange(participant, (origin) => ({
       ...origin,
       kind: "service",
       service,
@@ -1027,7 +1027,7 @@ export class ReplicatedHub {
     reason: string,
     audit: string,
   ): Promise<boolean | "invalid" | "unavailable"> {
-    return await this.#publishServer(by, (origin) => ({
+    return await this.#publishChange(by, (origin) => ({
       ...origin,
       kind: "kill",
       victim: nick,
@@ -1055,7 +1055,7 @@ export class ReplicatedHub {
     request: BanRequest | NickBanRequest,
   ): Promise<ServerBan | "unstored" | "no-such-nick" | "invalid" | "unavailable"> {
     const { reason, durationMs } = request;
-    return await this.#publishServer(by, (origin) => ({
+    return await this.#publishChange(by, (origin) => ({
       ...origin,
       ...("nick" in request
         ? { kind: "kline-nick", nick: request.nick }
@@ -1102,7 +1102,7 @@ export class ReplicatedHub {
    */
   async wallops(by: Actor, text: string): Promise<number | "invalid" | "unavailable"> {
     const source = by === "console" ? this.hub.serverName : maskOf(by);
-    return await this.#publishServer(by, (origin) => ({
+    return await this.#publishChange(by, (origin) => ({
       ...origin,
       kind: "wallops",
       source,
@@ -1123,7 +1123,7 @@ export class ReplicatedHub {
     by: Actor,
     mask: string,
   ): Promise<ServerBan | undefined | "unstored" | "invalid" | "unavailable"> {
-    return await this.#publishServer(by, (origin) => ({
+    return await this.#publishChange(by, (origin) => ({
       ...origin,
       kind: "unkline",
       mask,
@@ -1140,7 +1140,7 @@ export class ReplicatedHub {
    * @returns The event as shown here, or `unavailable`.
    */
   async announce(text: string): Promise<ChatEvent | "invalid" | "unavailable"> {
-    return await this.#publishServer("console", (origin) => ({
+    return await this.#publishChange("console", (origin) => ({
       ...origin,
       kind: "announce",
       text,
@@ -1148,21 +1148,12 @@ export class ReplicatedHub {
     })) as ChatEvent | "invalid" | "unavailable";
   }
 
-  /** Publishes a channel state event of a user of this node; `invalid` if it cannot travel. */
-  async #publishState(
-    participant: Participant,
-    make: (origin: EventOrigin) => StateEvent,
-  ): Promise<unknown> {
-    const conn = this.#connOf(participant);
-    if (conn === undefined) return "unavailable";
-    const event = make(this.#origin(conn));
-    if (!travels(event)) return "invalid";
-    return await this.#publish(event, participant);
-  }
-
-  /** Publishes a server state event of an operator of this node or of its console. */
-  async #publishServer(
-    by: Actor,
+  /**
+   * Publishes a channel or server state event of a user of this node (an operator, for a server
+   * one) or of its console; `invalid` for an event that could not travel in the log.
+   */
+  async #publishChange(
+    by: Participant | "console",
     make: (origin: EventOrigin) => StateEvent | GapEvent,
   ): Promise<unknown> {
     const conn = by === "console" ? "" : this.#connOf(by);
